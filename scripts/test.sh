@@ -45,7 +45,9 @@ if [ ! -f "$fuzz/build.ninja" ]; then
     -DRUVECTOR_BUILD_FUZZERS=ON -DRUVECTOR_SANITIZE=address,undefined -DRUVECTOR_BUILD_TESTS=OFF \
     -DRUVECTOR_BUILD_BENCHMARKS=OFF -DRUVECTOR_BUILD_CLI=OFF >/dev/null
 fi
-cmake --build "$fuzz" -j "$jobs"
+# Only the fuzz targets (and the modules they link), not every library.
+fuzz_targets=$(cd "$root/fuzz" && ls -- *_fuzzer.cc 2>/dev/null | sed 's/\.cc$//')
+[ -n "$fuzz_targets" ] && cmake --build "$fuzz" -j "$jobs" --target $fuzz_targets
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for fuzzer in $(find "$fuzz/fuzz" -maxdepth 1 -type f -perm -u+x -name '*_fuzzer' | sort); do
