@@ -51,7 +51,7 @@ Status Error(const std::string& path, std::string_view problem) {
 
 std::string FormatNumber(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  std::snprintf(buf, sizeof(buf), "%.15g", v);
   return buf;
 }
 
