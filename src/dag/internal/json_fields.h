@@ -1,0 +1,53 @@
+// Typed, non-throwing access to fields of a parsed JSON object for the DAG
+// readers. nlohmann's get<T>() throws on a type mismatch (and aborts in a
+// -fno-exceptions build), so every accessor here checks the type first and
+// returns a Status naming `where` and the field. Private to the dag module.
+#ifndef RUVECTOR_DAG_SRC_DAG_INTERNAL_JSON_FIELDS_H_
+#define RUVECTOR_DAG_SRC_DAG_INTERNAL_JSON_FIELDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ruvector_dag/formats.h"
+#include "ruvector_dag/status.h"
+
+namespace ruvector_dag::internal {
+
+/// Context for messages: `where` is e.g. "node 3" or "nodes[5]".
+struct FieldReader {
+  std::string where;
+  const ParseLimits* limits;
+
+  Status Error(std::string_view field, std::string_view expected, const nlohmann::json& got) const;
+
+  /// The member `key` of `obj`, or nullptr when absent.
+  static const nlohmann::json* Find(const nlohmann::json& obj, std::string_view key);
+  /// The member `key` of `obj`; kInvalidArgument when absent.
+  Result<const nlohmann::json*> Require(const nlohmann::json& obj, std::string_view key) const;
+
+  Status String(const nlohmann::json& v, std::string_view field, std::string* out) const;
+  Status StringArray(const nlohmann::json& v, std::string_view field, std::vector<std::string>* out) const;
+  Status BoolArray(const nlohmann::json& v, std::string_view field, std::vector<bool>* out) const;
+  Status Bool(const nlohmann::json& v, std::string_view field, bool* out) const;
+  /// A finite number >= 0 (integers accepted).
+  Status NonNegative(const nlohmann::json& v, std::string_view field, double* out) const;
+  /// null -> nullopt, else NonNegative.
+  Status OptionalNonNegative(const nlohmann::json& v, std::string_view field,
+                             std::optional<double>* out) const;
+  /// An integer in [min, max] (no fraction, no float syntax).
+  Status Integer(const nlohmann::json& v, std::string_view field, int64_t min, int64_t max,
+                 int64_t* out) const;
+  /// A non-negative integer up to `max`.
+  Status Unsigned(const nlohmann::json& v, std::string_view field, uint64_t max, uint64_t* out) const;
+  /// An array of numbers, each a finite value representable as a float.
+  Status FloatArray(const nlohmann::json& v, std::string_view field, std::vector<float>* out) const;
+};
+
+}  // namespace ruvector_dag::internal
+
+#endif  // RUVECTOR_DAG_SRC_DAG_INTERNAL_JSON_FIELDS_H_
