@@ -13,6 +13,9 @@
 // graph and whose out-side is not). That set is the same for every maximum
 // flow, so ties between equal-valued cuts never depend on search order, and
 // incremental updates return the same cut as a full recomputation.
+// Capacities of 0 are taken as 0; zero-capacity operators that the rest of
+// the cut already blocks are dropped (in ascending id order), so the cut is
+// a valid, inclusion-minimal vertex cut of minimum value.
 //
 // Thread-safety: MinCutEngine is immutable after construction; its const
 // methods may run concurrently. DynamicMinCut needs exclusive access.
@@ -260,6 +263,7 @@ class DynamicMinCut {
   void RunDinic();
   bool CancelThrough(uint32_t edge, double amount);
   void RefreshCut();
+  bool Reaches(const std::vector<char>& blocked);
   void UpdateEpsilon();
 
   // Residual network in adjacency-array form; edge e and e^1 are a pair.
