@@ -1,0 +1,112 @@
+// HierarchicalLorentz: nodes are embedded in the Lorentz (hyperboloid) model
+// of hyperbolic space -- radius from depth, angle from a top-down tree
+// layout -- and weigh exp(-d(x, mu) / T) by their hyperbolic distance to the
+// cost-weighted Lorentz centroid mu. docs/attention.md, "HierarchicalLorentz".
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "attention/internal/common.h"
+#include "attention/internal/mechanisms.h"
+
+namespace ruvector_dag::attention_internal {
+namespace {
+
+class HierarchicalLorentzAttention final : public Attention {
+ public:
+  explicit HierarchicalLorentzAttention(const AttentionParams& params) : Attention(params) {}
+  AttentionMechanism mechanism() const override { return AttentionMechanism::kHierarchicalLorentz; }
+
+  Status Compute(const PreparedDag& plan, const ExecutionFeedback* feedback,
+                 AttentionScores* out) const override {
+    const auto& p = params_.hierarchical_lorentz;
+    const size_t n = plan.size();
+    const auto& topo = plan.topo_order();
+    const auto& co = plan.child_offset();
+    const auto& ci = plan.child_index();
+    const auto& height = plan.height();
+
+    // Tree layout: each node hangs under its smallest-index consumer; tree
+    // subtree sizes accumulate bottom-up (inputs come first in topo order).
+    std::vector<uint32_t> tree_parent(n, UINT32_MAX);
+    std::vector<double> size(n, 1.0);
+    for (uint32_t i : topo) {
+      uint32_t tp = UINT32_MAX;
+      for (uint32_t e = co[i]; e < co[i + 1]; ++e) tp = std::min(tp, ci[e]);
+      tree_parent[i] = tp;
+      if (tp != UINT32_MAX) size[tp] += size[i];
+    }
+    // Angular intervals top-down: a node's interval is split among its tree
+    // children in proportion to their subtree sizes; roots share the circle.
+    std::vector<double> start(n, 0.0), width(n, 0.0), cursor(n, 0.0);
+    double root_cursor = 0.0;
+    constexpr double kTwoPi = 2.0 * std::numbers::pi;
+    const double total = static_cast<double>(n);
+    for (size_t t = n; t-- > 0;) {
+      const uint32_t i = topo[t];
+      const uint32_t tp = tree_parent[i];
+      if (tp == UINT32_MAX) {
+        start[i] = root_cursor;
+        width[i] = kTwoPi * size[i] / total;
+        root_cursor += width[i];
+      } else {
+        start[i] = cursor[tp];
+        width[i] = width[tp] * size[i] / std::max(1.0, size[tp] - 1.0);
+        cursor[tp] += width[i];
+      }
+      cursor[i] = start[i];
+    }
+
+    // Radius per level, compressed so the deepest node stays within
+    // max_radius (cosh(12)^2 ~ 7e9 keeps Lorentz products exact enough).
+    const double rho = std::min(p.radius_per_level,
+                                p.max_radius / std::max(1.0, static_cast<double>(plan.max_height())));
+    std::vector<double> cost, mass;
+    ResolveCosts(plan, feedback, &cost, nullptr);
+    MixedMass(cost, p.cost_mix, &mass);
+    // x_i = (cosh r, sinh r cos theta, sinh r sin theta); mu~ = sum mass_i x_i.
+    std::vector<double>& x0 = size;  // reuse buffers no longer needed
+    std::vector<double>& x1 = cursor;
+    std::vector<double>& x2 = width;
+    double m0 = 0.0, m1 = 0.0, m2 = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      const double r = rho * height[i];
+      const double theta = start[i] + 0.5 * width[i];
+      const double sh = std::sinh(r);
+      x0[i] = std::cosh(r);
+      x1[i] = sh * std::cos(theta);
+      x2[i] = sh * std::sin(theta);
+      m0 += mass[i] * x0[i];
+      m1 += mass[i] * x1[i];
+      m2 += mass[i] * x2[i];
+    }
+    // -<mu~, mu~>_L >= (sum mass)^2 = 1 for points on the upper sheet.
+    const double norm = std::sqrt(std::max(1.0, m0 * m0 - m1 * m1 - m2 * m2));
+    const double inv_norm = 1.0 / norm;
+    const double inv_temp = 1.0 / p.temperature;
+    std::vector<double>& scores = start;
+    double max_dist = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      const double z = std::max(1.0, (m0 * x0[i] - m1 * x1[i] - m2 * x2[i]) * inv_norm);
+      const double d = std::acosh(z);
+      max_dist = std::max(max_dist, d);
+      scores[i] = -d * inv_temp;
+    }
+    ExpNormalize(&scores);
+    Finish(plan, params_, mechanism(), scores, out);
+    AddMetric(out, "radius_per_level", rho);
+    AddMetric(out, "temperature", p.temperature);
+    AddMetric(out, "centroid_radius", std::acosh(std::max(1.0, m0 * inv_norm)));
+    AddMetric(out, "max_distance", max_dist);
+    AddMetric(out, "max_height", plan.max_height());
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Attention> NewHierarchicalLorentz(const AttentionParams& params) {
+  return std::make_unique<HierarchicalLorentzAttention>(params);
+}
+
+}  // namespace ruvector_dag::attention_internal

@@ -1,0 +1,133 @@
+// MinCutGated: a base mass (uniform mixed with cost share) gated up on the
+// operators of the real minimum vertex cut (mincut module), their direct
+// neighbours, and in proportion to each cut node's criticality.
+// docs/attention.md, "MinCutGated".
+#include <algorithm>
+#include <cmath>
+
+#include "attention/internal/common.h"
+#include "attention/internal/mechanisms.h"
+#include "ruvector_dag/mincut.h"
+
+namespace ruvector_dag::attention_internal {
+namespace {
+
+MinCutEngine MakeEngine(const AttentionParams& params) {
+  MinCutOptions options;
+  options.compute_criticality = params.min_cut_gated.criticality_gain > 0.0;
+  Result<MinCutEngine> engine = MinCutEngine::Create(options);
+  return engine.ok() ? std::move(engine).value() : MinCutEngine();
+}
+
+class MinCutGatedAttention final : public Attention {
+ public:
+  explicit MinCutGatedAttention(const AttentionParams& params)
+      : Attention(params), engine_(MakeEngine(params)) {}
+  AttentionMechanism mechanism() const override { return AttentionMechanism::kMinCutGated; }
+
+  Status Compute(const PreparedDag& plan, const ExecutionFeedback* feedback,
+                 AttentionScores* out) const override {
+    const auto& p = params_.min_cut_gated;
+    const size_t n = plan.size();
+    const QueryDag& dag = plan.dag();
+    bool fallback = false;
+    Result<MinCutResult> analyzed = engine_.Analyze(dag, p.capacity);
+    if (!analyzed.ok() && analyzed.status().code() == StatusCode::kInvalidArgument) {
+      // Some estimate is negative or not finite: the DAG is still valid, so
+      // cut on sanitized capacities instead of failing.
+      fallback = true;
+      analyzed = engine_.AnalyzeWithCapacities(dag, SanitizedCapacities(plan, p.capacity));
+    }
+    if (!analyzed.ok()) return analyzed.status().WithContext("mincut_gated attention");
+    const MinCutResult& cut = analyzed.value();
+
+    std::vector<double> cost, scores;
+    ResolveCosts(plan, feedback, &cost, nullptr);
+    MixedMass(cost, p.cost_mix, &scores);
+    // gate: 1 (+ cut_gain in the cut) (+ neighbour_gain next to it)
+    //       (+ criticality_gain * criticality).
+    std::vector<uint8_t> role(n, 0);  // 2 = in cut, 1 = neighbour
+    for (NodeId id : cut.cut_nodes) {
+      const int32_t i = plan.IndexOf(id);
+      if (i >= 0) role[static_cast<size_t>(i)] = 2;
+    }
+    const auto& co = plan.child_offset();
+    const auto& ci = plan.child_index();
+    const auto& po = plan.parent_offset();
+    const auto& pi = plan.parent_index();
+    size_t neighbours = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (role[i] != 2) continue;
+      for (uint32_t e = co[i]; e < co[i + 1]; ++e) {
+        if (role[ci[e]] == 0) { role[ci[e]] = 1; ++neighbours; }
+      }
+      for (uint32_t e = po[i]; e < po[i + 1]; ++e) {
+        if (role[pi[e]] == 0) { role[pi[e]] = 1; ++neighbours; }
+      }
+    }
+    const auto& ids = plan.ids();
+    double max_crit = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      double crit = 0.0;
+      if (ids[i] < cut.criticality.size()) crit = cut.criticality[ids[i]];
+      if (!std::isfinite(crit) || crit < 0.0) crit = 0.0;
+      max_crit = std::max(max_crit, crit);
+      const double gate = 1.0 + (role[i] == 2 ? p.cut_gain : 0.0) +
+                          (role[i] == 1 ? p.neighbour_gain : 0.0) + p.criticality_gain * crit;
+      scores[i] *= gate;
+    }
+    Finish(plan, params_, mechanism(), scores, out);
+    AddMetric(out, "cut_gain", p.cut_gain);
+    AddMetric(out, "capacity_mode", static_cast<double>(p.capacity));
+    AddMetric(out, "capacity_fallback", fallback ? 1.0 : 0.0);
+    AddMetric(out, "cut_value", cut.cut_value);
+    AddMetric(out, "cut_size", static_cast<double>(cut.cut_nodes.size()));
+    AddMetric(out, "neighbours", static_cast<double>(neighbours));
+    AddMetric(out, "max_criticality", max_crit);
+    AddMetric(out, "tension", cut.tension.tension);
+    return Status::Ok();
+  }
+
+ private:
+  // Per-id capacities from sanitized numbers (see ResolveCosts): the same
+  // modes as the mincut module, with bad values read as 0.
+  static std::vector<double> SanitizedCapacities(const PreparedDag& plan, CapacityMode mode) {
+    const QueryDag& dag = plan.dag();
+    std::vector<double> cap(dag.id_bound(), 0.0);
+    const auto& ids = plan.ids();
+    const auto& est = plan.estimated_cost();
+    double total = 0.0;
+    for (double c : est) total += c;
+    if (!std::isfinite(total)) total = 1.7e308;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const OperatorNode& node = *dag.node(ids[i]);
+      double c = 0.0;
+      switch (mode) {
+        case CapacityMode::kCost: c = est[i]; break;
+        case CapacityMode::kRows:
+          c = std::isfinite(node.estimated_rows) && node.estimated_rows > 0 ? node.estimated_rows : 0.0;
+          break;
+        case CapacityMode::kUnit: c = 1.0; break;
+        case CapacityMode::kBottleneck:
+        case CapacityMode::kTime: {
+          // The slowest stage limits throughput: capacity ~ 1 / work.
+          const double floor = std::max(1e-9 * total, 1e-300);
+          c = mode == CapacityMode::kTime ? est[i] : std::min(1e300, total / (est[i] + floor));
+          break;
+        }
+      }
+      cap[ids[i]] = c;
+    }
+    return cap;
+  }
+
+  MinCutEngine engine_;
+};
+
+}  // namespace
+
+std::unique_ptr<Attention> NewMinCutGated(const AttentionParams& params) {
+  return std::make_unique<MinCutGatedAttention>(params);
+}
+
+}  // namespace ruvector_dag::attention_internal
