@@ -462,8 +462,11 @@ class Reader {
     RUVECTOR_RETURN_IF_ERROR(c.Varint("node id", &gap));
     const uint64_t id = static_cast<uint64_t>(prev_id + 1) + gap;
     if (gap >= header_.id_bound || id >= header_.id_bound) {
-      return c.Invalid("node id " + (gap >= header_.id_bound ? std::string("beyond") : std::to_string(id)) +
-                       " is not below the id bound " + std::to_string(header_.id_bound));
+      // gap < id_bound <= 2^24 rules out overflow in `id` below.
+      const std::string shown = gap >= header_.id_bound ? "after " + std::to_string(prev_id) + " with gap " +
+                                                              std::to_string(gap)
+                                                        : std::to_string(id);
+      return c.Invalid("node id " + shown + " is not below the id bound " + std::to_string(header_.id_bound));
     }
     n->id = static_cast<NodeId>(id);
     const std::string where = internal::NodeWhere(id);

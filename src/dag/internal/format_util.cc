@@ -151,6 +151,8 @@ Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId
     // walk[seen_at[v]..] follows inputs backwards; reverse it into data flow.
     std::vector<NodeId> cycle(walk.begin() + seen_at[v], walk.end());
     std::reverse(cycle.begin(), cycle.end());
+    // Start the report at the smallest id, for a stable message.
+    std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
     std::string path;
     for (NodeId id : cycle) path += std::to_string(id) + " -> ";
     path += std::to_string(cycle.front());
