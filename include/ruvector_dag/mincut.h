@@ -206,6 +206,7 @@ class MinCutEngine {
  private:
   explicit MinCutEngine(const MinCutOptions& options) : options_(options) {}
   MinCutOptions options_;
+  bool skip_tension_ = false;  // internal: Analyze fills tension from its own cut
 };
 
 /// Counters of DynamicMinCut's work (for tests and benchmarks).

@@ -185,8 +185,9 @@ Result<std::vector<double>> ComputeCapacities(const QueryDag& dag, CapacityMode 
     case CapacityMode::kBottleneck: {
       // Validate the raw inputs first so errors name the node.
       Status bad;
+      const bool measured = HasCompleteActualTimes(dag);
       dag.ForEachNode([&](const OperatorNode& n) {
-        if (bad.ok() && !HasCompleteActualTimes(dag) &&
+        if (bad.ok() && !measured &&
             (!std::isfinite(n.estimated_cost) || n.estimated_cost < 0.0)) {
           bad = Status::InvalidArgument(NodeLabel(dag, n.id) + " has estimated_cost " +
                                         Fmt(n.estimated_cost) + ": must be finite and >= 0");
@@ -217,6 +218,9 @@ Result<std::vector<double>> ComputeCapacities(const QueryDag& dag, CapacityMode 
   RUVECTOR_RETURN_IF_ERROR(bad);
   return cap;
 }
+
+TensionReport TensionForCut(const QueryDag& dag, const std::vector<NodeId>& cut,
+                            const MinCutOptions& options);
 
 MinCutEngine::MinCutEngine() = default;
 
@@ -278,13 +282,19 @@ Result<MinCutResult> MinCutEngine::AnalyzeWithCapacities(const QueryDag& dag,
                                                              : (std::isfinite(fv) ? 0.0 : 1.0);
     }
   }
-  RUVECTOR_ASSIGN_OR_RETURN(result.tension, ComputeTension(dag));
+  if (!skip_tension_) {
+    RUVECTOR_ASSIGN_OR_RETURN(result.tension, ComputeTension(dag));
+  }
   return result;
 }
 
 Result<MinCutResult> MinCutEngine::Analyze(const QueryDag& dag, CapacityMode mode) const {
   RUVECTOR_ASSIGN_OR_RETURN(std::vector<double> caps, ComputeCapacities(dag, mode));
-  RUVECTOR_ASSIGN_OR_RETURN(MinCutResult result, AnalyzeWithCapacities(dag, caps));
+  MinCutEngine inner(options_);
+  // The kBottleneck cut is the tension's cut: reuse it instead of a second flow.
+  inner.skip_tension_ = mode == CapacityMode::kBottleneck;
+  RUVECTOR_ASSIGN_OR_RETURN(MinCutResult result, inner.AnalyzeWithCapacities(dag, caps));
+  if (inner.skip_tension_) result.tension = TensionForCut(dag, result.cut_nodes, options_);
   result.custom_capacities = false;
   result.mode = mode;
   return result;
@@ -294,7 +304,11 @@ Result<TensionReport> MinCutEngine::ComputeTension(const QueryDag& dag) const {
   RUVECTOR_ASSIGN_OR_RETURN(std::vector<double> caps,
                             ComputeCapacities(dag, CapacityMode::kBottleneck));
   RUVECTOR_ASSIGN_OR_RETURN(DynamicMinCut net, DynamicMinCut::Build(dag, caps));
-  const std::vector<NodeId>& cut = net.CutNodes();
+  return TensionForCut(dag, net.CutNodes(), options_);
+}
+
+TensionReport TensionForCut(const QueryDag& dag, const std::vector<NodeId>& cut,
+                            const MinCutOptions& options) {
   const std::vector<double> work = OperatorWork(dag);
   double total = 0.0;
   for (double w : work) total += w;
@@ -318,7 +332,7 @@ Result<TensionReport> MinCutEngine::ComputeTension(const QueryDag& dag) const {
   } else if (usum > 0.0) {
     mean_log_q = uacc / usum;
   }
-  r.misestimation = mean_log_q / (mean_log_q + options_.misestimation_scale);
+  r.misestimation = mean_log_q / (mean_log_q + options.misestimation_scale);
 
   // Concentration: the cut's work share above its fair share |cut| / n.
   double cut_work = 0.0;
@@ -327,8 +341,8 @@ Result<TensionReport> MinCutEngine::ComputeTension(const QueryDag& dag) const {
   const double fair = static_cast<double>(cut.size()) / static_cast<double>(dag.node_count());
   r.concentration = fair >= 1.0 ? 0.0 : std::clamp((r.cut_work_share - fair) / (1.0 - fair), 0.0, 1.0);
 
-  const double a = options_.tension_misestimation_weight;
-  const double b = options_.tension_concentration_weight;
+  const double a = options.tension_misestimation_weight;
+  const double b = options.tension_concentration_weight;
   r.tension = std::clamp((a * r.misestimation + b * r.concentration) / (a + b), 0.0, 1.0);
   return r;
 }
