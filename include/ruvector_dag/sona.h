@@ -87,6 +87,86 @@ class Featurizer {
   size_t last_nodes_ = 0;
 };
 
+
+// --- value model ---------------------------------------------------------------
+
+/// Most MicroLoRA adapters one plan uses (its operator types with the most
+/// pooled attention mass); bounds the adapt step's cost.
+inline constexpr size_t kMaxActiveAdaptersPerPlan = 8;
+
+struct ValueModelOptions {
+  size_t hidden = 32;              // hidden units, 1..64
+  uint32_t max_arms = 16;          // arms the model predicts for, 1..64
+  double base_learning_rate = 0.01;     // > 0: TrainStep on every parameter
+  double adapter_learning_rate = 0.02;  // > 0: Adapt (MicroLoRA + arm head)
+  double ewc_lambda = 5000.0;      // >= 0: EWC++ penalty strength (0 = off)
+  double fisher_decay = 0.02;      // (0, 1]: EWC++ moving-average rate of the Fisher
+  double error_clip = 3.0;         // > 0: residuals clipped to +-this (heavy tails)
+  uint64_t seed = 0x50A4u;         // initialization
+};
+/// kInvalidArgument naming the first field outside its range.
+Status ValidateValueModelOptions(const ValueModelOptions& options);
+
+/// Predicts the log-latency (natural log of milliseconds) of running a plan
+/// under an arm: y = w2[arm] . tanh(W1 x + b1 + sum_t g_t B_t A_t x) + c[arm],
+/// where t ranges over the operator types present in the plan (g_t = 1; at
+/// most kMaxActiveAdaptersPerPlan of them) and
+/// A_t (2 x 256), B_t (hidden x 2) are the rank-2 MicroLoRA adapters. EWC++
+/// keeps parameters that mattered for earlier workloads near their anchor.
+/// Predict/Adapt/TrainStep allocate nothing. See docs/sona.md.
+class ValueModel {
+ public:
+  /// kInvalidArgument for bad options.
+  static Result<ValueModel> Create(const ValueModelOptions& options = {});
+
+  /// Predicted log-latency; kOutOfRange for arm >= max_arms.
+  Result<double> Predict(const PlanEmbedding& x, uint32_t arm) const;
+  /// Predictions for arms 0..out.size()-1 (out.size() <= max_arms).
+  Status PredictArms(const PlanEmbedding& x, std::span<double> out) const;
+
+  /// MicroLoRA adapt step: one gradient step on 0.5 * (y - target)^2 for the
+  /// adapters of the plan's operator types and the arm's head, then the EWC++
+  /// proximal step and Fisher update on those parameters. `lr_scale` > 0
+  /// multiplies the learning rate. Returns the squared error before the step.
+  Result<double> Adapt(const PlanEmbedding& x, uint32_t arm, double target_log_latency,
+                       double lr_scale = 1.0);
+  /// Same over every parameter (base network included), at the base rate.
+  Result<double> TrainStep(const PlanEmbedding& x, uint32_t arm, double target_log_latency,
+                           double lr_scale = 1.0);
+
+  /// EWC++ consolidation: the current parameters become the anchor and the
+  /// running Fisher (normalized to sum 1) becomes the importance the penalty
+  /// uses. Call at workload boundaries (the engine calls it on drift and
+  /// every consolidate_interval trajectories).
+  void Consolidate();
+  /// lambda/2 * sum_i F_i (theta_i - anchor_i)^2 (0 before the first
+  /// Consolidate).
+  double EwcPenalty() const;
+  void set_ewc_lambda(double lambda) { options_.ewc_lambda = lambda < 0 ? 0 : lambda; }
+  bool consolidated() const { return consolidated_; }
+
+  const ValueModelOptions& options() const { return options_; }
+  uint64_t steps() const { return steps_; }
+  size_t parameter_count() const { return theta_.size(); }
+
+  /// Flat state (parameters, running Fisher, anchor, importance) for
+  /// persistence; Restore checks sizes against the options.
+  std::vector<float> SaveState() const;
+  Status RestoreState(std::span<const float> state, uint64_t steps, bool consolidated);
+
+ private:
+  explicit ValueModel(const ValueModelOptions& options);
+  double Step(const PlanEmbedding& x, uint32_t arm, double target, double lr, bool base);
+  double Forward(const float* x, uint32_t arm, float* pre, float* h, float* z,
+                 uint8_t* active, size_t* active_count) const;
+
+  ValueModelOptions options_;
+  size_t off_w1_ = 0, off_b1_ = 0, off_w2_ = 0, off_c_ = 0, off_a_ = 0, off_b_ = 0;
+  std::vector<float> theta_, fisher_, anchor_, importance_;
+  bool consolidated_ = false;
+  uint64_t steps_ = 0;
+};
+
 }  // namespace ruvector_dag
 
 #endif  // RUVECTOR_DAG_SONA_H_
