@@ -1,0 +1,65 @@
+// Declarations shared by the PG zone files of the extension (include after
+// shim.h). GUC variables are defined in init.cc, shared memory in shmem.cc,
+// hooks in hooks.cc, the worker in worker.cc.
+#ifndef RUVECTOR_PG_EXTENSION_H_
+#define RUVECTOR_PG_EXTENSION_H_
+
+#include "shared_state.h"
+
+namespace ruvector_pg {
+
+// --- GUCs (init.cc) -----------------------------------------------------------
+extern bool g_enabled;
+extern double g_learning_rate;
+extern char* g_attention;
+extern int g_max_patterns;
+extern int g_trajectory_capacity;
+extern bool g_healing_enabled;
+extern int g_persist_interval_s;
+extern bool g_explain_section;
+extern int g_sona_micro_lora_rank;
+extern int g_sona_base_lora_rank;
+extern double g_sona_ewc_lambda;
+extern int g_sona_pattern_clusters;
+
+/// True when _PG_init ran from shared_preload_libraries (hooks, shared
+/// memory and the worker exist). Otherwise every SQL function raises an
+/// error that says how to load the library.
+extern bool g_loaded_by_preload;
+/// ERROR (SQLSTATE 55000) when not preloaded; call first in SQL functions.
+void RequirePreload();
+
+// --- shared memory (shmem.cc) -------------------------------------------------
+void RequestSharedMemory();  // from shmem_request_hook
+void StartupSharedMemory();  // from shmem_startup_hook
+/// The state (null before startup or when not preloaded).
+SharedState* State();
+/// The lock around every access to State().
+LWLock* StateLock();
+/// Writes the state file now ($PGDATA/ruvector_dag.state, via a temporary
+/// file and a durable rename). Returns false and logs at `elevel` on I/O
+/// errors unless elevel >= ERROR.
+bool PersistState(int elevel);
+/// The state file's path relative to $PGDATA.
+inline constexpr const char* kStateFile = "ruvector_dag.state";
+/// Wall clock in Unix epoch microseconds.
+int64_t NowUnixMicros();
+/// Converts Unix epoch microseconds to a TimestampTz.
+TimestampTz UnixMicrosToTimestamp(int64_t us);
+/// Counts an internal error that was logged and ignored.
+void CountInternalError();
+
+// --- hooks (hooks.cc) -----------------------------------------------------------
+void InstallHooks();
+
+/// What the last EXPLAIN of this backend observed (filled by the planner and
+/// executor hooks while an EXPLAIN runs; read by the EXPLAIN hook).
+struct ExplainCapture;
+
+// --- background worker (worker.cc) ------------------------------------------------
+void RegisterWorker();
+extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg);
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_EXTENSION_H_

@@ -1,0 +1,362 @@
+// PG zone: planner, executor and EXPLAIN hooks (registered in init.cc via
+// InstallHooks; every hook chains the one installed before it).
+//
+// Observation never fails or changes the user's statement: each observation
+// runs inside PG_TRY in its own memory context, touches only palloc'd memory
+// and our own LWLock, and on any error logs it, counts it and carries on.
+#include "dag_bridge.h"
+
+#include "shim.h"
+
+#include "extension.h"
+#include "guard.h"
+#include "plan_extract.h"
+
+namespace ruvector_pg {
+namespace {
+
+planner_hook_type g_prev_planner = nullptr;
+ExecutorStart_hook_type g_prev_executor_start = nullptr;
+ExecutorRun_hook_type g_prev_executor_run = nullptr;
+ExecutorFinish_hook_type g_prev_executor_finish = nullptr;
+ExecutorEnd_hook_type g_prev_executor_end = nullptr;
+ExplainOneQuery_hook_type g_prev_explain_one_query = nullptr;
+
+int g_planner_depth = 0;
+int g_exec_nesting = 0;
+MemoryContext g_observe_cxt = nullptr;
+
+/// What the running EXPLAIN of this backend planned (and, with ANALYZE,
+/// measured). Lives in g_capture_cxt.
+struct Capture {
+  int explain_depth = 0;
+  PlannedStmt* stmt = nullptr;
+  PlanSnapshot* snapshot = nullptr;
+};
+Capture g_capture;
+MemoryContext g_capture_cxt = nullptr;
+
+bool Active() { return g_enabled && State() != nullptr; }
+
+MemoryContext ObserveContext() {
+  if (g_observe_cxt == nullptr) {
+    g_observe_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag observation", ALLOCSET_SMALL_SIZES);
+  }
+  return g_observe_cxt;
+}
+
+MemoryContext CaptureContext() {
+  if (g_capture_cxt == nullptr) {
+    g_capture_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag explain", ALLOCSET_SMALL_SIZES);
+  }
+  return g_capture_cxt;
+}
+
+/// Runs `body` (PG zone code: palloc, our LWLock) so that an error inside it
+/// is logged and swallowed: the user's statement continues unchanged.
+/// `lock_held` tells the handler whether to release the state lock.
+template <typename Body>
+void Observe(const char* what, Body body) {
+  MemoryContext caller = CurrentMemoryContext;
+  MemoryContext cxt = ObserveContext();
+  // Set by body while it holds the state lock; read after a longjmp.
+  volatile bool lock_held = false;
+  PG_TRY();
+  {
+    MemoryContextSwitchTo(cxt);
+    body(const_cast<bool*>(&lock_held));
+    MemoryContextSwitchTo(caller);
+    MemoryContextReset(cxt);
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    if (lock_held) LWLockRelease(StateLock());
+    ErrorData* edata = CopyErrorData();
+    FlushErrorState();
+    ereport(LOG, (errmsg("ruvector_dag: %s failed, statement continues without it: %s", what,
+                         edata->message != nullptr ? edata->message : "(no message)")));
+    FreeErrorData(edata);
+    MemoryContextReset(cxt);
+    CountInternalError();
+  }
+  PG_END_TRY();
+}
+
+void ObservePlan(PlannedStmt* stmt) {
+  Observe("plan observation", [stmt](bool* lock_held) {
+    PlanSnapshot* snap = ExtractPlan(stmt, false);
+    PlanIdentity identity;
+    PlainStatus st = RunCpp("planner hook", [&]() {
+      ruvector_dag::QueryDag dag;
+      RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &dag));
+      identity = IdentifyPlan(snap->query_id, dag);
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      ereport(LOG, (errmsg("ruvector_dag: plan observation skipped: %s", st.message)));
+      CountInternalError();
+      return;
+    }
+    LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+    *lock_held = true;
+    SharedState* s = State();
+    ++s->counters.plans_observed;
+    if (FindPattern(s, identity.pattern_key) != nullptr) ++s->counters.plans_known_pattern;
+    LWLockRelease(StateLock());
+    *lock_held = false;
+  });
+}
+
+PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+  PlannedStmt* result;
+  ++g_planner_depth;
+  PG_TRY();
+  {
+    result = g_prev_planner != nullptr ? g_prev_planner(parse, query_string, cursor_options, params)
+                                       : standard_planner(parse, query_string, cursor_options, params);
+  }
+  PG_FINALLY();
+  {
+    --g_planner_depth;
+  }
+  PG_END_TRY();
+  if (result != nullptr && result->commandType != CMD_UTILITY && Active() && !IsParallelWorker()) {
+    ObservePlan(result);
+    if (g_capture.explain_depth == 1 && g_planner_depth == 0 && g_capture.stmt == nullptr) {
+      Observe("EXPLAIN capture", [result](bool*) {
+        MemoryContext old = MemoryContextSwitchTo(CaptureContext());
+        g_capture.snapshot = ExtractPlan(result, true);
+        g_capture.stmt = result;
+        MemoryContextSwitchTo(old);
+      });
+    }
+  }
+  return result;
+}
+
+bool ShouldObserve(QueryDesc* qd, int eflags) {
+  // Parallel workers report to the leader, which records the statement.
+  return Active() && !IsParallelWorker() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && qd->plannedstmt != nullptr &&
+         qd->plannedstmt->commandType != CMD_UTILITY;
+}
+
+void ExecutorStartHook(QueryDesc* qd, int eflags) {
+  bool observe = ShouldObserve(qd, eflags);
+  // Per-node row counts only: per-node timing is too expensive.
+  if (observe) qd->instrument_options |= INSTRUMENT_ROWS;
+  if (g_prev_executor_start != nullptr) {
+    g_prev_executor_start(qd, eflags);
+  } else {
+    standard_ExecutorStart(qd, eflags);
+  }
+  if (observe && qd->totaltime == nullptr) {
+    MemoryContext old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+    qd->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
+    MemoryContextSwitchTo(old);
+  }
+}
+
+void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
+  ++g_exec_nesting;
+  PG_TRY();
+  {
+    if (g_prev_executor_run != nullptr) {
+      g_prev_executor_run(qd, direction, count, execute_once);
+    } else {
+      standard_ExecutorRun(qd, direction, count, execute_once);
+    }
+  }
+  PG_FINALLY();
+  {
+    --g_exec_nesting;
+  }
+  PG_END_TRY();
+}
+
+void ExecutorFinishHook(QueryDesc* qd) {
+  ++g_exec_nesting;
+  PG_TRY();
+  {
+    if (g_prev_executor_finish != nullptr) {
+      g_prev_executor_finish(qd);
+    } else {
+      standard_ExecutorFinish(qd);
+    }
+  }
+  PG_FINALLY();
+  {
+    --g_exec_nesting;
+  }
+  PG_END_TRY();
+}
+
+void ObserveExecution(QueryDesc* qd) {
+  Observe("execution observation", [qd](bool* lock_held) {
+    InstrEndLoop(qd->totaltime);
+    double latency_ms = qd->totaltime->total * 1000.0;
+    PlanSnapshot* snap = ExtractPlan(qd->plannedstmt, false);
+    AttachActuals(snap, qd->planstate);
+    PlanIdentity identity;
+    PlainStatus st = RunCpp("executor hook", [&]() {
+      ruvector_dag::QueryDag dag;
+      RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &dag));
+      identity = IdentifyPlan(snap->query_id, dag);
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
+      CountInternalError();
+      return;
+    }
+    auto* rec = static_cast<TrajectoryRecord*>(palloc0(sizeof(TrajectoryRecord)));
+    rec->pattern_key = identity.pattern_key;
+    rec->query_id = snap->query_id;
+    rec->shape_hash = identity.shape_hash;
+    rec->param_bucket = identity.param_bucket;
+    rec->latency_ms = latency_ms;
+    rec->recorded_at_us = NowUnixMicros();
+    rec->node_count = static_cast<uint16_t>(std::min(snap->count, 65535));
+    if (snap->count > kMaxTrajectoryNodes) rec->flags |= kTrajectoryTruncated;
+    if (g_exec_nesting > 0) rec->flags |= kTrajectoryNested;
+    for (int i = 0; i < snap->count; ++i) {
+      uint8_t t = snap->nodes[i].type;
+      if (t == static_cast<uint8_t>(ruvector_dag::OperatorType::kGather) ||
+          t == static_cast<uint8_t>(ruvector_dag::OperatorType::kGatherMerge)) {
+        rec->flags |= kTrajectoryParallel;
+      }
+    }
+    int kept = std::min(snap->count, kMaxTrajectoryNodes);
+    for (int i = 0; i < kept; ++i) {
+      const PlanNodeSnapshot& n = snap->nodes[i];
+      rec->node_type[i] = n.type;
+      rec->estimated_rows[i] = static_cast<float>(n.plan_rows);
+      rec->actual_rows[i] = n.has_actuals && n.actual_loops > 0 ? static_cast<float>(n.actual_rows) : -1.0f;
+    }
+    LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+    *lock_held = true;
+    SharedState* s = State();
+    ++s->counters.executions_observed;
+    RecordExecution(s, identity.pattern_key, snap->query_id, identity.shape_hash, identity.param_bucket,
+                    static_cast<uint32_t>(snap->count), latency_ms, rec->recorded_at_us);
+    AppendTrajectory(s, *rec);
+    LWLockRelease(StateLock());
+    *lock_held = false;
+
+    if (g_capture.explain_depth > 0 && g_capture.stmt == qd->plannedstmt) {
+      MemoryContext old = MemoryContextSwitchTo(CaptureContext());
+      PlanSnapshot* measured = ExtractPlan(qd->plannedstmt, true);
+      AttachActuals(measured, qd->planstate);
+      g_capture.snapshot = measured;
+      MemoryContextSwitchTo(old);
+    }
+  });
+}
+
+void ExecutorEndHook(QueryDesc* qd) {
+  if (qd->totaltime != nullptr && qd->estate != nullptr && ShouldObserve(qd, qd->estate->es_top_eflags)) {
+    ObserveExecution(qd);
+  }
+  if (g_prev_executor_end != nullptr) {
+    g_prev_executor_end(qd);
+  } else {
+    standard_ExecutorEnd(qd);
+  }
+}
+
+/// PostgreSQL's own ExplainOneQuery behaviour for plannable statements
+/// (it is static in explain.c, so a hook has to redo it): plan with timing
+/// and buffer accounting, then ExplainOnePlan.
+void StandardExplainOneQuery(Query* query, int cursor_options, IntoClause* into, ExplainState* es,
+                             const char* query_string, ParamListInfo params, QueryEnvironment* query_env) {
+  instr_time plan_start, plan_duration;
+  BufferUsage buf_start, buf_usage;
+  if (es->buffers) buf_start = pgBufferUsage;
+  INSTR_TIME_SET_CURRENT(plan_start);
+  PlannedStmt* plan = pg_plan_query(query, query_string, cursor_options, params);
+  INSTR_TIME_SET_CURRENT(plan_duration);
+  INSTR_TIME_SUBTRACT(plan_duration, plan_start);
+  if (es->buffers) {
+    memset(&buf_usage, 0, sizeof(BufferUsage));
+    BufferUsageAccumDiff(&buf_usage, &pgBufferUsage, &buf_start);
+  }
+  ExplainOnePlan(plan, into, es, query_string, params, query_env, &plan_duration, es->buffers ? &buf_usage : nullptr);
+}
+
+void PrintExplainSection(ExplainState* es) {
+  if (g_capture.snapshot == nullptr) return;
+  // The summary holds std::strings: it is owned by the memory context, so an
+  // error while printing cannot leak it.
+  ExplainSummary* summary = NewOwnedByContext<ExplainSummary>(CurrentMemoryContext);
+  const char* attention = g_attention != nullptr ? g_attention : "auto";
+  PlainStatus st = RunCpp("EXPLAIN summary", [&]() {
+    return SummarizeForExplain(*g_capture.snapshot, attention, summary);
+  });
+  if (!st.ok()) {
+    ereport(LOG, (errmsg("ruvector_dag: EXPLAIN section skipped: %s", st.message)));
+    CountInternalError();
+    return;
+  }
+  StringInfo str = es->str;
+  appendStringInfoString(str, "RuVector DAG:\n");
+  appendStringInfo(str, "  Pattern: %lld (query id %lld, parameter bucket %u)\n",
+                   static_cast<long long>(summary->identity.pattern_key),
+                   static_cast<long long>(g_capture.snapshot->query_id), summary->identity.param_bucket);
+  appendStringInfo(str, "  Plan Nodes: %zu\n", summary->node_count);
+  appendStringInfo(str, "  Tension: %.3f (%s)\n", summary->tension,
+                   summary->measured ? "measured rows" : "estimates only");
+  appendStringInfo(str, "  Attention: %s (%s)\n",
+                   std::string(ruvector_dag::AttentionMechanismName(summary->attention.mechanism)).c_str(),
+                   summary->attention.reason.c_str());
+  if (!summary->bottleneck.empty()) appendStringInfo(str, "  Bottleneck: %s\n", summary->bottleneck.c_str());
+  appendStringInfoString(str, "  Learned Arm: none (learning not available in this version)\n");
+}
+
+void ExplainOneQueryHook(Query* query, int cursor_options, IntoClause* into, ExplainState* es,
+                         const char* query_string, ParamListInfo params, QueryEnvironment* query_env) {
+  bool capture = Active() && g_explain_section && g_capture.explain_depth == 0;
+  if (capture) {
+    MemoryContextReset(CaptureContext());
+    g_capture.stmt = nullptr;
+    g_capture.snapshot = nullptr;
+  }
+  ++g_capture.explain_depth;
+  PG_TRY();
+  {
+    if (g_prev_explain_one_query != nullptr) {
+      g_prev_explain_one_query(query, cursor_options, into, es, query_string, params, query_env);
+    } else {
+      StandardExplainOneQuery(query, cursor_options, into, es, query_string, params, query_env);
+    }
+  }
+  PG_FINALLY();
+  {
+    --g_capture.explain_depth;
+  }
+  PG_END_TRY();
+  if (capture && es->format == EXPLAIN_FORMAT_TEXT) PrintExplainSection(es);
+  if (capture) {
+    g_capture.stmt = nullptr;
+    g_capture.snapshot = nullptr;
+    MemoryContextReset(CaptureContext());
+  }
+}
+
+}  // namespace
+
+void InstallHooks() {
+  g_prev_planner = planner_hook;
+  planner_hook = PlannerHook;
+  g_prev_executor_start = ExecutorStart_hook;
+  ExecutorStart_hook = ExecutorStartHook;
+  g_prev_executor_run = ExecutorRun_hook;
+  ExecutorRun_hook = ExecutorRunHook;
+  g_prev_executor_finish = ExecutorFinish_hook;
+  ExecutorFinish_hook = ExecutorFinishHook;
+  g_prev_executor_end = ExecutorEnd_hook;
+  ExecutorEnd_hook = ExecutorEndHook;
+  g_prev_explain_one_query = ExplainOneQuery_hook;
+  ExplainOneQuery_hook = ExplainOneQueryHook;
+}
+
+}  // namespace ruvector_pg

@@ -1,0 +1,133 @@
+// _PG_init: every GUC, the shared-memory request and every hook
+// registration of the extension, in one place.
+#include "dag_bridge.h"
+
+#include "shim.h"
+
+#include "extension.h"
+#include "guard.h"
+
+extern "C" {
+PG_MODULE_MAGIC;
+PGDLLEXPORT void _PG_init(void);
+}
+
+namespace ruvector_pg {
+
+bool g_enabled = true;
+double g_learning_rate = 0.01;
+char* g_attention = nullptr;
+int g_max_patterns = 10000;
+int g_trajectory_capacity = 4096;
+bool g_healing_enabled = true;
+int g_persist_interval_s = 60;
+bool g_explain_section = true;
+int g_sona_micro_lora_rank = 2;
+int g_sona_base_lora_rank = 8;
+double g_sona_ewc_lambda = 5000.0;
+int g_sona_pattern_clusters = 100;
+bool g_loaded_by_preload = false;
+
+void RequirePreload() {
+  if (!g_loaded_by_preload || State() == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag must be loaded via shared_preload_libraries"),
+                    errhint("Add 'ruvector_dag' to shared_preload_libraries in postgresql.conf "
+                            "(ALTER SYSTEM SET shared_preload_libraries = 'ruvector_dag') and restart the server.")));
+  }
+}
+
+namespace {
+
+shmem_request_hook_type g_prev_shmem_request = nullptr;
+shmem_startup_hook_type g_prev_shmem_startup = nullptr;
+
+void ShmemRequestHook() {
+  if (g_prev_shmem_request != nullptr) g_prev_shmem_request();
+  RequestSharedMemory();
+}
+
+void ShmemStartupHook() {
+  if (g_prev_shmem_startup != nullptr) g_prev_shmem_startup();
+  StartupSharedMemory();
+}
+
+bool CheckAttention(char** newval, void** extra, GucSource source) {
+  if (*newval == nullptr) return false;
+  const char* value = *newval;
+  bool valid = false;
+  PlainStatus st = RunCpp("checking ruvector.dag_attention", [&]() {
+    valid = IsValidAttentionName(value);
+    return Status::Ok();
+  });
+  if (!st.ok() || !valid) {
+    GUC_check_errdetail("Valid values: auto, topological, causal_cone, critical_path, mincut_gated, "
+                        "hierarchical_lorentz, parallel_branch, temporal_btsp.");
+    return false;
+  }
+  return true;
+}
+
+bool CheckLearningRate(double* newval, void** extra, GucSource source) {
+  if (!(*newval > 0.0 && *newval <= 1.0)) {
+    GUC_check_errdetail("ruvector.dag_learning_rate must be in (0, 1].");
+    return false;
+  }
+  return true;
+}
+
+void DefineGucs() {
+  DefineCustomBoolVariable("ruvector.dag_enabled", "Observe plans and executions (RuVector DAG).", nullptr,
+                           &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_learning_rate", "Learning rate of the SONA learner, in (0, 1].",
+                           "Stored for the learner; learning is not part of this version.", &g_learning_rate,
+                           0.01, 0.0, 1.0, PGC_USERSET, 0, CheckLearningRate, nullptr, nullptr);
+  DefineCustomStringVariable("ruvector.dag_attention", "Attention mechanism: 'auto' or one of the seven.",
+                             nullptr, &g_attention, "auto", PGC_USERSET, 0, CheckAttention, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.dag_max_patterns", "Maximum number of patterns kept in shared memory.",
+                          nullptr, &g_max_patterns, 10000, 16, 1000000, PGC_POSTMASTER, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("ruvector.dag_trajectory_capacity",
+                          "Trajectories kept in the shared-memory ring (oldest dropped first).", nullptr,
+                          &g_trajectory_capacity, 4096, 16, 262144, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable("ruvector.dag_healing_enabled", "Enable self-healing.",
+                           "Stored for the healing component; no repairs run in this version.",
+                           &g_healing_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.dag_persist_interval",
+                          "Seconds between state saves by the background worker (0: only at shutdown).", nullptr,
+                          &g_persist_interval_s, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable("ruvector.dag_explain", "Add a \"RuVector DAG\" section to EXPLAIN (text format).",
+                           nullptr, &g_explain_section, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sona_micro_lora_rank", "Rank of the SONA MicroLoRA adapters.",
+                          "Stored for the learner; learning is not part of this version.",
+                          &g_sona_micro_lora_rank, 2, 1, 16, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sona_base_lora_rank", "Rank of the SONA base LoRA adapters.",
+                          "Stored for the learner; learning is not part of this version.",
+                          &g_sona_base_lora_rank, 8, 1, 64, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.sona_ewc_lambda", "EWC++ regularization strength.",
+                           "Stored for the learner; learning is not part of this version.", &g_sona_ewc_lambda,
+                           5000.0, 0.0, 1.0e7, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sona_pattern_clusters", "Number of ReasoningBank pattern clusters.",
+                          "Stored for the learner; learning is not part of this version.",
+                          &g_sona_pattern_clusters, 100, 1, 10000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  MarkGUCPrefixReserved("ruvector");
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+void _PG_init(void) {
+  using namespace ruvector_pg;
+  // Hooks, shared memory and the worker only exist when the library is
+  // preloaded; otherwise every SQL function reports how to fix that.
+  if (!process_shared_preload_libraries_in_progress) return;
+  g_loaded_by_preload = true;
+  DefineGucs();
+  g_prev_shmem_request = shmem_request_hook;
+  shmem_request_hook = ShmemRequestHook;
+  g_prev_shmem_startup = shmem_startup_hook;
+  shmem_startup_hook = ShmemStartupHook;
+  EnableQueryId();
+  InstallHooks();
+  RegisterWorker();
+}

@@ -1,0 +1,49 @@
+// Plain data copied out of PostgreSQL's plan and executor trees (the PG zone
+// fills it, the C++ zone reads it). No PostgreSQL headers, no C++ objects
+// with destructors: a snapshot may live in palloc'd memory and be abandoned
+// by an error without leaking anything but that memory context.
+#ifndef RUVECTOR_PG_PLAN_SNAPSHOT_H_
+#define RUVECTOR_PG_PLAN_SNAPSHOT_H_
+
+#include <cstdint>
+
+namespace ruvector_pg {
+
+/// One plan node, in EXPLAIN's pre-order (node, InitPlans, outer, inner,
+/// member plans, SubPlans). Strings are NUL-terminated and owned by the
+/// snapshot's memory context, or null when not captured.
+struct PlanNodeSnapshot {
+  int32_t parent = -1;        // index of the consumer; -1 for the top node
+  int32_t plan_node_id = -1;  // Plan.plan_node_id
+  uint8_t type = 0;           // ruvector_dag::OperatorType value
+  bool parallel_aware = false;
+  int32_t workers_planned = 0;
+  int32_t workers_launched = -1;
+  double startup_cost = 0.0;
+  double total_cost = 0.0;
+  double plan_rows = 0.0;
+  double width = 0.0;
+  int64_t parameter = 0;  // Limit count when a constant
+  // Actuals (ExecutorEnd / EXPLAIN ANALYZE); has_actuals false otherwise.
+  bool has_actuals = false;
+  bool has_time = false;
+  double actual_rows = 0.0;  // per loop
+  double actual_loops = 0.0;
+  double actual_time_ms = 0.0;  // inclusive, per loop
+  const char* relation = nullptr;
+  const char* alias = nullptr;
+  const char* index = nullptr;
+  const char* detail = nullptr;
+  const char* subplan_name = nullptr;
+  const char* predicate = nullptr;
+};
+
+struct PlanSnapshot {
+  uint64_t query_id = 0;  // PlannedStmt.queryId (0 when not computed)
+  int32_t count = 0;
+  PlanNodeSnapshot* nodes = nullptr;
+};
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_PLAN_SNAPSHOT_H_

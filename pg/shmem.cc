@@ -1,0 +1,201 @@
+// PG zone: shared memory placement, locking and the state file.
+#include "shim.h"
+
+#include "extension.h"
+#include "guard.h"
+
+namespace ruvector_pg {
+namespace {
+
+constexpr const char* kTrancheName = "ruvector_dag";
+constexpr const char* kShmemName = "ruvector_dag shared state";
+
+SharedState* g_state = nullptr;
+LWLock* g_state_lock = nullptr;
+LWLock* g_file_lock = nullptr;
+
+size_t RegionSize() {
+  return SharedStateSize(static_cast<uint32_t>(g_max_patterns), static_cast<uint32_t>(g_trajectory_capacity));
+}
+
+void SetLoadResult(LoadResult r, const char* message) {
+  g_state->load_result = r;
+  g_state->last_load_us = NowUnixMicros();
+  strlcpy(g_state->load_message, message, sizeof(g_state->load_message));
+}
+
+/// Reads $PGDATA/ruvector_dag.state into the (new, empty) state. Runs in
+/// the postmaster before any backend exists: no lock needed. A missing file
+/// is a fresh start; a corrupt, truncated or incompatible one gives a WARNING
+/// and a fresh start.
+void LoadStateFile() {
+  FILE* file = AllocateFile(kStateFile, PG_BINARY_R);
+  if (file == nullptr) {
+    if (errno == ENOENT) {
+      SetLoadResult(LoadResult::kNoFile, "no state file: fresh start");
+    } else {
+      char msg[256];
+      snprintf(msg, sizeof(msg), "could not open state file: %s", strerror(errno));
+      SetLoadResult(LoadResult::kCorrupt, msg);
+      ereport(WARNING, (errmsg("ruvector_dag: %s; starting with empty state", msg)));
+    }
+    return;
+  }
+  StringInfoData buf;
+  initStringInfo(&buf);
+  char chunk[8192];
+  size_t n;
+  bool too_big = false;
+  while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0) {
+    if (buf.len + n > MaxAllocSize / 2) {
+      too_big = true;
+      break;
+    }
+    appendBinaryStringInfo(&buf, chunk, static_cast<int>(n));
+  }
+  bool read_error = ferror(file) != 0;
+  FreeFile(file);
+  if (read_error || too_big) {
+    const char* msg = read_error ? "could not read state file" : "state file is implausibly large";
+    SetLoadResult(LoadResult::kCorrupt, msg);
+    ereport(WARNING, (errmsg("ruvector_dag: %s; starting with empty state", msg)));
+    pfree(buf.data);
+    return;
+  }
+  size_t patterns = 0, trajectories = 0;
+  std::string_view bytes(buf.data, static_cast<size_t>(buf.len));
+  PlainStatus st = RunCpp("loading the state file", [&]() {
+    return DeserializeState(bytes, g_state, &patterns, &trajectories);
+  });
+  pfree(buf.data);
+  if (!st.ok()) {
+    LoadResult r = st.code == StatusCode::kFailedPrecondition ? LoadResult::kIncompatible : LoadResult::kCorrupt;
+    SetLoadResult(r, st.message);
+    ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
+                      errmsg("ruvector_dag: ignoring state file \"%s\": %s", kStateFile, st.message),
+                      errdetail("The extension starts with empty state; the file is replaced at the next save.")));
+    return;
+  }
+  char msg[256];
+  snprintf(msg, sizeof(msg), "loaded %zu patterns and %zu trajectories", patterns, trajectories);
+  SetLoadResult(LoadResult::kLoaded, msg);
+  ereport(LOG, (errmsg("ruvector_dag: %s from \"%s\"", msg, kStateFile)));
+}
+
+void ShutdownSharedMemory(int code, Datum arg) {
+  // After a crash shared memory may be inconsistent: keep the last file.
+  if (code != 0 || g_state == nullptr) return;
+  PersistState(LOG);
+}
+
+}  // namespace
+
+int64_t NowUnixMicros() {
+  TimestampTz now = GetCurrentTimestamp();
+  return static_cast<int64_t>(now) +
+         static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+}
+
+TimestampTz UnixMicrosToTimestamp(int64_t us) {
+  return static_cast<TimestampTz>(us -
+                                  static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY *
+                                      USECS_PER_SEC);
+}
+
+void RequestSharedMemory() {
+  RequestAddinShmemSpace(RegionSize());
+  RequestNamedLWLockTranche(kTrancheName, 2);
+}
+
+void StartupSharedMemory() {
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  bool found = false;
+  void* region = ShmemInitStruct(kShmemName, RegionSize(), &found);
+  LWLockPadded* locks = GetNamedLWLockTranche(kTrancheName);
+  g_state_lock = &locks[0].lock;
+  g_file_lock = &locks[1].lock;
+  g_state = static_cast<SharedState*>(region);
+  if (!found) {
+    memset(region, 0, RegionSize());
+    InitSharedState(region, static_cast<uint32_t>(g_max_patterns), static_cast<uint32_t>(g_trajectory_capacity),
+                    NowUnixMicros());
+    LoadStateFile();
+  }
+  LWLockRelease(AddinShmemInitLock);
+  if (!IsUnderPostmaster) on_shmem_exit(ShutdownSharedMemory, (Datum)0);
+}
+
+SharedState* State() { return g_state; }
+LWLock* StateLock() { return g_state_lock; }
+
+void CountInternalError() {
+  if (g_state == nullptr) return;
+  LWLockAcquire(g_state_lock, LW_EXCLUSIVE);
+  ++g_state->counters.internal_errors;
+  LWLockRelease(g_state_lock);
+}
+
+bool PersistState(int elevel) {
+  if (g_state == nullptr) return false;
+  // The postmaster (shutdown) has no PGPROC and cannot take LWLocks; it runs
+  // after every backend exited, so nobody else touches the state then.
+  bool locking = IsUnderPostmaster;
+  if (locking) LWLockAcquire(g_file_lock, LW_EXCLUSIVE);
+  if (locking) LWLockAcquire(g_state_lock, LW_SHARED);
+  int64_t now = NowUnixMicros();
+  size_t size = SerializedSize(g_state);
+  char* image = static_cast<char*>(MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_HUGE |
+                                                                                            MCXT_ALLOC_NO_OOM));
+  if (image != nullptr) SerializeInto(g_state, now, image);
+  if (locking) LWLockRelease(g_state_lock);
+  bool ok = false;
+  char tmp[MAXPGPATH];
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", kStateFile, MyProcPid);
+  if (image == nullptr) {
+    ereport(elevel, (errmsg("ruvector_dag: out of memory while saving state (%zu bytes)", size)));
+  } else {
+    int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+    if (fd < 0) {
+      ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not create \"%s\": %m", tmp)));
+    } else {
+      size_t done = 0;
+      bool write_ok = true;
+      while (done < size) {
+        ssize_t w = write(fd, image + done, size - done);
+        if (w <= 0) {
+          if (w < 0 && errno == EINTR) continue;
+          if (w == 0) errno = ENOSPC;
+          write_ok = false;
+          break;
+        }
+        done += static_cast<size_t>(w);
+      }
+      if (!write_ok) {
+        ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not write \"%s\": %m", tmp)));
+      } else if (pg_fsync(fd) != 0) {
+        ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not fsync \"%s\": %m", tmp)));
+        write_ok = false;
+      }
+      CloseTransientFile(fd);
+      if (write_ok && durable_rename(tmp, kStateFile, elevel) == 0) {
+        ok = true;
+      } else {
+        unlink(tmp);
+      }
+    }
+    pfree(image);
+  }
+  if (ok && locking) {
+    LWLockAcquire(g_state_lock, LW_EXCLUSIVE);
+    ++g_state->counters.state_saves;
+    g_state->counters.last_save_us = now;
+    LWLockRelease(g_state_lock);
+  } else if (ok) {
+    ++g_state->counters.state_saves;
+    g_state->counters.last_save_us = now;
+  }
+  if (locking) LWLockRelease(g_file_lock);
+  return ok;
+}
+
+}  // namespace ruvector_pg

@@ -1,0 +1,83 @@
+-- RuVector DAG 0.1.0: SQL API in schema ruvector (docs/postgres.md).
+\echo Use "CREATE EXTENSION ruvector_dag" to load this file. \quit
+
+-- Fails with a clear message (and so makes CREATE EXTENSION fail) when the
+-- library was not loaded through shared_preload_libraries.
+CREATE FUNCTION @extschema@.dag_config()
+RETURNS TABLE(name text, setting text)
+AS 'MODULE_PATHNAME', 'ruvector_dag_config' LANGUAGE C VOLATILE;
+SELECT count(*) FROM @extschema@.dag_config();
+
+-- Configuration (session settings; use ALTER SYSTEM / postgresql.conf for defaults).
+CREATE FUNCTION @extschema@.dag_set_enabled(enabled bool)
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_enabled' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_set_learning_rate(rate float8)
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_learning_rate' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_set_attention(mechanism text)
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_attention' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_configure_sona(micro_lora_rank int DEFAULT 2, base_lora_rank int DEFAULT 8,
+                                               ewc_lambda float8 DEFAULT 5000, pattern_clusters int DEFAULT 100)
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_configure_sona' LANGUAGE C VOLATILE;
+
+-- Status.
+CREATE FUNCTION @extschema@.dag_status()
+RETURNS TABLE(enabled bool, patterns bigint, max_patterns int, trajectories_recorded bigint,
+              trajectories_buffered bigint, trajectory_capacity int, trajectories_dropped bigint,
+              plans_observed bigint, executions_observed bigint, internal_errors bigint,
+              patterns_learned bigint, average_improvement float8, learning text, state_file text,
+              last_save timestamptz, started_at timestamptz)
+AS 'MODULE_PATHNAME', 'ruvector_dag_status' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_statistics()
+RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint, plan_nodes int,
+              executions bigint, mean_ms float8, stddev_ms float8, min_ms float8, max_ms float8,
+              last_ms float8, shape_changes bigint, first_seen timestamptz, last_seen timestamptz)
+AS 'MODULE_PATHNAME', 'ruvector_dag_statistics' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_trajectory_history(max_rows int DEFAULT 100)
+RETURNS TABLE(seq bigint, pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint,
+              latency_ms float8, plan_nodes int, nested bool, parallel bool, truncated bool,
+              operator_types text[], estimated_rows float8[], actual_rows float8[], recorded_at timestamptz)
+AS 'MODULE_PATHNAME', 'ruvector_dag_trajectory_history' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_health_check()
+RETURNS TABLE(component text, status text, last_check timestamptz, message text)
+AS 'MODULE_PATHNAME', 'ruvector_dag_health_check' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_reset_stats()
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_reset_stats' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_export_state()
+RETURNS bytea AS 'MODULE_PATHNAME', 'ruvector_dag_export_state' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_import_state(state bytea)
+RETURNS TABLE(patterns_loaded bigint, trajectories_loaded bigint)
+AS 'MODULE_PATHNAME', 'ruvector_dag_import_state' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_save_state()
+RETURNS bool AS 'MODULE_PATHNAME', 'ruvector_dag_save_state' LANGUAGE C VOLATILE;
+
+-- Analysis of a query text: planned for real, never executed.
+CREATE FUNCTION @extschema@.dag_analyze_plan(query text)
+RETURNS TABLE(node_id int, operator_type text, criticality float8, bottleneck_score float8,
+              estimated_cost float8, estimated_rows float8, parent_ids int[], child_ids int[],
+              recommendations text[], relation text, index_name text, startup_cost float8,
+              self_cost float8, on_critical_path bool, in_min_cut bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_analyze_plan' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_critical_path(query text)
+RETURNS TABLE(step int, node_id int, operator_type text, relation text, self_cost float8, cumulative_cost float8)
+AS 'MODULE_PATHNAME', 'ruvector_dag_critical_path' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_bottlenecks(query text, threshold float8 DEFAULT 0.7)
+RETURNS TABLE(node_id int, operator_type text, relation text, bottleneck_score float8, work_share float8,
+              criticality float8, in_min_cut bool, suggested_action text, reason text)
+AS 'MODULE_PATHNAME', 'ruvector_dag_bottlenecks' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_mincut_analysis(query text, capacity_mode text DEFAULT 'bottleneck')
+RETURNS TABLE(cut_nodes int[], cut_operators text[], cut_capacity float8, tension float8,
+              misestimation float8, concentration float8, cut_work_share float8, capacity_mode text)
+AS 'MODULE_PATHNAME', 'ruvector_dag_mincut_analysis' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_attention_scores(query text, mechanism text DEFAULT 'auto')
+RETURNS TABLE(node_id int, operator_type text, attention_weight float8, mechanism text)
+AS 'MODULE_PATHNAME', 'ruvector_dag_attention_scores' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_attention_matrix(query text, mechanism text DEFAULT 'auto')
+RETURNS float8[] AS 'MODULE_PATHNAME', 'ruvector_dag_attention_matrix' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_attention_visualize(query text, mechanism text DEFAULT 'auto',
+                                                    format text DEFAULT 'ascii')
+RETURNS text AS 'MODULE_PATHNAME', 'ruvector_dag_attention_visualize' LANGUAGE C VOLATILE;
+
+-- State-changing functions are for superusers (and roles granted them).
+REVOKE ALL ON FUNCTION @extschema@.dag_reset_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_import_state(bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_save_state() FROM PUBLIC;

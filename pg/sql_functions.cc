@@ -1,0 +1,703 @@
+// PG zone: the SQL API in schema ruvector (docs/postgres.md). Each function
+// validates its arguments (PG zone), plans the query text for real when it
+// analyzes one, runs the analysis in the C++ zone through RunCpp into a
+// context-owned result, reports errors in the apply zone, then builds rows.
+#include "dag_bridge.h"
+
+#include "shim.h"
+
+#include "extension.h"
+#include "guard.h"
+#include "plan_extract.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
+PG_FUNCTION_INFO_V1(ruvector_dag_set_learning_rate);
+PG_FUNCTION_INFO_V1(ruvector_dag_set_attention);
+PG_FUNCTION_INFO_V1(ruvector_dag_configure_sona);
+PG_FUNCTION_INFO_V1(ruvector_dag_config);
+PG_FUNCTION_INFO_V1(ruvector_dag_status);
+PG_FUNCTION_INFO_V1(ruvector_dag_statistics);
+PG_FUNCTION_INFO_V1(ruvector_dag_trajectory_history);
+PG_FUNCTION_INFO_V1(ruvector_dag_health_check);
+PG_FUNCTION_INFO_V1(ruvector_dag_reset_stats);
+PG_FUNCTION_INFO_V1(ruvector_dag_export_state);
+PG_FUNCTION_INFO_V1(ruvector_dag_import_state);
+PG_FUNCTION_INFO_V1(ruvector_dag_save_state);
+PG_FUNCTION_INFO_V1(ruvector_dag_analyze_plan);
+PG_FUNCTION_INFO_V1(ruvector_dag_critical_path);
+PG_FUNCTION_INFO_V1(ruvector_dag_bottlenecks);
+PG_FUNCTION_INFO_V1(ruvector_dag_mincut_analysis);
+PG_FUNCTION_INFO_V1(ruvector_dag_attention_scores);
+PG_FUNCTION_INFO_V1(ruvector_dag_attention_matrix);
+PG_FUNCTION_INFO_V1(ruvector_dag_attention_visualize);
+}
+
+namespace ruvector_pg {
+namespace {
+
+// --- argument validation ------------------------------------------------------
+
+void RequireArg(FunctionCallInfo fcinfo, int n, const char* name) {
+  if (PG_ARGISNULL(n)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: %s must not be NULL", name)));
+  }
+}
+
+char* TextArg(FunctionCallInfo fcinfo, int n, const char* name) {
+  RequireArg(fcinfo, n, name);
+  char* s = text_to_cstring(PG_GETARG_TEXT_PP(n));
+  const char* p = s;
+  while (*p != '\0' && isspace(static_cast<unsigned char>(*p))) ++p;
+  if (*p == '\0') {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: %s must not be empty", name)));
+  }
+  return s;
+}
+
+/// Parses, analyzes and plans one SELECT (never executes it).
+PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
+  char* sql = TextArg(fcinfo, n, "query");
+  List* raw = pg_parse_query(sql);
+  if (list_length(raw) != 1) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: query must be exactly one statement, got %d", list_length(raw))));
+  }
+  RawStmt* rs = linitial_node(RawStmt, raw);
+  if (!IsA(rs->stmt, SelectStmt)) {
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("ruvector_dag: only SELECT statements can be analyzed"),
+                    errdetail("The statement is a %s.", CreateCommandName(rs->stmt))));
+  }
+  List* queries = AnalyzeAndRewrite(rs, sql);
+  if (list_length(queries) != 1) {
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("ruvector_dag: the query rewrites into %d statements; only a single SELECT can be analyzed",
+                           list_length(queries))));
+  }
+  Query* q = linitial_node(Query, queries);
+  if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("ruvector_dag: only plain SELECT statements can be analyzed (SELECT INTO is not)")));
+  }
+  if (q->hasModifyingCTE) {
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("ruvector_dag: queries with data-modifying WITH clauses cannot be analyzed")));
+  }
+  return pg_plan_query(q, sql, CURSOR_OPT_PARALLEL_OK, nullptr);
+}
+
+PlanReport* AnalyzeQueryArg(FunctionCallInfo fcinfo, int n) {
+  PlannedStmt* stmt = PlanQueryText(fcinfo, n);
+  PlanSnapshot* snap = ExtractPlan(stmt, true);
+  PlanReport* report = NewOwnedByContext<PlanReport>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("analyzing the plan", [&]() { return AnalyzeSnapshot(*snap, report); });
+  ReportStatus(st, ERROR);
+  return report;
+}
+
+// --- result helpers ---------------------------------------------------------------
+
+struct Rows {
+  Tuplestorestate* store;
+  TupleDesc desc;
+};
+
+Rows BeginRows(FunctionCallInfo fcinfo) {
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  return Rows{rsinfo->setResult, rsinfo->setDesc};
+}
+
+Datum Text(const std::string& s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); }
+Datum Text(const char* s) { return PointerGetDatum(cstring_to_text(s)); }
+
+Datum IntArray(const std::vector<ruvector_dag::NodeId>& ids) {
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (ids.size() + 1)));
+  for (size_t i = 0; i < ids.size(); ++i) elems[i] = Int32GetDatum(static_cast<int32>(ids[i]));
+  return PointerGetDatum(construct_array(elems, static_cast<int>(ids.size()), INT4OID, 4, true, TYPALIGN_INT));
+}
+
+Datum TextArray(const std::vector<std::string>& items) {
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (items.size() + 1)));
+  for (size_t i = 0; i < items.size(); ++i) elems[i] = Text(items[i]);
+  return PointerGetDatum(construct_array(elems, static_cast<int>(items.size()), TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+Datum FloatArray(const double* values, int n) {
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n + 1)));
+  for (int i = 0; i < n; ++i) elems[i] = Float8GetDatum(values[i]);
+  return PointerGetDatum(construct_array(elems, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum Key(uint64_t key) { return Int64GetDatum(static_cast<int64>(key)); }
+
+void SetGuc(const char* name, const char* value) {
+  (void)set_config_option(name, value, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET, true,
+                          0, false);
+}
+
+/// Attention for a query argument, context-owned.
+struct AttentionResult {
+  PlanReport report;
+  ruvector_dag::AttentionScores scores;
+  AttentionChoice choice;
+  std::string text;
+};
+
+AttentionResult* AttentionForArgs(FunctionCallInfo fcinfo, bool edge_weights, const char* format) {
+  RequirePreload();
+  char* mechanism = TextArg(fcinfo, 1, "mechanism");
+  bool valid = false;
+  PlainStatus vs = RunCpp("checking the mechanism", [&]() {
+    valid = IsValidAttentionName(mechanism);
+    return Status::Ok();
+  });
+  ReportStatus(vs, ERROR);
+  if (!valid) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: unknown attention mechanism \"%s\"", mechanism),
+                    errhint("Valid mechanisms: auto, topological, causal_cone, critical_path, mincut_gated, "
+                            "hierarchical_lorentz, parallel_branch, temporal_btsp.")));
+  }
+  PlannedStmt* stmt = PlanQueryText(fcinfo, 0);
+  PlanSnapshot* snap = ExtractPlan(stmt, true);
+  AttentionResult* r = NewOwnedByContext<AttentionResult>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("computing attention", [&]() {
+    RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &r->report.dag));
+    RUVECTOR_RETURN_IF_ERROR(ComputeAttentionFor(r->report.dag, mechanism, edge_weights, &r->scores, &r->choice));
+    if (format != nullptr) {
+      RUVECTOR_RETURN_IF_ERROR(VisualizeAttention(r->report.dag, r->scores, r->choice, format, &r->text));
+    }
+    return Status::Ok();
+  });
+  ReportStatus(st, ERROR);
+  return r;
+}
+
+/// Copies the pattern table under the shared lock.
+PatternEntry* CopyPatterns(uint32_t* count) {
+  SharedState* s = State();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint32_t n = s->pattern_count;
+  auto* out = static_cast<PatternEntry*>(palloc(sizeof(PatternEntry) * (n + 1)));
+  uint32_t k = 0;
+  const PatternEntry* slots = PatternSlots(s);
+  for (uint32_t i = 0; i < s->slot_count && k < n; ++i) {
+    if (slots[i].key != 0) out[k++] = slots[i];
+  }
+  LWLockRelease(StateLock());
+  *count = k;
+  return out;
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+using namespace ruvector_pg;
+
+// --- configuration ---------------------------------------------------------------
+
+extern "C" Datum ruvector_dag_set_enabled(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  RequireArg(fcinfo, 0, "enabled");
+  SetGuc("ruvector.dag_enabled", PG_GETARG_BOOL(0) ? "on" : "off");
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_set_learning_rate(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  RequireArg(fcinfo, 0, "learning rate");
+  double rate = PG_GETARG_FLOAT8(0);
+  if (!(rate > 0.0 && rate <= 1.0)) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("ruvector_dag: learning rate %g is outside (0, 1]", rate)));
+  }
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%.17g", rate);
+  SetGuc("ruvector.dag_learning_rate", buf);
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_set_attention(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  char* name = TextArg(fcinfo, 0, "mechanism");
+  bool valid = false;
+  PlainStatus st = RunCpp("checking the mechanism", [&]() {
+    valid = IsValidAttentionName(name);
+    return Status::Ok();
+  });
+  ReportStatus(st, ERROR);
+  if (!valid) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: unknown attention mechanism \"%s\"", name),
+                    errhint("Valid mechanisms: auto, topological, causal_cone, critical_path, mincut_gated, "
+                            "hierarchical_lorentz, parallel_branch, temporal_btsp.")));
+  }
+  SetGuc("ruvector.dag_attention", name);
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_configure_sona(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  RequireArg(fcinfo, 0, "micro_lora_rank");
+  RequireArg(fcinfo, 1, "base_lora_rank");
+  RequireArg(fcinfo, 2, "ewc_lambda");
+  RequireArg(fcinfo, 3, "pattern_clusters");
+  int32 micro = PG_GETARG_INT32(0), base = PG_GETARG_INT32(1), clusters = PG_GETARG_INT32(3);
+  double lambda = PG_GETARG_FLOAT8(2);
+  auto range = [](const char* what, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi)) {
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("ruvector_dag: %s %g is outside [%g, %g]", what, v, lo, hi)));
+    }
+  };
+  range("micro_lora_rank", micro, 1, 16);
+  range("base_lora_rank", base, 1, 64);
+  range("ewc_lambda", lambda, 0, 1e7);
+  range("pattern_clusters", clusters, 1, 10000);
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%d", micro);
+  SetGuc("ruvector.sona_micro_lora_rank", buf);
+  snprintf(buf, sizeof(buf), "%d", base);
+  SetGuc("ruvector.sona_base_lora_rank", buf);
+  snprintf(buf, sizeof(buf), "%.17g", lambda);
+  SetGuc("ruvector.sona_ewc_lambda", buf);
+  snprintf(buf, sizeof(buf), "%d", clusters);
+  SetGuc("ruvector.sona_pattern_clusters", buf);
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_config(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  static const char* const kNames[] = {
+      "ruvector.dag_enabled",          "ruvector.dag_learning_rate",     "ruvector.dag_attention",
+      "ruvector.dag_max_patterns",     "ruvector.dag_trajectory_capacity", "ruvector.dag_healing_enabled",
+      "ruvector.dag_persist_interval", "ruvector.dag_explain",           "ruvector.sona_micro_lora_rank",
+      "ruvector.sona_base_lora_rank",  "ruvector.sona_ewc_lambda",       "ruvector.sona_pattern_clusters",
+  };
+  Rows rows = BeginRows(fcinfo);
+  for (const char* name : kNames) {
+    Datum values[2];
+    bool nulls[2] = {false, false};
+    values[0] = Text(name);
+    const char* v = GetConfigOption(name, true, false);
+    if (v == nullptr) nulls[1] = true; else values[1] = Text(v);
+    tuplestore_putvalues(rows.store, rows.desc, values, nulls);
+  }
+  return (Datum)0;
+}
+
+// --- status -------------------------------------------------------------------------
+
+extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  SharedState* s = State();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  SharedCounters c = s->counters;
+  uint32_t patterns = s->pattern_count, max_patterns = s->max_patterns, capacity = s->ring_capacity;
+  uint64_t in_ring = s->ring_next_seq - RingFirstSeq(s);
+  LoadResult load = s->load_result;
+  LWLockRelease(StateLock());
+
+  Rows rows = BeginRows(fcinfo);
+  Datum v[16];
+  bool n[16] = {false};
+  v[0] = BoolGetDatum(g_enabled);
+  v[1] = Int64GetDatum(patterns);
+  v[2] = Int32GetDatum(static_cast<int32>(max_patterns));
+  v[3] = Int64GetDatum(static_cast<int64>(c.trajectories_written));
+  v[4] = Int64GetDatum(static_cast<int64>(in_ring));
+  v[5] = Int32GetDatum(static_cast<int32>(capacity));
+  v[6] = Int64GetDatum(static_cast<int64>(c.trajectories_dropped));
+  v[7] = Int64GetDatum(static_cast<int64>(c.plans_observed));
+  v[8] = Int64GetDatum(static_cast<int64>(c.executions_observed));
+  v[9] = Int64GetDatum(static_cast<int64>(c.internal_errors));
+  // No learner in this version: nothing is learned, so no improvement exists.
+  v[10] = Int64GetDatum(0);
+  n[11] = true;
+  v[12] = Text("unavailable: SONA learning is not part of this build");
+  v[13] = Text(LoadResultName(load));
+  if (c.last_save_us == 0) n[14] = true; else v[14] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_save_us));
+  v[15] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.started_at_us));
+  tuplestore_putvalues(rows.store, rows.desc, v, n);
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_statistics(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  uint32_t count = 0;
+  PatternEntry* entries = CopyPatterns(&count);
+  std::sort(entries, entries + count, [](const PatternEntry& a, const PatternEntry& b) {
+    if (a.executions != b.executions) return a.executions > b.executions;
+    return a.key < b.key;
+  });
+  Rows rows = BeginRows(fcinfo);
+  for (uint32_t i = 0; i < count; ++i) {
+    const PatternEntry& e = entries[i];
+    Datum v[14];
+    bool n[14] = {false};
+    v[0] = Key(e.key);
+    v[1] = Key(e.query_id);
+    v[2] = Int32GetDatum(static_cast<int32>(e.param_bucket));
+    v[3] = Key(e.shape_hash);
+    v[4] = Int32GetDatum(static_cast<int32>(e.node_count));
+    v[5] = Int64GetDatum(static_cast<int64>(e.executions));
+    v[6] = Float8GetDatum(e.mean_ms);
+    if (e.executions > 1) v[7] = Float8GetDatum(std::sqrt(e.m2 / static_cast<double>(e.executions - 1)));
+    else n[7] = true;
+    v[8] = Float8GetDatum(e.min_ms);
+    v[9] = Float8GetDatum(e.max_ms);
+    v[10] = Float8GetDatum(e.last_ms);
+    v[11] = Int64GetDatum(static_cast<int64>(e.shape_changes));
+    v[12] = TimestampTzGetDatum(UnixMicrosToTimestamp(e.first_seen_us));
+    v[13] = TimestampTzGetDatum(UnixMicrosToTimestamp(e.last_seen_us));
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  RequireArg(fcinfo, 0, "max_rows");
+  int32 max_rows = PG_GETARG_INT32(0);
+  if (max_rows < 0 || max_rows > 1000000) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("ruvector_dag: max_rows %d is outside [0, 1000000]", max_rows)));
+  }
+  SharedState* s = State();
+  auto* recs = static_cast<TrajectoryRecord*>(palloc(sizeof(TrajectoryRecord) * (std::min<uint32_t>(max_rows, s->ring_capacity) + 1)));
+  int k = 0;
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t first = RingFirstSeq(s);
+  for (uint64_t seq = s->ring_next_seq; seq > first && k < max_rows && k < static_cast<int>(s->ring_capacity); --seq) {
+    const TrajectoryRecord* r = RingRecord(s, seq - 1);
+    if (r != nullptr) recs[k++] = *r;
+  }
+  LWLockRelease(StateLock());
+  Rows rows = BeginRows(fcinfo);
+  for (int i = 0; i < k; ++i) {
+    const TrajectoryRecord& r = recs[i];
+    int kept = std::min<int>(r.node_count, kMaxTrajectoryNodes);
+    Datum v[14];
+    bool n[14] = {false};
+    v[0] = Int64GetDatum(static_cast<int64>(r.seq));
+    v[1] = Key(r.pattern_key);
+    v[2] = Key(r.query_id);
+    v[3] = Int32GetDatum(static_cast<int32>(r.param_bucket));
+    v[4] = Key(r.shape_hash);
+    v[5] = Float8GetDatum(r.latency_ms);
+    v[6] = Int32GetDatum(r.node_count);
+    v[7] = BoolGetDatum((r.flags & kTrajectoryNested) != 0);
+    v[8] = BoolGetDatum((r.flags & kTrajectoryParallel) != 0);
+    v[9] = BoolGetDatum((r.flags & kTrajectoryTruncated) != 0);
+    Datum* type_elems = static_cast<Datum*>(palloc(sizeof(Datum) * (kept + 1)));
+    double est[kMaxTrajectoryNodes], act[kMaxTrajectoryNodes];
+    bool act_null[kMaxTrajectoryNodes];
+    for (int j = 0; j < kept; ++j) {
+      const char* name = "unknown";
+      if (r.node_type[j] < ruvector_dag::kOperatorTypeCount) {
+        name = ruvector_dag::OperatorTypeName(static_cast<ruvector_dag::OperatorType>(r.node_type[j])).data();
+      }
+      type_elems[j] = Text(name);
+      est[j] = r.estimated_rows[j];
+      act[j] = r.actual_rows[j];
+      act_null[j] = r.actual_rows[j] < 0;
+    }
+    v[10] = PointerGetDatum(construct_array(type_elems, kept, TEXTOID, -1, false, TYPALIGN_INT));
+    v[11] = FloatArray(est, kept);
+    {
+      Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (kept + 1)));
+      for (int j = 0; j < kept; ++j) elems[j] = Float8GetDatum(act[j]);
+      int dims[1] = {kept};
+      int lbs[1] = {1};
+      v[12] = PointerGetDatum(construct_md_array(elems, act_null, kept > 0 ? 1 : 0, dims, lbs, FLOAT8OID, 8,
+                                                 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    }
+    v[13] = TimestampTzGetDatum(UnixMicrosToTimestamp(r.recorded_at_us));
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  SharedState* s = State();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  SharedState head = *s;  // header only (counters, cursors, worker, load result)
+  LWLockRelease(StateLock());
+  int64_t now = NowUnixMicros();
+  TimestampTz ts = UnixMicrosToTimestamp(now);
+  Rows rows = BeginRows(fcinfo);
+  auto row = [&](const char* component, const char* status, const char* message) {
+    Datum v[4] = {Text(component), Text(status), TimestampTzGetDatum(ts), Text(message)};
+    bool n[4] = {false, false, false, false};
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  };
+  char msg[512];
+  uint64_t in_ring = head.ring_next_seq - RingFirstSeq(&head);
+  snprintf(msg, sizeof(msg), "%u of %u patterns, %llu of %u trajectory slots in use", head.pattern_count,
+           head.max_patterns, static_cast<unsigned long long>(in_ring), head.ring_capacity);
+  row("shared_memory", "ok", msg);
+  if (head.counters.trajectories_dropped == 0) {
+    snprintf(msg, sizeof(msg), "%llu trajectories recorded, none dropped",
+             static_cast<unsigned long long>(head.counters.trajectories_written));
+    row("trajectory_buffer", "ok", msg);
+  } else {
+    snprintf(msg, sizeof(msg),
+             "%llu of %llu trajectories were overwritten before a learner read them (no learner drains the "
+             "buffer in this version)",
+             static_cast<unsigned long long>(head.counters.trajectories_dropped),
+             static_cast<unsigned long long>(head.counters.trajectories_written));
+    row("trajectory_buffer", "warning", msg);
+  }
+  snprintf(msg, sizeof(msg), "%u patterns (limit %u), %llu evicted", head.pattern_count, head.max_patterns,
+           static_cast<unsigned long long>(head.counters.patterns_evicted));
+  row("pattern_table", head.counters.patterns_evicted > 0 ? "warning" : "ok", msg);
+  bool load_bad = head.load_result == LoadResult::kCorrupt || head.load_result == LoadResult::kIncompatible;
+  snprintf(msg, sizeof(msg), "startup load: %s (%s); %llu saves%s", LoadResultName(head.load_result),
+           head.load_message, static_cast<unsigned long long>(head.counters.state_saves),
+           head.counters.last_save_us == 0 ? ", none yet" : "");
+  row("persistence", load_bad ? "warning" : "ok", msg);
+  int64_t period = int64_t{1000000} * std::max(10, std::min(g_persist_interval_s > 0 ? g_persist_interval_s : 10, 10));
+  bool alive = head.worker_pid != 0 && now - head.worker_heartbeat_us <= 3 * period;
+  if (alive) {
+    snprintf(msg, sizeof(msg), "pid %d, last heartbeat %.1f s ago", head.worker_pid,
+             (now - head.worker_heartbeat_us) / 1e6);
+    row("background_worker", "ok", msg);
+  } else {
+    row("background_worker", "error", "the state persister is not running (restarts within 10 s if it died)");
+  }
+  snprintf(msg, sizeof(msg), "%llu internal errors were logged and ignored (queries unaffected)",
+           static_cast<unsigned long long>(head.counters.internal_errors));
+  row("internal_errors", head.counters.internal_errors > 0 ? "warning" : "ok", msg);
+  row("learning", "unavailable", "SONA learning is not part of this build: no patterns are learned yet");
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_reset_stats(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  ResetSharedState(State());
+  LWLockRelease(StateLock());
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_export_state(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  SharedState* s = State();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  size_t size = SerializedSize(s);
+  bytea* out = static_cast<bytea*>(MemoryContextAllocExtended(CurrentMemoryContext, size + VARHDRSZ,
+                                                              MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM));
+  if (out != nullptr) SerializeInto(s, NowUnixMicros(), VARDATA(out));
+  LWLockRelease(StateLock());
+  if (out == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("ruvector_dag: out of memory exporting %zu bytes", size)));
+  }
+  SET_VARSIZE(out, size + VARHDRSZ);
+  PG_RETURN_BYTEA_P(out);
+}
+
+extern "C" Datum ruvector_dag_import_state(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  RequireArg(fcinfo, 0, "state");
+  bytea* in = PG_GETARG_BYTEA_PP(0);
+  std::string_view bytes(VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in));
+  size_t patterns = 0, trajectories = 0;
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  PlainStatus st = RunCpp("importing state", [&]() {
+    return DeserializeState(bytes, State(), &patterns, &trajectories);
+  });
+  LWLockRelease(StateLock());
+  ReportStatus(st, ERROR);
+  Rows rows = BeginRows(fcinfo);
+  Datum v[2] = {Int64GetDatum(static_cast<int64>(patterns)), Int64GetDatum(static_cast<int64>(trajectories))};
+  bool n[2] = {false, false};
+  tuplestore_putvalues(rows.store, rows.desc, v, n);
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_save_state(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  PG_RETURN_BOOL(PersistState(WARNING));
+}
+
+// --- analysis -------------------------------------------------------------------------
+
+extern "C" Datum ruvector_dag_analyze_plan(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  PlanReport* report = AnalyzeQueryArg(fcinfo, 0);
+  Rows rows = BeginRows(fcinfo);
+  for (const NodeReport& r : report->nodes) {
+    Datum v[15];
+    bool n[15] = {false};
+    v[0] = Int32GetDatum(static_cast<int32>(r.id));
+    v[1] = Text(r.type);
+    v[2] = Float8GetDatum(r.criticality);
+    v[3] = Float8GetDatum(r.bottleneck_score);
+    v[4] = Float8GetDatum(r.total_cost);
+    v[5] = Float8GetDatum(r.rows);
+    v[6] = IntArray(r.consumers);  // parent_ids: EXPLAIN's parent (the consumer)
+    v[7] = IntArray(r.inputs);     // child_ids: EXPLAIN's children (the inputs)
+    v[8] = TextArray(r.recommendations);
+    if (r.relation.empty()) n[9] = true; else v[9] = Text(r.relation);
+    if (r.index.empty()) n[10] = true; else v[10] = Text(r.index);
+    v[11] = Float8GetDatum(r.startup_cost);
+    v[12] = Float8GetDatum(r.self_cost);
+    v[13] = BoolGetDatum(r.on_critical_path);
+    v[14] = BoolGetDatum(r.in_cut);
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_critical_path(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  PlanReport* report = AnalyzeQueryArg(fcinfo, 0);
+  Rows rows = BeginRows(fcinfo);
+  double cumulative = 0.0;
+  int step = 0;
+  for (ruvector_dag::NodeId id : report->critical_path.nodes) {
+    const NodeReport& r = report->nodes[id];
+    cumulative += r.self_cost;
+    Datum v[6];
+    bool n[6] = {false};
+    v[0] = Int32GetDatum(++step);
+    v[1] = Int32GetDatum(static_cast<int32>(id));
+    v[2] = Text(r.type);
+    if (r.relation.empty()) n[3] = true; else v[3] = Text(r.relation);
+    v[4] = Float8GetDatum(r.self_cost);
+    v[5] = Float8GetDatum(cumulative);
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_bottlenecks(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  RequireArg(fcinfo, 1, "threshold");
+  double threshold = PG_GETARG_FLOAT8(1);
+  if (!(threshold >= 0.0 && threshold <= 1.0)) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("ruvector_dag: threshold %g is outside [0, 1]", threshold)));
+  }
+  PlanReport* report = AnalyzeQueryArg(fcinfo, 0);
+  // Highest score first, then id.
+  std::vector<const NodeReport*>* order = NewOwnedByContext<std::vector<const NodeReport*>>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("ranking bottlenecks", [&]() {
+    for (const NodeReport& r : report->nodes) {
+      if (r.bottleneck_score >= threshold) order->push_back(&r);
+    }
+    std::stable_sort(order->begin(), order->end(), [](const NodeReport* a, const NodeReport* b) {
+      return a->bottleneck_score > b->bottleneck_score;
+    });
+    return Status::Ok();
+  });
+  ReportStatus(st, ERROR);
+  Rows rows = BeginRows(fcinfo);
+  for (const NodeReport* r : *order) {
+    const ruvector_dag::Bottleneck* b = nullptr;
+    for (const auto& cand : report->analysis.bottlenecks) {
+      if (cand.node == r->id) b = &cand;
+    }
+    Datum v[9];
+    bool n[9] = {false};
+    v[0] = Int32GetDatum(static_cast<int32>(r->id));
+    v[1] = Text(r->type);
+    if (r->relation.empty()) n[2] = true; else v[2] = Text(r->relation);
+    v[3] = Float8GetDatum(r->bottleneck_score);
+    v[4] = Float8GetDatum(r->work_share);
+    v[5] = Float8GetDatum(r->criticality);
+    v[6] = BoolGetDatum(r->in_cut);
+    if (b == nullptr) {
+      n[7] = n[8] = true;
+    } else {
+      v[7] = Text(std::string(ruvector_dag::SuggestedActionName(b->action)));
+      v[8] = Text(b->reason);
+    }
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_mincut_analysis(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  char* mode = TextArg(fcinfo, 1, "capacity_mode");
+  PlannedStmt* stmt = PlanQueryText(fcinfo, 0);
+  PlanSnapshot* snap = ExtractPlan(stmt, true);
+  struct Result {
+    ruvector_dag::QueryDag dag;
+    ruvector_dag::MinCutResult cut;
+    std::vector<std::string> names;
+  };
+  Result* r = NewOwnedByContext<Result>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("min-cut analysis", [&]() {
+    RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &r->dag));
+    RUVECTOR_RETURN_IF_ERROR(MinCutWithMode(r->dag, mode, &r->cut));
+    for (ruvector_dag::NodeId id : r->cut.cut_nodes) {
+      r->names.push_back(std::string(ruvector_dag::OperatorTypeName(r->dag.node(id)->type)));
+    }
+    return Status::Ok();
+  });
+  ReportStatus(st, ERROR);
+  Rows rows = BeginRows(fcinfo);
+  Datum v[8];
+  bool n[8] = {false};
+  v[0] = IntArray(r->cut.cut_nodes);
+  v[1] = TextArray(r->names);
+  v[2] = Float8GetDatum(r->cut.cut_value);
+  v[3] = Float8GetDatum(r->cut.tension.tension);
+  v[4] = Float8GetDatum(r->cut.tension.misestimation);
+  v[5] = Float8GetDatum(r->cut.tension.concentration);
+  v[6] = Float8GetDatum(r->cut.tension.cut_work_share);
+  v[7] = Text(std::string(ruvector_dag::CapacityModeName(r->cut.mode)));
+  tuplestore_putvalues(rows.store, rows.desc, v, n);
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_attention_scores(PG_FUNCTION_ARGS) {
+  AttentionResult* r = AttentionForArgs(fcinfo, false, nullptr);
+  Rows rows = BeginRows(fcinfo);
+  std::string mech(ruvector_dag::AttentionMechanismName(r->choice.mechanism));
+  for (size_t i = 0; i < r->scores.nodes.size(); ++i) {
+    ruvector_dag::NodeId id = r->scores.nodes[i];
+    Datum v[4] = {Int32GetDatum(static_cast<int32>(id)),
+                  Text(std::string(ruvector_dag::OperatorTypeName(r->report.dag.node(id)->type))),
+                  Float8GetDatum(r->scores.weights[i]), Text(mech)};
+    bool n[4] = {false, false, false, false};
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
+  return (Datum)0;
+}
+
+extern "C" Datum ruvector_dag_attention_matrix(PG_FUNCTION_ARGS) {
+  AttentionResult* r = AttentionForArgs(fcinfo, true, nullptr);
+  int n = static_cast<int>(r->report.dag.id_bound());
+  if (static_cast<size_t>(n) * n > MaxAllocSize / sizeof(Datum)) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: the plan has %d nodes; its attention matrix is too large", n)));
+  }
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * static_cast<size_t>(n) * n + 1));
+  for (size_t i = 0; i < static_cast<size_t>(n) * n; ++i) elems[i] = Float8GetDatum(0.0);
+  for (const auto& e : r->scores.edge_weights) {
+    // Row = consumer, column = input: each consumer's row sums to 1.
+    elems[static_cast<size_t>(e.to) * n + e.from] = Float8GetDatum(e.weight);
+  }
+  int dims[2] = {n, n};
+  int lbs[2] = {0, 0};
+  PG_RETURN_ARRAYTYPE_P(construct_md_array(elems, nullptr, 2, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+                                           TYPALIGN_DOUBLE));
+}
+
+extern "C" Datum ruvector_dag_attention_visualize(PG_FUNCTION_ARGS) {
+  char* format = TextArg(fcinfo, 2, "format");
+  if (strcmp(format, "dot") != 0 && strcmp(format, "json") != 0 && strcmp(format, "ascii") != 0 &&
+      strcmp(format, "mermaid") != 0) {
+    RequirePreload();
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: unknown format \"%s\"", format),
+                    errhint("Valid formats: dot, json, ascii, mermaid.")));
+  }
+  AttentionResult* r = AttentionForArgs(fcinfo, false, format);
+  PG_RETURN_TEXT_P(cstring_to_text_with_len(r->text.data(), static_cast<int>(r->text.size())));
+}

@@ -1,0 +1,90 @@
+// PG zone: the background worker. In this version it only persists the
+// shared state: periodically (ruvector.dag_persist_interval) when something
+// changed, and once more when asked to shut down.
+#include "shim.h"
+
+extern "C" {
+#include "postmaster/interrupt.h"
+}
+
+#include "extension.h"
+
+namespace ruvector_pg {
+
+void RegisterWorker() {
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof(worker));
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = 10;
+  strlcpy(worker.bgw_library_name, "ruvector_dag", BGW_MAXLEN);
+  strlcpy(worker.bgw_function_name, "ruvector_dag_worker_main", BGW_MAXLEN);
+  strlcpy(worker.bgw_name, "ruvector_dag state persister", BGW_MAXLEN);
+  strlcpy(worker.bgw_type, "ruvector_dag", BGW_MAXLEN);
+  RegisterBackgroundWorker(&worker);
+}
+
+namespace {
+
+/// A cheap fingerprint of the state: when it is unchanged there is nothing
+/// new to write.
+uint64_t Fingerprint() {
+  SharedState* s = State();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t f = s->counters.executions_observed * 1000003u + s->counters.plans_observed * 31u + s->generation +
+               s->ring_next_seq * 7u;
+  LWLockRelease(StateLock());
+  return f;
+}
+
+void Heartbeat() {
+  SharedState* s = State();
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  s->worker_pid = MyProcPid;
+  s->worker_heartbeat_us = NowUnixMicros();
+  LWLockRelease(StateLock());
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+  BackgroundWorkerUnblockSignals();
+  if (State() == nullptr) {
+    ereport(LOG, (errmsg("ruvector_dag worker: shared state missing; exiting")));
+    proc_exit(1);
+  }
+  MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag worker", ALLOCSET_DEFAULT_SIZES);
+  MemoryContextSwitchTo(cxt);
+  ereport(LOG, (errmsg("ruvector_dag worker started (persist interval %d s)", g_persist_interval_s)));
+  uint64_t saved = Fingerprint();
+  int64_t last_save = NowUnixMicros();
+  while (!ShutdownRequestPending) {
+    Heartbeat();
+    long timeout_ms = 10000;
+    if (g_persist_interval_s > 0) timeout_ms = std::min<long>(timeout_ms, 1000L * g_persist_interval_s);
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+    }
+    if (ShutdownRequestPending) break;
+    int64_t now = NowUnixMicros();
+    if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
+      uint64_t f = Fingerprint();
+      if (f != saved && PersistState(LOG)) saved = f;
+      last_save = now;
+    }
+    MemoryContextReset(cxt);
+  }
+  PersistState(LOG);
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  State()->worker_pid = 0;
+  LWLockRelease(StateLock());
+  proc_exit(0);
+}
+
+}  // namespace ruvector_pg
