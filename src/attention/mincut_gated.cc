@@ -36,7 +36,7 @@ class MinCutGatedAttention final : public Attention {
       // Some estimate is negative or not finite: the DAG is still valid, so
       // cut on sanitized capacities instead of failing.
       fallback = true;
-      analyzed = engine_.AnalyzeWithCapacities(dag, SanitizedCapacities(plan, p.capacity));
+      analyzed = engine_.Analyze(Sanitized(dag), p.capacity);
     }
     if (!analyzed.ok()) return analyzed.status().WithContext("mincut_gated attention");
     const MinCutResult& cut = analyzed.value();
@@ -89,36 +89,29 @@ class MinCutGatedAttention final : public Attention {
   }
 
  private:
-  // Per-id capacities from sanitized numbers (see ResolveCosts): the same
-  // modes as the mincut module, with bad values read as 0.
-  static std::vector<double> SanitizedCapacities(const PreparedDag& plan, CapacityMode mode) {
-    const QueryDag& dag = plan.dag();
-    std::vector<double> cap(dag.id_bound(), 0.0);
-    const auto& ids = plan.ids();
-    const auto& est = plan.estimated_cost();
-    double total = 0.0;
-    for (double c : est) total += c;
-    if (!std::isfinite(total)) total = 1.7e308;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      const OperatorNode& node = *dag.node(ids[i]);
-      double c = 0.0;
-      switch (mode) {
-        case CapacityMode::kCost: c = est[i]; break;
-        case CapacityMode::kRows:
-          c = std::isfinite(node.estimated_rows) && node.estimated_rows > 0 ? node.estimated_rows : 0.0;
-          break;
-        case CapacityMode::kUnit: c = 1.0; break;
-        case CapacityMode::kBottleneck:
-        case CapacityMode::kTime: {
-          // The slowest stage limits throughput: capacity ~ 1 / work.
-          const double floor = std::max(1e-9 * total, 1e-300);
-          c = mode == CapacityMode::kTime ? est[i] : std::min(1e300, total / (est[i] + floor));
-          break;
-        }
-      }
-      cap[ids[i]] = c;
+  // A copy of the DAG whose numbers the min-cut engine accepts: negative or
+  // non-finite estimates become 0, non-finite actuals are dropped.
+  static QueryDag Sanitized(const QueryDag& dag) {
+    QueryDag copy = dag;
+    auto fix = [](double& v) {
+      if (!std::isfinite(v) || v < 0.0) v = 0.0;
+    };
+    auto fix_optional = [](std::optional<double>& v) {
+      if (v && (!std::isfinite(*v) || *v < 0.0)) v.reset();
+    };
+    for (NodeId id = 0; id < copy.id_bound(); ++id) {
+      OperatorNode* node = copy.mutable_node(id);
+      if (node == nullptr) continue;
+      fix(node->estimated_cost);
+      fix(node->estimated_rows);
+      fix(node->startup_cost);
+      fix(node->total_cost);
+      fix(node->width);
+      fix_optional(node->actual_rows);
+      fix_optional(node->actual_time_ms);
+      fix_optional(node->actual_loops);
     }
-    return cap;
+    return copy;
   }
 
   MinCutEngine engine_;
