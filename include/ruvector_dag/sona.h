@@ -20,6 +20,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ruvector_dag/core.h"
@@ -165,6 +166,131 @@ class ValueModel {
   std::vector<float> theta_, fisher_, anchor_, importance_;
   bool consolidated_ = false;
   uint64_t steps_ = 0;
+};
+
+// --- per-pattern bandit (the no-regression contract) --------------------------
+
+struct BanditOptions {
+  uint32_t num_arms = 8;            // arms 0..num_arms-1 (2..64); arm 0 = default plan
+  uint32_t window = 32;             // recent observations kept per arm (8..256)
+  uint32_t min_runs = 5;            // per arm (and arm 0) before any comparison (>= 2)
+  uint32_t max_explore_runs = 32;   // give up on an undecided arm after this many runs
+  double confidence_z = 3.0;        // > 0: one-sided z of the deployment lower bound
+  double min_improvement = 0.02;    // >= 0: log-latency gain the lower bound must clear
+  double sd_floor = 0.02;           // > 0: floor on per-arm log-latency sd
+  uint32_t monitor_window = 6;      // >= 2: recent runs of the deployed arm watched
+  double revert_z = 1.0;            // >= 0: z of the revert test (small: reverts readily)
+  uint32_t baseline_refresh_interval = 16;  // while deployed, every Nth run serves arm 0 (0 = never)
+  uint32_t reexplore_after = 512;   // runs after which rejected arms may be tried again (0 = never)
+};
+/// kInvalidArgument naming the first field outside its range.
+Status ValidateBanditOptions(const BanditOptions& options);
+
+/// Why an arm is being run.
+enum class BanditAction : uint8_t {
+  kServe = 0,      // the deployed arm (arm 0 until another is proven faster)
+  kExplore,        // measuring a candidate arm
+  kBaselineCheck,  // refreshing arm 0's baseline while another arm is deployed
+};
+std::string_view BanditActionName(BanditAction action);
+
+struct BanditChoice {
+  uint32_t arm = 0;
+  BanditAction action = BanditAction::kServe;
+};
+
+/// What the bandit knows about one arm (over its recent window).
+struct ArmSummary {
+  uint32_t arm = 0;
+  uint32_t runs = 0;          // observations in the window
+  uint32_t censored = 0;      // of which timeouts
+  double mean_log_ms = 0.0;   // mean log-latency (censored runs at their bound)
+  double sd_log_ms = 0.0;     // sample sd (floored)
+  /// Lower confidence bound of log(latency_0 / latency_arm) (0 for arm 0 or
+  /// too few runs).
+  double improvement_lcb = 0.0;
+  bool rejected = false;
+  uint64_t total_runs = 0;    // ever observed
+};
+
+/// One query pattern's bandit. Serves arm 0 until a candidate's lower
+/// confidence bound on log(latency_0) - log(latency_arm) exceeds
+/// min_improvement with >= min_runs uncensored runs on both sides; watches the
+/// deployed arm and reverts to arm 0 when its recent runs are slower than
+/// arm 0's baseline; timeouts are censored (the arm was at least that slow).
+/// Formulas in docs/sona.md. Choose/Observe are O(num_arms * window) at most
+/// and allocate nothing.
+class PatternBandit {
+ public:
+  static Result<PatternBandit> Create(const BanditOptions& options = {});
+
+  /// The arm to run next. `allow_explore` grants one exploration run (the
+  /// host's budget); without it the deployed arm (or a due baseline check)
+  /// runs. Advances the run counter.
+  BanditChoice Choose(bool allow_explore);
+  /// The candidate Choose(true) would explore now, or -1 when none is left.
+  int32_t NextExploration() const;
+  /// Records a run. `censored` = the run hit a timeout after `latency_ms`
+  /// (the true latency is at least that). May deploy or revert. kInvalidArgument
+  /// for an unknown arm or a latency that is not finite and > 0.
+  Status Observe(uint32_t arm, double latency_ms, bool censored = false);
+  /// Exploration order of the candidates (arms not listed come after, in id
+  /// order); arm 0 and unknown ids are ignored. Allocates nothing.
+  void SetExplorationOrder(std::span<const uint32_t> arms);
+  /// Statistics changed (ANALYZE, DDL, a detected drift): keeps only the newest
+  /// (1 - severity) share of every window, forgets rejections, and reverts to
+  /// arm 0 unless the deployed arm still passes the deployment test.
+  /// severity in (0, 1]; 1 forgets everything.
+  void NotifyDrift(double severity = 1.0);
+
+  uint32_t deployed_arm() const { return deployed_; }
+  /// Confidence in the current decision, in [0, 1]: for a deployed arm
+  /// Phi(gain / se); for arm 0, 1 - max over measured candidates of
+  /// Phi(gain / se) (1 when nothing was measured).
+  double Confidence() const;
+  ArmSummary Summary(uint32_t arm) const;
+  uint64_t runs() const { return runs_; }
+  uint64_t deployments() const { return deployments_; }
+  uint64_t reverts() const { return reverts_; }
+  const BanditOptions& options() const { return options_; }
+
+  /// Appends a versioned binary image to `out`; Load reads one back from
+  /// data[*offset...] and advances *offset (kDataLoss when malformed).
+  void AppendTo(std::string* out) const;
+  static Result<PatternBandit> Load(std::string_view data, size_t* offset);
+
+ private:
+  struct Obs {
+    float log_ms = 0.0f;
+    uint8_t censored = 0;
+  };
+  struct ArmState {
+    uint32_t head = 0;   // next write position in the ring
+    uint32_t count = 0;  // valid observations
+    bool rejected = false;
+    uint64_t rejected_at = 0;  // run counter when rejected
+    uint64_t total = 0;
+    uint32_t since_reset = 0;  // runs since the window was last cleared (exploration cap)
+  };
+  explicit PatternBandit(const BanditOptions& options);
+  Obs& At(uint32_t arm, uint32_t i);  // i = 0 is the newest
+  const Obs& At(uint32_t arm, uint32_t i) const;
+  void Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
+             uint32_t* censored) const;
+  double ImprovementLcb(uint32_t arm, double z, double* gain, double* se) const;
+  bool Explorable(uint32_t arm) const;
+  void Evaluate(uint32_t observed_arm, bool censored, double log_ms);
+  void Revert();
+
+  BanditOptions options_;
+  std::vector<Obs> obs_;          // num_arms x window rings
+  std::vector<ArmState> arms_;
+  std::vector<uint32_t> order_;   // exploration order of arms 1..num_arms-1
+  uint32_t deployed_ = 0;
+  uint64_t runs_ = 0;
+  uint64_t since_baseline_ = 0;
+  uint64_t deployments_ = 0;
+  uint64_t reverts_ = 0;
 };
 
 }  // namespace ruvector_dag

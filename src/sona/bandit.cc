@@ -1,0 +1,439 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "ruvector_dag/sona.h"
+#include "sona/internal/binary_io.h"
+
+namespace ruvector_dag {
+namespace {
+
+constexpr uint32_t kBanditMagic = 0x44425652u;  // "RVBD"
+constexpr uint32_t kBanditVersion = 1;
+
+double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+// Student-t quantile with `df` degrees of freedom at the normal quantile z
+// (Cornish-Fisher expansion; slightly conservative for small df).
+double StudentT(double z, double df) {
+  if (!(df > 0.0)) return z;
+  const double z2 = z * z, z3 = z2 * z, z5 = z3 * z2, z7 = z5 * z2;
+  return z + (z3 + z) / (4.0 * df) + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df) +
+         (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df * df * df);
+}
+
+}  // namespace
+
+std::string_view BanditActionName(BanditAction action) {
+  switch (action) {
+    case BanditAction::kServe: return "serve";
+    case BanditAction::kExplore: return "explore";
+    case BanditAction::kBaselineCheck: return "baseline_check";
+  }
+  return "unknown";
+}
+
+Status ValidateBanditOptions(const BanditOptions& o) {
+  if (o.num_arms < 2 || o.num_arms > 64) {
+    return Status::InvalidArgument("BanditOptions.num_arms must be in [2, 64], got " +
+                                   std::to_string(o.num_arms));
+  }
+  if (o.window < 8 || o.window > 256) {
+    return Status::InvalidArgument("BanditOptions.window must be in [8, 256], got " +
+                                   std::to_string(o.window));
+  }
+  if (o.min_runs < 2 || o.min_runs > o.window) {
+    return Status::InvalidArgument("BanditOptions.min_runs must be in [2, window], got " +
+                                   std::to_string(o.min_runs));
+  }
+  if (o.max_explore_runs < o.min_runs) {
+    return Status::InvalidArgument("BanditOptions.max_explore_runs must be >= min_runs");
+  }
+  if (!(o.confidence_z > 0) || !std::isfinite(o.confidence_z)) {
+    return Status::InvalidArgument("BanditOptions.confidence_z must be > 0");
+  }
+  if (!(o.min_improvement >= 0) || !std::isfinite(o.min_improvement)) {
+    return Status::InvalidArgument("BanditOptions.min_improvement must be >= 0");
+  }
+  if (!(o.sd_floor > 0) || !std::isfinite(o.sd_floor)) {
+    return Status::InvalidArgument("BanditOptions.sd_floor must be > 0");
+  }
+  if (o.monitor_window < 2 || o.monitor_window > o.window) {
+    return Status::InvalidArgument("BanditOptions.monitor_window must be in [2, window], got " +
+                                   std::to_string(o.monitor_window));
+  }
+  if (!(o.revert_z >= 0) || !std::isfinite(o.revert_z)) {
+    return Status::InvalidArgument("BanditOptions.revert_z must be >= 0");
+  }
+  return Status::Ok();
+}
+
+Result<PatternBandit> PatternBandit::Create(const BanditOptions& options) {
+  RUVECTOR_RETURN_IF_ERROR(ValidateBanditOptions(options));
+  return PatternBandit(options);
+}
+
+PatternBandit::PatternBandit(const BanditOptions& options)
+    : options_(options),
+      obs_(static_cast<size_t>(options.num_arms) * options.window),
+      arms_(options.num_arms) {
+  order_.reserve(options_.num_arms - 1);
+  for (uint32_t a = 1; a < options_.num_arms; ++a) order_.push_back(a);
+}
+
+PatternBandit::Obs& PatternBandit::At(uint32_t arm, uint32_t i) {
+  const uint32_t w = options_.window;
+  return obs_[static_cast<size_t>(arm) * w + (arms_[arm].head + w - 1 - i) % w];
+}
+const PatternBandit::Obs& PatternBandit::At(uint32_t arm, uint32_t i) const {
+  const uint32_t w = options_.window;
+  return obs_[static_cast<size_t>(arm) * w + (arms_[arm].head + w - 1 - i) % w];
+}
+
+void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
+                          uint32_t* censored) const {
+  const uint32_t k = std::min(last, arms_[arm].count);
+  double s = 0.0, s2 = 0.0;
+  uint32_t c = 0;
+  for (uint32_t i = 0; i < k; ++i) {
+    const Obs& o = At(arm, i);
+    s += o.log_ms;
+    c += o.censored;
+  }
+  const double m = k > 0 ? s / k : 0.0;
+  for (uint32_t i = 0; i < k; ++i) {
+    const double d = At(arm, i).log_ms - m;
+    s2 += d * d;
+  }
+  const double floor = options_.sd_floor * options_.sd_floor;
+  *mean = m;
+  *var = std::max(floor, k > 1 ? s2 / (k - 1) : floor);
+  *n = k;
+  *censored = c;
+}
+
+// Lower bound of gain = mean_0 - mean_arm at `z` (Welch standard error).
+// -inf when either side has fewer than min_runs runs.
+double PatternBandit::ImprovementLcb(uint32_t arm, double z, double* gain, double* se) const {
+  double m0, v0, ma, va;
+  uint32_t n0, na, c0, ca;
+  Stats(0, options_.window, &m0, &v0, &n0, &c0);
+  Stats(arm, options_.window, &ma, &va, &na, &ca);
+  *gain = 0.0;
+  *se = 0.0;
+  if (n0 < options_.min_runs || na < options_.min_runs) return -std::numeric_limits<double>::infinity();
+  *gain = m0 - ma;
+  const double q0 = v0 / n0, qa = va / na;
+  *se = std::sqrt(q0 + qa);
+  // Welch-Satterthwaite degrees of freedom: small samples widen the bound.
+  const double df = (q0 + qa) * (q0 + qa) / (q0 * q0 / (n0 - 1) + qa * qa / (na - 1));
+  return *gain - StudentT(z, df) * *se;
+}
+
+bool PatternBandit::Explorable(uint32_t arm) const {
+  if (arm == 0 || arm == deployed_ || arm >= options_.num_arms) return false;
+  const ArmState& s = arms_[arm];
+  if (s.rejected) {
+    return options_.reexplore_after > 0 && runs_ - s.rejected_at >= options_.reexplore_after;
+  }
+  return s.since_reset < options_.max_explore_runs;
+}
+
+// Candidates first get min_runs each, in exploration order; after that the
+// explorable arm with the highest upper bound on its gain is measured
+// (optimism: the arm most likely to turn out faster).
+int32_t PatternBandit::NextExploration() const {
+  for (uint32_t a : order_) {
+    if (Explorable(a) && (arms_[a].rejected || arms_[a].since_reset < options_.min_runs)) {
+      return static_cast<int32_t>(a);
+    }
+  }
+  int32_t best = -1;
+  double best_ucb = -std::numeric_limits<double>::infinity();
+  for (uint32_t a : order_) {
+    if (!Explorable(a)) continue;
+    double gain, se;
+    const double lcb = ImprovementLcb(a, options_.confidence_z, &gain, &se);
+    const double ucb = std::isfinite(lcb) ? 2.0 * gain - lcb : std::numeric_limits<double>::max();
+    if (best < 0 || ucb > best_ucb) {
+      best = static_cast<int32_t>(a);
+      best_ucb = ucb;
+    }
+  }
+  return best;
+}
+
+BanditChoice PatternBandit::Choose(bool allow_explore) {
+  ++runs_;
+  if (deployed_ != 0 && options_.baseline_refresh_interval > 0 &&
+      since_baseline_ >= options_.baseline_refresh_interval) {
+    since_baseline_ = 0;
+    return {0, BanditAction::kBaselineCheck};
+  }
+  ++since_baseline_;
+  if (allow_explore) {
+    const int32_t a = NextExploration();
+    if (a >= 0) {
+      ArmState& s = arms_[static_cast<uint32_t>(a)];
+      if (s.rejected) {  // cooled down: measure it afresh
+        s.rejected = false;
+        s.count = 0;
+        s.since_reset = 0;
+      }
+      return {static_cast<uint32_t>(a), BanditAction::kExplore};
+    }
+  }
+  return {deployed_, BanditAction::kServe};
+}
+
+void PatternBandit::SetExplorationOrder(std::span<const uint32_t> arms) {
+  // Stable partition: listed arms first (in the given order), then the rest.
+  size_t pos = 0;
+  for (uint32_t a : arms) {
+    if (a == 0 || a >= options_.num_arms) continue;
+    auto it = std::find(order_.begin() + static_cast<std::ptrdiff_t>(pos), order_.end(), a);
+    if (it == order_.end()) continue;  // duplicate in `arms`
+    std::rotate(order_.begin() + static_cast<std::ptrdiff_t>(pos), it, it + 1);
+    ++pos;
+  }
+}
+
+void PatternBandit::Revert() {
+  ArmState& s = arms_[deployed_];
+  s.count = 0;
+  s.since_reset = 0;
+  s.rejected = true;
+  s.rejected_at = runs_;
+  deployed_ = 0;
+  ++reverts_;
+}
+
+Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
+  if (arm >= options_.num_arms) {
+    return Status::InvalidArgument("PatternBandit::Observe: arm " + std::to_string(arm) +
+                                   " >= num_arms " + std::to_string(options_.num_arms));
+  }
+  if (!std::isfinite(latency_ms) || !(latency_ms > 0.0)) {
+    return Status::InvalidArgument("PatternBandit::Observe: latency of arm " + std::to_string(arm) +
+                                   " must be finite and > 0");
+  }
+  const double log_ms = std::log(latency_ms);
+  ArmState& s = arms_[arm];
+  Obs& slot = obs_[static_cast<size_t>(arm) * options_.window + s.head];
+  slot.log_ms = static_cast<float>(log_ms);
+  slot.censored = censored ? 1 : 0;
+  s.head = (s.head + 1) % options_.window;
+  s.count = std::min(s.count + 1, options_.window);
+  ++s.since_reset;
+  ++s.total;
+  Evaluate(arm, censored, log_ms);
+  return Status::Ok();
+}
+
+void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
+  double m0, v0;
+  uint32_t n0, c0;
+  Stats(0, options_.window, &m0, &v0, &n0, &c0);
+
+  // 1. Monitor the deployed arm against arm 0's recent baseline.
+  if (deployed_ != 0 && n0 >= 2) {
+    if (observed == deployed_ && censored && log_ms >= m0) {
+      Revert();  // a timeout of the deployed arm at or above the baseline
+    } else {
+      double mr, vr;
+      uint32_t nr, cr;
+      Stats(deployed_, options_.monitor_window, &mr, &vr, &nr, &cr);
+      if (nr >= 2) {
+        const double se = std::sqrt(vr / nr + v0 / n0);
+        if (mr - m0 - options_.revert_z * se > 0.0) Revert();
+      }
+    }
+  }
+
+  // 2. A censored candidate run at or above the baseline proves it slower.
+  if (observed != 0 && observed != deployed_ && censored && n0 >= 1 && log_ms >= m0) {
+    ArmState& s = arms_[observed];
+    s.rejected = true;
+    s.rejected_at = runs_;
+  }
+
+  // 3. Deploy the candidate with the best lower bound; reject the ones whose
+  //    upper bound cannot clear the margin.
+  const double z = options_.confidence_z;
+  int32_t best = -1;
+  double best_lcb = options_.min_improvement;
+  double deployed_lcb = -std::numeric_limits<double>::infinity();
+  for (uint32_t a = 1; a < options_.num_arms; ++a) {
+    ArmState& s = arms_[a];
+    if (s.rejected || s.count < options_.min_runs) continue;
+    double ma, va;
+    uint32_t na, ca;
+    Stats(a, options_.window, &ma, &va, &na, &ca);
+    // Peeking correction: the test runs after every observation, so the
+    // bound widens slowly with the runs seen (docs/sona.md).
+    const double z_eff = z + 0.5 * std::log(static_cast<double>(na) / options_.min_runs);
+    double gain, se;
+    const double lcb = ImprovementLcb(a, z_eff, &gain, &se);
+    if (!std::isfinite(lcb)) continue;
+    if (a == deployed_) deployed_lcb = lcb;
+    if (ca > 0) continue;  // censored runs: no upper bound on its latency
+    if (2.0 * gain - lcb < options_.min_improvement && a != deployed_) {
+      s.rejected = true;
+      s.rejected_at = runs_;
+      continue;
+    }
+    if (lcb > best_lcb) {
+      best_lcb = lcb;
+      best = static_cast<int32_t>(a);
+    }
+  }
+  if (best > 0 && static_cast<uint32_t>(best) != deployed_ &&
+      (deployed_ == 0 || best_lcb > deployed_lcb)) {
+    deployed_ = static_cast<uint32_t>(best);
+    since_baseline_ = 0;
+    ++deployments_;
+  }
+}
+
+void PatternBandit::NotifyDrift(double severity) {
+  if (!(severity > 0.0)) return;
+  severity = std::min(severity, 1.0);
+  for (ArmState& s : arms_) {
+    s.count = static_cast<uint32_t>(std::floor((1.0 - severity) * s.count));
+    s.since_reset = s.count;
+    s.rejected = false;
+  }
+  if (deployed_ != 0) {
+    double gain, se;
+    const double lcb = ImprovementLcb(deployed_, options_.confidence_z, &gain, &se);
+    if (!(lcb > options_.min_improvement)) deployed_ = 0;
+  }
+}
+
+double PatternBandit::Confidence() const {
+  if (deployed_ != 0) {
+    double gain, se;
+    ImprovementLcb(deployed_, options_.confidence_z, &gain, &se);
+    return se > 0.0 ? NormalCdf(gain / se) : 0.0;
+  }
+  double worst = 0.0;
+  for (uint32_t a = 1; a < options_.num_arms; ++a) {
+    double gain, se;
+    const double lcb = ImprovementLcb(a, options_.confidence_z, &gain, &se);
+    if (!std::isfinite(lcb) || se <= 0.0) continue;
+    worst = std::max(worst, NormalCdf(gain / se));
+  }
+  return 1.0 - worst;
+}
+
+ArmSummary PatternBandit::Summary(uint32_t arm) const {
+  ArmSummary out;
+  out.arm = arm;
+  if (arm >= options_.num_arms) return out;
+  double m, v;
+  uint32_t n, c;
+  Stats(arm, options_.window, &m, &v, &n, &c);
+  out.runs = n;
+  out.censored = c;
+  out.mean_log_ms = m;
+  out.sd_log_ms = std::sqrt(v);
+  if (arm != 0) {
+    double gain, se;
+    const double lcb = ImprovementLcb(arm, options_.confidence_z, &gain, &se);
+    out.improvement_lcb = std::isfinite(lcb) ? lcb : 0.0;
+  }
+  out.rejected = arms_[arm].rejected;
+  out.total_runs = arms_[arm].total;
+  return out;
+}
+
+void PatternBandit::AppendTo(std::string* out) const {
+  using namespace internal;
+  PutU32(out, kBanditMagic);
+  PutU32(out, kBanditVersion);
+  const BanditOptions& o = options_;
+  PutU32(out, o.num_arms);
+  PutU32(out, o.window);
+  PutU32(out, o.min_runs);
+  PutU32(out, o.max_explore_runs);
+  PutF64(out, o.confidence_z);
+  PutF64(out, o.min_improvement);
+  PutF64(out, o.sd_floor);
+  PutU32(out, o.monitor_window);
+  PutF64(out, o.revert_z);
+  PutU32(out, o.baseline_refresh_interval);
+  PutU32(out, o.reexplore_after);
+  PutU32(out, deployed_);
+  PutU64(out, runs_);
+  PutU64(out, since_baseline_);
+  PutU64(out, deployments_);
+  PutU64(out, reverts_);
+  for (const ArmState& s : arms_) {
+    PutU32(out, s.head);
+    PutU32(out, s.count);
+    PutU8(out, s.rejected ? 1 : 0);
+    PutU64(out, s.rejected_at);
+    PutU64(out, s.total);
+    PutU32(out, s.since_reset);
+  }
+  for (const Obs& ob : obs_) {
+    PutF32(out, ob.log_ms);
+    PutU8(out, ob.censored);
+  }
+  for (uint32_t a : order_) PutU32(out, a);
+}
+
+Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset) {
+  internal::ByteReader r(data, offset);
+  auto truncated = [] { return Status::DataLoss("bandit image is truncated"); };
+  uint32_t magic, version;
+  if (!r.U32(&magic) || !r.U32(&version)) return truncated();
+  if (magic != kBanditMagic) return Status::DataLoss("bandit image has a bad magic number");
+  if (version != kBanditVersion) {
+    return Status::DataLoss("bandit image version " + std::to_string(version) + " is not supported");
+  }
+  BanditOptions o;
+  if (!r.U32(&o.num_arms) || !r.U32(&o.window) || !r.U32(&o.min_runs) ||
+      !r.U32(&o.max_explore_runs) || !r.F64(&o.confidence_z) || !r.F64(&o.min_improvement) ||
+      !r.F64(&o.sd_floor) || !r.U32(&o.monitor_window) || !r.F64(&o.revert_z) ||
+      !r.U32(&o.baseline_refresh_interval) || !r.U32(&o.reexplore_after)) {
+    return truncated();
+  }
+  Status valid = ValidateBanditOptions(o);
+  if (!valid.ok()) return Status::DataLoss("bandit image: " + valid.message());
+  PatternBandit b(o);
+  if (!r.U32(&b.deployed_) || !r.U64(&b.runs_) || !r.U64(&b.since_baseline_) ||
+      !r.U64(&b.deployments_) || !r.U64(&b.reverts_)) {
+    return truncated();
+  }
+  if (b.deployed_ >= o.num_arms) return Status::DataLoss("bandit image: deployed arm out of range");
+  for (ArmState& s : b.arms_) {
+    uint8_t rejected;
+    if (!r.U32(&s.head) || !r.U32(&s.count) || !r.U8(&rejected) || !r.U64(&s.rejected_at) ||
+        !r.U64(&s.total) || !r.U32(&s.since_reset)) {
+      return truncated();
+    }
+    if (s.head >= o.window || s.count > o.window || rejected > 1) {
+      return Status::DataLoss("bandit image: arm ring state out of range");
+    }
+    s.rejected = rejected == 1;
+  }
+  for (Obs& ob : b.obs_) {
+    if (!r.F32(&ob.log_ms) || !r.U8(&ob.censored)) return truncated();
+    if (!std::isfinite(ob.log_ms) || ob.censored > 1) {
+      return Status::DataLoss("bandit image: bad observation");
+    }
+  }
+  std::vector<bool> seen(o.num_arms, false);
+  for (uint32_t& a : b.order_) {
+    if (!r.U32(&a)) return truncated();
+    if (a == 0 || a >= o.num_arms || seen[a]) {
+      return Status::DataLoss("bandit image: exploration order is not a permutation");
+    }
+    seen[a] = true;
+  }
+  return b;
+}
+
+}  // namespace ruvector_dag
