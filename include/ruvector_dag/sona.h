@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -291,6 +292,62 @@ class PatternBandit {
   uint64_t since_baseline_ = 0;
   uint64_t deployments_ = 0;
   uint64_t reverts_ = 0;
+};
+
+// --- trajectories --------------------------------------------------------------
+
+/// One executed query as the learner sees it.
+struct Trajectory {
+  uint64_t pattern_key = 0;
+  uint32_t arm = 0;
+  uint8_t mechanism = 0;      // AttentionMechanism used to pool the embedding
+  bool censored = false;      // the run hit a timeout after latency_ms
+  PlanEmbedding embedding{};  // as featurized before the run
+  double latency_ms = 0.0;
+  double baseline_ms = 0.0;   // host's measurement of the default plan; 0 = unknown
+  /// Per live node (ascending id): actual rows (-1 = unknown) and estimates.
+  std::vector<float> actual_rows;
+  std::vector<float> estimated_rows;
+  int64_t timestamp_us = 0;
+};
+
+/// Bounded multi-producer multi-consumer ring (Vyukov's sequence-numbered
+/// slots: no locks, one CAS per operation). When full, Push drops the oldest
+/// record (counted in dropped()) instead of blocking. Push/Pop may be called
+/// from any number of threads concurrently. Caveat of the design: a producer
+/// preempted between its CAS and its publish delays consumers of that one
+/// slot until it resumes.
+class TrajectoryBuffer {
+ public:
+  /// Capacity is rounded up to a power of two (at least 2).
+  explicit TrajectoryBuffer(size_t capacity = 4096);
+  TrajectoryBuffer(const TrajectoryBuffer&) = delete;
+  TrajectoryBuffer& operator=(const TrajectoryBuffer&) = delete;
+
+  /// Enqueues `t` (moved); drops the oldest record when full. Never blocks.
+  void Push(Trajectory t);
+  /// Dequeues the oldest record into *out; false when empty.
+  bool Pop(Trajectory* out);
+  /// Pops up to `max` records, appending them to *out; returns how many.
+  size_t Drain(std::vector<Trajectory>* out, size_t max = SIZE_MAX);
+
+  size_t capacity() const { return mask_ + 1; }
+  /// Records currently queued (approximate while producers run).
+  size_t size() const;
+  uint64_t pushed() const { return pushed_.load(std::memory_order_relaxed); }
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<size_t> seq{0};
+    Trajectory value;
+  };
+  std::unique_ptr<Slot[]> slots_;
+  size_t mask_ = 0;
+  alignas(64) std::atomic<size_t> enqueue_pos_{0};
+  alignas(64) std::atomic<size_t> dequeue_pos_{0};
+  alignas(64) std::atomic<uint64_t> pushed_{0};
+  std::atomic<uint64_t> dropped_{0};
 };
 
 }  // namespace ruvector_dag
