@@ -77,6 +77,8 @@ CREATE FUNCTION @extschema@.dag_attention_visualize(query text, mechanism text D
                                                     format text DEFAULT 'ascii')
 RETURNS text AS 'MODULE_PATHNAME', 'ruvector_dag_attention_visualize' LANGUAGE C VOLATILE;
 
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
 -- State-changing functions are for superusers (and roles granted them).
 REVOKE ALL ON FUNCTION @extschema@.dag_reset_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_import_state(bytea) FROM PUBLIC;

@@ -1,0 +1,21 @@
+-- Configuration functions change the session's settings.
+SELECT name, setting FROM ruvector.dag_config() ORDER BY name;
+SELECT ruvector.dag_set_learning_rate(0.25);
+SHOW ruvector.dag_learning_rate;
+SELECT ruvector.dag_set_learning_rate(1);
+SHOW ruvector.dag_learning_rate;
+SELECT ruvector.dag_set_attention('mincut_gated');
+SHOW ruvector.dag_attention;
+SELECT ruvector.dag_set_attention('auto');
+SELECT ruvector.dag_set_enabled(false);
+SHOW ruvector.dag_enabled;
+SELECT enabled FROM ruvector.dag_status();
+SELECT ruvector.dag_set_enabled(true);
+SELECT ruvector.dag_configure_sona();
+SELECT ruvector.dag_configure_sona(4, 16, 100, 50);
+SELECT name, setting FROM ruvector.dag_config() WHERE name LIKE 'ruvector.sona%' ORDER BY name;
+RESET ALL;
+-- Status reports the real state of learning: nothing is learned in this build.
+SELECT patterns_learned, average_improvement, learning, max_patterns, trajectory_capacity
+FROM ruvector.dag_status();
+SELECT component, status FROM ruvector.dag_health_check() ORDER BY component;

@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# Builds the ruvector_dag PostgreSQL extension, installs it into Debian's
+# PostgreSQL 15 and tests it on a private temporary cluster (initdb into a
+# temp dir, unix socket in that dir, no TCP, shared_preload_libraries set):
+#   1. pg_regress suite (pg/sql + pg/expected)
+#   2. script tests (TAP-style "ok N - ..."):
+#      periodic save by the worker; restart keeps state; corrupt, truncated,
+#      empty and foreign state files are survived; kill -9 of a backend
+#      leaves the server usable and the state consistent; pgbench with 8
+#      clients for 30 s has zero failed transactions; results are identical
+#      with the extension on, off, and not loaded; without preload the
+#      extension refuses to be created, with a clear message.
+#   3. overhead benchmark (numbers only, never asserted): pgbench select-only
+#      TPS and planning time of a 10-way join, with and without the library
+#      preloaded, on the same cluster.
+# Usage: scripts/pg_test.sh [BUILD_DIR]     (default: build/)
+# Env:   RUVECTOR_PGBENCH_SECONDS (30)  load test duration
+#        RUVECTOR_PG_BENCH_SECONDS (15) duration of each overhead pgbench run
+#        RUVECTOR_PG_KEEP=1             keep the temporary cluster directory
+#        RUVECTOR_JOBS (2)              build parallelism
+# Runs as root (the server runs as the `postgres` user) or as a user that can
+# write PostgreSQL's extension directories (install step).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+jobs=${RUVECTOR_JOBS:-2}
+load_seconds=${RUVECTOR_PGBENCH_SECONDS:-30}
+bench_seconds=${RUVECTOR_PG_BENCH_SECONDS:-15}
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$pg_config" --bindir)
+pg_regress=$(dirname "$("$pg_config" --pgxs)")/../test/regress/pg_regress
+started=$(date +%s)
+step() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+# --- build and install ---------------------------------------------------------
+step "build and install the extension"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" --target ruvector_dag_pg -j "$jobs"
+if [ "$(id -u)" -eq 0 ] || [ -w "$("$pg_config" --pkglibdir)" ]; then
+  cmake --install "$build" --component pg
+else
+  sudo cmake --install "$build" --component pg
+fi
+
+# --- private cluster -------------------------------------------------------------
+work=$(mktemp -d /tmp/ruvector_pg_test.XXXXXX)
+chmod 755 "$work"
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres:postgres "$work"
+  as_pg=(runuser -u postgres --)
+fi
+data=$work/data
+log=$work/server.log
+port=$((20000 + RANDOM % 20000))  # only names the socket file in $work
+cleanup() {
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+  if [ "${RUVECTOR_PG_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+cat >>"$data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$work'
+port = $port
+fsync = off
+autovacuum = off
+max_connections = 40
+shared_preload_libraries = 'ruvector_dag'
+ruvector.dag_persist_interval = 60
+EOF
+pg_ctl() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$log" -w "$@" >/dev/null; }
+psql_db() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d "$db" -At "$@"; }
+pg_ctl start
+
+# --- 1. pg_regress -----------------------------------------------------------------
+step "pg_regress"
+regress_out=$work/regress
+mkdir -p "$regress_out"
+tests=(setup analysis errors config explain observe state)
+if ! "$pg_regress" --inputdir="$root/pg" --outputdir="$regress_out" --bindir="$bindir" --host="$work" \
+    --port="$port" --user=postgres --dbname=ruvector_regress "${tests[@]}"; then
+  cat "$regress_out/regression.diffs" 2>/dev/null || true
+  echo "pg_regress failed" >&2
+  exit 1
+fi
+
+# --- 2. script tests -----------------------------------------------------------------
+step "script tests"
+n=0
+failures=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
+check() {  # check "description" actual expected
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', expected '$3')"; fi
+}
+wait_ready() {  # until a query succeeds, at most 60 s
+  for _ in $(seq 1 120); do
+    if psql_db postgres -c "SELECT 1" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+# Observation off in the checking session, so checks do not change the state.
+stats_digest() {
+  psql_db rvtest -c "SET ruvector.dag_enabled = off" \
+    -c "SELECT coalesce(md5(string_agg(pattern_id || ':' || executions || ':' || mean_ms, ',' ORDER BY pattern_id)), 'empty')
+        FROM ruvector.dag_statistics()"
+}
+status_field() { psql_db rvtest -c "SET ruvector.dag_enabled = off" -c "SELECT $1 FROM ruvector.dag_status()"; }
+
+psql_db postgres -c "CREATE DATABASE rvtest"
+psql_db rvtest <<'SQL'
+CREATE EXTENSION ruvector_dag;
+CREATE TABLE t (id int PRIMARY KEY, g int, v numeric);
+INSERT INTO t SELECT i, i % 97, i * 0.5 FROM generate_series(1, 50000) i;
+CREATE TABLE u (id int PRIMARY KEY, t_id int, w int);
+INSERT INTO u SELECT i, 1 + (i * 31) % 50000, i % 13 FROM generate_series(1, 80000) i;
+CREATE INDEX u_t ON u (t_id);
+ANALYZE t, u;
+SQL
+workload() {
+  psql_db rvtest <<'SQL' >/dev/null
+SELECT count(*) FROM t WHERE g = 5;
+SELECT count(*) FROM t WHERE g < 50;
+SELECT t.g, sum(u.w) FROM t JOIN u ON u.t_id = t.id WHERE t.g < 10 GROUP BY t.g;
+SELECT * FROM t WHERE id = 42;
+SELECT count(*) FROM u WHERE w = 3 AND t_id IN (SELECT id FROM t WHERE g = 7);
+SQL
+}
+workload
+workload
+
+# Periodic save by the worker.
+psql_db rvtest -c "ALTER SYSTEM SET ruvector.dag_persist_interval = 1" -c "SELECT pg_reload_conf()" >/dev/null
+saved=no
+for _ in $(seq 1 40); do
+  if [ "$(status_field "last_save IS NOT NULL")" = t ]; then saved=yes; break; fi
+  sleep 0.5
+done
+check "the background worker saves the state periodically" "$saved" yes
+check "state file exists in PGDATA" "$("${as_pg[@]}" test -s "$data/ruvector_dag.state" && echo yes || echo no)" yes
+psql_db rvtest -c "ALTER SYSTEM RESET ruvector.dag_persist_interval" -c "SELECT pg_reload_conf()" >/dev/null
+
+# Restart keeps state.
+before=$(stats_digest)
+patterns_before=$(status_field patterns)
+pg_ctl restart -m fast
+wait_ready
+check "restart: state file loaded" "$(status_field state_file)" loaded
+check "restart: same patterns" "$(status_field patterns)" "$patterns_before"
+check "restart: identical pattern statistics" "$(stats_digest)" "$before"
+workload
+after_workload=$(status_field "executions_observed")
+[ "$after_workload" -gt 0 ] && ok "restart: observation continues ($after_workload executions)" || not_ok "restart: observation continues"
+
+# Corrupt, truncated, empty and foreign state files: WARNING + fresh start.
+pg_ctl stop -m fast
+good=$work/good.state
+cp "$data/ruvector_dag.state" "$good"
+size=$(stat -c %s "$good")
+corrupt_case() {  # name, command producing the bad file from $good into $data/ruvector_dag.state
+  local name=$1
+  shift
+  "$@"
+  chown --reference="$data" "$data/ruvector_dag.state" 2>/dev/null || true
+  pg_ctl start
+  wait_ready
+  check "$name state file: server starts, state_file = corrupt" "$(status_field state_file)" corrupt
+  check "$name state file: fresh start (0 patterns)" "$(status_field patterns)" 0
+  if grep -q "WARNING:  ruvector_dag: ignoring state file" "$log"; then ok "$name state file: WARNING logged"; else
+    not_ok "$name state file: WARNING logged"; fi
+  check "$name state file: queries work" "$(psql_db rvtest -c 'SELECT count(*) FROM t WHERE g = 1')" 516
+  pg_ctl stop -m fast
+  : >"$log"
+}
+corrupt_case "flipped byte" bash -c "cp '$good' '$data/ruvector_dag.state' && printf '\xff\xfe' | dd of='$data/ruvector_dag.state' bs=1 seek=$((size / 2)) conv=notrunc status=none"
+corrupt_case "truncated" bash -c "head -c $((size / 2)) '$good' > '$data/ruvector_dag.state'"
+corrupt_case "empty" bash -c ": > '$data/ruvector_dag.state'"
+corrupt_case "foreign" bash -c "head -c 5000 /dev/urandom > '$data/ruvector_dag.state'"
+cp "$good" "$data/ruvector_dag.state"
+chown --reference="$data" "$data/ruvector_dag.state" 2>/dev/null || true
+pg_ctl start
+wait_ready
+check "a valid file loads again after the corrupt ones" "$(stats_digest)" "$before"
+
+# kill -9 of a backend: crash restart, usable server, state = last save.
+psql_db rvtest -c "SELECT ruvector.dag_save_state()" >/dev/null
+saved_digest=$(stats_digest)
+"$bindir/psql" -X -h "$work" -p "$port" -U postgres -d rvtest -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+sleeper=$!
+victim=""
+for _ in $(seq 1 40); do
+  victim=$(psql_db rvtest -c "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%' AND pid <> pg_backend_pid() LIMIT 1")
+  [ -n "$victim" ] && break
+  sleep 0.25
+done
+if [ -n "$victim" ]; then
+  kill -9 "$victim"
+  wait "$sleeper" 2>/dev/null || true
+  for _ in $(seq 1 120); do
+    grep -q "all server processes terminated; reinitializing" "$log" && break
+    sleep 0.25
+  done
+  wait_ready
+  # The crash restart reinitializes shared memory and reloads the file.
+  for _ in $(seq 1 40); do
+    psql_db rvtest -c "SELECT 1 FROM ruvector.dag_status()" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  if grep -q "terminated by signal 9" "$log"; then ok "kill -9: postmaster noticed the crash"; else not_ok "kill -9: postmaster noticed the crash"; fi
+  check "kill -9: server usable" "$(psql_db rvtest -c 'SELECT count(*) FROM t WHERE g = 2')" 516
+  check "kill -9: state reloaded from the last save" "$(stats_digest)" "$saved_digest"
+  check "kill -9: statistics consistent" "$(psql_db rvtest -c "SET ruvector.dag_enabled = off" -c \
+    "SELECT count(*) FROM ruvector.dag_statistics() WHERE executions < 1 OR min_ms > mean_ms + 1e-9 OR mean_ms > max_ms + 1e-9")" 0
+  check "kill -9: pattern count matches the table" "$(psql_db rvtest -c "SET ruvector.dag_enabled = off" -c \
+    "SELECT patterns = (SELECT count(*) FROM ruvector.dag_statistics()) FROM ruvector.dag_status()")" t
+else
+  not_ok "kill -9: could not find the backend to kill"
+fi
+
+# Identical results with observation on and off (same server).
+queries=(
+  "SELECT g, count(*), sum(v) FROM t GROUP BY g ORDER BY g"
+  "SELECT t.g, sum(u.w), count(DISTINCT u.id) FROM t JOIN u ON u.t_id = t.id GROUP BY t.g ORDER BY 1"
+  "SELECT id, v, rank() OVER (PARTITION BY g ORDER BY v DESC) FROM t WHERE g < 3 ORDER BY id"
+  "WITH x AS (SELECT t_id, max(w) m FROM u GROUP BY t_id) SELECT count(*), sum(m) FROM x JOIN t ON t.id = x.t_id"
+  "SELECT id FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.t_id = t.id) ORDER BY id LIMIT 50"
+  "SELECT g, (SELECT count(*) FROM u WHERE u.w = t.g % 13) FROM t WHERE id < 30 ORDER BY id"
+)
+result_digest() {  # on|off, query, [extra settings]
+  psql_db rvtest -c "SET ruvector.dag_enabled = $1" -c "SET max_parallel_workers_per_gather = 2" \
+    -c "SET parallel_setup_cost = 0" -c "SET parallel_tuple_cost = 0" -c "$2" | md5sum | cut -d' ' -f1
+}
+digests_on=()
+for q in "${queries[@]}"; do
+  on=$(result_digest on "$q")
+  off=$(result_digest off "$q")
+  digests_on+=("$on")
+  check "identical results on/off: ${q:0:60}" "$on" "$off"
+done
+
+# pgbench: 8 clients for $load_seconds s, zero failures, no internal errors.
+psql_db postgres -c "CREATE DATABASE bench"
+"$bindir/pgbench" -h "$work" -p "$port" -U postgres -i -s 5 -q bench >/dev/null 2>&1
+errors_before=$(status_field internal_errors)
+set +e
+bench_out=$("$bindir/pgbench" -h "$work" -p "$port" -U postgres -c 8 -j 2 -T "$load_seconds" -n bench 2>&1)
+rc=$?
+set -e
+echo "$bench_out" | grep -E "number of transactions actually processed|failed|tps" | sed 's/^/    /'
+check "pgbench 8 clients ${load_seconds}s: exit status" "$rc" 0
+check "pgbench 8 clients ${load_seconds}s: zero failed transactions" \
+  "$(echo "$bench_out" | grep -c 'number of failed transactions: 0 ')" 1
+check "pgbench: no internal errors in the extension" "$(status_field internal_errors)" "$errors_before"
+check "pgbench: server log has no PANIC/FATAL from the extension" \
+  "$(grep -cE 'PANIC|ruvector_dag.*(FATAL|failed, statement continues)' "$log" || true)" 0
+
+# --- 3. overhead benchmark -----------------------------------------------------------
+step "overhead benchmark (numbers only)"
+psql_db bench <<'SQL' >/dev/null
+DO $$
+BEGIN
+  FOR i IN 1..10 LOOP
+    EXECUTE format('CREATE TABLE j%s (id int PRIMARY KEY, next int, pad int)', i);
+    EXECUTE format('INSERT INTO j%s SELECT g, 1 + (g * 7) %% 1000, g %% 10 FROM generate_series(1, 1000) g', i);
+    EXECUTE format('ANALYZE j%s', i);
+  END LOOP;
+END $$;
+CREATE FUNCTION planning_ms(runs int) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE line text; times float8[] := '{}';
+BEGIN
+  FOR r IN 1..runs LOOP
+    FOR line IN EXECUTE 'EXPLAIN (SUMMARY) SELECT count(*) FROM j1 JOIN j2 ON j2.id = j1.next JOIN j3 ON j3.id = j2.next
+      JOIN j4 ON j4.id = j3.next JOIN j5 ON j5.id = j4.next JOIN j6 ON j6.id = j5.next JOIN j7 ON j7.id = j6.next
+      JOIN j8 ON j8.id = j7.next JOIN j9 ON j9.id = j8.next JOIN j10 ON j10.id = j9.next WHERE j1.pad = 3' LOOP
+      IF line LIKE 'Planning Time:%' THEN
+        times := times || substring(line FROM 'Planning Time: ([0-9.]+)')::float8;
+      END IF;
+    END LOOP;
+  END LOOP;
+  RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) x);
+END $$;
+SQL
+measure() {  # prints "tps planning_ms"
+  local tps plan
+  tps=$("$bindir/pgbench" -h "$work" -p "$port" -U postgres -S -c 8 -j 2 -T "$bench_seconds" -n bench 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
+  plan=$(psql_db bench -c "SELECT round(planning_ms(200)::numeric, 3)")
+  echo "$tps $plan"
+}
+read -r tps_on plan_on < <(measure)
+sed -i "s/^shared_preload_libraries = 'ruvector_dag'/shared_preload_libraries = ''/" "$data/postgresql.conf"
+pg_ctl restart -m fast
+wait_ready
+read -r tps_off plan_off < <(measure)
+
+# Without preload: clear errors instead of half-working, identical results.
+set +e
+err=$(psql_db postgres -c "CREATE DATABASE nopreload" -c "\\c nopreload" -c "CREATE EXTENSION ruvector_dag" 2>&1)
+set -e
+if echo "$err" | grep -q "must be loaded via shared_preload_libraries"; then ok "without preload: CREATE EXTENSION fails with a clear message"; else
+  not_ok "without preload: CREATE EXTENSION fails with a clear message ($err)"; fi
+set +e
+err=$(psql_db rvtest -c "SELECT * FROM ruvector.dag_status()" 2>&1)
+set -e
+if echo "$err" | grep -q "must be loaded via shared_preload_libraries"; then ok "without preload: functions raise a clear error"; else
+  not_ok "without preload: functions raise a clear error ($err)"; fi
+i=0
+for q in "${queries[@]}"; do
+  plain=$(psql_db rvtest -c "SET max_parallel_workers_per_gather = 2" -c "SET parallel_setup_cost = 0" \
+    -c "SET parallel_tuple_cost = 0" -c "$q" | md5sum | cut -d' ' -f1)
+  check "identical results with and without the library: ${q:0:50}" "${digests_on[$i]}" "$plain"
+  i=$((i + 1))
+done
+
+echo
+echo "overhead (same cluster, 8 clients, ${bench_seconds}s select-only pgbench; median planning time of 200 EXPLAINs of a 10-way join):"
+printf '  %-28s %12s %14s\n' "" "tps" "planning_ms"
+printf '  %-28s %12s %14s\n' "ruvector_dag preloaded" "$tps_on" "$plan_on"
+printf '  %-28s %12s %14s\n' "not loaded" "$tps_off" "$plan_off"
+
+echo
+echo "1..$n"
+elapsed=$(($(date +%s) - started))
+if [ "$failures" -ne 0 ]; then
+  echo "pg_test: $failures of $n script tests failed (${elapsed}s); server log: $log" >&2
+  RUVECTOR_PG_KEEP=1
+  exit 1
+fi
+echo "pg_test: pg_regress (${#tests[@]} tests) and $n script tests passed in ${elapsed}s"
