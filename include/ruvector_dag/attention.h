@@ -433,9 +433,17 @@ class AttentionPolicy {
 
 // --- cache ------------------------------------------------------------------
 
-/// What a cached result depends on: the DAG's content (structure, operator
-/// types, costs, rows, details, actuals: QueryDag::ContentHash), the
-/// mechanism with its parameters and learned state, and the feedback.
+/// Hash of everything a mechanism reads from a DAG: ids, edges (inputs in
+/// order), operator types, estimated cost/rows/total cost, actual rows/time/
+/// loops, relation and index names. Any change to these changes the hash (up
+/// to 64-bit collisions). In-process only: not stable across releases.
+/// O(V + E); cheaper than QueryDag::ContentHash, which also hashes every
+/// string detail.
+uint64_t AttentionContentHash(const QueryDag& dag);
+
+/// What a cached result depends on: the DAG's content (AttentionContentHash),
+/// the mechanism with its parameters and learned state (Attention::StateHash),
+/// and the feedback.
 struct AttentionCacheKey {
   uint64_t content_hash = 0;
   uint64_t state_hash = 0;

@@ -307,6 +307,40 @@ TEST(CausalCone, NodesFeedingMoreOfThePlanWeighMore) {
   EXPECT_NEAR(s->WeightOf(s2) / s->WeightOf(top), 1.7, 1e-9);
 }
 
+// The definition, by brute force: impact(i) = sum over the cone of
+// delta^(shortest distance), one BFS per node.
+RC_GTEST_PROP(CausalConeProperty, MatchesTheDefinition, ()) {
+  const QueryDag dag = RandomAttentionDag(*rc::gen::inRange<size_t>(1, 60), *rc::gen::arbitrary<uint64_t>());
+  RC_PRE(!dag.empty());
+  const double delta = *rc::gen::element(0.5, 0.7, 0.9, 1.0);
+  AttentionParams params;
+  params.causal_cone.discount = delta;
+  params.causal_cone.horizon_epsilon = 1e-300;  // no truncation at this size
+  auto s = ComputeAttention(dag, AttentionMechanism::kCausalCone, params);
+  RC_ASSERT(s.ok());
+  std::vector<double> expected;
+  for (NodeId start : dag.NodeIds()) {
+    std::vector<int> dist(dag.id_bound(), -1);
+    std::vector<NodeId> queue{start};
+    dist[start] = 0;
+    double sum = 0.0;
+    for (size_t h = 0; h < queue.size(); ++h) {
+      sum += std::pow(delta, dist[queue[h]]);
+      for (NodeId c : dag.children(queue[h])) {
+        if (dist[c] < 0) {
+          dist[c] = dist[queue[h]] + 1;
+          queue.push_back(c);
+        }
+      }
+    }
+    expected.push_back(sum);
+  }
+  const double total = std::accumulate(expected.begin(), expected.end(), 0.0);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    RC_ASSERT(std::abs(s->weights[i] - expected[i] / total) < 1e-12);
+  }
+}
+
 TEST(CausalCone, HorizonDropsOnlyNegligibleTerms) {
   QueryDag dag;
   NodeId prev = kInvalidNodeId;

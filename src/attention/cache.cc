@@ -6,11 +6,47 @@
 #include "ruvector_dag/attention.h"
 
 namespace ruvector_dag {
+namespace {
+
+// A fast in-process mix (cache keys are never persisted): multiply-xorshift
+// with a 64-bit odd constant, one multiplication per word.
+inline uint64_t Mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+  return h ^ (h >> 29);
+}
+inline uint64_t MixReal(uint64_t h, double v) { return Mix(h, HashDouble(v)); }
+inline uint64_t MixOptional(uint64_t h, const std::optional<double>& v) {
+  return v ? MixReal(Mix(h, 1), *v) : Mix(h, 0);
+}
+
+}  // namespace
+
+uint64_t AttentionContentHash(const QueryDag& dag) {
+  uint64_t h = Mix(0xA77E11u, dag.node_count());
+  const NodeId bound = dag.id_bound();
+  for (NodeId id = 0; id < bound; ++id) {
+    const OperatorNode* n = dag.node(id);
+    if (n == nullptr) continue;
+    h = Mix(h, (uint64_t{id} << 8) | static_cast<uint64_t>(n->type));
+    h = MixReal(h, n->estimated_cost);
+    h = MixReal(h, n->estimated_rows);
+    h = MixReal(h, n->total_cost);
+    h = MixOptional(h, n->actual_rows);
+    h = MixOptional(h, n->actual_time_ms);
+    h = MixOptional(h, n->actual_loops);
+    // Inputs in order (outer before inner), then a separator.
+    for (NodeId p : dag.parents(id)) h = Mix(h, p);
+    h = Mix(h, 0xFFFFFFFFFFull);
+    if (!n->relation.empty()) h = Mix(h, Hash64(n->relation));
+    if (!n->index.empty()) h = Mix(h, Hash64(n->index, 1));
+  }
+  return h;
+}
 
 AttentionCacheKey MakeAttentionCacheKey(const QueryDag& dag, const Attention& attention,
                                         const ExecutionFeedback* feedback) {
   AttentionCacheKey key;
-  key.content_hash = dag.ContentHash();
+  key.content_hash = AttentionContentHash(dag);
   key.state_hash = attention.StateHash();
   key.mechanism = attention.mechanism();
   if (feedback != nullptr) {

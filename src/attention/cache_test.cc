@@ -88,6 +88,29 @@ RC_GTEST_PROP(AttentionCacheProperty, AnyCostChangeMisses, ()) {
   RC_ASSERT(cache.Stats().hits == 1u);
 }
 
+TEST(AttentionCache, ContentHashSeesEverythingMechanismsRead) {
+  const QueryDag base = RandomAttentionDag(30, 9);
+  const uint64_t h = AttentionContentHash(base);
+  EXPECT_EQ(AttentionContentHash(RandomAttentionDag(30, 9)), h);
+  const NodeId id = base.NodeIds()[3];
+  std::vector<QueryDag> variants(7, base);
+  variants[0].mutable_node(id)->estimated_cost = 1234.5;
+  variants[1].mutable_node(id)->estimated_rows = 99999;
+  variants[2].mutable_node(id)->actual_rows = 17;
+  variants[3].mutable_node(id)->actual_time_ms = 3;
+  variants[4].mutable_node(id)->relation = "other_table";
+  variants[5].mutable_node(id)->index = "other_index";
+  ASSERT_TRUE(variants[6].RemoveNode(id).ok());
+  for (size_t v = 0; v < variants.size(); ++v) EXPECT_NE(AttentionContentHash(variants[v]), h) << v;
+  // Edge changes (same node set) change it too.
+  QueryDag chain;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(chain.AddNode(OperatorNode::Filter("f")).ok());
+  QueryDag a = chain, b = chain;
+  ASSERT_TRUE(a.AddEdge(0, 1).ok());
+  ASSERT_TRUE(b.AddEdge(0, 2).ok());
+  EXPECT_NE(AttentionContentHash(a), AttentionContentHash(b));
+}
+
 AttentionCacheKey Key(uint64_t n) {
   AttentionCacheKey k;
   k.content_hash = n;

@@ -2,7 +2,6 @@
 // downstream cone (itself plus everything it feeds). docs/attention.md,
 // "CausalCone".
 #include <algorithm>
-#include <bit>
 #include <cmath>
 
 #include "attention/internal/common.h"
@@ -26,56 +25,59 @@ class CausalConeAttention final : public Attention {
       const double k = std::log(params_.causal_cone.horizon_epsilon) / std::log(delta);
       if (k < static_cast<double>(horizon)) horizon = static_cast<uint32_t>(std::max(1.0, std::floor(k)));
     }
-    const size_t words = (n + 63) / 64;
-    // Targets are processed in column blocks so memory stays bounded
-    // (2 * n * block_words words); the counts add up across blocks.
-    constexpr size_t kMaxWords = size_t{1} << 20;
-    const size_t block_words = std::clamp<size_t>(kMaxWords / n, 1, words);
-    std::vector<uint64_t> reach(n * block_words), next(n * block_words);
-    std::vector<uint32_t> count(n);
-    std::vector<double> impact(n, 1.0);  // k = 0: the node itself
+    // impact(i) = sum over j in cone(i) of delta^dist(i, j), dist = shortest
+    // path length (cone(i) includes i at distance 0). Consumers first:
+    //  - no consumer: impact = 1;
+    //  - one consumer c: every path leaves through c, so dist(i, j) =
+    //    1 + dist(c, j) and impact(i) = 1 + delta * impact(c), exactly;
+    //  - several consumers (shared inputs): a breadth-first search over the
+    //    cone up to the horizon.
     const auto& co = plan.child_offset();
     const auto& ci = plan.child_index();
-    uint32_t rounds = 0;
-    for (size_t first_word = 0; first_word < words; first_word += block_words) {
-      const size_t bw = std::min(block_words, words - first_word);
-      const size_t lo = first_word * 64;
-      const size_t hi = std::min(n, (first_word + bw) * 64);
-      // reach[i]: the block's nodes within distance k downstream of i.
-      std::fill(reach.begin(), reach.end(), 0);
-      for (size_t i = 0; i < n; ++i) count[i] = (i >= lo && i < hi) ? 1 : 0;
-      for (size_t i = lo; i < hi; ++i) {
-        reach[i * bw + (i - lo) / 64] |= uint64_t{1} << ((i - lo) % 64);
+    const auto& topo = plan.topo_order();
+    std::vector<double> impact(n, 1.0);
+    std::vector<uint32_t> seen(n, 0);  // BFS stamp: the (index + 1) that saw it
+    std::vector<uint32_t> queue;
+    size_t searches = 0, visited = 0;
+    for (size_t t = n; t-- > 0;) {
+      const uint32_t i = topo[t];
+      const uint32_t fan_out = co[i + 1] - co[i];
+      if (fan_out == 0) continue;
+      if (fan_out == 1) {
+        impact[i] = 1.0 + delta * impact[ci[co[i]]];
+        continue;
       }
-      double factor = 1.0;
-      for (uint32_t k = 1; k <= horizon; ++k) {
+      ++searches;
+      const uint32_t stamp = i + 1;
+      queue.clear();
+      queue.push_back(i);
+      seen[i] = stamp;
+      double sum = 1.0, factor = 1.0;
+      size_t head = 0;
+      for (uint32_t k = 1; k <= horizon && head < queue.size(); ++k) {
         factor *= delta;
-        bool grew = false;
-        for (size_t i = 0; i < n; ++i) {
-          uint64_t* dst = &next[i * bw];
-          const uint64_t* own = &reach[i * bw];
-          std::copy(own, own + bw, dst);
-          for (uint32_t e = co[i]; e < co[i + 1]; ++e) {
-            const uint64_t* src = &reach[static_cast<size_t>(ci[e]) * bw];
-            for (size_t w = 0; w < bw; ++w) dst[w] |= src[w];
-          }
-          uint32_t c = 0;
-          for (size_t w = 0; w < bw; ++w) c += static_cast<uint32_t>(std::popcount(dst[w]));
-          if (c != count[i]) {
-            impact[i] += factor * static_cast<double>(c - count[i]);
-            count[i] = c;
-            grew = true;
+        const size_t level_end = queue.size();
+        size_t found = 0;
+        for (; head < level_end; ++head) {
+          const uint32_t u = queue[head];
+          for (uint32_t e = co[u]; e < co[u + 1]; ++e) {
+            const uint32_t v = ci[e];
+            if (seen[v] == stamp) continue;
+            seen[v] = stamp;
+            queue.push_back(v);
+            ++found;
           }
         }
-        reach.swap(next);
-        rounds = std::max(rounds, k);
-        if (!grew) break;
+        sum += factor * static_cast<double>(found);
       }
+      visited += queue.size();
+      impact[i] = sum;
     }
     Finish(plan, params_, mechanism(), impact, out);
     AddMetric(out, "discount", delta);
     AddMetric(out, "horizon", horizon);
-    AddMetric(out, "rounds", rounds);
+    AddMetric(out, "searches", static_cast<double>(searches));
+    AddMetric(out, "visited", static_cast<double>(visited));
     AddMetric(out, "max_impact", *std::max_element(impact.begin(), impact.end()));
     return Status::Ok();
   }
