@@ -250,17 +250,18 @@ struct Drift {
 
 /// Two adjacent rolling windows over a metric; reports when the recent one
 /// is worse than the reference one (direction-aware) with statistical
-/// confidence and a material size. After a report it stays quiet until
-/// recent_size new observations have arrived. Observe O(1) amortized,
-/// Check O(1). Not thread-safe.
+/// confidence and a material size. A report re-baselines: both windows are
+/// emptied and must refill (reference_size + recent_size observations)
+/// before the next report. Observe O(1) amortized, Check O(1). Not
+/// thread-safe.
 class DriftDetector {
  public:
   static Result<DriftDetector> Create(const DriftConfig& config);
   /// Adds a value (non-finite -> InvalidArgument).
   Status Observe(double value);
-  /// The current degradation, if any (and not in the post-report quiet time).
+  /// The current degradation, if any; reporting one re-baselines.
   std::optional<Drift> Check();
-  /// Same test without side effects (no quiet time started).
+  /// Same test without side effects (no re-baselining).
   std::optional<Drift> Peek() const;
   uint64_t observations() const { return observations_; }
   uint64_t drifts() const { return drifts_; }
@@ -280,7 +281,6 @@ class DriftDetector {
   double ref_sum_ = 0.0, ref_sq_ = 0.0, rec_sum_ = 0.0, rec_sq_ = 0.0;
   size_t since_resum_ = 0;
   uint64_t observations_ = 0;
-  uint64_t quiet_until_ = 0;
   uint64_t drifts_ = 0;
 };
 
@@ -372,9 +372,13 @@ struct PredictiveConfig {
   double ewma_alpha = 0.1;
   /// Slope window (least squares over the last n tensions) and horizon.
   size_t lookahead_window = 50;
-  /// "Rising" = slope * lookahead_window >= min_rise.
+  /// "Rising" = slope * lookahead_window >= min_rise and the slope's
+  /// t statistic (slope / its standard error from the window's residuals)
+  /// >= min_slope_t, so that noise over a short window is not a trend.
   double min_rise = 0.05;
-  /// No decision before this many observations of a pattern.
+  double min_slope_t = 3.0;
+  /// No decision before this many observations of a pattern; the trend
+  /// rules (kRising, kProjected) also wait for a full lookahead_window.
   size_t min_samples = 10;
 };
 
@@ -391,6 +395,7 @@ struct TensionAlert {
   double tension = 0.0;    // latest raw value
   double smoothed = 0.0;   // EWMA
   double slope = 0.0;      // per observation
+  double slope_t = 0.0;    // slope / its standard error
   double projected = 0.0;  // smoothed + slope * lookahead_window
   uint64_t sequence = 0;   // index of the pattern's observation (0-based)
 };
@@ -405,6 +410,9 @@ class TensionTracker {
   Result<std::optional<TensionAlert>> Observe(PatternKey pattern, double tension);
   double smoothed() const { return ewma_; }
   double slope() const;
+  /// slope / standard error of the slope (0 with fewer than 3 samples; +inf
+  /// for a noiseless rising window).
+  double slope_t() const;
   bool engaged() const { return engaged_; }
   uint64_t observations() const { return observations_; }
 
@@ -415,7 +423,7 @@ class TensionTracker {
   PredictiveConfig config_;
   std::vector<double> ring_;
   size_t head_ = 0, count_ = 0;
-  double sum_y_ = 0.0, sum_iy_ = 0.0;  // over window positions 0..count-1 (oldest = 0)
+  double sum_y_ = 0.0, sum_iy_ = 0.0, sum_yy_ = 0.0;  // over window positions 0..count-1 (oldest = 0)
   size_t since_resum_ = 0;
   double ewma_ = 0.0;
   bool engaged_ = false;
@@ -723,6 +731,9 @@ class HealingOrchestrator {
   /// repaired). `clock` null = SteadyClock::Default().
   explicit HealingOrchestrator(OrchestratorConfig config = {}, RepairExecutor* executor = nullptr,
                                const Clock* clock = nullptr);
+  ~HealingOrchestrator();
+  HealingOrchestrator(const HealingOrchestrator&) = delete;
+  HealingOrchestrator& operator=(const HealingOrchestrator&) = delete;
 
   /// Adds a z-score detector for `metric` (names are unique across anomaly
   /// and drift detectors). Returns its id for the fast Observe(id, v).

@@ -130,11 +130,15 @@ std::optional<Drift> DriftDetector::Peek() const {
 }
 
 std::optional<Drift> DriftDetector::Check() {
-  if (observations_ < quiet_until_) return std::nullopt;
   std::optional<Drift> drift = Peek();
   if (drift) {
+    // Re-baseline: the drifted level (or whatever a repair makes of it)
+    // becomes the new reference once both windows have refilled.
     ++drifts_;
-    quiet_until_ = observations_ + config_.recent_size;
+    head_ = 0;
+    count_ = 0;
+    ref_sum_ = ref_sq_ = rec_sum_ = rec_sq_ = 0.0;
+    since_resum_ = 0;
   }
   return drift;
 }

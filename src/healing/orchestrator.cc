@@ -38,6 +38,8 @@ HealingOrchestrator::HealingOrchestrator(OrchestratorConfig config, RepairExecut
       runner_(config.runner, clock_),
       index_checker_(config.index_health) {}
 
+HealingOrchestrator::~HealingOrchestrator() = default;
+
 Result<DetectorId> HealingOrchestrator::AddEntry(std::string_view metric, std::unique_ptr<Detector> detector) {
   if (metric.empty()) return Status::InvalidArgument("detector metric name is empty");
   if (by_name_.find(metric) != by_name_.end()) {

@@ -1,5 +1,7 @@
 // Predictive intervention: EWMA + sliding least-squares slope of tension.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "ruvector_dag/healing.h"
@@ -41,6 +43,9 @@ Result<TensionTracker> TensionTracker::Create(const PredictiveConfig& c) {
   if (!(c.min_rise > 0.0) || !std::isfinite(c.min_rise)) {
     return Status::InvalidArgument("predictive config: min_rise must be a finite number > 0");
   }
+  if (!(c.min_slope_t >= 0.0) || std::isnan(c.min_slope_t)) {
+    return Status::InvalidArgument("predictive config: min_slope_t must be >= 0");
+  }
   if (c.min_samples < 2) return Status::InvalidArgument("predictive config: min_samples must be >= 2");
   return TensionTracker(c);
 }
@@ -48,11 +53,12 @@ Result<TensionTracker> TensionTracker::Create(const PredictiveConfig& c) {
 void TensionTracker::Resum() {
   const size_t n = ring_.size();
   const size_t start = (count_ == n) ? head_ : 0;
-  sum_y_ = sum_iy_ = 0.0;
+  sum_y_ = sum_iy_ = sum_yy_ = 0.0;
   for (size_t k = 0; k < count_; ++k) {
     const double y = ring_[(start + k) % n];
     sum_y_ += y;
     sum_iy_ += static_cast<double>(k) * y;
+    sum_yy_ += y * y;
   }
   since_resum_ = 0;
 }
@@ -65,6 +71,18 @@ double TensionTracker::slope() const {
   return sxy / sxx;
 }
 
+double TensionTracker::slope_t() const {
+  if (count_ < 3) return 0.0;
+  const double n = static_cast<double>(count_);
+  const double sxx = n * (n * n - 1.0) / 12.0;
+  const double sxy = sum_iy_ - 0.5 * (n - 1.0) * sum_y_;
+  const double syy = sum_yy_ - sum_y_ * sum_y_ / n;
+  const double rss = std::max(0.0, syy - sxy * sxy / sxx);
+  const double se = std::sqrt(rss / (n - 2.0) / sxx);
+  if (se > 0.0) return (sxy / sxx) / se;
+  return sxy > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
+}
+
 Result<std::optional<TensionAlert>> TensionTracker::Observe(PatternKey pattern, double tension) {
   if (!std::isfinite(tension) || tension < 0.0 || tension > 1.0) {
     return Status::InvalidArgument("tension of pattern " + std::to_string(pattern) +
@@ -74,6 +92,7 @@ Result<std::optional<TensionAlert>> TensionTracker::Observe(PatternKey pattern, 
   if (count_ == w) {
     // Drop the oldest (index 0); every other index shifts down by one.
     sum_y_ -= ring_[head_];
+    sum_yy_ -= ring_[head_] * ring_[head_];
     sum_iy_ -= sum_y_;
   } else {
     ++count_;
@@ -81,6 +100,7 @@ Result<std::optional<TensionAlert>> TensionTracker::Observe(PatternKey pattern, 
   ring_[head_] = tension;
   head_ = (head_ + 1 == w) ? 0 : head_ + 1;
   sum_y_ += tension;
+  sum_yy_ += tension * tension;
   sum_iy_ += static_cast<double>(count_ - 1) * tension;
   if (++since_resum_ >= w) Resum();
 
@@ -95,7 +115,10 @@ Result<std::optional<TensionAlert>> TensionTracker::Observe(PatternKey pattern, 
   const double s = slope();
   const double horizon = static_cast<double>(w);
   const double projected = ewma_ + s * horizon;
-  const bool rising = s * horizon >= config_.min_rise;
+  const double st = slope_t();
+  // Trend rules need a full slope window: a slope fitted to a handful of
+  // points is mostly noise.
+  const bool rising = count_ == w && s * horizon >= config_.min_rise && st >= config_.min_slope_t;
   std::optional<InterventionReason> reason;
   if (ewma_ >= config_.crisis_threshold) {
     reason = InterventionReason::kCrisis;
@@ -112,6 +135,7 @@ Result<std::optional<TensionAlert>> TensionTracker::Observe(PatternKey pattern, 
   alert.tension = tension;
   alert.smoothed = ewma_;
   alert.slope = s;
+  alert.slope_t = st;
   alert.projected = projected;
   alert.sequence = seq;
   return std::optional<TensionAlert>(alert);
