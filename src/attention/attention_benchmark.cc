@@ -48,6 +48,32 @@ void BM_Compute(benchmark::State& state, AttentionMechanism m, Shape shape) {
   state.counters["nodes"] = static_cast<double>(dag.node_count());
 }
 
+// MinCutGated without per-node criticality (one max flow fewer per cut node).
+void BM_ComputeMinCutNoCriticality(benchmark::State& state) {
+  const QueryDag dag = MakeDag(Shape::kPlan, static_cast<size_t>(state.range(0)));
+  AttentionParams params;
+  params.min_cut_gated.criticality_gain = 0.0;
+  auto attention = std::move(MakeAttention(AttentionMechanism::kMinCutGated, params)).value();
+  const PreparedDag plan = PreparedDag::Build(dag).value();
+  AttentionScores scores;
+  for (auto _ : state) {
+    const Status s = attention->Compute(plan, nullptr, &scores);
+    benchmark::DoNotOptimize(s);
+  }
+}
+BENCHMARK(BM_ComputeMinCutNoCriticality)->Arg(10)->Arg(100)->Arg(1000);
+
+// The min-cut engine alone (what MinCutGated calls), for the breakdown.
+void BM_MinCutAnalyzeAlone(benchmark::State& state) {
+  const QueryDag dag = MakeDag(Shape::kPlan, static_cast<size_t>(state.range(0)));
+  MinCutEngine engine;
+  for (auto _ : state) {
+    auto r = engine.Analyze(dag, CapacityMode::kBottleneck);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_MinCutAnalyzeAlone)->Arg(10)->Arg(100)->Arg(1000);
+
 void BM_Forward(benchmark::State& state, AttentionMechanism m, Shape shape) {
   const QueryDag dag = MakeDag(shape, static_cast<size_t>(state.range(0)));
   ManualAttentionClock clock(1'000'000);

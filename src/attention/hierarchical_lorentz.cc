@@ -72,8 +72,9 @@ class HierarchicalLorentzAttention final : public Attention {
     for (size_t i = 0; i < n; ++i) {
       const double r = rho * height[i];
       const double theta = start[i] + 0.5 * width[i];
-      const double sh = std::sinh(r);
-      x0[i] = std::cosh(r);
+      const double er = std::exp(r), inv_er = 1.0 / er;  // r <= 12: no overflow
+      const double sh = 0.5 * (er - inv_er);
+      x0[i] = 0.5 * (er + inv_er);
       x1[i] = sh * std::cos(theta);
       x2[i] = sh * std::sin(theta);
       m0 += mass[i] * x0[i];
