@@ -444,17 +444,25 @@ class Reader {
     return Status::Ok();
   }
 
-  Status StringRef(Cursor& c, const std::string& where, std::string* out) {
+  // Messages are built only on failure: this runs for every field.
+  Status StringRef(Cursor& c, uint64_t id, const char* field, std::string* out) {
+    const size_t start = c.pos();
     uint64_t index = 0;
-    RUVECTOR_RETURN_IF_ERROR(c.Bounded(where + " string index", strings_.size() - 1, &index));
-    *out = std::string(strings_[index]);
+    RUVECTOR_RETURN_IF_ERROR(c.Varint("string index", &index));
+    if (index >= strings_.size()) {
+      return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(start) + ": " +
+                                     internal::NodeWhere(id) + " " + field + " string index " +
+                                     std::to_string(index) + " exceeds " + std::to_string(strings_.size() - 1));
+    }
+    out->assign(strings_[index].data(), strings_[index].size());
     return Status::Ok();
   }
 
   Status ReadDouble(Cursor& c, uint64_t id, const char* field, double* out) {
     RUVECTOR_RETURN_IF_ERROR(c.F64(field, out));
-    return internal::CheckNonNegative(*out, id, field).WithContext(std::string(kWhat) + ": at byte " +
-                                                                    std::to_string(c.pos() - 8));
+    Status s = internal::CheckNonNegative(*out, id, field);
+    if (!s.ok()) return s.WithContext(std::string(kWhat) + ": at byte " + std::to_string(c.pos() - 8));
+    return Status::Ok();
   }
 
   Status ReadNode(Cursor& c, int64_t prev_id, OperatorNode* n) {
@@ -469,53 +477,58 @@ class Reader {
       return c.Invalid("node id " + shown + " is not below the id bound " + std::to_string(header_.id_bound));
     }
     n->id = static_cast<NodeId>(id);
-    const std::string where = internal::NodeWhere(id);
+    const auto where = [id] { return internal::NodeWhere(id); };
     uint8_t type = 0;
     RUVECTOR_RETURN_IF_ERROR(c.U8("operator type", &type));
     if (type >= kOperatorTypeCount) {
-      return c.Invalid(where + ": unknown operator type code " + std::to_string(type));
+      return c.Invalid(where() + ": unknown operator type code " + std::to_string(type));
     }
     n->type = static_cast<OperatorType>(type);
     uint64_t bits = 0;
     RUVECTOR_RETURN_IF_ERROR(c.Varint("field bits", &bits));
     if (bits & ~uint64_t{kAllFieldBits}) {
-      return c.Invalid(where + ": unknown field bits 0x" + Hex(static_cast<uint32_t>(bits >> 21), 8) +
+      return c.Invalid(where() + ": unknown field bits 0x" + Hex(static_cast<uint32_t>(bits >> 21), 8) +
                        " above bit 20");
     }
-    if (bits & kRelation) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " relation", &n->relation));
-    if (bits & kAlias) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " alias", &n->alias));
-    if (bits & kIndex) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " index", &n->index));
-    if (bits & kPredicate) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " predicate", &n->predicate));
+    if (bits & kRelation) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "relation", &n->relation));
+    if (bits & kAlias) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "alias", &n->alias));
+    if (bits & kIndex) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "index", &n->index));
+    if (bits & kPredicate) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "predicate", &n->predicate));
+    uint64_t count = 0;
     if (bits & kKeys) {
-      uint64_t count = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(where + " key count", c.remaining(), &count));
+      const size_t start = c.pos();
+      RUVECTOR_RETURN_IF_ERROR(c.Varint("key count", &count));
+      if (count > c.remaining()) {
+        return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(start) + ": " + where() +
+                                       " key count " + std::to_string(count) + " exceeds the " +
+                                       std::to_string(c.remaining()) + " bytes left");
+      }
       n->keys.resize(count);
-      for (auto& key : n->keys) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " key", &key));
+      for (auto& key : n->keys) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "key", &key));
     }
     if (bits & kDescending) {
-      uint64_t count = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(where + " descending count", uint64_t{c.remaining()} * 8, &count));
+      RUVECTOR_RETURN_IF_ERROR(c.Bounded("descending count", uint64_t{c.remaining()} * 8, &count));
       std::string_view packed;
-      RUVECTOR_RETURN_IF_ERROR(c.Bytes(where + " descending flags", (count + 7) / 8, &packed));
+      RUVECTOR_RETURN_IF_ERROR(c.Bytes("descending flags", (count + 7) / 8, &packed));
       n->descending.resize(count);
       for (size_t i = 0; i < count; ++i) {
         n->descending[i] = (static_cast<uint8_t>(packed[i / 8]) >> (i % 8)) & 1u;
       }
     }
-    if (bits & kDetail) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " detail", &n->detail));
+    if (bits & kDetail) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "detail", &n->detail));
     uint64_t raw = 0;
     if (bits & kParameter) {
       RUVECTOR_RETURN_IF_ERROR(c.Varint("parameter", &raw));
       n->parameter = UnZigZag(raw);
     }
-    if (bits & kSubplanName) RUVECTOR_RETURN_IF_ERROR(StringRef(c, where + " subplan name", &n->subplan_name));
+    if (bits & kSubplanName) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "subplan_name", &n->subplan_name));
     n->parallel_aware = (bits & kParallelAware) != 0;
     if (bits & kWorkersPlanned) {
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(where + " workers_planned", ZigZag(std::numeric_limits<int32_t>::max()) + 1, &raw));
+      RUVECTOR_RETURN_IF_ERROR(c.Bounded("workers_planned", ZigZag(std::numeric_limits<int32_t>::max()) + 1, &raw));
       n->workers_planned = static_cast<int32_t>(UnZigZag(raw));
     }
     if (bits & kWorkersLaunched) {
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(where + " workers_launched", ZigZag(std::numeric_limits<int32_t>::max()) + 1, &raw));
+      RUVECTOR_RETURN_IF_ERROR(c.Bounded("workers_launched", ZigZag(std::numeric_limits<int32_t>::max()) + 1, &raw));
       n->workers_launched = static_cast<int32_t>(UnZigZag(raw));
     }
     if (bits & kEstimatedRows) RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "estimated_rows", &n->estimated_rows));
@@ -537,12 +550,13 @@ class Reader {
       n->actual_loops = d;
     }
     if (bits & kEmbedding) {
-      uint64_t count = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(where + " embedding length", c.remaining() / 4, &count));
+      RUVECTOR_RETURN_IF_ERROR(c.Bounded("embedding length", c.remaining() / 4, &count));
       n->embedding.resize(count);
       for (float& f : n->embedding) RUVECTOR_RETURN_IF_ERROR(c.F32("embedding value", &f));
     }
-    return internal::CheckNodeValues(*n).WithContext(std::string(kWhat) + ": at byte " + std::to_string(c.pos()));
+    Status s = internal::CheckNodeValues(*n);
+    if (!s.ok()) return s.WithContext(std::string(kWhat) + ": at byte " + std::to_string(c.pos()));
+    return Status::Ok();
   }
 
   Status ReadNodes(Cursor& c) {
@@ -577,8 +591,14 @@ class Reader {
       }
       prev_target = static_cast<int64_t>(target);
       uint64_t inputs = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(internal::NodeWhere(target) + " input count",
-                                         header_.edge_count - edges.size(), &inputs));
+      const size_t count_at = c.pos();
+      RUVECTOR_RETURN_IF_ERROR(c.Varint("input count", &inputs));
+      if (inputs > header_.edge_count - edges.size()) {
+        return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(count_at) + ": " +
+                                       internal::NodeWhere(target) + " input count " + std::to_string(inputs) +
+                                       " exceeds " + std::to_string(header_.edge_count - edges.size()) +
+                                       " (the edges the header has left)");
+      }
       if (inputs == 0) return c.Invalid(internal::NodeWhere(target) + ": edge group with no inputs");
       for (uint64_t k = 0; k < inputs; ++k) {
         uint64_t source = 0;
