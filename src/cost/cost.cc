@@ -26,6 +26,13 @@ constexpr double kDefaultRelationTuples = 1000.0;
 // tuplesort's merge buffers: 32 blocks per input tape plus one block.
 constexpr double kMergeBufferBlocks = 32.0;
 constexpr double kMinMergeOrder = 6.0;
+// IVF lists assumed by the embedded and chip models (PostgreSQL's is a parameter).
+constexpr double kDefaultIvfLists = 100.0;
+
+// Fraction of an IVF index an IvfFlatScan reads: nprobe / lists.
+double IvfFraction(const OperatorNode& op, double lists) {
+  return std::clamp(static_cast<double>(std::max<int64_t>(1, op.parameter)), 1.0, lists) / lists;
+}
 
 double Width(double w) { return w > 0.0 && std::isfinite(w) ? w : kDefaultWidth; }
 
@@ -250,8 +257,7 @@ double PostgresCostModel::EstimateCost(const OperatorNode& op, const CostContext
     }
     case OperatorType::kIvfFlatScan: {
       const TableStats t = RelationSize(op, ctx, p.block_size);
-      const double probes = std::clamp(static_cast<double>(std::max<int64_t>(1, op.parameter)), 1.0, p.ivfflat_lists);
-      const double frac = probes / p.ivfflat_lists;
+      const double frac = IvfFraction(op, p.ivfflat_lists);
       return frac * t.pages * p.seq_page_cost +
              frac * t.tuples * (p.vector_distance_factor * p.cpu_operator_cost + p.cpu_tuple_cost);
     }
@@ -369,12 +375,16 @@ double EmbeddedCostModel::EstimateCost(const OperatorNode& op, const CostContext
   for (size_t i = 0; i < ctx.input_rows.size(); ++i) in_bytes += InputRows(ctx, i) * InputWidth(ctx, i);
   const double out_bytes = out * width;
   double ns = 0.0;
-  if (IsScan(op.type) && ctx.input_rows.empty() && !IsIndexAccess(op.type)) {
-    // Base data streams from flash.
+  if (IsScan(op.type) && ctx.input_rows.empty() && !IsIndexAccess(op.type) &&
+      op.type != OperatorType::kHnswScan) {
+    // Base data streams from flash (an IVF scan reads nprobe/lists of it and
+    // computes one distance per tuple read).
     const TableStats t = RelationSize(op, ctx, p.flash_page_bytes);
-    const double bytes = t.tuples * width;
-    ns = flash_read_ns(bytes, std::ceil(bytes / p.flash_page_bytes)) + t.tuples * p.cpu_ns_per_row +
-         t.tuples * NumQuals(op.predicate) * p.cpu_ns_per_comparison;
+    const bool ivf = op.type == OperatorType::kIvfFlatScan;
+    const double tuples = ivf ? t.tuples * IvfFraction(op, kDefaultIvfLists) : t.tuples;
+    const double bytes = tuples * width;
+    ns = flash_read_ns(bytes, std::ceil(bytes / p.flash_page_bytes)) + tuples * p.cpu_ns_per_row +
+         tuples * (NumQuals(op.predicate) + (ivf ? 1.0 : 0.0)) * p.cpu_ns_per_comparison;
   } else if (IsIndexAccess(op.type) || op.type == OperatorType::kHnswScan) {
     // Random page reads: one per output tuple, at most the relation's pages.
     const TableStats t = RelationSize(op, ctx, p.flash_page_bytes);
@@ -519,9 +529,11 @@ double ChipCostModel::EstimateCycles(const OperatorNode& op, const CostContext& 
   }
   if (IsScan(op.type) && ctx.input_rows.empty()) {
     const TableStats t = RelationSize(op, ctx, 8192.0);
-    double c = t.tuples * cpt(ChipOpClass::kScan) + stream(t.tuples * width) +
-               t.tuples * quals * (cpt(ChipOpClass::kFilter) + mispredict);
-    if (op.type == OperatorType::kIvfFlatScan) c += t.tuples * cpt(ChipOpClass::kVector);
+    const bool ivf = op.type == OperatorType::kIvfFlatScan;
+    const double tuples = ivf ? t.tuples * IvfFraction(op, kDefaultIvfLists) : t.tuples;
+    double c = tuples * cpt(ChipOpClass::kScan) + stream(tuples * width) +
+               tuples * quals * (cpt(ChipOpClass::kFilter) + mispredict);
+    if (ivf) c += tuples * cpt(ChipOpClass::kVector);
     return c;
   }
   return std::max(n, out) * cpt(ChipOpClass::kOther);

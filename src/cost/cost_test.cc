@@ -120,6 +120,21 @@ TEST(EmbeddedCostTest, FlashScanAndRamSort) {
   // 1e6 B > 512 KB of RAM: spill = 2 x (245 pages x 100 us + 1e6 B / 0.05 B/ns).
   sort.estimated_rows = 10000;
   EXPECT_NEAR(emb.EstimateCost(sort, Inputs({10000}, {100})), 97157.54247590989, 1e-6);
+  // HnswScan: ef_search * log2(tuples) random page reads of 4 KB, then CPU per row.
+  Tables vec{{"items", {1024, 0, 0}}};
+  CostContext vctx;
+  vctx.tables = &vec;
+  auto hnsw = OperatorNode::HnswScan("items_emb", 40).WithEstimates(10, 0);
+  hnsw.relation = "items";
+  const double reads = 40 * 10;  // log2(1024) = 10
+  EXPECT_DOUBLE_EQ(emb.EstimateCost(hnsw, vctx), (reads * 1e5 + reads * 4096 / 0.05 + 10 * 50) / 1000.0);
+  // IvfFlatScan with nprobe 10 reads 10% of the 1024 tuples and compares each.
+  auto ivf = OperatorNode::IvfFlatScan("items_ivf", 10).WithEstimates(10, 0);
+  ivf.relation = "items";
+  ivf.width = 100;
+  const double tuples = 102.4, bytes = tuples * 100;
+  EXPECT_NEAR(emb.EstimateCost(ivf, vctx),
+              (std::ceil(bytes / 4096) * 1e5 + bytes / 0.05 + tuples * 50 + tuples * 20) / 1000.0, 1e-9);
   EmbeddedCostParams p;
   p.ram_kb = 0;
   EXPECT_FALSE(EmbeddedCostModel::Create(p).ok());
