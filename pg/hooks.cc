@@ -123,14 +123,9 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
   PG_END_TRY();
   if (result != nullptr && result->commandType != CMD_UTILITY && Active() && !IsParallelWorker()) {
     ObservePlan(result);
-    if (g_capture.explain_depth == 1 && g_planner_depth == 0 && g_capture.stmt == nullptr) {
-      Observe("EXPLAIN capture", [result](bool*) {
-        MemoryContext old = MemoryContextSwitchTo(CaptureContext());
-        g_capture.snapshot = ExtractPlan(result, true);
-        g_capture.stmt = result;
-        MemoryContextSwitchTo(old);
-      });
-    }
+    // EXPLAIN: remember the plan; it is copied after ExplainOnePlan, so the
+    // copy does not count as planning time.
+    if (g_capture.explain_depth == 1 && g_planner_depth == 0 && g_capture.stmt == nullptr) g_capture.stmt = result;
   }
   return result;
 }
@@ -284,6 +279,13 @@ void StandardExplainOneQuery(Query* query, int cursor_options, IntoClause* into,
 }
 
 void PrintExplainSection(ExplainState* es) {
+  if (g_capture.snapshot == nullptr && g_capture.stmt != nullptr) {
+    Observe("EXPLAIN capture", [](bool*) {
+      MemoryContext old = MemoryContextSwitchTo(CaptureContext());
+      g_capture.snapshot = ExtractPlan(g_capture.stmt, true);
+      MemoryContextSwitchTo(old);
+    });
+  }
   if (g_capture.snapshot == nullptr) return;
   // The summary holds std::strings: it is owned by the memory context, so an
   // error while printing cannot leak it.

@@ -404,12 +404,5 @@ void AttachActuals(PlanSnapshot* snapshot, PlanState* root) {
   }
 }
 
-int CountPlanNodes(PlannedStmt* stmt) {
-  PlanSnapshot* snap = ExtractPlan(stmt, false);
-  int n = snap->count;
-  pfree(snap->nodes);
-  pfree(snap);
-  return n;
-}
 
 }  // namespace ruvector_pg

@@ -20,9 +20,6 @@ PlanSnapshot* ExtractPlan(PlannedStmt* stmt, bool with_names, int max_nodes = 0,
 /// nodes by plan_node_id. Reads only; does not end instrumentation loops.
 void AttachActuals(PlanSnapshot* snapshot, PlanState* root);
 
-/// Number of plan nodes in `stmt` including sub-plans (no copying).
-int CountPlanNodes(PlannedStmt* stmt);
-
 }  // namespace ruvector_pg
 
 #endif  // RUVECTOR_PG_PLAN_EXTRACT_H_
