@@ -688,8 +688,11 @@ struct DetectorStats {
   uint64_t anomalies = 0;  // anomalous observations, or drifts reported
   double last_value = std::numeric_limits<double>::quiet_NaN();
   double last_score = std::numeric_limits<double>::quiet_NaN();  // last |z| (zscore) / t (drift)
+  /// Window centre and scale in transformed units (z-score detectors); for
+  /// drift detectors centre = recent mean, reference = reference mean.
   double center = std::numeric_limits<double>::quiet_NaN();
   double scale = std::numeric_limits<double>::quiet_NaN();
+  double reference = std::numeric_limits<double>::quiet_NaN();
   uint64_t repairs_attempted = 0, repairs_succeeded = 0, repairs_failed = 0;
 };
 

@@ -115,7 +115,8 @@ Status HealingOrchestrator::Observe(DetectorId id, double value) {
   if (id >= detectors_.size()) return Status::NotFound("no detector with id " + std::to_string(id));
   Detector& d = *detectors_[id];
   if (d.drift) {
-    RUVECTOR_RETURN_IF_ERROR(d.drift->Observe(value).WithContext("metric '" + d.metric + "'"));
+    Status s = d.drift->Observe(value);
+    if (!s.ok()) return s.WithContext("metric '" + d.metric + "'");
     d.last_value = value;
     return Status::Ok();
   }
@@ -209,7 +210,7 @@ std::vector<DetectorStats> HealingOrchestrator::DetectorStatistics() const {
       s.anomalies = d.drift->drifts();
       s.last_score = d.last_drift_t;
       s.center = d.drift->RecentMean();
-      s.scale = d.drift->ReferenceMean();
+      s.reference = d.drift->ReferenceMean();
     } else {
       s.type = d.anomaly->config().robust ? "robust_zscore" : "zscore";
       s.observations = d.anomaly->observations();

@@ -563,6 +563,46 @@ TEST(OrchestratorTest, DriftResetsPatternWithoutArm) {
   EXPECT_EQ(rig.ex.calls, std::vector<std::string>{"reset 9"});
 }
 
+TEST(OrchestratorTest, EstimateDriftAnomalyAnalyzesTable) {
+  Rig rig;
+  const std::string k = Key("orders.estimate_error", std::nullopt, "orders", "");
+  rig.ex.metrics[k] = 3.0;
+  rig.ex.effects["analyze orders"] = {{k, 0.2}};
+  ASSERT_TRUE(rig.orch
+                  .AddDetector("orders.estimate_error", {.window_size = 200},
+                               Binding{.kind = IssueKind::kEstimateDrift, .relation = "orders"})
+                  .ok());
+  Rng rng(31);
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(rig.orch.Observe("orders.estimate_error", LogEstimateError(1000 * std::exp(0.1 * rng.Gaussian()), 1000))
+                    .ok());
+  }
+  // The table changed under the planner: actual rows 20x the estimate.
+  ASSERT_TRUE(rig.orch.Observe("orders.estimate_error", LogEstimateError(20000, 1000)).ok());
+  auto r = rig.orch.RunCycle();
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->repairs.size(), 1u);
+  EXPECT_EQ(r->repairs[0].strategy, "analyze_table");
+  EXPECT_EQ(r->repairs[0].kind, IssueKind::kEstimateDrift);
+  EXPECT_EQ(r->repairs[0].outcome, RepairOutcome::kSucceeded) << r->repairs[0].detail;
+  EXPECT_EQ(rig.ex.calls, std::vector<std::string>{"analyze orders"});
+}
+
+TEST(OrchestratorTest, DriftDetectorStatistics) {
+  Rig rig;
+  auto id = rig.orch.AddDriftDetector("reward", {.direction = Direction::kHigherIsBetter, .reference_size = 20,
+                                                 .recent_size = 5});
+  ASSERT_TRUE(id.ok());
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(rig.orch.Observe(*id, i < 20 ? 1.0 : 3.0).ok());
+  auto stats = rig.orch.DetectorStatistics();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].type, "drift");
+  EXPECT_EQ(stats[0].observations, 25u);
+  EXPECT_DOUBLE_EQ(stats[0].center, 3.0);
+  EXPECT_DOUBLE_EQ(stats[0].reference, 1.0);
+  EXPECT_EQ(stats[0].kind, IssueKind::kPatternDrift);
+}
+
 TEST(OrchestratorTest, MemoryPressureHardLimitFlushesCache) {
   Rig rig;
   const std::string k = Key("memory_fraction", std::nullopt, "", "");
