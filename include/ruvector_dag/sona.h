@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ruvector_dag/core.h"
@@ -348,6 +349,107 @@ class TrajectoryBuffer {
   alignas(64) std::atomic<size_t> dequeue_pos_{0};
   alignas(64) std::atomic<uint64_t> pushed_{0};
   std::atomic<uint64_t> dropped_{0};
+};
+
+// --- ReasoningBank ---------------------------------------------------------------
+
+/// A learned pattern: what worked for one query pattern.
+struct ReasoningPattern {
+  uint64_t key = 0;
+  PlanEmbedding embedding{};
+  uint32_t best_arm = 0;
+  double gain = 0.0;       // measured log(latency_0 / latency_best) (>= 0)
+  double quality = 0.0;    // [0, 1]: confidence in that measurement
+  uint64_t usage = 0;      // times the pattern was confirmed or used as a prior
+  bool from_network = false;  // merged from another node, not measured here
+};
+
+struct ReasoningBankOptions {
+  size_t capacity = 20000;          // >= 1: patterns kept; eviction beyond
+  size_t clusters = 0;              // k-means k; 0 = round(sqrt(size)) at each re-clustering
+  size_t probes = 8;                // >= 1: nearest clusters searched
+  size_t min_cluster_size = 256;    // below this many patterns, search is exhaustive
+  double recluster_growth = 0.25;   // > 0: re-cluster after this share of inserts since the last
+  uint32_t kmeans_iterations = 8;   // >= 1: Lloyd iterations
+  size_t kmeans_sample = 4096;      // >= 16: points k-means trains on (then all are assigned)
+  double mature_quality = 0.8;      // GetMaturePatterns thresholds
+  uint64_t mature_usage = 3;
+  double network_trust = 0.5;       // (0, 1]: quality factor for merged patterns
+  uint64_t seed = 0xBA4Cu;          // k-means++ seeding
+};
+Status ValidateReasoningBankOptions(const ReasoningBankOptions& options);
+
+struct PatternMatch {
+  uint64_t key = 0;
+  double distance = 0.0;     // Euclidean distance of the embeddings
+  double similarity = 0.0;   // 1 / (1 + distance)
+};
+
+/// Stores patterns; k-means++ clusters (seeded, re-clustered as it grows)
+/// prune similarity search to the `probes` nearest clusters. Eviction removes
+/// the pattern with the lowest quality * (1 + usage) (ties: smaller key), never
+/// by age. Thread-compatible.
+class ReasoningBank {
+ public:
+  static Result<ReasoningBank> Create(const ReasoningBankOptions& options = {});
+
+  /// Inserts or replaces the pattern with the same key. kInvalidArgument for a
+  /// non-finite embedding/gain or a quality outside [0, 1]. Evicts when full.
+  /// O(k * d) plus O(n) when an eviction happens.
+  Status Upsert(const ReasoningPattern& pattern);
+  /// The stored pattern or null (valid until the next mutation).
+  const ReasoningPattern* Find(uint64_t key) const;
+  bool Erase(uint64_t key);
+  /// Records one use of a pattern (raises its eviction score).
+  void MarkUsed(uint64_t key, uint64_t times = 1);
+
+  /// The `k` nearest stored patterns to `query` (ascending distance, ties by
+  /// key), searching the `probes` nearest clusters (exhaustive while
+  /// unclustered). Replaces *out. O(clusters * d + probed patterns * d).
+  void Search(const PlanEmbedding& query, size_t k, std::vector<PatternMatch>* out) const;
+  /// Exhaustive search, same contract (for recall checks).
+  void SearchExact(const PlanEmbedding& query, size_t k, std::vector<PatternMatch>* out) const;
+
+  /// Re-runs k-means++ (seeded) and reassigns every pattern.
+  void Recluster();
+  /// Re-clusters when enough patterns arrived since the last time; returns
+  /// whether it did.
+  bool MaybeRecluster();
+
+  /// Patterns measured here with quality >= mature_quality and usage >=
+  /// mature_usage, by ascending key (what the sync layer publishes).
+  std::vector<ReasoningPattern> GetMaturePatterns() const;
+  /// Merges patterns from other nodes: unknown keys are inserted with quality
+  /// scaled by network_trust and from_network set; a key measured here keeps
+  /// its local data; a key from the network is replaced by higher quality.
+  /// Invalid patterns are skipped. Returns how many were inserted or replaced.
+  size_t MergeNetworkPatterns(std::span<const ReasoningPattern> patterns);
+
+  size_t size() const { return patterns_.size(); }
+  size_t cluster_count() const { return centroids_.size() / kEmbeddingDim; }
+  /// Patterns per cluster, by cluster index.
+  std::vector<size_t> ClusterSizes() const;
+  uint64_t evictions() const { return evictions_; }
+  const ReasoningBankOptions& options() const { return options_; }
+  /// All patterns by ascending key (for export).
+  std::vector<ReasoningPattern> AllPatterns() const;
+
+ private:
+  explicit ReasoningBank(const ReasoningBankOptions& options) : options_(options) {}
+  void Assign(uint32_t slot);
+  void Unassign(uint32_t slot);
+  void RemoveSlot(uint32_t slot);
+  uint32_t NearestCentroid(const float* x) const;
+
+  ReasoningBankOptions options_;
+  std::vector<ReasoningPattern> patterns_;
+  std::vector<uint32_t> slot_cluster_, slot_pos_;
+  std::vector<std::pair<uint64_t, uint32_t>> key_index_;  // sorted by key
+  std::vector<float> centroids_;                          // k x kEmbeddingDim
+  std::vector<std::vector<uint32_t>> lists_;              // slots per cluster
+  size_t size_at_clustering_ = 0;
+  size_t inserts_since_clustering_ = 0;
+  uint64_t evictions_ = 0;
 };
 
 }  // namespace ruvector_dag

@@ -4,6 +4,7 @@
 
 #include "dag/internal/random_dag.h"
 #include "ruvector_dag/sona.h"
+#include "sona/internal/pattern_corpus.h"
 
 namespace ruvector_dag {
 namespace {
@@ -87,6 +88,50 @@ void BM_ValueModelPredictArms(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ValueModelPredictArms);
+
+// Cluster-pruned nearest-pattern search among 10,000 stored patterns (500
+// templates x 20 instances; queries are new instances).
+struct BankFixture {
+  ReasoningBank bank = ReasoningBank::Create().value();
+  std::vector<PlanEmbedding> queries;
+  BankFixture() {
+    for (const auto& p : sim::PatternCorpus(10000)) (void)bank.Upsert(p);
+    bank.Recluster();
+    for (uint64_t i = 0; i < 64; ++i) queries.push_back(sim::TemplateQuery(i * 7, i));
+  }
+};
+BankFixture& Bank() {
+  static BankFixture* f = new BankFixture();
+  return *f;
+}
+
+void BM_PatternSearch10k(benchmark::State& state) {
+  BankFixture& f = Bank();
+  std::vector<PatternMatch> out;
+  size_t i = 0;
+  for (auto _ : state) {
+    f.bank.Search(f.queries[i++ % f.queries.size()], 1, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_PatternSearch10k);
+
+void BM_PatternSearchExact10k(benchmark::State& state) {
+  BankFixture& f = Bank();
+  std::vector<PatternMatch> out;
+  size_t i = 0;
+  for (auto _ : state) {
+    f.bank.SearchExact(f.queries[i++ % f.queries.size()], 1, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_PatternSearchExact10k);
+
+void BM_Recluster10k(benchmark::State& state) {
+  BankFixture& f = Bank();
+  for (auto _ : state) f.bank.Recluster();
+}
+BENCHMARK(BM_Recluster10k)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 }  // namespace ruvector_dag
