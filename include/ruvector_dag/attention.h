@@ -371,10 +371,16 @@ struct PolicySignals {
   double temporal_pattern = 0.0;    // [0, 1] strength of a time pattern (e.g. periodicity)
 };
 
-/// Fills depth and branch_count from `plan`, p50/p99 from
-/// `feedback->latency_samples_ms` when it holds at least 2 samples, and the
-/// tension from `mincut` (MinCutEngine::ComputeTension) when given.
-/// temporal_pattern is left 0 (the host knows its workload's rhythm).
+/// Strength in [0, 1] of a repeating pattern in a latency series (oldest
+/// first): the largest sample autocorrelation over lags 1 .. m/2, negatives
+/// read as 0. Needs at least 8 usable samples (finite, >= 0), else 0; a
+/// constant series is 0. O(m^2) for m samples.
+double TemporalPatternStrength(const std::vector<double>& latency_samples_ms);
+
+/// Fills depth and branch_count from `plan`; p50/p99 from
+/// `feedback->latency_samples_ms` when it holds at least 2 samples and
+/// temporal_pattern (TemporalPatternStrength) when it holds at least 8; and
+/// the tension from `mincut` (MinCutEngine::ComputeTension) when given.
 Result<PolicySignals> SignalsFromPlan(const PreparedDag& plan,
                                       const ExecutionFeedback* feedback = nullptr,
                                       const MinCutEngine* mincut = nullptr);

@@ -213,6 +213,38 @@ double LatencyQuantile(std::vector<double> samples, double q) {
   return samples[rank - 1];
 }
 
+double TemporalPatternStrength(const std::vector<double>& latency_samples_ms) {
+  std::vector<double> x;
+  x.reserve(latency_samples_ms.size());
+  for (double v : latency_samples_ms) {
+    if (attention_internal::Known(v)) x.push_back(v);
+  }
+  const size_t m = x.size();
+  if (m < 8) return 0.0;
+  double max_x = 0.0;
+  for (double v : x) max_x = std::max(max_x, v);
+  if (!(max_x > 0.0)) return 0.0;
+  double mean = 0.0;
+  for (double& v : x) {
+    v /= max_x;  // scale to [0, 1]: squares cannot overflow
+    mean += v;
+  }
+  mean /= static_cast<double>(m);
+  double var = 0.0;
+  for (double& v : x) {
+    v -= mean;
+    var += v * v;
+  }
+  if (!(var > 1e-24)) return 0.0;  // constant: no pattern
+  double best = 0.0;
+  for (size_t lag = 1; lag <= m / 2; ++lag) {
+    double acc = 0.0;
+    for (size_t t = lag; t < m; ++t) acc += x[t] * x[t - lag];
+    best = std::max(best, acc / var);
+  }
+  return std::clamp(best, 0.0, 1.0);
+}
+
 Result<PolicySignals> SignalsFromPlan(const PreparedDag& plan, const ExecutionFeedback* feedback,
                                       const MinCutEngine* mincut) {
   PolicySignals s;
@@ -225,6 +257,7 @@ Result<PolicySignals> SignalsFromPlan(const PreparedDag& plan, const ExecutionFe
       s.latency_p50_ms = LatencyQuantile(feedback->latency_samples_ms, 0.50);
       s.latency_p99_ms = LatencyQuantile(feedback->latency_samples_ms, 0.99);
     }
+    s.temporal_pattern = TemporalPatternStrength(feedback->latency_samples_ms);
   }
   if (mincut != nullptr && plan.size() > 0) {
     Result<TensionReport> tension = mincut->ComputeTension(plan.dag());

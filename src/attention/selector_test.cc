@@ -229,6 +229,32 @@ TEST(Policy, SignalsFromPlanAndQuantiles) {
   EXPECT_EQ(policy.Decide(*signals).mechanism, AttentionMechanism::kParallelBranch);
 }
 
+TEST(Policy, TemporalPatternStrength) {
+  EXPECT_EQ(TemporalPatternStrength({1, 2, 3}), 0.0);  // too few samples
+  EXPECT_EQ(TemporalPatternStrength(std::vector<double>(64, 5.0)), 0.0);
+  std::vector<double> periodic, noise;
+  Rng rng(4);
+  for (int t = 0; t < 64; ++t) {
+    periodic.push_back((t % 8) < 4 ? 100.0 : 60.0);  // a batch job every 8 runs
+    noise.push_back(50.0 + 10.0 * rng.Gaussian());
+  }
+  const double p = TemporalPatternStrength(periodic);
+  const double q = TemporalPatternStrength(noise);
+  EXPECT_GT(p, 0.7);
+  EXPECT_LT(q, 0.5);
+  EXPECT_GE(q, 0.0);
+  ExecutionFeedback fb;
+  fb.latency_samples_ms = periodic;
+  QueryDag dag;
+  ASSERT_TRUE(dag.AddNode(OperatorNode::SeqScan("t")).ok());
+  auto plan = PreparedDag::Build(dag);
+  auto signals = SignalsFromPlan(*plan, &fb);
+  ASSERT_TRUE(signals.ok());
+  EXPECT_DOUBLE_EQ(signals->temporal_pattern, p);
+  // p99 = 100 <= 2 * p50 = 120: the temporal trigger decides.
+  EXPECT_EQ(AttentionPolicy().Decide(*signals).mechanism, AttentionMechanism::kTemporalBtsp);
+}
+
 TEST(Policy, DeepPlanIsRoutedToLorentz) {
   const QueryDag dag = attention_internal::PlanLikeDag(40, 3);
   auto plan = PreparedDag::Build(dag);
