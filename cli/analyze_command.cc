@@ -36,20 +36,20 @@ Result<Analysis> Analyze(const QueryDag& dag) {
   return a;
 }
 
-nlohmann::json OptionalJson(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+nlohmann::ordered_json OptionalJson(const std::optional<double>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
 std::string JsonReport(const QueryDag& dag, const Analysis& a, DagFormat format) {
-  nlohmann::json out;
+  nlohmann::ordered_json out;
   out["input_format"] = std::string(DagFormatName(format));
   out["node_count"] = dag.node_count();
   out["edge_count"] = dag.edge_count();
   out["max_depth"] = dag.MaxDepth();
-  nlohmann::json nodes = nlohmann::json::array();
+  nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
   for (NodeId id : dag.NodeIds()) {
     const OperatorNode& n = *dag.node(id);
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["id"] = id;
     j["type"] = std::string(OperatorTypeName(n.type));
     if (!n.relation.empty()) j["relation"] = n.relation;
@@ -67,7 +67,7 @@ std::string JsonReport(const QueryDag& dag, const Analysis& a, DagFormat format)
     nodes.push_back(std::move(j));
   }
   out["nodes"] = std::move(nodes);
-  nlohmann::json edges = nlohmann::json::array();
+  nlohmann::ordered_json edges = nlohmann::ordered_json::array();
   for (const auto& [from, to] : dag.Edges()) edges.push_back({from, to});
   out["edges"] = std::move(edges);
   out["sources"] = dag.Sources();
