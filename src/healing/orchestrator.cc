@@ -172,7 +172,7 @@ Status HealingOrchestrator::ObserveMincut(const MincutObservation& obs) {
                                    ": cut_value must be finite and >= 0");
   }
   RUVECTOR_RETURN_IF_ERROR(ObserveTension(obs.pattern, obs.tension));
-  PatternState& st = *patterns_.at(obs.pattern);
+  PatternState& st = *patterns_.find(obs.pattern)->second;  // just inserted or touched
   st.cut_nodes = obs.cut_nodes;
   st.cut_value = obs.cut_value;
   return Status::Ok();

@@ -11,8 +11,6 @@ namespace ruvector_dag {
 namespace healing {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 std::string PatternTarget(const HealingIssue& issue) {
   return "pattern:" + std::to_string(issue.pattern.value_or(0));
 }
