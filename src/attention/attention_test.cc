@@ -471,6 +471,16 @@ TEST(HierarchicalLorentz, FocusesOnTheHeavySubHierarchy) {
   uniform.hierarchical_lorentz.cost_mix = 0.0;
   auto u = ComputeAttention(dag, AttentionMechanism::kHierarchicalLorentz, uniform);
   for (size_t k = 0; k < heavy.size(); ++k) EXPECT_NEAR(u->WeightOf(heavy[k]), u->WeightOf(light[k]), 1e-12);
+  // exp(-d / T): halving the temperature squares the (unnormalized) scores.
+  AttentionParams cold;
+  cold.hierarchical_lorentz.temperature = 0.5;
+  auto c = ComputeAttention(dag, AttentionMechanism::kHierarchicalLorentz, cold);
+  ASSERT_TRUE(c.ok());
+  double squares = 0.0;
+  for (double w : s->weights) squares += w * w;
+  for (size_t i = 0; i < s->weights.size(); ++i) {
+    EXPECT_NEAR(c->weights[i], s->weights[i] * s->weights[i] / squares, 1e-12);
+  }
 }
 
 TEST(ParallelBranch, BalancedBranchesShareUnbalancedFavourTheSlowest) {

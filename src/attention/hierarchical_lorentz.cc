@@ -68,15 +68,20 @@ class HierarchicalLorentzAttention final : public Attention {
     std::vector<double>& x0 = size;  // reuse buffers no longer needed
     std::vector<double>& x1 = cursor;
     std::vector<double>& x2 = width;
+    // cosh/sinh per level (r <= 12: no overflow).
+    std::vector<double> ch(static_cast<size_t>(plan.max_height()) + 1), sh(ch.size());
+    for (size_t h = 0; h < ch.size(); ++h) {
+      const double er = std::exp(rho * static_cast<double>(h)), inv_er = 1.0 / er;
+      ch[h] = 0.5 * (er + inv_er);
+      sh[h] = 0.5 * (er - inv_er);
+    }
     double m0 = 0.0, m1 = 0.0, m2 = 0.0;
     for (size_t i = 0; i < n; ++i) {
-      const double r = rho * height[i];
       const double theta = start[i] + 0.5 * width[i];
-      const double er = std::exp(r), inv_er = 1.0 / er;  // r <= 12: no overflow
-      const double sh = 0.5 * (er - inv_er);
-      x0[i] = 0.5 * (er + inv_er);
-      x1[i] = sh * std::cos(theta);
-      x2[i] = sh * std::sin(theta);
+      const double s = sh[height[i]];
+      x0[i] = ch[height[i]];
+      x1[i] = s * std::cos(theta);
+      x2[i] = s * std::sin(theta);
       m0 += mass[i] * x0[i];
       m1 += mass[i] * x1[i];
       m2 += mass[i] * x2[i];
@@ -84,16 +89,21 @@ class HierarchicalLorentzAttention final : public Attention {
     // -<mu~, mu~>_L >= (sum mass)^2 = 1 for points on the upper sheet.
     const double norm = std::sqrt(std::max(1.0, m0 * m0 - m1 * m1 - m2 * m2));
     const double inv_norm = 1.0 / norm;
-    const double inv_temp = 1.0 / p.temperature;
     std::vector<double>& scores = start;
-    double max_dist = 0.0;
+    // d = arccosh(z) = ln(z + sqrt(z^2 - 1)), so exp(-d / T) = g^(-1/T) with
+    // g = z + sqrt(z^2 - 1) in [1, ~1e7]: for T = 1 a division, otherwise in
+    // log space (exp(x - max x)) so small temperatures cannot underflow.
+    double max_g = 1.0;
+    const bool unit_temperature = p.temperature == 1.0;
+    const double inv_temp = 1.0 / p.temperature;
     for (size_t i = 0; i < n; ++i) {
       const double z = std::max(1.0, (m0 * x0[i] - m1 * x1[i] - m2 * x2[i]) * inv_norm);
-      const double d = std::acosh(z);
-      max_dist = std::max(max_dist, d);
-      scores[i] = -d * inv_temp;
+      const double g = z + std::sqrt(std::max(0.0, z * z - 1.0));
+      max_g = std::max(max_g, g);
+      scores[i] = unit_temperature ? 1.0 / g : -std::log(g) * inv_temp;
     }
-    ExpNormalize(&scores);
+    if (!unit_temperature) ExpNormalize(&scores);
+    const double max_dist = std::log(max_g);
     Finish(plan, params_, mechanism(), scores, out);
     AddMetric(out, "radius_per_level", rho);
     AddMetric(out, "temperature", p.temperature);
