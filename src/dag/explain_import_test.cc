@@ -400,6 +400,33 @@ TEST(ExplainImportTest, DeepestAllowedPlanImportsAsAChain) {
   EXPECT_FALSE(ImportExplain(Nested(depth + 1)).ok());
 }
 
+// An Append over very many members (partitions) keeps the listed order. The
+// parse and the walk are linear; nlohmann's callback parser would rescan the
+// "Plans" array at every member (quadratic: minutes at this width).
+TEST(ExplainImportTest, WidePlansImport) {
+  const size_t width = 200000;
+  std::string text = R"({"Plan": {"Node Type": "Append", "Total Cost": 1e7, "Plans": [)";
+  for (size_t i = 0; i < width; ++i) {
+    text += i == 0 ? "" : ",";
+    text += R"({"Node Type": "Seq Scan", "Total Cost": )" + std::to_string(i) + "}";
+  }
+  text += "]}}";
+  Result<QueryDag> dag = ImportExplainJson(text);
+  ASSERT_TRUE(dag.ok()) << dag.status().ToString();
+  ASSERT_EQ(dag->node_count(), width + 1);
+  const std::vector<NodeId>& inputs = dag->parents(0);
+  ASSERT_EQ(inputs.size(), width);
+  for (size_t i = 0; i < width; ++i) ASSERT_EQ(inputs[i], i + 1);
+  EXPECT_DOUBLE_EQ(dag->node(width)->estimated_cost, static_cast<double>(width - 1));
+  EXPECT_DOUBLE_EQ(dag->node(0)->estimated_cost, 0.0);  // 1e7 < sum of inputs (~2e10)
+
+  // Wide garbage fails with a located error, without a DOM-building rescan.
+  std::string garbage = "[";
+  for (size_t i = 0; i < width; ++i) garbage += "{},";
+  Status s = ImportError(garbage);
+  EXPECT_THAT(s.message(), HasSubstr("invalid JSON near byte"));
+}
+
 TEST(ExplainImportTest, EnforcesNodeAndStringLimits) {
   ParseLimits limits;
   limits.max_nodes = 3;
