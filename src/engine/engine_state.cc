@@ -1,0 +1,217 @@
+// Engine state image: "RVSE" magic, version, payload length, payload,
+// CRC-32C of the payload. Layout in docs/engine.md ("State image").
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "ruvector_dag/engine.h"
+#include "sona/internal/binary_io.h"
+
+namespace ruvector_dag {
+namespace {
+
+constexpr uint32_t kStateMagic = 0x45535652u;  // "RVSE"
+constexpr uint32_t kStateVersion = 1;
+constexpr size_t kHeaderSize = 4 + 4 + 8;
+constexpr size_t kTrailerSize = 4;
+
+void PutEmbedding(std::string* out, const PlanEmbedding& e) {
+  for (float v : e) internal::PutF32(out, v);
+}
+
+bool ReadEmbedding(internal::ByteReader* r, PlanEmbedding* e) {
+  for (float& v : *e) {
+    if (!r->F32(&v) || !std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Engine::ExportState() const {
+  using namespace internal;
+  std::string payload;
+  const ValueModelOptions& mo = model_.options();
+  PutU32(&payload, options_.num_arms);
+  PutU32(&payload, static_cast<uint32_t>(mo.hidden));
+  PutU32(&payload, mo.max_arms);
+  PutU64(&payload, model_.steps());
+  PutU8(&payload, model_.consolidated() ? 1 : 0);
+  const std::vector<float> params = model_.SaveState();
+  PutU64(&payload, params.size());
+  for (float v : params) PutF32(&payload, v);
+  PutU64(&payload, since_consolidation_);
+
+  std::vector<uint64_t> keys;
+  keys.reserve(patterns_.size());
+  for (const auto& [key, state] : patterns_) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  PutU64(&payload, keys.size());
+  for (uint64_t key : keys) {
+    const PatternState& s = patterns_.at(key);
+    PutU64(&payload, key);
+    PutF64(&payload, s.lr_boost);
+    PutU8(&payload, s.has_embedding ? 1 : 0);
+    PutEmbedding(&payload, s.embedding);
+    PutU64(&payload, s.pre_queries);
+    s.bandit.AppendTo(&payload);
+  }
+
+  const std::vector<ReasoningPattern> bank = bank_.AllPatterns();
+  PutU64(&payload, bank.size());
+  for (const ReasoningPattern& p : bank) {
+    PutU64(&payload, p.key);
+    PutEmbedding(&payload, p.embedding);
+    PutU32(&payload, p.best_arm);
+    PutF64(&payload, p.gain);
+    PutF64(&payload, p.quality);
+    PutU64(&payload, p.usage);
+    PutU8(&payload, p.from_network ? 1 : 0);
+  }
+
+  PutU64(&payload, stats_.pre_queries);
+  PutU64(&payload, stats_.post_queries);
+  PutU64(&payload, stats_.trajectories_learned);
+  PutU64(&payload, stats_.deployments);
+  PutU64(&payload, stats_.reverts);
+  PutF64(&payload, stats_.prediction_mae_ewma);
+
+  std::string out;
+  out.reserve(kHeaderSize + payload.size() + kTrailerSize);
+  PutU32(&out, kStateMagic);
+  PutU32(&out, kStateVersion);
+  PutU64(&out, payload.size());
+  out += payload;
+  PutU32(&out, Crc32c(payload.data(), payload.size()));
+  return out;
+}
+
+Status Engine::ImportState(std::string_view image) {
+  using internal::ByteReader;
+  if (image.size() < kHeaderSize + kTrailerSize) {
+    return Status::DataLoss("engine state: " + std::to_string(image.size()) +
+                            " bytes is shorter than the header");
+  }
+  size_t off = 0;
+  ByteReader header(image, &off);
+  uint32_t magic = 0, version = 0;
+  uint64_t length = 0;
+  (void)header.U32(&magic);
+  (void)header.U32(&version);
+  (void)header.U64(&length);
+  if (magic != kStateMagic) return Status::DataLoss("engine state: bad magic number (not an engine image)");
+  if (version != kStateVersion) {
+    return Status::DataLoss("engine state: version " + std::to_string(version) + " is not supported");
+  }
+  if (length != image.size() - kHeaderSize - kTrailerSize) {
+    return Status::DataLoss("engine state: payload length " + std::to_string(length) + " but " +
+                            std::to_string(image.size() - kHeaderSize - kTrailerSize) +
+                            " bytes present (truncated or padded)");
+  }
+  const std::string_view payload = image.substr(kHeaderSize, length);
+  size_t crc_off = kHeaderSize + length;
+  uint32_t stored_crc = 0;
+  ByteReader trailer(image, &crc_off);
+  (void)trailer.U32(&stored_crc);
+  if (stored_crc != Crc32c(payload.data(), payload.size())) {
+    return Status::DataLoss("engine state: checksum mismatch (corrupt image)");
+  }
+
+  size_t pos = 0;
+  ByteReader r(payload, &pos);
+  auto truncated = [&](const char* what) {
+    return Status::DataLoss(std::string("engine state: malformed ") + what + " at byte " +
+                            std::to_string(kHeaderSize + pos));
+  };
+  uint32_t num_arms, hidden, max_arms;
+  if (!r.U32(&num_arms) || !r.U32(&hidden) || !r.U32(&max_arms)) return truncated("options");
+  if (num_arms != options_.num_arms || hidden != model_.options().hidden ||
+      max_arms != model_.options().max_arms) {
+    return Status::FailedPrecondition(
+        "engine state: made with num_arms=" + std::to_string(num_arms) + ", hidden=" +
+        std::to_string(hidden) + ", max_arms=" + std::to_string(max_arms) +
+        "; this engine has num_arms=" + std::to_string(options_.num_arms) + ", hidden=" +
+        std::to_string(model_.options().hidden) + ", max_arms=" + std::to_string(model_.options().max_arms));
+  }
+  uint64_t steps, count, since_consolidation;
+  uint8_t consolidated;
+  if (!r.U64(&steps) || !r.U8(&consolidated) || !r.U64(&count)) return truncated("model header");
+  if (count != 4 * model_.parameter_count() || consolidated > 1) return truncated("model size");
+  std::vector<float> params(count);
+  for (float& v : params) {
+    if (!r.F32(&v)) return truncated("model parameters");
+  }
+  RUVECTOR_ASSIGN_OR_RETURN(ValueModel model, ValueModel::Create(model_.options()));
+  RUVECTOR_RETURN_IF_ERROR(model.RestoreState(params, steps, consolidated == 1));
+  if (!r.U64(&since_consolidation)) return truncated("model counters");
+
+  uint64_t pattern_count;
+  if (!r.U64(&pattern_count)) return truncated("pattern count");
+  if (pattern_count > options_.max_patterns) {
+    return Status::FailedPrecondition("engine state: " + std::to_string(pattern_count) +
+                                      " patterns exceed max_patterns " +
+                                      std::to_string(options_.max_patterns));
+  }
+  std::unordered_map<uint64_t, PatternState> patterns;
+  patterns.reserve(options_.max_patterns);
+  uint64_t prev_key = 0;
+  for (uint64_t i = 0; i < pattern_count; ++i) {
+    uint64_t key, pre_queries;
+    double boost;
+    uint8_t has_embedding;
+    PlanEmbedding e;
+    if (!r.U64(&key) || !r.F64(&boost) || !r.U8(&has_embedding) || !ReadEmbedding(&r, &e) ||
+        !r.U64(&pre_queries)) {
+      return truncated("pattern");
+    }
+    if ((i > 0 && key <= prev_key) || !(boost >= 1.0 && boost <= 10.0) || has_embedding > 1) {
+      return truncated("pattern fields");
+    }
+    prev_key = key;
+    Result<PatternBandit> b = PatternBandit::Load(payload, &pos);
+    if (!b.ok()) return b.status().WithContext("engine state: pattern " + std::to_string(key));
+    if (b->options().num_arms != options_.num_arms) return truncated("pattern bandit arms");
+    PatternState s(std::move(b).value());
+    s.lr_boost = boost;
+    s.has_embedding = has_embedding == 1;
+    s.embedding = e;
+    s.pre_queries = pre_queries;
+    patterns.emplace(key, std::move(s));
+  }
+
+  uint64_t bank_count;
+  if (!r.U64(&bank_count)) return truncated("bank count");
+  RUVECTOR_ASSIGN_OR_RETURN(ReasoningBank bank, ReasoningBank::Create(options_.bank));
+  for (uint64_t i = 0; i < bank_count; ++i) {
+    ReasoningPattern p;
+    uint8_t net;
+    if (!r.U64(&p.key) || !ReadEmbedding(&r, &p.embedding) || !r.U32(&p.best_arm) ||
+        !r.F64(&p.gain) || !r.F64(&p.quality) || !r.U64(&p.usage) || !r.U8(&net) || net > 1) {
+      return truncated("bank pattern");
+    }
+    p.from_network = net == 1;
+    Status st = bank.Upsert(p);
+    if (!st.ok()) return Status::DataLoss("engine state: " + st.message());
+  }
+  bank.MaybeRecluster();
+
+  EngineStats stats;
+  if (!r.U64(&stats.pre_queries) || !r.U64(&stats.post_queries) ||
+      !r.U64(&stats.trajectories_learned) || !r.U64(&stats.deployments) ||
+      !r.U64(&stats.reverts) || !r.F64(&stats.prediction_mae_ewma)) {
+    return truncated("statistics");
+  }
+  if (r.remaining() != 0) return truncated("trailing bytes");
+
+  // Everything parsed and validated: replace the state.
+  model_ = std::move(model);
+  since_consolidation_ = since_consolidation;
+  patterns_ = std::move(patterns);
+  bank_ = std::move(bank);
+  stats_ = stats;
+  replay_.clear();
+  replay_next_ = 0;
+  return Status::Ok();
+}
+
+}  // namespace ruvector_dag

@@ -1,0 +1,265 @@
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ruvector_dag/engine.h"
+#include "sona/internal/sim_env.h"
+
+// Allocation counter (see featurizer_test.cc): proves PreQuery's hot path.
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+void* operator new(size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace ruvector_dag {
+namespace {
+
+// TEST HARNESS: a simulated workload. Pattern p has a plan from one of two
+// operator families; arm latencies are base(p) * factor[kind][arm] with
+// lognormal noise and heavy-tailed outliers. Kind 0: arm 2 is 2x faster;
+// kind 1: every alternative is slower; kind 2: arm 1 is 1.7x faster, arm 3
+// 1.25x faster.
+constexpr uint32_t kArms = 4;
+constexpr double kFactor[3][kArms] = {
+    {1.0, 1.3, 0.5, 1.6},
+    {1.0, 1.1, 1.3, 2.0},
+    {1.0, 0.6, 1.5, 0.8},
+};
+
+struct SimPattern {
+  QueryDag dag;
+  uint64_t key;
+  int kind;
+  double base_ms;
+};
+
+std::vector<SimPattern> MakeWorkload(size_t n, uint64_t seed) {
+  std::vector<SimPattern> out;
+  Rng rng(seed);
+  for (size_t p = 0; p < n; ++p) {
+    SimPattern s;
+    s.dag = sim::FamilyPlan(static_cast<int>(p % 2), 5 + rng.Uniform(20), rng.Next());
+    s.key = 1000 + p;
+    s.kind = static_cast<int>(p % 3);
+    s.base_ms = std::exp(0.5 * sim::TruthOf(s.dag).log_cost);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+EngineOptions TestOptions() {
+  EngineOptions o;
+  o.num_arms = kArms;
+  o.exploration_budget = 0.25;
+  return o;
+}
+
+TEST(EngineTest, RejectsBadOptionsAndInputs) {
+  EngineOptions o;
+  o.num_arms = 1;
+  EXPECT_EQ(Engine::Create(o).status().code(), StatusCode::kInvalidArgument);
+  o = {};
+  o.bandit.min_runs = 0;
+  Status s = Engine::Create(o).status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("EngineOptions.bandit"), std::string::npos) << s.message();
+  auto engine = Engine::Create(TestOptions()).value();
+  EngineDecision d;
+  EXPECT_EQ(engine->PreQuery(QueryDag(), 1, &d).code(), StatusCode::kFailedPrecondition);
+  const QueryDag dag = sim::FamilyPlan(0, 6, 1);
+  EXPECT_EQ(engine->PostQuery(dag, 1, 9, 10.0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->PostQuery(dag, 1, 0, -1.0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->BoostLearningRate(42, 2.0).code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine->NotifyDrift(42).code(), StatusCode::kNotFound);
+}
+
+TEST(EngineTest, UnknownPatternsServeTheDefault) {
+  auto engine = Engine::Create(TestOptions()).value();
+  const QueryDag dag = sim::FamilyPlan(0, 8, 3);
+  Result<EngineDecision> d = engine->PreQuery(dag);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_FALSE(d->known_pattern);
+  EXPECT_EQ(d->arm, 0u);
+  EXPECT_EQ(d->pattern_key, dag.ShapeHash());
+  EXPECT_GT(d->predicted_latency_ms, 0.0);
+}
+
+struct LoopResult {
+  double cumulative_ms = 0.0;
+  double default_ms = 0.0;
+  double oracle_ms = 0.0;
+  int slower_deployed_checks = 0;
+};
+
+LoopResult RunLoop(Engine* engine, const std::vector<SimPattern>& workload, int queries,
+                   uint64_t seed, const double (*factor)[kArms] = kFactor) {
+  Rng rng(seed);
+  LoopResult r;
+  for (int i = 0; i < queries; ++i) {
+    const SimPattern& p = workload[rng.Uniform(workload.size())];
+    EngineDecision d;
+    EXPECT_TRUE(engine->PreQuery(p.dag, p.key, &d).ok());
+    const double noise = std::exp(sim::LogNoise(rng, 0.25, 0.03));
+    const double ms = p.base_ms * factor[p.kind][d.arm] * noise;
+    double best = 1.0;
+    for (uint32_t a = 0; a < kArms; ++a) best = std::min(best, factor[p.kind][a]);
+    r.cumulative_ms += ms;
+    r.default_ms += p.base_ms * noise;
+    r.oracle_ms += p.base_ms * best * noise;
+    EXPECT_TRUE(engine->PostQuery(p.dag, p.key, d.arm, ms).ok());
+    if (i % 32 == 31) {
+      EXPECT_TRUE(engine->BackgroundLearn().ok());
+      for (const SimPattern& q : workload) {
+        Result<PatternInfo> info = engine->Pattern(q.key);
+        if (!info.ok()) continue;
+        if (factor[q.kind][info->deployed_arm] > 1.0) ++r.slower_deployed_checks;
+      }
+    }
+  }
+  return r;
+}
+
+TEST(EngineTest, LearningLoopConvergesAndNeverDeploysASlowerArm) {
+  auto engine = Engine::Create(TestOptions()).value();
+  const auto workload = MakeWorkload(24, 7);
+  const LoopResult r = RunLoop(engine.get(), workload, 8000, 11);
+  const EngineStats stats = engine->Stats();
+  std::printf("latency: engine %.0f ms, always-default %.0f ms, oracle %.0f ms; deployments %lu, "
+              "reverts %lu, prediction MAE %.3f\n",
+              r.cumulative_ms, r.default_ms, r.oracle_ms,
+              static_cast<unsigned long>(stats.deployments), static_cast<unsigned long>(stats.reverts),
+              stats.prediction_mae_ewma);
+  EXPECT_EQ(r.slower_deployed_checks, 0);
+  for (const SimPattern& p : workload) {
+    Result<PatternInfo> info = engine->Pattern(p.key);
+    ASSERT_TRUE(info.ok());
+    const double f = kFactor[p.kind][info->deployed_arm];
+    if (p.kind == 1) {
+      EXPECT_EQ(info->deployed_arm, 0u) << "pattern " << p.key;
+    } else {
+      EXPECT_LT(f, 1.0) << "pattern " << p.key << " kind " << p.kind;
+    }
+  }
+  EXPECT_LT(r.cumulative_ms, 0.85 * r.default_ms);
+  EXPECT_GT(stats.bank_patterns, 0u);
+}
+
+TEST(EngineTest, PreQueryOnAKnownPatternAddsNoAllocations) {
+  auto engine = Engine::Create(TestOptions()).value();
+  const auto workload = MakeWorkload(4, 3);
+  RunLoop(engine.get(), workload, 400, 5);
+  const SimPattern& p = workload[0];
+  EngineDecision d;
+  PlanEmbedding e;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(engine->PreQuery(p.dag, p.key, &d, &e).ok());
+  ASSERT_TRUE(d.known_pattern);
+  // The attention module's Compute allocates a little by itself (not this
+  // module's code); measure it alone, then require PreQuery (featurizer,
+  // lookup, bandit, value model) to add nothing on top.
+  auto attention = MakeAttention(engine->options().mechanism, engine->options().attention).value();
+  PreparedDag prepared;
+  AttentionScores scores;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(prepared.Reset(p.dag).ok());
+    ASSERT_TRUE(attention->Compute(prepared, nullptr, &scores).ok());
+  }
+  uint64_t before = g_allocations.load();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(prepared.Reset(p.dag).ok());
+    ASSERT_TRUE(attention->Compute(prepared, nullptr, &scores).ok());
+  }
+  const uint64_t attention_allocs = g_allocations.load() - before;
+  before = g_allocations.load();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(engine->PreQuery(p.dag, p.key, &d, &e).ok());
+  const uint64_t prequery_allocs = g_allocations.load() - before;
+  std::printf("allocations per call: attention %.1f, PreQuery %.1f\n", attention_allocs / 50.0,
+              prequery_allocs / 50.0);
+  EXPECT_EQ(prequery_allocs, attention_allocs);
+}
+
+TEST(EngineTest, StateExportImportRoundTripsAndRejectsCorruption) {
+  auto engine = Engine::Create(TestOptions()).value();
+  const auto workload = MakeWorkload(9, 21);
+  RunLoop(engine.get(), workload, 1500, 23);
+  const std::string image = engine->ExportState();
+  auto copy = Engine::Create(TestOptions()).value();
+  ASSERT_TRUE(copy->ImportState(image).ok());
+  EXPECT_EQ(copy->ExportState(), image);  // byte-identical re-export
+  EXPECT_EQ(copy->Stats().deployed_patterns, engine->Stats().deployed_patterns);
+  for (const SimPattern& p : workload) {
+    EngineDecision a, b;
+    ASSERT_TRUE(engine->PreQuery(p.dag, p.key, &a).ok());
+    ASSERT_TRUE(copy->PreQuery(p.dag, p.key, &b).ok());
+    EXPECT_EQ(a.arm, b.arm);
+    EXPECT_EQ(a.deployed_arm, b.deployed_arm);
+    EXPECT_DOUBLE_EQ(a.predicted_latency_ms, b.predicted_latency_ms);
+  }
+
+  // Truncations, a flipped byte, a bad magic: clear errors, state untouched.
+  auto victim = Engine::Create(TestOptions()).value();
+  for (size_t cut = 0; cut < image.size(); cut += 997) {
+    const Status s = victim->ImportState(std::string_view(image).substr(0, cut));
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss) << cut;
+  }
+  std::string corrupt = image;
+  corrupt[image.size() / 2] ^= 0x40;
+  Status s = victim->ImportState(corrupt);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("checksum"), std::string::npos) << s.message();
+  corrupt = image;
+  corrupt[0] = 'X';
+  EXPECT_EQ(victim->ImportState(corrupt).code(), StatusCode::kDataLoss);
+  EXPECT_EQ(victim->Stats().patterns, 0u);
+
+  EngineOptions other = TestOptions();
+  other.num_arms = 5;
+  auto mismatched = Engine::Create(other).value();
+  EXPECT_EQ(mismatched->ImportState(image).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(EngineTest, BoostAndDrift) {
+  auto engine = Engine::Create(TestOptions()).value();
+  const auto workload = MakeWorkload(3, 31);
+  RunLoop(engine.get(), workload, 1200, 33);
+  const SimPattern& fast = workload[0];  // kind 0: arm 2 deployed
+  ASSERT_EQ(engine->Pattern(fast.key)->deployed_arm, 2u);
+  ASSERT_TRUE(engine->BoostLearningRate(fast.key, 4.0).ok());
+  EXPECT_DOUBLE_EQ(engine->Pattern(fast.key)->learning_rate_boost, 4.0);
+  EXPECT_EQ(engine->BoostLearningRate(fast.key, 20.0).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(engine->NotifyDrift(fast.key, 1.0).ok());
+  EXPECT_EQ(engine->Pattern(fast.key)->deployed_arm, 0u);  // confidence gone: default again
+  EXPECT_TRUE(engine->model().consolidated());
+  RunLoop(engine.get(), workload, 1200, 35);  // re-measured: deployed again
+  EXPECT_EQ(engine->Pattern(fast.key)->deployed_arm, 2u);
+}
+
+TEST(EngineTest, RevertsWhenTheDeployedArmTurnsSlow) {
+  auto engine = Engine::Create(TestOptions()).value();
+  const auto workload = MakeWorkload(3, 41);
+  RunLoop(engine.get(), workload, 1200, 43);
+  ASSERT_EQ(engine->Pattern(workload[0].key)->deployed_arm, 2u);
+  // Regime change: arm 2 of kind 0 becomes 3x slower than the default.
+  static constexpr double kChanged[3][kArms] = {
+      {1.0, 1.3, 3.0, 1.6},
+      {1.0, 1.1, 1.3, 2.0},
+      {1.0, 0.6, 1.5, 0.8},
+  };
+  RunLoop(engine.get(), workload, 600, 45, kChanged);
+  Result<PatternInfo> info = engine->Pattern(workload[0].key);
+  EXPECT_NE(info->deployed_arm, 2u);
+  EXPECT_GE(info->reverts, 1u);
+}
+
+}  // namespace
+}  // namespace ruvector_dag
