@@ -742,9 +742,11 @@ class HealingOrchestrator {
   /// and drift detectors). Returns its id for the fast Observe(id, v).
   Result<DetectorId> AddDetector(std::string_view metric, const AnomalyConfig& config,
                                  Binding binding = {});
-  /// Adds a drift detector; the binding's kind defaults to kPatternDrift.
-  Result<DetectorId> AddDriftDetector(std::string_view metric, const DriftConfig& config,
-                                      Binding binding = {IssueKind::kPatternDrift});
+  /// Adds a drift detector bound to `binding` (its kind names the problem a
+  /// degradation means, e.g. kPatternDrift).
+  Result<DetectorId> AddDriftDetector(std::string_view metric, const DriftConfig& config, Binding binding);
+  /// Same, with a kPatternDrift binding to no pattern/relation/index.
+  Result<DetectorId> AddDriftDetector(std::string_view metric, const DriftConfig& config);
   /// Strategies are tried in registration order.
   void AddStrategy(std::unique_ptr<RepairStrategy> strategy);
   /// Registers the six built-in strategies in a sensible priority order.

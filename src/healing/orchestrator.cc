@@ -73,6 +73,12 @@ Result<DetectorId> HealingOrchestrator::AddDriftDetector(std::string_view metric
   return AddEntry(metric, std::move(entry));
 }
 
+Result<DetectorId> HealingOrchestrator::AddDriftDetector(std::string_view metric, const DriftConfig& config) {
+  Binding binding;
+  binding.kind = IssueKind::kPatternDrift;
+  return AddDriftDetector(metric, config, std::move(binding));
+}
+
 void HealingOrchestrator::AddStrategy(std::unique_ptr<RepairStrategy> strategy) {
   if (strategy != nullptr) strategies_.push_back(std::move(strategy));
 }
