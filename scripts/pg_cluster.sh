@@ -84,13 +84,17 @@ print_env() {
 }
 
 prepare_dir() {
+  local created=0
+  [[ -d $dir ]] || created=1
   mkdir -p "$dir"
   if [[ $EUID -eq 0 ]]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user to run the server"
     chown postgres: "$dir"
     chmod 700 "$dir"
-    runuser -u postgres -- test -w "$dir" ||
+    if ! runuser -u postgres -- test -w "$dir"; then
+      [[ $created -eq 0 ]] || rmdir "$dir"
       die "user postgres cannot write $dir (a parent directory is not accessible to it; use a directory under /tmp)"
+    fi
   fi
 }
 
