@@ -73,6 +73,12 @@ void Observe(const char* what, Body body) {
     MemoryContextSwitchTo(caller);
     if (lock_held) LWLockRelease(StateLock());
     ErrorData* edata = CopyErrorData();
+    // A cancel request is the user's, not an internal error: let it through.
+    if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) {
+      FreeErrorData(edata);
+      MemoryContextReset(cxt);
+      PG_RE_THROW();
+    }
     FlushErrorState();
     ereport(LOG, (errmsg("ruvector_dag: %s failed, statement continues without it: %s", what,
                          edata->message != nullptr ? edata->message : "(no message)")));

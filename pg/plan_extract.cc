@@ -317,7 +317,6 @@ void WalkList(Walk& w, List* plans, int parent, int depth) {
 void WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int depth) {
   if (plan == nullptr) return;
   check_stack_depth();
-  CHECK_FOR_INTERRUPTS();
   int self = AddNode(w, plan, parent, subplan_name);
   if (self < 0) return;
   WalkSubPlans(w, plan->initPlan, self, depth);
