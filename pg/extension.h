@@ -22,6 +22,12 @@ extern int g_sona_base_lora_rank;
 extern double g_sona_ewc_lambda;
 extern int g_sona_pattern_clusters;
 
+/// Fault injection for tests (ruvector.dag_debug_fault, superuser only):
+/// makes the observation hooks and the analysis functions fail on purpose,
+/// to prove that failures are contained.
+enum DebugFault { kFaultNone = 0, kFaultCppException = 1, kFaultPgError = 2 };
+extern int g_debug_fault;
+
 /// True when _PG_init ran from shared_preload_libraries (hooks, shared
 /// memory and the worker exist). Otherwise every SQL function raises an
 /// error that says how to load the library.

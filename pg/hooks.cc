@@ -6,6 +6,8 @@
 // and our own LWLock, and on any error logs it, counts it and carries on.
 #include "dag_bridge.h"
 
+#include <stdexcept>
+
 #include "shim.h"
 
 #include "extension.h"
@@ -91,9 +93,12 @@ void Observe(const char* what, Body body) {
 
 void ObservePlan(PlannedStmt* stmt) {
   Observe("plan observation", [stmt](bool* lock_held) {
+    int fault = g_debug_fault;
+    if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the planner hook")));
     PlanSnapshot* snap = ExtractPlan(stmt, false);
     PlanIdentity identity;
     PlainStatus st = RunCpp("planner hook", [&]() {
+      if (fault == kFaultCppException) throw std::runtime_error("injected fault in the planner hook");
       ruvector_dag::QueryDag dag;
       RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &dag));
       identity = IdentifyPlan(snap->query_id, dag);
@@ -196,10 +201,13 @@ void ObserveExecution(QueryDesc* qd) {
   Observe("execution observation", [qd](bool* lock_held) {
     InstrEndLoop(qd->totaltime);
     double latency_ms = qd->totaltime->total * 1000.0;
+    int fault = g_debug_fault;
+    if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the executor hook")));
     PlanSnapshot* snap = ExtractPlan(qd->plannedstmt, false);
     AttachActuals(snap, qd->planstate);
     PlanIdentity identity;
     PlainStatus st = RunCpp("executor hook", [&]() {
+      if (fault == kFaultCppException) throw std::runtime_error("injected fault in the executor hook");
       ruvector_dag::QueryDag dag;
       RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &dag));
       identity = IdentifyPlan(snap->query_id, dag);

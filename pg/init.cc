@@ -27,6 +27,7 @@ int g_sona_base_lora_rank = 8;
 double g_sona_ewc_lambda = 5000.0;
 int g_sona_pattern_clusters = 100;
 bool g_loaded_by_preload = false;
+int g_debug_fault = kFaultNone;
 
 void RequirePreload() {
   if (!g_loaded_by_preload || State() == nullptr) {
@@ -110,6 +111,13 @@ void DefineGucs() {
   DefineCustomIntVariable("ruvector.sona_pattern_clusters", "Number of ReasoningBank pattern clusters.",
                           "Stored for the learner; learning is not part of this version.",
                           &g_sona_pattern_clusters, 100, 1, 10000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  static const struct config_enum_entry kFaults[] = {
+      {"none", kFaultNone, false}, {"cpp_exception", kFaultCppException, false}, {"pg_error", kFaultPgError, false},
+      {nullptr, 0, false}};
+  DefineCustomEnumVariable("ruvector.dag_debug_fault", "Injects failures into the extension (tests only).",
+                           "cpp_exception throws inside the C++ zone, pg_error raises an ERROR in the PG zone.",
+                           &g_debug_fault, kFaultNone, kFaults, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
+                           nullptr);
   MarkGUCPrefixReserved("ruvector");
 }
 

@@ -4,6 +4,8 @@
 // context-owned result, reports errors in the apply zone, then builds rows.
 #include "dag_bridge.h"
 
+#include <stdexcept>
+
 #include "shim.h"
 
 #include "extension.h"
@@ -91,7 +93,11 @@ PlanReport* AnalyzeQueryArg(FunctionCallInfo fcinfo, int n) {
   PlannedStmt* stmt = PlanQueryText(fcinfo, n);
   PlanSnapshot* snap = ExtractPlan(stmt, true);
   PlanReport* report = NewOwnedByContext<PlanReport>(CurrentMemoryContext);
-  PlainStatus st = RunCpp("analyzing the plan", [&]() { return AnalyzeSnapshot(*snap, report); });
+  int fault = g_debug_fault;
+  PlainStatus st = RunCpp("analyzing the plan", [&]() {
+    if (fault == kFaultCppException) throw std::runtime_error("injected fault in the analysis");
+    return AnalyzeSnapshot(*snap, report);
+  });
   ReportStatus(st, ERROR);
   return report;
 }
