@@ -436,12 +436,21 @@ struct CutNode {
   std::string relation;                    // relation read by the node, if any
   bool seq_scan = false;                   // a sequential scan
   double log_estimate_error = 0.0;         // LogEstimateError(actual, estimated)
-  std::vector<std::string> filter_columns;  // for index recommendations
+  std::vector<std::string> filter_columns;  // for index recommendations (host-filled)
+  std::string predicate;                    // the node's filter/condition text, if any
 };
+
+/// Describes `ids` (e.g. MinCutResult::cut_nodes) from `dag`: relation,
+/// sequential scan or not, LogEstimateError(actual rows, estimated rows)
+/// (0 when the node has no actuals), predicate. filter_columns stays empty
+/// (no SQL parsing here). NotFound for an id the DAG does not hold. O(k).
+Result<std::vector<CutNode>> DescribeCutNodes(const QueryDag& dag, const std::vector<NodeId>& ids);
 
 /// The part of a min-cut analysis healing needs, filled by the host from the
 /// mincut module's result (kept as plain data so that healing does not
-/// depend on the mincut module).
+/// depend on the mincut module): tension = MinCutResult::tension.tension,
+/// cut_value = MinCutResult::cut_value, cut_nodes = DescribeCutNodes(dag,
+/// MinCutResult::cut_nodes).
 struct MincutObservation {
   PatternKey pattern = 0;
   double tension = 0.0;  // [0,1]
@@ -485,7 +494,8 @@ struct MetricQuery {
 
 struct IndexRecommendationRequest {
   std::string relation;
-  std::vector<std::string> columns;
+  std::vector<std::string> columns;  // may be empty: see predicate
+  std::string predicate;             // the scan's filter, for the host to derive columns
   std::optional<PatternKey> pattern;
   std::string reason;
 };

@@ -343,6 +343,24 @@ TEST(RepairRunnerTest, RecommendIndexIsAdvisoryAndWithdrawable) {
   EXPECT_TRUE(ex.recommendations.empty());
 }
 
+TEST(DescribeCutNodesTest, FromDag) {
+  QueryDag dag;
+  const NodeId scan = dag.AddNode(OperatorNode::SeqScan("events").WithEstimates(100, 5)).value();
+  dag.mutable_node(scan)->actual_rows = 9999;
+  dag.mutable_node(scan)->predicate = "(ts > now() - '1 day')";
+  const NodeId idx = dag.AddNode(OperatorNode::IndexScan("users_pkey", "users").WithEstimates(1, 1)).value();
+  auto r = DescribeCutNodes(dag, {scan, idx});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].relation, "events");
+  EXPECT_TRUE((*r)[0].seq_scan);
+  EXPECT_NEAR((*r)[0].log_estimate_error, std::log(10000.0 / 101.0), 1e-12);
+  EXPECT_EQ((*r)[0].predicate, "(ts > now() - '1 day')");
+  EXPECT_FALSE((*r)[1].seq_scan);
+  EXPECT_EQ((*r)[1].log_estimate_error, 0.0);  // no actuals
+  EXPECT_EQ(DescribeCutNodes(dag, {42}).status().code(), StatusCode::kNotFound);
+}
+
 // --- orchestrator --------------------------------------------------------------
 
 struct Rig {

@@ -206,6 +206,7 @@ class RecommendIndexStrategy final : public RepairStrategy {
     IndexRecommendationRequest req;
     req.relation = n->relation;
     req.columns = n->filter_columns;
+    req.predicate = n->predicate;
     req.pattern = issue.pattern;
     req.reason = "sequential scan of '" + n->relation + "' is in the minimum cut of pattern " +
                  std::to_string(issue.pattern.value_or(0)) + " (tension " + std::to_string(issue.score) + ")";
@@ -228,6 +229,23 @@ class RecommendIndexStrategy final : public RepairStrategy {
 };
 
 }  // namespace
+
+Result<std::vector<CutNode>> DescribeCutNodes(const QueryDag& dag, const std::vector<NodeId>& ids) {
+  std::vector<CutNode> out;
+  out.reserve(ids.size());
+  for (NodeId id : ids) {
+    const OperatorNode* node = dag.node(id);
+    if (node == nullptr) return Status::NotFound("cut node " + std::to_string(id) + " is not in the DAG");
+    CutNode c;
+    c.id = id;
+    c.relation = node->relation;
+    c.seq_scan = node->type == OperatorType::kSeqScan;
+    if (node->actual_rows.has_value()) c.log_estimate_error = LogEstimateError(*node->actual_rows, node->estimated_rows);
+    c.predicate = node->predicate;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------
 
