@@ -249,9 +249,14 @@ void AnomalyDetector::Push(double x) {
   if (config_.robust) sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), x), x);
   // Exact re-sum every window_size pushes (amortized O(1)), and early when
   // the level has moved far from the shift (cancellation risk).
+  // The spread used here is floored like the detector's scale, so that a
+  // constant stream (variance ~0, offset at rounding level) does not re-sum
+  // on every push.
   const double n = static_cast<double>(count_);
   const double offset = sum_ / n;
-  if (++since_resum_ >= w || offset * offset > 1e6 * (sum_sq_ / n - offset * offset) + 1e-300) {
+  const double floor = FlooredScale(0.0, shift_);
+  const double spread2 = std::max(sum_sq_ / n - offset * offset, floor * floor);
+  if (++since_resum_ >= w || offset * offset > 1e6 * spread2) {
     Resum();
   }
 }

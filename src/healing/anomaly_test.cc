@@ -197,6 +197,13 @@ TEST(AnomalyDetectorTest, RunningSumsDoNotDriftOverLongStreams) {
   EXPECT_LT(worst_var, 1e-6);
 }
 
+TEST(AnomalyDetectorTest, ConstantLargeStreamStaysExact) {
+  AnomalyDetector d = Make({.z_threshold = 3.0, .window_size = 64, .min_samples = 5});
+  for (int i = 0; i < 10000; ++i) ASSERT_FALSE(Feed(d, 1e6 + 0.1));
+  EXPECT_EQ(d.RunningMean(), 1e6 + 0.1);
+  EXPECT_EQ(d.RunningVariance(), 0.0);
+}
+
 TEST(AnomalyDetectorTest, ConstantWindowUsesScaleFloor) {
   AnomalyDetector d = Make({.z_threshold = 3.0, .window_size = 20, .min_samples = 5});
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(Feed(d, 5.0));
