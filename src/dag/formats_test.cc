@@ -242,6 +242,10 @@ TEST(JsonFormatTest, RejectsWrongTypesForEveryField) {
               "node 0: unknown operator type \"Warp Drive\"");
   ExpectError(ReadJson(Doc(R"([{"id":0,"type":"Result","colour":"red"}])")), StatusCode::kInvalidArgument,
               "node 0: unknown field \"colour\"");
+  const std::string long_key(100000, 'k');
+  Result<QueryDag> long_key_result = ReadJson(Doc(R"([{"id":0,"type":"Result",")" + long_key + R"(":1}])"));
+  ExpectError(long_key_result, StatusCode::kInvalidArgument, "... (100000 bytes)");
+  EXPECT_LT(long_key_result.status().message().size(), 200u);
   ExpectError(ReadJson(Doc(R"([{"type":"Result"}])")), StatusCode::kInvalidArgument,
               "nodes[0]: missing field \"id\"");
   ExpectError(ReadJson(Doc(R"([{"id":0,"type":"Sort","keys":["a","b"],"descending":[true]}])")),

@@ -91,7 +91,7 @@ Result<OperatorNode> NodeFromJson(const json& j, size_t index, const ParseLimits
   r.where = internal::NodeWhere(n.id);
   for (const auto& [key, value] : j.items()) {
     if (!Known(kNodeKeys, key)) {
-      return Status::InvalidArgument(r.where + ": unknown field \"" + key + "\"");
+      return Status::InvalidArgument(r.where + ": unknown field \"" + internal::Clip(key) + "\"");
     }
   }
   RUVECTOR_ASSIGN_OR_RETURN(const json* type, r.Require(j, "type"));
@@ -99,7 +99,7 @@ Result<OperatorNode> NodeFromJson(const json& j, size_t index, const ParseLimits
   RUVECTOR_RETURN_IF_ERROR(r.String(*type, "type", &type_name));
   const auto parsed_type = OperatorTypeFromName(type_name);
   if (!parsed_type) {
-    return Status::InvalidArgument(r.where + ": unknown operator type \"" + type_name + "\"");
+    return Status::InvalidArgument(r.where + ": unknown operator type \"" + internal::Clip(type_name) + "\"");
   }
   n.type = *parsed_type;
 
@@ -186,7 +186,9 @@ Result<QueryDag> ReadJson(std::string_view text, const ParseLimits& limits) {
   }
   internal::FieldReader r{std::string(kWhat), &limits};
   for (const auto& [key, value] : doc.items()) {
-    if (!Known(kTopKeys, key)) return Status::InvalidArgument(r.where + ": unknown field \"" + key + "\"");
+    if (!Known(kTopKeys, key)) {
+      return Status::InvalidArgument(r.where + ": unknown field \"" + internal::Clip(key) + "\"");
+    }
   }
   RUVECTOR_ASSIGN_OR_RETURN(const json* format, r.Require(doc, "format"));
   if (!format->is_string() || *format->get_ptr<const json::string_t*>() != kFormatName) {

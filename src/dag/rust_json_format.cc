@@ -166,7 +166,7 @@ Status OpTypeFromRust(const internal::FieldReader& r, const json& op, OperatorNo
     if (variant == s.name) spec = &s;
   }
   if (spec == nullptr) {
-    return Status::InvalidArgument(r.where + ": unknown op_type \"" + variant + "\"");
+    return Status::InvalidArgument(r.where + ": unknown op_type \"" + internal::Clip(variant) + "\"");
   }
   if (payload == nullptr) {
     return Status::InvalidArgument(r.where + ": op_type \"" + variant + "\" needs its fields ({\"" +

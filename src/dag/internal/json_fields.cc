@@ -9,6 +9,14 @@ namespace ruvector_dag::internal {
 
 using nlohmann::json;
 
+std::string Clip(std::string_view s) {
+  constexpr size_t kMax = 64;
+  if (s.size() <= kMax) return std::string(s);
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(s.substr(0, cut)) + "... (" + std::to_string(s.size()) + " bytes)";
+}
+
 Status FieldReader::Error(std::string_view field, std::string_view expected, const json& got) const {
   return Status::InvalidArgument(where + ": field \"" + std::string(field) + "\" must be " +
                                  std::string(expected) + ", got " + JsonTypeName(got));

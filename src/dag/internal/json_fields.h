@@ -18,6 +18,10 @@
 
 namespace ruvector_dag::internal {
 
+/// `s` for an error message: at most 64 bytes (cut at a UTF-8 boundary),
+/// with "... (N bytes)" appended when cut, so hostile keys cannot bloat errors.
+std::string Clip(std::string_view s);
+
 /// Context for messages: `where` is e.g. "node 3" or "nodes[5]".
 struct FieldReader {
   std::string where;
