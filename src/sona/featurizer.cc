@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "ruvector_dag/sona.h"
@@ -55,10 +56,31 @@ static_assert(kBigramBucketCount == 48, "global layout");
 // Logs are divided by this so typical values stay within a few units.
 constexpr float kLogScale = 0.1f;
 
+// Natural log of a positive normal float x to ~2e-5 absolute error: exponent from the float's
+// bits, mantissa m in [1, 2) through the atanh series of t = (m-1)/(m+1).
+// Exact bit arithmetic, so the result is the same on every platform; and
+// several times faster than std::log1p, which dominated featurization.
+float FastLog(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const int exponent = static_cast<int>((bits >> 23) & 0xFF) - 127;
+  bits = (bits & 0x7FFFFFu) | 0x3F800000u;
+  float m;
+  std::memcpy(&m, &bits, sizeof m);
+  const float t = (m - 1.0f) / (m + 1.0f);
+  const float t2 = t * t;
+  const float ln_m = 2.0f * t * (1.0f + t2 * (1.0f / 3.0f + t2 * (1.0f / 5.0f + t2 * (1.0f / 7.0f))));
+  return ln_m + static_cast<float>(exponent) * 0.69314718f;
+}
+
+// log(1 + v) * kLogScale for v >= 0; 0 for non-finite or non-positive input.
 float LogFeature(double v) {
   if (!std::isfinite(v) || v <= 0.0) return 0.0f;
-  return static_cast<float>(std::log1p(v)) * kLogScale;
+  const double x = std::min(1.0 + v, 3.0e38);
+  return FastLog(static_cast<float>(x)) * kLogScale;
 }
+
+float LogCount(size_t n) { return FastLog(static_cast<float>(n) + 1.0f); }
 
 double Finite(double v) { return std::isfinite(v) ? v : 0.0; }
 
@@ -189,7 +211,9 @@ Status Featurizer::Featurize(const QueryDag& dag, std::span<const double> node_w
       f[kFActualRows] = LogFeature(act_rows * loops);
       if (node.actual_time_ms.has_value()) f[kFActualTime] = LogFeature(*node.actual_time_ms * loops);
       // log((actual + 1) / (estimate + 1)), per loop, clamped to +-10 nats.
-      const double ratio = std::clamp(std::log((act_rows + 1.0) / (est_rows + 1.0)), -10.0, 10.0);
+      const double ratio = std::clamp(
+          static_cast<double>(FastLog(static_cast<float>(std::min((act_rows + 1.0) / (est_rows + 1.0), 1e30)))),
+          -10.0, 10.0);
       f[kFMisest] = static_cast<float>(ratio * 0.2);
       f[kFAbsMisest] = static_cast<float>(std::abs(ratio) * 0.2);
       weighted_misest += weights_[d] * std::abs(ratio);
@@ -198,18 +222,18 @@ Status Featurizer::Featurize(const QueryDag& dag, std::span<const double> node_w
     f[kFHeight] = max_height == 0 ? 0.0f : static_cast<float>(height_[d]) / static_cast<float>(max_height);
     f[kFLevel] = max_level == 0 ? 0.0f : static_cast<float>(level_[d]) / static_cast<float>(max_level);
     const size_t fan_in = dag.parents(id).size(), fan_out = dag.children(id).size();
-    f[kFFanIn] = static_cast<float>(std::log1p(static_cast<double>(fan_in)));
-    f[kFFanOut] = static_cast<float>(std::log1p(static_cast<double>(fan_out)));
+    f[kFFanIn] = LogCount(fan_in);
+    f[kFFanOut] = LogCount(fan_out);
     f[kFIsScan] = IsScan(node.type) ? 1.0f : 0.0f;
     f[kFIsJoin] = IsJoin(node.type) ? 1.0f : 0.0f;
     f[kFCostShare] = own_cost_sum > 0.0
                          ? static_cast<float>(std::max(0.0, Finite(node.estimated_cost)) / own_cost_sum)
                          : 0.0f;
     f[kFParallel] = node.parallel_aware ? 1.0f : 0.0f;
-    if (node.workers_planned > 0) f[kFParallel] += static_cast<float>(std::log1p(node.workers_planned)) * 0.5f;
+    if (node.workers_planned > 0) f[kFParallel] += LogCount(static_cast<size_t>(node.workers_planned)) * 0.5f;
     f[kFParameter] = LogFeature(static_cast<double>(node.parameter));
     f[kFHasPredicate] = node.predicate.empty() ? 0.0f : 1.0f;
-    f[kFKeys] = static_cast<float>(std::log1p(static_cast<double>(node.keys.size())));
+    f[kFKeys] = LogCount(node.keys.size());
     if (!node.relation.empty()) {
       f[kFRelationBuckets + Hash64(node.relation, 0x52454cu) % kRelationBucketCount] = 1.0f;
     }
@@ -223,7 +247,7 @@ Status Featurizer::Featurize(const QueryDag& dag, std::span<const double> node_w
       mean[j] += w * f[j];
       maxv[j] = std::max(maxv[j], f[j]);
     }
-    if (weights_[d] > 0.0) entropy -= weights_[d] * std::log(weights_[d]);
+    if (weights_[d] > 0.0) entropy -= weights_[d] * FastLog(static_cast<float>(weights_[d]));
     max_weight = std::max(max_weight, weights_[d]);
     if (fan_in == 0) ++sources;
     if (fan_out == 0) {

@@ -1,0 +1,90 @@
+#include <cmath>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "dag/internal/random_dag.h"
+#include "ruvector_dag/engine.h"
+
+namespace ruvector_dag {
+namespace {
+
+// An engine that has learned `patterns` patterns (one trajectory per arm
+// each), then PreQuery on a known pattern whose plan has `nodes` nodes: the
+// hot-path cost (attention + featurize + lookup + bandit + prediction).
+struct Warm {
+  std::unique_ptr<Engine> engine;
+  QueryDag dag;
+  uint64_t key = 0;
+  Warm(size_t nodes, AttentionMechanism mechanism) {
+    EngineOptions o;
+    o.num_arms = 8;
+    o.mechanism = mechanism;
+    o.exploration_budget = 0.0;  // serve only: the steady state
+    engine = Engine::Create(o).value();
+    for (uint64_t p = 0; p < 200; ++p) {
+      const QueryDag d = internal::RandomPlanDag(nodes, 100 + p, 0.05);
+      for (uint32_t arm = 0; arm < 8; ++arm) {
+        (void)engine->PostQuery(d, p, arm, 10.0 + arm + static_cast<double>(p % 7));
+      }
+    }
+    (void)engine->BackgroundLearn();
+    dag = internal::RandomPlanDag(nodes, 100, 0.05);
+    key = 0;
+  }
+};
+
+void BM_PreQueryKnownPattern(benchmark::State& state) {
+  Warm w(static_cast<size_t>(state.range(0)), AttentionMechanism::kCriticalPath);
+  EngineDecision d;
+  PlanEmbedding e;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(w.engine->PreQuery(w.dag, w.key, &d, &e));
+    benchmark::DoNotOptimize(d.arm);
+  }
+}
+BENCHMARK(BM_PreQueryKnownPattern)->Arg(10)->Arg(100);
+
+void BM_PreQueryKnownPatternTopological(benchmark::State& state) {
+  Warm w(static_cast<size_t>(state.range(0)), AttentionMechanism::kTopological);
+  EngineDecision d;
+  PlanEmbedding e;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(w.engine->PreQuery(w.dag, w.key, &d, &e));
+    benchmark::DoNotOptimize(d.arm);
+  }
+}
+BENCHMARK(BM_PreQueryKnownPatternTopological)->Arg(10)->Arg(100);
+
+void BM_PostQuery(benchmark::State& state) {
+  Warm w(static_cast<size_t>(state.range(0)), AttentionMechanism::kCriticalPath);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(w.engine->PostQuery(w.dag, w.key, 1, 12.0));
+    if (w.engine->Stats().post_queries % 2048 == 0) {
+      state.PauseTiming();
+      (void)w.engine->BackgroundLearn();
+      state.ResumeTiming();
+    }
+  }
+}
+BENCHMARK(BM_PostQuery)->Arg(10)->Arg(100);
+
+// BackgroundLearn over 256 trajectories of 32 patterns (10-node plans).
+void BM_BackgroundLearn256(benchmark::State& state) {
+  Warm w(10, AttentionMechanism::kCriticalPath);
+  std::vector<QueryDag> plans;
+  for (uint64_t p = 0; p < 32; ++p) plans.push_back(internal::RandomPlanDag(10, 500 + p, 0.05));
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int i = 0; i < 256; ++i) {
+      (void)w.engine->PostQuery(plans[i % 32], 500 + i % 32, static_cast<uint32_t>(i % 8),
+                                5.0 + (i % 13));
+    }
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(w.engine->BackgroundLearn());
+  }
+}
+BENCHMARK(BM_BackgroundLearn256)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace ruvector_dag
