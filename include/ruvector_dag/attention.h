@@ -437,6 +437,18 @@ class AttentionPolicy {
   uint32_t sticky_left_ = 0;
 };
 
+/// One-shot `--mechanism auto`: the policy's choice for `dag` from its own
+/// signals (shape; EXPLAIN ANALYZE actuals via FeedbackFromActuals; tension
+/// from a default MinCutEngine) with a fresh policy, and that mechanism's
+/// scores (computed with the same feedback).
+struct AutoAttention {
+  PolicySignals signals;
+  PolicyDecision decision;
+  AttentionScores scores;
+};
+Result<AutoAttention> ComputeAttentionAuto(const QueryDag& dag, const AttentionParams& params = {},
+                                           const PolicyOptions& options = {});
+
 // --- cache ------------------------------------------------------------------
 
 /// Hash of everything a mechanism reads from a DAG: ids, edges (inputs in

@@ -4,7 +4,6 @@
 // cost-weighted Lorentz centroid mu. docs/attention.md, "HierarchicalLorentz".
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 
 #include "attention/internal/common.h"
 #include "attention/internal/mechanisms.h"
@@ -40,7 +39,7 @@ class HierarchicalLorentzAttention final : public Attention {
     // children in proportion to their subtree sizes; roots share the circle.
     std::vector<double> start(n, 0.0), width(n, 0.0), cursor(n, 0.0);
     double root_cursor = 0.0;
-    constexpr double kTwoPi = 2.0 * std::numbers::pi;
+    constexpr double kTwoPi = 6.283185307179586476925;  // no <numbers>: emscripten 3.1.6
     const double total = static_cast<double>(n);
     for (size_t t = n; t-- > 0;) {
       const uint32_t i = topo[t];

@@ -267,4 +267,19 @@ Result<PolicySignals> SignalsFromPlan(const PreparedDag& plan, const ExecutionFe
   return s;
 }
 
+Result<AutoAttention> ComputeAttentionAuto(const QueryDag& dag, const AttentionParams& params,
+                                           const PolicyOptions& options) {
+  RUVECTOR_ASSIGN_OR_RETURN(PreparedDag plan, PreparedDag::Build(dag));
+  const ExecutionFeedback feedback = FeedbackFromActuals(dag);
+  const MinCutEngine engine;
+  AutoAttention result;
+  RUVECTOR_ASSIGN_OR_RETURN(result.signals, SignalsFromPlan(plan, &feedback, &engine));
+  AttentionPolicy policy(options);
+  result.decision = policy.Decide(result.signals);
+  RUVECTOR_ASSIGN_OR_RETURN(std::unique_ptr<Attention> attention,
+                            MakeAttention(result.decision.mechanism, params));
+  RUVECTOR_RETURN_IF_ERROR(attention->Compute(plan, &feedback, &result.scores));
+  return result;
+}
+
 }  // namespace ruvector_dag

@@ -255,6 +255,37 @@ TEST(Policy, TemporalPatternStrength) {
   EXPECT_EQ(AttentionPolicy().Decide(*signals).mechanism, AttentionMechanism::kTemporalBtsp);
 }
 
+TEST(Policy, AutoPicksByShapeAndTension) {
+  // Deep plan without actuals: Lorentz.
+  auto deep = ComputeAttentionAuto(attention_internal::PlanLikeDag(40, 3));
+  ASSERT_TRUE(deep.ok()) << deep.status().ToString();
+  EXPECT_EQ(deep->decision.mechanism, AttentionMechanism::kHierarchicalLorentz);
+  EXPECT_EQ(deep->scores.mechanism, AttentionMechanism::kHierarchicalLorentz);
+  EXPECT_EQ(deep->scores.weights.size(), 40u);
+  // A join misestimated a million-fold that takes almost all of the time:
+  // tension is high (0.93 with the mincut module's formula today) and the
+  // policy follows it.
+  QueryDag dag;
+  const NodeId a = dag.AddNode(OperatorNode::SeqScan("a").WithEstimates(10, 1).WithActuals(10, 1)).value();
+  const NodeId b = dag.AddNode(OperatorNode::SeqScan("b").WithEstimates(10, 1).WithActuals(10, 1)).value();
+  const NodeId j = dag.AddNode(OperatorNode::NestedLoopJoin().WithEstimates(1, 1).WithActuals(1e6, 5000)).value();
+  ASSERT_TRUE(dag.AddEdge(a, j).ok());
+  ASSERT_TRUE(dag.AddEdge(b, j).ok());
+  auto hot = ComputeAttentionAuto(dag);
+  ASSERT_TRUE(hot.ok()) << hot.status().ToString();
+  EXPECT_GE(hot->signals.tension, 0.0);
+  EXPECT_LE(hot->signals.tension, 1.0);
+  EXPECT_GT(hot->signals.tension, 0.7);
+  EXPECT_EQ(hot->decision.mechanism, AttentionMechanism::kMinCutGated);
+  EXPECT_EQ(hot->decision.reason, PolicyReason::kTension);
+  PolicyOptions high;
+  high.tension_threshold = 0.99;  // not tense enough now: shape decides (width 2, depth 1)
+  auto calm = ComputeAttentionAuto(dag, {}, high);
+  ASSERT_TRUE(calm.ok());
+  EXPECT_EQ(calm->decision.mechanism, AttentionMechanism::kTopological);
+  EXPECT_FALSE(ComputeAttentionAuto(QueryDag()).ok());
+}
+
 TEST(Policy, DeepPlanIsRoutedToLorentz) {
   const QueryDag dag = attention_internal::PlanLikeDag(40, 3);
   auto plan = PreparedDag::Build(dag);
