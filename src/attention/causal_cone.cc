@@ -35,9 +35,12 @@ class CausalConeAttention final : public Attention {
     const auto& co = plan.child_offset();
     const auto& ci = plan.child_index();
     const auto& topo = plan.topo_order();
-    std::vector<double> impact(n, 1.0);
-    std::vector<uint32_t> seen(n, 0);  // BFS stamp: the (index + 1) that saw it
-    std::vector<uint32_t> queue;
+    Scratch& scratch = ThreadScratch();
+    std::vector<double>& impact = scratch.real[0];
+    std::vector<uint32_t>& seen = scratch.index[0];  // BFS stamp: the (index + 1) that saw it
+    std::vector<uint32_t>& queue = scratch.index[1];
+    impact.assign(n, 1.0);
+    seen.assign(n, 0);
     size_t searches = 0, visited = 0;
     for (size_t t = n; t-- > 0;) {
       const uint32_t i = topo[t];

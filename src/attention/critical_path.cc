@@ -19,7 +19,10 @@ class CriticalPathAttention final : public Attention {
   Status Compute(const PreparedDag& plan, const ExecutionFeedback* feedback,
                  AttentionScores* out) const override {
     const size_t n = plan.size();
-    std::vector<double> cost, up, down;
+    Scratch& scratch = ThreadScratch();
+    std::vector<double>& cost = scratch.real[0];
+    std::vector<double>& up = scratch.real[1];
+    std::vector<double>& down = scratch.real[2];
     size_t observed = 0;
     ResolveCosts(plan, feedback, &cost, &observed);
     LongestPaths(plan, cost, &up, &down);

@@ -27,8 +27,11 @@ class HierarchicalLorentzAttention final : public Attention {
 
     // Tree layout: each node hangs under its smallest-index consumer; tree
     // subtree sizes accumulate bottom-up (inputs come first in topo order).
-    std::vector<uint32_t> tree_parent(n, UINT32_MAX);
-    std::vector<double> size(n, 1.0);
+    Scratch& scratch = ThreadScratch();
+    std::vector<uint32_t>& tree_parent = scratch.index[0];
+    std::vector<double>& size = scratch.real[0];
+    tree_parent.assign(n, UINT32_MAX);
+    size.assign(n, 1.0);
     for (uint32_t i : topo) {
       uint32_t tp = UINT32_MAX;
       for (uint32_t e = co[i]; e < co[i + 1]; ++e) tp = std::min(tp, ci[e]);
@@ -37,7 +40,12 @@ class HierarchicalLorentzAttention final : public Attention {
     }
     // Angular intervals top-down: a node's interval is split among its tree
     // children in proportion to their subtree sizes; roots share the circle.
-    std::vector<double> start(n, 0.0), width(n, 0.0), cursor(n, 0.0);
+    std::vector<double>& start = scratch.real[1];
+    std::vector<double>& width = scratch.real[2];
+    std::vector<double>& cursor = scratch.real[3];
+    start.assign(n, 0.0);
+    width.assign(n, 0.0);
+    cursor.assign(n, 0.0);
     double root_cursor = 0.0;
     constexpr double kTwoPi = 6.283185307179586476925;  // no <numbers>: emscripten 3.1.6
     const double total = static_cast<double>(n);
@@ -60,7 +68,8 @@ class HierarchicalLorentzAttention final : public Attention {
     // max_radius (cosh(12)^2 ~ 7e9 keeps Lorentz products exact enough).
     const double rho = std::min(p.radius_per_level,
                                 p.max_radius / std::max(1.0, static_cast<double>(plan.max_height())));
-    std::vector<double> cost, mass;
+    std::vector<double>& cost = scratch.real[4];
+    std::vector<double>& mass = scratch.real[5];
     ResolveCosts(plan, feedback, &cost, nullptr);
     MixedMass(cost, p.cost_mix, &mass);
     // x_i = (cosh r, sinh r cos theta, sinh r sin theta); mu~ = sum mass_i x_i.
@@ -68,7 +77,10 @@ class HierarchicalLorentzAttention final : public Attention {
     std::vector<double>& x1 = cursor;
     std::vector<double>& x2 = width;
     // cosh/sinh per level (r <= 12: no overflow).
-    std::vector<double> ch(static_cast<size_t>(plan.max_height()) + 1), sh(ch.size());
+    std::vector<double>& ch = scratch.real[6];
+    std::vector<double>& sh = scratch.real[7];
+    ch.resize(static_cast<size_t>(plan.max_height()) + 1);
+    sh.resize(ch.size());
     for (size_t h = 0; h < ch.size(); ++h) {
       const double er = std::exp(rho * static_cast<double>(h)), inv_er = 1.0 / er;
       ch[h] = 0.5 * (er + inv_er);

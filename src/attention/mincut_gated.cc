@@ -41,12 +41,15 @@ class MinCutGatedAttention final : public Attention {
     if (!analyzed.ok()) return analyzed.status().WithContext("mincut_gated attention");
     const MinCutResult& cut = analyzed.value();
 
-    std::vector<double> cost, scores;
+    Scratch& scratch = ThreadScratch();
+    std::vector<double>& cost = scratch.real[0];
+    std::vector<double>& scores = scratch.real[1];
     ResolveCosts(plan, feedback, &cost, nullptr);
     MixedMass(cost, p.cost_mix, &scores);
     // gate: 1 (+ cut_gain in the cut) (+ neighbour_gain next to it)
     //       (+ criticality_gain * criticality).
-    std::vector<uint8_t> role(n, 0);  // 2 = in cut, 1 = neighbour
+    std::vector<uint8_t>& role = scratch.flags;  // 2 = in cut, 1 = neighbour
+    role.assign(n, 0);
     for (NodeId id : cut.cut_nodes) {
       const int32_t i = plan.IndexOf(id);
       if (i >= 0) role[static_cast<size_t>(i)] = 2;

@@ -21,7 +21,9 @@ class ParallelBranchAttention final : public Attention {
   Status Compute(const PreparedDag& plan, const ExecutionFeedback* feedback,
                  AttentionScores* out) const override {
     const size_t n = plan.size();
-    std::vector<double> cost, up;
+    Scratch& scratch = ThreadScratch();
+    std::vector<double>& cost = scratch.real[0];
+    std::vector<double>& up = scratch.real[1];
     ResolveCosts(plan, feedback, &cost, nullptr);
     for (double& c : cost) c += kCostFloor;
     LongestPaths(plan, cost, &up, nullptr);
@@ -33,7 +35,10 @@ class ParallelBranchAttention final : public Attention {
     const auto& topo = plan.topo_order();
     const double gamma = params_.parallel_branch.imbalance_exponent;
     // Per merge (>= 2 inputs): slowest input's up-cost and imbalance.
-    std::vector<double> slowest(n, 0.0), imbalance(n, 0.0);
+    std::vector<double>& slowest = scratch.real[2];
+    std::vector<double>& imbalance = scratch.real[3];
+    slowest.assign(n, 0.0);
+    imbalance.assign(n, 0.0);
     size_t merges = 0;
     uint32_t max_fan_in = 0;
     double imbalance_sum = 0.0;
@@ -52,8 +57,10 @@ class ParallelBranchAttention final : public Attention {
       imbalance_sum += imbalance[v];
     }
     // Top-down (consumers first): criticality pi_i and "inside a branch".
-    std::vector<double> crit(n, 1.0);
-    std::vector<uint8_t> in_branch(n, 0);
+    std::vector<double>& crit = scratch.real[4];
+    std::vector<uint8_t>& in_branch = scratch.flags;
+    crit.assign(n, 1.0);
+    in_branch.assign(n, 0);
     for (size_t t = n; t-- > 0;) {
       const uint32_t i = topo[t];
       if (co[i] == co[i + 1]) continue;  // a sink: criticality 1, spine

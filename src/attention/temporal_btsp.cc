@@ -31,7 +31,9 @@ class TemporalBtspAttention final : public Attention {
                  AttentionScores* out) const override {
     const auto& p = params_.temporal_btsp;
     const size_t n = plan.size();
-    std::vector<double> cost, scores;
+    Scratch& scratch = ThreadScratch();
+    std::vector<double>& cost = scratch.real[0];
+    std::vector<double>& scores = scratch.real[1];
     ResolveCosts(plan, feedback, &cost, nullptr);
     MixedMass(cost, p.cost_mix, &scores);
     const int64_t now = clock_->NowMicros();

@@ -17,7 +17,8 @@ class TopologicalAttention final : public Attention {
                  AttentionScores* out) const override {
     const size_t n = plan.size();
     const double log_decay = std::log(params_.topological.decay);
-    std::vector<double> scores(n);
+    std::vector<double>& scores = ThreadScratch().real[0];
+    scores.resize(n);
     const auto& height = plan.height();
     // decay^height; underflow to 0 is harmless (the top always scores 1).
     for (size_t i = 0; i < n; ++i) scores[i] = std::exp(log_decay * height[i]);

@@ -5,6 +5,11 @@
 
 namespace ruvector_dag::attention_internal {
 
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
 void ResolveCosts(const PreparedDag& plan, const ExecutionFeedback* feedback,
                   std::vector<double>* cost, size_t* observed) {
   const size_t n = plan.size();

@@ -37,6 +37,16 @@ void ExpNormalize(std::vector<double>* log_scores);
 void LongestPaths(const PreparedDag& plan, const std::vector<double>& cost,
                   std::vector<double>* up, std::vector<double>* down);
 
+/// Per-thread buffers the mechanisms reuse between Compute calls, so that a
+/// Compute allocates nothing once they have grown. A Compute takes the slots
+/// it needs at entry and (re)sizes them; nothing it calls may use them.
+struct Scratch {
+  std::vector<double> real[9];
+  std::vector<uint32_t> index[2];
+  std::vector<uint8_t> flags;
+};
+Scratch& ThreadScratch();
+
 inline void AddMetric(AttentionScores* out, std::string_view name, double value) {
   out->metadata.push_back(AttentionMetric{name, value});
 }
