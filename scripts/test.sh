@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: sets up, builds once, then
 #   1. unit, property, golden, CLI and live-PostgreSQL tests (ctest, release build)
+#   1b. the PostgreSQL extension: pg_regress, restart/crash/corrupt-state, pgbench
+#       load and identical-results tests on a private cluster (scripts/pg_test.sh)
 #   2. a short smoke run of every benchmark binary (timings are not checked)
 #   3. the library tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   4. every libFuzzer target for a short time (RUVECTOR_FUZZ_SECONDS, default 30)
@@ -22,6 +24,9 @@ build=${RUVECTOR_BUILD_DIR:-$root/build}
 step "tests (release)"
 ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 900
 
+step "PostgreSQL extension tests"
+"$root/scripts/pg_test.sh" "$build"
+
 step "benchmark smoke run"
 while IFS= read -r bench; do
   echo "-- $(basename "$bench")"
@@ -32,7 +37,7 @@ step "tests under address,undefined sanitizers"
 asan=$root/build-asan
 if [ ! -f "$asan/build.ninja" ]; then
   cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRUVECTOR_SANITIZE=address,undefined \
-    -DRUVECTOR_BUILD_BENCHMARKS=OFF -DRUVECTOR_BUILD_CLI=OFF >/dev/null
+    -DRUVECTOR_BUILD_BENCHMARKS=OFF -DRUVECTOR_BUILD_CLI=OFF -DRUVECTOR_BUILD_PG=OFF >/dev/null
 fi
 cmake --build "$asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -43,7 +48,7 @@ fuzz=$root/build-fuzz
 if [ ! -f "$fuzz/build.ninja" ]; then
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRUVECTOR_BUILD_FUZZERS=ON -DRUVECTOR_SANITIZE=address,undefined -DRUVECTOR_BUILD_TESTS=OFF \
-    -DRUVECTOR_BUILD_BENCHMARKS=OFF -DRUVECTOR_BUILD_CLI=OFF >/dev/null
+    -DRUVECTOR_BUILD_BENCHMARKS=OFF -DRUVECTOR_BUILD_CLI=OFF -DRUVECTOR_BUILD_PG=OFF >/dev/null
 fi
 # Only the fuzz targets (and the modules they link), not every library.
 fuzz_targets=$(cd "$root/fuzz" && ls -- *_fuzzer.cc 2>/dev/null | sed 's/\.cc$//')
