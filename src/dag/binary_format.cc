@@ -577,6 +577,12 @@ class Reader {
   }
 
   Status ReadEdges(Cursor& c) {
+    // Every edge takes at least one byte (its source id), so the header's
+    // edge count is checked against the section before anything is reserved.
+    if (header_.edge_count > c.remaining()) {
+      return c.Invalid("edge count " + std::to_string(header_.edge_count) + " exceeds the " +
+                       std::to_string(c.remaining()) + " bytes of the edge section");
+    }
     uint64_t groups = 0;
     RUVECTOR_RETURN_IF_ERROR(c.Bounded("edge group count", header_.node_count, &groups));
     std::vector<std::pair<NodeId, NodeId>> edges;

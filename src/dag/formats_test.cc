@@ -801,6 +801,18 @@ TEST(BinaryFormatTest, RejectsBadNodeRecords) {
               "workers_planned");
 }
 
+TEST(BinaryFormatTest, EdgeCountIsCheckedAgainstTheEdgeSectionBeforeReserving) {
+  // 100,000 empty node records (3 bytes each) make n(n-1)/2 edges plausible
+  // to the header; the edge section has 1 byte, so nothing may be reserved.
+  const uint64_t n = 100000;
+  std::string nodes;
+  for (uint64_t i = 0; i < n; ++i) nodes += std::string(1, '\0') + std::string(1, '\x29') + std::string(1, '\0');
+  const std::string file = B().Section(1, Header(n, n, n * (n - 1) / 2, 0)).Section(2, "").Section(3, nodes)
+                               .Section(4, B::Varint(0)).Build();
+  ExpectError(ReadBinary(file), StatusCode::kInvalidArgument,
+              "edge count 4999950000 exceeds the 1 bytes of the edge section");
+}
+
 TEST(BinaryFormatTest, RejectsBadEdges) {
   auto group = [](uint64_t target_gap, std::vector<uint64_t> sources) {
     std::string s = B::Varint(target_gap) + B::Varint(sources.size());
