@@ -640,8 +640,11 @@ struct RepairRecord {
 struct RepairRunnerConfig {
   /// Repairs allowed in flight at once (across threads).
   size_t max_concurrent = 1;
-  /// A repair (action + validation) longer than this counts as timed out.
+  /// A repair (action + validation) longer than its timeout counts as timed
+  /// out: timeout = max(timeout_micros, timeout_multiple * the strategy's
+  /// estimated duration), so a REINDEX gets more time than an arm revert.
   int64_t timeout_micros = 30'000'000;
+  double timeout_multiple = 4.0;
   /// Validation needs at least this relative improvement.
   double min_relative_improvement = 0.05;
 };

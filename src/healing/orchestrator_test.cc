@@ -248,6 +248,35 @@ TEST(RepairRunnerTest, TimeoutFailsAndRollsBack) {
   EXPECT_GE(r.duration_micros, 5'000'000);
 }
 
+TEST(RepairRunnerTest, TimeoutScalesWithEstimatedDuration) {
+  // REINDEX is estimated at 30 s: with timeout 1 s and multiple 4 it gets
+  // 120 s, so a 60 s rebuild is on time; an arm revert (estimated 1 ms)
+  // taking 60 s is not.
+  ManualClock clock;
+  FakeExecutor ex;
+  ex.clock = &clock;
+  ex.action_micros = 60'000'000;
+  const std::string bloat = Key(kIndexBloatMetric, std::nullopt, "", "big_idx");
+  ex.metrics[bloat] = 0.7;
+  ex.effects["reindex big_idx"] = {{bloat, 0.05}};
+  RepairRunner runner({.timeout_micros = 1'000'000, .timeout_multiple = 4.0}, &clock);
+  HealingIssue issue;
+  issue.source = IssueSource::kIndexHealth;
+  issue.kind = IssueKind::kIndexDegradation;
+  issue.metric = std::string(kIndexBloatMetric);
+  issue.index = "big_idx";
+  issue.index_recommendations = {IndexAction::kReindex};
+  auto reindex = MakeReindexStrategy();
+  RepairRecord r = runner.Run(*reindex, issue, ex);
+  EXPECT_EQ(r.outcome, RepairOutcome::kSucceeded) << r.detail;
+  EXPECT_EQ(ex.deadlines.back(), r.started_micros + 120'000'000);
+  ex.arms[7] = "a";
+  auto revert = MakeRevertArmStrategy();
+  r = runner.Run(*revert, LatencyIssue(7), ex);
+  EXPECT_EQ(r.outcome, RepairOutcome::kTimedOut);
+  EXPECT_EQ(r.rollback, RollbackOutcome::kRolledBack);
+}
+
 TEST(RepairRunnerTest, ConcurrencyLimitRejectsReentrantRepair) {
   FakeExecutor ex;
   ex.arms[7] = "a";

@@ -360,7 +360,12 @@ RepairRecord RepairRunner::Run(RepairStrategy& strategy, const HealingIssue& iss
     ~Release() { n.fetch_sub(1); }
   } release{in_flight_};
 
-  const int64_t deadline = rec.started_micros + config_.timeout_micros;
+  const double scaled = config_.timeout_multiple * static_cast<double>(rec.estimated_duration_micros);
+  const int64_t timeout =
+      scaled > static_cast<double>(config_.timeout_micros)
+          ? (scaled < 9.0e18 ? static_cast<int64_t>(scaled) : std::numeric_limits<int64_t>::max() / 2)
+          : config_.timeout_micros;
+  const int64_t deadline = rec.started_micros + timeout;
   executor.BeginRepair(deadline);
 
   Result<double> before = strategy.Measure(issue, executor);
@@ -385,7 +390,7 @@ RepairRecord RepairRunner::Run(RepairStrategy& strategy, const HealingIssue& iss
     rec.action = applied->action;
     if (clock_->NowMicros() > deadline) {
       rec.outcome = RepairOutcome::kTimedOut;
-      rec.detail = "action exceeded the timeout of " + std::to_string(config_.timeout_micros) + " us";
+      rec.detail = "action exceeded the timeout of " + std::to_string(timeout) + " us";
       roll_back(*applied);
     } else {
       Validation v = strategy.Validate(issue, *applied, before_value, executor, config_.min_relative_improvement);
@@ -395,7 +400,7 @@ RepairRecord RepairRunner::Run(RepairStrategy& strategy, const HealingIssue& iss
       if (!before.ok() && v.measured) rec.detail += " (before = the observed value; re-measuring failed)";
       if (clock_->NowMicros() > deadline) {
         rec.outcome = RepairOutcome::kTimedOut;
-        rec.detail = "action + validation exceeded the timeout of " + std::to_string(config_.timeout_micros) +
+        rec.detail = "action + validation exceeded the timeout of " + std::to_string(timeout) +
                      " us; " + rec.detail;
         roll_back(*applied);
       } else if (!v.measured) {
