@@ -713,7 +713,7 @@ struct DetectorStats {
 struct CycleReport {
   uint64_t cycle = 0;
   std::vector<Anomaly> anomalies;         // observations flagged since the last cycle
-  uint64_t anomalies_dropped = 0;         // beyond max_pending_anomalies
+  uint64_t anomalies_dropped = 0;         // anomalies and tension alerts dropped beyond max_pending_anomalies
   std::vector<Drift> drifts;
   std::vector<TensionAlert> alerts;       // predictive triggers
   std::vector<IndexHealthReport> unhealthy_indexes;
