@@ -131,6 +131,30 @@ TEST(TensionTrackerTest, NoisyFlatSeriesNeverTriggers) {
   EXPECT_EQ(alerts, 0);
 }
 
+TEST(TensionTrackerTest, FalseInterventionRatesOnFlatNoise) {
+  // The table in docs/healing.md: 400 seeds x 5000 observations per case.
+  struct Case {
+    double level, sd;
+  };
+  const Case cases[] = {{0.50, 0.02}, {0.50, 0.05}, {0.55, 0.02}, {0.55, 0.05}, {0.58, 0.02}, {0.58, 0.05}};
+  for (const Case& c : cases) {
+    int alerts = 0;
+    for (uint64_t seed = 1000; seed < 1400; ++seed) {
+      Rng rng(seed);
+      TensionTracker t = MakeTracker();
+      for (int i = 0; i < 5000; ++i) {
+        auto r = t.Observe(2, std::clamp(c.level + c.sd * rng.Gaussian(), 0.0, 1.0));
+        ASSERT_TRUE(r.ok());
+        alerts += r->has_value();
+      }
+    }
+    std::printf("[ info ] flat tension %.2f +- %.2f: %d interventions in 2,000,000 observations\n", c.level, c.sd,
+                alerts);
+    // Well below the act level relative to the smoothed noise: silent.
+    if (c.level + 6 * c.sd * std::sqrt(0.1 / 1.9) < 0.6) EXPECT_EQ(alerts, 0);
+  }
+}
+
 TEST(TensionTrackerTest, FlatHighButNotRisingWaitsForCrisis) {
   Rng rng(8);
   TensionTracker t = MakeTracker();
