@@ -276,47 +276,6 @@ Status FillNode(const Json& plan, const std::string& path, const ParseLimits& li
   return Status::Ok();
 }
 
-// internal::ParseJson parses through nlohmann's callback DOM parser, which
-// rescans the enclosing array or object at every object end: quadratic in the
-// width of a "Plans" array (an Append over 100k partitions) or of a hostile
-// "[{},{},...]". The plain DOM parser (no callback) is linear, so the importer
-// parses with it after the same byte-level shape check; on a syntax error a
-// SAX pass (no DOM) locates the error for the message.
-Result<Json> ParseDocument(std::string_view text, const ParseLimits& limits) {
-  RUVECTOR_RETURN_IF_ERROR(internal::CheckJsonShape(text, limits).WithContext(kWhat));
-  if (text.empty()) return Status::InvalidArgument(std::string(kWhat) + ": empty input");
-  Json doc = Json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/false,
-                         /*ignore_comments=*/false);
-  if (!doc.is_discarded()) return doc;
-  struct Locator : nlohmann::json_sax<Json> {
-    size_t at = 0;
-    std::string message;
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return true; }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool parse_error(std::size_t position, const std::string&,
-                     const nlohmann::detail::exception& ex) override {
-      at = position;
-      message = ex.what();
-      return false;
-    }
-  } locator;
-  Json::sax_parse(text.begin(), text.end(), &locator, Json::input_format_t::json, /*strict=*/true,
-                  /*ignore_comments=*/false);
-  return Status::InvalidArgument(std::string(kWhat) + ": invalid JSON near byte " +
-                                 std::to_string(locator.at) +
-                                 (locator.message.empty() ? "" : " (" + locator.message + ")"));
-}
-
 struct PendingPlan {
   const Json* plan;
   NodeId consumer;  // the node this plan feeds; kInvalidNodeId for the top
@@ -326,7 +285,7 @@ struct PendingPlan {
 }  // namespace
 
 Result<ExplainPlan> ImportExplain(std::string_view text, const ParseLimits& limits) {
-  RUVECTOR_ASSIGN_OR_RETURN(Json doc, ParseDocument(text, limits));
+  RUVECTOR_ASSIGN_OR_RETURN(Json doc, internal::ParseJson(text, limits, kWhat));
 
   const Json* statement = &doc;
   if (doc.is_array()) {

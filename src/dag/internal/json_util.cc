@@ -42,9 +42,10 @@ Result<nlohmann::json> ParseJson(std::string_view text, const ParseLimits& limit
   bool failed = false;
   std::string error;
   size_t error_at = 0;
-  auto callback = [](int, nlohmann::json::parse_event_t, nlohmann::json&) { return true; };
+  // No parser callback: nlohmann's callback DOM parser rescans the enclosing
+  // container at every object end, quadratic on wide arrays ("[{},{},...]").
   // allow_exceptions = false: a syntax error yields a discarded value.
-  nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), callback,
+  nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), /*cb=*/nullptr,
                                              /*allow_exceptions=*/false,
                                              /*ignore_comments=*/false);
   if (doc.is_discarded()) {
