@@ -138,8 +138,7 @@ class ValueModel {
                            double lr_scale = 1.0);
 
   /// EWC++ consolidation: the current parameters become the anchor and the
-  /// running Fisher (normalized to sum 1) becomes the importance the penalty
-  /// uses. Call at workload boundaries (the engine calls it on drift and
+  /// running diagonal Fisher becomes the importance the penalty uses. Call at workload boundaries (the engine calls it on drift and
   /// every consolidate_interval trajectories).
   void Consolidate();
   /// lambda/2 * sum_i F_i (theta_i - anchor_i)^2 (0 before the first

@@ -94,16 +94,30 @@ const PatternBandit::Obs& PatternBandit::At(uint32_t arm, uint32_t i) const {
 void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
                           uint32_t* censored) const {
   const uint32_t k = std::min(last, arms_[arm].count);
+  // Arm 0 is the baseline every candidate must beat: its high outliers are
+  // capped at median + 3 * 1.4826 * MAD, which can only lower its mean and
+  // so only make candidates look less good (a candidate keeps its tails).
+  float cap = std::numeric_limits<float>::infinity();
+  if (arm == 0 && k >= 4) {
+    float buf[256];
+    for (uint32_t i = 0; i < k; ++i) buf[i] = At(arm, i).log_ms;
+    std::nth_element(buf, buf + k / 2, buf + k);
+    const float median = buf[k / 2];
+    for (uint32_t i = 0; i < k; ++i) buf[i] = std::abs(buf[i] - median);
+    std::nth_element(buf, buf + k / 2, buf + k);
+    const float mad = buf[k / 2];
+    cap = median + 3.0f * 1.4826f * std::max(mad, static_cast<float>(options_.sd_floor));
+  }
   double s = 0.0, s2 = 0.0;
   uint32_t c = 0;
   for (uint32_t i = 0; i < k; ++i) {
     const Obs& o = At(arm, i);
-    s += o.log_ms;
+    s += std::min(o.log_ms, cap);
     c += o.censored;
   }
   const double m = k > 0 ? s / k : 0.0;
   for (uint32_t i = 0; i < k; ++i) {
-    const double d = At(arm, i).log_ms - m;
+    const double d = std::min(At(arm, i).log_ms, cap) - m;
     s2 += d * d;
   }
   const double floor = options_.sd_floor * options_.sd_floor;
@@ -124,6 +138,12 @@ double PatternBandit::ImprovementLcb(uint32_t arm, double z, double* gain, doubl
   *se = 0.0;
   if (n0 < options_.min_runs || na < options_.min_runs) return -std::numeric_limits<double>::infinity();
   *gain = m0 - ma;
+  // A handful of runs often underestimates an arm's variance badly. Arms of
+  // one pattern share most of their noise (the machine, the cache, the
+  // data), so the candidate's variance is shrunk toward arm 0's with a prior
+  // weight of min_runs runs -- only ever upward (docs/sona.md).
+  const double kappa = options_.min_runs;
+  va = std::max(va, (na * va + kappa * v0) / (na + kappa));
   const double q0 = v0 / n0, qa = va / na;
   *se = std::sqrt(q0 + qa);
   // Welch-Satterthwaite degrees of freedom: small samples widen the bound.

@@ -93,7 +93,7 @@ TEST(BanditTest, NeverDeploysASlowerArm) {
 
 TEST(BanditTest, DeploysATrulyFasterArmQuickly) {
   int worst = 0;
-  double sum = 0.0;
+  double sum = 0.0, ratio_sum = 0.0;
   const int seeds = 200;
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
     PatternBandit b = PatternBandit::Create(FourArms()).value();
@@ -106,9 +106,12 @@ TEST(BanditTest, DeploysATrulyFasterArmQuickly) {
     sum += log.first_deploy_run;
     EXPECT_EQ(b.deployed_arm(), 2u) << "seed " << seed;
     EXPECT_EQ(log.slower_deployed_runs, 0) << "seed " << seed;
-    EXPECT_LT(log.cumulative_ms, 0.75 * log.always_default_ms) << "seed " << seed;
+    EXPECT_LT(log.cumulative_ms, 0.85 * log.always_default_ms) << "seed " << seed;
+    ratio_sum += log.cumulative_ms / log.always_default_ms;
     EXPECT_GT(b.Confidence(), 0.99);
   }
+  std::printf("cumulative latency vs always-default over 300 runs: mean %.3f\n", ratio_sum / seeds);
+  EXPECT_LT(ratio_sum / seeds, 0.7);
   std::printf("runs to deploy a 2x faster arm: mean %.1f, worst %d (of %d seeds)\n", sum / seeds,
               worst, seeds);
   EXPECT_LE(worst, 150);

@@ -258,15 +258,8 @@ Result<double> ValueModel::TrainStep(const PlanEmbedding& x, uint32_t arm, doubl
 }
 
 void ValueModel::Consolidate() {
-  double sum = 0.0;
-  for (float f : fisher_) sum += f;
   anchor_ = theta_;
-  if (sum <= 0.0) {
-    std::fill(importance_.begin(), importance_.end(), 0.0f);
-  } else {
-    const double inv = 1.0 / sum;
-    for (size_t i = 0; i < fisher_.size(); ++i) importance_[i] = static_cast<float>(fisher_[i] * inv);
-  }
+  importance_ = fisher_;
   consolidated_ = true;
 }
 
