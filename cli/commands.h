@@ -9,6 +9,8 @@ namespace ruvector_dag::cli {
 
 void RegisterAnalyze(CLI::App& app, int* exit_code);
 void RegisterConvert(CLI::App& app, int* exit_code);
+void RegisterMinCut(CLI::App& app, int* exit_code);
+void RegisterAttention(CLI::App& app, int* exit_code);
 
 }  // namespace ruvector_dag::cli
 

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   RegisterAnalyze(app, &exit_code);
   RegisterConvert(app, &exit_code);
+  RegisterMinCut(app, &exit_code);
+  RegisterAttention(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

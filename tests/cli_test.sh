@@ -40,6 +40,9 @@ expect 2 "convert bad --to" -- "$cli" convert a b --to xml
 # --- real plans: analyze and round trips -----------------------------------
 plans=$(find "$src/tests/fixtures/explain" -name '*.json' | sort | head -n 40)
 [ -n "$plans" ] || fail "no EXPLAIN fixtures found"
+first_plan=$(echo "$plans" | head -n 1)
+head -c 4096 /dev/urandom >"$work/random_early"
+: >"$work/empty_early"
 for plan in $plans; do
   name=$(basename "$plan" .json)
   expect 0 "analyze $name" -- "$cli" analyze "$plan" --format json
@@ -58,6 +61,26 @@ for plan in $plans; do
     grep -v '"input_format"' "$work/out" | cmp -s - "$work/a0" || fail "$name: analysis differs after convert to $f"
   done
 done
+
+# mincut and attention on every plan: valid reports, weights summing to 1.
+for plan in $(echo "$plans" | head -n 12); do
+  name=$(basename "$plan" .json)
+  for cap in bottleneck cost rows time unit; do
+    expect 0 "mincut --capacity $cap $name" -- "$cli" mincut "$plan" --capacity "$cap" --format json
+    grep -q '"cut_nodes"' "$work/out" || fail "$name: mincut report lacks cut_nodes"
+    t=$(grep -m1 '"tension": [0-9]' "$work/out" | sed 's/.*: *//; s/,//')
+    awk -v t="$t" 'BEGIN { exit !(t >= 0 && t <= 1) }' || fail "$name: tension $t outside [0,1]"
+  done
+  for m in auto topological causal_cone critical_path mincut_gated hierarchical_lorentz parallel_branch temporal_btsp; do
+    expect 0 "attention $m $name" -- "$cli" attention "$plan" --mechanism "$m" --format json
+    sum=$(grep '"weight"' "$work/out" | sed 's/.*: *//' | awk '{ s += $1 } END { printf "%.9f", s }')
+    awk -v s="$sum" 'BEGIN { exit !(s > 0.999999 && s < 1.000001) }' || fail "$name: $m weights sum to $sum"
+  done
+done
+expect 2 "attention unknown mechanism" -- "$cli" attention "$first_plan" --mechanism nope
+expect 2 "mincut unknown capacity" -- "$cli" mincut "$first_plan" --capacity nope
+expect 2 "mincut on random bytes" -- "$cli" mincut "$work/random_early"
+expect 2 "attention on an empty file" -- "$cli" attention "$work/empty_early"
 
 # The original crate's JSON round trip.
 cat >"$work/rust.json" <<'JSON'
