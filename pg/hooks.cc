@@ -13,6 +13,7 @@
 #include "extension.h"
 #include "guard.h"
 #include "plan_extract.h"
+#include "steering.h"
 
 namespace ruvector_pg {
 namespace {
@@ -91,8 +92,10 @@ void Observe(const char* what, Body body) {
   PG_END_TRY();
 }
 
-void ObservePlan(PlannedStmt* stmt) {
-  Observe("plan observation", [stmt](bool* lock_held) {
+/// Observes a plan; fills *out (when non-null) with its identity and sets
+/// *known when it could be computed.
+void ObservePlan(PlannedStmt* stmt, PlanIdentity* out = nullptr, bool* known = nullptr) {
+  Observe("plan observation", [stmt, out, known](bool* lock_held) {
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the planner hook")));
     PlanSnapshot* snap = ExtractPlan(stmt, false);
@@ -109,6 +112,8 @@ void ObservePlan(PlannedStmt* stmt) {
       CountInternalError();
       return;
     }
+    if (out != nullptr) *out = identity;
+    if (known != nullptr) *known = true;
     LWLockAcquire(StateLock(), LW_EXCLUSIVE);
     *lock_held = true;
     SharedState* s = State();
@@ -119,7 +124,7 @@ void ObservePlan(PlannedStmt* stmt) {
   });
 }
 
-PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+PlannedStmt* CallPlanner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
   PlannedStmt* result;
   ++g_planner_depth;
   PG_TRY();
@@ -132,8 +137,78 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     --g_planner_depth;
   }
   PG_END_TRY();
+  return result;
+}
+
+/// The planner chain below this hook (depth is counted by the caller).
+PlannedStmt* CallPlannerUnobserved(Query* parse, const char* query_string, int cursor_options,
+                                   ParamListInfo params) {
+  return g_prev_planner != nullptr ? g_prev_planner(parse, query_string, cursor_options, params)
+                                   : standard_planner(parse, query_string, cursor_options, params);
+}
+
+/// Re-plans under an arm's settings (nested planner depth: not observed).
+PlannedStmt* PlanSteered(Query* copy, const char* query_string, int cursor_options, ParamListInfo params,
+                         const char* settings) {
+  PlannedStmt* steered = nullptr;
+  ++g_planner_depth;
+  PG_TRY();
+  {
+    steered = PlanUnderArm(&CallPlannerUnobserved, copy, query_string, cursor_options, params, settings);
+  }
+  PG_FINALLY();
+  {
+    --g_planner_depth;
+  }
+  PG_END_TRY();
+  return steered;
+}
+
+/// A statement the learner may steer: a top-level-planned SELECT without
+/// data-modifying WITH or row locks.
+bool Steerable(const Query* parse) {
+  return g_steering_enabled && Steer() != nullptr && g_planner_depth == 0 && parse->commandType == CMD_SELECT &&
+         parse->utilityStmt == nullptr && !parse->hasModifyingCTE && parse->rowMarks == NIL &&
+         parse->queryId != 0 && !IsParallelWorker();
+}
+
+PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+  // Steering: only queries the learner has a decision for, or is exploring,
+  // need a copy of the query tree for a second planning pass.
+  Query* copy = nullptr;
+  if (Active() && Steerable(parse)) {
+    uint8_t flags = SteerFilterFor(parse->queryId);
+    bool exploring = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;
+    if ((flags & kFilterDeployedOrPinned) != 0 || ((flags & kFilterExploring) != 0 && exploring)) {
+      copy = static_cast<Query*>(copyObjectImpl(parse));
+    }
+  }
+  PlannedStmt* result = CallPlanner(parse, query_string, cursor_options, params);
   if (result != nullptr && result->commandType != CMD_UTILITY && Active() && !IsParallelWorker()) {
-    ObservePlan(result);
+    PlanSteerInfo info;
+    ObservePlan(result, &info.identity, &info.identity_known);
+    strlcpy(info.arm_name, "default", sizeof(info.arm_name));
+    if (copy != nullptr && info.identity_known) {
+      char settings[kArmSettingsLen];
+      SteerChoice c = ChooseSteering(info.identity.pattern_key, result->queryId, settings, sizeof(settings),
+                                     info.arm_name, sizeof(info.arm_name));
+      info.action = c.action;
+      info.confidence = c.confidence;
+      info.default_ms = c.default_ms;
+      info.arm_ms = c.arm_ms;
+      if (c.arm > 0) {
+        PlannedStmt* steered = PlanSteered(copy, query_string, cursor_options, params, settings);
+        if (steered != nullptr) {
+          result = steered;
+          info.arm = c.arm;
+        } else {
+          info.replan_failed = true;
+          info.action = SteerAction::kDefault;
+          strlcpy(info.arm_name, "default", sizeof(info.arm_name));
+        }
+      }
+    }
+    RememberPlan(result, info);
     // EXPLAIN: remember the plan; it is copied after ExplainOnePlan, so the
     // copy does not count as planning time.
     if (g_capture.explain_depth == 1 && g_planner_depth == 0 && g_capture.stmt == nullptr) g_capture.stmt = result;
@@ -213,6 +288,18 @@ void ObserveExecution(QueryDesc* qd) {
       identity = IdentifyPlan(snap->query_id, dag);
       return Status::Ok();
     });
+    // The pattern is the identity of PostgreSQL's default plan, remembered
+    // when this backend planned the statement (a steered plan has another
+    // shape, but belongs to the same pattern).
+    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt);
+    uint16_t steer_flags = 0;
+    if (steer != nullptr && steer->identity_known) {
+      identity.pattern_key = steer->identity.pattern_key;
+      identity.param_bucket = steer->identity.param_bucket;
+      steer_flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(steer->arm));
+      if (steer->action == SteerAction::kExplore) steer_flags |= kTrajectoryExplore;
+      if (steer->action == SteerAction::kBaselineCheck) steer_flags |= kTrajectoryBaseline;
+    }
     if (!st.ok()) {
       ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
       CountInternalError();
@@ -227,6 +314,7 @@ void ObserveExecution(QueryDesc* qd) {
     rec->recorded_at_us = NowUnixMicros();
     rec->node_count = static_cast<uint16_t>(std::min(snap->count, 65535));
     if (snap->count > kMaxTrajectoryNodes) rec->flags |= kTrajectoryTruncated;
+    rec->flags |= steer_flags;
     if (g_exec_nesting > 0) rec->flags |= kTrajectoryNested;
     for (int i = 0; i < snap->count; ++i) {
       uint8_t t = snap->nodes[i].type;
@@ -325,7 +413,27 @@ void PrintExplainSection(ExplainState* es) {
                    std::string(ruvector_dag::AttentionMechanismName(summary->attention.mechanism)).c_str(),
                    summary->attention.reason.c_str());
   if (!summary->bottleneck.empty()) appendStringInfo(str, "  Bottleneck: %s\n", summary->bottleneck.c_str());
-  appendStringInfoString(str, "  Learned Arm: none (learning not available in this version)\n");
+  const PlanSteerInfo* steer = LookupPlan(g_capture.stmt);
+  if (steer == nullptr) {
+    appendStringInfoString(str, "  Learned Arm: default (not steered)\n");
+  } else {
+    if (steer->action == SteerAction::kDefault) {
+      appendStringInfoString(str, "  Learned Arm: default (PostgreSQL's plan");
+    } else {
+      appendStringInfo(str, "  Learned Arm: %s (%s, confidence %.2f", steer->arm_name,
+                       SteerActionName(steer->action), steer->confidence);
+    }
+    if (steer->replan_failed) appendStringInfoString(str, ", re-planning failed");
+    appendStringInfoString(str, ")\n");
+    if (steer->default_ms > 0.0) {
+      if (steer->arm != 0 && steer->arm_ms > 0.0) {
+        appendStringInfo(str, "  Predicted Latency: %.3f ms (default plan %.3f ms, measured)\n", steer->arm_ms,
+                         steer->default_ms);
+      } else {
+        appendStringInfo(str, "  Default Plan Latency: %.3f ms (measured)\n", steer->default_ms);
+      }
+    }
+  }
 }
 
 void ExplainOneQueryHook(Query* query, int cursor_options, IntoClause* into, ExplainState* es,

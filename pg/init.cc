@@ -6,6 +6,7 @@
 
 #include "extension.h"
 #include "guard.h"
+#include "steering.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -27,6 +28,10 @@ int g_sona_base_lora_rank = 8;
 double g_sona_ewc_lambda = 5000.0;
 int g_sona_pattern_clusters = 100;
 bool g_loaded_by_preload = false;
+int g_exploration_mode = kExplorationOff;
+double g_exploration_budget = 0.2;
+bool g_steering_enabled = true;
+int g_baseline_interval = 16;
 int g_debug_fault = kFaultNone;
 
 void RequirePreload() {
@@ -46,11 +51,13 @@ shmem_startup_hook_type g_prev_shmem_startup = nullptr;
 void ShmemRequestHook() {
   if (g_prev_shmem_request != nullptr) g_prev_shmem_request();
   RequestSharedMemory();
+  RequestSteerMemory();
 }
 
 void ShmemStartupHook() {
   if (g_prev_shmem_startup != nullptr) g_prev_shmem_startup();
   StartupSharedMemory();
+  StartupSteerMemory();
 }
 
 bool CheckAttention(char** newval, void** extra, GucSource source) {
@@ -118,6 +125,23 @@ void DefineGucs() {
                            "cpp_exception throws inside the C++ zone, pg_error raises an ERROR in the PG zone.",
                            &g_debug_fault, kFaultNone, kFaults, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
                            nullptr);
+  DefineCustomBoolVariable("ruvector.dag_steering",
+                           "Plan statements with the arm the learner deployed (or pinned) for their pattern.", nullptr,
+                           &g_steering_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  static const struct config_enum_entry kExploration[] = {
+      {"off", kExplorationOff, false}, {"online", kExplorationOnline, false}, {nullptr, 0, false}};
+  DefineCustomEnumVariable("ruvector.dag_exploration", "How candidate arms are measured: off or online.",
+                           "online: a share of the executions of a pattern (ruvector.dag_exploration_budget) runs "
+                           "a candidate arm's plan so that the learner can measure it.",
+                           &g_exploration_mode, kExplorationOff, kExploration, PGC_USERSET, 0, nullptr, nullptr,
+                           nullptr);
+  DefineCustomRealVariable("ruvector.dag_exploration_budget",
+                           "Largest share of a pattern's executions that may run a candidate arm (online mode).",
+                           nullptr, &g_exploration_budget, 0.2, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.dag_baseline_interval",
+                          "While an arm is deployed, every Nth planning uses the default plan to refresh the "
+                          "baseline (0 = never).",
+                          nullptr, &g_baseline_interval, 16, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("ruvector");
 }
 
@@ -137,5 +161,6 @@ void _PG_init(void) {
   shmem_startup_hook = ShmemStartupHook;
   EnableQueryId();
   InstallHooks();
+  InstallSteeringHooks();
   RegisterWorker();
 }

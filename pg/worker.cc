@@ -8,6 +8,8 @@ extern "C" {
 }
 
 #include "extension.h"
+#include "guard.h"
+#include "steering.h"
 
 namespace ruvector_pg {
 
@@ -45,6 +47,30 @@ void Heartbeat() {
   LWLockRelease(StateLock());
 }
 
+/// One learning step; an error is logged and the worker carries on.
+void LearnOnce(MemoryContext cxt) {
+  PG_TRY();
+  {
+    while (LearnStep(8192) >= 8192) {
+      CHECK_FOR_INTERRUPTS();
+    }
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(cxt);
+    ErrorData* edata = CopyErrorData();
+    FlushErrorState();
+    ereport(LOG, (errmsg("ruvector_dag worker: learning step failed: %s",
+                         edata->message != nullptr ? edata->message : "(no message)")));
+    FreeErrorData(edata);
+    if (LWLockHeldByMe(StateLock())) LWLockRelease(StateLock());
+    if (LWLockHeldByMe(SteerLock())) LWLockRelease(SteerLock());
+    CountInternalError();
+  }
+  PG_END_TRY();
+  MemoryContextReset(cxt);
+}
+
 }  // namespace
 
 extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
@@ -62,8 +88,9 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
   int64_t last_save = NowUnixMicros();
   while (!ShutdownRequestPending) {
     Heartbeat();
-    long timeout_ms = 10000;
-    if (g_persist_interval_s > 0) timeout_ms = std::min<long>(timeout_ms, 1000L * g_persist_interval_s);
+    // The learner drains new trajectories every 50 ms (dag_learn_now sets the
+    // latch to make it run at once).
+    long timeout_ms = 50;
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
@@ -72,6 +99,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
       ProcessConfigFile(PGC_SIGHUP);
     }
     if (ShutdownRequestPending) break;
+    LearnOnce(cxt);
     int64_t now = NowUnixMicros();
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();

@@ -77,9 +77,52 @@ CREATE FUNCTION @extschema@.dag_attention_visualize(query text, mechanism text D
                                                     format text DEFAULT 'ascii')
 RETURNS text AS 'MODULE_PATHNAME', 'ruvector_dag_attention_visualize' LANGUAGE C VOLATILE;
 
+-- Plan steering: arms (named sets of planner settings), pins, the learner's
+-- decisions and events.
+CREATE FUNCTION @extschema@.dag_arms()
+RETURNS TABLE(arm_id int, name text, settings text, builtin bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_arms' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@._dag_add_arm(name text, gucs text[], vals text[])
+RETURNS int AS 'MODULE_PATHNAME', 'ruvector_dag_add_arm' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_add_arm(name text, settings jsonb)
+RETURNS int LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT @extschema@._dag_add_arm(name,
+    CASE WHEN jsonb_typeof(settings) = 'object'
+         THEN ARRAY(SELECT e.key FROM jsonb_each_text(settings) AS e ORDER BY e.key) END,
+    CASE WHEN jsonb_typeof(settings) = 'object'
+         THEN ARRAY(SELECT e.value FROM jsonb_each_text(settings) AS e ORDER BY e.key) END);
+END;
+CREATE FUNCTION @extschema@.dag_remove_arm(name text)
+RETURNS bool AS 'MODULE_PATHNAME', 'ruvector_dag_remove_arm' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_pin(queryid bigint, arm text)
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_pin' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_unpin(queryid bigint)
+RETURNS bool AS 'MODULE_PATHNAME', 'ruvector_dag_unpin' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_decisions()
+RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence float8, default_ms float8,
+              deployed_ms float8, best_candidate text, best_candidate_ms float8, exploring text,
+              observed_runs bigint, plans bigint, explorations bigint, deployments bigint, reverts bigint,
+              updated_at timestamptz)
+AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
+RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,
+              confidence float8, default_ms float8, arm_ms float8)
+AS 'MODULE_PATHNAME', 'ruvector_dag_learning_events' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_learn_now()
+RETURNS bigint AS 'MODULE_PATHNAME', 'ruvector_dag_learn_now' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_reset_learning(preserve_patterns bool DEFAULT true)
+RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_reset_learning' LANGUAGE C VOLATILE;
+
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- State-changing functions are for superusers (and roles granted them).
 REVOKE ALL ON FUNCTION @extschema@.dag_reset_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_import_state(bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_save_state() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._dag_add_arm(text, text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_add_arm(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_remove_arm(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_pin(bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_unpin(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_reset_learning(bool) FROM PUBLIC;

@@ -1,0 +1,124 @@
+// C++ zone: per-pattern bandits of the background learner (learner.h).
+#include "learner.h"
+
+#include <cmath>
+#include <utility>
+
+namespace ruvector_pg {
+
+using ruvector_dag::Status;
+
+ruvector_dag::BanditOptions Learner::ServerOptions(uint32_t num_arms) {
+  ruvector_dag::BanditOptions o;
+  o.num_arms = num_arms;
+  // Online exploration runs candidates on users' statements: measure each
+  // candidate three times before judging it, so a bad arm is rejected early.
+  o.min_runs = 3;
+  // ... and stop measuring an undecided candidate after eight runs.
+  o.max_explore_runs = 8;
+  return o;
+}
+
+void Learner::Reset(uint32_t num_arms) {
+  bandits_.clear();
+  num_arms_ = num_arms;
+}
+
+DecisionUpdate Learner::Describe(uint64_t key, const Entry& e) const {
+  const ruvector_dag::PatternBandit& b = e.bandit;
+  DecisionUpdate u;
+  u.pattern_key = key;
+  u.query_id = e.query_id;
+  u.deployed_arm = static_cast<int>(b.deployed_arm());
+  u.explore_arm = b.NextExploration();
+  u.confidence = b.Confidence();
+  ruvector_dag::ArmSummary base = b.Summary(0);
+  if (base.runs > 0) u.default_ms = std::exp(base.mean_log_ms);
+  if (u.deployed_arm != 0) {
+    ruvector_dag::ArmSummary dep = b.Summary(static_cast<uint32_t>(u.deployed_arm));
+    if (dep.runs > 0) u.deployed_ms = std::exp(dep.mean_log_ms);
+  } else {
+    u.deployed_ms = u.default_ms;
+  }
+  for (uint32_t a = 1; a < num_arms_; ++a) {
+    ruvector_dag::ArmSummary s = b.Summary(a);
+    if (s.runs == 0 || s.censored == s.runs) continue;
+    double ms = std::exp(s.mean_log_ms);
+    if (u.best_candidate_arm < 0 || ms < u.best_candidate_ms) {
+      u.best_candidate_arm = static_cast<int>(a);
+      u.best_candidate_ms = ms;
+    }
+  }
+  for (uint32_t a = 0; a < num_arms_; ++a) u.observed_runs += b.Summary(a).total_runs;
+  u.deployments = b.deployments();
+  u.reverts = b.reverts();
+  return u;
+}
+
+void Learner::NotifyDrift(double severity, std::vector<DecisionUpdate>* updates) {
+  if (!(severity > 0.0)) return;
+  if (severity > 1.0) severity = 1.0;
+  for (auto& [key, e] : bandits_) {
+    e.bandit.NotifyDrift(severity);
+    updates->push_back(Describe(key, e));
+  }
+}
+
+Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
+                      std::vector<DecisionUpdate>* updates, std::vector<LearnEvent>* events,
+                      uint64_t* untracked) {
+  std::unordered_map<uint64_t, size_t> touched;  // key -> index in *updates
+  std::vector<uint64_t> order;
+  for (const LearnInput& in : batch) {
+    if (in.pattern_key == 0 || in.arm < 0 || static_cast<uint32_t>(in.arm) >= num_arms_) continue;
+    if (!(in.latency_ms > 0.0) || !std::isfinite(in.latency_ms)) continue;
+    auto it = bandits_.find(in.pattern_key);
+    if (it == bandits_.end()) {
+      if (bandits_.size() >= max_patterns) {
+        ++*untracked;
+        continue;
+      }
+      RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::PatternBandit b,
+                                ruvector_dag::PatternBandit::Create(ServerOptions(num_arms_)));
+      it = bandits_.emplace(in.pattern_key, Entry{std::move(b), in.query_id}).first;
+    }
+    ruvector_dag::PatternBandit& b = it->second.bandit;
+    const uint32_t before = b.deployed_arm();
+    const bool was_rejected = in.arm > 0 && b.Summary(static_cast<uint32_t>(in.arm)).rejected;
+    RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
+    const uint32_t after = b.deployed_arm();
+    DecisionUpdate d = Describe(in.pattern_key, it->second);
+    if (after != before) {
+      LearnEvent ev;
+      ev.pattern_key = in.pattern_key;
+      ev.query_id = in.query_id;
+      ev.type = after != 0 ? LearnEventType::kDeploy : LearnEventType::kRevert;
+      ev.arm = static_cast<int32_t>(after != 0 ? after : before);
+      ev.confidence = d.confidence;
+      ev.default_ms = d.default_ms;
+      ruvector_dag::ArmSummary s = b.Summary(static_cast<uint32_t>(ev.arm));
+      ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
+      events->push_back(ev);
+    } else if (in.arm > 0 && !was_rejected && b.Summary(static_cast<uint32_t>(in.arm)).rejected) {
+      LearnEvent ev;
+      ev.pattern_key = in.pattern_key;
+      ev.query_id = in.query_id;
+      ev.type = LearnEventType::kReject;
+      ev.arm = in.arm;
+      ev.confidence = d.confidence;
+      ev.default_ms = d.default_ms;
+      ruvector_dag::ArmSummary s = b.Summary(static_cast<uint32_t>(in.arm));
+      ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
+      events->push_back(ev);
+    }
+    auto [pos, inserted] = touched.emplace(in.pattern_key, updates->size());
+    if (inserted) {
+      updates->push_back(d);
+    } else {
+      (*updates)[pos->second] = d;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace ruvector_pg

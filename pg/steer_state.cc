@@ -1,0 +1,264 @@
+// Plain-data steering state: no PostgreSQL headers (see steer_state.h).
+#include "steer_state.h"
+
+#include <cstring>
+
+namespace ruvector_pg {
+namespace {
+
+constexpr uint64_t kSteerMagic = 0x5256444147535431ull;  // "RVDAGST1"
+
+struct BuiltinArm {
+  const char* name;
+  const char* settings;
+};
+constexpr BuiltinArm kBuiltins[] = {
+    {"default", ""},
+    {"no_nestloop", "enable_nestloop=off\n"},
+    {"hash_joins_only", "enable_nestloop=off\nenable_mergejoin=off\n"},
+    {"nestloop_index_only", "enable_hashjoin=off\nenable_mergejoin=off\nenable_seqscan=off\n"},
+    {"no_seqscan", "enable_seqscan=off\n"},
+    {"join_order_as_written", "join_collapse_limit=1\n"},
+    {"no_parallel", "max_parallel_workers_per_gather=0\n"},
+    {"no_memoize", "enable_memoize=off\n"},
+};
+
+void CopyString(char* dst, size_t cap, const char* src) {
+  size_t n = std::strlen(src);
+  if (n >= cap) n = cap - 1;
+  std::memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+uint32_t Home(uint64_t key, uint32_t slots) {
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  return static_cast<uint32_t>(key) & (slots - 1);
+}
+
+}  // namespace
+
+const char* LearnEventName(LearnEventType t) {
+  switch (t) {
+    case LearnEventType::kDeploy: return "deploy";
+    case LearnEventType::kRevert: return "revert";
+    case LearnEventType::kReject: return "reject";
+    case LearnEventType::kDrift: return "drift";
+    case LearnEventType::kArmsChanged: return "arms_changed";
+  }
+  return "unknown";
+}
+
+const char* SteerActionName(SteerAction a) {
+  switch (a) {
+    case SteerAction::kDefault: return "default";
+    case SteerAction::kServe: return "deployed";
+    case SteerAction::kExplore: return "exploring";
+    case SteerAction::kBaselineCheck: return "baseline check";
+    case SteerAction::kPinned: return "pinned";
+  }
+  return "unknown";
+}
+
+void InitSteerState(SteerState* s) {
+  std::memset(static_cast<void*>(s), 0, sizeof(SteerState));
+  s->magic = kSteerMagic;
+  s->arm_generation = 1;
+  s->event_next_seq = 1;
+  for (const BuiltinArm& b : kBuiltins) {
+    ArmDef& a = s->arms[s->arm_count++];
+    CopyString(a.name, sizeof(a.name), b.name);
+    CopyString(a.settings, sizeof(a.settings), b.settings);
+    a.builtin = 1;
+  }
+  for (Decision& d : s->decisions) d.explore_arm = -1;
+}
+
+int FindArm(const SteerState* s, const char* name) {
+  for (uint32_t i = 0; i < s->arm_count; ++i) {
+    if (std::strcmp(s->arms[i].name, name) == 0) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int AddArm(SteerState* s, const char* name, const char* settings) {
+  if (s->arm_count >= static_cast<uint32_t>(kMaxArms) || FindArm(s, name) >= 0) return -1;
+  ArmDef& a = s->arms[s->arm_count];
+  a = ArmDef();
+  CopyString(a.name, sizeof(a.name), name);
+  CopyString(a.settings, sizeof(a.settings), settings);
+  a.builtin = 0;
+  ++s->arm_generation;
+  return static_cast<int>(s->arm_count++);
+}
+
+bool RemoveArm(SteerState* s, int index) {
+  if (index < 0 || static_cast<uint32_t>(index) >= s->arm_count || s->arms[index].builtin) return false;
+  for (uint32_t i = static_cast<uint32_t>(index); i + 1 < s->arm_count; ++i) s->arms[i] = s->arms[i + 1];
+  --s->arm_count;
+  s->arms[s->arm_count] = ArmDef();
+  for (Pin& p : s->pins) {
+    if (p.query_id == 0) continue;
+    if (p.arm == index) {
+      p = Pin();
+    } else if (p.arm > index) {
+      --p.arm;
+    }
+  }
+  ++s->arm_generation;
+  return true;
+}
+
+Decision* FindDecision(SteerState* s, uint64_t key) {
+  if (key == 0) return nullptr;
+  for (uint32_t i = Home(key, kDecisionSlots), n = 0; n < kDecisionSlots; i = (i + 1) & (kDecisionSlots - 1), ++n) {
+    if (s->decisions[i].key == key) return &s->decisions[i];
+    if (s->decisions[i].key == 0) return nullptr;
+  }
+  return nullptr;
+}
+
+const Decision* FindDecision(const SteerState* s, uint64_t key) {
+  return FindDecision(const_cast<SteerState*>(s), key);
+}
+
+Decision* UpsertDecision(SteerState* s, uint64_t key) {
+  if (key == 0) return nullptr;
+  if (Decision* d = FindDecision(s, key)) return d;
+  // Keep the table at most 7/8 full so probe chains stay short.
+  if (s->decision_count >= kDecisionSlots / 8 * 7) return nullptr;
+  for (uint32_t i = Home(key, kDecisionSlots);; i = (i + 1) & (kDecisionSlots - 1)) {
+    if (s->decisions[i].key == 0) {
+      s->decisions[i] = Decision();
+      s->decisions[i].key = key;
+      ++s->decision_count;
+      return &s->decisions[i];
+    }
+  }
+}
+
+void ClearDecisions(SteerState* s) {
+  for (Decision& d : s->decisions) d = Decision();
+  s->decision_count = 0;
+  RebuildQueryFilter(s);
+}
+
+int PinnedArm(const SteerState* s, uint64_t query_id) {
+  if (query_id == 0) return -1;
+  for (const Pin& p : s->pins) {
+    if (p.query_id == query_id) return p.arm;
+  }
+  return -1;
+}
+
+bool SetPin(SteerState* s, uint64_t query_id, int arm) {
+  Pin* free_slot = nullptr;
+  for (Pin& p : s->pins) {
+    if (p.query_id == query_id) {
+      p.arm = arm;
+      return true;
+    }
+    if (p.query_id == 0 && free_slot == nullptr) free_slot = &p;
+  }
+  if (free_slot == nullptr) return false;
+  free_slot->query_id = query_id;
+  free_slot->arm = arm;
+  return true;
+}
+
+bool RemovePin(SteerState* s, uint64_t query_id) {
+  for (Pin& p : s->pins) {
+    if (p.query_id == query_id) {
+      p = Pin();
+      return true;
+    }
+  }
+  return false;
+}
+
+uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id) {
+  if (query_id == 0) return 0;
+  for (uint32_t i = Home(query_id, kQueryFilterSlots), n = 0; n < kQueryFilterSlots;
+       i = (i + 1) & (kQueryFilterSlots - 1), ++n) {
+    if (s->filter[i].query_id == query_id) return s->filter[i].flags;
+    if (s->filter[i].query_id == 0) return 0;
+  }
+  return 0;
+}
+
+namespace {
+void FilterAdd(SteerState* s, uint64_t query_id, uint8_t flags) {
+  if (query_id == 0 || flags == 0) return;
+  for (uint32_t i = Home(query_id, kQueryFilterSlots), n = 0; n < kQueryFilterSlots;
+       i = (i + 1) & (kQueryFilterSlots - 1), ++n) {
+    if (s->filter[i].query_id == query_id || s->filter[i].query_id == 0) {
+      s->filter[i].query_id = query_id;
+      s->filter[i].flags |= flags;
+      return;
+    }
+  }
+}
+}  // namespace
+
+void RebuildQueryFilter(SteerState* s) {
+  for (QueryFilterEntry& f : s->filter) f = QueryFilterEntry();
+  for (const Decision& d : s->decisions) {
+    if (d.key == 0) continue;
+    uint8_t flags = 0;
+    if (d.deployed_arm != 0) flags |= kFilterDeployedOrPinned;
+    if (d.explore_arm > 0) flags |= kFilterExploring;
+    FilterAdd(s, d.query_id, flags);
+  }
+  for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
+}
+
+void AppendEvent(SteerState* s, const LearnEvent& e) {
+  LearnEvent& slot = s->events[(s->event_next_seq - 1) % kEventCapacity];
+  slot = e;
+  slot.seq = s->event_next_seq++;
+}
+
+SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
+                      uint32_t baseline_interval) {
+  SteerChoice c;
+  int pinned = PinnedArm(s, query_id);
+  if (pinned >= 0 && static_cast<uint32_t>(pinned) < s->arm_count) {
+    c.arm = pinned;
+    c.action = SteerAction::kPinned;
+    c.confidence = 1.0;
+    ++s->counters.pinned_plans;
+    return c;
+  }
+  Decision* d = FindDecision(s, key);
+  if (d == nullptr) return c;
+  ++d->plans;
+  c.confidence = d->confidence;
+  c.default_ms = d->default_ms;
+  bool explore_ok = explore_budget > 0.0 && d->explore_arm > 0 &&
+                    static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
+                    static_cast<double>(d->explorations + 1) <= explore_budget * static_cast<double>(d->plans);
+  if (explore_ok) {
+    ++d->explorations;
+    c.arm = d->explore_arm;
+    c.action = SteerAction::kExplore;
+    ++s->counters.exploration_plans;
+    return c;
+  }
+  if (d->deployed_arm > 0 && static_cast<uint32_t>(d->deployed_arm) < s->arm_count) {
+    ++d->since_baseline;
+    if (baseline_interval > 0 && d->since_baseline >= baseline_interval) {
+      d->since_baseline = 0;
+      c.arm = 0;
+      c.action = SteerAction::kBaselineCheck;
+      ++s->counters.baseline_checks;
+      return c;
+    }
+    c.arm = d->deployed_arm;
+    c.action = SteerAction::kServe;
+    c.arm_ms = d->deployed_ms;
+  }
+  return c;
+}
+
+}  // namespace ruvector_pg

@@ -1,0 +1,179 @@
+// Plan steering state in shared memory, as plain data: the arm table (named
+// sets of GUC assignments), the decision table the background learner
+// publishes (per pattern: deployed arm, the candidate to explore, confidence,
+// measured latencies), pins, a query-id filter that lets the planner hook skip
+// all steering work for queries nobody steers, learning events and counters.
+//
+// No PostgreSQL headers: the PG zone (steering.cc) places this in shared
+// memory and holds the steering LWLock around every call; nothing here locks,
+// allocates or throws.
+#ifndef RUVECTOR_PG_STEER_STATE_H_
+#define RUVECTOR_PG_STEER_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ruvector_pg {
+
+inline constexpr int kMaxArms = 16;
+inline constexpr int kArmNameLen = 64;
+inline constexpr int kArmSettingsLen = 512;  // "guc=value\n" lines
+inline constexpr int kMaxPins = 128;
+inline constexpr uint32_t kDecisionSlots = 4096;  // power of two
+inline constexpr uint32_t kQueryFilterSlots = 8192;  // power of two
+inline constexpr int kEventCapacity = 256;
+
+/// One arm: a named set of GUC assignments applied while re-planning.
+struct ArmDef {
+  char name[kArmNameLen] = {0};
+  char settings[kArmSettingsLen] = {0};  // "name=value\n"... ; empty = PostgreSQL default
+  uint8_t builtin = 0;
+};
+
+/// What the learner decided for one pattern (published by the worker; the
+/// run counters are advanced by the backends that plan the pattern).
+struct Decision {
+  uint64_t key = 0;  // pattern key; 0 = empty slot
+  uint64_t query_id = 0;
+  int32_t deployed_arm = 0;   // 0 = PostgreSQL's default plan
+  int32_t explore_arm = -1;   // candidate to measure next, -1 = none
+  double confidence = 0.0;    // the bandit's confidence in the decision, [0,1]
+  double default_ms = 0.0;    // geometric mean of arm 0's recent runs (0 = unmeasured)
+  double deployed_ms = 0.0;   // same for the deployed arm
+  double best_candidate_ms = 0.0;  // fastest measured candidate (0 = none)
+  int32_t best_candidate_arm = -1;
+  // Advanced by backends (planner hook):
+  uint64_t plans = 0;          // times the pattern was planned under steering
+  uint64_t explorations = 0;   // plans that ran a candidate arm
+  uint64_t since_baseline = 0; // plans since the last baseline check
+  // Published by the worker:
+  uint64_t observed_runs = 0;
+  uint64_t deployments = 0;
+  uint64_t reverts = 0;
+  int64_t updated_us = 0;
+};
+
+struct Pin {
+  uint64_t query_id = 0;  // 0 = empty
+  int32_t arm = 0;
+};
+
+/// Query ids with something to steer (so the planner hook copies the query
+/// tree for a second planning pass only when it may need one).
+inline constexpr uint8_t kFilterDeployedOrPinned = 1;
+inline constexpr uint8_t kFilterExploring = 2;
+struct QueryFilterEntry {
+  uint64_t query_id = 0;
+  uint8_t flags = 0;
+};
+
+enum class LearnEventType : uint32_t { kDeploy = 1, kRevert = 2, kReject = 3, kDrift = 4, kArmsChanged = 5 };
+const char* LearnEventName(LearnEventType t);
+
+struct LearnEvent {
+  uint64_t seq = 0;
+  int64_t at_us = 0;
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  LearnEventType type = LearnEventType::kDeploy;
+  int32_t arm = 0;
+  double confidence = 0.0;
+  double default_ms = 0.0;
+  double arm_ms = 0.0;
+};
+
+struct SteerCounters {
+  uint64_t steered_plans = 0;     // plans made under a non-default arm
+  uint64_t exploration_plans = 0;
+  uint64_t baseline_checks = 0;
+  uint64_t pinned_plans = 0;
+  uint64_t replan_failures = 0;   // arm re-plans that failed (default plan used)
+  uint64_t trajectories_learned = 0;
+  uint64_t deployments = 0;
+  uint64_t reverts = 0;
+  uint64_t drift_notifications = 0;
+  uint64_t decisions_dropped = 0; // patterns not tracked because the table was full
+  uint64_t learn_passes = 0;
+};
+
+struct SteerState {
+  uint64_t magic = 0;
+  uint32_t arm_count = 0;       // arms[0 .. arm_count-1] are valid; arms[0] = default
+  uint64_t arm_generation = 1;  // bumped when arms change (learning restarts)
+  uint64_t drift_epoch = 0;     // bumped by ANALYZE / DDL / planner-GUC changes
+  double drift_severity = 0.0;  // max severity since the worker last looked
+  uint64_t learn_generation = 0;  // bumped by dag_reset_learning
+  uint64_t learned_through_seq = 0;  // trajectories up to this seq were learned
+  uint32_t decision_count = 0;
+  int32_t worker_procno = -1;  // the learner's PGPROC number (latch), -1 = not running
+  SteerCounters counters;
+  ArmDef arms[kMaxArms];
+  Pin pins[kMaxPins];
+  uint64_t event_next_seq = 1;
+  LearnEvent events[kEventCapacity];
+  QueryFilterEntry filter[kQueryFilterSlots];
+  Decision decisions[kDecisionSlots];
+};
+
+/// Initializes `s` with the eight built-in arms.
+void InitSteerState(SteerState* s);
+
+/// Index of arm `name` (case-sensitive), or -1.
+int FindArm(const SteerState* s, const char* name);
+/// Appends a custom arm (caller validated name and settings). Returns its
+/// index, or -1 when the table is full or the name exists.
+int AddArm(SteerState* s, const char* name, const char* settings);
+/// Removes a custom arm (built-ins cannot be removed): later arms shift down,
+/// pins on it are dropped and pins on later arms renumbered. Returns false
+/// when absent or built in.
+bool RemoveArm(SteerState* s, int index);
+
+Decision* FindDecision(SteerState* s, uint64_t key);
+const Decision* FindDecision(const SteerState* s, uint64_t key);
+/// Finds or inserts (nullptr when full).
+Decision* UpsertDecision(SteerState* s, uint64_t key);
+void ClearDecisions(SteerState* s);
+
+/// Pin lookup (-1 when not pinned).
+int PinnedArm(const SteerState* s, uint64_t query_id);
+/// Pins (or re-pins) query_id to arm; false when the pin table is full.
+bool SetPin(SteerState* s, uint64_t query_id, int arm);
+bool RemovePin(SteerState* s, uint64_t query_id);
+
+/// The filter flags of query_id (0 when absent). O(1) expected.
+uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
+/// Rebuilds the filter from decisions and pins.
+void RebuildQueryFilter(SteerState* s);
+
+void AppendEvent(SteerState* s, const LearnEvent& e);
+
+/// Trajectory flag bits (TrajectoryRecord::flags) written by the executor
+/// hook: the arm the plan was made with (bits 8..12), whether that is known
+/// (the plan went through the planner hook of this backend), and why it ran.
+inline constexpr uint16_t kTrajectoryExplore = 8;
+inline constexpr uint16_t kTrajectoryBaseline = 16;
+inline constexpr uint16_t kTrajectoryArmKnown = 32;
+inline constexpr uint16_t TrajectoryArmBits(int arm) { return static_cast<uint16_t>((arm & 31) << 8); }
+inline constexpr int TrajectoryArm(uint16_t flags) { return (flags >> 8) & 31; }
+
+/// What the planner hook should do for a planned pattern.
+enum class SteerAction : uint8_t { kDefault = 0, kServe = 1, kExplore = 2, kBaselineCheck = 3, kPinned = 4 };
+const char* SteerActionName(SteerAction a);
+struct SteerChoice {
+  int arm = 0;
+  SteerAction action = SteerAction::kDefault;
+  double confidence = 0.0;
+  double default_ms = 0.0;
+  double arm_ms = 0.0;  // measured mean of the chosen arm (0 = unmeasured)
+};
+/// Chooses the arm for one planning of pattern `key` / `query_id` and
+/// advances the decision's counters: a pin wins; else an exploration run when
+/// `explore_budget` > 0 and explorations stay within that share of the
+/// pattern's plans; else the deployed arm, with every `baseline_interval`-th
+/// plan serving arm 0 to refresh the baseline. O(1) expected.
+SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
+                      uint32_t baseline_interval);
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_STEER_STATE_H_

@@ -1,0 +1,752 @@
+// PG zone: plan steering. Shared memory for the arm/decision tables
+// (steer_state.h), re-planning under an arm's GUCs at a new GUC nest level
+// (restored on every path), the per-backend map from planned statements to
+// the arm they were planned with, drift detection (ANALYZE, DDL, planner
+// settings) through ProcessUtility, the learner's publish step (run by the
+// worker) and the SQL functions for arms, pins, decisions and learning.
+#include "dag_bridge.h"
+#include "learner.h"
+
+#include "shim.h"
+
+extern "C" {
+#include "nodes/parsenodes.h"
+#include "utils/jsonb.h"
+}
+
+#include "extension.h"
+#include "guard.h"
+#include "steering.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(ruvector_dag_arms);
+PG_FUNCTION_INFO_V1(ruvector_dag_add_arm);
+PG_FUNCTION_INFO_V1(ruvector_dag_remove_arm);
+PG_FUNCTION_INFO_V1(ruvector_dag_pin);
+PG_FUNCTION_INFO_V1(ruvector_dag_unpin);
+PG_FUNCTION_INFO_V1(ruvector_dag_decisions);
+PG_FUNCTION_INFO_V1(ruvector_dag_learning_events);
+PG_FUNCTION_INFO_V1(ruvector_dag_learn_now);
+PG_FUNCTION_INFO_V1(ruvector_dag_reset_learning);
+}
+
+namespace ruvector_pg {
+namespace {
+
+constexpr const char* kSteerShmemName = "ruvector_dag steering";
+constexpr const char* kSteerTranche = "ruvector_dag_steer";
+
+SteerState* g_steer = nullptr;
+LWLock* g_steer_lock = nullptr;
+ProcessUtility_hook_type g_prev_process_utility = nullptr;
+
+// --- per-backend map: planned statement -> how it was planned ----------------
+
+constexpr uint32_t kPlanMapSlots = 4096;
+struct PlanMapEntry {
+  const PlannedStmt* stmt = nullptr;
+  const Plan* tree = nullptr;
+  PlanSteerInfo info;
+};
+PlanMapEntry* g_plan_map = nullptr;
+
+uint32_t PlanSlot(const PlannedStmt* stmt) {
+  uint64_t p = reinterpret_cast<uintptr_t>(stmt);
+  p ^= p >> 29;
+  p *= 0x9e3779b97f4a7c15ull;
+  return static_cast<uint32_t>(p >> 40) & (kPlanMapSlots - 1);
+}
+
+}  // namespace
+
+// --- shared memory -----------------------------------------------------------------
+
+void RequestSteerMemory() {
+  RequestAddinShmemSpace(sizeof(SteerState));
+  RequestNamedLWLockTranche(kSteerTranche, 1);
+}
+
+void StartupSteerMemory() {
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  bool found = false;
+  void* region = ShmemInitStruct(kSteerShmemName, sizeof(SteerState), &found);
+  g_steer_lock = &GetNamedLWLockTranche(kSteerTranche)[0].lock;
+  g_steer = static_cast<SteerState*>(region);
+  if (!found) {
+    InitSteerState(g_steer);
+    g_steer->worker_procno = -1;
+  }
+  LWLockRelease(AddinShmemInitLock);
+}
+
+SteerState* Steer() { return g_steer; }
+LWLock* SteerLock() { return g_steer_lock; }
+
+// --- planner side ---------------------------------------------------------------------
+
+uint8_t SteerFilterFor(uint64_t query_id) {
+  if (g_steer == nullptr || query_id == 0) return 0;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint8_t flags = QueryFilterFlags(g_steer, query_id);
+  LWLockRelease(g_steer_lock);
+  return flags;
+}
+
+SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
+                           char* arm_name, size_t name_cap) {
+  double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval));
+  if (c.arm > 0 && static_cast<uint32_t>(c.arm) < g_steer->arm_count) {
+    strlcpy(settings, g_steer->arms[c.arm].settings, settings_cap);
+    strlcpy(arm_name, g_steer->arms[c.arm].name, name_cap);
+    if (c.action != SteerAction::kExplore) ++g_steer->counters.steered_plans;
+  } else {
+    settings[0] = '\0';
+    strlcpy(arm_name, "default", name_cap);
+  }
+  LWLockRelease(g_steer_lock);
+  return c;
+}
+
+/// Applies "name=value\n" lines at the current GUC nest level (the caller
+/// opened it). Raises an ERROR for an invalid line or value.
+static void ApplyArmSettings(const char* settings) {
+  GucContext context = superuser() ? PGC_SUSET : PGC_USERSET;
+  char* copy = pstrdup(settings);
+  char* save = nullptr;
+  for (char* line = strtok_r(copy, "\n", &save); line != nullptr; line = strtok_r(nullptr, "\n", &save)) {
+    char* eq = strchr(line, '=');
+    if (eq == nullptr) continue;
+    *eq = '\0';
+    (void)set_config_option(line, eq + 1, context, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+  }
+  pfree(copy);
+}
+
+PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
+                          ParamListInfo params, const char* settings) {
+  MemoryContext caller = CurrentMemoryContext;
+  int nest = NewGUCNestLevel();
+  PlannedStmt* volatile out = nullptr;
+  PG_TRY();
+  {
+    ApplyArmSettings(settings);
+    out = planner(parse, query_string, cursor_options, params);
+    AtEOXact_GUC(true, nest);
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    AtEOXact_GUC(false, nest);
+    ErrorData* edata = CopyErrorData();
+    if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) {
+      FreeErrorData(edata);
+      PG_RE_THROW();
+    }
+    FlushErrorState();
+    ereport(LOG, (errmsg("ruvector_dag: planning under a learned arm failed, the default plan is used: %s",
+                         edata->message != nullptr ? edata->message : "(no message)")));
+    FreeErrorData(edata);
+    out = nullptr;
+    LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+    ++g_steer->counters.replan_failures;
+    LWLockRelease(g_steer_lock);
+  }
+  PG_END_TRY();
+  return out;
+}
+
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info) {
+  if (stmt == nullptr) return;
+  if (g_plan_map == nullptr) {
+    g_plan_map = static_cast<PlanMapEntry*>(
+        MemoryContextAllocZero(TopMemoryContext, sizeof(PlanMapEntry) * kPlanMapSlots));
+  }
+  PlanMapEntry& e = g_plan_map[PlanSlot(stmt)];
+  e.stmt = stmt;
+  e.tree = stmt->planTree;
+  e.info = info;
+}
+
+const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt) {
+  if (g_plan_map == nullptr || stmt == nullptr) return nullptr;
+  const PlanMapEntry& e = g_plan_map[PlanSlot(stmt)];
+  if (e.stmt != stmt || e.tree != stmt->planTree) return nullptr;
+  return &e.info;
+}
+
+// --- drift detection ------------------------------------------------------------------
+
+namespace {
+
+bool IsPlannerSetting(const char* name) {
+  if (name == nullptr) return false;
+  static const char* const kNames[] = {"work_mem", "random_page_cost", "seq_page_cost", "effective_cache_size",
+                                       "cpu_tuple_cost", "cpu_index_tuple_cost", "cpu_operator_cost",
+                                       "default_statistics_target", "effective_io_concurrency",
+                                       "hash_mem_multiplier", "from_collapse_limit", "join_collapse_limit"};
+  for (const char* n : kNames) {
+    if (pg_strcasecmp(name, n) == 0) return true;
+  }
+  return false;
+}
+
+/// How much a utility statement invalidates what was measured: 1 = plans may
+/// change completely (indexes, tables altered or dropped, extended
+/// statistics), 0.5 = statistics refreshed, 0.25 = a session planner
+/// setting changed; 0 = irrelevant.
+double DriftSeverity(Node* stmt) {
+  switch (nodeTag(stmt)) {
+    case T_VacuumStmt: {
+      auto* v = reinterpret_cast<VacuumStmt*>(stmt);
+      if (!v->is_vacuumcmd) return 0.5;
+      ListCell* lc;
+      foreach (lc, v->options) {
+        DefElem* opt = lfirst_node(DefElem, lc);
+        if (strcmp(opt->defname, "analyze") == 0) return 0.5;
+      }
+      return 0.0;
+    }
+    case T_IndexStmt:
+    case T_DropStmt:
+    case T_AlterTableStmt:
+    case T_CreateStatsStmt:
+    case T_TruncateStmt:
+      return 1.0;
+    case T_AlterSystemStmt: {
+      auto* a = reinterpret_cast<AlterSystemStmt*>(stmt);
+      return a->setstmt != nullptr && IsPlannerSetting(a->setstmt->name) ? 0.5 : 0.0;
+    }
+    case T_VariableSetStmt: {
+      auto* v = reinterpret_cast<VariableSetStmt*>(stmt);
+      return IsPlannerSetting(v->name) ? 0.25 : 0.0;
+    }
+    default:
+      return 0.0;
+  }
+}
+
+void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
+                        ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
+                        DestReceiver* dest, QueryCompletion* qc) {
+  double severity = g_steer != nullptr && g_enabled ? DriftSeverity(pstmt->utilityStmt) : 0.0;
+  if (g_prev_process_utility != nullptr) {
+    g_prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  } else {
+    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  }
+  if (severity > 0.0) {
+    LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+    ++g_steer->drift_epoch;
+    g_steer->drift_severity = std::max(g_steer->drift_severity, severity);
+    LWLockRelease(g_steer_lock);
+  }
+}
+
+}  // namespace
+
+void InstallSteeringHooks() {
+  g_prev_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = ProcessUtilityHook;
+}
+
+// --- the learner's step (background worker) ----------------------------------------------
+
+namespace {
+
+struct LearnScratch {
+  std::vector<LearnInput> batch;
+  std::vector<DecisionUpdate> updates;
+  std::vector<LearnEvent> events;
+};
+
+Learner* g_learner = nullptr;  // worker only
+uint64_t g_learner_arm_generation = 0;
+uint64_t g_learner_learn_generation = 0;
+
+}  // namespace
+
+int LearnStep(int max_records) {
+  if (g_steer == nullptr || State() == nullptr) return 0;
+  if (g_learner == nullptr) {
+    g_learner = new (std::nothrow) Learner();
+    if (g_learner == nullptr) ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("ruvector_dag: out of memory")));
+  }
+  // Arms or learning reset: start over.
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  g_steer->worker_procno = MyProc->pgprocno;
+  uint32_t arm_count = g_steer->arm_count;
+  uint64_t arm_gen = g_steer->arm_generation;
+  uint64_t learn_gen = g_steer->learn_generation;
+  double severity = g_steer->drift_severity;
+  g_steer->drift_severity = 0.0;
+  bool restart = arm_gen != g_learner_arm_generation || learn_gen != g_learner_learn_generation;
+  if (restart) {
+    ClearDecisions(g_steer);
+    if (g_learner_arm_generation != 0 && arm_gen != g_learner_arm_generation) {
+      LearnEvent ev;
+      ev.type = LearnEventType::kArmsChanged;
+      ev.at_us = NowUnixMicros();
+      AppendEvent(g_steer, ev);
+    }
+  }
+  if (severity > 0.0 && !restart) {
+    LearnEvent ev;
+    ev.type = LearnEventType::kDrift;
+    ev.at_us = NowUnixMicros();
+    ev.confidence = severity;
+    AppendEvent(g_steer, ev);
+    ++g_steer->counters.drift_notifications;
+  }
+  uint64_t from = g_steer->learned_through_seq + 1;
+  LWLockRelease(g_steer_lock);
+  if (restart) {
+    PlainStatus st = RunCpp("resetting the learner", [&]() {
+      g_learner->Reset(arm_count);
+      return Status::Ok();
+    });
+    ReportStatus(st, ERROR);
+    g_learner_arm_generation = arm_gen;
+    g_learner_learn_generation = learn_gen;
+  }
+
+  // Copy the new trajectories out of the ring (oldest first).
+  SharedState* s = State();
+  LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
+  int n = 0;
+  uint64_t last = from - 1;
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  uint64_t first = std::max<uint64_t>(from, RingFirstSeq(s));
+  uint64_t end = s->ring_next_seq;
+  PG_TRY();
+  {
+    scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
+  }
+  PG_CATCH();
+  {
+    LWLockRelease(StateLock());
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  for (uint64_t seq = first; seq < end && n < max_records; ++seq, ++n) {
+    const TrajectoryRecord* r = RingRecord(s, seq);
+    last = seq;
+    if (r == nullptr || (r->flags & kTrajectoryArmKnown) == 0) continue;
+    LearnInput in;
+    in.pattern_key = r->pattern_key;
+    in.query_id = r->query_id;
+    in.arm = TrajectoryArm(r->flags);
+    in.latency_ms = r->latency_ms;
+    if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
+  }
+  if (last >= first) s->ring_consumed_seq = std::max(s->ring_consumed_seq, last);
+  LWLockRelease(StateLock());
+  if (end < from) last = end - 1;  // the ring was reset: restart from its start
+
+  uint64_t untracked = 0;
+  PlainStatus st = RunCpp("learning from trajectories", [&]() {
+    if (severity > 0.0) g_learner->NotifyDrift(severity, &scratch->updates);
+    return g_learner->Learn(scratch->batch, kDecisionSlots / 8 * 7, &scratch->updates, &scratch->events,
+                            &untracked);
+  });
+  ReportStatus(st, LOG);
+
+  int64_t now = NowUnixMicros();
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  for (const DecisionUpdate& u : scratch->updates) {
+    Decision* d = UpsertDecision(g_steer, u.pattern_key);
+    if (d == nullptr) {
+      ++g_steer->counters.decisions_dropped;
+      continue;
+    }
+    d->query_id = u.query_id;
+    d->deployed_arm = u.deployed_arm;
+    d->explore_arm = u.explore_arm;
+    d->confidence = u.confidence;
+    d->default_ms = u.default_ms;
+    d->deployed_ms = u.deployed_ms;
+    d->best_candidate_ms = u.best_candidate_ms;
+    d->best_candidate_arm = u.best_candidate_arm;
+    d->observed_runs = u.observed_runs;
+    d->deployments = u.deployments;
+    d->reverts = u.reverts;
+    d->updated_us = now;
+  }
+  for (LearnEvent ev : scratch->events) {
+    ev.at_us = now;
+    AppendEvent(g_steer, ev);
+    if (ev.type == LearnEventType::kDeploy) ++g_steer->counters.deployments;
+    if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
+  }
+  if (!scratch->updates.empty() || restart) RebuildQueryFilter(g_steer);
+  g_steer->counters.trajectories_learned += scratch->batch.size();
+  g_steer->counters.decisions_dropped += untracked;
+  ++g_steer->counters.learn_passes;
+  if (last + 1 >= from || end < from) g_steer->learned_through_seq = last;
+  LWLockRelease(g_steer_lock);
+  return n;
+}
+
+// --- SQL functions ------------------------------------------------------------------------
+
+namespace {
+
+void RequireSteer() {
+  RequirePreload();
+  if (g_steer == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag: steering state is not initialized")));
+  }
+}
+
+char* ArgText(FunctionCallInfo fcinfo, int n, const char* what) {
+  if (PG_ARGISNULL(n)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: %s must not be NULL", what)));
+  }
+  char* s = text_to_cstring(PG_GETARG_TEXT_PP(n));
+  if (s[0] == '\0') {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: %s must not be empty", what)));
+  }
+  return s;
+}
+
+int ArmIndexOrError(const char* name) {
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  int idx = FindArm(g_steer, name);
+  StringInfoData names;
+  initStringInfo(&names);
+  for (uint32_t i = 0; i < g_steer->arm_count; ++i) {
+    appendStringInfo(&names, "%s%s", i == 0 ? "" : ", ", g_steer->arms[i].name);
+  }
+  LWLockRelease(g_steer_lock);
+  if (idx < 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: unknown arm \"%s\"", name),
+                    errhint("Arms: %s.", names.data)));
+  }
+  return idx;
+}
+
+Datum TextDatum(const char* s) { return PointerGetDatum(cstring_to_text(s)); }
+
+Datum TimestampDatum(int64_t us) {
+  return us == 0 ? (Datum)0 : TimestampTzGetDatum(UnixMicrosToTimestamp(us));
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+using namespace ruvector_pg;
+
+/// dag_arms() -> (arm_id, name, settings, builtin)
+extern "C" Datum ruvector_dag_arms(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  SteerState copy_header;
+  uint32_t count = g_steer->arm_count;
+  ArmDef* arms = static_cast<ArmDef*>(palloc(sizeof(ArmDef) * kMaxArms));
+  memcpy(static_cast<void*>(arms), g_steer->arms, sizeof(ArmDef) * kMaxArms);
+  LWLockRelease(g_steer_lock);
+  (void)copy_header;
+  for (uint32_t i = 0; i < count; ++i) {
+    Datum v[4];
+    bool nulls[4] = {false, false, false, false};
+    v[0] = Int32GetDatum(static_cast<int32>(i));
+    v[1] = TextDatum(arms[i].name);
+    StringInfoData s;
+    initStringInfo(&s);
+    // "a=b\nc=d\n" -> "a=b, c=d"
+    for (const char* p = arms[i].settings; *p != '\0'; ++p) {
+      if (*p == '\n') {
+        if (p[1] != '\0') appendStringInfoString(&s, ", ");
+      } else {
+        appendStringInfoChar(&s, *p);
+      }
+    }
+    v[2] = TextDatum(s.data);
+    v[3] = BoolGetDatum(arms[i].builtin != 0);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// _dag_add_arm(name text, gucs text[], vals text[]) -> int (the arm id).
+/// The SQL wrapper dag_add_arm(name, settings jsonb) turns the object into
+/// the two arrays.
+extern "C" Datum ruvector_dag_add_arm(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  char* name = ArgText(fcinfo, 0, "arm name");
+  if (strlen(name) >= static_cast<size_t>(kArmNameLen)) {
+    ereport(ERROR, (errcode(ERRCODE_NAME_TOO_LONG),
+                    errmsg("ruvector_dag: arm name is longer than %d bytes", kArmNameLen - 1)));
+  }
+  for (const char* p = name; *p != '\0'; ++p) {
+    if (!(isalnum(static_cast<unsigned char>(*p)) || *p == '_' || *p == '-' || *p == '.')) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: arm name \"%s\" may only contain letters, digits, '_', '-' and '.'",
+                             name)));
+    }
+  }
+  if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: arm settings must be a JSON object of setting names to values")));
+  }
+  Datum* keys;
+  bool* knulls;
+  int nkeys;
+  Datum* vals;
+  bool* vnulls;
+  int nvals;
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT, &keys, &knulls, &nkeys);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &vals, &vnulls, &nvals);
+  if (nkeys != nvals || nkeys == 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: arm settings must be a non-empty JSON object of setting names to values")));
+  }
+  StringInfoData settings;
+  initStringInfo(&settings);
+  GucContext context = superuser() ? PGC_SUSET : PGC_USERSET;
+  for (int i = 0; i < nkeys; ++i) {
+    if (knulls[i] || vnulls[i]) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("ruvector_dag: arm settings must not contain NULL values")));
+    }
+    char* k = TextDatumGetCString(keys[i]);
+    char* v = TextDatumGetCString(vals[i]);
+    if (strchr(k, '=') != nullptr || strchr(k, '\n') != nullptr || strchr(v, '\n') != nullptr) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: setting \"%s\" contains '=' or a newline", k)));
+    }
+    if (GetConfigOption(k, true, false) == nullptr) {
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg("ruvector_dag: unknown configuration parameter \"%s\" in arm \"%s\"", k, name)));
+    }
+    // Validation only (changeVal = false): raises an ERROR naming the
+    // parameter for a bad value or a setting that cannot be changed per query.
+    (void)set_config_option(k, v, context, PGC_S_SESSION, GUC_ACTION_SAVE, false, ERROR, false);
+    appendStringInfo(&settings, "%s=%s\n", k, v);
+  }
+  if (settings.len >= kArmSettingsLen) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: arm settings are longer than %d bytes", kArmSettingsLen - 1)));
+  }
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool exists = FindArm(g_steer, name) >= 0;
+  int idx = exists ? -1 : AddArm(g_steer, name, settings.data);
+  LWLockRelease(g_steer_lock);
+  if (exists) {
+    ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT), errmsg("ruvector_dag: arm \"%s\" already exists", name)));
+  }
+  if (idx < 0) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: at most %d arms can be defined", kMaxArms)));
+  }
+  PG_RETURN_INT32(idx);
+}
+
+extern "C" Datum ruvector_dag_remove_arm(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  char* name = ArgText(fcinfo, 0, "arm name");
+  int idx = ArmIndexOrError(name);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool builtin = g_steer->arms[idx].builtin != 0;
+  bool removed = !builtin && RemoveArm(g_steer, idx);
+  LWLockRelease(g_steer_lock);
+  if (builtin) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: arm \"%s\" is built in and cannot be removed", name)));
+  }
+  PG_RETURN_BOOL(removed);
+}
+
+extern "C" Datum ruvector_dag_pin(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: queryid must not be NULL")));
+  }
+  int64 qid = PG_GETARG_INT64(0);
+  if (qid == 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: queryid 0 is not a query")));
+  }
+  char* name = ArgText(fcinfo, 1, "arm name");
+  int idx = ArmIndexOrError(name);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx);
+  if (ok) RebuildQueryFilter(g_steer);
+  LWLockRelease(g_steer_lock);
+  if (!ok) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: at most %d queries can be pinned", kMaxPins)));
+  }
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: queryid must not be NULL")));
+  }
+  int64 qid = PG_GETARG_INT64(0);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid));
+  if (ok) RebuildQueryFilter(g_steer);
+  LWLockRelease(g_steer_lock);
+  PG_RETURN_BOOL(ok);
+}
+
+/// dag_decisions() -> per pattern the learner tracks.
+extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Decision* rows = static_cast<Decision*>(palloc(sizeof(Decision) * kDecisionSlots));
+  char (*names)[kArmNameLen] = static_cast<char (*)[kArmNameLen]>(palloc(kArmNameLen * kMaxArms));
+  int n = 0;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  for (const Decision& d : g_steer->decisions) {
+    if (d.key != 0) rows[n++] = d;
+  }
+  uint32_t arm_count = g_steer->arm_count;
+  for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
+  LWLockRelease(g_steer_lock);
+  std::sort(rows, rows + n, [](const Decision& a, const Decision& b) {
+    return a.observed_runs != b.observed_runs ? a.observed_runs > b.observed_runs : a.key < b.key;
+  });
+  auto arm_name = [&](int a) -> Datum {
+    return TextDatum(a >= 0 && static_cast<uint32_t>(a) < arm_count ? names[a] : "?");
+  };
+  for (int i = 0; i < n; ++i) {
+    const Decision& d = rows[i];
+    Datum v[15];
+    bool nulls[15] = {false};
+    v[0] = Int64GetDatum(static_cast<int64>(d.key));
+    v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
+    v[2] = arm_name(d.deployed_arm);
+    v[3] = Float8GetDatum(d.confidence);
+    v[4] = Float8GetDatum(d.default_ms);
+    nulls[4] = d.default_ms <= 0.0;
+    v[5] = Float8GetDatum(d.deployed_ms);
+    nulls[5] = d.deployed_ms <= 0.0;
+    v[6] = d.best_candidate_arm >= 0 ? arm_name(d.best_candidate_arm) : (Datum)0;
+    nulls[6] = d.best_candidate_arm < 0;
+    v[7] = Float8GetDatum(d.best_candidate_ms);
+    nulls[7] = d.best_candidate_arm < 0;
+    v[8] = d.explore_arm > 0 ? arm_name(d.explore_arm) : (Datum)0;
+    nulls[8] = d.explore_arm <= 0;
+    v[9] = Int64GetDatum(static_cast<int64>(d.observed_runs));
+    v[10] = Int64GetDatum(static_cast<int64>(d.plans));
+    v[11] = Int64GetDatum(static_cast<int64>(d.explorations));
+    v[12] = Int64GetDatum(static_cast<int64>(d.deployments));
+    v[13] = Int64GetDatum(static_cast<int64>(d.reverts));
+    v[14] = TimestampDatum(d.updated_us);
+    nulls[14] = d.updated_us == 0;
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// dag_learning_events(max_rows) -> newest first.
+extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  int32 max_rows = PG_ARGISNULL(0) ? 100 : PG_GETARG_INT32(0);
+  if (max_rows < 0) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("ruvector_dag: max_rows must be >= 0, got %d", max_rows)));
+  }
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  LearnEvent* rows = static_cast<LearnEvent*>(palloc(sizeof(LearnEvent) * kEventCapacity));
+  char (*names)[kArmNameLen] = static_cast<char (*)[kArmNameLen]>(palloc(kArmNameLen * kMaxArms));
+  int n = 0;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t next = g_steer->event_next_seq;
+  for (uint64_t seq = next; seq > 1 && n < max_rows && n < kEventCapacity; --seq) {
+    const LearnEvent& e = g_steer->events[(seq - 2) % kEventCapacity];
+    if (e.seq != seq - 1) break;
+    rows[n++] = e;
+  }
+  uint32_t arm_count = g_steer->arm_count;
+  for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
+  LWLockRelease(g_steer_lock);
+  for (int i = 0; i < n; ++i) {
+    const LearnEvent& e = rows[i];
+    Datum v[9];
+    bool nulls[9] = {false};
+    bool has_pattern = e.type != LearnEventType::kDrift && e.type != LearnEventType::kArmsChanged;
+    v[0] = Int64GetDatum(static_cast<int64>(e.seq));
+    v[1] = TimestampDatum(e.at_us);
+    v[2] = TextDatum(LearnEventName(e.type));
+    v[3] = Int64GetDatum(static_cast<int64>(e.pattern_key));
+    nulls[3] = !has_pattern;
+    v[4] = Int64GetDatum(static_cast<int64>(e.query_id));
+    nulls[4] = !has_pattern;
+    v[5] = TextDatum(e.arm >= 0 && static_cast<uint32_t>(e.arm) < arm_count ? names[e.arm] : "?");
+    nulls[5] = !has_pattern;
+    v[6] = Float8GetDatum(e.confidence);
+    v[7] = Float8GetDatum(e.default_ms);
+    nulls[7] = !has_pattern;
+    v[8] = Float8GetDatum(e.arm_ms);
+    nulls[8] = !has_pattern;
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// dag_learn_now() -> bigint: wakes the worker and waits (up to 10 s) until
+/// it learned every trajectory recorded before the call; returns how many
+/// trajectories it learned meanwhile.
+extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t target = State()->ring_next_seq - 1;
+  LWLockRelease(StateLock());
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t learned_before = g_steer->counters.trajectories_learned;
+  int procno = g_steer->worker_procno;
+  LWLockRelease(g_steer_lock);
+  if (procno < 0) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag: the background worker is not running")));
+  }
+  for (int waited_ms = 0; waited_ms < 10000; ++waited_ms) {
+    LWLockAcquire(g_steer_lock, LW_SHARED);
+    uint64_t through = g_steer->learned_through_seq;
+    procno = g_steer->worker_procno;
+    LWLockRelease(g_steer_lock);
+    if (through >= target) break;
+    if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+    CHECK_FOR_INTERRUPTS();
+    pg_usleep(1000L);
+  }
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t learned = g_steer->counters.trajectories_learned - learned_before;
+  bool done = g_steer->learned_through_seq >= target;
+  LWLockRelease(g_steer_lock);
+  if (!done) {
+    ereport(WARNING, (errmsg("ruvector_dag: the learner has not caught up after 10 s")));
+  }
+  PG_RETURN_INT64(static_cast<int64>(learned));
+}
+
+/// dag_reset_learning(preserve_patterns bool): forgets every bandit and
+/// decision (the worker restarts learning); without preserve_patterns the
+/// pattern statistics and trajectories are emptied too.
+extern "C" Datum ruvector_dag_reset_learning(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  bool preserve = PG_ARGISNULL(0) ? true : PG_GETARG_BOOL(0);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  ++g_steer->learn_generation;
+  ClearDecisions(g_steer);
+  LWLockRelease(g_steer_lock);
+  if (!preserve) {
+    LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+    ResetSharedState(State());
+    ++State()->generation;
+    LWLockRelease(StateLock());
+    LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+    g_steer->learned_through_seq = 0;
+    LWLockRelease(g_steer_lock);
+  }
+  PG_RETURN_VOID();
+}

@@ -1,0 +1,63 @@
+// PG zone declarations of plan steering (steering.cc). Include after shim.h.
+#ifndef RUVECTOR_PG_STEERING_H_
+#define RUVECTOR_PG_STEERING_H_
+
+#include "dag_bridge.h"
+#include "steer_state.h"
+
+namespace ruvector_pg {
+
+// --- GUCs (init.cc) ------------------------------------------------------------
+enum ExplorationMode { kExplorationOff = 0, kExplorationOnline = 1 };
+extern int g_exploration_mode;        // ruvector.dag_exploration
+extern double g_exploration_budget;   // ruvector.dag_exploration_budget
+extern bool g_steering_enabled;       // ruvector.dag_steering
+extern int g_baseline_interval;       // ruvector.dag_baseline_interval
+
+void RequestSteerMemory();
+void StartupSteerMemory();
+SteerState* Steer();
+LWLock* SteerLock();
+/// ProcessUtility hook (drift: ANALYZE, DDL, planner settings).
+void InstallSteeringHooks();
+
+/// How one planned statement was planned (kept per backend, keyed by the
+/// PlannedStmt, read by the executor and EXPLAIN hooks).
+struct PlanSteerInfo {
+  PlanIdentity identity;       // of PostgreSQL's default plan (the pattern)
+  bool identity_known = false;
+  int arm = 0;
+  SteerAction action = SteerAction::kDefault;
+  double confidence = 0.0;
+  double default_ms = 0.0;
+  double arm_ms = 0.0;
+  bool replan_failed = false;
+  char arm_name[kArmNameLen] = {0};
+};
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info);
+/// nullptr when this backend did not plan `stmt` (or forgot it).
+const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt);
+
+/// The query-id filter flags (shared lock; O(1)).
+uint8_t SteerFilterFor(uint64_t query_id);
+/// Chooses the arm for this planning (exclusive lock; advances counters) and
+/// copies its settings and name out.
+SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
+                           char* arm_name, size_t name_cap);
+
+using PlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo);
+/// Plans `parse` (a fresh copy: the planner scribbles on it) with the arm's
+/// settings applied at a new GUC nest level, restored on every path. On any
+/// error other than a cancel it logs, counts and returns nullptr (the caller
+/// keeps the default plan).
+PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
+                          ParamListInfo params, const char* settings);
+
+/// The worker's learning step: drains up to `max_records` new trajectories
+/// into the bandits and publishes decisions and events. Returns the number of
+/// ring records examined.
+int LearnStep(int max_records);
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_STEERING_H_
