@@ -11,6 +11,7 @@
 #include "extension.h"
 #include "guard.h"
 #include "plan_extract.h"
+#include "steering.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
@@ -281,6 +282,8 @@ extern "C" Datum ruvector_dag_config(PG_FUNCTION_ARGS) {
       "ruvector.dag_max_patterns",     "ruvector.dag_trajectory_capacity", "ruvector.dag_healing_enabled",
       "ruvector.dag_persist_interval", "ruvector.dag_explain",           "ruvector.sona_micro_lora_rank",
       "ruvector.sona_base_lora_rank",  "ruvector.sona_ewc_lambda",       "ruvector.sona_pattern_clusters",
+      "ruvector.dag_steering",         "ruvector.dag_exploration",       "ruvector.dag_exploration_budget",
+      "ruvector.dag_baseline_interval",
   };
   Rows rows = BeginRows(fcinfo);
   for (const char* name : kNames) {
@@ -319,10 +322,24 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   v[7] = Int64GetDatum(static_cast<int64>(c.plans_observed));
   v[8] = Int64GetDatum(static_cast<int64>(c.executions_observed));
   v[9] = Int64GetDatum(static_cast<int64>(c.internal_errors));
-  // No learner in this version: nothing is learned, so no improvement exists.
-  v[10] = Int64GetDatum(0);
-  n[11] = true;
-  v[12] = Text("unavailable: SONA learning is not part of this build");
+  // Learned = patterns with a deployed arm; improvement = mean measured
+  // 1 - deployed / default latency over them.
+  int64 learned = 0;
+  double improvement_sum = 0.0;
+  uint64_t learned_trajectories = 0;
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  for (const Decision& d : Steer()->decisions) {
+    if (d.key == 0 || d.deployed_arm == 0) continue;
+    ++learned;
+    if (d.default_ms > 0.0 && d.deployed_ms > 0.0) improvement_sum += 1.0 - d.deployed_ms / d.default_ms;
+  }
+  learned_trajectories = Steer()->counters.trajectories_learned;
+  LWLockRelease(SteerLock());
+  v[10] = Int64GetDatum(learned);
+  if (learned == 0) n[11] = true; else v[11] = Float8GetDatum(improvement_sum / static_cast<double>(learned));
+  (void)learned_trajectories;  // reported by dag_health_check
+  v[12] = Text(g_exploration_mode == kExplorationOnline ? "online exploration"
+                                                         : "observing only (exploration off)");
   v[13] = Text(LoadResultName(load));
   if (c.last_save_us == 0) n[14] = true; else v[14] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_save_us));
   v[15] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.started_at_us));
@@ -451,8 +468,7 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
     row("trajectory_buffer", "ok", msg);
   } else {
     snprintf(msg, sizeof(msg),
-             "%llu of %llu trajectories were overwritten before a learner read them (no learner drains the "
-             "buffer in this version)",
+             "%llu of %llu trajectories were overwritten before the learner read them",
              static_cast<unsigned long long>(head.counters.trajectories_dropped),
              static_cast<unsigned long long>(head.counters.trajectories_written));
     row("trajectory_buffer", "warning", msg);
@@ -477,7 +493,16 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   snprintf(msg, sizeof(msg), "%llu internal errors were logged and ignored (queries unaffected)",
            static_cast<unsigned long long>(head.counters.internal_errors));
   row("internal_errors", head.counters.internal_errors > 0 ? "warning" : "ok", msg);
-  row("learning", "unavailable", "SONA learning is not part of this build: no patterns are learned yet");
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  SteerCounters sc = Steer()->counters;
+  uint32_t decisions = Steer()->decision_count;
+  LWLockRelease(SteerLock());
+  snprintf(msg, sizeof(msg),
+           "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures",
+           decisions, static_cast<unsigned long long>(sc.trajectories_learned),
+           static_cast<unsigned long long>(sc.deployments), static_cast<unsigned long long>(sc.reverts),
+           static_cast<unsigned long long>(sc.replan_failures));
+  row("learning", sc.replan_failures > 0 || sc.decisions_dropped > 0 ? "warning" : "ok", msg);
   return (Datum)0;
 }
 

@@ -15,7 +15,10 @@ SELECT ruvector.dag_configure_sona();
 SELECT ruvector.dag_configure_sona(4, 16, 100, 50);
 SELECT name, setting FROM ruvector.dag_config() WHERE name LIKE 'ruvector.sona%' ORDER BY name;
 RESET ALL;
--- Status reports the real state of learning: nothing is learned in this build.
+-- Status reports the real state of learning: nothing is learned yet here.
 SELECT patterns_learned, average_improvement, learning, max_patterns, trajectory_capacity
 FROM ruvector.dag_status();
-SELECT component, status FROM ruvector.dag_health_check() ORDER BY component;
+-- (Whether the worker drained the ring before it wrapped depends on timing.)
+SELECT component, CASE WHEN component = 'trajectory_buffer' AND status IN ('ok', 'warning') THEN 'ok or warning'
+                       ELSE status END AS status
+FROM ruvector.dag_health_check() ORDER BY component;
