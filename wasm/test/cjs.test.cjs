@@ -1,0 +1,21 @@
+'use strict';
+// The CommonJS entry works on its own (require by package name).
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+const { WasmDag, RuvectorDagError, isReady, MECHANISMS } = require('@ruvector/dag-wasm');
+
+test('require() loads the module synchronously and the API works', () => {
+  assert.ok(isReady());
+  const dag = new WasmDag();
+  const scan = dag.addNode('Seq Scan', 10);
+  const agg = dag.addNode('Aggregate', 2);
+  assert.equal(dag.addEdge(scan, agg), true);
+  assert.deepEqual([...dag.topoSort()], [0, 1]);
+  assert.deepEqual(dag.criticalPath(), { path: new Uint32Array([0, 1]), cost: 12 });
+  assert.equal(dag.attention(MECHANISMS[0]).length, 2);
+  const copy = WasmDag.fromBytes(dag.toBytes());
+  assert.deepEqual(copy.toJSON(), dag.toJSON());
+  assert.throws(() => dag.addNode('Seq Scan', -3), (e) => e instanceof RuvectorDagError && /finite/.test(e.message));
+  copy.free();
+  dag.free();
+});
