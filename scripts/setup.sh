@@ -15,6 +15,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # PostgreSQL 15: fixtures, the extension, the demo
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
+  # WASM module and its browser test (Node.js 20 and npm come with the machine)
+  emscripten chromium
 )
 
 missing=()
