@@ -216,6 +216,8 @@ struct DynamicMinCutStats {
   uint64_t cancelled_paths = 0;     // flow paths reduced after a decrease
   uint64_t augmenting_paths = 0;    // paths added while repairing
   uint64_t bfs_phases = 0;          // Dinic phases while repairing
+  uint64_t local_repairs = 0;       // repairs through one opened cut edge
+  uint64_t local_fallbacks = 0;     // local repairs that hit their budget and ran Dinic
 };
 
 /// A maximum flow kept up to date while operator capacities change: a
@@ -262,7 +264,9 @@ class DynamicMinCut {
   bool BuildLevels();
   double PushBlockingFlow();
   void RunDinic();
-  bool CancelThrough(uint32_t edge, double amount);
+  bool CancelThrough(uint32_t edge, double amount, std::vector<uint32_t>* crossing);
+  void AugmentThrough(uint32_t edge, bool backward_first);
+  int FindPath(uint32_t from, uint32_t to, uint32_t blocked, bool backward);
   void RefreshCut();
   bool Reaches(const std::vector<char>& blocked);
   void UpdateEpsilon();
@@ -288,6 +292,15 @@ class DynamicMinCut {
   std::vector<uint32_t> iter_;
   std::vector<uint32_t> queue_;
   std::vector<uint32_t> path_;
+  // Source side of the last RefreshCut (valid while !cut_dirty_).
+  std::vector<char> reach_;
+  size_t reach_count_ = 0;
+  // Local path searches: visit stamps and parent edges per vertex.
+  std::vector<uint32_t> mark_;
+  std::vector<uint32_t> parent_;
+  std::vector<uint32_t> stack_;
+  uint32_t stamp_ = 0;
+  size_t budget_ = 0;  // vertex visits left for the current local repair
 };
 
 }  // namespace ruvector_dag

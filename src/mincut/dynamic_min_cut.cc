@@ -88,6 +88,10 @@ Status DynamicMinCut::Init(const QueryDag& dag, const std::vector<double>& capac
   }
   level_.assign(vertex_count, -1);
   iter_.assign(vertex_count, 0);
+  reach_.assign(vertex_count, 0);
+  mark_.assign(vertex_count, 0);
+  parent_.assign(vertex_count, kNoEdge);
+  stamp_ = 0;
   queue_.reserve(vertex_count);
   UpdateEpsilon();
   flow_value_ = 0.0;
@@ -187,7 +191,8 @@ void DynamicMinCut::RecomputeFromScratch() {
   cut_dirty_ = true;
 }
 
-bool DynamicMinCut::CancelThrough(uint32_t edge, double amount) {
+bool DynamicMinCut::CancelThrough(uint32_t edge, double amount, std::vector<uint32_t>* crossing) {
+  const bool know_side = !cut_dirty_;
   const uint32_t v_in = to_[edge ^ 1];
   const uint32_t v_out = to_[edge];
   std::vector<uint32_t>& path = path_;
@@ -231,6 +236,13 @@ bool DynamicMinCut::CancelThrough(uint32_t edge, double amount) {
     for (uint32_t e : path) {
       flow_[e] -= b;
       flow_[e ^ 1] += b;
+      // A flow path of a maximum flow crosses the min cut exactly once, on a
+      // saturated split edge; that edge is now open.
+      const uint32_t tail = to_[e ^ 1];
+      if (know_side && tail < source_ && (tail & 1u) == 0 && reach_[tail] && !reach_[tail + 1] &&
+          std::find(crossing->begin(), crossing->end(), e) == crossing->end()) {
+        crossing->push_back(e);
+      }
     }
     flow_value_ -= b;
     amount -= b;
@@ -261,8 +273,19 @@ Status DynamicMinCut::SetCapacity(NodeId id, double capacity) {
       ++stats_.fast_path_updates;
       return Status::Ok();
     }
+    if (cut_dirty_) {
+      RunDinic();
+      return Status::Ok();
+    }
+    // Only this edge gained residual, so every augmenting path must use it:
+    // none exists unless it leaves the known source side.
+    if (!reach_[2 * id] || reach_[2 * id + 1]) {
+      ++stats_.fast_path_updates;
+      return Status::Ok();
+    }
+    const bool backward_first = 2 * reach_count_ < reach_.size();
     cut_dirty_ = true;
-    RunDinic();
+    AugmentThrough(e, backward_first);
     return Status::Ok();
   }
   if (f <= capacity + eps_) {
@@ -273,14 +296,101 @@ Status DynamicMinCut::SetCapacity(NodeId id, double capacity) {
     return Status::Ok();
   }
   cap_[e] = capacity;
-  cut_dirty_ = true;
-  if (!CancelThrough(e, f - capacity)) {
+  std::vector<uint32_t> crossing;
+  const bool know_side = !cut_dirty_;
+  if (!CancelThrough(e, f - capacity, &crossing)) {
     // Only reachable through accumulated rounding; stay correct.
     RecomputeFromScratch();
     return Status::Ok();
   }
-  RunDinic();
+  cut_dirty_ = true;
+  if (know_side && crossing.size() == 1) {
+    // The cancelled paths left the old source side through one cut edge
+    // only: augmenting paths must use it (docs/mincut.md, section 6).
+    AugmentThrough(crossing[0], 2 * reach_count_ < reach_.size());
+  } else {
+    RunDinic();
+  }
   return Status::Ok();
+}
+
+int DynamicMinCut::FindPath(uint32_t from, uint32_t to, uint32_t blocked, bool backward) {
+  // Breadth-first search (shortest paths keep augmentations few) over
+  // residual edges; backward: over edges x -> y with residual, walking from
+  // y to x. parent_[x] is the edge used to reach x. Never enters `blocked`.
+  // Returns 1 when found, 0 when no path exists, -1 when the visit budget
+  // of the current repair ran out.
+  if (++stamp_ == 0) {
+    std::fill(mark_.begin(), mark_.end(), 0);
+    stamp_ = 1;
+  }
+  stack_.clear();
+  mark_[from] = stamp_;
+  mark_[blocked] = stamp_;
+  stack_.push_back(from);
+  for (size_t qi = 0; qi < stack_.size(); ++qi) {
+    if (budget_ == 0) return -1;
+    --budget_;
+    const uint32_t y = stack_[qi];
+    for (uint32_t k = head_[y]; k < head_[y + 1]; ++k) {
+      const uint32_t g = adj_[k];
+      const uint32_t x = to_[g];
+      const uint32_t edge = backward ? (g ^ 1) : g;  // the residual edge between y and x
+      if (mark_[x] == stamp_ || cap_[edge] - flow_[edge] <= eps_) continue;
+      mark_[x] = stamp_;
+      parent_[x] = edge;
+      if (x == to) return 1;
+      stack_.push_back(x);
+    }
+  }
+  return 0;
+}
+
+void DynamicMinCut::AugmentThrough(uint32_t edge, bool backward_first) {
+  ++stats_.local_repairs;
+  const uint32_t v_in = to_[edge ^ 1];
+  const uint32_t v_out = to_[edge];
+  // A local repair may visit at most an eighth of the network in total;
+  // past that, Dinic from the current (valid) flow is cheaper and finishes.
+  budget_ = std::max<size_t>(64, (head_.size() - 1) / 8);
+  // Forward part v_out ~> t and backward part s ~> v_in; the two lie on
+  // opposite sides of the old cut, so together they form a simple path.
+  // The side expected to be smaller is searched first: when its search
+  // fails, the flow is maximum and the larger side is never explored.
+  auto forward = [&] {
+    const int r = FindPath(v_out, sink_, v_in, /*backward=*/false);
+    if (r == 1) {
+      for (uint32_t x = sink_; x != v_out; x = to_[parent_[x] ^ 1]) path_.push_back(parent_[x]);
+    }
+    return r;
+  };
+  auto backward = [&] {
+    const int r = FindPath(v_in, source_, v_out, /*backward=*/true);
+    if (r == 1) {
+      for (uint32_t x = source_; x != v_in; x = to_[parent_[x]]) path_.push_back(parent_[x]);
+    }
+    return r;
+  };
+  while (cap_[edge] - flow_[edge] > eps_) {
+    path_.clear();
+    int r = backward_first ? backward() : forward();
+    if (r == 1) r = backward_first ? forward() : backward();
+    if (r == 0) return;  // no augmenting path: the flow is maximum
+    if (r < 0) {
+      ++stats_.local_fallbacks;
+      RunDinic();
+      return;
+    }
+    path_.push_back(edge);
+    double b = kInf;
+    for (uint32_t e : path_) b = std::min(b, cap_[e] - flow_[e]);
+    for (uint32_t e : path_) {
+      flow_[e] += b;
+      flow_[e ^ 1] -= b;
+    }
+    flow_value_ += b;
+    ++stats_.augmenting_paths;
+  }
 }
 
 void DynamicMinCut::RefreshCut() {
@@ -298,6 +408,11 @@ void DynamicMinCut::RefreshCut() {
         queue_.push_back(v);
       }
     }
+  }
+  reach_count_ = 0;
+  for (size_t v = 0; v < reach_.size(); ++v) {
+    reach_[v] = level_[v] >= 0 ? 1 : 0;
+    reach_count_ += reach_[v];
   }
   cut_.clear();
   std::vector<NodeId> zero;

@@ -455,6 +455,7 @@ TEST(DynamicMinCutTest, IncreaseDecreaseAndErrors) {
   ASSERT_TRUE(net->SetCapacity(0, 1).ok());  // below flow: cancel + re-augment
   EXPECT_DOUBLE_EQ(net->cut_value(), 1.0);
   EXPECT_GE(net->stats().cancelled_paths, 1u);
+  EXPECT_GE(net->stats().local_repairs, 1u);
   EXPECT_EQ(net->CutNodes(), std::vector<NodeId>{0});
   EXPECT_EQ(net->SetCapacity(7, 1).code(), StatusCode::kNotFound);
   EXPECT_EQ(net->SetCapacity(0, -1).code(), StatusCode::kInvalidArgument);
@@ -582,6 +583,59 @@ RC_GTEST_PROP(MinCutProperty, IncrementalWithFractionalCapacities, ()) {
   RC_ASSERT(full.ok());
   RC_ASSERT(std::abs(net->cut_value() - full->cut_value()) <= 1e-9 * (1.0 + full->cut_value()));
   RC_ASSERT(net->CutNodes() == full->CutNodes());
+}
+
+}  // namespace
+}  // namespace ruvector_dag
+
+namespace ruvector_dag {
+namespace {
+
+// Larger DAGs: local repairs run out of their visit budget and fall back to
+// Dinic from the partially repaired flow; results must still be exact.
+RC_GTEST_PROP(MinCutProperty, IncrementalOnLargerDags, ()) {
+  const int n = *rc::gen::inRange(50, 300);
+  Rng rng(*rc::gen::arbitrary<uint64_t>());
+  QueryDag dag = RandomDag(rng, n, false);
+  auto caps = ComputeCapacities(dag, CapacityMode::kCost).value();
+  auto net = DynamicMinCut::Build(dag, caps);
+  RC_ASSERT(net.ok());
+  for (int u = 0; u < 30; ++u) {
+    const NodeId id = static_cast<NodeId>(rng.Uniform(caps.size()));
+    caps[id] = static_cast<double>(rng.Uniform(40));
+    RC_ASSERT(net->SetCapacity(id, caps[id]).ok());
+    if (rng.Uniform(2) == 0) {
+      auto full = DynamicMinCut::Build(dag, caps);
+      RC_ASSERT(net->cut_value() == full->cut_value());
+      RC_ASSERT(net->CutNodes() == full->CutNodes());
+    }
+  }
+  auto full = DynamicMinCut::Build(dag, caps);
+  RC_ASSERT(net->cut_value() == full->cut_value());
+  RC_ASSERT(net->CutNodes() == full->CutNodes());
+}
+
+TEST(DynamicMinCutTest, LocalRepairsAndFallbacksAreExercised) {
+  Rng rng(99);
+  DynamicMinCutStats total;
+  for (int trial = 0; trial < 20; ++trial) {
+    QueryDag dag = RandomDag(rng, 250, false);
+    auto caps = ComputeCapacities(dag, CapacityMode::kCost).value();
+    auto net = DynamicMinCut::Build(dag, caps).value();
+    for (int u = 0; u < 40; ++u) {
+      const std::vector<NodeId>& cut = net.CutNodes();
+      const NodeId id = cut[rng.Uniform(cut.size())];
+      caps[id] = static_cast<double>(rng.Uniform(40));
+      ASSERT_TRUE(net.SetCapacity(id, caps[id]).ok());
+    }
+    auto full = DynamicMinCut::Build(dag, caps).value();
+    EXPECT_EQ(net.cut_value(), full.cut_value());
+    EXPECT_EQ(net.CutNodes(), full.CutNodes());
+    total.local_repairs += net.stats().local_repairs;
+    total.local_fallbacks += net.stats().local_fallbacks;
+  }
+  EXPECT_GT(total.local_repairs, 0u);
+  EXPECT_GT(total.local_fallbacks, 0u);
 }
 
 }  // namespace
