@@ -1,0 +1,96 @@
+// Node benchmark of the package (not a test: it asserts nothing about time).
+//   node bench/bench.mjs [--runs N]
+// Prints median wall times over N runs (default 21) of each operation on
+// 10,000-node graphs and on a 100-node plan, plus module sizes (raw/gzip -9).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { MECHANISMS, WasmDag, initSync } from '@ruvector/dag-wasm';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, '..', 'dist');
+const runsAt = process.argv.indexOf('--runs');
+const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 21;
+
+function median(fn) {
+  const times = [];
+  let result;
+  for (let i = 0; i < runs; ++i) {
+    const t = performance.now();
+    result = fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[times.length >> 1], result };
+}
+
+function chain(n) {
+  const dag = new WasmDag();
+  for (let i = 0; i < n; ++i) dag.addNode('Filter', 1 + (i % 7));
+  for (let i = 0; i + 1 < n; ++i) dag.addEdge(i, i + 1);
+  return dag;
+}
+
+// `layers` x `width` nodes, each feeding two nodes of the next layer.
+function layered(layers, width) {
+  const dag = new WasmDag();
+  for (let i = 0; i < layers * width; ++i) dag.addNode(i < width ? 'Seq Scan' : 'Hash Join', (i * 37) % 101);
+  for (let l = 0; l + 1 < layers; ++l) {
+    for (let k = 0; k < width; ++k) {
+      dag.addEdge(l * width + k, (l + 1) * width + k);
+      dag.addEdge(l * width + k, (l + 1) * width + ((k + 1) % width));
+    }
+  }
+  return dag;
+}
+
+const rows = [];
+const row = (what, ms, note = '') => rows.push([what, ms.toFixed(3), note]);
+
+const wasmBytes = readFileSync(join(dist, 'ruvector_dag.wasm'));
+row('initSync (compile + instantiate)', median(() => initSync(wasmBytes)).ms);
+
+const build = median(() => { const d = chain(10000); d.free(); });
+row('build 10,000-node chain (addNode + addEdge)', build.ms);
+const c = chain(10000);
+const l = layered(100, 100);
+const small = layered(10, 10);
+row('topoSort, 10,000-node chain', median(() => c.topoSort()).ms);
+row('topoSort, 10,000 nodes / 19,800 edges', median(() => l.topoSort()).ms);
+row('criticalPath, 10,000-node chain', median(() => c.criticalPath()).ms);
+row('criticalPath, 10,000 nodes / 19,800 edges', median(() => l.criticalPath()).ms);
+for (const m of MECHANISMS) {
+  row(`attention ${m}, 100 nodes`, median(() => small.attention(m)).ms);
+}
+for (const m of MECHANISMS) {
+  row(`attention ${m}, 10,000 nodes`, median(() => l.attention(m)).ms);
+}
+row('mincut (bottleneck) with tension, 100 nodes', median(() => small.mincut()).ms);
+row('mincut (bottleneck) with tension, 10,000 nodes', median(() => l.mincut()).ms);
+const bytes = l.toBytes();
+row('toBytes, 10,000 nodes', median(() => l.toBytes()).ms, `${bytes.length} bytes`);
+row('fromBytes, 10,000 nodes', median(() => WasmDag.fromBytes(bytes).free()).ms);
+const json = l.toJSONString();
+row('toJSONString, 10,000 nodes', median(() => l.toJSONString()).ms, `${json.length} bytes`);
+row('fromJSON, 10,000 nodes', median(() => WasmDag.fromJSON(json).free()).ms);
+const explain = readFileSync(join(here, '..', '..', 'examples', 'tpch_q5.explain-analyze.json'), 'utf8');
+row('fromExplain, TPC-H Q5 (19 operators)', median(() => WasmDag.fromExplain(explain).free()).ms);
+for (const d of [c, l, small]) d.free();
+
+console.log(`# @ruvector/dag-wasm benchmark: Node ${process.version}, median of ${runs} runs, ${new Date().toISOString()}`);
+const w = Math.max(...rows.map((r) => r[0].length));
+for (const [what, ms, note] of rows) console.log(`${what.padEnd(w)}  ${ms.padStart(9)} ms  ${note}`);
+
+let raw = 0;
+let gz = 0;
+console.log('\n# sizes (gzip -9 per file)');
+for (const f of readdirSync(dist).sort()) {
+  const data = readFileSync(join(dist, f));
+  const g = gzipSync(data, { level: 9 }).length;
+  raw += statSync(join(dist, f)).size;
+  gz += g;
+  console.log(`${f.padEnd(20)} ${String(data.length).padStart(8)} B raw ${String(g).padStart(8)} B gzip`);
+}
+console.log(`${'dist total'.padEnd(20)} ${String(raw).padStart(8)} B raw ${String(gz).padStart(8)} B gzip`);
