@@ -26,7 +26,7 @@ done
 export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
 start=$(date +%s)
 
-echo "== build (emscripten $(emcc --version | head -1 | sed 's/.*) //'))"
+echo "== build (emscripten $(emcc --version | head -1 | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1))"
 mkdir -p "$build"
 emcmake cmake -S "$root/wasm" -B "$build" -G Ninja >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
