@@ -235,8 +235,10 @@ class DynamicMinCut {
 
   /// Sets operator `id`'s capacity and repairs the flow. kNotFound for an
   /// unknown id, kInvalidArgument for a negative or non-finite capacity.
-  /// O(1) when the flow provably stays maximum, otherwise the cost of the
-  /// cancelled paths plus Dinic phases from the current flow.
+  /// O(1) when the flow provably stays maximum; when the cut was read since
+  /// the last change and one cut edge opened, a budgeted local repair through
+  /// that edge; otherwise the cancelled paths plus Dinic phases from the
+  /// current flow (docs/mincut.md, section 6).
   Status SetCapacity(NodeId id, double capacity);
 
   /// The maximum flow = min cut value. O(1).
