@@ -11,6 +11,8 @@ void RegisterAnalyze(CLI::App& app, int* exit_code);
 void RegisterConvert(CLI::App& app, int* exit_code);
 void RegisterMinCut(CLI::App& app, int* exit_code);
 void RegisterAttention(CLI::App& app, int* exit_code);
+void RegisterDemo(CLI::App& app, int* exit_code);
+void RegisterBench(CLI::App& app, int* exit_code);
 
 }  // namespace ruvector_dag::cli
 

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   RegisterConvert(app, &exit_code);
   RegisterMinCut(app, &exit_code);
   RegisterAttention(app, &exit_code);
+  RegisterDemo(app, &exit_code);
+  RegisterBench(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,422 @@
+// `ruvector-dag demo`: starts a private PostgreSQL cluster with the
+// extension preloaded, creates the misestimation workload (workload.h),
+// measures PostgreSQL's own plans, then runs the workload for N rounds with
+// the learner exploring online and prints a convergence log per round. Every
+// latency is measured by the client (wall time of the statement, planning
+// included); nothing is simulated.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli_io.h"
+#include "commands.h"
+#include "pg_client.h"
+#include "workload.h"
+
+namespace ruvector_dag::cli {
+namespace {
+
+struct DemoOptions {
+  int rounds = 40;
+  std::string format = "text";
+  bool keep = false;
+  bool fresh = false;
+  std::string dir;
+  std::string plot = "ruvector-dag-demo.svg";
+  double budget = 0.5;
+  int baseline_runs = 3;
+};
+
+struct QueryRound {
+  double ms = 0.0;
+  std::string arm;  // deployed arm after the round
+  bool explored = false;
+};
+
+struct Round {
+  int index = 0;
+  double total_ms = 0.0;
+  double learn_ms = 0.0;  // dag_learn_now
+  std::string mechanism;
+  double tension = 0.0;
+  std::vector<QueryRound> queries;
+  std::vector<std::string> events;
+  int explorations = 0;
+  bool results_identical = true;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void Progress(const DemoOptions& o, const std::string& msg) {
+  if (o.format == "text") {
+    std::cerr << msg << std::endl;
+  } else {
+    std::cerr << "ruvector-dag demo: " << msg << std::endl;
+  }
+}
+
+/// Query id of `sql` (EXPLAIN VERBOSE's "Query Identifier").
+Result<std::string> QueryId(PgConnection& c, const std::string& sql) {
+  RUVECTOR_ASSIGN_OR_RETURN(std::string plan, c.Scalar("EXPLAIN (VERBOSE, FORMAT JSON) " + sql));
+  nlohmann::json j = nlohmann::json::parse(plan, nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].contains("Query Identifier")) {
+    return Status::Internal("EXPLAIN returned no query identifier (compute_query_id off?)");
+  }
+  return j[0]["Query Identifier"].dump();
+}
+
+std::string Svg(const std::vector<Round>& rounds, double baseline_total) {
+  const double w = 760, h = 360, left = 70, right = 20, top = 40, bottom = 50;
+  double ymax = baseline_total;
+  for (const Round& r : rounds) ymax = std::max(ymax, r.total_ms);
+  ymax *= 1.1;
+  if (ymax <= 0) ymax = 1;
+  size_t n = std::max<size_t>(rounds.size(), 2);
+  auto x = [&](size_t i) { return left + (w - left - right) * static_cast<double>(i) / static_cast<double>(n - 1); };
+  auto y = [&](double v) { return top + (h - top - bottom) * (1.0 - v / ymax); };
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
+      "font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{}\" y=\"22\" font-size=\"15\">ruvector-dag demo: workload latency per round (measured)</text>\n",
+      w, h, left);
+  for (int t = 0; t <= 4; ++t) {
+    double v = ymax * t / 4.0;
+    s += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
+                     "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f} ms</text>\n",
+                     left, y(v), w - right, y(v), left - 6, y(v) + 4, v);
+  }
+  s += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#c33\" stroke-dasharray=\"6,4\"/>"
+                   "<text x=\"{}\" y=\"{:.1f}\" fill=\"#c33\" text-anchor=\"end\">PostgreSQL alone</text>\n",
+                   left, y(baseline_total), w - right, y(baseline_total), w - right, y(baseline_total) - 6);
+  std::string pts;
+  for (size_t i = 0; i < rounds.size(); ++i) pts += fmt::format("{:.1f},{:.1f} ", x(i), y(rounds[i].total_ms));
+  s += "<polyline fill=\"none\" stroke=\"#2762c7\" stroke-width=\"2\" points=\"" + pts + "\"/>\n";
+  for (size_t i = 0; i < rounds.size(); ++i) {
+    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#2762c7\"><title>round {}: {:.1f} ms"
+                     "</title></circle>\n",
+                     x(i), y(rounds[i].total_ms), rounds[i].index, rounds[i].total_ms);
+  }
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">round (1 .. {})</text>\n", (left + w - right) / 2,
+                   h - 15, rounds.size());
+  s += "</svg>\n";
+  return s;
+}
+
+int RunDemo(const DemoOptions& o) {
+  auto t_start = std::chrono::steady_clock::now();
+  std::string dir = o.dir.empty() ? PrivateCluster::DefaultDir() : o.dir;
+  if (o.fresh) {
+    Status st = PrivateCluster::Destroy(dir);
+    if (!st.ok()) return ReportError("demo", st);
+  }
+  Progress(o, "starting the private PostgreSQL cluster in " + dir + " ...");
+  bool created = false;
+  Result<PrivateCluster> cluster_or = PrivateCluster::Start(dir, &created);
+  if (!cluster_or.ok()) return ReportError("demo", cluster_or.status());
+  PrivateCluster cluster = std::move(cluster_or).value();
+  auto finish = [&](int code) {
+    if (!o.keep) {
+      Status st = PrivateCluster::Destroy(dir);
+      if (!st.ok()) ReportError("demo: cleanup", st);
+    } else {
+      Status st = cluster.Stop();
+      if (!st.ok()) ReportError("demo: stopping the cluster", st);
+    }
+    return code;
+  };
+  auto fail = [&](const Status& st) { return finish(ReportError("demo", st)); };
+
+  Result<PgConnection> admin_or = PgConnection::Connect(cluster.ConnInfo("postgres"));
+  if (!admin_or.ok()) return fail(admin_or.status());
+  PgConnection admin = std::move(admin_or).value();
+  auto exists = admin.Scalar("SELECT count(*) FROM pg_database WHERE datname = 'ruvector_demo'");
+  if (!exists.ok()) return fail(exists.status());
+  if (*exists == "0") {
+    if (auto r = admin.Exec("CREATE DATABASE ruvector_demo"); !r.ok()) return fail(r.status());
+  }
+  Result<PgConnection> db_or = PgConnection::Connect(cluster.ConnInfo("ruvector_demo"));
+  if (!db_or.ok()) return fail(db_or.status());
+  PgConnection db = std::move(db_or).value();
+  if (auto r = db.Exec("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_dag"); !r.ok()) {
+    return fail(r.status());
+  }
+  auto version = db.Scalar("SELECT coalesce(obj_description(to_regclass('rv_events'), 'pg_class'), '')");
+  if (!version.ok()) return fail(version.status());
+  std::string want_version = fmt::format("ruvector-dag demo data v{}", kWorkloadDataVersion);
+  if (*version != want_version) {
+    Progress(o, "creating the demo data (correlated columns, skewed join; about 300k rows) ...");
+    auto t0 = std::chrono::steady_clock::now();
+    if (auto r = db.Exec("SET client_min_messages = warning; SET ruvector.dag_enabled = off;" + WorkloadSchemaSql() +
+                         "COMMENT ON TABLE rv_events IS " + SqlLiteral(want_version));
+        !r.ok()) {
+      return fail(r.status());
+    }
+    Progress(o, fmt::format("  done in {:.1f} s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                                                      .count()));
+  }
+  std::vector<WorkloadQuery> queries = MisestimationQueries();
+  for (WorkloadQuery& q : WellPlannedQueries()) queries.push_back(q);
+
+  // A clean start for the learner (the cluster may be reused).
+  if (auto r = db.Exec("SELECT ruvector.dag_reset_learning(false)"); !r.ok()) return fail(r.status());
+
+  // 1. PostgreSQL alone: the extension off in this session.
+  Progress(o, fmt::format("measuring PostgreSQL's own plans ({} runs per query) ...", o.baseline_runs));
+  if (auto r = db.Exec("SET ruvector.dag_enabled = off"); !r.ok()) return fail(r.status());
+  std::vector<double> baseline(queries.size());
+  std::vector<std::string> expected(queries.size());
+  for (size_t i = 0; i < queries.size(); ++i) {
+    std::vector<double> runs;
+    for (int k = 0; k < o.baseline_runs; ++k) {
+      double ms = 0;
+      auto r = db.TimedExec(queries[i].sql, &ms);
+      if (!r.ok()) return fail(r.status());
+      if (k == 0) expected[i] = r->Canonical();
+      runs.push_back(ms);
+    }
+    baseline[i] = Median(runs);
+  }
+  double baseline_total = 0;
+  for (double b : baseline) baseline_total += b;
+  std::vector<std::string> qids(queries.size());
+  for (size_t i = 0; i < queries.size(); ++i) {
+    auto q = QueryId(db, queries[i].sql);
+    if (!q.ok()) return fail(q.status());
+    qids[i] = *q;
+  }
+
+  // Analysis session (planning only, no exploration): attention and tension
+  // of the plan the learner currently serves.
+  Result<PgConnection> analysis_or = PgConnection::Connect(cluster.ConnInfo("ruvector_demo"));
+  if (!analysis_or.ok()) return fail(analysis_or.status());
+  PgConnection analysis = std::move(analysis_or).value();
+  if (auto r = analysis.Exec("SET ruvector.dag_exploration = off"); !r.ok()) return fail(r.status());
+
+  // 2. Learning: online exploration within the budget.
+  if (auto r = db.Exec(fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
+                                   "SET ruvector.dag_exploration_budget = {}",
+                                   o.budget));
+      !r.ok()) {
+    return fail(r.status());
+  }
+  size_t main_query = static_cast<size_t>(std::max_element(baseline.begin(), baseline.end()) - baseline.begin());
+  if (o.format == "text") {
+    std::cout << fmt::format("RuVector DAG demo: {} queries ({} misplanned by PostgreSQL, {} planned well), {} rounds\n",
+                             queries.size(), MisestimationQueries().size(), WellPlannedQueries().size(), o.rounds);
+    for (size_t i = 0; i < queries.size(); ++i) {
+      std::cout << fmt::format("  {}  {:9.2f} ms  {}\n", queries[i].name, baseline[i], queries[i].reason);
+    }
+    std::cout << fmt::format("PostgreSQL alone: {:.2f} ms per round (median of {} runs per query)\n\n",
+                             baseline_total, o.baseline_runs);
+    std::cout << fmt::format("{:>5}  {:<21} {:>7}  {:<21} {:>10}  {:>10}  {:>7}  {}\n", "round", "attention",
+                             "tension", fmt::format("arm ({})", queries[main_query].name), "latency", "baseline",
+                             "speedup", "learning events");
+  }
+  std::vector<Round> rounds;
+  uint64_t last_event = 0;
+  {
+    auto e = db.Scalar("SELECT coalesce(max(seq), 0) FROM ruvector.dag_learning_events(1000)");
+    if (!e.ok()) return fail(e.status());
+    last_event = std::stoull(*e);
+  }
+  bool all_identical = true;
+  std::map<std::string, std::string> arm_by_qid;
+  for (int round = 1; round <= o.rounds; ++round) {
+    Round r;
+    r.index = round;
+    auto explorations_before = db.Scalar("SELECT coalesce(sum(explorations), 0) FROM ruvector.dag_decisions()");
+    if (!explorations_before.ok()) return fail(explorations_before.status());
+    for (size_t i = 0; i < queries.size(); ++i) {
+      QueryRound qr;
+      auto res = db.TimedExec(queries[i].sql, &qr.ms);
+      if (!res.ok()) return fail(res.status());
+      if (res->Canonical() != expected[i]) {
+        r.results_identical = false;
+        all_identical = false;
+      }
+      r.total_ms += qr.ms;
+      r.queries.push_back(qr);
+    }
+    double learn_ms = 0;
+    if (auto lr = db.TimedExec("SELECT ruvector.dag_learn_now()", &learn_ms); !lr.ok()) return fail(lr.status());
+    r.learn_ms = learn_ms;
+    auto explorations_after = db.Scalar("SELECT coalesce(sum(explorations), 0) FROM ruvector.dag_decisions()");
+    if (!explorations_after.ok()) return fail(explorations_after.status());
+    r.explorations = static_cast<int>(std::stoll(*explorations_after) - std::stoll(*explorations_before));
+    // Deployed arm per query (after this round's learning).
+    auto dec = db.Exec("SELECT query_id, deployed_arm FROM ruvector.dag_decisions() ORDER BY observed_runs DESC");
+    if (!dec.ok()) return fail(dec.status());
+    arm_by_qid.clear();
+    for (const auto& row : dec->rows) arm_by_qid.emplace(row[0], row[1]);
+    for (size_t i = 0; i < queries.size(); ++i) {
+      auto it = arm_by_qid.find(qids[i]);
+      r.queries[i].arm = it == arm_by_qid.end() ? "default" : it->second;
+    }
+    // Attention mechanism and tension of the main query's current plan.
+    std::string q = SqlLiteral(queries[main_query].sql);
+    auto mech = analysis.Scalar("SELECT mechanism FROM ruvector.dag_attention_scores(" + q + ") LIMIT 1");
+    auto tension = analysis.Scalar("SELECT tension FROM ruvector.dag_mincut_analysis(" + q + ")");
+    if (!mech.ok()) return fail(mech.status());
+    if (!tension.ok()) return fail(tension.status());
+    r.mechanism = *mech;
+    r.tension = std::atof(tension->c_str());
+    auto ev = db.Exec(fmt::format(
+        "SELECT seq, event, arm, query_id, round(default_ms::numeric, 1), round(arm_ms::numeric, 1) "
+        "FROM ruvector.dag_learning_events(1000) WHERE seq > {} AND event IN ('deploy', 'revert', 'reject') "
+        "ORDER BY seq",
+        last_event));
+    if (!ev.ok()) return fail(ev.status());
+    for (const auto& row : ev->rows) {
+      last_event = std::max<uint64_t>(last_event, std::stoull(row[0]));
+      std::string name = "?";
+      for (size_t i = 0; i < queries.size(); ++i) {
+        if (qids[i] == row[3]) name = queries[i].name;
+      }
+      r.events.push_back(fmt::format("{} {} {} ({} -> {} ms)", row[1], name, row[2], row[4], row[5]));
+    }
+    if (o.format == "text") {
+      std::string events;
+      for (const std::string& e : r.events) events += (events.empty() ? "" : "; ") + e;
+      if (r.explorations > 0) {
+        events = fmt::format("{} explored{}{}", r.explorations, events.empty() ? "" : "; ", events);
+      }
+      if (!r.results_identical) events += " RESULTS DIFFER";
+      std::cout << fmt::format("{:>5}  {:<21} {:>7.3f}  {:<21} {:>7.1f} ms  {:>7.1f} ms  {:>6.2f}x  {}\n", round,
+                               r.mechanism, r.tension, r.queries[main_query].arm, r.total_ms, baseline_total,
+                               baseline_total / r.total_ms, events.empty() ? "-" : events);
+    }
+    rounds.push_back(std::move(r));
+  }
+
+  // Summary over the last quarter of the rounds (at least 3).
+  size_t tail = std::max<size_t>(3, rounds.size() / 4);
+  tail = std::min(tail, rounds.size());
+  std::vector<double> final_per_query(queries.size());
+  std::vector<double> tail_totals;
+  for (size_t k = rounds.size() - tail; k < rounds.size(); ++k) tail_totals.push_back(rounds[k].total_ms);
+  int regressed_12 = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    std::vector<double> v;
+    for (size_t k = rounds.size() - tail; k < rounds.size(); ++k) v.push_back(rounds[k].queries[i].ms);
+    final_per_query[i] = Median(v);
+    if (final_per_query[i] > 1.2 * baseline[i]) ++regressed_12;
+  }
+  double final_total = Median(tail_totals);
+  int time_to_benefit = -1;
+  for (const Round& r : rounds) {
+    if (r.total_ms * 1.2 < baseline_total) {
+      time_to_benefit = r.index;
+      break;
+    }
+  }
+  double learn_total = 0, workload_total = 0;
+  for (const Round& r : rounds) {
+    learn_total += r.learn_ms;
+    workload_total += r.total_ms;
+  }
+  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  std::string svg = Svg(rounds, baseline_total);
+  Status plot_status = o.plot.empty() ? Status::Ok() : WriteOutput(o.plot, svg);
+
+  if (o.format == "text") {
+    std::cout << "\nSummary (converged = median of the last " << tail << " rounds)\n";
+    for (size_t i = 0; i < queries.size(); ++i) {
+      std::cout << fmt::format("  {}  PostgreSQL {:9.2f} ms   learned {:9.2f} ms   {:6.2f}x   arm {}\n",
+                               queries[i].name, baseline[i], final_per_query[i], baseline[i] / final_per_query[i],
+                               rounds.back().queries[i].arm);
+    }
+    std::cout << fmt::format("  workload: PostgreSQL {:.1f} ms per round, learned {:.1f} ms per round: {:.2f}x\n",
+                             baseline_total, final_total, baseline_total / final_total);
+    std::cout << fmt::format("  queries slower than PostgreSQL by > 1.2x once converged: {}\n", regressed_12);
+    std::cout << fmt::format("  first round >= 1.2x faster than PostgreSQL: {}\n",
+                             time_to_benefit < 0 ? std::string("none") : std::to_string(time_to_benefit));
+    std::cout << fmt::format("  all rounds {:.1f} s (learning waits {:.2f} s); results identical to PostgreSQL's: {}\n",
+                             workload_total / 1000.0, learn_total / 1000.0, all_identical ? "yes" : "NO");
+    std::cout << fmt::format("  demo wall time {:.1f} s; cluster {} ({})\n", wall_s, dir,
+                             o.keep ? "kept, stopped" : "removed");
+    if (!o.plot.empty()) {
+      std::cout << (plot_status.ok() ? "  plot: " + o.plot + "\n" : "  plot not written: " + plot_status.message() + "\n");
+    }
+  } else {
+    nlohmann::ordered_json j;
+    j["rounds_requested"] = o.rounds;
+    j["exploration_budget"] = o.budget;
+    nlohmann::ordered_json qs = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < queries.size(); ++i) {
+      qs.push_back({{"name", queries[i].name},
+                    {"reason", queries[i].reason},
+                    {"sql", queries[i].sql},
+                    {"query_id", qids[i]},
+                    {"baseline_ms", baseline[i]},
+                    {"converged_ms", final_per_query[i]},
+                    {"speedup", baseline[i] / final_per_query[i]},
+                    {"arm", rounds.back().queries[i].arm}});
+    }
+    j["queries"] = qs;
+    nlohmann::ordered_json rs = nlohmann::ordered_json::array();
+    for (const Round& r : rounds) {
+      nlohmann::ordered_json per = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < queries.size(); ++i) {
+        per.push_back({{"name", queries[i].name}, {"ms", r.queries[i].ms}, {"arm", r.queries[i].arm}});
+      }
+      rs.push_back({{"round", r.index},
+                    {"attention", r.mechanism},
+                    {"tension", r.tension},
+                    {"latency_ms", r.total_ms},
+                    {"baseline_ms", baseline_total},
+                    {"speedup", baseline_total / r.total_ms},
+                    {"explorations", r.explorations},
+                    {"learn_wait_ms", r.learn_ms},
+                    {"events", r.events},
+                    {"results_identical", r.results_identical},
+                    {"queries", per}});
+    }
+    j["rounds"] = rs;
+    j["summary"] = {{"baseline_ms_per_round", baseline_total},
+                    {"converged_ms_per_round", final_total},
+                    {"speedup", baseline_total / final_total},
+                    {"regressed_over_1_2x", regressed_12},
+                    {"time_to_benefit_round", time_to_benefit},
+                    {"results_identical", all_identical},
+                    {"wall_seconds", wall_s},
+                    {"plot", plot_status.ok() ? o.plot : ""}};
+    std::cout << j.dump(2) << "\n";
+  }
+  return finish(all_identical ? kExitOk : kExitInternal);
+}
+
+}  // namespace
+
+void RegisterDemo(CLI::App& app, int* exit_code) {
+  auto opts = std::make_shared<DemoOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "demo",
+      "Start a private PostgreSQL with the extension, run a workload PostgreSQL misplans and show the learner "
+      "converging (every number measured)");
+  cmd->add_option("--rounds", opts->rounds, "rounds of the workload")->check(CLI::Range(1, 10000));
+  cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--keep", opts->keep, "keep the cluster directory (stopped) for the next run");
+  cmd->add_flag("--fresh", opts->fresh, "remove an existing demo cluster first");
+  cmd->add_option("--dir", opts->dir, "cluster directory (default: the user's cache directory)");
+  cmd->add_option("--plot", opts->plot, "SVG plot of latency per round ('' = none)");
+  cmd->add_option("--budget", opts->budget, "share of a pattern's executions that may explore a candidate arm")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--baseline-runs", opts->baseline_runs, "runs per query to measure PostgreSQL alone")
+      ->check(CLI::Range(1, 100));
+  cmd->callback([opts, exit_code]() { *exit_code = RunDemo(*opts); });
+}
+
+}  // namespace ruvector_dag::cli

@@ -1,0 +1,34 @@
+// The bundled synthetic workloads of `ruvector-dag demo` and `bench`:
+// deterministic data generated in SQL (no downloads) whose default plans are
+// bad for real reasons, and a set of queries PostgreSQL already plans well.
+// Documented in docs/demo.md.
+#ifndef RUVECTOR_DAG_CLI_WORKLOAD_H_
+#define RUVECTOR_DAG_CLI_WORKLOAD_H_
+
+#include <string>
+#include <vector>
+
+namespace ruvector_dag::cli {
+
+struct WorkloadQuery {
+  std::string name;    // short label (Q1, ...)
+  std::string reason;  // why PostgreSQL misplans it (or "planned well")
+  std::string sql;
+};
+
+/// Version of the generated data (the demo regenerates when it changes).
+inline constexpr int kWorkloadDataVersion = 1;
+
+/// SQL that (re)creates the tables of both workloads in the current
+/// database and ANALYZEs them. Deterministic; about 250k rows.
+std::string WorkloadSchemaSql();
+/// Queries whose default plans are bad: correlated predicates that the
+/// planner multiplies into a 1-row estimate, so it picks nested loops.
+std::vector<WorkloadQuery> MisestimationQueries();
+/// Queries PostgreSQL plans well (point lookups, selective index scans,
+/// aggregates with accurate estimates).
+std::vector<WorkloadQuery> WellPlannedQueries();
+
+}  // namespace ruvector_dag::cli
+
+#endif  // RUVECTOR_DAG_CLI_WORKLOAD_H_
