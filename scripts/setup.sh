@@ -14,7 +14,7 @@ packages=(
   # fuzzing (libFuzzer) and sanitizers with clang
   clang-14 libclang-rt-14-dev
   # PostgreSQL 15: fixtures, the extension, the demo
-  postgresql-15 postgresql-server-dev-15 postgresql-client-15
+  postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev
   # WASM module and its browser test (Node.js 20 and npm come with the machine)
   emscripten chromium
 )
