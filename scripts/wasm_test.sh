@@ -6,7 +6,8 @@
 #
 # Usage: scripts/wasm_test.sh [--bench]
 # Needs (scripts/setup.sh installs them): emscripten, chromium, Node.js >= 18
-# with npm. npm packages (playwright-core) come from wasm/package-lock.json.
+# with npm. npm packages (playwright-core, typescript) come from
+# wasm/package-lock.json.
 # Environment: RVD_WASM_BUILD (build dir, default build-wasm), CHROMIUM
 # (default /usr/bin/chromium).
 set -euo pipefail
@@ -34,10 +35,12 @@ ninja -C "$build" -j2
 node "$root/wasm/scripts/build_js.mjs" "$build/ruvector_dag.wasm"
 
 cd "$root/wasm"
-locked=$(node -e 'console.log(require("./package-lock.json").packages["node_modules/playwright-core"].version)')
-installed=$(node -e 'try{console.log(require("./node_modules/playwright-core/package.json").version)}catch{console.log("")}')
-if [ "$locked" != "$installed" ]; then
-  echo "== npm ci (playwright-core $locked; no browser download)"
+# npm ci only when node_modules does not match the lock file.
+stale=$(node -e 'const l=require("./package-lock.json").packages;let s="";
+for(const k of Object.keys(l)){if(!k)continue;try{if(require("./"+k+"/package.json").version!==l[k].version)s=k}catch{s=k}}
+console.log(s)')
+if [ -n "$stale" ]; then
+  echo "== npm ci (playwright-core, typescript from package-lock.json; no browser download)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
@@ -49,6 +52,10 @@ step() {  # step <name> <command...>: runs a check, counts it
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
+
+echo "== tsc (index.d.ts against test/types_check.ts)"
+step "TypeScript types" node node_modules/typescript/bin/tsc --noEmit --strict --target es2022 \
+  --lib es2022,dom,esnext.disposable --module nodenext --moduleResolution nodenext test/types_check.ts
 
 echo "== node --test"
 step "node --test suite" node --test test/
