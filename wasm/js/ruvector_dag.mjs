@@ -52,10 +52,32 @@ function imports() {
   };
 }
 
+// A trap (RuntimeError) inside the module is a library bug: it is turned into
+// a RuvectorDagError with code "internal" and the instance is retired, since
+// its memory may be inconsistent.
+function guard(fn) {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) {
+        broken = `ruvector_dag: the WASM module trapped (${err.message}); create a new instance`;
+        throw new RuvectorDagError(broken, 'internal');
+      }
+      throw err;
+    }
+  };
+}
+
 function start(instance) {
-  wasm = instance.exports;
-  wasm._initialize();
+  const exports = instance.exports;
+  const wrapped = { memory: exports.memory };
+  for (const [name, value] of Object.entries(exports)) {
+    if (typeof value === 'function') wrapped[name] = guard(value);
+  }
+  wasm = wrapped;
   broken = null;
+  wasm._initialize();
 }
 
 function toModuleSource(source) {
@@ -113,6 +135,7 @@ function api() {
 function withBytes(bytes, fn) {
   const w = api();
   const ptr = w.rvd_alloc(bytes.length);
+  if (ptr === 0) throw new RuvectorDagError(`out of WASM memory for ${bytes.length} bytes of input`, 'resource_exhausted');
   try {
     new Uint8Array(w.memory.buffer, ptr, bytes.length).set(bytes);
     return fn(ptr, bytes.length);
