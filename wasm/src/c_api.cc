@@ -243,8 +243,13 @@ RVD_EXPORT int rvd_mincut(const QueryDag* dag, int mode) {
   if (mode < 0 || mode > static_cast<int>(ruvector_dag::CapacityMode::kUnit)) {
     return Fail(ruvector_dag::StatusCode::kInvalidArgument, "capacity mode " + std::to_string(mode) + " is out of range");
   }
-  const ruvector_dag::MinCutEngine engine;
-  auto cut = engine.Analyze(*dag, static_cast<ruvector_dag::CapacityMode>(mode));
+  // Criticality (one extra max flow per cut node) is not returned to JS, so
+  // it is not computed.
+  ruvector_dag::MinCutOptions options;
+  options.compute_criticality = false;
+  auto engine = ruvector_dag::MinCutEngine::Create(options);
+  if (!engine.ok()) return Fail(engine.status());
+  auto cut = engine->Analyze(*dag, static_cast<ruvector_dag::CapacityMode>(mode));
   if (!cut.ok()) return Fail(cut.status());
   Buffers& b = Out();
   b.u32 = std::move(cut->cut_nodes);
