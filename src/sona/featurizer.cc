@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include <Eigen/Core>
+
 #include "ruvector_dag/sona.h"
 
 namespace ruvector_dag {
@@ -60,7 +62,7 @@ constexpr float kLogScale = 0.1f;
 // bits, mantissa m in [1, 2) through the atanh series of t = (m-1)/(m+1).
 // Exact bit arithmetic, so the result is the same on every platform; and
 // several times faster than std::log1p, which dominated featurization.
-float FastLog(float x) {
+[[gnu::always_inline]] inline float FastLog(float x) {
   uint32_t bits;
   std::memcpy(&bits, &x, sizeof bits);
   const int exponent = static_cast<int>((bits >> 23) & 0xFF) - 127;
@@ -74,13 +76,13 @@ float FastLog(float x) {
 }
 
 // log(1 + v) * kLogScale for v >= 0; 0 for non-finite or non-positive input.
-float LogFeature(double v) {
+[[gnu::always_inline]] inline float LogFeature(double v) {
   if (!std::isfinite(v) || v <= 0.0) return 0.0f;
   const double x = std::min(1.0 + v, 3.0e38);
   return FastLog(static_cast<float>(x)) * kLogScale;
 }
 
-float LogCount(size_t n) { return FastLog(static_cast<float>(n) + 1.0f); }
+[[gnu::always_inline]] inline float LogCount(size_t n) { return FastLog(static_cast<float>(n) + 1.0f); }
 
 double Finite(double v) { return std::isfinite(v) ? v : 0.0; }
 
@@ -241,12 +243,12 @@ Status Featurizer::Featurize(const QueryDag& dag, std::span<const double> node_w
       f[kFIndexBuckets + Hash64(node.index, 0x494458u) % kIndexBucketCount] = 1.0f;
     }
 
-    // Pooling.
+    // Pooling (Eigen maps so the 96-wide loops are vectorized).
     const float w = static_cast<float>(weights_[d]);
-    for (size_t j = 0; j < kNodeFeatureDim; ++j) {
-      mean[j] += w * f[j];
-      maxv[j] = std::max(maxv[j], f[j]);
-    }
+    Eigen::Map<const Eigen::ArrayXf> fv(f, kNodeFeatureDim);
+    Eigen::Map<Eigen::ArrayXf> mean_v(mean, kNodeFeatureDim), max_v(maxv, kNodeFeatureDim);
+    mean_v += w * fv;
+    max_v = max_v.max(fv);
     if (weights_[d] > 0.0) entropy -= weights_[d] * FastLog(static_cast<float>(weights_[d]));
     max_weight = std::max(max_weight, weights_[d]);
     if (fan_in == 0) ++sources;
