@@ -147,6 +147,14 @@ PlannedStmt* CallPlannerUnobserved(Query* parse, const char* query_string, int c
                                    : standard_planner(parse, query_string, cursor_options, params);
 }
 
+/// Same operators in the same tree positions and the same total cost: the
+/// arm's settings did not change the plan.
+bool SamePlanTree(const Plan* a, const Plan* b) {
+  if (a == nullptr || b == nullptr) return a == b;
+  if (nodeTag(a) != nodeTag(b) || a->total_cost != b->total_cost || a->plan_rows != b->plan_rows) return false;
+  return SamePlanTree(a->lefttree, b->lefttree) && SamePlanTree(a->righttree, b->righttree);
+}
+
 /// Re-plans under an arm's settings (nested planner depth: not observed).
 PlannedStmt* PlanSteered(Query* copy, const char* query_string, int cursor_options, ParamListInfo params,
                          const char* settings) {
@@ -199,6 +207,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
       if (c.arm > 0) {
         PlannedStmt* steered = PlanSteered(copy, query_string, cursor_options, params, settings);
         if (steered != nullptr) {
+          info.same_plan = SamePlanTree(steered->planTree, result->planTree);
           result = steered;
           info.arm = c.arm;
         } else {
@@ -299,6 +308,7 @@ void ObserveExecution(QueryDesc* qd) {
       steer_flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(steer->arm));
       if (steer->action == SteerAction::kExplore) steer_flags |= kTrajectoryExplore;
       if (steer->action == SteerAction::kBaselineCheck) steer_flags |= kTrajectoryBaseline;
+      if (steer->same_plan) steer_flags |= kTrajectorySamePlan;
     }
     if (!st.ok()) {
       ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));

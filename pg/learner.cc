@@ -1,6 +1,7 @@
 // C++ zone: per-pattern bandits of the background learner (learner.h).
 #include "learner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -85,7 +86,15 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
     ruvector_dag::PatternBandit& b = it->second.bandit;
     const uint32_t before = b.deployed_arm();
     const bool was_rejected = in.arm > 0 && b.Summary(static_cast<uint32_t>(in.arm)).rejected;
-    RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
+    if (in.same_plan && in.arm > 0) {
+      RUVECTOR_RETURN_IF_ERROR(b.Observe(0, in.latency_ms));
+      // The same plan's latency is distributed as the default's: the arm is
+      // at least as slow as the default's recent (geometric) mean.
+      const double bound = std::max(in.latency_ms, std::exp(b.Summary(0).mean_log_ms));
+      RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), bound, /*censored=*/true));
+    } else {
+      RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
+    }
     const uint32_t after = b.deployed_arm();
     DecisionUpdate d = Describe(in.pattern_key, it->second);
     if (after != before) {

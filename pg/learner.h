@@ -22,6 +22,9 @@ struct LearnInput {
   uint64_t query_id = 0;
   int arm = 0;
   double latency_ms = 0.0;
+  /// The arm produced the default plan: the run is a measurement of arm 0,
+  /// and a censored one of `arm` (it cannot be faster than the default).
+  bool same_plan = false;
 };
 
 /// What the worker writes into a Decision.

@@ -402,8 +402,8 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
   for (int i = 0; i < k; ++i) {
     const TrajectoryRecord& r = recs[i];
     int kept = std::min<int>(r.node_count, kMaxTrajectoryNodes);
-    Datum v[14];
-    bool n[14] = {false};
+    Datum v[16];
+    bool n[16] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(r.seq));
     v[1] = Key(r.pattern_key);
     v[2] = Key(r.query_id);
@@ -438,6 +438,17 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
                                                  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     }
     v[13] = TimestampTzGetDatum(UnixMicrosToTimestamp(r.recorded_at_us));
+    // The arm the plan was made with (NULL: not planned by this backend's
+    // hook) and why it ran.
+    if ((r.flags & kTrajectoryArmKnown) != 0) {
+      v[14] = Int32GetDatum(TrajectoryArm(r.flags));
+    } else {
+      n[14] = true;
+    }
+    v[15] = Text((r.flags & kTrajectorySamePlan) != 0 ? "explore (default plan)"
+                 : (r.flags & kTrajectoryExplore) != 0 ? "explore"
+                 : (r.flags & kTrajectoryBaseline) != 0 ? "baseline check"
+                                                        : "serve");
     tuplestore_putvalues(rows.store, rows.desc, v, n);
   }
   return (Datum)0;

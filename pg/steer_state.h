@@ -153,6 +153,9 @@ void AppendEvent(SteerState* s, const LearnEvent& e);
 inline constexpr uint16_t kTrajectoryExplore = 8;
 inline constexpr uint16_t kTrajectoryBaseline = 16;
 inline constexpr uint16_t kTrajectoryArmKnown = 32;
+/// The explored arm produced PostgreSQL's default plan (same operators, same
+/// cost): the run measures arm 0, and the arm cannot beat it.
+inline constexpr uint16_t kTrajectorySamePlan = 64;
 inline constexpr uint16_t TrajectoryArmBits(int arm) { return static_cast<uint16_t>((arm & 31) << 8); }
 inline constexpr int TrajectoryArm(uint16_t flags) { return (flags >> 8) & 31; }
 

@@ -338,6 +338,7 @@ int LearnStep(int max_records) {
     in.query_id = r->query_id;
     in.arm = TrajectoryArm(r->flags);
     in.latency_ms = r->latency_ms;
+    in.same_plan = (r->flags & kTrajectorySamePlan) != 0;
     if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
   }
   if (last >= first) s->ring_consumed_seq = std::max(s->ring_consumed_seq, last);
@@ -703,6 +704,8 @@ extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
   LWLockRelease(StateLock());
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint64_t learned_before = g_steer->counters.trajectories_learned;
+  // A pass that starts after this call also sees drift reported before it.
+  uint64_t passes_before = g_steer->counters.learn_passes;
   int procno = g_steer->worker_procno;
   LWLockRelease(g_steer_lock);
   if (procno < 0) {
@@ -712,16 +715,17 @@ extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
   for (int waited_ms = 0; waited_ms < 10000; ++waited_ms) {
     LWLockAcquire(g_steer_lock, LW_SHARED);
     uint64_t through = g_steer->learned_through_seq;
+    uint64_t passes = g_steer->counters.learn_passes;
     procno = g_steer->worker_procno;
     LWLockRelease(g_steer_lock);
-    if (through >= target) break;
+    if (through >= target && passes >= passes_before + 2) break;
     if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
     CHECK_FOR_INTERRUPTS();
     pg_usleep(1000L);
   }
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint64_t learned = g_steer->counters.trajectories_learned - learned_before;
-  bool done = g_steer->learned_through_seq >= target;
+  bool done = g_steer->learned_through_seq >= target && g_steer->counters.learn_passes >= passes_before + 2;
   LWLockRelease(g_steer_lock);
   if (!done) {
     ereport(WARNING, (errmsg("ruvector_dag: the learner has not caught up after 10 s")));
@@ -735,9 +739,14 @@ extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
 extern "C" Datum ruvector_dag_reset_learning(PG_FUNCTION_ARGS) {
   RequireSteer();
   bool preserve = PG_ARGISNULL(0) ? true : PG_GETARG_BOOL(0);
+  // Trajectories recorded so far are not learned again.
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t recorded = State()->ring_next_seq - 1;
+  LWLockRelease(StateLock());
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   ++g_steer->learn_generation;
   ClearDecisions(g_steer);
+  g_steer->learned_through_seq = std::max(g_steer->learned_through_seq, recorded);
   LWLockRelease(g_steer_lock);
   if (!preserve) {
     LWLockAcquire(StateLock(), LW_EXCLUSIVE);

@@ -32,6 +32,7 @@ struct PlanSteerInfo {
   double default_ms = 0.0;
   double arm_ms = 0.0;
   bool replan_failed = false;
+  bool same_plan = false;  // the arm's plan equals PostgreSQL's default plan
   char arm_name[kArmNameLen] = {0};
 };
 void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info);

@@ -261,6 +261,42 @@ check "pgbench: no internal errors in the extension" "$(status_field internal_er
 check "pgbench: server log has no PANIC/FATAL from the extension" \
   "$(grep -cE 'PANIC|ruvector_dag.*(FATAL|failed, statement continues)' "$log" || true)" 0
 
+# Plan steering end to end: `ruvector-dag bench` on the bundled misestimation
+# workload (PostgreSQL alone, then learning with online exploration) must
+# return identical results and deploy an arm for a misplanned query; ANALYZE
+# is seen as drift; `ruvector-dag demo` runs on its own private cluster.
+step "steering: bench and demo smoke runs"
+cmake --build "$build" --target ruvector-dag -j "$jobs" >/dev/null
+cli=$build/cli/ruvector-dag
+psql_db postgres -c "CREATE DATABASE rvsteer"
+set +e
+steer_json=$("$cli" bench --dsn "host=$work port=$port user=postgres dbname=rvsteer" --workload misestimation \
+  --generate --rounds 16 --planning-samples 40 --format json 2>"$work/bench.err")
+rc=$?
+set -e
+check "bench --workload misestimation: exit status" "$rc" 0
+[ "$rc" = 0 ] || cat "$work/bench.err"
+echo "$steer_json" | grep -E '"(speedup_total|speedup_converged|regressed_over_1_2x|patterns_deployed|planning_overhead_us)"' \
+  | sed 's/^/    /'
+check "bench: results identical with the learner" "$(echo "$steer_json" | grep -c '^  "results_identical": true')" 1
+deployed=$(echo "$steer_json" | sed -n 's/.*"patterns_deployed": \([0-9]*\).*/\1/p')
+check "bench: an arm is deployed for a misplanned query" "$([ "${deployed:-0}" -ge 1 ] && echo yes || echo no)" yes
+drift_before=$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" \
+  -c "SELECT count(*) FROM ruvector.dag_learning_events(256) WHERE event = 'drift'")
+psql_db rvsteer -c "ANALYZE rv_events" -c "SELECT ruvector.dag_learn_now()" >/dev/null
+drift_after=$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" \
+  -c "SELECT count(*) FROM ruvector.dag_learning_events(256) WHERE event = 'drift'")
+check "ANALYZE is reported to the learner as drift" "$((drift_after - drift_before))" 1
+set +e
+"$cli" demo --rounds 6 --dir "$work/demo" --plot "$work/demo.svg" --format json >"$work/demo.json" 2>"$work/demo.err"
+rc=$?
+set -e
+check "demo --rounds 6: exit status" "$rc" 0
+[ "$rc" = 0 ] || cat "$work/demo.err"
+check "demo: JSON summary and plot written" \
+  "$(grep -c '"results_identical": true' "$work/demo.json" 2>/dev/null | tr -d ' ')/$(test -s "$work/demo.svg" && echo svg)" \
+  "7/svg"
+
 # --- 3. overhead benchmark -----------------------------------------------------------
 step "overhead benchmark (numbers only)"
 psql_db bench <<'SQL' >/dev/null

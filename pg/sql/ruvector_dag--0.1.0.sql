@@ -35,7 +35,8 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_statistics' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_trajectory_history(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint,
               latency_ms float8, plan_nodes int, nested bool, parallel bool, truncated bool,
-              operator_types text[], estimated_rows float8[], actual_rows float8[], recorded_at timestamptz)
+              operator_types text[], estimated_rows float8[], actual_rows float8[], recorded_at timestamptz,
+              arm int, steering text)
 AS 'MODULE_PATHNAME', 'ruvector_dag_trajectory_history' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_health_check()
 RETURNS TABLE(component text, status text, last_check timestamptz, message text)

@@ -1,0 +1,199 @@
+// Unit tests of the steering state (arms, pins, decisions, ChooseArm) and the
+// learner (bandit per pattern); no server needed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "learner.h"
+#include "steer_state.h"
+
+namespace ruvector_pg {
+namespace {
+
+std::unique_ptr<SteerState> NewState() {
+  auto s = std::make_unique<SteerState>();
+  InitSteerState(s.get());
+  return s;
+}
+
+TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
+  auto s = NewState();
+  EXPECT_EQ(s->arm_count, 8u);
+  EXPECT_EQ(FindArm(s.get(), "default"), 0);
+  EXPECT_EQ(FindArm(s.get(), "no_nestloop"), 1);
+  EXPECT_STREQ(s->arms[1].settings, "enable_nestloop=off\n");
+  uint64_t gen = s->arm_generation;
+  int idx = AddArm(s.get(), "mine", "work_mem=64MB\n");
+  EXPECT_EQ(idx, 8);
+  EXPECT_GT(s->arm_generation, gen);
+  EXPECT_EQ(AddArm(s.get(), "mine", "work_mem=1MB\n"), -1);  // duplicate
+  EXPECT_FALSE(RemoveArm(s.get(), 1));                       // built in
+  ASSERT_TRUE(SetPin(s.get(), 42, idx));
+  ASSERT_TRUE(SetPin(s.get(), 43, 2));
+  EXPECT_TRUE(RemoveArm(s.get(), idx));
+  EXPECT_EQ(PinnedArm(s.get(), 42), -1);  // pin on the removed arm is gone
+  EXPECT_EQ(PinnedArm(s.get(), 43), 2);
+  EXPECT_EQ(s->arm_count, 8u);
+}
+
+TEST(SteerStateTest, ArmTableBound) {
+  auto s = NewState();
+  for (int i = 8; i < kMaxArms; ++i) EXPECT_EQ(AddArm(s.get(), ("a" + std::to_string(i)).c_str(), "x=1\n"), i);
+  EXPECT_EQ(AddArm(s.get(), "one_too_many", "x=1\n"), -1);
+}
+
+TEST(SteerStateTest, ChooseArmServesDeployedWithBaselineChecks) {
+  auto s = NewState();
+  Decision* d = UpsertDecision(s.get(), 7);
+  ASSERT_NE(d, nullptr);
+  d->query_id = 99;
+  d->deployed_arm = 2;
+  d->explore_arm = -1;
+  int baseline = 0, deployed = 0;
+  for (int i = 0; i < 32; ++i) {
+    SteerChoice c = ChooseArm(s.get(), 7, 99, 0.0, 8);
+    if (c.action == SteerAction::kBaselineCheck) {
+      EXPECT_EQ(c.arm, 0);
+      ++baseline;
+    } else {
+      EXPECT_EQ(c.action, SteerAction::kServe);
+      EXPECT_EQ(c.arm, 2);
+      ++deployed;
+    }
+  }
+  EXPECT_EQ(baseline, 4);
+  EXPECT_EQ(deployed, 28);
+  // Unknown pattern: PostgreSQL's plan, nothing counted.
+  SteerChoice c = ChooseArm(s.get(), 8, 99, 1.0, 8);
+  EXPECT_EQ(c.arm, 0);
+  EXPECT_EQ(c.action, SteerAction::kDefault);
+}
+
+TEST(SteerStateTest, ExplorationStaysWithinBudget) {
+  auto s = NewState();
+  Decision* d = UpsertDecision(s.get(), 7);
+  d->explore_arm = 3;
+  int explored = 0;
+  for (int i = 0; i < 100; ++i) explored += ChooseArm(s.get(), 7, 1, 0.25, 16).action == SteerAction::kExplore;
+  EXPECT_EQ(explored, 25);
+  // No budget: never explores.
+  for (int i = 0; i < 10; ++i) EXPECT_NE(ChooseArm(s.get(), 7, 1, 0.0, 16).action, SteerAction::kExplore);
+}
+
+TEST(SteerStateTest, PinWinsAndFilterFollowsDecisions) {
+  auto s = NewState();
+  Decision* d = UpsertDecision(s.get(), 7);
+  d->query_id = 5;
+  d->deployed_arm = 1;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);
+  EXPECT_EQ(QueryFilterFlags(s.get(), 6), 0);
+  SetPin(s.get(), 5, 4);
+  SteerChoice c = ChooseArm(s.get(), 7, 5, 0.0, 0);
+  EXPECT_EQ(c.action, SteerAction::kPinned);
+  EXPECT_EQ(c.arm, 4);
+  ClearDecisions(s.get());
+  EXPECT_EQ(s->decision_count, 0u);
+  EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);  // the pin stays
+}
+
+TEST(SteerStateTest, DecisionTableBound) {
+  auto s = NewState();
+  uint32_t inserted = 0;
+  for (uint64_t k = 1; k <= kDecisionSlots; ++k) inserted += UpsertDecision(s.get(), k) != nullptr;
+  EXPECT_EQ(inserted, kDecisionSlots / 8 * 7);
+  for (uint64_t k = 1; k <= inserted; ++k) ASSERT_NE(FindDecision(s.get(), k), nullptr);
+}
+
+TEST(SteerStateTest, EventsRingKeepsNewest) {
+  auto s = NewState();
+  for (int i = 0; i < kEventCapacity + 10; ++i) {
+    LearnEvent e;
+    e.arm = i;
+    AppendEvent(s.get(), e);
+  }
+  EXPECT_EQ(s->event_next_seq, static_cast<uint64_t>(kEventCapacity + 11));
+  const LearnEvent& newest = s->events[(s->event_next_seq - 2) % kEventCapacity];
+  EXPECT_EQ(newest.arm, kEventCapacity + 9);
+}
+
+std::vector<LearnInput> Runs(uint64_t key, int arm, double ms, int n, bool same_plan = false) {
+  std::vector<LearnInput> v;
+  for (int i = 0; i < n; ++i) {
+    LearnInput in;
+    in.pattern_key = key;
+    in.query_id = 11;
+    in.arm = arm;
+    in.latency_ms = ms * (1.0 + 0.01 * (i % 3));
+    in.same_plan = same_plan;
+    v.push_back(in);
+  }
+  return v;
+}
+
+TEST(LearnerTest, DeploysAMeasuredlyFasterArmOnly) {
+  Learner l;
+  l.Reset(8);
+  std::vector<DecisionUpdate> updates;
+  std::vector<LearnEvent> events;
+  uint64_t untracked = 0;
+  ASSERT_TRUE(l.Learn(Runs(5, 0, 100.0, 5), 100, &updates, &events, &untracked).ok());
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].deployed_arm, 0);
+  EXPECT_GT(updates[0].explore_arm, 0);
+  EXPECT_TRUE(events.empty());
+  updates.clear();
+  ASSERT_TRUE(l.Learn(Runs(5, 1, 10.0, 5), 100, &updates, &events, &untracked).ok());
+  EXPECT_EQ(updates.back().deployed_arm, 1);
+  EXPECT_NEAR(updates.back().default_ms, 101.0, 2.0);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].type, LearnEventType::kDeploy);
+  EXPECT_EQ(events[0].arm, 1);
+  // A slower arm is never deployed.
+  events.clear();
+  updates.clear();
+  ASSERT_TRUE(l.Learn(Runs(6, 0, 10.0, 5), 100, &updates, &events, &untracked).ok());
+  ASSERT_TRUE(l.Learn(Runs(6, 2, 50.0, 5), 100, &updates, &events, &untracked).ok());
+  EXPECT_EQ(updates.back().deployed_arm, 0);
+}
+
+TEST(LearnerTest, SamePlanArmIsRejectedNotDeployed) {
+  Learner l;
+  l.Reset(8);
+  std::vector<DecisionUpdate> updates;
+  std::vector<LearnEvent> events;
+  uint64_t untracked = 0;
+  ASSERT_TRUE(l.Learn(Runs(5, 0, 20.0, 4), 100, &updates, &events, &untracked).ok());
+  ASSERT_TRUE(l.Learn(Runs(5, 3, 19.0, 4, /*same_plan=*/true), 100, &updates, &events, &untracked).ok());
+  EXPECT_EQ(updates.back().deployed_arm, 0);
+  bool rejected = false;
+  for (const LearnEvent& e : events) rejected |= e.type == LearnEventType::kReject && e.arm == 3;
+  EXPECT_TRUE(rejected);
+}
+
+TEST(LearnerTest, PatternBoundAndBadInputs) {
+  Learner l;
+  l.Reset(4);
+  std::vector<DecisionUpdate> updates;
+  std::vector<LearnEvent> events;
+  uint64_t untracked = 0;
+  std::vector<LearnInput> batch = Runs(1, 0, 5.0, 1);
+  auto more = Runs(2, 0, 5.0, 1);
+  batch.insert(batch.end(), more.begin(), more.end());
+  LearnInput bad;
+  bad.pattern_key = 3;
+  bad.arm = 9;  // unknown arm
+  bad.latency_ms = 1.0;
+  batch.push_back(bad);
+  bad.arm = 0;
+  bad.latency_ms = std::nan("");
+  batch.push_back(bad);
+  ASSERT_TRUE(l.Learn(batch, 1, &updates, &events, &untracked).ok());
+  EXPECT_EQ(l.patterns(), 1u);
+  EXPECT_EQ(untracked, 1u);
+}
+
+}  // namespace
+}  // namespace ruvector_pg
