@@ -4,7 +4,10 @@
 # consumer, runs the node --test suite, ESM/CommonJS smoke tests against the
 # packed package and the headless-Chromium page test, and prints the sizes.
 #
-# Usage: scripts/wasm_test.sh [--bench]
+# Usage: scripts/wasm_test.sh [--bench] [--lite]
+#   --bench  also run the Node benchmark
+#   --lite   also build and check the size-budget variant (no text formats,
+#            four mechanisms) in $build/lite and print its size
 # Needs (scripts/setup.sh installs them): emscripten, chromium, Node.js >= 18
 # with npm. npm packages (playwright-core, typescript) come from
 # wasm/package-lock.json.
@@ -15,7 +18,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${RVD_WASM_BUILD:-$root/build-wasm}"
 bench=0
-[ "${1:-}" = "--bench" ] && bench=1
+lite=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    --lite) lite=1 ;;
+    *) echo "usage: scripts/wasm_test.sh [--bench] [--lite]" >&2; exit 2 ;;
+  esac
+done
 
 for tool in emcmake emcc node npm ninja cmake; do
   command -v "$tool" >/dev/null 2>&1 || { echo "wasm_test: '$tool' not found; run scripts/setup.sh" >&2; exit 1; }
@@ -86,6 +96,18 @@ echo "wasm: $(stat -c %s "$pkg/dist/ruvector_dag.wasm") B raw, $wasm_gz B gzip -
 echo "JS (all entry points, ESM and CJS): $js_gz B gzip -9"
 echo "what a browser loads (browser.mjs + ruvector_dag.mjs + wasm): $esm_gz B gzip -9"
 echo "npm pack tarball: $(stat -c %s "$scratch/$tarball") B ($tarball)"
+
+if [ "$lite" = 1 ]; then
+  echo "== size-budget build (RVD_TEXT_FORMATS=OFF, RVD_MECHANISMS=0x27)"
+  mkdir -p "$build/lite"
+  emcmake cmake -S "$root/wasm" -B "$build/lite" -G Ninja -DRVD_TEXT_FORMATS=OFF -DRVD_MECHANISMS=0x27 \
+    >"$build/lite/configure.log" 2>&1 || { cat "$build/lite/configure.log"; exit 1; }
+  ninja -C "$build/lite" -j2
+  step "lite build check" node scripts/lite_check.mjs "$build/lite/ruvector_dag.wasm"
+  lite_gz=$(gzip -9 -c "$build/lite/ruvector_dag.wasm" | wc -c)
+  lite_total=$(cat "$pkg"/dist/ruvector_dag.mjs "$pkg"/dist/browser.mjs "$build/lite/ruvector_dag.wasm" | gzip -9 | wc -c)
+  echo "lite wasm: $(stat -c %s "$build/lite/ruvector_dag.wasm") B raw, $lite_gz B gzip -9; with browser JS: $lite_total B gzip -9"
+fi
 
 if [ "$bench" = 1 ]; then
   echo "== benchmark"
