@@ -147,11 +147,47 @@ PlannedStmt* CallPlannerUnobserved(Query* parse, const char* query_string, int c
                                    : standard_planner(parse, query_string, cursor_options, params);
 }
 
-/// Same operators in the same tree positions and the same total cost: the
-/// arm's settings did not change the plan.
+/// Same operators in the same tree positions, on the same relations and
+/// indexes, with the same row estimates: the arm's settings did not change
+/// the plan. Costs are not compared (a disabled operator that is still used
+/// carries disable_cost). Nodes with several children (Append, ...) compare
+/// their type and rows only.
 bool SamePlanTree(const Plan* a, const Plan* b) {
   if (a == nullptr || b == nullptr) return a == b;
-  if (nodeTag(a) != nodeTag(b) || a->total_cost != b->total_cost || a->plan_rows != b->plan_rows) return false;
+  if (nodeTag(a) != nodeTag(b) || a->plan_rows != b->plan_rows) return false;
+  switch (nodeTag(a)) {
+    case T_SeqScan:
+    case T_SampleScan:
+    case T_BitmapHeapScan:
+    case T_TidScan:
+      if (reinterpret_cast<const Scan*>(a)->scanrelid != reinterpret_cast<const Scan*>(b)->scanrelid) return false;
+      break;
+    case T_IndexScan:
+      if (reinterpret_cast<const IndexScan*>(a)->indexid != reinterpret_cast<const IndexScan*>(b)->indexid ||
+          reinterpret_cast<const Scan*>(a)->scanrelid != reinterpret_cast<const Scan*>(b)->scanrelid) {
+        return false;
+      }
+      break;
+    case T_IndexOnlyScan:
+      if (reinterpret_cast<const IndexOnlyScan*>(a)->indexid != reinterpret_cast<const IndexOnlyScan*>(b)->indexid ||
+          reinterpret_cast<const Scan*>(a)->scanrelid != reinterpret_cast<const Scan*>(b)->scanrelid) {
+        return false;
+      }
+      break;
+    case T_BitmapIndexScan:
+      if (reinterpret_cast<const BitmapIndexScan*>(a)->indexid !=
+          reinterpret_cast<const BitmapIndexScan*>(b)->indexid) {
+        return false;
+      }
+      break;
+    case T_NestLoop:
+    case T_MergeJoin:
+    case T_HashJoin:
+      if (reinterpret_cast<const Join*>(a)->jointype != reinterpret_cast<const Join*>(b)->jointype) return false;
+      break;
+    default:
+      break;
+  }
   return SamePlanTree(a->lefttree, b->lefttree) && SamePlanTree(a->righttree, b->righttree);
 }
 

@@ -232,7 +232,10 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
   }
   Decision* d = FindDecision(s, key);
   if (d == nullptr) return c;
-  ++d->plans;
+  // The exploration budget is a share of the plannings in sessions that
+  // explore: plannings elsewhere (analysis functions, EXPLAIN in sessions
+  // with exploration off) must not make room for more explorations.
+  if (explore_budget > 0.0) ++d->plans;
   c.confidence = d->confidence;
   c.default_ms = d->default_ms;
   bool explore_ok = explore_budget > 0.0 && d->explore_arm > 0 &&

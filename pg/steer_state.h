@@ -43,7 +43,7 @@ struct Decision {
   double best_candidate_ms = 0.0;  // fastest measured candidate (0 = none)
   int32_t best_candidate_arm = -1;
   // Advanced by backends (planner hook):
-  uint64_t plans = 0;          // times the pattern was planned under steering
+  uint64_t plans = 0;          // plannings in sessions that explore (budget > 0)
   uint64_t explorations = 0;   // plans that ran a candidate arm
   uint64_t since_baseline = 0; // plans since the last baseline check
   // Published by the worker:
