@@ -320,44 +320,18 @@ Result<QueryDag> ReadRustJson(std::string_view text, const ParseLimits& limits) 
 
   const auto& node_array = *nodes_json->get_ptr<const json::array_t*>();
   RUVECTOR_RETURN_IF_ERROR(internal::CheckIdSpace(0, node_array.size(), limits, kWhat));
-  std::vector<OperatorNode> nodes;
-  nodes.reserve(node_array.size());
-  for (size_t i = 0; i < node_array.size(); ++i) {
-    RUVECTOR_ASSIGN_OR_RETURN(OperatorNode node, NodeFromRust(node_array[i], i, limits));
-    nodes.push_back(std::move(node));
-  }
-  std::stable_sort(nodes.begin(), nodes.end(),
-                   [](const OperatorNode& a, const OperatorNode& b) { return a.id < b.id; });
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    if (nodes[i].id == nodes[i - 1].id) {
-      return Status::AlreadyExists(r.where + ": duplicate node id " + std::to_string(nodes[i].id));
-    }
-  }
+  RUVECTOR_ASSIGN_OR_RETURN(
+      std::vector<OperatorNode> nodes,
+      internal::ReadSortedNodes(r, node_array, [&limits](const json& element, size_t i) {
+        return NodeFromRust(element, i, limits);
+      }));
   const uint64_t id_bound = nodes.empty() ? 0 : uint64_t{nodes.back().id} + 1;
   RUVECTOR_RETURN_IF_ERROR(internal::CheckIdSpace(id_bound, nodes.size(), limits, kWhat));
 
-  QueryDag dag;
-  for (OperatorNode& node : nodes) {
-    const NodeId id = node.id;
-    RUVECTOR_RETURN_IF_ERROR(dag.AddNodeWithId(id, std::move(node)));
-  }
+  RUVECTOR_ASSIGN_OR_RETURN(QueryDag dag, internal::DagFromSortedNodes(std::move(nodes)));
 
   const auto& edge_array = *edges_json->get_ptr<const json::array_t*>();
-  std::vector<std::pair<NodeId, NodeId>> edges;
-  edges.reserve(edge_array.size());
-  for (size_t i = 0; i < edge_array.size(); ++i) {
-    const json& e = edge_array[i];
-    const std::string where = r.where + ": edges[" + std::to_string(i) + "]";
-    if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned()) {
-      return Status::InvalidArgument(where + " must be [parent, child] with two non-negative integer node ids");
-    }
-    const uint64_t from = *e[0].get_ptr<const json::number_unsigned_t*>();
-    const uint64_t to = *e[1].get_ptr<const json::number_unsigned_t*>();
-    if (from > kMaxNodeId || to > kMaxNodeId) {
-      return Status::NotFound(where + ": unknown node " + std::to_string(from > kMaxNodeId ? from : to));
-    }
-    edges.emplace_back(static_cast<NodeId>(from), static_cast<NodeId>(to));
-  }
+  RUVECTOR_ASSIGN_OR_RETURN(auto edges, internal::ReadEdgePairs(r, edge_array, "[parent, child]"));
   RUVECTOR_RETURN_IF_ERROR(internal::AddEdgesInOrder(dag, edges).WithContext(kWhat));
 
   // "root" is Option<usize>: absent or null, or an id of a node.

@@ -177,4 +177,36 @@ Status FieldReader::FloatArray(const json& v, std::string_view field, std::vecto
   return Status::Ok();
 }
 
+Result<QueryDag> DagFromSortedNodes(std::vector<OperatorNode> nodes) {
+  QueryDag dag;
+  for (OperatorNode& node : nodes) {
+    const NodeId id = node.id;
+    RUVECTOR_RETURN_IF_ERROR(dag.AddNodeWithId(id, std::move(node)));
+  }
+  return dag;
+}
+
+Result<std::vector<std::pair<NodeId, NodeId>>> ReadEdgePairs(const FieldReader& r,
+                                                             const nlohmann::json::array_t& array,
+                                                             std::string_view shape) {
+  using json = nlohmann::json;
+  std::vector<std::pair<NodeId, NodeId>> edges;
+  edges.reserve(array.size());
+  for (size_t i = 0; i < array.size(); ++i) {
+    const json& e = array[i];
+    const std::string where = r.where + ": edges[" + std::to_string(i) + "]";
+    if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned()) {
+      return Status::InvalidArgument(where + " must be " + std::string(shape) +
+                                     " with two non-negative integer node ids");
+    }
+    const uint64_t from = *e[0].get_ptr<const json::number_unsigned_t*>();
+    const uint64_t to = *e[1].get_ptr<const json::number_unsigned_t*>();
+    if (from > kMaxNodeId || to > kMaxNodeId) {
+      return Status::NotFound(where + ": unknown node " + std::to_string(from > kMaxNodeId ? from : to));
+    }
+    edges.emplace_back(static_cast<NodeId>(from), static_cast<NodeId>(to));
+  }
+  return edges;
+}
+
 }  // namespace ruvector_dag::internal

@@ -13,6 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <utility>
+
+#include "ruvector_dag/dag.h"
 #include "ruvector_dag/formats.h"
 #include "ruvector_dag/status.h"
 
@@ -51,6 +55,38 @@ struct FieldReader {
   /// An array of numbers, each a finite value representable as a float.
   Status FloatArray(const nlohmann::json& v, std::string_view field, std::vector<float>* out) const;
 };
+
+/// Reads a document's node array with `read_node(element, index)` (returning
+/// Result<OperatorNode>) and returns the nodes sorted by id; a repeated id is
+/// kAlreadyExists ("<where>: duplicate node id N").
+template <typename ReadNode>
+Result<std::vector<OperatorNode>> ReadSortedNodes(const FieldReader& r,
+                                                  const nlohmann::json::array_t& array,
+                                                  ReadNode read_node) {
+  std::vector<OperatorNode> nodes;
+  nodes.reserve(array.size());
+  for (size_t i = 0; i < array.size(); ++i) {
+    RUVECTOR_ASSIGN_OR_RETURN(OperatorNode node, read_node(array[i], i));
+    nodes.push_back(std::move(node));
+  }
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [](const OperatorNode& a, const OperatorNode& b) { return a.id < b.id; });
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    if (nodes[i].id == nodes[i - 1].id) {
+      return Status::AlreadyExists(r.where + ": duplicate node id " + std::to_string(nodes[i].id));
+    }
+  }
+  return nodes;
+}
+
+/// A DAG holding `nodes` (sorted by id, ids unique) under their own ids.
+Result<QueryDag> DagFromSortedNodes(std::vector<OperatorNode> nodes);
+
+/// Reads an edge array [[a, b], ...] of node ids; `shape` names the pair in
+/// messages ("[from, to]"). Ids are range-checked, not looked up.
+Result<std::vector<std::pair<NodeId, NodeId>>> ReadEdgePairs(const FieldReader& r,
+                                                             const nlohmann::json::array_t& array,
+                                                             std::string_view shape);
 
 }  // namespace ruvector_dag::internal
 
