@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { MECHANISMS, WasmDag, initSync } from '@ruvector/dag-wasm';
+import { MECHANISMS, WasmDag } from '@ruvector/dag-wasm';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist');
@@ -55,7 +55,7 @@ const rows = [];
 const row = (what, ms, note = '') => rows.push([what, ms.toFixed(3), note]);
 
 const wasmBytes = readFileSync(join(dist, 'ruvector_dag.wasm'));
-row('initSync (compile + instantiate)', median(() => initSync(wasmBytes)).ms);
+row('compile the module (new WebAssembly.Module)', median(() => new WebAssembly.Module(wasmBytes)).ms);
 
 const build = median(() => { const d = chain(10000); d.free(); });
 row('build 10,000-node chain (addNode + addEdge)', build.ms);

@@ -7,6 +7,7 @@
 // top-level `export function|class|const` declaration.
 
 let wasm = null;  // the instance's exports once initialized
+let generation = 0;  // bumped per instance; a WasmDag only talks to its own
 let broken = null;  // message of a fatal abort/trap; the instance is unusable after one
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -77,6 +78,7 @@ function start(instance) {
   }
   wasm = wrapped;
   broken = null;
+  ++generation;
   wasm._initialize();
 }
 
@@ -92,22 +94,24 @@ export function isReady() {
 }
 
 /**
- * Loads the module synchronously from its bytes or a compiled WebAssembly.Module.
+ * Loads the module synchronously from its bytes or a compiled WebAssembly.Module
+ * (no-op once loaded; after a fatal abort it loads a fresh instance).
  * Node's entry points call it on import. Browsers limit synchronous compilation
  * on the main thread: use init() there.
  */
 export function initSync(source) {
+  if (wasm && !broken) return;  // already loaded: existing WasmDags stay valid
   start(new WebAssembly.Instance(toModuleSource(source), imports()));
 }
 
 /**
  * Loads the module asynchronously. `source`: a URL or string (fetched), a
  * Response or a promise of one, the bytes, or a WebAssembly.Module. Resolves
- * at once when the module is already loaded and no source is given.
+ * at once when the module is already loaded.
  */
 export async function init(source) {
+  if (wasm && !broken) return;  // already loaded: existing WasmDags stay valid
   if (source === undefined) {
-    if (wasm) return;
     throw new RuvectorDagError('init() needs the .wasm location or bytes in this environment');
   }
   if (typeof source === 'string' || source instanceof URL) source = fetch(source);
@@ -200,7 +204,7 @@ export function operatorTypes() {
 }
 
 const registry = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry((ptr) => { if (wasm && !broken) wasm.rvd_dag_delete(ptr); })
+  ? new FinalizationRegistry(({ ptr, gen }) => { if (wasm && !broken && gen === generation) wasm.rvd_dag_delete(ptr); })
   : null;
 const disposeSymbol = typeof Symbol.dispose === 'symbol' ? Symbol.dispose : Symbol.for('Symbol.dispose');
 const ADOPT = Symbol('adopt');
@@ -212,6 +216,7 @@ const ADOPT = Symbol('adopt');
  */
 export class WasmDag {
   #ptr = 0;
+  #gen = 0;
   /** EXPLAIN ANALYZE statement times of an imported plan (ms), else null. */
   planningTimeMs = null;
   executionTimeMs = null;
@@ -221,12 +226,16 @@ export class WasmDag {
   constructor(adopt, ptr) {
     const w = api();
     this.#ptr = adopt === ADOPT ? ptr : w.rvd_dag_new();
-    if (registry) registry.register(this, this.#ptr, this);
+    this.#gen = generation;
+    if (registry) registry.register(this, { ptr: this.#ptr, gen: this.#gen }, this);
   }
 
   #handle() {
     api();
     if (this.#ptr === 0) throw new RuvectorDagError('WasmDag used after free()', 'failed_precondition');
+    if (this.#gen !== generation) {
+      throw new RuvectorDagError('WasmDag belongs to a module instance that aborted; rebuild it', 'failed_precondition');
+    }
     return this.#ptr;
   }
 
@@ -328,7 +337,7 @@ export class WasmDag {
   free() {
     if (this.#ptr !== 0) {
       if (registry) registry.unregister(this);
-      if (wasm && !broken) wasm.rvd_dag_delete(this.#ptr);
+      if (wasm && !broken && this.#gen === generation) wasm.rvd_dag_delete(this.#ptr);
       this.#ptr = 0;
     }
   }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import {
-  CAPACITY_MODES, MECHANISMS, RuvectorDagError, WasmDag, init, isReady, operatorTypes,
+  CAPACITY_MODES, MECHANISMS, RuvectorDagError, WasmDag, init, initSync, isReady, operatorTypes,
 } from '@ruvector/dag-wasm';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,6 +57,14 @@ test('module is ready on import and init() resolves', async () => {
   assert.ok(operatorTypes().includes('HnswScan'));
   assert.equal(MECHANISMS.length, 7);
   assert.deepEqual([...CAPACITY_MODES], ['bottleneck', 'cost', 'rows', 'time', 'unit']);
+});
+
+test('loading again is a no-op: existing DAGs stay valid', async () => {
+  const dag = samplePlan();
+  initSync(readFileSync(new URL('../dist/ruvector_dag.wasm', import.meta.url)));
+  await init(new Uint8Array([0, 1, 2, 3]));  // not even a module: ignored once loaded
+  assert.equal(dag.criticalPath().cost, 176);
+  dag.free();
 });
 
 test('addNode returns sequential ids; counts follow', () => {
