@@ -47,8 +47,8 @@ struct DecisionUpdate {
 /// Memory: one bandit per pattern (num_arms x window observations).
 class Learner {
  public:
-  /// Bandit settings used by the server (min_runs 3, the library's defaults
-  /// otherwise).
+  /// Bandit settings used by the server (min_runs 4, confidence_z 2.5, at most
+  /// 8 exploration runs per candidate; the library's defaults otherwise).
   static ruvector_dag::BanditOptions ServerOptions(uint32_t num_arms);
 
   /// Forgets every pattern and uses `num_arms` arms from now on.
