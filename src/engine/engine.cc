@@ -246,8 +246,8 @@ Result<LearnReport> Engine::BackgroundLearn() {
       ++err_count;
     }
     const double lr = state != nullptr ? state->lr_boost : 1.0;
-    RUVECTOR_RETURN_IF_ERROR(model_.Adapt(t.embedding, t.arm, target, lr).status());
-    RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(t.embedding, t.arm, target, lr).status());
+    RUVECTOR_RETURN_IF_ERROR(model_.Adapt(t.embedding, t.arm, target, lr));
+    RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(t.embedding, t.arm, target, lr));
     ReplaySample sample{t.embedding, t.arm, static_cast<float>(target), static_cast<float>(lr)};
     if (replay_.size() < options_.replay_capacity) {
       replay_.push_back(sample);
@@ -277,7 +277,7 @@ Result<LearnReport> Engine::BackgroundLearn() {
       replay_.size() * 4);
   for (size_t i = 0; i < steps && !replay_.empty(); ++i) {
     const ReplaySample& s = replay_[rng_.Uniform(replay_.size())];
-    RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(s.x, s.arm, s.target, s.lr).status());
+    RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(s.x, s.arm, s.target, s.lr));
   }
   report.replay_steps = steps;
 

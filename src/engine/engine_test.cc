@@ -10,17 +10,7 @@
 #include "ruvector_dag/engine.h"
 #include "sona/internal/sim_env.h"
 
-// Allocation counter (see featurizer_test.cc): proves PreQuery's hot path.
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "sona/internal/counting_new.h"
 
 namespace ruvector_dag {
 namespace {
@@ -193,15 +183,15 @@ TEST(EngineTest, PreQueryOnAKnownPatternAddsNoAllocations) {
     ASSERT_TRUE(prepared.Reset(p.dag).ok());
     ASSERT_TRUE(attention->Compute(prepared, nullptr, &scores).ok());
   }
-  uint64_t before = g_allocations.load();
+  uint64_t before = testing_support::AllocationCount();
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(prepared.Reset(p.dag).ok());
     ASSERT_TRUE(attention->Compute(prepared, nullptr, &scores).ok());
   }
-  const uint64_t attention_allocs = g_allocations.load() - before;
-  before = g_allocations.load();
+  const uint64_t attention_allocs = testing_support::AllocationCount() - before;
+  before = testing_support::AllocationCount();
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(engine->PreQuery(p.dag, p.key, &d, &e).ok());
-  const uint64_t prequery_allocs = g_allocations.load() - before;
+  const uint64_t prequery_allocs = testing_support::AllocationCount() - before;
   std::printf("allocations per call: attention %.1f, PreQuery %.1f\n", attention_allocs / 50.0,
               prequery_allocs / 50.0);
   EXPECT_EQ(prequery_allocs, attention_allocs);

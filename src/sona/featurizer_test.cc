@@ -9,24 +9,11 @@
 #include "dag/internal/random_dag.h"
 #include "ruvector_dag/sona.h"
 
-// Counts heap allocations so tests can prove a hot path allocates nothing.
-// Replacing the global operator new affects the whole test binary, which only
-// adds a relaxed atomic increment.
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "sona/internal/counting_new.h"
 
 namespace ruvector_dag {
 
-uint64_t AllocationCount() { return g_allocations.load(std::memory_order_relaxed); }
+using testing_support::AllocationCount;
 
 namespace {
 
