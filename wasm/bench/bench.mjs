@@ -55,7 +55,7 @@ const rows = [];
 const row = (what, ms, note = '') => rows.push([what, ms.toFixed(3), note]);
 
 const wasmBytes = readFileSync(join(dist, 'ruvector_dag.wasm'));
-row('compile the module (new WebAssembly.Module)', median(() => new WebAssembly.Module(wasmBytes)).ms);
+row('new WebAssembly.Module (V8 compiles functions lazily)', median(() => new WebAssembly.Module(wasmBytes)).ms);
 
 const build = median(() => { const d = chain(10000); d.free(); });
 row('build 10,000-node chain (addNode + addEdge)', build.ms);

@@ -1,4 +1,4 @@
-// The small C API the JS wrapper calls (wasm/js/wasm_dag.mjs).
+// The small C API the JS wrapper calls (wasm/js/ruvector_dag.mjs).
 //
 // Conventions: a DAG handle is a QueryDag* (a 32-bit address). Fallible calls
 // return a negative number on error and leave the message in the error
