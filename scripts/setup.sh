@@ -19,6 +19,12 @@ packages=(
   emscripten chromium
 )
 
+# Node.js with npm (WASM package tests): keep an existing Node (e.g. NodeSource,
+# which bundles npm); otherwise take Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -7,6 +7,8 @@
 #   3. the library tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   4. every libFuzzer target for a short time (RUVECTOR_FUZZ_SECONDS, default 30)
 #   5. cmake --install + a consumer project using find_package(ruvector_dag)
+#   6. the WASM module and npm package: node --test, ESM/CJS, headless Chromium,
+#      sizes of the full and the size-budget build (scripts/wasm_test.sh)
 # Usage: scripts/test.sh            (RUVECTOR_JOBS, RUVECTOR_FUZZ_SECONDS to tune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,5 +72,8 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 cmake -S "$root/tests/consumer" -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer"
+
+step "WASM module and JS package"
+"$root/scripts/wasm_test.sh" --lite
 
 step "all tests passed"
