@@ -115,6 +115,54 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'ruvector_dag_learn_now' LANGUAGE C VOLATIL
 CREATE FUNCTION @extschema@.dag_reset_learning(preserve_patterns bool DEFAULT true)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_reset_learning' LANGUAGE C VOLATILE;
 
+CREATE FUNCTION @extschema@.dag_query_patterns(min_executions bigint DEFAULT 1)
+RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, executions bigint, mean_ms float8,
+              deployed_arm text, confidence float8, default_ms float8, deployed_ms float8, improvement float8)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT s.pattern_id, s.query_id, s.param_bucket, s.executions, s.mean_ms,
+         coalesce(d.deployed_arm, 'default'), d.confidence, d.default_ms, d.deployed_ms,
+         CASE WHEN d.deployed_arm <> 'default' AND d.default_ms > 0 AND d.deployed_ms > 0
+              THEN 1 - d.deployed_ms / d.default_ms END
+  FROM @extschema@.dag_statistics() AS s
+  LEFT JOIN @extschema@.dag_decisions() AS d ON d.pattern_id = s.pattern_id
+  WHERE s.executions >= dag_query_patterns.min_executions
+  ORDER BY s.executions DESC, s.pattern_id;
+END;
+-- PostgreSQL's estimate for a query (planned, never executed) next to what
+-- the learner measured for its pattern.
+CREATE FUNCTION @extschema@.dag_estimate(query text)
+RETURNS TABLE(pattern_id bigint, postgres_total_cost float8, postgres_rows float8, learned_arm text,
+              measured_default_ms float8, predicted_ms float8, confidence float8, executions bigint)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  line text;
+  first_line text;
+  pid bigint;
+BEGIN
+  -- Validates the query like the analysis functions (one SELECT, plannable).
+  PERFORM 1 FROM @extschema@.dag_critical_path(query) LIMIT 1;
+  PERFORM set_config('ruvector.dag_explain', 'on', true);
+  FOR line IN EXECUTE 'EXPLAIN ' || query LOOP
+    IF first_line IS NULL THEN first_line := line; END IF;
+    IF line ~ '^ *Pattern: ' THEN pid := substring(line FROM 'Pattern: (-?[0-9]+)')::bigint; END IF;
+  END LOOP;
+  RETURN QUERY
+  SELECT pid,
+         substring(first_line FROM 'cost=[0-9.]+\.\.([0-9.]+)')::float8,
+         substring(first_line FROM 'rows=([0-9]+)')::float8,
+         coalesce(d.deployed_arm, 'default'),
+         coalesce(d.default_ms, s.mean_ms),
+         CASE WHEN d.deployed_arm IS NOT NULL AND d.deployed_arm <> 'default' THEN d.deployed_ms
+              ELSE coalesce(d.default_ms, s.mean_ms) END,
+         d.confidence,
+         coalesce(s.executions, 0)
+  FROM (SELECT 1) AS one
+  LEFT JOIN @extschema@.dag_decisions() AS d ON d.pattern_id = pid
+  LEFT JOIN @extschema@.dag_statistics() AS s ON s.pattern_id = pid;
+END
+$fn$;
+
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- State-changing functions are for superusers (and roles granted them).

@@ -63,6 +63,15 @@ SELECT ruvector.dag_unpin(steer_qid('SELECT count(*) FROM steer_t WHERE id < 150
 SELECT ruvector.dag_pin(steer_qid('SELECT id FROM steer_t WHERE id < 1500 FOR UPDATE'), 'no_seqscan');
 SELECT * FROM steer_explain('SELECT id FROM steer_t WHERE id < 1500 FOR UPDATE');
 SELECT ruvector.dag_unpin(steer_qid('SELECT id FROM steer_t WHERE id < 1500 FOR UPDATE'));
+-- Patterns with their learned decision; PostgreSQL's estimate vs the learner's.
+SELECT count(*) FILTER (WHERE executions >= 1) = count(*) AS all_executed FROM ruvector.dag_query_patterns();
+SELECT count(*) > 0 AS steer_t_pattern_listed FROM ruvector.dag_query_patterns(1) p
+WHERE p.query_id = steer_qid('SELECT count(*) FROM steer_t WHERE id < 1500');
+SELECT pattern_id IS NOT NULL AS has_pattern, postgres_total_cost > 0 AS has_cost, postgres_rows, learned_arm,
+       executions > 0 AS measured, predicted_ms > 0 AS has_prediction
+FROM ruvector.dag_estimate('SELECT count(*) FROM steer_t WHERE id < 1500');
+SELECT * FROM ruvector.dag_estimate('DELETE FROM steer_t');
+SELECT * FROM ruvector.dag_estimate(NULL);
 -- Learning settings.
 SHOW ruvector.dag_exploration;
 SET ruvector.dag_exploration = 'sometimes';
