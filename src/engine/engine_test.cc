@@ -237,6 +237,34 @@ TEST(EngineTest, StateExportImportRoundTripsAndRejectsCorruption) {
   EXPECT_EQ(mismatched->ImportState(image).code(), StatusCode::kFailedPrecondition);
 }
 
+TEST(EngineTest, BankPriorsOrderExploration) {
+  // A similar pattern (another node's, merged into the bank) found arm 3 much
+  // faster: a new pattern explores arm 3 first.
+  EngineOptions o = TestOptions();
+  o.exploration_budget = 1.0;  // every run may explore
+  auto engine = Engine::Create(o).value();
+  const QueryDag dag = sim::FamilyPlan(0, 10, 77);
+  EngineDecision d;
+  PlanEmbedding e;
+  ASSERT_TRUE(engine->PreQuery(dag, 5, &d, &e).ok());
+  ReasoningPattern neighbour;
+  neighbour.key = 99;
+  neighbour.embedding = e;
+  neighbour.embedding[kEmbedGlobalOffset] += 0.01f;  // near, not identical
+  neighbour.best_arm = 3;
+  neighbour.gain = 5.0;
+  neighbour.quality = 1.0;
+  ASSERT_TRUE(engine->mutable_bank().Upsert(neighbour).ok());
+  ASSERT_TRUE(engine->PostQuery(dag, 5, 0, 10.0).ok());
+  ASSERT_TRUE(engine->BackgroundLearn().ok());
+  ASSERT_TRUE(engine->PreQuery(dag, 5, &d).ok());
+  EXPECT_EQ(d.action, BanditAction::kExplore);
+  EXPECT_EQ(d.arm, 3u);
+  EXPECT_GE(engine->bank().Find(99)->usage, 1u);  // used as a prior
+  // Priors only order exploration: nothing is deployed without measurements.
+  EXPECT_EQ(d.deployed_arm, 0u);
+}
+
 TEST(EngineTest, BoostAndDrift) {
   auto engine = Engine::Create(TestOptions()).value();
   const auto workload = MakeWorkload(3, 31);
