@@ -32,7 +32,7 @@ struct DemoOptions {
   std::string dir;
   std::string plot = "ruvector-dag-demo.svg";
   double budget = 0.5;
-  int baseline_runs = 3;
+  int baseline_runs = 5;
 };
 
 struct QueryRound {
@@ -174,25 +174,27 @@ int RunDemo(const DemoOptions& o) {
   if (auto r = db.Exec("SELECT ruvector.dag_reset_learning(false)"); !r.ok()) return fail(r.status());
 
   // 1. PostgreSQL alone: the extension off in this session.
-  Progress(o, fmt::format("measuring PostgreSQL's own plans ({} runs per query) ...", o.baseline_runs));
+  Progress(o, fmt::format("measuring PostgreSQL's own plans ({} rounds) ...", o.baseline_runs));
   if (auto r = db.Exec("SET ruvector.dag_enabled = off"); !r.ok()) return fail(r.status());
-  // One warm-up run per query (hint bits of freshly loaded rows, caches).
+  // One warm-up round (hint bits of freshly loaded rows, caches), then
+  // `baseline_runs` rounds in the same order as the learning rounds (so both
+  // see the same interleaving); the baseline is each query's median.
   for (const WorkloadQuery& q : queries) {
     if (auto r = db.Exec(q.sql); !r.ok()) return fail(r.status());
   }
   std::vector<double> baseline(queries.size());
   std::vector<std::string> expected(queries.size());
-  for (size_t i = 0; i < queries.size(); ++i) {
-    std::vector<double> runs;
-    for (int k = 0; k < o.baseline_runs; ++k) {
+  std::vector<std::vector<double>> baseline_runs(queries.size());
+  for (int k = 0; k < o.baseline_runs; ++k) {
+    for (size_t i = 0; i < queries.size(); ++i) {
       double ms = 0;
       auto r = db.TimedExec(queries[i].sql, &ms);
       if (!r.ok()) return fail(r.status());
       if (k == 0) expected[i] = r->Canonical();
-      runs.push_back(ms);
+      baseline_runs[i].push_back(ms);
     }
-    baseline[i] = Median(runs);
   }
+  for (size_t i = 0; i < queries.size(); ++i) baseline[i] = Median(baseline_runs[i]);
   double baseline_total = 0;
   for (double b : baseline) baseline_total += b;
   std::vector<std::string> qids(queries.size());
@@ -228,7 +230,7 @@ int RunDemo(const DemoOptions& o) {
     for (size_t i = 0; i < queries.size(); ++i) {
       std::cout << fmt::format("  {}  {:9.2f} ms  {}\n", queries[i].name, baseline[i], queries[i].reason);
     }
-    std::cout << fmt::format("PostgreSQL alone: {:.2f} ms per round (median of {} runs per query)\n\n",
+    std::cout << fmt::format("PostgreSQL alone: {:.2f} ms per round (per query the median of {} rounds)\n\n",
                              baseline_total, o.baseline_runs);
     std::cout << fmt::format("{:>5}  {:<21} {:>7}  {:<21} {:>10}  {:>10}  {:>7}  {}\n", "round", "attention",
                              "tension", fmt::format("arm ({})", queries[main_query].name), "latency", "baseline",
@@ -423,7 +425,7 @@ void RegisterDemo(CLI::App& app, int* exit_code) {
   cmd->add_option("--plot", opts->plot, "SVG plot of latency per round ('' = none)");
   cmd->add_option("--budget", opts->budget, "share of a pattern's executions that may explore a candidate arm")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--baseline-runs", opts->baseline_runs, "runs per query to measure PostgreSQL alone")
+  cmd->add_option("--baseline-runs", opts->baseline_runs, "rounds of the workload to measure PostgreSQL alone")
       ->check(CLI::Range(1, 100));
   cmd->callback([opts, exit_code]() { *exit_code = RunDemo(*opts); });
 }
