@@ -8,6 +8,8 @@
 #include <limits>
 #include <string>
 
+#include "mincut/internal/tree_min_cut.h"
+
 namespace ruvector_dag {
 namespace {
 
@@ -255,9 +257,19 @@ void FillFromNetwork(DynamicMinCut& net, const QueryDag& dag, MinCutResult* out)
 
 Result<MinCutResult> MinCutEngine::AnalyzeWithCapacities(const QueryDag& dag,
                                                          const std::vector<double>& capacities) const {
-  RUVECTOR_ASSIGN_OR_RETURN(DynamicMinCut net, DynamicMinCut::Build(dag, capacities));
   MinCutResult result;
   result.custom_capacities = true;
+  // In-trees (nearly every imported plan): the exact replay of Dinic on the
+  // tree (docs/mincut.md, "Fast path for in-trees"). Declines on anything
+  // else, including invalid capacities, whose errors Dinic's Build reports.
+  if (!mincut_internal::DinicForced() &&
+      mincut_internal::TreeMinCut(dag, capacities, options_.compute_criticality, &result)) {
+    if (!skip_tension_) {
+      RUVECTOR_ASSIGN_OR_RETURN(result.tension, ComputeTension(dag));
+    }
+    return result;
+  }
+  RUVECTOR_ASSIGN_OR_RETURN(DynamicMinCut net, DynamicMinCut::Build(dag, capacities));
   FillFromNetwork(net, dag, &result);
   // Criticality: relax each cut node to infinite capacity, augment from the
   // current flow, then restore (MinCutEngine is DynamicMinCut's friend).
@@ -303,6 +315,12 @@ Result<MinCutResult> MinCutEngine::Analyze(const QueryDag& dag, CapacityMode mod
 Result<TensionReport> MinCutEngine::ComputeTension(const QueryDag& dag) const {
   RUVECTOR_ASSIGN_OR_RETURN(std::vector<double> caps,
                             ComputeCapacities(dag, CapacityMode::kBottleneck));
+  if (!mincut_internal::DinicForced()) {
+    MinCutResult cut;
+    if (mincut_internal::TreeMinCut(dag, caps, /*compute_criticality=*/false, &cut)) {
+      return TensionForCut(dag, cut.cut_nodes, options_);
+    }
+  }
   RUVECTOR_ASSIGN_OR_RETURN(DynamicMinCut net, DynamicMinCut::Build(dag, caps));
   return TensionForCut(dag, net.CutNodes(), options_);
 }
