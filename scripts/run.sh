@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and analyze a bundled real PostgreSQL 15 plan
-# (EXPLAIN ANALYZE of a TPC-H-style multi-join query).
-# Usage: scripts/run.sh [plan file] [--format text|json]
+# The main job: set up, build, install the PostgreSQL extension, and run
+# `ruvector-dag demo`: a private PostgreSQL 15 cluster, a workload whose default
+# plans are bad (correlated columns, skew), and the learner converging round by
+# round, every number measured. Writes ruvector-dag-demo.svg.
+# Usage: scripts/run.sh [demo options, e.g. --rounds 60 --format json]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+build=${RUVECTOR_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh"
+echo "== building (first time: a few minutes)"
 "$root/scripts/build.sh" >/dev/null
-plan=${1:-$root/examples/tpch_q5.explain-analyze.json}
-shift || true
-echo "== ruvector-dag analyze $plan"
-exec "${RUVECTOR_BUILD_DIR:-$root/build}/cli/ruvector-dag" analyze "$plan" "$@"
+echo "== installing the extension into PostgreSQL 15"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+"${sudo_cmd[@]}" cmake --install "$build" --component pg >/dev/null
+exec "$build/cli/ruvector-dag" demo "$@"
