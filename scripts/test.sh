@@ -34,6 +34,7 @@ while IFS= read -r bench; do
   echo "-- $(basename "$bench")"
   "$bench" --benchmark_min_time=0.001 >/dev/null
 done < <(find "$build" -type f -perm -u+x -name '*_benchmark' | sort)
+"$build/bench/learning_quality" --seed 1 >/dev/null
 
 step "tests under address,undefined sanitizers"
 asan=$root/build-asan
