@@ -16,8 +16,10 @@ namespace mincut_internal {
 /// has none (the plan's top): the shape of PostgreSQL plans. O(V).
 bool IsInTree(const QueryDag& dag);
 
-/// When `dag` is an in-tree and `capacities` is valid (id_bound() entries,
-/// finite, >= 0), fills out->cut_value, cut_nodes, capacity, flow,
+/// When `dag` is an in-tree, `capacities` is valid (id_bound() entries,
+/// finite, >= 0) and the replay is cheap (sum of the sources' depths, and with
+/// criticality the same summed over the sources below each cut node, at most
+/// 32 per operator + 1024; beyond that Dinic is as fast), fills out->cut_value, cut_nodes, capacity, flow,
 /// flow_share and criticality (when `compute_criticality`) exactly as the
 /// Dinic path of MinCutEngine::AnalyzeWithCapacities does (same cut, same
 /// per-node flows bit for bit) and returns true; otherwise returns false and
