@@ -38,6 +38,9 @@ thread_local int force_dinic_depth = 0;
 // Per-thread scratch, reused across calls (grows to the largest DAG seen).
 struct Scratch {
   std::vector<NodeId> consumer;   // per id: the single consumer, or kNone
+  std::vector<char> live;         // per id
+  std::vector<uint32_t> in_begin; // per id + 1: inputs of id are in_ids[in_begin[id], in_begin[id+1])
+  std::vector<NodeId> in_ids;
   std::vector<NodeId> preorder;   // top first; inputs after their consumer
   std::vector<uint32_t> depth;    // per id: operators on the path to the top
   std::vector<uint32_t> tin;      // per id: preorder position
@@ -109,12 +112,21 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
   if (capacities.size() != bound) return false;
   Scratch& s = GetScratch();
   s.consumer.assign(bound, kNone);
+  s.live.assign(bound, 0);
+  s.in_begin.assign(bound + 1, 0);
+  s.in_ids.clear();
+  s.leaves.clear();
   NodeId top = kNone;
   size_t tops = 0;
   // Same summation order as DynamicMinCut (ascending id).
   double total_capacity = 0.0;
   for (NodeId id = 0; id < bound; ++id) {
+    s.in_begin[id] = static_cast<uint32_t>(s.in_ids.size());
     if (!dag.Contains(id)) continue;
+    s.live[id] = 1;
+    const std::vector<NodeId>& in_ids = dag.parents(id);
+    s.in_ids.insert(s.in_ids.end(), in_ids.begin(), in_ids.end());
+    if (in_ids.empty()) s.leaves.push_back(id);
     const double c = capacities[id];
     if (!std::isfinite(c) || c < 0.0) return false;
     total_capacity += c;
@@ -127,7 +139,11 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
       s.consumer[id] = out_ids[0];
     }
   }
+  s.in_begin[bound] = static_cast<uint32_t>(s.in_ids.size());
   if (tops != 1) return false;
+  auto inputs_begin = [&](NodeId v) { return s.in_ids.begin() + s.in_begin[v]; };
+  auto inputs_end = [&](NodeId v) { return s.in_ids.begin() + s.in_begin[v + 1]; };
+  auto is_source = [&](NodeId v) { return s.in_begin[v] == s.in_begin[v + 1]; };
   const double eps = kRelativeEpsilon * std::max(1.0, total_capacity);
 
   // Preorder from the top over inputs; depths; subtree intervals.
@@ -144,7 +160,8 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
     s.stack.pop_back();
     s.tin[v] = static_cast<uint32_t>(s.preorder.size());
     s.preorder.push_back(v);
-    for (NodeId u : dag.parents(v)) {
+    for (auto it = inputs_begin(v); it != inputs_end(v); ++it) {
+      const NodeId u = *it;
       s.depth[u] = s.depth[v] + 1;
       s.stack.push_back(u);
     }
@@ -152,7 +169,7 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
   // Every live node hangs below the single top (no consumer cycles in a DAG).
   for (size_t i = s.preorder.size(); i-- > 0;) {
     const NodeId v = s.preorder[i];
-    if (dag.parents(v).empty()) s.steps[v] = s.depth[v];
+    if (is_source(v)) s.steps[v] = s.depth[v];
     if (s.consumer[v] != kNone) {
       s.size[s.consumer[v]] += s.size[v];
       s.steps[s.consumer[v]] += s.steps[v];
@@ -162,10 +179,6 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
       kMaxPathStepsPerNode * static_cast<double>(s.preorder.size()) + kMinPathStepBudget;
   if (s.steps[top] > step_budget) return false;
 
-  s.leaves.clear();
-  for (NodeId id = 0; id < bound; ++id) {
-    if (dag.Contains(id) && dag.parents(id).empty()) s.leaves.push_back(id);
-  }
   std::sort(s.leaves.begin(), s.leaves.end(), [&](NodeId a, NodeId b) {
     return s.depth[a] != s.depth[b] ? s.depth[a] < s.depth[b] : a < b;
   });
@@ -193,15 +206,15 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
   s.reach_out.assign(bound, 0);
   for (size_t i = s.preorder.size(); i-- > 0;) {  // inputs first
     const NodeId v = s.preorder[i];
-    const std::vector<NodeId>& in = dag.parents(v);
-    bool r = in.empty();
-    for (NodeId u : in) r = r || s.reach_out[u] != 0;
+    bool r = is_source(v);
+    for (auto it = inputs_begin(v); it != inputs_end(v); ++it) r = r || s.reach_out[*it] != 0;
     s.reach_in[v] = r ? 1 : 0;
     s.reach_out[v] = r && capacities[v] - s.flow[v] > eps ? 1 : 0;
   }
   for (NodeId v : s.preorder) {  // consumers first
     if (!s.reach_in[v]) continue;
-    for (NodeId u : dag.parents(v)) {
+    for (auto it = inputs_begin(v); it != inputs_end(v); ++it) {
+      const NodeId u = *it;
       if (s.flow[u] > eps) s.reach_in[u] = s.reach_out[u] = 1;
     }
   }
@@ -209,7 +222,7 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
   std::vector<NodeId> cut;
   s.zero.clear();
   for (NodeId id = 0; id < bound; ++id) {
-    if (!dag.Contains(id) || !s.reach_in[id] || s.reach_out[id]) continue;
+    if (!s.live[id] || !s.reach_in[id] || s.reach_out[id]) continue;
     cut.push_back(id);
     if (capacities[id] <= eps) s.zero.push_back(id);
   }
@@ -222,9 +235,8 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
     auto reaches = [&] {
       for (size_t i = s.preorder.size(); i-- > 0;) {
         const NodeId v = s.preorder[i];
-        const std::vector<NodeId>& in = dag.parents(v);
-        bool r = in.empty();
-        for (NodeId u : in) r = r || s.open[u] != 0;
+        bool r = is_source(v);
+        for (auto it = inputs_begin(v); it != inputs_end(v); ++it) r = r || s.open[*it] != 0;
         s.open[v] = r && !s.blocked[v] ? 1 : 0;
       }
       return s.open[top] != 0;
@@ -251,7 +263,7 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
   out->flow_share.assign(bound, 0.0);
   out->criticality.assign(bound, 0.0);
   for (NodeId id = 0; id < bound; ++id) {
-    if (!dag.Contains(id)) continue;
+    if (!s.live[id]) continue;
     out->capacity[id] = capacities[id];
     out->flow[id] = s.flow[id];
     if (f > 0.0) out->flow_share[id] = std::clamp(s.flow[id] / f, 0.0, 1.0);
@@ -259,7 +271,7 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
 
   if (compute_criticality) {
     for (NodeId v : cut) {
-      if (dag.parents(v).empty() && s.consumer[v] == kNone) {
+      if (is_source(v) && s.consumer[v] == kNone) {
         // Source and top at once: relaxing it makes the flow unbounded.
         out->criticality[v] = 1.0;
         continue;
