@@ -11,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "mincut/internal/tree_min_cut.h"
 #include "ruvector_dag/core.h"
 #include "ruvector_dag/mincut.h"
 
@@ -101,6 +102,34 @@ void BM_MinCutAnalyze(benchmark::State& state) {
   }
   state.SetLabel(std::string(state.range(1) == 0 ? "plan" : "layered") +
                  (o.compute_criticality ? "+criticality" : ""));
+}
+
+// Analyze on an in-tree (PlanTree with n-1 operators, every top fed into
+// one Result: the shape of imported plans), fast path vs forced Dinic.
+void BM_MinCutAnalyzeInTree(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  QueryDag dag = PlanTree(n - 1, 42);
+  const std::vector<NodeId> tops = dag.Sinks();
+  const NodeId result = dag.AddNode(OperatorNode::Make(OperatorType::kResult)).value();
+  dag.mutable_node(result)->estimated_cost = 1.0;
+  for (NodeId t : tops) (void)dag.AddEdge(t, result);
+  MinCutOptions o;
+  o.compute_criticality = state.range(1) != 0;
+  const bool dinic = state.range(2) != 0;
+  const MinCutEngine engine = MinCutEngine::Create(o).value();
+  for (auto _ : state) {
+    if (dinic) {
+      mincut_internal::ScopedForceDinic force;
+      auto r = engine.Analyze(dag, CapacityMode::kBottleneck);
+      benchmark::DoNotOptimize(r->cut_value);
+    } else {
+      auto r = engine.Analyze(dag, CapacityMode::kBottleneck);
+      benchmark::DoNotOptimize(r->cut_value);
+    }
+  }
+  state.SetLabel(std::string(dinic ? "in-tree, dinic" : "in-tree, fast path") +
+                 (o.compute_criticality ? "+criticality" : "") +
+                 (mincut_internal::IsInTree(dag) ? "" : " (NOT an in-tree)"));
 }
 
 // One random capacity update, repaired incrementally (flow value kept; the
@@ -221,6 +250,9 @@ void SizesCrit(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_MinCutBuild)->Apply(Sizes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MinCutAnalyze)->Apply(SizesCrit)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MinCutAnalyzeInTree)
+    ->ArgsProduct({{10, 100, 1000, 10000}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MinCutIncrementalUpdate)->Apply(Sizes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MinCutUpdateAndCut)->Apply(Sizes)->Unit(benchmark::kMicrosecond);
 // Fixed iteration count: the untimed cut read dominates wall time at large n.

@@ -155,9 +155,16 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
   s.stack.clear();
   s.stack.push_back(top);
   s.depth[top] = 1;
+  const double step_budget =
+      kMaxPathStepsPerNode * static_cast<double>(dag.node_count()) + kMinPathStepBudget;
+  double path_steps = 0.0;
   while (!s.stack.empty()) {
     const NodeId v = s.stack.back();
     s.stack.pop_back();
+    if (is_source(v)) {
+      path_steps += s.depth[v];
+      if (path_steps > step_budget) return false;  // decide before any further work
+    }
     s.tin[v] = static_cast<uint32_t>(s.preorder.size());
     s.preorder.push_back(v);
     for (auto it = inputs_begin(v); it != inputs_end(v); ++it) {
@@ -175,9 +182,6 @@ bool TreeMinCut(const QueryDag& dag, const std::vector<double>& capacities,
       s.steps[s.consumer[v]] += s.steps[v];
     }
   }
-  const double step_budget =
-      kMaxPathStepsPerNode * static_cast<double>(s.preorder.size()) + kMinPathStepBudget;
-  if (s.steps[top] > step_budget) return false;
 
   std::sort(s.leaves.begin(), s.leaves.end(), [&](NodeId a, NodeId b) {
     return s.depth[a] != s.depth[b] ? s.depth[a] < s.depth[b] : a < b;
