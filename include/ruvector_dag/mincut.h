@@ -180,7 +180,10 @@ struct BottleneckAnalysis {
 
 /// Stateless analyses of whole DAGs. Cost per call: one Dinic max flow
 /// (O(V^2 E) worst case, near-linear on plan-shaped DAGs) plus, with
-/// criticality, one augmentation per cut node.
+/// criticality, one augmentation per cut node. In-trees (every operator
+/// feeds at most one other, one sink: what EXPLAIN produces) take an exact
+/// replay of Dinic's run in O(V + sum of source depths) instead, with
+/// identical results (docs/mincut.md section 6a).
 class MinCutEngine {
  public:
   /// Default options.
