@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(ruvector_dag_analyze_plan);
 PG_FUNCTION_INFO_V1(ruvector_dag_critical_path);
 PG_FUNCTION_INFO_V1(ruvector_dag_bottlenecks);
 PG_FUNCTION_INFO_V1(ruvector_dag_mincut_analysis);
+PG_FUNCTION_INFO_V1(ruvector_dag_suggest_optimizations);
 PG_FUNCTION_INFO_V1(ruvector_dag_attention_scores);
 PG_FUNCTION_INFO_V1(ruvector_dag_attention_matrix);
 PG_FUNCTION_INFO_V1(ruvector_dag_attention_visualize);
@@ -695,6 +696,55 @@ extern "C" Datum ruvector_dag_mincut_analysis(PG_FUNCTION_ARGS) {
   v[6] = Float8GetDatum(r->cut.tension.cut_work_share);
   v[7] = Text(std::string(ruvector_dag::CapacityModeName(r->cut.mode)));
   tuplestore_putvalues(rows.store, rows.desc, v, n);
+  return (Datum)0;
+}
+
+// One row per min-cut bottleneck (in the engine's order: descending work
+// share, then id), then one row per node named by each redundancy suggestion
+// (by kind, then first node). The numbers are the node's own analysis values.
+extern "C" Datum ruvector_dag_suggest_optimizations(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  PlanReport* report = AnalyzeQueryArg(fcinfo, 0);
+  struct Suggestion {
+    const NodeReport* node;
+    std::string action;
+    const std::string* reason;
+  };
+  auto* out = NewOwnedByContext<std::vector<Suggestion>>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("collecting suggestions", [&]() -> Status {
+    auto add = [&](ruvector_dag::NodeId id, std::string_view action, const std::string& reason) -> Status {
+      for (const NodeReport& r : report->nodes) {
+        if (r.id == id) {
+          out->push_back(Suggestion{&r, std::string(action), &reason});
+          return Status::Ok();
+        }
+      }
+      return Status::Internal("suggestion names node " + std::to_string(id) + ", which is not in the plan");
+    };
+    for (const ruvector_dag::Bottleneck& b : report->analysis.bottlenecks) {
+      RUVECTOR_RETURN_IF_ERROR(add(b.node, ruvector_dag::SuggestedActionName(b.action), b.reason));
+    }
+    for (const ruvector_dag::RedundancySuggestion& s : report->analysis.redundancy) {
+      for (ruvector_dag::NodeId id : s.nodes) {
+        RUVECTOR_RETURN_IF_ERROR(add(id, ruvector_dag::RedundancyKindName(s.kind), s.reason));
+      }
+    }
+    return Status::Ok();
+  });
+  ReportStatus(st, ERROR);
+  Rows rows = BeginRows(fcinfo);
+  for (const Suggestion& s : *out) {
+    Datum v[7];
+    bool n[7] = {false};
+    v[0] = Int32GetDatum(static_cast<int32>(s.node->id));
+    v[1] = Text(s.node->type);
+    v[2] = Text(s.action);
+    v[3] = Text(*s.reason);
+    v[4] = Float8GetDatum(s.node->work_share);
+    v[5] = Float8GetDatum(s.node->criticality);
+    v[6] = BoolGetDatum(s.node->in_cut);
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
   return (Datum)0;
 }
 

@@ -69,6 +69,10 @@ CREATE FUNCTION @extschema@.dag_mincut_analysis(query text, capacity_mode text D
 RETURNS TABLE(cut_nodes int[], cut_operators text[], cut_capacity float8, tension float8,
               misestimation float8, concentration float8, cut_work_share float8, capacity_mode text)
 AS 'MODULE_PATHNAME', 'ruvector_dag_mincut_analysis' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_suggest_optimizations(query text)
+RETURNS TABLE(node_id int, operator_type text, action text, reason text, work_share float8,
+              criticality float8, in_cut bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_suggest_optimizations' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_attention_scores(query text, mechanism text DEFAULT 'auto')
 RETURNS TABLE(node_id int, operator_type text, attention_weight float8, mechanism text)
 AS 'MODULE_PATHNAME', 'ruvector_dag_attention_scores' LANGUAGE C VOLATILE;
