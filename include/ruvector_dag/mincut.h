@@ -268,6 +268,8 @@ class DynamicMinCut {
   Status Init(const QueryDag& dag, const std::vector<double>& capacities);
   bool BuildLevels();
   double PushBlockingFlow();
+  // Pushes the bottleneck residual along path_ (edge ids); returns it.
+  double AugmentAlongPath();
   void RunDinic();
   bool CancelThrough(uint32_t edge, double amount, std::vector<uint32_t>* crossing);
   void AugmentThrough(uint32_t edge, bool backward_first);

@@ -137,6 +137,17 @@ bool DynamicMinCut::BuildLevels() {
   return level_[sink_] >= 0;
 }
 
+double DynamicMinCut::AugmentAlongPath() {
+  double b = kInf;
+  for (uint32_t e : path_) b = std::min(b, cap_[e] - flow_[e]);
+  for (uint32_t e : path_) {
+    flow_[e] += b;
+    flow_[e ^ 1] -= b;
+  }
+  ++stats_.augmenting_paths;
+  return b;
+}
+
 double DynamicMinCut::PushBlockingFlow() {
   for (uint32_t v = 0; v + 1 < head_.size(); ++v) iter_[v] = head_[v];
   double pushed = 0.0;
@@ -144,14 +155,7 @@ double DynamicMinCut::PushBlockingFlow() {
   uint32_t u = source_;
   while (true) {
     if (u == sink_) {
-      double b = kInf;
-      for (uint32_t e : path_) b = std::min(b, cap_[e] - flow_[e]);
-      for (uint32_t e : path_) {
-        flow_[e] += b;
-        flow_[e ^ 1] -= b;
-      }
-      pushed += b;
-      ++stats_.augmenting_paths;
+      pushed += AugmentAlongPath();
       path_.clear();
       u = source_;
       continue;
@@ -382,14 +386,7 @@ void DynamicMinCut::AugmentThrough(uint32_t edge, bool backward_first) {
       return;
     }
     path_.push_back(edge);
-    double b = kInf;
-    for (uint32_t e : path_) b = std::min(b, cap_[e] - flow_[e]);
-    for (uint32_t e : path_) {
-      flow_[e] += b;
-      flow_[e ^ 1] -= b;
-    }
-    flow_value_ += b;
-    ++stats_.augmenting_paths;
+    flow_value_ += AugmentAlongPath();
   }
 }
 
