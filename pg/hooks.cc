@@ -220,10 +220,12 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
   // Steering: only queries the learner has a decision for, or is exploring,
   // need a copy of the query tree for a second planning pass.
   Query* copy = nullptr;
-  if (Active() && Steerable(parse)) {
+  const bool steerable = Active() && Steerable(parse);
+  if (steerable) {
     uint8_t flags = SteerFilterFor(parse->queryId);
     bool exploring = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;
-    if ((flags & kFilterDeployedOrPinned) != 0 || ((flags & kFilterExploring) != 0 && exploring)) {
+    if ((flags & kFilterDeployedOrPinned) != 0 || ((flags & kFilterExploring) != 0 && exploring) ||
+        g_forced_arm > 0) {
       copy = static_cast<Query*>(copyObjectImpl(parse));
     }
   }
@@ -232,10 +234,27 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     PlanSteerInfo info;
     ObservePlan(result, &info.identity, &info.identity_known);
     strlcpy(info.arm_name, "default", sizeof(info.arm_name));
-    if (copy != nullptr && info.identity_known) {
+    // In an explorer, the arm to measure applies to the statement it
+    // re-executes only (the first steerable planning), not to statements
+    // planned while that one runs.
+    const int forced = steerable ? g_forced_arm : -1;
+    if (forced >= 0) g_forced_arm = -1;
+    if (forced == 0 && info.identity_known) {
+      // The background explorer measures the default plan (a baseline run).
+      info.action = SteerAction::kBaselineCheck;
+    } else if (copy != nullptr && info.identity_known) {
       char settings[kArmSettingsLen];
-      SteerChoice c = ChooseSteering(info.identity.pattern_key, result->queryId, settings, sizeof(settings),
-                                     info.arm_name, sizeof(info.arm_name));
+      SteerChoice c;
+      if (forced > 0) {
+        // The background explorer measures this arm.
+        if (ArmSettings(forced, settings, sizeof(settings), info.arm_name, sizeof(info.arm_name))) {
+          c.arm = forced;
+          c.action = SteerAction::kExplore;
+        }
+      } else {
+        c = ChooseSteering(info.identity.pattern_key, result->queryId, settings, sizeof(settings), info.arm_name,
+                           sizeof(info.arm_name));
+      }
       info.action = c.action;
       info.confidence = c.confidence;
       info.default_ms = c.default_ms;
@@ -350,6 +369,10 @@ void ObserveExecution(QueryDesc* qd) {
       ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
       CountInternalError();
       return;
+    }
+    // A top-level statement the learner wants to explore in the background.
+    if (steer != nullptr && steer->identity_known && g_exec_nesting == 0 && g_capture.explain_depth == 0) {
+      MaybeCaptureStatement(qd, identity.pattern_key, snap->query_id);
     }
     auto* rec = static_cast<TrajectoryRecord*>(palloc0(sizeof(TrajectoryRecord)));
     rec->pattern_key = identity.pattern_key;

@@ -142,6 +142,12 @@ void DefineGucs() {
                           "While an arm is deployed, every Nth planning uses the default plan to refresh the "
                           "baseline (0 = never).",
                           nullptr, &g_baseline_interval, 16, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_exploration_cpu_budget",
+                           "Share of one CPU the background explorer may use to re-execute captured read-only "
+                           "statements under candidate arms (0 = no background exploration).",
+                           "Measured as the explorer processes' wall time; unused budget accumulates for at most "
+                           "60 seconds.",
+                           &g_explore_cpu_budget, 0.1, 0.0, 1.0, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("ruvector");
 }
 

@@ -89,7 +89,9 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
     ruvector_dag::PatternBandit& b = it->second.bandit;
     const uint32_t before = b.deployed_arm();
     const bool was_rejected = in.arm > 0 && b.Summary(static_cast<uint32_t>(in.arm)).rejected;
-    if (in.same_plan && in.arm > 0) {
+    if (in.censored) {
+      RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms, /*censored=*/true));
+    } else if (in.same_plan && in.arm > 0) {
       RUVECTOR_RETURN_IF_ERROR(b.Observe(0, in.latency_ms));
       // The same plan's latency is distributed as the default's: the arm is
       // at least as slow as the default's recent (geometric) mean.

@@ -25,6 +25,8 @@ struct LearnInput {
   /// The arm produced the default plan: the run is a measurement of arm 0,
   /// and a censored one of `arm` (it cannot be faster than the default).
   bool same_plan = false;
+  /// The run was cancelled at its timeout: latency_ms is a lower bound.
+  bool censored = false;
 };
 
 /// What the worker writes into a Decision.

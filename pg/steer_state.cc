@@ -220,7 +220,7 @@ void AppendEvent(SteerState* s, const LearnEvent& e) {
 }
 
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval) {
+                      uint32_t baseline_interval, bool background_baseline) {
   SteerChoice c;
   int pinned = PinnedArm(s, query_id);
   if (pinned >= 0 && static_cast<uint32_t>(pinned) < s->arm_count) {
@@ -250,7 +250,8 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
   }
   if (d->deployed_arm > 0 && static_cast<uint32_t>(d->deployed_arm) < s->arm_count) {
     ++d->since_baseline;
-    if (baseline_interval > 0 && d->since_baseline >= baseline_interval) {
+    if (baseline_interval > 0 && d->since_baseline >= baseline_interval &&
+        !(background_baseline && CaptureExplorable(s, key))) {
       d->since_baseline = 0;
       c.arm = 0;
       c.action = SteerAction::kBaselineCheck;
@@ -262,6 +263,122 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
     c.arm_ms = d->deployed_ms;
   }
   return c;
+}
+
+}  // namespace ruvector_pg
+
+// --- captured statements and explorer batches ----------------------------------
+
+namespace ruvector_pg {
+
+int FindCapture(const SteerState* s, uint64_t key) {
+  if (key == 0) return -1;
+  for (int i = 0; i < kCaptureSlots; ++i) {
+    if (s->captures[i].pattern_key == key) return i;
+  }
+  return -1;
+}
+
+bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us) {
+  if (key == 0) return false;
+  const Decision* d = FindDecision(s, key);
+  if (d == nullptr || (d->explore_arm <= 0 && d->deployed_arm <= 0)) return false;
+  int idx = FindCapture(s, key);
+  return idx < 0 || now_us - s->captures[idx].captured_us >= refresh_us;
+}
+
+CapturedStatement* ClaimCapture(SteerState* s, uint64_t key) {
+  int idx = FindCapture(s, key);
+  if (idx < 0) {
+    int spent = -1;
+    int oldest = 0;
+    for (int i = 0; i < kCaptureSlots; ++i) {
+      const CapturedStatement& c = s->captures[i];
+      if (c.pattern_key == 0) {
+        idx = i;
+        break;
+      }
+      const Decision* d = FindDecision(s, c.pattern_key);
+      bool done = c.unsafe != 0 || c.failures >= kMaxCaptureFailures || (d != nullptr && d->explore_arm <= 0 && d->deployed_arm <= 0);
+      if (done && (spent < 0 || c.captured_us < s->captures[spent].captured_us)) spent = i;
+      if (c.captured_us < s->captures[oldest].captured_us) oldest = i;
+    }
+    if (idx < 0) idx = spent >= 0 ? spent : oldest;
+  }
+  CapturedStatement* c = &s->captures[idx];
+  *c = CapturedStatement();
+  c->pattern_key = key;
+  return c;
+}
+
+namespace {
+
+/// The work a capture has: 1 = measure the candidate arm, 2 = a baseline
+/// run of arm 0 is due, 0 = none.
+int CaptureWork(const SteerState* s, const CapturedStatement& c, uint32_t baseline_interval,
+                const Decision** decision) {
+  if (c.pattern_key == 0 || c.unsafe != 0 || c.failures >= kMaxCaptureFailures) return 0;
+  const Decision* d = FindDecision(s, c.pattern_key);
+  if (d == nullptr || !(d->default_ms > 0.0)) return 0;
+  *decision = d;
+  if (d->deployed_arm > 0 && baseline_interval > 0 && d->since_baseline >= baseline_interval) return 2;
+  if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count) return 1;
+  return 0;
+}
+
+int TimeoutMs(double t) {
+  if (t >= 2.0e9) return 2000000000;
+  int ms = static_cast<int>(t) + (t > static_cast<int>(t) ? 1 : 0);
+  return ms < 1 ? 1 : ms;
+}
+
+}  // namespace
+
+bool CaptureExplorable(const SteerState* s, uint64_t key) {
+  int idx = FindCapture(s, key);
+  return idx >= 0 && s->captures[idx].unsafe == 0 && s->captures[idx].failures < kMaxCaptureFailures;
+}
+
+int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
+                     uint32_t baseline_interval, ExploreRequest* out) {
+  int first = -1;
+  for (int i = 0; i < kCaptureSlots; ++i) {
+    const Decision* d = nullptr;
+    if (CaptureWork(s, s->captures[i], baseline_interval, &d) == 0) continue;
+    if (first < 0 || s->captures[i].last_explored_us < s->captures[first].last_explored_us) first = i;
+  }
+  out->job_count = 0;
+  if (first < 0) return 0;
+  out->database_oid = s->captures[first].database_oid;
+  out->role_oid = s->captures[first].role_oid;
+  out->runs_done = out->timeouts = out->errors = 0;
+  out->started_us = out->finished_us = 0;
+  for (int i = 0; i < kCaptureSlots && out->job_count < kMaxExploreJobs; ++i) {
+    CapturedStatement& c = s->captures[i];
+    const Decision* d = nullptr;
+    int work = CaptureWork(s, c, baseline_interval, &d);
+    if (work == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
+    ExploreJob& j = out->jobs[out->job_count++];
+    j.capture = i;
+    j.pattern_key = c.pattern_key;
+    if (work == 2) {
+      j.arm = 0;
+      j.runs = 1;
+      j.timeout_ms = TimeoutMs(2.0 * timeout_factor * d->default_ms + slack_ms);
+      FindDecision(s, c.pattern_key)->since_baseline = 0;
+    } else {
+      double best = d->default_ms;
+      if (d->deployed_arm > 0 && d->deployed_ms > 0.0 && d->deployed_ms < best) best = d->deployed_ms;
+      if (d->best_candidate_arm >= 0 && d->best_candidate_ms > 0.0 && d->best_candidate_ms < best) {
+        best = d->best_candidate_ms;
+      }
+      j.arm = d->explore_arm;
+      j.runs = runs;
+      j.timeout_ms = TimeoutMs(timeout_factor * best + slack_ms);
+    }
+    c.last_explored_us = now_us;
+  }
+  return out->job_count;
 }
 
 }  // namespace ruvector_pg

@@ -22,6 +22,12 @@ inline constexpr int kMaxPins = 128;
 inline constexpr uint32_t kDecisionSlots = 4096;  // power of two
 inline constexpr uint32_t kQueryFilterSlots = 8192;  // power of two
 inline constexpr int kEventCapacity = 256;
+inline constexpr int kCaptureSlots = 64;
+inline constexpr int kCaptureTextLen = 8192;
+inline constexpr int kCaptureParamsLen = 2048;
+inline constexpr int kMaxCaptureParams = 32;
+inline constexpr int kMaxExploreJobs = 16;
+inline constexpr uint32_t kMaxCaptureFailures = 3;
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
@@ -82,6 +88,54 @@ struct LearnEvent {
   double arm_ms = 0.0;
 };
 
+/// A read-only statement captured at execution so that the background
+/// explorer can re-execute it under candidate arms: its text (the one
+/// statement, not the whole query string), the parameters' types and text
+/// values, and who ran it where (the explorer connects as that role to that
+/// database, so it can read nothing the user could not).
+struct CapturedStatement {
+  uint64_t pattern_key = 0;  // 0 = empty slot
+  uint64_t query_id = 0;
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  int64_t captured_us = 0;
+  int64_t last_explored_us = 0;
+  uint32_t failures = 0;   // explorer errors other than timeouts
+  uint8_t unsafe = 0;      // the explorer found it not re-executable
+  int32_t nparams = 0;
+  uint32_t param_types[kMaxCaptureParams] = {0};
+  uint8_t param_null[kMaxCaptureParams] = {0};
+  char params[kCaptureParamsLen] = {0};  // the text values, each NUL-terminated, in order
+  char text[kCaptureTextLen] = {0};
+};
+
+/// One job of the background explorer: run captured statement `capture`
+/// under `arm` `runs` times, each cancelled after `timeout_ms` (a timeout is
+/// a censored measurement: the arm was at least that slow).
+struct ExploreJob {
+  int32_t capture = -1;
+  uint64_t pattern_key = 0;
+  int32_t arm = 0;
+  int32_t runs = 0;
+  int32_t timeout_ms = 0;
+};
+
+/// The batch the worker hands to one explorer process (all jobs share its
+/// database and role). Written by the worker before the launch, the result
+/// fields by the explorer.
+struct ExploreRequest {
+  uint64_t id = 0;  // 0 = none yet
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  int32_t job_count = 0;
+  ExploreJob jobs[kMaxExploreJobs];
+  int32_t runs_done = 0;
+  int32_t timeouts = 0;
+  int32_t errors = 0;
+  int64_t started_us = 0;
+  int64_t finished_us = 0;
+};
+
 struct SteerCounters {
   uint64_t steered_plans = 0;     // plans made under a non-default arm
   uint64_t exploration_plans = 0;
@@ -94,6 +148,13 @@ struct SteerCounters {
   uint64_t drift_notifications = 0;
   uint64_t decisions_dropped = 0; // patterns not tracked because the table was full
   uint64_t learn_passes = 0;
+  uint64_t captures = 0;            // statements captured for background exploration
+  uint64_t explorer_launches = 0;   // explorer processes started
+  uint64_t explorer_runs = 0;       // statements re-executed under an arm
+  uint64_t explorer_timeouts = 0;   // of which cancelled at their timeout (censored)
+  uint64_t explorer_errors = 0;     // runs that failed otherwise
+  uint64_t explorer_unsafe = 0;     // captures found not re-executable
+  int64_t explorer_busy_us = 0;     // wall time explorer processes ran
 };
 
 struct SteerState {
@@ -113,6 +174,9 @@ struct SteerState {
   LearnEvent events[kEventCapacity];
   QueryFilterEntry filter[kQueryFilterSlots];
   Decision decisions[kDecisionSlots];
+  CapturedStatement captures[kCaptureSlots];
+  ExploreRequest explore;
+  uint8_t explorer_pid_known = 0;  // an explorer was launched for explore.id
 };
 
 /// Initializes `s` with the eight built-in arms.
@@ -159,6 +223,34 @@ inline constexpr uint16_t kTrajectorySamePlan = 64;
 inline constexpr uint16_t TrajectoryArmBits(int arm) { return static_cast<uint16_t>((arm & 31) << 8); }
 inline constexpr int TrajectoryArm(uint16_t flags) { return (flags >> 8) & 31; }
 
+/// The run hit the explorer's timeout: latency_ms is a lower bound.
+inline constexpr uint16_t kTrajectoryCensored = 128;
+
+/// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
+int FindCapture(const SteerState* s, uint64_t key);
+/// Whether an execution of pattern `key` should be captured: the learner has
+/// a candidate arm to explore for it or an arm deployed (whose baseline the
+/// explorer refreshes), and it has no capture yet or one older than
+/// `refresh_us`.
+bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us);
+/// The slot for a new capture of `key`: its own, an empty one, else one
+/// whose pattern has nothing left to explore and nothing deployed (or was
+/// found unsafe), else the oldest. Never fails; the slot is cleared.
+CapturedStatement* ClaimCapture(SteerState* s, uint64_t key);
+/// Plans the next explorer batch: picks the (database, role) of the capture
+/// explored longest ago among those with work (a candidate arm to measure,
+/// or a deployed arm whose baseline is due: `baseline_interval` plans since
+/// the last one), a measured default and fewer than kMaxCaptureFailures
+/// failures, and adds one job per such capture of that database and role:
+/// `runs` runs of the decision's explore_arm with timeout = ceil(
+/// timeout_factor x the best measured latency + slack_ms), or one run of
+/// arm 0 with timeout = ceil(2 x timeout_factor x the default's latency +
+/// slack_ms) when the baseline is due (its counter is reset). Timeouts are at
+/// least 1 ms. Returns the job count (0 = nothing to do). Marks the chosen
+/// captures explored at `now_us`.
+int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
+                     uint32_t baseline_interval, ExploreRequest* out);
+
 /// What the planner hook should do for a planned pattern.
 enum class SteerAction : uint8_t { kDefault = 0, kServe = 1, kExplore = 2, kBaselineCheck = 3, kPinned = 4 };
 const char* SteerActionName(SteerAction a);
@@ -173,9 +265,14 @@ struct SteerChoice {
 /// advances the decision's counters: a pin wins; else an exploration run when
 /// `explore_budget` > 0 and explorations stay within that share of the
 /// pattern's plans; else the deployed arm, with every `baseline_interval`-th
-/// plan serving arm 0 to refresh the baseline. O(1) expected.
+/// plan serving arm 0 to refresh the baseline -- unless `background_baseline`
+/// and the pattern has an explorable capture: then the background explorer
+/// measures the baseline and users are always served the deployed arm.
+/// O(1) expected (O(kCaptureSlots) for a deployed pattern).
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval);
+                      uint32_t baseline_interval, bool background_baseline = false);
+/// The capture of `key` exists and the explorer may still run it.
+bool CaptureExplorable(const SteerState* s, uint64_t key);
 
 }  // namespace ruvector_pg
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <vector>
 
@@ -131,6 +132,123 @@ std::vector<LearnInput> Runs(uint64_t key, int arm, double ms, int n, bool same_
     v.push_back(in);
   }
   return v;
+}
+
+CapturedStatement* Capture(SteerState* s, uint64_t key, uint32_t db, uint32_t role, int64_t at) {
+  CapturedStatement* c = ClaimCapture(s, key);
+  c->database_oid = db;
+  c->role_oid = role;
+  c->captured_us = at;
+  std::snprintf(c->text, sizeof(c->text), "SELECT %llu", static_cast<unsigned long long>(key));
+  return c;
+}
+
+Decision* Decide(SteerState* s, uint64_t key, int deployed, int explore, double default_ms, double best_ms) {
+  Decision* d = UpsertDecision(s, key);
+  d->query_id = key + 1000;
+  d->deployed_arm = deployed;
+  d->explore_arm = explore;
+  d->default_ms = default_ms;
+  d->deployed_ms = deployed > 0 ? best_ms : default_ms;
+  d->best_candidate_arm = best_ms > 0.0 ? 1 : -1;
+  d->best_candidate_ms = best_ms;
+  return d;
+}
+
+TEST(CaptureTest, WantedOnlyForPatternsWithACandidateAndRefreshedWhenOld) {
+  auto s = NewState();
+  EXPECT_FALSE(CaptureWanted(s.get(), 5, 1000, 100));  // unknown pattern
+  Decision* d = Decide(s.get(), 5, 0, 2, 10.0, 0.0);
+  EXPECT_TRUE(CaptureWanted(s.get(), 5, 1000, 100));
+  Capture(s.get(), 5, 1, 10, 1000);
+  EXPECT_FALSE(CaptureWanted(s.get(), 5, 1050, 100));
+  EXPECT_TRUE(CaptureWanted(s.get(), 5, 1100, 100));
+  d->explore_arm = -1;  // nothing left to explore
+  EXPECT_FALSE(CaptureWanted(s.get(), 5, 5000, 100));
+  d->deployed_arm = 1;  // the explorer refreshes a deployed arm's baseline
+  EXPECT_TRUE(CaptureWanted(s.get(), 5, 5000, 100));
+  EXPECT_FALSE(CaptureWanted(s.get(), 0, 5000, 100));
+}
+
+TEST(CaptureTest, ClaimPrefersEmptyThenFinishedThenOldest) {
+  auto s = NewState();
+  for (int i = 0; i < kCaptureSlots; ++i) {
+    Decide(s.get(), 100 + i, 0, 1, 5.0, 0.0);
+    Capture(s.get(), 100 + i, 1, 10, 1000 + i);
+  }
+  EXPECT_EQ(FindCapture(s.get(), 100), 0);
+  // A pattern with nothing left to explore is replaced before the oldest.
+  FindDecision(s.get(), 130)->explore_arm = -1;
+  Capture(s.get(), 999, 1, 10, 5000);
+  EXPECT_EQ(FindCapture(s.get(), 130), -1);
+  EXPECT_GE(FindCapture(s.get(), 999), 0);
+  EXPECT_GE(FindCapture(s.get(), 100), 0);
+  // Then the oldest capture goes.
+  Capture(s.get(), 998, 1, 10, 6000);
+  EXPECT_EQ(FindCapture(s.get(), 100), -1);
+  // Re-capturing a pattern reuses its slot.
+  int slot = FindCapture(s.get(), 998);
+  Capture(s.get(), 998, 1, 10, 7000);
+  EXPECT_EQ(FindCapture(s.get(), 998), slot);
+}
+
+TEST(CaptureTest, BatchGroupsByDatabaseAndRoleWithTimeoutsFromTheBestLatency) {
+  auto s = NewState();
+  Decide(s.get(), 1, 0, 3, 200.0, 0.0);   // candidate 3, default 200 ms
+  Decide(s.get(), 2, 0, 4, 10.0, 2.5);    // best candidate 2.5 ms
+  Decide(s.get(), 3, 0, 5, 50.0, 0.0);    // other database
+  Decide(s.get(), 4, 0, -1, 50.0, 0.0);   // nothing to explore
+  Decide(s.get(), 5, 0, 2, 0.0, 0.0);     // default not measured yet
+  Capture(s.get(), 1, 7, 10, 100);
+  Capture(s.get(), 2, 7, 10, 100);
+  Capture(s.get(), 3, 8, 10, 100);
+  Capture(s.get(), 4, 7, 10, 100);
+  Capture(s.get(), 5, 7, 10, 100);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  s->captures[FindCapture(s.get(), 3)].last_explored_us = 50;  // explored longest ago
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r), 1);
+  EXPECT_EQ(r.database_oid, 8u);
+  EXPECT_EQ(r.jobs[0].pattern_key, 3u);
+  EXPECT_EQ(r.jobs[0].arm, 5);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 102);  // 2 x 50 + 2
+  EXPECT_EQ(s->captures[FindCapture(s.get(), 3)].last_explored_us, 1000);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r), 2);
+  EXPECT_EQ(r.database_oid, 7u);
+  EXPECT_EQ(r.role_oid, 10u);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 402);
+  EXPECT_EQ(r.jobs[0].runs, 2);
+  EXPECT_EQ(r.jobs[1].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
+  // Unsafe or failing captures are not planned.
+  s->captures[FindCapture(s.get(), 1)].unsafe = 1;
+  s->captures[FindCapture(s.get(), 2)].failures = kMaxCaptureFailures;
+  s->captures[FindCapture(s.get(), 3)].failures = kMaxCaptureFailures;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r), 0);
+}
+
+TEST(CaptureTest, DueBaselineRunsInTheBackgroundNotOnUsers) {
+  auto s = NewState();
+  Decision* d = Decide(s.get(), 9, 1, -1, 100.0, 3.0);
+  // Without a capture, every 4th planning is a foreground baseline check.
+  int baseline = 0;
+  for (int i = 0; i < 8; ++i) baseline += ChooseArm(s.get(), 9, d->query_id, 0.0, 4, true).action ==
+                                            SteerAction::kBaselineCheck;
+  EXPECT_EQ(baseline, 2);
+  // With an explorable capture the explorer takes the baseline run.
+  Capture(s.get(), 9, 7, 10, 100);
+  baseline = 0;
+  for (int i = 0; i < 8; ++i) baseline += ChooseArm(s.get(), 9, d->query_id, 0.0, 4, true).action ==
+                                            SteerAction::kBaselineCheck;
+  EXPECT_EQ(baseline, 0);
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 4, &r), 1);
+  EXPECT_EQ(r.jobs[0].arm, 0);
+  EXPECT_EQ(r.jobs[0].runs, 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 402);  // 2 x 2 x 100 + 2
+  EXPECT_EQ(FindDecision(s.get(), 9)->since_baseline, 0u);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 4, &r), 0);  // not due again yet
 }
 
 TEST(LearnerTest, DeploysAMeasuredlyFasterArmOnly) {

@@ -43,17 +43,54 @@ ProcessUtility_hook_type g_prev_process_utility = nullptr;
 // --- per-backend map: planned statement -> how it was planned ----------------
 
 constexpr uint32_t kPlanMapSlots = 4096;
+
+/// What identifies a planned statement across copies: the plan cache copies
+/// every PlannedStmt it keeps (prepared statements, the extended protocol,
+/// SPI), so the executor sees another pointer than the planner returned.
+struct PlanFingerprint {
+  uint64_t query_id = 0;
+  double startup_cost = 0.0;
+  double total_cost = 0.0;
+  double rows = 0.0;
+  int width = 0;
+  int tag = 0;
+  int stmt_location = 0;
+  int stmt_len = 0;
+  bool operator==(const PlanFingerprint& o) const {
+    return query_id == o.query_id && startup_cost == o.startup_cost && total_cost == o.total_cost &&
+           rows == o.rows && width == o.width && tag == o.tag && stmt_location == o.stmt_location &&
+           stmt_len == o.stmt_len;
+  }
+};
+
+PlanFingerprint FingerprintOf(const PlannedStmt* stmt) {
+  PlanFingerprint f;
+  f.query_id = stmt->queryId;
+  f.stmt_location = stmt->stmt_location;
+  f.stmt_len = stmt->stmt_len;
+  if (const Plan* p = stmt->planTree) {
+    f.startup_cost = p->startup_cost;
+    f.total_cost = p->total_cost;
+    f.rows = p->plan_rows;
+    f.width = p->plan_width;
+    f.tag = static_cast<int>(nodeTag(p));
+  }
+  return f;
+}
+
 struct PlanMapEntry {
-  const PlannedStmt* stmt = nullptr;
-  const Plan* tree = nullptr;
+  bool used = false;
+  PlanFingerprint fingerprint;
   PlanSteerInfo info;
 };
 PlanMapEntry* g_plan_map = nullptr;
 
-uint32_t PlanSlot(const PlannedStmt* stmt) {
-  uint64_t p = reinterpret_cast<uintptr_t>(stmt);
+uint32_t PlanSlot(const PlanFingerprint& f) {
+  uint64_t bits = 0;
+  memcpy(&bits, &f.total_cost, sizeof(bits));
+  uint64_t p = f.query_id ^ (bits * 0x9e3779b97f4a7c15ull) ^ (static_cast<uint64_t>(f.stmt_location) << 17);
   p ^= p >> 29;
-  p *= 0x9e3779b97f4a7c15ull;
+  p *= 0xbf58476d1ce4e5b9ull;
   return static_cast<uint32_t>(p >> 40) & (kPlanMapSlots - 1);
 }
 
@@ -96,7 +133,8 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
                            char* arm_name, size_t name_cap) {
   double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval));
+  SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval),
+                            g_explore_cpu_budget > 0.0);
   if (c.arm > 0 && static_cast<uint32_t>(c.arm) < g_steer->arm_count) {
     strlcpy(settings, g_steer->arms[c.arm].settings, settings_cap);
     strlcpy(arm_name, g_steer->arms[c.arm].name, name_cap);
@@ -107,6 +145,17 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
   }
   LWLockRelease(g_steer_lock);
   return c;
+}
+
+bool ArmSettings(int arm, char* settings, size_t settings_cap, char* arm_name, size_t name_cap) {
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  bool ok = arm >= 0 && static_cast<uint32_t>(arm) < g_steer->arm_count;
+  if (ok) {
+    strlcpy(settings, g_steer->arms[arm].settings, settings_cap);
+    strlcpy(arm_name, g_steer->arms[arm].name, name_cap);
+  }
+  LWLockRelease(g_steer_lock);
+  return ok;
 }
 
 /// Applies "name=value\n" lines at the current GUC nest level (the caller
@@ -163,16 +212,18 @@ void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info) {
     g_plan_map = static_cast<PlanMapEntry*>(
         MemoryContextAllocZero(TopMemoryContext, sizeof(PlanMapEntry) * kPlanMapSlots));
   }
-  PlanMapEntry& e = g_plan_map[PlanSlot(stmt)];
-  e.stmt = stmt;
-  e.tree = stmt->planTree;
+  PlanFingerprint f = FingerprintOf(stmt);
+  PlanMapEntry& e = g_plan_map[PlanSlot(f)];
+  e.used = true;
+  e.fingerprint = f;
   e.info = info;
 }
 
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt) {
   if (g_plan_map == nullptr || stmt == nullptr) return nullptr;
-  const PlanMapEntry& e = g_plan_map[PlanSlot(stmt)];
-  if (e.stmt != stmt || e.tree != stmt->planTree) return nullptr;
+  PlanFingerprint f = FingerprintOf(stmt);
+  const PlanMapEntry& e = g_plan_map[PlanSlot(f)];
+  if (!e.used || !(e.fingerprint == f)) return nullptr;
   return &e.info;
 }
 
@@ -339,6 +390,7 @@ int LearnStep(int max_records) {
     in.arm = TrajectoryArm(r->flags);
     in.latency_ms = r->latency_ms;
     in.same_plan = (r->flags & kTrajectorySamePlan) != 0;
+    in.censored = (r->flags & kTrajectoryCensored) != 0;
     if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
   }
   if (last >= first) s->ring_consumed_seq = std::max(s->ring_consumed_seq, last);
@@ -445,12 +497,10 @@ extern "C" Datum ruvector_dag_arms(PG_FUNCTION_ARGS) {
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   LWLockAcquire(g_steer_lock, LW_SHARED);
-  SteerState copy_header;
   uint32_t count = g_steer->arm_count;
   ArmDef* arms = static_cast<ArmDef*>(palloc(sizeof(ArmDef) * kMaxArms));
   memcpy(static_cast<void*>(arms), g_steer->arms, sizeof(ArmDef) * kMaxArms);
   LWLockRelease(g_steer_lock);
-  (void)copy_header;
   for (uint32_t i = 0; i < count; ++i) {
     Datum v[4];
     bool nulls[4] = {false, false, false, false};

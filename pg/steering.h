@@ -21,8 +21,10 @@ LWLock* SteerLock();
 /// ProcessUtility hook (drift: ANALYZE, DDL, planner settings).
 void InstallSteeringHooks();
 
-/// How one planned statement was planned (kept per backend, keyed by the
-/// PlannedStmt, read by the executor and EXPLAIN hooks).
+/// How one planned statement was planned (kept per backend, keyed by a
+/// fingerprint of the PlannedStmt that survives the plan cache's copy: query
+/// id, statement position, the top node's type, costs, rows and width; read
+/// by the executor and EXPLAIN hooks).
 struct PlanSteerInfo {
   PlanIdentity identity;       // of PostgreSQL's default plan (the pattern)
   bool identity_known = false;
@@ -36,7 +38,8 @@ struct PlanSteerInfo {
   char arm_name[kArmNameLen] = {0};
 };
 void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info);
-/// nullptr when this backend did not plan `stmt` (or forgot it).
+/// nullptr when this backend did not plan `stmt` or a plan with the same
+/// fingerprint (or forgot it).
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt);
 
 /// The query-id filter flags (shared lock; O(1)).
@@ -53,6 +56,26 @@ using PlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo);
 /// keeps the default plan).
 PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
                           ParamListInfo params, const char* settings);
+
+/// The settings and name of arm `arm` (false when it does not exist).
+bool ArmSettings(int arm, char* settings, size_t settings_cap, char* arm_name, size_t name_cap);
+
+// --- background exploration (explorer.cc) ------------------------------------------
+extern double g_explore_cpu_budget;  // ruvector.dag_exploration_cpu_budget
+/// In an explorer process: the arm steerable statements are planned with
+/// while it re-executes one (-1 = none).
+extern int g_forced_arm;
+/// This process is an explorer (its statements are not captured).
+extern bool g_in_explorer;
+/// Executor end hook: captures the statement (its text and parameters) when
+/// the learner wants to explore its pattern and holds no recent capture.
+void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id);
+/// Worker loop: reaps a finished explorer and, within the CPU budget, plans
+/// the next batch and starts an explorer process for it.
+void ExplorerTick();
+/// Worker shutdown: terminates a running explorer.
+void StopExplorer();
+extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg);
 
 /// The worker's learning step: drains up to `max_records` new trajectories
 /// into the bandits and publishes decisions and events. Returns the number of

@@ -1,6 +1,8 @@
-// PG zone: the background worker. In this version it only persists the
-// shared state: periodically (ruvector.dag_persist_interval) when something
-// changed, and once more when asked to shut down.
+// PG zone: the background worker. It learns from new trajectories every
+// 50 ms (steering.cc), starts background explorers within the CPU budget
+// (explorer.cc), and persists the shared state periodically
+// (ruvector.dag_persist_interval) when something changed, and once more when
+// asked to shut down.
 #include "shim.h"
 
 extern "C" {
@@ -71,6 +73,28 @@ void LearnOnce(MemoryContext cxt) {
   MemoryContextReset(cxt);
 }
 
+/// Reaps / starts the background explorer; an error is logged and the
+/// worker carries on.
+void ExploreOnce(MemoryContext cxt) {
+  PG_TRY();
+  {
+    ExplorerTick();
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(cxt);
+    ErrorData* edata = CopyErrorData();
+    FlushErrorState();
+    ereport(LOG, (errmsg("ruvector_dag worker: exploration step failed: %s",
+                         edata->message != nullptr ? edata->message : "(no message)")));
+    FreeErrorData(edata);
+    if (LWLockHeldByMe(StateLock())) LWLockRelease(StateLock());
+    if (LWLockHeldByMe(SteerLock())) LWLockRelease(SteerLock());
+    CountInternalError();
+  }
+  PG_END_TRY();
+}
+
 }  // namespace
 
 extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
@@ -100,6 +124,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     }
     if (ShutdownRequestPending) break;
     LearnOnce(cxt);
+    ExploreOnce(cxt);
     int64_t now = NowUnixMicros();
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();
@@ -108,6 +133,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     }
     MemoryContextReset(cxt);
   }
+  StopExplorer();
   PersistState(LOG);
   LWLockAcquire(StateLock(), LW_EXCLUSIVE);
   State()->worker_pid = 0;

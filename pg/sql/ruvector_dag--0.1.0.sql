@@ -114,6 +114,15 @@ CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,
               confidence float8, default_ms float8, arm_ms float8)
 AS 'MODULE_PATHNAME', 'ruvector_dag_learning_events' LANGUAGE C VOLATILE;
+-- Background exploration: budget, counters and the captured statements.
+CREATE FUNCTION @extschema@.dag_exploration_status()
+RETURNS TABLE(cpu_budget float8, captures bigint, explorer_launches bigint, runs bigint, timeouts bigint,
+              errors bigint, not_explorable bigint, explorer_busy_ms float8, explorer_running bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_exploration_status' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_captured_statements()
+RETURNS TABLE(pattern_id bigint, query_id bigint, database name, role name, query text, parameters int,
+              captured_at timestamptz, last_explored timestamptz, failures int, explorable bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_captured_statements' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_learn_now()
 RETURNS bigint AS 'MODULE_PATHNAME', 'ruvector_dag_learn_now' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_reset_learning(preserve_patterns bool DEFAULT true)

@@ -1,0 +1,555 @@
+// PG zone: background exploration. Backends capture read-only statements of
+// patterns the learner wants to explore (text + parameters, at execution);
+// the background worker plans batches within a CPU budget and starts one
+// dynamic "explorer" process per batch, connected to the statement's
+// database as the role that ran it. The explorer re-executes each statement
+// under the candidate arm in a read-only transaction, cancelled after a
+// timeout derived from the pattern's best measured latency. Completed runs
+// are observed by the ordinary executor hook (an exploration trajectory of
+// that arm); a run cancelled at its timeout is recorded as a censored one.
+// docs/postgres.md, "Background exploration".
+#include "dag_bridge.h"
+
+#include "shim.h"
+
+extern "C" {
+#include "optimizer/optimizer.h"
+#include "tcop/dest.h"
+#include "utils/plancache.h"
+#include "utils/timeout.h"
+}
+
+#include "extension.h"
+#include "guard.h"
+#include "steering.h"
+
+extern "C" {
+#include "commands/dbcommands.h"
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
+PG_FUNCTION_INFO_V1(ruvector_dag_exploration_status);
+PG_FUNCTION_INFO_V1(ruvector_dag_captured_statements);
+}
+
+namespace ruvector_pg {
+
+double g_explore_cpu_budget = 0.1;
+int g_forced_arm = -1;
+bool g_in_explorer = false;
+
+namespace {
+
+/// A run may take this multiple of the pattern's best measured latency plus
+/// kTimeoutSlackMs before it is cancelled (and counted as at least that
+/// slow): an arm slower than that is of no use, and the slack keeps noise
+/// on millisecond queries from cancelling good runs.
+constexpr double kTimeoutFactor = 2.0;
+constexpr double kTimeoutSlackMs = 2.0;
+/// Runs of one candidate per batch (the bandit judges after four).
+constexpr int kRunsPerJob = 2;
+/// A capture is refreshed (new parameters) at most this often.
+constexpr int64_t kCaptureRefreshUs = int64_t{30} * 1000000;
+/// Unused budget accumulates for at most this long.
+constexpr double kMaxCreditSeconds = 60.0;
+
+// --- worker side -------------------------------------------------------------
+
+BackgroundWorkerHandle* g_explorer = nullptr;
+uint64_t g_explorer_request = 0;
+int64_t g_explorer_started_us = 0;
+int64_t g_explorer_deadline_us = 0;
+double g_credit_us = 0.0;        // budget not yet spent
+int64_t g_credit_updated_us = 0;
+int64_t g_launch_failure_logged_us = 0;
+
+void FinishExplorer(int64_t now) {
+  const int64_t busy = now - g_explorer_started_us;
+  g_credit_us -= static_cast<double>(busy);
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  SteerState* s = Steer();
+  s->counters.explorer_busy_us += busy;
+  ExploreRequest& r = s->explore;
+  if (r.id == g_explorer_request && r.finished_us == 0) {
+    // The explorer died before finishing (its role cannot log in, the
+    // database was dropped, it was terminated): its captures count a failure.
+    for (int i = 0; i < r.job_count; ++i) {
+      CapturedStatement& c = s->captures[r.jobs[i].capture];
+      if (c.pattern_key == r.jobs[i].pattern_key) ++c.failures;
+    }
+    ++s->counters.explorer_errors;
+  }
+  LWLockRelease(SteerLock());
+  pfree(g_explorer);
+  g_explorer = nullptr;
+}
+
+bool LaunchExplorer(uint64_t request, int64_t deadline_us) {
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof(worker));
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = BGW_NEVER_RESTART;
+  strlcpy(worker.bgw_library_name, "ruvector_dag", BGW_MAXLEN);
+  strlcpy(worker.bgw_function_name, "ruvector_dag_explorer_main", BGW_MAXLEN);
+  strlcpy(worker.bgw_name, "ruvector_dag explorer", BGW_MAXLEN);
+  strlcpy(worker.bgw_type, "ruvector_dag explorer", BGW_MAXLEN);
+  memcpy(worker.bgw_extra, &request, sizeof(request));
+  worker.bgw_notify_pid = MyProcPid;
+  BackgroundWorkerHandle* handle = nullptr;
+  // The handle outlives the worker loop's per-iteration memory context.
+  MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+  bool ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+  MemoryContextSwitchTo(old);
+  if (!ok) return false;
+  g_explorer = handle;
+  g_explorer_request = request;
+  g_explorer_started_us = NowUnixMicros();
+  g_explorer_deadline_us = deadline_us;
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  Steer()->explorer_pid_known = 1;
+  LWLockRelease(SteerLock());
+  return true;
+}
+
+}  // namespace
+
+void ExplorerTick() {
+  if (Steer() == nullptr) return;
+  const int64_t now = NowUnixMicros();
+  if (g_explorer != nullptr) {
+    pid_t pid = 0;
+    BgwHandleStatus status = GetBackgroundWorkerPid(g_explorer, &pid);
+    if (status == BGWH_STARTED || status == BGWH_NOT_YET_STARTED) {
+      if (now > g_explorer_deadline_us) {
+        ereport(LOG, (errmsg("ruvector_dag: explorer %d overran its deadline; terminating it", static_cast<int>(pid))));
+        TerminateBackgroundWorker(g_explorer);
+        g_explorer_deadline_us = now + int64_t{10} * 1000000;
+      }
+      return;
+    }
+    FinishExplorer(now);
+  }
+  // Credit: budget x elapsed wall time, at most kMaxCreditSeconds' worth.
+  const double budget = g_explore_cpu_budget;
+  if (g_credit_updated_us == 0) g_credit_updated_us = now;
+  g_credit_us += budget * static_cast<double>(now - g_credit_updated_us);
+  g_credit_updated_us = now;
+  g_credit_us = std::min(g_credit_us, budget * kMaxCreditSeconds * 1e6);
+  if (!(budget > 0.0) || g_credit_us < 0.0 || !g_steering_enabled) return;
+
+  ExploreRequest* r = &Steer()->explore;
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  int jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
+                              static_cast<uint32_t>(g_baseline_interval), r);
+  uint64_t id = 0;
+  int64_t worst_us = 0;
+  if (jobs > 0) {
+    id = ++r->id;
+    for (int i = 0; i < jobs; ++i) {
+      worst_us += static_cast<int64_t>(r->jobs[i].runs) * (r->jobs[i].timeout_ms + 200) * 1000;
+    }
+  }
+  LWLockRelease(SteerLock());
+  if (jobs == 0) return;
+  if (!LaunchExplorer(id, now + worst_us + int64_t{30} * 1000000)) {
+    // No free background worker slot (max_worker_processes): try later.
+    if (now - g_launch_failure_logged_us > int64_t{600} * 1000000) {
+      ereport(LOG, (errmsg("ruvector_dag: no free background worker slot for the explorer"),
+                    errhint("Raise max_worker_processes.")));
+      g_launch_failure_logged_us = now;
+    }
+    return;
+  }
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  ++Steer()->counters.explorer_launches;
+  LWLockRelease(SteerLock());
+}
+
+void StopExplorer() {
+  if (g_explorer != nullptr) TerminateBackgroundWorker(g_explorer);
+}
+
+// --- capture (backends, from the executor end hook) ----------------------------
+
+void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id) {
+  if (g_in_explorer || !(g_explore_cpu_budget > 0.0) || Steer() == nullptr || qd->sourceText == nullptr) return;
+  const PlannedStmt* ps = qd->plannedstmt;
+  if (ps->commandType != CMD_SELECT || ps->hasModifyingCTE || ps->rowMarks != NIL) return;
+  const int64_t now = NowUnixMicros();
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  bool wanted = CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs);
+  LWLockRelease(SteerLock());
+  if (!wanted) return;
+
+  // The statement's own text (a query string may hold several).
+  const char* src = qd->sourceText;
+  size_t total = strlen(src);
+  size_t loc = ps->stmt_location >= 0 && static_cast<size_t>(ps->stmt_location) <= total
+                   ? static_cast<size_t>(ps->stmt_location)
+                   : 0;
+  size_t len = ps->stmt_location >= 0 && ps->stmt_len > 0 ? static_cast<size_t>(ps->stmt_len) : total - loc;
+  len = std::min(len, total - loc);
+  if (len == 0 || len >= static_cast<size_t>(kCaptureTextLen)) return;
+
+  // Parameters as type + text (PL/pgSQL-style dynamic parameters are not
+  // captured: those statements are nested anyway).
+  ParamListInfo params = qd->params;
+  int nparams = params != nullptr ? params->numParams : 0;
+  if (nparams > kMaxCaptureParams || (params != nullptr && params->paramFetch != nullptr)) return;
+  char values[kCaptureParamsLen];
+  size_t used = 0;
+  uint32_t types[kMaxCaptureParams];
+  uint8_t nulls[kMaxCaptureParams];
+  for (int i = 0; i < nparams; ++i) {
+    const ParamExternData& p = params->params[i];
+    if (!OidIsValid(p.ptype)) return;
+    types[i] = p.ptype;
+    nulls[i] = p.isnull ? 1 : 0;
+    const char* text = "";
+    if (!p.isnull) {
+      Oid out;
+      bool varlena;
+      getTypeOutputInfo(p.ptype, &out, &varlena);
+      text = OidOutputFunctionCall(out, p.value);
+    }
+    size_t n = strlen(text) + 1;
+    if (used + n > sizeof(values)) return;
+    memcpy(values + used, text, n);
+    used += n;
+  }
+
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  if (CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs)) {
+    CapturedStatement* c = ClaimCapture(Steer(), pattern_key);
+    c->query_id = query_id;
+    c->database_oid = MyDatabaseId;
+    c->role_oid = GetUserId();
+    c->captured_us = now;
+    c->nparams = nparams;
+    for (int i = 0; i < nparams; ++i) {
+      c->param_types[i] = types[i];
+      c->param_null[i] = nulls[i];
+    }
+    memcpy(c->params, values, used);
+    memcpy(c->text, src + loc, len);
+    c->text[len] = '\0';
+    ++Steer()->counters.captures;
+  }
+  LWLockRelease(SteerLock());
+}
+
+// --- the explorer process ----------------------------------------------------------
+
+namespace {
+
+enum class RunOutcome { kDone, kTimeout, kUnsafe, kError };
+
+/// Re-executable: one plain SELECT (no data-modifying WITH, no row locks, no
+/// volatile function anywhere).
+bool SafeToReexecute(SPIPlanPtr plan, const char** why) {
+  List* sources = SPI_plan_get_plan_sources(plan);
+  if (list_length(sources) != 1) {
+    *why = "not a single statement";
+    return false;
+  }
+  auto* source = static_cast<CachedPlanSource*>(linitial(sources));
+  if (list_length(source->query_list) != 1) {
+    *why = "rewritten into several statements";
+    return false;
+  }
+  Query* q = linitial_node(Query, source->query_list);
+  if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr) {
+    *why = "not a SELECT";
+    return false;
+  }
+  if (q->hasModifyingCTE || q->rowMarks != NIL) {
+    *why = "modifies or locks rows";
+    return false;
+  }
+  if (contain_volatile_functions(reinterpret_cast<Node*>(q))) {
+    *why = "calls a volatile function";
+    return false;
+  }
+  return true;
+}
+
+/// One run of `c` under `arm` in its own read-only transaction.
+RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryContext keep, double* elapsed_ms) {
+  volatile RunOutcome outcome = RunOutcome::kDone;
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  PushActiveSnapshot(GetTransactionSnapshot());
+  pgstat_report_activity(STATE_RUNNING, c.text);
+  instr_time start;
+  INSTR_TIME_SET_CURRENT(start);
+  PG_TRY();
+  {
+    if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errmsg("SPI_connect failed")));
+    Oid types[kMaxCaptureParams];
+    for (int i = 0; i < c.nparams; ++i) types[i] = c.param_types[i];
+    SPIPlanPtr plan = SPI_prepare_cursor(c.text, c.nparams, types, CURSOR_OPT_PARALLEL_OK);
+    if (plan == nullptr) {
+      ereport(ERROR, (errmsg("could not prepare the captured statement: %s", SPI_result_code_string(SPI_result))));
+    }
+    const char* why = nullptr;
+    if (!SafeToReexecute(plan, &why)) {
+      ereport(LOG, (errmsg("ruvector_dag explorer: pattern %lld is not explored: %s",
+                           static_cast<long long>(c.pattern_key), why)));
+      outcome = RunOutcome::kUnsafe;
+    } else {
+      ParamListInfo params = c.nparams > 0 ? makeParamList(c.nparams) : nullptr;
+      const char* value = c.params;
+      for (int i = 0; i < c.nparams; ++i) {
+        ParamExternData& p = params->params[i];
+        p.ptype = types[i];
+        p.pflags = PARAM_FLAG_CONST;
+        p.isnull = c.param_null[i] != 0;
+        if (!p.isnull) {
+          Oid in;
+          Oid ioparam;
+          getTypeInputInfo(types[i], &in, &ioparam);
+          p.value = OidInputFunctionCall(in, const_cast<char*>(value), ioparam, -1);
+        } else {
+          p.value = (Datum)0;
+        }
+        value += strlen(value) + 1;
+      }
+      SPIExecuteOptions options;
+      memset(&options, 0, sizeof(options));
+      options.params = params;
+      options.read_only = true;
+      options.dest = CreateDestReceiver(DestNone);
+      g_forced_arm = arm;
+      INSTR_TIME_SET_CURRENT(start);
+      enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
+      int rc = SPI_execute_plan_extended(plan, &options);
+      disable_timeout(STATEMENT_TIMEOUT, false);
+      g_forced_arm = -1;
+      if (rc < 0) ereport(ERROR, (errmsg("execution failed: %s", SPI_result_code_string(rc))));
+    }
+    SPI_finish();
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+  }
+  PG_CATCH();
+  {
+    disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
+    g_forced_arm = -1;
+    MemoryContextSwitchTo(keep);
+    ErrorData* edata = CopyErrorData();
+    const bool timer_fired = get_timeout_indicator(STATEMENT_TIMEOUT, true);
+    FlushErrorState();
+    AbortCurrentTransaction();
+    instr_time now;
+    INSTR_TIME_SET_CURRENT(now);
+    INSTR_TIME_SUBTRACT(now, start);
+    const bool timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+                           (timer_fired || INSTR_TIME_GET_MILLISEC(now) >= timeout_ms);
+    if (timed_out) {
+      outcome = RunOutcome::kTimeout;
+    } else {
+      ereport(LOG, (errmsg("ruvector_dag explorer: re-executing pattern %lld under arm %d failed: %s",
+                           static_cast<long long>(c.pattern_key), arm,
+                           edata->message != nullptr ? edata->message : "(no message)")));
+      outcome = edata->sqlerrcode == ERRCODE_SYNTAX_ERROR || edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
+                        edata->sqlerrcode == ERRCODE_UNDEFINED_COLUMN ||
+                        edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
+                        edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
+                        edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION
+                    ? RunOutcome::kUnsafe
+                    : RunOutcome::kError;
+    }
+    FreeErrorData(edata);
+  }
+  PG_END_TRY();
+  instr_time end;
+  INSTR_TIME_SET_CURRENT(end);
+  INSTR_TIME_SUBTRACT(end, start);
+  *elapsed_ms = INSTR_TIME_GET_MILLISEC(end);
+  pgstat_report_activity(STATE_IDLE, nullptr);
+  return outcome;
+}
+
+/// A run cancelled at its timeout: the arm was at least that slow.
+void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
+  TrajectoryRecord rec;
+  rec.pattern_key = c.pattern_key;
+  rec.query_id = c.query_id;
+  rec.latency_ms = bound_ms;
+  rec.recorded_at_us = NowUnixMicros();
+  rec.flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(arm) | kTrajectoryExplore |
+                                    kTrajectoryCensored);
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  AppendTrajectory(State(), rec);
+  LWLockRelease(StateLock());
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
+  uint64_t id = 0;
+  memcpy(&id, MyBgworkerEntry->bgw_extra, sizeof(id));
+  BackgroundWorkerUnblockSignals();
+  if (Steer() == nullptr || State() == nullptr) proc_exit(1);
+  g_in_explorer = true;
+  MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "ruvector_dag explorer", ALLOCSET_DEFAULT_SIZES);
+  MemoryContextSwitchTo(keep);
+  auto* request = static_cast<ExploreRequest*>(palloc(sizeof(ExploreRequest)));
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  *request = Steer()->explore;
+  LWLockRelease(SteerLock());
+  if (request->id != id) proc_exit(0);  // superseded
+
+  BackgroundWorkerInitializeConnectionByOid(request->database_oid, request->role_oid, 0);
+  SetConfigOption("default_transaction_read_only", "on", PGC_SUSET, PGC_S_OVERRIDE);
+  SetConfigOption("application_name", "ruvector_dag explorer", PGC_USERSET, PGC_S_SESSION);
+  pgstat_report_appname("ruvector_dag explorer");
+  const int64_t started = NowUnixMicros();
+
+  auto* capture = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement)));
+  int runs_done = 0, timeouts = 0, errors = 0, unsafe = 0;
+  for (int j = 0; j < request->job_count; ++j) {
+    const ExploreJob& job = request->jobs[j];
+    LWLockAcquire(SteerLock(), LW_SHARED);
+    bool current = job.capture >= 0 && job.capture < kCaptureSlots &&
+                   Steer()->captures[job.capture].pattern_key == job.pattern_key;
+    if (current) *capture = Steer()->captures[job.capture];
+    LWLockRelease(SteerLock());
+    if (!current) continue;
+    for (int run = 0; run < job.runs; ++run) {
+      CHECK_FOR_INTERRUPTS();
+      double elapsed_ms = 0.0;
+      RunOutcome o = RunOnce(*capture, job.arm, job.timeout_ms, keep, &elapsed_ms);
+      if (o == RunOutcome::kDone) {
+        ++runs_done;
+        continue;
+      }
+      LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+      CapturedStatement& c = Steer()->captures[job.capture];
+      bool same = c.pattern_key == job.pattern_key;
+      if (o == RunOutcome::kUnsafe && same) c.unsafe = 1;
+      if (o == RunOutcome::kError && same) ++c.failures;
+      if (o == RunOutcome::kUnsafe) ++Steer()->counters.explorer_unsafe;
+      if (o == RunOutcome::kError) ++Steer()->counters.explorer_errors;
+      if (o == RunOutcome::kTimeout) ++Steer()->counters.explorer_timeouts;
+      LWLockRelease(SteerLock());
+      if (o == RunOutcome::kTimeout) {
+        ++runs_done;
+        ++timeouts;
+        RecordCensored(*capture, job.arm, std::max(elapsed_ms, static_cast<double>(job.timeout_ms)));
+      } else if (o == RunOutcome::kUnsafe) {
+        ++unsafe;
+      } else {
+        ++errors;
+      }
+      break;  // one timeout proves the arm slower; errors repeat
+    }
+  }
+
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  Steer()->counters.explorer_runs += runs_done;
+  ExploreRequest& r = Steer()->explore;
+  if (r.id == id) {
+    r.runs_done = runs_done;
+    r.timeouts = timeouts;
+    r.errors = errors + unsafe;
+    r.started_us = started;
+    r.finished_us = NowUnixMicros();
+  }
+  int procno = Steer()->worker_procno;
+  LWLockRelease(SteerLock());
+  // Wake the learner: the runs are in the trajectory ring.
+  if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+  proc_exit(0);
+}
+
+}  // namespace ruvector_pg
+
+// --- SQL ------------------------------------------------------------------------------
+
+namespace ruvector_pg {
+namespace {
+
+void RequireSteerState() {
+  RequirePreload();
+  if (Steer() == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag: steering state is not initialized")));
+  }
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+using namespace ruvector_pg;
+
+/// dag_exploration_status() -> one row of background-exploration counters.
+extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
+  RequireSteerState();
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  SteerCounters c = Steer()->counters;
+  const ExploreRequest& r = Steer()->explore;
+  bool running = r.id != 0 && r.finished_us == 0 && Steer()->explorer_pid_known != 0;
+  LWLockRelease(SteerLock());
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Datum v[9];
+  bool nulls[9] = {false};
+  v[0] = Float8GetDatum(g_explore_cpu_budget);
+  v[1] = Int64GetDatum(static_cast<int64>(c.captures));
+  v[2] = Int64GetDatum(static_cast<int64>(c.explorer_launches));
+  v[3] = Int64GetDatum(static_cast<int64>(c.explorer_runs));
+  v[4] = Int64GetDatum(static_cast<int64>(c.explorer_timeouts));
+  v[5] = Int64GetDatum(static_cast<int64>(c.explorer_errors));
+  v[6] = Int64GetDatum(static_cast<int64>(c.explorer_unsafe));
+  v[7] = Float8GetDatum(static_cast<double>(c.explorer_busy_us) / 1000.0);
+  v[8] = BoolGetDatum(running);
+  tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  return (Datum)0;
+}
+
+/// dag_captured_statements() -> the statements the explorer may re-execute.
+/// Texts and parameters of other roles' statements are shown only to
+/// superusers and members of pg_read_all_stats (like pg_stat_statements).
+extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
+  RequireSteerState();
+  auto* rows = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement) * kCaptureSlots));
+  int n = 0;
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  for (const CapturedStatement& c : Steer()->captures) {
+    if (c.pattern_key != 0) rows[n++] = c;
+  }
+  LWLockRelease(SteerLock());
+  std::sort(rows, rows + n, [](const CapturedStatement& a, const CapturedStatement& b) {
+    return a.captured_us != b.captured_us ? a.captured_us > b.captured_us : a.pattern_key < b.pattern_key;
+  });
+  bool see_all = superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  for (int i = 0; i < n; ++i) {
+    const CapturedStatement& c = rows[i];
+    Datum v[10];
+    bool nulls[10] = {false};
+    v[0] = Int64GetDatum(static_cast<int64>(c.pattern_key));
+    v[1] = Int64GetDatum(static_cast<int64>(c.query_id));
+    char* db = get_database_name(c.database_oid);
+    char* role = GetUserNameFromId(c.role_oid, true);
+    nulls[2] = db == nullptr;
+    if (db != nullptr) v[2] = DirectFunctionCall1(namein, CStringGetDatum(db));
+    nulls[3] = role == nullptr;
+    if (role != nullptr) v[3] = DirectFunctionCall1(namein, CStringGetDatum(role));
+    if (see_all || c.role_oid == GetUserId()) {
+      v[4] = PointerGetDatum(cstring_to_text(c.text));
+    } else {
+      v[4] = PointerGetDatum(cstring_to_text("<insufficient privilege>"));
+    }
+    v[5] = Int32GetDatum(c.nparams);
+    v[6] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.captured_us));
+    nulls[7] = c.last_explored_us == 0;
+    if (!nulls[7]) v[7] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_explored_us));
+    v[8] = Int32GetDatum(static_cast<int32>(c.failures));
+    v[9] = BoolGetDatum(c.unsafe == 0 && c.failures < kMaxCaptureFailures);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
