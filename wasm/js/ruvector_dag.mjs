@@ -203,6 +203,761 @@ export function operatorTypes() {
   return operatorNames;
 }
 
+// --- Formats -----------------------------------------------------------------
+// JSON never enters the module. Documents are parsed with the engine's
+// JSON.parse, checked here field by field (messages follow the library's
+// readers), and handed to the module in the library's binary format
+// (docs/formats.md, "Binary"), whose reader checks everything again: values,
+// ids, the id space, unknown ids, self-loops, duplicate edges and cycles.
+// Writing goes the other way: the module writes binary, this code writes the
+// JSON text with the module formatting every double as nlohmann::json does,
+// so the output is byte-identical to the library's WriteJson.
+
+// The library's ParseLimits defaults (formats.h) and kMaxNodeId (dag.h).
+const MAX_INPUT_BYTES = 256 * 1024 * 1024;
+const MAX_NESTING = 512;
+const MAX_NODES = 1 << 22;
+const MAX_STRING_BYTES = 1 << 20;
+const MAX_NODE_ID = (1 << 24) - 1;
+
+const has = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// nlohmann's type names ("null", "object", "array", ...), for messages.
+function typeName(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+// Like printf("%.15g") for the numbers in EXPLAIN messages.
+function fmt15(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? String(Number(v.toPrecision(15))) : String(v);
+}
+
+function clip(s) {
+  return s.length <= 64 ? s : `${s.slice(0, 64)}... (${s.length} characters)`;
+}
+
+function fail(message, code = 'invalid_argument') {
+  throw new RuvectorDagError(message, code);
+}
+
+// Checks a string value: type, well-formed Unicode (no lone surrogates, which
+// UTF-8 cannot hold) and the byte limit. `where` names the field.
+function checkString(v, where) {
+  if (typeof v !== 'string') return false;
+  if (/\p{Cs}/u.test(v)) fail(`${where}: string holds a lone UTF-16 surrogate (not valid Unicode)`);
+  if (v.length * 3 > MAX_STRING_BYTES && encoder.encode(v).length > MAX_STRING_BYTES) {
+    fail(`${where}: string exceeds the limit of ${MAX_STRING_BYTES} bytes`, 'out_of_range');
+  }
+  return true;
+}
+
+// A node with every OperatorNode field at its default (dag.h).
+function newNode(type) {
+  return {
+    id: 0, type, relation: '', alias: '', index: '', predicate: '', keys: [], descending: [], detail: '',
+    parameter: 0n, subplan_name: '', parallel_aware: false, workers_planned: 0, workers_launched: -1,
+    estimated_rows: 0, estimated_cost: 0, startup_cost: 0, total_cost: 0, width: 0,
+    actual_rows: null, actual_time_ms: null, actual_loops: null, embedding: [],
+  };
+}
+
+const STRING_FIELDS = ['relation', 'alias', 'index', 'predicate'];
+const DOUBLE_FIELDS = ['estimated_rows', 'estimated_cost', 'startup_cost', 'total_cost', 'width'];
+const OPTIONAL_FIELDS = ['actual_rows', 'actual_time_ms', 'actual_loops'];
+const NODE_KEYS = ['id', 'type', ...STRING_FIELDS, 'keys', 'descending', 'detail', 'parameter', 'subplan_name',
+  'parallel_aware', 'workers_planned', 'workers_launched', ...DOUBLE_FIELDS, ...OPTIONAL_FIELDS, 'embedding'];
+
+// Growable little-endian byte writer.
+class ByteWriter {
+  constructor() { this.buf = new Uint8Array(256); this.len = 0; }
+  room(n) {
+    if (this.len + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+    }
+  }
+  u8(v) { this.room(1); this.buf[this.len++] = v; }
+  // Unsigned LEB128 of a non-negative integer Number (< 2^53) or BigInt (< 2^64).
+  varint(v) {
+    if (typeof v === 'bigint') {
+      while (v >= 0x80n) { this.u8(Number(v & 0x7fn) | 0x80); v >>= 7n; }
+      this.u8(Number(v));
+      return;
+    }
+    while (v >= 0x80) { this.u8((v % 0x80) | 0x80); v = Math.floor(v / 0x80); }
+    this.u8(v);
+  }
+  zigzag(v) { v = BigInt(v); this.varint(BigInt.asUintN(64, (v << 1n) ^ (v >> 63n))); }
+  f64(v) { this.room(8); new DataView(this.buf.buffer).setFloat64(this.len, v, true); this.len += 8; }
+  f32(v) { this.room(4); new DataView(this.buf.buffer).setFloat32(this.len, v, true); this.len += 4; }
+  u32(v) { this.room(4); new DataView(this.buf.buffer).setUint32(this.len, v, true); this.len += 4; }
+  bytes(b) { this.room(b.length); this.buf.set(b, this.len); this.len += b.length; }
+  section(tag, payload) { this.u8(tag); this.u32(payload.len); this.bytes(payload.buf.subarray(0, payload.len)); }
+  done() { return this.buf.subarray(0, this.len); }
+}
+
+// The binary format of `nodes` (sorted by id, ids unique), an id bound and
+// `edges` ([from, to] pairs; each target's inputs keep their listed order),
+// with a zero checksum that the module fills in (rvd_read's seal).
+function encodeBinary(nodes, idBound, edges) {
+  const strings = new Map();
+  const table = new ByteWriter();
+  const ref = (s) => {
+    if (s === '') return 0;
+    let index = strings.get(s);
+    if (index === undefined) {
+      const bytes = encoder.encode(s);
+      table.varint(bytes.length);
+      table.bytes(bytes);
+      index = strings.size + 1;
+      strings.set(s, index);
+    }
+    return index;
+  };
+  const body = new ByteWriter();
+  let previous = -1;
+  for (const n of nodes) {
+    body.varint(n.id - previous - 1);
+    previous = n.id;
+    body.u8(n.type);
+    const present = [n.relation !== '', n.alias !== '', n.index !== '', n.predicate !== '', n.keys.length > 0,
+      n.descending.length > 0, n.detail !== '', n.parameter !== 0n, n.subplan_name !== '', n.parallel_aware,
+      n.workers_planned !== 0, n.workers_launched !== -1,
+      ...DOUBLE_FIELDS.map((f) => !Object.is(n[f], 0)), ...OPTIONAL_FIELDS.map((f) => n[f] !== null),
+      n.embedding.length > 0];
+    let bits = 0;
+    present.forEach((p, i) => { if (p) bits += 2 ** i; });
+    body.varint(bits);
+    for (const f of STRING_FIELDS) if (n[f] !== '') body.varint(ref(n[f]));
+    if (present[4]) { body.varint(n.keys.length); for (const k of n.keys) body.varint(ref(k)); }
+    if (present[5]) {
+      body.varint(n.descending.length);
+      for (let i = 0; i < n.descending.length; i += 8) {
+        let byte = 0;
+        for (let b = 0; b < 8 && i + b < n.descending.length; ++b) if (n.descending[i + b]) byte |= 1 << b;
+        body.u8(byte);
+      }
+    }
+    if (present[6]) body.varint(ref(n.detail));
+    if (present[7]) body.zigzag(n.parameter);
+    if (present[8]) body.varint(ref(n.subplan_name));
+    if (present[10]) body.zigzag(n.workers_planned);
+    if (present[11]) body.zigzag(n.workers_launched);
+    for (const f of DOUBLE_FIELDS) if (!Object.is(n[f], 0)) body.f64(n[f]);
+    for (const f of OPTIONAL_FIELDS) if (n[f] !== null) body.f64(n[f]);
+    if (present[20]) { body.varint(n.embedding.length); for (const x of n.embedding) body.f32(x); }
+  }
+  const groups = new Map();
+  for (const [from, to] of edges) {
+    if (!groups.has(to)) groups.set(to, []);
+    groups.get(to).push(from);
+  }
+  const edgeSection = new ByteWriter();
+  edgeSection.varint(groups.size);
+  previous = -1;
+  for (const to of [...groups.keys()].sort((a, b) => a - b)) {
+    const inputs = groups.get(to);
+    edgeSection.varint(to - previous - 1);
+    previous = to;
+    edgeSection.varint(inputs.length);
+    for (const from of inputs) edgeSection.varint(from);
+  }
+  const header = new ByteWriter();
+  for (const v of [nodes.length, idBound, edges.length, strings.size]) header.varint(v);
+  const out = new ByteWriter();
+  out.bytes([0x52, 0x56, 0x44, 0x47, 1, 0, 0, 0]);  // "RVDG", version 1, flags 0
+  out.section(1, header);
+  out.section(2, table);
+  out.section(3, body);
+  out.section(4, edgeSection);
+  out.u32(0);  // CRC-32C, filled in by the module
+  return out.done();
+}
+
+// Reads what the module's WriteBinary wrote (trusted: no checks).
+function decodeBinary(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 8;
+  const varint = () => {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const b = bytes[pos++];
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return v;
+      scale *= 0x80;
+    }
+  };
+  const bigVarint = () => {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = bytes[pos++];
+      v |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return v;
+      shift += 7n;
+    }
+  };
+  const unzig = (z) => (z >> 1n) ^ -(z & 1n);
+  const f64 = () => { pos += 8; return view.getFloat64(pos - 8, true); };
+  pos += 5;
+  const [nodeCount, idBound, , stringCount] = [varint(), varint(), varint(), varint()];
+  pos += 5;
+  const strings = [''];
+  for (let i = 0; i < stringCount; ++i) {
+    const n = varint();
+    strings.push(decoder.decode(bytes.subarray(pos, pos + n)));
+    pos += n;
+  }
+  pos += 5;
+  const types = operatorTypes();
+  const nodes = [];
+  let id = -1;
+  for (let i = 0; i < nodeCount; ++i) {
+    const n = newNode(0);
+    n.id = id = id + 1 + varint();
+    n.type = types[bytes[pos++]];
+    const bits = varint();
+    const bit = (i) => Math.floor(bits / 2 ** i) % 2 === 1;
+    STRING_FIELDS.forEach((f, b) => { if (bit(b)) n[f] = strings[varint()]; });
+    if (bit(4)) { const c = varint(); for (let k = 0; k < c; ++k) n.keys.push(strings[varint()]); }
+    if (bit(5)) {
+      const c = varint();
+      for (let k = 0; k < c; ++k) n.descending.push(((bytes[pos + (k >> 3)] >> (k & 7)) & 1) === 1);
+      pos += (c + 7) >> 3;
+    }
+    if (bit(6)) n.detail = strings[varint()];
+    if (bit(7)) n.parameter = unzig(bigVarint());
+    if (bit(8)) n.subplan_name = strings[varint()];
+    n.parallel_aware = bit(9);
+    if (bit(10)) n.workers_planned = Number(unzig(bigVarint()));
+    if (bit(11)) n.workers_launched = Number(unzig(bigVarint()));
+    DOUBLE_FIELDS.forEach((f, b) => { if (bit(12 + b)) n[f] = f64(); });
+    OPTIONAL_FIELDS.forEach((f, b) => { if (bit(17 + b)) n[f] = f64(); });
+    if (bit(20)) {
+      const c = varint();
+      for (let k = 0; k < c; ++k) { n.embedding.push(view.getFloat32(pos, true)); pos += 4; }
+    }
+    nodes.push(n);
+  }
+  pos += 5;
+  const edges = [];
+  let target = -1;
+  for (let groups = varint(); groups > 0; --groups) {
+    target = target + 1 + varint();
+    for (let c = varint(); c > 0; --c) edges.push([varint(), target]);
+  }
+  return { idBound, nodes, edges };
+}
+
+// The module's text for each double (nlohmann::json::dump's layout).
+function formatDoubles(values) {
+  const w = api();
+  if (values.length === 0) return [];
+  const ptr = w.rvd_alloc(values.length * 8);
+  if (ptr === 0) throw new RuvectorDagError('out of WASM memory for the JSON writer', 'resource_exhausted');
+  try {
+    const view = new DataView(w.memory.buffer, ptr, values.length * 8);
+    values.forEach((v, i) => view.setFloat64(i * 8, v, true));
+    check(w.rvd_format_doubles(ptr, values.length));
+  } finally {
+    w.rvd_dealloc(ptr);
+  }
+  return decoder.decode(bytesResult()).split(' ');
+}
+
+// A number already formatted, written as is.
+class Raw {
+  constructor(text) { this.text = text; }
+}
+
+// nlohmann::json::dump's layout: compact for indent < 0, otherwise one member
+// or element per line indented by `indent` spaces, "key": value, [] and {}
+// for empty containers. Strings are escaped as nlohmann escapes valid UTF-8,
+// which is what JSON.stringify does for well-formed strings.
+function dump(v, indent, level = 0) {
+  if (v instanceof Raw) return v.text;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v !== 'object' || v === null) return String(v);
+  const entries = Array.isArray(v) ? v.map((x) => dump(x, indent, level + 1))
+    : Object.keys(v).map((k) => JSON.stringify(k) + (indent < 0 ? ':' : ': ') + dump(v[k], indent, level + 1));
+  const [open, close] = Array.isArray(v) ? '[]' : '{}';
+  if (entries.length === 0) return open + close;
+  if (indent < 0) return open + entries.join(',') + close;
+  const pad = '\n' + ' '.repeat(indent * (level + 1));
+  return open + pad + entries.join(',' + pad) + '\n' + ' '.repeat(indent * level) + close;
+}
+
+// Our versioned JSON text of binary `bytes` (WriteJson's output, byte for byte).
+function jsonText(bytes, indent) {
+  const doc = decodeBinary(bytes);
+  const doubles = [];
+  for (const n of doc.nodes) {
+    for (const f of DOUBLE_FIELDS) doubles.push(n[f]);
+    for (const f of OPTIONAL_FIELDS) if (n[f] !== null) doubles.push(n[f]);
+    for (const x of n.embedding) doubles.push(x);
+  }
+  const texts = formatDoubles(doubles);
+  let next = 0;
+  const raw = () => new Raw(texts[next++]);
+  const nodes = doc.nodes.map((n) => {
+    const out = {};
+    for (const key of NODE_KEYS) {
+      const v = n[key];
+      if (DOUBLE_FIELDS.includes(key) || (OPTIONAL_FIELDS.includes(key) && v !== null)) out[key] = raw();
+      else if (key === 'embedding') out[key] = v.map(raw);
+      else out[key] = v;
+    }
+    return out;
+  });
+  return dump({ format: 'ruvector-dag', version: 1, id_bound: doc.idBound, nodes, edges: doc.edges }, indent);
+}
+
+// --- readers (JSON already parsed) ---------------------------------------------
+
+// Operator type code of an exact type name, or -1.
+function operatorCode(name) {
+  return typeof name === 'string' ? operatorTypes().indexOf(name) : -1;
+}
+
+// Field checks with the messages of the library's FieldReader.
+class Fields {
+  constructor(where) { this.where = where; }
+  error(field, expected, got) {
+    fail(`${this.where}: field "${field}" must be ${expected}, got ${typeName(got)}`);
+  }
+  require(obj, key) {
+    if (!has(obj, key)) fail(`${this.where}: missing field "${key}"`);
+    return obj[key];
+  }
+  string(v, field) {
+    if (!checkString(v, `${this.where}: field "${field}"`)) this.error(field, 'a string', v);
+    return v;
+  }
+  strings(v, field) {
+    if (!Array.isArray(v)) this.error(field, 'an array of strings', v);
+    return v.map((s, i) => this.string(s, `${field}[${i}]`));
+  }
+  bool(v, field) {
+    if (typeof v !== 'boolean') this.error(field, 'a boolean', v);
+    return v;
+  }
+  bools(v, field) {
+    if (!Array.isArray(v)) this.error(field, 'an array of booleans', v);
+    return v.map((b, i) => this.bool(b, `${field}[${i}]`));
+  }
+  // An integer in [min, max]; JSON.parse reads numbers as doubles, so values
+  // beyond 2^53 are refused rather than silently rounded.
+  integer(v, field, min, max) {
+    const range = `an integer in [${min}, ${max}]`;
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.error(field, range, v);
+    if (!Number.isSafeInteger(v)) {
+      fail(`${this.where}: field "${field}": ${v} is beyond 2^53 and cannot be read exactly by JSON.parse`, 'out_of_range');
+    }
+    if (v < min || v > max) fail(`${this.where}: field "${field}" must be ${range}`, 'out_of_range');
+    return v;
+  }
+  nonNegative(v, field) {
+    if (typeof v !== 'number') this.error(field, 'a finite number >= 0', v);
+    if (!Number.isFinite(v) || v < 0) fail(`${this.where}: field "${field}" must be a finite number >= 0`);
+    return v;
+  }
+  optional(v, field) {
+    if (v === null) return null;
+    if (typeof v !== 'number') this.error(field, 'null or a finite number >= 0', v);
+    return this.nonNegative(v, field);
+  }
+  floats(v, field) {
+    if (!Array.isArray(v)) this.error(field, 'an array of numbers', v);
+    return v.map((x, i) => {
+      if (typeof x !== 'number') this.error(`${field}[${i}]`, 'a number', x);
+      if (!Number.isFinite(x) || Math.abs(x) > 3.4028234663852886e38) fail(`${this.where}: field "${field}[${i}]" must be a finite 32-bit float`);
+      return Math.fround(x);
+    });
+  }
+}
+
+function checkNodeCount(count, what) {
+  if (count > MAX_NODES) fail(`${what}: ${count} nodes exceed the limit of ${MAX_NODES}`, 'out_of_range');
+}
+
+// Sorts nodes by id (stable) and refuses duplicates, as the library does.
+function sortNodes(nodes, what) {
+  nodes.sort((a, b) => a.id - b.id);
+  for (let i = 1; i < nodes.length; ++i) {
+    if (nodes[i].id === nodes[i - 1].id) fail(`${what}: duplicate node id ${nodes[i].id}`, 'already_exists');
+  }
+  return nodes;
+}
+
+function readEdgePairs(array, what, shape) {
+  return array.map((e, i) => {
+    const ok = Array.isArray(e) && e.length === 2 && e.every((x) => Number.isInteger(x) && x >= 0);
+    if (!ok) fail(`${what}: edges[${i}] must be ${shape} with two non-negative integer node ids`);
+    const big = e.find((x) => x > MAX_NODE_ID);
+    if (big !== undefined) fail(`${what}: edges[${i}]: unknown node ${big}`, 'not_found');
+    return e;
+  });
+}
+
+const OUR_TOP_KEYS = ['format', 'version', 'id_bound', 'nodes', 'edges'];
+
+// Our versioned JSON (docs/formats.md), already parsed.
+function readOurJson(doc) {
+  const what = 'JSON DAG';
+  const r = new Fields(what);
+  for (const key of Object.keys(doc)) if (!OUR_TOP_KEYS.includes(key)) fail(`${what}: unknown field "${clip(key)}"`);
+  if (r.require(doc, 'format') !== 'ruvector-dag') fail(`${what}: field "format" must be "ruvector-dag"`);
+  const version = r.integer(r.require(doc, 'version'), 'version', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  if (version !== 1) fail(`${what}: unsupported version ${version} (this build reads version 1)`);
+  const idBound = r.integer(r.require(doc, 'id_bound'), 'id_bound', 0, MAX_NODE_ID + 1);
+  const nodeArray = r.require(doc, 'nodes');
+  if (!Array.isArray(nodeArray)) r.error('nodes', 'an array', nodeArray);
+  const edgeArray = r.require(doc, 'edges');
+  if (!Array.isArray(edgeArray)) r.error('edges', 'an array', edgeArray);
+  checkNodeCount(nodeArray.length, what);
+  const nodes = sortNodes(nodeArray.map((j, i) => {
+    const f = new Fields(`nodes[${i}]`);
+    if (!isObject(j)) fail(`${f.where}: must be an object, got ${typeName(j)}`);
+    const id = f.integer(f.require(j, 'id'), 'id', 0, MAX_NODE_ID);
+    f.where = `node ${id}`;
+    for (const key of Object.keys(j)) if (!NODE_KEYS.includes(key)) fail(`${f.where}: unknown field "${clip(key)}"`);
+    const typeNameValue = f.string(f.require(j, 'type'), 'type');
+    const type = operatorCode(typeNameValue);
+    if (type < 0) fail(`${f.where}: unknown operator type "${clip(typeNameValue)}"`);
+    const n = newNode(type);
+    n.id = id;
+    for (const key of [...STRING_FIELDS, 'detail', 'subplan_name']) if (has(j, key)) n[key] = f.string(j[key], key);
+    if (has(j, 'keys')) n.keys = f.strings(j.keys, 'keys');
+    if (has(j, 'descending')) n.descending = f.bools(j.descending, 'descending');
+    if (has(j, 'parameter')) {
+      n.parameter = BigInt(f.integer(j.parameter, 'parameter', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+    }
+    if (has(j, 'parallel_aware')) n.parallel_aware = f.bool(j.parallel_aware, 'parallel_aware');
+    if (has(j, 'workers_planned')) n.workers_planned = f.integer(j.workers_planned, 'workers_planned', 0, 2147483647);
+    if (has(j, 'workers_launched')) n.workers_launched = f.integer(j.workers_launched, 'workers_launched', -1, 2147483647);
+    for (const key of DOUBLE_FIELDS) if (has(j, key)) n[key] = f.nonNegative(j[key], key);
+    for (const key of OPTIONAL_FIELDS) if (has(j, key)) n[key] = f.optional(j[key], key);
+    if (has(j, 'embedding')) n.embedding = f.floats(j.embedding, 'embedding');
+    return n;
+  }), what);
+  if (nodes.length > 0 && idBound <= nodes[nodes.length - 1].id) {
+    fail(`${what}: id_bound ${idBound} must be greater than the largest node id ${nodes[nodes.length - 1].id}`);
+  }
+  return { what, nodes, idBound, edges: readEdgePairs(edgeArray, what, '[from, to]') };
+}
+
+// The original crate's op_type variants with payload fields: [variant, our
+// type name, fields as [crate name, kind, our field]].
+const CRATE_VARIANTS = {
+  SeqScan: ['Seq Scan', [['table', 's', 'relation']]],
+  IndexScan: ['Index Scan', [['index', 's', 'index'], ['table', 's', 'relation']]],
+  HnswScan: ['HnswScan', [['index', 's', 'index'], ['ef_search', 'u32', 'parameter']]],
+  IvfFlatScan: ['IvfFlatScan', [['index', 's', 'index'], ['nprobe', 'u32', 'parameter']]],
+  HashJoin: ['Hash Join', [['hash_key', 's', 'predicate']]],
+  MergeJoin: ['Merge Join', [['merge_key', 's', 'predicate']]],
+  Aggregate: ['Aggregate', [['functions', 'ss', 'keys']]],
+  GroupBy: ['GroupBy', [['keys', 'ss', 'keys']]],
+  Filter: ['Filter', [['predicate', 's', 'predicate']]],
+  Project: ['Project', [['columns', 'ss', 'keys']]],
+  Sort: ['Sort', [['keys', 'ss', 'keys'], ['descending', 'bs', 'descending']]],
+  Limit: ['Limit', [['count', 'u63', 'parameter']]],
+  VectorDistance: ['VectorDistance', [['metric', 's', 'detail']]],
+  Rerank: ['Rerank', [['model', 's', 'detail']]],
+};
+// Unit variants; "Scan" and "Join" are the crate's deprecated names.
+const CRATE_UNITS = { NestedLoopJoin: 'Nested Loop', Materialize: 'Materialize', Result: 'Result',
+  Scan: 'Seq Scan', Join: 'Nested Loop' };
+
+function crateOpType(f, op, n) {
+  let variant;
+  let payload;
+  if (typeof op === 'string') {
+    checkString(op, `${f.where}: field "op_type"`);
+    variant = op;
+  } else if (isObject(op) && Object.keys(op).length === 1) {
+    variant = Object.keys(op)[0];
+    payload = op[variant];
+  } else {
+    fail(`${f.where}: field "op_type" must be a variant name or a one-key object, got ${typeName(op)}` +
+      (isObject(op) ? ` with ${Object.keys(op).length} keys` : ''));
+  }
+  if (has(CRATE_UNITS, variant)) {
+    if (payload !== undefined && payload !== null) fail(`${f.where}: op_type "${variant}" takes no fields`);
+    n.type = operatorCode(CRATE_UNITS[variant]);
+    return;
+  }
+  if (!has(CRATE_VARIANTS, variant)) fail(`${f.where}: unknown op_type "${clip(variant)}"`);
+  if (payload === undefined) fail(`${f.where}: op_type "${variant}" needs its fields ({"${variant}": {...}})`);
+  if (!isObject(payload)) fail(`${f.where}: op_type "${variant}" must hold an object, got ${typeName(payload)}`);
+  const [type, fields] = CRATE_VARIANTS[variant];
+  n.type = operatorCode(type);
+  const p = new Fields(`${f.where}: op_type ${variant}`);
+  for (const [name, kind, ours] of fields) {
+    const v = p.require(payload, name);
+    if (kind === 's') n[ours] = p.string(v, name);
+    else if (kind === 'ss') n[ours] = p.strings(v, name);
+    else if (kind === 'bs') n[ours] = p.bools(v, name);
+    else n[ours] = BigInt(p.integer(v, name, 0, kind === 'u32' ? 4294967295 : Number.MAX_SAFE_INTEGER));
+  }
+}
+
+// The original Rust crate's JSON (docs/formats.md), already parsed.
+function readCrateJson(doc) {
+  const what = 'Rust JSON DAG';
+  const r = new Fields(what);
+  const nodeArray = r.require(doc, 'nodes');
+  if (!Array.isArray(nodeArray)) r.error('nodes', 'an array', nodeArray);
+  const edgeArray = r.require(doc, 'edges');
+  if (!Array.isArray(edgeArray)) r.error('edges', 'an array', edgeArray);
+  checkNodeCount(nodeArray.length, what);
+  const nodes = sortNodes(nodeArray.map((j, i) => {
+    const f = new Fields(`nodes[${i}]`);
+    if (!isObject(j)) fail(`${f.where}: must be an object, got ${typeName(j)}`);
+    const idValue = f.require(j, 'id');
+    if (Number.isInteger(idValue) && idValue > MAX_NODE_ID) {
+      fail(`${f.where}: id ${idValue} exceeds the maximum node id ${MAX_NODE_ID}`, 'out_of_range');
+    }
+    const n = newNode(0);
+    n.id = f.integer(idValue, 'id', 0, MAX_NODE_ID);
+    f.where = `node ${n.id}`;
+    crateOpType(f, f.require(j, 'op_type'), n);
+    n.estimated_rows = f.nonNegative(f.require(j, 'estimated_rows'), 'estimated_rows');
+    n.estimated_cost = f.nonNegative(f.require(j, 'estimated_cost'), 'estimated_cost');
+    if (has(j, 'actual_rows')) n.actual_rows = f.optional(j.actual_rows, 'actual_rows');
+    if (has(j, 'actual_time_ms')) n.actual_time_ms = f.optional(j.actual_time_ms, 'actual_time_ms');
+    if (has(j, 'embedding') && j.embedding !== null) n.embedding = f.floats(j.embedding, 'embedding');
+    if (n.descending.length > 0 && n.descending.length !== n.keys.length) {
+      fail(`node ${n.id}: field "descending" has ${n.descending.length} flags for ${n.keys.length} keys (must be empty or one per key)`);
+    }
+    return n;
+  }), what);
+  const idBound = nodes.length === 0 ? 0 : nodes[nodes.length - 1].id + 1;
+  const edges = readEdgePairs(edgeArray, what, '[parent, child]');
+  // "root" is Option<usize>: absent, null or the id of a node.
+  if (has(doc, 'root') && doc.root !== null) {
+    const root = doc.root;
+    if (!Number.isInteger(root) || root < 0) r.error('root', 'null or a node id', root);
+    if (!nodes.some((n) => n.id === root)) fail(`${what}: root ${root} is not a node id`, 'not_found');
+  }
+  return { what, nodes, idBound, edges };
+}
+
+// EXPLAIN keys, as the library's importer reads them (docs/explain_import.md).
+const EXPLAIN_PREDICATE_KEYS = ['Hash Cond', 'Merge Cond', 'Index Cond', 'Recheck Cond', 'Join Filter', 'Filter',
+  'TID Cond', 'One-Time Filter'];
+const EXPLAIN_RELATION_KEYS = ['Relation Name', 'CTE Name', 'Function Name', 'Table Function Name', 'Tuplestore Name'];
+const EXPLAIN_KEY_ARRAYS = ['Sort Key', 'Group Key', 'Presorted Key'];
+const EXPLAIN_MAX_NUMBER = 1e100;  // PostgreSQL's MAXIMUM_ROWCOUNT; caps every number
+const INT32_MAX = 2147483647;
+
+// PostgreSQL EXPLAIN (FORMAT JSON) output, already parsed: a port of the
+// library's ImportExplain (src/dag/explain_import.cc) with the same node
+// numbering (pre-order, inputs in the order EXPLAIN lists them), fields, own
+// cost rule, limits and messages. The node test compares both importers on
+// every fixture of tests/fixtures/explain.
+function readExplain(doc) {
+  const what = 'EXPLAIN JSON';
+  const error = (path, problem, code) => fail(`${what}: ${path}: ${problem}`, code);
+  const describe = (v) => (typeof v === 'number' ? fmt15(v) : typeName(v));
+  const number = (obj, key, path) => {
+    if (!has(obj, key)) return null;
+    const v = obj[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) error(`${path}.${key}`, `expected a number >= 0, got ${describe(v)}`);
+    if (v > EXPLAIN_MAX_NUMBER) error(`${path}.${key}`, `${fmt15(v)} exceeds the limit ${fmt15(EXPLAIN_MAX_NUMBER)}`, 'out_of_range');
+    return v;
+  };
+  const int32 = (obj, key, path, fallback) => {
+    if (!has(obj, key)) return fallback;
+    const v = obj[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) error(`${path}.${key}`, `expected an integer >= 0, got ${describe(v)}`);
+    if (v > INT32_MAX) error(`${path}.${key}`, `${fmt15(v)} exceeds the limit ${fmt15(INT32_MAX)}`, 'out_of_range');
+    return v;
+  };
+  const string = (obj, key, path) => {
+    if (!has(obj, key)) return null;
+    if (!checkString(obj[key], `${what}: ${path}.${key}`)) error(`${path}.${key}`, `expected a string, got ${describe(obj[key])}`);
+    return obj[key];
+  };
+  const firstString = (obj, keys, path) => {
+    let found = null;
+    for (const key of keys) {
+      const v = string(obj, key, path);
+      if (v !== null && found === null) found = v;
+    }
+    return found ?? '';
+  };
+
+  let statement = doc;
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) fail(`${what}: expected one statement, got an empty array`);
+    if (doc.length > 1) fail(`${what}: expected one statement, got ${doc.length} (EXPLAIN output of several statements is not supported)`);
+    statement = doc[0];
+    if (!isObject(statement)) error('[0]', `expected an object with a "Plan", got ${describe(statement)}`);
+  } else if (!isObject(doc)) {
+    fail(`${what}: expected an array or an object at the top level, got ${describe(doc)}`);
+  }
+  if (!has(statement, 'Plan')) fail(`${what}: missing "Plan" in the statement object`);
+  const planningTimeMs = number(statement, 'Planning Time', 'statement');
+  const executionTimeMs = number(statement, 'Execution Time', 'statement');
+  if (has(statement, 'Triggers') && !Array.isArray(statement.Triggers)) {
+    error('statement.Triggers', `expected an array, got ${describe(statement.Triggers)}`);
+  }
+
+  const firstVectorType = operatorCode('HnswScan');
+  const nodes = [];
+  const edges = [];
+  const inputs = [];  // per node: its input ids, in order
+  const stack = [[statement.Plan, -1, 'Plan']];
+  while (stack.length > 0) {
+    const [plan, consumer, path] = stack.pop();
+    if (!isObject(plan)) error(path, `expected an object, got ${describe(plan)}`);
+    if (nodes.length + 1 > MAX_NODES) fail(`${what}: more than ${MAX_NODES} plan nodes (at ${path})`, 'out_of_range');
+    if (!has(plan, 'Node Type')) error(path, 'missing "Node Type"');
+    const typeName_ = string(plan, 'Node Type', path);
+    const type = operatorCode(typeName_);
+    if (type < 0 || type >= firstVectorType) error(`${path}.Node Type`, `unknown PostgreSQL plan node type "${typeName_}"`);
+    const n = newNode(type);
+    n.id = nodes.length;
+    n.relation = firstString(plan, EXPLAIN_RELATION_KEYS, path);
+    n.alias = string(plan, 'Alias', path) ?? '';
+    n.index = string(plan, 'Index Name', path) ?? '';
+    n.predicate = firstString(plan, EXPLAIN_PREDICATE_KEYS, path);
+    n.subplan_name = string(plan, 'Subplan Name', path) ?? '';
+    string(plan, 'Parent Relationship', path);
+    let keysFound = false;
+    let sortKeys = false;
+    for (const key of EXPLAIN_KEY_ARRAYS) {
+      if (!has(plan, key)) continue;
+      const v = plan[key];
+      if (!Array.isArray(v)) error(`${path}.${key}`, `expected an array of strings, got ${describe(v)}`);
+      v.forEach((s, i) => {
+        if (!checkString(s, `${what}: ${path}.${key}[${i}]`)) error(`${path}.${key}[${i}]`, `expected a string, got ${describe(s)}`);
+      });
+      if (!keysFound) {
+        n.keys = v.slice();
+        keysFound = true;
+        sortKeys = key !== 'Group Key';
+      }
+    }
+    const cacheKey = string(plan, 'Cache Key', path);
+    if (cacheKey !== null && !keysFound) n.keys.push(cacheKey);
+    // EXPLAIN appends " DESC" to a descending key, then " NULLS FIRST/LAST"
+    // when the null ordering is not that direction's default.
+    if (sortKeys) n.descending = n.keys.map((k) => / DESC( NULLS (FIRST|LAST))?$/.test(k));
+    const joinType = string(plan, 'Join Type', path);
+    const operation = string(plan, 'Operation', path);
+    const provider = string(plan, 'Custom Plan Provider', path);
+    const command = string(plan, 'Command', path);
+    const strategy = string(plan, 'Strategy', path);
+    n.detail = joinType ?? operation ?? provider ??
+      (command !== null ? (strategy !== null ? `${strategy} ${command}` : command) : strategy ?? '');
+    if (has(plan, 'Parallel Aware')) {
+      if (typeof plan['Parallel Aware'] !== 'boolean') error(`${path}.Parallel Aware`, `expected a boolean, got ${describe(plan['Parallel Aware'])}`);
+      n.parallel_aware = plan['Parallel Aware'];
+    }
+    n.workers_planned = int32(plan, 'Workers Planned', path, 0);
+    n.workers_launched = int32(plan, 'Workers Launched', path, -1);
+    n.estimated_rows = number(plan, 'Plan Rows', path) ?? 0;
+    n.startup_cost = number(plan, 'Startup Cost', path) ?? 0;
+    n.total_cost = number(plan, 'Total Cost', path) ?? 0;
+    n.width = number(plan, 'Plan Width', path) ?? 0;
+    n.actual_rows = number(plan, 'Actual Rows', path);
+    n.actual_time_ms = number(plan, 'Actual Total Time', path);
+    n.actual_loops = number(plan, 'Actual Loops', path);
+    number(plan, 'Actual Startup Time', path);  // validated, not stored
+    nodes.push(n);
+    inputs.push([]);
+    if (consumer >= 0) {
+      edges.push([n.id, consumer]);
+      inputs[consumer].push(n.id);
+    }
+    if (!has(plan, 'Plans')) continue;
+    const children = plan.Plans;
+    if (!Array.isArray(children)) error(`${path}.Plans`, `expected an array, got ${describe(children)}`);
+    // Pushed in reverse so that inputs are numbered in EXPLAIN's order.
+    for (let i = children.length - 1; i >= 0; --i) stack.push([children[i], n.id, `${path}.Plans[${i}]`]);
+  }
+  // Own cost: cumulative Total Cost minus the Total Cost of the direct inputs.
+  for (const n of nodes) {
+    let sum = 0;
+    for (const input of inputs[n.id]) sum += nodes[input].total_cost;
+    const own = n.total_cost - sum;
+    n.estimated_cost = own > 0 ? own : 0;
+  }
+  return { what, nodes, idBound: nodes.length, edges, planningTimeMs, executionTimeMs };
+}
+
+// Edge checks that must come before the binary header's (which refuses more
+// edges than a DAG of that size can hold before it looks for the cycle):
+// unknown ids, self-loops and duplicates with QueryDag::AddEdge's messages.
+// Cycles are left to the module, which names the edges that close one.
+function checkEdges(doc) {
+  const ids = new Set(doc.nodes.map((n) => n.id));
+  const seen = new Set();
+  for (const [from, to] of doc.edges) {
+    const name = `${doc.what}: edge ${from}->${to}`;
+    for (const id of [from, to]) if (!ids.has(id)) fail(`${name}: unknown node ${id}`, 'not_found');
+    if (from === to) fail(`${name} is a self-loop`);
+    const key = from * 16777216 + to;
+    if (seen.has(key)) fail(`${name} already exists`, 'already_exists');
+    seen.add(key);
+  }
+  const n = doc.nodes.length;
+  if (doc.edges.length > (n * (n - 1)) / 2) {
+    fail(`${doc.what}: ${doc.edges.length} distinct edges among ${n} nodes are more than a DAG can hold: ` +
+      'they would create a cycle', 'failed_precondition');
+  }
+}
+
+// Parses JSON text (or takes an already parsed value) for fromJSON/fromExplain.
+function parseInput(input, what) {
+  if (typeof input !== 'string') return input;
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  if (text.startsWith('RVDG')) fail('input is the binary format, not JSON (use WasmDag.fromBytes)');
+  if (text.length > MAX_INPUT_BYTES || (text.length * 3 > MAX_INPUT_BYTES && encoder.encode(text).length > MAX_INPUT_BYTES)) {
+    fail(`${what}: input exceeds the limit of ${MAX_INPUT_BYTES} bytes`, 'out_of_range');
+  }
+  // The library's nesting limit (ParseLimits::max_nesting), checked by the
+  // same bracket scan before parsing, so that both accept the same texts.
+  let depth = 0;
+  for (let i = 0, inString = false; i < text.length; ++i) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) ++i;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_NESTING) fail(`${what}: JSON nesting deeper than ${MAX_NESTING} at character ${i}`, 'out_of_range');
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
+      --depth;
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return fail(`${what}: JSON parse error: ${err.message}`);
+  }
+}
+
+// Which reader a parsed document needs (the library's DetectFormat rules).
+function detect(doc) {
+  if (isObject(doc)) {
+    if (has(doc, 'format')) return readOurJson;
+    if (has(doc, 'Plan')) return readExplain;
+    if (has(doc, 'nodes')) return readCrateJson;
+  } else if (Array.isArray(doc) && isObject(doc[0]) && has(doc[0], 'Plan')) {
+    return readExplain;
+  }
+  return fail('cannot detect the format: expected a JSON object with "format" (ruvector-dag JSON), "Plan" ' +
+    '(EXPLAIN) or "nodes" (the original crate\'s JSON), or an EXPLAIN array');
+}
+
 const registry = typeof FinalizationRegistry === 'function'
   ? new FinalizationRegistry(({ ptr, gen }) => { if (wasm && !broken && gen === generation) wasm.rvd_dag_delete(ptr); })
   : null;
@@ -239,14 +994,31 @@ export class WasmDag {
     return this.#ptr;
   }
 
-  static #read(bytes, kind) {
-    const ptr = withBytes(bytes, (p, n) => wasm.rvd_read(p, n, kind));
+  // Reads binary `bytes`; `seal` = 1 for documents this wrapper assembled
+  // (the module fills in their checksum first).
+  static #read(bytes, seal) {
+    const ptr = withBytes(bytes, (p, n) => wasm.rvd_read(p, n, seal));
     if (ptr === 0) throw lastError();
-    const dag = new WasmDag(ADOPT, ptr);
-    const planning = wasm.rvd_f64(0);
-    const execution = wasm.rvd_f64(1);
-    dag.planningTimeMs = Number.isNaN(planning) ? null : planning;
-    dag.executionTimeMs = Number.isNaN(execution) ? null : execution;
+    return new WasmDag(ADOPT, ptr);
+  }
+
+  // Hands a document read by one of the readers above to the module. Its
+  // binary reader checks it again (values, ids, unknown ids, self-loops,
+  // duplicates, cycles); its messages then name the document, not the bytes
+  // this wrapper assembled.
+  static #load(doc) {
+    checkEdges(doc);
+    let dag;
+    try {
+      dag = WasmDag.#read(encodeBinary(doc.nodes, doc.idBound, doc.edges), 1);
+    } catch (err) {
+      if (err instanceof RuvectorDagError && err.code !== 'internal') {
+        err.message = err.message.replace(/^binary DAG: (at byte \d+: )?/, `${doc.what}: `);
+      }
+      throw err;
+    }
+    dag.planningTimeMs = doc.planningTimeMs ?? null;
+    dag.executionTimeMs = doc.executionTimeMs ?? null;
     return dag;
   }
 
@@ -255,6 +1027,7 @@ export class WasmDag {
     const dag = this.#handle();
     const type = codeOf(op, operatorTypes(), (p, n) => wasm.rvd_operator_type(p, n), 'operator type');
     if (typeof cost !== 'number') throw new RuvectorDagError(`cost must be a number, got ${typeof cost}`);
+    if (!(cost >= 0 && cost < Infinity)) throw new RuvectorDagError(`cost must be a finite number >= 0 (got ${cost})`);
     return check(wasm.rvd_add_node(dag, type, cost));
   }
 
@@ -322,10 +1095,12 @@ export class WasmDag {
     return bytesResult();
   }
 
-  /** The library's versioned JSON document as a string (`indent` spaces, compact by default). */
+  /**
+   * The library's versioned JSON document as text (`indent` spaces, at most
+   * 16; compact by default), byte-identical to the library's WriteJson.
+   */
   toJSONString(indent = -1) {
-    check(wasm.rvd_to_json(this.#handle(), Number.isInteger(indent) ? indent : -1));
-    return decoder.decode(bytesResult());
+    return jsonText(this.toBytes(), Number.isInteger(indent) ? Math.min(indent, 16) : -1);
   }
 
   /** The JSON document as an object, so JSON.stringify(dag) writes it. */
@@ -348,7 +1123,7 @@ export class WasmDag {
   static fromBytes(bytes) {
     if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
     if (!ArrayBuffer.isView(bytes)) throw new RuvectorDagError('fromBytes expects a Uint8Array or ArrayBuffer');
-    return WasmDag.#read(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), 1);
+    return WasmDag.#read(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
   }
 
   /**
@@ -356,7 +1131,8 @@ export class WasmDag {
    * original crate's JSON or EXPLAIN (FORMAT JSON) output (detected).
    */
   static fromJSON(input) {
-    return WasmDag.#read(encoder.encode(typeof input === 'string' ? input : JSON.stringify(input)), 0);
+    const doc = parseInput(input, 'JSON');
+    return WasmDag.#load(detect(doc)(doc));
   }
 
   /**
@@ -364,6 +1140,6 @@ export class WasmDag {
    * planningTimeMs / executionTimeMs are set when the plan has them.
    */
   static fromExplain(input) {
-    return WasmDag.#read(encoder.encode(typeof input === 'string' ? input : JSON.stringify(input)), 2);
+    return WasmDag.#load(readExplain(parseInput(input, 'EXPLAIN JSON')));
   }
 }

@@ -7,6 +7,13 @@
 // scalar results in rvd_f64(i), all valid until the next call. Nothing here
 // aborts on bad input: every argument is checked before the library sees it,
 // and the library itself returns Status values. Single-threaded (WASM).
+//
+// There is no JSON in this module: the JS wrapper parses JSON with the
+// engine's JSON.parse and hands the result over in the binary format, which
+// ReadBinary validates (ids, values, cycles); it writes JSON from the binary
+// format with the doubles formatted here exactly as nlohmann::json::dump does
+// (docs/wasm.md). That keeps nlohmann-json's parser, musl's strtod and iostream
+// out of the module.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -15,7 +22,10 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/detail/conversions/to_chars.hpp>
+
 #include "ruvector_dag/attention.h"
+#include "ruvector_dag/core.h"
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/formats.h"
 #include "ruvector_dag/mincut.h"
@@ -82,12 +92,6 @@ std::unique_ptr<ruvector_dag::Attention> NewMechanism(int mechanism) {
   return nullptr;
 }
 
-// Reads `text` in the format selected by `kind`; returns a new QueryDag or
-// nullptr with the error recorded.
-constexpr int kReadText = 0;     // our JSON, the crate's JSON or EXPLAIN JSON (detected)
-constexpr int kReadBinary = 1;   // our binary format only
-constexpr int kReadExplain = 2;  // EXPLAIN (FORMAT JSON) only
-
 }  // namespace
 
 RVD_EXPORT void* rvd_alloc(uint32_t size) { return std::malloc(size == 0 ? 1 : size); }
@@ -145,12 +149,10 @@ RVD_EXPORT int rvd_add_node(QueryDag* dag, int type, double cost) {
                 "operator type " + std::to_string(type) + " is out of range [0, " +
                     std::to_string(ruvector_dag::kOperatorTypeCount - 1) + "]");
   }
+  // The JS wrapper checks first and names the value; this is the backstop
+  // (formatting the value here would link printf).
   if (!std::isfinite(cost) || cost < 0.0) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument,
-                std::string("cost must be a finite number >= 0 (got ") +
-                    (std::isnan(cost) ? "NaN" : std::isinf(cost) ? (cost > 0 ? "Infinity" : "-Infinity")
-                                                                   : std::to_string(cost)) +
-                    ")");
+    return Fail(ruvector_dag::StatusCode::kInvalidArgument, "cost must be a finite number >= 0");
   }
   auto node = ruvector_dag::OperatorNode::Make(static_cast<ruvector_dag::OperatorType>(type));
   node.estimated_cost = cost;
@@ -267,67 +269,40 @@ RVD_EXPORT int rvd_to_bytes(const QueryDag* dag) {
   return static_cast<int>(Out().bytes.size());
 }
 
-// Our versioned JSON into the bytes buffer (`indent` < 0: compact).
-RVD_EXPORT int rvd_to_json(const QueryDag* dag, int indent) {
-  if (indent > 16) indent = 16;
-#ifdef RVD_NO_TEXT
-  return Fail(ruvector_dag::StatusCode::kUnimplemented, "JSON is not in this WASM build (RVD_TEXT_FORMATS=OFF)");
-#else
-  Out().bytes = ruvector_dag::WriteJson(*dag, indent);
-#endif
-  return static_cast<int>(Out().bytes.size());
+// Formats `count` doubles at `values` for JSON, each followed by one space,
+// into the bytes buffer: the shortest text that reads back to the same bits,
+// laid out as nlohmann::json::dump writes a double ("5.0", "0.1", "1e+21",
+// "-0.0"; "null" for NaN and infinities), so that the wrapper's JSON is
+// byte-identical to WriteJson's. O(count).
+RVD_EXPORT int rvd_format_doubles(const double* values, uint32_t count) {
+  std::string& out = Out().bytes;
+  out.clear();
+  out.reserve(static_cast<size_t>(count) * 8);
+  char buffer[64];
+  for (uint32_t i = 0; i < count; ++i) {
+    const double v = values[i];
+    if (std::isfinite(v)) {
+      const char* end = nlohmann::detail::to_chars(buffer, buffer + sizeof(buffer), v);
+      out.append(buffer, static_cast<size_t>(end - buffer));
+    } else {
+      out.append("null");
+    }
+    out.push_back(' ');
+  }
+  return static_cast<int>(out.size());
 }
 
-// Reads a document (see kRead*); returns a new DAG or nullptr with the error
-// recorded. For EXPLAIN input, f64(0)/f64(1) receive planning/execution time
-// in ms (NaN when absent) and f64(2) the detected format code.
-RVD_EXPORT QueryDag* rvd_read(const char* data, uint32_t size, int kind) {
-  const std::string_view bytes = View(data, size);
-  Buffers& b = Out();
-  b.f64[0] = b.f64[1] = std::nan("");
-  ruvector_dag::Result<QueryDag> dag = Status::Internal("unset");
-  if (kind == kReadBinary) {
-    dag = ruvector_dag::ReadBinary(bytes);
-#ifndef RVD_NO_TEXT
-  } else if (kind == kReadExplain) {
-    auto plan = ruvector_dag::ImportExplain(bytes);
-    if (!plan.ok()) {
-      Fail(plan.status());
-      return nullptr;
-    }
-    if (plan->planning_time_ms) b.f64[0] = *plan->planning_time_ms;
-    if (plan->execution_time_ms) b.f64[1] = *plan->execution_time_ms;
-    dag = std::move(plan->dag);
-  } else if (kind == kReadText) {
-    auto format = ruvector_dag::DetectFormat(bytes);
-    if (!format.ok()) {
-      Fail(format.status());
-      return nullptr;
-    }
-    b.f64[2] = static_cast<double>(*format);
-    switch (*format) {
-      case ruvector_dag::DagFormat::kJson: dag = ruvector_dag::ReadJson(bytes); break;
-      case ruvector_dag::DagFormat::kRustJson:
-#ifndef RVD_NO_RUST_JSON
-        dag = ruvector_dag::ReadRustJson(bytes);
-#else
-        dag = Status::Unimplemented("the original crate's JSON is not in this WASM build (RVD_RUST_JSON=OFF)");
-#endif
-        break;
-      case ruvector_dag::DagFormat::kExplainJson: dag = ruvector_dag::ImportExplainJson(bytes); break;
-      case ruvector_dag::DagFormat::kBinary:
-        Fail(ruvector_dag::StatusCode::kInvalidArgument,
-             "input is the binary format, not JSON (use WasmDag.fromBytes)");
-        return nullptr;
-    }
-#endif
-  } else if (kind == kReadText || kind == kReadExplain) {
-    Fail(ruvector_dag::StatusCode::kUnimplemented, "JSON is not in this WASM build (RVD_TEXT_FORMATS=OFF)");
-    return nullptr;
-  } else {
-    Fail(ruvector_dag::StatusCode::kInvalidArgument, "unknown read kind");
-    return nullptr;
+// Reads our binary format; returns a new DAG or nullptr with the error
+// recorded. With `seal` = 1 the input was assembled by the JS wrapper (from
+// JSON, the crate's JSON or EXPLAIN) without a checksum: its last 4 bytes are
+// overwritten with the CRC-32C first, and ReadBinary then checks everything
+// else as for any untrusted file.
+RVD_EXPORT QueryDag* rvd_read(char* data, uint32_t size, int seal) {
+  if (seal != 0 && size >= 12) {
+    const uint32_t crc = ruvector_dag::Crc32c(data, size - 4);
+    for (int i = 0; i < 4; ++i) data[size - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
   }
+  ruvector_dag::Result<QueryDag> dag = ruvector_dag::ReadBinary(View(data, size));
   if (!dag.ok()) {
     Fail(dag.status());
     return nullptr;
