@@ -1,8 +1,10 @@
 // `ruvector-dag bench`: runs a workload against an existing database, once
-// with the extension disabled (PostgreSQL alone) and once learning (online
-// exploration within a budget), and reports measured totals, per-query
-// percentiles, regressions, time-to-benefit, result identity and the planning
-// overhead of the extension for known patterns.
+// with the extension disabled (PostgreSQL alone) and once learning (by
+// default the server's background explorer measures candidate arms within
+// its CPU budget; --exploration online explores on the workload's own
+// executions instead), and reports measured totals, the explorer's time,
+// per-query percentiles, regressions, time-to-benefit, result identity and
+// the planning overhead of the extension for known patterns.
 #include <dirent.h>
 #include <fmt/format.h>
 
@@ -29,7 +31,8 @@ struct BenchOptions {
   bool generate = false;
   int rounds = 20;
   std::string format = "text";
-  double budget = 0.5;
+  std::string exploration = "background";  // background | online
+  double budget = 0.5;                     // online exploration's share of executions
   int planning_samples = 200;
   bool sync_learning = false;  // wait for the learner after every round
 };
@@ -190,51 +193,76 @@ int RunBench(const BenchOptions& o) {
   const size_t nq = queries.size();
   std::vector<std::string> expected(nq);
   std::vector<bool> identical(nq, true);
-  auto run_phase = [&](bool learning, Phase* p) -> Status {
-    p->ms.assign(nq, {});
-    auto t0 = std::chrono::steady_clock::now();
-    for (int round = 0; round < o.rounds; ++round) {
-      double total = 0;
-      for (size_t i = 0; i < nq; ++i) {
-        double ms = 0;
-        RUVECTOR_ASSIGN_OR_RETURN(PgRows rows, db.TimedExec(queries[i].sql, &ms));
-        std::string canon = SortedRows(rows);
-        if (!learning && round == 0) {
-          expected[i] = canon;
-        } else if (canon != expected[i]) {
-          identical[i] = false;
-        }
-        p->ms[i].push_back(ms);
-        total += ms;
-      }
-      if (learning && o.sync_learning) {
-        double lm = 0;
-        RUVECTOR_ASSIGN_OR_RETURN(PgRows ignored, db.TimedExec("SELECT ruvector.dag_learn_now()", &lm));
-        (void)ignored;
-        p->learn_ms += lm;
-      }
-      p->round_ms.push_back(total);
-      std::cerr << fmt::format("\rbench: {} round {}/{}", learning ? "learning" : "PostgreSQL alone", round + 1,
-                               o.rounds)
-                << std::flush;
-    }
-    std::cerr << "\n";
-    p->wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    return Status::Ok();
-  };
-
-  Phase base, learn;
-  if (auto r = db.Exec("SET ruvector.dag_enabled = off; SET ruvector.dag_exploration = off"); !r.ok()) {
+  // PostgreSQL alone runs on its own connection with the extension off; the
+  // rounds of the two phases alternate (alone, learning, alone, ...), so
+  // load changes on the machine affect both alike.
+  auto base_or = PgConnection::Connect(o.dsn);
+  if (!base_or.ok()) return ReportError("bench: --dsn", base_or.status());
+  PgConnection base_db = std::move(base_or).value();
+  if (auto r = base_db.Exec("SET ruvector.dag_enabled = off; SET ruvector.dag_exploration = off"); !r.ok()) {
     return ReportError("bench", r.status());
   }
-  if (Status st = run_phase(false, &base); !st.ok()) return ReportError("bench: PostgreSQL alone", st);
-  if (auto r = db.Exec(fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
-                                   "SET ruvector.dag_exploration_budget = {}",
-                                   o.budget));
+  const bool online = o.exploration == "online";
+  if (auto r = db.Exec(online ? fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
+                                            "SET ruvector.dag_exploration_budget = {}",
+                                            o.budget)
+                              : std::string("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = off"));
       !r.ok()) {
     return ReportError("bench", r.status());
   }
-  if (Status st = run_phase(true, &learn); !st.ok()) return ReportError("bench: learning", st);
+  auto cpu_budget = base_db.Scalar("SELECT cpu_budget FROM ruvector.dag_exploration_status()");
+  if (!cpu_budget.ok()) return ReportError("bench", cpu_budget.status());
+  if (!online && std::atof(cpu_budget->c_str()) <= 0.0) {
+    std::cerr << "bench: warning: ruvector.dag_exploration_cpu_budget is 0 on this server: nothing is explored in "
+                 "the background (set it, or use --exploration online)\n";
+  }
+  auto explorer_ms = [&base_db]() -> Result<double> {
+    RUVECTOR_ASSIGN_OR_RETURN(std::string v,
+                              base_db.Scalar("SELECT explorer_busy_ms FROM ruvector.dag_exploration_status()"));
+    return std::atof(v.c_str());
+  };
+
+  Phase base, learn;
+  base.ms.assign(nq, {});
+  learn.ms.assign(nq, {});
+  auto run_round = [&](bool learning, int round, Phase* p) -> Status {
+    PgConnection& c = learning ? db : base_db;
+    auto t0 = std::chrono::steady_clock::now();
+    double total = 0;
+    for (size_t i = 0; i < nq; ++i) {
+      double ms = 0;
+      RUVECTOR_ASSIGN_OR_RETURN(PgRows rows, c.TimedExec(queries[i].sql, &ms));
+      std::string canon = SortedRows(rows);
+      if (!learning && round == 0) {
+        expected[i] = canon;
+      } else if (canon != expected[i]) {
+        identical[i] = false;
+      }
+      p->ms[i].push_back(ms);
+      total += ms;
+    }
+    if (learning && o.sync_learning) {
+      double lm = 0;
+      RUVECTOR_ASSIGN_OR_RETURN(PgRows ignored, c.TimedExec("SELECT ruvector.dag_learn_now()", &lm));
+      (void)ignored;
+      p->learn_ms += lm;
+    }
+    p->round_ms.push_back(total);
+    p->wall_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return Status::Ok();
+  };
+  auto explorer_before = explorer_ms();
+  if (!explorer_before.ok()) return ReportError("bench", explorer_before.status());
+  for (int round = 0; round < o.rounds; ++round) {
+    if (Status st = run_round(false, round, &base); !st.ok()) return ReportError("bench: PostgreSQL alone", st);
+    if (Status st = run_round(true, round, &learn); !st.ok()) return ReportError("bench: learning", st);
+    std::cerr << fmt::format("\rbench: round {}/{} (PostgreSQL alone, then learning)", round + 1, o.rounds)
+              << std::flush;
+  }
+  std::cerr << "\n";
+  auto explorer_after = explorer_ms();
+  if (!explorer_after.ok()) return ReportError("bench", explorer_after.status());
+  const double explorer_total = *explorer_after - *explorer_before;
 
   // Planning overhead for known patterns: EXPLAIN's planning time with the
   // extension on (exploration off: the served plan) vs off, alternating.
@@ -285,8 +313,9 @@ int RunBench(const BenchOptions& o) {
   const auto& drow = decisions->rows.at(0);
 
   if (o.format == "text") {
-    std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, exploration budget {}\n\n", nq, o.rounds,
-                             o.budget);
+    std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, {}\n\n", nq, o.rounds,
+                             online ? fmt::format("online exploration, budget {} of the executions", o.budget)
+                                    : fmt::format("background exploration, CPU budget {} of one core", *cpu_budget));
     std::cout << fmt::format("{:<12} {:>31}   {:>31}   {:>8}  {}\n", "", "PostgreSQL alone (ms)",
                              "learning (ms)", "", "");
     std::cout << fmt::format("{:<12} {:>7} {:>7} {:>7} {:>8}   {:>7} {:>7} {:>7} {:>8}   {:>8}  {}\n", "query",
@@ -305,6 +334,10 @@ int RunBench(const BenchOptions& o) {
                              learn_total, learn.learn_ms, learn_total + learn.learn_ms,
                              base_total / (learn_total + learn.learn_ms),
                              o.sync_learning ? "" : " (the worker learned in the background every 50 ms)");
+    std::cout << fmt::format("background explorer: {:.1f} ms of re-executions, concurrent with the workload; "
+                             "counted in: {:.1f} ms ({:.2f}x)\n",
+                             explorer_total, learn_total + learn.learn_ms + explorer_total,
+                             base_total / (learn_total + learn.learn_ms + explorer_total));
     std::cout << fmt::format("converged (median of the last {} rounds per query): {:.1f} ms vs {:.1f} ms per round: "
                              "{:.2f}x\n",
                              tail, learn_conv, base_conv, base_conv / learn_conv);
@@ -321,7 +354,9 @@ int RunBench(const BenchOptions& o) {
   } else {
     nlohmann::ordered_json j;
     j["rounds"] = o.rounds;
-    j["exploration_budget"] = o.budget;
+    j["exploration"] = o.exploration;
+    j["exploration_budget"] = online ? o.budget : 0.0;
+    j["exploration_cpu_budget"] = std::atof(cpu_budget->c_str());
     nlohmann::ordered_json qs = nlohmann::ordered_json::array();
     for (size_t i = 0; i < nq; ++i) {
       auto pct = [](const std::vector<double>& v) {
@@ -340,6 +375,8 @@ int RunBench(const BenchOptions& o) {
     j["total_learning_ms"] = learn_total + learn.learn_ms;
     j["learner_wait_ms"] = learn.learn_ms;
     j["speedup_total"] = base_total / (learn_total + learn.learn_ms);
+    j["explorer_busy_ms"] = explorer_total;
+    j["speedup_total_with_explorer"] = base_total / (learn_total + learn.learn_ms + explorer_total);
     j["speedup_converged"] = base_conv / learn_conv;
     j["regressed_over_1_2x"] = regressed_12;
     j["regressed_over_2x"] = regressed_2;
@@ -371,7 +408,12 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   cmd->add_flag("--generate", opts->generate, "(re)create the bundled workload's tables in the database first");
   cmd->add_option("--rounds", opts->rounds, "rounds of the workload per phase")->check(CLI::Range(1, 100000));
   cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--budget", opts->budget, "share of a pattern's executions that may explore a candidate arm")
+  cmd->add_option("--exploration", opts->exploration,
+                  "background: the server's explorer re-executes captured statements under candidate arms within "
+                  "ruvector.dag_exploration_cpu_budget; online: the workload's own executions explore")
+      ->check(CLI::IsMember({"background", "online"}));
+  cmd->add_option("--budget", opts->budget,
+                  "online exploration: share of a pattern's executions that may explore a candidate arm")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--sync-learning", opts->sync_learning,
                 "wait for the learner (dag_learn_now) after every round; its waits are counted");

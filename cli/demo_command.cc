@@ -31,7 +31,8 @@ struct DemoOptions {
   bool fresh = false;
   std::string dir;
   std::string plot = "ruvector-dag-demo.svg";
-  double budget = 0.5;
+  std::string exploration = "background";  // background | online
+  double budget = 0.5;                     // online exploration's share of executions
   int baseline_runs = 5;
 };
 
@@ -216,13 +217,22 @@ int RunDemo(const DemoOptions& o) {
   PgConnection monitor = std::move(monitor_or).value();
   if (auto r = monitor.Exec("SET ruvector.dag_enabled = off"); !r.ok()) return fail(r.status());
 
-  // 2. Learning: online exploration within the budget.
-  if (auto r = db.Exec(fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
-                                   "SET ruvector.dag_exploration_budget = {}",
-                                   o.budget));
+  // 2. Learning: the background explorer measures candidate arms (or, with
+  // --exploration online, the workload's own executions do).
+  const bool online = o.exploration == "online";
+  if (auto r = db.Exec(online ? fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
+                                            "SET ruvector.dag_exploration_budget = {}",
+                                            o.budget)
+                              : std::string("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = off"));
       !r.ok()) {
     return fail(r.status());
   }
+  // Explorations: online ones (per decision) plus the explorer's runs.
+  const std::string kExplorations =
+      "SELECT (SELECT coalesce(sum(explorations), 0) FROM ruvector.dag_decisions()) + "
+      "(SELECT runs FROM ruvector.dag_exploration_status())";
+  auto explorer_busy_before = monitor.Scalar("SELECT explorer_busy_ms FROM ruvector.dag_exploration_status()");
+  if (!explorer_busy_before.ok()) return fail(explorer_busy_before.status());
   size_t main_query = static_cast<size_t>(std::max_element(baseline.begin(), baseline.end()) - baseline.begin());
   if (o.format == "text") {
     std::cout << fmt::format("RuVector DAG demo: {} queries ({} misplanned by PostgreSQL, {} planned well), {} rounds\n",
@@ -248,7 +258,7 @@ int RunDemo(const DemoOptions& o) {
   for (int round = 1; round <= o.rounds; ++round) {
     Round r;
     r.index = round;
-    auto explorations_before = monitor.Scalar("SELECT coalesce(sum(explorations), 0) FROM ruvector.dag_decisions()");
+    auto explorations_before = monitor.Scalar(kExplorations);
     if (!explorations_before.ok()) return fail(explorations_before.status());
     for (size_t i = 0; i < queries.size(); ++i) {
       QueryRound qr;
@@ -264,7 +274,7 @@ int RunDemo(const DemoOptions& o) {
     double learn_ms = 0;
     if (auto lr = monitor.TimedExec("SELECT ruvector.dag_learn_now()", &learn_ms); !lr.ok()) return fail(lr.status());
     r.learn_ms = learn_ms;
-    auto explorations_after = monitor.Scalar("SELECT coalesce(sum(explorations), 0) FROM ruvector.dag_decisions()");
+    auto explorations_after = monitor.Scalar(kExplorations);
     if (!explorations_after.ok()) return fail(explorations_after.status());
     r.explorations = static_cast<int>(std::stoll(*explorations_after) - std::stoll(*explorations_before));
     // Deployed arm per query (after this round's learning).
@@ -338,6 +348,9 @@ int RunDemo(const DemoOptions& o) {
     learn_total += r.learn_ms;
     workload_total += r.total_ms;
   }
+  auto explorer_busy_after = monitor.Scalar("SELECT explorer_busy_ms FROM ruvector.dag_exploration_status()");
+  if (!explorer_busy_after.ok()) return fail(explorer_busy_after.status());
+  const double explorer_ms = std::atof(explorer_busy_after->c_str()) - std::atof(explorer_busy_before->c_str());
   double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   std::string svg = Svg(rounds, baseline_total);
   Status plot_status = o.plot.empty() ? Status::Ok() : WriteOutput(o.plot, svg);
@@ -356,6 +369,9 @@ int RunDemo(const DemoOptions& o) {
                              time_to_benefit < 0 ? std::string("none") : std::to_string(time_to_benefit));
     std::cout << fmt::format("  all rounds {:.1f} s (learning waits {:.2f} s); results identical to PostgreSQL's: {}\n",
                              workload_total / 1000.0, learn_total / 1000.0, all_identical ? "yes" : "NO");
+    std::cout << fmt::format("  exploration: {}; background explorer time {:.2f} s (concurrent with the rounds)\n",
+                             online ? "online, on the workload's executions" : "background re-executions",
+                             explorer_ms / 1000.0);
     std::cout << fmt::format("  demo wall time {:.1f} s; cluster {} ({})\n", wall_s, dir,
                              o.keep ? "kept, stopped" : "removed");
     if (!o.plot.empty()) {
@@ -364,7 +380,9 @@ int RunDemo(const DemoOptions& o) {
   } else {
     nlohmann::ordered_json j;
     j["rounds_requested"] = o.rounds;
-    j["exploration_budget"] = o.budget;
+    j["exploration"] = o.exploration;
+    j["exploration_budget"] = online ? o.budget : 0.0;
+    j["explorer_busy_ms"] = explorer_ms;
     nlohmann::ordered_json qs = nlohmann::ordered_json::array();
     for (size_t i = 0; i < queries.size(); ++i) {
       qs.push_back({{"name", queries[i].name},
@@ -423,7 +441,12 @@ void RegisterDemo(CLI::App& app, int* exit_code) {
   cmd->add_flag("--fresh", opts->fresh, "remove an existing demo cluster first");
   cmd->add_option("--dir", opts->dir, "cluster directory (default: the user's cache directory)");
   cmd->add_option("--plot", opts->plot, "SVG plot of latency per round ('' = none)");
-  cmd->add_option("--budget", opts->budget, "share of a pattern's executions that may explore a candidate arm")
+  cmd->add_option("--exploration", opts->exploration,
+                  "background: the server's explorer re-executes captured statements under candidate arms; "
+                  "online: the workload's own executions explore")
+      ->check(CLI::IsMember({"background", "online"}));
+  cmd->add_option("--budget", opts->budget,
+                  "online exploration: share of a pattern's executions that may explore a candidate arm")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--baseline-runs", opts->baseline_runs, "rounds of the workload to measure PostgreSQL alone")
       ->check(CLI::Range(1, 100));

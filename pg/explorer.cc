@@ -50,40 +50,60 @@ constexpr int kRunsPerJob = 2;
 /// A capture is refreshed (new parameters) at most this often.
 constexpr int64_t kCaptureRefreshUs = int64_t{30} * 1000000;
 /// Unused budget accumulates for at most this long.
-constexpr double kMaxCreditSeconds = 60.0;
+constexpr double kMaxCreditSeconds = 10.0;
 
 // --- worker side -------------------------------------------------------------
 
 BackgroundWorkerHandle* g_explorer = nullptr;
-uint64_t g_explorer_request = 0;
-int64_t g_explorer_started_us = 0;
+uint64_t g_explorer_request = 0;    // the batch handed out last
+int64_t g_batch_started_us = 0;     // when it was handed out (or the explorer launched)
+bool g_batch_accounted = true;      // its busy time was charged
 int64_t g_explorer_deadline_us = 0;
-double g_credit_us = 0.0;        // budget not yet spent
+double g_credit_us = 0.0;           // budget not yet spent
 int64_t g_credit_updated_us = 0;
 int64_t g_launch_failure_logged_us = 0;
 
-void FinishExplorer(int64_t now) {
-  const int64_t busy = now - g_explorer_started_us;
+/// An explorer idles this long waiting for more work before it exits.
+constexpr int kExplorerIdleMs = 1000;
+
+/// Charges a finished (or abandoned) batch to the budget and the counters.
+void AccountBatch(int64_t finished_us) {
+  if (g_batch_accounted) return;
+  const int64_t busy = std::max<int64_t>(0, finished_us - g_batch_started_us);
   g_credit_us -= static_cast<double>(busy);
+  Steer()->counters.explorer_busy_us += busy;
+  g_batch_accounted = true;
+}
+
+/// The explorer exited: charge what it ran, and if it died before
+/// finishing its batch (its role cannot log in, the database was dropped, it
+/// was terminated) count a failure against that batch's captures.
+void ReapExplorer(int64_t now) {
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   SteerState* s = Steer();
-  s->counters.explorer_busy_us += busy;
   ExploreRequest& r = s->explore;
   if (r.id == g_explorer_request && r.finished_us == 0) {
-    // The explorer died before finishing (its role cannot log in, the
-    // database was dropped, it was terminated): its captures count a failure.
     for (int i = 0; i < r.job_count; ++i) {
       CapturedStatement& c = s->captures[r.jobs[i].capture];
       if (c.pattern_key == r.jobs[i].pattern_key) ++c.failures;
     }
     ++s->counters.explorer_errors;
+    r.finished_us = now;
   }
+  AccountBatch(r.id == g_explorer_request && r.finished_us != 0 ? r.finished_us : now);
+  s->explorer_pid = 0;
   LWLockRelease(SteerLock());
   pfree(g_explorer);
   g_explorer = nullptr;
 }
 
-bool LaunchExplorer(uint64_t request, int64_t deadline_us) {
+int64_t WorstCaseUs(const ExploreRequest& r) {
+  int64_t us = 0;
+  for (int i = 0; i < r.job_count; ++i) us += static_cast<int64_t>(r.jobs[i].runs) * (r.jobs[i].timeout_ms + 200) * 1000;
+  return us + int64_t{30} * 1000000;
+}
+
+bool LaunchExplorer(uint64_t request) {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof(worker));
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -102,12 +122,6 @@ bool LaunchExplorer(uint64_t request, int64_t deadline_us) {
   MemoryContextSwitchTo(old);
   if (!ok) return false;
   g_explorer = handle;
-  g_explorer_request = request;
-  g_explorer_started_us = NowUnixMicros();
-  g_explorer_deadline_us = deadline_us;
-  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
-  Steer()->explorer_pid_known = 1;
-  LWLockRelease(SteerLock());
   return true;
 }
 
@@ -116,18 +130,13 @@ bool LaunchExplorer(uint64_t request, int64_t deadline_us) {
 void ExplorerTick() {
   if (Steer() == nullptr) return;
   const int64_t now = NowUnixMicros();
+  pid_t pid = 0;
   if (g_explorer != nullptr) {
-    pid_t pid = 0;
     BgwHandleStatus status = GetBackgroundWorkerPid(g_explorer, &pid);
-    if (status == BGWH_STARTED || status == BGWH_NOT_YET_STARTED) {
-      if (now > g_explorer_deadline_us) {
-        ereport(LOG, (errmsg("ruvector_dag: explorer %d overran its deadline; terminating it", static_cast<int>(pid))));
-        TerminateBackgroundWorker(g_explorer);
-        g_explorer_deadline_us = now + int64_t{10} * 1000000;
-      }
-      return;
+    if (status != BGWH_STARTED && status != BGWH_NOT_YET_STARTED) {
+      ReapExplorer(now);
+      pid = 0;
     }
-    FinishExplorer(now);
   }
   // Credit: budget x elapsed wall time, at most kMaxCreditSeconds' worth.
   const double budget = g_explore_cpu_budget;
@@ -135,23 +144,53 @@ void ExplorerTick() {
   g_credit_us += budget * static_cast<double>(now - g_credit_updated_us);
   g_credit_updated_us = now;
   g_credit_us = std::min(g_credit_us, budget * kMaxCreditSeconds * 1e6);
-  if (!(budget > 0.0) || g_credit_us < 0.0 || !g_steering_enabled) return;
 
   ExploreRequest* r = &Steer()->explore;
+  if (g_explorer != nullptr) {
+    // A running explorer: charge its finished batch, hand it the next one
+    // for its database and role, or stop it when it overran its deadline.
+    LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+    bool finished = r->id == g_explorer_request && r->finished_us != 0;
+    if (finished) AccountBatch(r->finished_us);
+    bool idle = finished && r->explorer_pid == 0 && Steer()->explorer_pid == pid;
+    int jobs = 0;
+    if (idle && budget > 0.0 && g_credit_us >= 0.0 && g_steering_enabled) {
+      uint32_t db = r->database_oid, role = r->role_oid;
+      jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
+                              static_cast<uint32_t>(g_baseline_interval), r, db, role);
+      if (jobs > 0) {
+        r->id = std::max(r->id, g_explorer_request) + 1;
+        g_explorer_request = r->id;
+        r->database_oid = db;
+        r->role_oid = role;
+        r->explorer_pid = pid;
+        g_batch_started_us = now;
+        g_batch_accounted = false;
+        g_explorer_deadline_us = now + WorstCaseUs(*r);
+      }
+    }
+    LWLockRelease(SteerLock());
+    if (!finished && now > g_explorer_deadline_us) {
+      ereport(LOG, (errmsg("ruvector_dag: explorer %d overran its deadline; terminating it", static_cast<int>(pid))));
+      TerminateBackgroundWorker(g_explorer);
+      g_explorer_deadline_us = now + int64_t{10} * 1000000;
+    }
+    return;
+  }
+  if (!(budget > 0.0) || g_credit_us < 0.0 || !g_steering_enabled) return;
+
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   int jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
                               static_cast<uint32_t>(g_baseline_interval), r);
   uint64_t id = 0;
-  int64_t worst_us = 0;
+  int64_t worst = 0;
   if (jobs > 0) {
-    id = ++r->id;
-    for (int i = 0; i < jobs; ++i) {
-      worst_us += static_cast<int64_t>(r->jobs[i].runs) * (r->jobs[i].timeout_ms + 200) * 1000;
-    }
+    id = r->id = std::max(r->id, g_explorer_request) + 1;
+    worst = WorstCaseUs(*r);
   }
   LWLockRelease(SteerLock());
   if (jobs == 0) return;
-  if (!LaunchExplorer(id, now + worst_us + int64_t{30} * 1000000)) {
+  if (!LaunchExplorer(id)) {
     // No free background worker slot (max_worker_processes): try later.
     if (now - g_launch_failure_logged_us > int64_t{600} * 1000000) {
       ereport(LOG, (errmsg("ruvector_dag: no free background worker slot for the explorer"),
@@ -160,6 +199,10 @@ void ExplorerTick() {
     }
     return;
   }
+  g_explorer_request = id;
+  g_batch_started_us = now;
+  g_batch_accounted = false;
+  g_explorer_deadline_us = now + worst;
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   ++Steer()->counters.explorer_launches;
   LWLockRelease(SteerLock());
@@ -386,27 +429,11 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
 
 }  // namespace
 
-extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
-  uint64_t id = 0;
-  memcpy(&id, MyBgworkerEntry->bgw_extra, sizeof(id));
-  BackgroundWorkerUnblockSignals();
-  if (Steer() == nullptr || State() == nullptr) proc_exit(1);
-  g_in_explorer = true;
-  MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "ruvector_dag explorer", ALLOCSET_DEFAULT_SIZES);
-  MemoryContextSwitchTo(keep);
-  auto* request = static_cast<ExploreRequest*>(palloc(sizeof(ExploreRequest)));
-  LWLockAcquire(SteerLock(), LW_SHARED);
-  *request = Steer()->explore;
-  LWLockRelease(SteerLock());
-  if (request->id != id) proc_exit(0);  // superseded
+namespace {
 
-  BackgroundWorkerInitializeConnectionByOid(request->database_oid, request->role_oid, 0);
-  SetConfigOption("default_transaction_read_only", "on", PGC_SUSET, PGC_S_OVERRIDE);
-  SetConfigOption("application_name", "ruvector_dag explorer", PGC_USERSET, PGC_S_SESSION);
-  pgstat_report_appname("ruvector_dag explorer");
+/// Runs one batch; returns false when the request was superseded.
+bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, MemoryContext keep) {
   const int64_t started = NowUnixMicros();
-
-  auto* capture = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement)));
   int runs_done = 0, timeouts = 0, errors = 0, unsafe = 0;
   for (int j = 0; j < request->job_count; ++j) {
     const ExploreJob& job = request->jobs[j];
@@ -445,21 +472,84 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
       break;  // one timeout proves the arm slower; errors repeat
     }
   }
-
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   Steer()->counters.explorer_runs += runs_done;
   ExploreRequest& r = Steer()->explore;
-  if (r.id == id) {
+  bool current = r.id == id;
+  if (current) {
     r.runs_done = runs_done;
     r.timeouts = timeouts;
     r.errors = errors + unsafe;
     r.started_us = started;
-    r.finished_us = NowUnixMicros();
+    r.explorer_pid = 0;  // idle: ready for the next batch
+    r.finished_us = std::max<int64_t>(NowUnixMicros(), started + 1);
   }
   int procno = Steer()->worker_procno;
   LWLockRelease(SteerLock());
   // Wake the learner: the runs are in the trajectory ring.
   if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+  return current;
+}
+
+void ClearExplorerPid(int code, Datum arg) {
+  if (Steer() == nullptr) return;
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  if (Steer()->explorer_pid == MyProcPid) Steer()->explorer_pid = 0;
+  LWLockRelease(SteerLock());
+}
+
+}  // namespace
+
+/// The explorer process: connects as the batch's role to its database, runs
+/// the batch, then waits up to kExplorerIdleMs for the worker to hand it the
+/// next batch for the same database and role, and exits when none comes.
+extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
+  uint64_t id = 0;
+  memcpy(&id, MyBgworkerEntry->bgw_extra, sizeof(id));
+  BackgroundWorkerUnblockSignals();
+  if (Steer() == nullptr || State() == nullptr) proc_exit(1);
+  g_in_explorer = true;
+  MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "ruvector_dag explorer", ALLOCSET_DEFAULT_SIZES);
+  MemoryContextSwitchTo(keep);
+  auto* request = static_cast<ExploreRequest*>(palloc(sizeof(ExploreRequest)));
+  auto* capture = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement)));
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  *request = Steer()->explore;
+  if (request->id == id) Steer()->explorer_pid = MyProcPid;
+  LWLockRelease(SteerLock());
+  if (request->id != id) proc_exit(0);  // superseded
+  before_shmem_exit(ClearExplorerPid, 0);
+
+  BackgroundWorkerInitializeConnectionByOid(request->database_oid, request->role_oid, 0);
+  SetConfigOption("default_transaction_read_only", "on", PGC_SUSET, PGC_S_OVERRIDE);
+  SetConfigOption("application_name", "ruvector_dag explorer", PGC_USERSET, PGC_S_SESSION);
+  pgstat_report_appname("ruvector_dag explorer");
+  const uint32_t database = request->database_oid, role = request->role_oid;
+
+  while (RunBatch(id, request, capture, keep)) {
+    bool more = false;
+    for (int waited = 0; waited < kExplorerIdleMs && !more; waited += 20) {
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20, PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+      LWLockAcquire(SteerLock(), LW_SHARED);
+      const ExploreRequest& r = Steer()->explore;
+      if (r.id != id && r.explorer_pid == MyProcPid && r.database_oid == database && r.role_oid == role) {
+        *request = r;
+        id = r.id;
+        more = true;
+      }
+      LWLockRelease(SteerLock());
+    }
+    if (!more) break;
+    MemoryContextReset(keep);
+    request = static_cast<ExploreRequest*>(palloc(sizeof(ExploreRequest)));
+    capture = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement)));
+    LWLockAcquire(SteerLock(), LW_SHARED);
+    *request = Steer()->explore;
+    LWLockRelease(SteerLock());
+    if (request->id != id) break;
+  }
   proc_exit(0);
 }
 
@@ -488,8 +578,7 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   RequireSteerState();
   LWLockAcquire(SteerLock(), LW_SHARED);
   SteerCounters c = Steer()->counters;
-  const ExploreRequest& r = Steer()->explore;
-  bool running = r.id != 0 && r.finished_us == 0 && Steer()->explorer_pid_known != 0;
+  bool running = Steer()->explorer_pid != 0;
   LWLockRelease(SteerLock());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);

@@ -286,10 +286,24 @@ bool ShouldObserve(QueryDesc* qd, int eflags) {
          qd->plannedstmt->commandType != CMD_UTILITY;
 }
 
+/// Whether this execution measures per-node row counts: a deterministic
+/// 1-in-round(1/rate) sample of this backend's observed executions, starting
+/// with the first (row counting costs a few nanoseconds per row and node,
+/// which shows on large scans; the statement's latency is always measured).
+bool SampleRows() {
+  static uint64_t executions = 0;
+  const double rate = g_row_sample_rate;
+  if (rate >= 1.0) return true;
+  if (!(rate > 0.0)) return false;
+  const uint64_t every = static_cast<uint64_t>(std::llround(1.0 / rate));
+  return executions++ % (every == 0 ? 1 : every) == 0;
+}
+
 void ExecutorStartHook(QueryDesc* qd, int eflags) {
   bool observe = ShouldObserve(qd, eflags);
-  // Per-node row counts only: per-node timing is too expensive.
-  if (observe) qd->instrument_options |= INSTRUMENT_ROWS;
+  // Per-node row counts only (per-node timing is too expensive), and only
+  // on a sample of executions; EXPLAIN ANALYZE instruments everything anyway.
+  if (observe && SampleRows()) qd->instrument_options |= INSTRUMENT_ROWS;
   if (g_prev_executor_start != nullptr) {
     g_prev_executor_start(qd, eflags);
   } else {

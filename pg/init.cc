@@ -33,6 +33,7 @@ double g_exploration_budget = 0.2;
 bool g_steering_enabled = true;
 int g_baseline_interval = 16;
 int g_debug_fault = kFaultNone;
+double g_row_sample_rate = 0.1;
 
 void RequirePreload() {
   if (!g_loaded_by_preload || State() == nullptr) {
@@ -142,11 +143,17 @@ void DefineGucs() {
                           "While an arm is deployed, every Nth planning uses the default plan to refresh the "
                           "baseline (0 = never).",
                           nullptr, &g_baseline_interval, 16, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_row_sample_rate",
+                           "Share of observed executions whose per-node row counts are measured (1 = all).",
+                           "Latency is measured on every execution; row counting costs a little per row and plan "
+                           "node, so it is sampled (deterministically: every round(1/rate)-th execution of a "
+                           "session, starting with the first).",
+                           &g_row_sample_rate, 0.1, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_exploration_cpu_budget",
                            "Share of one CPU the background explorer may use to re-execute captured read-only "
                            "statements under candidate arms (0 = no background exploration).",
                            "Measured as the explorer processes' wall time; unused budget accumulates for at most "
-                           "60 seconds.",
+                           "10 seconds.",
                            &g_explore_cpu_budget, 0.1, 0.0, 1.0, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("ruvector");
 }

@@ -340,11 +340,15 @@ bool CaptureExplorable(const SteerState* s, uint64_t key) {
 }
 
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
-                     uint32_t baseline_interval, ExploreRequest* out) {
+                     uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database,
+                     uint32_t only_role) {
   int first = -1;
   for (int i = 0; i < kCaptureSlots; ++i) {
     const Decision* d = nullptr;
     if (CaptureWork(s, s->captures[i], baseline_interval, &d) == 0) continue;
+    if (only_database != 0 && (s->captures[i].database_oid != only_database || s->captures[i].role_oid != only_role)) {
+      continue;
+    }
     if (first < 0 || s->captures[i].last_explored_us < s->captures[first].last_explored_us) first = i;
   }
   out->job_count = 0;
@@ -353,6 +357,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
   out->role_oid = s->captures[first].role_oid;
   out->runs_done = out->timeouts = out->errors = 0;
   out->started_us = out->finished_us = 0;
+  out->explorer_pid = 0;
   for (int i = 0; i < kCaptureSlots && out->job_count < kMaxExploreJobs; ++i) {
     CapturedStatement& c = s->captures[i];
     const Decision* d = nullptr;

@@ -127,6 +127,7 @@ struct ExploreRequest {
   uint64_t id = 0;  // 0 = none yet
   uint32_t database_oid = 0;
   uint32_t role_oid = 0;
+  int32_t explorer_pid = 0;  // the running explorer it is handed to (0 = start one)
   int32_t job_count = 0;
   ExploreJob jobs[kMaxExploreJobs];
   int32_t runs_done = 0;
@@ -176,7 +177,7 @@ struct SteerState {
   Decision decisions[kDecisionSlots];
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
-  uint8_t explorer_pid_known = 0;  // an explorer was launched for explore.id
+  int32_t explorer_pid = 0;  // the live explorer process (0 = none)
 };
 
 /// Initializes `s` with the eight built-in arms.
@@ -248,8 +249,11 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key);
 /// slack_ms) when the baseline is due (its counter is reset). Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do). Marks the chosen
 /// captures explored at `now_us`.
+/// With `only_database` / `only_role` non-zero, only captures of that
+/// database and role are considered (work for a running explorer).
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
-                     uint32_t baseline_interval, ExploreRequest* out);
+                     uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database = 0,
+                     uint32_t only_role = 0);
 
 /// What the planner hook should do for a planned pattern.
 enum class SteerAction : uint8_t { kDefault = 0, kServe = 1, kExplore = 2, kBaselineCheck = 3, kPinned = 4 };

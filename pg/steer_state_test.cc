@@ -221,6 +221,11 @@ TEST(CaptureTest, BatchGroupsByDatabaseAndRoleWithTimeoutsFromTheBestLatency) {
   EXPECT_EQ(r.jobs[0].runs, 2);
   EXPECT_EQ(r.jobs[1].pattern_key, 2u);
   EXPECT_EQ(r.jobs[1].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
+  // Work for a running explorer: only its database and role.
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2500, 2.0, 2.0, 2, 16, &r, 8, 10), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 3u);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2500, 2.0, 2.0, 2, 16, &r, 8, 11), 0);
   // Unsafe or failing captures are not planned.
   s->captures[FindCapture(s.get(), 1)].unsafe = 1;
   s->captures[FindCapture(s.get(), 2)].failures = kMaxCaptureFailures;

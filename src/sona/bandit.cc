@@ -283,7 +283,7 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
   const double z = options_.confidence_z;
   int32_t best = -1;
   double best_lcb = options_.min_improvement;
-  double deployed_lcb = -std::numeric_limits<double>::infinity();
+  double deployed_gain = -std::numeric_limits<double>::infinity();
   for (uint32_t a = 1; a < options_.num_arms; ++a) {
     ArmState& s = arms_[a];
     if (s.rejected || s.count < options_.min_runs) continue;
@@ -296,7 +296,7 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
     double gain, se;
     const double lcb = ImprovementLcb(a, z_eff, &gain, &se);
     if (!std::isfinite(lcb)) continue;
-    if (a == deployed_) deployed_lcb = lcb;
+    if (a == deployed_) deployed_gain = gain;
     if (ca > 0) continue;  // censored runs: no upper bound on its latency
     if (2.0 * gain - lcb < options_.min_improvement && a != deployed_) {
       s.rejected = true;
@@ -308,8 +308,11 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
       best = static_cast<int32_t>(a);
     }
   }
+  // Replacing a deployed candidate takes confidence that the newcomer beats
+  // it, not only the default: its lower bound must clear the deployed arm's
+  // estimated gain by the margin (else two equivalent arms would flap).
   if (best > 0 && static_cast<uint32_t>(best) != deployed_ &&
-      (deployed_ == 0 || best_lcb > deployed_lcb)) {
+      (deployed_ == 0 || best_lcb > deployed_gain + options_.min_improvement)) {
     deployed_ = static_cast<uint32_t>(best);
     since_baseline_ = 0;
     ++deployments_;
