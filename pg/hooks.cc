@@ -417,8 +417,12 @@ void ObserveExecution(QueryDesc* qd) {
     *lock_held = true;
     SharedState* s = State();
     ++s->counters.executions_observed;
-    RecordExecution(s, identity.pattern_key, snap->query_id, identity.shape_hash, identity.param_bucket,
-                    static_cast<uint32_t>(snap->count), latency_ms, rec->recorded_at_us);
+    // Pattern statistics describe the users' workload: the background
+    // explorer's re-executions only go to the ring (for the learner).
+    if (!g_in_explorer) {
+      RecordExecution(s, identity.pattern_key, snap->query_id, identity.shape_hash, identity.param_bucket,
+                      static_cast<uint32_t>(snap->count), latency_ms, rec->recorded_at_us);
+    }
     AppendTrajectory(s, *rec);
     LWLockRelease(StateLock());
     *lock_held = false;

@@ -71,6 +71,7 @@ autovacuum = off
 max_connections = 40
 shared_preload_libraries = 'ruvector_dag'
 ruvector.dag_persist_interval = 60
+ruvector.dag_exploration_cpu_budget = 0.5
 EOF
 pg_ctl() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$log" -w "$@" >/dev/null; }
 psql_db() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d "$db" -At "$@"; }
@@ -296,6 +297,66 @@ check "demo --rounds 6: exit status" "$rc" 0
 check "demo: JSON summary and plot written" \
   "$(grep -c '"results_identical": true' "$work/demo.json" 2>/dev/null | tr -d ' ')/$(test -s "$work/demo.svg" && echo svg)" \
   "7/svg"
+
+# Background exploration: the explorer re-executes captured read-only
+# statements as the role that ran them (parameters included: pgbench's
+# extended protocol), and refuses statements it must not re-run (volatile
+# functions, temporary tables).
+step "background exploration"
+psql_db rvsteer <<'SQL' >/dev/null
+DROP ROLE IF EXISTS rv_reader;
+CREATE ROLE rv_reader LOGIN;
+GRANT SELECT ON rv_items, rv_orders TO rv_reader;
+SQL
+explored() {  # explored WHERE-clause -> "yes" once a matching capture was handed to the explorer (30 s max)
+  for _ in $(seq 1 60); do
+    psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null
+    if [ "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c \
+        "SELECT count(*) > 0 FROM ruvector.dag_captured_statements() WHERE ($1) AND last_explored IS NOT NULL")" = t ]; then
+      echo yes; return
+    fi
+    sleep 0.5
+  done
+  echo no
+}
+errors_before=$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT errors FROM ruvector.dag_exploration_status()")
+cat >"$work/param.sql" <<'SQL'
+\set k random(1, 50)
+SELECT count(*), sum(i.payload) FROM rv_orders o JOIN rv_items i ON i.k = o.k WHERE o.region = :k % 50 AND o.status = :k % 50;
+SQL
+for _ in 1 2 3; do
+  "$bindir/pgbench" -h "$work" -p "$port" -U postgres -n -M extended -f "$work/param.sql" -t 4 rvsteer >/dev/null 2>&1
+  sleep 0.2
+done
+check "explorer: a parameterized statement (extended protocol) is captured and re-executed" \
+  "$(explored "query LIKE '%o.region = \$1%' AND parameters = 2")" yes
+for _ in 1 2 3 4 5 6; do
+  psql_db rvsteer -c "SELECT count(*) FROM rv_items WHERE k < 300 AND random() < 2" >/dev/null
+  sleep 0.1
+done
+check "explorer: a statement calling a volatile function is not re-executed" \
+  "$(explored "query LIKE '%random()%' AND NOT explorable")" yes
+psql_db rvsteer <<'SQL' >/dev/null
+CREATE TEMP TABLE rv_tmp AS SELECT i AS k FROM generate_series(1, 300) i;
+SELECT count(*) FROM rv_tmp JOIN rv_items i USING (k);
+SELECT pg_sleep(0.1);
+SELECT count(*) FROM rv_tmp JOIN rv_items i USING (k);
+SELECT pg_sleep(0.1);
+SELECT count(*) FROM rv_tmp JOIN rv_items i USING (k);
+SELECT pg_sleep(0.1);
+SELECT count(*) FROM rv_tmp JOIN rv_items i USING (k);
+SQL
+check "explorer: a statement on a temporary table is refused, not retried" \
+  "$(explored "query LIKE '%rv_tmp%' AND NOT explorable")" yes
+for _ in 1 2 3 4 5 6; do
+  "$bindir/psql" -X -q -h "$work" -p "$port" -U rv_reader -d rvsteer -c "SELECT sum(payload) FROM rv_items WHERE k BETWEEN 10 AND 60" >/dev/null
+  sleep 0.1
+done
+check "explorer: re-executes as the role that ran the statement" \
+  "$(explored "query LIKE '%k BETWEEN 10 AND 60%' AND role = 'rv_reader'")" yes
+check "explorer: no failed re-executions" \
+  "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT errors FROM ruvector.dag_exploration_status()")" "$errors_before"
+check "explorer: server log has no crash" "$(grep -c 'terminated by signal' "$log" || true)" "$(grep -c 'terminated by signal 9' "$log" || true)"
 
 # --- 3. overhead benchmark -----------------------------------------------------------
 step "overhead benchmark (numbers only)"

@@ -4,6 +4,8 @@
 SELECT ruvector.dag_reset_stats();
 SELECT patterns, trajectories_recorded, trajectories_dropped FROM ruvector.dag_status();
 SET max_parallel_workers_per_gather = 0;
+-- Per-node row counts on every execution (the default samples 1 in 10).
+SET ruvector.dag_row_sample_rate = 1;
 
 -- The same statement with different constants is one pattern (same query
 -- id and parameter bucket); per-node actual rows are recorded.
@@ -64,6 +66,17 @@ DELETE FROM scratch WHERE a > 8;
 SELECT count(*) FROM scratch;
 DROP TABLE scratch;
 SELECT count(*) >= 3 AS dml_observed FROM ruvector.dag_trajectory_history(20) WHERE 'ModifyTable' = ANY (operator_types);
+
+-- Row counts are sampled: with rate 0.5 every other execution has them
+-- (latency is still recorded for each).
+SET ruvector.dag_row_sample_rate = 0.5;
+SELECT count(*) FROM orders WHERE id < 10;
+SELECT count(*) FROM orders WHERE id < 10;
+SELECT count(*) FROM orders WHERE id < 10;
+SELECT count(*) FROM orders WHERE id < 10;
+SELECT count(*) FILTER (WHERE actual_rows[1] IS NOT NULL) AS with_rows, count(*) AS executions
+FROM ruvector.dag_trajectory_history(4);
+SET ruvector.dag_row_sample_rate = 1;
 
 -- Switched off, nothing is recorded.
 SELECT ruvector.dag_set_enabled(false);
