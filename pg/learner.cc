@@ -135,4 +135,43 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
   return Status::Ok();
 }
 
+uint32_t Learner::DeployedArm(uint64_t key) const {
+  auto it = bandits_.find(key);
+  return it == bandits_.end() ? 0 : it->second.bandit.deployed_arm();
+}
+
+ruvector_dag::Result<std::string> Learner::RevertPattern(uint64_t key) {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  std::string image;
+  it->second.bandit.AppendTo(&image);
+  it->second.bandit.RevertNow();
+  return image;
+}
+
+ruvector_dag::Result<std::string> Learner::ResetPattern(uint64_t key) {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  std::string image;
+  it->second.bandit.AppendTo(&image);
+  RUVECTOR_ASSIGN_OR_RETURN(it->second.bandit, ruvector_dag::PatternBandit::Create(ServerOptions(num_arms_)));
+  return image;
+}
+
+Status Learner::RestorePattern(uint64_t key, std::string_view image) {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  size_t offset = 0;
+  RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::PatternBandit b, ruvector_dag::PatternBandit::Load(image, &offset));
+  if (b.options().num_arms != num_arms_) return Status::FailedPrecondition("the arms changed since the snapshot");
+  it->second.bandit = std::move(b);
+  return Status::Ok();
+}
+
+ruvector_dag::Result<DecisionUpdate> Learner::DescribePattern(uint64_t key) const {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  return Describe(key, it->second);
+}
+
 }  // namespace ruvector_pg

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -69,6 +70,20 @@ class Learner {
   ruvector_dag::Status Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
                              std::vector<DecisionUpdate>* updates, std::vector<LearnEvent>* events,
                              uint64_t* untracked);
+
+  // --- repairs (the healing cycle, healing_host.h) ---------------------------------
+  /// The arm deployed for `key` (0 = default or unknown pattern).
+  uint32_t DeployedArm(uint64_t key) const;
+  /// Puts `key` back on the default plan now; returns the bandit's image
+  /// before (for RestorePattern). NotFound for an unknown pattern.
+  ruvector_dag::Result<std::string> RevertPattern(uint64_t key);
+  /// Forgets what was learned for `key` (a fresh bandit); returns the image
+  /// before. NotFound for an unknown pattern.
+  ruvector_dag::Result<std::string> ResetPattern(uint64_t key);
+  /// Puts back a bandit image returned by RevertPattern / ResetPattern.
+  ruvector_dag::Status RestorePattern(uint64_t key, std::string_view image);
+  /// The current decision of a tracked pattern (NotFound otherwise).
+  ruvector_dag::Result<DecisionUpdate> DescribePattern(uint64_t key) const;
 
  private:
   struct Entry {

@@ -66,6 +66,9 @@ void InitSteerState(SteerState* s) {
   s->magic = kSteerMagic;
   s->arm_generation = 1;
   s->event_next_seq = 1;
+  s->finding_next_seq = 1;
+  s->repair_next_seq = 1;
+  s->health = HealthSummary();
   for (const BuiltinArm& b : kBuiltins) {
     ArmDef& a = s->arms[s->arm_count++];
     CopyString(a.name, sizeof(a.name), b.name);
@@ -218,6 +221,20 @@ void AppendEvent(SteerState* s, const LearnEvent& e) {
   slot = e;
   slot.seq = s->event_next_seq++;
 }
+
+void AppendFinding(SteerState* s, const HealthFindingEntry& e) {
+  HealthFindingEntry& slot = s->findings[(s->finding_next_seq - 1) % kHealthRingCapacity];
+  slot = e;
+  slot.seq = s->finding_next_seq++;
+}
+
+void AppendRepair(SteerState* s, const HealthRepairEntry& e) {
+  HealthRepairEntry& slot = s->repairs[(s->repair_next_seq - 1) % kHealthRingCapacity];
+  slot = e;
+  slot.seq = s->repair_next_seq++;
+}
+
+void CopyBounded(char* dst, size_t cap, const char* src) { CopyString(dst, cap, src); }
 
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
                       uint32_t baseline_interval, bool background_baseline) {

@@ -137,6 +137,52 @@ struct ExploreRequest {
   int64_t finished_us = 0;
 };
 
+inline constexpr int kHealthRingCapacity = 128;
+
+/// A finding of the healing cycle (anomaly or drift), published by the worker.
+struct HealthFindingEntry {
+  uint64_t seq = 0;  // 1, 2, ...; 0 = empty
+  int64_t at_us = 0;
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  char kind[32] = {0};    // latency_spike, pattern_drift, estimate_drift, ...
+  char source[16] = {0};  // anomaly | drift
+  double value = 0.0;
+  double expected = 0.0;
+  double score = 0.0;
+};
+
+/// A repair attempt: by the worker's healing cycle or by dag_auto_repair().
+struct HealthRepairEntry {
+  uint64_t seq = 0;
+  int64_t at_us = 0;
+  uint64_t pattern_key = 0;
+  char origin[16] = {0};     // worker | auto_repair
+  char strategy[32] = {0};
+  char action[128] = {0};
+  char outcome[24] = {0};
+  char rollback[24] = {0};
+  char detail[192] = {0};
+  int64_t duration_us = 0;
+};
+
+/// The health score of the last cycle (docs/healing.md).
+struct HealthSummary {
+  double score = 1.0;
+  double anomaly_component = 1.0;
+  double repair_component = 1.0;
+  double index_component = 1.0;
+  double tension_component = 1.0;
+  uint64_t repairs_succeeded = 0;
+  uint64_t repairs_failed = 0;
+  uint64_t detectors = 0;
+  uint64_t detectors_flagged = 0;
+  uint64_t patterns_monitored = 0;
+  uint64_t cycles = 0;
+  uint64_t unrepaired = 0;
+  int64_t last_cycle_us = 0;
+};
+
 struct SteerCounters {
   uint64_t steered_plans = 0;     // plans made under a non-default arm
   uint64_t exploration_plans = 0;
@@ -178,6 +224,13 @@ struct SteerState {
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
   int32_t explorer_pid = 0;  // the live explorer process (0 = none)
+  // Healing (published by the worker's cycle; dag_auto_repair appends repairs).
+  HealthSummary health;
+  uint64_t healing_requests = 0;  // dag_auto_repair asks for a cycle now
+  uint64_t finding_next_seq = 1;
+  HealthFindingEntry findings[kHealthRingCapacity];
+  uint64_t repair_next_seq = 1;
+  HealthRepairEntry repairs[kHealthRingCapacity];
 };
 
 /// Initializes `s` with the eight built-in arms.
@@ -211,6 +264,11 @@ uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
 void RebuildQueryFilter(SteerState* s);
 
 void AppendEvent(SteerState* s, const LearnEvent& e);
+/// Ring appends (the oldest entry is overwritten); assign seq.
+void AppendFinding(SteerState* s, const HealthFindingEntry& e);
+void AppendRepair(SteerState* s, const HealthRepairEntry& e);
+/// Copies `src` into a fixed buffer of `cap` bytes (truncated, NUL-terminated).
+void CopyBounded(char* dst, size_t cap, const char* src);
 
 /// Trajectory flag bits (TrajectoryRecord::flags) written by the executor
 /// hook: the arm the plan was made with (bits 8..12), whether that is known

@@ -5,6 +5,7 @@
 // settings) through ProcessUtility, the learner's publish step (run by the
 // worker) and the SQL functions for arms, pins, decisions and learning.
 #include "dag_bridge.h"
+#include "healing_host.h"
 #include "learner.h"
 
 #include "shim.h"
@@ -306,15 +307,79 @@ void InstallSteeringHooks() {
 
 namespace {
 
+/// What the healing cycle sees of one execution.
+struct HealInput {
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  double latency_ms = 0.0;  // 0 = not a served run (exploration, baseline, timeout)
+  double log_error = 0.0;   // largest |ln q-error| of the sampled row counts
+  bool has_rows = false;
+};
+
 struct LearnScratch {
   std::vector<LearnInput> batch;
+  std::vector<HealInput> heal;
   std::vector<DecisionUpdate> updates;
   std::vector<LearnEvent> events;
+  HealingCycleOutput cycle;
 };
 
 Learner* g_learner = nullptr;  // worker only
+ServerHealing* g_healing = nullptr;  // worker only
+int64_t g_last_heal_us = 0;
+uint64_t g_healing_requests_seen = 0;
+/// The healing cycle runs at most this often (and at once when asked).
+constexpr int64_t kHealIntervalUs = 1000000;
 uint64_t g_learner_arm_generation = 0;
 uint64_t g_learner_learn_generation = 0;
+
+}  // namespace
+
+namespace {
+
+/// Writes a healing cycle's findings, repairs and health into shared memory
+/// (caller holds the steering lock exclusively).
+void PublishHealing(const HealingCycleOutput& c, int64_t now) {
+  for (const HealingFinding& f : c.findings) {
+    HealthFindingEntry e;
+    e.at_us = now;
+    e.pattern_key = f.pattern_key;
+    e.query_id = f.query_id;
+    CopyBounded(e.kind, sizeof(e.kind), f.kind.c_str());
+    CopyBounded(e.source, sizeof(e.source), f.source.c_str());
+    e.value = f.value;
+    e.expected = f.expected;
+    e.score = f.score;
+    AppendFinding(g_steer, e);
+  }
+  for (const HealingRepairOut& r : c.repairs) {
+    HealthRepairEntry e;
+    e.at_us = now;
+    e.pattern_key = r.pattern_key;
+    CopyBounded(e.origin, sizeof(e.origin), "worker");
+    CopyBounded(e.strategy, sizeof(e.strategy), r.strategy.c_str());
+    CopyBounded(e.action, sizeof(e.action), r.action.c_str());
+    CopyBounded(e.outcome, sizeof(e.outcome), r.outcome.c_str());
+    CopyBounded(e.rollback, sizeof(e.rollback), r.rollback.c_str());
+    CopyBounded(e.detail, sizeof(e.detail), r.detail.c_str());
+    e.duration_us = r.duration_us;
+    AppendRepair(g_steer, e);
+  }
+  HealthSummary& h = g_steer->health;
+  h.score = c.health.score;
+  h.anomaly_component = c.health.anomaly_component;
+  h.repair_component = c.health.repair_component;
+  h.index_component = c.health.index_component;
+  h.tension_component = c.health.tension_component;
+  h.repairs_succeeded = c.health.repairs_succeeded;
+  h.repairs_failed = c.health.repairs_failed;
+  h.detectors = c.health.detectors;
+  h.detectors_flagged = c.health.detectors_flagged;
+  h.patterns_monitored = c.monitored;
+  h.cycles = c.cycle;
+  h.unrepaired += c.unrepaired;
+  h.last_cycle_us = now;
+}
 
 }  // namespace
 
@@ -373,6 +438,7 @@ int LearnStep(int max_records) {
   PG_TRY();
   {
     scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
+    scratch->heal.reserve(scratch->batch.capacity());
   }
   PG_CATCH();
   {
@@ -383,7 +449,23 @@ int LearnStep(int max_records) {
   for (uint64_t seq = first; seq < end && n < max_records; ++seq, ++n) {
     const TrajectoryRecord* r = RingRecord(s, seq);
     last = seq;
-    if (r == nullptr || (r->flags & kTrajectoryArmKnown) == 0) continue;
+    if (r == nullptr) continue;
+    if (scratch->heal.size() < scratch->heal.capacity()) {
+      HealInput h;
+      h.pattern_key = r->pattern_key;
+      h.query_id = r->query_id;
+      if ((r->flags & (kTrajectoryExplore | kTrajectoryBaseline | kTrajectoryCensored)) == 0) h.latency_ms = r->latency_ms;
+      const int kept = std::min<int>(r->node_count, kMaxTrajectoryNodes);
+      for (int i = 0; i < kept; ++i) {
+        if (r->actual_rows[i] < 0.0f) continue;
+        const double e = std::fabs(std::log((static_cast<double>(r->actual_rows[i]) + 1.0) /
+                                            (static_cast<double>(r->estimated_rows[i]) + 1.0)));
+        if (!h.has_rows || e > h.log_error) h.log_error = e;
+        h.has_rows = true;
+      }
+      scratch->heal.push_back(h);
+    }
+    if ((r->flags & kTrajectoryArmKnown) == 0) continue;
     LearnInput in;
     in.pattern_key = r->pattern_key;
     in.query_id = r->query_id;
@@ -404,6 +486,37 @@ int LearnStep(int max_records) {
                             &untracked);
   });
   ReportStatus(st, LOG);
+
+  // Healing: feed the detectors, and run a cycle every second (or at once
+  // when dag_auto_repair asks). A failure is logged; learning carries on.
+  int64_t now_us = NowUnixMicros();
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t requests = g_steer->healing_requests;
+  LWLockRelease(g_steer_lock);
+  bool run_cycle = g_healing_enabled && (now_us - g_last_heal_us >= kHealIntervalUs || requests != g_healing_requests_seen);
+  bool cycled = false;
+  PlainStatus hs = RunCpp("healing", [&]() {
+    if (g_healing == nullptr) g_healing = new ServerHealing(g_learner);
+    if (restart) g_healing->Reset();
+    if (!g_healing_enabled) return Status::Ok();
+    for (const HealInput& h : scratch->heal) {
+      if (h.latency_ms > 0.0) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveServed(h.pattern_key, h.query_id, h.latency_ms));
+      if (h.has_rows) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveEstimateError(h.pattern_key, h.query_id, h.log_error));
+    }
+    if (!run_cycle) return Status::Ok();
+    RUVECTOR_RETURN_IF_ERROR(g_healing->RunCycle(&scratch->cycle));
+    cycled = true;
+    for (uint64_t key : scratch->cycle.touched) {
+      auto u = g_learner->DescribePattern(key);
+      if (u.ok()) scratch->updates.push_back(*u);
+    }
+    return Status::Ok();
+  });
+  ReportStatus(hs, LOG);
+  if (run_cycle) {
+    g_last_heal_us = now_us;
+    g_healing_requests_seen = requests;
+  }
 
   int64_t now = NowUnixMicros();
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
@@ -432,6 +545,7 @@ int LearnStep(int max_records) {
     if (ev.type == LearnEventType::kDeploy) ++g_steer->counters.deployments;
     if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
   }
+  if (cycled) PublishHealing(scratch->cycle, now);
   if (!scratch->updates.empty() || restart) RebuildQueryFilter(g_steer);
   g_steer->counters.trajectories_learned += scratch->batch.size();
   g_steer->counters.decisions_dropped += untracked;

@@ -81,7 +81,7 @@ pg_ctl start
 step "pg_regress"
 regress_out=$work/regress
 mkdir -p "$regress_out"
-tests=(setup analysis errors suggest config explain observe state faults steering)
+tests=(setup analysis errors suggest config explain observe state faults steering healing)
 if ! "$pg_regress" --inputdir="$root/pg" --outputdir="$regress_out" --bindir="$bindir" --host="$work" \
     --port="$port" --user=postgres --dbname=ruvector_regress "${tests[@]}"; then
   cat "$regress_out/regression.diffs" 2>/dev/null || true

@@ -243,6 +243,12 @@ class PatternBandit {
   /// arm 0 unless the deployed arm still passes the deployment test.
   /// severity in (0, 1]; 1 forgets everything.
   void NotifyDrift(double severity = 1.0);
+  /// A repair puts the pattern back on arm 0 now, as a failed monitor check
+  /// would: the deployed arm's runs are forgotten and it is rejected until
+  /// re-explored. No-op when arm 0 is deployed.
+  void RevertNow() {
+    if (deployed_ != 0) Revert();
+  }
 
   uint32_t deployed_arm() const { return deployed_; }
   /// Confidence in the current decision, in [0, 1]: for a deployed arm

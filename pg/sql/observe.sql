@@ -12,7 +12,7 @@ SET ruvector.dag_row_sample_rate = 1;
 SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.region = 3;
 SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.region = 4;
 SELECT operator_types, estimated_rows, actual_rows, nested, parallel, truncated
-FROM ruvector.dag_trajectory_history(10) WHERE operator_types[2] = 'Hash Join' ORDER BY seq;
+FROM ruvector.dag_trajectory_history(NULL, 10) WHERE operator_types[2] = 'Hash Join' ORDER BY seq;
 SELECT executions, plan_nodes, min_ms <= mean_ms AND mean_ms <= max_ms AS stats_ok
 FROM ruvector.dag_statistics() WHERE plan_nodes = 5;
 
@@ -25,7 +25,7 @@ SET plan_cache_mode = force_custom_plan;
 EXECUTE p(3);
 RESET plan_cache_mode;
 DEALLOCATE p;
-SELECT count(*) AS prepared_runs FROM ruvector.dag_trajectory_history(100)
+SELECT count(*) AS prepared_runs FROM ruvector.dag_trajectory_history(NULL, 100)
 WHERE operator_types = '{Aggregate,"Seq Scan"}' AND estimated_rows[2] IN (2000, 2000.0);
 
 -- PL/pgSQL: statements run through SPI are recorded as nested.
@@ -36,7 +36,7 @@ BEGIN
   RETURN r;
 END $$;
 SELECT count_status(1), count_status(2);
-SELECT count(*) AS nested_runs FROM ruvector.dag_trajectory_history(100) WHERE nested;
+SELECT count(*) AS nested_runs FROM ruvector.dag_trajectory_history(NULL, 100) WHERE nested;
 
 -- Cursors: rows fetched so far are what the executor produced.
 BEGIN;
@@ -44,7 +44,7 @@ DECLARE cur CURSOR FOR SELECT id FROM items ORDER BY id;
 FETCH 3 FROM cur;
 CLOSE cur;
 COMMIT;
-SELECT operator_types, actual_rows FROM ruvector.dag_trajectory_history(1);
+SELECT operator_types, actual_rows FROM ruvector.dag_trajectory_history(NULL, 1);
 
 -- Parallel query: the leader records it once, with the workers' rows.
 SET parallel_setup_cost = 0;
@@ -52,7 +52,7 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SELECT count(*) FROM items;
-SELECT operator_types, parallel, actual_rows[1] AS result_rows FROM ruvector.dag_trajectory_history(1);
+SELECT operator_types, parallel, actual_rows[1] AS result_rows FROM ruvector.dag_trajectory_history(NULL, 1);
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -65,7 +65,7 @@ UPDATE scratch SET a = a + 1 WHERE a > 5;
 DELETE FROM scratch WHERE a > 8;
 SELECT count(*) FROM scratch;
 DROP TABLE scratch;
-SELECT count(*) >= 3 AS dml_observed FROM ruvector.dag_trajectory_history(20) WHERE 'ModifyTable' = ANY (operator_types);
+SELECT count(*) >= 3 AS dml_observed FROM ruvector.dag_trajectory_history(NULL, 20) WHERE 'ModifyTable' = ANY (operator_types);
 
 -- Row counts are sampled: with rate 0.5 every other execution has them
 -- (latency is still recorded for each).
@@ -75,7 +75,7 @@ SELECT count(*) FROM orders WHERE id < 10;
 SELECT count(*) FROM orders WHERE id < 10;
 SELECT count(*) FROM orders WHERE id < 10;
 SELECT count(*) FILTER (WHERE actual_rows[1] IS NOT NULL) AS with_rows, count(*) AS executions
-FROM ruvector.dag_trajectory_history(4);
+FROM ruvector.dag_trajectory_history(NULL, 4);
 SET ruvector.dag_row_sample_rate = 1;
 
 -- Switched off, nothing is recorded.

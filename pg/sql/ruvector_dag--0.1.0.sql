@@ -32,7 +32,7 @@ RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, plan_shape b
               executions bigint, mean_ms float8, stddev_ms float8, min_ms float8, max_ms float8,
               last_ms float8, shape_changes bigint, first_seen timestamptz, last_seen timestamptz)
 AS 'MODULE_PATHNAME', 'ruvector_dag_statistics' LANGUAGE C VOLATILE;
-CREATE FUNCTION @extschema@.dag_trajectory_history(max_rows int DEFAULT 100)
+CREATE FUNCTION @extschema@._dag_trajectory_history(max_rows int)
 RETURNS TABLE(seq bigint, pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint,
               latency_ms float8, plan_nodes int, nested bool, parallel bool, truncated bool,
               operator_types text[], estimated_rows float8[], actual_rows float8[], recorded_at timestamptz,
@@ -123,11 +123,51 @@ CREATE FUNCTION @extschema@.dag_captured_statements()
 RETURNS TABLE(pattern_id bigint, query_id bigint, database name, role name, query text, parameters int,
               captured_at timestamptz, last_explored timestamptz, failures int, explorable bool)
 AS 'MODULE_PATHNAME', 'ruvector_dag_captured_statements' LANGUAGE C VOLATILE;
+-- Healing (docs/postgres.md, "Healing").
+CREATE FUNCTION @extschema@.dag_health_report()
+RETURNS TABLE(healing_enabled bool, health_score float8, anomaly_component float8, repair_component float8,
+              index_component float8, tension_component float8, patterns_monitored bigint, detectors bigint,
+              detectors_flagged bigint, findings bigint, repairs_succeeded bigint, repairs_failed bigint,
+              unrepaired_issues bigint, cycles bigint, last_cycle timestamptz)
+AS 'MODULE_PATHNAME', 'ruvector_dag_health_report' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_anomalies(max_rows int DEFAULT 100)
+RETURNS TABLE(seq bigint, detected_at timestamptz, pattern_id bigint, query_id bigint, kind text, source text,
+              value float8, expected float8, score float8)
+AS 'MODULE_PATHNAME', 'ruvector_dag_anomalies' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_repair_history(max_rows int DEFAULT 100)
+RETURNS TABLE(seq bigint, at timestamptz, origin text, pattern_id bigint, strategy text, action text,
+              outcome text, rollback text, detail text, duration_ms float8)
+AS 'MODULE_PATHNAME', 'ruvector_dag_repair_history' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_auto_repair()
+RETURNS TABLE(origin text, strategy text, target text, outcome text, detail text)
+AS 'MODULE_PATHNAME', 'ruvector_dag_auto_repair' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_learn_now()
 RETURNS bigint AS 'MODULE_PATHNAME', 'ruvector_dag_learn_now' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_reset_learning(preserve_patterns bool DEFAULT true)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_reset_learning' LANGUAGE C VOLATILE;
 
+-- Newest first; improvement = 1 - latency / the pattern's measured default
+-- latency (NULL while unmeasured); min_improvement keeps only runs at least
+-- that much faster than PostgreSQL's plan.
+CREATE FUNCTION @extschema@.dag_trajectory_history(min_improvement float8 DEFAULT NULL, "limit" int DEFAULT 100)
+RETURNS TABLE(seq bigint, pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint,
+              latency_ms float8, plan_nodes int, nested bool, parallel bool, truncated bool,
+              operator_types text[], estimated_rows float8[], actual_rows float8[], recorded_at timestamptz,
+              arm int, steering text, improvement float8)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT h.seq, h.pattern_id, h.query_id, h.param_bucket, h.plan_shape, h.latency_ms, h.plan_nodes, h.nested,
+         h.parallel, h.truncated, h.operator_types, h.estimated_rows, h.actual_rows, h.recorded_at, h.arm,
+         h.steering, CASE WHEN d.default_ms > 0 THEN 1 - h.latency_ms / d.default_ms END
+  FROM @extschema@._dag_trajectory_history(
+         CASE WHEN dag_trajectory_history.min_improvement IS NULL THEN dag_trajectory_history."limit"
+              ELSE 1000000 END) AS h
+  LEFT JOIN @extschema@.dag_decisions() AS d ON d.pattern_id = h.pattern_id
+  WHERE dag_trajectory_history.min_improvement IS NULL
+     OR (d.default_ms > 0 AND 1 - h.latency_ms / d.default_ms >= dag_trajectory_history.min_improvement)
+  ORDER BY h.seq DESC
+  LIMIT dag_trajectory_history."limit";
+END;
 CREATE FUNCTION @extschema@.dag_query_patterns(min_executions bigint DEFAULT 1)
 RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, executions bigint, mean_ms float8,
               deployed_arm text, confidence float8, default_ms float8, deployed_ms float8, improvement float8)

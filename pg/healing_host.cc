@@ -1,0 +1,223 @@
+// C++ zone: the server's healing cycle (healing_host.h).
+#include "healing_host.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+namespace ruvector_pg {
+
+namespace hl = ruvector_dag::healing;
+using ruvector_dag::Result;
+using ruvector_dag::Status;
+
+namespace {
+
+hl::OrchestratorConfig ServerConfig() {
+  hl::OrchestratorConfig c;
+  c.max_repairs_per_cycle = 4;
+  c.max_tracked_patterns = ServerHealing::kMaxMonitoredPatterns;
+  c.max_history = 256;
+  return c;
+}
+
+}  // namespace
+
+ServerHealing::ServerHealing(Learner* learner) : learner_(learner) { Reset(); }
+
+void ServerHealing::Reset() {
+  orchestrator_ = std::make_unique<hl::HealingOrchestrator>(ServerConfig(), this);
+  orchestrator_->AddStrategy(hl::MakeRevertArmStrategy());
+  orchestrator_->AddStrategy(hl::MakeResetPatternStrategy());
+  patterns_.clear();
+  reverted_.clear();
+  touched_.clear();
+}
+
+Result<ServerHealing::Detectors*> ServerHealing::DetectorsFor(uint64_t key, uint64_t query_id) {
+  auto it = patterns_.find(key);
+  if (it != patterns_.end()) return &it->second;
+  if (patterns_.size() >= kMaxMonitoredPatterns) return static_cast<Detectors*>(nullptr);
+  const std::string k = std::to_string(key);
+  Detectors d;
+  d.query_id = query_id;
+  // Latency spikes of the served plan: robust z over the last 100 runs, on
+  // log latency (upper tail only: faster is never a problem).
+  hl::AnomalyConfig spike;
+  spike.z_threshold = 4.0;
+  spike.window_size = 100;
+  spike.min_samples = 20;
+  spike.robust = true;
+  spike.transform = hl::ValueTransform::kLog;
+  spike.tail = hl::Tail::kUpper;
+  spike.relative_min_scale = 0.05;
+  hl::Binding latency_binding;
+  latency_binding.kind = hl::IssueKind::kLatencySpike;
+  latency_binding.pattern = key;
+  RUVECTOR_ASSIGN_OR_RETURN(d.latency, orchestrator_->AddDetector("latency:" + k, spike, latency_binding));
+  // A lasting move of the served latency: 25 recent runs against the 100
+  // before them, 20 % worse with Welch t >= 4.
+  hl::DriftConfig drift;
+  drift.direction = hl::Direction::kLowerIsBetter;
+  drift.reference_size = 100;
+  drift.recent_size = 25;
+  drift.t_threshold = 4.0;
+  drift.min_relative_change = 0.2;
+  hl::Binding drift_binding;
+  drift_binding.kind = hl::IssueKind::kPatternDrift;
+  drift_binding.pattern = key;
+  RUVECTOR_ASSIGN_OR_RETURN(d.drift, orchestrator_->AddDriftDetector("latency_drift:" + k, drift, drift_binding));
+  // Estimate-error jumps (statistics gone stale): z over the sampled runs.
+  hl::AnomalyConfig estimate;
+  estimate.z_threshold = 4.0;
+  estimate.window_size = 50;
+  estimate.min_samples = 10;
+  estimate.tail = hl::Tail::kUpper;
+  estimate.min_scale = 0.1;
+  hl::Binding estimate_binding;
+  estimate_binding.kind = hl::IssueKind::kEstimateDrift;
+  estimate_binding.pattern = key;
+  RUVECTOR_ASSIGN_OR_RETURN(d.estimate, orchestrator_->AddDetector("estimate_error:" + k, estimate, estimate_binding));
+  return &patterns_.emplace(key, d).first->second;
+}
+
+Status ServerHealing::ObserveServed(uint64_t key, uint64_t query_id, double latency_ms) {
+  if (key == 0 || !(latency_ms > 0.0) || !std::isfinite(latency_ms)) return Status::Ok();
+  RUVECTOR_ASSIGN_OR_RETURN(Detectors * d, DetectorsFor(key, query_id));
+  if (d == nullptr) return Status::Ok();
+  // Below kLatencyFloorMs a hundredfold "spike" (2 us -> 0.2 ms) is noise
+  // of no consequence: such runs count as the floor.
+  latency_ms = std::max(latency_ms, kLatencyFloorMs);
+  RUVECTOR_RETURN_IF_ERROR(orchestrator_->Observe(d->latency, latency_ms));
+  return orchestrator_->Observe(d->drift, latency_ms);
+}
+
+Status ServerHealing::ObserveEstimateError(uint64_t key, uint64_t query_id, double log_error) {
+  if (key == 0 || !std::isfinite(log_error)) return Status::Ok();
+  RUVECTOR_ASSIGN_OR_RETURN(Detectors * d, DetectorsFor(key, query_id));
+  if (d == nullptr) return Status::Ok();
+  return orchestrator_->Observe(d->estimate, std::fabs(log_error));
+}
+
+Result<uint64_t> ServerHealing::PatternOf(const std::string& metric) const {
+  size_t colon = metric.rfind(':');
+  if (colon == std::string::npos) return Status::NotFound("metric without a pattern: " + metric);
+  return static_cast<uint64_t>(std::stoull(metric.substr(colon + 1)));
+}
+
+Status ServerHealing::RunCycle(HealingCycleOutput* out) {
+  touched_.clear();
+  RUVECTOR_ASSIGN_OR_RETURN(hl::CycleReport report, orchestrator_->RunCycle());
+  out->cycle = report.cycle;
+  out->unrepaired = report.unrepaired_issues;
+  out->health = orchestrator_->Health();
+  out->monitored = patterns_.size();
+  for (const hl::Anomaly& a : report.anomalies) {
+    HealingFinding f;
+    auto key = PatternOf(a.metric);
+    f.pattern_key = key.ok() ? *key : 0;
+    auto it = patterns_.find(f.pattern_key);
+    f.query_id = it != patterns_.end() ? it->second.query_id : 0;
+    f.kind = std::string(hl::IssueKindName(a.kind));
+    f.source = "anomaly";
+    f.metric = a.metric;
+    f.value = a.value;
+    f.expected = a.expected;
+    f.score = a.z_score;
+    out->findings.push_back(std::move(f));
+  }
+  for (const hl::Drift& dr : report.drifts) {
+    HealingFinding f;
+    auto key = PatternOf(dr.metric);
+    f.pattern_key = key.ok() ? *key : 0;
+    auto it = patterns_.find(f.pattern_key);
+    f.query_id = it != patterns_.end() ? it->second.query_id : 0;
+    f.kind = std::string(hl::IssueKindName(hl::IssueKind::kPatternDrift));
+    f.source = "drift";
+    f.metric = dr.metric;
+    f.value = dr.recent_mean;
+    f.expected = dr.reference_mean;
+    f.score = dr.t_statistic;
+    out->findings.push_back(std::move(f));
+  }
+  for (const hl::RepairRecord& r : report.repairs) {
+    HealingRepairOut o;
+    auto key = PatternOf(r.metric);
+    o.pattern_key = key.ok() ? *key : 0;
+    o.strategy = r.strategy;
+    o.action = r.action.empty() ? r.target : r.action;
+    o.outcome = std::string(hl::RepairOutcomeName(r.outcome));
+    o.rollback = std::string(hl::RollbackOutcomeName(r.rollback));
+    o.detail = r.detail;
+    o.duration_us = r.duration_micros;
+    out->repairs.push_back(std::move(o));
+  }
+  out->touched = touched_;
+  return Status::Ok();
+}
+
+// --- RepairExecutor ------------------------------------------------------------------
+
+Status ServerHealing::AnalyzeTable(std::string_view table) {
+  return Status::Unimplemented("the background worker has no database connection; "
+                               "ruvector.dag_auto_repair() analyzes stale tables in the caller's database");
+}
+
+bool ServerHealing::HasNonDefaultArm(hl::PatternKey pattern) const { return learner_->DeployedArm(pattern) != 0; }
+
+Result<std::string> ServerHealing::RevertArm(hl::PatternKey pattern) {
+  const uint32_t arm = learner_->DeployedArm(pattern);
+  RUVECTOR_ASSIGN_OR_RETURN(std::string image, learner_->RevertPattern(pattern));
+  reverted_[pattern] = std::move(image);
+  touched_.push_back(pattern);
+  return std::to_string(arm);
+}
+
+Status ServerHealing::DeployArm(hl::PatternKey pattern, std::string_view arm) {
+  auto it = reverted_.find(pattern);
+  if (it == reverted_.end()) return Status::NotFound("no reverted state kept for pattern " + std::to_string(pattern));
+  RUVECTOR_RETURN_IF_ERROR(learner_->RestorePattern(pattern, it->second));
+  if (std::to_string(learner_->DeployedArm(pattern)) != arm) {
+    return Status::FailedPrecondition("the restored pattern does not deploy arm " + std::string(arm));
+  }
+  reverted_.erase(it);
+  touched_.push_back(pattern);
+  return Status::Ok();
+}
+
+Result<std::string> ServerHealing::ResetPattern(hl::PatternKey pattern) {
+  RUVECTOR_ASSIGN_OR_RETURN(std::string image, learner_->ResetPattern(pattern));
+  touched_.push_back(pattern);
+  return image;
+}
+
+Status ServerHealing::RestorePattern(hl::PatternKey pattern, std::string_view snapshot) {
+  RUVECTOR_RETURN_IF_ERROR(learner_->RestorePattern(pattern, snapshot));
+  touched_.push_back(pattern);
+  return Status::Ok();
+}
+
+Status ServerHealing::FlushAttentionCache() {
+  return Status::Unimplemented("the server keeps no attention cache in the worker");
+}
+
+Status ServerHealing::Reindex(std::string_view index) {
+  return Status::Unimplemented("REINDEX is not run by the background worker");
+}
+
+Result<uint64_t> ServerHealing::RecommendIndex(const hl::IndexRecommendationRequest& request) {
+  return Status::Unimplemented("index recommendations come from ruvector.dag_suggest_optimizations()");
+}
+
+Status ServerHealing::WithdrawIndexRecommendation(uint64_t id) {
+  return Status::Unimplemented("index recommendations come from ruvector.dag_suggest_optimizations()");
+}
+
+bool ServerHealing::HasIndexRecommendation(uint64_t id) const { return false; }
+
+Result<double> ServerHealing::MeasureMetric(const hl::MetricQuery& query) {
+  return Status::Unimplemented("a repair's effect on " + query.metric + " shows only in later executions");
+}
+
+}  // namespace ruvector_pg
