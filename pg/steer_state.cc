@@ -1,7 +1,11 @@
 // Plain-data steering state: no PostgreSQL headers (see steer_state.h).
 #include "steer_state.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "ruvector_dag/core.h"
 
 namespace ruvector_pg {
 namespace {
@@ -401,6 +405,198 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
     c.last_explored_us = now_us;
   }
   return out->job_count;
+}
+
+}  // namespace ruvector_pg
+
+// --- steering configuration file ---------------------------------------------------
+
+namespace ruvector_pg {
+namespace {
+
+constexpr const char* kConfigHeader = "ruvector_dag steering 1\n";
+
+bool Plain(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '=' || c == '-';
+}
+
+struct Writer {
+  char* out;
+  size_t cap;
+  size_t len = 0;
+  void Put(char c) {
+    if (len < cap) out[len] = c;
+    ++len;
+  }
+  void Puts(const char* p) {
+    while (*p != '\0') Put(*p++);
+  }
+};
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+size_t SteerConfigImage(const SteerState* s, char* out, size_t cap) {
+  Writer w{out, cap};
+  w.Puts(kConfigHeader);
+  for (uint32_t i = 0; i < s->arm_count; ++i) {
+    const ArmDef& a = s->arms[i];
+    if (a.builtin != 0) continue;
+    w.Puts("arm ");
+    w.Puts(a.name);
+    w.Put(' ');
+    for (const char* p = a.settings; *p != '\0'; ++p) {
+      if (Plain(*p)) {
+        w.Put(*p);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof(hex), "%%%02X", static_cast<unsigned char>(*p));
+        w.Puts(hex);
+      }
+    }
+    w.Put('\n');
+  }
+  for (const Pin& p : s->pins) {
+    if (p.query_id == 0 || p.arm < 0 || static_cast<uint32_t>(p.arm) >= s->arm_count) continue;
+    char line[64];
+    std::snprintf(line, sizeof(line), "pin %lld ", static_cast<long long>(p.query_id));
+    w.Puts(line);
+    w.Puts(s->arms[p.arm].name);
+    w.Put('\n');
+  }
+  const uint32_t crc = ruvector_dag::Crc32c(out, w.len <= cap ? w.len : 0);
+  char tail[32];
+  std::snprintf(tail, sizeof(tail), "crc %08x\n", crc);
+  w.Puts(tail);
+  return w.len;
+}
+
+bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, size_t error_cap,
+                     int* arms_loaded, int* pins_loaded) {
+  auto fail = [&](const char* msg, int line) {
+    if (line > 0) {
+      std::snprintf(error, error_cap, "line %d: %s", line, msg);
+    } else {
+      std::snprintf(error, error_cap, "%s", msg);
+    }
+    return false;
+  };
+  const size_t hlen = std::strlen(kConfigHeader);
+  if (len < hlen || std::memcmp(text, kConfigHeader, hlen) != 0) return fail("not a steering file (bad header)", 1);
+  // The checksum line is the last one.
+  if (len < 2 || text[len - 1] != '\n') return fail("truncated (no final newline)", 0);
+  size_t last = len - 1;
+  while (last > 0 && text[last - 1] != '\n') --last;
+  if (len - last != 13 || std::strncmp(text + last, "crc ", 4) != 0) return fail("missing checksum line", 0);
+  char crc_hex[9];
+  std::memcpy(crc_hex, text + last + 4, 8);
+  crc_hex[8] = '\0';
+  char* end = nullptr;
+  const unsigned long want = std::strtoul(crc_hex, &end, 16);
+  if (end != crc_hex + 8 || ruvector_dag::Crc32c(text, last) != static_cast<uint32_t>(want)) {
+    return fail("checksum mismatch", 0);
+  }
+  // Parse into a scratch copy of the arm table first.
+  struct Parsed {
+    char name[kArmNameLen];
+    char settings[kArmSettingsLen];
+  };
+  static Parsed arms[kMaxArms];
+  static uint64_t pin_ids[kMaxPins];
+  static char pin_arms[kMaxPins][kArmNameLen];
+  int narms = 0, npins = 0;
+  int line_no = 1;
+  size_t pos = hlen;
+  while (pos < last) {
+    ++line_no;
+    size_t eol = pos;
+    while (eol < last && text[eol] != '\n') ++eol;
+    const char* l = text + pos;
+    const size_t n = eol - pos;
+    if (n > 4 && std::strncmp(l, "arm ", 4) == 0) {
+      if (narms >= kMaxArms) return fail("too many arms", line_no);
+      size_t sp = 4;
+      while (sp < n && l[sp] != ' ') ++sp;
+      const size_t name_len = sp - 4;
+      if (name_len == 0 || name_len >= static_cast<size_t>(kArmNameLen) || sp >= n) return fail("bad arm line", line_no);
+      Parsed& a = arms[narms];
+      std::memcpy(a.name, l + 4, name_len);
+      a.name[name_len] = '\0';
+      for (size_t i = 0; i < name_len; ++i) {
+        const char c = a.name[i];
+        if (!(Plain(c) && c != '=')) return fail("bad arm name", line_no);
+      }
+      size_t o = 0;
+      for (size_t i = sp + 1; i < n; ++i) {
+        char c = l[i];
+        if (c == '%') {
+          if (i + 2 >= n + 0 || Hex(l[i + 1]) < 0 || Hex(l[i + 2]) < 0) return fail("bad escape in arm settings", line_no);
+          c = static_cast<char>(Hex(l[i + 1]) * 16 + Hex(l[i + 2]));
+          i += 2;
+        } else if (!Plain(c)) {
+          return fail("bad character in arm settings", line_no);
+        }
+        if (c == '\0' || o + 1 >= static_cast<size_t>(kArmSettingsLen)) return fail("arm settings too long", line_no);
+        a.settings[o++] = c;
+      }
+      a.settings[o] = '\0';
+      if (o == 0 || a.settings[o - 1] != '\n' || std::strchr(a.settings, '=') == nullptr) {
+        return fail("arm settings are not name=value lines", line_no);
+      }
+      ++narms;
+    } else if (n > 4 && std::strncmp(l, "pin ", 4) == 0) {
+      if (npins >= kMaxPins) return fail("too many pins", line_no);
+      char buf[96];
+      if (n >= sizeof(buf)) return fail("bad pin line", line_no);
+      std::memcpy(buf, l, n);
+      buf[n] = '\0';
+      char* p = buf + 4;
+      char* num_end = nullptr;
+      const long long qid = std::strtoll(p, &num_end, 10);
+      if (num_end == p || *num_end != ' ' || qid == 0) return fail("bad pin query id", line_no);
+      const char* arm = num_end + 1;
+      if (*arm == '\0' || std::strlen(arm) >= static_cast<size_t>(kArmNameLen)) return fail("bad pin arm", line_no);
+      pin_ids[npins] = static_cast<uint64_t>(qid);
+      std::snprintf(pin_arms[npins], kArmNameLen, "%s", arm);
+      ++npins;
+    } else {
+      return fail("unknown line", line_no);
+    }
+    pos = eol + 1;
+  }
+  // Validate names against the built-ins and each other before applying.
+  for (int i = 0; i < narms; ++i) {
+    if (FindArm(s, arms[i].name) >= 0 && s->arms[FindArm(s, arms[i].name)].builtin != 0) {
+      return fail("a custom arm has a built-in arm's name", 0);
+    }
+    for (int j = 0; j < i; ++j) {
+      if (std::strcmp(arms[i].name, arms[j].name) == 0) return fail("duplicate arm", 0);
+    }
+  }
+  for (int i = 0; i < npins; ++i) {
+    bool known = false;
+    for (uint32_t a = 0; a < s->arm_count && !known; ++a) {
+      known = s->arms[a].builtin != 0 && std::strcmp(s->arms[a].name, pin_arms[i]) == 0;
+    }
+    for (int a = 0; a < narms && !known; ++a) known = std::strcmp(arms[a].name, pin_arms[i]) == 0;
+    if (!known) return fail("a pin names an unknown arm", 0);
+  }
+  // Apply: drop the current custom arms and pins, then add.
+  while (s->arm_count > 0 && s->arms[s->arm_count - 1].builtin == 0) RemoveArm(s, static_cast<int>(s->arm_count) - 1);
+  for (Pin& p : s->pins) p = Pin();
+  for (int i = 0; i < narms; ++i) AddArm(s, arms[i].name, arms[i].settings);
+  for (int i = 0; i < npins; ++i) SetPin(s, pin_ids[i], FindArm(s, pin_arms[i]));
+  RebuildQueryFilter(s);
+  *arms_loaded = narms;
+  *pins_loaded = npins;
+  return true;
 }
 
 }  // namespace ruvector_pg

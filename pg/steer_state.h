@@ -236,6 +236,19 @@ struct SteerState {
 /// Initializes `s` with the eight built-in arms.
 void InitSteerState(SteerState* s);
 
+/// The steering configuration (custom arms and pins) as a small text image:
+///   "ruvector_dag steering 1\n", then "arm <name> <settings>\n" per custom
+///   arm and "pin <query id> <arm name>\n" per pin (settings percent-encoded
+///   outside [A-Za-z0-9_.=-]), then "crc <crc32c of the lines above, hex>\n".
+/// Writes at most `cap` bytes into `out` and returns the full length (a
+/// return value > cap means the buffer was too small).
+size_t SteerConfigImage(const SteerState* s, char* out, size_t cap);
+/// Parses an image completely (header, every line, the checksum, arm
+/// names, that pinned arms exist) and only then replaces the custom arms
+/// and pins of `s`; on error `s` is untouched and *error holds a message.
+bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, size_t error_cap,
+                     int* arms_loaded, int* pins_loaded);
+
 /// Index of arm `name` (case-sensitive), or -1.
 int FindArm(const SteerState* s, const char* name);
 /// Appends a custom arm (caller validated name and settings). Returns its

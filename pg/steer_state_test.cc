@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "healing_host.h"
 #include "learner.h"
+#include "ruvector_dag/core.h"
 #include "steer_state.h"
 
 namespace ruvector_pg {
@@ -377,6 +379,71 @@ TEST(ServerHealingTest, TinyLatenciesAndUnknownPatternsAreHarmless) {
     ASSERT_TRUE(h.ObserveServed(k, k, 3.0).ok());
   }
   EXPECT_EQ(h.monitored(), ServerHealing::kMaxMonitoredPatterns);
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+namespace ruvector_pg {
+namespace {
+
+std::string Image(const SteerState* s) {
+  std::string out(SteerConfigImage(s, nullptr, 0), '\0');
+  EXPECT_EQ(SteerConfigImage(s, out.data(), out.size()), out.size());
+  return out;
+}
+
+TEST(SteerConfigTest, CustomArmsAndPinsRoundTrip) {
+  auto a = NewState();
+  ASSERT_GE(AddArm(a.get(), "ef_64", "hnsw.ef_search=64\nwork_mem=64MB\n"), 0);
+  ASSERT_GE(AddArm(a.get(), "odd", "search_path=\"a b\",public; x\n"), 0);
+  ASSERT_TRUE(SetPin(a.get(), 42, FindArm(a.get(), "ef_64")));
+  ASSERT_TRUE(SetPin(a.get(), -7, FindArm(a.get(), "no_nestloop")));
+  std::string img = Image(a.get());
+  EXPECT_EQ(img.rfind("ruvector_dag steering 1\n", 0), 0u);
+
+  auto b = NewState();
+  char err[128] = {0};
+  int arms = 0, pins = 0;
+  ASSERT_TRUE(LoadSteerConfig(img.data(), img.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
+  EXPECT_EQ(arms, 2);
+  EXPECT_EQ(pins, 2);
+  ASSERT_EQ(b->arm_count, 10u);
+  EXPECT_STREQ(b->arms[FindArm(b.get(), "odd")].settings, "search_path=\"a b\",public; x\n");
+  EXPECT_EQ(PinnedArm(b.get(), 42), FindArm(b.get(), "ef_64"));
+  EXPECT_EQ(PinnedArm(b.get(), static_cast<uint64_t>(-7)), 1);
+  EXPECT_NE(QueryFilterFlags(b.get(), 42) & kFilterDeployedOrPinned, 0);
+  EXPECT_EQ(Image(b.get()), img);  // deterministic
+}
+
+TEST(SteerConfigTest, DamagedFilesAreRefusedAndChangeNothing) {
+  auto a = NewState();
+  ASSERT_GE(AddArm(a.get(), "mine", "work_mem=8MB\n"), 0);
+  ASSERT_TRUE(SetPin(a.get(), 9, FindArm(a.get(), "mine")));
+  const std::string good = Image(a.get());
+  std::vector<std::string> bad = {
+      "",
+      "garbage\n",
+      good.substr(0, good.size() / 2),
+      good.substr(0, good.size() - 1),
+  };
+  std::string flipped = good;
+  flipped[30] ^= 1;  // inside the arm line: checksum mismatch
+  bad.push_back(flipped);
+  std::string unknown_arm = "ruvector_dag steering 1\npin 5 nowhere\n";
+  char crc[32];
+  std::snprintf(crc, sizeof(crc), "crc %08x\n", ruvector_dag::Crc32c(unknown_arm.data(), unknown_arm.size()));
+  bad.push_back(unknown_arm + crc);
+  for (const std::string& text : bad) {
+    auto b = NewState();
+    ASSERT_GE(AddArm(b.get(), "keep", "work_mem=1MB\n"), 0);
+    char err[128] = {0};
+    int arms = -1, pins = -1;
+    EXPECT_FALSE(LoadSteerConfig(text.data(), text.size(), b.get(), err, sizeof(err), &arms, &pins));
+    EXPECT_NE(err[0], '\0');
+    EXPECT_EQ(FindArm(b.get(), "keep"), 8);  // untouched
+    EXPECT_EQ(b->arm_count, 9u);
+  }
 }
 
 }  // namespace

@@ -104,6 +104,45 @@ void RequestSteerMemory() {
   RequestNamedLWLockTranche(kSteerTranche, 1);
 }
 
+namespace {
+
+constexpr const char* kSteerFile = "ruvector_dag.steering";
+
+/// Reads $PGDATA/ruvector_dag.steering (custom arms and pins) into the new
+/// steering state. Postmaster, before any backend: no lock. A missing file
+/// is normal; a damaged one gives a WARNING and the built-in arms only.
+void LoadSteerFile() {
+  FILE* file = AllocateFile(kSteerFile, PG_BINARY_R);
+  if (file == nullptr) {
+    if (errno != ENOENT) {
+      ereport(WARNING, (errcode_for_file_access(), errmsg("ruvector_dag: could not open \"%s\": %m", kSteerFile)));
+    }
+    return;
+  }
+  StringInfoData buf;
+  initStringInfo(&buf);
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0 && buf.len < (1 << 20)) {
+    appendBinaryStringInfo(&buf, chunk, static_cast<int>(n));
+  }
+  bool read_error = ferror(file) != 0;
+  FreeFile(file);
+  char error[160] = {0};
+  int arms = 0, pins = 0;
+  if (read_error || !LoadSteerConfig(buf.data, static_cast<size_t>(buf.len), g_steer, error, sizeof(error), &arms,
+                                     &pins)) {
+    ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
+                      errmsg("ruvector_dag: ignoring \"%s\": %s", kSteerFile, read_error ? "read error" : error),
+                      errdetail("Only the built-in arms are defined and nothing is pinned.")));
+  } else {
+    ereport(LOG, (errmsg("ruvector_dag: loaded %d custom arms and %d pins from \"%s\"", arms, pins, kSteerFile)));
+  }
+  pfree(buf.data);
+}
+
+}  // namespace
+
 void StartupSteerMemory() {
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   bool found = false;
@@ -113,8 +152,36 @@ void StartupSteerMemory() {
   if (!found) {
     InitSteerState(g_steer);
     g_steer->worker_procno = -1;
+    LoadSteerFile();
   }
   LWLockRelease(AddinShmemInitLock);
+}
+
+/// Writes the custom arms and pins to $PGDATA/ruvector_dag.steering (temp
+/// file + durable rename) after a change; a failure is a WARNING: the change
+/// is active but would not survive a restart.
+static void SaveSteerFile() {
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  size_t size = SteerConfigImage(g_steer, nullptr, 0);
+  char* image = static_cast<char*>(palloc(size));
+  SteerConfigImage(g_steer, image, size);
+  LWLockRelease(g_steer_lock);
+  char tmp[MAXPGPATH];
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", kSteerFile, MyProcPid);
+  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+  bool ok = fd >= 0;
+  if (ok) {
+    ok = write(fd, image, size) == static_cast<ssize_t>(size) && pg_fsync(fd) == 0;
+    CloseTransientFile(fd);
+    ok = ok && durable_rename(tmp, kSteerFile, WARNING) == 0;
+    if (!ok) unlink(tmp);
+  }
+  if (!ok) {
+    ereport(WARNING, (errcode_for_file_access(),
+                      errmsg("ruvector_dag: could not save \"%s\": %m", kSteerFile),
+                      errdetail("The change is active but will not survive a restart.")));
+  }
+  pfree(image);
 }
 
 SteerState* Steer() { return g_steer; }
@@ -707,6 +774,7 @@ extern "C" Datum ruvector_dag_add_arm(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("ruvector_dag: at most %d arms can be defined", kMaxArms)));
   }
+  SaveSteerFile();
   PG_RETURN_INT32(idx);
 }
 
@@ -722,6 +790,7 @@ extern "C" Datum ruvector_dag_remove_arm(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("ruvector_dag: arm \"%s\" is built in and cannot be removed", name)));
   }
+  if (removed) SaveSteerFile();
   PG_RETURN_BOOL(removed);
 }
 
@@ -744,6 +813,7 @@ extern "C" Datum ruvector_dag_pin(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("ruvector_dag: at most %d queries can be pinned", kMaxPins)));
   }
+  SaveSteerFile();
   PG_RETURN_VOID();
 }
 
@@ -757,6 +827,7 @@ extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
   bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid));
   if (ok) RebuildQueryFilter(g_steer);
   LWLockRelease(g_steer_lock);
+  if (ok) SaveSteerFile();
   PG_RETURN_BOOL(ok);
 }
 

@@ -147,11 +147,17 @@ check "the background worker saves the state periodically" "$saved" yes
 check "state file exists in PGDATA" "$("${as_pg[@]}" test -s "$data/ruvector_dag.state" && echo yes || echo no)" yes
 psql_db rvtest -c "ALTER SYSTEM RESET ruvector.dag_persist_interval" -c "SELECT pg_reload_conf()" >/dev/null
 
-# Restart keeps state.
+# Restart keeps state (and the custom arms and pins).
+quiet rvtest "SELECT ruvector.dag_add_arm('persist_me', '{\"work_mem\": \"32MB\"}')" >/dev/null
+quiet rvtest "SELECT ruvector.dag_pin(4242, 'persist_me')" >/dev/null
 before=$(stats_digest)
 patterns_before=$(status_field patterns)
 pg_ctl restart -m fast
 wait_ready
+check "restart: custom arm kept" "$(quiet rvtest "SELECT name || ' ' || settings FROM ruvector.dag_arms() WHERE NOT builtin")" \
+  "persist_me work_mem=32MB"
+check "restart: pin kept" "$(quiet rvtest "SELECT ruvector.dag_unpin(4242)")" t
+quiet rvtest "SELECT ruvector.dag_remove_arm('persist_me')" >/dev/null
 check "restart: state file loaded" "$(status_field state_file)" loaded
 check "restart: same patterns" "$(status_field patterns)" "$patterns_before"
 check "restart: identical pattern statistics" "$(stats_digest)" "$before"
@@ -189,6 +195,15 @@ chown --reference="$data" "$data/ruvector_dag.state" 2>/dev/null || true
 pg_ctl start
 wait_ready
 check "a valid file loads again after the corrupt ones" "$(stats_digest)" "$before_stop"
+# A damaged steering file (custom arms, pins): WARNING, built-in arms only.
+quiet rvtest "SELECT ruvector.dag_add_arm('damaged', '{\"work_mem\": \"16MB\"}')" >/dev/null
+pg_ctl stop -m fast
+"${as_pg[@]}" bash -c "head -c 30 '$data/ruvector_dag.steering' > '$data/steering.tmp' && mv '$data/steering.tmp' '$data/ruvector_dag.steering'"
+pg_ctl start
+wait_ready
+check "damaged steering file: server starts with the built-in arms" \
+  "$(quiet rvtest "SELECT count(*) FILTER (WHERE NOT builtin) || '/' || count(*) FROM ruvector.dag_arms()")" "0/8"
+check "damaged steering file: WARNING logged" "$(grep -c 'ignoring "ruvector_dag.steering"' "$log")" 1
 
 # kill -9 of a backend: crash restart, usable server, state = last save.
 quiet rvtest "SELECT ruvector.dag_save_state()" >/dev/null
