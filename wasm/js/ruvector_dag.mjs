@@ -78,6 +78,7 @@ function start(instance) {
   }
   wasm = wrapped;
   broken = null;
+  available = null;
   ++generation;
   wasm._initialize();
 }
@@ -179,7 +180,9 @@ function checkId(value, what) {
   return value;
 }
 
-function codeOf(value, names, lookup, what) {
+// The numeric code of `value`: a code in range, or a name in `names` (the
+// library's names, index = code) or in `aliases` (other accepted spellings).
+function codeOf(value, names, what, unknown, aliases = {}) {
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 0 || value >= names.length) {
       throw new RuvectorDagError(`${what} code ${value} is out of range [0, ${names.length - 1}]`);
@@ -187,7 +190,31 @@ function codeOf(value, names, lookup, what) {
     return value;
   }
   if (typeof value !== 'string') throw new RuvectorDagError(`${what} must be a name or a numeric code`);
-  return check(withBytes(encoder.encode(value), lookup));
+  const code = has(aliases, value) ? aliases[value] : names.indexOf(value);
+  if (code < 0) throw new RuvectorDagError(unknown);
+  return code;
+}
+
+// The other names the library accepts (AttentionMechanismFromName,
+// CapacityModeFromName).
+const MECHANISM_ALIASES = {
+  Topological: 0, CausalCone: 1, CriticalPath: 2, MinCutGated: 3, HierarchicalLorentz: 4, ParallelBranch: 5,
+  TemporalBTSP: 6, 'mincut-gated': 3, min_cut_gated: 3, 'MinCut Gated': 3,
+};
+const CAPACITY_ALIASES = { default: 0 };
+
+let available = null;
+
+/**
+ * Names of the attention mechanisms compiled into this module (a subset of
+ * MECHANISMS; the others throw a RuvectorDagError with code "unimplemented").
+ */
+export function availableMechanisms() {
+  if (!available) {
+    const mask = api().rvd_mechanisms();
+    available = Object.freeze(MECHANISMS.filter((_, i) => ((mask >> i) & 1) === 1));
+  }
+  return available;
 }
 
 let operatorNames = null;
@@ -1025,7 +1052,7 @@ export class WasmDag {
   /** Adds an operator; `op` is a type name ("Seq Scan", "HnswScan", ...) or code; `cost` finite and >= 0. Returns its id. */
   addNode(op, cost) {
     const dag = this.#handle();
-    const type = codeOf(op, operatorTypes(), (p, n) => wasm.rvd_operator_type(p, n), 'operator type');
+    const type = codeOf(op, operatorTypes(), 'operator type', 'unknown operator type name (see docs/wasm.md for the list)');
     if (typeof cost !== 'number') throw new RuvectorDagError(`cost must be a number, got ${typeof cost}`);
     if (!(cost >= 0 && cost < Infinity)) throw new RuvectorDagError(`cost must be a finite number >= 0 (got ${cost})`);
     return check(wasm.rvd_add_node(dag, type, cost));
@@ -1066,7 +1093,9 @@ export class WasmDag {
    */
   attention(mechanism) {
     const dag = this.#handle();
-    const code = codeOf(mechanism, MECHANISMS, (p, n) => wasm.rvd_mechanism(p, n), 'attention mechanism');
+    const code = codeOf(mechanism, MECHANISMS, 'attention mechanism', 'unknown attention mechanism (expected ' +
+      'topological, causal_cone, critical_path, mincut_gated, hierarchical_lorentz, parallel_branch or temporal_btsp)',
+    MECHANISM_ALIASES);
     check(wasm.rvd_attention(dag, code));
     return new Float32Array(wasm.memory.buffer, wasm.rvd_f32_ptr(), wasm.rvd_f32_len()).slice();
   }
@@ -1077,7 +1106,8 @@ export class WasmDag {
    */
   mincut(mode = 'bottleneck') {
     const dag = this.#handle();
-    const code = codeOf(mode, CAPACITY_MODES, (p, n) => wasm.rvd_capacity_mode(p, n), 'capacity mode');
+    const code = codeOf(mode, CAPACITY_MODES, 'capacity mode',
+      'unknown capacity mode (expected bottleneck, cost, rows, time or unit)', CAPACITY_ALIASES);
     check(wasm.rvd_mincut(dag, code));
     return {
       cutValue: wasm.rvd_f64(0),

@@ -115,23 +115,14 @@ RVD_EXPORT void rvd_clear_results() {
   std::string().swap(b.bytes);
 }
 
+// Bit mask of the attention mechanisms in this build (bit i: mechanism i).
+RVD_EXPORT int rvd_mechanisms() { return RVD_MECHANISMS; }
+
 RVD_EXPORT QueryDag* rvd_dag_new() { return new QueryDag(); }
 RVD_EXPORT void rvd_dag_delete(QueryDag* dag) { delete dag; }
 
 RVD_EXPORT uint32_t rvd_node_count(const QueryDag* dag) { return static_cast<uint32_t>(dag->node_count()); }
 RVD_EXPORT uint32_t rvd_edge_count(const QueryDag* dag) { return static_cast<uint32_t>(dag->edge_count()); }
-RVD_EXPORT uint32_t rvd_id_bound(const QueryDag* dag) { return dag->id_bound(); }
-
-// Operator type code for a name (EXPLAIN's "Seq Scan", the crate's
-// "HnswScan", ...), or -1 when unknown (message recorded).
-RVD_EXPORT int rvd_operator_type(const char* name, uint32_t size) {
-  const auto type = ruvector_dag::OperatorTypeFromName(View(name, size));
-  if (!type) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument,
-                "unknown operator type name (see docs/wasm.md for the list)");
-  }
-  return static_cast<int>(*type);
-}
 
 // Operator type name of `code` into the bytes buffer; -1 when out of range.
 RVD_EXPORT int rvd_operator_name(int code) {
@@ -193,17 +184,6 @@ RVD_EXPORT int rvd_critical_path(const QueryDag* dag) {
   return static_cast<int>(Out().u32.size());
 }
 
-// Mechanism code for a name ("critical_path", "CriticalPath", ...) or -1.
-RVD_EXPORT int rvd_mechanism(const char* name, uint32_t size) {
-  const auto mechanism = ruvector_dag::AttentionMechanismFromName(View(name, size));
-  if (!mechanism) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument,
-                "unknown attention mechanism (expected topological, causal_cone, critical_path, "
-                "mincut_gated, hierarchical_lorentz, parallel_branch or temporal_btsp)");
-  }
-  return static_cast<int>(*mechanism);
-}
-
 // Attention weights indexed by node id (id_bound entries, 0 for removed ids)
 // into the f32 buffer.
 RVD_EXPORT int rvd_attention(const QueryDag* dag, int mechanism) {
@@ -226,16 +206,6 @@ RVD_EXPORT int rvd_attention(const QueryDag* dag, int mechanism) {
     out[scores->nodes[i]] = static_cast<float>(scores->weights[i]);
   }
   return static_cast<int>(out.size());
-}
-
-// Capacity mode code for a name ("bottleneck", "cost", ...) or -1.
-RVD_EXPORT int rvd_capacity_mode(const char* name, uint32_t size) {
-  const auto mode = ruvector_dag::CapacityModeFromName(View(name, size));
-  if (!mode) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument,
-                "unknown capacity mode (expected bottleneck, cost, rows, time or unit)");
-  }
-  return static_cast<int>(*mode);
 }
 
 // Minimum vertex cut under capacity mode `mode`: cut nodes into the u32
