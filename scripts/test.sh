@@ -75,6 +75,6 @@ cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer"
 
 step "WASM module and JS package"
-"$root/scripts/wasm_test.sh" --lite
+RVD_NATIVE_CLI="$build/cli/ruvector-dag" "$root/scripts/wasm_test.sh"
 
 step "all tests passed"

@@ -2,30 +2,36 @@
 # Builds the WASM module with Debian's emscripten, assembles and packs the npm
 # package (npm pack, offline), installs the packed tarball into a scratch
 # consumer, runs the node --test suite, ESM/CommonJS smoke tests against the
-# packed package and the headless-Chromium page test, and prints the sizes.
+# packed package and the headless-Chromium page test, checks the size budget
+# (the packed tarball and what a browser loads, each at most 58 KB = 59,392
+# bytes: a failed step when over), and runs the node suite once more on a
+# build with all seven attention mechanisms (not shipped; docs/wasm.md).
+# When a native CLI is available the table of its outputs that the node tests
+# compare against (wasm/test/expected_cli.tsv) is regenerated and must match,
+# and the CLI reads what the wrapper writes.
 #
-# Usage: scripts/wasm_test.sh [--bench] [--lite]
+# Usage: scripts/wasm_test.sh [--bench]
 #   --bench  also run the Node benchmark
-#   --lite   also build and check the size-budget variant (no text formats,
-#            four mechanisms) in $build/lite and print its size
-# Needs (scripts/setup.sh installs them): emscripten, chromium, Node.js >= 18
-# with npm. npm packages (playwright-core, typescript) come from
+# Needs (scripts/setup.sh installs them): emscripten, chromium, Node.js >= 20.19
+# with npm. npm packages (playwright-core, typescript, terser) come from
 # wasm/package-lock.json.
 # Environment: RVD_WASM_BUILD (build dir, default build-wasm), CHROMIUM
-# (default /usr/bin/chromium).
+# (default /usr/bin/chromium), RVD_NATIVE_CLI (the native ruvector-dag; default
+# build/cli/ruvector-dag when it exists).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${RVD_WASM_BUILD:-$root/build-wasm}"
 bench=0
-lite=0
 for arg in "$@"; do
   case "$arg" in
     --bench) bench=1 ;;
-    --lite) lite=1 ;;
-    *) echo "usage: scripts/wasm_test.sh [--bench] [--lite]" >&2; exit 2 ;;
+    *) echo "usage: scripts/wasm_test.sh [--bench]" >&2; exit 2 ;;
   esac
 done
+budget=$((58 * 1024))
+cli="${RVD_NATIVE_CLI:-$root/build/cli/ruvector-dag}"
+if [ -x "$cli" ]; then export RVD_NATIVE_CLI="$cli"; else unset RVD_NATIVE_CLI; cli=; fi
 
 for tool in emcmake emcc node npm ninja cmake; do
   command -v "$tool" >/dev/null 2>&1 || { echo "wasm_test: '$tool' not found; run scripts/setup.sh" >&2; exit 1; }
@@ -38,11 +44,14 @@ export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
 start=$(date +%s)
 
 echo "== build (emscripten $(emcc --version | head -1 | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1))"
-mkdir -p "$build"
-emcmake cmake -S "$root/wasm" -B "$build" -G Ninja >"$build/configure.log" 2>&1 ||
-  { cat "$build/configure.log"; exit 1; }
+configure() {  # configure <dir> [cmake args...]
+  local dir=$1; shift
+  mkdir -p "$dir"
+  emcmake cmake -S "$root/wasm" -B "$dir" -G Ninja "$@" >"$dir/configure.log" 2>&1 ||
+    { cat "$dir/configure.log"; exit 1; }
+}
+configure "$build" -URVD_MECHANISMS  # the shipped default of wasm/CMakeLists.txt, not a cached value
 ninja -C "$build" -j2
-node "$root/wasm/scripts/build_js.mjs" "$build/ruvector_dag.wasm"
 
 cd "$root/wasm"
 # npm ci only when node_modules does not match the lock file.
@@ -54,6 +63,7 @@ if [ -n "$stale" ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
+node scripts/build_js.mjs "$build/ruvector_dag.wasm"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 passed=0
@@ -67,8 +77,16 @@ echo "== tsc (index.d.ts against test/types_check.ts)"
 step "TypeScript types" node node_modules/typescript/bin/tsc --noEmit --strict --target es2022 \
   --lib es2022,dom,esnext.disposable --module nodenext --moduleResolution nodenext test/types_check.ts
 
-echo "== node --test"
+echo "== node --test${RVD_NATIVE_CLI:+ (native CLI: $RVD_NATIVE_CLI)}"
 step "node --test suite" node --test test/
+
+if [ -n "$cli" ]; then
+  echo "== test/expected_cli.tsv against the native CLI"
+  step "expected_cli.tsv matches the CLI" bash -c "node scripts/expected_from_cli.mjs '$cli' > '$scratch/expected_cli.tsv' &&
+    diff test/expected_cli.tsv '$scratch/expected_cli.tsv'"
+else
+  echo "== no native CLI (build/cli/ruvector-dag or RVD_NATIVE_CLI): test/expected_cli.tsv used as committed"
+fi
 
 echo "== npm pack (offline)"
 tarball=$(npm pack --offline --silent --pack-destination "$scratch" | tail -1)
@@ -79,7 +97,8 @@ pkg="$scratch/consumer/node_modules/@ruvector/dag-wasm"
 echo "packed files: $(cd "$pkg" && find . -type f | sort | tr '\n' ' ')"
 
 smoke='const d=new WasmDag();d.addNode("Seq Scan",2);d.addNode("Limit",1);
-if(!d.addEdge(0,1)||d.criticalPath().cost!==3||d.attention("topological").length!==2)process.exit(1);
+if(!d.addEdge(0,1)||d.criticalPath().cost!==3||d.mincut().cutNodes.length!==1)process.exit(1);
+if(WasmDag.fromJSON(d.toJSONString()).toJSONString(2)!==d.toJSONString(2))process.exit(1);
 try{d.addNode("Seq Scan",NaN);process.exit(1)}catch(e){if(!(e instanceof Error)||!/NaN/.test(e.message))process.exit(1)}
 d.free();'
 step "packed package, ESM import" bash -c "cd '$scratch/consumer' && node --input-type=module -e 'import {WasmDag} from \"@ruvector/dag-wasm\"; $smoke'"
@@ -88,26 +107,27 @@ step "packed package, CommonJS require" bash -c "cd '$scratch/consumer' && node 
 echo "== headless Chromium (packed package served on 127.0.0.1)"
 step "browser page test" node browser/run.mjs "$pkg"
 
-echo "== sizes"
+echo "== sizes (gzip -9; budget $budget bytes = 58 KB)"
 wasm_gz=$(gzip -9 -c "$pkg/dist/ruvector_dag.wasm" | wc -c)
-js_gz=$(cat "$pkg"/dist/*.mjs "$pkg"/dist/*.cjs | gzip -9 | wc -c)
-esm_gz=$(cat "$pkg"/dist/ruvector_dag.mjs "$pkg"/dist/browser.mjs "$pkg/dist/ruvector_dag.wasm" | gzip -9 | wc -c)
+js_gz=$(gzip -9 -c "$pkg/dist/ruvector_dag.mjs" | wc -c)
+browser_gz=$(cat "$pkg"/dist/ruvector_dag.mjs "$pkg"/dist/browser.mjs "$pkg/dist/ruvector_dag.wasm" | gzip -9 | wc -c)
+tarball_size=$(stat -c %s "$scratch/$tarball")
 echo "wasm: $(stat -c %s "$pkg/dist/ruvector_dag.wasm") B raw, $wasm_gz B gzip -9"
-echo "JS (all entry points, ESM and CJS): $js_gz B gzip -9"
-echo "what a browser loads (browser.mjs + ruvector_dag.mjs + wasm): $esm_gz B gzip -9"
-echo "npm pack tarball: $(stat -c %s "$scratch/$tarball") B ($tarball)"
+echo "JS core (minified): $(stat -c %s "$pkg/dist/ruvector_dag.mjs") B raw, $js_gz B gzip -9"
+echo "what a browser loads (browser.mjs + ruvector_dag.mjs + wasm): $browser_gz B gzip -9"
+echo "npm pack tarball: $tarball_size B ($tarball)"
+step "size budget: npm pack tarball $tarball_size <= $budget" test "$tarball_size" -le "$budget"
+step "size budget: browser payload $browser_gz <= $budget" test "$browser_gz" -le "$budget"
 
-if [ "$lite" = 1 ]; then
-  echo "== size-budget build (RVD_TEXT_FORMATS=OFF, RVD_MECHANISMS=0x27)"
-  mkdir -p "$build/lite"
-  emcmake cmake -S "$root/wasm" -B "$build/lite" -G Ninja -DRVD_TEXT_FORMATS=OFF -DRVD_MECHANISMS=0x27 \
-    >"$build/lite/configure.log" 2>&1 || { cat "$build/lite/configure.log"; exit 1; }
-  ninja -C "$build/lite" -j2
-  step "lite build check" node scripts/lite_check.mjs "$build/lite/ruvector_dag.wasm"
-  lite_gz=$(gzip -9 -c "$build/lite/ruvector_dag.wasm" | wc -c)
-  lite_total=$(cat "$pkg"/dist/ruvector_dag.mjs "$pkg"/dist/browser.mjs "$build/lite/ruvector_dag.wasm" | gzip -9 | wc -c)
-  echo "lite wasm: $(stat -c %s "$build/lite/ruvector_dag.wasm") B raw, $lite_gz B gzip -9; with browser JS: $lite_total B gzip -9"
-fi
+echo "== all seven attention mechanisms (RVD_MECHANISMS=0x7f, not shipped): node --test again"
+configure "$build/all-mechanisms" -DRVD_MECHANISMS=0x7f
+ninja -C "$build/all-mechanisms" -j2
+node scripts/build_js.mjs "$build/all-mechanisms/ruvector_dag.wasm" >/dev/null
+echo "wasm with all seven: $(gzip -9 -c "$build/all-mechanisms/ruvector_dag.wasm" | wc -c) B gzip -9"
+step "node --test suite, all seven mechanisms" env \
+  RVD_EXPECT_MECHANISMS=topological,causal_cone,critical_path,mincut_gated,hierarchical_lorentz,parallel_branch,temporal_btsp \
+  node --test test/
+node scripts/build_js.mjs "$build/ruvector_dag.wasm" >/dev/null  # dist/ back to the shipped build
 
 if [ "$bench" = 1 ]; then
   echo "== benchmark"

@@ -33,6 +33,8 @@ export declare function init(source?: WasmSource): Promise<void>;
 /** Synchronous load from the bytes or a compiled module. */
 export declare function initSync(source: ArrayBuffer | ArrayBufferView | WebAssembly.Module): void;
 export declare function isReady(): boolean;
+/** The mechanisms compiled into this module (the others throw with code "unimplemented"). */
+export declare function availableMechanisms(): readonly Mechanism[];
 /** Operator type names indexed by numeric code ("Seq Scan", ..., "HnswScan", ...). */
 export declare function operatorTypes(): readonly string[];
 
@@ -73,15 +75,18 @@ export declare class WasmDag {
   topoSort(): Uint32Array;
   /** Most expensive source-to-sink path; throws on an empty DAG. */
   criticalPath(): CriticalPath;
-  /** Per-node weights (indexed by id) in [0, 1] summing to 1; throws on an empty DAG. */
+  /**
+   * Per-node weights (indexed by id) in [0, 1] summing to 1; throws on an empty
+   * DAG, and with code "unimplemented" for a mechanism not in availableMechanisms().
+   */
   attention(mechanism: Mechanism | string | number): Float32Array;
   /** Minimum vertex cut with tension; throws on an empty DAG. */
   mincut(mode?: CapacityMode | number): MinCut;
   /** The library's binary format. */
   toBytes(): Uint8Array;
-  /** The library's versioned JSON document, parsed (JSON.stringify(dag) writes it). */
+  /** The library's versioned JSON document as an object (JSON.stringify(dag) writes it). */
   toJSON(): Record<string, unknown>;
-  /** The same document as text (`indent` < 0: compact). */
+  /** The same document as text, byte-identical to the library's WriteJson (`indent` < 0: compact). */
   toJSONString(indent?: number): string;
   /** Frees the WASM memory (idempotent); other methods throw afterwards. */
   free(): void;

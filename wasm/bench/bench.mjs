@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { MECHANISMS, WasmDag } from '@ruvector/dag-wasm';
+import { WasmDag, availableMechanisms } from '@ruvector/dag-wasm';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist');
@@ -66,10 +66,10 @@ row('topoSort, 10,000-node chain', median(() => c.topoSort()).ms);
 row('topoSort, 10,000 nodes / 19,800 edges', median(() => l.topoSort()).ms);
 row('criticalPath, 10,000-node chain', median(() => c.criticalPath()).ms);
 row('criticalPath, 10,000 nodes / 19,800 edges', median(() => l.criticalPath()).ms);
-for (const m of MECHANISMS) {
+for (const m of availableMechanisms()) {
   row(`attention ${m}, 100 nodes`, median(() => small.attention(m)).ms);
 }
-for (const m of MECHANISMS) {
+for (const m of availableMechanisms()) {
   row(`attention ${m}, 10,000 nodes`, median(() => l.attention(m)).ms);
 }
 row('mincut (bottleneck) with tension, 100 nodes', median(() => small.mincut()).ms);

@@ -1,7 +1,7 @@
 // Compiled (never run) by scripts/wasm_test.sh with tsc --noEmit --strict:
 // checks that index.d.ts describes the API as the tests use it.
 import {
-  CAPACITY_MODES, MECHANISMS, RuvectorDagError, WasmDag, init, isReady, operatorTypes,
+  CAPACITY_MODES, MECHANISMS, RuvectorDagError, WasmDag, availableMechanisms, init, isReady, operatorTypes,
   type CriticalPath, type MinCut, type Mechanism,
 } from '@ruvector/dag-wasm';
 
@@ -16,7 +16,7 @@ export async function useApi(explain: string): Promise<number> {
   const refusal: string | null = dag.lastRefusal;
   const order: Uint32Array = dag.topoSort();
   const cp: CriticalPath = dag.criticalPath();
-  const m: Mechanism = MECHANISMS[2];
+  const m: Mechanism = availableMechanisms()[0] ?? MECHANISMS[2];
   const w: Float32Array = dag.attention(m);
   const cut: MinCut = dag.mincut(CAPACITY_MODES[4]);
   const copy = WasmDag.fromBytes(dag.toBytes());
