@@ -203,13 +203,7 @@ int RunBench(const BenchOptions& o) {
     return ReportError("bench", r.status());
   }
   const bool online = o.exploration == "online";
-  if (auto r = db.Exec(online ? fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
-                                            "SET ruvector.dag_exploration_budget = {}",
-                                            o.budget)
-                              : std::string("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = off"));
-      !r.ok()) {
-    return ReportError("bench", r.status());
-  }
+  if (auto r = db.Exec(LearningSessionSql(online, o.budget)); !r.ok()) return ReportError("bench", r.status());
   auto cpu_budget = base_db.Scalar("SELECT cpu_budget FROM ruvector.dag_exploration_status()");
   if (!cpu_budget.ok()) return ReportError("bench", cpu_budget.status());
   if (!online && std::atof(cpu_budget->c_str()) <= 0.0) {

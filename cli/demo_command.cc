@@ -233,13 +233,7 @@ int RunDemo(const DemoOptions& o) {
   // 2. Learning: the background explorer measures candidate arms (or, with
   // --exploration online, the workload's own executions do).
   const bool online = o.exploration == "online";
-  if (auto r = db.Exec(online ? fmt::format("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
-                                            "SET ruvector.dag_exploration_budget = {}",
-                                            o.budget)
-                              : std::string("SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = off"));
-      !r.ok()) {
-    return fail(r.status());
-  }
+  if (auto r = db.Exec(LearningSessionSql(online, o.budget)); !r.ok()) return fail(r.status());
   // Explorations: online ones (per decision) plus the explorer's runs.
   const std::string kExplorations =
       "SELECT (SELECT coalesce(sum(explorations), 0) FROM ruvector.dag_decisions()) + "

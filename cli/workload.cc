@@ -57,4 +57,10 @@ std::vector<WorkloadQuery> WellPlannedQueries() {
   };
 }
 
+std::string LearningSessionSql(bool online, double budget) {
+  if (!online) return "SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = off";
+  return "SET ruvector.dag_enabled = on; SET ruvector.dag_exploration = online; "
+         "SET ruvector.dag_exploration_budget = " + std::to_string(budget);
+}
+
 }  // namespace ruvector_dag::cli

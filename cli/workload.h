@@ -29,6 +29,12 @@ std::vector<WorkloadQuery> MisestimationQueries();
 /// aggregates with accurate estimates).
 std::vector<WorkloadQuery> WellPlannedQueries();
 
+/// The SET commands of a learning session: the extension on, and either the
+/// server's background explorer measures candidates (`online` false: the
+/// session itself never explores) or the session's own executions explore
+/// within `budget` (a share of each pattern's executions).
+std::string LearningSessionSql(bool online, double budget);
+
 }  // namespace ruvector_dag::cli
 
 #endif  // RUVECTOR_DAG_CLI_WORKLOAD_H_

@@ -113,33 +113,24 @@ Status ServerHealing::RunCycle(HealingCycleOutput* out) {
   out->unrepaired = report.unrepaired_issues;
   out->health = orchestrator_->Health();
   out->monitored = patterns_.size();
-  for (const hl::Anomaly& a : report.anomalies) {
+  auto finding = [&](const std::string& metric, hl::IssueKind kind, const char* source, double value,
+                     double expected, double score) {
     HealingFinding f;
-    auto key = PatternOf(a.metric);
+    auto key = PatternOf(metric);
     f.pattern_key = key.ok() ? *key : 0;
     auto it = patterns_.find(f.pattern_key);
     f.query_id = it != patterns_.end() ? it->second.query_id : 0;
-    f.kind = std::string(hl::IssueKindName(a.kind));
-    f.source = "anomaly";
-    f.metric = a.metric;
-    f.value = a.value;
-    f.expected = a.expected;
-    f.score = a.z_score;
+    f.kind = std::string(hl::IssueKindName(kind));
+    f.source = source;
+    f.metric = metric;
+    f.value = value;
+    f.expected = expected;
+    f.score = score;
     out->findings.push_back(std::move(f));
-  }
-  for (const hl::Drift& dr : report.drifts) {
-    HealingFinding f;
-    auto key = PatternOf(dr.metric);
-    f.pattern_key = key.ok() ? *key : 0;
-    auto it = patterns_.find(f.pattern_key);
-    f.query_id = it != patterns_.end() ? it->second.query_id : 0;
-    f.kind = std::string(hl::IssueKindName(hl::IssueKind::kPatternDrift));
-    f.source = "drift";
-    f.metric = dr.metric;
-    f.value = dr.recent_mean;
-    f.expected = dr.reference_mean;
-    f.score = dr.t_statistic;
-    out->findings.push_back(std::move(f));
+  };
+  for (const hl::Anomaly& a : report.anomalies) finding(a.metric, a.kind, "anomaly", a.value, a.expected, a.z_score);
+  for (const hl::Drift& d : report.drifts) {
+    finding(d.metric, hl::IssueKind::kPatternDrift, "drift", d.recent_mean, d.reference_mean, d.t_statistic);
   }
   for (const hl::RepairRecord& r : report.repairs) {
     HealingRepairOut o;

@@ -49,20 +49,19 @@ void Heartbeat() {
   LWLockRelease(StateLock());
 }
 
-/// One learning step; an error is logged and the worker carries on.
-void LearnOnce(MemoryContext cxt) {
+/// Runs one step of the worker's loop; an error is logged (naming `what`),
+/// our locks are released and the worker carries on.
+void RunStep(const char* what, void (*step)(), MemoryContext cxt) {
   PG_TRY();
   {
-    while (LearnStep(8192) >= 8192) {
-      CHECK_FOR_INTERRUPTS();
-    }
+    step();
   }
   PG_CATCH();
   {
     MemoryContextSwitchTo(cxt);
     ErrorData* edata = CopyErrorData();
     FlushErrorState();
-    ereport(LOG, (errmsg("ruvector_dag worker: learning step failed: %s",
+    ereport(LOG, (errmsg("ruvector_dag worker: %s failed: %s", what,
                          edata->message != nullptr ? edata->message : "(no message)")));
     FreeErrorData(edata);
     if (LWLockHeldByMe(StateLock())) LWLockRelease(StateLock());
@@ -70,29 +69,13 @@ void LearnOnce(MemoryContext cxt) {
     CountInternalError();
   }
   PG_END_TRY();
-  MemoryContextReset(cxt);
 }
 
-/// Reaps / starts the background explorer; an error is logged and the
-/// worker carries on.
-void ExploreOnce(MemoryContext cxt) {
-  PG_TRY();
-  {
-    ExplorerTick();
+/// Learns every new trajectory (in passes of 8192).
+void LearnAll() {
+  while (LearnStep(8192) >= 8192) {
+    CHECK_FOR_INTERRUPTS();
   }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(cxt);
-    ErrorData* edata = CopyErrorData();
-    FlushErrorState();
-    ereport(LOG, (errmsg("ruvector_dag worker: exploration step failed: %s",
-                         edata->message != nullptr ? edata->message : "(no message)")));
-    FreeErrorData(edata);
-    if (LWLockHeldByMe(StateLock())) LWLockRelease(StateLock());
-    if (LWLockHeldByMe(SteerLock())) LWLockRelease(SteerLock());
-    CountInternalError();
-  }
-  PG_END_TRY();
 }
 
 }  // namespace
@@ -123,8 +106,9 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
       ProcessConfigFile(PGC_SIGHUP);
     }
     if (ShutdownRequestPending) break;
-    LearnOnce(cxt);
-    ExploreOnce(cxt);
+    RunStep("learning step", &LearnAll, cxt);
+    MemoryContextReset(cxt);
+    RunStep("exploration step", &ExplorerTick, cxt);
     int64_t now = NowUnixMicros();
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();
