@@ -116,6 +116,7 @@ echo "wasm: $(stat -c %s "$pkg/dist/ruvector_dag.wasm") B raw, $wasm_gz B gzip -
 echo "JS core (minified): $(stat -c %s "$pkg/dist/ruvector_dag.mjs") B raw, $js_gz B gzip -9"
 echo "what a browser loads (browser.mjs + ruvector_dag.mjs + wasm): $browser_gz B gzip -9"
 echo "npm pack tarball: $tarball_size B ($tarball)"
+echo "margin under the budget: tarball $((budget - tarball_size)) B, browser payload $((budget - browser_gz)) B"
 step "size budget: npm pack tarball $tarball_size <= $budget" test "$tarball_size" -le "$budget"
 step "size budget: browser payload $browser_gz <= $budget" test "$browser_gz" -le "$budget"
 
