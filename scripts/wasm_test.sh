@@ -107,6 +107,14 @@ step "packed package, CommonJS require" bash -c "cd '$scratch/consumer' && node 
 echo "== headless Chromium (packed package served on 127.0.0.1)"
 step "browser page test" node browser/run.mjs "$pkg"
 
+echo "== what the module links (emscripten symbol map $build/ruvector_dag.wasm.symbols)"
+syms="$build/ruvector_dag.wasm.symbols"
+step "no JSON parser, strtod or iostream in the module" bash -c \
+  "[ -s '$syms' ] && ! grep -iE 'strtod|floatscan|basic_ostream|basic_istream|ios_base|nlohmann.*(lexer|parser|basic_json)' '$syms'"
+if grep -q 'printf_core' "$syms"; then
+  echo "note: musl printf is linked, by the library's min-cut error messages (docs/wasm.md, \"Size\")"
+fi
+
 echo "== sizes (gzip -9; budget $budget bytes = 58 KB)"
 wasm_gz=$(gzip -9 -c "$pkg/dist/ruvector_dag.wasm" | wc -c)
 js_gz=$(gzip -9 -c "$pkg/dist/ruvector_dag.mjs" | wc -c)
