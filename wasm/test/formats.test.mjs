@@ -173,3 +173,34 @@ test('the native CLI reads what the wrapper writes', { skip: !process.env.RVD_NA
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the native CLI writes the same JSON text for escapes, Unicode, extreme numbers and empty DAGs',
+  { skip: !process.env.RVD_NATIVE_CLI && 'RVD_NATIVE_CLI not set' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rvd-'));
+    try {
+      const tricky = 'ctl \u0001\u001f tab\t nl\n quote" back\\ slash/ é 漢 🙂 del\u007f ls\u2028 ps\u2029';
+      const doc = {
+        format: 'ruvector-dag', version: 1, id_bound: 3,
+        nodes: [
+          { id: 0, type: 'Seq Scan', relation: tricky, keys: [tricky, ''], estimated_rows: 5e-324, estimated_cost: 1.7976931348623157e308,
+            startup_cost: 6005.4000000000005, total_cost: 0.1, width: 1e21, actual_rows: 1e-5, actual_time_ms: 123456789012345680,
+            embedding: [3.4028234663852886e38, -1.401298464324817e-45, 0.1] },
+          { id: 2, type: 'Limit', parameter: -9007199254740991, estimated_cost: 2 ** 53 },
+        ],
+        edges: [[0, 2]],
+      };
+      const dags = [WasmDag.fromJSON(doc), new WasmDag()];
+      for (const dag of dags) {
+        for (const pretty of [false, true]) {
+          const text = pretty ? dag.toJSONString(2) : dag.toJSONString();
+          writeFileSync(join(dir, 'in.json'), text);
+          const r = spawnSync(process.env.RVD_NATIVE_CLI, ['convert', join(dir, 'in.json'), '-', '--to', 'json', ...(pretty ? ['--pretty'] : [])]);
+          assert.equal(r.status, 0, String(r.stderr));
+          assert.equal(r.stdout.toString('utf8').replace(/\n$/, ''), text);
+        }
+        dag.free();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
