@@ -412,6 +412,7 @@ void ObserveExecution(QueryDesc* qd) {
       rec->node_type[i] = n.type;
       rec->estimated_rows[i] = static_cast<float>(n.plan_rows);
       rec->actual_rows[i] = n.has_actuals && n.actual_loops > 0 ? static_cast<float>(n.actual_rows) : -1.0f;
+      rec->parent_plus_one[i] = n.parent >= 0 && n.parent < i ? static_cast<uint8_t>(n.parent + 1) : 0;
     }
     LWLockAcquire(StateLock(), LW_EXCLUSIVE);
     *lock_held = true;

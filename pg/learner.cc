@@ -1,6 +1,9 @@
 // C++ zone: per-pattern bandits of the background learner (learner.h).
 #include "learner.h"
 
+#include "dag_bridge.h"
+#include "plan_snapshot.h"
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -172,6 +175,75 @@ ruvector_dag::Result<DecisionUpdate> Learner::DescribePattern(uint64_t key) cons
   auto it = bandits_.find(key);
   if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
   return Describe(key, it->second);
+}
+
+// --- PatternClusters ----------------------------------------------------------------
+
+Status PatternClusters::EnsureBank(size_t clusters) {
+  if (bank_ != nullptr && clusters == clusters_) return Status::Ok();
+  ruvector_dag::ReasoningBankOptions o;
+  o.capacity = kDecisionSlots;
+  o.clusters = clusters;
+  o.min_cluster_size = 2;
+  RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::ReasoningBank fresh, ruvector_dag::ReasoningBank::Create(o));
+  auto next = std::make_unique<ruvector_dag::ReasoningBank>(std::move(fresh));
+  if (bank_ != nullptr) {
+    for (const ruvector_dag::ReasoningPattern& p : bank_->AllPatterns()) RUVECTOR_RETURN_IF_ERROR(next->Upsert(p));
+  }
+  bank_ = std::move(next);
+  clusters_ = clusters;
+  return Status::Ok();
+}
+
+Status PatternClusters::Observe(const PlanSample& plan, uint32_t best_arm, double gain, double quality) {
+  if (plan.pattern_key == 0 || plan.count <= 0) return Status::Ok();
+  RUVECTOR_RETURN_IF_ERROR(EnsureBank(clusters_ == 0 ? 1 : clusters_));
+  // The plan as the ring kept it, through the same bridge as live plans.
+  std::vector<PlanNodeSnapshot> nodes(static_cast<size_t>(plan.count));
+  for (int i = 0; i < plan.count; ++i) {
+    PlanNodeSnapshot& n = nodes[static_cast<size_t>(i)];
+    n.parent = plan.parent_plus_one[i] == 0 ? -1 : plan.parent_plus_one[i] - 1;
+    n.type = plan.type[i];
+    n.plan_rows = plan.estimated_rows[i];
+    n.has_actuals = plan.actual_rows[i] >= 0.0f;
+    n.actual_rows = n.has_actuals ? plan.actual_rows[i] : 0.0;
+    n.actual_loops = n.has_actuals ? 1.0 : 0.0;
+  }
+  PlanSnapshot snap;
+  snap.query_id = plan.query_id;
+  snap.count = plan.count;
+  snap.nodes = nodes.data();
+  ruvector_dag::QueryDag dag;
+  RUVECTOR_RETURN_IF_ERROR(BuildDag(snap, &dag));
+  ruvector_dag::ReasoningPattern p;
+  p.key = plan.pattern_key;
+  RUVECTOR_RETURN_IF_ERROR(featurizer_.Featurize(dag, {}, &p.embedding));
+  p.best_arm = best_arm;
+  p.gain = std::isfinite(gain) && gain > 0.0 ? gain : 0.0;
+  p.quality = std::isfinite(quality) ? std::clamp(quality, 0.0, 1.0) : 0.0;
+  if (const ruvector_dag::ReasoningPattern* old = bank_->Find(p.key)) p.usage = old->usage + 1;
+  return bank_->Upsert(p);
+}
+
+ruvector_dag::Result<bool> PatternClusters::MaybeRecluster(size_t max_clusters) {
+  if (bank_ == nullptr || bank_->size() < 2) return false;
+  size_t k = static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(bank_->size()))));
+  k = std::max<size_t>(1, std::min(k, std::max<size_t>(max_clusters, 1)));
+  if (k != clusters_) {
+    RUVECTOR_RETURN_IF_ERROR(EnsureBank(k));
+    bank_->Recluster();
+    return true;
+  }
+  return bank_->MaybeRecluster();
+}
+
+int32_t PatternClusters::ClusterOf(uint64_t key) const { return bank_ == nullptr ? -1 : bank_->ClusterOf(key); }
+
+size_t PatternClusters::size() const { return bank_ == nullptr ? 0 : bank_->size(); }
+
+void PatternClusters::Reset() {
+  bank_.reset();
+  clusters_ = 0;
 }
 
 }  // namespace ruvector_pg

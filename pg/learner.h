@@ -6,6 +6,7 @@
 #define RUVECTOR_PG_LEARNER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 
 #include "ruvector_dag/sona.h"
 #include "ruvector_dag/status.h"
+#include "shared_state.h"
 #include "steer_state.h"
 
 namespace ruvector_pg {
@@ -44,6 +46,42 @@ struct DecisionUpdate {
   uint64_t observed_runs = 0;
   uint64_t deployments = 0;
   uint64_t reverts = 0;
+};
+
+/// One executed plan as the trajectory ring keeps it (at most
+/// kMaxTrajectoryNodes nodes in pre-order, with their consumers).
+struct PlanSample {
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  int count = 0;
+  uint8_t type[kMaxTrajectoryNodes] = {0};
+  float estimated_rows[kMaxTrajectoryNodes] = {0};
+  float actual_rows[kMaxTrajectoryNodes] = {0};  // -1 = not measured
+  uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
+};
+
+/// The ReasoningBank of the server: one embedding per pattern (the
+/// library's Featurizer over the plan rebuilt from a trajectory), with the
+/// arm the learner deployed and its measured gain, clustered with k-means
+/// (k = min(max_clusters, round(sqrt(patterns)))). Not thread-safe.
+class PatternClusters {
+ public:
+  /// Embeds `plan` and stores it for its pattern with the pattern's current
+  /// decision (`best_arm`, `gain` = ln(default / deployed), `quality` in [0, 1]).
+  ruvector_dag::Status Observe(const PlanSample& plan, uint32_t best_arm, double gain, double quality);
+  /// Re-clusters when the pattern count grew by a quarter since the last
+  /// time (or k changed); returns whether it did.
+  ruvector_dag::Result<bool> MaybeRecluster(size_t max_clusters);
+  /// The pattern's cluster, -1 when unknown or not clustered yet.
+  int32_t ClusterOf(uint64_t key) const;
+  size_t size() const;
+  void Reset();
+
+ private:
+  ruvector_dag::Status EnsureBank(size_t clusters);
+  std::unique_ptr<ruvector_dag::ReasoningBank> bank_;
+  size_t clusters_ = 0;
+  ruvector_dag::Featurizer featurizer_;
 };
 
 /// Per-pattern bandits. Not thread-safe (the worker is single-threaded).

@@ -17,7 +17,7 @@ namespace {
 
 constexpr uint64_t kSharedMagic = 0x5256444147534D31ull;  // "RVDAGSM1"
 constexpr char kFileMagic[8] = {'R', 'V', 'D', 'G', 'S', 'T', 'A', 'T'};
-constexpr uint32_t kFileVersion = 1;
+constexpr uint32_t kFileVersion = 2;  // 2: trajectories carry the plan's edges
 
 size_t Align(size_t n) { return (n + 63) & ~size_t{63}; }
 
@@ -136,6 +136,10 @@ Status CheckTrajectory(const TrajectoryRecord& t, size_t i, uint64_t prev_seq) {
   if (t.seq == 0 || t.seq <= prev_seq) return Status::DataLoss(where + " has a non-increasing sequence number");
   if (prev_seq != 0 && t.seq != prev_seq + 1) return Status::DataLoss(where + " leaves a gap in sequence numbers");
   if (!Finite(t.latency_ms) || t.latency_ms < 0) return Status::DataLoss(where + " has an invalid latency");
+  const int kept = t.node_count < kMaxTrajectoryNodes ? t.node_count : kMaxTrajectoryNodes;
+  for (int n = 0; n < kept; ++n) {
+    if (t.parent_plus_one[n] > n) return Status::DataLoss(where + " has a plan edge to a later node");
+  }
   return Status::Ok();
 }
 

@@ -35,6 +35,9 @@ struct TrajectoryRecord {
   uint8_t node_type[kMaxTrajectoryNodes] = {0};
   float estimated_rows[kMaxTrajectoryNodes] = {0};
   float actual_rows[kMaxTrajectoryNodes] = {0};  // per loop; -1 = not executed
+  /// The plan's edges: 0 = no consumer (the top node), k + 1 = the node at
+  /// index k (nodes are in pre-order, so k < the node's own index).
+  uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
 };
 inline constexpr uint16_t kTrajectoryTruncated = 1;  // more nodes than kMaxTrajectoryNodes
 inline constexpr uint16_t kTrajectoryNested = 2;     // run inside another statement (SPI, ...)

@@ -57,6 +57,7 @@ struct Decision {
   uint64_t deployments = 0;
   uint64_t reverts = 0;
   int64_t updated_us = 0;
+  int32_t cluster = -1;  // ReasoningBank cluster of the pattern's plan (-1 = not clustered)
 };
 
 struct Pin {

@@ -11,6 +11,7 @@
 #include "healing_host.h"
 #include "learner.h"
 #include "ruvector_dag/core.h"
+#include "ruvector_dag/dag.h"
 #include "steer_state.h"
 
 namespace ruvector_pg {
@@ -444,6 +445,63 @@ TEST(SteerConfigTest, DamagedFilesAreRefusedAndChangeNothing) {
     EXPECT_EQ(FindArm(b.get(), "keep"), 8);  // untouched
     EXPECT_EQ(b->arm_count, 9u);
   }
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+namespace ruvector_pg {
+namespace {
+
+PlanSample Sample(uint64_t key, bool join, float rows) {
+  PlanSample p;
+  p.pattern_key = key;
+  p.query_id = key;
+  if (join) {  // Aggregate <- Hash Join <- (Seq Scan, Hash <- Seq Scan)
+    p.count = 5;
+    const uint8_t types[5] = {static_cast<uint8_t>(ruvector_dag::OperatorType::kAggregate),
+                              static_cast<uint8_t>(ruvector_dag::OperatorType::kHashJoin),
+                              static_cast<uint8_t>(ruvector_dag::OperatorType::kSeqScan),
+                              static_cast<uint8_t>(ruvector_dag::OperatorType::kHash),
+                              static_cast<uint8_t>(ruvector_dag::OperatorType::kSeqScan)};
+    const uint8_t parents[5] = {0, 1, 2, 2, 4};
+    for (int i = 0; i < 5; ++i) {
+      p.type[i] = types[i];
+      p.parent_plus_one[i] = parents[i];
+      p.estimated_rows[i] = rows;
+      p.actual_rows[i] = -1.0f;
+    }
+  } else {
+    p.count = 1;
+    p.type[0] = static_cast<uint8_t>(ruvector_dag::OperatorType::kIndexScan);
+    p.estimated_rows[0] = rows;
+    p.actual_rows[0] = rows;
+  }
+  return p;
+}
+
+TEST(PatternClustersTest, SimilarPlansShareACluster) {
+  PatternClusters c;
+  for (uint64_t k = 1; k <= 6; ++k) ASSERT_TRUE(c.Observe(Sample(k, true, 1000.0f + k), 2, 0.5, 0.9).ok());
+  for (uint64_t k = 11; k <= 16; ++k) ASSERT_TRUE(c.Observe(Sample(k, false, 3.0f), 0, 0.0, 0.0).ok());
+  EXPECT_EQ(c.size(), 12u);
+  EXPECT_EQ(c.ClusterOf(1), -1);  // not clustered yet
+  auto r = c.MaybeRecluster(100);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
+  const int32_t joins = c.ClusterOf(1), lookups = c.ClusterOf(11);
+  ASSERT_GE(joins, 0);
+  ASSERT_GE(lookups, 0);
+  EXPECT_NE(joins, lookups);
+  for (uint64_t k = 2; k <= 6; ++k) EXPECT_EQ(c.ClusterOf(k), joins);
+  for (uint64_t k = 12; k <= 16; ++k) EXPECT_EQ(c.ClusterOf(k), lookups);
+  // A malformed plan (edge to a later node) is refused, not stored.
+  PlanSample bad = Sample(99, true, 5.0f);
+  bad.parent_plus_one[1] = 4;
+  EXPECT_FALSE(c.Observe(bad, 0, 0.0, 0.0).ok());
+  EXPECT_EQ(c.ClusterOf(99), -1);
+  c.Reset();
+  EXPECT_EQ(c.size(), 0u);
 }
 
 }  // namespace

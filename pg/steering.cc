@@ -386,6 +386,7 @@ struct HealInput {
 struct LearnScratch {
   std::vector<LearnInput> batch;
   std::vector<HealInput> heal;
+  std::vector<PlanSample> plans;  // the latest plan of each pattern seen in this pass
   std::vector<DecisionUpdate> updates;
   std::vector<LearnEvent> events;
   HealingCycleOutput cycle;
@@ -393,6 +394,9 @@ struct LearnScratch {
 
 Learner* g_learner = nullptr;  // worker only
 ServerHealing* g_healing = nullptr;  // worker only
+PatternClusters* g_clusters = nullptr;  // worker only
+/// Distinct patterns whose plan is embedded per learning pass.
+constexpr size_t kPlansPerPass = 64;
 int64_t g_last_heal_us = 0;
 uint64_t g_healing_requests_seen = 0;
 /// The healing cycle runs at most this often (and at once when asked).
@@ -506,6 +510,7 @@ int LearnStep(int max_records) {
   {
     scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
     scratch->heal.reserve(scratch->batch.capacity());
+    scratch->plans.reserve(kPlansPerPass);
   }
   PG_CATCH();
   {
@@ -531,6 +536,25 @@ int LearnStep(int max_records) {
         h.has_rows = true;
       }
       scratch->heal.push_back(h);
+    }
+    if (r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0) {
+      PlanSample* p = nullptr;
+      for (PlanSample& q : scratch->plans) {
+        if (q.pattern_key == r->pattern_key) p = &q;
+      }
+      if (p == nullptr && scratch->plans.size() < scratch->plans.capacity()) {
+        scratch->plans.emplace_back();
+        p = &scratch->plans.back();
+      }
+      if (p != nullptr) {
+        p->pattern_key = r->pattern_key;
+        p->query_id = r->query_id;
+        p->count = std::min<int>(r->node_count, kMaxTrajectoryNodes);
+        memcpy(p->type, r->node_type, sizeof(p->type));
+        memcpy(p->estimated_rows, r->estimated_rows, sizeof(p->estimated_rows));
+        memcpy(p->actual_rows, r->actual_rows, sizeof(p->actual_rows));
+        memcpy(p->parent_plus_one, r->parent_plus_one, sizeof(p->parent_plus_one));
+      }
     }
     if ((r->flags & kTrajectoryArmKnown) == 0) continue;
     LearnInput in;
@@ -580,6 +604,28 @@ int LearnStep(int max_records) {
     return Status::Ok();
   });
   ReportStatus(hs, LOG);
+
+  // ReasoningBank: embed the plans seen, with each pattern's decision, and
+  // re-cluster as the bank grows.
+  bool reclustered = false;
+  PlainStatus cs = RunCpp("clustering patterns", [&]() {
+    if (g_clusters == nullptr) g_clusters = new PatternClusters();
+    if (restart) g_clusters->Reset();
+    for (const PlanSample& p : scratch->plans) {
+      uint32_t arm = 0;
+      double gain = 0.0, quality = 0.0;
+      auto d = g_learner->DescribePattern(p.pattern_key);
+      if (d.ok()) {
+        arm = static_cast<uint32_t>(d->deployed_arm);
+        if (arm != 0 && d->default_ms > 0.0 && d->deployed_ms > 0.0) gain = std::log(d->default_ms / d->deployed_ms);
+        quality = arm != 0 ? d->confidence : 0.0;
+      }
+      RUVECTOR_RETURN_IF_ERROR(g_clusters->Observe(p, arm, gain, quality));
+    }
+    RUVECTOR_ASSIGN_OR_RETURN(reclustered, g_clusters->MaybeRecluster(static_cast<size_t>(g_sona_pattern_clusters)));
+    return Status::Ok();
+  });
+  ReportStatus(cs, LOG);
   if (run_cycle) {
     g_last_heal_us = now_us;
     g_healing_requests_seen = requests;
@@ -605,6 +651,7 @@ int LearnStep(int max_records) {
     d->deployments = u.deployments;
     d->reverts = u.reverts;
     d->updated_us = now;
+    if (g_clusters != nullptr) d->cluster = g_clusters->ClusterOf(u.pattern_key);
   }
   for (LearnEvent ev : scratch->events) {
     ev.at_us = now;
@@ -613,6 +660,12 @@ int LearnStep(int max_records) {
     if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
   }
   if (cycled) PublishHealing(scratch->cycle, now);
+  if (g_clusters != nullptr && reclustered) {
+    // ClusterOf is a binary search: no allocation, no error.
+    for (Decision& d : g_steer->decisions) {
+      if (d.key != 0) d.cluster = g_clusters->ClusterOf(d.key);
+    }
+  }
   if (!scratch->updates.empty() || restart) RebuildQueryFilter(g_steer);
   g_steer->counters.trajectories_learned += scratch->batch.size();
   g_steer->counters.decisions_dropped += untracked;
@@ -854,8 +907,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   };
   for (int i = 0; i < n; ++i) {
     const Decision& d = rows[i];
-    Datum v[15];
-    bool nulls[15] = {false};
+    Datum v[16];
+    bool nulls[16] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(d.key));
     v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
     v[2] = arm_name(d.deployed_arm);
@@ -877,6 +930,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
     v[13] = Int64GetDatum(static_cast<int64>(d.reverts));
     v[14] = TimestampDatum(d.updated_us);
     nulls[14] = d.updated_us == 0;
+    v[15] = Int32GetDatum(d.cluster);
+    nulls[15] = d.cluster < 0;
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

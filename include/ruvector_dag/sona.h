@@ -434,6 +434,10 @@ class ReasoningBank {
   size_t cluster_count() const { return centroids_.size() / kEmbeddingDim; }
   /// Patterns per cluster, by cluster index.
   std::vector<size_t> ClusterSizes() const;
+  /// The cluster of the pattern with `key` (patterns inserted after a
+  /// clustering join their nearest centroid): -1 when it is not stored or
+  /// nothing was clustered yet. O(log n).
+  int32_t ClusterOf(uint64_t key) const;
   uint64_t evictions() const { return evictions_; }
   const ReasoningBankOptions& options() const { return options_; }
   /// All patterns by ascending key (for export).

@@ -33,3 +33,9 @@ SELECT count(*) >= 0 AS all_rows FROM ruvector.dag_anomalies(NULL);
 SELECT count(*) AS impossible FROM ruvector.dag_trajectory_history(1.0, 10);
 SELECT count(*) <= 3 AS limited FROM ruvector.dag_trajectory_history(NULL, 3);
 DROP TABLE heal_t;
+
+-- The worker's ReasoningBank clusters the tracked patterns by their plans.
+SELECT ruvector.dag_learn_now() >= 0 AS learned;
+SELECT count(*) > 0 AS has_clusters, sum(patterns) > 1 AS several_patterns,
+       bool_and(patterns > 0) AS no_empty_cluster
+FROM ruvector.dag_pattern_clusters();

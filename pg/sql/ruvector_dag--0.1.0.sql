@@ -108,7 +108,7 @@ CREATE FUNCTION @extschema@.dag_decisions()
 RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence float8, default_ms float8,
               deployed_ms float8, best_candidate text, best_candidate_ms float8, exploring text,
               observed_runs bigint, plans bigint, explorations bigint, deployments bigint, reverts bigint,
-              updated_at timestamptz)
+              updated_at timestamptz, cluster int)
 AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,
@@ -167,6 +167,22 @@ BEGIN ATOMIC
      OR (d.default_ms > 0 AND 1 - h.latency_ms / d.default_ms >= dag_trajectory_history.min_improvement)
   ORDER BY h.seq DESC
   LIMIT dag_trajectory_history."limit";
+END;
+-- ReasoningBank clusters of the tracked patterns (k-means over the plans'
+-- embeddings), with what the learner decided inside each.
+CREATE FUNCTION @extschema@.dag_pattern_clusters()
+RETURNS TABLE(cluster int, patterns bigint, observed_runs bigint, mean_default_ms float8, deployed_patterns bigint,
+              most_deployed_arm text, mean_improvement float8)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT d.cluster, count(*), sum(d.observed_runs)::bigint, avg(d.default_ms),
+         count(*) FILTER (WHERE d.deployed_arm <> 'default'),
+         mode() WITHIN GROUP (ORDER BY d.deployed_arm) FILTER (WHERE d.deployed_arm <> 'default'),
+         avg(1 - d.deployed_ms / d.default_ms) FILTER (WHERE d.deployed_arm <> 'default' AND d.default_ms > 0)
+  FROM @extschema@.dag_decisions() AS d
+  WHERE d.cluster IS NOT NULL
+  GROUP BY d.cluster
+  ORDER BY d.cluster;
 END;
 CREATE FUNCTION @extschema@.dag_query_patterns(min_executions bigint DEFAULT 1)
 RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, executions bigint, mean_ms float8,

@@ -88,6 +88,13 @@ const ReasoningPattern* ReasoningBank::Find(uint64_t key) const {
   return &patterns_[it->second];
 }
 
+int32_t ReasoningBank::ClusterOf(uint64_t key) const {
+  auto it = std::lower_bound(key_index_.begin(), key_index_.end(), std::make_pair(key, uint32_t{0}));
+  if (it == key_index_.end() || it->first != key) return -1;
+  const uint32_t c = slot_cluster_[it->second];
+  return c == kNoCluster ? -1 : static_cast<int32_t>(c);
+}
+
 uint32_t ReasoningBank::NearestCentroid(const float* x) const {
   const size_t k = cluster_count();
   uint32_t best = 0;

@@ -41,6 +41,26 @@ TEST(ReasoningBankTest, UpsertFindEraseAndValidation) {
   EXPECT_EQ(ReasoningBank::Create(o).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(ReasoningBankTest, ClusterOfFollowsTheClustering) {
+  ReasoningBankOptions o;
+  o.clusters = 2;
+  ReasoningBank bank = ReasoningBank::Create(o).value();
+  for (uint64_t k = 1; k <= 4; ++k) ASSERT_TRUE(bank.Upsert(At(k, 0.01f * k)).ok());
+  for (uint64_t k = 11; k <= 14; ++k) ASSERT_TRUE(bank.Upsert(At(k, 100.0f + 0.01f * k)).ok());
+  EXPECT_EQ(bank.ClusterOf(1), -1);  // nothing clustered yet
+  bank.Recluster();
+  ASSERT_EQ(bank.cluster_count(), 2u);
+  const int32_t low = bank.ClusterOf(1), high = bank.ClusterOf(11);
+  EXPECT_GE(low, 0);
+  EXPECT_GE(high, 0);
+  EXPECT_NE(low, high);
+  for (uint64_t k = 2; k <= 4; ++k) EXPECT_EQ(bank.ClusterOf(k), low);
+  for (uint64_t k = 12; k <= 14; ++k) EXPECT_EQ(bank.ClusterOf(k), high);
+  ASSERT_TRUE(bank.Upsert(At(20, 100.5f)).ok());  // joins the nearest centroid
+  EXPECT_EQ(bank.ClusterOf(20), high);
+  EXPECT_EQ(bank.ClusterOf(999), -1);
+}
+
 TEST(ReasoningBankTest, EvictsByQualityTimesUsageNotAge) {
   ReasoningBankOptions o;
   o.capacity = 3;
