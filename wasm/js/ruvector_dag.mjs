@@ -237,8 +237,8 @@ export function operatorTypes() {
 // (docs/formats.md, "Binary"), whose reader checks everything again: values,
 // ids, the id space, unknown ids, self-loops, duplicate edges and cycles.
 // Writing goes the other way: the module writes binary, this code writes the
-// JSON text with the module formatting every double as nlohmann::json does,
-// so the output is byte-identical to the library's WriteJson.
+// JSON text, each double as nlohmann::json writes it (formatDouble), so the
+// output is byte-identical to the library's WriteJson.
 
 // The library's ParseLimits defaults (formats.h) and kMaxNodeId (dag.h).
 const MAX_INPUT_BYTES = 256 * 1024 * 1024;
@@ -481,20 +481,116 @@ function decodeBinary(bytes) {
   return { idBound, nodes, edges };
 }
 
-// The module's text for each double (nlohmann::json::dump's layout).
-function formatDoubles(values) {
-  const w = api();
-  if (values.length === 0) return [];
-  const ptr = w.rvd_alloc(values.length * 8);
-  if (ptr === 0) throw new RuvectorDagError('out of WASM memory for the JSON writer', 'resource_exhausted');
-  try {
-    const view = new DataView(w.memory.buffer, ptr, values.length * 8);
-    values.forEach((v, i) => view.setFloat64(i * 8, v, true));
-    check(w.rvd_format_doubles(ptr, values.length));
-  } finally {
-    w.rvd_dealloc(ptr);
+// The text nlohmann::json::dump writes for a double, so that toJSONString is
+// byte-identical to the library's WriteJson. nlohmann uses Grisu2 (Loitsch,
+// "Printing floating-point numbers quickly and accurately", 2010) with 64-bit
+// arithmetic, whose digits differ from the shortest round-trip text
+// (Number#toString) for about 0.4 % of doubles (6005.4000000000005 vs
+// 6005.400000000001), so the same algorithm runs here: the boundaries of v,
+// a cached power 10^k bringing the binary exponent into [-60, -32], digit
+// generation on the narrowed interval and the final round toward v, in
+// BigInt. Then nlohmann's layout: "5.0", "0.001", "1e-05", "1.5e+300".
+// Integers below 2^53 take a shortcut (their Grisu2 digits are the integer's
+// own). test/formats.test.mjs compares this with the library's text.
+const cachedPowers = new Map();
+const bitLength = (x) => x.toString(2).length;
+const f64View = new DataView(new ArrayBuffer(8));
+
+// 10^k as a normalized 64-bit significand f and binary exponent e (10^k ~ f * 2^e), rounded to nearest.
+function cachedPower(k) {
+  let c = cachedPowers.get(k);
+  if (!c) {
+    let f;
+    let e;
+    if (k >= 0) {
+      const x = 10n ** BigInt(k);
+      e = bitLength(x) - 64;
+      f = e > 0 ? (x + (1n << BigInt(e - 1))) >> BigInt(e) : x << BigInt(-e);
+    } else {
+      const d = 10n ** BigInt(-k);
+      e = -(63 + bitLength(d));
+      f = ((1n << BigInt(-e)) + d / 2n) / d;
+      if (bitLength(f) < 64) f = ((1n << BigInt(-(--e))) + d / 2n) / d;
+    }
+    if (bitLength(f) > 64) { f >>= 1n; e += 1; }
+    cachedPowers.set(k, c = [f, e]);
   }
-  return decoder.decode(bytesResult()).split(' ');
+  return c;
+}
+
+// Grisu2 digits of a positive finite double v: [digits, decimal exponent].
+function grisu2(v) {
+  if (Number.isInteger(v) && v < 2 ** 53) {
+    const s = String(v);
+    const digits = s.replace(/0+$/, '');
+    return [digits, s.length - digits.length];
+  }
+  f64View.setFloat64(0, v);
+  const bits = f64View.getBigUint64(0);
+  const F = bits & ((1n << 52n) - 1n);
+  const E = Number(bits >> 52n);
+  const f = E === 0 ? F : F | (1n << 52n);
+  const e = E === 0 ? -1074 : E - 1075;
+  const normalize = (x, ex) => { const s = 64 - bitLength(x); return [x << BigInt(s), ex - s]; };
+  const [plus, plusE] = normalize(2n * f + 1n, e - 1);  // upper boundary
+  const closer = F === 0n && E > 1;  // the lower neighbour is closer
+  const minus = (closer ? 4n * f - 1n : 2n * f - 1n) << BigInt((closer ? e - 2 : e - 1) - plusE);
+  const fk = -61 - plusE;
+  const k = -300 + 8 * Math.trunc((307 + Math.trunc((fk * 78913) / 262144) + (fk > 0 ? 1 : 0)) / 8);
+  const [cf, ce] = cachedPower(k);
+  const mul = (a) => (a * cf + (1n << 63n)) >> 64n;
+  const w = mul(normalize(f, e)[0]);
+  const lo = mul(minus) + 1n;
+  const hi = mul(plus) - 1n;
+  const shift = BigInt(-(plusE + ce + 64));
+  const one = 1n << shift;
+  let delta = hi - lo;
+  let dist = hi - w;
+  let p1 = Number(hi >> shift);
+  let p2 = hi & (one - 1n);
+  let exp = -k;
+  const digits = [];
+  const done = (rest, unit) => {
+    while (rest < dist && delta - rest >= unit && (rest + unit < dist || dist - rest > rest + unit - dist)) {
+      --digits[digits.length - 1];
+      rest += unit;
+    }
+    return [digits.join(''), exp];
+  };
+  let n = String(p1).length;
+  for (let pow10 = 10 ** (n - 1); n > 0; pow10 /= 10) {
+    digits.push(Math.floor(p1 / pow10));
+    p1 %= pow10;
+    const rest = (BigInt(p1) << shift) + p2;
+    if (rest <= delta) {
+      exp += --n;
+      return done(rest, BigInt(pow10) << shift);
+    }
+    --n;
+  }
+  do {
+    p2 *= 10n;
+    digits.push(Number(p2 >> shift));
+    p2 &= one - 1n;
+    --exp;
+    delta *= 10n;
+    dist *= 10n;
+  } while (p2 > delta);
+  return done(p2, one);
+}
+
+function formatDouble(v) {
+  if (!Number.isFinite(v)) return 'null';
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  if (v < 0) return '-' + formatDouble(-v);
+  const [digits, exp] = grisu2(v);
+  const k = digits.length;
+  const n = k + exp;  // position of the decimal point
+  if (k <= n && n <= 15) return digits + '0'.repeat(n - k) + '.0';
+  if (n > 0 && n <= 15) return `${digits.slice(0, n)}.${digits.slice(n)}`;
+  if (n > -4 && n <= 0) return `0.${'0'.repeat(-n)}${digits}`;
+  const x = n - 1;
+  return `${k === 1 ? digits : `${digits[0]}.${digits.slice(1)}`}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
 }
 
 // A number already formatted, written as is.
@@ -522,20 +618,12 @@ function dump(v, indent, level = 0) {
 // Our versioned JSON text of binary `bytes` (WriteJson's output, byte for byte).
 function jsonText(bytes, indent) {
   const doc = decodeBinary(bytes);
-  const doubles = [];
-  for (const n of doc.nodes) {
-    for (const f of DOUBLE_FIELDS) doubles.push(n[f]);
-    for (const f of OPTIONAL_FIELDS) if (n[f] !== null) doubles.push(n[f]);
-    for (const x of n.embedding) doubles.push(x);
-  }
-  const texts = formatDoubles(doubles);
-  let next = 0;
-  const raw = () => new Raw(texts[next++]);
+  const raw = (v) => new Raw(formatDouble(v));
   const nodes = doc.nodes.map((n) => {
     const out = {};
     for (const key of NODE_KEYS) {
       const v = n[key];
-      if (DOUBLE_FIELDS.includes(key) || (OPTIONAL_FIELDS.includes(key) && v !== null)) out[key] = raw();
+      if (DOUBLE_FIELDS.includes(key) || (OPTIONAL_FIELDS.includes(key) && v !== null)) out[key] = raw(v);
       else if (key === 'embedding') out[key] = v.map(raw);
       else out[key] = v;
     }

@@ -1,7 +1,8 @@
 // Writes what the native CLI (the C++ library) makes of every document the
 // node tests feed the wrapper: for each file of tests/fixtures/explain (the 60
 // PostgreSQL 15 plans), examples/ and fuzz/corpus/{explain,json,rust_json},
-// the SHA-256 of `ruvector-dag convert FILE --to binary`, of `--to json`
+// and for the generated document of test/doubles_doc.mjs (row
+// "generated:doubles"), the SHA-256 of `ruvector-dag convert FILE --to binary`, of `--to json`
 // and of `--to json --pretty` (without the CLI's trailing newline), or
 // "rejected" when the CLI refuses the file.
 //   node scripts/expected_from_cli.mjs <path to ruvector-dag> > test/expected_cli.tsv
@@ -10,9 +11,12 @@
 // if the committed table is stale.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { doublesDocument } from '../test/doubles_doc.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = process.argv[2];
@@ -33,14 +37,18 @@ function documents() {
 }
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const scratch = mkdtempSync(join(tmpdir(), 'rvd-expected-'));
+const generated = { 'generated:doubles': join(scratch, 'doubles.json') };
+writeFileSync(generated['generated:doubles'], JSON.stringify(doublesDocument()));
 function convert(file, ...args) {
-  const r = spawnSync(cli, ['convert', join(repo, file), '-', ...args], { maxBuffer: 1 << 30 });
+  const path = generated[file] ?? join(repo, file);
+  const r = spawnSync(cli, ['convert', path, '-', ...args], { maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
   return r.status === 0 ? r.stdout : null;
 }
 
 const lines = ['# file\tbinary sha256\tjson sha256\tpretty json sha256 (or "rejected"); by scripts/expected_from_cli.mjs'];
-for (const file of documents()) {
+for (const file of [...documents(), ...Object.keys(generated)]) {
   const binary = convert(file, '--to', 'binary');
   if (binary === null) {
     lines.push(`${file}\trejected`);
@@ -51,4 +59,5 @@ for (const file of documents()) {
   const pretty = strip(convert(file, '--to', 'json', '--pretty'));
   lines.push(`${file}\t${sha(binary)}\t${sha(json)}\t${sha(pretty)}`);
 }
+rmSync(scratch, { recursive: true, force: true });
 process.stdout.write(lines.join('\n') + '\n');

@@ -10,9 +10,8 @@
 //
 // There is no JSON in this module: the JS wrapper parses JSON with the
 // engine's JSON.parse and hands the result over in the binary format, which
-// ReadBinary validates (ids, values, cycles); it writes JSON from the binary
-// format with the doubles formatted here exactly as nlohmann::json::dump does
-// (docs/wasm.md). That keeps nlohmann-json's parser, musl's strtod and iostream
+// ReadBinary validates (ids, values, cycles), and writes JSON from the binary
+// format (docs/wasm.md). That keeps nlohmann-json, musl's strtod and iostream
 // out of the module.
 #include <cmath>
 #include <cstdint>
@@ -21,8 +20,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/detail/conversions/to_chars.hpp>
 
 #include "ruvector_dag/attention.h"
 #include "ruvector_dag/core.h"
@@ -237,29 +234,6 @@ RVD_EXPORT int rvd_mincut(const QueryDag* dag, int mode) {
 RVD_EXPORT int rvd_to_bytes(const QueryDag* dag) {
   Out().bytes = ruvector_dag::WriteBinary(*dag);
   return static_cast<int>(Out().bytes.size());
-}
-
-// Formats `count` doubles at `values` for JSON, each followed by one space,
-// into the bytes buffer: the shortest text that reads back to the same bits,
-// laid out as nlohmann::json::dump writes a double ("5.0", "0.1", "1e+21",
-// "-0.0"; "null" for NaN and infinities), so that the wrapper's JSON is
-// byte-identical to WriteJson's. O(count).
-RVD_EXPORT int rvd_format_doubles(const double* values, uint32_t count) {
-  std::string& out = Out().bytes;
-  out.clear();
-  out.reserve(static_cast<size_t>(count) * 8);
-  char buffer[64];
-  for (uint32_t i = 0; i < count; ++i) {
-    const double v = values[i];
-    if (std::isfinite(v)) {
-      const char* end = nlohmann::detail::to_chars(buffer, buffer + sizeof(buffer), v);
-      out.append(buffer, static_cast<size_t>(end - buffer));
-    } else {
-      out.append("null");
-    }
-    out.push_back(' ');
-  }
-  return static_cast<int>(out.size());
 }
 
 // Reads our binary format; returns a new DAG or nullptr with the error
