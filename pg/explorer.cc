@@ -582,8 +582,8 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   LWLockRelease(SteerLock());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  Datum v[9];
-  bool nulls[9] = {false};
+  Datum v[10];
+  bool nulls[10] = {false};
   v[0] = Float8GetDatum(g_explore_cpu_budget);
   v[1] = Int64GetDatum(static_cast<int64>(c.captures));
   v[2] = Int64GetDatum(static_cast<int64>(c.explorer_launches));
@@ -593,6 +593,7 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   v[6] = Int64GetDatum(static_cast<int64>(c.explorer_unsafe));
   v[7] = Float8GetDatum(static_cast<double>(c.explorer_busy_us) / 1000.0);
   v[8] = BoolGetDatum(running);
+  v[9] = Int64GetDatum(static_cast<int64>(c.bank_priors));
   tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   return (Datum)0;
 }

@@ -177,6 +177,22 @@ ruvector_dag::Result<DecisionUpdate> Learner::DescribePattern(uint64_t key) cons
   return Describe(key, it->second);
 }
 
+bool Learner::Unexplored(uint64_t key) const {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return false;
+  for (uint32_t a = 1; a < num_arms_; ++a) {
+    if (it->second.bandit.Summary(a).total_runs > 0) return false;
+  }
+  return true;
+}
+
+Status Learner::SetExplorationOrder(uint64_t key, const std::vector<uint32_t>& arms) {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  it->second.bandit.SetExplorationOrder(arms);
+  return Status::Ok();
+}
+
 // --- PatternClusters ----------------------------------------------------------------
 
 Status PatternClusters::EnsureBank(size_t clusters) {
@@ -238,6 +254,22 @@ ruvector_dag::Result<bool> PatternClusters::MaybeRecluster(size_t max_clusters) 
 }
 
 int32_t PatternClusters::ClusterOf(uint64_t key) const { return bank_ == nullptr ? -1 : bank_->ClusterOf(key); }
+
+std::vector<uint32_t> PatternClusters::NeighbourArms(uint64_t key, size_t k, double min_quality) const {
+  std::vector<uint32_t> arms;
+  if (bank_ == nullptr) return arms;
+  const ruvector_dag::ReasoningPattern* self = bank_->Find(key);
+  if (self == nullptr) return arms;
+  std::vector<ruvector_dag::PatternMatch> near;
+  bank_->Search(self->embedding, k + 1, &near);
+  for (const ruvector_dag::PatternMatch& m : near) {
+    if (m.key == key) continue;
+    const ruvector_dag::ReasoningPattern* p = bank_->Find(m.key);
+    if (p == nullptr || p->best_arm == 0 || p->quality < min_quality) continue;
+    if (std::find(arms.begin(), arms.end(), p->best_arm) == arms.end()) arms.push_back(p->best_arm);
+  }
+  return arms;
+}
 
 size_t PatternClusters::size() const { return bank_ == nullptr ? 0 : bank_->size(); }
 

@@ -74,6 +74,10 @@ class PatternClusters {
   ruvector_dag::Result<bool> MaybeRecluster(size_t max_clusters);
   /// The pattern's cluster, -1 when unknown or not clustered yet.
   int32_t ClusterOf(uint64_t key) const;
+  /// Arms that won for the `k` nearest other patterns (deployed, quality >=
+  /// min_quality), nearest first, without repeats: the order in which a new
+  /// pattern should try its candidates. Empty when `key` is not stored.
+  std::vector<uint32_t> NeighbourArms(uint64_t key, size_t k, double min_quality) const;
   size_t size() const;
   void Reset();
 
@@ -122,6 +126,11 @@ class Learner {
   ruvector_dag::Status RestorePattern(uint64_t key, std::string_view image);
   /// The current decision of a tracked pattern (NotFound otherwise).
   ruvector_dag::Result<DecisionUpdate> DescribePattern(uint64_t key) const;
+  /// True when `key` is tracked and no candidate arm has run yet.
+  bool Unexplored(uint64_t key) const;
+  /// Orders the pattern's candidates (ReasoningBank priors); only order
+  /// changes, never a decision. NotFound for an unknown pattern.
+  ruvector_dag::Status SetExplorationOrder(uint64_t key, const std::vector<uint32_t>& arms);
 
  private:
   struct Entry {

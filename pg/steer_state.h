@@ -196,6 +196,7 @@ struct SteerCounters {
   uint64_t drift_notifications = 0;
   uint64_t decisions_dropped = 0; // patterns not tracked because the table was full
   uint64_t learn_passes = 0;
+  uint64_t bank_priors = 0;         // new patterns whose exploration order came from bank neighbours
   uint64_t captures = 0;            // statements captured for background exploration
   uint64_t explorer_launches = 0;   // explorer processes started
   uint64_t explorer_runs = 0;       // statements re-executed under an arm

@@ -495,6 +495,11 @@ TEST(PatternClustersTest, SimilarPlansShareACluster) {
   EXPECT_NE(joins, lookups);
   for (uint64_t k = 2; k <= 6; ++k) EXPECT_EQ(c.ClusterOf(k), joins);
   for (uint64_t k = 12; k <= 16; ++k) EXPECT_EQ(c.ClusterOf(k), lookups);
+  // A new join pattern tries first what won for its join neighbours.
+  ASSERT_TRUE(c.Observe(Sample(7, true, 1000.5f), 0, 0.0, 0.0).ok());
+  EXPECT_EQ(c.NeighbourArms(7, 5, 0.5), std::vector<uint32_t>{2});
+  EXPECT_TRUE(c.NeighbourArms(11, 5, 0.5).empty());  // lookups: nothing won there
+  EXPECT_TRUE(c.NeighbourArms(12345, 5, 0.5).empty());
   // A malformed plan (edge to a later node) is refused, not stored.
   PlanSample bad = Sample(99, true, 5.0f);
   bad.parent_plus_one[1] = 4;

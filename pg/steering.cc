@@ -608,6 +608,7 @@ int LearnStep(int max_records) {
   // ReasoningBank: embed the plans seen, with each pattern's decision, and
   // re-cluster as the bank grows.
   bool reclustered = false;
+  uint64_t priors = 0;
   PlainStatus cs = RunCpp("clustering patterns", [&]() {
     if (g_clusters == nullptr) g_clusters = new PatternClusters();
     if (restart) g_clusters->Reset();
@@ -621,6 +622,17 @@ int LearnStep(int max_records) {
         quality = arm != 0 ? d->confidence : 0.0;
       }
       RUVECTOR_RETURN_IF_ERROR(g_clusters->Observe(p, arm, gain, quality));
+      // A pattern nothing was tried for yet tries first what won for its
+      // nearest neighbours in the bank (priors order exploration only).
+      if (g_learner->Unexplored(p.pattern_key)) {
+        std::vector<uint32_t> prior = g_clusters->NeighbourArms(p.pattern_key, 5, 0.5);
+        if (!prior.empty()) {
+          RUVECTOR_RETURN_IF_ERROR(g_learner->SetExplorationOrder(p.pattern_key, prior));
+          auto u = g_learner->DescribePattern(p.pattern_key);
+          if (u.ok()) scratch->updates.push_back(*u);
+          ++priors;
+        }
+      }
     }
     RUVECTOR_ASSIGN_OR_RETURN(reclustered, g_clusters->MaybeRecluster(static_cast<size_t>(g_sona_pattern_clusters)));
     return Status::Ok();
@@ -660,6 +672,7 @@ int LearnStep(int max_records) {
     if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
   }
   if (cycled) PublishHealing(scratch->cycle, now);
+  g_steer->counters.bank_priors += priors;
   if (g_clusters != nullptr && reclustered) {
     // ClusterOf is a binary search: no allocation, no error.
     for (Decision& d : g_steer->decisions) {
