@@ -182,7 +182,7 @@ function checkId(value, what) {
 
 // The numeric code of `value`: a code in range, or a name in `names` (the
 // library's names, index = code) or in `aliases` (other accepted spellings).
-function codeOf(value, names, what, unknown, aliases = {}) {
+function codeOf(value, names, what, aliases = {}) {
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 0 || value >= names.length) {
       throw new RuvectorDagError(`${what} code ${value} is out of range [0, ${names.length - 1}]`);
@@ -191,7 +191,10 @@ function codeOf(value, names, what, unknown, aliases = {}) {
   }
   if (typeof value !== 'string') throw new RuvectorDagError(`${what} must be a name or a numeric code`);
   const code = has(aliases, value) ? aliases[value] : names.indexOf(value);
-  if (code < 0) throw new RuvectorDagError(unknown);
+  if (code < 0) {
+    throw new RuvectorDagError(`unknown ${what} "${clip(value)}"` +
+      (names.length < 10 ? ` (expected ${names.join(', ')})` : ' (see operatorTypes())'));
+  }
   return code;
 }
 
@@ -846,9 +849,6 @@ function readCrateJson(doc) {
     if (has(j, 'actual_rows')) n.actual_rows = f.optional(j.actual_rows, 'actual_rows');
     if (has(j, 'actual_time_ms')) n.actual_time_ms = f.optional(j.actual_time_ms, 'actual_time_ms');
     if (has(j, 'embedding') && j.embedding !== null) n.embedding = f.floats(j.embedding, 'embedding');
-    if (n.descending.length > 0 && n.descending.length !== n.keys.length) {
-      fail(`node ${n.id}: field "descending" has ${n.descending.length} flags for ${n.keys.length} keys (must be empty or one per key)`);
-    }
     return n;
   }), what);
   const idBound = nodes.length === 0 ? 0 : nodes[nodes.length - 1].id + 1;
@@ -1140,7 +1140,7 @@ export class WasmDag {
   /** Adds an operator; `op` is a type name ("Seq Scan", "HnswScan", ...) or code; `cost` finite and >= 0. Returns its id. */
   addNode(op, cost) {
     const dag = this.#handle();
-    const type = codeOf(op, operatorTypes(), 'operator type', 'unknown operator type name (see docs/wasm.md for the list)');
+    const type = codeOf(op, operatorTypes(), 'operator type');
     if (typeof cost !== 'number') throw new RuvectorDagError(`cost must be a number, got ${typeof cost}`);
     if (!(cost >= 0 && cost < Infinity)) throw new RuvectorDagError(`cost must be a finite number >= 0 (got ${cost})`);
     return check(wasm.rvd_add_node(dag, type, cost));
@@ -1181,9 +1181,7 @@ export class WasmDag {
    */
   attention(mechanism) {
     const dag = this.#handle();
-    const code = codeOf(mechanism, MECHANISMS, 'attention mechanism', 'unknown attention mechanism (expected ' +
-      'topological, causal_cone, critical_path, mincut_gated, hierarchical_lorentz, parallel_branch or temporal_btsp)',
-    MECHANISM_ALIASES);
+    const code = codeOf(mechanism, MECHANISMS, 'attention mechanism', MECHANISM_ALIASES);
     check(wasm.rvd_attention(dag, code));
     return new Float32Array(wasm.memory.buffer, wasm.rvd_f32_ptr(), wasm.rvd_f32_len()).slice();
   }
@@ -1194,8 +1192,7 @@ export class WasmDag {
    */
   mincut(mode = 'bottleneck') {
     const dag = this.#handle();
-    const code = codeOf(mode, CAPACITY_MODES, 'capacity mode',
-      'unknown capacity mode (expected bottleneck, cost, rows, time or unit)', CAPACITY_ALIASES);
+    const code = codeOf(mode, CAPACITY_MODES, 'capacity mode', CAPACITY_ALIASES);
     check(wasm.rvd_mincut(dag, code));
     return {
       cutValue: wasm.rvd_f64(0),

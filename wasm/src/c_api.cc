@@ -104,13 +104,6 @@ RVD_EXPORT uint32_t rvd_f32_len() { return static_cast<uint32_t>(Out().f32.size(
 RVD_EXPORT const char* rvd_bytes_ptr() { return Out().bytes.data(); }
 RVD_EXPORT uint32_t rvd_bytes_len() { return static_cast<uint32_t>(Out().bytes.size()); }
 RVD_EXPORT double rvd_f64(uint32_t i) { return i < 8 ? Out().f64[i] : 0.0; }
-// Releases the result buffers' memory (after a large result).
-RVD_EXPORT void rvd_clear_results() {
-  Buffers& b = Out();
-  std::vector<uint32_t>().swap(b.u32);
-  std::vector<float>().swap(b.f32);
-  std::string().swap(b.bytes);
-}
 
 // Bit mask of the attention mechanisms in this build (bit i: mechanism i).
 RVD_EXPORT int rvd_mechanisms() { return RVD_MECHANISMS; }
