@@ -80,6 +80,11 @@ row('fromBytes, 10,000 nodes', median(() => WasmDag.fromBytes(bytes).free()).ms)
 const json = l.toJSONString();
 row('toJSONString, 10,000 nodes', median(() => l.toJSONString()).ms, `${json.length} bytes`);
 row('fromJSON, 10,000 nodes', median(() => WasmDag.fromJSON(json).free()).ms);
+// Fractional costs take the BigInt Grisu2 path of the JSON writer (integers a shortcut).
+const fractional = new WasmDag();
+for (let i = 0; i < 10000; ++i) fractional.addNode('Seq Scan', i * 0.37 + 0.013);
+row('toJSONString, 10,000 nodes, fractional costs', median(() => fractional.toJSONString()).ms);
+fractional.free();
 const explain = readFileSync(join(here, '..', '..', 'examples', 'tpch_q5.explain-analyze.json'), 'utf8');
 row('fromExplain, TPC-H Q5 (19 operators)', median(() => WasmDag.fromExplain(explain).free()).ms);
 for (const d of [c, l, small]) d.free();
