@@ -8,7 +8,7 @@
 #   4. every libFuzzer target for a short time (RUVECTOR_FUZZ_SECONDS, default 30)
 #   5. cmake --install + a consumer project using find_package(ruvector_dag)
 #   6. the WASM module and npm package: node --test, ESM/CJS, headless Chromium,
-#      sizes of the full and the size-budget build (scripts/wasm_test.sh)
+#      sizes against the 58 KB budget (scripts/wasm_test.sh)
 # Usage: scripts/test.sh            (RUVECTOR_JOBS, RUVECTOR_FUZZ_SECONDS to tune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
