@@ -369,6 +369,8 @@ for _ in 1 2 3 4 5 6; do
 done
 check "explorer: re-executes as the role that ran the statement" \
   "$(explored "query LIKE '%k BETWEEN 10 AND 60%' AND role = 'rv_reader'")" yes
+check "explorer: bad candidates were cancelled at their timeout (censored runs)" \
+  "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT timeouts > 0 AND runs > timeouts FROM ruvector.dag_exploration_status()")" t
 check "explorer: no failed re-executions" \
   "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT errors FROM ruvector.dag_exploration_status()")" "$errors_before"
 check "explorer: server log has no crash" "$(grep -c 'terminated by signal' "$log" || true)" "$(grep -c 'terminated by signal 9' "$log" || true)"
