@@ -47,6 +47,14 @@ LWLock* StateLock();
 /// file and a durable rename). Returns false and logs at `elevel` on I/O
 /// errors unless elevel >= ERROR.
 bool PersistState(int elevel);
+/// Writes `size` bytes to `name` (relative to $PGDATA) durably: a temporary
+/// file, fsync, durable rename. Returns false and logs at `elevel` (< ERROR)
+/// on failure; the old file stays.
+bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel);
+/// Reads a whole file of at most `max_bytes` into `out` (palloc'd). Returns
+/// false when it is missing (*missing = true) or unreadable / too large
+/// (logged at WARNING).
+bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing);
 /// The state file's path relative to $PGDATA.
 inline constexpr const char* kStateFile = "ruvector_dag.state";
 /// Wall clock in Unix epoch microseconds.

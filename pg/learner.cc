@@ -3,8 +3,10 @@
 
 #include "dag_bridge.h"
 #include "plan_snapshot.h"
+#include "ruvector_dag/core.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <utility>
 
@@ -175,6 +177,100 @@ ruvector_dag::Result<DecisionUpdate> Learner::DescribePattern(uint64_t key) cons
   auto it = bandits_.find(key);
   if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
   return Describe(key, it->second);
+}
+
+namespace {
+
+constexpr char kLearnerMagic[8] = {'R', 'V', 'D', 'G', 'L', 'R', 'N', '1'};
+constexpr uint32_t kLearnerVersion = 1;
+
+template <typename T>
+void Put(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof(v));
+}
+
+template <typename T>
+bool Get(std::string_view in, size_t* pos, T* v) {
+  if (in.size() - *pos < sizeof(T)) return false;
+  std::memcpy(v, in.data() + *pos, sizeof(T));
+  *pos += sizeof(T);
+  return true;
+}
+
+}  // namespace
+
+void Learner::SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learned_through) const {
+  const size_t start = out->size();
+  out->append(kLearnerMagic, sizeof(kLearnerMagic));
+  Put<uint32_t>(out, kLearnerVersion);
+  Put<uint32_t>(out, num_arms_);
+  Put<uint64_t>(out, arm_fingerprint);
+  Put<uint64_t>(out, learned_through);
+  Put<uint64_t>(out, bandits_.size());
+  // Sorted by key: the same state always gives the same bytes.
+  std::vector<uint64_t> keys;
+  keys.reserve(bandits_.size());
+  for (const auto& [key, e] : bandits_) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  std::string image;
+  for (uint64_t key : keys) {
+    const Entry& e = bandits_.at(key);
+    image.clear();
+    e.bandit.AppendTo(&image);
+    Put<uint64_t>(out, key);
+    Put<uint64_t>(out, e.query_id);
+    Put<uint32_t>(out, static_cast<uint32_t>(image.size()));
+    out->append(image);
+  }
+  Put<uint32_t>(out, ruvector_dag::Crc32c(out->data() + start, out->size() - start));
+}
+
+Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t max_patterns,
+                         uint64_t* learned_through) {
+  if (in.size() < sizeof(kLearnerMagic) + 4 || std::memcmp(in.data(), kLearnerMagic, sizeof(kLearnerMagic)) != 0) {
+    return Status::DataLoss("learner image: bad magic");
+  }
+  uint32_t crc = 0;
+  std::memcpy(&crc, in.data() + in.size() - 4, 4);
+  if (ruvector_dag::Crc32c(in.data(), in.size() - 4) != crc) return Status::DataLoss("learner image: checksum mismatch");
+  std::string_view body = in.substr(0, in.size() - 4);
+  size_t pos = sizeof(kLearnerMagic);
+  uint32_t version = 0, arms = 0;
+  uint64_t fingerprint = 0, through = 0, count = 0;
+  if (!Get(body, &pos, &version) || !Get(body, &pos, &arms) || !Get(body, &pos, &fingerprint) ||
+      !Get(body, &pos, &through) || !Get(body, &pos, &count)) {
+    return Status::DataLoss("learner image: truncated header");
+  }
+  if (version != kLearnerVersion) return Status::FailedPrecondition("learner image: version " + std::to_string(version));
+  if (arms != num_arms_ || fingerprint != arm_fingerprint) {
+    return Status::FailedPrecondition("learner image: learned with another arm table");
+  }
+  if (count > (body.size() - pos) / 20) return Status::DataLoss("learner image: implausible pattern count");
+  std::unordered_map<uint64_t, Entry> loaded;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t key = 0, query_id = 0;
+    uint32_t len = 0;
+    if (!Get(body, &pos, &key) || !Get(body, &pos, &query_id) || !Get(body, &pos, &len) || body.size() - pos < len) {
+      return Status::DataLoss("learner image: truncated at pattern " + std::to_string(i));
+    }
+    if (key == 0 || loaded.count(key) != 0) return Status::DataLoss("learner image: bad or repeated pattern key");
+    size_t offset = 0;
+    std::string_view bytes = body.substr(pos, len);
+    RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::PatternBandit b, ruvector_dag::PatternBandit::Load(bytes, &offset));
+    if (offset != len || b.options().num_arms != num_arms_) {
+      return Status::DataLoss("learner image: pattern " + std::to_string(i) + " does not match its length or arms");
+    }
+    pos += len;
+    if (loaded.size() < max_patterns) loaded.emplace(key, Entry{std::move(b), query_id});
+  }
+  if (pos != body.size()) return Status::DataLoss("learner image: trailing bytes");
+  bandits_ = std::move(loaded);
+  *learned_through = through;
+  return Status::Ok();
+}
+
+void Learner::DescribeAll(std::vector<DecisionUpdate>* updates) const {
+  for (const auto& [key, e] : bandits_) updates->push_back(Describe(key, e));
 }
 
 bool Learner::Unexplored(uint64_t key) const {

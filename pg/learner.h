@@ -124,6 +124,21 @@ class Learner {
   ruvector_dag::Result<std::string> ResetPattern(uint64_t key);
   /// Puts back a bandit image returned by RevertPattern / ResetPattern.
   ruvector_dag::Status RestorePattern(uint64_t key, std::string_view image);
+  // --- persistence ($PGDATA/ruvector_dag.learner, written by the worker) -----------
+  /// Appends a checksummed image of every bandit: magic "RVDGLRN1", version,
+  /// arm count, `arm_fingerprint` (the arm table it was learned with),
+  /// `learned_through` (the last trajectory sequence number learned), then
+  /// per pattern its key, query id and bandit image, then a CRC-32C.
+  void SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learned_through) const;
+  /// Validates an image completely (checksum, version, the same arm count
+  /// and fingerprint, every bandit) and only then replaces this learner's
+  /// bandits (at most `max_patterns`). kFailedPrecondition when the arms
+  /// differ, kDataLoss when damaged; the learner is unchanged on error.
+  ruvector_dag::Status LoadFrom(std::string_view image, uint64_t arm_fingerprint, size_t max_patterns,
+                                uint64_t* learned_through);
+  /// Updates for every tracked pattern (to publish after a load).
+  void DescribeAll(std::vector<DecisionUpdate>* updates) const;
+
   /// The current decision of a tracked pattern (NotFound otherwise).
   ruvector_dag::Result<DecisionUpdate> DescribePattern(uint64_t key) const;
   /// True when `key` is tracked and no candidate arm has run yet.

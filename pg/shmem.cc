@@ -135,6 +135,70 @@ void CountInternalError() {
   LWLockRelease(g_state_lock);
 }
 
+bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel) {
+  char tmp[MAXPGPATH];
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, MyProcPid);
+  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+  if (fd < 0) {
+    ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not create \"%s\": %m", tmp)));
+    return false;
+  }
+  size_t done = 0;
+  bool ok = true;
+  while (done < size) {
+    ssize_t w = write(fd, data + done, size - done);
+    if (w <= 0) {
+      if (w < 0 && errno == EINTR) continue;
+      if (w == 0) errno = ENOSPC;
+      ok = false;
+      break;
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (!ok) {
+    ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not write \"%s\": %m", tmp)));
+  } else if (pg_fsync(fd) != 0) {
+    ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not fsync \"%s\": %m", tmp)));
+    ok = false;
+  }
+  CloseTransientFile(fd);
+  if (ok && durable_rename(tmp, name, elevel) == 0) return true;
+  unlink(tmp);
+  return false;
+}
+
+bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing) {
+  *missing = false;
+  FILE* file = AllocateFile(name, PG_BINARY_R);
+  if (file == nullptr) {
+    if (errno == ENOENT) {
+      *missing = true;
+    } else {
+      ereport(WARNING, (errcode_for_file_access(), errmsg("ruvector_dag: could not open \"%s\": %m", name)));
+    }
+    return false;
+  }
+  initStringInfo(out);
+  char chunk[8192];
+  size_t n;
+  bool too_big = false;
+  while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0) {
+    if (static_cast<size_t>(out->len) + n > max_bytes) {
+      too_big = true;
+      break;
+    }
+    appendBinaryStringInfo(out, chunk, static_cast<int>(n));
+  }
+  bool read_error = ferror(file) != 0;
+  FreeFile(file);
+  if (read_error || too_big) {
+    ereport(WARNING, (errmsg("ruvector_dag: ignoring \"%s\": %s", name,
+                             read_error ? "read error" : "implausibly large")));
+    return false;
+  }
+  return true;
+}
+
 bool PersistState(int elevel) {
   if (g_state == nullptr) return false;
   // The postmaster (shutdown) has no PGPROC and cannot take LWLocks; it runs
@@ -149,40 +213,10 @@ bool PersistState(int elevel) {
   if (image != nullptr) SerializeInto(g_state, now, image);
   if (locking) LWLockRelease(g_state_lock);
   bool ok = false;
-  char tmp[MAXPGPATH];
-  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", kStateFile, MyProcPid);
   if (image == nullptr) {
     ereport(elevel, (errmsg("ruvector_dag: out of memory while saving state (%zu bytes)", size)));
   } else {
-    int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
-    if (fd < 0) {
-      ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not create \"%s\": %m", tmp)));
-    } else {
-      size_t done = 0;
-      bool write_ok = true;
-      while (done < size) {
-        ssize_t w = write(fd, image + done, size - done);
-        if (w <= 0) {
-          if (w < 0 && errno == EINTR) continue;
-          if (w == 0) errno = ENOSPC;
-          write_ok = false;
-          break;
-        }
-        done += static_cast<size_t>(w);
-      }
-      if (!write_ok) {
-        ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not write \"%s\": %m", tmp)));
-      } else if (pg_fsync(fd) != 0) {
-        ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not fsync \"%s\": %m", tmp)));
-        write_ok = false;
-      }
-      CloseTransientFile(fd);
-      if (write_ok && durable_rename(tmp, kStateFile, elevel) == 0) {
-        ok = true;
-      } else {
-        unlink(tmp);
-      }
-    }
+    ok = WriteFileDurably(kStateFile, image, size, elevel);
     pfree(image);
   }
   if (ok && locking) {

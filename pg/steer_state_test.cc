@@ -511,3 +511,64 @@ TEST(PatternClustersTest, SimilarPlansShareACluster) {
 
 }  // namespace
 }  // namespace ruvector_pg
+
+namespace ruvector_pg {
+namespace {
+
+TEST(LearnerPersistenceTest, RoundTripKeepsDecisionsAndRejectsDamage) {
+  Learner a;
+  a.Reset(8);
+  std::vector<DecisionUpdate> updates;
+  std::vector<LearnEvent> events;
+  uint64_t untracked = 0;
+  ASSERT_TRUE(a.Learn(Runs(5, 0, 100.0, 5), 100, &updates, &events, &untracked).ok());
+  ASSERT_TRUE(a.Learn(Runs(5, 1, 10.0, 5), 100, &updates, &events, &untracked).ok());
+  ASSERT_TRUE(a.Learn(Runs(6, 0, 3.0, 5), 100, &updates, &events, &untracked).ok());
+  ASSERT_EQ(a.DeployedArm(5), 1u);
+  std::string image;
+  a.SaveTo(&image, 0xabcdef, 777);
+  std::string again;
+  a.SaveTo(&again, 0xabcdef, 777);
+  EXPECT_EQ(image, again);  // deterministic
+
+  Learner b;
+  b.Reset(8);
+  uint64_t through = 0;
+  ASSERT_TRUE(b.LoadFrom(image, 0xabcdef, 100, &through).ok());
+  EXPECT_EQ(through, 777u);
+  EXPECT_EQ(b.patterns(), 2u);
+  EXPECT_EQ(b.DeployedArm(5), 1u);
+  auto d = b.DescribePattern(5);
+  ASSERT_TRUE(d.ok());
+  EXPECT_NEAR(d->default_ms, a.DescribePattern(5)->default_ms, 1e-9);
+  std::vector<DecisionUpdate> all;
+  b.DescribeAll(&all);
+  EXPECT_EQ(all.size(), 2u);
+
+  // Another arm table, a flipped byte, truncation, trailing bytes: refused,
+  // and the learner keeps what it had.
+  Learner c;
+  c.Reset(8);
+  ASSERT_TRUE(c.Learn(Runs(9, 0, 1.0, 3), 100, &updates, &events, &untracked).ok());
+  EXPECT_EQ(c.LoadFrom(image, 0x123, 100, &through).code(), ruvector_dag::StatusCode::kFailedPrecondition);
+  for (size_t i = 0; i < image.size(); i += 5) {
+    std::string bad = image;
+    bad[i] = static_cast<char>(bad[i] ^ 0x21);
+    EXPECT_FALSE(c.LoadFrom(bad, 0xabcdef, 100, &through).ok()) << "byte " << i;
+  }
+  EXPECT_FALSE(c.LoadFrom(image.substr(0, image.size() / 2), 0xabcdef, 100, &through).ok());
+  EXPECT_FALSE(c.LoadFrom("", 0xabcdef, 100, &through).ok());
+  EXPECT_EQ(c.patterns(), 1u);
+  EXPECT_EQ(c.DeployedArm(5), 0u);
+  Learner nine;
+  nine.Reset(9);  // another arm count
+  EXPECT_FALSE(nine.LoadFrom(image, 0xabcdef, 100, &through).ok());
+  // The pattern bound is applied.
+  Learner small;
+  small.Reset(8);
+  ASSERT_TRUE(small.LoadFrom(image, 0xabcdef, 1, &through).ok());
+  EXPECT_EQ(small.patterns(), 1u);
+}
+
+}  // namespace
+}  // namespace ruvector_pg

@@ -112,28 +112,13 @@ constexpr const char* kSteerFile = "ruvector_dag.steering";
 /// steering state. Postmaster, before any backend: no lock. A missing file
 /// is normal; a damaged one gives a WARNING and the built-in arms only.
 void LoadSteerFile() {
-  FILE* file = AllocateFile(kSteerFile, PG_BINARY_R);
-  if (file == nullptr) {
-    if (errno != ENOENT) {
-      ereport(WARNING, (errcode_for_file_access(), errmsg("ruvector_dag: could not open \"%s\": %m", kSteerFile)));
-    }
-    return;
-  }
   StringInfoData buf;
-  initStringInfo(&buf);
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0 && buf.len < (1 << 20)) {
-    appendBinaryStringInfo(&buf, chunk, static_cast<int>(n));
-  }
-  bool read_error = ferror(file) != 0;
-  FreeFile(file);
+  bool missing = false;
+  if (!ReadWholeFile(kSteerFile, 1 << 20, &buf, &missing)) return;
   char error[160] = {0};
   int arms = 0, pins = 0;
-  if (read_error || !LoadSteerConfig(buf.data, static_cast<size_t>(buf.len), g_steer, error, sizeof(error), &arms,
-                                     &pins)) {
-    ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
-                      errmsg("ruvector_dag: ignoring \"%s\": %s", kSteerFile, read_error ? "read error" : error),
+  if (!LoadSteerConfig(buf.data, static_cast<size_t>(buf.len), g_steer, error, sizeof(error), &arms, &pins)) {
+    ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("ruvector_dag: ignoring \"%s\": %s", kSteerFile, error),
                       errdetail("Only the built-in arms are defined and nothing is pinned.")));
   } else {
     ereport(LOG, (errmsg("ruvector_dag: loaded %d custom arms and %d pins from \"%s\"", arms, pins, kSteerFile)));
@@ -166,20 +151,8 @@ static void SaveSteerFile() {
   char* image = static_cast<char*>(palloc(size));
   SteerConfigImage(g_steer, image, size);
   LWLockRelease(g_steer_lock);
-  char tmp[MAXPGPATH];
-  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", kSteerFile, MyProcPid);
-  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
-  bool ok = fd >= 0;
-  if (ok) {
-    ok = write(fd, image, size) == static_cast<ssize_t>(size) && pg_fsync(fd) == 0;
-    CloseTransientFile(fd);
-    ok = ok && durable_rename(tmp, kSteerFile, WARNING) == 0;
-    if (!ok) unlink(tmp);
-  }
-  if (!ok) {
-    ereport(WARNING, (errcode_for_file_access(),
-                      errmsg("ruvector_dag: could not save \"%s\": %m", kSteerFile),
-                      errdetail("The change is active but will not survive a restart.")));
+  if (!WriteFileDurably(kSteerFile, image, size, WARNING)) {
+    ereport(WARNING, (errmsg("ruvector_dag: the arm/pin change is active but will not survive a restart")));
   }
   pfree(image);
 }
@@ -454,11 +427,80 @@ void PublishHealing(const HealingCycleOutput& c, int64_t now) {
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kLearnerFile = "ruvector_dag.learner";
+bool g_publish_all = false;  // publish every decision after loading the learner file
+
+/// Identifies the arm table (names and settings); caller holds the lock.
+uint64_t ArmFingerprintLocked() {
+  uint64_t h = g_steer->arm_count;
+  for (uint32_t i = 0; i < g_steer->arm_count; ++i) {
+    h = ruvector_dag::Hash64(g_steer->arms[i].name, h);
+    h = ruvector_dag::Hash64(g_steer->arms[i].settings, h);
+  }
+  return h;
+}
+
+/// Worker start: the bandits saved by the last run, when they were learned
+/// with the same arm table; else learning restarts from the trajectories.
+void LoadLearnerFile() {
+  StringInfoData buf;
+  bool missing = false;
+  if (!ReadWholeFile(kLearnerFile, MaxAllocSize / 2, &buf, &missing)) return;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  const uint32_t arm_count = g_steer->arm_count;
+  const uint64_t fingerprint = ArmFingerprintLocked();
+  const uint64_t arm_gen = g_steer->arm_generation, learn_gen = g_steer->learn_generation;
+  LWLockRelease(g_steer_lock);
+  uint64_t through = 0;
+  PlainStatus st = RunCpp("loading the learner file", [&]() {
+    g_learner->Reset(arm_count);
+    return g_learner->LoadFrom(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint,
+                               kDecisionSlots / 8 * 7, &through);
+  });
+  pfree(buf.data);
+  if (!st.ok()) {
+    ereport(LOG, (errmsg("ruvector_dag worker: not using \"%s\": %s; learning again from the recorded trajectories",
+                         kLearnerFile, st.message)));
+    return;
+  }
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  g_steer->learned_through_seq = through;
+  LWLockRelease(g_steer_lock);
+  g_learner_arm_generation = arm_gen;
+  g_learner_learn_generation = learn_gen;
+  g_publish_all = true;
+  ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns from \"%s\"", g_learner->patterns(),
+                       kLearnerFile)));
+}
+
+}  // namespace
+
+bool PersistLearner(int elevel) {
+  if (g_learner == nullptr || g_steer == nullptr) return false;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  const uint64_t fingerprint = ArmFingerprintLocked();
+  const uint64_t through = g_steer->learned_through_seq;
+  LWLockRelease(g_steer_lock);
+  std::string* image = NewOwnedByContext<std::string>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("saving the learner", [&]() {
+    g_learner->SaveTo(image, fingerprint, through);
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    ereport(elevel, (errmsg("ruvector_dag: could not save the learner: %s", st.message)));
+    return false;
+  }
+  return WriteFileDurably(kLearnerFile, image->data(), image->size(), elevel);
+}
+
 int LearnStep(int max_records) {
   if (g_steer == nullptr || State() == nullptr) return 0;
   if (g_learner == nullptr) {
     g_learner = new (std::nothrow) Learner();
     if (g_learner == nullptr) ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("ruvector_dag: out of memory")));
+    LoadLearnerFile();
   }
   // Arms or learning reset: start over.
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
@@ -494,8 +536,11 @@ int LearnStep(int max_records) {
       return Status::Ok();
     });
     ReportStatus(st, ERROR);
+    const bool was_running = g_learner_arm_generation != 0;
     g_learner_arm_generation = arm_gen;
     g_learner_learn_generation = learn_gen;
+    // Forgotten learning must not come back from the file at the next start.
+    if (was_running) PersistLearner(LOG);
   }
 
   // Copy the new trajectories out of the ring (oldest first).
@@ -571,6 +616,14 @@ int LearnStep(int max_records) {
   if (end < from) last = end - 1;  // the ring was reset: restart from its start
 
   uint64_t untracked = 0;
+  if (g_publish_all) {
+    PlainStatus ps = RunCpp("describing loaded patterns", [&]() {
+      g_learner->DescribeAll(&scratch->updates);
+      return Status::Ok();
+    });
+    ReportStatus(ps, LOG);
+    g_publish_all = false;
+  }
   PlainStatus st = RunCpp("learning from trajectories", [&]() {
     if (severity > 0.0) g_learner->NotifyDrift(severity, &scratch->updates);
     return g_learner->Learn(scratch->batch, kDecisionSlots / 8 * 7, &scratch->updates, &scratch->events,

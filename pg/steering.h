@@ -77,6 +77,11 @@ void ExplorerTick();
 void StopExplorer();
 extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg);
 
+/// Worker: writes the bandits to $PGDATA/ruvector_dag.learner (loaded at the
+/// next worker start when the arm table is unchanged). Logs at `elevel` on
+/// failure.
+bool PersistLearner(int elevel);
+
 /// The worker's learning step: drains up to `max_records` new trajectories
 /// into the bandits and publishes decisions and events. Returns the number of
 /// ring records examined.

@@ -113,12 +113,14 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();
       if (f != saved && PersistState(LOG)) saved = f;
+      PersistLearner(LOG);
       last_save = now;
     }
     MemoryContextReset(cxt);
   }
   StopExplorer();
   PersistState(LOG);
+  PersistLearner(LOG);
   LWLockAcquire(StateLock(), LW_EXCLUSIVE);
   State()->worker_pid = 0;
   LWLockRelease(StateLock());
