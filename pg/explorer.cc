@@ -34,6 +34,7 @@ PG_FUNCTION_INFO_V1(ruvector_dag_captured_statements);
 namespace ruvector_pg {
 
 double g_explore_cpu_budget = 0.1;
+double g_explore_min_ms = 1.0;
 int g_forced_arm = -1;
 bool g_in_explorer = false;
 
@@ -157,7 +158,7 @@ void ExplorerTick() {
     if (idle && budget > 0.0 && g_credit_us >= 0.0 && g_steering_enabled) {
       uint32_t db = r->database_oid, role = r->role_oid;
       jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, db, role);
+                              static_cast<uint32_t>(g_baseline_interval), r, db, role, g_explore_min_ms);
       if (jobs > 0) {
         r->id = std::max(r->id, g_explorer_request) + 1;
         g_explorer_request = r->id;
@@ -181,7 +182,7 @@ void ExplorerTick() {
 
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   int jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r);
+                              static_cast<uint32_t>(g_baseline_interval), r, 0, 0, g_explore_min_ms);
   uint64_t id = 0;
   int64_t worst = 0;
   if (jobs > 0) {
@@ -220,7 +221,7 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
   if (ps->commandType != CMD_SELECT || ps->hasModifyingCTE || ps->rowMarks != NIL) return;
   const int64_t now = NowUnixMicros();
   LWLockAcquire(SteerLock(), LW_SHARED);
-  bool wanted = CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs);
+  bool wanted = CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs, g_explore_min_ms);
   LWLockRelease(SteerLock());
   if (!wanted) return;
 
@@ -262,7 +263,7 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
   }
 
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
-  if (CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs)) {
+  if (CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs, g_explore_min_ms)) {
     CapturedStatement* c = ClaimCapture(Steer(), pattern_key);
     c->query_id = query_id;
     c->database_oid = MyDatabaseId;

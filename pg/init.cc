@@ -155,6 +155,10 @@ void DefineGucs() {
                            "Measured as the explorer processes' wall time; unused budget accumulates for at most "
                            "10 seconds.",
                            &g_explore_cpu_budget, 0.1, 0.0, 1.0, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_exploration_min_ms",
+                           "Patterns whose default plan runs faster than this (ms) are not explored in the "
+                           "background: there is little to gain.",
+                           nullptr, &g_explore_min_ms, 1.0, 0.0, 1e6, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("ruvector");
 }
 

@@ -300,10 +300,12 @@ int FindCapture(const SteerState* s, uint64_t key) {
   return -1;
 }
 
-bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us) {
+bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us, double min_default_ms) {
   if (key == 0) return false;
   const Decision* d = FindDecision(s, key);
-  if (d == nullptr || (d->explore_arm <= 0 && d->deployed_arm <= 0)) return false;
+  if (d == nullptr) return false;
+  const bool explore = d->explore_arm > 0 && d->default_ms >= min_default_ms;
+  if (!explore && d->deployed_arm <= 0) return false;
   int idx = FindCapture(s, key);
   return idx < 0 || now_us - s->captures[idx].captured_us >= refresh_us;
 }
@@ -336,14 +338,17 @@ namespace {
 
 /// The work a capture has: 1 = measure the candidate arm, 2 = a baseline
 /// run of arm 0 is due, 0 = none.
-int CaptureWork(const SteerState* s, const CapturedStatement& c, uint32_t baseline_interval,
+int CaptureWork(const SteerState* s, const CapturedStatement& c, uint32_t baseline_interval, double min_default_ms,
                 const Decision** decision) {
   if (c.pattern_key == 0 || c.unsafe != 0 || c.failures >= kMaxCaptureFailures) return 0;
   const Decision* d = FindDecision(s, c.pattern_key);
   if (d == nullptr || !(d->default_ms > 0.0)) return 0;
   *decision = d;
   if (d->deployed_arm > 0 && baseline_interval > 0 && d->since_baseline >= baseline_interval) return 2;
-  if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count) return 1;
+  if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
+      d->default_ms >= min_default_ms) {
+    return 1;
+  }
   return 0;
 }
 
@@ -362,11 +367,11 @@ bool CaptureExplorable(const SteerState* s, uint64_t key) {
 
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
                      uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database,
-                     uint32_t only_role) {
+                     uint32_t only_role, double min_default_ms) {
   int first = -1;
   for (int i = 0; i < kCaptureSlots; ++i) {
     const Decision* d = nullptr;
-    if (CaptureWork(s, s->captures[i], baseline_interval, &d) == 0) continue;
+    if (CaptureWork(s, s->captures[i], baseline_interval, min_default_ms, &d) == 0) continue;
     if (only_database != 0 && (s->captures[i].database_oid != only_database || s->captures[i].role_oid != only_role)) {
       continue;
     }
@@ -382,7 +387,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
   for (int i = 0; i < kCaptureSlots && out->job_count < kMaxExploreJobs; ++i) {
     CapturedStatement& c = s->captures[i];
     const Decision* d = nullptr;
-    int work = CaptureWork(s, c, baseline_interval, &d);
+    int work = CaptureWork(s, c, baseline_interval, min_default_ms, &d);
     if (work == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
     ExploreJob& j = out->jobs[out->job_count++];
     j.capture = i;

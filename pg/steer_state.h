@@ -306,7 +306,10 @@ int FindCapture(const SteerState* s, uint64_t key);
 /// a candidate arm to explore for it or an arm deployed (whose baseline the
 /// explorer refreshes), and it has no capture yet or one older than
 /// `refresh_us`.
-bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us);
+/// Patterns whose default plan is measured faster than `min_default_ms` are
+/// not explored (a deployed arm's capture is still wanted for baselines).
+bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us,
+                   double min_default_ms = 0.0);
 /// The slot for a new capture of `key`: its own, an empty one, else one
 /// whose pattern has nothing left to explore and nothing deployed (or was
 /// found unsafe), else the oldest. Never fails; the slot is cleared.
@@ -324,9 +327,11 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key);
 /// captures explored at `now_us`.
 /// With `only_database` / `only_role` non-zero, only captures of that
 /// database and role are considered (work for a running explorer).
+/// Candidates of patterns whose default is measured faster than
+/// `min_default_ms` are not planned (baselines still are).
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
                      uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database = 0,
-                     uint32_t only_role = 0);
+                     uint32_t only_role = 0, double min_default_ms = 0.0);
 
 /// What the planner hook should do for a planned pattern.
 enum class SteerAction : uint8_t { kDefault = 0, kServe = 1, kExplore = 2, kBaselineCheck = 3, kPinned = 4 };

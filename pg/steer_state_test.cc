@@ -171,6 +171,13 @@ TEST(CaptureTest, WantedOnlyForPatternsWithACandidateAndRefreshedWhenOld) {
   EXPECT_FALSE(CaptureWanted(s.get(), 5, 5000, 100));
   d->deployed_arm = 1;  // the explorer refreshes a deployed arm's baseline
   EXPECT_TRUE(CaptureWanted(s.get(), 5, 5000, 100));
+  // A fast default is not worth exploring, but a deployed arm's baseline is.
+  d->explore_arm = 2;
+  d->deployed_arm = 0;
+  EXPECT_FALSE(CaptureWanted(s.get(), 5, 5000, 100, 50.0));
+  EXPECT_TRUE(CaptureWanted(s.get(), 5, 5000, 100, 5.0));
+  d->deployed_arm = 1;
+  EXPECT_TRUE(CaptureWanted(s.get(), 5, 5000, 100, 50.0));
   EXPECT_FALSE(CaptureWanted(s.get(), 0, 5000, 100));
 }
 
@@ -225,6 +232,10 @@ TEST(CaptureTest, BatchGroupsByDatabaseAndRoleWithTimeoutsFromTheBestLatency) {
   EXPECT_EQ(r.jobs[0].runs, 2);
   EXPECT_EQ(r.jobs[1].pattern_key, 2u);
   EXPECT_EQ(r.jobs[1].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
+  // A minimum default latency keeps fast patterns out (pattern 2: 10 ms).
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2200, 2.0, 2.0, 2, 16, &r, 7, 10, 50.0), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);  // 200 ms default
   // Work for a running explorer: only its database and role.
   for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
   ASSERT_EQ(PlanExploreBatch(s.get(), 2500, 2.0, 2.0, 2, 16, &r, 8, 10), 1);

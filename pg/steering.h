@@ -62,6 +62,7 @@ bool ArmSettings(int arm, char* settings, size_t settings_cap, char* arm_name, s
 
 // --- background exploration (explorer.cc) ------------------------------------------
 extern double g_explore_cpu_budget;  // ruvector.dag_exploration_cpu_budget
+extern double g_explore_min_ms;      // ruvector.dag_exploration_min_ms
 /// In an explorer process: the arm steerable statements are planned with
 /// while it re-executes one (-1 = none).
 extern int g_forced_arm;

@@ -72,6 +72,7 @@ max_connections = 40
 shared_preload_libraries = 'ruvector_dag'
 ruvector.dag_persist_interval = 60
 ruvector.dag_exploration_cpu_budget = 0.5
+ruvector.dag_exploration_min_ms = 0
 EOF
 pg_ctl() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$log" -w "$@" >/dev/null; }
 psql_db() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d "$db" -At "$@"; }
