@@ -512,8 +512,10 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
   g_in_explorer = true;
   MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "ruvector_dag explorer", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(keep);
-  auto* request = static_cast<ExploreRequest*>(palloc(sizeof(ExploreRequest)));
-  auto* capture = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement)));
+  // The batch and the statement being run live for the whole process; `keep`
+  // holds each batch's transient allocations and is reset between batches.
+  auto* request = static_cast<ExploreRequest*>(MemoryContextAlloc(TopMemoryContext, sizeof(ExploreRequest)));
+  auto* capture = static_cast<CapturedStatement*>(MemoryContextAlloc(TopMemoryContext, sizeof(CapturedStatement)));
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   *request = Steer()->explore;
   if (request->id == id) Steer()->explorer_pid = MyProcPid;
@@ -544,12 +546,6 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
     }
     if (!more) break;
     MemoryContextReset(keep);
-    request = static_cast<ExploreRequest*>(palloc(sizeof(ExploreRequest)));
-    capture = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement)));
-    LWLockAcquire(SteerLock(), LW_SHARED);
-    *request = Steer()->explore;
-    LWLockRelease(SteerLock());
-    if (request->id != id) break;
   }
   proc_exit(0);
 }

@@ -39,18 +39,6 @@ int32 MaxRowsArg(FunctionCallInfo fcinfo) {
 Datum Text(const char* s) { return PointerGetDatum(cstring_to_text(s)); }
 Datum TimestampOf(int64_t us) { return TimestampTzGetDatum(UnixMicrosToTimestamp(us)); }
 
-/// Newest first, at most `max_rows`, from a ring of kHealthRingCapacity.
-template <typename Entry>
-int CopyRing(const Entry* ring, uint64_t next_seq, int max_rows, Entry* out) {
-  int n = 0;
-  for (uint64_t seq = next_seq; seq > 1 && n < max_rows && n < kHealthRingCapacity; --seq) {
-    const Entry& e = ring[(seq - 2) % kHealthRingCapacity];
-    if (e.seq != seq - 1) break;
-    out[n++] = e;
-  }
-  return n;
-}
-
 }  // namespace
 }  // namespace ruvector_pg
 
@@ -94,7 +82,7 @@ extern "C" Datum ruvector_dag_anomalies(PG_FUNCTION_ARGS) {
   int32 max_rows = MaxRowsArg(fcinfo);
   auto* rows = static_cast<HealthFindingEntry*>(palloc(sizeof(HealthFindingEntry) * kHealthRingCapacity));
   LWLockAcquire(SteerLock(), LW_SHARED);
-  int n = CopyRing(Steer()->findings, Steer()->finding_next_seq, max_rows, rows);
+  int n = CopyNewest(Steer()->findings, Steer()->finding_next_seq, max_rows, rows);
   LWLockRelease(SteerLock());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -124,7 +112,7 @@ extern "C" Datum ruvector_dag_repair_history(PG_FUNCTION_ARGS) {
   int32 max_rows = MaxRowsArg(fcinfo);
   auto* rows = static_cast<HealthRepairEntry*>(palloc(sizeof(HealthRepairEntry) * kHealthRingCapacity));
   LWLockAcquire(SteerLock(), LW_SHARED);
-  int n = CopyRing(Steer()->repairs, Steer()->repair_next_seq, max_rows, rows);
+  int n = CopyNewest(Steer()->repairs, Steer()->repair_next_seq, max_rows, rows);
   LWLockRelease(SteerLock());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -203,7 +191,7 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
   } else {
     auto* rows = static_cast<HealthRepairEntry*>(palloc(sizeof(HealthRepairEntry) * kHealthRingCapacity));
     LWLockAcquire(SteerLock(), LW_SHARED);
-    int n = CopyRing(Steer()->repairs, Steer()->repair_next_seq, kHealthRingCapacity, rows);
+    int n = CopyNewest(Steer()->repairs, Steer()->repair_next_seq, kHealthRingCapacity, rows);
     LWLockRelease(SteerLock());
     for (int i = n - 1; i >= 0; --i) {
       if (rows[i].seq < repairs_before || strcmp(rows[i].origin, "worker") != 0) continue;

@@ -279,6 +279,20 @@ uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
 void RebuildQueryFilter(SteerState* s);
 
 void AppendEvent(SteerState* s, const LearnEvent& e);
+/// Copies the newest entries of a sequence-numbered ring (entry `seq` sits at
+/// (seq - 1) % N; `next_seq` is the next to be written) into `out`, newest
+/// first, at most `max_rows`, stopping at the first overwritten slot.
+template <typename Entry, int N>
+int CopyNewest(const Entry (&ring)[N], uint64_t next_seq, int max_rows, Entry* out) {
+  int n = 0;
+  for (uint64_t seq = next_seq; seq > 1 && n < max_rows && n < N; --seq) {
+    const Entry& e = ring[(seq - 2) % N];
+    if (e.seq != seq - 1) break;
+    out[n++] = e;
+  }
+  return n;
+}
+
 /// Ring appends (the oldest entry is overwritten); assign seq.
 void AppendFinding(SteerState* s, const HealthFindingEntry& e);
 void AppendRepair(SteerState* s, const HealthRepairEntry& e);

@@ -1015,14 +1015,8 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   LearnEvent* rows = static_cast<LearnEvent*>(palloc(sizeof(LearnEvent) * kEventCapacity));
   char (*names)[kArmNameLen] = static_cast<char (*)[kArmNameLen]>(palloc(kArmNameLen * kMaxArms));
-  int n = 0;
   LWLockAcquire(g_steer_lock, LW_SHARED);
-  uint64_t next = g_steer->event_next_seq;
-  for (uint64_t seq = next; seq > 1 && n < max_rows && n < kEventCapacity; --seq) {
-    const LearnEvent& e = g_steer->events[(seq - 2) % kEventCapacity];
-    if (e.seq != seq - 1) break;
-    rows[n++] = e;
-  }
+  int n = CopyNewest(g_steer->events, g_steer->event_next_seq, max_rows, rows);
   uint32_t arm_count = g_steer->arm_count;
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
   LWLockRelease(g_steer_lock);

@@ -112,8 +112,8 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     int64_t now = NowUnixMicros();
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();
-      if (f != saved && PersistState(LOG)) saved = f;
-      PersistLearner(LOG);
+      // Learning changes only with new trajectories, which change f.
+      if (f != saved && PersistState(LOG) && PersistLearner(LOG)) saved = f;
       last_save = now;
     }
     MemoryContextReset(cxt);

@@ -699,6 +699,16 @@ class Fields {
   }
 }
 
+// The "nodes" and "edges" arrays both JSON readers start from.
+function nodesAndEdges(r, doc, what) {
+  const nodeArray = r.require(doc, 'nodes');
+  if (!Array.isArray(nodeArray)) r.error('nodes', 'an array', nodeArray);
+  const edgeArray = r.require(doc, 'edges');
+  if (!Array.isArray(edgeArray)) r.error('edges', 'an array', edgeArray);
+  checkNodeCount(nodeArray.length, what);
+  return [nodeArray, edgeArray];
+}
+
 function checkNodeCount(count, what) {
   if (count > MAX_NODES) fail(`${what}: ${count} nodes exceed the limit of ${MAX_NODES}`, 'out_of_range');
 }
@@ -733,11 +743,7 @@ function readOurJson(doc) {
   const version = r.integer(r.require(doc, 'version'), 'version', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   if (version !== 1) fail(`${what}: unsupported version ${version} (this build reads version 1)`);
   const idBound = r.integer(r.require(doc, 'id_bound'), 'id_bound', 0, MAX_NODE_ID + 1);
-  const nodeArray = r.require(doc, 'nodes');
-  if (!Array.isArray(nodeArray)) r.error('nodes', 'an array', nodeArray);
-  const edgeArray = r.require(doc, 'edges');
-  if (!Array.isArray(edgeArray)) r.error('edges', 'an array', edgeArray);
-  checkNodeCount(nodeArray.length, what);
+  const [nodeArray, edgeArray] = nodesAndEdges(r, doc, what);
   const nodes = sortNodes(nodeArray.map((j, i) => {
     const f = new Fields(`nodes[${i}]`);
     if (!isObject(j)) fail(`${f.where}: must be an object, got ${typeName(j)}`);
@@ -828,11 +834,7 @@ function crateOpType(f, op, n) {
 function readCrateJson(doc) {
   const what = 'Rust JSON DAG';
   const r = new Fields(what);
-  const nodeArray = r.require(doc, 'nodes');
-  if (!Array.isArray(nodeArray)) r.error('nodes', 'an array', nodeArray);
-  const edgeArray = r.require(doc, 'edges');
-  if (!Array.isArray(edgeArray)) r.error('edges', 'an array', edgeArray);
-  checkNodeCount(nodeArray.length, what);
+  const [nodeArray, edgeArray] = nodesAndEdges(r, doc, what);
   const nodes = sortNodes(nodeArray.map((j, i) => {
     const f = new Fields(`nodes[${i}]`);
     if (!isObject(j)) fail(`${f.where}: must be an object, got ${typeName(j)}`);
