@@ -18,6 +18,8 @@
 #        RUVECTOR_PG_BENCH_SECONDS (10) duration of each overhead pgbench run
 #        RUVECTOR_PG_KEEP=1             keep the temporary cluster directory
 #        RUVECTOR_JOBS (2)              build parallelism
+#        RUVECTOR_PG_TOPICS ('*')       glob of the pg/t topic scripts to run (e.g. '01*')
+#        RUVECTOR_PG_MAIN (1)           0 = only the topic scripts (quick iteration)
 # Runs as root (the server runs as the `postgres` user) or as a user that can
 # write PostgreSQL's extension directories (install step).
 set -euo pipefail
@@ -26,6 +28,8 @@ build=${1:-$root/build}
 jobs=${RUVECTOR_JOBS:-2}
 load_seconds=${RUVECTOR_PGBENCH_SECONDS:-30}
 bench_seconds=${RUVECTOR_PG_BENCH_SECONDS:-10}
+topics=${RUVECTOR_PG_TOPICS:-*}
+main_tests=${RUVECTOR_PG_MAIN:-1}
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 pg_regress=$(dirname "$("$pg_config" --pgxs)")/../test/regress/pg_regress
@@ -38,6 +42,10 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" --target ruvector_dag_pg -j "$jobs"
+# One installed copy of the extension per machine: concurrent runs (several
+# checkouts) wait here until the running one finished with it.
+exec 9>/tmp/ruvector_pg_install.lock
+flock 9
 if [ "$(id -u)" -eq 0 ] || [ -w "$("$pg_config" --pkglibdir)" ]; then
   cmake --install "$build" --component pg
 else
@@ -78,20 +86,6 @@ pg_ctl() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$log" -w "$@" >/dev/nul
 psql_db() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d "$db" -At "$@"; }
 pg_ctl start
 
-# --- 1. pg_regress -----------------------------------------------------------------
-step "pg_regress"
-regress_out=$work/regress
-mkdir -p "$regress_out"
-tests=(setup analysis errors suggest config explain observe state faults steering healing)
-if ! "$pg_regress" --inputdir="$root/pg" --outputdir="$regress_out" --bindir="$bindir" --host="$work" \
-    --port="$port" --user=postgres --dbname=ruvector_regress "${tests[@]}"; then
-  cat "$regress_out/regression.diffs" 2>/dev/null || true
-  echo "pg_regress failed" >&2
-  exit 1
-fi
-
-# --- 2. script tests -----------------------------------------------------------------
-step "script tests"
 n=0
 failures=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -106,6 +100,24 @@ wait_ready() {  # until a query succeeds, at most 60 s
   done
   return 1
 }
+cmake --build "$build" --target ruvector-dag -j "$jobs" >/dev/null
+cli=$build/cli/ruvector-dag
+
+if [ "$main_tests" = 1 ]; then
+# --- 1. pg_regress -----------------------------------------------------------------
+step "pg_regress"
+regress_out=$work/regress
+mkdir -p "$regress_out"
+tests=(setup analysis errors suggest config explain observe state faults steering healing)
+if ! "$pg_regress" --inputdir="$root/pg" --outputdir="$regress_out" --bindir="$bindir" --host="$work" \
+    --port="$port" --user=postgres --dbname=ruvector_regress "${tests[@]}"; then
+  cat "$regress_out/regression.diffs" 2>/dev/null || true
+  echo "pg_regress failed" >&2
+  exit 1
+fi
+
+# --- 2. script tests -----------------------------------------------------------------
+step "script tests"
 # Observation off in the checking session, so checks do not change the state.
 stats_digest() {
   psql_db rvtest -c "SET ruvector.dag_enabled = off" \
@@ -283,8 +295,6 @@ check "pgbench: server log has no PANIC/FATAL from the extension" \
 # return identical results and deploy an arm for a misplanned query; ANALYZE
 # is seen as drift; `ruvector-dag demo` runs on its own private cluster.
 step "steering: bench and demo smoke runs"
-cmake --build "$build" --target ruvector-dag -j "$jobs" >/dev/null
-cli=$build/cli/ruvector-dag
 psql_db postgres -c "CREATE DATABASE rvsteer"
 set +e
 steer_json=$("$cli" bench --dsn "host=$work port=$port user=postgres dbname=rvsteer" --workload misestimation \
@@ -386,6 +396,27 @@ check "restart: deployed arms kept without new runs" \
   "$(quiet rvsteer "SELECT count(*) FROM ruvector.dag_decisions() WHERE deployed_arm <> 'default'")" "$deployed_before"
 check "explorer: server log has no crash" "$(grep -c 'terminated by signal' "$log" || true)" "$(grep -c 'terminated by signal 9' "$log" || true)"
 
+fi  # main_tests
+
+# --- 2b. topic scripts (pg/t/NNN_topic.sh, helpers in pg/t/lib.sh) ---------------------
+for script in "$root"/pg/t/[0-9][0-9][0-9]_*.sh; do
+  [ -e "$script" ] || continue
+  name=$(basename "$script" .sh)
+  # shellcheck disable=SC2053
+  [[ $name == $topics ]] || continue
+  step "topic $name"
+  mkdir -p "$work/$name"
+  chmod 777 "$work/$name"
+  if RV_BINDIR=$bindir RV_HOST=$work RV_PORT=$port RV_DATA=$data RV_LOG=$log RV_WORK=$work/$name \
+      RV_AS_PG="${as_pg[*]}" RV_CLI=$cli bash "$script"; then
+    ok "topic $name"
+  else
+    not_ok "topic $name"
+  fi
+  wait_ready || true
+done
+
+if [ "$main_tests" = 1 ]; then
 # --- 3. overhead benchmark -----------------------------------------------------------
 step "overhead benchmark (numbers only)"
 psql_db bench <<'SQL' >/dev/null
@@ -462,6 +493,7 @@ printf '  %-28s %12s %14s\n' "ruvector_dag preloaded (1)" "$tps_on" "$plan_on"
 printf '  %-28s %12s %14s\n' "not loaded (1)" "$tps_off" "$plan_off"
 printf '  %-28s %12s %14s\n' "ruvector_dag preloaded (2)" "$tps_on2" "$plan_on2"
 printf '  %-28s %12s %14s\n' "not loaded (2)" "$tps_off2" "$plan_off2"
+fi  # main_tests
 
 echo
 echo "1..$n"
