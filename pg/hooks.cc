@@ -351,13 +351,27 @@ void ExecutorFinishHook(QueryDesc* qd) {
 }
 
 /// The relations the plan reads (PostgreSQL lists them for plan
-/// invalidation), as a mask of RelationMaskBit: the drift scope of the
-/// pattern.
-uint64_t RelationMaskOf(const PlannedStmt* stmt) {
-  uint64_t mask = 0;
+/// invalidation), ascending and distinct: the drift scope of the pattern.
+void RecordRelations(const PlannedStmt* stmt, TrajectoryRecord* rec) {
+  int total = 0;
   ListCell* lc;
-  foreach (lc, stmt->relationOids) mask |= RelationMaskBit(lfirst_oid(lc));
-  return mask;
+  foreach (lc, stmt->relationOids) {
+    const uint32_t relid = lfirst_oid(lc);
+    const int kept = std::min(total, kMaxTrajectoryRelations);
+    uint32_t* end = rec->relations + kept;
+    uint32_t* pos = std::lower_bound(rec->relations, end, relid);
+    if (pos != end && *pos == relid) continue;
+    ++total;
+    if (kept < kMaxTrajectoryRelations) {
+      std::copy_backward(pos, end, end + 1);
+      *pos = relid;
+    } else if (relid < rec->relations[kMaxTrajectoryRelations - 1]) {
+      // Keep the smallest OIDs: the same plan keeps the same ones.
+      std::copy_backward(pos, end - 1, end);
+      *pos = relid;
+    }
+  }
+  rec->relation_count = static_cast<uint16_t>(std::min(total, 65535));
 }
 
 void ObserveExecution(QueryDesc* qd) {
@@ -407,7 +421,7 @@ void ObserveExecution(QueryDesc* qd) {
     rec->recorded_at_us = NowUnixMicros();
     rec->database_oid = MyDatabaseId;
     rec->role_oid = GetUserId();
-    rec->relation_mask = RelationMaskOf(qd->plannedstmt);
+    RecordRelations(qd->plannedstmt, rec);
     rec->node_count = static_cast<uint16_t>(std::min(snap->count, 65535));
     if (snap->count > kMaxTrajectoryNodes) rec->flags |= kTrajectoryTruncated;
     rec->flags |= steer_flags;
@@ -436,6 +450,11 @@ void ObserveExecution(QueryDesc* qd) {
     if (!g_in_explorer) {
       RecordExecution(s, identity.pattern_key, snap->query_id, identity.shape_hash, identity.param_bucket,
                       static_cast<uint32_t>(snap->count), latency_ms, rec->recorded_at_us);
+      auto* entry = const_cast<PatternEntry*>(FindPattern(s, identity.pattern_key));
+      if (entry != nullptr && entry->database_oid == 0) {
+        entry->database_oid = rec->database_oid;
+        entry->role_oid = rec->role_oid;
+      }
     }
     AppendTrajectory(s, *rec);
     LWLockRelease(StateLock());

@@ -154,11 +154,25 @@ size_t Learner::NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>
   double severity = scope.severity;
   if (!(severity > 0.0)) return 0;
   if (severity > 1.0) severity = 1.0;
-  const bool every_relation = scope.relation_mask == ~uint64_t{0};
+  std::vector<uint32_t> changed = scope.relations;
+  std::sort(changed.begin(), changed.end());
   size_t touched = 0;
   for (auto& [key, e] : bandits_) {
     if (scope.database_oid != 0 && e.database_oid != scope.database_oid) continue;
-    if (!every_relation && (e.relation_mask & scope.relation_mask) == 0) continue;
+    if (!scope.every_relation) {
+      // Both ascending: a merge finds a common relation.
+      bool common = false;
+      for (size_t i = 0, j = 0; i < e.relations.size() && j < changed.size() && !common;) {
+        if (e.relations[i] == changed[j]) {
+          common = true;
+        } else if (e.relations[i] < changed[j]) {
+          ++i;
+        } else {
+          ++j;
+        }
+      }
+      if (!common) continue;
+    }
     e.bandit.NotifyDrift(severity);
     updates->push_back(Describe(key, e));
     ++touched;
@@ -196,7 +210,11 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       ++per_role_[in.role_oid];
     }
     Entry& entry = it->second;
-    if (in.relation_mask != 0) entry.relation_mask = in.relation_mask;
+    const size_t kept = std::min<size_t>(in.relation_count, in.relations.size());
+    for (size_t i = 0; i < kept && entry.relations.size() < kMaxPatternRelations; ++i) {
+      auto pos = std::lower_bound(entry.relations.begin(), entry.relations.end(), in.relations[i]);
+      if (pos == entry.relations.end() || *pos != in.relations[i]) entry.relations.insert(pos, in.relations[i]);
+    }
     entry.value_ms = Decayed(entry.value_ms, entry.value_at_us, in.at_us) + in.latency_ms;
     entry.value_at_us = std::max(entry.value_at_us, in.at_us);
     ruvector_dag::PatternBandit& b = entry.bandit;
@@ -349,9 +367,10 @@ void Learner::SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learne
     Put<uint64_t>(out, e.query_id);
     Put<uint32_t>(out, e.database_oid);
     Put<uint32_t>(out, e.role_oid);
-    Put<uint64_t>(out, e.relation_mask);
     Put<double>(out, e.value_ms);
     Put<int64_t>(out, e.value_at_us);
+    Put<uint32_t>(out, static_cast<uint32_t>(e.relations.size()));
+    for (uint32_t relid : e.relations) Put<uint32_t>(out, relid);
     Put<uint32_t>(out, static_cast<uint32_t>(image.size()));
     out->append(image);
   }
@@ -378,20 +397,28 @@ Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t m
   if (arms != num_arms_ || fingerprint != arm_fingerprint) {
     return Status::FailedPrecondition("learner image: learned with another arm table");
   }
-  if (count > (body.size() - pos) / 52) return Status::DataLoss("learner image: implausible pattern count");
+  if (count > (body.size() - pos) / 48) return Status::DataLoss("learner image: implausible pattern count");
   std::unordered_map<uint64_t, Entry> loaded;
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key = 0, query_id = 0, mask = 0;
-    uint32_t len = 0, database = 0, role = 0;
+    uint64_t key = 0, query_id = 0;
+    uint32_t len = 0, database = 0, role = 0, nrel = 0;
     double value = 0.0;
     int64_t value_at = 0;
     if (!Get(body, &pos, &key) || !Get(body, &pos, &query_id) || !Get(body, &pos, &database) ||
-        !Get(body, &pos, &role) || !Get(body, &pos, &mask) || !Get(body, &pos, &value) || !Get(body, &pos, &value_at) ||
-        !Get(body, &pos, &len) || body.size() - pos < len) {
+        !Get(body, &pos, &role) || !Get(body, &pos, &value) || !Get(body, &pos, &value_at) || !Get(body, &pos, &nrel)) {
       return Status::DataLoss("learner image: truncated at pattern " + std::to_string(i));
     }
-    if (!std::isfinite(value) || value < 0.0) {
-      return Status::DataLoss("learner image: bad time at stake at pattern " + std::to_string(i));
+    if (!std::isfinite(value) || value < 0.0 || nrel > kMaxPatternRelations) {
+      return Status::DataLoss("learner image: bad pattern " + std::to_string(i));
+    }
+    std::vector<uint32_t> relations(nrel);
+    for (uint32_t r = 0; r < nrel; ++r) {
+      if (!Get(body, &pos, &relations[r]) || (r > 0 && relations[r] <= relations[r - 1])) {
+        return Status::DataLoss("learner image: bad relations at pattern " + std::to_string(i));
+      }
+    }
+    if (!Get(body, &pos, &len) || body.size() - pos < len) {
+      return Status::DataLoss("learner image: truncated at pattern " + std::to_string(i));
     }
     if (key == 0 || loaded.count(key) != 0) return Status::DataLoss("learner image: bad or repeated pattern key");
     size_t offset = 0;
@@ -405,7 +432,7 @@ Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t m
       Entry e{std::move(b), query_id};
       e.database_oid = database;
       e.role_oid = role;
-      e.relation_mask = mask;
+      e.relations = std::move(relations);
       e.value_ms = value;
       e.value_at_us = value_at;
       loaded.emplace(key, std::move(e));

@@ -20,6 +20,8 @@ namespace ruvector_pg {
 
 /// Per-node arrays kept in a trajectory record.
 inline constexpr int kMaxTrajectoryNodes = 64;
+/// Relation OIDs kept in a trajectory record (the drift scope of its pattern).
+inline constexpr int kMaxTrajectoryRelations = 16;
 
 /// One executed statement.
 struct TrajectoryRecord {
@@ -32,7 +34,10 @@ struct TrajectoryRecord {
   uint32_t param_bucket = 0;
   uint32_t database_oid = 0;   // where and by whom it ran (row visibility)
   uint32_t role_oid = 0;
-  uint64_t relation_mask = 0;  // RelationMaskBit of every relation the plan reads (drift scope)
+  /// The relations the plan reads (PostgreSQL's plan-invalidation list),
+  /// ascending: the first kMaxTrajectoryRelations of relation_count.
+  uint32_t relations[kMaxTrajectoryRelations] = {0};
+  uint16_t relation_count = 0;
   uint16_t node_count = 0;     // plan nodes (may exceed kMaxTrajectoryNodes)
   uint16_t flags = 0;          // kTrajectory* bits
   uint8_t node_type[kMaxTrajectoryNodes] = {0};

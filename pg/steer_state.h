@@ -62,24 +62,18 @@ struct Decision {
 
 /// A change that can alter the plans of some patterns, noted by the backend
 /// that made it (ProcessUtility hook) for the learner: ANALYZE or DDL of
-/// relations (their RelationMaskBit bits) in one database, or a planner
-/// setting changed for the whole server (database 0, every bit).
+/// some relations of one database (a statement touching more relations
+/// leaves several notices), every relation of one database, or a planner
+/// setting changed for the whole server (database 0, every relation).
 inline constexpr int kDriftCapacity = 64;
+inline constexpr int kDriftRelations = 16;
 struct DriftNotice {
   uint64_t seq = 0;  // 1, 2, ...; 0 = empty
   uint32_t database_oid = 0;
-  uint64_t relation_mask = 0;
+  int32_t relation_count = 0;  // -1 = every relation
+  uint32_t relations[kDriftRelations] = {0};
   double severity = 0.0;
 };
-
-/// The bit of relation `relid` in a 64-bit relation mask: a plan's mask ORs
-/// the bits of the relations it reads, so a change to one relation concerns
-/// the patterns whose mask has its bit (a few unrelated ones too, never
-/// fewer).
-inline constexpr uint64_t RelationMaskBit(uint32_t relid) {
-  uint64_t x = relid * 0x9e3779b97f4a7c15ull;
-  return uint64_t{1} << (x >> 58);
-}
 
 struct Pin {
   uint64_t query_id = 0;  // 0 = empty

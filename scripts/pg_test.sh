@@ -86,6 +86,8 @@ pg_ctl() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$log" -w "$@" >/dev/nul
 psql_db() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d "$db" -At "$@"; }
 pg_ctl start
 
+tests=(setup analysis errors suggest config explain observe state faults steering healing)
+[ "$main_tests" = 1 ] || tests=()
 n=0
 failures=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -108,7 +110,6 @@ if [ "$main_tests" = 1 ]; then
 step "pg_regress"
 regress_out=$work/regress
 mkdir -p "$regress_out"
-tests=(setup analysis errors suggest config explain observe state faults steering healing)
 if ! "$pg_regress" --inputdir="$root/pg" --outputdir="$regress_out" --bindir="$bindir" --host="$work" \
     --port="$port" --user=postgres --dbname=ruvector_regress "${tests[@]}"; then
   cat "$regress_out/regression.diffs" 2>/dev/null || true
