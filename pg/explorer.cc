@@ -217,6 +217,7 @@ void StopExplorer() {
 
 void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id) {
   if (g_in_explorer || !(g_explore_cpu_budget > 0.0) || Steer() == nullptr || qd->sourceText == nullptr) return;
+  if (!ExtensionCreatedHere()) return;  // DROP EXTENSION stops exploration in this database
   const PlannedStmt* ps = qd->plannedstmt;
   if (ps->commandType != CMD_SELECT || ps->hasModifyingCTE || ps->rowMarks != NIL) return;
   const int64_t now = NowUnixMicros();

@@ -66,6 +66,11 @@ TimestampTz UnixMicrosToTimestamp(int64_t us);
 /// Counts an internal error that was logged and ignored.
 void CountInternalError();
 
+/// CREATE EXTENSION ruvector_dag was run in this database (presence.cc;
+/// cached per backend, re-checked after its functions or schema change).
+/// Only in a transaction; false outside one.
+bool ExtensionCreatedHere();
+
 // --- hooks (hooks.cc) -----------------------------------------------------------
 void InstallHooks();
 

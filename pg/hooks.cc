@@ -220,7 +220,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
   // Steering: only queries the learner has a decision for, or is exploring,
   // need a copy of the query tree for a second planning pass.
   Query* copy = nullptr;
-  const bool steerable = Active() && Steerable(parse);
+  const bool steerable = Active() && Steerable(parse) && ExtensionCreatedHere();
   if (steerable) {
     uint8_t flags = SteerFilterFor(parse->queryId);
     bool exploring = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;

@@ -78,6 +78,7 @@ struct DriftNotice {
 struct Pin {
   uint64_t query_id = 0;  // 0 = empty
   int32_t arm = 0;
+  uint32_t database_oid = 0;  // the database it steers (0 = every database)
 };
 
 /// Query ids with something to steer (so the planner hook copies the query
@@ -290,10 +291,13 @@ void ClearDecisions(SteerState* s);
 bool RemoveDecision(SteerState* s, uint64_t key);
 
 /// Pin lookup (-1 when not pinned).
-int PinnedArm(const SteerState* s, uint64_t query_id);
+int PinnedArm(const SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
 /// Pins (or re-pins) query_id to arm; false when the pin table is full.
-bool SetPin(SteerState* s, uint64_t query_id, int arm);
-bool RemovePin(SteerState* s, uint64_t query_id);
+/// A pin holds in `database_oid` only (0 = every database).
+bool SetPin(SteerState* s, uint64_t query_id, int arm, uint32_t database_oid = 0);
+/// Removes the pin of `query_id` in `database_oid` (exactly); false when
+/// there is none (query id 0 is never pinned).
+bool RemovePin(SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
 
 /// The filter flags of query_id (0 when absent). O(1) expected.
 uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
@@ -390,7 +394,7 @@ struct SteerChoice {
 /// measures the baseline and users are always served the deployed arm.
 /// O(1) expected (O(kCaptureSlots) for a deployed pattern).
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval, bool background_baseline = false);
+                      uint32_t baseline_interval, bool background_baseline = false, uint32_t database_oid = 0);
 /// The capture of `key` exists and the explorer may still run it.
 bool CaptureExplorable(const SteerState* s, uint64_t key);
 

@@ -187,7 +187,7 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
   double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval),
-                            g_explore_cpu_budget > 0.0);
+                            g_explore_cpu_budget > 0.0, MyDatabaseId);
   if (c.arm > 0 && static_cast<uint32_t>(c.arm) < g_steer->arm_count) {
     strlcpy(settings, g_steer->arms[c.arm].settings, settings_cap);
     strlcpy(arm_name, g_steer->arms[c.arm].name, name_cap);
@@ -1110,7 +1110,7 @@ extern "C" Datum ruvector_dag_pin(PG_FUNCTION_ARGS) {
   char* name = ArgText(fcinfo, 1, "arm name");
   int idx = ArmIndexOrError(name);
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx);
+  bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx, MyDatabaseId);
   if (ok) RebuildQueryFilter(g_steer);
   LWLockRelease(g_steer_lock);
   if (!ok) {
@@ -1128,7 +1128,7 @@ extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
   }
   int64 qid = PG_GETARG_INT64(0);
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid));
+  bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid), MyDatabaseId);
   if (ok) RebuildQueryFilter(g_steer);
   LWLockRelease(g_steer_lock);
   if (ok) SaveSteerFile();
