@@ -192,7 +192,7 @@ PatternEntry* CopyPatterns(uint32_t* count) {
   uint32_t k = 0;
   const PatternEntry* slots = PatternSlots(s);
   for (uint32_t i = 0; i < s->slot_count && k < n; ++i) {
-    if (slots[i].key != 0) out[k++] = slots[i];
+    if (slots[i].key != 0) CopyPatternEntry(slots[i], &out[k++]);
   }
   LWLockRelease(StateLock());
   *count = k;
@@ -304,9 +304,9 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   RequirePreload();
   SharedState* s = State();
   LWLockAcquire(StateLock(), LW_SHARED);
-  SharedCounters c = s->counters;
+  SharedCounters c = ReadCounters(s);
   uint32_t patterns = s->pattern_count, max_patterns = s->max_patterns, capacity = s->ring_capacity;
-  uint64_t in_ring = s->ring_next_seq - RingFirstSeq(s);
+  uint64_t in_ring = RingNextSeq(s) - RingFirstSeq(s);
   LoadResult load = s->load_result;
   LWLockRelease(StateLock());
 
@@ -359,8 +359,8 @@ extern "C" Datum ruvector_dag_statistics(PG_FUNCTION_ARGS) {
   Rows rows = BeginRows(fcinfo);
   for (uint32_t i = 0; i < count; ++i) {
     const PatternEntry& e = entries[i];
-    Datum v[14];
-    bool n[14] = {false};
+    Datum v[16];
+    bool n[16] = {false};
     v[0] = Key(e.key);
     v[1] = Key(e.query_id);
     v[2] = Int32GetDatum(static_cast<int32>(e.param_bucket));
@@ -376,6 +376,8 @@ extern "C" Datum ruvector_dag_statistics(PG_FUNCTION_ARGS) {
     v[11] = Int64GetDatum(static_cast<int64>(e.shape_changes));
     v[12] = TimestampTzGetDatum(UnixMicrosToTimestamp(e.first_seen_us));
     v[13] = TimestampTzGetDatum(UnixMicrosToTimestamp(e.last_seen_us));
+    v[14] = ObjectIdGetDatum(static_cast<Oid>(e.database_oid));
+    v[15] = ObjectIdGetDatum(static_cast<Oid>(e.role_oid));
     tuplestore_putvalues(rows.store, rows.desc, v, n);
   }
   return (Datum)0;
@@ -394,9 +396,8 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
   int k = 0;
   LWLockAcquire(StateLock(), LW_SHARED);
   uint64_t first = RingFirstSeq(s);
-  for (uint64_t seq = s->ring_next_seq; seq > first && k < max_rows && k < static_cast<int>(s->ring_capacity); --seq) {
-    const TrajectoryRecord* r = RingRecord(s, seq - 1);
-    if (r != nullptr) recs[k++] = *r;
+  for (uint64_t seq = RingNextSeq(s); seq > first && k < max_rows && k < static_cast<int>(s->ring_capacity); --seq) {
+    if (CopyRingRecord(s, seq - 1, &recs[k])) ++k;
   }
   LWLockRelease(StateLock());
   Rows rows = BeginRows(fcinfo);
@@ -460,6 +461,8 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   SharedState* s = State();
   LWLockAcquire(StateLock(), LW_SHARED);
   SharedState head = *s;  // header only (counters, cursors, worker, load result)
+  head.counters = ReadCounters(s);
+  head.ring_next_seq = RingNextSeq(s);
   LWLockRelease(StateLock());
   int64_t now = NowUnixMicros();
   TimestampTz ts = UnixMicrosToTimestamp(now);
@@ -529,7 +532,7 @@ extern "C" Datum ruvector_dag_reset_stats(PG_FUNCTION_ARGS) {
 extern "C" Datum ruvector_dag_export_state(PG_FUNCTION_ARGS) {
   RequirePreload();
   SharedState* s = State();
-  LWLockAcquire(StateLock(), LW_SHARED);
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);  // one consistent image (writers hold the shared lock)
   size_t size = SerializedSize(s);
   bytea* out = static_cast<bytea*>(MemoryContextAllocExtended(CurrentMemoryContext, size + VARHDRSZ,
                                                               MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM));
