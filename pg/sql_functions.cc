@@ -488,8 +488,9 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
              static_cast<unsigned long long>(head.counters.trajectories_written));
     row("trajectory_buffer", "warning", msg);
   }
-  snprintf(msg, sizeof(msg), "%u patterns (limit %u), %llu evicted", head.pattern_count, head.max_patterns,
-           static_cast<unsigned long long>(head.counters.patterns_evicted));
+  snprintf(msg, sizeof(msg), "%u patterns (limit %u), %llu evicted, %llu refused (share limit)", head.pattern_count,
+           head.max_patterns, static_cast<unsigned long long>(head.counters.patterns_evicted),
+           static_cast<unsigned long long>(head.counters.patterns_refused));
   row("pattern_table", head.counters.patterns_evicted > 0 ? "warning" : "ok", msg);
   bool load_bad = head.load_result == LoadResult::kCorrupt || head.load_result == LoadResult::kIncompatible;
   snprintf(msg, sizeof(msg), "startup load: %s (%s); %llu saves%s", LoadResultName(head.load_result),
