@@ -4,7 +4,10 @@
 # preloaded ("on") and not loaded ("off"), on ONE private cluster (initdb into
 # a temporary directory, unix socket only). On and off alternate (the order
 # flips every repeat) because the machine is shared and noisy; the table
-# reports the median TPS of the repeats and the on/off ratio of the medians.
+# reports the median TPS of the repeats and the on/off ratio of the medians,
+# and -- less sensitive to other load on the machine -- the CPU time the
+# server's processes spent per transaction (and how much of it was the
+# extension's background worker, which learns from every trajectory).
 # Not run by the test suite; record results in docs/benchmarks.md.
 #
 # Usage: bench/pgbench_scaling.sh [BUILD_DIR]   (default: build/; must hold a
@@ -67,31 +70,64 @@ preload() {  # on|off
   # Warm the cache and the backends' code paths.
   "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 3 -n postgres >/dev/null 2>&1
 }
-run() {  # clients -> tps
-  local c=$1 j=$1
-  [ "$j" -gt 2 ] && j=2
-  "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c "$c" -j "$j" -T "$seconds" -n postgres 2>&1 |
-    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+# CPU ticks of the cluster: the postmaster, its reaped children (backends of
+# finished runs) and its live children; and of the extension's worker alone.
+cluster_ticks() {
+  local pm total p
+  pm=$(head -1 "$data/postmaster.pid")
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for p in $(ps -o pid= --ppid "$pm"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
 }
-declare -A tps
+worker_ticks() {
+  local pm p total=0
+  pm=$(head -1 "$data/postmaster.pid")
+  for p in $(ps -o pid= --ppid "$pm"); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'ruvector_dag'; then
+      total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    fi
+  done
+  echo "$total"
+}
+run() {  # clients -> "tps server_cpu_us_per_txn worker_cpu_us_per_txn"
+  local c=$1 j=$1 out c0 w0 c1 w1 n
+  [ "$j" -gt 2 ] && j=2
+  c0=$(cluster_ticks)
+  w0=$(worker_ticks)
+  out=$("$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c "$c" -j "$j" -T "$seconds" -n postgres 2>&1)
+  sleep 0.5  # the postmaster reaps the run's backends
+  c1=$(cluster_ticks)
+  w1=$(worker_ticks)
+  n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+  awk -v t="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)" -v c=$((c1 - c0)) -v w=$((w1 - w0)) \
+    -v n="${n:-1}" -v us="$tick_us" 'BEGIN {printf "%.0f %.1f %.1f\n", t, c * us / n, w * us / n}'
+}
+declare -A tps cpu wcpu
 for r in $(seq 1 "$repeats"); do
   if [ $((r % 2)) -eq 1 ]; then order="on off"; else order="off on"; fi
   for mode in $order; do
     preload "$mode"
     for c in $clients; do
-      t=$(run "$c")
+      read -r t u w < <(run "$c")
       tps[$mode,$c]="${tps[$mode,$c]:-} $t"
-      echo "repeat $r $mode clients $c: $t tps" >&2
+      cpu[$mode,$c]="${cpu[$mode,$c]:-} $u"
+      wcpu[$mode,$c]="${wcpu[$mode,$c]:-} $w"
+      echo "repeat $r $mode clients $c: $t tps, server CPU $u us/txn (extension worker $w)" >&2
     done
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats alternating on/off repeats ($(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC'))"
-printf '%-8s %14s %14s %8s   %s\n' clients "on (median)" "off (median)" "on/off" "runs on | off"
+echo "TPS: median of the runs; server CPU: postgres processes' CPU time per transaction (median), of which the extension's worker"
+printf '%-8s %10s %10s %7s %12s %12s %10s   %s\n' clients "tps on" "tps off" "on/off" "cpu_us on" "cpu_us off" "worker_us" "runs on | off"
 for c in $clients; do
   on=$(echo "${tps[on,$c]}" | median)
   off=$(echo "${tps[off,$c]}" | median)
   ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
-  printf '%-8s %14s %14s %8s   %s |%s\n' "$c" "$on" "$off" "$ratio" "${tps[on,$c]}" "${tps[off,$c]}"
+  printf '%-8s %10s %10s %7s %12s %12s %10s   %s |%s\n' "$c" "$on" "$off" "$ratio" "$(echo "${cpu[on,$c]}" | median)" \
+    "$(echo "${cpu[off,$c]}" | median)" "$(echo "${wcpu[on,$c]}" | median)" "${tps[on,$c]}" "${tps[off,$c]}"
 done
