@@ -420,6 +420,8 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
   TrajectoryRecord rec;
   rec.pattern_key = c.pattern_key;
   rec.query_id = c.query_id;
+  rec.database_oid = MyDatabaseId;  // the explorer runs as the captured role in its database
+  rec.role_oid = GetUserId();
   rec.latency_ms = bound_ms;
   rec.recorded_at_us = NowUnixMicros();
   rec.database_oid = MyDatabaseId;  // the explorer runs as the capture's role in its database

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <cmath>
+#include <unordered_set>
 #include <utility>
 
 namespace ruvector_pg {
@@ -183,7 +184,8 @@ size_t Learner::NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>
 Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
                       std::vector<DecisionUpdate>* updates, std::vector<LearnEvent>* events,
                       uint64_t* untracked, std::vector<uint64_t>* evicted) {
-  std::unordered_map<uint64_t, size_t> touched;  // key -> index in *updates
+  std::unordered_set<uint64_t> touched;
+  std::vector<uint64_t> order;  // touched patterns, first touch first
   for (const LearnInput& in : batch) {
     if (in.pattern_key == 0 || in.arm < 0 || static_cast<uint32_t>(in.arm) >= num_arms_) continue;
     if (!(in.latency_ms > 0.0) || !std::isfinite(in.latency_ms)) continue;
@@ -245,43 +247,32 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       }
     }
     const uint32_t after = b.deployed_arm();
-    bool revalidated = false;  // its revert event is appended by CheckRevalidation
-    if (after == before && after != 0) {
-      CheckRevalidation(in.pattern_key, &entry, events);
-      revalidated = b.deployed_arm() != after;
-    }
-    DecisionUpdate d = Describe(in.pattern_key, it->second);
-    if (revalidated) {
-      // nothing more to report
-    } else if (after != before) {
+    // A re-validation's verdict (its revert event is appended there).
+    if (after == before && after != 0) CheckRevalidation(in.pattern_key, &entry, events);
+    const bool revalidated = b.deployed_arm() != after;
+    const bool rejected_now = !revalidated && after == before && in.arm > 0 && !was_rejected &&
+                              b.Summary(static_cast<uint32_t>(in.arm)).rejected;
+    if (!revalidated && (after != before || rejected_now)) {
+      // Describe walks every arm's window several times: only for events
+      // here, and once per touched pattern after the batch.
+      DecisionUpdate d = Describe(in.pattern_key, it->second);
       LearnEvent ev;
       ev.pattern_key = in.pattern_key;
       ev.query_id = in.query_id;
-      ev.type = after != 0 ? LearnEventType::kDeploy : LearnEventType::kRevert;
-      ev.arm = static_cast<int32_t>(after != 0 ? after : before);
+      ev.type = after != before ? (after != 0 ? LearnEventType::kDeploy : LearnEventType::kRevert)
+                                : LearnEventType::kReject;
+      ev.arm = after != before ? static_cast<int32_t>(after != 0 ? after : before) : in.arm;
       ev.confidence = d.confidence;
       ev.default_ms = d.default_ms;
       ruvector_dag::ArmSummary s = b.Summary(static_cast<uint32_t>(ev.arm));
       ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
       events->push_back(ev);
-    } else if (in.arm > 0 && !was_rejected && b.Summary(static_cast<uint32_t>(in.arm)).rejected) {
-      LearnEvent ev;
-      ev.pattern_key = in.pattern_key;
-      ev.query_id = in.query_id;
-      ev.type = LearnEventType::kReject;
-      ev.arm = in.arm;
-      ev.confidence = d.confidence;
-      ev.default_ms = d.default_ms;
-      ruvector_dag::ArmSummary s = b.Summary(static_cast<uint32_t>(in.arm));
-      ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
-      events->push_back(ev);
     }
-    auto [pos, inserted] = touched.emplace(in.pattern_key, updates->size());
-    if (inserted) {
-      updates->push_back(d);
-    } else {
-      (*updates)[pos->second] = d;
-    }
+    if (touched.insert(in.pattern_key).second) order.push_back(in.pattern_key);
+  }
+  for (uint64_t key : order) {
+    auto found = bandits_.find(key);  // a pattern touched early in the batch may have been evicted since
+    if (found != bandits_.end()) updates->push_back(Describe(key, found->second));
   }
   return Status::Ok();
 }

@@ -95,8 +95,10 @@ struct PlanMapEntry {
   bool used = false;
   PlanFingerprint fingerprint;
   PlanSteerInfo info;
+  PlanTemplate* tmpl = nullptr;  // in g_plan_map_cxt; reused by the slot's next plan
 };
 PlanMapEntry* g_plan_map = nullptr;
+MemoryContext g_plan_map_cxt = nullptr;
 
 uint32_t PlanSlot(const PlanFingerprint& f) {
   uint64_t bits = 0;
@@ -259,24 +261,36 @@ PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_str
   return out;
 }
 
-void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info) {
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl) {
   if (stmt == nullptr) return;
   if (g_plan_map == nullptr) {
-    g_plan_map = static_cast<PlanMapEntry*>(
-        MemoryContextAllocZero(TopMemoryContext, sizeof(PlanMapEntry) * kPlanMapSlots));
+    g_plan_map_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag plan map", ALLOCSET_DEFAULT_SIZES);
+    g_plan_map = static_cast<PlanMapEntry*>(MemoryContextAllocZero(g_plan_map_cxt, sizeof(PlanMapEntry) * kPlanMapSlots));
   }
   PlanFingerprint f = FingerprintOf(stmt);
   PlanMapEntry& e = g_plan_map[PlanSlot(f)];
+  // Allocate before changing the entry: an out-of-memory error leaves it as it was.
+  if (tmpl != nullptr && e.tmpl == nullptr) {
+    e.tmpl = static_cast<PlanTemplate*>(MemoryContextAlloc(g_plan_map_cxt, sizeof(PlanTemplate)));
+  }
   e.used = true;
   e.fingerprint = f;
   e.info = info;
+  if (tmpl != nullptr) {
+    *e.tmpl = *tmpl;
+  } else if (e.tmpl != nullptr) {
+    pfree(e.tmpl);
+    e.tmpl = nullptr;
+  }
 }
 
-const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt) {
+const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl) {
+  if (tmpl != nullptr) *tmpl = nullptr;
   if (g_plan_map == nullptr || stmt == nullptr) return nullptr;
   PlanFingerprint f = FingerprintOf(stmt);
   const PlanMapEntry& e = g_plan_map[PlanSlot(f)];
   if (!e.used || !(e.fingerprint == f)) return nullptr;
+  if (tmpl != nullptr) *tmpl = e.tmpl;
   return &e.info;
 }
 
@@ -1241,7 +1255,7 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
 extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
   RequireSteer();
   LWLockAcquire(StateLock(), LW_SHARED);
-  uint64_t target = State()->ring_next_seq - 1;
+  uint64_t target = RingNextSeq(State()) - 1;
   LWLockRelease(StateLock());
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint64_t learned_before = g_steer->counters.trajectories_learned;
@@ -1282,7 +1296,7 @@ extern "C" Datum ruvector_dag_reset_learning(PG_FUNCTION_ARGS) {
   bool preserve = PG_ARGISNULL(0) ? true : PG_GETARG_BOOL(0);
   // Trajectories recorded so far are not learned again.
   LWLockAcquire(StateLock(), LW_SHARED);
-  uint64_t recorded = State()->ring_next_seq - 1;
+  uint64_t recorded = RingNextSeq(State()) - 1;
   LWLockRelease(StateLock());
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   ++g_steer->learn_generation;
