@@ -190,5 +190,34 @@ else
   ok "# skip state-file ownership tests (not root)"
 fi
 
+# --- 7. DROP EXTENSION stops steering in its database -------------------------------------------------
+psql_db "${db}2" <<'SQL' >/dev/null
+CREATE TABLE pinned (id int PRIMARY KEY, v int);
+INSERT INTO pinned SELECT g, g % 10 FROM generate_series(1, 5000) g;
+ANALYZE pinned;
+SQL
+pinned_q="SELECT count(*) FROM pinned WHERE id < 4500"
+steered() {  # steered DB: "default" (a sequential scan) or "steered" (no_seqscan's plan)
+  if psql_db "$1" -c "EXPLAIN (COSTS OFF) $pinned_q" | grep -q 'Seq Scan'; then echo default; else echo steered; fi
+}
+plan_of() { steered "${db}2"; }
+qid=$(psql_db "${db}2" -c "SET compute_query_id = on" -c "EXPLAIN (VERBOSE, COSTS OFF) $pinned_q" |
+  sed -n 's/^ *Query Identifier: \(-\?[0-9]*\)$/\1/p')
+check "the default plan scans the table" "$(plan_of)" default
+psql_db "${db}2" -c "SELECT ruvector.dag_pin($qid, 'no_seqscan')" >/dev/null
+check "a pin steers the query in its database" "$(plan_of)" steered
+# A copy of the database has the same relation OIDs, so the same query id.
+psql_db postgres -c "DROP DATABASE IF EXISTS ${db}3" -c "CREATE DATABASE ${db}3 TEMPLATE ${db}2" >/dev/null
+check "the copy's query has the same query id" \
+  "$(psql_db "${db}3" -c "SET compute_query_id = on" -c "EXPLAIN (VERBOSE, COSTS OFF) $pinned_q" |
+     sed -n 's/^ *Query Identifier: \(-\?[0-9]*\)$/\1/p')" "$qid"
+check "the pin does not steer another database" "$(steered "${db}3")" default
+psql_db postgres -c "DROP DATABASE ${db}3" >/dev/null
+psql_db "${db}2" -c "DROP EXTENSION ruvector_dag" >/dev/null
+check "after DROP EXTENSION the database is not steered" "$(plan_of)" default
+psql_db "${db}2" -c "CREATE EXTENSION ruvector_dag" >/dev/null
+check "CREATE EXTENSION steers again" "$(plan_of)" steered
+psql_db "${db}2" -c "SELECT ruvector.dag_unpin($qid)" >/dev/null
+
 psql_db postgres -c "DROP DATABASE IF EXISTS ${db}2" >/dev/null
 done_testing
