@@ -72,6 +72,12 @@ void CountInternalError();
 /// Only in a transaction; false outside one.
 bool ExtensionCreatedHere();
 
+/// Plans of at most this many nodes are analyzed by the SQL functions and
+/// the EXPLAIN section: every analysis is linear in the node count (a
+/// 10,000-node plan takes a few MB); the bound keeps one call's memory small
+/// whatever the query.
+inline constexpr int kMaxAnalyzedNodes = 10000;
+
 // --- hooks (hooks.cc) -----------------------------------------------------------
 void InstallHooks();
 

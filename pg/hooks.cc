@@ -35,6 +35,7 @@ struct Capture {
   int explain_depth = 0;
   PlannedStmt* stmt = nullptr;
   PlanSnapshot* snapshot = nullptr;
+  bool too_large = false;  // more than kMaxAnalyzedNodes nodes: no section computed
 };
 Capture g_capture;
 MemoryContext g_capture_cxt = nullptr;
@@ -515,9 +516,13 @@ void ObserveExecution(QueryDesc* qd) {
 
     if (g_capture.explain_depth > 0 && g_capture.stmt == qd->plannedstmt) {
       MemoryContext old = MemoryContextSwitchTo(CaptureContext());
-      PlanSnapshot* measured = ExtractPlan(qd->plannedstmt, true);
-      AttachActuals(measured, qd->planstate);
-      g_capture.snapshot = measured;
+      bool too_large = false;
+      PlanSnapshot* measured = ExtractPlan(qd->plannedstmt, true, kMaxAnalyzedNodes, &too_large);
+      if (!too_large) {
+        AttachActuals(measured, qd->planstate);
+        g_capture.snapshot = measured;
+      }
+      g_capture.too_large = too_large;
       MemoryContextSwitchTo(old);
     }
   });
@@ -557,9 +562,16 @@ void PrintExplainSection(ExplainState* es) {
   if (g_capture.snapshot == nullptr && g_capture.stmt != nullptr) {
     Observe("EXPLAIN capture", [](bool*) {
       MemoryContext old = MemoryContextSwitchTo(CaptureContext());
-      g_capture.snapshot = ExtractPlan(g_capture.stmt, true);
+      bool too_large = false;
+      PlanSnapshot* planned = ExtractPlan(g_capture.stmt, true, kMaxAnalyzedNodes, &too_large);
+      if (!too_large) g_capture.snapshot = planned;
+      g_capture.too_large = too_large;
       MemoryContextSwitchTo(old);
     });
+  }
+  if (g_capture.too_large) {
+    appendStringInfo(es->str, "RuVector DAG: not analyzed (more than %d plan nodes)\n", kMaxAnalyzedNodes);
+    return;
   }
   if (g_capture.snapshot == nullptr) return;
   // The summary holds std::strings: it is owned by the memory context, so an
@@ -616,6 +628,7 @@ void ExplainOneQueryHook(Query* query, int cursor_options, IntoClause* into, Exp
     MemoryContextReset(CaptureContext());
     g_capture.stmt = nullptr;
     g_capture.snapshot = nullptr;
+    g_capture.too_large = false;
   }
   ++g_capture.explain_depth;
   PG_TRY();
@@ -635,6 +648,7 @@ void ExplainOneQueryHook(Query* query, int cursor_options, IntoClause* into, Exp
   if (capture) {
     g_capture.stmt = nullptr;
     g_capture.snapshot = nullptr;
+    g_capture.too_large = false;
     MemoryContextReset(CaptureContext());
   }
 }

@@ -98,10 +98,6 @@ PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
   return stmt;
 }
 
-/// Plans at most this many nodes are analyzed by the SQL functions: every
-/// analysis is linear in the node count (a 10,000-node plan takes a few MB),
-/// the bound keeps one call's memory small whatever the query.
-constexpr int kMaxAnalyzedNodes = 10000;
 /// dag_attention_matrix returns n x n doubles: at most 1,000 nodes (8 MB).
 constexpr int kMaxMatrixNodes = 1000;
 

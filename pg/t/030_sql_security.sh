@@ -14,7 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 
 db=rvsec
-psql_db postgres -c "DROP DATABASE IF EXISTS $db" -c "DROP DATABASE IF EXISTS ${db}2" >/dev/null
+psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${db}2 WITH (FORCE)" >/dev/null
 psql_db postgres <<'SQL' >/dev/null
 DROP ROLE IF EXISTS sec_alice;
 DROP ROLE IF EXISTS sec_mallory;
@@ -75,6 +75,8 @@ check "attention matrix of a 1,002-node plan is refused before allocating" \
 check "attention scores of the same plan are computed" \
   "$(psql_as sec_mallory "$db" -c "SELECT count(*) FROM ruvector.dag_attention_scores(\$q\$$q1001\$q\$, 'topological')")" 1002
 q10001=$(union 10001)
+check "EXPLAIN of a 10,002-node plan skips the extension's section" \
+  "$(printf '%s\n' "EXPLAIN (COSTS OFF) $q10001" | psql_as sec_mallory "$db" -f - | grep -c '^RuVector DAG: not analyzed (more than 10000 plan nodes)')" 1
 check "analysis of a 10,002-node plan is refused" \
   "$(sql_error sec_mallory "$db" "SELECT count(*) FROM ruvector.dag_analyze_plan(\$q\$$q10001\$q\$)")" \
   "ruvector_dag: the plan has more than 10000 nodes; plan analysis is limited to 10000"
@@ -207,17 +209,17 @@ check "the default plan scans the table" "$(plan_of)" default
 psql_db "${db}2" -c "SELECT ruvector.dag_pin($qid, 'no_seqscan')" >/dev/null
 check "a pin steers the query in its database" "$(plan_of)" steered
 # A copy of the database has the same relation OIDs, so the same query id.
-psql_db postgres -c "DROP DATABASE IF EXISTS ${db}3" -c "CREATE DATABASE ${db}3 TEMPLATE ${db}2" >/dev/null
+psql_db postgres -c "DROP DATABASE IF EXISTS ${db}3 WITH (FORCE)" -c "CREATE DATABASE ${db}3 TEMPLATE ${db}2" >/dev/null
 check "the copy's query has the same query id" \
   "$(psql_db "${db}3" -c "SET compute_query_id = on" -c "EXPLAIN (VERBOSE, COSTS OFF) $pinned_q" |
      sed -n 's/^ *Query Identifier: \(-\?[0-9]*\)$/\1/p')" "$qid"
 check "the pin does not steer another database" "$(steered "${db}3")" default
-psql_db postgres -c "DROP DATABASE ${db}3" >/dev/null
+psql_db postgres -c "DROP DATABASE ${db}3 WITH (FORCE)" >/dev/null
 psql_db "${db}2" -c "DROP EXTENSION ruvector_dag" >/dev/null
 check "after DROP EXTENSION the database is not steered" "$(plan_of)" default
 psql_db "${db}2" -c "CREATE EXTENSION ruvector_dag" >/dev/null
 check "CREATE EXTENSION steers again" "$(plan_of)" steered
 psql_db "${db}2" -c "SELECT ruvector.dag_unpin($qid)" >/dev/null
 
-psql_db postgres -c "DROP DATABASE IF EXISTS ${db}2" >/dev/null
+psql_db postgres -c "DROP DATABASE IF EXISTS ${db}2 WITH (FORCE)" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 done_testing
