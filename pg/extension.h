@@ -51,6 +51,8 @@ bool PersistState(int elevel);
 /// file, fsync, durable rename. Returns false and logs at `elevel` (< ERROR)
 /// on failure; the old file stays.
 bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel);
+/// Records a failed save of `name` (shown by dag_health_check).
+void NoteSaveFailure(const char* name, const char* why);
 /// Reads a whole file of at most `max_bytes` into `out` (palloc'd). Returns
 /// false when it is missing (*missing = true) or unreadable / too large
 /// (logged at WARNING).

@@ -22,14 +22,63 @@ hl::OrchestratorConfig ServerConfig() {
   return c;
 }
 
+/// The server's answer to a served plan getting slower (a latency spike, a
+/// lasting drift, rising tension) on a pattern with a deployed arm: not a
+/// revert on the spot -- load that slows the arm slows the default too --
+/// but a re-validation: the default plan is measured afresh in the
+/// background, and the learner reverts the arm only if its runs since then
+/// are slower than the default's (Learner::RequestRevalidation). Rollback
+/// ends the re-validation.
+class RevalidateArmStrategy final : public hl::RepairStrategy {
+ public:
+  explicit RevalidateArmStrategy(ServerHealing* host) : host_(host) {}
+  std::string_view Name() const override { return "revalidate_arm"; }
+  bool CanRepair(const hl::HealingIssue& issue, const hl::RepairExecutor& executor) const override {
+    if (!issue.pattern) return false;
+    const bool kind_ok = issue.source == hl::IssueSource::kDrift || issue.kind == hl::IssueKind::kLatencySpike ||
+                         issue.kind == hl::IssueKind::kPatternDrift || issue.kind == hl::IssueKind::kRisingTension;
+    return kind_ok && executor.HasNonDefaultArm(*issue.pattern) && !host_->Revalidating(*issue.pattern);
+  }
+  int64_t EstimatedDurationMicros(const hl::HealingIssue&) const override { return 1'000; }
+  std::string Target(const hl::HealingIssue& issue) const override {
+    return "pattern:" + std::to_string(issue.pattern.value_or(0));
+  }
+  Result<hl::AppliedRepair> Repair(const hl::HealingIssue& issue, hl::RepairExecutor& executor) override {
+    RUVECTOR_RETURN_IF_ERROR(host_->Revalidate(*issue.pattern));
+    return hl::AppliedRepair{"re-measure the default plan of pattern " + std::to_string(*issue.pattern) +
+                                 " in the background; revert its arm only if slower than that",
+                             ""};
+  }
+  bool CanRollback() const override { return true; }
+  Status Rollback(const hl::HealingIssue& issue, const hl::AppliedRepair&, hl::RepairExecutor&) override {
+    host_->CancelRevalidation(*issue.pattern);
+    return Status::Ok();
+  }
+
+ private:
+  ServerHealing* host_;
+};
+
 }  // namespace
 
 ServerHealing::ServerHealing(Learner* learner) : learner_(learner) { Reset(); }
 
+bool ServerHealing::Revalidating(uint64_t key) const { return learner_->Revalidating(key); }
+
+Status ServerHealing::Revalidate(uint64_t key) {
+  RUVECTOR_RETURN_IF_ERROR(learner_->RequestRevalidation(key, now_us_));
+  touched_.push_back(key);
+  return Status::Ok();
+}
+
+void ServerHealing::CancelRevalidation(uint64_t key) {
+  learner_->CancelRevalidation(key);
+  touched_.push_back(key);
+}
+
 void ServerHealing::Reset() {
   orchestrator_ = std::make_unique<hl::HealingOrchestrator>(ServerConfig(), this);
-  orchestrator_->AddStrategy(hl::MakeRevertArmStrategy());
-  orchestrator_->AddStrategy(hl::MakeResetPatternStrategy());
+  orchestrator_->AddStrategy(std::make_unique<RevalidateArmStrategy>(this));
   patterns_.clear();
   reverted_.clear();
   touched_.clear();
@@ -106,8 +155,9 @@ Result<uint64_t> ServerHealing::PatternOf(const std::string& metric) const {
   return static_cast<uint64_t>(std::stoull(metric.substr(colon + 1)));
 }
 
-Status ServerHealing::RunCycle(HealingCycleOutput* out) {
+Status ServerHealing::RunCycle(int64_t now_us, HealingCycleOutput* out) {
   touched_.clear();
+  now_us_ = now_us;
   RUVECTOR_ASSIGN_OR_RETURN(hl::CycleReport report, orchestrator_->RunCycle());
   out->cycle = report.cycle;
   out->unrepaired = report.unrepaired_issues;

@@ -2,8 +2,10 @@
 // (ruvector_dag::healing, docs/healing.md) run by the background worker,
 // with per-pattern detectors fed from the trajectories the learner drains
 // (latency spikes and latency drift of the plan users are served,
-// estimate-error jumps from the sampled row counts), and repairs performed
-// on the learner's bandits (revert a deployed arm, reset a pattern). No
+// estimate-error jumps from the sampled row counts), and one repair: a
+// deployed arm whose served latency rose is re-validated against a fresh
+// measurement of the default plan, and reverted by the learner only if it is
+// slower under the same conditions (docs/healing.md). No
 // PostgreSQL headers; run under RunCpp. ANALYZE of stale tables needs a
 // database connection and is done by ruvector.dag_auto_repair() in the
 // caller's session (sql_functions / healing_sql.cc).
@@ -77,15 +79,19 @@ class ServerHealing final : public ruvector_dag::healing::RepairExecutor {
   /// The largest |ln((actual+1)/(estimated+1))| over the nodes of an
   /// execution with sampled row counts.
   ruvector_dag::Status ObserveEstimateError(uint64_t key, uint64_t query_id, double log_error);
-  /// Runs one detection + repair cycle.
-  ruvector_dag::Status RunCycle(HealingCycleOutput* out);
+  /// Runs one detection + repair cycle at `now_us` (Unix microseconds).
+  ruvector_dag::Status RunCycle(int64_t now_us, HealingCycleOutput* out);
+  /// The re-validation repair (learner.h, Learner::RequestRevalidation).
+  ruvector_dag::Status Revalidate(uint64_t key);
+  void CancelRevalidation(uint64_t key);
+  bool Revalidating(uint64_t key) const;
   /// Forgets every detector (learning was reset).
   void Reset();
   size_t monitored() const { return patterns_.size(); }
 
   // RepairExecutor (repairs act on the learner; what needs a database
   // connection is refused with Unimplemented and never chosen: only the
-  // revert-arm and reset-pattern strategies are registered).
+  // re-validation strategy is registered).
   ruvector_dag::Status AnalyzeTable(std::string_view table) override;
   bool HasNonDefaultArm(ruvector_dag::healing::PatternKey pattern) const override;
   ruvector_dag::Result<std::string> RevertArm(ruvector_dag::healing::PatternKey pattern) override;
@@ -119,6 +125,7 @@ class ServerHealing final : public ruvector_dag::healing::RepairExecutor {
   /// Bandit images kept by RevertArm, for DeployArm (rollback).
   std::map<uint64_t, std::string> reverted_;
   std::vector<uint64_t> touched_;
+  int64_t now_us_ = 0;  // of the running cycle
 };
 
 }  // namespace ruvector_pg

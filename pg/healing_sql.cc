@@ -8,6 +8,7 @@
 #include "extension.h"
 #include "guard.h"
 #include "steering.h"
+#include "visibility.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_health_report);
@@ -82,12 +83,15 @@ extern "C" Datum ruvector_dag_anomalies(PG_FUNCTION_ARGS) {
   int32 max_rows = MaxRowsArg(fcinfo);
   auto* rows = static_cast<HealthFindingEntry*>(palloc(sizeof(HealthFindingEntry) * kHealthRingCapacity));
   LWLockAcquire(SteerLock(), LW_SHARED);
-  int n = CopyNewest(Steer()->findings, Steer()->finding_next_seq, max_rows, rows);
+  int n = CopyNewest(Steer()->findings, Steer()->finding_next_seq, kHealthRingCapacity, rows);
   LWLockRelease(SteerLock());
+  const PatternVisibility vis(CallerVisibility());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0, shown = 0; i < n && shown < max_rows; ++i) {
     const HealthFindingEntry& e = rows[i];
+    if (!vis.Allows(e.pattern_key)) continue;
+    ++shown;
     Datum v[9];
     bool nulls[9] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(e.seq));
@@ -112,12 +116,17 @@ extern "C" Datum ruvector_dag_repair_history(PG_FUNCTION_ARGS) {
   int32 max_rows = MaxRowsArg(fcinfo);
   auto* rows = static_cast<HealthRepairEntry*>(palloc(sizeof(HealthRepairEntry) * kHealthRingCapacity));
   LWLockAcquire(SteerLock(), LW_SHARED);
-  int n = CopyNewest(Steer()->repairs, Steer()->repair_next_seq, max_rows, rows);
+  int n = CopyNewest(Steer()->repairs, Steer()->repair_next_seq, kHealthRingCapacity, rows);
   LWLockRelease(SteerLock());
+  const RowVisibility caller = CallerVisibility();
+  const PatternVisibility vis(caller);
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0, shown = 0; i < n && shown < max_rows; ++i) {
     const HealthRepairEntry& e = rows[i];
+    // A pattern's repair follows the pattern; dag_auto_repair's follow who ran it where.
+    if (e.pattern_key != 0 ? !vis.Allows(e.pattern_key) : !caller.Allows(e.database_oid, e.role_oid)) continue;
+    ++shown;
     Datum v[10];
     bool nulls[10] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(e.seq));
@@ -193,8 +202,10 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
     LWLockAcquire(SteerLock(), LW_SHARED);
     int n = CopyNewest(Steer()->repairs, Steer()->repair_next_seq, kHealthRingCapacity, rows);
     LWLockRelease(SteerLock());
+    const PatternVisibility vis(CallerVisibility());
     for (int i = n - 1; i >= 0; --i) {
       if (rows[i].seq < repairs_before || strcmp(rows[i].origin, "worker") != 0) continue;
+      if (!vis.Allows(rows[i].pattern_key)) continue;
       emit("worker", rows[i].strategy, rows[i].action, rows[i].outcome, rows[i].detail);
     }
   }
@@ -262,6 +273,8 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
     snprintf(action, sizeof(action), "ANALYZE %s", st.name);
     HealthRepairEntry e;
     e.at_us = NowUnixMicros();
+    e.database_oid = MyDatabaseId;
+    e.role_oid = GetUserId();
     CopyBounded(e.origin, sizeof(e.origin), "auto_repair");
     CopyBounded(e.strategy, sizeof(e.strategy), "analyze_table");
     CopyBounded(e.action, sizeof(e.action), action);

@@ -350,6 +350,16 @@ void ExecutorFinishHook(QueryDesc* qd) {
   PG_END_TRY();
 }
 
+/// The relations the plan reads (PostgreSQL lists them for plan
+/// invalidation), as a mask of RelationMaskBit: the drift scope of the
+/// pattern.
+uint64_t RelationMaskOf(const PlannedStmt* stmt) {
+  uint64_t mask = 0;
+  ListCell* lc;
+  foreach (lc, stmt->relationOids) mask |= RelationMaskBit(lfirst_oid(lc));
+  return mask;
+}
+
 void ObserveExecution(QueryDesc* qd) {
   Observe("execution observation", [qd](bool* lock_held) {
     InstrEndLoop(qd->totaltime);
@@ -395,6 +405,9 @@ void ObserveExecution(QueryDesc* qd) {
     rec->param_bucket = identity.param_bucket;
     rec->latency_ms = latency_ms;
     rec->recorded_at_us = NowUnixMicros();
+    rec->database_oid = MyDatabaseId;
+    rec->role_oid = GetUserId();
+    rec->relation_mask = RelationMaskOf(qd->plannedstmt);
     rec->node_count = static_cast<uint16_t>(std::min(snap->count, 65535));
     if (snap->count > kMaxTrajectoryNodes) rec->flags |= kTrajectoryTruncated;
     rec->flags |= steer_flags;

@@ -30,7 +30,92 @@ ruvector_dag::BanditOptions Learner::ServerOptions(uint32_t num_arms) {
 
 void Learner::Reset(uint32_t num_arms) {
   bandits_.clear();
+  per_role_.clear();
+  waiting_.clear();
   num_arms_ = num_arms;
+}
+
+double Learner::Decayed(double value_ms, int64_t at_us, int64_t now_us) {
+  if (now_us <= at_us) return value_ms;
+  return value_ms * std::exp2(-static_cast<double>(now_us - at_us) / static_cast<double>(kValueHalfLifeUs));
+}
+
+bool Learner::Admit(const LearnInput& in, double value_ms, size_t max_patterns, std::vector<uint64_t>* evicted) {
+  const size_t role_cap = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(max_patterns) * kRoleShare));
+  auto held = per_role_.find(in.role_oid);
+  const bool over_share = held != per_role_.end() && held->second >= role_cap;
+  // The victim: the least time at stake, patterns on the default plan before
+  // deployed ones (their win is what the learner is for); a role over its
+  // share gives up one of its own.
+  auto victim = bandits_.end();
+  bool victim_deployed = true;
+  double victim_value = 0.0;
+  for (auto it = bandits_.begin(); it != bandits_.end(); ++it) {
+    const Entry& e = it->second;
+    if (over_share && e.role_oid != in.role_oid) continue;
+    const bool deployed = e.bandit.deployed_arm() != 0;
+    const double v = Decayed(e.value_ms, e.value_at_us, in.at_us);
+    if (victim == bandits_.end() || (!deployed && victim_deployed) ||
+        (deployed == victim_deployed && (v < victim_value || (v == victim_value && it->first < victim->first)))) {
+      victim = it;
+      victim_deployed = deployed;
+      victim_value = v;
+    }
+  }
+  if (victim == bandits_.end() || !(value_ms > victim_value)) return false;
+  auto role = per_role_.find(victim->second.role_oid);
+  if (role != per_role_.end() && --role->second == 0) per_role_.erase(role);
+  if (evicted != nullptr) evicted->push_back(victim->first);
+  bandits_.erase(victim);
+  return true;
+}
+
+Status Learner::RequestRevalidation(uint64_t key, int64_t now_us) {
+  auto it = bandits_.find(key);
+  if (it == bandits_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  Entry& e = it->second;
+  if (e.bandit.deployed_arm() == 0) {
+    return Status::FailedPrecondition("pattern " + std::to_string(key) + " runs the default plan");
+  }
+  e.revalidate_since_us = std::max<int64_t>(now_us, 1);
+  e.fresh_default_log_sum = e.fresh_arm_log_sum = 0.0;
+  e.fresh_default_runs = e.fresh_arm_runs = 0;
+  return Status::Ok();
+}
+
+void Learner::CancelRevalidation(uint64_t key) {
+  auto it = bandits_.find(key);
+  if (it != bandits_.end()) it->second.revalidate_since_us = 0;
+}
+
+bool Learner::Revalidating(uint64_t key) const {
+  auto it = bandits_.find(key);
+  return it != bandits_.end() && it->second.revalidate_since_us != 0;
+}
+
+void Learner::CheckRevalidation(uint64_t key, Entry* e, std::vector<LearnEvent>* events) {
+  if (e->revalidate_since_us == 0) return;
+  if (e->bandit.deployed_arm() == 0) {
+    e->revalidate_since_us = 0;  // reverted meanwhile (monitor, drift)
+    return;
+  }
+  // One fresh default run and three of the arm, measured in the same
+  // period: the arm is kept unless it was slower than the default.
+  if (e->fresh_default_runs < 1 || e->fresh_arm_runs < 3) return;
+  const double default_log = e->fresh_default_log_sum / e->fresh_default_runs;
+  const double arm_log = e->fresh_arm_log_sum / e->fresh_arm_runs;
+  e->revalidate_since_us = 0;
+  if (!(arm_log > default_log)) return;
+  LearnEvent ev;
+  ev.pattern_key = key;
+  ev.query_id = e->query_id;
+  ev.type = LearnEventType::kRevert;
+  ev.arm = static_cast<int32_t>(e->bandit.deployed_arm());
+  ev.default_ms = std::exp(default_log);
+  ev.arm_ms = std::exp(arm_log);
+  e->bandit.RevertNow();
+  ev.confidence = e->bandit.Confidence();
+  events->push_back(ev);
 }
 
 DecisionUpdate Learner::Describe(uint64_t key, const Entry& e) const {
@@ -61,37 +146,60 @@ DecisionUpdate Learner::Describe(uint64_t key, const Entry& e) const {
   for (uint32_t a = 0; a < num_arms_; ++a) u.observed_runs += b.Summary(a).total_runs;
   u.deployments = b.deployments();
   u.reverts = b.reverts();
+  u.baseline_wanted = e.revalidate_since_us != 0 && e.fresh_default_runs == 0;
   return u;
 }
 
-void Learner::NotifyDrift(double severity, std::vector<DecisionUpdate>* updates) {
-  if (!(severity > 0.0)) return;
+size_t Learner::NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>* updates) {
+  double severity = scope.severity;
+  if (!(severity > 0.0)) return 0;
   if (severity > 1.0) severity = 1.0;
+  const bool every_relation = scope.relation_mask == ~uint64_t{0};
+  size_t touched = 0;
   for (auto& [key, e] : bandits_) {
+    if (scope.database_oid != 0 && e.database_oid != scope.database_oid) continue;
+    if (!every_relation && (e.relation_mask & scope.relation_mask) == 0) continue;
     e.bandit.NotifyDrift(severity);
     updates->push_back(Describe(key, e));
+    ++touched;
   }
+  return touched;
 }
 
 Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
                       std::vector<DecisionUpdate>* updates, std::vector<LearnEvent>* events,
-                      uint64_t* untracked) {
+                      uint64_t* untracked, std::vector<uint64_t>* evicted) {
   std::unordered_map<uint64_t, size_t> touched;  // key -> index in *updates
-  std::vector<uint64_t> order;
   for (const LearnInput& in : batch) {
     if (in.pattern_key == 0 || in.arm < 0 || static_cast<uint32_t>(in.arm) >= num_arms_) continue;
     if (!(in.latency_ms > 0.0) || !std::isfinite(in.latency_ms)) continue;
     auto it = bandits_.find(in.pattern_key);
     if (it == bandits_.end()) {
-      if (bandits_.size() >= max_patterns) {
+      double value = in.latency_ms;
+      auto w = waiting_.find(in.pattern_key);
+      if (w != waiting_.end()) value += Decayed(w->second.value_ms, w->second.value_at_us, in.at_us);
+      if (bandits_.size() >= max_patterns && !Admit(in, value, max_patterns, evicted)) {
+        if (w == waiting_.end() && waiting_.size() >= kMaxWaiting) waiting_.clear();
+        waiting_[in.pattern_key] = Waiting{value, in.at_us};
         ++*untracked;
         continue;
       }
+      if (w != waiting_.end()) waiting_.erase(in.pattern_key);
       RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::PatternBandit b,
                                 ruvector_dag::PatternBandit::Create(ServerOptions(num_arms_)));
-      it = bandits_.emplace(in.pattern_key, Entry{std::move(b), in.query_id}).first;
+      Entry fresh{std::move(b), in.query_id};
+      fresh.database_oid = in.database_oid;
+      fresh.role_oid = in.role_oid;
+      fresh.value_ms = value - in.latency_ms;  // this run is added below
+      fresh.value_at_us = in.at_us;
+      it = bandits_.emplace(in.pattern_key, std::move(fresh)).first;
+      ++per_role_[in.role_oid];
     }
-    ruvector_dag::PatternBandit& b = it->second.bandit;
+    Entry& entry = it->second;
+    if (in.relation_mask != 0) entry.relation_mask = in.relation_mask;
+    entry.value_ms = Decayed(entry.value_ms, entry.value_at_us, in.at_us) + in.latency_ms;
+    entry.value_at_us = std::max(entry.value_at_us, in.at_us);
+    ruvector_dag::PatternBandit& b = entry.bandit;
     const uint32_t before = b.deployed_arm();
     const bool was_rejected = in.arm > 0 && b.Summary(static_cast<uint32_t>(in.arm)).rejected;
     if (in.censored) {
@@ -105,9 +213,29 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
     } else {
       RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
     }
+    if (entry.revalidate_since_us != 0) {
+      if (in.at_us - entry.revalidate_since_us > kRevalidationTimeoutUs) {
+        entry.revalidate_since_us = 0;
+      } else if (in.at_us >= entry.revalidate_since_us && !in.censored && !in.same_plan) {
+        if (in.arm == 0) {
+          entry.fresh_default_log_sum += std::log(in.latency_ms);
+          ++entry.fresh_default_runs;
+        } else if (static_cast<uint32_t>(in.arm) == b.deployed_arm()) {
+          entry.fresh_arm_log_sum += std::log(in.latency_ms);
+          ++entry.fresh_arm_runs;
+        }
+      }
+    }
     const uint32_t after = b.deployed_arm();
+    bool revalidated = false;  // its revert event is appended by CheckRevalidation
+    if (after == before && after != 0) {
+      CheckRevalidation(in.pattern_key, &entry, events);
+      revalidated = b.deployed_arm() != after;
+    }
     DecisionUpdate d = Describe(in.pattern_key, it->second);
-    if (after != before) {
+    if (revalidated) {
+      // nothing more to report
+    } else if (after != before) {
       LearnEvent ev;
       ev.pattern_key = in.pattern_key;
       ev.query_id = in.query_id;
@@ -182,7 +310,7 @@ ruvector_dag::Result<DecisionUpdate> Learner::DescribePattern(uint64_t key) cons
 namespace {
 
 constexpr char kLearnerMagic[8] = {'R', 'V', 'D', 'G', 'L', 'R', 'N', '1'};
-constexpr uint32_t kLearnerVersion = 1;
+constexpr uint32_t kLearnerVersion = 2;
 
 template <typename T>
 void Put(std::string* out, T v) {
@@ -219,6 +347,11 @@ void Learner::SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learne
     e.bandit.AppendTo(&image);
     Put<uint64_t>(out, key);
     Put<uint64_t>(out, e.query_id);
+    Put<uint32_t>(out, e.database_oid);
+    Put<uint32_t>(out, e.role_oid);
+    Put<uint64_t>(out, e.relation_mask);
+    Put<double>(out, e.value_ms);
+    Put<int64_t>(out, e.value_at_us);
     Put<uint32_t>(out, static_cast<uint32_t>(image.size()));
     out->append(image);
   }
@@ -245,13 +378,20 @@ Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t m
   if (arms != num_arms_ || fingerprint != arm_fingerprint) {
     return Status::FailedPrecondition("learner image: learned with another arm table");
   }
-  if (count > (body.size() - pos) / 20) return Status::DataLoss("learner image: implausible pattern count");
+  if (count > (body.size() - pos) / 52) return Status::DataLoss("learner image: implausible pattern count");
   std::unordered_map<uint64_t, Entry> loaded;
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key = 0, query_id = 0;
-    uint32_t len = 0;
-    if (!Get(body, &pos, &key) || !Get(body, &pos, &query_id) || !Get(body, &pos, &len) || body.size() - pos < len) {
+    uint64_t key = 0, query_id = 0, mask = 0;
+    uint32_t len = 0, database = 0, role = 0;
+    double value = 0.0;
+    int64_t value_at = 0;
+    if (!Get(body, &pos, &key) || !Get(body, &pos, &query_id) || !Get(body, &pos, &database) ||
+        !Get(body, &pos, &role) || !Get(body, &pos, &mask) || !Get(body, &pos, &value) || !Get(body, &pos, &value_at) ||
+        !Get(body, &pos, &len) || body.size() - pos < len) {
       return Status::DataLoss("learner image: truncated at pattern " + std::to_string(i));
+    }
+    if (!std::isfinite(value) || value < 0.0) {
+      return Status::DataLoss("learner image: bad time at stake at pattern " + std::to_string(i));
     }
     if (key == 0 || loaded.count(key) != 0) return Status::DataLoss("learner image: bad or repeated pattern key");
     size_t offset = 0;
@@ -261,10 +401,21 @@ Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t m
       return Status::DataLoss("learner image: pattern " + std::to_string(i) + " does not match its length or arms");
     }
     pos += len;
-    if (loaded.size() < max_patterns) loaded.emplace(key, Entry{std::move(b), query_id});
+    if (loaded.size() < max_patterns) {
+      Entry e{std::move(b), query_id};
+      e.database_oid = database;
+      e.role_oid = role;
+      e.relation_mask = mask;
+      e.value_ms = value;
+      e.value_at_us = value_at;
+      loaded.emplace(key, std::move(e));
+    }
   }
   if (pos != body.size()) return Status::DataLoss("learner image: trailing bytes");
   bandits_ = std::move(loaded);
+  per_role_.clear();
+  waiting_.clear();
+  for (const auto& [key, e] : bandits_) ++per_role_[e.role_oid];
   *learned_through = through;
   return Status::Ok();
 }

@@ -30,6 +30,12 @@ struct LearnInput {
   bool same_plan = false;
   /// The run was cancelled at its timeout: latency_ms is a lower bound.
   bool censored = false;
+  /// Where and by whom it ran, the relations its plan reads (a mask of
+  /// RelationMaskBit), and when it was recorded (Unix microseconds).
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  uint64_t relation_mask = 0;
+  int64_t at_us = 0;
 };
 
 /// What the worker writes into a Decision.
@@ -46,6 +52,20 @@ struct DecisionUpdate {
   uint64_t observed_runs = 0;
   uint64_t deployments = 0;
   uint64_t reverts = 0;
+  /// The deployed arm is being re-validated and no fresh run of the default
+  /// plan arrived yet: the host should measure the default now (in the
+  /// background).
+  bool baseline_wanted = false;
+};
+
+/// A change that can alter plans (ANALYZE, DDL, ALTER SYSTEM): patterns of
+/// `database_oid` (0 = every database) whose plans read a relation in
+/// `relation_mask` (all bits = every relation) forget the oldest `severity`
+/// share of what they measured.
+struct DriftScope {
+  double severity = 0.0;
+  uint32_t database_oid = 0;
+  uint64_t relation_mask = ~uint64_t{0};
 };
 
 /// One executed plan as the trajectory ring keeps it (at most
@@ -101,17 +121,45 @@ class Learner {
   uint32_t num_arms() const { return num_arms_; }
   size_t patterns() const { return bandits_.size(); }
 
-  /// Statistics changed (ANALYZE, DDL, a planner setting): every bandit
-  /// forgets the oldest `severity` share of its windows and re-checks its
-  /// deployment. Appends the updates of patterns whose decision changed.
-  void NotifyDrift(double severity, std::vector<DecisionUpdate>* updates);
+  /// Statistics or schema changed: the bandits of the patterns in `scope`
+  /// forget the oldest `scope.severity` share of their windows and re-check
+  /// their deployment (a pattern whose relations are not known yet is
+  /// touched only by a scope of every relation). Appends their updates;
+  /// returns how many patterns were touched.
+  size_t NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>* updates);
 
   /// Observes a batch; appends one update per touched pattern (in first-touch
-  /// order) and the deploy/revert/reject events. Patterns beyond
-  /// `max_patterns` are not tracked (counted in *untracked).
+  /// order) and the deploy/revert/reject events.
+  ///
+  /// Admission when `max_patterns` are tracked: a new pattern replaces the
+  /// tracked one with the least time at stake (decayed sum of measured
+  /// latency, half-life kValueHalfLifeUs; deployed patterns are replaced
+  /// last) only when its own time at stake (accumulated while it waits) is
+  /// larger; a role already holding kRoleShare of the table replaces one of
+  /// its own patterns instead. Refused runs are counted in *untracked;
+  /// replaced patterns are appended to *evicted (when not null).
   ruvector_dag::Status Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
                              std::vector<DecisionUpdate>* updates, std::vector<LearnEvent>* events,
-                             uint64_t* untracked);
+                             uint64_t* untracked, std::vector<uint64_t>* evicted = nullptr);
+
+  /// Half-life of a pattern's time at stake.
+  static constexpr int64_t kValueHalfLifeUs = int64_t{3600} * 1000000;
+  /// Share of the learner's patterns one role may hold when others need room.
+  static constexpr double kRoleShare = 0.5;
+  /// A re-validation that got no fresh default run within this time ends
+  /// without a verdict (the deployed arm stays).
+  static constexpr int64_t kRevalidationTimeoutUs = int64_t{600} * 1000000;
+
+  /// The healing cycle saw the served latency of `key` rise: measure the
+  /// default plan afresh and revert the deployed arm only if, from `now_us`
+  /// on, its runs are slower than the default's fresh runs (the same
+  /// conditions), never on a spike that hits both. NotFound for an unknown
+  /// pattern, FailedPrecondition when the default is deployed.
+  ruvector_dag::Status RequestRevalidation(uint64_t key, int64_t now_us);
+  /// Ends a re-validation without a verdict.
+  void CancelRevalidation(uint64_t key);
+  /// Whether `key` is being re-validated.
+  bool Revalidating(uint64_t key) const;
 
   // --- repairs (the healing cycle, healing_host.h) ---------------------------------
   /// The arm deployed for `key` (0 = default or unknown pattern).
@@ -125,10 +173,11 @@ class Learner {
   /// Puts back a bandit image returned by RevertPattern / ResetPattern.
   ruvector_dag::Status RestorePattern(uint64_t key, std::string_view image);
   // --- persistence ($PGDATA/ruvector_dag.learner, written by the worker) -----------
-  /// Appends a checksummed image of every bandit: magic "RVDGLRN1", version,
-  /// arm count, `arm_fingerprint` (the arm table it was learned with),
+  /// Appends a checksummed image of every bandit: magic "RVDGLRN1", version
+  /// (2), arm count, `arm_fingerprint` (the arm table it was learned with),
   /// `learned_through` (the last trajectory sequence number learned), then
-  /// per pattern its key, query id and bandit image, then a CRC-32C.
+  /// per pattern its key, query id, database, role, relation mask, time at
+  /// stake and its time, and bandit image, then a CRC-32C.
   void SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learned_through) const;
   /// Validates an image completely (checksum, version, the same arm count
   /// and fingerprint, every bandit) and only then replaces this learner's
@@ -151,11 +200,38 @@ class Learner {
   struct Entry {
     ruvector_dag::PatternBandit bandit;
     uint64_t query_id = 0;
+    uint32_t database_oid = 0;
+    uint32_t role_oid = 0;
+    uint64_t relation_mask = 0;  // 0 = not known yet
+    double value_ms = 0.0;       // time at stake at value_at_us
+    int64_t value_at_us = 0;
+    // Re-validation of the deployed arm (healing): fresh runs since `since`.
+    int64_t revalidate_since_us = 0;  // 0 = none
+    double fresh_default_log_sum = 0.0;
+    uint32_t fresh_default_runs = 0;
+    double fresh_arm_log_sum = 0.0;
+    uint32_t fresh_arm_runs = 0;
+  };
+  /// A pattern waiting for admission: its time at stake so far.
+  struct Waiting {
+    double value_ms = 0.0;
+    int64_t value_at_us = 0;
   };
   DecisionUpdate Describe(uint64_t key, const Entry& e) const;
+  /// Time at stake of `value_ms` measured at `at_us`, as of `now_us`.
+  static double Decayed(double value_ms, int64_t at_us, int64_t now_us);
+  /// Makes room for a new pattern of `in.role_oid` whose time at stake is
+  /// `value_ms`: false when it is refused; else the victim (if any) is
+  /// erased and appended to *evicted.
+  bool Admit(const LearnInput& in, double value_ms, size_t max_patterns, std::vector<uint64_t>* evicted);
+  /// Applies a re-validation verdict once fresh runs of both arms arrived.
+  void CheckRevalidation(uint64_t key, Entry* e, std::vector<LearnEvent>* events);
 
   uint32_t num_arms_ = 8;
   std::unordered_map<uint64_t, Entry> bandits_;
+  std::unordered_map<uint32_t, size_t> per_role_;  // tracked patterns per role
+  std::unordered_map<uint64_t, Waiting> waiting_;  // bounded by kMaxWaiting
+  static constexpr size_t kMaxWaiting = 4096;
 };
 
 }  // namespace ruvector_pg

@@ -30,6 +30,9 @@ struct TrajectoryRecord {
   int64_t recorded_at_us = 0;  // Unix epoch microseconds
   double latency_ms = 0.0;     // executor run time of the statement
   uint32_t param_bucket = 0;
+  uint32_t database_oid = 0;   // where and by whom it ran (row visibility)
+  uint32_t role_oid = 0;
+  uint64_t relation_mask = 0;  // RelationMaskBit of every relation the plan reads (drift scope)
   uint16_t node_count = 0;     // plan nodes (may exceed kMaxTrajectoryNodes)
   uint16_t flags = 0;          // kTrajectory* bits
   uint8_t node_type[kMaxTrajectoryNodes] = {0};
@@ -50,6 +53,8 @@ struct PatternEntry {
   uint64_t shape_hash = 0;  // shape of the most recent plan
   uint32_t param_bucket = 0;
   uint32_t node_count = 0;
+  uint32_t database_oid = 0;  // the database and role whose executions these are
+  uint32_t role_oid = 0;
   uint64_t executions = 0;
   uint64_t shape_changes = 0;  // times the plan shape differed from the previous run
   double mean_ms = 0.0;
@@ -94,6 +99,10 @@ struct SharedState {
   int32_t worker_pid = 0;
   int64_t worker_heartbeat_us = 0;
   uint64_t generation = 0;  // bumped by reset/import
+  // Saves of the extension's files that failed (dag_health_check).
+  uint64_t save_failures = 0;
+  int64_t last_save_failure_us = 0;
+  char save_failure[256] = {0};
 };
 
 /// Bytes needed for a region holding `max_patterns` and `ring_capacity`.

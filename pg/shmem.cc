@@ -140,7 +140,10 @@ bool WriteFileDurably(const char* name, const char* data, size_t size, int eleve
   snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, MyProcPid);
   int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
   if (fd < 0) {
-    ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not create \"%s\": %m", tmp)));
+    char why[160];
+    snprintf(why, sizeof(why), "could not create \"%s\": %s", tmp, strerror(errno));
+    ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: %s", why)));
+    NoteSaveFailure(name, why);
     return false;
   }
   size_t done = 0;
@@ -162,9 +165,38 @@ bool WriteFileDurably(const char* name, const char* data, size_t size, int eleve
     ok = false;
   }
   CloseTransientFile(fd);
-  if (ok && durable_rename(tmp, name, elevel) == 0) return true;
+  if (!ok) {
+    unlink(tmp);
+    NoteSaveFailure(name, "could not write the new file");
+    return false;
+  }
+  // durable_rename also fsyncs the file it replaces; an old file the server
+  // may not open (another owner, mode 000) would make every save fail, so
+  // replace it with a plain rename (the directory is ours) and fsync the
+  // new file and the directory instead.
+  if (durable_rename(tmp, name, DEBUG1) == 0) return true;
+  if (rename(tmp, name) == 0) {
+    (void)fsync_fname_ext(name, false, false, elevel);
+    (void)fsync_fname_ext(".", true, false, elevel);
+    ereport(elevel < WARNING ? LOG : elevel,
+            (errmsg("ruvector_dag: replaced \"%s\", which could not be opened, by a new file", name)));
+    return true;
+  }
+  char why[160];
+  snprintf(why, sizeof(why), "could not replace the file: %s", strerror(errno));
+  ereport(elevel, (errcode_for_file_access(), errmsg("ruvector_dag: could not save \"%s\": %s", name, why)));
   unlink(tmp);
+  NoteSaveFailure(name, why);
   return false;
+}
+
+void NoteSaveFailure(const char* name, const char* why) {
+  if (g_state == nullptr || !IsUnderPostmaster) return;
+  LWLockAcquire(g_state_lock, LW_EXCLUSIVE);
+  ++g_state->save_failures;
+  g_state->last_save_failure_us = NowUnixMicros();
+  snprintf(g_state->save_failure, sizeof(g_state->save_failure), "%s: %s", name, why);
+  LWLockRelease(g_state_lock);
 }
 
 bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing) {

@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "plan_extract.h"
 #include "steering.h"
+#include "visibility.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
@@ -88,12 +89,39 @@ PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("ruvector_dag: queries with data-modifying WITH clauses cannot be analyzed")));
   }
-  return pg_plan_query(q, sql, CURSOR_OPT_PARALLEL_OK, nullptr);
+  PlannedStmt* stmt = pg_plan_query(q, sql, CURSOR_OPT_PARALLEL_OK, nullptr);
+  // The plan's estimates are derived from the tables' statistics: show them
+  // only to a caller who may read those tables, checked exactly as EXPLAIN
+  // does (ExecutorStart runs this check, with the same error, before EXPLAIN
+  // prints anything).
+  (void)ExecCheckRTPerms(stmt->rtable, true);
+  return stmt;
+}
+
+/// Plans at most this many nodes are analyzed by the SQL functions: every
+/// analysis is linear in the node count (a 10,000-node plan takes a few MB),
+/// the bound keeps one call's memory small whatever the query.
+constexpr int kMaxAnalyzedNodes = 10000;
+/// dag_attention_matrix returns n x n doubles: at most 1,000 nodes (8 MB).
+constexpr int kMaxMatrixNodes = 1000;
+
+/// The plan of a query argument as plain data, refused (before any
+/// analysis allocates) when it has more than `max_nodes` nodes.
+PlanSnapshot* ExtractBounded(PlannedStmt* stmt, int max_nodes, const char* what) {
+  bool truncated = false;
+  PlanSnapshot* snap = ExtractPlan(stmt, true, max_nodes, &truncated);
+  if (truncated) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: the plan has more than %d nodes; %s is limited to %d", max_nodes, what,
+                           max_nodes),
+                    errhint("Analyze a smaller query, or the EXPLAIN output with the ruvector-dag command-line tool.")));
+  }
+  return snap;
 }
 
 PlanReport* AnalyzeQueryArg(FunctionCallInfo fcinfo, int n) {
   PlannedStmt* stmt = PlanQueryText(fcinfo, n);
-  PlanSnapshot* snap = ExtractPlan(stmt, true);
+  PlanSnapshot* snap = ExtractBounded(stmt, kMaxAnalyzedNodes, "plan analysis");
   PlanReport* report = NewOwnedByContext<PlanReport>(CurrentMemoryContext);
   int fault = g_debug_fault;
   PlainStatus st = RunCpp("analyzing the plan", [&]() {
@@ -169,7 +197,8 @@ AttentionResult* AttentionForArgs(FunctionCallInfo fcinfo, bool edge_weights, co
                             "hierarchical_lorentz, parallel_branch, temporal_btsp.")));
   }
   PlannedStmt* stmt = PlanQueryText(fcinfo, 0);
-  PlanSnapshot* snap = ExtractPlan(stmt, true);
+  PlanSnapshot* snap = edge_weights ? ExtractBounded(stmt, kMaxMatrixNodes, "the attention matrix")
+                                    : ExtractBounded(stmt, kMaxAnalyzedNodes, "attention");
   AttentionResult* r = NewOwnedByContext<AttentionResult>(CurrentMemoryContext);
   PlainStatus st = RunCpp("computing attention", [&]() {
     RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &r->report.dag));
@@ -356,9 +385,11 @@ extern "C" Datum ruvector_dag_statistics(PG_FUNCTION_ARGS) {
     if (a.executions != b.executions) return a.executions > b.executions;
     return a.key < b.key;
   });
+  const RowVisibility vis = CallerVisibility();
   Rows rows = BeginRows(fcinfo);
   for (uint32_t i = 0; i < count; ++i) {
     const PatternEntry& e = entries[i];
+    if (!vis.Allows(e.database_oid, e.role_oid)) continue;
     Datum v[14];
     bool n[14] = {false};
     v[0] = Key(e.key);
@@ -389,6 +420,7 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                     errmsg("ruvector_dag: max_rows %d is outside [0, 1000000]", max_rows)));
   }
+  const RowVisibility vis = CallerVisibility();
   SharedState* s = State();
   auto* recs = static_cast<TrajectoryRecord*>(palloc(sizeof(TrajectoryRecord) * (std::min<uint32_t>(max_rows, s->ring_capacity) + 1)));
   int k = 0;
@@ -396,7 +428,7 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
   uint64_t first = RingFirstSeq(s);
   for (uint64_t seq = s->ring_next_seq; seq > first && k < max_rows && k < static_cast<int>(s->ring_capacity); --seq) {
     const TrajectoryRecord* r = RingRecord(s, seq - 1);
-    if (r != nullptr) recs[k++] = *r;
+    if (r != nullptr && vis.Allows(r->database_oid, r->role_oid)) recs[k++] = *r;
   }
   LWLockRelease(StateLock());
   Rows rows = BeginRows(fcinfo);
@@ -492,7 +524,13 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   snprintf(msg, sizeof(msg), "startup load: %s (%s); %llu saves%s", LoadResultName(head.load_result),
            head.load_message, static_cast<unsigned long long>(head.counters.state_saves),
            head.counters.last_save_us == 0 ? ", none yet" : "");
-  row("persistence", load_bad ? "warning" : "ok", msg);
+  const bool save_failing = head.save_failures > 0 && head.last_save_failure_us >= head.counters.last_save_us;
+  if (save_failing) {
+    snprintf(msg, sizeof(msg), "saving fails (%llu failures, last %.0f s ago): %s; startup load: %s",
+             static_cast<unsigned long long>(head.save_failures), (now - head.last_save_failure_us) / 1e6,
+             head.save_failure, LoadResultName(head.load_result));
+  }
+  row("persistence", save_failing ? "error" : (load_bad ? "warning" : "ok"), msg);
   int64_t period = int64_t{1000000} * std::max(10, std::min(g_persist_interval_s > 0 ? g_persist_interval_s : 10, 10));
   bool alive = head.worker_pid != 0 && now - head.worker_heartbeat_us <= 3 * period;
   if (alive) {
@@ -668,7 +706,7 @@ extern "C" Datum ruvector_dag_mincut_analysis(PG_FUNCTION_ARGS) {
   RequirePreload();
   char* mode = TextArg(fcinfo, 1, "capacity_mode");
   PlannedStmt* stmt = PlanQueryText(fcinfo, 0);
-  PlanSnapshot* snap = ExtractPlan(stmt, true);
+  PlanSnapshot* snap = ExtractBounded(stmt, kMaxAnalyzedNodes, "min-cut analysis");
   struct Result {
     ruvector_dag::QueryDag dag;
     ruvector_dag::MinCutResult cut;

@@ -71,6 +71,7 @@ void InitSteerState(SteerState* s) {
   s->magic = kSteerMagic;
   s->arm_generation = 1;
   s->event_next_seq = 1;
+  s->drift_next_seq = 1;
   s->finding_next_seq = 1;
   s->repair_next_seq = 1;
   s->explore_load = 1.0;
@@ -147,6 +148,38 @@ Decision* UpsertDecision(SteerState* s, uint64_t key) {
   }
 }
 
+bool RemoveDecision(SteerState* s, uint64_t key) {
+  if (key == 0) return false;
+  constexpr uint32_t kMask = kDecisionSlots - 1;
+  uint32_t hole = Home(key, kDecisionSlots);
+  uint32_t n = 0;
+  while (s->decisions[hole].key != key) {
+    if (s->decisions[hole].key == 0 || ++n == kDecisionSlots) return false;
+    hole = (hole + 1) & kMask;
+  }
+  // Shift later members of the probe chain back into the hole.
+  for (uint32_t next = (hole + 1) & kMask;; next = (next + 1) & kMask) {
+    const uint64_t k = s->decisions[next].key;
+    if (k == 0) break;
+    const uint32_t home = Home(k, kDecisionSlots);
+    // `next` may move to `hole` when its home is not in (hole, next].
+    const bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
+    if (movable) {
+      s->decisions[hole] = s->decisions[next];
+      hole = next;
+    }
+  }
+  s->decisions[hole] = Decision();
+  --s->decision_count;
+  return true;
+}
+
+void AppendDrift(SteerState* s, const DriftNotice& notice) {
+  DriftNotice& slot = s->drift[(s->drift_next_seq - 1) % kDriftCapacity];
+  slot = notice;
+  slot.seq = s->drift_next_seq++;
+}
+
 void ClearDecisions(SteerState* s) {
   for (Decision& d : s->decisions) d = Decision();
   s->decision_count = 0;
@@ -177,6 +210,7 @@ bool SetPin(SteerState* s, uint64_t query_id, int arm) {
 }
 
 bool RemovePin(SteerState* s, uint64_t query_id) {
+  if (query_id == 0) return false;  // 0 marks an empty slot, never a pin
   for (Pin& p : s->pins) {
     if (p.query_id == query_id) {
       p = Pin();

@@ -68,6 +68,27 @@ struct Decision {
   int32_t cluster = -1;  // ReasoningBank cluster of the pattern's plan (-1 = not clustered)
 };
 
+/// A change that can alter the plans of some patterns, noted by the backend
+/// that made it (ProcessUtility hook) for the learner: ANALYZE or DDL of
+/// relations (their RelationMaskBit bits) in one database, or a planner
+/// setting changed for the whole server (database 0, every bit).
+inline constexpr int kDriftCapacity = 64;
+struct DriftNotice {
+  uint64_t seq = 0;  // 1, 2, ...; 0 = empty
+  uint32_t database_oid = 0;
+  uint64_t relation_mask = 0;
+  double severity = 0.0;
+};
+
+/// The bit of relation `relid` in a 64-bit relation mask: a plan's mask ORs
+/// the bits of the relations it reads, so a change to one relation concerns
+/// the patterns whose mask has its bit (a few unrelated ones too, never
+/// fewer).
+inline constexpr uint64_t RelationMaskBit(uint32_t relid) {
+  uint64_t x = relid * 0x9e3779b97f4a7c15ull;
+  return uint64_t{1} << (x >> 58);
+}
+
 struct Pin {
   uint64_t query_id = 0;  // 0 = empty
   int32_t arm = 0;
@@ -90,6 +111,7 @@ struct LearnEvent {
   int64_t at_us = 0;
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
+  uint32_t database_oid = 0;  // drift: the database it happened in (0 = every database)
   LearnEventType type = LearnEventType::kDeploy;
   int32_t arm = 0;
   double confidence = 0.0;
@@ -179,6 +201,8 @@ struct HealthRepairEntry {
   uint64_t seq = 0;
   int64_t at_us = 0;
   uint64_t pattern_key = 0;
+  uint32_t database_oid = 0;  // dag_auto_repair: where and by whom it was run
+  uint32_t role_oid = 0;
   char origin[16] = {0};     // worker | auto_repair
   char strategy[32] = {0};
   char action[128] = {0};
@@ -215,6 +239,7 @@ struct SteerCounters {
   uint64_t deployments = 0;
   uint64_t reverts = 0;
   uint64_t drift_notifications = 0;
+  uint64_t drift_notices_lost = 0;  // overwritten before the learner read them
   uint64_t decisions_dropped = 0; // patterns not tracked because the table was full
   uint64_t learn_passes = 0;
   uint64_t bank_priors = 0;         // new patterns whose exploration order came from bank neighbours
@@ -231,8 +256,8 @@ struct SteerState {
   uint64_t magic = 0;
   uint32_t arm_count = 0;       // arms[0 .. arm_count-1] are valid; arms[0] = default
   uint64_t arm_generation = 1;  // bumped when arms change (learning restarts)
-  uint64_t drift_epoch = 0;     // bumped by ANALYZE / DDL / planner-GUC changes
-  double drift_severity = 0.0;  // max severity since the worker last looked
+  uint64_t drift_next_seq = 1;  // ANALYZE / DDL / ALTER SYSTEM notices for the learner
+  DriftNotice drift[kDriftCapacity];
   uint64_t learn_generation = 0;  // bumped by dag_reset_learning
   uint64_t learned_through_seq = 0;  // trajectories up to this seq were learned
   uint32_t decision_count = 0;
@@ -291,6 +316,9 @@ const Decision* FindDecision(const SteerState* s, uint64_t key);
 /// Finds or inserts (nullptr when full).
 Decision* UpsertDecision(SteerState* s, uint64_t key);
 void ClearDecisions(SteerState* s);
+/// Removes the decision of `key` (backward-shift deletion keeps every other
+/// key reachable). Returns false when absent.
+bool RemoveDecision(SteerState* s, uint64_t key);
 
 /// Pin lookup (-1 when not pinned).
 int PinnedArm(const SteerState* s, uint64_t query_id);
@@ -304,6 +332,8 @@ uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
 void RebuildQueryFilter(SteerState* s);
 
 void AppendEvent(SteerState* s, const LearnEvent& e);
+/// Appends a drift notice (the oldest is overwritten); assigns seq.
+void AppendDrift(SteerState* s, const DriftNotice& notice);
 /// Copies the newest entries of a sequence-numbered ring (entry `seq` sits at
 /// (seq - 1) % N; `next_seq` is the next to be written) into `out`, newest
 /// first, at most `max_rows`, stopping at the first overwritten slot.

@@ -11,13 +11,25 @@
 #include "shim.h"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_statistic_ext.h"
 #include "nodes/parsenodes.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 #include "extension.h"
 #include "guard.h"
 #include "steering.h"
+#include "visibility.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_arms);
@@ -284,54 +296,174 @@ bool IsPlannerSetting(const char* name) {
   return false;
 }
 
-/// How much a utility statement invalidates what was measured: 1 = plans may
-/// change completely (indexes, tables altered or dropped, extended
-/// statistics), 0.5 = statistics refreshed, 0.25 = a session planner
-/// setting changed; 0 = irrelevant.
-double DriftSeverity(Node* stmt) {
+/// What a utility statement changes for the learner: the relations whose
+/// plans it can change (their mask bits), in this database or every one.
+struct DriftTarget {
+  double severity = 0.0;
+  uint64_t mask = 0;
+  bool all_databases = false;
+};
+
+/// A relation (an index counts as its table: plans list the tables they read).
+void AddRelation(DriftTarget* t, Oid relid) {
+  if (!OidIsValid(relid)) return;
+  const char kind = get_rel_relkind(relid);
+  if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX) relid = IndexGetRelation(relid, true);
+  if (OidIsValid(relid)) t->mask |= RelationMaskBit(relid);
+}
+
+void AddRangeVar(DriftTarget* t, RangeVar* rv) {
+  if (rv != nullptr) AddRelation(t, RangeVarGetRelid(rv, NoLock, true));
+}
+
+/// Relations of pg_class whose `column` equals `value` (the owner's or the
+/// schema's); a catalog scan, run only for such whole-schema / whole-owner
+/// statements.
+void AddRelationsWhere(DriftTarget* t, AttrNumber column, Oid value) {
+  Relation rel = table_open(RelationRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, column, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(value));
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 1, &key);
+  HeapTuple tuple;
+  while ((tuple = systable_getnext(scan)) != nullptr) {
+    auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+    if (form->relkind == RELKIND_RELATION || form->relkind == RELKIND_PARTITIONED_TABLE ||
+        form->relkind == RELKIND_MATVIEW || form->relkind == RELKIND_FOREIGN_TABLE) {
+      t->mask |= RelationMaskBit(form->oid);
+    }
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+}
+
+/// ANALYZE changes the statistics only of relations the caller may analyze
+/// (PostgreSQL skips the others with a WARNING).
+bool MayAnalyze(Oid relid) {
+  return pg_class_ownercheck(relid, GetUserId()) ||
+         (pg_database_ownercheck(MyDatabaseId, GetUserId()) && !IsSharedRelation(relid));
+}
+
+/// Which patterns a utility statement can invalidate, resolved before it
+/// runs (a dropped or renamed relation cannot be looked up afterwards) and
+/// reported only when it succeeded. Severity: 1 = plans may change
+/// completely (indexes, tables altered or dropped, extended statistics),
+/// 0.5 = statistics refreshed or a server-wide planner setting changed.
+/// A statement that touches nothing existing (DROP TABLE IF EXISTS of a
+/// missing table, CREATE TEMP TABLE, a session's SET) invalidates nothing.
+DriftTarget DriftOf(Node* stmt) {
+  DriftTarget t;
   switch (nodeTag(stmt)) {
     case T_VacuumStmt: {
       auto* v = reinterpret_cast<VacuumStmt*>(stmt);
-      if (!v->is_vacuumcmd) return 0.5;
+      bool analyze = !v->is_vacuumcmd;
       ListCell* lc;
       foreach (lc, v->options) {
-        DefElem* opt = lfirst_node(DefElem, lc);
-        if (strcmp(opt->defname, "analyze") == 0) return 0.5;
+        if (strcmp(lfirst_node(DefElem, lc)->defname, "analyze") == 0) analyze = true;
       }
-      return 0.0;
+      if (!analyze) return t;
+      t.severity = 0.5;
+      if (v->rels == NIL) {
+        // Every relation the caller may analyze.
+        if (superuser() || pg_database_ownercheck(MyDatabaseId, GetUserId())) {
+          t.mask = ~uint64_t{0};
+        } else {
+          AddRelationsWhere(&t, Anum_pg_class_relowner, GetUserId());
+        }
+        return t;
+      }
+      foreach (lc, v->rels) {
+        auto* vr = lfirst_node(VacuumRelation, lc);
+        Oid relid = OidIsValid(vr->oid) ? vr->oid : RangeVarGetRelid(vr->relation, NoLock, true);
+        if (OidIsValid(relid) && MayAnalyze(relid)) AddRelation(&t, relid);
+      }
+      return t;
     }
     case T_IndexStmt:
-    case T_DropStmt:
+      t.severity = 1.0;
+      AddRangeVar(&t, reinterpret_cast<IndexStmt*>(stmt)->relation);
+      return t;
     case T_AlterTableStmt:
-    case T_CreateStatsStmt:
-    case T_TruncateStmt:
-      return 1.0;
+      t.severity = 1.0;
+      AddRangeVar(&t, reinterpret_cast<AlterTableStmt*>(stmt)->relation);
+      return t;
+    case T_CreateStatsStmt: {
+      t.severity = 1.0;
+      ListCell* lc;
+      foreach (lc, reinterpret_cast<CreateStatsStmt*>(stmt)->relations) {
+        if (IsA(lfirst(lc), RangeVar)) AddRangeVar(&t, lfirst_node(RangeVar, lc));
+      }
+      return t;
+    }
+    case T_TruncateStmt: {
+      t.severity = 1.0;
+      ListCell* lc;
+      foreach (lc, reinterpret_cast<TruncateStmt*>(stmt)->relations) AddRangeVar(&t, lfirst_node(RangeVar, lc));
+      return t;
+    }
+    case T_DropStmt: {
+      auto* d = reinterpret_cast<DropStmt*>(stmt);
+      t.severity = 1.0;
+      ListCell* lc;
+      switch (d->removeType) {
+        case OBJECT_TABLE:
+        case OBJECT_INDEX:
+        case OBJECT_VIEW:
+        case OBJECT_MATVIEW:
+        case OBJECT_FOREIGN_TABLE:
+          foreach (lc, d->objects) AddRangeVar(&t, makeRangeVarFromNameList(static_cast<List*>(lfirst(lc))));
+          break;
+        case OBJECT_SCHEMA:
+          foreach (lc, d->objects) {
+            Oid nsp = get_namespace_oid(strVal(lfirst(lc)), true);
+            if (OidIsValid(nsp)) AddRelationsWhere(&t, Anum_pg_class_relnamespace, nsp);
+          }
+          break;
+        case OBJECT_STATISTIC_EXT:
+          foreach (lc, d->objects) {
+            Oid stat = get_statistics_object_oid(static_cast<List*>(lfirst(lc)), true);
+            if (!OidIsValid(stat)) continue;
+            HeapTuple tuple = SearchSysCache1(STATEXTOID, ObjectIdGetDatum(stat));
+            if (!HeapTupleIsValid(tuple)) continue;
+            AddRelation(&t, reinterpret_cast<Form_pg_statistic_ext>(GETSTRUCT(tuple))->stxrelid);
+            ReleaseSysCache(tuple);
+          }
+          break;
+        default:
+          break;
+      }
+      return t;
+    }
     case T_AlterSystemStmt: {
       auto* a = reinterpret_cast<AlterSystemStmt*>(stmt);
-      return a->setstmt != nullptr && IsPlannerSetting(a->setstmt->name) ? 0.5 : 0.0;
-    }
-    case T_VariableSetStmt: {
-      auto* v = reinterpret_cast<VariableSetStmt*>(stmt);
-      return IsPlannerSetting(v->name) ? 0.25 : 0.0;
+      if (a->setstmt != nullptr && IsPlannerSetting(a->setstmt->name)) {
+        t.severity = 0.5;
+        t.mask = ~uint64_t{0};
+        t.all_databases = true;
+      }
+      return t;
     }
     default:
-      return 0.0;
+      return t;
   }
 }
 
 void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                         ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
                         DestReceiver* dest, QueryCompletion* qc) {
-  double severity = g_steer != nullptr && g_enabled ? DriftSeverity(pstmt->utilityStmt) : 0.0;
+  DriftTarget drift;
+  if (g_steer != nullptr && g_enabled) drift = DriftOf(pstmt->utilityStmt);
   if (g_prev_process_utility != nullptr) {
     g_prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
   } else {
     standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
   }
-  if (severity > 0.0) {
+  if (drift.severity > 0.0 && drift.mask != 0) {
+    DriftNotice notice;
+    notice.database_oid = drift.all_databases ? 0 : MyDatabaseId;
+    notice.relation_mask = drift.mask;
+    notice.severity = drift.severity;
     LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-    ++g_steer->drift_epoch;
-    g_steer->drift_severity = std::max(g_steer->drift_severity, severity);
+    AppendDrift(g_steer, notice);
     LWLockRelease(g_steer_lock);
   }
 }
@@ -361,6 +493,7 @@ struct LearnScratch {
   std::vector<HealInput> heal;
   std::vector<PlanSample> plans;  // the latest plan of each pattern seen in this pass
   std::vector<DecisionUpdate> updates;
+  std::vector<uint64_t> evicted;  // patterns the learner stopped tracking
   std::vector<LearnEvent> events;
   HealingCycleOutput cycle;
 };
@@ -376,6 +509,7 @@ uint64_t g_healing_requests_seen = 0;
 constexpr int64_t kHealIntervalUs = 1000000;
 uint64_t g_learner_arm_generation = 0;
 uint64_t g_learner_learn_generation = 0;
+uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
 
 }  // namespace
 
@@ -508,8 +642,21 @@ int LearnStep(int max_records) {
   uint32_t arm_count = g_steer->arm_count;
   uint64_t arm_gen = g_steer->arm_generation;
   uint64_t learn_gen = g_steer->learn_generation;
-  double severity = g_steer->drift_severity;
-  g_steer->drift_severity = 0.0;
+  // Drift notices since the last pass (the oldest are lost when more than
+  // kDriftCapacity arrived in one pass: counted, never widened).
+  DriftNotice notices[kDriftCapacity];
+  int notice_count = 0;
+  const uint64_t drift_next = g_steer->drift_next_seq;
+  if (g_drift_seen_seq + 1 > drift_next) g_drift_seen_seq = drift_next - 1;  // shared memory was reset
+  if (drift_next - 1 - g_drift_seen_seq > static_cast<uint64_t>(kDriftCapacity)) {
+    g_steer->counters.drift_notices_lost += drift_next - 1 - g_drift_seen_seq - kDriftCapacity;
+    g_drift_seen_seq = drift_next - 1 - kDriftCapacity;
+  }
+  for (uint64_t seq = g_drift_seen_seq + 1; seq < drift_next; ++seq) {
+    const DriftNotice& n = g_steer->drift[(seq - 1) % kDriftCapacity];
+    if (n.seq == seq) notices[notice_count++] = n;
+  }
+  g_drift_seen_seq = drift_next - 1;
   bool restart = arm_gen != g_learner_arm_generation || learn_gen != g_learner_learn_generation;
   if (restart) {
     ClearDecisions(g_steer);
@@ -520,11 +667,13 @@ int LearnStep(int max_records) {
       AppendEvent(g_steer, ev);
     }
   }
-  if (severity > 0.0 && !restart) {
+  if (restart) notice_count = 0;
+  for (int i = 0; i < notice_count; ++i) {
     LearnEvent ev;
     ev.type = LearnEventType::kDrift;
     ev.at_us = NowUnixMicros();
-    ev.confidence = severity;
+    ev.confidence = notices[i].severity;
+    ev.database_oid = notices[i].database_oid;
     AppendEvent(g_steer, ev);
     ++g_steer->counters.drift_notifications;
   }
@@ -609,6 +758,10 @@ int LearnStep(int max_records) {
     in.latency_ms = r->latency_ms;
     in.same_plan = (r->flags & kTrajectorySamePlan) != 0;
     in.censored = (r->flags & kTrajectoryCensored) != 0;
+    in.database_oid = r->database_oid;
+    in.role_oid = r->role_oid;
+    in.relation_mask = r->relation_mask;
+    in.at_us = r->recorded_at_us;
     if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
   }
   if (last >= first) s->ring_consumed_seq = std::max(s->ring_consumed_seq, last);
@@ -625,9 +778,15 @@ int LearnStep(int max_records) {
     g_publish_all = false;
   }
   PlainStatus st = RunCpp("learning from trajectories", [&]() {
-    if (severity > 0.0) g_learner->NotifyDrift(severity, &scratch->updates);
+    for (int i = 0; i < notice_count; ++i) {
+      DriftScope scope;
+      scope.severity = notices[i].severity;
+      scope.database_oid = notices[i].database_oid;
+      scope.relation_mask = notices[i].relation_mask;
+      g_learner->NotifyDrift(scope, &scratch->updates);
+    }
     return g_learner->Learn(scratch->batch, kDecisionSlots / 8 * 7, &scratch->updates, &scratch->events,
-                            &untracked);
+                            &untracked, &scratch->evicted);
   });
   ReportStatus(st, LOG);
 
@@ -648,7 +807,7 @@ int LearnStep(int max_records) {
       if (h.has_rows) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveEstimateError(h.pattern_key, h.query_id, h.log_error));
     }
     if (!run_cycle) return Status::Ok();
-    RUVECTOR_RETURN_IF_ERROR(g_healing->RunCycle(&scratch->cycle));
+    RUVECTOR_RETURN_IF_ERROR(g_healing->RunCycle(now_us, &scratch->cycle));
     cycled = true;
     for (uint64_t key : scratch->cycle.touched) {
       auto u = g_learner->DescribePattern(key);
@@ -698,6 +857,7 @@ int LearnStep(int max_records) {
 
   int64_t now = NowUnixMicros();
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  for (uint64_t key : scratch->evicted) RemoveDecision(g_steer, key);
   for (const DecisionUpdate& u : scratch->updates) {
     Decision* d = UpsertDecision(g_steer, u.pattern_key);
     if (d == nullptr) {
@@ -716,6 +876,11 @@ int LearnStep(int max_records) {
     d->deployments = u.deployments;
     d->reverts = u.reverts;
     d->updated_us = now;
+    // A re-validation wants a fresh run of the default plan: the explorer
+    // makes one when it can re-execute the statement (never a user's run).
+    if (u.baseline_wanted && g_baseline_interval > 0 && CaptureExplorable(g_steer, u.pattern_key)) {
+      d->since_baseline = std::max<uint64_t>(d->since_baseline, static_cast<uint64_t>(g_baseline_interval));
+    }
     if (g_clusters != nullptr) d->cluster = g_clusters->ClusterOf(u.pattern_key);
   }
   for (LearnEvent ev : scratch->events) {
@@ -732,7 +897,7 @@ int LearnStep(int max_records) {
       if (d.key != 0) d.cluster = g_clusters->ClusterOf(d.key);
     }
   }
-  if (!scratch->updates.empty() || restart) RebuildQueryFilter(g_steer);
+  if (!scratch->updates.empty() || !scratch->evicted.empty() || restart) RebuildQueryFilter(g_steer);
   g_steer->counters.trajectories_learned += scratch->batch.size();
   g_steer->counters.decisions_dropped += untracked;
   ++g_steer->counters.learn_passes;
@@ -965,6 +1130,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   uint32_t arm_count = g_steer->arm_count;
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
   LWLockRelease(g_steer_lock);
+  const PatternVisibility vis(CallerVisibility());
+  n = static_cast<int>(std::remove_if(rows, rows + n, [&](const Decision& d) { return !vis.Allows(d.key); }) - rows);
   std::sort(rows, rows + n, [](const Decision& a, const Decision& b) {
     return a.observed_runs != b.observed_runs ? a.observed_runs > b.observed_runs : a.key < b.key;
   });
@@ -1016,15 +1183,19 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
   LearnEvent* rows = static_cast<LearnEvent*>(palloc(sizeof(LearnEvent) * kEventCapacity));
   char (*names)[kArmNameLen] = static_cast<char (*)[kArmNameLen]>(palloc(kArmNameLen * kMaxArms));
   LWLockAcquire(g_steer_lock, LW_SHARED);
-  int n = CopyNewest(g_steer->events, g_steer->event_next_seq, max_rows, rows);
+  int n = CopyNewest(g_steer->events, g_steer->event_next_seq, kEventCapacity, rows);
   uint32_t arm_count = g_steer->arm_count;
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
   LWLockRelease(g_steer_lock);
-  for (int i = 0; i < n; ++i) {
+  const PatternVisibility vis(CallerVisibility());
+  for (int i = 0, shown = 0; i < n && shown < max_rows; ++i) {
     const LearnEvent& e = rows[i];
     Datum v[9];
     bool nulls[9] = {false};
     bool has_pattern = e.type != LearnEventType::kDrift && e.type != LearnEventType::kArmsChanged;
+    // Drift events concern one database (or all of them); arm changes all.
+    if (has_pattern ? !vis.Allows(e.pattern_key) : (e.database_oid != 0 && e.database_oid != MyDatabaseId)) continue;
+    ++shown;
     v[0] = Int64GetDatum(static_cast<int64>(e.seq));
     v[1] = TimestampDatum(e.at_us);
     v[2] = TextDatum(LearnEventName(e.type));

@@ -113,7 +113,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();
       // Learning changes only with new trajectories, which change f.
-      if (f != saved && PersistState(LOG) && PersistLearner(LOG)) saved = f;
+      if (f != saved && PersistState(WARNING) && PersistLearner(WARNING)) saved = f;
       last_save = now;
     }
     MemoryContextReset(cxt);

@@ -238,6 +238,8 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- State-changing functions are for superusers (and roles granted them).
 REVOKE ALL ON FUNCTION @extschema@.dag_reset_stats() FROM PUBLIC;
+-- The whole image: every role's and database's patterns and trajectories.
+REVOKE ALL ON FUNCTION @extschema@.dag_export_state() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_import_state(bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_save_state() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._dag_add_arm(text, text[], text[]) FROM PUBLIC;

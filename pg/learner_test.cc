@@ -1,0 +1,298 @@
+// Unit tests of the learner's admission, drift scope, re-validation and
+// persistence, and of the server's healing cycle; no server needed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "healing_host.h"
+#include "learner.h"
+#include "steer_state.h"
+
+namespace ruvector_pg {
+namespace {
+
+constexpr int64_t kSecond = 1000000;
+
+LearnInput Exec(uint64_t key, int arm, double ms, int64_t at_us, uint32_t role = 10, uint32_t db = 5,
+               uint64_t mask = 0) {
+  LearnInput in;
+  in.pattern_key = key;
+  in.query_id = key * 7;
+  in.arm = arm;
+  in.latency_ms = ms;
+  in.at_us = at_us;
+  in.role_oid = role;
+  in.database_oid = db;
+  in.relation_mask = mask;
+  return in;
+}
+
+struct Fixture {
+  Learner l;
+  std::vector<DecisionUpdate> updates;
+  std::vector<LearnEvent> events;
+  std::vector<uint64_t> evicted;
+  uint64_t untracked = 0;
+  explicit Fixture(uint32_t arms = 8) { l.Reset(arms); }
+  void Feed(const std::vector<LearnInput>& batch, size_t max_patterns = 100) {
+    ASSERT_TRUE(l.Learn(batch, max_patterns, &updates, &events, &untracked, &evicted).ok());
+  }
+  /// Pattern `key` with arm 1 deployed: default `default_ms`, arm `arm_ms`.
+  void Deploy(uint64_t key, double default_ms, double arm_ms, int64_t at_us, uint32_t role = 10, uint32_t db = 5) {
+    std::vector<LearnInput> b;
+    for (int i = 0; i < 6; ++i) b.push_back(Exec(key, 0, default_ms * (1.0 + 0.01 * (i % 3)), at_us, role, db));
+    for (int i = 0; i < 6; ++i) b.push_back(Exec(key, 1, arm_ms * (1.0 + 0.01 * (i % 3)), at_us, role, db));
+    Feed(b);
+    ASSERT_EQ(l.DeployedArm(key), 1u);
+  }
+};
+
+// --- admission ----------------------------------------------------------------------
+
+TEST(LearnerAdmissionTest, AFloodOfCheapPatternsDoesNotEvictASlowOne) {
+  Fixture f;
+  const size_t max = 64;
+  f.Feed({Exec(1, 0, 180.0, 0, /*role=*/20)}, max);  // another role's slow query
+  std::vector<LearnInput> flood;
+  for (uint64_t k = 100; k < 100 + 6000; ++k) flood.push_back(Exec(k, 0, 0.05, static_cast<int64_t>(k), /*role=*/30));
+  f.Feed(flood, max);
+  EXPECT_EQ(f.l.patterns(), max);
+  EXPECT_TRUE(f.l.DescribePattern(1).ok()) << "the slow pattern was evicted by the flood";
+  // The flood only displaced its own patterns.
+  EXPECT_EQ(f.evicted.size(), 6000 - (max - 1));
+  for (uint64_t k : f.evicted) EXPECT_GE(k, 100u);
+}
+
+TEST(LearnerAdmissionTest, ANewSlowPatternDisplacesCheapOnesAtOnce) {
+  Fixture f;
+  const size_t max = 32;
+  std::vector<LearnInput> flood;
+  for (uint64_t k = 100; k < 100 + 500; ++k) flood.push_back(Exec(k, 0, 0.05, 0, /*role=*/30));
+  f.Feed(flood, max);
+  ASSERT_EQ(f.l.patterns(), max);
+  f.evicted.clear();
+  f.Feed({Exec(7, 0, 200.0, kSecond, /*role=*/20)}, max);  // a misplanned query arrives
+  EXPECT_TRUE(f.l.DescribePattern(7).ok());
+  ASSERT_EQ(f.evicted.size(), 1u);
+  EXPECT_NE(f.evicted[0], 7u);
+}
+
+TEST(LearnerAdmissionTest, ARoleOverItsShareReplacesOnlyItsOwnPatterns) {
+  Fixture f;
+  const size_t max = 8;
+  // Role 20 holds two patterns, role 30 fills the rest.
+  f.Feed({Exec(1, 0, 1.0, 0, 20), Exec(2, 0, 1.0, 0, 20)}, max);
+  std::vector<LearnInput> b;
+  for (uint64_t k = 10; k < 16; ++k) b.push_back(Exec(k, 0, 2.0, 0, 30));
+  f.Feed(b, max);
+  ASSERT_EQ(f.l.patterns(), max);
+  // Role 30 (6 of 8 > half) brings a more valuable pattern: it replaces one
+  // of role 30's own, although role 20's are worth less.
+  f.Feed({Exec(50, 0, 5.0, 0, 30)}, max);
+  EXPECT_TRUE(f.l.DescribePattern(50).ok());
+  EXPECT_TRUE(f.l.DescribePattern(1).ok());
+  EXPECT_TRUE(f.l.DescribePattern(2).ok());
+  // Role 20 (under its share) replaces the least valuable pattern of anyone.
+  f.Feed({Exec(60, 0, 5.0, 0, 20)}, max);
+  EXPECT_TRUE(f.l.DescribePattern(60).ok());
+  EXPECT_EQ(f.l.patterns(), max);
+}
+
+TEST(LearnerAdmissionTest, TimeAtStakeAccumulatesWhileWaitingAndDecays) {
+  Fixture f;
+  const size_t max = 1;
+  f.Feed({Exec(1, 0, 10.0, 0)}, max);
+  // Pattern 2 runs 4 ms at a time: refused until its waiting total beats 10.
+  f.Feed({Exec(2, 0, 4.0, 0)}, max);
+  f.Feed({Exec(2, 0, 4.0, 0)}, max);
+  EXPECT_FALSE(f.l.DescribePattern(2).ok());
+  f.Feed({Exec(2, 0, 4.0, 0)}, max);  // 12 > 10
+  EXPECT_TRUE(f.l.DescribePattern(2).ok());
+  EXPECT_FALSE(f.l.DescribePattern(1).ok());
+  // Two half-lives later 12 ms at stake count as 3: a 5 ms newcomer wins.
+  f.Feed({Exec(3, 0, 5.0, 2 * Learner::kValueHalfLifeUs)}, max);
+  EXPECT_TRUE(f.l.DescribePattern(3).ok());
+}
+
+// --- drift scope -------------------------------------------------------------------------
+
+TEST(LearnerDriftTest, OnlyPatternsReadingTheChangedRelationsForget) {
+  Fixture f;
+  const uint64_t orders = RelationMaskBit(16384), items = RelationMaskBit(16390);
+  ASSERT_NE(orders, items);
+  f.Deploy(1, 100.0, 10.0, 0);
+  f.Feed({Exec(1, 1, 10.0, 0, 10, 5, orders)});
+  f.Deploy(2, 100.0, 10.0, 0);
+  f.Feed({Exec(2, 1, 10.0, 0, 10, 5, items)});
+  f.Deploy(3, 100.0, 10.0, 0, 10, /*db=*/6);
+  f.Feed({Exec(3, 1, 10.0, 0, 10, /*db=*/6, orders)});
+  std::vector<DecisionUpdate> updates;
+  DriftScope analyze_orders{1.0, 5, orders};
+  EXPECT_EQ(f.l.NotifyDrift(analyze_orders, &updates), 1u);
+  EXPECT_EQ(f.l.DeployedArm(1), 0u);  // forgot everything: back to the default
+  EXPECT_EQ(f.l.DeployedArm(2), 1u);  // another relation
+  EXPECT_EQ(f.l.DeployedArm(3), 1u);  // another database
+  // A relation none of them reads: no pattern is touched.
+  uint64_t other = 0;
+  for (uint32_t relid = 20000; other == 0; ++relid) {
+    if ((RelationMaskBit(relid) & (orders | items)) == 0) other = RelationMaskBit(relid);
+  }
+  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 5, other}, &updates), 0u);
+  // ALTER SYSTEM of a planner setting: every database, every relation.
+  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 0, ~uint64_t{0}}, &updates), 3u);
+}
+
+TEST(LearnerDriftTest, APatternWithUnknownRelationsIsTouchedOnlyByWholeDatabaseChanges) {
+  Fixture f;
+  f.Deploy(1, 100.0, 10.0, 0);  // no relation mask recorded
+  std::vector<DecisionUpdate> updates;
+  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 5, RelationMaskBit(16384)}, &updates), 0u);
+  EXPECT_EQ(f.l.DeployedArm(1), 1u);
+  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 5, ~uint64_t{0}}, &updates), 1u);
+}
+
+// --- re-validation (healing) ----------------------------------------------------------------
+
+TEST(LearnerRevalidationTest, ASlowdownThatHitsTheDefaultTooKeepsTheArm) {
+  Fixture f;
+  f.Deploy(5, 150.0, 2.0, 0);
+  ASSERT_TRUE(f.l.RequestRevalidation(5, 10 * kSecond).ok());
+  EXPECT_TRUE(f.l.Revalidating(5));
+  auto d = f.l.DescribePattern(5);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->baseline_wanted);
+  // Under contention the arm runs 3x slower, and so does the default.
+  f.Feed({Exec(5, 1, 6.0, 11 * kSecond), Exec(5, 1, 6.2, 11 * kSecond), Exec(5, 0, 450.0, 12 * kSecond)});
+  EXPECT_TRUE(f.l.Revalidating(5));  // two arm runs so far: no verdict yet
+  f.Feed({Exec(5, 1, 6.1, 13 * kSecond)});
+  EXPECT_FALSE(f.l.Revalidating(5));
+  EXPECT_EQ(f.l.DeployedArm(5), 1u);
+}
+
+TEST(LearnerRevalidationTest, AnArmSlowerThanTheFreshDefaultIsReverted) {
+  Fixture f;
+  f.Deploy(5, 20.0, 10.0, 0);
+  ASSERT_TRUE(f.l.RequestRevalidation(5, 10 * kSecond).ok());
+  // Runs from before the request do not count.
+  f.Feed({Exec(5, 0, 50.0, 9 * kSecond)});
+  f.events.clear();
+  f.Feed({Exec(5, 0, 8.0, 11 * kSecond), Exec(5, 1, 12.0, 11 * kSecond), Exec(5, 1, 12.5, 12 * kSecond),
+          Exec(5, 1, 12.2, 12 * kSecond)});
+  EXPECT_EQ(f.l.DeployedArm(5), 0u);
+  ASSERT_FALSE(f.events.empty());
+  EXPECT_EQ(f.events.back().type, LearnEventType::kRevert);
+  EXPECT_EQ(f.events.back().arm, 1);
+  EXPECT_NEAR(f.events.back().default_ms, 8.0, 1e-9);
+}
+
+TEST(LearnerRevalidationTest, WithoutAFreshDefaultItEndsWithoutAVerdict) {
+  Fixture f;
+  f.Deploy(5, 150.0, 2.0, 0);
+  EXPECT_FALSE(f.l.RequestRevalidation(99, 0).ok());  // unknown pattern
+  ASSERT_TRUE(f.l.RequestRevalidation(5, kSecond).ok());
+  f.Feed({Exec(5, 1, 9.0, 2 * kSecond), Exec(5, 1, 9.0, 2 * kSecond), Exec(5, 1, 9.0, 2 * kSecond)});
+  EXPECT_TRUE(f.l.Revalidating(5));
+  f.Feed({Exec(5, 1, 9.0, kSecond + Learner::kRevalidationTimeoutUs + 1)});
+  EXPECT_FALSE(f.l.Revalidating(5));
+  EXPECT_EQ(f.l.DeployedArm(5), 1u);
+}
+
+// --- persistence ------------------------------------------------------------------------------
+
+TEST(LearnerPersistenceTest, RoundTripKeepsOwnersRelationsAndTimeAtStake) {
+  Fixture f;
+  f.Deploy(5, 150.0, 2.0, 0, /*role=*/42);
+  f.Feed({Exec(5, 1, 2.0, kSecond, 42, 5, RelationMaskBit(16384))});
+  std::string image;
+  f.l.SaveTo(&image, 77, 1234);
+  Learner back;
+  back.Reset(8);
+  uint64_t through = 0;
+  ASSERT_TRUE(back.LoadFrom(image, 77, 100, &through).ok());
+  EXPECT_EQ(through, 1234u);
+  EXPECT_EQ(back.DeployedArm(5), 1u);
+  std::vector<DecisionUpdate> updates;
+  EXPECT_EQ(back.NotifyDrift(DriftScope{1.0, 5, RelationMaskBit(16384)}, &updates), 1u);
+  // Another arm table, a flipped byte: refused, the learner unchanged.
+  EXPECT_FALSE(back.LoadFrom(image, 78, 100, &through).ok());
+  image[image.size() / 2] ^= 1;
+  EXPECT_FALSE(back.LoadFrom(image, 77, 100, &through).ok());
+  EXPECT_EQ(back.patterns(), 1u);
+}
+
+// --- the server's healing cycle ------------------------------------------------------------------
+
+TEST(ServerHealingTest, ALatencySpikeOfADeployedArmStartsARevalidation) {
+  Fixture f;
+  f.Deploy(5, 100.0, 10.0, 0);
+  ServerHealing h(&f.l);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.ObserveServed(5, 77, 10.0 + (i % 5) * 0.2).ok());
+  HealingCycleOutput quiet;
+  ASSERT_TRUE(h.RunCycle(kSecond, &quiet).ok());
+  EXPECT_TRUE(quiet.findings.empty());
+  EXPECT_TRUE(quiet.repairs.empty());
+  EXPECT_EQ(quiet.monitored, 1u);
+
+  ASSERT_TRUE(h.ObserveServed(5, 77, 400.0).ok());  // the served plan got slow
+  HealingCycleOutput out;
+  ASSERT_TRUE(h.RunCycle(2 * kSecond, &out).ok());
+  ASSERT_FALSE(out.findings.empty());
+  EXPECT_EQ(out.findings[0].kind, "latency_spike");
+  EXPECT_EQ(out.findings[0].pattern_key, 5u);
+  EXPECT_EQ(out.findings[0].query_id, 77u);
+  ASSERT_EQ(out.repairs.size(), 1u);
+  EXPECT_EQ(out.repairs[0].strategy, "revalidate_arm");
+  EXPECT_EQ(out.repairs[0].pattern_key, 5u);
+  // The verdict comes with later runs: the repair is unverified, not faked.
+  EXPECT_EQ(out.repairs[0].outcome, "unverified");
+  // Not reverted on the spot: the default is measured afresh first.
+  EXPECT_EQ(f.l.DeployedArm(5), 1u);
+  EXPECT_TRUE(f.l.Revalidating(5));
+  ASSERT_EQ(out.touched.size(), 1u);
+  // A second spike while re-validating starts nothing new.
+  ASSERT_TRUE(h.ObserveServed(5, 77, 500.0).ok());
+  HealingCycleOutput again;
+  ASSERT_TRUE(h.RunCycle(3 * kSecond, &again).ok());
+  EXPECT_TRUE(again.repairs.empty());
+}
+
+TEST(ServerHealingTest, TinyLatenciesAndUnknownPatternsAreHarmless) {
+  Learner l;
+  l.Reset(8);
+  ServerHealing h(&l);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(h.ObserveServed(9, 1, 0.002).ok());
+  ASSERT_TRUE(h.ObserveServed(9, 1, 0.3).ok());  // 150x, but under the 1 ms floor
+  ASSERT_TRUE(h.ObserveServed(0, 1, 5.0).ok());   // no pattern
+  ASSERT_TRUE(h.ObserveServed(9, 1, -1.0).ok());  // ignored
+  HealingCycleOutput out;
+  ASSERT_TRUE(h.RunCycle(kSecond, &out).ok());
+  EXPECT_TRUE(out.findings.empty());
+  EXPECT_FALSE(l.RevertPattern(9).ok());  // not tracked by the learner
+  for (uint64_t k = 100; k < 100 + ServerHealing::kMaxMonitoredPatterns + 10; ++k) {
+    ASSERT_TRUE(h.ObserveServed(k, k, 3.0).ok());
+  }
+  EXPECT_EQ(h.monitored(), ServerHealing::kMaxMonitoredPatterns);
+}
+
+// --- decisions table ------------------------------------------------------------------------------
+
+TEST(DecisionTableTest, RemoveKeepsEveryOtherKeyReachable) {
+  auto s = std::make_unique<SteerState>();
+  InitSteerState(s.get());
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 1; k <= 3000; ++k) keys.push_back(k * 0x9e3779b97f4a7c15ull);
+  for (uint64_t k : keys) ASSERT_NE(UpsertDecision(s.get(), k), nullptr);
+  for (size_t i = 0; i < keys.size(); i += 3) ASSERT_TRUE(RemoveDecision(s.get(), keys[i]));
+  EXPECT_FALSE(RemoveDecision(s.get(), keys[0]));
+  EXPECT_FALSE(RemoveDecision(s.get(), 0));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(FindDecision(s.get(), keys[i]) != nullptr, i % 3 != 0) << i;
+  }
+  EXPECT_EQ(s->decision_count, 2000u);
+}
+
+}  // namespace
+}  // namespace ruvector_pg

@@ -1,0 +1,46 @@
+// PG zone: row visibility of the SQL API (visibility.h).
+#include "shim.h"
+
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
+}
+
+#include "extension.h"
+#include "visibility.h"
+
+namespace ruvector_pg {
+
+RowVisibility CallerVisibility() {
+  RowVisibility v;
+  v.database = MyDatabaseId;
+  v.role = GetUserId();
+  v.all_roles = superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+  return v;
+}
+
+PatternVisibility::PatternVisibility(const RowVisibility& caller) : caller_(caller) {
+  SharedState* s = State();
+  if (s == nullptr) return;
+  LWLockAcquire(StateLock(), LW_SHARED);
+  const uint32_t n = s->pattern_count;
+  entries_ = static_cast<Entry*>(palloc(sizeof(Entry) * (n + 1)));
+  const PatternEntry* slots = PatternSlots(s);
+  for (uint32_t i = 0; i < s->slot_count && count_ < n; ++i) {
+    if (slots[i].key == 0) continue;
+    entries_[count_++] = Entry{slots[i].key, caller.Allows(slots[i].database_oid, slots[i].role_oid)};
+  }
+  LWLockRelease(StateLock());
+  std::sort(entries_, entries_ + count_, [](const Entry& a, const Entry& b) { return a.key < b.key; });
+}
+
+bool PatternVisibility::Allows(uint64_t pattern_key) const {
+  const Entry* begin = entries_;
+  const Entry* end = entries_ + count_;
+  const Entry* it = std::lower_bound(begin, end, pattern_key,
+                                     [](const Entry& e, uint64_t key) { return e.key < key; });
+  if (it != end && it->key == pattern_key) return it->visible;
+  return caller_.all_roles;
+}
+
+}  // namespace ruvector_pg
