@@ -107,6 +107,11 @@ void ReapExplorer(int64_t now) {
   g_explorer = nullptr;
 }
 
+/// The worst case of one batch stays within what the bounded debt can pay
+/// back (kMaxCreditSeconds of budget), else long runs under load would take
+/// far more than the budget; at least 1 s (one job always fits).
+double BatchLimitMs() { return std::max(1000.0, g_explore_cpu_budget * kMaxCreditSeconds * 1000.0); }
+
 int64_t WorstCaseUs(const ExploreRequest& r) {
   int64_t us = 0;
   for (int i = 0; i < r.job_count; ++i) us += static_cast<int64_t>(r.jobs[i].runs) * (r.jobs[i].timeout_ms + 200) * 1000;
@@ -167,7 +172,8 @@ void ExplorerTick() {
     if (idle && budget > 0.0 && g_credit_us >= 0.0 && g_steering_enabled) {
       uint32_t db = r->database_oid, role = r->role_oid;
       jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, db, role, g_explore_min_ms);
+                              static_cast<uint32_t>(g_baseline_interval), r, db, role, g_explore_min_ms,
+                              BatchLimitMs());
       if (jobs > 0) {
         r->id = std::max(r->id, g_explorer_request) + 1;
         g_explorer_request = r->id;
@@ -191,7 +197,8 @@ void ExplorerTick() {
 
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   int jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, 0, 0, g_explore_min_ms);
+                              static_cast<uint32_t>(g_baseline_interval), r, 0, 0, g_explore_min_ms,
+                              BatchLimitMs());
   uint64_t id = 0;
   int64_t worst = 0;
   if (jobs > 0) {

@@ -435,7 +435,7 @@ bool CaptureExplorable(const SteerState* s, uint64_t key) {
 
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
                      uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database,
-                     uint32_t only_role, double min_default_ms) {
+                     uint32_t only_role, double min_default_ms, double max_batch_ms) {
   const double load = s->explore_load > 1.0 ? (s->explore_load < kMaxExploreLoad ? s->explore_load : kMaxExploreLoad)
                                               : 1.0;
   int first = -1;
@@ -456,11 +456,27 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
   out->explorer_pid = 0;
   bool has_probe = false;
   int probe_capture = -1;  // a capture whose candidate timed out last time
-  for (int i = 0; i < kCaptureSlots && out->job_count < kMaxExploreJobs; ++i) {
+  double worst_ms = 0.0;
+  // Captures explored longest ago first (ties by slot): when the batch limit
+  // leaves some out, they come first next time.
+  int order[kCaptureSlots];
+  int candidates = 0;
+  for (int i = 0; i < kCaptureSlots; ++i) {
+    const CapturedStatement& c = s->captures[i];
+    if (c.pattern_key == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
+    int at = candidates++;
+    while (at > 0 && s->captures[order[at - 1]].last_explored_us > c.last_explored_us) {
+      order[at] = order[at - 1];
+      --at;
+    }
+    order[at] = i;
+  }
+  for (int k = 0; k < candidates && out->job_count < kMaxExploreJobs; ++k) {
+    const int i = order[k];
     CapturedStatement& c = s->captures[i];
     const Decision* d = nullptr;
     int work = CaptureWork(s, c, baseline_interval, min_default_ms, &d);
-    if (work == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
+    if (work == 0) continue;
     ExploreJob& j = out->jobs[out->job_count++];
     j = ExploreJob();
     j.capture = i;
@@ -472,8 +488,6 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
       // A baseline run measures the default now: it is the load probe too.
       j.probe = 1;
       j.expected_ms = d->default_ms;
-      has_probe = true;
-      FindDecision(s, c.pattern_key)->since_baseline = 0;
     } else {
       double best = d->default_ms;
       if (d->deployed_arm > 0 && d->deployed_ms > 0.0 && d->deployed_ms < best) best = d->deployed_ms;
@@ -483,7 +497,21 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
       j.arm = d->explore_arm;
       j.runs = runs;
       j.timeout_ms = RunTimeoutMs(c, j.arm, timeout_factor * best * load, d->default_ms, load, slack_ms);
-      if (c.timeout_arm == j.arm && c.timeout_streak > 0 && probe_capture < 0) probe_capture = i;
+    }
+    // A batch may cost at most max_batch_ms at its worst (its first job
+    // always fits): a batch of long runs under load would otherwise take
+    // far more than the budget before it is charged.
+    const double worst = static_cast<double>(j.runs) * j.timeout_ms;
+    if (max_batch_ms > 0.0 && out->job_count > 1 && worst_ms + worst > max_batch_ms) {
+      --out->job_count;
+      break;
+    }
+    worst_ms += worst;
+    if (work == 2) {
+      has_probe = true;
+      FindDecision(s, c.pattern_key)->since_baseline = 0;
+    } else if (c.timeout_arm == j.arm && c.timeout_streak > 0 && probe_capture < 0) {
+      probe_capture = i;
     }
     c.last_explored_us = now_us;
   }
@@ -493,7 +521,9 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
   if (!has_probe && out->job_count > 0 && (load > 1.0 || probe_capture >= 0)) {
     const int i = probe_capture >= 0 ? probe_capture : out->jobs[0].capture;
     const Decision* d = FindDecision(s, s->captures[i].pattern_key);
-    if (out->job_count == kMaxExploreJobs) --out->job_count;  // the probe matters more than the last job
+    // The probe matters more than the last job (whose capture then waits
+    // for the next batch: last_explored_us only orders the captures).
+    if (out->job_count == kMaxExploreJobs) --out->job_count;
     ExploreJob& j = out->jobs[out->job_count++];
     j = ExploreJob();
     j.capture = i;

@@ -405,9 +405,12 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key);
 /// database and role are considered (work for a running explorer).
 /// Candidates of patterns whose default is measured faster than
 /// `min_default_ms` are not planned (baselines still are).
+/// With `max_batch_ms` > 0, jobs are added only while the batch's worst case
+/// (runs x timeout, summed; the probe not counted) stays within it -- the
+/// first job always.
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
                      uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database = 0,
-                     uint32_t only_role = 0, double min_default_ms = 0.0);
+                     uint32_t only_role = 0, double min_default_ms = 0.0, double max_batch_ms = 0.0);
 
 /// A probe (a run of the default plan) took `latency_ms` where the default's
 /// measured latency is `expected_ms`: the load is their ratio, clamped to

@@ -362,6 +362,21 @@ TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 50.0, 0.0, false, 8000), 1.0);
 }
 
+TEST(CaptureTest, ABatchStaysWithinItsWorstCaseLimit) {
+  auto s = NewState();
+  for (int i = 0; i < 6; ++i) {
+    Decide(s.get(), 10 + i, 0, 2, 100.0, 0.0);  // 2 runs x 202 ms each
+    Capture(s.get(), 10 + i, 7, 10, 100);
+  }
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 1000.0), 2);  // 808 ms
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 1000.0), 2);
+  // The captures left out come first next time; one job always fits.
+  EXPECT_EQ(r.jobs[0].pattern_key, 12u);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 100.0), 1);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 4000, 2.0, 2.0, 2, 16, &r), 6);  // unlimited
+}
+
 TEST(CaptureTest, ABaselineRunIsTheLoadProbe) {
   auto s = NewState();
   Decide(s.get(), 9, 1, -1, 100.0, 30.0);
