@@ -12,7 +12,8 @@
 #   3. a view owned by mallory; a foreign table;
 #   4. `SET search_path = s1, public`: the explorer re-ran `t_sp` against
 #      public.t_sp; and a table created later earlier in the path must not be
-#      read either (the replay no longer matches the captured query id).
+#      read either (the replay no longer matches the captured query id);
+#   5. re-execution runs as a security-restricted operation (no SET ROLE).
 source "$(dirname "$0")/lib.sh"
 
 db=rvsec
@@ -134,6 +135,25 @@ q4="SELECT count(*), sum(a) FROM sec_ft WHERE a % 3 = 0"
 run_until_captured "$q4" '%sec_ft%' || true
 check "foreign table: refused at capture" \
   "$(capture_field "NOT explorable AND refusal LIKE '%foreign table sec_ft%'" '%sec_ft%')" t
+
+# --- 5. re-execution is a security-restricted operation ----------------------------------
+# A trusted (superuser-owned) function that changes the role: fine for the
+# user, refused inside the explorer's security-restricted operation (as in
+# REFRESH MATERIALIZED VIEW), which marks the statement not explorable.
+psql_db "$db" <<'SQL' >/dev/null
+CREATE FUNCTION public.sro_probe(k int) RETURNS int LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  PERFORM set_config('role', 'postgres', true);
+  RETURN k;
+END $$;
+SQL
+q7="SELECT count(*), sum(public.sro_probe(g)) FROM sec_t WHERE id % 500 = 0"
+run_until_captured "$q7" '%sro_probe%' || true
+check "security-restricted: the statement was trusted at capture" \
+  "$(capture_field "refusal IS NULL OR refusal LIKE '%security-restricted%'" '%sro_probe%')" t
+check "security-restricted: the explorer cannot change its role" \
+  "$(wait_for "EXISTS (SELECT 1 FROM ruvector.dag_captured_statements() WHERE query LIKE '%sro_probe%'
+               AND NOT explorable AND refusal LIKE '%within security-restricted operation%')")" yes
 
 # --- 4. the session's search_path --------------------------------------------------
 psql_db "$db" <<'SQL' >/dev/null
