@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -107,21 +108,97 @@ uint32_t ParamBucket(const QueryDag& dag) {
   return static_cast<uint32_t>(std::min(63.0, b));
 }
 
-PlanIdentity IdentifyPlan(uint64_t query_id, const QueryDag& dag) {
+uint64_t ScopePatternKey(uint64_t statement_key, uint32_t database_oid, uint32_t role_oid) {
+  uint64_t key = ruvector_dag::HashCombine(ruvector_dag::HashCombine(statement_key, database_oid), role_oid);
+  // Keys are shown as signed bigint in SQL; 0 is reserved for "empty slot".
+  return key == 0 ? 1 : key;
+}
+
+PlanIdentity IdentifyPlan(uint64_t query_id, const QueryDag& dag, uint32_t database_oid, uint32_t role_oid) {
   PlanIdentity id;
   id.shape_hash = dag.ShapeHash();
   id.param_bucket = ParamBucket(dag);
   uint64_t base = query_id != 0 ? query_id : id.shape_hash;
-  id.pattern_key = ruvector_dag::HashCombine(base, id.param_bucket);
-  // Keys are shown as signed bigint in SQL; 0 is reserved for "empty slot".
-  if (id.pattern_key == 0) id.pattern_key = 1;
+  id.statement_key = ruvector_dag::HashCombine(base, id.param_bucket);
+  id.database_oid = database_oid;
+  id.role_oid = role_oid;
+  id.pattern_key = ScopePatternKey(id.statement_key, database_oid, role_oid);
   return id;
+}
+
+Status IdentifySnapshot(const PlanSnapshot& snapshot, PlanIdentity* out) {
+  if (snapshot.count <= 0 || snapshot.nodes == nullptr) return Status::FailedPrecondition("the plan has no nodes");
+  const int32_t n = snapshot.count;
+  // QueryDag::ShapeHash of the DAG BuildDag makes: node i has id i and one
+  // outgoing edge, to its consumer.
+  uint64_t h = ruvector_dag::HashCombine(0x5EED, static_cast<uint64_t>(n));
+  double scan_rows = 0.0;
+  for (int32_t i = 0; i < n; ++i) {
+    const PlanNodeSnapshot& s = snapshot.nodes[i];
+    if (s.parent >= i || s.parent < -1) {
+      return Status::Internal("plan node " + std::to_string(i) + " has parent index " + std::to_string(s.parent) +
+                              " (must precede it)");
+    }
+    if (s.type >= ruvector_dag::kOperatorTypeCount) {
+      return Status::Internal("plan node " + std::to_string(i) + " has unknown operator type " +
+                              std::to_string(s.type));
+    }
+    h = ruvector_dag::HashCombine(h, static_cast<uint64_t>(i));
+    h = ruvector_dag::HashCombine(h, static_cast<uint64_t>(s.type));
+    if (s.parent >= 0) h = ruvector_dag::HashCombine(h, static_cast<uint64_t>(s.parent));
+    if (ruvector_dag::IsScan(static_cast<OperatorType>(s.type)) && std::isfinite(s.plan_rows)) {
+      scan_rows += std::max(0.0, s.plan_rows);
+    }
+  }
+  // ParamBucket without the DAG.
+  double b = std::floor(std::log2(1.0 + std::max(0.0, scan_rows)));
+  if (!std::isfinite(b) || b < 0) b = 0;
+  PlanIdentity id;
+  id.shape_hash = h;
+  id.param_bucket = static_cast<uint32_t>(std::min(63.0, b));
+  uint64_t base = snapshot.query_id != 0 ? snapshot.query_id : id.shape_hash;
+  id.statement_key = ruvector_dag::HashCombine(base, id.param_bucket);
+  id.database_oid = snapshot.database_oid;
+  id.role_oid = snapshot.role_oid;
+  id.pattern_key = ScopePatternKey(id.statement_key, id.database_oid, id.role_oid);
+  *out = id;
+  return Status::Ok();
+}
+
+void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, PlanTemplate* out) {
+  out->shape_hash = shape_hash;
+  out->node_count = static_cast<uint32_t>(std::max(0, snapshot.count));
+  out->flags = snapshot.count > kMaxTrajectoryNodes ? kTrajectoryTruncated : 0;
+  for (int i = 0; i < snapshot.count; ++i) {
+    const uint8_t t = snapshot.nodes[i].type;
+    if (t == static_cast<uint8_t>(OperatorType::kGather) || t == static_cast<uint8_t>(OperatorType::kGatherMerge)) {
+      out->flags |= kTrajectoryParallel;
+    }
+  }
+  const int kept = std::min(snapshot.count, kMaxTrajectoryNodes);
+  for (int i = 0; i < kept; ++i) {
+    const PlanNodeSnapshot& n = snapshot.nodes[i];
+    out->node_type[i] = n.type;
+    out->estimated_rows[i] = static_cast<float>(n.plan_rows);
+    out->parent_plus_one[i] = n.parent >= 0 && n.parent < i ? static_cast<uint8_t>(n.parent + 1) : 0;
+  }
+}
+
+void FillFromTemplate(const PlanTemplate& t, TrajectoryRecord* rec) {
+  rec->shape_hash = t.shape_hash;
+  rec->node_count = static_cast<uint16_t>(std::min<uint32_t>(t.node_count, 65535));
+  rec->flags |= t.flags;
+  const int kept = static_cast<int>(std::min<uint32_t>(t.node_count, kMaxTrajectoryNodes));
+  std::memcpy(rec->node_type, t.node_type, static_cast<size_t>(kept));
+  std::memcpy(rec->estimated_rows, t.estimated_rows, sizeof(float) * static_cast<size_t>(kept));
+  std::memcpy(rec->parent_plus_one, t.parent_plus_one, static_cast<size_t>(kept));
+  for (int i = 0; i < kept; ++i) rec->actual_rows[i] = -1.0f;
 }
 
 Status AnalyzeSnapshot(const PlanSnapshot& snapshot, PlanReport* report) {
   RUVECTOR_RETURN_IF_ERROR(BuildDag(snapshot, &report->dag));
   const QueryDag& dag = report->dag;
-  report->identity = IdentifyPlan(snapshot.query_id, dag);
+  report->identity = IdentifyPlan(snapshot.query_id, dag, snapshot.database_oid, snapshot.role_oid);
   RUVECTOR_ASSIGN_OR_RETURN(report->critical_path, dag.ComputeCriticalPath());
   MinCutEngine engine;
   RUVECTOR_ASSIGN_OR_RETURN(report->analysis, engine.AnalyzeBottlenecks(dag, CapacityMode::kBottleneck));
@@ -353,7 +430,7 @@ Status SummarizeForExplain(const PlanSnapshot& snapshot, std::string_view attent
                            ExplainSummary* out) {
   QueryDag dag;
   RUVECTOR_RETURN_IF_ERROR(BuildDag(snapshot, &dag));
-  out->identity = IdentifyPlan(snapshot.query_id, dag);
+  out->identity = IdentifyPlan(snapshot.query_id, dag, snapshot.database_oid, snapshot.role_oid);
   out->node_count = dag.node_count();
   MinCutEngine engine;
   RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::BottleneckAnalysis analysis, engine.AnalyzeBottlenecks(dag));

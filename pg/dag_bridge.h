@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "plan_snapshot.h"
+#include "shared_state.h"
 #include "ruvector_dag/attention.h"
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/mincut.h"
@@ -25,15 +26,47 @@ ruvector_dag::Status BuildDag(const PlanSnapshot& snapshot, ruvector_dag::QueryD
 
 /// Identity of a planned statement (docs/postgres.md, "Pattern identity").
 struct PlanIdentity {
-  uint64_t pattern_key = 0;  // HashCombine(queryId or shape hash, param_bucket)
-  uint64_t shape_hash = 0;   // QueryDag::ShapeHash
+  uint64_t pattern_key = 0;    // ScopePatternKey(statement_key, database, role)
+  uint64_t statement_key = 0;  // HashCombine(queryId or shape hash, param_bucket)
+  uint64_t shape_hash = 0;     // QueryDag::ShapeHash
   uint32_t param_bucket = 0;
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
 };
+
+/// The pattern key of a statement key run by `role_oid` in `database_oid`:
+/// the same statement in two databases or by two roles is two patterns.
+/// Never 0 (0 marks an empty slot).
+uint64_t ScopePatternKey(uint64_t statement_key, uint32_t database_oid, uint32_t role_oid);
 
 /// Parameter bucket: floor(log2(1 + sum of the scans' estimated rows)),
 /// capped at 63 -- the planner's own selectivity estimates, coarsened.
 uint32_t ParamBucket(const ruvector_dag::QueryDag& dag);
-PlanIdentity IdentifyPlan(uint64_t query_id, const ruvector_dag::QueryDag& dag);
+PlanIdentity IdentifyPlan(uint64_t query_id, const ruvector_dag::QueryDag& dag, uint32_t database_oid,
+                          uint32_t role_oid);
+
+/// The same identity as IdentifyPlan(BuildDag(snapshot)) computed from the
+/// snapshot alone -- no DAG, no allocation: the hooks' hot path. Fails like
+/// BuildDag on a malformed snapshot.
+ruvector_dag::Status IdentifySnapshot(const PlanSnapshot& snapshot, PlanIdentity* out);
+
+/// What a trajectory records about a plan's structure (everything but the
+/// measurements), kept with the plan in the backend's plan map so that the
+/// executor hook of an already planned statement copies it instead of
+/// walking the plan again.
+struct PlanTemplate {
+  uint64_t shape_hash = 0;
+  uint32_t node_count = 0;  // plan nodes (may exceed kMaxTrajectoryNodes)
+  uint16_t flags = 0;       // kTrajectoryTruncated | kTrajectoryParallel
+  uint8_t node_type[kMaxTrajectoryNodes] = {0};
+  float estimated_rows[kMaxTrajectoryNodes] = {0};
+  uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
+};
+/// Fills `out` from `snapshot` (which IdentifySnapshot accepted).
+void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, PlanTemplate* out);
+/// Copies the template's structure into `rec` (node_count, flags, node
+/// types, estimated rows, edges; actual rows -1 = not measured).
+void FillFromTemplate(const PlanTemplate& t, TrajectoryRecord* rec);
 
 /// Per-node analysis row (dag_analyze_plan).
 struct NodeReport {

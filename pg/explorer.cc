@@ -267,6 +267,7 @@ void CheckAtCapture(const char* text, const uint32_t* types, int nparams, Oid ro
 
 void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id) {
   if (g_in_explorer || !(g_explore_cpu_budget > 0.0) || Steer() == nullptr || qd->sourceText == nullptr) return;
+  if (!ExtensionCreatedHere()) return;  // DROP EXTENSION stops exploration in this database
   const PlannedStmt* ps = qd->plannedstmt;
   if (ps->commandType != CMD_SELECT || ps->hasModifyingCTE || ps->rowMarks != NIL) return;
   const int64_t now = NowUnixMicros();
@@ -506,6 +507,8 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
   TrajectoryRecord rec;
   rec.pattern_key = c.pattern_key;
   rec.query_id = c.query_id;
+  rec.database_oid = MyDatabaseId;  // the explorer runs as the captured role in its database
+  rec.role_oid = GetUserId();
   rec.latency_ms = bound_ms;
   rec.recorded_at_us = NowUnixMicros();
   rec.database_oid = MyDatabaseId;  // the explorer runs as the capture's role in its database

@@ -22,6 +22,7 @@ extern int g_sona_base_lora_rank;
 extern double g_sona_ewc_lambda;
 extern int g_sona_pattern_clusters;
 extern double g_row_sample_rate;  // ruvector.dag_row_sample_rate
+extern double g_pattern_share;    // ruvector.dag_pattern_share
 
 /// Fault injection for tests (ruvector.dag_debug_fault, superuser only):
 /// makes the observation hooks and the analysis functions fail on purpose,
@@ -65,6 +66,11 @@ int64_t NowUnixMicros();
 TimestampTz UnixMicrosToTimestamp(int64_t us);
 /// Counts an internal error that was logged and ignored.
 void CountInternalError();
+
+/// CREATE EXTENSION ruvector_dag was run in this database (presence.cc;
+/// cached per backend, re-checked after its functions or schema change).
+/// Only in a transaction; false outside one.
+bool ExtensionCreatedHere();
 
 // --- hooks (hooks.cc) -----------------------------------------------------------
 void InstallHooks();

@@ -92,19 +92,20 @@ void Observe(const char* what, Body body) {
   PG_END_TRY();
 }
 
-/// Observes a plan; fills *out (when non-null) with its identity and sets
-/// *known when it could be computed.
-void ObservePlan(PlannedStmt* stmt, PlanIdentity* out = nullptr, bool* known = nullptr) {
-  Observe("plan observation", [stmt, out, known](bool* lock_held) {
+/// Observes a plan: its identity and structure straight from a snapshot of
+/// the plan tree (no DAG is built: IdentifySnapshot), and two counters under
+/// the shared lock. Fills *out and *tmpl (when non-null) and sets *known when
+/// the identity could be computed.
+void ObservePlan(PlannedStmt* stmt, PlanIdentity* out, bool* known, PlanTemplate* tmpl) {
+  Observe("plan observation", [stmt, out, known, tmpl](bool* lock_held) {
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the planner hook")));
     PlanSnapshot* snap = ExtractPlan(stmt, false);
     PlanIdentity identity;
     PlainStatus st = RunCpp("planner hook", [&]() {
       if (fault == kFaultCppException) throw std::runtime_error("injected fault in the planner hook");
-      ruvector_dag::QueryDag dag;
-      RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &dag));
-      identity = IdentifyPlan(snap->query_id, dag);
+      RUVECTOR_RETURN_IF_ERROR(IdentifySnapshot(*snap, &identity));
+      if (tmpl != nullptr) TemplateFromSnapshot(*snap, identity.shape_hash, tmpl);
       return Status::Ok();
     });
     if (!st.ok()) {
@@ -114,14 +115,30 @@ void ObservePlan(PlannedStmt* stmt, PlanIdentity* out = nullptr, bool* known = n
     }
     if (out != nullptr) *out = identity;
     if (known != nullptr) *known = true;
-    LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+    LWLockAcquire(StateLock(), LW_SHARED);
     *lock_held = true;
     SharedState* s = State();
-    ++s->counters.plans_observed;
-    if (FindPattern(s, identity.pattern_key) != nullptr) ++s->counters.plans_known_pattern;
+    BumpCounter(&s->counters.plans_observed);
+    if (FindPattern(s, identity.pattern_key) != nullptr) BumpCounter(&s->counters.plans_known_pattern);
     LWLockRelease(StateLock());
     *lock_held = false;
   });
+}
+
+/// The structure of a re-planned (steered) statement, for its trajectories.
+bool TemplateOf(PlannedStmt* stmt, PlanTemplate* tmpl) {
+  bool done = false;
+  Observe("plan observation", [stmt, tmpl, &done](bool*) {
+    PlanSnapshot* snap = ExtractPlan(stmt, false);
+    PlanIdentity identity;
+    PlainStatus st = RunCpp("planner hook", [&]() {
+      RUVECTOR_RETURN_IF_ERROR(IdentifySnapshot(*snap, &identity));
+      TemplateFromSnapshot(*snap, identity.shape_hash, tmpl);
+      return Status::Ok();
+    });
+    done = st.ok();
+  });
+  return done;
 }
 
 PlannedStmt* CallPlanner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
@@ -220,7 +237,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
   // Steering: only queries the learner has a decision for, or is exploring,
   // need a copy of the query tree for a second planning pass.
   Query* copy = nullptr;
-  const bool steerable = Active() && Steerable(parse);
+  const bool steerable = Active() && Steerable(parse) && ExtensionCreatedHere();
   if (steerable) {
     uint8_t flags = SteerFilterFor(parse->queryId);
     bool exploring = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;
@@ -232,7 +249,10 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
   PlannedStmt* result = CallPlanner(parse, query_string, cursor_options, params);
   if (result != nullptr && result->commandType != CMD_UTILITY && Active() && !IsParallelWorker()) {
     PlanSteerInfo info;
-    ObservePlan(result, &info.identity, &info.identity_known);
+    // Built per planning, kept with the plan for the executor hook.
+    PlanTemplate* tmpl = static_cast<PlanTemplate*>(palloc(sizeof(PlanTemplate)));
+    ObservePlan(result, &info.identity, &info.identity_known, tmpl);
+    bool tmpl_valid = info.identity_known;
     strlcpy(info.arm_name, "default", sizeof(info.arm_name));
     // In an explorer, the arm to measure applies to the statement it
     // re-executes only (the first steerable planning), not to statements
@@ -265,6 +285,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
           info.same_plan = SamePlanTree(steered->planTree, result->planTree);
           result = steered;
           info.arm = c.arm;
+          tmpl_valid = TemplateOf(result, tmpl);
         } else {
           info.replan_failed = true;
           info.action = SteerAction::kDefault;
@@ -272,7 +293,8 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         }
       }
     }
-    RememberPlan(result, info);
+    RememberPlan(result, info, tmpl_valid ? tmpl : nullptr);
+    pfree(tmpl);
     // EXPLAIN: remember the plan; it is copied after ExplainOnePlan, so the
     // copy does not count as planning time.
     if (g_capture.explain_depth == 1 && g_planner_depth == 0 && g_capture.stmt == nullptr) g_capture.stmt = result;
@@ -351,95 +373,145 @@ void ExecutorFinishHook(QueryDesc* qd) {
 }
 
 /// The relations the plan reads (PostgreSQL lists them for plan
-/// invalidation), as a mask of RelationMaskBit: the drift scope of the
-/// pattern.
-uint64_t RelationMaskOf(const PlannedStmt* stmt) {
-  uint64_t mask = 0;
+/// invalidation), ascending and distinct: the drift scope of the pattern.
+void RecordRelations(const PlannedStmt* stmt, TrajectoryRecord* rec) {
+  int total = 0;
   ListCell* lc;
-  foreach (lc, stmt->relationOids) mask |= RelationMaskBit(lfirst_oid(lc));
-  return mask;
+  foreach (lc, stmt->relationOids) {
+    const uint32_t relid = lfirst_oid(lc);
+    const int kept = std::min(total, kMaxTrajectoryRelations);
+    uint32_t* end = rec->relations + kept;
+    uint32_t* pos = std::lower_bound(rec->relations, end, relid);
+    if (pos != end && *pos == relid) continue;
+    ++total;
+    if (kept < kMaxTrajectoryRelations) {
+      std::copy_backward(pos, end, end + 1);
+      *pos = relid;
+    } else if (relid < rec->relations[kMaxTrajectoryRelations - 1]) {
+      // Keep the smallest OIDs: the same plan keeps the same ones.
+      std::copy_backward(pos, end - 1, end);
+      *pos = relid;
+    }
+  }
+  rec->relation_count = static_cast<uint16_t>(std::min(total, 65535));
 }
 
+/// Records the plan's structure and, when this execution measured them,
+/// per-node actual rows: the slow path (a statement this backend did not
+/// plan, a sampled execution, EXPLAIN ANALYZE).
+bool FillFromPlan(QueryDesc* qd, TrajectoryRecord* rec, PlanIdentity* identity) {
+  PlanSnapshot* snap = ExtractPlan(qd->plannedstmt, false);
+  AttachActuals(snap, qd->planstate);
+  PlanTemplate* tmpl = static_cast<PlanTemplate*>(palloc(sizeof(PlanTemplate)));
+  PlainStatus st = RunCpp("executor hook", [&]() {
+    RUVECTOR_RETURN_IF_ERROR(IdentifySnapshot(*snap, identity));
+    TemplateFromSnapshot(*snap, identity->shape_hash, tmpl);
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
+    CountInternalError();
+    return false;
+  }
+  FillFromTemplate(*tmpl, rec);
+  const int kept = std::min(snap->count, kMaxTrajectoryNodes);
+  for (int i = 0; i < kept; ++i) {
+    const PlanNodeSnapshot& n = snap->nodes[i];
+    if (n.has_actuals && n.actual_loops > 0) rec->actual_rows[i] = static_cast<float>(n.actual_rows);
+  }
+  return true;
+}
+
+/// Per execution: a known plan (planned by this backend, row counts not
+/// sampled) costs a plan-map lookup, a copy of its remembered structure and
+/// one shared-lock section (pattern statistics under the pattern's spinlock,
+/// a lock-free ring append); only a new pattern takes the exclusive lock.
 void ObserveExecution(QueryDesc* qd) {
   Observe("execution observation", [qd](bool* lock_held) {
     InstrEndLoop(qd->totaltime);
     double latency_ms = qd->totaltime->total * 1000.0;
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the executor hook")));
-    PlanSnapshot* snap = ExtractPlan(qd->plannedstmt, false);
-    AttachActuals(snap, qd->planstate);
-    PlanIdentity identity;
-    PlainStatus st = RunCpp("executor hook", [&]() {
-      if (fault == kFaultCppException) throw std::runtime_error("injected fault in the executor hook");
-      ruvector_dag::QueryDag dag;
-      RUVECTOR_RETURN_IF_ERROR(BuildDag(*snap, &dag));
-      identity = IdentifyPlan(snap->query_id, dag);
-      return Status::Ok();
-    });
+    if (fault == kFaultCppException) {
+      PlainStatus st = RunCpp("executor hook", []() -> Status {
+        throw std::runtime_error("injected fault in the executor hook");
+      });
+      ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
+      CountInternalError();
+      return;
+    }
     // The pattern is the identity of PostgreSQL's default plan, remembered
     // when this backend planned the statement (a steered plan has another
     // shape, but belongs to the same pattern).
-    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt);
+    const PlanTemplate* tmpl = nullptr;
+    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+    if (steer != nullptr && !steer->identity_known) steer = nullptr;
+    const bool measured_rows = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
+    TrajectoryRecord rec;
+    PlanIdentity identity;
+    if (steer != nullptr && tmpl != nullptr && !measured_rows) {
+      identity = steer->identity;
+      FillFromTemplate(*tmpl, &rec);
+    } else if (!FillFromPlan(qd, &rec, &identity)) {
+      return;
+    }
     uint16_t steer_flags = 0;
-    if (steer != nullptr && steer->identity_known) {
-      identity.pattern_key = steer->identity.pattern_key;
+    if (steer != nullptr) {
+      identity.statement_key = steer->identity.statement_key;
       identity.param_bucket = steer->identity.param_bucket;
       steer_flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(steer->arm));
       if (steer->action == SteerAction::kExplore) steer_flags |= kTrajectoryExplore;
       if (steer->action == SteerAction::kBaselineCheck) steer_flags |= kTrajectoryBaseline;
       if (steer->same_plan) steer_flags |= kTrajectorySamePlan;
     }
-    if (!st.ok()) {
-      ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
-      CountInternalError();
-      return;
-    }
+    // The role running the statement (a cached plan may have been planned
+    // by another one, e.g. before SET ROLE) owns the execution.
+    identity.database_oid = MyDatabaseId;
+    identity.role_oid = GetUserId();
+    identity.pattern_key = ScopePatternKey(identity.statement_key, identity.database_oid, identity.role_oid);
     // A top-level statement the learner wants to explore in the background.
-    if (steer != nullptr && steer->identity_known && g_exec_nesting == 0 && g_capture.explain_depth == 0) {
-      MaybeCaptureStatement(qd, identity.pattern_key, snap->query_id);
+    if (steer != nullptr && g_exec_nesting == 0 && g_capture.explain_depth == 0) {
+      MaybeCaptureStatement(qd, identity.pattern_key, qd->plannedstmt->queryId);
     }
-    auto* rec = static_cast<TrajectoryRecord*>(palloc0(sizeof(TrajectoryRecord)));
-    rec->pattern_key = identity.pattern_key;
-    rec->query_id = snap->query_id;
-    rec->shape_hash = identity.shape_hash;
-    rec->param_bucket = identity.param_bucket;
-    rec->latency_ms = latency_ms;
-    rec->recorded_at_us = NowUnixMicros();
-    rec->database_oid = MyDatabaseId;
-    rec->role_oid = GetUserId();
-    rec->relation_mask = RelationMaskOf(qd->plannedstmt);
-    rec->node_count = static_cast<uint16_t>(std::min(snap->count, 65535));
-    if (snap->count > kMaxTrajectoryNodes) rec->flags |= kTrajectoryTruncated;
-    rec->flags |= steer_flags;
-    if (g_exec_nesting > 0) rec->flags |= kTrajectoryNested;
-    for (int i = 0; i < snap->count; ++i) {
-      uint8_t t = snap->nodes[i].type;
-      if (t == static_cast<uint8_t>(ruvector_dag::OperatorType::kGather) ||
-          t == static_cast<uint8_t>(ruvector_dag::OperatorType::kGatherMerge)) {
-        rec->flags |= kTrajectoryParallel;
-      }
-    }
-    int kept = std::min(snap->count, kMaxTrajectoryNodes);
-    for (int i = 0; i < kept; ++i) {
-      const PlanNodeSnapshot& n = snap->nodes[i];
-      rec->node_type[i] = n.type;
-      rec->estimated_rows[i] = static_cast<float>(n.plan_rows);
-      rec->actual_rows[i] = n.has_actuals && n.actual_loops > 0 ? static_cast<float>(n.actual_rows) : -1.0f;
-      rec->parent_plus_one[i] = n.parent >= 0 && n.parent < i ? static_cast<uint8_t>(n.parent + 1) : 0;
-    }
-    LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+    rec.pattern_key = identity.pattern_key;
+    rec.query_id = qd->plannedstmt->queryId;
+    rec.param_bucket = identity.param_bucket;
+    rec.database_oid = identity.database_oid;
+    rec.role_oid = identity.role_oid;
+    RecordRelations(qd->plannedstmt, &rec);
+    rec.latency_ms = latency_ms;
+    rec.recorded_at_us = NowUnixMicros();
+    rec.flags |= steer_flags;
+    if (g_exec_nesting > 0) rec.flags |= kTrajectoryNested;
+    ExecutionSample x;
+    x.key = identity.pattern_key;
+    x.query_id = rec.query_id;
+    x.shape_hash = rec.shape_hash;
+    x.param_bucket = rec.param_bucket;
+    x.node_count = rec.node_count;
+    x.database_oid = rec.database_oid;
+    x.role_oid = rec.role_oid;
+    x.latency_ms = latency_ms;
+    x.now_us = rec.recorded_at_us;
+
+    LWLockAcquire(StateLock(), LW_SHARED);
     *lock_held = true;
     SharedState* s = State();
-    ++s->counters.executions_observed;
+    BumpCounter(&s->counters.executions_observed);
     // Pattern statistics describe the users' workload: the background
     // explorer's re-executions only go to the ring (for the learner).
-    if (!g_in_explorer) {
-      RecordExecution(s, identity.pattern_key, snap->query_id, identity.shape_hash, identity.param_bucket,
-                      static_cast<uint32_t>(snap->count), latency_ms, rec->recorded_at_us);
-    }
-    AppendTrajectory(s, *rec);
+    UpdateResult updated = g_in_explorer ? UpdateResult::kIgnored : UpdatePattern(s, x);
+    AppendTrajectory(s, rec);
     LWLockRelease(StateLock());
     *lock_held = false;
+    if (updated == UpdateResult::kAbsent) {
+      // A new pattern: the only exclusive section, once per pattern.
+      LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+      *lock_held = true;
+      InsertPattern(s, x, g_pattern_share);
+      LWLockRelease(StateLock());
+      *lock_held = false;
+    }
 
     if (g_capture.explain_depth > 0 && g_capture.stmt == qd->plannedstmt) {
       MemoryContext old = MemoryContextSwitchTo(CaptureContext());

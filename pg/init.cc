@@ -34,6 +34,7 @@ bool g_steering_enabled = true;
 int g_baseline_interval = 16;
 int g_debug_fault = kFaultNone;
 double g_row_sample_rate = 0.1;
+double g_pattern_share = 0.5;
 
 void RequirePreload() {
   if (!g_loaded_by_preload || State() == nullptr) {
@@ -149,6 +150,11 @@ void DefineGucs() {
                            "node, so it is sampled (deterministically: every round(1/rate)-th execution of a "
                            "session, starting with the first).",
                            &g_row_sample_rate, 0.1, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_pattern_share",
+                           "Largest share of the pattern table one role, or one database, may hold while others "
+                           "hold patterns too.",
+                           "Beyond it, a new pattern of that role or database replaces its own least valuable one.",
+                           &g_pattern_share, 0.5, 0.01, 1.0, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_exploration_cpu_budget",
                            "Share of one CPU the background explorer may use to re-execute captured read-only "
                            "statements under candidate arms (0 = no background exploration).",

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <cmath>
+#include <unordered_set>
 #include <utility>
 
 namespace ruvector_pg {
@@ -154,11 +155,25 @@ size_t Learner::NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>
   double severity = scope.severity;
   if (!(severity > 0.0)) return 0;
   if (severity > 1.0) severity = 1.0;
-  const bool every_relation = scope.relation_mask == ~uint64_t{0};
+  std::vector<uint32_t> changed = scope.relations;
+  std::sort(changed.begin(), changed.end());
   size_t touched = 0;
   for (auto& [key, e] : bandits_) {
     if (scope.database_oid != 0 && e.database_oid != scope.database_oid) continue;
-    if (!every_relation && (e.relation_mask & scope.relation_mask) == 0) continue;
+    if (!scope.every_relation) {
+      // Both ascending: a merge finds a common relation.
+      bool common = false;
+      for (size_t i = 0, j = 0; i < e.relations.size() && j < changed.size() && !common;) {
+        if (e.relations[i] == changed[j]) {
+          common = true;
+        } else if (e.relations[i] < changed[j]) {
+          ++i;
+        } else {
+          ++j;
+        }
+      }
+      if (!common) continue;
+    }
     e.bandit.NotifyDrift(severity);
     updates->push_back(Describe(key, e));
     ++touched;
@@ -169,7 +184,8 @@ size_t Learner::NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>
 Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
                       std::vector<DecisionUpdate>* updates, std::vector<LearnEvent>* events,
                       uint64_t* untracked, std::vector<uint64_t>* evicted) {
-  std::unordered_map<uint64_t, size_t> touched;  // key -> index in *updates
+  std::unordered_set<uint64_t> touched;
+  std::vector<uint64_t> order;  // touched patterns, first touch first
   for (const LearnInput& in : batch) {
     if (in.pattern_key == 0 || in.arm < 0 || static_cast<uint32_t>(in.arm) >= num_arms_) continue;
     if (!(in.latency_ms > 0.0) || !std::isfinite(in.latency_ms)) continue;
@@ -196,7 +212,11 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       ++per_role_[in.role_oid];
     }
     Entry& entry = it->second;
-    if (in.relation_mask != 0) entry.relation_mask = in.relation_mask;
+    const size_t kept = std::min<size_t>(in.relation_count, in.relations.size());
+    for (size_t i = 0; i < kept && entry.relations.size() < kMaxPatternRelations; ++i) {
+      auto pos = std::lower_bound(entry.relations.begin(), entry.relations.end(), in.relations[i]);
+      if (pos == entry.relations.end() || *pos != in.relations[i]) entry.relations.insert(pos, in.relations[i]);
+    }
     entry.value_ms = Decayed(entry.value_ms, entry.value_at_us, in.at_us) + in.latency_ms;
     entry.value_at_us = std::max(entry.value_at_us, in.at_us);
     ruvector_dag::PatternBandit& b = entry.bandit;
@@ -227,43 +247,32 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       }
     }
     const uint32_t after = b.deployed_arm();
-    bool revalidated = false;  // its revert event is appended by CheckRevalidation
-    if (after == before && after != 0) {
-      CheckRevalidation(in.pattern_key, &entry, events);
-      revalidated = b.deployed_arm() != after;
-    }
-    DecisionUpdate d = Describe(in.pattern_key, it->second);
-    if (revalidated) {
-      // nothing more to report
-    } else if (after != before) {
+    // A re-validation's verdict (its revert event is appended there).
+    if (after == before && after != 0) CheckRevalidation(in.pattern_key, &entry, events);
+    const bool revalidated = b.deployed_arm() != after;
+    const bool rejected_now = !revalidated && after == before && in.arm > 0 && !was_rejected &&
+                              b.Summary(static_cast<uint32_t>(in.arm)).rejected;
+    if (!revalidated && (after != before || rejected_now)) {
+      // Describe walks every arm's window several times: only for events
+      // here, and once per touched pattern after the batch.
+      DecisionUpdate d = Describe(in.pattern_key, it->second);
       LearnEvent ev;
       ev.pattern_key = in.pattern_key;
       ev.query_id = in.query_id;
-      ev.type = after != 0 ? LearnEventType::kDeploy : LearnEventType::kRevert;
-      ev.arm = static_cast<int32_t>(after != 0 ? after : before);
+      ev.type = after != before ? (after != 0 ? LearnEventType::kDeploy : LearnEventType::kRevert)
+                                : LearnEventType::kReject;
+      ev.arm = after != before ? static_cast<int32_t>(after != 0 ? after : before) : in.arm;
       ev.confidence = d.confidence;
       ev.default_ms = d.default_ms;
       ruvector_dag::ArmSummary s = b.Summary(static_cast<uint32_t>(ev.arm));
       ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
       events->push_back(ev);
-    } else if (in.arm > 0 && !was_rejected && b.Summary(static_cast<uint32_t>(in.arm)).rejected) {
-      LearnEvent ev;
-      ev.pattern_key = in.pattern_key;
-      ev.query_id = in.query_id;
-      ev.type = LearnEventType::kReject;
-      ev.arm = in.arm;
-      ev.confidence = d.confidence;
-      ev.default_ms = d.default_ms;
-      ruvector_dag::ArmSummary s = b.Summary(static_cast<uint32_t>(in.arm));
-      ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
-      events->push_back(ev);
     }
-    auto [pos, inserted] = touched.emplace(in.pattern_key, updates->size());
-    if (inserted) {
-      updates->push_back(d);
-    } else {
-      (*updates)[pos->second] = d;
-    }
+    if (touched.insert(in.pattern_key).second) order.push_back(in.pattern_key);
+  }
+  for (uint64_t key : order) {
+    auto found = bandits_.find(key);  // a pattern touched early in the batch may have been evicted since
+    if (found != bandits_.end()) updates->push_back(Describe(key, found->second));
   }
   return Status::Ok();
 }
@@ -349,9 +358,10 @@ void Learner::SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learne
     Put<uint64_t>(out, e.query_id);
     Put<uint32_t>(out, e.database_oid);
     Put<uint32_t>(out, e.role_oid);
-    Put<uint64_t>(out, e.relation_mask);
     Put<double>(out, e.value_ms);
     Put<int64_t>(out, e.value_at_us);
+    Put<uint32_t>(out, static_cast<uint32_t>(e.relations.size()));
+    for (uint32_t relid : e.relations) Put<uint32_t>(out, relid);
     Put<uint32_t>(out, static_cast<uint32_t>(image.size()));
     out->append(image);
   }
@@ -378,20 +388,28 @@ Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t m
   if (arms != num_arms_ || fingerprint != arm_fingerprint) {
     return Status::FailedPrecondition("learner image: learned with another arm table");
   }
-  if (count > (body.size() - pos) / 52) return Status::DataLoss("learner image: implausible pattern count");
+  if (count > (body.size() - pos) / 48) return Status::DataLoss("learner image: implausible pattern count");
   std::unordered_map<uint64_t, Entry> loaded;
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key = 0, query_id = 0, mask = 0;
-    uint32_t len = 0, database = 0, role = 0;
+    uint64_t key = 0, query_id = 0;
+    uint32_t len = 0, database = 0, role = 0, nrel = 0;
     double value = 0.0;
     int64_t value_at = 0;
     if (!Get(body, &pos, &key) || !Get(body, &pos, &query_id) || !Get(body, &pos, &database) ||
-        !Get(body, &pos, &role) || !Get(body, &pos, &mask) || !Get(body, &pos, &value) || !Get(body, &pos, &value_at) ||
-        !Get(body, &pos, &len) || body.size() - pos < len) {
+        !Get(body, &pos, &role) || !Get(body, &pos, &value) || !Get(body, &pos, &value_at) || !Get(body, &pos, &nrel)) {
       return Status::DataLoss("learner image: truncated at pattern " + std::to_string(i));
     }
-    if (!std::isfinite(value) || value < 0.0) {
-      return Status::DataLoss("learner image: bad time at stake at pattern " + std::to_string(i));
+    if (!std::isfinite(value) || value < 0.0 || nrel > kMaxPatternRelations) {
+      return Status::DataLoss("learner image: bad pattern " + std::to_string(i));
+    }
+    std::vector<uint32_t> relations(nrel);
+    for (uint32_t r = 0; r < nrel; ++r) {
+      if (!Get(body, &pos, &relations[r]) || (r > 0 && relations[r] <= relations[r - 1])) {
+        return Status::DataLoss("learner image: bad relations at pattern " + std::to_string(i));
+      }
+    }
+    if (!Get(body, &pos, &len) || body.size() - pos < len) {
+      return Status::DataLoss("learner image: truncated at pattern " + std::to_string(i));
     }
     if (key == 0 || loaded.count(key) != 0) return Status::DataLoss("learner image: bad or repeated pattern key");
     size_t offset = 0;
@@ -405,7 +423,7 @@ Status Learner::LoadFrom(std::string_view in, uint64_t arm_fingerprint, size_t m
       Entry e{std::move(b), query_id};
       e.database_oid = database;
       e.role_oid = role;
-      e.relation_mask = mask;
+      e.relations = std::move(relations);
       e.value_ms = value;
       e.value_at_us = value_at;
       loaded.emplace(key, std::move(e));

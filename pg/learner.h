@@ -6,6 +6,7 @@
 #define RUVECTOR_PG_LEARNER_H_
 
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,11 +31,13 @@ struct LearnInput {
   bool same_plan = false;
   /// The run was cancelled at its timeout: latency_ms is a lower bound.
   bool censored = false;
-  /// Where and by whom it ran, the relations its plan reads (a mask of
-  /// RelationMaskBit), and when it was recorded (Unix microseconds).
+  /// Where and by whom it ran, the relations its plan reads (the first
+  /// kMaxTrajectoryRelations of relation_count), and when it was recorded
+  /// (Unix microseconds).
   uint32_t database_oid = 0;
   uint32_t role_oid = 0;
-  uint64_t relation_mask = 0;
+  uint16_t relation_count = 0;
+  std::array<uint32_t, kMaxTrajectoryRelations> relations{};
   int64_t at_us = 0;
 };
 
@@ -59,13 +62,14 @@ struct DecisionUpdate {
 };
 
 /// A change that can alter plans (ANALYZE, DDL, ALTER SYSTEM): patterns of
-/// `database_oid` (0 = every database) whose plans read a relation in
-/// `relation_mask` (all bits = every relation) forget the oldest `severity`
+/// `database_oid` (0 = every database) whose plans read one of `relations`
+/// (or any relation when `every_relation`) forget the oldest `severity`
 /// share of what they measured.
 struct DriftScope {
   double severity = 0.0;
   uint32_t database_oid = 0;
-  uint64_t relation_mask = ~uint64_t{0};
+  bool every_relation = true;
+  std::vector<uint32_t> relations;
 };
 
 /// One executed plan as the trajectory ring keeps it (at most
@@ -123,9 +127,10 @@ class Learner {
 
   /// Statistics or schema changed: the bandits of the patterns in `scope`
   /// forget the oldest `scope.severity` share of their windows and re-check
-  /// their deployment (a pattern whose relations are not known yet is
-  /// touched only by a scope of every relation). Appends their updates;
-  /// returns how many patterns were touched.
+  /// their deployment. A pattern is in scope when its plans read one of the
+  /// scope's relations (it remembers up to kMaxPatternRelations of them); a
+  /// pattern whose relations are not known yet only when the scope is every
+  /// relation. Appends their updates; returns how many patterns were touched.
   size_t NotifyDrift(const DriftScope& scope, std::vector<DecisionUpdate>* updates);
 
   /// Observes a batch; appends one update per touched pattern (in first-touch
@@ -176,8 +181,8 @@ class Learner {
   /// Appends a checksummed image of every bandit: magic "RVDGLRN1", version
   /// (2), arm count, `arm_fingerprint` (the arm table it was learned with),
   /// `learned_through` (the last trajectory sequence number learned), then
-  /// per pattern its key, query id, database, role, relation mask, time at
-  /// stake and its time, and bandit image, then a CRC-32C.
+  /// per pattern its key, query id, database, role, time at stake and its
+  /// time, relation count and relations, and bandit image, then a CRC-32C.
   void SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learned_through) const;
   /// Validates an image completely (checksum, version, the same arm count
   /// and fingerprint, every bandit) and only then replaces this learner's
@@ -202,7 +207,7 @@ class Learner {
     uint64_t query_id = 0;
     uint32_t database_oid = 0;
     uint32_t role_oid = 0;
-    uint64_t relation_mask = 0;  // 0 = not known yet
+    std::vector<uint32_t> relations;  // ascending; empty = not known yet
     double value_ms = 0.0;       // time at stake at value_at_us
     int64_t value_at_us = 0;
     // Re-validation of the deployed arm (healing): fresh runs since `since`.
@@ -232,6 +237,10 @@ class Learner {
   std::unordered_map<uint32_t, size_t> per_role_;  // tracked patterns per role
   std::unordered_map<uint64_t, Waiting> waiting_;  // bounded by kMaxWaiting
   static constexpr size_t kMaxWaiting = 4096;
+
+ public:
+  /// Relations remembered per pattern (the union over its plans).
+  static constexpr size_t kMaxPatternRelations = 64;
 };
 
 }  // namespace ruvector_pg

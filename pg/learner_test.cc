@@ -17,7 +17,7 @@ namespace {
 constexpr int64_t kSecond = 1000000;
 
 LearnInput Exec(uint64_t key, int arm, double ms, int64_t at_us, uint32_t role = 10, uint32_t db = 5,
-               uint64_t mask = 0) {
+                std::vector<uint32_t> relations = {}) {
   LearnInput in;
   in.pattern_key = key;
   in.query_id = key * 7;
@@ -26,7 +26,8 @@ LearnInput Exec(uint64_t key, int arm, double ms, int64_t at_us, uint32_t role =
   in.at_us = at_us;
   in.role_oid = role;
   in.database_oid = db;
-  in.relation_mask = mask;
+  in.relation_count = static_cast<uint16_t>(relations.size());
+  for (size_t i = 0; i < relations.size() && i < in.relations.size(); ++i) in.relations[i] = relations[i];
   return in;
 }
 
@@ -119,39 +120,48 @@ TEST(LearnerAdmissionTest, TimeAtStakeAccumulatesWhileWaitingAndDecays) {
 
 // --- drift scope -------------------------------------------------------------------------
 
+DriftScope Relations(std::vector<uint32_t> relations, uint32_t db = 5, double severity = 1.0) {
+  DriftScope scope;
+  scope.severity = severity;
+  scope.database_oid = db;
+  scope.every_relation = false;
+  scope.relations = std::move(relations);
+  return scope;
+}
+
 TEST(LearnerDriftTest, OnlyPatternsReadingTheChangedRelationsForget) {
   Fixture f;
-  const uint64_t orders = RelationMaskBit(16384), items = RelationMaskBit(16390);
-  ASSERT_NE(orders, items);
+  const uint32_t orders = 16384, items = 16390, customers = 16400;
   f.Deploy(1, 100.0, 10.0, 0);
-  f.Feed({Exec(1, 1, 10.0, 0, 10, 5, orders)});
+  f.Feed({Exec(1, 1, 10.0, 0, 10, 5, {orders, customers})});
   f.Deploy(2, 100.0, 10.0, 0);
-  f.Feed({Exec(2, 1, 10.0, 0, 10, 5, items)});
+  f.Feed({Exec(2, 1, 10.0, 0, 10, 5, {items})});
   f.Deploy(3, 100.0, 10.0, 0, 10, /*db=*/6);
-  f.Feed({Exec(3, 1, 10.0, 0, 10, /*db=*/6, orders)});
+  f.Feed({Exec(3, 1, 10.0, 0, 10, /*db=*/6, {orders})});
   std::vector<DecisionUpdate> updates;
-  DriftScope analyze_orders{1.0, 5, orders};
-  EXPECT_EQ(f.l.NotifyDrift(analyze_orders, &updates), 1u);
+  EXPECT_EQ(f.l.NotifyDrift(Relations({17000, orders}), &updates), 1u);
   EXPECT_EQ(f.l.DeployedArm(1), 0u);  // forgot everything: back to the default
   EXPECT_EQ(f.l.DeployedArm(2), 1u);  // another relation
   EXPECT_EQ(f.l.DeployedArm(3), 1u);  // another database
-  // A relation none of them reads: no pattern is touched.
-  uint64_t other = 0;
-  for (uint32_t relid = 20000; other == 0; ++relid) {
-    if ((RelationMaskBit(relid) & (orders | items)) == 0) other = RelationMaskBit(relid);
-  }
-  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 5, other}, &updates), 0u);
+  // Relations none of them reads (a temp table, another role's table): nothing.
+  for (uint32_t relid = 16385; relid < 16390; ++relid) EXPECT_EQ(f.l.NotifyDrift(Relations({relid}), &updates), 0u);
+  EXPECT_EQ(f.l.NotifyDrift(Relations({}), &updates), 0u);
   // ALTER SYSTEM of a planner setting: every database, every relation.
-  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 0, ~uint64_t{0}}, &updates), 3u);
+  DriftScope all;
+  all.severity = 1.0;
+  EXPECT_EQ(f.l.NotifyDrift(all, &updates), 3u);
 }
 
 TEST(LearnerDriftTest, APatternWithUnknownRelationsIsTouchedOnlyByWholeDatabaseChanges) {
   Fixture f;
-  f.Deploy(1, 100.0, 10.0, 0);  // no relation mask recorded
+  f.Deploy(1, 100.0, 10.0, 0);  // no relations recorded
   std::vector<DecisionUpdate> updates;
-  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 5, RelationMaskBit(16384)}, &updates), 0u);
+  EXPECT_EQ(f.l.NotifyDrift(Relations({16384}), &updates), 0u);
   EXPECT_EQ(f.l.DeployedArm(1), 1u);
-  EXPECT_EQ(f.l.NotifyDrift(DriftScope{1.0, 5, ~uint64_t{0}}, &updates), 1u);
+  DriftScope database;
+  database.severity = 1.0;
+  database.database_oid = 5;
+  EXPECT_EQ(f.l.NotifyDrift(database, &updates), 1u);
 }
 
 // --- re-validation (healing) ----------------------------------------------------------------
@@ -205,7 +215,7 @@ TEST(LearnerRevalidationTest, WithoutAFreshDefaultItEndsWithoutAVerdict) {
 TEST(LearnerPersistenceTest, RoundTripKeepsOwnersRelationsAndTimeAtStake) {
   Fixture f;
   f.Deploy(5, 150.0, 2.0, 0, /*role=*/42);
-  f.Feed({Exec(5, 1, 2.0, kSecond, 42, 5, RelationMaskBit(16384))});
+  f.Feed({Exec(5, 1, 2.0, kSecond, 42, 5, {16384, 16500})});
   std::string image;
   f.l.SaveTo(&image, 77, 1234);
   Learner back;
@@ -215,7 +225,7 @@ TEST(LearnerPersistenceTest, RoundTripKeepsOwnersRelationsAndTimeAtStake) {
   EXPECT_EQ(through, 1234u);
   EXPECT_EQ(back.DeployedArm(5), 1u);
   std::vector<DecisionUpdate> updates;
-  EXPECT_EQ(back.NotifyDrift(DriftScope{1.0, 5, RelationMaskBit(16384)}, &updates), 1u);
+  EXPECT_EQ(back.NotifyDrift(Relations({16500}), &updates), 1u);
   // Another arm table, a flipped byte: refused, the learner unchanged.
   EXPECT_FALSE(back.LoadFrom(image, 78, 100, &through).ok());
   image[image.size() / 2] ^= 1;

@@ -343,6 +343,8 @@ PlanSnapshot* ExtractPlan(PlannedStmt* stmt, bool with_names, int max_nodes, boo
   w.max_nodes = max_nodes;
   w.snap = static_cast<PlanSnapshot*>(palloc0(sizeof(PlanSnapshot)));
   w.snap->query_id = stmt->queryId;
+  w.snap->database_oid = MyDatabaseId;
+  w.snap->role_oid = GetUserId();
   w.capacity = 16;
   w.snap->nodes = static_cast<PlanNodeSnapshot*>(palloc(sizeof(PlanNodeSnapshot) * w.capacity));
   int nsub = list_length(stmt->subplans);

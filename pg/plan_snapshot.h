@@ -40,6 +40,11 @@ struct PlanNodeSnapshot {
 
 struct PlanSnapshot {
   uint64_t query_id = 0;  // PlannedStmt.queryId (0 when not computed)
+  // Who planned it: part of the pattern identity (as pg_stat_statements keys
+  // by dbid and userid), so one role's or database's runs never change the
+  // learned state of another's patterns.
+  uint32_t database_oid = 0;  // MyDatabaseId
+  uint32_t role_oid = 0;      // GetUserId() when the snapshot was taken
   int32_t count = 0;
   PlanNodeSnapshot* nodes = nullptr;
 };

@@ -2,7 +2,9 @@
 #include "shared_state.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <thread>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -17,7 +19,7 @@ namespace {
 
 constexpr uint64_t kSharedMagic = 0x5256444147534D31ull;  // "RVDAGSM1"
 constexpr char kFileMagic[8] = {'R', 'V', 'D', 'G', 'S', 'T', 'A', 'T'};
-constexpr uint32_t kFileVersion = 2;  // 2: trajectories carry the plan's edges
+constexpr uint32_t kFileVersion = 3;  // 2: trajectories carry the plan's edges; 3: database and role
 
 size_t Align(size_t n) { return (n + 63) & ~size_t{63}; }
 
@@ -28,6 +30,48 @@ uint32_t SlotCountFor(uint32_t max_patterns) {
 }
 
 size_t HeaderBytes() { return Align(sizeof(SharedState)); }
+
+static_assert(std::atomic_ref<uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
+static_assert(std::atomic_ref<uint32_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
+
+/// A ring slot being written: its seq field holds the new seq | kBusy.
+constexpr uint64_t kBusy = uint64_t{1} << 63;
+
+template <typename T>
+std::atomic_ref<T> Atomic(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field));
+}
+
+void CpuRelax(int spins) {
+  if (spins >= 64) {
+    // The holder may have been preempted (more backends than cores): let it run.
+    std::this_thread::yield();
+    return;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("isb" ::: "memory");
+#endif
+}
+
+/// The per-entry spinlock: held for a few dozen instructions, never across
+/// anything that can fail.
+class EntryLock {
+ public:
+  explicit EntryLock(const PatternEntry& e) : word_(Atomic(e.mutex)) {
+    for (int spins = 0;; ++spins) {
+      if (word_.load(std::memory_order_relaxed) == 0 && word_.exchange(1, std::memory_order_acquire) == 0) return;
+      CpuRelax(spins);
+    }
+  }
+  ~EntryLock() { word_.store(0, std::memory_order_release); }
+  EntryLock(const EntryLock&) = delete;
+  EntryLock& operator=(const EntryLock&) = delete;
+
+ private:
+  std::atomic_ref<uint32_t> word_;
+};
 
 PatternEntry* FindSlot(SharedState* s, uint64_t key) {
   PatternEntry* slots = PatternSlots(s);
@@ -57,24 +101,7 @@ void EraseSlot(SharedState* s, uint32_t i) {
   --s->pattern_count;
 }
 
-void EvictLeastRecent(SharedState* s) {
-  PatternEntry* slots = PatternSlots(s);
-  uint32_t victim = s->slot_count;
-  for (uint32_t i = 0; i < s->slot_count; ++i) {
-    if (slots[i].key == 0) continue;
-    if (victim == s->slot_count || slots[i].last_seen_us < slots[victim].last_seen_us ||
-        (slots[i].last_seen_us == slots[victim].last_seen_us && slots[i].key < slots[victim].key)) {
-      victim = i;
-    }
-  }
-  if (victim != s->slot_count) {
-    EraseSlot(s, victim);
-    ++s->counters.patterns_evicted;
-  }
-}
-
 PatternEntry* InsertSlot(SharedState* s, uint64_t key) {
-  if (s->pattern_count >= s->max_patterns) EvictLeastRecent(s);
   PatternEntry* slots = PatternSlots(s);
   uint32_t mask = s->slot_count - 1;
   uint32_t i = static_cast<uint32_t>(key) & mask;
@@ -85,10 +112,155 @@ PatternEntry* InsertSlot(SharedState* s, uint64_t key) {
   return &slots[i];
 }
 
+// --- owners (share limit) ----------------------------------------------------
+
+OwnerCount* FindOwner(OwnerCount* table, uint32_t oid) {
+  for (int i = 0; i < kOwnerSlots; ++i) {
+    if (table[i].count != 0 && table[i].oid == oid) return &table[i];
+  }
+  return nullptr;
+}
+
+uint32_t OwnerPatterns(const OwnerCount* table, uint32_t oid) {
+  const OwnerCount* o = FindOwner(const_cast<OwnerCount*>(table), oid);
+  return o == nullptr ? 0 : o->count;
+}
+
+/// Owners holding patterns.
+int LiveOwners(const OwnerCount* table) {
+  int n = 0;
+  for (int i = 0; i < kOwnerSlots; ++i) n += table[i].count != 0;
+  return n;
+}
+
+/// Whether an owner other than `oid` holds patterns.
+bool OthersHold(const OwnerCount* table, uint32_t oid) {
+  for (int i = 0; i < kOwnerSlots; ++i) {
+    if (table[i].count != 0 && table[i].oid != oid) return true;
+  }
+  return false;
+}
+
+/// Counts one pattern more or less for `oid`. When more than kOwnerSlots
+/// owners hold patterns, the extra ones are not tracked (no share limit for
+/// them; docs/postgres.md).
+void AdjustOwner(OwnerCount* table, uint32_t oid, int delta) {
+  OwnerCount* o = FindOwner(table, oid);
+  if (o == nullptr && delta > 0) {
+    for (int i = 0; i < kOwnerSlots && o == nullptr; ++i) {
+      if (table[i].count == 0) {
+        o = &table[i];
+        o->oid = oid;
+      }
+    }
+  }
+  if (o == nullptr) return;
+  if (delta < 0 && o->count == 0) return;
+  o->count = static_cast<uint32_t>(static_cast<int64_t>(o->count) + delta);
+}
+
+void CountOwner(SharedState* s, const PatternEntry& e, int delta) {
+  AdjustOwner(s->roles, e.role_oid, delta);
+  AdjustOwner(s->databases, e.database_oid, delta);
+}
+
+void RebuildOwners(SharedState* s) {
+  for (int i = 0; i < kOwnerSlots; ++i) s->roles[i] = OwnerCount(), s->databases[i] = OwnerCount();
+  const PatternEntry* slots = PatternSlots(s);
+  for (uint32_t i = 0; i < s->slot_count; ++i) {
+    if (slots[i].key != 0) CountOwner(s, slots[i], +1);
+  }
+}
+
+uint32_t NextRandom(SharedState* s) {
+  // xorshift64*: sampling positions only; seeded in InitSharedState.
+  uint64_t x = s->sample_rng != 0 ? s->sample_rng : 0x9E3779B97F4A7C15ull;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  s->sample_rng = x;
+  return static_cast<uint32_t>((x * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+constexpr int kEvictionSample = 16;     // live entries compared per eviction
+constexpr int kSampleProbes = 64;       // slot reads for them (the table is at most half full)
+constexpr int kOwnVictimProbes = 1024;  // slot reads when the victim must be the owner's own
+
+/// Which entries may be the victim.
+struct VictimFilter {
+  bool own_only = false;  // only entries of this role (and/or database)
+  bool by_role = false;
+  bool by_database = false;
+  uint32_t role_oid = 0;
+  uint32_t database_oid = 0;
+  uint32_t limit = 0;  // owners holding at least this many are above their share
+};
+
+/// The slot of the least valuable sampled entry, preferring entries whose
+/// role or database is above its share; slot_count when none qualified.
+uint32_t SampleVictim(SharedState* s, const VictimFilter& f, int64_t now_us) {
+  PatternEntry* slots = PatternSlots(s);
+  const uint32_t mask = s->slot_count - 1;
+  const int probes = f.own_only ? kOwnVictimProbes : kSampleProbes;
+  // An owner is above its share only while another owner holds patterns.
+  const bool roles_shared = LiveOwners(s->roles) > 1, databases_shared = LiveOwners(s->databases) > 1;
+  uint32_t best = s->slot_count;
+  bool best_over = false;
+  double best_value = 0.0;
+  int seen = 0;
+  for (int p = 0; p < probes && seen < kEvictionSample; ++p) {
+    uint32_t i = NextRandom(s) & mask;
+    const PatternEntry& e = slots[i];
+    if (e.key == 0) continue;
+    if (f.own_only && ((f.by_role && e.role_oid != f.role_oid) || (f.by_database && e.database_oid != f.database_oid))) {
+      continue;
+    }
+    ++seen;
+    bool over = !f.own_only && ((roles_shared && OwnerPatterns(s->roles, e.role_oid) > f.limit) ||
+                                (databases_shared && OwnerPatterns(s->databases, e.database_oid) > f.limit));
+    double value = PatternValue(e, now_us);
+    bool better = best == s->slot_count || (over && !best_over) ||
+                  (over == best_over && (value < best_value || (value == best_value && e.key < slots[best].key)));
+    if (better) {
+      best = i;
+      best_over = over;
+      best_value = value;
+    }
+  }
+  return best;
+}
+
+void EraseCounted(SharedState* s, uint32_t i) {
+  CountOwner(s, PatternSlots(s)[i], -1);
+  EraseSlot(s, i);
+}
+
+/// Adds one execution to `e` (the caller holds its spinlock or the
+/// exclusive lock).
+void Accumulate(PatternEntry* e, const ExecutionSample& x) {
+  if (e->executions != 0 && e->shape_hash != x.shape_hash) ++e->shape_changes;
+  e->shape_hash = x.shape_hash;
+  e->node_count = x.node_count;
+  ++e->executions;
+  double delta = x.latency_ms - e->mean_ms;
+  e->mean_ms += delta / static_cast<double>(e->executions);
+  e->m2 += delta * (x.latency_ms - e->mean_ms);
+  if (e->m2 < 0) e->m2 = 0;
+  e->min_ms = e->executions == 1 ? x.latency_ms : std::min(e->min_ms, x.latency_ms);
+  e->max_ms = e->executions == 1 ? x.latency_ms : std::max(e->max_ms, x.latency_ms);
+  e->last_ms = x.latency_ms;
+  e->last_seen_us = std::max(e->last_seen_us, x.now_us);
+  e->value_ms = PatternValue(*e, x.now_us) + x.latency_ms;
+  e->value_at_us = std::max(e->value_at_us, x.now_us);
+}
+
+bool ValidSample(const ExecutionSample& x) { return x.key != 0 && std::isfinite(x.latency_ms) && x.latency_ms >= 0; }
+
 void ClearPatterns(SharedState* s) {
   PatternEntry* slots = PatternSlots(s);
   for (uint32_t i = 0; i < s->slot_count; ++i) slots[i] = PatternEntry();
   s->pattern_count = 0;
+  RebuildOwners(s);
 }
 
 void ClearRing(SharedState* s) {
@@ -128,6 +300,8 @@ Status CheckPattern(const PatternEntry& p, size_t i) {
     return Status::DataLoss(where + " has invalid latency statistics");
   }
   if (p.executions == 0) return Status::DataLoss(where + " has zero executions");
+  if (!Finite(p.value_ms) || p.value_ms < 0) return Status::DataLoss(where + " has an invalid time at stake");
+  if (p.mutex != 0) return Status::DataLoss(where + " has a held lock");
   return Status::Ok();
 }
 
@@ -168,6 +342,7 @@ void InitSharedState(void* region, uint32_t max_patterns, uint32_t ring_capacity
   s->slot_count = SlotCountFor(max_patterns);
   s->ring_capacity = ring_capacity;
   s->counters.started_at_us = now_us;
+  s->sample_rng = static_cast<uint64_t>(now_us) * 0x9E3779B97F4A7C15ull + 1;
   PatternEntry* slots = PatternSlots(s);
   for (uint32_t i = 0; i < s->slot_count; ++i) new (&slots[i]) PatternEntry();
   TrajectoryRecord* ring = RingSlots(s);
@@ -193,52 +368,153 @@ const PatternEntry* FindPattern(const SharedState* s, uint64_t key) {
   return FindSlot(const_cast<SharedState*>(s), key);
 }
 
-void RecordExecution(SharedState* s, uint64_t key, uint64_t query_id, uint64_t shape_hash, uint32_t param_bucket,
-                     uint32_t node_count, double latency_ms, int64_t now_us) {
-  if (key == 0 || !std::isfinite(latency_ms) || latency_ms < 0) return;
-  PatternEntry* e = FindSlot(s, key);
-  if (e == nullptr) {
-    e = InsertSlot(s, key);
-    e->query_id = query_id;
-    e->param_bucket = param_bucket;
-    e->first_seen_us = now_us;
-    e->min_ms = latency_ms;
-    e->max_ms = latency_ms;
-  } else if (e->shape_hash != shape_hash) {
-    ++e->shape_changes;
+double PatternValue(const PatternEntry& e, int64_t now_us) {
+  if (e.value_ms <= 0.0) return 0.0;
+  int64_t age = now_us - e.value_at_us;
+  if (age <= 0) return e.value_ms;
+  return e.value_ms * std::exp2(-static_cast<double>(age) / static_cast<double>(kValueHalfLifeUs));
+}
+
+uint32_t RolePatterns(const SharedState* s, uint32_t role_oid) { return OwnerPatterns(s->roles, role_oid); }
+uint32_t DatabasePatterns(const SharedState* s, uint32_t database_oid) {
+  return OwnerPatterns(s->databases, database_oid);
+}
+
+UpdateResult UpdatePattern(SharedState* s, const ExecutionSample& x) {
+  if (!ValidSample(x)) return UpdateResult::kIgnored;
+  PatternEntry* e = FindSlot(s, x.key);
+  if (e == nullptr) return UpdateResult::kAbsent;
+  EntryLock lock(*e);
+  Accumulate(e, x);
+  return UpdateResult::kUpdated;
+}
+
+bool InsertPattern(SharedState* s, const ExecutionSample& x, double share) {
+  if (!ValidSample(x)) return false;
+  if (PatternEntry* e = FindSlot(s, x.key)) {
+    Accumulate(e, x);  // another backend inserted it first
+    return true;
   }
-  e->shape_hash = shape_hash;
-  e->node_count = node_count;
-  ++e->executions;
-  double delta = latency_ms - e->mean_ms;
-  e->mean_ms += delta / static_cast<double>(e->executions);
-  e->m2 += delta * (latency_ms - e->mean_ms);
-  if (e->m2 < 0) e->m2 = 0;
-  e->min_ms = std::min(e->min_ms, latency_ms);
-  e->max_ms = std::max(e->max_ms, latency_ms);
-  e->last_ms = latency_ms;
-  e->last_seen_us = now_us;
+  if (!(share > 0.0)) share = 1.0;
+  const uint32_t limit =
+      std::max<uint32_t>(1, static_cast<uint32_t>(std::floor(std::min(1.0, share) * s->max_patterns)));
+  VictimFilter f;
+  f.limit = limit;
+  f.role_oid = x.role_oid;
+  f.database_oid = x.database_oid;
+  // Above its share while others hold patterns: the owner recycles its own slots.
+  f.by_role = RolePatterns(s, x.role_oid) >= limit && OthersHold(s->roles, x.role_oid);
+  f.by_database = DatabasePatterns(s, x.database_oid) >= limit && OthersHold(s->databases, x.database_oid);
+  f.own_only = f.by_role || f.by_database;
+  if (f.own_only || s->pattern_count >= s->max_patterns) {
+    uint32_t victim = SampleVictim(s, f, x.now_us);
+    if (victim == s->slot_count) {
+      ++s->counters.patterns_refused;
+      return false;
+    }
+    EraseCounted(s, victim);
+    ++s->counters.patterns_evicted;
+  }
+  PatternEntry* e = InsertSlot(s, x.key);
+  e->query_id = x.query_id;
+  e->param_bucket = x.param_bucket;
+  e->database_oid = x.database_oid;
+  e->role_oid = x.role_oid;
+  e->first_seen_us = x.now_us;
+  e->value_at_us = x.now_us;
+  CountOwner(s, *e, +1);
+  Accumulate(e, x);
+  return true;
+}
+
+void RecordExecution(SharedState* s, const ExecutionSample& x, double share) {
+  if (UpdatePattern(s, x) == UpdateResult::kAbsent) InsertPattern(s, x, share);
+}
+
+void CopyPatternEntry(const PatternEntry& e, PatternEntry* out) {
+  EntryLock lock(e);
+  *out = e;
+  out->mutex = 0;
+}
+
+void BumpCounter(uint64_t* counter) { Atomic(*counter).fetch_add(1, std::memory_order_relaxed); }
+
+SharedCounters ReadCounters(const SharedState* s) {
+  const SharedCounters& c = s->counters;
+  SharedCounters out;
+  auto get = [](const uint64_t& v) { return Atomic(v).load(std::memory_order_relaxed); };
+  out.plans_observed = get(c.plans_observed);
+  out.plans_known_pattern = get(c.plans_known_pattern);
+  out.executions_observed = get(c.executions_observed);
+  out.trajectories_written = get(c.trajectories_written);
+  out.trajectories_dropped = get(c.trajectories_dropped);
+  out.patterns_evicted = get(c.patterns_evicted);
+  out.patterns_refused = get(c.patterns_refused);
+  out.internal_errors = get(c.internal_errors);
+  out.state_saves = get(c.state_saves);
+  out.last_save_us = Atomic(c.last_save_us).load(std::memory_order_relaxed);
+  out.started_at_us = Atomic(c.started_at_us).load(std::memory_order_relaxed);
+  return out;
 }
 
 void AppendTrajectory(SharedState* s, const TrajectoryRecord& record) {
   if (s->ring_capacity == 0) return;
-  uint64_t seq = s->ring_next_seq++;
+  const uint64_t seq = Atomic(s->ring_next_seq).fetch_add(1, std::memory_order_acq_rel);
   TrajectoryRecord* slot = &RingSlots(s)[(seq - 1) % s->ring_capacity];
-  if (slot->seq != 0 && slot->seq > s->ring_consumed_seq) ++s->counters.trajectories_dropped;
-  *slot = record;
-  slot->seq = seq;
-  ++s->counters.trajectories_written;
+  std::atomic_ref<uint64_t> slot_seq(slot->seq);
+  uint64_t cur = slot_seq.load(std::memory_order_acquire);
+  for (int spins = 0;; ++spins) {
+    if ((cur & kBusy) != 0) {
+      // Another writer (a full lap of the ring ago) is still copying.
+      CpuRelax(spins);
+      cur = slot_seq.load(std::memory_order_acquire);
+      continue;
+    }
+    if (cur >= seq) {
+      // A newer record took the slot while this writer was delayed: this one
+      // is the oldest and is dropped.
+      BumpCounter(&s->counters.trajectories_written);
+      BumpCounter(&s->counters.trajectories_dropped);
+      return;
+    }
+    if (slot_seq.compare_exchange_weak(cur, seq | kBusy, std::memory_order_acquire, std::memory_order_acquire)) break;
+  }
+  if (cur != 0 && cur > Atomic(s->ring_consumed_seq).load(std::memory_order_relaxed)) {
+    BumpCounter(&s->counters.trajectories_dropped);
+  }
+  // Everything after seq; readers check seq before and after copying.
+  constexpr size_t kBody = sizeof(TrajectoryRecord) - offsetof(TrajectoryRecord, pattern_key);
+  static_assert(offsetof(TrajectoryRecord, seq) == 0 && offsetof(TrajectoryRecord, pattern_key) == sizeof(uint64_t));
+  std::memcpy(reinterpret_cast<char*>(slot) + sizeof(uint64_t),
+              reinterpret_cast<const char*>(&record) + sizeof(uint64_t), kBody);
+  slot_seq.store(seq, std::memory_order_release);  // publish
+  BumpCounter(&s->counters.trajectories_written);
 }
 
+uint64_t RingNextSeq(const SharedState* s) { return Atomic(s->ring_next_seq).load(std::memory_order_acquire); }
+
 uint64_t RingFirstSeq(const SharedState* s) {
-  uint64_t written = s->ring_next_seq - 1;
+  uint64_t written = RingNextSeq(s) - 1;
   return written > s->ring_capacity ? written - s->ring_capacity + 1 : 1;
 }
 
 const TrajectoryRecord* RingRecord(const SharedState* s, uint64_t seq) {
-  if (seq == 0 || seq >= s->ring_next_seq || seq < RingFirstSeq(s) || s->ring_capacity == 0) return nullptr;
+  if (seq == 0 || seq >= RingNextSeq(s) || seq < RingFirstSeq(s) || s->ring_capacity == 0) return nullptr;
   const TrajectoryRecord* r = &RingSlots(s)[(seq - 1) % s->ring_capacity];
-  return r->seq == seq ? r : nullptr;
+  return Atomic(r->seq).load(std::memory_order_acquire) == seq ? r : nullptr;
+}
+
+bool CopyRingRecord(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
+  if (seq == 0 || s->ring_capacity == 0 || seq >= RingNextSeq(s)) return false;
+  const TrajectoryRecord* r = &RingSlots(s)[(seq - 1) % s->ring_capacity];
+  std::atomic_ref<uint64_t> slot_seq(const_cast<uint64_t&>(r->seq));
+  if (slot_seq.load(std::memory_order_acquire) != seq) return false;
+  std::memcpy(static_cast<void*>(out), r, sizeof(TrajectoryRecord));
+  // Seqlock check: the slot was not claimed by a writer during the copy.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (slot_seq.load(std::memory_order_relaxed) != seq) return false;
+  out->seq = seq;
+  return true;
 }
 
 void ResetSharedState(SharedState* s) {
@@ -261,7 +537,7 @@ uint32_t LivePatterns(const SharedState* s) {
 
 uint32_t LiveTrajectories(const SharedState* s) {
   uint32_t n = 0;
-  for (uint64_t seq = RingFirstSeq(s); seq < s->ring_next_seq; ++seq) n += RingRecord(s, seq) != nullptr;
+  for (uint64_t seq = RingFirstSeq(s); seq < RingNextSeq(s); ++seq) n += RingRecord(s, seq) != nullptr;
   return n;
 }
 
@@ -285,11 +561,13 @@ void SerializeInto(const SharedState* s, int64_t now_us, char* out) {
   const PatternEntry* slots = PatternSlots(s);
   for (uint32_t i = 0; i < s->slot_count; ++i) {
     if (slots[i].key == 0) continue;
-    p = Put(p, slots[i]);
+    PatternEntry e = slots[i];
+    e.mutex = 0;
+    p = Put(p, e);
     ++patterns;
   }
   uint32_t trajectories = 0;
-  for (uint64_t seq = RingFirstSeq(s); seq < s->ring_next_seq; ++seq) {
+  for (uint64_t seq = RingFirstSeq(s); seq < RingNextSeq(s); ++seq) {
     const TrajectoryRecord* r = RingRecord(s, seq);
     if (r == nullptr) continue;
     p = Put(p, *r);
@@ -376,14 +654,18 @@ Status DeserializeState(std::string_view bytes, SharedState* s, size_t* patterns
   }
   if (prev != 0 && h.ring_next_seq <= prev) return Status::DataLoss("state image ring cursor precedes its records");
 
-  // Apply: most recently seen patterns first when the table is smaller.
-  std::sort(patterns.begin(), patterns.end(), [](const PatternEntry& a, const PatternEntry& b) {
+  // Apply: the most valuable patterns (time at stake when the image was
+  // written) first when the table is smaller.
+  std::sort(patterns.begin(), patterns.end(), [&h](const PatternEntry& a, const PatternEntry& b) {
+    double va = PatternValue(a, h.written_at_us), vb = PatternValue(b, h.written_at_us);
+    if (va != vb) return va > vb;
     if (a.last_seen_us != b.last_seen_us) return a.last_seen_us > b.last_seen_us;
     return a.key < b.key;
   });
   if (patterns.size() > s->max_patterns) patterns.resize(s->max_patterns);
   ClearPatterns(s);
   for (const auto& e : patterns) *InsertSlot(s, e.key) = e;
+  RebuildOwners(s);
   ClearRing(s);
   uint32_t keep = std::min<uint32_t>(h.trajectory_count, s->ring_capacity);
   const char* first = traj_begin + static_cast<size_t>(h.trajectory_count - keep) * sizeof(TrajectoryRecord);

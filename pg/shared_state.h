@@ -1,7 +1,9 @@
 // The extension's shared-memory state as plain data, and the algorithms on
 // it (pattern table, trajectory ring, persistence image). No PostgreSQL
 // headers: the PG zone (shmem.cc) places this in shared memory and holds the
-// lock around every call; nothing here locks, allocates or throws.
+// state LWLock around every call (shared or exclusive, see below); nothing
+// here allocates or throws, and the only locks taken here are the per-pattern
+// spinlocks of the statistics.
 //
 // Layout of the region: SharedState header, then the pattern slots
 // (slot_count, a power of two, open addressing with linear probing and
@@ -20,6 +22,8 @@ namespace ruvector_pg {
 
 /// Per-node arrays kept in a trajectory record.
 inline constexpr int kMaxTrajectoryNodes = 64;
+/// Relation OIDs kept in a trajectory record (the drift scope of its pattern).
+inline constexpr int kMaxTrajectoryRelations = 16;
 
 /// One executed statement.
 struct TrajectoryRecord {
@@ -30,11 +34,14 @@ struct TrajectoryRecord {
   int64_t recorded_at_us = 0;  // Unix epoch microseconds
   double latency_ms = 0.0;     // executor run time of the statement
   uint32_t param_bucket = 0;
-  uint32_t database_oid = 0;   // where and by whom it ran (row visibility)
-  uint32_t role_oid = 0;
-  uint64_t relation_mask = 0;  // RelationMaskBit of every relation the plan reads (drift scope)
+  /// The relations the plan reads (PostgreSQL's plan-invalidation list),
+  /// ascending: the first kMaxTrajectoryRelations of relation_count.
+  uint32_t relations[kMaxTrajectoryRelations] = {0};
+  uint16_t relation_count = 0;
   uint16_t node_count = 0;     // plan nodes (may exceed kMaxTrajectoryNodes)
   uint16_t flags = 0;          // kTrajectory* bits
+  uint32_t database_oid = 0;   // database the statement ran in
+  uint32_t role_oid = 0;       // role it ran as (GetUserId())
   uint8_t node_type[kMaxTrajectoryNodes] = {0};
   float estimated_rows[kMaxTrajectoryNodes] = {0};
   float actual_rows[kMaxTrajectoryNodes] = {0};  // per loop; -1 = not executed
@@ -46,7 +53,8 @@ inline constexpr uint16_t kTrajectoryTruncated = 1;  // more nodes than kMaxTraj
 inline constexpr uint16_t kTrajectoryNested = 2;     // run inside another statement (SPI, ...)
 inline constexpr uint16_t kTrajectoryParallel = 4;   // plan has Gather / Gather Merge
 
-/// Per-pattern statistics.
+/// Per-pattern statistics. The key scopes a statement to its database and
+/// role (docs/postgres.md, "Pattern identity").
 struct PatternEntry {
   uint64_t key = 0;  // 0 = empty slot
   uint64_t query_id = 0;
@@ -64,7 +72,39 @@ struct PatternEntry {
   double last_ms = 0.0;
   int64_t first_seen_us = 0;
   int64_t last_seen_us = 0;
+  /// Time at stake: the sum of the pattern's latencies, halved every
+  /// kValueHalfLifeUs, as of value_at_us. Admission and eviction keep the
+  /// patterns with the most of it (docs/postgres.md, "The pattern table").
+  double value_ms = 0.0;
+  int64_t value_at_us = 0;
+  /// Spinlock of the statistics above while backends update them under the
+  /// shared lock (0 = free; always 0 in images).
+  uint32_t mutex = 0;
+  uint32_t reserved = 0;
 };
+
+/// Half-life of PatternEntry::value_ms.
+inline constexpr int64_t kValueHalfLifeUs = 3600LL * 1000000LL;
+
+/// One execution to record (RecordExecution / UpdatePattern / InsertPattern).
+struct ExecutionSample {
+  uint64_t key = 0;
+  uint64_t query_id = 0;
+  uint64_t shape_hash = 0;
+  uint32_t param_bucket = 0;
+  uint32_t node_count = 0;
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  double latency_ms = 0.0;
+  int64_t now_us = 0;
+};
+
+/// Patterns held by one role or one database (for the share limit).
+struct OwnerCount {
+  uint32_t oid = 0;
+  uint32_t count = 0;  // 0 = free slot
+};
+inline constexpr int kOwnerSlots = 128;
 
 /// Counters (monotonic except after dag_reset_stats).
 struct SharedCounters {
@@ -74,6 +114,7 @@ struct SharedCounters {
   uint64_t trajectories_written = 0;
   uint64_t trajectories_dropped = 0;  // overwritten in the ring before being read by a learner
   uint64_t patterns_evicted = 0;
+  uint64_t patterns_refused = 0;  // new patterns not admitted: their role/database held its share
   uint64_t internal_errors = 0;  // extension errors that fell back to PostgreSQL's behaviour
   uint64_t state_saves = 0;
   int64_t last_save_us = 0;
@@ -103,6 +144,9 @@ struct SharedState {
   uint64_t save_failures = 0;
   int64_t last_save_failure_us = 0;
   char save_failure[256] = {0};
+  uint64_t sample_rng = 0;  // eviction sampling (exclusive lock)
+  OwnerCount roles[kOwnerSlots];      // patterns per role (exclusive lock)
+  OwnerCount databases[kOwnerSlots];  // patterns per database (exclusive lock)
 };
 
 /// Bytes needed for a region holding `max_patterns` and `ring_capacity`.
@@ -115,19 +159,67 @@ const PatternEntry* PatternSlots(const SharedState* s);
 TrajectoryRecord* RingSlots(SharedState* s);
 const TrajectoryRecord* RingSlots(const SharedState* s);
 
+// Concurrency (the PG zone holds the state LWLock around every call):
+//  * shared lock: FindPattern, UpdatePattern, AppendTrajectory,
+//    CopyPatternEntry, CopyRingRecord, ReadCounters, BumpCounter -- many
+//    backends at once; a pattern's statistics are updated under its own
+//    spinlock, ring slots are claimed and published with atomics;
+//  * exclusive lock: everything else (inserting a pattern, reset, images,
+//    RingRecord pointers that must stay valid).
+// Atomics are std::atomic_ref on plain fields: always lock-free on the
+// platforms PostgreSQL runs us on (checked at compile time), so they work
+// between processes on shared memory exactly like pg_atomic_*, and this file
+// stays free of PostgreSQL headers and testable with threads.
+
 /// Finds a pattern (nullptr when absent). O(1) expected.
 const PatternEntry* FindPattern(const SharedState* s, uint64_t key);
-/// Records one execution of pattern `key` (inserting it, evicting the
-/// least recently seen entry when the table is full: O(slots) then).
-void RecordExecution(SharedState* s, uint64_t key, uint64_t query_id, uint64_t shape_hash,
-                     uint32_t param_bucket, uint32_t node_count, double latency_ms, int64_t now_us);
-/// Appends to the ring, overwriting the oldest record when full (counted as
-/// dropped when no learner consumed it). Assigns record.seq.
+
+enum class UpdateResult { kUpdated, kAbsent, kIgnored };
+/// Shared lock: adds one execution to an existing pattern (under its
+/// spinlock). kAbsent: the pattern must be inserted (InsertPattern, under
+/// the exclusive lock); kIgnored: invalid sample (key 0, bad latency).
+UpdateResult UpdatePattern(SharedState* s, const ExecutionSample& x);
+/// Exclusive lock: inserts the pattern of `x` (or updates it when another
+/// backend inserted it meanwhile) with admission by time at stake and a
+/// share limit per role and per database: while another role (database)
+/// holds patterns, no role (database) takes more than
+/// max(1, floor(share * max_patterns)) slots -- beyond that its new pattern
+/// replaces its own least valuable sampled pattern, or is refused. When the
+/// table is full the victim is the least valuable of a sample of entries,
+/// entries of owners above their share first. O(1) expected (bounded
+/// sampling, never a scan of the table). Returns false when refused.
+bool InsertPattern(SharedState* s, const ExecutionSample& x, double share);
+/// Both steps, for callers that hold the exclusive lock (tests, tools).
+void RecordExecution(SharedState* s, const ExecutionSample& x, double share = 1.0);
+/// Time at stake of `e` decayed to `now_us`.
+double PatternValue(const PatternEntry& e, int64_t now_us);
+/// Patterns held by a role / a database (0 when none).
+uint32_t RolePatterns(const SharedState* s, uint32_t role_oid);
+uint32_t DatabasePatterns(const SharedState* s, uint32_t database_oid);
+/// Shared lock: a consistent copy of a live entry (taken under its spinlock).
+void CopyPatternEntry(const PatternEntry& e, PatternEntry* out);
+
+/// Shared lock: appends to the ring, overwriting the oldest record when full
+/// (counted as dropped when no learner consumed it). Assigns the sequence
+/// number with an atomic fetch-add; the slot is claimed with a CAS on its
+/// seq (busy bit) and published by storing seq with release order, so
+/// readers never see a half-written record.
 void AppendTrajectory(SharedState* s, const TrajectoryRecord& record);
 /// Records still in the ring, oldest first: [first_seq, next_seq).
 uint64_t RingFirstSeq(const SharedState* s);
-/// The record with `seq`, or nullptr when it was overwritten / not written.
+/// The next sequence number (read atomically: writers advance it under the
+/// shared lock).
+uint64_t RingNextSeq(const SharedState* s);
+/// Exclusive lock: the record with `seq`, or nullptr when it was overwritten
+/// / not written.
 const TrajectoryRecord* RingRecord(const SharedState* s, uint64_t seq);
+/// Shared lock: copies the record with `seq` when it is published and was
+/// not overwritten during the copy (seqlock check); false otherwise.
+bool CopyRingRecord(const SharedState* s, uint64_t seq, TrajectoryRecord* out);
+/// Shared lock: the counters, each read atomically.
+SharedCounters ReadCounters(const SharedState* s);
+/// Shared lock: adds 1 to a counter of s->counters atomically.
+void BumpCounter(uint64_t* counter);
 /// Removes every pattern and trajectory and zeroes the counters (keeps the
 /// start time, load result and worker fields).
 void ResetSharedState(SharedState* s);
@@ -140,7 +232,8 @@ size_t SerializedSize(const SharedState* s);
 void SerializeInto(const SharedState* s, int64_t now_us, char* out);
 /// Validates `bytes` completely (magic, version, sizes, CRC-32C, every
 /// entry) and only then replaces the contents of `s`; on error `s` is
-/// untouched. Patterns beyond s->max_patterns keep the most recently seen;
+/// untouched. Patterns beyond s->max_patterns keep the most valuable (time
+/// at stake);
 /// ring records beyond s->ring_capacity keep the newest.
 ruvector_dag::Status DeserializeState(std::string_view bytes, SharedState* s, size_t* patterns_loaded,
                                       size_t* trajectories_loaded);

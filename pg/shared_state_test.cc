@@ -2,7 +2,9 @@
 // algorithms (pattern table, ring, state image) and the C++-zone bridge.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <map>
 #include <memory>
 #include <random>
@@ -28,6 +30,26 @@ struct Region {
   SharedState* state;
 };
 
+ExecutionSample Sample(uint64_t key, double ms, int64_t t, uint32_t role = 10, uint32_t db = 1) {
+  ExecutionSample x;
+  x.key = key;
+  x.latency_ms = ms;
+  x.now_us = t;
+  x.role_oid = role;
+  x.database_oid = db;
+  return x;
+}
+
+void Record(SharedState* s, uint64_t key, uint64_t query_id, uint64_t shape, uint32_t bucket, uint32_t nodes,
+            double ms, int64_t t) {
+  ExecutionSample x = Sample(key, ms, t);
+  x.query_id = query_id;
+  x.shape_hash = shape;
+  x.param_bucket = bucket;
+  x.node_count = nodes;
+  RecordExecution(s, x);
+}
+
 std::string Image(const SharedState* s) {
   std::string out(SerializedSize(s), '\0');
   SerializeInto(s, 42, out.data());
@@ -36,9 +58,9 @@ std::string Image(const SharedState* s) {
 
 TEST(SharedStateTest, RecordsStatisticsPerPattern) {
   Region r(16, 32);
-  RecordExecution(r.state, 7, 70, 700, 3, 5, 10.0, 1);
-  RecordExecution(r.state, 7, 70, 700, 3, 5, 20.0, 2);
-  RecordExecution(r.state, 7, 70, 701, 3, 5, 30.0, 3);
+  Record(r.state, 7, 70, 700, 3, 5, 10.0, 1);
+  Record(r.state, 7, 70, 700, 3, 5, 20.0, 2);
+  Record(r.state, 7, 70, 701, 3, 5, 30.0, 3);
   const PatternEntry* e = FindPattern(r.state, 7);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->executions, 3u);
@@ -50,35 +72,159 @@ TEST(SharedStateTest, RecordsStatisticsPerPattern) {
   EXPECT_EQ(e->last_seen_us, 3);
   EXPECT_EQ(FindPattern(r.state, 8), nullptr);
   // Invalid observations are ignored.
-  RecordExecution(r.state, 0, 1, 1, 0, 1, 1.0, 4);
-  RecordExecution(r.state, 9, 1, 1, 0, 1, -1.0, 4);
+  Record(r.state, 0, 1, 1, 0, 1, 1.0, 4);
+  Record(r.state, 9, 1, 1, 0, 1, -1.0, 4);
   EXPECT_EQ(r.state->pattern_count, 1u);
 }
 
-TEST(SharedStateTest, EvictsLeastRecentlySeenAndKeepsProbeChains) {
+TEST(SharedStateTest, EvictsCheapPatternsAndKeepsProbeChains) {
   Region r(16, 8);
   // Keys colliding on the same home slot exercise backward-shift deletion.
   const uint32_t slots = r.state->slot_count;
-  std::map<uint64_t, int64_t> alive;
   std::mt19937_64 rng(5);
-  for (int64_t t = 1; t <= 2000; ++t) {
-    uint64_t key = (rng() % 40) * slots + (rng() % 3) + 1;  // few home slots, many keys
-    RecordExecution(r.state, key, 0, 0, 0, 1, 1.0, t);
-    alive[key] = t;
+  // Four valuable patterns (100 ms each run), seen once, long ago.
+  for (uint64_t k = 1; k <= 4; ++k) Record(r.state, k * slots + 1, 0, 0, 0, 1, 100.0, 1);
+  for (int64_t t = 2; t <= 2000; ++t) {
+    uint64_t key = (rng() % 40 + 10) * slots + (rng() % 3) + 1;  // few home slots, many keys
+    Record(r.state, key, 0, 0, 0, 1, 0.01, t);
     ASSERT_LE(r.state->pattern_count, 16u);
-    if (alive.size() > 16) {
-      // The table holds exactly the 16 most recently seen keys.
-      std::vector<std::pair<int64_t, uint64_t>> by_time;
-      for (auto& [k, seen] : alive) by_time.push_back({seen, k});
-      std::sort(by_time.rbegin(), by_time.rend());
-      for (size_t i = 0; i < by_time.size(); ++i) {
-        bool present = FindPattern(r.state, by_time[i].second) != nullptr;
-        ASSERT_EQ(present, i < 16) << "key " << by_time[i].second << " at t=" << t;
-      }
-      for (size_t i = 16; i < by_time.size(); ++i) alive.erase(by_time[i].second);
+    // Every live key is findable (probe chains unbroken).
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < slots; ++i) {
+      const PatternEntry& e = PatternSlots(r.state)[i];
+      if (e.key == 0) continue;
+      ++live;
+      ASSERT_EQ(FindPattern(r.state, e.key), &e) << "key " << e.key << " at t=" << t;
     }
+    ASSERT_EQ(live, r.state->pattern_count);
   }
-  EXPECT_GT(r.state->counters.patterns_evicted, 0u);
+  // The cheap flood churned among itself; the valuable patterns stayed.
+  for (uint64_t k = 1; k <= 4; ++k) EXPECT_NE(FindPattern(r.state, k * slots + 1), nullptr) << k;
+  EXPECT_GT(r.state->counters.patterns_evicted, 1000u);
+}
+
+TEST(SharedStateTest, TimeAtStakeDecays) {
+  PatternEntry e;
+  e.value_ms = 8.0;
+  e.value_at_us = 0;
+  EXPECT_DOUBLE_EQ(PatternValue(e, 0), 8.0);
+  EXPECT_NEAR(PatternValue(e, kValueHalfLifeUs), 4.0, 1e-9);
+  EXPECT_NEAR(PatternValue(e, 3 * kValueHalfLifeUs), 1.0, 1e-9);
+  // A slow pattern not run for a day loses to a cheap one run now.
+  Region r(16, 8);
+  ExecutionSample slow = Sample(5, 1000.0, 0);
+  RecordExecution(r.state, slow);
+  const int64_t day = 24 * kValueHalfLifeUs;
+  for (uint64_t k = 100; k < 140; ++k) RecordExecution(r.state, Sample(k, 1.0, day));
+  EXPECT_EQ(FindPattern(r.state, 5), nullptr);
+}
+
+TEST(SharedStateTest, FloodOfOneRoleKeepsAnotherRolesSlowPatternAndItsShare) {
+  const uint32_t kMax = 200;
+  Region r(kMax, 8);
+  const double share = 0.5;
+  // Role 20 ran a slow statement a few times.
+  for (int i = 0; i < 3; ++i) RecordExecution(r.state, Sample(7, 80.0, 1 + i, 20), share);
+  // Role 30 floods 30x the table with distinct cheap statements.
+  for (uint64_t k = 1000; k < 1000 + 30 * kMax; ++k) {
+    RecordExecution(r.state, Sample(k, 0.05, static_cast<int64_t>(k), 30), share);
+    ASSERT_LE(RolePatterns(r.state, 30), static_cast<uint32_t>(share * kMax));
+  }
+  ASSERT_NE(FindPattern(r.state, 7), nullptr);
+  EXPECT_EQ(FindPattern(r.state, 7)->executions, 3u);
+  EXPECT_EQ(RolePatterns(r.state, 30), static_cast<uint32_t>(share * kMax));
+  EXPECT_EQ(RolePatterns(r.state, 20), 1u);
+  // The rest of the table is free for other roles: role 40 gets its patterns in.
+  for (uint64_t k = 1; k <= 50; ++k) RecordExecution(r.state, Sample(k * 7919, 0.05, 100000, 40), share);
+  EXPECT_EQ(RolePatterns(r.state, 40), 50u);
+  // Owner counts match the table.
+  std::map<uint32_t, uint32_t> by_role;
+  for (uint32_t i = 0; i < r.state->slot_count; ++i) {
+    const PatternEntry& e = PatternSlots(r.state)[i];
+    if (e.key != 0) ++by_role[e.role_oid];
+  }
+  for (auto [role, n] : by_role) EXPECT_EQ(RolePatterns(r.state, role), n) << role;
+}
+
+TEST(SharedStateTest, ShareLimitAppliesOnlyWhileOthersHoldPatterns) {
+  const uint32_t kMax = 64;
+  Region r(kMax, 8);
+  // Alone, a role may fill the whole table.
+  for (uint64_t k = 1; k <= kMax; ++k) RecordExecution(r.state, Sample(k, 1.0, 1, 30), 0.25);
+  EXPECT_EQ(RolePatterns(r.state, 30), kMax);
+  // Another role arrives: it takes slots from the role above its share
+  // (even though that role's patterns are worth more), up to its own share...
+  for (uint64_t k = 1; k <= 10; ++k) RecordExecution(r.state, Sample(500 + k, 0.5, 2, 40), 0.25);
+  EXPECT_EQ(RolePatterns(r.state, 40), 10u);
+  EXPECT_EQ(RolePatterns(r.state, 30), kMax - 10);
+  for (uint64_t k = 11; k <= 30; ++k) RecordExecution(r.state, Sample(500 + k, 0.5, 2, 40), 0.25);
+  EXPECT_EQ(RolePatterns(r.state, 40), kMax / 4);
+  // ...and the role above its share only recycles its own slots.
+  for (uint64_t k = 1; k <= 100; ++k) RecordExecution(r.state, Sample(900 + k, 100.0, 3, 30), 0.25);
+  EXPECT_EQ(RolePatterns(r.state, 40), kMax / 4);
+  EXPECT_EQ(RolePatterns(r.state, 30), kMax - kMax / 4);
+  // The same holds per database.
+  Region d(kMax, 8);
+  for (uint64_t k = 1; k <= 10; ++k) RecordExecution(d.state, Sample(k, 50.0, 1, 10, 5), 0.25);
+  for (uint64_t k = 100; k < 400; ++k) RecordExecution(d.state, Sample(k, 0.1, 2, static_cast<uint32_t>(k), 6), 0.25);
+  EXPECT_LE(DatabasePatterns(d.state, 6), kMax / 4);
+  EXPECT_EQ(DatabasePatterns(d.state, 5), 10u);
+  EXPECT_GT(d.state->counters.patterns_evicted, 0u);
+}
+
+TEST(SharedStateTest, ConcurrentUpdatesAndAppendsLoseNothing) {
+  Region r(64, 256);
+  for (uint64_t k = 1; k <= 4; ++k) RecordExecution(r.state, Sample(k, 1.0, 1));
+  constexpr int kThreads = 4, kPerThread = 20000;
+  std::atomic<bool> stop{false}, reading{false};
+  std::atomic<uint64_t> torn{0}, copies{0};
+  // A reader copying records while writers wrap the ring many times (and
+  // once more after they finished).
+  std::thread reader([&] {
+    TrajectoryRecord t;
+    for (bool last = false; !last;) {
+      last = stop.load();
+      reading = true;
+      uint64_t next = RingNextSeq(r.state);
+      for (uint64_t seq = RingFirstSeq(r.state); seq < next; ++seq) {
+        if (!CopyRingRecord(r.state, seq, &t)) continue;
+        ++copies;
+        // Writers fill every field from one value: a mix means a torn copy.
+        if (t.query_id != t.pattern_key || t.shape_hash != t.pattern_key * 3) ++torn;
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kThreads; ++w) {
+    writers.emplace_back([&, w] {
+      while (!reading.load()) std::this_thread::yield();
+      for (int i = 0; i < kPerThread; ++i) {
+        ExecutionSample x = Sample(1 + (i + w) % 4, 1.0, 2 + i);
+        ASSERT_EQ(UpdatePattern(r.state, x), UpdateResult::kUpdated);
+        TrajectoryRecord t;
+        t.pattern_key = static_cast<uint64_t>(w) * 1000000 + i + 1;
+        t.query_id = t.pattern_key;
+        t.shape_hash = t.pattern_key * 3;
+        AppendTrajectory(r.state, t);
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  stop = true;
+  reader.join();
+  uint64_t total = 0;
+  for (uint64_t k = 1; k <= 4; ++k) total += FindPattern(r.state, k)->executions;
+  EXPECT_EQ(total, 4u + kThreads * kPerThread);
+  EXPECT_EQ(r.state->counters.trajectories_written, uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(RingNextSeq(r.state), uint64_t{kThreads} * kPerThread + 1);
+  EXPECT_EQ(torn.load(), 0u);
+  EXPECT_GT(copies.load(), 0u);
+  // Nothing consumed: every overwritten record counts as dropped, and every
+  // slot holds one of the newest records.
+  EXPECT_EQ(r.state->counters.trajectories_dropped, uint64_t{kThreads} * kPerThread - 256);
+  for (uint64_t seq = RingFirstSeq(r.state); seq < RingNextSeq(r.state); ++seq) {
+    EXPECT_NE(RingRecord(r.state, seq), nullptr) << seq;
+  }
 }
 
 TEST(SharedStateTest, RingDropsOldestAndCountsDrops) {
@@ -100,7 +246,7 @@ TEST(SharedStateTest, RingDropsOldestAndCountsDrops) {
 TEST(SharedStateTest, ImageRoundTripsAndRejectsEveryCorruption) {
   Region a(64, 16);
   for (int i = 0; i < 40; ++i) {
-    RecordExecution(a.state, 100 + i % 10, i, i, 1, 3, 1.0 + i, i + 1);
+    Record(a.state, 100 + i % 10, i, i, 1, 3, 1.0 + i, i + 1);
     TrajectoryRecord t;
     t.pattern_key = 100 + i % 10;
     t.latency_ms = 1.0 + i;
@@ -131,10 +277,10 @@ TEST(SharedStateTest, ImageRoundTripsAndRejectsEveryCorruption) {
   EXPECT_EQ(Image(c.state), empty);
 }
 
-TEST(SharedStateTest, ImageIntoSmallerTablesKeepsNewest) {
+TEST(SharedStateTest, ImageIntoSmallerTablesKeepsMostValuable) {
   Region a(64, 16);
   for (int i = 0; i < 30; ++i) {
-    RecordExecution(a.state, 1000 + i, 0, 0, 0, 1, 1.0, i + 1);
+    Record(a.state, 1000 + i, 0, 0, 0, 1, 1.0 + i, i + 1);
     TrajectoryRecord t;
     AppendTrajectory(a.state, t);
   }
@@ -184,11 +330,39 @@ TEST(BridgeTest, BuildsTheDagInExplainOrder) {
   EXPECT_DOUBLE_EQ(dag.node(2)->estimated_cost, 0.0);
   EXPECT_EQ(dag.node(1)->relation, "orders");
 
-  PlanIdentity id = IdentifyPlan(99, dag);
+  PlanIdentity id = IdentifyPlan(99, dag, 5, 10);
   EXPECT_EQ(id.param_bucket, 10u);  // floor(log2(1 + 1100))
   EXPECT_EQ(id.shape_hash, dag.ShapeHash());
-  EXPECT_EQ(IdentifyPlan(99, dag).pattern_key, id.pattern_key);
-  EXPECT_NE(IdentifyPlan(98, dag).pattern_key, id.pattern_key);
+  EXPECT_EQ(IdentifyPlan(99, dag, 5, 10).pattern_key, id.pattern_key);
+  EXPECT_NE(IdentifyPlan(98, dag, 5, 10).pattern_key, id.pattern_key);
+  // The same statement in another database or by another role is another pattern.
+  EXPECT_NE(IdentifyPlan(99, dag, 6, 10).pattern_key, id.pattern_key);
+  EXPECT_NE(IdentifyPlan(99, dag, 5, 11).pattern_key, id.pattern_key);
+  EXPECT_EQ(IdentifyPlan(99, dag, 6, 11).statement_key, id.statement_key);
+  EXPECT_EQ(ScopePatternKey(id.statement_key, 5, 10), id.pattern_key);
+  EXPECT_EQ(id.database_oid, 5u);
+  EXPECT_EQ(id.role_oid, 10u);
+  // The hot path's identity (no DAG) equals the DAG's.
+  s.database_oid = 5;
+  s.role_oid = 10;
+  PlanIdentity fast;
+  ASSERT_TRUE(IdentifySnapshot(s, &fast).ok());
+  EXPECT_EQ(fast.pattern_key, id.pattern_key);
+  EXPECT_EQ(fast.shape_hash, id.shape_hash);
+  EXPECT_EQ(fast.param_bucket, id.param_bucket);
+  EXPECT_EQ(fast.statement_key, id.statement_key);
+  PlanTemplate tmpl;
+  TemplateFromSnapshot(s, fast.shape_hash, &tmpl);
+  TrajectoryRecord rec;
+  FillFromTemplate(tmpl, &rec);
+  EXPECT_EQ(rec.node_count, 4u);
+  EXPECT_EQ(rec.shape_hash, dag.ShapeHash());
+  EXPECT_EQ(rec.parent_plus_one[3], 3u);
+  EXPECT_EQ(rec.actual_rows[0], -1.0f);
+  EXPECT_FLOAT_EQ(rec.estimated_rows[1], 1000.0f);
+  nodes[2].parent = 3;  // malformed: an edge to a later node
+  EXPECT_FALSE(IdentifySnapshot(s, &fast).ok());
+  nodes[2].parent = 0;
 
   PlanReport report;
   ASSERT_TRUE(AnalyzeSnapshot(s, &report).ok());

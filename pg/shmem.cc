@@ -130,8 +130,8 @@ LWLock* StateLock() { return g_state_lock; }
 
 void CountInternalError() {
   if (g_state == nullptr) return;
-  LWLockAcquire(g_state_lock, LW_EXCLUSIVE);
-  ++g_state->counters.internal_errors;
+  LWLockAcquire(g_state_lock, LW_SHARED);
+  BumpCounter(&g_state->counters.internal_errors);
   LWLockRelease(g_state_lock);
 }
 
@@ -237,7 +237,9 @@ bool PersistState(int elevel) {
   // after every backend exited, so nobody else touches the state then.
   bool locking = IsUnderPostmaster;
   if (locking) LWLockAcquire(g_file_lock, LW_EXCLUSIVE);
-  if (locking) LWLockAcquire(g_state_lock, LW_SHARED);
+  // Exclusive: backends update statistics and append trajectories under the
+  // shared lock, and the image must be one consistent snapshot.
+  if (locking) LWLockAcquire(g_state_lock, LW_EXCLUSIVE);
   int64_t now = NowUnixMicros();
   size_t size = SerializedSize(g_state);
   char* image = static_cast<char*>(MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_HUGE |

@@ -221,7 +221,7 @@ PatternEntry* CopyPatterns(uint32_t* count) {
   uint32_t k = 0;
   const PatternEntry* slots = PatternSlots(s);
   for (uint32_t i = 0; i < s->slot_count && k < n; ++i) {
-    if (slots[i].key != 0) out[k++] = slots[i];
+    if (slots[i].key != 0) CopyPatternEntry(slots[i], &out[k++]);
   }
   LWLockRelease(StateLock());
   *count = k;
@@ -333,9 +333,9 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   RequirePreload();
   SharedState* s = State();
   LWLockAcquire(StateLock(), LW_SHARED);
-  SharedCounters c = s->counters;
+  SharedCounters c = ReadCounters(s);
   uint32_t patterns = s->pattern_count, max_patterns = s->max_patterns, capacity = s->ring_capacity;
-  uint64_t in_ring = s->ring_next_seq - RingFirstSeq(s);
+  uint64_t in_ring = RingNextSeq(s) - RingFirstSeq(s);
   LoadResult load = s->load_result;
   LWLockRelease(StateLock());
 
@@ -390,8 +390,8 @@ extern "C" Datum ruvector_dag_statistics(PG_FUNCTION_ARGS) {
   for (uint32_t i = 0; i < count; ++i) {
     const PatternEntry& e = entries[i];
     if (!vis.Allows(e.database_oid, e.role_oid)) continue;
-    Datum v[14];
-    bool n[14] = {false};
+    Datum v[16];
+    bool n[16] = {false};
     v[0] = Key(e.key);
     v[1] = Key(e.query_id);
     v[2] = Int32GetDatum(static_cast<int32>(e.param_bucket));
@@ -407,6 +407,8 @@ extern "C" Datum ruvector_dag_statistics(PG_FUNCTION_ARGS) {
     v[11] = Int64GetDatum(static_cast<int64>(e.shape_changes));
     v[12] = TimestampTzGetDatum(UnixMicrosToTimestamp(e.first_seen_us));
     v[13] = TimestampTzGetDatum(UnixMicrosToTimestamp(e.last_seen_us));
+    v[14] = ObjectIdGetDatum(static_cast<Oid>(e.database_oid));
+    v[15] = ObjectIdGetDatum(static_cast<Oid>(e.role_oid));
     tuplestore_putvalues(rows.store, rows.desc, v, n);
   }
   return (Datum)0;
@@ -426,9 +428,8 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
   int k = 0;
   LWLockAcquire(StateLock(), LW_SHARED);
   uint64_t first = RingFirstSeq(s);
-  for (uint64_t seq = s->ring_next_seq; seq > first && k < max_rows && k < static_cast<int>(s->ring_capacity); --seq) {
-    const TrajectoryRecord* r = RingRecord(s, seq - 1);
-    if (r != nullptr && vis.Allows(r->database_oid, r->role_oid)) recs[k++] = *r;
+  for (uint64_t seq = RingNextSeq(s); seq > first && k < max_rows && k < static_cast<int>(s->ring_capacity); --seq) {
+    if (CopyRingRecord(s, seq - 1, &recs[k]) && vis.Allows(recs[k].database_oid, recs[k].role_oid)) ++k;
   }
   LWLockRelease(StateLock());
   Rows rows = BeginRows(fcinfo);
@@ -492,6 +493,8 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   SharedState* s = State();
   LWLockAcquire(StateLock(), LW_SHARED);
   SharedState head = *s;  // header only (counters, cursors, worker, load result)
+  head.counters = ReadCounters(s);
+  head.ring_next_seq = RingNextSeq(s);
   LWLockRelease(StateLock());
   int64_t now = NowUnixMicros();
   TimestampTz ts = UnixMicrosToTimestamp(now);
@@ -517,8 +520,9 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
              static_cast<unsigned long long>(head.counters.trajectories_written));
     row("trajectory_buffer", "warning", msg);
   }
-  snprintf(msg, sizeof(msg), "%u patterns (limit %u), %llu evicted", head.pattern_count, head.max_patterns,
-           static_cast<unsigned long long>(head.counters.patterns_evicted));
+  snprintf(msg, sizeof(msg), "%u patterns (limit %u), %llu evicted, %llu refused (share limit)", head.pattern_count,
+           head.max_patterns, static_cast<unsigned long long>(head.counters.patterns_evicted),
+           static_cast<unsigned long long>(head.counters.patterns_refused));
   row("pattern_table", head.counters.patterns_evicted > 0 ? "warning" : "ok", msg);
   bool load_bad = head.load_result == LoadResult::kCorrupt || head.load_result == LoadResult::kIncompatible;
   snprintf(msg, sizeof(msg), "startup load: %s (%s); %llu saves%s", LoadResultName(head.load_result),
@@ -567,7 +571,7 @@ extern "C" Datum ruvector_dag_reset_stats(PG_FUNCTION_ARGS) {
 extern "C" Datum ruvector_dag_export_state(PG_FUNCTION_ARGS) {
   RequirePreload();
   SharedState* s = State();
-  LWLockAcquire(StateLock(), LW_SHARED);
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);  // one consistent image (writers hold the shared lock)
   size_t size = SerializedSize(s);
   bytea* out = static_cast<bytea*>(MemoryContextAllocExtended(CurrentMemoryContext, size + VARHDRSZ,
                                                               MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM));

@@ -186,18 +186,22 @@ void ClearDecisions(SteerState* s) {
   RebuildQueryFilter(s);
 }
 
-int PinnedArm(const SteerState* s, uint64_t query_id) {
+int PinnedArm(const SteerState* s, uint64_t query_id, uint32_t database_oid) {
   if (query_id == 0) return -1;
+  int any_database = -1;
   for (const Pin& p : s->pins) {
-    if (p.query_id == query_id) return p.arm;
+    if (p.query_id != query_id) continue;
+    if (p.database_oid == database_oid) return p.arm;
+    if (p.database_oid == 0) any_database = p.arm;
   }
-  return -1;
+  return any_database;
 }
 
-bool SetPin(SteerState* s, uint64_t query_id, int arm) {
+bool SetPin(SteerState* s, uint64_t query_id, int arm, uint32_t database_oid) {
+  if (query_id == 0) return false;
   Pin* free_slot = nullptr;
   for (Pin& p : s->pins) {
-    if (p.query_id == query_id) {
+    if (p.query_id == query_id && p.database_oid == database_oid) {
       p.arm = arm;
       return true;
     }
@@ -206,13 +210,14 @@ bool SetPin(SteerState* s, uint64_t query_id, int arm) {
   if (free_slot == nullptr) return false;
   free_slot->query_id = query_id;
   free_slot->arm = arm;
+  free_slot->database_oid = database_oid;
   return true;
 }
 
-bool RemovePin(SteerState* s, uint64_t query_id) {
+bool RemovePin(SteerState* s, uint64_t query_id, uint32_t database_oid) {
   if (query_id == 0) return false;  // 0 marks an empty slot, never a pin
   for (Pin& p : s->pins) {
-    if (p.query_id == query_id) {
+    if (p.query_id == query_id && p.database_oid == database_oid) {
       p = Pin();
       return true;
     }
@@ -277,9 +282,9 @@ void AppendRepair(SteerState* s, const HealthRepairEntry& e) {
 void CopyBounded(char* dst, size_t cap, const char* src) { CopyString(dst, cap, src); }
 
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval, bool background_baseline) {
+                      uint32_t baseline_interval, bool background_baseline, uint32_t database_oid) {
   SteerChoice c;
-  int pinned = PinnedArm(s, query_id);
+  int pinned = PinnedArm(s, query_id, database_oid);
   if (pinned >= 0 && static_cast<uint32_t>(pinned) < s->arm_count) {
     c.arm = pinned;
     c.action = SteerAction::kPinned;
@@ -624,6 +629,10 @@ size_t SteerConfigImage(const SteerState* s, char* out, size_t cap) {
     std::snprintf(line, sizeof(line), "pin %lld ", static_cast<long long>(p.query_id));
     w.Puts(line);
     w.Puts(s->arms[p.arm].name);
+    if (p.database_oid != 0) {
+      std::snprintf(line, sizeof(line), " %u", p.database_oid);
+      w.Puts(line);
+    }
     w.Put('\n');
   }
   const uint32_t crc = ruvector_dag::Crc32c(out, w.len <= cap ? w.len : 0);
@@ -665,6 +674,7 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
   };
   static Parsed arms[kMaxArms];
   static uint64_t pin_ids[kMaxPins];
+  static uint32_t pin_dbs[kMaxPins];
   static char pin_arms[kMaxPins][kArmNameLen];
   int narms = 0, npins = 0;
   int line_no = 1;
@@ -708,7 +718,7 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
       ++narms;
     } else if (n > 4 && std::strncmp(l, "pin ", 4) == 0) {
       if (npins >= kMaxPins) return fail("too many pins", line_no);
-      char buf[96];
+      char buf[128];
       if (n >= sizeof(buf)) return fail("bad pin line", line_no);
       std::memcpy(buf, l, n);
       buf[n] = '\0';
@@ -716,9 +726,18 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
       char* num_end = nullptr;
       const long long qid = std::strtoll(p, &num_end, 10);
       if (num_end == p || *num_end != ' ' || qid == 0) return fail("bad pin query id", line_no);
-      const char* arm = num_end + 1;
+      char* arm = num_end + 1;
+      uint32_t database = 0;
+      if (char* sp = std::strchr(arm, ' ')) {
+        *sp = '\0';
+        char* db_end = nullptr;
+        const unsigned long long db = std::strtoull(sp + 1, &db_end, 10);
+        if (db_end == sp + 1 || *db_end != '\0' || db == 0 || db > 0xffffffffull) return fail("bad pin database", line_no);
+        database = static_cast<uint32_t>(db);
+      }
       if (*arm == '\0' || std::strlen(arm) >= static_cast<size_t>(kArmNameLen)) return fail("bad pin arm", line_no);
       pin_ids[npins] = static_cast<uint64_t>(qid);
+      pin_dbs[npins] = database;
       std::snprintf(pin_arms[npins], kArmNameLen, "%s", arm);
       ++npins;
     } else {
@@ -747,7 +766,7 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
   while (s->arm_count > 0 && s->arms[s->arm_count - 1].builtin == 0) RemoveArm(s, static_cast<int>(s->arm_count) - 1);
   for (Pin& p : s->pins) p = Pin();
   for (int i = 0; i < narms; ++i) AddArm(s, arms[i].name, arms[i].settings);
-  for (int i = 0; i < npins; ++i) SetPin(s, pin_ids[i], FindArm(s, pin_arms[i]));
+  for (int i = 0; i < npins; ++i) SetPin(s, pin_ids[i], FindArm(s, pin_arms[i]), pin_dbs[i]);
   RebuildQueryFilter(s);
   *arms_loaded = narms;
   *pins_loaded = npins;

@@ -70,28 +70,23 @@ struct Decision {
 
 /// A change that can alter the plans of some patterns, noted by the backend
 /// that made it (ProcessUtility hook) for the learner: ANALYZE or DDL of
-/// relations (their RelationMaskBit bits) in one database, or a planner
-/// setting changed for the whole server (database 0, every bit).
+/// some relations of one database (a statement touching more relations
+/// leaves several notices), every relation of one database, or a planner
+/// setting changed for the whole server (database 0, every relation).
 inline constexpr int kDriftCapacity = 64;
+inline constexpr int kDriftRelations = 16;
 struct DriftNotice {
   uint64_t seq = 0;  // 1, 2, ...; 0 = empty
   uint32_t database_oid = 0;
-  uint64_t relation_mask = 0;
+  int32_t relation_count = 0;  // -1 = every relation
+  uint32_t relations[kDriftRelations] = {0};
   double severity = 0.0;
 };
-
-/// The bit of relation `relid` in a 64-bit relation mask: a plan's mask ORs
-/// the bits of the relations it reads, so a change to one relation concerns
-/// the patterns whose mask has its bit (a few unrelated ones too, never
-/// fewer).
-inline constexpr uint64_t RelationMaskBit(uint32_t relid) {
-  uint64_t x = relid * 0x9e3779b97f4a7c15ull;
-  return uint64_t{1} << (x >> 58);
-}
 
 struct Pin {
   uint64_t query_id = 0;  // 0 = empty
   int32_t arm = 0;
+  uint32_t database_oid = 0;  // the database it steers (0 = every database)
 };
 
 /// Query ids with something to steer (so the planner hook copies the query
@@ -321,10 +316,13 @@ void ClearDecisions(SteerState* s);
 bool RemoveDecision(SteerState* s, uint64_t key);
 
 /// Pin lookup (-1 when not pinned).
-int PinnedArm(const SteerState* s, uint64_t query_id);
+int PinnedArm(const SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
 /// Pins (or re-pins) query_id to arm; false when the pin table is full.
-bool SetPin(SteerState* s, uint64_t query_id, int arm);
-bool RemovePin(SteerState* s, uint64_t query_id);
+/// A pin holds in `database_oid` only (0 = every database).
+bool SetPin(SteerState* s, uint64_t query_id, int arm, uint32_t database_oid = 0);
+/// Removes the pin of `query_id` in `database_oid` (exactly); false when
+/// there is none (query id 0 is never pinned).
+bool RemovePin(SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
 
 /// The filter flags of query_id (0 when absent). O(1) expected.
 uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
@@ -440,7 +438,7 @@ struct SteerChoice {
 /// measures the baseline and users are always served the deployed arm.
 /// O(1) expected (O(kCaptureSlots) for a deployed pattern).
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval, bool background_baseline = false);
+                      uint32_t baseline_interval, bool background_baseline = false, uint32_t database_oid = 0);
 /// The capture of `key` exists and the explorer may still run it.
 bool CaptureExplorable(const SteerState* s, uint64_t key);
 

@@ -43,6 +43,33 @@ TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
   EXPECT_EQ(s->arm_count, 8u);
 }
 
+TEST(SteerStateTest, PinsHoldInTheirDatabase) {
+  auto s = NewState();
+  ASSERT_TRUE(SetPin(s.get(), 42, 1, /*database_oid=*/5));
+  EXPECT_EQ(PinnedArm(s.get(), 42, 5), 1);
+  EXPECT_EQ(PinnedArm(s.get(), 42, 6), -1);  // the same query id in another database
+  ASSERT_TRUE(SetPin(s.get(), 42, 2, 0));     // a pin for every database (older files)
+  EXPECT_EQ(PinnedArm(s.get(), 42, 6), 2);
+  EXPECT_EQ(PinnedArm(s.get(), 42, 5), 1);    // the database's own pin wins
+  EXPECT_FALSE(RemovePin(s.get(), 42, 6));
+  EXPECT_TRUE(RemovePin(s.get(), 42, 5));
+  EXPECT_EQ(PinnedArm(s.get(), 42, 5), 2);
+  // Round trip through the steering file.
+  ASSERT_TRUE(SetPin(s.get(), 43, 3, 16384));
+  char image[4096];
+  size_t n = SteerConfigImage(s.get(), image, sizeof(image));
+  ASSERT_LT(n, sizeof(image));
+  EXPECT_NE(std::string(image, n).find("pin 43 nestloop_index_only 16384\n"), std::string::npos);
+  auto t = NewState();
+  char error[160];
+  int arms = 0, pins = 0;
+  ASSERT_TRUE(LoadSteerConfig(image, n, t.get(), error, sizeof(error), &arms, &pins)) << error;
+  EXPECT_EQ(pins, 2);
+  EXPECT_EQ(PinnedArm(t.get(), 43, 16384), 3);
+  EXPECT_EQ(PinnedArm(t.get(), 43, 1), -1);
+  EXPECT_EQ(PinnedArm(t.get(), 42, 1), 2);
+}
+
 TEST(SteerStateTest, QueryIdZeroIsNeverPinned) {
   auto s = NewState();
   EXPECT_FALSE(RemovePin(s.get(), 0));  // empty slots hold 0: not a pin

@@ -95,8 +95,10 @@ struct PlanMapEntry {
   bool used = false;
   PlanFingerprint fingerprint;
   PlanSteerInfo info;
+  PlanTemplate* tmpl = nullptr;  // in g_plan_map_cxt; reused by the slot's next plan
 };
 PlanMapEntry* g_plan_map = nullptr;
+MemoryContext g_plan_map_cxt = nullptr;
 
 uint32_t PlanSlot(const PlanFingerprint& f) {
   uint64_t bits = 0;
@@ -187,7 +189,7 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
   double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval),
-                            g_explore_cpu_budget > 0.0);
+                            g_explore_cpu_budget > 0.0, MyDatabaseId);
   if (c.arm > 0 && static_cast<uint32_t>(c.arm) < g_steer->arm_count) {
     strlcpy(settings, g_steer->arms[c.arm].settings, settings_cap);
     strlcpy(arm_name, g_steer->arms[c.arm].name, name_cap);
@@ -259,24 +261,36 @@ PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_str
   return out;
 }
 
-void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info) {
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl) {
   if (stmt == nullptr) return;
   if (g_plan_map == nullptr) {
-    g_plan_map = static_cast<PlanMapEntry*>(
-        MemoryContextAllocZero(TopMemoryContext, sizeof(PlanMapEntry) * kPlanMapSlots));
+    g_plan_map_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag plan map", ALLOCSET_DEFAULT_SIZES);
+    g_plan_map = static_cast<PlanMapEntry*>(MemoryContextAllocZero(g_plan_map_cxt, sizeof(PlanMapEntry) * kPlanMapSlots));
   }
   PlanFingerprint f = FingerprintOf(stmt);
   PlanMapEntry& e = g_plan_map[PlanSlot(f)];
+  // Allocate before changing the entry: an out-of-memory error leaves it as it was.
+  if (tmpl != nullptr && e.tmpl == nullptr) {
+    e.tmpl = static_cast<PlanTemplate*>(MemoryContextAlloc(g_plan_map_cxt, sizeof(PlanTemplate)));
+  }
   e.used = true;
   e.fingerprint = f;
   e.info = info;
+  if (tmpl != nullptr) {
+    *e.tmpl = *tmpl;
+  } else if (e.tmpl != nullptr) {
+    pfree(e.tmpl);
+    e.tmpl = nullptr;
+  }
 }
 
-const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt) {
+const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl) {
+  if (tmpl != nullptr) *tmpl = nullptr;
   if (g_plan_map == nullptr || stmt == nullptr) return nullptr;
   PlanFingerprint f = FingerprintOf(stmt);
   const PlanMapEntry& e = g_plan_map[PlanSlot(f)];
   if (!e.used || !(e.fingerprint == f)) return nullptr;
+  if (tmpl != nullptr) *tmpl = e.tmpl;
   return &e.info;
 }
 
@@ -297,11 +311,12 @@ bool IsPlannerSetting(const char* name) {
 }
 
 /// What a utility statement changes for the learner: the relations whose
-/// plans it can change (their mask bits), in this database or every one.
+/// plans it can change, in this database, or every relation.
 struct DriftTarget {
   double severity = 0.0;
-  uint64_t mask = 0;
+  bool every_relation = false;
   bool all_databases = false;
+  List* relations = NIL;  // of OIDs
 };
 
 /// A relation (an index counts as its table: plans list the tables they read).
@@ -309,7 +324,7 @@ void AddRelation(DriftTarget* t, Oid relid) {
   if (!OidIsValid(relid)) return;
   const char kind = get_rel_relkind(relid);
   if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX) relid = IndexGetRelation(relid, true);
-  if (OidIsValid(relid)) t->mask |= RelationMaskBit(relid);
+  if (OidIsValid(relid)) t->relations = list_append_unique_oid(t->relations, relid);
 }
 
 void AddRangeVar(DriftTarget* t, RangeVar* rv) {
@@ -329,7 +344,7 @@ void AddRelationsWhere(DriftTarget* t, AttrNumber column, Oid value) {
     auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
     if (form->relkind == RELKIND_RELATION || form->relkind == RELKIND_PARTITIONED_TABLE ||
         form->relkind == RELKIND_MATVIEW || form->relkind == RELKIND_FOREIGN_TABLE) {
-      t->mask |= RelationMaskBit(form->oid);
+      t->relations = lappend_oid(t->relations, form->oid);
     }
   }
   systable_endscan(scan);
@@ -365,7 +380,7 @@ DriftTarget DriftOf(Node* stmt) {
       if (v->rels == NIL) {
         // Every relation the caller may analyze.
         if (superuser() || pg_database_ownercheck(MyDatabaseId, GetUserId())) {
-          t.mask = ~uint64_t{0};
+          t.every_relation = true;
         } else {
           AddRelationsWhere(&t, Anum_pg_class_relowner, GetUserId());
         }
@@ -437,7 +452,7 @@ DriftTarget DriftOf(Node* stmt) {
       auto* a = reinterpret_cast<AlterSystemStmt*>(stmt);
       if (a->setstmt != nullptr && IsPlannerSetting(a->setstmt->name)) {
         t.severity = 0.5;
-        t.mask = ~uint64_t{0};
+        t.every_relation = true;
         t.all_databases = true;
       }
       return t;
@@ -457,13 +472,25 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
   } else {
     standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
   }
-  if (drift.severity > 0.0 && drift.mask != 0) {
+  if (drift.severity > 0.0 && (drift.every_relation || drift.relations != NIL)) {
     DriftNotice notice;
     notice.database_oid = drift.all_databases ? 0 : MyDatabaseId;
-    notice.relation_mask = drift.mask;
     notice.severity = drift.severity;
     LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-    AppendDrift(g_steer, notice);
+    if (drift.every_relation) {
+      notice.relation_count = -1;
+      AppendDrift(g_steer, notice);
+    } else {
+      // kDriftRelations per notice.
+      ListCell* lc;
+      foreach (lc, drift.relations) {
+        notice.relations[notice.relation_count++] = lfirst_oid(lc);
+        if (notice.relation_count == kDriftRelations || lnext(drift.relations, lc) == nullptr) {
+          AppendDrift(g_steer, notice);
+          notice.relation_count = 0;
+        }
+      }
+    }
     LWLockRelease(g_steer_lock);
   }
 }
@@ -668,15 +695,7 @@ int LearnStep(int max_records) {
     }
   }
   if (restart) notice_count = 0;
-  for (int i = 0; i < notice_count; ++i) {
-    LearnEvent ev;
-    ev.type = LearnEventType::kDrift;
-    ev.at_us = NowUnixMicros();
-    ev.confidence = notices[i].severity;
-    ev.database_oid = notices[i].database_oid;
-    AppendEvent(g_steer, ev);
-    ++g_steer->counters.drift_notifications;
-  }
+  g_steer->counters.drift_notifications += static_cast<uint64_t>(notice_count);
   uint64_t from = g_steer->learned_through_seq + 1;
   LWLockRelease(g_steer_lock);
   if (restart) {
@@ -760,7 +779,8 @@ int LearnStep(int max_records) {
     in.censored = (r->flags & kTrajectoryCensored) != 0;
     in.database_oid = r->database_oid;
     in.role_oid = r->role_oid;
-    in.relation_mask = r->relation_mask;
+    in.relation_count = r->relation_count;
+    memcpy(in.relations.data(), r->relations, sizeof(r->relations));
     in.at_us = r->recorded_at_us;
     if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
   }
@@ -769,6 +789,7 @@ int LearnStep(int max_records) {
   if (end < from) last = end - 1;  // the ring was reset: restart from its start
 
   uint64_t untracked = 0;
+  size_t touched[kDriftCapacity] = {0};  // patterns each drift notice touched
   if (g_publish_all) {
     PlainStatus ps = RunCpp("describing loaded patterns", [&]() {
       g_learner->DescribeAll(&scratch->updates);
@@ -782,8 +803,11 @@ int LearnStep(int max_records) {
       DriftScope scope;
       scope.severity = notices[i].severity;
       scope.database_oid = notices[i].database_oid;
-      scope.relation_mask = notices[i].relation_mask;
-      g_learner->NotifyDrift(scope, &scratch->updates);
+      scope.every_relation = notices[i].relation_count < 0;
+      for (int k = 0; k < notices[i].relation_count && k < kDriftRelations; ++k) {
+        scope.relations.push_back(notices[i].relations[k]);
+      }
+      touched[i] = g_learner->NotifyDrift(scope, &scratch->updates);
     }
     return g_learner->Learn(scratch->batch, kDecisionSlots / 8 * 7, &scratch->updates, &scratch->events,
                             &untracked, &scratch->evicted);
@@ -882,6 +906,16 @@ int LearnStep(int max_records) {
       d->since_baseline = std::max<uint64_t>(d->since_baseline, static_cast<uint64_t>(g_baseline_interval));
     }
     if (g_clusters != nullptr) d->cluster = g_clusters->ClusterOf(u.pattern_key);
+  }
+  // A drift event says that learned patterns forgot something.
+  for (int i = 0; i < notice_count; ++i) {
+    if (touched[i] == 0) continue;
+    LearnEvent ev;
+    ev.type = LearnEventType::kDrift;
+    ev.at_us = now;
+    ev.confidence = notices[i].severity;
+    ev.database_oid = notices[i].database_oid;
+    AppendEvent(g_steer, ev);
   }
   for (LearnEvent ev : scratch->events) {
     ev.at_us = now;
@@ -1090,7 +1124,7 @@ extern "C" Datum ruvector_dag_pin(PG_FUNCTION_ARGS) {
   char* name = ArgText(fcinfo, 1, "arm name");
   int idx = ArmIndexOrError(name);
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx);
+  bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx, MyDatabaseId);
   if (ok) RebuildQueryFilter(g_steer);
   LWLockRelease(g_steer_lock);
   if (!ok) {
@@ -1108,7 +1142,7 @@ extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
   }
   int64 qid = PG_GETARG_INT64(0);
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid));
+  bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid), MyDatabaseId);
   if (ok) RebuildQueryFilter(g_steer);
   LWLockRelease(g_steer_lock);
   if (ok) SaveSteerFile();
@@ -1221,7 +1255,7 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
 extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
   RequireSteer();
   LWLockAcquire(StateLock(), LW_SHARED);
-  uint64_t target = State()->ring_next_seq - 1;
+  uint64_t target = RingNextSeq(State()) - 1;
   LWLockRelease(StateLock());
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint64_t learned_before = g_steer->counters.trajectories_learned;
@@ -1262,7 +1296,7 @@ extern "C" Datum ruvector_dag_reset_learning(PG_FUNCTION_ARGS) {
   bool preserve = PG_ARGISNULL(0) ? true : PG_GETARG_BOOL(0);
   // Trajectories recorded so far are not learned again.
   LWLockAcquire(StateLock(), LW_SHARED);
-  uint64_t recorded = State()->ring_next_seq - 1;
+  uint64_t recorded = RingNextSeq(State()) - 1;
   LWLockRelease(StateLock());
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   ++g_steer->learn_generation;

@@ -37,10 +37,13 @@ struct PlanSteerInfo {
   bool same_plan = false;  // the arm's plan equals PostgreSQL's default plan
   char arm_name[kArmNameLen] = {0};
 };
-void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info);
+/// `tmpl` (optional): the structure of `stmt` for the executor hook's
+/// trajectory (copied; see PlanTemplate).
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl = nullptr);
 /// nullptr when this backend did not plan `stmt` or a plan with the same
-/// fingerprint (or forgot it).
-const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt);
+/// fingerprint (or forgot it). *tmpl (optional) is set to the remembered
+/// template or nullptr.
+const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl = nullptr);
 
 /// The query-id filter flags (shared lock; O(1)).
 uint8_t SteerFilterFor(uint64_t query_id);

@@ -36,7 +36,7 @@ uint64_t Fingerprint() {
   SharedState* s = State();
   LWLockAcquire(StateLock(), LW_SHARED);
   uint64_t f = s->counters.executions_observed * 1000003u + s->counters.plans_observed * 31u + s->generation +
-               s->ring_next_seq * 7u;
+               RingNextSeq(s) * 7u;
   LWLockRelease(StateLock());
   return f;
 }

@@ -30,7 +30,8 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_statistics()
 RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint, plan_nodes int,
               executions bigint, mean_ms float8, stddev_ms float8, min_ms float8, max_ms float8,
-              last_ms float8, shape_changes bigint, first_seen timestamptz, last_seen timestamptz)
+              last_ms float8, shape_changes bigint, first_seen timestamptz, last_seen timestamptz,
+              database_oid oid, role_oid oid)
 AS 'MODULE_PATHNAME', 'ruvector_dag_statistics' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@._dag_trajectory_history(max_rows int)
 RETURNS TABLE(seq bigint, pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint,

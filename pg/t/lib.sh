@@ -29,9 +29,11 @@ psql_db() { local db=$1; shift; psql_as postgres "$db" "$@"; }
 # quiet DB SQL: one statement with observation off (checks do not change state).
 quiet() { local db=$1; shift; psql_db "$db" -c "SET ruvector.dag_enabled = off" -c "$@"; }
 # sql_error ROLE DB SQL: the error message of a statement expected to fail ("" when it succeeded).
-sql_error() {
+sql_error() {  # (the statement goes through stdin: it may be longer than one argument may be)
   local out
-  if out=$(psql_as "$1" "$2" -c "$3" 2>&1); then echo ""; else echo "$out" | sed -n 's/^.*ERROR:  //p' | head -1; fi
+  if out=$(printf '%s\n' "$3" | psql_as "$1" "$2" -f - 2>&1); then echo ""; else
+    echo "$out" | sed -n 's/^.*ERROR:  //p' | head -1
+  fi
 }
 pg_ctl_rv() { "${rv_as_pg[@]}" "$RV_BINDIR/pg_ctl" -D "$RV_DATA" -l "$RV_LOG" -w "$@" >/dev/null; }
 wait_ready() {  # until a query succeeds, at most 60 s

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Throughput of the ruvector_dag extension under pgbench's select-only load:
+# `pgbench -S -M prepared` at 1, 2, 4 and 8 clients, with the library
+# preloaded ("on") and not loaded ("off"), on ONE private cluster (initdb into
+# a temporary directory, unix socket only). On and off alternate (the order
+# flips every repeat) because the machine is shared and noisy; the table
+# reports the median TPS of the repeats and the on/off ratio of the medians,
+# and -- less sensitive to other load on the machine -- the CPU time the
+# server's processes spent per transaction (and how much of it was the
+# extension's background worker, which learns from every trajectory).
+# Not run by the test suite; record results in docs/benchmarks.md.
+#
+# Usage: bench/pgbench_scaling.sh [BUILD_DIR]   (default: build/; must hold a
+#        built ruvector_dag_pg; it is installed into PostgreSQL 15)
+# Env:   RUVECTOR_BENCH_SECONDS (15)  duration of each pgbench run
+#        RUVECTOR_BENCH_REPEATS (3)   on/off pairs per client count
+#        RUVECTOR_BENCH_CLIENTS ("1 2 4 8")
+#        RUVECTOR_BENCH_SCALE (10)    pgbench scale factor
+# Holds /tmp/ruvector_pg_install.lock (the one installed copy of the
+# extension) for the whole run: ~ 2 x repeats x clients x seconds + restarts
+# (about 7 minutes with the defaults).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+seconds=${RUVECTOR_BENCH_SECONDS:-15}
+repeats=${RUVECTOR_BENCH_REPEATS:-3}
+clients=${RUVECTOR_BENCH_CLIENTS:-1 2 4 8}
+scale=${RUVECTOR_BENCH_SCALE:-10}
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$pg_config" --bindir)
+[ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
+
+exec 9>/tmp/ruvector_pg_install.lock
+flock 9
+cmake --install "$build" --component pg >/dev/null
+
+work=$(mktemp -d /tmp/ruvector_pgbench.XXXXXX)
+chmod 755 "$work"
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres:postgres "$work"
+  as_pg=(runuser -u postgres --)
+fi
+data=$work/data
+cleanup() {
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+cat >>"$data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$work'
+port = 5432
+fsync = off
+autovacuum = off
+max_connections = 40
+shared_buffers = 256MB
+shared_preload_libraries = ''
+EOF
+pg() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w "$@" >/dev/null; }
+pg start
+"$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
+
+preload() {  # on|off
+  local value=""
+  [ "$1" = on ] && value=ruvector_dag
+  sed -i "s/^shared_preload_libraries = .*/shared_preload_libraries = '$value'/" "$data/postgresql.conf"
+  pg restart -m fast
+  # Warm the cache and the backends' code paths.
+  "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 3 -n postgres >/dev/null 2>&1
+}
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+# CPU ticks of the cluster: the postmaster, its reaped children (backends of
+# finished runs) and its live children; and of the extension's worker alone.
+cluster_ticks() {
+  local pm total p
+  pm=$(head -1 "$data/postmaster.pid")
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for p in $(ps -o pid= --ppid "$pm"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+worker_ticks() {
+  local pm p total=0
+  pm=$(head -1 "$data/postmaster.pid")
+  for p in $(ps -o pid= --ppid "$pm"); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'ruvector_dag'; then
+      total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    fi
+  done
+  echo "$total"
+}
+run() {  # clients -> "tps server_cpu_us_per_txn worker_cpu_us_per_txn"
+  local c=$1 j=$1 out c0 w0 c1 w1 n
+  [ "$j" -gt 2 ] && j=2
+  c0=$(cluster_ticks)
+  w0=$(worker_ticks)
+  out=$("$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c "$c" -j "$j" -T "$seconds" -n postgres 2>&1)
+  sleep 0.5  # the postmaster reaps the run's backends
+  c1=$(cluster_ticks)
+  w1=$(worker_ticks)
+  n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+  awk -v t="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)" -v c=$((c1 - c0)) -v w=$((w1 - w0)) \
+    -v n="${n:-1}" -v us="$tick_us" 'BEGIN {printf "%.0f %.1f %.1f\n", t, c * us / n, w * us / n}'
+}
+declare -A tps cpu wcpu
+for r in $(seq 1 "$repeats"); do
+  if [ $((r % 2)) -eq 1 ]; then order="on off"; else order="off on"; fi
+  for mode in $order; do
+    preload "$mode"
+    for c in $clients; do
+      read -r t u w < <(run "$c")
+      tps[$mode,$c]="${tps[$mode,$c]:-} $t"
+      cpu[$mode,$c]="${cpu[$mode,$c]:-} $u"
+      wcpu[$mode,$c]="${wcpu[$mode,$c]:-} $w"
+      echo "repeat $r $mode clients $c: $t tps, server CPU $u us/txn (extension worker $w)" >&2
+    done
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats alternating on/off repeats ($(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo "TPS: median of the runs; server CPU: postgres processes' CPU time per transaction (median), of which the extension's worker"
+printf '%-8s %10s %10s %7s %12s %12s %10s   %s\n' clients "tps on" "tps off" "on/off" "cpu_us on" "cpu_us off" "worker_us" "runs on | off"
+for c in $clients; do
+  on=$(echo "${tps[on,$c]}" | median)
+  off=$(echo "${tps[off,$c]}" | median)
+  ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
+  printf '%-8s %10s %10s %7s %12s %12s %10s   %s |%s\n' "$c" "$on" "$off" "$ratio" "$(echo "${cpu[on,$c]}" | median)" \
+    "$(echo "${cpu[off,$c]}" | median)" "$(echo "${wcpu[on,$c]}" | median)" "${tps[on,$c]}" "${tps[off,$c]}"
+done
