@@ -511,8 +511,6 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
   rec.role_oid = GetUserId();
   rec.latency_ms = bound_ms;
   rec.recorded_at_us = NowUnixMicros();
-  rec.database_oid = MyDatabaseId;  // the explorer runs as the capture's role in its database
-  rec.role_oid = GetUserId();
   rec.flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(arm) | kTrajectoryExplore |
                                     kTrajectoryCensored);
   LWLockAcquire(StateLock(), LW_EXCLUSIVE);
