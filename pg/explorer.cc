@@ -25,6 +25,7 @@ extern "C" {
 #include "extension.h"
 #include "guard.h"
 #include "steering.h"
+#include "visibility.h"
 
 extern "C" {
 #include "commands/dbcommands.h"
@@ -702,9 +703,10 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   return (Datum)0;
 }
 
-/// dag_captured_statements() -> the statements the explorer may re-execute.
-/// Texts and parameters of other roles' statements are shown only to
-/// superusers and members of pg_read_all_stats (like pg_stat_statements).
+/// dag_captured_statements() -> the statements of the current database the
+/// explorer may re-execute (or refused). Texts, search paths and refusals of
+/// other roles' statements are shown only to superusers and members of
+/// pg_read_all_stats (like pg_stat_statements; visibility.h).
 extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
   RequireSteerState();
   auto* rows = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement) * kCaptureSlots));
@@ -717,11 +719,13 @@ extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
   std::sort(rows, rows + n, [](const CapturedStatement& a, const CapturedStatement& b) {
     return a.captured_us != b.captured_us ? a.captured_us > b.captured_us : a.pattern_key < b.pattern_key;
   });
-  bool see_all = superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+  const RowVisibility vis = CallerVisibility();
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   for (int i = 0; i < n; ++i) {
     const CapturedStatement& c = rows[i];
+    if (c.database_oid != vis.database) continue;
+    const bool visible = vis.Allows(c.database_oid, c.role_oid);
     Datum v[12];
     bool nulls[12] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(c.pattern_key));
@@ -732,7 +736,7 @@ extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
     if (db != nullptr) v[2] = DirectFunctionCall1(namein, CStringGetDatum(db));
     nulls[3] = role == nullptr;
     if (role != nullptr) v[3] = DirectFunctionCall1(namein, CStringGetDatum(role));
-    if (see_all || c.role_oid == GetUserId()) {
+    if (visible) {
       v[4] = PointerGetDatum(cstring_to_text(c.text));
     } else {
       v[4] = PointerGetDatum(cstring_to_text("<insufficient privilege>"));
@@ -745,7 +749,6 @@ extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
     v[9] = BoolGetDatum(c.unsafe == 0 && c.failures < kMaxCaptureFailures);
     // The replayed search_path and why it is not explored are shown with the
     // text (they name schemas and objects).
-    const bool visible = see_all || c.role_oid == GetUserId();
     nulls[10] = !visible;
     if (visible) v[10] = PointerGetDatum(cstring_to_text(c.search_path));
     nulls[11] = c.unsafe == 0 || !visible;
