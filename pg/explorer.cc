@@ -3,8 +3,10 @@
 // the background worker plans batches within a CPU budget and starts one
 // dynamic "explorer" process per batch, connected to the statement's
 // database as the role that ran it. The explorer re-executes each statement
-// under the candidate arm in a read-only transaction, cancelled after a
-// timeout derived from the pattern's best measured latency. Completed runs
+// under the candidate arm in a read-only, security-restricted transaction
+// with the captured search_path, cancelled after a timeout derived from the
+// pattern's best measured latency and the current load, but only while the
+// statement passes the re-execution rule (explorer_guard.h). Completed runs
 // are observed by the ordinary executor hook (an exploration trajectory of
 // that arm); a run cancelled at its timeout is recorded as a censored one.
 // docs/postgres.md, "Background exploration".
@@ -19,9 +21,11 @@ extern "C" {
 #include "utils/timeout.h"
 }
 
+#include "explorer_guard.h"
 #include "extension.h"
 #include "guard.h"
 #include "steering.h"
+#include "visibility.h"
 
 extern "C" {
 #include "commands/dbcommands.h"
@@ -50,7 +54,8 @@ constexpr double kTimeoutSlackMs = 2.0;
 constexpr int kRunsPerJob = 2;
 /// A capture is refreshed (new parameters) at most this often.
 constexpr int64_t kCaptureRefreshUs = int64_t{30} * 1000000;
-/// Unused budget accumulates for at most this long.
+/// Unused budget accumulates for at most this long, and spent budget is
+/// owed for at most this long.
 constexpr double kMaxCreditSeconds = 10.0;
 
 // --- worker side -------------------------------------------------------------
@@ -68,10 +73,15 @@ int64_t g_launch_failure_logged_us = 0;
 constexpr int kExplorerIdleMs = 1000;
 
 /// Charges a finished (or abandoned) batch to the budget and the counters.
+/// The debt is bounded at kMaxCreditSeconds' worth of budget: a batch of
+/// multi-second runs (or one that overran and was terminated) must not stop
+/// exploration for many minutes afterwards; with the bound it resumes within
+/// kMaxCreditSeconds.
 void AccountBatch(int64_t finished_us) {
   if (g_batch_accounted) return;
   const int64_t busy = std::max<int64_t>(0, finished_us - g_batch_started_us);
-  g_credit_us -= static_cast<double>(busy);
+  const double max_debt = g_explore_cpu_budget * kMaxCreditSeconds * 1e6;
+  g_credit_us = std::max(g_credit_us - static_cast<double>(busy), -max_debt);
   Steer()->counters.explorer_busy_us += busy;
   g_batch_accounted = true;
 }
@@ -97,6 +107,11 @@ void ReapExplorer(int64_t now) {
   pfree(g_explorer);
   g_explorer = nullptr;
 }
+
+/// The worst case of one batch stays within what the bounded debt can pay
+/// back (kMaxCreditSeconds of budget), else long runs under load would take
+/// far more than the budget; at least 1 s (one job always fits).
+double BatchLimitMs() { return std::max(1000.0, g_explore_cpu_budget * kMaxCreditSeconds * 1000.0); }
 
 int64_t WorstCaseUs(const ExploreRequest& r) {
   int64_t us = 0;
@@ -158,7 +173,8 @@ void ExplorerTick() {
     if (idle && budget > 0.0 && g_credit_us >= 0.0 && g_steering_enabled) {
       uint32_t db = r->database_oid, role = r->role_oid;
       jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, db, role, g_explore_min_ms);
+                              static_cast<uint32_t>(g_baseline_interval), r, db, role, g_explore_min_ms,
+                              BatchLimitMs());
       if (jobs > 0) {
         r->id = std::max(r->id, g_explorer_request) + 1;
         g_explorer_request = r->id;
@@ -182,7 +198,8 @@ void ExplorerTick() {
 
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   int jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, 0, 0, g_explore_min_ms);
+                              static_cast<uint32_t>(g_baseline_interval), r, 0, 0, g_explore_min_ms,
+                              BatchLimitMs());
   uint64_t id = 0;
   int64_t worst = 0;
   if (jobs > 0) {
@@ -214,6 +231,40 @@ void StopExplorer() {
 }
 
 // --- capture (backends, from the executor end hook) ----------------------------
+
+namespace {
+
+/// Applies the re-execution rule to a statement about to be captured, in the
+/// user's backend (same search_path, same role): `refusal` stays empty when
+/// it may be explored. An analysis error (rare: the statement just ran) is a
+/// refusal too; a cancel request is the user's and goes through.
+void CheckAtCapture(const char* text, const uint32_t* types, int nparams, Oid role, uint64_t query_id,
+                    char* refusal, size_t cap) {
+  Oid oids[kMaxCaptureParams];
+  for (int i = 0; i < nparams; ++i) oids[i] = types[i];
+  MemoryContext caller = CurrentMemoryContext;
+  PG_TRY();
+  {
+    if (AnalyzeForReplay(text, oids, nparams, role, query_id, refusal, cap) == nullptr && refusal[0] == '\0') {
+      strlcpy(refusal, "refused", cap);
+    }
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    ErrorData* edata = CopyErrorData();
+    if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) {
+      FreeErrorData(edata);
+      PG_RE_THROW();
+    }
+    FlushErrorState();
+    snprintf(refusal, cap, "could not be analyzed again: %s", edata->message != nullptr ? edata->message : "?");
+    FreeErrorData(edata);
+  }
+  PG_END_TRY();
+}
+
+}  // namespace
 
 void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id) {
   if (g_in_explorer || !(g_explore_cpu_budget > 0.0) || Steer() == nullptr || qd->sourceText == nullptr) return;
@@ -263,12 +314,24 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
     used += n;
   }
 
+  // The session's search_path as it resolves now: the explorer replays with
+  // exactly this, so names mean what they meant to the user.
+  char search_path[kCaptureSearchPathLen];
+  if (!CurrentSearchPath(search_path, sizeof(search_path))) return;
+  // The re-execution rule, checked before anything is stored: a statement
+  // that breaks it keeps an unsafe slot (so it is not analyzed again on
+  // every execution) and is never handed to the explorer.
+  const Oid role = GetUserId();
+  char* stmt = pnstrdup(src + loc, len);
+  char refusal[kCaptureRefusalLen] = {0};
+  CheckAtCapture(stmt, types, nparams, role, query_id, refusal, sizeof(refusal));
+
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   if (CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs, g_explore_min_ms)) {
     CapturedStatement* c = ClaimCapture(Steer(), pattern_key);
     c->query_id = query_id;
     c->database_oid = MyDatabaseId;
-    c->role_oid = GetUserId();
+    c->role_oid = role;
     c->captured_us = now;
     c->nparams = nparams;
     for (int i = 0; i < nparams; ++i) {
@@ -278,9 +341,19 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
     memcpy(c->params, values, used);
     memcpy(c->text, src + loc, len);
     c->text[len] = '\0';
+    strlcpy(c->search_path, search_path, sizeof(c->search_path));
     ++Steer()->counters.captures;
+    if (refusal[0] != '\0') {
+      c->unsafe = 1;
+      strlcpy(c->refusal, refusal, sizeof(c->refusal));
+      ++Steer()->counters.explorer_unsafe;
+    }
   }
   LWLockRelease(SteerLock());
+  if (refusal[0] != '\0') {
+    ereport(LOG, (errmsg("ruvector_dag: pattern %lld will not be explored in the background: %s",
+                         static_cast<long long>(pattern_key), refusal)));
+  }
 }
 
 // --- the explorer process ----------------------------------------------------------
@@ -289,90 +362,107 @@ namespace {
 
 enum class RunOutcome { kDone, kTimeout, kUnsafe, kError };
 
-/// Re-executable: one plain SELECT (no data-modifying WITH, no row locks, no
-/// volatile function anywhere).
-bool SafeToReexecute(SPIPlanPtr plan, const char** why) {
-  List* sources = SPI_plan_get_plan_sources(plan);
-  if (list_length(sources) != 1) {
-    *why = "not a single statement";
-    return false;
+/// Converts the captured text values into a parameter list with their types'
+/// input functions (after the rule checked those types).
+ParamListInfo CapturedParams(const CapturedStatement& c, const Oid* types) {
+  if (c.nparams == 0) return nullptr;
+  ParamListInfo params = makeParamList(c.nparams);
+  const char* value = c.params;
+  for (int i = 0; i < c.nparams; ++i) {
+    ParamExternData& p = params->params[i];
+    p.ptype = types[i];
+    p.pflags = PARAM_FLAG_CONST;
+    p.isnull = c.param_null[i] != 0;
+    if (!p.isnull) {
+      Oid in;
+      Oid ioparam;
+      getTypeInputInfo(types[i], &in, &ioparam);
+      p.value = OidInputFunctionCall(in, const_cast<char*>(value), ioparam, -1);
+    } else {
+      p.value = (Datum)0;
+    }
+    value += strlen(value) + 1;
   }
-  auto* source = static_cast<CachedPlanSource*>(linitial(sources));
-  if (list_length(source->query_list) != 1) {
-    *why = "rewritten into several statements";
-    return false;
-  }
-  Query* q = linitial_node(Query, source->query_list);
-  if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr) {
-    *why = "not a SELECT";
-    return false;
-  }
-  if (q->hasModifyingCTE || q->rowMarks != NIL) {
-    *why = "modifies or locks rows";
-    return false;
-  }
-  if (contain_volatile_functions(reinterpret_cast<Node*>(q))) {
-    *why = "calls a volatile function";
-    return false;
-  }
-  return true;
+  return params;
 }
 
-/// One run of `c` under `arm` in its own read-only transaction.
-RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryContext keep, double* elapsed_ms) {
+/// Plans the checked query under `arm` and executes it into a discarding
+/// receiver; returns the executor's wall time in ms (as the executor hook
+/// measures users' runs, so a probe compares like with like).
+double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int arm) {
+  // The query is planned directly (not through a plan cache that could
+  // analyze the text again after an invalidation): what runs is exactly
+  // the tree the rule checked.
+  g_forced_arm = arm;
+  List* planned = pg_plan_queries(list_make1(query), text, CURSOR_OPT_PARALLEL_OK, params);
+  g_forced_arm = -1;
+  PlannedStmt* stmt = linitial_node(PlannedStmt, planned);
+  DestReceiver* dest = CreateDestReceiver(DestNone);
+  QueryDesc* qd = CreateQueryDesc(stmt, text, GetActiveSnapshot(), InvalidSnapshot, dest, params, nullptr, 0);
+  instr_time start, end;
+  INSTR_TIME_SET_CURRENT(start);
+  ExecutorStart(qd, 0);
+  ExecutorRun(qd, ForwardScanDirection, 0, true);
+  ExecutorFinish(qd);
+  ExecutorEnd(qd);
+  INSTR_TIME_SET_CURRENT(end);
+  INSTR_TIME_SUBTRACT(end, start);
+  FreeQueryDesc(qd);
+  return INSTR_TIME_GET_MILLISEC(end);
+}
+
+/// One run of `c` under `arm` in its own read-only transaction, as the
+/// capturing role inside a security-restricted operation, with the captured
+/// search_path set for this transaction only. The text is analyzed again and
+/// must pass the re-execution rule (explorer_guard.h) every time: objects can
+/// change owners, be replaced, or be shadowed between runs. `*elapsed_ms` is
+/// the time until the outcome (for timeouts), `*exec_ms` the executor's time
+/// of a completed run; `refusal` receives the reason of kUnsafe.
+RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryContext keep, double* elapsed_ms,
+                   double* exec_ms, char* refusal, size_t refusal_cap) {
   volatile RunOutcome outcome = RunOutcome::kDone;
+  *exec_ms = 0.0;
+  refusal[0] = '\0';
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
+  // As REFRESH MATERIALIZED VIEW does: no SET ROLE, no temporary objects,
+  // no cursors WITH HOLD ... while re-executing; restored on commit, and by
+  // the transaction abort on error.
+  Oid saved_user;
+  int saved_context;
+  GetUserIdAndSecContext(&saved_user, &saved_context);
+  SetUserIdAndSecContext(static_cast<Oid>(c.role_oid), saved_context | SECURITY_RESTRICTED_OPERATION);
   PushActiveSnapshot(GetTransactionSnapshot());
   pgstat_report_activity(STATE_RUNNING, c.text);
   instr_time start;
   INSTR_TIME_SET_CURRENT(start);
   PG_TRY();
   {
-    if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errmsg("SPI_connect failed")));
+    // SET LOCAL: reverted by the transaction's commit or abort.
+    (void)set_config_option("search_path", c.search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true,
+                            ERROR, false);
     Oid types[kMaxCaptureParams];
     for (int i = 0; i < c.nparams; ++i) types[i] = c.param_types[i];
-    SPIPlanPtr plan = SPI_prepare_cursor(c.text, c.nparams, types, CURSOR_OPT_PARALLEL_OK);
-    if (plan == nullptr) {
-      ereport(ERROR, (errmsg("could not prepare the captured statement: %s", SPI_result_code_string(SPI_result))));
+    // The timeout covers analysis and planning too: a run that cannot
+    // finish in time is cancelled wherever it is.
+    enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
+    // DROP EXTENSION in the capture's database ends its exploration.
+    Query* query = nullptr;
+    if (!ExtensionCreatedHere()) {
+      strlcpy(refusal, "the extension is not created in this database", refusal_cap);
+    } else {
+      query = AnalyzeForReplay(c.text, types, c.nparams, static_cast<Oid>(c.role_oid), c.query_id, refusal,
+                               refusal_cap);
     }
-    const char* why = nullptr;
-    if (!SafeToReexecute(plan, &why)) {
-      ereport(LOG, (errmsg("ruvector_dag explorer: pattern %lld is not explored: %s",
-                           static_cast<long long>(c.pattern_key), why)));
+    if (query == nullptr) {
+      if (refusal[0] == '\0') strlcpy(refusal, "refused", refusal_cap);
       outcome = RunOutcome::kUnsafe;
     } else {
-      ParamListInfo params = c.nparams > 0 ? makeParamList(c.nparams) : nullptr;
-      const char* value = c.params;
-      for (int i = 0; i < c.nparams; ++i) {
-        ParamExternData& p = params->params[i];
-        p.ptype = types[i];
-        p.pflags = PARAM_FLAG_CONST;
-        p.isnull = c.param_null[i] != 0;
-        if (!p.isnull) {
-          Oid in;
-          Oid ioparam;
-          getTypeInputInfo(types[i], &in, &ioparam);
-          p.value = OidInputFunctionCall(in, const_cast<char*>(value), ioparam, -1);
-        } else {
-          p.value = (Datum)0;
-        }
-        value += strlen(value) + 1;
-      }
-      SPIExecuteOptions options;
-      memset(&options, 0, sizeof(options));
-      options.params = params;
-      options.read_only = true;
-      options.dest = CreateDestReceiver(DestNone);
-      g_forced_arm = arm;
-      INSTR_TIME_SET_CURRENT(start);
-      enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
-      int rc = SPI_execute_plan_extended(plan, &options);
-      disable_timeout(STATEMENT_TIMEOUT, false);
-      g_forced_arm = -1;
-      if (rc < 0) ereport(ERROR, (errmsg("execution failed: %s", SPI_result_code_string(rc))));
+      ParamListInfo params = CapturedParams(c, types);
+      *exec_ms = PlanAndExecute(query, c.text, params, arm);
     }
-    SPI_finish();
+    disable_timeout(STATEMENT_TIMEOUT, false);
+    SetUserIdAndSecContext(saved_user, saved_context);
     PopActiveSnapshot();
     CommitTransactionCommand();
   }
@@ -396,13 +486,17 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
       ereport(LOG, (errmsg("ruvector_dag explorer: re-executing pattern %lld under arm %d failed: %s",
                            static_cast<long long>(c.pattern_key), arm,
                            edata->message != nullptr ? edata->message : "(no message)")));
-      outcome = edata->sqlerrcode == ERRCODE_SYNTAX_ERROR || edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
-                        edata->sqlerrcode == ERRCODE_UNDEFINED_COLUMN ||
-                        edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
-                        edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
-                        edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION
-                    ? RunOutcome::kUnsafe
-                    : RunOutcome::kError;
+      const bool permanent = edata->sqlerrcode == ERRCODE_SYNTAX_ERROR ||
+                             edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
+                             edata->sqlerrcode == ERRCODE_UNDEFINED_COLUMN ||
+                             edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
+                             edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
+                             edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION;
+      if (permanent) {
+        snprintf(refusal, refusal_cap, "re-execution failed: %s",
+                 edata->message != nullptr ? edata->message : "(no message)");
+      }
+      outcome = permanent ? RunOutcome::kUnsafe : RunOutcome::kError;
     }
     FreeErrorData(edata);
   }
@@ -424,8 +518,6 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
   rec.role_oid = GetUserId();
   rec.latency_ms = bound_ms;
   rec.recorded_at_us = NowUnixMicros();
-  rec.database_oid = MyDatabaseId;  // the explorer runs as the capture's role in its database
-  rec.role_oid = GetUserId();
   rec.flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(arm) | kTrajectoryExplore |
                                     kTrajectoryCensored);
   LWLockAcquire(StateLock(), LW_EXCLUSIVE);
@@ -445,37 +537,54 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
     const ExploreJob& job = request->jobs[j];
     LWLockAcquire(SteerLock(), LW_SHARED);
     bool current = job.capture >= 0 && job.capture < kCaptureSlots &&
-                   Steer()->captures[job.capture].pattern_key == job.pattern_key;
+                   Steer()->captures[job.capture].pattern_key == job.pattern_key &&
+                   Steer()->captures[job.capture].unsafe == 0;
     if (current) *capture = Steer()->captures[job.capture];
     LWLockRelease(SteerLock());
     if (!current) continue;
     for (int run = 0; run < job.runs; ++run) {
       CHECK_FOR_INTERRUPTS();
-      double elapsed_ms = 0.0;
-      RunOutcome o = RunOnce(*capture, job.arm, job.timeout_ms, keep, &elapsed_ms);
-      if (o == RunOutcome::kDone) {
-        ++runs_done;
-        continue;
-      }
+      double elapsed_ms = 0.0, exec_ms = 0.0;
+      char refusal[kCaptureRefusalLen];
+      RunOutcome o = RunOnce(*capture, job.arm, job.timeout_ms, keep, &elapsed_ms, &exec_ms, refusal, sizeof(refusal));
+      const double bound_ms = std::max(elapsed_ms, static_cast<double>(job.timeout_ms));
       LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
       CapturedStatement& c = Steer()->captures[job.capture];
       bool same = c.pattern_key == job.pattern_key;
-      if (o == RunOutcome::kUnsafe && same) c.unsafe = 1;
+      if (same && (o == RunOutcome::kDone || o == RunOutcome::kTimeout)) {
+        NoteRunOutcome(&c, job.arm, o == RunOutcome::kTimeout);
+      }
+      if (job.probe != 0 && (o == RunOutcome::kDone || o == RunOutcome::kTimeout)) {
+        RecordLoadProbe(Steer(), o == RunOutcome::kDone ? exec_ms : bound_ms, job.expected_ms,
+                        o == RunOutcome::kTimeout, NowUnixMicros());
+      }
+      if (o == RunOutcome::kUnsafe && same) {
+        c.unsafe = 1;
+        strlcpy(c.refusal, refusal, sizeof(c.refusal));
+      }
       if (o == RunOutcome::kError && same) ++c.failures;
       if (o == RunOutcome::kUnsafe) ++Steer()->counters.explorer_unsafe;
       if (o == RunOutcome::kError) ++Steer()->counters.explorer_errors;
       if (o == RunOutcome::kTimeout) ++Steer()->counters.explorer_timeouts;
       LWLockRelease(SteerLock());
+      if (o == RunOutcome::kDone) {
+        ++runs_done;
+        continue;
+      }
       if (o == RunOutcome::kTimeout) {
         ++runs_done;
         ++timeouts;
-        RecordCensored(*capture, job.arm, std::max(elapsed_ms, static_cast<double>(job.timeout_ms)));
+        RecordCensored(*capture, job.arm, bound_ms);
       } else if (o == RunOutcome::kUnsafe) {
+        ereport(LOG, (errmsg("ruvector_dag explorer: pattern %lld is not explored: %s",
+                             static_cast<long long>(capture->pattern_key), refusal)));
         ++unsafe;
       } else {
         ++errors;
       }
-      break;  // one timeout proves the arm slower; errors repeat
+      // A timed-out arm gets a longer timeout next batch, not another run
+      // with this one; errors would repeat; unsafe is final.
+      break;
     }
   }
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
@@ -600,9 +709,10 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   return (Datum)0;
 }
 
-/// dag_captured_statements() -> the statements the explorer may re-execute.
-/// Texts and parameters of other roles' statements are shown only to
-/// superusers and members of pg_read_all_stats (like pg_stat_statements).
+/// dag_captured_statements() -> the statements of the current database the
+/// explorer may re-execute (or refused). Texts, search paths and refusals of
+/// other roles' statements are shown only to superusers and members of
+/// pg_read_all_stats (like pg_stat_statements; visibility.h).
 extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
   RequireSteerState();
   auto* rows = static_cast<CapturedStatement*>(palloc(sizeof(CapturedStatement) * kCaptureSlots));
@@ -615,13 +725,14 @@ extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
   std::sort(rows, rows + n, [](const CapturedStatement& a, const CapturedStatement& b) {
     return a.captured_us != b.captured_us ? a.captured_us > b.captured_us : a.pattern_key < b.pattern_key;
   });
-  bool see_all = superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+  const RowVisibility vis = CallerVisibility();
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   for (int i = 0; i < n; ++i) {
     const CapturedStatement& c = rows[i];
-    Datum v[10];
-    bool nulls[10] = {false};
+    if (!vis.Allows(c.database_oid, c.role_oid)) continue;  // other roles' rows: superusers, pg_read_all_stats
+    Datum v[12];
+    bool nulls[12] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(c.pattern_key));
     v[1] = Int64GetDatum(static_cast<int64>(c.query_id));
     char* db = get_database_name(c.database_oid);
@@ -630,17 +741,16 @@ extern "C" Datum ruvector_dag_captured_statements(PG_FUNCTION_ARGS) {
     if (db != nullptr) v[2] = DirectFunctionCall1(namein, CStringGetDatum(db));
     nulls[3] = role == nullptr;
     if (role != nullptr) v[3] = DirectFunctionCall1(namein, CStringGetDatum(role));
-    if (see_all || c.role_oid == GetUserId()) {
-      v[4] = PointerGetDatum(cstring_to_text(c.text));
-    } else {
-      v[4] = PointerGetDatum(cstring_to_text("<insufficient privilege>"));
-    }
+    v[4] = PointerGetDatum(cstring_to_text(c.text));
     v[5] = Int32GetDatum(c.nparams);
     v[6] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.captured_us));
     nulls[7] = c.last_explored_us == 0;
     if (!nulls[7]) v[7] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_explored_us));
     v[8] = Int32GetDatum(static_cast<int32>(c.failures));
     v[9] = BoolGetDatum(c.unsafe == 0 && c.failures < kMaxCaptureFailures);
+    v[10] = PointerGetDatum(cstring_to_text(c.search_path));
+    nulls[11] = c.unsafe == 0;
+    if (!nulls[11]) v[11] = PointerGetDatum(cstring_to_text(c.refusal));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

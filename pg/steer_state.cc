@@ -2,6 +2,7 @@
 #include "steer_state.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -73,6 +74,7 @@ void InitSteerState(SteerState* s) {
   s->drift_next_seq = 1;
   s->finding_next_seq = 1;
   s->repair_next_seq = 1;
+  s->explore_load = 1.0;
   s->health = HealthSummary();
   for (const BuiltinArm& b : kBuiltins) {
     ArmDef& a = s->arms[s->arm_count++];
@@ -346,7 +348,11 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
   const bool explore = d->explore_arm > 0 && d->default_ms >= min_default_ms;
   if (!explore && d->deployed_arm <= 0) return false;
   int idx = FindCapture(s, key);
-  return idx < 0 || now_us - s->captures[idx].captured_us >= refresh_us;
+  if (idx < 0) return true;
+  // An unsafe statement is never captured again while its slot lives: the
+  // check costs a parse analysis, and the answer would not change by itself.
+  if (s->captures[idx].unsafe != 0) return false;
+  return now_us - s->captures[idx].captured_us >= refresh_us;
 }
 
 CapturedStatement* ClaimCapture(SteerState* s, uint64_t key) {
@@ -368,8 +374,19 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key) {
     if (idx < 0) idx = spent >= 0 ? spent : oldest;
   }
   CapturedStatement* c = &s->captures[idx];
+  // A refresh of the same pattern (new parameters) keeps what the explorer
+  // learned about it: when it last ran and its timeout back-off.
+  const bool same = c->pattern_key == key;
+  const int64_t last_explored = c->last_explored_us;
+  const int32_t timeout_arm = c->timeout_arm;
+  const uint32_t timeout_streak = c->timeout_streak;
   *c = CapturedStatement();
   c->pattern_key = key;
+  if (same) {
+    c->last_explored_us = last_explored;
+    c->timeout_arm = timeout_arm;
+    c->timeout_streak = timeout_streak;
+  }
   return c;
 }
 
@@ -392,9 +409,26 @@ int CaptureWork(const SteerState* s, const CapturedStatement& c, uint32_t baseli
 }
 
 int TimeoutMs(double t) {
-  if (t >= 2.0e9) return 2000000000;
+  if (!(t < 2.0e9)) return 2000000000;
   int ms = static_cast<int>(t) + (t > static_cast<int>(t) ? 1 : 0);
   return ms < 1 ? 1 : ms;
+}
+
+/// The timeout of one run of `arm` on capture `c`: `base_ms` (already scaled
+/// by the load) doubled for each consecutive earlier timeout of that arm on
+/// this statement (at most kMaxTimeoutDoublings times), but never raised
+/// beyond kMaxTimeoutDefaultMultiple x the default's latency x the load (an
+/// arm that slow is of no use), plus the slack.
+int RunTimeoutMs(const CapturedStatement& c, int arm, double base_ms, double default_ms, double load,
+                 double slack_ms) {
+  double t = base_ms;
+  if (c.timeout_arm == arm && c.timeout_streak > 0) {
+    const uint32_t doublings = c.timeout_streak < kMaxTimeoutDoublings ? c.timeout_streak : kMaxTimeoutDoublings;
+    const double raised = base_ms * static_cast<double>(1u << doublings);
+    const double cap = kMaxTimeoutDefaultMultiple * default_ms * load;
+    t = raised < cap ? raised : (cap > base_ms ? cap : base_ms);
+  }
+  return TimeoutMs(t + slack_ms);
 }
 
 }  // namespace
@@ -406,7 +440,9 @@ bool CaptureExplorable(const SteerState* s, uint64_t key) {
 
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
                      uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database,
-                     uint32_t only_role, double min_default_ms) {
+                     uint32_t only_role, double min_default_ms, double max_batch_ms) {
+  const double load = s->explore_load > 1.0 ? (s->explore_load < kMaxExploreLoad ? s->explore_load : kMaxExploreLoad)
+                                              : 1.0;
   int first = -1;
   for (int i = 0; i < kCaptureSlots; ++i) {
     const Decision* d = nullptr;
@@ -423,19 +459,40 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
   out->runs_done = out->timeouts = out->errors = 0;
   out->started_us = out->finished_us = 0;
   out->explorer_pid = 0;
-  for (int i = 0; i < kCaptureSlots && out->job_count < kMaxExploreJobs; ++i) {
+  bool has_probe = false;
+  int probe_capture = -1;  // a capture whose candidate timed out last time
+  double worst_ms = 0.0;
+  // Captures explored longest ago first (ties by slot): when the batch limit
+  // leaves some out, they come first next time.
+  int order[kCaptureSlots];
+  int candidates = 0;
+  for (int i = 0; i < kCaptureSlots; ++i) {
+    const CapturedStatement& c = s->captures[i];
+    if (c.pattern_key == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
+    int at = candidates++;
+    while (at > 0 && s->captures[order[at - 1]].last_explored_us > c.last_explored_us) {
+      order[at] = order[at - 1];
+      --at;
+    }
+    order[at] = i;
+  }
+  for (int k = 0; k < candidates && out->job_count < kMaxExploreJobs; ++k) {
+    const int i = order[k];
     CapturedStatement& c = s->captures[i];
     const Decision* d = nullptr;
     int work = CaptureWork(s, c, baseline_interval, min_default_ms, &d);
-    if (work == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
+    if (work == 0) continue;
     ExploreJob& j = out->jobs[out->job_count++];
+    j = ExploreJob();
     j.capture = i;
     j.pattern_key = c.pattern_key;
     if (work == 2) {
       j.arm = 0;
       j.runs = 1;
-      j.timeout_ms = TimeoutMs(2.0 * timeout_factor * d->default_ms + slack_ms);
-      FindDecision(s, c.pattern_key)->since_baseline = 0;
+      j.timeout_ms = RunTimeoutMs(c, 0, 2.0 * timeout_factor * d->default_ms * load, d->default_ms, load, slack_ms);
+      // A baseline run measures the default now: it is the load probe too.
+      j.probe = 1;
+      j.expected_ms = d->default_ms;
     } else {
       double best = d->default_ms;
       if (d->deployed_arm > 0 && d->deployed_ms > 0.0 && d->deployed_ms < best) best = d->deployed_ms;
@@ -444,11 +501,70 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, doubl
       }
       j.arm = d->explore_arm;
       j.runs = runs;
-      j.timeout_ms = TimeoutMs(timeout_factor * best + slack_ms);
+      j.timeout_ms = RunTimeoutMs(c, j.arm, timeout_factor * best * load, d->default_ms, load, slack_ms);
+    }
+    // A batch may cost at most max_batch_ms at its worst (its first job
+    // always fits): a batch of long runs under load would otherwise take
+    // far more than the budget before it is charged.
+    const double worst = static_cast<double>(j.runs) * j.timeout_ms;
+    if (max_batch_ms > 0.0 && out->job_count > 1 && worst_ms + worst > max_batch_ms) {
+      --out->job_count;
+      break;
+    }
+    worst_ms += worst;
+    if (work == 2) {
+      has_probe = true;
+      FindDecision(s, c.pattern_key)->since_baseline = 0;
+    } else if (c.timeout_arm == j.arm && c.timeout_streak > 0 && probe_capture < 0) {
+      probe_capture = i;
     }
     c.last_explored_us = now_us;
   }
+  // While runs time out or the last probe found the server loaded, one run
+  // of the default measures the load again (which is how timeouts shrink
+  // back once the load is gone). An idle server pays nothing for this.
+  if (!has_probe && out->job_count > 0 && (load > 1.0 || probe_capture >= 0)) {
+    const int i = probe_capture >= 0 ? probe_capture : out->jobs[0].capture;
+    const Decision* d = FindDecision(s, s->captures[i].pattern_key);
+    // The probe matters more than the last job (whose capture then waits
+    // for the next batch: last_explored_us only orders the captures).
+    if (out->job_count == kMaxExploreJobs) --out->job_count;
+    ExploreJob& j = out->jobs[out->job_count++];
+    j = ExploreJob();
+    j.capture = i;
+    j.pattern_key = s->captures[i].pattern_key;
+    j.arm = 0;
+    j.runs = 1;
+    j.probe = 1;
+    j.expected_ms = d->default_ms;
+    j.timeout_ms = RunTimeoutMs(s->captures[i], 0, 2.0 * timeout_factor * d->default_ms * load, d->default_ms, load,
+                                slack_ms);
+  }
   return out->job_count;
+}
+
+double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, bool timed_out, int64_t now_us) {
+  if (!(expected_ms > 0.0) || !(latency_ms >= 0.0)) return s->explore_load;
+  double ratio = latency_ms / expected_ms;
+  // A cancelled probe only says "at least this slow": at least double the
+  // current estimate, so the next timeouts are long enough to measure it.
+  if (timed_out) ratio = std::max(ratio, 2.0 * s->explore_load);
+  s->explore_load = std::min(std::max(ratio, 1.0), kMaxExploreLoad);
+  s->explore_load_us = now_us;
+  return s->explore_load;
+}
+
+void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out) {
+  if (timed_out) {
+    if (c->timeout_arm == arm) {
+      if (c->timeout_streak < 1000) ++c->timeout_streak;
+    } else {
+      c->timeout_arm = arm;
+      c->timeout_streak = 1;
+    }
+  } else if (c->timeout_arm == arm) {
+    c->timeout_streak = 0;
+  }
 }
 
 }  // namespace ruvector_pg

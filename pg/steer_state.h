@@ -28,6 +28,14 @@ inline constexpr int kCaptureParamsLen = 2048;
 inline constexpr int kMaxCaptureParams = 32;
 inline constexpr int kMaxExploreJobs = 16;
 inline constexpr uint32_t kMaxCaptureFailures = 3;
+inline constexpr int kCaptureSearchPathLen = 1024;
+inline constexpr int kCaptureRefusalLen = 160;
+/// Explorer timeouts: the load factor is at most this; a statement's
+/// consecutive timeouts of one arm double its next timeout at most this many
+/// times, and never beyond this multiple of the default's latency x load.
+inline constexpr double kMaxExploreLoad = 16.0;
+inline constexpr uint32_t kMaxTimeoutDoublings = 3;
+inline constexpr double kMaxTimeoutDefaultMultiple = 8.0;
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
@@ -109,8 +117,11 @@ struct LearnEvent {
 /// A read-only statement captured at execution so that the background
 /// explorer can re-execute it under candidate arms: its text (the one
 /// statement, not the whole query string), the parameters' types and text
-/// values, and who ran it where (the explorer connects as that role to that
-/// database, so it can read nothing the user could not).
+/// values, the session's effective search_path, and who ran it where (the
+/// explorer connects as that role to that database, so it can read nothing
+/// the user could not). A statement that breaks the re-execution rule
+/// (explorer_guard.h) keeps its slot marked unsafe, with the reason, so it is
+/// neither captured again nor re-executed while the slot lives.
 struct CapturedStatement {
   uint64_t pattern_key = 0;  // 0 = empty slot
   uint64_t query_id = 0;
@@ -119,11 +130,17 @@ struct CapturedStatement {
   int64_t captured_us = 0;
   int64_t last_explored_us = 0;
   uint32_t failures = 0;   // explorer errors other than timeouts
-  uint8_t unsafe = 0;      // the explorer found it not re-executable
+  uint8_t unsafe = 0;      // refused at capture or by the explorer: never re-executed
+  /// Consecutive timeouts of `timeout_arm` on this statement (reset by a
+  /// completed run of it): each one doubles that arm's next timeout.
+  int32_t timeout_arm = -1;
+  uint32_t timeout_streak = 0;
   int32_t nparams = 0;
   uint32_t param_types[kMaxCaptureParams] = {0};
   uint8_t param_null[kMaxCaptureParams] = {0};
   char params[kCaptureParamsLen] = {0};  // the text values, each NUL-terminated, in order
+  char search_path[kCaptureSearchPathLen] = {0};  // quoted schema names, comma-separated
+  char refusal[kCaptureRefusalLen] = {0};         // why it is unsafe ("" = explorable)
   char text[kCaptureTextLen] = {0};
 };
 
@@ -136,6 +153,10 @@ struct ExploreJob {
   int32_t arm = 0;
   int32_t runs = 0;
   int32_t timeout_ms = 0;
+  /// A run of arm 0 whose latency, divided by `expected_ms` (the default's
+  /// measured latency), tells the explorer how loaded the server is now.
+  uint8_t probe = 0;
+  double expected_ms = 0.0;
 };
 
 /// The batch the worker hands to one explorer process (all jobs share its
@@ -246,6 +267,10 @@ struct SteerState {
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
   int32_t explorer_pid = 0;  // the live explorer process (0 = none)
+  /// How much slower than their measured latency statements run now (>= 1),
+  /// from the explorer's latest probe; scales every timeout.
+  double explore_load = 1.0;
+  int64_t explore_load_us = 0;  // when it was measured (0 = never)
   // Healing (published by the worker's cycle; dag_auto_repair appends repairs).
   HealthSummary health;
   uint64_t healing_requests = 0;  // dag_auto_repair asks for a cycle now
@@ -362,18 +387,37 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key);
 /// the last one), a measured default and fewer than kMaxCaptureFailures
 /// failures, and adds one job per such capture of that database and role:
 /// `runs` runs of the decision's explore_arm with timeout = ceil(
-/// timeout_factor x the best measured latency + slack_ms), or one run of
-/// arm 0 with timeout = ceil(2 x timeout_factor x the default's latency +
-/// slack_ms) when the baseline is due (its counter is reset). Timeouts are at
-/// least 1 ms. Returns the job count (0 = nothing to do). Marks the chosen
-/// captures explored at `now_us`.
+/// timeout_factor x the best measured latency x load + slack_ms), or one run
+/// of arm 0 with timeout = ceil(2 x timeout_factor x the default's latency x
+/// load + slack_ms) when the baseline is due (its counter is reset; the run
+/// is a load probe). `load` is s->explore_load (clamped to [1,
+/// kMaxExploreLoad]). A run of an arm whose last runs on that statement timed
+/// out gets its timeout doubled per consecutive timeout (at most
+/// kMaxTimeoutDoublings times, and not beyond kMaxTimeoutDefaultMultiple x
+/// the default's latency x load). When the load is above 1 or a job's arm
+/// timed out last time and the batch has no baseline run, one run of arm 0
+/// on such a capture is added as a load probe. Timeouts are at least 1 ms.
+/// Returns the job count (0 = nothing to do). Marks the chosen captures
+/// explored at `now_us`.
 /// With `only_database` / `only_role` non-zero, only captures of that
 /// database and role are considered (work for a running explorer).
 /// Candidates of patterns whose default is measured faster than
 /// `min_default_ms` are not planned (baselines still are).
+/// With `max_batch_ms` > 0, jobs are added only while the batch's worst case
+/// (runs x timeout, summed; the probe not counted) stays within it -- the
+/// first job always.
 int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
                      uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database = 0,
-                     uint32_t only_role = 0, double min_default_ms = 0.0);
+                     uint32_t only_role = 0, double min_default_ms = 0.0, double max_batch_ms = 0.0);
+
+/// A probe (a run of the default plan) took `latency_ms` where the default's
+/// measured latency is `expected_ms`: the load is their ratio, clamped to
+/// [1, kMaxExploreLoad]; a probe cancelled at its timeout at least doubles
+/// the current estimate. Returns the new s->explore_load.
+double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, bool timed_out, int64_t now_us);
+/// Updates a capture's timeout back-off after a run of `arm`: a timeout
+/// extends that arm's streak (or starts one), a completed run ends it.
+void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out);
 
 /// What the planner hook should do for a planned pattern.
 enum class SteerAction : uint8_t { kDefault = 0, kServe = 1, kExplore = 2, kBaselineCheck = 3, kPinned = 4 };

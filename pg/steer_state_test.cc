@@ -308,6 +308,119 @@ TEST(CaptureTest, DueBaselineRunsInTheBackgroundNotOnUsers) {
   EXPECT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 4, &r), 0);  // not due again yet
 }
 
+TEST(CaptureTest, UnsafeCapturesAreNeverCapturedAgainAndRefreshesKeepTheBackOff) {
+  auto s = NewState();
+  Decide(s.get(), 5, 0, 2, 10.0, 0.0);
+  CapturedStatement* c = Capture(s.get(), 5, 1, 10, 1000);
+  c->last_explored_us = 1500;
+  c->timeout_arm = 2;
+  c->timeout_streak = 2;
+  // A refresh (new parameters) keeps when it ran and its timeout back-off.
+  ASSERT_TRUE(CaptureWanted(s.get(), 5, 2000, 100));
+  c = Capture(s.get(), 5, 1, 10, 2000);
+  EXPECT_EQ(c->last_explored_us, 1500);
+  EXPECT_EQ(c->timeout_arm, 2);
+  EXPECT_EQ(c->timeout_streak, 2u);
+  // Refused (at capture or by the explorer): not captured again, however old.
+  c->unsafe = 1;
+  EXPECT_FALSE(CaptureWanted(s.get(), 5, 1000000, 100));
+  // Another pattern's capture in a full table takes the unsafe slot first.
+  for (int i = 1; i < kCaptureSlots; ++i) {
+    Decide(s.get(), 100 + i, 0, 1, 5.0, 0.0);
+    Capture(s.get(), 100 + i, 1, 10, 500 + i);
+  }
+  Decide(s.get(), 999, 0, 1, 5.0, 0.0);
+  Capture(s.get(), 999, 1, 10, 9000);
+  EXPECT_EQ(FindCapture(s.get(), 5), -1);
+  EXPECT_GE(FindCapture(s.get(), 101), 0);
+}
+
+TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
+  auto s = NewState();
+  Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms
+  CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
+  ExploreRequest r;
+  // Quiet server: 2 x best + 2 ms, and no probe.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 202);
+  EXPECT_EQ(r.jobs[0].probe, 0);
+  // Each consecutive timeout of arm 3 on this statement doubles its next
+  // timeout, up to 8 x the default (x load); a completed run ends it.
+  NoteRunOutcome(c, 3, /*timed_out=*/true);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r), 2);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 402);
+  // ... and the batch measures the load with one run of the default.
+  EXPECT_EQ(r.jobs[1].arm, 0);
+  EXPECT_EQ(r.jobs[1].probe, 1);
+  EXPECT_EQ(r.jobs[1].runs, 1);
+  EXPECT_DOUBLE_EQ(r.jobs[1].expected_ms, 100.0);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 402);  // 2 x 2 x 100 + 2
+  NoteRunOutcome(c, 3, true);
+  NoteRunOutcome(c, 3, true);
+  NoteRunOutcome(c, 3, true);
+  EXPECT_EQ(c->timeout_streak, 4u);
+  ASSERT_GE(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 802);  // capped at 8 x 100 (not 16 x 200)
+  NoteRunOutcome(c, 0, true);  // another arm's timeout starts its own streak
+  EXPECT_EQ(c->timeout_arm, 0);
+  EXPECT_EQ(c->timeout_streak, 1u);
+  NoteRunOutcome(c, 0, false);
+  EXPECT_EQ(c->timeout_streak, 0u);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 4000, 2.0, 2.0, 2, 16, &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 202);
+
+  // A probe 3x slower than the default's measured latency: every timeout
+  // is scaled by 3, and the next batches probe again until the load is gone.
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 300.0, 100.0, false, 5000), 3.0);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 5000, 2.0, 2.0, 2, 16, &r), 2);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 602);  // 2 x 100 x 3 + 2
+  EXPECT_EQ(r.jobs[1].probe, 1);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 1202);
+  // A cancelled probe at least doubles the estimate; the bound is 16.
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 700.0, 100.0, true, 6000), 7.0);
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 900.0, 100.0, true, 6100), 14.0);
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 900.0, 100.0, true, 6200), kMaxExploreLoad);
+  // The load ends: the next probe brings the timeouts back (never below 1x).
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 60.0, 100.0, false, 7000), 1.0);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 7000, 2.0, 2.0, 2, 16, &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 202);
+  EXPECT_EQ(s->explore_load_us, 7000);
+  // Nonsense inputs change nothing.
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 50.0, 0.0, false, 8000), 1.0);
+}
+
+TEST(CaptureTest, ABatchStaysWithinItsWorstCaseLimit) {
+  auto s = NewState();
+  for (int i = 0; i < 6; ++i) {
+    Decide(s.get(), 10 + i, 0, 2, 100.0, 0.0);  // 2 runs x 202 ms each
+    Capture(s.get(), 10 + i, 7, 10, 100);
+  }
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 1000.0), 2);  // 808 ms
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 1000.0), 2);
+  // The captures left out come first next time; one job always fits.
+  EXPECT_EQ(r.jobs[0].pattern_key, 12u);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 100.0), 1);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 4000, 2.0, 2.0, 2, 16, &r), 6);  // unlimited
+}
+
+TEST(CaptureTest, ABaselineRunIsTheLoadProbe) {
+  auto s = NewState();
+  Decide(s.get(), 9, 1, -1, 100.0, 30.0);
+  FindDecision(s.get(), 9)->since_baseline = 10;
+  Capture(s.get(), 9, 7, 10, 100);
+  Decide(s.get(), 8, 0, 2, 50.0, 0.0);
+  CapturedStatement* c = Capture(s.get(), 8, 7, 10, 100);
+  NoteRunOutcome(c, 2, true);
+  s->explore_load = 2.0;
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 4, &r), 2);  // no extra probe
+  int probes = 0;
+  for (int i = 0; i < r.job_count; ++i) probes += r.jobs[i].probe;
+  EXPECT_EQ(probes, 1);
+  EXPECT_EQ(r.jobs[FindCapture(s.get(), 9) < FindCapture(s.get(), 8) ? 0 : 1].arm, 0);
+}
+
 TEST(LearnerTest, DeploysAMeasuredlyFasterArmOnly) {
   Learner l;
   l.Reset(8);

@@ -183,6 +183,13 @@ struct BanditOptions {
   double revert_z = 1.0;            // >= 0: z of the revert test (small: reverts readily)
   uint32_t baseline_refresh_interval = 16;  // while deployed, every Nth run serves arm 0 (0 = never)
   uint32_t reexplore_after = 512;   // runs after which rejected arms may be tried again (0 = never)
+  /// An arm retired only because of timeouts (a censored run at or above
+  /// arm 0's mean, or undecided after max_explore_runs with censored runs in
+  /// its window) is tried again after this many further observations of the
+  /// pattern, doubled for each consecutive censored run beyond the first (at
+  /// most 64 x); 0 = never. Counted in observations, not Choose calls, so a
+  /// host that only observes (a background explorer) retries too.
+  uint32_t timeout_retry_after = 64;
 };
 /// kInvalidArgument naming the first field outside its range.
 Status ValidateBanditOptions(const BanditOptions& options);
@@ -212,13 +219,20 @@ struct ArmSummary {
   double improvement_lcb = 0.0;
   bool rejected = false;
   uint64_t total_runs = 0;    // ever observed
+  /// Consecutive censored runs of the arm (reset by a completed run): a host
+  /// raises the arm's next timeout with it.
+  uint32_t censored_streak = 0;
+  /// Retired by timeouts (rejected or given up): retried after
+  /// timeout_retry_after observations (see BanditOptions).
+  bool timeout_retired = false;
 };
 
 /// One query pattern's bandit. Serves arm 0 until a candidate's lower
 /// confidence bound on log(latency_0) - log(latency_arm) exceeds
-/// min_improvement with >= min_runs uncensored runs on both sides; watches the
+/// min_improvement with >= min_runs completed runs on both sides; watches the
 /// deployed arm and reverts to arm 0 when its recent runs are slower than
-/// arm 0's baseline; timeouts are censored (the arm was at least that slow).
+/// arm 0's baseline; timeouts are censored (the arm was at least that slow):
+/// lower bounds in the statistics, never permanent vetoes.
 /// Formulas in docs/sona.md. Choose/Observe are O(num_arms * window) at most
 /// and allocate nothing.
 class PatternBandit {
@@ -278,14 +292,23 @@ class PatternBandit {
     uint64_t rejected_at = 0;  // run counter when rejected
     uint64_t total = 0;
     uint32_t since_reset = 0;  // runs since the window was last cleared (exploration cap)
+    uint32_t censored_streak = 0;  // consecutive censored runs
+    bool timeout_retired = false;  // rejected or given up because of timeouts
+    uint64_t retired_at = 0;       // observation counter when retired
   };
   explicit PatternBandit(const BanditOptions& options);
   Obs& At(uint32_t arm, uint32_t i);  // i = 0 is the newest
   const Obs& At(uint32_t arm, uint32_t i) const;
-  void Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
-             uint32_t* censored) const;
-  double ImprovementLcb(uint32_t arm, double z, double* gain, double* se) const;
+  /// Mean/variance over the arm's last `last` runs; censored runs count at
+  /// max(bound, censored_floor).
+  void Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n, uint32_t* censored,
+             double censored_floor = -std::numeric_limits<double>::infinity()) const;
+  double ImprovementLcb(uint32_t arm, double z, double* gain, double* se,
+                        double censored_floor = -std::numeric_limits<double>::infinity()) const;
   bool Explorable(uint32_t arm) const;
+  bool RetryDue(uint32_t arm) const;
+  void Retire(uint32_t arm, bool by_timeouts);
+  void ReviveIfDue(uint32_t arm);
   void Evaluate(uint32_t observed_arm, bool censored, double log_ms);
   void Revert();
 
@@ -298,6 +321,7 @@ class PatternBandit {
   uint64_t since_baseline_ = 0;
   uint64_t deployments_ = 0;
   uint64_t reverts_ = 0;
+  uint64_t observations_ = 0;  // Observe calls (clock of timeout retries)
 };
 
 // --- trajectories --------------------------------------------------------------

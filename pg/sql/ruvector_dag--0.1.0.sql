@@ -123,7 +123,8 @@ RETURNS TABLE(cpu_budget float8, captures bigint, explorer_launches bigint, runs
 AS 'MODULE_PATHNAME', 'ruvector_dag_exploration_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_captured_statements()
 RETURNS TABLE(pattern_id bigint, query_id bigint, database name, role name, query text, parameters int,
-              captured_at timestamptz, last_explored timestamptz, failures int, explorable bool)
+              captured_at timestamptz, last_explored timestamptz, failures int, explorable bool,
+              search_path text, refusal text)
 AS 'MODULE_PATHNAME', 'ruvector_dag_captured_statements' LANGUAGE C VOLATILE;
 -- Healing (docs/postgres.md, "Healing").
 CREATE FUNCTION @extschema@.dag_health_report()

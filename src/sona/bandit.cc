@@ -10,7 +10,9 @@ namespace ruvector_dag {
 namespace {
 
 constexpr uint32_t kBanditMagic = 0x44425652u;  // "RVBD"
-constexpr uint32_t kBanditVersion = 1;
+// Version 2 adds the timeout-retry state (per arm: censored streak,
+// retirement; per bandit: the observation counter and timeout_retry_after).
+constexpr uint32_t kBanditVersion = 2;
 
 double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
@@ -92,7 +94,7 @@ const PatternBandit::Obs& PatternBandit::At(uint32_t arm, uint32_t i) const {
 }
 
 void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
-                          uint32_t* censored) const {
+                          uint32_t* censored, double censored_floor) const {
   const uint32_t k = std::min(last, arms_[arm].count);
   // Arm 0 is the baseline every candidate must beat: its high outliers are
   // capped at median + 3 * 1.4826 * MAD, which can only lower its mean and
@@ -108,16 +110,20 @@ void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var
     const float mad = buf[k / 2];
     cap = median + 3.0f * 1.4826f * std::max(mad, static_cast<float>(options_.sd_floor));
   }
+  auto value = [&](const Obs& o) {
+    const double v = std::min(o.log_ms, cap);
+    return o.censored != 0 ? std::max(v, censored_floor) : v;
+  };
   double s = 0.0, s2 = 0.0;
   uint32_t c = 0;
   for (uint32_t i = 0; i < k; ++i) {
     const Obs& o = At(arm, i);
-    s += std::min(o.log_ms, cap);
+    s += value(o);
     c += o.censored;
   }
   const double m = k > 0 ? s / k : 0.0;
   for (uint32_t i = 0; i < k; ++i) {
-    const double d = std::min(At(arm, i).log_ms, cap) - m;
+    const double d = value(At(arm, i)) - m;
     s2 += d * d;
   }
   const double floor = options_.sd_floor * options_.sd_floor;
@@ -129,11 +135,12 @@ void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var
 
 // Lower bound of gain = mean_0 - mean_arm at `z` (Welch standard error).
 // -inf when either side has fewer than min_runs runs.
-double PatternBandit::ImprovementLcb(uint32_t arm, double z, double* gain, double* se) const {
+double PatternBandit::ImprovementLcb(uint32_t arm, double z, double* gain, double* se,
+                                     double censored_floor) const {
   double m0, v0, ma, va;
   uint32_t n0, na, c0, ca;
   Stats(0, options_.window, &m0, &v0, &n0, &c0);
-  Stats(arm, options_.window, &ma, &va, &na, &ca);
+  Stats(arm, options_.window, &ma, &va, &na, &ca, censored_floor);
   *gain = 0.0;
   *se = 0.0;
   if (n0 < options_.min_runs || na < options_.min_runs) return -std::numeric_limits<double>::infinity();
@@ -151,13 +158,49 @@ double PatternBandit::ImprovementLcb(uint32_t arm, double z, double* gain, doubl
   return *gain - StudentT(z, df) * *se;
 }
 
+// An arm retired by timeouts is tried again once timeout_retry_after
+// observations of the pattern went by, doubled per consecutive censored run
+// beyond the first: the load that caused them may be gone, and the host
+// gives the retry a longer timeout (ArmSummary::censored_streak). An arm
+// that keeps timing out costs geometrically fewer runs.
+bool PatternBandit::RetryDue(uint32_t arm) const {
+  const ArmState& s = arms_[arm];
+  if (!s.timeout_retired || options_.timeout_retry_after == 0) return false;
+  const uint32_t doublings = std::min<uint32_t>(s.censored_streak > 0 ? s.censored_streak - 1 : 0, 6);
+  const uint64_t wait = static_cast<uint64_t>(options_.timeout_retry_after) << doublings;
+  return observations_ - s.retired_at >= wait;
+}
+
 bool PatternBandit::Explorable(uint32_t arm) const {
   if (arm == 0 || arm == deployed_ || arm >= options_.num_arms) return false;
   const ArmState& s = arms_[arm];
+  if (RetryDue(arm)) return true;
   if (s.rejected) {
     return options_.reexplore_after > 0 && runs_ - s.rejected_at >= options_.reexplore_after;
   }
   return s.since_reset < options_.max_explore_runs;
+}
+
+void PatternBandit::Retire(uint32_t arm, bool by_timeouts) {
+  ArmState& s = arms_[arm];
+  s.rejected = true;
+  s.rejected_at = runs_;
+  s.timeout_retired = by_timeouts;
+  s.retired_at = observations_;
+}
+
+// A rejected arm chosen again (cool-down over, or a timeout retry due) is
+// measured afresh: its old window is from another regime.
+void PatternBandit::ReviveIfDue(uint32_t arm) {
+  if (arm == 0 || arm >= options_.num_arms || arm == deployed_) return;
+  ArmState& s = arms_[arm];
+  const bool due = RetryDue(arm) ||
+                   (s.rejected && options_.reexplore_after > 0 && runs_ - s.rejected_at >= options_.reexplore_after);
+  if (!due) return;
+  s.rejected = false;
+  s.timeout_retired = false;
+  s.count = 0;
+  s.since_reset = 0;
 }
 
 // Candidates first get min_runs each, in exploration order; after that the
@@ -165,7 +208,7 @@ bool PatternBandit::Explorable(uint32_t arm) const {
 // (optimism: the arm most likely to turn out faster).
 int32_t PatternBandit::NextExploration() const {
   for (uint32_t a : order_) {
-    if (Explorable(a) && (arms_[a].rejected || arms_[a].since_reset < options_.min_runs)) {
+    if (Explorable(a) && (arms_[a].rejected || RetryDue(a) || arms_[a].since_reset < options_.min_runs)) {
       return static_cast<int32_t>(a);
     }
   }
@@ -195,12 +238,7 @@ BanditChoice PatternBandit::Choose(bool allow_explore) {
   if (allow_explore) {
     const int32_t a = NextExploration();
     if (a >= 0) {
-      ArmState& s = arms_[static_cast<uint32_t>(a)];
-      if (s.rejected) {  // cooled down: measure it afresh
-        s.rejected = false;
-        s.count = 0;
-        s.since_reset = 0;
-      }
+      ReviveIfDue(static_cast<uint32_t>(a));
       return {static_cast<uint32_t>(a), BanditAction::kExplore};
     }
   }
@@ -225,6 +263,7 @@ void PatternBandit::Revert() {
   s.since_reset = 0;
   s.rejected = true;
   s.rejected_at = runs_;
+  s.timeout_retired = false;
   deployed_ = 0;
   ++reverts_;
 }
@@ -239,7 +278,11 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
                                    " must be finite and > 0");
   }
   const double log_ms = std::log(latency_ms);
+  // A host that only observes (no Choose) revives a due arm with its run.
+  if (arm != 0) ReviveIfDue(arm);
+  ++observations_;
   ArmState& s = arms_[arm];
+  s.censored_streak = censored ? s.censored_streak + 1 : 0;
   Obs& slot = obs_[static_cast<size_t>(arm) * options_.window + s.head];
   slot.log_ms = static_cast<float>(log_ms);
   slot.censored = censored ? 1 : 0;
@@ -248,6 +291,17 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
   ++s.since_reset;
   ++s.total;
   Evaluate(arm, censored, log_ms);
+  // Undecided after max_explore_runs with timeouts in its window: given up
+  // for now, retried later (a load may have caused the timeouts).
+  if (arm != 0 && arm != deployed_ && !s.rejected && s.since_reset >= options_.max_explore_runs) {
+    for (uint32_t i = 0; i < s.count; ++i) {
+      if (At(arm, i).censored != 0) {
+        s.timeout_retired = true;
+        s.retired_at = observations_;
+        break;
+      }
+    }
+  }
   return Status::Ok();
 }
 
@@ -271,11 +325,11 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
     }
   }
 
-  // 2. A censored candidate run at or above the baseline proves it slower.
+  // 2. A censored candidate run at or above the baseline is strong evidence
+  //    that the arm is slower -- or that the server was loaded: the arm is
+  //    retired, to be retried later (RetryDue) with a longer timeout.
   if (observed != 0 && observed != deployed_ && censored && n0 >= 1 && log_ms >= m0) {
-    ArmState& s = arms_[observed];
-    s.rejected = true;
-    s.rejected_at = runs_;
+    Retire(observed, /*by_timeouts=*/true);
   }
 
   // 3. Deploy the candidate with the best lower bound; reject the ones whose
@@ -293,15 +347,27 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
     // Peeking correction: the test runs after every observation, so the
     // bound widens slowly with the runs seen (docs/sona.md).
     const double z_eff = z + 0.5 * std::log(static_cast<double>(na) / options_.min_runs);
+    // Censored runs at their bound underestimate the arm's latency, so this
+    // bound's mirror image (2 gain - lcb) is a valid upper bound on the gain:
+    // below the margin, the arm is proven slower.
     double gain, se;
-    const double lcb = ImprovementLcb(a, z_eff, &gain, &se);
+    double lcb = ImprovementLcb(a, z_eff, &gain, &se);
     if (!std::isfinite(lcb)) continue;
     if (a == deployed_) deployed_gain = gain;
-    if (ca > 0) continue;  // censored runs: no upper bound on its latency
     if (2.0 * gain - lcb < options_.min_improvement && a != deployed_) {
-      s.rejected = true;
-      s.rejected_at = runs_;
+      Retire(a, /*by_timeouts=*/ca > 0);
       continue;
+    }
+    if (ca > 0) {
+      // Deployment needs confidence from completed runs: at least min_runs
+      // of them and at most a third as many censored ones, with every
+      // censored run counted as no faster than arm 0's mean (or its bound,
+      // if higher) -- a cancelled run earns the arm no gain.
+      const uint32_t completed = na - ca;
+      if (completed < options_.min_runs || 3 * ca > completed) continue;
+      double pessimistic_gain, pessimistic_se;
+      lcb = ImprovementLcb(a, z_eff, &pessimistic_gain, &pessimistic_se, m0);
+      if (!std::isfinite(lcb)) continue;
     }
     if (lcb > best_lcb) {
       best_lcb = lcb;
@@ -326,6 +392,7 @@ void PatternBandit::NotifyDrift(double severity) {
     s.count = static_cast<uint32_t>(std::floor((1.0 - severity) * s.count));
     s.since_reset = s.count;
     s.rejected = false;
+    s.timeout_retired = false;
   }
   if (deployed_ != 0) {
     double gain, se;
@@ -368,6 +435,8 @@ ArmSummary PatternBandit::Summary(uint32_t arm) const {
   }
   out.rejected = arms_[arm].rejected;
   out.total_runs = arms_[arm].total;
+  out.censored_streak = arms_[arm].censored_streak;
+  out.timeout_retired = arms_[arm].timeout_retired;
   return out;
 }
 
@@ -387,6 +456,8 @@ void PatternBandit::AppendTo(std::string* out) const {
   PutF64(out, o.revert_z);
   PutU32(out, o.baseline_refresh_interval);
   PutU32(out, o.reexplore_after);
+  PutU32(out, o.timeout_retry_after);
+  PutU64(out, observations_);
   PutU32(out, deployed_);
   PutU64(out, runs_);
   PutU64(out, since_baseline_);
@@ -399,6 +470,9 @@ void PatternBandit::AppendTo(std::string* out) const {
     PutU64(out, s.rejected_at);
     PutU64(out, s.total);
     PutU32(out, s.since_reset);
+    PutU32(out, s.censored_streak);
+    PutU8(out, s.timeout_retired ? 1 : 0);
+    PutU64(out, s.retired_at);
   }
   for (const Obs& ob : obs_) {
     PutF32(out, ob.log_ms);
@@ -413,7 +487,8 @@ Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset)
   uint32_t magic, version;
   if (!r.U32(&magic) || !r.U32(&version)) return truncated();
   if (magic != kBanditMagic) return Status::DataLoss("bandit image has a bad magic number");
-  if (version != kBanditVersion) {
+  // Version 1 images (before timeout retries) load with none pending.
+  if (version != kBanditVersion && version != 1) {
     return Status::DataLoss("bandit image version " + std::to_string(version) + " is not supported");
   }
   BanditOptions o;
@@ -423,9 +498,12 @@ Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset)
       !r.U32(&o.baseline_refresh_interval) || !r.U32(&o.reexplore_after)) {
     return truncated();
   }
+  uint64_t observations = 0;
+  if (version >= 2 && (!r.U32(&o.timeout_retry_after) || !r.U64(&observations))) return truncated();
   Status valid = ValidateBanditOptions(o);
   if (!valid.ok()) return Status::DataLoss("bandit image: " + valid.message());
   PatternBandit b(o);
+  b.observations_ = observations;
   if (!r.U32(&b.deployed_) || !r.U64(&b.runs_) || !r.U64(&b.since_baseline_) ||
       !r.U64(&b.deployments_) || !r.U64(&b.reverts_)) {
     return truncated();
@@ -437,10 +515,15 @@ Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset)
         !r.U64(&s.total) || !r.U32(&s.since_reset)) {
       return truncated();
     }
-    if (s.head >= o.window || s.count > o.window || rejected > 1) {
+    uint8_t retired = 0;
+    if (version >= 2 && (!r.U32(&s.censored_streak) || !r.U8(&retired) || !r.U64(&s.retired_at))) {
+      return truncated();
+    }
+    if (s.head >= o.window || s.count > o.window || rejected > 1 || retired > 1 || s.retired_at > observations) {
       return Status::DataLoss("bandit image: arm ring state out of range");
     }
     s.rejected = rejected == 1;
+    s.timeout_retired = retired == 1;
   }
   for (Obs& ob : b.obs_) {
     if (!r.F32(&ob.log_ms) || !r.U8(&ob.censored)) return truncated();

@@ -165,15 +165,167 @@ TEST(BanditTest, CensoredTimeoutsRejectAnArmAndNeverDeployIt) {
   EXPECT_EQ(b.deployed_arm(), 0u);
 }
 
-TEST(BanditTest, CensoredRunsBlockDeploymentEvenWhenOtherRunsLookFast) {
-  // A run censored below the baseline gives no upper bound on the arm's
-  // latency: the arm may not be deployed while that run is in its window.
+TEST(BanditTest, ALowCensoredRunIsWeakEvidenceNotAVeto) {
+  // A run cancelled below the baseline (at 60 ms, the default takes ~100)
+  // says only "at least 60 ms". It counts as no faster than the default's
+  // mean, and deployment rests on the completed runs: 8 runs at 40-47 ms
+  // are confidence enough. (It used to block deployment for as long as it
+  // stayed in the window, which under load meant forever.)
   PatternBandit b = PatternBandit::Create(FourArms()).value();
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + i).ok());
   ASSERT_TRUE(b.Observe(2, 60.0, /*censored=*/true).ok());
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(2, 40.0 + i).ok());
-  EXPECT_EQ(b.deployed_arm(), 0u);
   EXPECT_FALSE(b.Summary(2).rejected);
+  EXPECT_EQ(b.Summary(2).censored_streak, 1u);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(b.Observe(2, 40.0 + i).ok());
+  EXPECT_EQ(b.deployed_arm(), 0u);  // four completed runs: fewer than min_runs
+  EXPECT_EQ(b.Summary(2).censored_streak, 0u);
+  for (int i = 4; i < 8; ++i) ASSERT_TRUE(b.Observe(2, 40.0 + i).ok());
+  EXPECT_EQ(b.deployed_arm(), 2u);
+  EXPECT_EQ(b.Summary(2).censored, 1u);
+}
+
+TEST(BanditTest, ManyCensoredRunsStillBlockDeployment) {
+  // More than one censored run per three completed ones: the completed runs
+  // do not describe the arm's typical latency, so it is not deployed however
+  // fast they are -- until enough completed runs outweigh the timeouts.
+  PatternBandit b = PatternBandit::Create(FourArms()).value();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + i).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(b.Observe(3, 60.0, /*censored=*/true).ok());
+    ASSERT_TRUE(b.Observe(3, 30.0 + i).ok());
+    ASSERT_TRUE(b.Observe(3, 31.0 + i).ok());
+  }
+  EXPECT_EQ(b.deployed_arm(), 0u);  // 3 censored, 6 completed
+  EXPECT_FALSE(b.Summary(3).rejected);
+  for (int i = 0; i < 12 && b.deployed_arm() == 0; ++i) ASSERT_TRUE(b.Observe(3, 30.0 + i % 3).ok());
+  EXPECT_EQ(b.deployed_arm(), 3u);
+}
+
+TEST(BanditTest, HighCensoredRunsOfASlowArmRejectIt) {
+  // Censored runs count at their bound when testing whether an arm is
+  // slower (the bound underestimates it, so the test stays valid).
+  PatternBandit b = PatternBandit::Create(FourArms()).value();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 92.0 + 2.0 * i).ok());
+  for (int i = 0; i < 8 && !b.Summary(1).rejected; ++i) ASSERT_TRUE(b.Observe(1, 140.0 + i).ok());
+  ASSERT_TRUE(b.Summary(1).rejected);
+  EXPECT_FALSE(b.Summary(1).timeout_retired);  // completed runs proved it: a plain rejection
+  // A run cancelled just below the default, then slow completed runs: the
+  // bound keeps the upper bound on the gain valid, and it falls below the
+  // margin. The timeout may have been the load's: retried later.
+  ASSERT_TRUE(b.Observe(2, 95.0, /*censored=*/true).ok());
+  EXPECT_FALSE(b.Summary(2).rejected);
+  for (int i = 0; i < 8 && !b.Summary(2).rejected; ++i) ASSERT_TRUE(b.Observe(2, 150.0 + i).ok());
+  EXPECT_TRUE(b.Summary(2).rejected);
+  EXPECT_TRUE(b.Summary(2).timeout_retired);
+  EXPECT_EQ(b.deployed_arm(), 0u);
+}
+
+BanditOptions ServerLike() {
+  // The PostgreSQL worker's options (pg/learner.cc): judged after four
+  // runs, at most eight exploration runs per candidate.
+  BanditOptions o;
+  o.num_arms = 4;
+  o.min_runs = 4;
+  o.confidence_z = 2.5;
+  o.max_explore_runs = 8;
+  return o;
+}
+
+TEST(BanditTest, LearningResumesAfterALoadPeriod) {
+  // The stall of issue 12: under load every candidate run times out; the
+  // arm used to be rejected for good (a host that only observes never
+  // advanced the re-exploration clock). Now it is retired, reported with its
+  // censored streak (for a longer next timeout), offered again once
+  // timeout_retry_after observations went by, and deployed when its runs
+  // complete after the load is gone. The host here only observes, like the
+  // server's background explorer (no Choose calls).
+  PatternBandit b = PatternBandit::Create(ServerLike()).value();
+  Rng rng(12);
+  auto noisy = [&](double ms) { return std::exp(std::log(ms) + rng.Gaussian() * 0.05); };
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
+  ASSERT_EQ(b.NextExploration(), 1);
+  // Load: arm 1 (truly 2.5x faster) times out twice at 150 ms, above the
+  // default's quiet latency.
+  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  EXPECT_TRUE(b.Summary(1).timeout_retired);
+  EXPECT_NE(b.NextExploration(), 1);
+  // Users keep running the default plan; the arm comes back after 64 of them.
+  int observed = 0;
+  while (b.NextExploration() != 1 && observed < 1000) {
+    ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
+    ++observed;
+  }
+  EXPECT_EQ(observed, 64);
+  // Still loaded: it times out again (longer timeout, higher bound) and the
+  // next retry waits twice as long.
+  ASSERT_TRUE(b.Observe(1, 300.0, /*censored=*/true).ok());
+  EXPECT_EQ(b.Summary(1).censored_streak, 2u);
+  observed = 0;
+  while (b.NextExploration() != 1 && observed < 1000) {
+    ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
+    ++observed;
+  }
+  EXPECT_EQ(observed, 128);
+  // The load is gone: the arm's runs complete and it is deployed.
+  for (int i = 0; i < 12 && b.deployed_arm() == 0; ++i) {
+    ASSERT_TRUE(b.Observe(b.NextExploration() == 1 ? 1 : 0, b.NextExploration() == 1 ? noisy(40.0) : noisy(100.0)).ok());
+  }
+  EXPECT_EQ(b.deployed_arm(), 1u);
+  EXPECT_EQ(b.Summary(1).censored_streak, 0u);
+}
+
+TEST(BanditTest, UndecidedArmWithTimeoutsIsRetriedLater) {
+  // An arm that ran out of exploration runs undecided with timeouts in its
+  // window is given up for now and retried later; without timeouts it stays
+  // given up (nothing suggests a load distorted its runs).
+  PatternBandit b = PatternBandit::Create(ServerLike()).value();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + (i % 2 == 0 ? 8.0 : -8.0)).ok());
+  ASSERT_TRUE(b.Observe(2, 70.0, /*censored=*/true).ok());
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(b.Observe(2, 97.0 + (i % 2 == 0 ? 9.0 : -9.0)).ok());
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(3, 99.0 + (i % 2 == 0 ? 9.0 : -9.0)).ok());
+  ASSERT_FALSE(b.Summary(2).rejected);
+  ASSERT_FALSE(b.Summary(3).rejected);
+  EXPECT_TRUE(b.Summary(2).timeout_retired);
+  EXPECT_FALSE(b.Summary(3).timeout_retired);
+  const uint32_t order[] = {2, 3, 1};  // arm 1 (never run) comes last
+  b.SetExplorationOrder(order);
+  bool arm2_back = false, arm3_back = false;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(b.Observe(0, 100.0 + (i % 2 == 0 ? 8.0 : -8.0)).ok());
+    arm2_back = arm2_back || b.NextExploration() == 2;
+    arm3_back = arm3_back || b.NextExploration() == 3;
+  }
+  EXPECT_TRUE(arm2_back);
+  EXPECT_FALSE(arm3_back);
+}
+
+TEST(BanditTest, AnArmThatAlwaysTimesOutCostsGeometricallyFewerRetries) {
+  PatternBandit b = PatternBandit::Create(ServerLike()).value();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
+  int retries = 0;
+  for (int i = 0; i < 20000; ++i) {
+    if (b.NextExploration() == 1) {
+      ASSERT_TRUE(b.Observe(1, 500.0, /*censored=*/true).ok());
+      ++retries;
+    }
+    ASSERT_TRUE(b.Observe(0, 100.0).ok());
+  }
+  // 64, 128, ... 4096 observations apart, then every 4096: ~10 in 20,000.
+  EXPECT_GE(retries, 5);
+  EXPECT_LE(retries, 12);
+  EXPECT_EQ(b.deployed_arm(), 0u);
+}
+
+TEST(BanditTest, TimeoutRetriesCanBeTurnedOff) {
+  BanditOptions o = ServerLike();
+  o.timeout_retry_after = 0;
+  PatternBandit b = PatternBandit::Create(o).value();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
+  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(b.Observe(0, 100.0).ok());
+    ASSERT_NE(b.NextExploration(), 1);
+  }
 }
 
 TEST(BanditTest, CensoredDefaultRunsAreConservative) {
@@ -245,6 +397,49 @@ TEST(BanditTest, ImageRoundTripsAndRejectsCorruption) {
   bad[0] ^= 0x1;
   off = 0;
   EXPECT_EQ(PatternBandit::Load(bad, &off).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(BanditTest, ImageKeepsTimeoutRetriesAndReadsVersionOne) {
+  PatternBandit b = PatternBandit::Create(ServerLike()).value();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
+  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  std::string image;
+  b.AppendTo(&image);
+  size_t off = 0;
+  Result<PatternBandit> back = PatternBandit::Load(image, &off);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->Summary(1).timeout_retired);
+  EXPECT_EQ(back->Summary(1).censored_streak, 1u);
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(b.Observe(0, 100.0).ok());
+    ASSERT_TRUE(back->Observe(0, 100.0).ok());
+  }
+  EXPECT_EQ(back->NextExploration(), b.NextExploration());
+  EXPECT_EQ(back->NextExploration(), 1);
+
+  // The same bandit as a version-1 image (written before timeout retries):
+  // the new fields are absent, and it loads with no retry pending.
+  constexpr size_t kOptionsEnd = 8 + 60;     // magic, version, v1 options
+  constexpr size_t kNewHeader = 4 + 8;       // timeout_retry_after, observations
+  constexpr size_t kCounters = 4 + 4 * 8;    // deployed, runs, since_baseline, deployments, reverts
+  constexpr size_t kArmV1 = 4 + 4 + 1 + 8 + 8 + 4, kArmNew = 4 + 1 + 8;
+  std::string v1 = image.substr(0, kOptionsEnd);
+  v1[4] = 1;
+  size_t pos = kOptionsEnd + kNewHeader;
+  v1 += image.substr(pos, kCounters);
+  pos += kCounters;
+  for (uint32_t a = 0; a < 4; ++a) {
+    v1 += image.substr(pos, kArmV1);
+    pos += kArmV1 + kArmNew;
+  }
+  v1 += image.substr(pos);
+  off = 0;
+  Result<PatternBandit> old = PatternBandit::Load(v1, &off);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(off, v1.size());
+  EXPECT_TRUE(old->Summary(1).rejected);
+  EXPECT_FALSE(old->Summary(1).timeout_retired);
+  EXPECT_EQ(old->Summary(0).runs, 8u);
 }
 
 }  // namespace

@@ -1,0 +1,331 @@
+// PG zone: the background explorer's re-execution rule (explorer_guard.h).
+#include "explorer_guard.h"
+
+#include <cstdarg>
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "optimizer/optimizer.h"
+#include "utils/syscache.h"
+}
+
+namespace ruvector_pg {
+
+bool CurrentSearchPath(char* out, size_t cap) {
+  List* path = fetch_search_path(false);
+  size_t used = 0;
+  bool fits = cap > 0;
+  if (fits) out[0] = '\0';
+  ListCell* lc;
+  foreach (lc, path) {
+    const Oid nsp = lfirst_oid(lc);
+    // The explorer has no temporary schema of its own: a statement that
+    // resolved a name there resolves it elsewhere on replay, which the query
+    // id check then refuses.
+    if (isAnyTempNamespace(nsp)) continue;
+    char* name = get_namespace_name(nsp);
+    if (name == nullptr) continue;  // dropped concurrently
+    const char* quoted = quote_identifier(name);
+    const size_t need = strlen(quoted) + (used > 0 ? 2 : 0);
+    if (used + need + 1 > cap) {
+      fits = false;
+      break;
+    }
+    if (used > 0) {
+      memcpy(out + used, ", ", 2);
+      used += 2;
+    }
+    memcpy(out + used, quoted, strlen(quoted));
+    used += strlen(quoted);
+    out[used] = '\0';
+  }
+  list_free(path);
+  return fits;
+}
+
+namespace {
+
+/// State of one trust walk: the role the statement is replayed as, the
+/// objects already found trusted (each catalog lookup once), and the reason
+/// of the first refusal.
+struct TrustWalk {
+  Oid role = InvalidOid;
+  List* functions = NIL;
+  List* operators = NIL;
+  List* types = NIL;
+  List* relations = NIL;
+  char* why = nullptr;
+  size_t why_cap = 0;
+};
+
+/// Records the reason and stops the walk (walkers stop on true).
+bool Refuse(TrustWalk* w, const char* fmt, ...) pg_attribute_printf(2, 3);
+bool Refuse(TrustWalk* w, const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(w->why, w->why_cap, fmt, args);
+  va_end(args);
+  return true;
+}
+
+/// A trusted owner: the role the statement runs as, or a superuser (who
+/// could run anything as anyone anyway). Any other owner could change the
+/// object after capture and have the explorer run its code as this role.
+bool TrustedOwner(const TrustWalk* w, Oid owner) { return owner == w->role || superuser_arg(owner); }
+
+bool Seen(List** seen, Oid oid) {
+  if (list_member_oid(*seen, oid)) return true;
+  *seen = lappend_oid(*seen, oid);
+  return false;
+}
+
+bool CheckFunction(Oid fn, TrustWalk* w);
+
+bool CheckFunctionCallback(Oid fn, void* context) { return CheckFunction(fn, static_cast<TrustWalk*>(context)); }
+
+/// Functions: the owner decides the body. Aggregates also run their
+/// support functions.
+bool CheckFunction(Oid fn, TrustWalk* w) {
+  if (!OidIsValid(fn) || Seen(&w->functions, fn)) return false;
+  HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+  if (!HeapTupleIsValid(tup)) return Refuse(w, "calls function %u, which no longer exists", fn);
+  auto* proc = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
+  const Oid owner = proc->proowner;
+  const char kind = proc->prokind;
+  NameData name = proc->proname;
+  ReleaseSysCache(tup);
+  if (!TrustedOwner(w, owner)) {
+    return Refuse(w, "calls function %s, owned by a role that is neither the statement's nor a superuser",
+                  NameStr(name));
+  }
+  if (kind != PROKIND_AGGREGATE) return false;
+  tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(fn));
+  if (!HeapTupleIsValid(tup)) return Refuse(w, "aggregate %s has no pg_aggregate entry", NameStr(name));
+  auto* agg = reinterpret_cast<Form_pg_aggregate>(GETSTRUCT(tup));
+  const Oid support[] = {agg->aggtransfn,  agg->aggfinalfn,  agg->aggcombinefn,   agg->aggserialfn,
+                         agg->aggdeserialfn, agg->aggmtransfn, agg->aggminvtransfn, agg->aggmfinalfn};
+  ReleaseSysCache(tup);
+  for (Oid f : support) {
+    if (CheckFunction(f, w)) return true;
+  }
+  return false;
+}
+
+/// Operators: the owner can change the estimators the planner calls
+/// (ALTER OPERATOR ... SET RESTRICT/JOIN); the function is checked too.
+bool CheckOperator(Oid opno, TrustWalk* w) {
+  if (!OidIsValid(opno) || Seen(&w->operators, opno)) return false;
+  HeapTuple tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+  if (!HeapTupleIsValid(tup)) return Refuse(w, "uses operator %u, which no longer exists", opno);
+  auto* op = reinterpret_cast<Form_pg_operator>(GETSTRUCT(tup));
+  const Oid owner = op->oprowner;
+  const Oid funcs[] = {op->oprcode, op->oprrest, op->oprjoin};
+  NameData name = op->oprname;
+  ReleaseSysCache(tup);
+  if (!TrustedOwner(w, owner)) {
+    return Refuse(w, "uses operator %s, owned by a role that is neither the statement's nor a superuser",
+                  NameStr(name));
+  }
+  for (Oid f : funcs) {
+    if (CheckFunction(f, w)) return true;
+  }
+  return false;
+}
+
+/// Types: a domain's owner can add constraints (run at every coercion), a
+/// type's I/O and subscripting functions run on its values.
+bool CheckType(Oid type, TrustWalk* w) {
+  if (!OidIsValid(type) || Seen(&w->types, type)) return false;
+  HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+  if (!HeapTupleIsValid(tup)) return Refuse(w, "uses type %u, which no longer exists", type);
+  auto* t = reinterpret_cast<Form_pg_type>(GETSTRUCT(tup));
+  const Oid owner = t->typowner;
+  const Oid base = t->typtype == TYPTYPE_DOMAIN ? t->typbasetype : InvalidOid;
+  const Oid elem = t->typelem;
+  const Oid funcs[] = {t->typinput, t->typoutput, t->typreceive, t->typsend, t->typsubscript};
+  NameData name = t->typname;
+  ReleaseSysCache(tup);
+  if (!TrustedOwner(w, owner)) {
+    return Refuse(w, "uses type %s, owned by a role that is neither the statement's nor a superuser", NameStr(name));
+  }
+  for (Oid f : funcs) {
+    if (CheckFunction(f, w)) return true;
+  }
+  return CheckType(base, w) || CheckType(elem, w);
+}
+
+/// Relations in range tables (tables, views -- whose OLD entry stays in the
+/// expanded view's range table --, materialized views): the owner can change
+/// a view's query, row-security policies, and so on. Foreign tables are
+/// refused: reading one runs a foreign-data wrapper against another server.
+bool CheckRelation(Oid relid, TrustWalk* w) {
+  if (!OidIsValid(relid) || Seen(&w->relations, relid)) return false;
+  HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(tup)) return Refuse(w, "reads relation %u, which no longer exists", relid);
+  auto* rel = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup));
+  const Oid owner = rel->relowner;
+  const char kind = rel->relkind;
+  const Oid rowtype = rel->reltype;
+  NameData name = rel->relname;
+  ReleaseSysCache(tup);
+  if (kind == RELKIND_FOREIGN_TABLE) return Refuse(w, "reads foreign table %s", NameStr(name));
+  if (!TrustedOwner(w, owner)) {
+    return Refuse(w, "reads relation %s, owned by a role that is neither the statement's nor a superuser",
+                  NameStr(name));
+  }
+  return CheckType(rowtype, w);
+}
+
+bool CheckSortGroup(const SortGroupClause* sgc, TrustWalk* w) {
+  return CheckOperator(sgc->eqop, w) || CheckOperator(sgc->sortop, w);
+}
+
+bool CheckSortGroupList(List* list, TrustWalk* w) {
+  ListCell* lc;
+  foreach (lc, list) {
+    if (CheckSortGroup(lfirst_node(SortGroupClause, lc), w)) return true;
+  }
+  return false;
+}
+
+bool TrustWalker(Node* node, TrustWalk* w);
+
+bool WalkQuery(Query* q, TrustWalk* w) {
+  // Sorting, grouping and DISTINCT name operators outside the expression
+  // trees the walker visits.
+  if (CheckSortGroupList(q->sortClause, w) || CheckSortGroupList(q->groupClause, w) ||
+      CheckSortGroupList(q->distinctClause, w)) {
+    return true;
+  }
+  ListCell* lc;
+  foreach (lc, q->windowClause) {
+    auto* wc = lfirst_node(WindowClause, lc);
+    if (CheckSortGroupList(wc->partitionClause, w) || CheckSortGroupList(wc->orderClause, w) ||
+        CheckFunction(wc->startInRangeFunc, w) || CheckFunction(wc->endInRangeFunc, w)) {
+      return true;
+    }
+  }
+  using Walker = bool (*)();
+  return query_tree_walker(q, reinterpret_cast<Walker>(TrustWalker), w, QTW_EXAMINE_RTES_BEFORE);
+}
+
+/// The type an expression node produces (only for node kinds that carry a
+/// type; exprType raises an error on others).
+Oid ProducedType(Node* node) {
+  switch (nodeTag(node)) {
+    case T_Var:
+    case T_Const:
+    case T_Param:
+    case T_FuncExpr:
+    case T_OpExpr:
+    case T_DistinctExpr:
+    case T_NullIfExpr:
+    case T_Aggref:
+    case T_WindowFunc:
+    case T_SubscriptingRef:
+    case T_CoerceViaIO:
+    case T_ArrayCoerceExpr:
+    case T_RelabelType:
+    case T_ConvertRowtypeExpr:
+    case T_CoerceToDomain:
+    case T_RowExpr:
+    case T_ArrayExpr:
+    case T_FieldSelect:
+    case T_FieldStore:
+    case T_CaseExpr:
+    case T_CoalesceExpr:
+    case T_MinMaxExpr:
+      return exprType(node);
+    default:
+      return InvalidOid;
+  }
+}
+
+bool TrustWalker(Node* node, TrustWalk* w) {
+  if (node == nullptr) return false;
+  if (IsA(node, Query)) return WalkQuery(reinterpret_cast<Query*>(node), w);
+  if (IsA(node, RangeTblEntry)) {
+    // Examined before its contents (subquery, function calls, values,
+    // security quals), which query_tree_walker visits next.
+    auto* rte = reinterpret_cast<RangeTblEntry*>(node);
+    if (rte->rtekind == RTE_RELATION) {
+      if (CheckRelation(rte->relid, w)) return true;
+      if (rte->tablesample != nullptr && CheckFunction(rte->tablesample->tsmhandler, w)) return true;
+    }
+    return false;
+  }
+  if (IsA(node, SortGroupClause)) return CheckSortGroup(reinterpret_cast<SortGroupClause*>(node), w);
+  if (IsA(node, SetOperationStmt)) {
+    if (CheckSortGroupList(reinterpret_cast<SetOperationStmt*>(node)->groupClauses, w)) return true;
+  }
+  // Every function the node calls (FuncExpr, the functions of operators,
+  // Aggref, WindowFunc, CoerceViaIO's I/O functions, RowCompareExpr, ...).
+  if (check_functions_in_node(node, CheckFunctionCallback, w)) return true;
+  switch (nodeTag(node)) {
+    case T_OpExpr:
+    case T_DistinctExpr:
+    case T_NullIfExpr:
+      if (CheckOperator(reinterpret_cast<OpExpr*>(node)->opno, w)) return true;
+      break;
+    case T_ScalarArrayOpExpr:
+      if (CheckOperator(reinterpret_cast<ScalarArrayOpExpr*>(node)->opno, w)) return true;
+      break;
+    case T_RowCompareExpr: {
+      ListCell* lc;
+      foreach (lc, reinterpret_cast<RowCompareExpr*>(node)->opnos) {
+        if (CheckOperator(lfirst_oid(lc), w)) return true;
+      }
+      break;
+    }
+    case T_SubscriptingRef:
+      if (CheckType(reinterpret_cast<SubscriptingRef*>(node)->refcontainertype, w)) return true;
+      break;
+    default:
+      break;
+  }
+  if (CheckType(ProducedType(node), w)) return true;
+  using Walker = bool (*)();
+  return expression_tree_walker(node, reinterpret_cast<Walker>(TrustWalker), w);
+}
+
+}  // namespace
+
+Query* AnalyzeForReplay(const char* text, const Oid* param_types, int nparams, Oid role, uint64 query_id,
+                        char* why, size_t why_cap) {
+  auto refuse = [&](const char* reason) -> Query* {
+    strlcpy(why, reason, why_cap);
+    return nullptr;
+  };
+  List* raw = pg_parse_query(text);
+  if (list_length(raw) != 1) return refuse("not a single statement");
+  List* queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw), text, param_types, nparams, nullptr);
+  if (list_length(queries) != 1) return refuse("rewritten into several statements");
+  Query* q = linitial_node(Query, queries);
+  if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr) return refuse("not a SELECT");
+  if (q->hasModifyingCTE || q->rowMarks != NIL) return refuse("modifies or locks rows");
+  if (contain_volatile_functions(reinterpret_cast<Node*>(q))) return refuse("calls a volatile function");
+  TrustWalk w;
+  w.role = role;
+  w.why = why;
+  w.why_cap = why_cap;
+  // Parameter values are converted with their types' input functions.
+  for (int i = 0; i < nparams; ++i) {
+    if (CheckType(param_types[i], &w)) return nullptr;
+  }
+  if (WalkQuery(q, &w)) return nullptr;
+  // The same text under the same search_path can still mean another
+  // statement (a table created earlier in the path, a function overload).
+  if (query_id == 0 || q->queryId != query_id) {
+    snprintf(why, why_cap, "replay no longer matches the captured statement (query id %lld, captured %lld)",
+             static_cast<long long>(q->queryId), static_cast<long long>(query_id));
+    return nullptr;
+  }
+  return q;
+}
+
+}  // namespace ruvector_pg

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# The background explorer's re-execution rule (docs/postgres.md, "What the
+# explorer re-executes"): it never runs code that a less-privileged role can
+# change after capture, it replays the captured search_path, and a replay
+# that no longer means the captured statement is refused for good.
+#
+# Attacks, each of which made the explorer run the wrong code before:
+#   1. a superuser's statement calls a STABLE function owned by mallory, who
+#      then makes it call a VOLATILE one writing a file as the superuser;
+#   2. a superuser-owned function is replaced by mallory (schema owner) right
+#      after the statement was captured;
+#   3. a view owned by mallory; a foreign table;
+#   4. `SET search_path = s1, public`: the explorer re-ran `t_sp` against
+#      public.t_sp; and a table created later earlier in the path must not be
+#      read either (the replay no longer matches the captured query id);
+#   5. re-execution runs as a security-restricted operation (no SET ROLE);
+#   6. (robustness) timeouts under load no longer retire arms for good.
+source "$(dirname "$0")/lib.sh"
+
+db=rvsec
+marker=$RV_WORK/pwned
+rm -f "$marker"
+psql_db postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+psql_db "$db" <<SQL >/dev/null
+CREATE EXTENSION ruvector_dag;
+DROP ROLE IF EXISTS mallory;
+CREATE ROLE mallory LOGIN;
+CREATE SCHEMA shared AUTHORIZATION mallory;
+CREATE TABLE sec_t (id int PRIMARY KEY, g int, v int);
+INSERT INTO sec_t SELECT i, i % 100, i % 7 FROM generate_series(1, 200000) i;
+CREATE TABLE sec_u (id int PRIMARY KEY, t_id int, w int);
+INSERT INTO sec_u SELECT i, 1 + (i * 37) % 200000, i % 11 FROM generate_series(1, 100000) i;
+CREATE INDEX sec_u_t ON sec_u (t_id);
+ANALYZE sec_t, sec_u;
+GRANT SELECT ON sec_t TO mallory;
+-- A superuser-owned function in mallory's schema (trusted until replaced).
+CREATE FUNCTION shared.fmt2_k(k int) RETURNS text LANGUAGE plpgsql STABLE AS \$\$ BEGIN RETURN 'k' || k; END \$\$;
+SET ROLE mallory;
+CREATE FUNCTION shared.evil() RETURNS int LANGUAGE plpgsql VOLATILE AS \$\$
+BEGIN
+  COPY (SELECT current_user) TO PROGRAM 'cat >> $marker';
+  RETURN 1;
+END \$\$;
+CREATE FUNCTION shared.fmt_k(k int) RETURNS text LANGUAGE plpgsql STABLE AS \$\$ BEGIN RETURN 'k' || k; END \$\$;
+CREATE VIEW shared.v_sec AS SELECT g, v FROM public.sec_t WHERE id % 10 = 0;
+RESET ROLE;
+SQL
+
+status() { quiet "$db" "SELECT $1 FROM ruvector.dag_exploration_status()"; }
+capture_field() {  # capture_field FIELD LIKE-pattern-of-the-query
+  quiet "$db" "SELECT $1 FROM ruvector.dag_captured_statements() WHERE database = '$db' AND query LIKE '$2'
+               ORDER BY captured_at DESC LIMIT 1"
+}
+wait_for() {  # wait_for SQL-condition [seconds]: "yes" once it holds
+  local tries=$((${2:-30} * 4))
+  for _ in $(seq 1 "$tries"); do
+    learn_now "$db"
+    if [ "$(quiet "$db" "SELECT ($1)")" = t ]; then echo yes; return; fi
+    sleep 0.25
+  done
+  echo no
+}
+# run_until_captured SQL LIKE-pattern: runs SQL (as postgres) until the
+# learner wants it explored and the executor hook captured it (20 tries).
+run_until_captured() {
+  for _ in $(seq 1 20); do
+    psql_db "$db" -c "$1" >/dev/null
+    learn_now "$db"
+    [ -n "$(capture_field pattern_id "$2")" ] && return 0
+  done
+  return 1
+}
+
+# --- 1. a function owned by another role: refused at capture ----------------------
+q1="SELECT count(*), sum(v), max(shared.fmt_k(g)) FROM sec_t WHERE id % 1000 = 0"
+run_until_captured "$q1" '%shared.fmt_k%' || true
+check "untrusted function: the statement is captured but not explorable" \
+  "$(capture_field explorable '%shared.fmt_k%')" f
+check "untrusted function: the refusal names the function and its owner" \
+  "$(capture_field "refusal LIKE '%fmt_k%owned by a role%'" '%shared.fmt_k%')" t
+# mallory now makes her (still STABLE) function call her VOLATILE one when a
+# superuser runs it; the superuser does not run the statement again.
+psql_as mallory "$db" <<'SQL' >/dev/null
+CREATE OR REPLACE FUNCTION shared.fmt_k(k int) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN PERFORM shared.evil(); END IF;
+  RETURN 'k' || k;
+END $$;
+SQL
+
+# --- 2. a trusted function handed to mallory after capture: refused at re-execution -------
+q2="SELECT t.g, count(*), max(shared.fmt2_k(t.g)) FROM sec_t t JOIN sec_u u ON u.t_id = t.id WHERE t.g < 3 GROUP BY t.g"
+psql_db "$db" -c "$q2" >/dev/null
+learn_now "$db"
+runs_before=$(status runs)
+# Captured, then handed over and replaced, in one transaction: whatever the
+# explorer runs after the commit finds mallory's code (same function, so the
+# same query id: only the ownership check can tell). Each try starts from
+# the superuser's harmless version, so no user run executes mallory's code.
+for _ in $(seq 1 10); do
+  psql_db "$db" <<SQL >/dev/null
+BEGIN;
+CREATE OR REPLACE FUNCTION shared.fmt2_k(k int) RETURNS text LANGUAGE plpgsql STABLE AS \$\$ BEGIN RETURN 'k' || k; END \$\$;
+ALTER FUNCTION shared.fmt2_k(int) OWNER TO postgres;
+$q2;
+ALTER FUNCTION shared.fmt2_k(int) OWNER TO mallory;
+SET LOCAL ROLE mallory;
+CREATE OR REPLACE FUNCTION shared.fmt2_k(k int) RETURNS text LANGUAGE plpgsql STABLE AS \$\$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN PERFORM shared.evil(); END IF;
+  RETURN 'k' || k;
+END \$\$;
+COMMIT;
+SQL
+  [ -n "$(capture_field pattern_id '%shared.fmt2_k%')" ] && break
+  learn_now "$db"
+done
+check "replaced function: the explorer refuses it at re-execution" \
+  "$(wait_for "EXISTS (SELECT 1 FROM ruvector.dag_captured_statements() WHERE query LIKE '%shared.fmt2_k%'
+               AND NOT explorable AND refusal LIKE '%fmt2_k%owned by a role%')")" yes
+
+# --- 3. a view owned by another role; a foreign table ---------------------------------
+q3="SELECT g, count(*), sum(v) FROM shared.v_sec WHERE g < 50 GROUP BY g"
+run_until_captured "$q3" '%shared.v_sec%' || true
+check "untrusted view: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%v_sec%owned by a role%'" '%shared.v_sec%')" t
+csv=$RV_WORK/ft.csv
+seq 1 20000 >"$csv"
+chmod 644 "$csv"
+psql_db "$db" <<SQL >/dev/null
+CREATE EXTENSION IF NOT EXISTS file_fdw;
+CREATE SERVER sec_files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE sec_ft (a int) SERVER sec_files OPTIONS (filename '$csv', format 'csv');
+SQL
+q4="SELECT count(*), sum(a) FROM sec_ft WHERE a % 3 = 0"
+run_until_captured "$q4" '%sec_ft%' || true
+check "foreign table: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%foreign table sec_ft%'" '%sec_ft%')" t
+
+# --- 5. re-execution is a security-restricted operation ----------------------------------
+# A trusted (superuser-owned) function that changes the role: fine for the
+# user, refused inside the explorer's security-restricted operation (as in
+# REFRESH MATERIALIZED VIEW), which marks the statement not explorable.
+psql_db "$db" <<'SQL' >/dev/null
+CREATE FUNCTION public.sro_probe(k int) RETURNS int LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  PERFORM set_config('role', 'postgres', true);
+  RETURN k;
+END $$;
+SQL
+q7="SELECT count(*), sum(public.sro_probe(g)) FROM sec_t WHERE id % 500 = 0"
+run_until_captured "$q7" '%sro_probe%' || true
+check "security-restricted: the statement was trusted at capture" \
+  "$(capture_field "refusal IS NULL OR refusal LIKE '%security-restricted%'" '%sro_probe%')" t
+check "security-restricted: the explorer cannot change its role" \
+  "$(wait_for "EXISTS (SELECT 1 FROM ruvector.dag_captured_statements() WHERE query LIKE '%sro_probe%'
+               AND NOT explorable AND refusal LIKE '%within security-restricted operation%')")" yes
+
+# --- 4. the session's search_path --------------------------------------------------
+psql_db "$db" <<'SQL' >/dev/null
+CREATE SCHEMA s1;
+CREATE SCHEMA s2;
+CREATE TABLE s1.t_sp (id int PRIMARY KEY, g int, v int);
+INSERT INTO s1.t_sp SELECT i, i % 50, i FROM generate_series(1, 100000) i;
+CREATE TABLE public.t_sp (id int PRIMARY KEY, g int, v int);
+INSERT INTO public.t_sp SELECT i, i % 5, -i FROM generate_series(1, 3000) i;
+CREATE TABLE public.t_sp_dim (g int PRIMARY KEY, label text);
+INSERT INTO public.t_sp_dim SELECT i, 'g' || i FROM generate_series(0, 49) i;
+ANALYZE s1.t_sp, public.t_sp, public.t_sp_dim;
+SQL
+q5="SELECT d.label, count(*), sum(t.v) FROM t_sp t JOIN t_sp_dim d ON d.g = t.g WHERE t.id % 4 = 0 GROUP BY d.label"
+public_qid=$(psql_db "$db" -c "SET ruvector.dag_enabled = off" -c "SET search_path = public, s1" \
+  -c "EXPLAIN (VERBOSE, COSTS OFF) $q5" | sed -n 's/^Query Identifier: //p')
+for _ in $(seq 1 20); do
+  psql_db "$db" -c "SET search_path = s1, public" -c "$q5" >/dev/null
+  learn_now "$db"
+  [ -n "$(capture_field pattern_id '%t_sp_dim%')" ] && break
+done
+check "search_path: the capture keeps the session's resolved path" \
+  "$(capture_field search_path '%t_sp_dim%')" "s1, public"
+s1_qid=$(capture_field query_id '%t_sp_dim%')
+check "search_path: the explorer re-executes the statement" \
+  "$(wait_for "(SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 4096)
+               WHERE query_id = ${s1_qid:-0} AND steering <> 'serve') > 0")" yes
+check "search_path: the explorer never ran the statement against public.t_sp" \
+  "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 4096) WHERE query_id = ${public_qid:-0}")" 0
+check "search_path: the statement stays explorable" "$(capture_field explorable '%t_sp_dim%')" t
+
+# A table created earlier in the captured path after capture: the replay
+# would read it, so it no longer matches the captured statement.
+q6="SELECT max(t.v), count(*) FROM t_sp t WHERE t.g IN (SELECT g FROM t_sp_dim WHERE label LIKE 'g1%')"
+psql_db "$db" -c "SET search_path = s2, s1, public" -c "$q6" >/dev/null
+learn_now "$db"
+for _ in $(seq 1 10); do
+  psql_db "$db" <<SQL >/dev/null
+BEGIN;
+SET LOCAL search_path = s2, s1, public;
+$q6;
+CREATE TABLE IF NOT EXISTS s2.t_sp (id int PRIMARY KEY, g int, v int);
+COMMIT;
+SQL
+  [ -n "$(capture_field pattern_id '%label LIKE%')" ] && break
+  psql_db "$db" -c "DROP TABLE IF EXISTS s2.t_sp" >/dev/null
+  learn_now "$db"
+done
+check "search_path: a statement that now resolves elsewhere is refused (replay no longer matches)" \
+  "$(wait_for "EXISTS (SELECT 1 FROM ruvector.dag_captured_statements() WHERE query LIKE '%label LIKE%'
+               AND NOT explorable AND refusal LIKE 'replay no longer matches%')")" yes
+s2_qid=$(psql_db "$db" -c "SET ruvector.dag_enabled = off" -c "SET search_path = s2, s1, public" \
+  -c "EXPLAIN (VERBOSE, COSTS OFF) $q6" | sed -n 's/^Query Identifier: //p')
+check "search_path: the table created later was never read" \
+  "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 4096) WHERE query_id = ${s2_qid:-0}")" 0
+q6_qid=$(capture_field query_id '%label LIKE%')
+explore_runs() {
+  quiet "$db" "SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 4096)
+               WHERE query_id = ${q6_qid:-0} AND steering <> 'serve'"
+}
+before=$(explore_runs)
+sleep 2
+learn_now "$db"
+check "search_path: the refused statement is not re-run" "$(explore_runs)" "$before"
+
+# --- 6. timeouts under load are lower bounds, and exploration resumes after the load ------
+# The "load": the table is locked while the explorer explores, so its runs
+# wait until their timeouts (which cover analysis and planning) cancel them:
+# censored runs. The arms they retire are retried once users ran the
+# statement 64 more times, and then complete.
+psql_db "$db" <<'SQL' >/dev/null
+CREATE TABLE ld_t (id int PRIMARY KEY, g int, v int);
+INSERT INTO ld_t SELECT i, i % 40, i % 9 FROM generate_series(1, 60000) i;
+CREATE TABLE ld_u (id int PRIMARY KEY, t_id int, w int);
+INSERT INTO ld_u SELECT i, 1 + (i * 13) % 60000, i % 5 FROM generate_series(1, 30000) i;
+ANALYZE ld_t, ld_u;
+SQL
+q8="SELECT t.g, count(*), sum(u.w) FROM ld_t t JOIN ld_u u ON u.t_id = t.id WHERE t.v < 4 GROUP BY t.g"
+run_until_captured "$q8" '%ld_u u ON%' || true
+q8_qid=$(capture_field query_id '%ld_u u ON%')
+timeouts_before=$(status timeouts)
+lock_start=$(quiet "$db" "SELECT clock_timestamp()")
+psql_db "$db" -c "BEGIN" -c "LOCK TABLE ld_t IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(5)" -c "COMMIT" >/dev/null
+lock_end=$(quiet "$db" "SELECT clock_timestamp()")
+check "load: runs blocked by the lock were cancelled at their timeouts" \
+  "$([ "$(status timeouts)" -gt "$timeouts_before" ] && echo yes || echo no)" yes
+for _ in $(seq 1 200); do echo "$q8;"; done >"$RV_WORK/q8.sql"
+psql_db "$db" -f "$RV_WORK/q8.sql" >/dev/null
+resumed="EXISTS (SELECT 1 FROM ruvector.dag_trajectory_history(NULL, 4096) during
+                 JOIN ruvector.dag_trajectory_history(NULL, 4096) later USING (query_id, arm)
+                 WHERE query_id = ${q8_qid:-0} AND during.steering LIKE 'explore%' AND later.steering LIKE 'explore%'
+                   AND during.recorded_at BETWEEN '$lock_start' AND '$lock_end'
+                   AND later.recorded_at > '$lock_end'::timestamptz + interval '1 second'
+                   AND arm > 0)"
+check "load: an arm whose runs timed out under the lock is explored again afterwards" \
+  "$(wait_for "$resumed" 40)" yes
+check "load: the statement stays explorable" "$(capture_field explorable '%ld_u u ON%')" t
+
+# --- the attacks' payload never ran ---------------------------------------------------
+check "the explorer ran during this test" "$([ "$(status runs)" -gt "$runs_before" ] && echo yes || echo no)" yes
+check "mallory's code never ran as the superuser (no $marker)" "$([ -e "$marker" ] && echo present || echo absent)" absent
+check "server log has no crash" "$(grep -c 'terminated by signal' "$RV_LOG" || true)" \
+  "$(grep -c 'terminated by signal 9' "$RV_LOG" || true)"
+
+# The explorer may still be connected (it idles 1 s between batches).
+psql_db postgres -c "DROP DATABASE $db WITH (FORCE)" >/dev/null || true
+psql_db postgres -c "DROP ROLE IF EXISTS mallory" >/dev/null 2>&1 || true
+done_testing
