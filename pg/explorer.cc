@@ -328,7 +328,7 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
 
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   if (CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs, g_explore_min_ms)) {
-    CapturedStatement* c = ClaimCapture(Steer(), pattern_key);
+    CapturedStatement* c = ClaimCapture(Steer(), pattern_key, GetUserId());
     c->query_id = query_id;
     c->database_oid = MyDatabaseId;
     c->role_oid = role;

@@ -287,6 +287,30 @@ TEST(ServerHealingTest, TinyLatenciesAndUnknownPatternsAreHarmless) {
   EXPECT_EQ(h.monitored(), ServerHealing::kMaxMonitoredPatterns);
 }
 
+// --- capture slots --------------------------------------------------------------------------------
+
+TEST(CaptureSlotsTest, ARoleHoldingHalfTheSlotsReplacesItsOwn) {
+  auto s = std::make_unique<SteerState>();
+  InitSteerState(s.get());
+  // Another role's capture first, then a flood by role 30.
+  CapturedStatement* alice = ClaimCapture(s.get(), 1, /*role_oid=*/20);
+  alice->role_oid = 20;
+  alice->captured_us = 1;
+  for (uint64_t k = 100; k < 100 + 3 * kCaptureSlots; ++k) {
+    CapturedStatement* c = ClaimCapture(s.get(), k, 30);
+    c->role_oid = 30;
+    c->captured_us = static_cast<int64_t>(k);
+  }
+  EXPECT_GE(FindCapture(s.get(), 1), 0) << "the flood took the other role's capture";
+  int flood = 0;
+  for (const CapturedStatement& c : s->captures) flood += c.role_oid == 30;
+  EXPECT_EQ(flood, kCaptureSlots - 1);  // the free slots, then only its own
+  // A third role still finds room (the flooder's oldest).
+  ClaimCapture(s.get(), 7, 40)->role_oid = 40;
+  EXPECT_GE(FindCapture(s.get(), 7), 0);
+  EXPECT_GE(FindCapture(s.get(), 1), 0);
+}
+
 // --- decisions table ------------------------------------------------------------------------------
 
 TEST(DecisionTableTest, RemoveKeepsEveryOtherKeyReachable) {

@@ -355,23 +355,42 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
   return now_us - s->captures[idx].captured_us >= refresh_us;
 }
 
-CapturedStatement* ClaimCapture(SteerState* s, uint64_t key) {
+CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid) {
   int idx = FindCapture(s, key);
   if (idx < 0) {
+    // A role holding half of the slots replaces one of its own captures,
+    // and others take theirs from it first: a flood of one role's
+    // statements cannot take every other role's slots.
+    int held = 0, top_held = 0;
+    uint32_t top_role = 0;
+    for (const CapturedStatement& c : s->captures) {
+      if (c.pattern_key == 0) continue;
+      int n = 0;
+      for (const CapturedStatement& o : s->captures) n += o.pattern_key != 0 && o.role_oid == c.role_oid;
+      if (c.role_oid == role_oid) held = n;
+      if (n > top_held) {
+        top_held = n;
+        top_role = c.role_oid;
+      }
+    }
+    const bool restricted = held >= kCaptureSlots / 2 || top_held >= kCaptureSlots / 2;
+    const uint32_t victim_role = held >= kCaptureSlots / 2 ? role_oid : top_role;
+    const bool own_only = restricted;
     int spent = -1;
-    int oldest = 0;
+    int oldest = -1;
     for (int i = 0; i < kCaptureSlots; ++i) {
       const CapturedStatement& c = s->captures[i];
       if (c.pattern_key == 0) {
         idx = i;
         break;
       }
+      if (own_only && c.role_oid != victim_role) continue;
       const Decision* d = FindDecision(s, c.pattern_key);
       bool done = c.unsafe != 0 || c.failures >= kMaxCaptureFailures || (d != nullptr && d->explore_arm <= 0 && d->deployed_arm <= 0);
       if (done && (spent < 0 || c.captured_us < s->captures[spent].captured_us)) spent = i;
-      if (c.captured_us < s->captures[oldest].captured_us) oldest = i;
+      if (oldest < 0 || c.captured_us < s->captures[oldest].captured_us) oldest = i;
     }
-    if (idx < 0) idx = spent >= 0 ? spent : oldest;
+    if (idx < 0) idx = spent >= 0 ? spent : (oldest >= 0 ? oldest : 0);
   }
   CapturedStatement* c = &s->captures[idx];
   // A refresh of the same pattern (new parameters) keeps what the explorer

@@ -380,7 +380,9 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
 /// The slot for a new capture of `key`: its own, an empty one, else one
 /// whose pattern has nothing left to explore and nothing deployed (or was
 /// found unsafe), else the oldest. Never fails; the slot is cleared.
-CapturedStatement* ClaimCapture(SteerState* s, uint64_t key);
+/// A role (`role_oid`) that holds half of the slots or more gets one of its
+/// own.
+CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid = 0);
 /// Plans the next explorer batch: picks the (database, role) of the capture
 /// explored longest ago among those with work (a candidate arm to measure,
 /// or a deployed arm whose baseline is due: `baseline_interval` plans since
