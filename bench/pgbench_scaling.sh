@@ -2,10 +2,11 @@
 # Throughput of the ruvector_dag extension under pgbench's select-only load:
 # `pgbench -S -M prepared` at 1, 2, 4 and 8 clients, with the library
 # preloaded ("on") and not loaded ("off"), on ONE private cluster (initdb into
-# a temporary directory, unix socket only). On and off alternate (the order
-# flips every repeat) because the machine is shared and noisy; the table
-# reports the median TPS of the repeats and the on/off ratio of the medians,
-# and -- less sensitive to other load on the machine -- the CPU time the
+# a temporary directory, unix socket only). Every "on" run is paired with an
+# "off" run of the same client count right before or after it (ABBA order),
+# because the machine is shared and its load drifts; the table reports the
+# median TPS of the repeats, the median of the paired on/off ratios, and the
+# CPU time the
 # server's processes spent per transaction (and how much of it was the
 # extension's background worker, which learns from every trajectory).
 # Not run by the test suite; record results in docs/benchmarks.md.
@@ -69,6 +70,7 @@ preload() {  # on|off
   pg restart -m fast
   # Warm the cache and the backends' code paths.
   "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 3 -n postgres >/dev/null 2>&1
+  sleep 1  # its backends are reaped before the next run's CPU is counted
 }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 # CPU ticks of the cluster: the postmaster, its reaped children (backends of
@@ -105,29 +107,39 @@ run() {  # clients -> "tps server_cpu_us_per_txn worker_cpu_us_per_txn"
   awk -v t="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)" -v c=$((c1 - c0)) -v w=$((w1 - w0)) \
     -v n="${n:-1}" -v us="$tick_us" 'BEGIN {printf "%.0f %.1f %.1f\n", t, c * us / n, w * us / n}'
 }
-declare -A tps cpu wcpu
+declare -A tps cpu wcpu ratio
+current=""
+# Each on run is paired with an off run right before or after it (ABBA order:
+# on-off, then off-on, ...), so that slow drifts of the machine's load hit
+# both; the library is toggled by a restart only when the mode changes.
+pair=0
 for r in $(seq 1 "$repeats"); do
-  if [ $((r % 2)) -eq 1 ]; then order="on off"; else order="off on"; fi
-  for mode in $order; do
-    preload "$mode"
-    for c in $clients; do
+  for c in $clients; do
+    if [ $((pair % 2)) -eq 0 ]; then order="on off"; else order="off on"; fi
+    pair=$((pair + 1))
+    declare -A this=()
+    for mode in $order; do
+      if [ "$mode" != "$current" ]; then preload "$mode"; current=$mode; fi
       read -r t u w < <(run "$c")
+      this[$mode]=$t
       tps[$mode,$c]="${tps[$mode,$c]:-} $t"
       cpu[$mode,$c]="${cpu[$mode,$c]:-} $u"
       wcpu[$mode,$c]="${wcpu[$mode,$c]:-} $w"
-      echo "repeat $r $mode clients $c: $t tps, server CPU $u us/txn (extension worker $w)" >&2
+      echo "repeat $r clients $c $mode: $t tps, server CPU $u us/txn (extension worker $w)" >&2
     done
+    ratio[$c]="${ratio[$c]:-} $(awk -v a="${this[on]}" -v b="${this[off]}" 'BEGIN {printf "%.3f", a / b}')"
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats alternating on/off repeats ($(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC'))"
-echo "TPS: median of the runs; server CPU: postgres processes' CPU time per transaction (median), of which the extension's worker"
-printf '%-8s %10s %10s %7s %12s %12s %10s   %s\n' clients "tps on" "tps off" "on/off" "cpu_us on" "cpu_us off" "worker_us" "runs on | off"
+echo "tps: median of the runs; on/off: median of the paired runs' ratios (ratio of the medians in parentheses);"
+echo "cpu_us: postgres processes' CPU time per transaction (median), worker_us: of it, the extension's worker"
+printf '%-8s %8s %8s %16s %10s %10s %10s   %s\n' clients "tps on" "tps off" "on/off" "cpu_us on" "cpu_us off" "worker_us" "paired ratios"
 for c in $clients; do
   on=$(echo "${tps[on,$c]}" | median)
   off=$(echo "${tps[off,$c]}" | median)
-  ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
-  printf '%-8s %10s %10s %7s %12s %12s %10s   %s |%s\n' "$c" "$on" "$off" "$ratio" "$(echo "${cpu[on,$c]}" | median)" \
-    "$(echo "${cpu[off,$c]}" | median)" "$(echo "${wcpu[on,$c]}" | median)" "${tps[on,$c]}" "${tps[off,$c]}"
+  of_medians=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
+  printf '%-8s %8s %8s %16s %10s %10s %10s  %s\n' "$c" "$on" "$off" "$(echo "${ratio[$c]}" | median) ($of_medians)" \
+    "$(echo "${cpu[on,$c]}" | median)" "$(echo "${cpu[off,$c]}" | median)" "$(echo "${wcpu[on,$c]}" | median)" "${ratio[$c]}"
 done

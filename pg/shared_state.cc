@@ -504,17 +504,30 @@ const TrajectoryRecord* RingRecord(const SharedState* s, uint64_t seq) {
   return Atomic(r->seq).load(std::memory_order_acquire) == seq ? r : nullptr;
 }
 
-bool CopyRingRecord(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
-  if (seq == 0 || s->ring_capacity == 0 || seq >= RingNextSeq(s)) return false;
+RingCopy CopyRingRecordAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
+  if (seq == 0 || s->ring_capacity == 0 || seq < RingFirstSeq(s)) return RingCopy::kGone;
+  if (seq >= RingNextSeq(s)) return RingCopy::kPending;
   const TrajectoryRecord* r = &RingSlots(s)[(seq - 1) % s->ring_capacity];
   std::atomic_ref<uint64_t> slot_seq(const_cast<uint64_t&>(r->seq));
-  if (slot_seq.load(std::memory_order_acquire) != seq) return false;
+  const uint64_t cur = slot_seq.load(std::memory_order_acquire);
+  if (cur != seq) return (cur & ~kBusy) > seq ? RingCopy::kGone : RingCopy::kPending;
   std::memcpy(static_cast<void*>(out), r, sizeof(TrajectoryRecord));
-  // Seqlock check: the slot was not claimed by a writer during the copy.
+  // Seqlock check: no newer writer claimed the slot during the copy.
   std::atomic_thread_fence(std::memory_order_acquire);
-  if (slot_seq.load(std::memory_order_relaxed) != seq) return false;
+  if (slot_seq.load(std::memory_order_relaxed) != seq) return RingCopy::kGone;
   out->seq = seq;
-  return true;
+  return RingCopy::kCopied;
+}
+
+bool CopyRingRecord(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
+  return CopyRingRecordAt(s, seq, out) == RingCopy::kCopied;
+}
+
+void AdvanceConsumed(SharedState* s, uint64_t seq) {
+  std::atomic_ref<uint64_t> consumed(s->ring_consumed_seq);
+  uint64_t cur = consumed.load(std::memory_order_relaxed);
+  while (cur < seq && !consumed.compare_exchange_weak(cur, seq, std::memory_order_relaxed)) {
+  }
 }
 
 void ResetSharedState(SharedState* s) {

@@ -216,6 +216,15 @@ const TrajectoryRecord* RingRecord(const SharedState* s, uint64_t seq);
 /// Shared lock: copies the record with `seq` when it is published and was
 /// not overwritten during the copy (seqlock check); false otherwise.
 bool CopyRingRecord(const SharedState* s, uint64_t seq, TrajectoryRecord* out);
+enum class RingCopy { kCopied, kGone, kPending };
+/// Shared lock: like CopyRingRecord, and tells why nothing was copied:
+/// kGone = overwritten by a newer record (or never written), kPending = its
+/// writer has not published it yet (a reader consuming the ring in order
+/// stops there and comes back).
+RingCopy CopyRingRecordAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out);
+/// Shared lock: records with seq <= `seq` were consumed by a learner
+/// (ring_consumed_seq only grows; writers read it to count drops).
+void AdvanceConsumed(SharedState* s, uint64_t seq);
 /// Shared lock: the counters, each read atomically.
 SharedCounters ReadCounters(const SharedState* s);
 /// Shared lock: adds 1 to a counter of s->counters atomically.

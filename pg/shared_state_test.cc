@@ -243,6 +243,32 @@ TEST(SharedStateTest, RingDropsOldestAndCountsDrops) {
   EXPECT_EQ(RingRecord(r.state, 7), nullptr);
 }
 
+TEST(SharedStateTest, RingReadersTellOverwrittenFromUnpublished) {
+  Region r(16, 4);
+  for (int i = 0; i < 6; ++i) AppendTrajectory(r.state, TrajectoryRecord());
+  TrajectoryRecord t;
+  EXPECT_EQ(CopyRingRecordAt(r.state, 1, &t), RingCopy::kGone);  // overwritten
+  EXPECT_EQ(CopyRingRecordAt(r.state, 6, &t), RingCopy::kCopied);
+  EXPECT_EQ(t.seq, 6u);
+  EXPECT_EQ(CopyRingRecordAt(r.state, 7, &t), RingCopy::kPending);  // not written yet
+  // A writer took seq 7 but has not published it: the slot still holds 3.
+  r.state->ring_next_seq = 8;
+  EXPECT_EQ(CopyRingRecordAt(r.state, 7, &t), RingCopy::kPending);
+  EXPECT_FALSE(CopyRingRecord(r.state, 7, &t));
+  // The consumed cursor only grows; overwriting a consumed record is no drop.
+  AdvanceConsumed(r.state, 5);
+  AdvanceConsumed(r.state, 3);
+  EXPECT_EQ(r.state->ring_consumed_seq, 5u);
+  r.state->ring_next_seq = 7;
+  const uint64_t dropped = r.state->counters.trajectories_dropped;
+  AppendTrajectory(r.state, TrajectoryRecord());  // seq 7 overwrites 3 (consumed)
+  EXPECT_EQ(r.state->counters.trajectories_dropped, dropped);
+  AppendTrajectory(r.state, TrajectoryRecord());  // seq 8 overwrites 4 (consumed)
+  AppendTrajectory(r.state, TrajectoryRecord());  // seq 9 overwrites 5 (consumed)
+  AppendTrajectory(r.state, TrajectoryRecord());  // seq 10 overwrites 6 (not consumed)
+  EXPECT_EQ(r.state->counters.trajectories_dropped, dropped + 1);
+}
+
 TEST(SharedStateTest, ImageRoundTripsAndRejectsEveryCorruption) {
   Region a(64, 16);
   for (int i = 0; i < 40; ++i) {

@@ -328,7 +328,9 @@ extern "C" Datum ruvector_dag_config(PG_FUNCTION_ARGS) {
 extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   RequirePreload();
   SharedState* s = State();
-  LWLockAcquire(StateLock(), LW_SHARED);
+  // Exclusive: no observation is half-recorded, so the counters agree
+  // (every observed execution's trajectory is counted).
+  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
   SharedCounters c = ReadCounters(s);
   uint32_t patterns = s->pattern_count, max_patterns = s->max_patterns, capacity = s->ring_capacity;
   uint64_t in_ring = RingNextSeq(s) - RingFirstSeq(s);

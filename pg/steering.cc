@@ -716,9 +716,11 @@ int LearnStep(int max_records) {
   LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   int n = 0;
   uint64_t last = from - 1;
-  LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+  // Shared: backends keep appending (lock-free ring) while the learner
+  // copies; a record whose writer has not published it yet ends this pass.
+  LWLockAcquire(StateLock(), LW_SHARED);
   uint64_t first = std::max<uint64_t>(from, RingFirstSeq(s));
-  uint64_t end = s->ring_next_seq;
+  uint64_t end = RingNextSeq(s);
   PG_TRY();
   {
     scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
@@ -731,10 +733,13 @@ int LearnStep(int max_records) {
     PG_RE_THROW();
   }
   PG_END_TRY();
+  TrajectoryRecord copy;
   for (uint64_t seq = first; seq < end && n < max_records; ++seq, ++n) {
-    const TrajectoryRecord* r = RingRecord(s, seq);
+    const RingCopy got = CopyRingRecordAt(s, seq, &copy);
+    if (got == RingCopy::kPending) break;
     last = seq;
-    if (r == nullptr) continue;
+    if (got == RingCopy::kGone) continue;
+    const TrajectoryRecord* r = &copy;
     if (scratch->heal.size() < scratch->heal.capacity()) {
       HealInput h;
       h.pattern_key = r->pattern_key;
@@ -784,7 +789,7 @@ int LearnStep(int max_records) {
     in.at_us = r->recorded_at_us;
     if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
   }
-  if (last >= first) s->ring_consumed_seq = std::max(s->ring_consumed_seq, last);
+  if (last >= first) AdvanceConsumed(s, last);
   LWLockRelease(StateLock());
   if (end < from) last = end - 1;  // the ring was reset: restart from its start
 
