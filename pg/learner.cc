@@ -109,6 +109,8 @@ void Learner::CheckRevalidation(uint64_t key, Entry* e, std::vector<LearnEvent>*
   if (!(arm_log > default_log)) return;
   LearnEvent ev;
   ev.pattern_key = key;
+  ev.database_oid = e->database_oid;
+  ev.role_oid = e->role_oid;
   ev.query_id = e->query_id;
   ev.type = LearnEventType::kRevert;
   ev.arm = static_cast<int32_t>(e->bandit.deployed_arm());
@@ -148,6 +150,8 @@ DecisionUpdate Learner::Describe(uint64_t key, const Entry& e) const {
   u.deployments = b.deployments();
   u.reverts = b.reverts();
   u.baseline_wanted = e.revalidate_since_us != 0 && e.fresh_default_runs == 0;
+  u.database_oid = e.database_oid;
+  u.role_oid = e.role_oid;
   return u;
 }
 
@@ -195,7 +199,24 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       auto w = waiting_.find(in.pattern_key);
       if (w != waiting_.end()) value += Decayed(w->second.value_ms, w->second.value_at_us, in.at_us);
       if (bandits_.size() >= max_patterns && !Admit(in, value, max_patterns, evicted)) {
-        if (w == waiting_.end() && waiting_.size() >= kMaxWaiting) waiting_.clear();
+        if (w == waiting_.end() && waiting_.size() >= kMaxWaiting) {
+          // Full: the waiting pattern with the least time at stake leaves
+          // (a flood of cheap statements cannot wipe a slow one's total).
+          auto least = waiting_.begin();
+          double least_value = Decayed(least->second.value_ms, least->second.value_at_us, in.at_us);
+          for (auto c = waiting_.begin(); c != waiting_.end(); ++c) {
+            const double v = Decayed(c->second.value_ms, c->second.value_at_us, in.at_us);
+            if (v < least_value) {
+              least = c;
+              least_value = v;
+            }
+          }
+          if (least_value >= value) {  // this one has even less: it does not wait
+            ++*untracked;
+            continue;
+          }
+          waiting_.erase(least);
+        }
         waiting_[in.pattern_key] = Waiting{value, in.at_us};
         ++*untracked;
         continue;
@@ -258,6 +279,8 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       DecisionUpdate d = Describe(in.pattern_key, it->second);
       LearnEvent ev;
       ev.pattern_key = in.pattern_key;
+      ev.database_oid = it->second.database_oid;
+      ev.role_oid = it->second.role_oid;
       ev.query_id = in.query_id;
       ev.type = after != before ? (after != 0 ? LearnEventType::kDeploy : LearnEventType::kRevert)
                                 : LearnEventType::kReject;
@@ -503,7 +526,17 @@ Status PatternClusters::Observe(const PlanSample& plan, uint32_t best_arm, doubl
   p.gain = std::isfinite(gain) && gain > 0.0 ? gain : 0.0;
   p.quality = std::isfinite(quality) ? std::clamp(quality, 0.0, 1.0) : 0.0;
   if (const ruvector_dag::ReasoningPattern* old = bank_->Find(p.key)) p.usage = old->usage + 1;
-  return bank_->Upsert(p);
+  RUVECTOR_RETURN_IF_ERROR(bank_->Upsert(p));
+  owner_[p.key] = {plan.database_oid, plan.role_oid};
+  if (owner_.size() > 2 * kDecisionSlots) {  // the bank evicted patterns: forget their owners
+    std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> kept;
+    for (const ruvector_dag::ReasoningPattern& q : bank_->AllPatterns()) {
+      auto it = owner_.find(q.key);
+      if (it != owner_.end()) kept.emplace(*it);
+    }
+    owner_ = std::move(kept);
+  }
+  return Status::Ok();
 }
 
 ruvector_dag::Result<bool> PatternClusters::MaybeRecluster(size_t max_clusters) {
@@ -524,11 +557,17 @@ std::vector<uint32_t> PatternClusters::NeighbourArms(uint64_t key, size_t k, dou
   std::vector<uint32_t> arms;
   if (bank_ == nullptr) return arms;
   const ruvector_dag::ReasoningPattern* self = bank_->Find(key);
-  if (self == nullptr) return arms;
+  auto self_owner = owner_.find(key);
+  if (self == nullptr || self_owner == owner_.end()) return arms;
+  // Other owners' patterns are skipped: search wider than k.
   std::vector<ruvector_dag::PatternMatch> near;
-  bank_->Search(self->embedding, k + 1, &near);
+  bank_->Search(self->embedding, 8 * k + 1, &near);
+  size_t used = 0;
   for (const ruvector_dag::PatternMatch& m : near) {
-    if (m.key == key) continue;
+    if (m.key == key || used == k) continue;
+    auto owner = owner_.find(m.key);
+    if (owner == owner_.end() || owner->second != self_owner->second) continue;
+    ++used;
     const ruvector_dag::ReasoningPattern* p = bank_->Find(m.key);
     if (p == nullptr || p->best_arm == 0 || p->quality < min_quality) continue;
     if (std::find(arms.begin(), arms.end(), p->best_arm) == arms.end()) arms.push_back(p->best_arm);
@@ -540,6 +579,7 @@ size_t PatternClusters::size() const { return bank_ == nullptr ? 0 : bank_->size
 
 void PatternClusters::Reset() {
   bank_.reset();
+  owner_.clear();
   clusters_ = 0;
 }
 

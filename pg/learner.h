@@ -55,6 +55,8 @@ struct DecisionUpdate {
   uint64_t observed_runs = 0;
   uint64_t deployments = 0;
   uint64_t reverts = 0;
+  uint32_t database_oid = 0;  // whose pattern it is
+  uint32_t role_oid = 0;
   /// The deployed arm is being re-validated and no fresh run of the default
   /// plan arrived yet: the host should measure the default now (in the
   /// background).
@@ -77,6 +79,8 @@ struct DriftScope {
 struct PlanSample {
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
+  uint32_t database_oid = 0;  // whose pattern it is
+  uint32_t role_oid = 0;
   int count = 0;
   uint8_t type[kMaxTrajectoryNodes] = {0};
   float estimated_rows[kMaxTrajectoryNodes] = {0};
@@ -98,9 +102,11 @@ class PatternClusters {
   ruvector_dag::Result<bool> MaybeRecluster(size_t max_clusters);
   /// The pattern's cluster, -1 when unknown or not clustered yet.
   int32_t ClusterOf(uint64_t key) const;
-  /// Arms that won for the `k` nearest other patterns (deployed, quality >=
-  /// min_quality), nearest first, without repeats: the order in which a new
-  /// pattern should try its candidates. Empty when `key` is not stored.
+  /// Arms that won for the `k` nearest other patterns of the same database
+  /// and role (deployed, quality >= min_quality), nearest first, without
+  /// repeats: the order in which a new pattern should try its candidates (no
+  /// role learns from, or about, another role's patterns). Empty when `key`
+  /// is not stored.
   std::vector<uint32_t> NeighbourArms(uint64_t key, size_t k, double min_quality) const;
   size_t size() const;
   void Reset();
@@ -108,6 +114,7 @@ class PatternClusters {
  private:
   ruvector_dag::Status EnsureBank(size_t clusters);
   std::unique_ptr<ruvector_dag::ReasoningBank> bank_;
+  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> owner_;  // key -> (database, role)
   size_t clusters_ = 0;
   ruvector_dag::Featurizer featurizer_;
 };
@@ -139,8 +146,8 @@ class Learner {
   /// Admission when `max_patterns` are tracked: a new pattern replaces the
   /// tracked one with the least time at stake (decayed sum of measured
   /// latency, half-life kValueHalfLifeUs; deployed patterns are replaced
-  /// last) only when its own time at stake (accumulated while it waits) is
-  /// larger; a role already holding kRoleShare of the table replaces one of
+  /// last) only when its own time at stake (accumulated while it waits, at
+  /// most kMaxWaiting patterns wait: the least valuable leaves) is larger; a role already holding kRoleShare of the table replaces one of
   /// its own patterns instead. Refused runs are counted in *untracked;
   /// replaced patterns are appended to *evicted (when not null).
   ruvector_dag::Status Learn(const std::vector<LearnInput>& batch, size_t max_patterns,

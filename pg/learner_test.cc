@@ -118,6 +118,19 @@ TEST(LearnerAdmissionTest, TimeAtStakeAccumulatesWhileWaitingAndDecays) {
   EXPECT_TRUE(f.l.DescribePattern(3).ok());
 }
 
+TEST(LearnerAdmissionTest, AFloodOfWaitingPatternsDoesNotWipeAnotherOnesTimeAtStake) {
+  Fixture f;
+  const size_t max = 1;
+  f.Feed({Exec(1, 0, 100.0, 0)}, max);
+  f.Feed({Exec(2, 0, 60.0, 0, /*role=*/20)}, max);  // waits with 60 ms at stake
+  std::vector<LearnInput> flood;
+  for (uint64_t k = 1000; k < 1000 + 5000; ++k) flood.push_back(Exec(k, 0, 0.01, 0, /*role=*/30));
+  f.Feed(flood, max);
+  EXPECT_FALSE(f.l.DescribePattern(2).ok());
+  f.Feed({Exec(2, 0, 60.0, 0, 20)}, max);  // 120 > 100
+  EXPECT_TRUE(f.l.DescribePattern(2).ok());
+}
+
 // --- drift scope -------------------------------------------------------------------------
 
 DriftScope Relations(std::vector<uint32_t> relations, uint32_t db = 5, double severity = 1.0) {

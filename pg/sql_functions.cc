@@ -91,10 +91,14 @@ PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
   }
   PlannedStmt* stmt = pg_plan_query(q, sql, CURSOR_OPT_PARALLEL_OK, nullptr);
   // The plan's estimates are derived from the tables' statistics: show them
-  // only to a caller who may read those tables, checked exactly as EXPLAIN
-  // does (ExecutorStart runs this check, with the same error, before EXPLAIN
-  // prints anything).
-  (void)ExecCheckRTPerms(stmt->rtable, true);
+  // only to a caller who may run the query, checked exactly as EXPLAIN does
+  // before it prints anything -- an executor start without execution, which
+  // checks the privileges on every relation and column (ExecCheckRTPerms)
+  // and on every function the plan calls, with the same errors.
+  QueryDesc* qd = CreateQueryDesc(stmt, sql, GetActiveSnapshot(), InvalidSnapshot, None_Receiver, nullptr, nullptr, 0);
+  ExecutorStart(qd, EXEC_FLAG_EXPLAIN_ONLY);
+  ExecutorEnd(qd);
+  FreeQueryDesc(qd);
   return stmt;
 }
 

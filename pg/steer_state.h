@@ -49,6 +49,8 @@ struct ArmDef {
 struct Decision {
   uint64_t key = 0;  // pattern key; 0 = empty slot
   uint64_t query_id = 0;
+  uint32_t database_oid = 0;  // whose pattern it is (row visibility)
+  uint32_t role_oid = 0;
   int32_t deployed_arm = 0;   // 0 = PostgreSQL's default plan
   int32_t explore_arm = -1;   // candidate to measure next, -1 = none
   double confidence = 0.0;    // the bandit's confidence in the decision, [0,1]
@@ -78,6 +80,7 @@ inline constexpr int kDriftRelations = 16;
 struct DriftNotice {
   uint64_t seq = 0;  // 1, 2, ...; 0 = empty
   uint32_t database_oid = 0;
+  uint32_t role_oid = 0;  // who made the change (row visibility of the drift event)
   int32_t relation_count = 0;  // -1 = every relation
   uint32_t relations[kDriftRelations] = {0};
   double severity = 0.0;
@@ -106,7 +109,8 @@ struct LearnEvent {
   int64_t at_us = 0;
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
-  uint32_t database_oid = 0;  // drift: the database it happened in (0 = every database)
+  uint32_t database_oid = 0;  // the pattern's database; drift: where it happened (0 = every database)
+  uint32_t role_oid = 0;      // the pattern's role; drift: who made the change
   LearnEventType type = LearnEventType::kDeploy;
   int32_t arm = 0;
   double confidence = 0.0;

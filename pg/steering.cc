@@ -11,6 +11,7 @@
 #include "shim.h"
 
 extern "C" {
+#include "utils/guc_tables.h"
 #include "access/genam.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
@@ -213,8 +214,34 @@ bool ArmSettings(int arm, char* settings, size_t settings_cap, char* arm_name, s
   return ok;
 }
 
+/// Whether setting `name` may be part of an arm: planner settings (Query
+/// Tuning), memory and parallelism, and extensions' own settings -- never
+/// one that changes who runs the statement or how its names resolve
+/// (role, session_authorization, search_path, ...).
+static bool ArmSettingAllowed(const char* name) {
+  struct config_generic** vars = get_guc_variables();
+  const int n = GetNumConfigOptions();
+  for (int i = 0; i < n; ++i) {
+    if (vars[i] == nullptr || pg_strcasecmp(vars[i]->name, name) != 0) continue;
+    switch (vars[i]->group) {
+      case QUERY_TUNING_METHOD:
+      case QUERY_TUNING_COST:
+      case QUERY_TUNING_GEQO:
+      case QUERY_TUNING_OTHER:
+      case RESOURCES_MEM:
+      case RESOURCES_ASYNCHRONOUS:
+      case CUSTOM_OPTIONS:
+        return true;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
 /// Applies "name=value\n" lines at the current GUC nest level (the caller
-/// opened it). Raises an ERROR for an invalid line or value.
+/// opened it). Raises an ERROR for an invalid line or value; a setting an
+/// arm may not hold (a damaged steering file) is skipped.
 static void ApplyArmSettings(const char* settings) {
   GucContext context = superuser() ? PGC_SUSET : PGC_USERSET;
   char* copy = pstrdup(settings);
@@ -223,6 +250,7 @@ static void ApplyArmSettings(const char* settings) {
     char* eq = strchr(line, '=');
     if (eq == nullptr) continue;
     *eq = '\0';
+    if (!ArmSettingAllowed(line)) continue;
     (void)set_config_option(line, eq + 1, context, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
   }
   pfree(copy);
@@ -475,6 +503,7 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
   if (drift.severity > 0.0 && (drift.every_relation || drift.relations != NIL)) {
     DriftNotice notice;
     notice.database_oid = drift.all_databases ? 0 : MyDatabaseId;
+    notice.role_oid = GetUserId();
     notice.severity = drift.severity;
     LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
     if (drift.every_relation) {
@@ -767,6 +796,8 @@ int LearnStep(int max_records) {
       if (p != nullptr) {
         p->pattern_key = r->pattern_key;
         p->query_id = r->query_id;
+        p->database_oid = r->database_oid;
+        p->role_oid = r->role_oid;
         p->count = std::min<int>(r->node_count, kMaxTrajectoryNodes);
         memcpy(p->type, r->node_type, sizeof(p->type));
         memcpy(p->estimated_rows, r->estimated_rows, sizeof(p->estimated_rows));
@@ -894,6 +925,8 @@ int LearnStep(int max_records) {
       continue;
     }
     d->query_id = u.query_id;
+    d->database_oid = u.database_oid;
+    d->role_oid = u.role_oid;
     d->deployed_arm = u.deployed_arm;
     d->explore_arm = u.explore_arm;
     d->confidence = u.confidence;
@@ -920,6 +953,7 @@ int LearnStep(int max_records) {
     ev.at_us = now;
     ev.confidence = notices[i].severity;
     ev.database_oid = notices[i].database_oid;
+    ev.role_oid = notices[i].role_oid;
     AppendEvent(g_steer, ev);
   }
   for (LearnEvent ev : scratch->events) {
@@ -1080,6 +1114,12 @@ extern "C" Datum ruvector_dag_add_arm(PG_FUNCTION_ARGS) {
     // Validation only (changeVal = false): raises an ERROR naming the
     // parameter for a bad value or a setting that cannot be changed per query.
     (void)set_config_option(k, v, context, PGC_S_SESSION, GUC_ACTION_SAVE, false, ERROR, false);
+    if (!ArmSettingAllowed(k)) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: \"%s\" cannot be part of an arm", k),
+                      errdetail("Arms hold planner settings (Query Tuning), memory and parallelism settings, and "
+                                "extensions' settings.")));
+    }
     appendStringInfo(&settings, "%s=%s\n", k, v);
   }
   if (settings.len >= kArmSettingsLen) {
@@ -1169,8 +1209,10 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   uint32_t arm_count = g_steer->arm_count;
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
   LWLockRelease(g_steer_lock);
-  const PatternVisibility vis(CallerVisibility());
-  n = static_cast<int>(std::remove_if(rows, rows + n, [&](const Decision& d) { return !vis.Allows(d.key); }) - rows);
+  const RowVisibility vis = CallerVisibility();
+  n = static_cast<int>(
+      std::remove_if(rows, rows + n, [&](const Decision& d) { return !vis.Allows(d.database_oid, d.role_oid); }) -
+      rows);
   std::sort(rows, rows + n, [](const Decision& a, const Decision& b) {
     return a.observed_runs != b.observed_runs ? a.observed_runs > b.observed_runs : a.key < b.key;
   });
@@ -1226,14 +1268,18 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
   uint32_t arm_count = g_steer->arm_count;
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
   LWLockRelease(g_steer_lock);
-  const PatternVisibility vis(CallerVisibility());
+  const RowVisibility vis = CallerVisibility();
   for (int i = 0, shown = 0; i < n && shown < max_rows; ++i) {
     const LearnEvent& e = rows[i];
     Datum v[9];
     bool nulls[9] = {false};
     bool has_pattern = e.type != LearnEventType::kDrift && e.type != LearnEventType::kArmsChanged;
-    // Drift events concern one database (or all of them); arm changes all.
-    if (has_pattern ? !vis.Allows(e.pattern_key) : (e.database_oid != 0 && e.database_oid != MyDatabaseId)) continue;
+    // A pattern's events follow the pattern; a drift event follows who made
+    // the change (server-wide ones: those who see all roles); arm changes
+    // (superusers' configuration) are shown to all.
+    const bool visible = e.type == LearnEventType::kArmsChanged ||
+                         (e.database_oid == 0 ? vis.all_roles : vis.Allows(e.database_oid, e.role_oid));
+    if (!visible) continue;
     ++shown;
     v[0] = Int64GetDatum(static_cast<int64>(e.seq));
     v[1] = TimestampDatum(e.at_us);

@@ -7,6 +7,7 @@ extern "C" {
 }
 
 #include "extension.h"
+#include "steering.h"
 #include "visibility.h"
 
 namespace ruvector_pg {
@@ -31,6 +32,20 @@ PatternVisibility::PatternVisibility(const RowVisibility& caller) : caller_(call
     entries_[count_++] = Entry{slots[i].key, caller.Allows(slots[i].database_oid, slots[i].role_oid)};
   }
   LWLockRelease(StateLock());
+  // Patterns the table evicted are still known to the learner's decisions.
+  if (SteerState* steer = Steer()) {
+    LWLockAcquire(SteerLock(), LW_SHARED);
+    const uint32_t extra = steer->decision_count;
+    Entry* more = static_cast<Entry*>(repalloc(entries_, sizeof(Entry) * (count_ + extra + 1)));
+    entries_ = more;
+    uint32_t added = 0;
+    for (const Decision& d : steer->decisions) {
+      if (d.key == 0 || added == extra) continue;
+      entries_[count_ + added++] = Entry{d.key, caller.Allows(d.database_oid, d.role_oid)};
+    }
+    count_ += added;
+    LWLockRelease(SteerLock());
+  }
   std::sort(entries_, entries_ + count_, [](const Entry& a, const Entry& b) { return a.key < b.key; });
 }
 
@@ -40,7 +55,7 @@ bool PatternVisibility::Allows(uint64_t pattern_key) const {
   const Entry* it = std::lower_bound(begin, end, pattern_key,
                                      [](const Entry& e, uint64_t key) { return e.key < key; });
   if (it != end && it->key == pattern_key) return it->visible;
-  return caller_.all_roles;
+  return false;  // cannot be attributed: shown to nobody
 }
 
 }  // namespace ruvector_pg

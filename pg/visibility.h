@@ -22,11 +22,11 @@ struct RowVisibility {
 };
 RowVisibility CallerVisibility();
 
-/// Visibility of rows keyed by a pattern (decisions, learning events,
-/// health findings): the pattern's database and role come from the pattern
-/// table. A key the table no longer holds (evicted) cannot be attributed and
-/// is shown only to callers who see all roles. Memory: one entry per pattern
-/// (palloc'd in the current context); lookups O(log n).
+/// Visibility of rows keyed by a pattern (health findings and repairs): the
+/// pattern's database and role come from the pattern table or the learner's
+/// decisions. A key neither holds cannot be attributed and is shown to
+/// nobody. Memory: one entry per pattern and decision (palloc'd in the
+/// current context); lookups O(log n).
 class PatternVisibility {
  public:
   /// Snapshots the pattern table under its shared lock.

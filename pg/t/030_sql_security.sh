@@ -58,6 +58,25 @@ check "a hidden column in WHERE is refused" \
   "$(sql_error sec_mallory "$db" "SELECT * FROM ruvector.dag_critical_path('SELECT dept FROM alice_secret.salary WHERE salary > 100000')")" \
   "$explain_error"
 
+# Functions count too: no EXECUTE privilege, the same error as EXPLAIN's.
+psql_db "$db" <<'SQL' >/dev/null
+SET ROLE sec_alice;
+CREATE FUNCTION alice_secret.secret_rows() RETURNS SETOF int LANGUAGE sql STABLE AS 'SELECT 4242';
+REVOKE EXECUTE ON FUNCTION alice_secret.secret_rows() FROM PUBLIC;
+RESET ROLE;
+SQL
+fn_error=$(sql_error sec_mallory "$db" "EXPLAIN SELECT * FROM alice_secret.secret_rows()")
+check "EXPLAIN is refused without EXECUTE on a function" "$fn_error" "permission denied for function secret_rows"
+check "dag_analyze_plan: the same error for the function" \
+  "$(sql_error sec_mallory "$db" "SELECT * FROM ruvector.dag_analyze_plan('SELECT * FROM alice_secret.secret_rows()')")" \
+  "$fn_error"
+# Arms hold planner settings only: never who runs the statement or how names resolve.
+for setting in role session_authorization search_path; do
+  check "an arm cannot hold $setting" \
+    "$(sql_error postgres "$db" "SELECT ruvector.dag_add_arm('arm_$setting', '{\"$setting\": \"postgres\"}')" | cut -d' ' -f1-2)" \
+    "ruvector_dag: \"$setting\""
+done
+
 # --- 2. bounded memory ------------------------------------------------------------------------
 union() {  # union N: one SELECT of N UNION ALL branches, nested as a balanced tree (the
   # parser's recursion depth stays logarithmic; the planner flattens it into one Append)
