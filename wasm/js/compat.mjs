@@ -65,23 +65,24 @@ export class WasmDag {
    */
   attention(mechanism) {
     const f = Math.fround;
-    const doc = this.#dag.toJSON({ compact: true });
-    const n = doc.nodes.length;
-    const scores = new Float32Array(doc.id_bound);
+    const order = this.#dag.topoSort();
+    const n = order.length;
+    const scores = new Float32Array(order.reduce((a, id) => Math.max(a, id + 1), 0));
     if (mechanism === 0) {
-      this.#dag.topoSort().forEach((id, i) => { scores[id] = f(1 - f(i / n)); });
+      order.forEach((id, i) => { scores[id] = f(1 - f(i / n)); });
     } else if (mechanism === 1) {
+      const doc = this.#dag.toJSON({ compact: true });
       const cost = new Float32Array(doc.id_bound);
       for (const node of doc.nodes) cost[node.id] = node.estimated_cost ?? 0;
       const out = Array.from({ length: doc.id_bound }, () => []);
       for (const [from, to] of doc.edges) out[from].push(to);
-      for (const from of this.#dag.topoSort()) {
+      for (const from of order) {
         for (const to of out[from]) scores[to] = Math.max(scores[to], f(scores[from] + cost[to]));
       }
       const max = scores.reduce((a, b) => Math.max(a, b), 0);
       if (max > 0) scores.forEach((d, i) => { scores[i] = d / max; });
     } else {
-      for (const node of doc.nodes) scores[node.id] = f(1 / n);
+      for (const id of order) scores[id] = f(1 / n);
     }
     return scores;
   }

@@ -36,7 +36,12 @@ export class RuvectorDagError extends Error {
 
 function imports() {
   return {
-    env: { emscripten_notify_memory_growth() {} },
+    // The libm functions of the module come from Math (wasm/src/js_math.cc).
+    env: {
+      emscripten_notify_memory_growth() {},
+      Math_sin: Math.sin, Math_cos: Math.cos, Math_exp: Math.exp, Math_log: Math.log,
+      Math_log10: Math.log10, Math_pow: Math.pow, Math_acosh: Math.acosh,
+    },
     wasi_snapshot_preview1: {
       // Clock 0 is wall time, the others monotonic; nanoseconds as u64.
       clock_time_get(id, _precision, out) {
@@ -275,11 +280,13 @@ function fail(message, code = 'invalid_argument') {
 
 // Checks a string value: type, well-formed Unicode (no lone surrogates, which
 // UTF-8 cannot hold) and the byte limit. `where` names the field.
+// `where` may be a function giving the text (built only for a message).
 function checkString(v, where) {
   if (typeof v !== 'string') return false;
-  if (/\p{Cs}/u.test(v)) fail(`${where}: string holds a lone UTF-16 surrogate (not valid Unicode)`);
+  const at = () => (typeof where === 'function' ? where() : where);
+  if (/\p{Cs}/u.test(v)) fail(`${at()}: string holds a lone UTF-16 surrogate (not valid Unicode)`);
   if (v.length * 3 > MAX_STRING_BYTES && encoder.encode(v).length > MAX_STRING_BYTES) {
-    fail(`${where}: string exceeds the limit of ${MAX_STRING_BYTES} bytes`, 'out_of_range');
+    fail(`${at()}: string exceeds the limit of ${MAX_STRING_BYTES} bytes`, 'out_of_range');
   }
   return true;
 }
@@ -302,12 +309,13 @@ const NODE_KEYS = ['id', 'type', ...STRING_FIELDS, 'keys', 'descending', 'detail
 
 // Growable little-endian byte writer.
 class ByteWriter {
-  constructor() { this.buf = new Uint8Array(256); this.len = 0; }
+  constructor() { this.buf = new Uint8Array(256); this.view = new DataView(this.buf.buffer); this.len = 0; }
   room(n) {
     if (this.len + n > this.buf.length) {
       const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
       next.set(this.buf.subarray(0, this.len));
       this.buf = next;
+      this.view = new DataView(next.buffer);
     }
   }
   u8(v) { this.room(1); this.buf[this.len++] = v; }
@@ -318,13 +326,14 @@ class ByteWriter {
       this.u8(Number(v));
       return;
     }
-    while (v >= 0x80) { this.u8((v % 0x80) | 0x80); v = Math.floor(v / 0x80); }
-    this.u8(v);
+    this.room(8);
+    while (v >= 0x80) { this.buf[this.len++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
+    this.buf[this.len++] = v;
   }
   zigzag(v) { v = BigInt(v); this.varint(BigInt.asUintN(64, (v << 1n) ^ (v >> 63n))); }
-  f64(v) { this.room(8); new DataView(this.buf.buffer).setFloat64(this.len, v, true); this.len += 8; }
-  f32(v) { this.room(4); new DataView(this.buf.buffer).setFloat32(this.len, v, true); this.len += 4; }
-  u32(v) { this.room(4); new DataView(this.buf.buffer).setUint32(this.len, v, true); this.len += 4; }
+  f64(v) { this.room(8); this.view.setFloat64(this.len, v, true); this.len += 8; }
+  f32(v) { this.room(4); this.view.setFloat32(this.len, v, true); this.len += 4; }
+  u32(v) { this.room(4); this.view.setUint32(this.len, v, true); this.len += 4; }
   bytes(b) { this.room(b.length); this.buf.set(b, this.len); this.len += b.length; }
   section(tag, payload) { this.u8(tag); this.u32(payload.len); this.bytes(payload.buf.subarray(0, payload.len)); }
   done() { return this.buf.subarray(0, this.len); }
@@ -673,8 +682,12 @@ function operatorCode(name) {
 }
 
 // Field checks with the messages of the library's FieldReader.
+// `where` may be set to a function giving the text: per-node readers build
+// it only for a message.
 class Fields {
-  constructor(where) { this.where = where; }
+  constructor(where) { this.at = where; }
+  get where() { return typeof this.at === 'function' ? this.at() : this.at; }
+  set where(v) { this.at = v; }
   error(field, expected, got) {
     fail(`${this.where}: field "${field}" must be ${expected}, got ${typeName(got)}`);
   }
@@ -683,7 +696,7 @@ class Fields {
     return obj[key];
   }
   string(v, field) {
-    if (!checkString(v, `${this.where}: field "${field}"`)) this.error(field, 'a string', v);
+    if (!checkString(v, () => `${this.where}: field "${field}"`)) this.error(field, 'a string', v);
     return v;
   }
   strings(v, field) {
@@ -777,10 +790,10 @@ function readOurJson(doc) {
   const idBound = r.integer(r.require(doc, 'id_bound'), 'id_bound', 0, MAX_NODE_ID + 1);
   const [nodeArray, edgeArray] = nodesAndEdges(r, doc, what);
   const nodes = sortNodes(nodeArray.map((j, i) => {
-    const f = new Fields(`nodes[${i}]`);
+    const f = new Fields(() => `nodes[${i}]`);
     if (!isObject(j)) fail(`${f.where}: must be an object, got ${typeName(j)}`);
     const id = f.integer(f.require(j, 'id'), 'id', 0, MAX_NODE_ID);
-    f.where = `node ${id}`;
+    f.where = () => `node ${id}`;
     for (const key in j) if (!NODE_KEY_SET.has(key)) fail(`${f.where}: unknown field "${clip(key)}"`);
     const typeNameValue = f.string(f.require(j, 'type'), 'type');
     const type = operatorCode(typeNameValue);
@@ -868,7 +881,7 @@ function readCrateJson(doc) {
   const r = new Fields(what);
   const [nodeArray, edgeArray] = nodesAndEdges(r, doc, what);
   const nodes = sortNodes(nodeArray.map((j, i) => {
-    const f = new Fields(`nodes[${i}]`);
+    const f = new Fields(() => `nodes[${i}]`);
     if (!isObject(j)) fail(`${f.where}: must be an object, got ${typeName(j)}`);
     const idValue = f.require(j, 'id');
     if (Number.isInteger(idValue) && idValue > MAX_NODE_ID) {
@@ -876,7 +889,7 @@ function readCrateJson(doc) {
     }
     const n = newNode(0);
     n.id = f.integer(idValue, 'id', 0, MAX_NODE_ID);
-    f.where = `node ${n.id}`;
+    f.where = () => `node ${n.id}`;
     crateOpType(f, f.require(j, 'op_type'), n);
     n.estimated_rows = f.nonNegative(f.require(j, 'estimated_rows'), 'estimated_rows');
     n.estimated_cost = f.nonNegative(f.require(j, 'estimated_cost'), 'estimated_cost');
@@ -1046,6 +1059,7 @@ function readExplain(doc) {
 // unknown ids, self-loops and duplicates with QueryDag::AddEdge's messages.
 // Cycles are left to the module, which names the edges that close one.
 function checkEdges(doc) {
+  if (edgesPlainlyValid(doc)) return;
   const ids = new Set(doc.nodes.map((n) => n.id));
   const seen = new Set();
   for (const [from, to] of doc.edges) {
@@ -1063,6 +1077,51 @@ function checkEdges(doc) {
   }
 }
 
+// True when no edge names an unknown id, loops or repeats (and the count is
+// possible): then checkEdges has nothing to report. Typed arrays instead of
+// Sets; on any doubt checkEdges runs its exact loop for the message.
+function edgesPlainlyValid(doc) {
+  const { nodes, edges } = doc;
+  const n = nodes.length;
+  if (edges.length > (n * (n - 1)) / 2) return false;
+  const bound = n === 0 ? 0 : nodes[n - 1].id + 1;  // nodes are sorted by id
+  const known = new Uint8Array(bound);
+  for (const node of nodes) known[node.id] = 1;
+  const count = new Uint32Array(bound + 1);
+  for (const [from, to] of edges) {
+    if (!(from < bound && to < bound && known[from] && known[to]) || from === to) return false;
+    ++count[to + 1];
+  }
+  for (let i = 0; i < bound; ++i) count[i + 1] += count[i];
+  // Inputs grouped by target, each group sorted: a repeat sits next to its twin.
+  const inputs = new Uint32Array(edges.length);
+  const fill = count.slice(0, bound);
+  for (const [from, to] of edges) inputs[fill[to]++] = from;
+  for (let v = 0; v < bound; ++v) {
+    if (count[v + 1] - count[v] < 2) continue;
+    const group = inputs.subarray(count[v], count[v + 1]).sort();
+    for (let k = 1; k < group.length; ++k) if (group[k] === group[k - 1]) return false;
+  }
+  return true;
+}
+
+// The nesting depth of a parsed value, counted up to `limit` + 1 (no recursion).
+function depthOf(value, limit) {
+  let max = 0;
+  const stack = value !== null && typeof value === 'object' ? [value, 1] : [];  // pairs: object or array, its depth
+  while (stack.length > 0) {
+    const depth = stack.pop();
+    const v = stack.pop();
+    if (depth > max && (max = depth) > limit) return max;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (let i = 0; i < children.length; ++i) {
+      const c = children[i];
+      if (c !== null && typeof c === 'object') stack.push(c, depth + 1);
+    }
+  }
+  return max;
+}
+
 // Parses JSON text (or takes an already parsed value) for fromJSON/fromExplain.
 function parseInput(input, what) {
   if (typeof input !== 'string') return input;
@@ -1071,8 +1130,18 @@ function parseInput(input, what) {
   if (text.length > MAX_INPUT_BYTES || (text.length * 3 > MAX_INPUT_BYTES && encoder.encode(text).length > MAX_INPUT_BYTES)) {
     fail(`${what}: input exceeds the limit of ${MAX_INPUT_BYTES} bytes`, 'out_of_range');
   }
-  // The library's nesting limit (ParseLimits::max_nesting), checked by the
-  // same bracket scan before parsing, so that both accept the same texts.
+  // The library's nesting limit (ParseLimits::max_nesting), checked before
+  // parsing there: here the parsed value's depth is measured (the same number
+  // as the bracket scan's), and the scan runs only when that is over the
+  // limit or the text does not parse, so that both accept the same texts
+  // with the same first error.
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+    if (depthOf(parsed, MAX_NESTING) <= MAX_NESTING) return parsed;
+  } catch {
+    // the scan below reports the nesting, else the parse error is reported
+  }
   let depth = 0;
   for (let i = 0, inString = false; i < text.length; ++i) {
     const c = text.charCodeAt(i);
