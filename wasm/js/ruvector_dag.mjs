@@ -61,10 +61,12 @@ function imports() {
 // A trap (RuntimeError) inside the module is a library bug: it is turned into
 // a RuvectorDagError with code "internal" and the instance is retired, since
 // its memory may be inconsistent.
+// Fixed arity (every C API function takes at most 4 arguments; extra ones
+// are ignored by WebAssembly): no rest-array per call on the hot paths.
 function guard(fn) {
-  return (...args) => {
+  return (a, b, c, d) => {
     try {
-      return fn(...args);
+      return fn(a, b, c, d);
     } catch (err) {
       if (err instanceof WebAssembly.RuntimeError) {
         broken = `ruvector_dag: the WASM module trapped (${err.message}); create a new instance`;
