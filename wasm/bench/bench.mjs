@@ -15,13 +15,15 @@ const dist = join(here, '..', 'dist');
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 21;
 
-// Median of `runs` timed calls after one warm-up call; slow operations get
-// fewer runs (at least 3, about 3 s in all).
+// Median of `runs` timed calls after a warm-up (at least 3 calls and 100 ms,
+// so that the JIT has optimized the JS side); slow operations get fewer runs
+// (at least 3, about 3 s in all).
 function median(fn) {
   const times = [];
   let t0 = performance.now();
   let result = fn();
   const first = performance.now() - t0;
+  for (let warm = 1; warm < 3 || performance.now() - t0 < 100; ++warm) result = fn();
   const n = Math.max(3, Math.min(runs, Math.floor(3000 / Math.max(first, 1e-3))));
   for (let i = 0; i < n; ++i) {
     const t = performance.now();
