@@ -134,7 +134,14 @@ export class WasmDag {
    * ids are positions, as there), or anything the main API's fromJSON reads.
    */
   static from_json(json) {
-    const doc = typeof json === 'string' ? JSON.parse(json) : json;
+    let doc = json;
+    if (typeof json === 'string') {
+      try {
+        doc = JSON.parse(json);
+      } catch (err) {
+        throw new RuvectorDagError(`JSON: JSON parse error: ${err.message}`);
+      }
+    }
     const nodes = doc !== null && typeof doc === 'object' && !('format' in doc) ? doc.nodes : undefined;
     if (Array.isArray(nodes) && Array.isArray(doc.edges) && nodes.every((n) => n !== null && typeof n === 'object' && 'op' in n)) {
       return build(nodes.map((n) => [n.op, n.cost]), doc.edges, 'original JSON DAG');

@@ -93,6 +93,7 @@ test('to_json() writes the original\'s shape; from_json() reads it and our forma
     (e) => e instanceof RuvectorDagError && /original JSON DAG: edges\[0\]/.test(e.message));
   assert.throws(() => WasmDag.from_json('{"nodes":[{"id":0,"op":1,"cost":1}],"edges":[[0,5]]}'),
     (e) => e instanceof RuvectorDagError && /unknown node/.test(e.message));
+  for (const bad of ['{"nodes":', '5', 'null', '[]']) assert.throws(() => WasmDag.from_json(bad), RuvectorDagError, bad);
   for (const d of [back, original, ours]) d.free();
   dag.free();
 });

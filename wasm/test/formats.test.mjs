@@ -161,6 +161,13 @@ test('all node fields survive JSON -> wrapper -> JSON and binary', () => {
   assert.deepEqual({ ...written, embedding: [] }, { ...node, embedding: [] });
   assert.deepEqual(written.embedding, node.embedding.map(Math.fround));
   assert.deepEqual(WasmDag.fromBytes(dag.toBytes()).toJSON(), back);
+  // Compact JSON keeps every field that differs from its default, the float embedding exactly.
+  const compact = dag.toJSON({ compact: true });
+  const { actual_loops: _, ...nonDefault } = node;  // actual_loops: null, the default
+  assert.deepEqual(compact.nodes[0], { ...nonDefault, embedding: node.embedding.map(Math.fround) });
+  const { keys: _k, descending: _d, embedding: _e, ...rest } = nonDefault;
+  assert.deepEqual(compact.nodes[1], { ...rest, id: 5 });
+  assert.deepEqual(WasmDag.fromJSON(dag.toJSONString({ compact: true })).toBytes(), dag.toBytes());
   dag.free();
 });
 
