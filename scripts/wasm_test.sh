@@ -79,7 +79,7 @@ step "TypeScript types" node node_modules/typescript/bin/tsc --noEmit --strict -
 
 echo "== node --test${RVD_NATIVE_CLI:+ (native CLI: $RVD_NATIVE_CLI)}"
 # The shipped mechanisms (RVD_MECHANISMS in wasm/CMakeLists.txt, docs/wasm.md).
-step "node --test suite" env RVD_EXPECT_MECHANISMS=causal_cone node --test test/
+step "node --test suite" env RVD_EXPECT_MECHANISMS=topological,causal_cone,parallel_branch node --test test/
 
 if [ -n "$cli" ]; then
   echo "== test/expected_cli.tsv against the native CLI"
@@ -104,17 +104,22 @@ try{d.addNode("Seq Scan",NaN);process.exit(1)}catch(e){if(!(e instanceof Error)|
 d.free();'
 step "packed package, ESM import" bash -c "cd '$scratch/consumer' && node --input-type=module -e 'import {WasmDag} from \"@ruvector/dag-wasm\"; $smoke'"
 step "packed package, CommonJS require" bash -c "cd '$scratch/consumer' && node -e 'const {WasmDag}=require(\"@ruvector/dag-wasm\"); $smoke'"
+# The compat entry (the original's names): critical path as JSON text, mode numbers.
+compat='const d=new WasmDag();d.add_node(0,2);d.add_node(33,1);
+if(!d.add_edge(0,1)||d.add_edge(1,0)||d.critical_path()!=="{\"path\":[0,1],\"cost\":3}"||d.attention(2)[0]!==0.5)process.exit(1);
+if(WasmDag.from_json(d.to_json()).to_json()!==d.to_json()||WasmDag.from_bytes(d.to_bytes()).edge_count()!==1)process.exit(1);
+d.free();'
+step "packed package, compat entry (ESM and CommonJS)" bash -c "cd '$scratch/consumer' &&
+  node --input-type=module -e 'import {WasmDag} from \"@ruvector/dag-wasm/compat\"; $compat' &&
+  node -e 'const {WasmDag}=require(\"@ruvector/dag-wasm/compat\"); $compat'"
 
 echo "== headless Chromium (packed package served on 127.0.0.1)"
 step "browser page test" node browser/run.mjs "$pkg"
 
 echo "== what the module links (emscripten symbol map $build/ruvector_dag.wasm.symbols)"
 syms="$build/ruvector_dag.wasm.symbols"
-step "no JSON parser, strtod or iostream in the module" bash -c \
-  "[ -s '$syms' ] && ! grep -iE 'strtod|floatscan|basic_ostream|basic_istream|ios_base|nlohmann.*(lexer|parser|basic_json)' '$syms'"
-if grep -q 'printf_core' "$syms"; then
-  echo "note: musl printf is linked, by the library's min-cut error messages (docs/wasm.md, \"Size\")"
-fi
+step "no JSON parser, strtod, printf, iostream or musl sin/cos in the module" bash -c \
+  "[ -s '$syms' ] && ! grep -iE 'strtod|floatscan|printf|basic_ostream|basic_istream|ios_base|rem_pio2|nlohmann.*(lexer|parser|basic_json)' '$syms'"
 
 echo "== sizes (gzip -9; budget $budget bytes = 58 KB)"
 wasm_gz=$(gzip -9 -c "$pkg/dist/ruvector_dag.wasm" | wc -c)

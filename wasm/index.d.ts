@@ -58,6 +58,14 @@ export interface MinCut {
 }
 
 /** A query plan DAG in WASM memory. Free it with free() or `using`. */
+/** Options of WasmDag#toJSONString / #toJSON. */
+export interface JsonOptions {
+  /** Spaces per level (at most 16); one line when absent or negative. */
+  indent?: number;
+  /** Leave out fields at their defaults (id and type always written); numbers written by the engine. */
+  compact?: boolean;
+}
+
 export declare class WasmDag {
   constructor();
   /** Adds an operator (type name or code) with its own cost (finite, >= 0); returns its id. */
@@ -84,10 +92,10 @@ export declare class WasmDag {
   mincut(mode?: CapacityMode | number): MinCut;
   /** The library's binary format. */
   toBytes(): Uint8Array;
-  /** The library's versioned JSON document as an object (JSON.stringify(dag) writes it). */
-  toJSON(): Record<string, unknown>;
-  /** The same document as text, byte-identical to the library's WriteJson (`indent` < 0: compact). */
-  toJSONString(indent?: number): string;
+  /** The library's versioned JSON document as an object (JSON.stringify(dag) writes it); `compact`: non-default fields only. */
+  toJSON(options?: JsonOptions | string): Record<string, unknown>;
+  /** The same document as text, byte-identical to the library's WriteJson (`indent` < 0: one line); `{compact: true}`: non-default fields only. */
+  toJSONString(options?: number | JsonOptions): string;
   /** Frees the WASM memory (idempotent); other methods throw afterwards. */
   free(): void;
   [Symbol.dispose](): void;

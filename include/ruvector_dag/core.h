@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "ruvector_dag/status.h"
@@ -44,6 +45,12 @@ uint64_t Hash64(std::string_view bytes, uint64_t seed = 0);
 uint64_t HashCombine(uint64_t h, uint64_t value);
 /// Stable hash of a double (canonicalizes -0.0 and NaN).
 uint64_t HashDouble(double v);
+
+/// `v` as printf("%.<digits>g") writes it (digits in [1, 15]), without printf:
+/// the WASM module must not link musl's printf (docs/wasm.md, "Size"). The
+/// digits are rounded in double arithmetic, so a value within an ulp of a
+/// rounding boundary may round the other way than printf; for messages only.
+std::string FormatSignificant(double v, int digits);
 
 /// CRC-32C (Castagnoli) of `data`, continuing from `crc` (0 to start).
 uint32_t Crc32c(const void* data, size_t size, uint32_t crc = 0);

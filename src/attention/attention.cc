@@ -42,7 +42,7 @@ bool InRange(double v, double lo, double hi) { return v >= lo && v <= hi; }
 
 Status Bad(std::string_view field, std::string_view range, double value) {
   return Status::InvalidArgument("attention parameter " + std::string(field) + " = " +
-                                 std::to_string(value) + " is outside " + std::string(range));
+                                 FormatSignificant(value, 6) + " is outside " + std::string(range));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "ruvector_dag/core.h"
 
@@ -100,6 +102,85 @@ uint32_t Crc32c(const void* data, size_t size, uint32_t crc) {
   crc = ~crc;
   for (size_t i = 0; i < size; ++i) crc = kTable[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
   return ~crc;
+}
+
+namespace {
+
+// a * b - p exactly, for p = fl(a * b) (Dekker's product, no fma: none is
+// linked into the WASM module).
+double ProductError(double a, double b, double p) {
+  const auto split = [](double x, double* hi, double* lo) {
+    const double c = 134217729.0 * x;  // 2^27 + 1
+    *hi = c - (c - x);
+    *lo = x - *hi;
+  };
+  double ah, al, bh, bl;
+  split(a, &ah, &al);
+  split(b, &bh, &bl);
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+}  // namespace
+
+std::string FormatSignificant(double v, int digits) {
+  if (digits < 1) digits = 1;
+  if (digits > 15) digits = 15;
+  std::string out = std::signbit(v) ? "-" : "";
+  v = std::fabs(v);
+  if (std::isnan(v)) return out + "nan";
+  if (std::isinf(v)) return out + "inf";
+  if (v == 0.0) return out + "0";
+  // Scales v to `digits` integer digits: 10^(digits-1) <= r < 10^digits,
+  // v ~ r * 10^(x - digits + 1); rounded half to even, as printf does.
+  const auto pow10 = [](int k) {
+    double p = 1.0;
+    for (double base = 10.0; k > 0; k >>= 1, base *= base) {
+      if (k & 1) p *= base;
+    }
+    return p;
+  };
+  const double low = pow10(digits - 1);
+  const double high = pow10(digits);
+  int x = static_cast<int>(std::floor(std::log10(v)));
+  double r = 0.0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int k = digits - 1 - x;
+    // Two steps for large |k| so that 10^k stays finite.
+    const double scaled = k >= 0 ? (k > 300 ? v * pow10(k - 300) * pow10(300) : v * pow10(k))
+                                 : (k < -300 ? v / pow10(-k - 300) / pow10(300) : v / pow10(-k));
+    r = std::nearbyint(scaled);
+    if (scaled - std::floor(scaled) == 0.5 && k >= -22 && k <= 22) {
+      // A tie after rounding: the exact v * 10^k (10^|k| is exact up to
+      // 10^22) decides, from the error of the rounded product or quotient.
+      const double p = pow10(k >= 0 ? k : -k);
+      const double err = k >= 0 ? ProductError(v, p, scaled) : -ProductError(scaled, p, v) / p;
+      if (err > 0) r = std::floor(scaled) + 1.0;
+      if (err < 0) r = std::floor(scaled);
+    }
+    if (r >= high) {
+      ++x;  // rounded up to the next power of ten, or log10 was one too low
+      if (scaled >= high) continue;
+      r = low;
+    } else if (r < low) {
+      --x;
+      continue;
+    }
+    break;
+  }
+  const std::string d = std::to_string(static_cast<uint64_t>(r));
+  const auto trim = [](std::string s) {
+    if (s.find('.') == std::string::npos) return s;
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s;
+  };
+  if (x < -4 || x >= digits) {
+    const int e = x < 0 ? -x : x;
+    return out + trim(d.substr(0, 1) + "." + d.substr(1)) + (x < 0 ? "e-" : "e+") + (e < 10 ? "0" : "") +
+           std::to_string(e);
+  }
+  if (x >= 0) return out + trim(d.substr(0, x + 1) + "." + d.substr(x + 1));
+  return out + trim("0." + std::string(-x - 1, '0') + d);
 }
 
 }  // namespace ruvector_dag

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "ruvector_dag/core.h"
 #include "ruvector_dag/mincut.h"
 
 namespace ruvector_dag {
@@ -38,7 +39,7 @@ Status DynamicMinCut::Init(const QueryDag& dag, const std::vector<double>& capac
     if (!std::isfinite(c) || c < 0.0) {
       return Status::InvalidArgument("node " + std::to_string(id) + " (" +
                                      std::string(OperatorTypeName(dag.node(id)->type)) +
-                                     ") has capacity " + std::to_string(c) +
+                                     ") has capacity " + FormatSignificant(c, 6) +
                                      ": capacities must be finite and >= 0");
     }
   }
@@ -260,7 +261,7 @@ Status DynamicMinCut::SetCapacity(NodeId id, double capacity) {
     return Status::NotFound("node " + std::to_string(id) + " is not in the min-cut network");
   }
   if (!std::isfinite(capacity) || capacity < 0.0) {
-    return Status::InvalidArgument("capacity " + std::to_string(capacity) + " for node " +
+    return Status::InvalidArgument("capacity " + FormatSignificant(capacity, 6) + " for node " +
                                    std::to_string(id) + ": capacities must be finite and >= 0");
   }
   ++stats_.updates;

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <string>
 
 #include "mincut/internal/tree_min_cut.h"
+#include "ruvector_dag/core.h"
 
 namespace ruvector_dag {
 namespace {
@@ -22,11 +22,7 @@ constexpr double kParallelRowsThreshold = 100000.0;
 // Loops from which a re-executed input is worth materializing.
 constexpr double kMaterializeLoopsThreshold = 10.0;
 
-std::string Fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3g", v);
-  return buf;
-}
+std::string Fmt(double v) { return FormatSignificant(v, 3); }
 
 std::string NodeLabel(const QueryDag& dag, NodeId id) {
   const OperatorNode* n = dag.node(id);

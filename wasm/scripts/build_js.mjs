@@ -18,18 +18,22 @@ if (!wasmPath) {
 }
 const dist = join(root, 'dist');
 mkdirSync(dist, { recursive: true });
-for (const f of ['node.mjs', 'node.cjs', 'browser.mjs']) copyFileSync(join(root, 'js', f), join(dist, f));
+for (const f of ['node.mjs', 'node.cjs', 'browser.mjs', 'compat_node.mjs', 'compat.cjs']) copyFileSync(join(root, 'js', f), join(dist, f));
 copyFileSync(wasmPath, join(dist, 'ruvector_dag.wasm'));
 
-const source = readFileSync(join(root, 'js', 'ruvector_dag.mjs'), 'utf8');
-const minified = await minify(source, {
-  module: true,
-  ecma: 2022,
-  compress: { passes: 2 },
-  mangle: true,
-  keep_classnames: true,
-  format: { preamble: '// @ruvector/dag-wasm: built from wasm/js/ruvector_dag.mjs (minified); types in index.d.ts.' },
-});
-writeFileSync(join(dist, 'ruvector_dag.mjs'), minified.code + '\n');
+const sizes = [];
+for (const [file, types] of [['ruvector_dag.mjs', 'index.d.ts'], ['compat.mjs', 'compat.d.ts']]) {
+  const source = readFileSync(join(root, 'js', file), 'utf8');
+  const minified = await minify(source, {
+    module: true,
+    ecma: 2022,
+    compress: { passes: 2 },
+    mangle: true,
+    keep_classnames: true,
+    format: { preamble: `// @ruvector/dag-wasm: built from wasm/js/${file} (minified); types in ${types}.` },
+  });
+  writeFileSync(join(dist, file), minified.code + '\n');
+  sizes.push(`${file} ${source.length} B -> ${minified.code.length} B`);
+}
 rmSync(join(dist, 'ruvector_dag.cjs'), { force: true });  // left by older builds
-console.log(`build_js: dist/ assembled; core ${source.length} B -> ${minified.code.length} B minified`);
+console.log(`build_js: dist/ assembled; minified ${sizes.join(', ')}`);

@@ -22,3 +22,14 @@ test('require() loads the module synchronously and the API works', () => {
   copy.free();
   dag.free();
 });
+
+test('require() of the compat entry gives the original\'s names', () => {
+  const compat = require('@ruvector/dag-wasm/compat');
+  const dag = new compat.WasmDag();
+  dag.add_node(0, 1);
+  dag.add_node(33, 2);
+  assert.equal(dag.add_edge(0, 1), true);
+  assert.equal(dag.critical_path(), '{"path":[0,1],"cost":3}');
+  assert.equal(typeof compat.default, 'function');
+  dag.free();
+});

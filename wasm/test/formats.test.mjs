@@ -161,6 +161,38 @@ test('all node fields survive JSON -> wrapper -> JSON and binary', () => {
   assert.deepEqual({ ...written, embedding: [] }, { ...node, embedding: [] });
   assert.deepEqual(written.embedding, node.embedding.map(Math.fround));
   assert.deepEqual(WasmDag.fromBytes(dag.toBytes()).toJSON(), back);
+  // Compact JSON keeps every field that differs from its default, the float embedding exactly.
+  const compact = dag.toJSON({ compact: true });
+  const { actual_loops: _, ...nonDefault } = node;  // actual_loops: null, the default
+  assert.deepEqual(compact.nodes[0], { ...nonDefault, embedding: node.embedding.map(Math.fround) });
+  const { keys: _k, descending: _d, embedding: _e, ...rest } = nonDefault;
+  assert.deepEqual(compact.nodes[1], { ...rest, id: 5 });
+  assert.deepEqual(WasmDag.fromJSON(dag.toJSONString({ compact: true })).toBytes(), dag.toBytes());
+  dag.free();
+});
+
+test('compact JSON (fields at their defaults left out) reads back as the same DAG, and is smaller', () => {
+  let checked = 0;
+  for (const [path, binary] of expected) {
+    if (binary === 'rejected' || path.startsWith('generated:')) continue;
+    const dag = WasmDag.fromJSON(read(path));
+    const full = dag.toJSONString();
+    const compact = dag.toJSONString({ compact: true });
+    assert.ok(compact.length <= full.length, path);
+    assert.equal(sha(WasmDag.fromJSON(compact).toBytes()), binary, `${path}: compact JSON reads another DAG`);
+    assert.equal(sha(WasmDag.fromJSON(dag.toJSONString({ compact: true, indent: 2 })).toBytes()), binary, path);
+    assert.deepEqual(dag.toJSON({ compact: true }), JSON.parse(compact));
+    dag.free();
+    ++checked;
+  }
+  assert.ok(checked >= 60);
+  // Only what differs from the defaults; id and type always.
+  const dag = new WasmDag();
+  dag.addNode('Seq Scan', 0);
+  dag.addNode('Limit', 2.5);
+  dag.addEdge(0, 1);
+  assert.equal(dag.toJSONString({ compact: true }), '{"format":"ruvector-dag","version":1,"id_bound":2,' +
+    '"nodes":[{"id":0,"type":"Seq Scan"},{"id":1,"type":"Limit","estimated_cost":2.5}],"edges":[[0,1]]}');
   dag.free();
 });
 
@@ -171,7 +203,8 @@ test('the native CLI reads what the wrapper writes', { skip: !process.env.RVD_NA
     for (const [path, binary] of expected) {
       if (binary === 'rejected' || path.startsWith('generated:')) continue;
       const dag = WasmDag.fromJSON(read(path));
-      for (const [name, data] of [['out.json', dag.toJSONString()], ['pretty.json', dag.toJSONString(3)], ['out.rvdg', dag.toBytes()]]) {
+      for (const [name, data] of [['out.json', dag.toJSONString()], ['pretty.json', dag.toJSONString(3)], ['out.rvdg', dag.toBytes()],
+        ['compact.json', dag.toJSONString({ compact: true })]]) {
         writeFileSync(join(dir, name), data);
         const r = spawnSync(process.env.RVD_NATIVE_CLI, ['convert', join(dir, name), '-', '--to', 'binary']);
         assert.equal(r.status, 0, `${path} (${name}): ${r.stderr}`);
