@@ -61,8 +61,9 @@ echo "# served runs (ms, newest first): $(quiet "$db" "SELECT string_agg(round(l
         ORDER BY seq DESC LIMIT 24) t")"
 check "no healing repair reverts an arm outright" \
   "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_repair_history(128) WHERE strategy IN ('revert_arm', 'reset_pattern')")" 0
-check "the arm stays deployed through the load" \
-  "$(quiet "$db" "SELECT deployed_arm FROM ruvector.dag_decisions() WHERE pattern_id = $pattern")" "$arm"
+# (the learner may still replace the arm by a measurably better one: that is not a revert)
+check "an arm stays deployed through the load" \
+  "$(quiet "$db" "SELECT deployed_arm <> 'default' FROM ruvector.dag_decisions() WHERE pattern_id = $pattern")" t
 check "no revert of the pattern" \
   "$(quiet "$db" "SELECT reverts FROM ruvector.dag_decisions() WHERE pattern_id = $pattern")" "$reverts_before"
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
