@@ -336,17 +336,21 @@ DROP ROLE IF EXISTS rv_reader;
 CREATE ROLE rv_reader LOGIN;
 GRANT SELECT ON rv_items, rv_orders TO rv_reader;
 SQL
-explored() {  # explored WHERE-clause -> "yes" once a matching capture was handed to the explorer (30 s max)
+capture_matches() {  # capture_matches WHERE-clause -> "yes" once a capture matches it (30 s max)
   for _ in $(seq 1 60); do
     psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null
     if [ "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c \
-        "SELECT count(*) > 0 FROM ruvector.dag_captured_statements() WHERE ($1) AND last_explored IS NOT NULL")" = t ]; then
+        "SELECT count(*) > 0 FROM ruvector.dag_captured_statements() WHERE $1")" = t ]; then
       echo yes; return
     fi
     sleep 0.5
   done
   echo no
 }
+# A matching capture was handed to the explorer.
+explored() { capture_matches "($1) AND last_explored IS NOT NULL"; }
+# A matching capture was refused and never explored.
+refused_at_capture() { capture_matches "($1) AND NOT explorable AND last_explored IS NULL"; }
 errors_before=$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT errors FROM ruvector.dag_exploration_status()")
 cat >"$work/param.sql" <<'SQL'
 \set k random(1, 50)
@@ -362,17 +366,6 @@ for _ in 1 2 3 4 5 6; do
   psql_db rvsteer -c "SELECT count(*) FROM rv_items WHERE k < 300 AND random() < 2" >/dev/null
   sleep 0.1
 done
-refused_at_capture() {  # refused_at_capture WHERE-clause -> "yes" once a matching capture was refused and never explored (30 s max)
-  for _ in $(seq 1 60); do
-    psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null
-    if [ "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c \
-        "SELECT count(*) > 0 FROM ruvector.dag_captured_statements() WHERE ($1) AND NOT explorable AND last_explored IS NULL")" = t ]; then
-      echo yes; return
-    fi
-    sleep 0.5
-  done
-  echo no
-}
 # Refused when captured (docs/postgres.md, "What the explorer re-executes"): never handed to the explorer.
 check "explorer: a statement calling a volatile function is not re-executed" \
   "$(refused_at_capture "query LIKE '%random()%' AND refusal = 'calls a volatile function'")" yes
