@@ -25,6 +25,10 @@
 
 namespace ruvector_dag {
 
+namespace internal {
+class DagBuilder;  // bulk construction for the format readers (src/dag/internal)
+}  // namespace internal
+
 using NodeId = uint32_t;
 inline constexpr NodeId kInvalidNodeId = 0xFFFFFFFFu;
 /// Largest id a DAG can hold; ids come from AddNode or a loaded document.
@@ -291,6 +295,8 @@ class QueryDag {
   friend bool operator==(const QueryDag& a, const QueryDag& b);
 
  private:
+  friend class internal::DagBuilder;
+
   struct Slot {
     bool alive = false;
     OperatorNode node;

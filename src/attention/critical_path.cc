@@ -3,7 +3,6 @@
 // docs/attention.md, "CriticalPath".
 #include <algorithm>
 #include <cmath>
-#include <deque>
 
 #include "attention/internal/common.h"
 #include "attention/internal/mechanisms.h"
@@ -52,6 +51,7 @@ class CriticalPathAttention final : public Attention {
     return Status::Ok();
   }
 
+#if RUVECTOR_ATTENTION_LEARNING
   Status Update(const QueryDag& dag, const ExecutionFeedback& feedback) override {
     size_t added = 0;
     for (double s : feedback.latency_samples_ms) {
@@ -75,6 +75,12 @@ class CriticalPathAttention final : public Attention {
     return Status::Ok();
   }
 
+#else
+  Status Update(const QueryDag& /*dag*/, const ExecutionFeedback& /*feedback*/) override {
+    return LearningNotBuilt(mechanism());
+  }
+#endif
+
   void Reset() override {
     samples_.clear();
     sharpen_ = 1.0;
@@ -86,9 +92,12 @@ class CriticalPathAttention final : public Attention {
   }
 
  private:
+#if RUVECTOR_ATTENTION_LEARNING
   void Push(double sample) {
     samples_.push_back(sample);
-    while (samples_.size() > params_.critical_path.latency_window) samples_.pop_front();
+    if (samples_.size() > params_.critical_path.latency_window) {
+      samples_.erase(samples_.begin(), samples_.end() - params_.critical_path.latency_window);
+    }
   }
 
   // Sharpening needs enough samples for a p99 to mean something.
@@ -105,8 +114,9 @@ class CriticalPathAttention final : public Attention {
       sharpen_ = params_.critical_path.max_sharpen;  // p99 > 2 * 0
     }
   }
+#endif
 
-  std::deque<double> samples_;
+  std::vector<double> samples_;  // oldest first; a window of at most 512 by default
   double sharpen_ = 1.0;
   double p50_ = 0.0;
   double p99_ = 0.0;

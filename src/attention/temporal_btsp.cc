@@ -63,6 +63,7 @@ class TemporalBtspAttention final : public Attention {
     return Status::Ok();
   }
 
+#if RUVECTOR_ATTENTION_LEARNING
   Status Update(const QueryDag& dag, const ExecutionFeedback& feedback) override {
     const auto& p = params_.temporal_btsp;
     RUVECTOR_ASSIGN_OR_RETURN(PreparedDag plan, PreparedDag::Build(dag));
@@ -130,6 +131,12 @@ class TemporalBtspAttention final : public Attention {
     return Status::Ok();
   }
 
+#else
+  Status Update(const QueryDag& /*dag*/, const ExecutionFeedback& /*feedback*/) override {
+    return LearningNotBuilt(mechanism());
+  }
+#endif
+
   void Reset() override {
     traces_.clear();
     updates_ = plateaus_ = global_plateaus_ = 0;
@@ -166,6 +173,7 @@ class TemporalBtspAttention final : public Attention {
     *w = trace.weight * std::exp(-dt_ms / params_.temporal_btsp.weight_tau_ms);
   }
 
+#if RUVECTOR_ATTENTION_LEARNING
   // Drops the least recently updated traces beyond max_traces (ties: the
   // smaller signature, so the result is deterministic).
   void Evict() {
@@ -177,6 +185,7 @@ class TemporalBtspAttention final : public Attention {
     std::sort(order.begin(), order.end());
     for (size_t k = 0; k + cap < order.size(); ++k) traces_.erase(order[k].second);
   }
+#endif
 
   const AttentionClock* clock_;
   std::unordered_map<uint64_t, Trace> traces_;

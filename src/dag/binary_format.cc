@@ -8,11 +8,15 @@
 // varints; signed integers are zigzag varints. The reader checks the
 // checksum first, then every length against the bytes left before it
 // allocates, every count against ParseLimits and every id.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
+#include <optional>
 #include <string>
-#include <unordered_map>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -62,7 +66,7 @@ enum FieldBit : uint32_t {
 };
 constexpr uint32_t kAllFieldBits = (1u << 21) - 1;
 
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+constexpr uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 uint64_t DoubleBits(double d) {
@@ -76,27 +80,26 @@ uint64_t DoubleBits(double d) {
 class ByteWriter {
  public:
   void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void U16(uint16_t v) {
-    for (int i = 0; i < 2; ++i) U8(static_cast<uint8_t>(v >> (8 * i)));
+  // Little-endian, `width` bytes.
+  void Fixed(uint64_t v, int width) {
+    char b[8];
+    for (int i = 0; i < width; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    out_.append(b, width);
   }
-  void U32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) U8(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  void U64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) U8(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  void F64(double d) { U64(DoubleBits(d)); }
+  void U16(uint16_t v) { Fixed(v, 2); }
+  void U32(uint32_t v) { Fixed(v, 4); }
+  void F64(double d) { Fixed(DoubleBits(d), 8); }
   void F32(float f) {
     uint32_t bits;
     std::memcpy(&bits, &f, sizeof bits);
-    U32(bits);
+    Fixed(bits, 4);
   }
   void Varint(uint64_t v) {
-    while (v >= 0x80) {
-      U8(static_cast<uint8_t>(v | 0x80));
-      v >>= 7;
-    }
-    U8(static_cast<uint8_t>(v));
+    char b[10];
+    int n = 0;
+    for (; v >= 0x80; v >>= 7) b[n++] = static_cast<char>(v | 0x80);
+    b[n++] = static_cast<char>(v);
+    out_.append(b, n);
   }
   void Bytes(std::string_view b) { out_.append(b.data(), b.size()); }
   std::string& str() { return out_; }
@@ -105,19 +108,37 @@ class ByteWriter {
   std::string out_;
 };
 
+// Strings numbered by first use: 0 is the empty string, others from 1. An
+// open-addressing table of indexes (load at most 1/2) over the strings.
 class StringTable {
  public:
-  // 0 is the empty string; others are numbered from 1 in order of first use.
   uint32_t Ref(const std::string& s) {
     if (s.empty()) return 0;
-    auto [it, inserted] = index_.emplace(std::string_view(s), static_cast<uint32_t>(strings_.size() + 1));
-    if (inserted) strings_.push_back(std::string_view(s));
-    return it->second;
+    if (2 * (strings_.size() + 1) > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash64(s) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == 0) {
+        strings_.push_back(std::string_view(s));
+        slots_[i] = static_cast<uint32_t>(strings_.size());
+        return slots_[i];
+      }
+      if (strings_[slots_[i] - 1] == s) return slots_[i];
+    }
   }
   const std::vector<std::string_view>& strings() const { return strings_; }
 
  private:
-  std::unordered_map<std::string_view, uint32_t> index_;
+  void Grow() {
+    slots_.assign(std::max<size_t>(16, 2 * slots_.size()), 0);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t k = 1; k <= strings_.size(); ++k) {
+      size_t i = Hash64(strings_[k - 1]) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = k;
+    }
+  }
+
+  std::vector<uint32_t> slots_;  // 0: free; k: strings_[k - 1]
   std::vector<std::string_view> strings_;
 };
 
@@ -198,99 +219,36 @@ void WriteNode(ByteWriter& w, StringTable& strings, const OperatorNode& n, int64
 
 // --- reading -------------------------------------------------------------------
 
-// Reads bytes [pos, end) of `data`; every read is bounds-checked and errors
-// name the absolute byte offset.
-class Cursor {
- public:
-  Cursor(std::string_view data, size_t pos, size_t end) : data_(data), pos_(pos), end_(end) {}
+constexpr size_t kNoOffset = ~size_t{0};
+using internal::MessageArg;
+using Arg = MessageArg;
 
-  size_t pos() const { return pos_; }
-  size_t remaining() const { return end_ - pos_; }
-  bool done() const { return pos_ == end_; }
+// "binary DAG: " + "at byte <at>: " (unless kNoOffset) + `text` with each '%'
+// replaced by the next argument.
+[[gnu::noinline]] Status Problem(StatusCode code, size_t at, std::string_view text,
+                                 std::initializer_list<Arg> args) {
+  std::string message(kWhat);
+  message += ": ";
+  if (at != kNoOffset) {
+    message += "at byte ";
+    message += std::to_string(at);
+    message += ": ";
+  }
+  internal::AppendFormat(message, text, args);
+  return Status(code, std::move(message));
+}
 
-  Status Truncated(std::string_view what) const {
-    return Status::DataLoss(std::string(kWhat) + ": truncated at byte " + std::to_string(pos_) +
-                            " while reading " + std::string(what));
-  }
-  Status Invalid(std::string message) const {
-    return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(pos_) + ": " +
-                                   std::move(message));
-  }
+std::string Hex(uint32_t v, int digits) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(digits, '0');
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) s[i] = kDigits[v & 0xF];
+  return s;
+}
 
-  Status U8(std::string_view what, uint8_t* out) {
-    if (remaining() < 1) return Truncated(what);
-    *out = static_cast<uint8_t>(data_[pos_++]);
-    return Status::Ok();
-  }
-  Status U32(std::string_view what, uint32_t* out) {
-    if (remaining() < 4) return Truncated(what);
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(data_[pos_ + i])} << (8 * i);
-    pos_ += 4;
-    *out = v;
-    return Status::Ok();
-  }
-  Status U64(std::string_view what, uint64_t* out) {
-    if (remaining() < 8) return Truncated(what);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(data_[pos_ + i])} << (8 * i);
-    pos_ += 8;
-    *out = v;
-    return Status::Ok();
-  }
-  Status F64(std::string_view what, double* out) {
-    uint64_t bits = 0;
-    RUVECTOR_RETURN_IF_ERROR(U64(what, &bits));
-    std::memcpy(out, &bits, sizeof bits);
-    return Status::Ok();
-  }
-  Status F32(std::string_view what, float* out) {
-    uint32_t bits = 0;
-    RUVECTOR_RETURN_IF_ERROR(U32(what, &bits));
-    std::memcpy(out, &bits, sizeof bits);
-    return Status::Ok();
-  }
-  Status Varint(std::string_view what, uint64_t* out) {
-    const size_t start = pos_;
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (remaining() < 1) return Truncated(what);
-      const auto byte = static_cast<uint8_t>(data_[pos_++]);
-      if (shift == 63 && byte > 1) {
-        pos_ = start;
-        return Invalid(std::string(what) + ": varint overflows 64 bits");
-      }
-      v |= uint64_t{byte & 0x7Fu} << shift;
-      if ((byte & 0x80) == 0) {
-        *out = v;
-        return Status::Ok();
-      }
-    }
-    pos_ = start;
-    return Invalid(std::string(what) + ": varint longer than 10 bytes");
-  }
-  // A varint that must not exceed `max`.
-  Status Bounded(std::string_view what, uint64_t max, uint64_t* out) {
-    const size_t start = pos_;
-    RUVECTOR_RETURN_IF_ERROR(Varint(what, out));
-    if (*out > max) {
-      pos_ = start;
-      return Invalid(std::string(what) + " " + std::to_string(*out) + " exceeds " + std::to_string(max));
-    }
-    return Status::Ok();
-  }
-  Status Bytes(std::string_view what, size_t n, std::string_view* out) {
-    if (remaining() < n) return Truncated(what);
-    *out = data_.substr(pos_, n);
-    pos_ += n;
-    return Status::Ok();
-  }
-
- private:
-  std::string_view data_;
-  size_t pos_;
-  size_t end_;
-};
+const char* SectionName(int tag) {
+  static constexpr const char* kNames[] = {"header", "string table", "node table", "edge"};
+  return kNames[tag - kHeader];
+}
 
 struct Header {
   uint64_t node_count = 0;
@@ -299,335 +257,388 @@ struct Header {
   uint64_t string_count = 0;
 };
 
+// Reads the document in one pass. Every read is bounds-checked against the
+// end of the current section; the first problem is kept in error_ and every
+// step returns false from then on. Nodes are placed straight into the DAG's
+// slots (DagBuilder) and the edges are added at once (AddEdgesInOrder).
 class Reader {
  public:
   Reader(std::string_view bytes, const ParseLimits& limits) : bytes_(bytes), limits_(limits) {}
 
   Result<QueryDag> Read() {
-    RUVECTOR_RETURN_IF_ERROR(CheckFrame());
-    size_t pos = kPrefixBytes;
-    const size_t body_end = bytes_.size() - kChecksumBytes;
-    for (SectionTag tag : {kHeader, kStrings, kNodes, kEdges}) {
-      Cursor c(bytes_, pos, body_end);
-      uint8_t got = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.U8("section tag", &got));
-      if (got != tag) {
-        return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(pos) +
-                                       ": expected section " + std::to_string(tag) + " (" +
-                                       SectionName(tag) + "), found tag " + std::to_string(got));
-      }
-      uint32_t length = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.U32("section length", &length));
-      if (length > c.remaining()) {
-        return Status::DataLoss(std::string(kWhat) + ": at byte " + std::to_string(pos) + ": " +
-                                SectionName(tag) + " section claims " + std::to_string(length) +
-                                " bytes but only " + std::to_string(c.remaining()) + " remain");
-      }
-      Cursor section(bytes_, c.pos(), c.pos() + length);
-      switch (tag) {
-        case kHeader: RUVECTOR_RETURN_IF_ERROR(ReadHeader(section)); break;
-        case kStrings: RUVECTOR_RETURN_IF_ERROR(ReadStrings(section)); break;
-        case kNodes: RUVECTOR_RETURN_IF_ERROR(ReadNodes(section)); break;
-        case kEdges: RUVECTOR_RETURN_IF_ERROR(ReadEdges(section)); break;
-      }
-      if (!section.done()) {
-        return section.Invalid(std::to_string(section.remaining()) + " unread bytes at the end of the " +
-                               SectionName(tag) + " section");
-      }
-      pos = c.pos() + length;
-    }
-    if (pos != body_end) {
-      return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(pos) + ": " +
-                                     std::to_string(body_end - pos) + " unexpected bytes after the last section");
-    }
+    if (!CheckFrame() || !ReadSections()) return std::move(error_);
     return std::move(dag_);
   }
 
  private:
-  static const char* SectionName(SectionTag tag) {
-    switch (tag) {
-      case kHeader: return "header";
-      case kStrings: return "string table";
-      case kNodes: return "node table";
-      case kEdges: return "edge";
-    }
-    return "unknown";
+  // --- primitives ----------------------------------------------------------
+  bool Fail(StatusCode code, size_t at, std::string_view text, std::initializer_list<Arg> args) {
+    error_ = Problem(code, at, text, args);
+    return false;
+  }
+  bool Invalid(size_t at, std::string_view text, std::initializer_list<Arg> args) {
+    return Fail(StatusCode::kInvalidArgument, at, text, args);
+  }
+  // A library check's Status, placed at byte `at`.
+  bool Take(Status status, size_t at) {
+    if (status.ok()) return true;
+    error_ = status.WithContext(std::string(kWhat) + ": at byte " + std::to_string(at));
+    return false;
   }
 
-  Status CheckFrame() {
-    if (bytes_.empty()) return Status::InvalidArgument(std::string(kWhat) + ": empty input");
-    if (bytes_.size() > limits_.max_input_bytes) {
-      return Status::OutOfRange(std::string(kWhat) + ": input is " + std::to_string(bytes_.size()) +
-                                " bytes; the limit is " + std::to_string(limits_.max_input_bytes));
+  size_t remaining() const { return end_ - pos_; }
+  uint8_t Byte(size_t at) const { return static_cast<uint8_t>(bytes_[at]); }
+  uint64_t LittleEndian(size_t at, int width) const {
+    uint64_t v = 0;
+    for (int i = width; i-- > 0;) v = (v << 8) | Byte(at + i);
+    return v;
+  }
+
+  // `what` names the value read; a '%' in it stands for `number` ("string %
+  // length"). Arg objects are built only for a message.
+  bool Truncated(const char* what, uint64_t number = 0) {
+    return Fail(StatusCode::kDataLoss, kNoOffset, "truncated at byte % while reading %", {pos_, Arg(what, number)});
+  }
+  bool U8(const char* what, uint8_t* out) {
+    if (pos_ == end_) return Truncated(what);
+    *out = Byte(pos_++);
+    return true;
+  }
+  // Little-endian fixed-width number of `width` bytes.
+  bool Fixed(const char* what, int width, uint64_t* out) {
+    if (remaining() < static_cast<size_t>(width)) return Truncated(what);
+    *out = LittleEndian(pos_, width);
+    pos_ += width;
+    return true;
+  }
+  bool Varint(const char* what, uint64_t* out, uint64_t number = 0) {
+    if (pos_ < end_ && Byte(pos_) < 0x80) {  // one byte: most ids, counts, indexes
+      *out = Byte(pos_++);
+      return true;
     }
-    const size_t magic_len = std::min<size_t>(bytes_.size(), 4);
-    if (std::memcmp(bytes_.data(), kMagic, magic_len) != 0) {
-      return Status::InvalidArgument(std::string(kWhat) + ": bad magic (expected \"RVDG\")");
+    const size_t start = pos_;
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ == end_) return Truncated(what, number);
+      const uint8_t byte = Byte(pos_++);
+      if (shift == 63 && byte > 1) return Invalid(start, "%: varint overflows 64 bits", {Arg(what, number)});
+      v |= uint64_t{byte & 0x7Fu} << shift;
+      if ((byte & 0x80) == 0) {
+        *out = v;
+        return true;
+      }
     }
-    if (bytes_.size() < kPrefixBytes + kChecksumBytes) {
-      return Status::DataLoss(std::string(kWhat) + ": truncated: " + std::to_string(bytes_.size()) +
-                              " bytes, at least " + std::to_string(kPrefixBytes + kChecksumBytes) +
-                              " needed");
+    return Invalid(start, "%: varint longer than 10 bytes", {Arg(what, number)});
+  }
+  // A varint that must not exceed `max`.
+  bool Bounded(const char* what, uint64_t max, uint64_t* out, uint64_t number = 0) {
+    const size_t start = pos_;
+    if (!Varint(what, out, number)) return false;
+    if (*out > max) return Invalid(start, "% % exceeds %", {Arg(what, number), *out, max});
+    return true;
+  }
+  bool Bytes(const char* what, uint64_t n, std::string_view* out, uint64_t number = 0) {
+    if (remaining() < n) return Truncated(what, number);
+    *out = bytes_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+  // --- frame and sections ----------------------------------------------------
+  bool CheckFrame() {
+    const size_t size = bytes_.size();
+    if (size == 0) return Invalid(kNoOffset, "empty input", {});
+    if (size > limits_.max_input_bytes) {
+      return Fail(StatusCode::kOutOfRange, kNoOffset, "input is % bytes; the limit is %",
+                  {size, limits_.max_input_bytes});
     }
-    const auto b = [&](size_t i) { return static_cast<uint8_t>(bytes_[i]); };
-    const uint16_t version = static_cast<uint16_t>(b(4) | (b(5) << 8));
+    if (std::memcmp(bytes_.data(), kMagic, std::min<size_t>(size, 4)) != 0) {
+      return Invalid(kNoOffset, "bad magic (expected \"RVDG\")", {});
+    }
+    if (size < kPrefixBytes + kChecksumBytes) {
+      return Fail(StatusCode::kDataLoss, kNoOffset, "truncated: % bytes, at least % needed",
+                  {size, kPrefixBytes + kChecksumBytes});
+    }
+    const uint64_t version = LittleEndian(4, 2);
     if (version != kBinaryVersion) {
-      return Status::InvalidArgument(std::string(kWhat) + ": unsupported version " + std::to_string(version) +
-                                     " (this build reads version " + std::to_string(kBinaryVersion) + ")");
+      return Invalid(kNoOffset, "unsupported version % (this build reads version %)", {version, kBinaryVersion});
     }
-    const uint16_t flags = static_cast<uint16_t>(b(6) | (b(7) << 8));
+    const uint64_t flags = LittleEndian(6, 2);
     if (flags != 0) {
-      return Status::InvalidArgument(std::string(kWhat) + ": unknown flags 0x" + Hex(flags, 4) +
-                                     " (version 1 defines none)");
+      return Invalid(kNoOffset, "unknown flags 0x% (version 1 defines none)", {Hex(static_cast<uint32_t>(flags), 4)});
     }
-    const size_t body_end = bytes_.size() - kChecksumBytes;
-    const uint32_t stored = static_cast<uint32_t>(b(body_end)) | (static_cast<uint32_t>(b(body_end + 1)) << 8) |
-                            (static_cast<uint32_t>(b(body_end + 2)) << 16) |
-                            (static_cast<uint32_t>(b(body_end + 3)) << 24);
+    const size_t body_end = size - kChecksumBytes;
+    const auto stored = static_cast<uint32_t>(LittleEndian(body_end, 4));
     const uint32_t computed = Crc32c(bytes_.data(), body_end);
     if (stored != computed) {
-      return Status::DataLoss(std::string(kWhat) + ": checksum mismatch (stored 0x" + Hex(stored, 8) +
-                              ", computed 0x" + Hex(computed, 8) + "): truncated or corrupted");
+      return Fail(StatusCode::kDataLoss, kNoOffset, "checksum mismatch (stored 0x%, computed 0x%): truncated or corrupted",
+                  {Hex(stored, 8), Hex(computed, 8)});
     }
-    return Status::Ok();
+    return true;
   }
 
-  static std::string Hex(uint32_t v, int digits) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string s(digits, '0');
-    for (int i = digits - 1; i >= 0; --i, v >>= 4) s[i] = kDigits[v & 0xF];
-    return s;
+  bool ReadSections() {
+    size_t pos = kPrefixBytes;
+    const size_t body_end = bytes_.size() - kChecksumBytes;
+    for (int tag = kHeader; tag <= kEdges; ++tag) {
+      pos_ = pos;
+      end_ = body_end;
+      uint8_t got = 0;
+      uint64_t length = 0;
+      if (!U8("section tag", &got)) return false;
+      if (got != tag) {
+        return Invalid(pos, "expected section % (%), found tag %", {tag, SectionName(tag), got});
+      }
+      if (!Fixed("section length", 4, &length)) return false;
+      if (length > remaining()) {
+        return Fail(StatusCode::kDataLoss, pos, "% section claims % bytes but only % remain",
+                    {SectionName(tag), length, remaining()});
+      }
+      end_ = pos_ + length;
+      bool ok = false;
+      switch (tag) {
+        case kHeader: ok = ReadHeader(); break;
+        case kStrings: ok = ReadStrings(); break;
+        case kNodes: ok = ReadNodes(); break;
+        default: ok = ReadEdges(); break;
+      }
+      if (!ok) return false;
+      if (pos_ != end_) {
+        return Invalid(pos_, "% unread bytes at the end of the % section", {remaining(), SectionName(tag)});
+      }
+      pos = end_;
+    }
+    if (pos != body_end) {
+      return Invalid(pos, "% unexpected bytes after the last section", {body_end - pos});
+    }
+    return true;
   }
 
-  Status ReadHeader(Cursor& c) {
-    RUVECTOR_RETURN_IF_ERROR(c.Bounded("node count", limits_.max_nodes, &header_.node_count));
-    RUVECTOR_RETURN_IF_ERROR(c.Bounded("id bound", uint64_t{kMaxNodeId} + 1, &header_.id_bound));
-    RUVECTOR_RETURN_IF_ERROR(c.Varint("edge count", &header_.edge_count));
-    RUVECTOR_RETURN_IF_ERROR(c.Varint("string count", &header_.string_count));
-    if (header_.node_count > header_.id_bound) {
-      return c.Invalid("node count " + std::to_string(header_.node_count) + " exceeds the id bound " +
-                       std::to_string(header_.id_bound));
+  bool ReadHeader() {
+    Header& h = header_;
+    if (!Bounded("node count", limits_.max_nodes, &h.node_count) ||
+        !Bounded("id bound", uint64_t{kMaxNodeId} + 1, &h.id_bound) || !Varint("edge count", &h.edge_count) ||
+        !Varint("string count", &h.string_count)) {
+      return false;
     }
-    RUVECTOR_RETURN_IF_ERROR(internal::CheckIdSpace(header_.id_bound, header_.node_count, limits_, kWhat));
+    if (h.node_count > h.id_bound) {
+      return Invalid(pos_, "node count % exceeds the id bound %", {h.node_count, h.id_bound});
+    }
+    Status space = internal::CheckIdSpace(h.id_bound, h.node_count, limits_, kWhat);  // names kWhat itself
+    if (!space.ok()) {
+      error_ = std::move(space);
+      return false;
+    }
     // A DAG on n nodes has at most n(n-1)/2 edges.
-    const uint64_t n = header_.node_count;
-    if (header_.edge_count > n * (n == 0 ? 0 : n - 1) / 2) {
-      return c.Invalid("edge count " + std::to_string(header_.edge_count) + " is impossible for " +
-                       std::to_string(n) + " nodes");
+    const uint64_t n = h.node_count;
+    if (h.edge_count > n * (n == 0 ? 0 : n - 1) / 2) {
+      return Invalid(pos_, "edge count % is impossible for % nodes", {h.edge_count, n});
     }
-    return Status::Ok();
+    return true;
   }
 
-  Status ReadStrings(Cursor& c) {
+  bool ReadStrings() {
     // Each string takes at least one byte (its length), so the count is
     // checked against the section size before anything is reserved.
-    if (header_.string_count > c.remaining()) {
-      return c.Invalid("string count " + std::to_string(header_.string_count) + " exceeds the " +
-                       std::to_string(c.remaining()) + " bytes of the string table");
+    if (header_.string_count > remaining()) {
+      return Invalid(pos_, "string count % exceeds the % bytes of the string table",
+                     {header_.string_count, remaining()});
     }
     strings_.reserve(header_.string_count + 1);
     strings_.emplace_back();  // index 0: the empty string
-    for (uint64_t i = 0; i < header_.string_count; ++i) {
-      const std::string what = "string " + std::to_string(i + 1);
+    for (uint64_t i = 1; i <= header_.string_count; ++i) {
       uint64_t length = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded(what + " length", limits_.max_string_bytes, &length));
-      const size_t at = c.pos();
       std::string_view s;
-      RUVECTOR_RETURN_IF_ERROR(c.Bytes(what, length, &s));
-      if (s.empty()) return c.Invalid(what + " is empty (the empty string is index 0)");
-      if (!internal::IsValidUtf8(s)) {
-        return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(at) + ": " + what +
-                                       " is not valid UTF-8");
-      }
+      if (!Bounded("string % length", limits_.max_string_bytes, &length, i)) return false;
+      const size_t at = pos_;
+      if (!Bytes("string %", length, &s, i)) return false;
+      if (s.empty()) return Invalid(pos_, "string % is empty (the empty string is index 0)", {i});
+      if (!internal::IsValidUtf8(s)) return Invalid(at, "string % is not valid UTF-8", {i});
       strings_.push_back(s);
     }
-    return Status::Ok();
+    return true;
   }
 
-  // Messages are built only on failure: this runs for every field.
-  Status StringRef(Cursor& c, uint64_t id, const char* field, std::string* out) {
-    const size_t start = c.pos();
+  bool StringRef(uint64_t id, const char* field, std::string* out) {
+    const size_t start = pos_;
     uint64_t index = 0;
-    RUVECTOR_RETURN_IF_ERROR(c.Varint("string index", &index));
+    if (!Varint("string index", &index)) return false;
     if (index >= strings_.size()) {
-      return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(start) + ": " +
-                                     internal::NodeWhere(id) + " " + field + " string index " +
-                                     std::to_string(index) + " exceeds " + std::to_string(strings_.size() - 1));
+      return Invalid(start, "node % % string index % exceeds %", {id, field, index, strings_.size() - 1});
     }
     out->assign(strings_[index].data(), strings_[index].size());
-    return Status::Ok();
+    return true;
   }
 
-  Status ReadDouble(Cursor& c, uint64_t id, const char* field, double* out) {
-    RUVECTOR_RETURN_IF_ERROR(c.F64(field, out));
-    Status s = internal::CheckNonNegative(*out, id, field);
-    if (!s.ok()) return s.WithContext(std::string(kWhat) + ": at byte " + std::to_string(c.pos() - 8));
-    return Status::Ok();
-  }
-
-  Status ReadNode(Cursor& c, int64_t prev_id, OperatorNode* n) {
-    uint64_t gap = 0;
-    RUVECTOR_RETURN_IF_ERROR(c.Varint("node id", &gap));
-    const uint64_t id = static_cast<uint64_t>(prev_id + 1) + gap;
-    if (gap >= header_.id_bound || id >= header_.id_bound) {
-      // gap < id_bound <= 2^24 rules out overflow in `id` below.
-      const std::string shown = gap >= header_.id_bound ? "after " + std::to_string(prev_id) + " with gap " +
-                                                              std::to_string(gap)
-                                                        : std::to_string(id);
-      return c.Invalid("node id " + shown + " is not below the id bound " + std::to_string(header_.id_bound));
-    }
-    n->id = static_cast<NodeId>(id);
-    const auto where = [id] { return internal::NodeWhere(id); };
-    uint8_t type = 0;
-    RUVECTOR_RETURN_IF_ERROR(c.U8("operator type", &type));
-    if (type >= kOperatorTypeCount) {
-      return c.Invalid(where() + ": unknown operator type code " + std::to_string(type));
-    }
-    n->type = static_cast<OperatorType>(type);
+  bool ReadDouble(uint64_t id, const char* field, double* out) {
     uint64_t bits = 0;
-    RUVECTOR_RETURN_IF_ERROR(c.Varint("field bits", &bits));
-    if (bits & ~uint64_t{kAllFieldBits}) {
-      return c.Invalid(where() + ": unknown field bits 0x" + Hex(static_cast<uint32_t>(bits >> 21), 8) +
-                       " above bit 20");
+    if (!Fixed(field, 8, &bits)) return false;
+    std::memcpy(out, &bits, sizeof bits);
+    if (!(std::isfinite(*out) && *out >= 0.0)) {
+      return Invalid(pos_ - 8, "node %: field \"%\" must be a finite number >= 0", {id, field});
     }
-    if (bits & kRelation) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "relation", &n->relation));
-    if (bits & kAlias) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "alias", &n->alias));
-    if (bits & kIndex) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "index", &n->index));
-    if (bits & kPredicate) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "predicate", &n->predicate));
+    return true;
+  }
+  bool ReadOptional(uint64_t id, const char* field, std::optional<double>* out) {
+    double d = 0;
+    if (!ReadDouble(id, field, &d)) return false;
+    *out = d;
+    return true;
+  }
+
+  bool ReadNode(int64_t prev_id, NodeId* placed) {
+    uint64_t gap = 0;
+    if (!Varint("node id", &gap)) return false;
+    const uint64_t id = static_cast<uint64_t>(prev_id + 1) + gap;
+    if (gap >= header_.id_bound) {  // also rules out overflow in `id`: id_bound <= 2^24
+      return Invalid(pos_, "node id after % with gap % is not below the id bound %", {prev_id, gap, header_.id_bound});
+    }
+    if (id >= header_.id_bound) {
+      return Invalid(pos_, "node id % is not below the id bound %", {id, header_.id_bound});
+    }
+    *placed = static_cast<NodeId>(id);
+    OperatorNode& n = internal::DagBuilder::Place(dag_, static_cast<NodeId>(id));
+    uint8_t type = 0;
+    if (!U8("operator type", &type)) return false;
+    if (type >= kOperatorTypeCount) return Invalid(pos_, "node %: unknown operator type code %", {id, type});
+    n.type = static_cast<OperatorType>(type);
+    uint64_t bits = 0;
+    if (!Varint("field bits", &bits)) return false;
+    if (bits & ~uint64_t{kAllFieldBits}) {
+      return Invalid(pos_, "node %: unknown field bits 0x% above bit 20", {id, Hex(static_cast<uint32_t>(bits >> 21), 8)});
+    }
+    if ((bits & kRelation) && !StringRef(id, "relation", &n.relation)) return false;
+    if ((bits & kAlias) && !StringRef(id, "alias", &n.alias)) return false;
+    if ((bits & kIndex) && !StringRef(id, "index", &n.index)) return false;
+    if ((bits & kPredicate) && !StringRef(id, "predicate", &n.predicate)) return false;
     uint64_t count = 0;
     if (bits & kKeys) {
-      const size_t start = c.pos();
-      RUVECTOR_RETURN_IF_ERROR(c.Varint("key count", &count));
-      if (count > c.remaining()) {
-        return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(start) + ": " + where() +
-                                       " key count " + std::to_string(count) + " exceeds the " +
-                                       std::to_string(c.remaining()) + " bytes left");
+      const size_t at = pos_;
+      if (!Varint("key count", &count)) return false;
+      if (count > remaining()) {
+        return Invalid(at, "node % key count % exceeds the % bytes left", {id, count, remaining()});
       }
-      n->keys.resize(count);
-      for (auto& key : n->keys) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "key", &key));
+      n.keys.resize(count);
+      for (auto& key : n.keys) {
+        if (!StringRef(id, "key", &key)) return false;
+      }
     }
     if (bits & kDescending) {
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded("descending count", uint64_t{c.remaining()} * 8, &count));
       std::string_view packed;
-      RUVECTOR_RETURN_IF_ERROR(c.Bytes("descending flags", (count + 7) / 8, &packed));
-      n->descending.resize(count);
-      for (size_t i = 0; i < count; ++i) {
-        n->descending[i] = (static_cast<uint8_t>(packed[i / 8]) >> (i % 8)) & 1u;
+      if (!Bounded("descending count", uint64_t{remaining()} * 8, &count) ||
+          !Bytes("descending flags", (count + 7) / 8, &packed)) {
+        return false;
       }
+      n.descending = std::vector<bool>(count);  // not resize(): no reallocating copy is linked
+      for (size_t i = 0; i < count; ++i) n.descending[i] = (static_cast<uint8_t>(packed[i / 8]) >> (i % 8)) & 1u;
     }
-    if (bits & kDetail) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "detail", &n->detail));
+    if ((bits & kDetail) && !StringRef(id, "detail", &n.detail)) return false;
     uint64_t raw = 0;
     if (bits & kParameter) {
-      RUVECTOR_RETURN_IF_ERROR(c.Varint("parameter", &raw));
-      n->parameter = UnZigZag(raw);
+      if (!Varint("parameter", &raw)) return false;
+      n.parameter = UnZigZag(raw);
     }
-    if (bits & kSubplanName) RUVECTOR_RETURN_IF_ERROR(StringRef(c, id, "subplan_name", &n->subplan_name));
-    n->parallel_aware = (bits & kParallelAware) != 0;
+    if ((bits & kSubplanName) && !StringRef(id, "subplan_name", &n.subplan_name)) return false;
+    n.parallel_aware = (bits & kParallelAware) != 0;
+    constexpr uint64_t kMaxZigZagInt32 = ZigZag(std::numeric_limits<int32_t>::max()) + 1;
     if (bits & kWorkersPlanned) {
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded("workers_planned", ZigZag(std::numeric_limits<int32_t>::max()) + 1, &raw));
-      n->workers_planned = static_cast<int32_t>(UnZigZag(raw));
+      if (!Bounded("workers_planned", kMaxZigZagInt32, &raw)) return false;
+      n.workers_planned = static_cast<int32_t>(UnZigZag(raw));
     }
     if (bits & kWorkersLaunched) {
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded("workers_launched", ZigZag(std::numeric_limits<int32_t>::max()) + 1, &raw));
-      n->workers_launched = static_cast<int32_t>(UnZigZag(raw));
+      if (!Bounded("workers_launched", kMaxZigZagInt32, &raw)) return false;
+      n.workers_launched = static_cast<int32_t>(UnZigZag(raw));
     }
-    if (bits & kEstimatedRows) RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "estimated_rows", &n->estimated_rows));
-    if (bits & kEstimatedCost) RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "estimated_cost", &n->estimated_cost));
-    if (bits & kStartupCost) RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "startup_cost", &n->startup_cost));
-    if (bits & kTotalCost) RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "total_cost", &n->total_cost));
-    if (bits & kWidth) RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "width", &n->width));
-    double d = 0;
-    if (bits & kActualRows) {
-      RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "actual_rows", &d));
-      n->actual_rows = d;
-    }
-    if (bits & kActualTimeMs) {
-      RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "actual_time_ms", &d));
-      n->actual_time_ms = d;
-    }
-    if (bits & kActualLoops) {
-      RUVECTOR_RETURN_IF_ERROR(ReadDouble(c, id, "actual_loops", &d));
-      n->actual_loops = d;
-    }
+    if ((bits & kEstimatedRows) && !ReadDouble(id, "estimated_rows", &n.estimated_rows)) return false;
+    if ((bits & kEstimatedCost) && !ReadDouble(id, "estimated_cost", &n.estimated_cost)) return false;
+    if ((bits & kStartupCost) && !ReadDouble(id, "startup_cost", &n.startup_cost)) return false;
+    if ((bits & kTotalCost) && !ReadDouble(id, "total_cost", &n.total_cost)) return false;
+    if ((bits & kWidth) && !ReadDouble(id, "width", &n.width)) return false;
+    if ((bits & kActualRows) && !ReadOptional(id, "actual_rows", &n.actual_rows)) return false;
+    if ((bits & kActualTimeMs) && !ReadOptional(id, "actual_time_ms", &n.actual_time_ms)) return false;
+    if ((bits & kActualLoops) && !ReadOptional(id, "actual_loops", &n.actual_loops)) return false;
     if (bits & kEmbedding) {
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded("embedding length", c.remaining() / 4, &count));
-      n->embedding.resize(count);
-      for (float& f : n->embedding) RUVECTOR_RETURN_IF_ERROR(c.F32("embedding value", &f));
+      if (!Bounded("embedding length", remaining() / 4, &count)) return false;
+      n.embedding.resize(count);
+      for (float& f : n.embedding) {
+        uint64_t b = 0;
+        if (!Fixed("embedding value", 4, &b)) return false;
+        const auto b32 = static_cast<uint32_t>(b);
+        std::memcpy(&f, &b32, sizeof f);
+      }
     }
-    Status s = internal::CheckNodeValues(*n);
-    if (!s.ok()) return s.WithContext(std::string(kWhat) + ": at byte " + std::to_string(c.pos()));
-    return Status::Ok();
+    // The doubles were checked as they were read; CheckNodeValues covers the
+    // rest (embedding values, descending vs keys, worker counts).
+    constexpr uint64_t kCheckedLater = kEmbedding | kDescending | kWorkersPlanned | kWorkersLaunched;
+    return (bits & kCheckedLater) == 0 || Take(internal::CheckNodeValues(n), pos_);
   }
 
-  Status ReadNodes(Cursor& c) {
+  bool ReadNodes() {
     // Each node record takes at least 3 bytes (id gap, type, field bits).
-    if (header_.node_count > c.remaining() / 3) {
-      return c.Invalid("node count " + std::to_string(header_.node_count) + " does not fit the " +
-                       std::to_string(c.remaining()) + " bytes of the node table");
+    if (header_.node_count > remaining() / 3) {
+      return Invalid(pos_, "node count % does not fit the % bytes of the node table", {header_.node_count, remaining()});
     }
+    internal::DagBuilder::Start(dag_, static_cast<NodeId>(header_.id_bound));
     int64_t prev_id = -1;
     for (uint64_t i = 0; i < header_.node_count; ++i) {
-      OperatorNode node;
-      RUVECTOR_RETURN_IF_ERROR(ReadNode(c, prev_id, &node));
-      prev_id = node.id;
-      const NodeId id = node.id;
-      RUVECTOR_RETURN_IF_ERROR(dag_.AddNodeWithId(id, std::move(node)));
+      NodeId id = 0;
+      if (!ReadNode(prev_id, &id)) return false;
+      prev_id = id;
     }
-    return dag_.ReserveIds(static_cast<NodeId>(header_.id_bound));
+    return true;
   }
 
-  Status ReadEdges(Cursor& c) {
+  bool ReadEdges() {
+    const Header& h = header_;
     // Every edge takes at least one byte (its source id), so the header's
     // edge count is checked against the section before anything is reserved.
-    if (header_.edge_count > c.remaining()) {
-      return c.Invalid("edge count " + std::to_string(header_.edge_count) + " exceeds the " +
-                       std::to_string(c.remaining()) + " bytes of the edge section");
+    if (h.edge_count > remaining()) {
+      return Invalid(pos_, "edge count % exceeds the % bytes of the edge section", {h.edge_count, remaining()});
     }
     uint64_t groups = 0;
-    RUVECTOR_RETURN_IF_ERROR(c.Bounded("edge group count", header_.node_count, &groups));
+    if (!Bounded("edge group count", h.node_count, &groups)) return false;
     std::vector<std::pair<NodeId, NodeId>> edges;
-    edges.reserve(header_.edge_count);
+    edges.reserve(h.edge_count);
     int64_t prev_target = -1;
     for (uint64_t g = 0; g < groups; ++g) {
       uint64_t gap = 0;
-      RUVECTOR_RETURN_IF_ERROR(c.Bounded("edge target", header_.id_bound, &gap));
+      uint64_t inputs = 0;
+      if (!Bounded("edge target", h.id_bound, &gap)) return false;
       const uint64_t target = static_cast<uint64_t>(prev_target + 1) + gap;
-      if (target >= header_.id_bound || !dag_.Contains(static_cast<NodeId>(target))) {
-        return c.Invalid("edge target " + std::to_string(target) + " is not a node");
+      if (target >= h.id_bound || !dag_.Contains(static_cast<NodeId>(target))) {
+        return Invalid(pos_, "edge target % is not a node", {target});
       }
       prev_target = static_cast<int64_t>(target);
-      uint64_t inputs = 0;
-      const size_t count_at = c.pos();
-      RUVECTOR_RETURN_IF_ERROR(c.Varint("input count", &inputs));
-      if (inputs > header_.edge_count - edges.size()) {
-        return Status::InvalidArgument(std::string(kWhat) + ": at byte " + std::to_string(count_at) + ": " +
-                                       internal::NodeWhere(target) + " input count " + std::to_string(inputs) +
-                                       " exceeds " + std::to_string(header_.edge_count - edges.size()) +
-                                       " (the edges the header has left)");
+      const size_t count_at = pos_;
+      if (!Varint("input count", &inputs)) return false;
+      const uint64_t left = h.edge_count - edges.size();
+      if (inputs > left) {
+        return Invalid(count_at, "node % input count % exceeds % (the edges the header has left)", {target, inputs, left});
       }
-      if (inputs == 0) return c.Invalid(internal::NodeWhere(target) + ": edge group with no inputs");
+      if (inputs == 0) return Invalid(pos_, "node %: edge group with no inputs", {target});
       for (uint64_t k = 0; k < inputs; ++k) {
         uint64_t source = 0;
-        RUVECTOR_RETURN_IF_ERROR(c.Varint("edge source", &source));
-        if (source > kMaxNodeId) {
-          return c.Invalid("edge " + std::to_string(source) + "->" + std::to_string(target) +
-                           ": unknown node " + std::to_string(source));
-        }
+        if (!Varint("edge source", &source)) return false;
+        if (source > kMaxNodeId) return Invalid(pos_, "edge %->%: unknown node %", {source, target, source});
         edges.emplace_back(static_cast<NodeId>(source), static_cast<NodeId>(target));
       }
     }
-    if (edges.size() != header_.edge_count) {
-      return c.Invalid("edge section holds " + std::to_string(edges.size()) + " edges; the header says " +
-                       std::to_string(header_.edge_count));
+    if (edges.size() != h.edge_count) {
+      return Invalid(pos_, "edge section holds % edges; the header says %", {edges.size(), h.edge_count});
     }
-    return internal::AddEdgesInOrder(dag_, edges).WithContext(kWhat);
+    Status status = internal::AddEdgesInOrder(dag_, edges);
+    if (!status.ok()) error_ = status.WithContext(kWhat);
+    return status.ok();
   }
 
   std::string_view bytes_;
   const ParseLimits& limits_;
+  size_t pos_ = 0;
+  size_t end_ = 0;  // end of the current section
   Header header_;
   std::vector<std::string_view> strings_;
   QueryDag dag_;
+  Status error_;
 };
 
 }  // namespace
@@ -635,27 +646,26 @@ class Reader {
 std::string WriteBinary(const QueryDag& dag) {
   StringTable strings;
   ByteWriter nodes;
-  int64_t prev_id = -1;
-  dag.ForEachNode([&](const OperatorNode& n) {
-    WriteNode(nodes, strings, n, prev_id);
-    prev_id = n.id;
-  });
-
   ByteWriter edges;
+  int64_t prev_id = -1;
   size_t groups = 0;
-  dag.ForEachNode([&](const OperatorNode& n) {
-    if (!dag.parents(n.id).empty()) ++groups;
-  });
+  for (NodeId id = 0; id < dag.id_bound(); ++id) {
+    const OperatorNode* n = dag.node(id);
+    if (n == nullptr) continue;
+    WriteNode(nodes, strings, *n, prev_id);
+    prev_id = id;
+    if (!dag.parents(id).empty()) ++groups;
+  }
   edges.Varint(groups);
   int64_t prev_target = -1;
-  dag.ForEachNode([&](const OperatorNode& n) {
-    const auto& inputs = dag.parents(n.id);
-    if (inputs.empty()) return;
-    edges.Varint(static_cast<uint64_t>(static_cast<int64_t>(n.id) - prev_target - 1));
-    prev_target = n.id;
+  for (NodeId id = 0; id < dag.id_bound(); ++id) {
+    const auto& inputs = dag.parents(id);  // empty for dead ids
+    if (inputs.empty()) continue;
+    edges.Varint(static_cast<uint64_t>(static_cast<int64_t>(id) - prev_target - 1));
+    prev_target = id;
     edges.Varint(inputs.size());
     for (NodeId source : inputs) edges.Varint(source);
-  });
+  }
 
   ByteWriter table;
   for (std::string_view s : strings.strings()) {

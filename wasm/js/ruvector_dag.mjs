@@ -422,7 +422,10 @@ function encodeBinary(nodes, idBound, edges) {
 }
 
 // Reads what the module's WriteBinary wrote (trusted: no checks).
-function decodeBinary(bytes) {
+// With `compact`, each node holds id, type and only the fields present in
+// the binary (those that differ from their defaults), in NODE_KEYS order;
+// null when a value has no exact engine text (-0.0, a parameter beyond 2^53).
+function decodeBinary(bytes, compact = false) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 8;
   const varint = () => {
@@ -461,29 +464,52 @@ function decodeBinary(bytes) {
   const nodes = [];
   let id = -1;
   for (let i = 0; i < nodeCount; ++i) {
-    const n = newNode(0);
-    n.id = id = id + 1 + varint();
-    n.type = types[bytes[pos++]];
+    id += 1 + varint();
+    const type = types[bytes[pos++]];
+    let n;
+    if (compact) {
+      n = { id, type };
+    } else {
+      n = newNode(type);
+      n.id = id;
+    }
     const bits = varint();  // 21 field bits: a small integer
     const bit = (i) => ((bits >> i) & 1) === 1;
     for (let b = 0; b < 4; ++b) if (bit(b)) n[STRING_FIELDS[b]] = strings[varint()];
-    if (bit(4)) { const c = varint(); for (let k = 0; k < c; ++k) n.keys.push(strings[varint()]); }
+    if (bit(4)) { const keys = []; for (let c = varint(); c > 0; --c) keys.push(strings[varint()]); n.keys = keys; }
     if (bit(5)) {
       const c = varint();
-      for (let k = 0; k < c; ++k) n.descending.push(((bytes[pos + (k >> 3)] >> (k & 7)) & 1) === 1);
+      const flags = [];
+      for (let k = 0; k < c; ++k) flags.push(((bytes[pos + (k >> 3)] >> (k & 7)) & 1) === 1);
       pos += (c + 7) >> 3;
+      n.descending = flags;
     }
     if (bit(6)) n.detail = strings[varint()];
-    if (bit(7)) n.parameter = unzig(bigVarint());
+    if (bit(7)) {
+      const v = unzig(bigVarint());
+      if (!compact) n.parameter = v;
+      else if (v > 9007199254740991n || v < -9007199254740991n) return null;
+      else n.parameter = Number(v);
+    }
     if (bit(8)) n.subplan_name = strings[varint()];
-    n.parallel_aware = bit(9);
+    if (bit(9) || !compact) n.parallel_aware = bit(9);
     if (bit(10)) n.workers_planned = Number(unzig(bigVarint()));
     if (bit(11)) n.workers_launched = Number(unzig(bigVarint()));
-    for (let b = 0; b < 5; ++b) if (bit(12 + b)) n[DOUBLE_FIELDS[b]] = f64();
-    for (let b = 0; b < 3; ++b) if (bit(17 + b)) n[OPTIONAL_FIELDS[b]] = f64();
+    for (let b = 12; b < 20; ++b) {
+      if (!bit(b)) continue;
+      const v = f64();
+      if (compact && Object.is(v, -0)) return null;
+      n[b < 17 ? DOUBLE_FIELDS[b - 12] : OPTIONAL_FIELDS[b - 17]] = v;
+    }
     if (bit(20)) {
-      const c = varint();
-      for (let k = 0; k < c; ++k) { n.embedding.push(view.getFloat32(pos, true)); pos += 4; }
+      const values = [];
+      for (let c = varint(); c > 0; --c) {
+        const v = view.getFloat32(pos, true);
+        if (compact && Object.is(v, -0)) return null;
+        values.push(v);
+        pos += 4;
+      }
+      n.embedding = values;
     }
     nodes.push(n);
   }
@@ -654,33 +680,17 @@ function jsonText(bytes, indent) {
 // Null when the engine cannot write a value exactly (a parameter beyond 2^53,
 // -0.0): the full writer keeps those.
 function compactDoc(bytes) {
-  const doc = decodeBinary(bytes);
-  const nodes = [];
-  const defaults = newNode(0);
-  for (const n of doc.nodes) {
-    const out = { id: n.id, type: n.type };
-    for (let i = 2; i < NODE_KEYS.length; ++i) {
-      const key = NODE_KEYS[i];
-      const v = n[key];
-      if (Object.is(v, -0) || (key === 'embedding' && v.some((x) => Object.is(x, -0)))) return null;
-      if (v === defaults[key] || (Array.isArray(v) && v.length === 0)) continue;
-      if (key === 'parameter') {
-        if (v > 9007199254740991n || v < -9007199254740991n) return null;
-        out[key] = Number(v);
-      } else {
-        out[key] = v;
-      }
-    }
-    nodes.push(out);
-  }
-  return { format: 'ruvector-dag', version: 1, id_bound: doc.idBound, nodes, edges: doc.edges };
+  const doc = decodeBinary(bytes, true);
+  return doc && { format: 'ruvector-dag', version: 1, id_bound: doc.idBound, nodes: doc.nodes, edges: doc.edges };
 }
 
 // --- readers (JSON already parsed) ---------------------------------------------
 
 // Operator type code of an exact type name, or -1.
+let operatorCodes = null;
 function operatorCode(name) {
-  return typeof name === 'string' ? operatorTypes().indexOf(name) : -1;
+  if (!operatorCodes) operatorCodes = new Map(operatorTypes().map((n, code) => [n, code]));
+  return typeof name === 'string' ? operatorCodes.get(name) ?? -1 : -1;
 }
 
 // Field checks with the messages of the library's FieldReader.
@@ -760,6 +770,9 @@ function checkNodeCount(count, what) {
 
 // Sorts nodes by id (stable) and refuses duplicates, as the library does.
 function sortNodes(nodes, what) {
+  let sorted = true;
+  for (let i = 1; i < nodes.length && sorted; ++i) sorted = nodes[i - 1].id < nodes[i].id;
+  if (sorted) return nodes;  // ascending ids: nothing to sort, no duplicates
   nodes.sort((a, b) => a.id - b.id);
   for (let i = 1; i < nodes.length; ++i) {
     if (nodes[i].id === nodes[i - 1].id) fail(`${what}: duplicate node id ${nodes[i].id}`, 'already_exists');
@@ -768,13 +781,16 @@ function sortNodes(nodes, what) {
 }
 
 function readEdgePairs(array, what, shape) {
-  return array.map((e, i) => {
-    const ok = Array.isArray(e) && e.length === 2 && e.every((x) => Number.isInteger(x) && x >= 0);
-    if (!ok) fail(`${what}: edges[${i}] must be ${shape} with two non-negative integer node ids`);
-    const big = e.find((x) => x > MAX_NODE_ID);
-    if (big !== undefined) fail(`${what}: edges[${i}]: unknown node ${big}`, 'not_found');
-    return e;
-  });
+  for (let i = 0; i < array.length; ++i) {
+    const e = array[i];
+    const from = Array.isArray(e) && e.length === 2 ? e[0] : -1;
+    const to = from === -1 ? -1 : e[1];
+    if (!(Number.isInteger(from) && from >= 0 && Number.isInteger(to) && to >= 0)) {
+      fail(`${what}: edges[${i}] must be ${shape} with two non-negative integer node ids`);
+    }
+    if (from > MAX_NODE_ID || to > MAX_NODE_ID) fail(`${what}: edges[${i}]: unknown node ${from > MAX_NODE_ID ? from : to}`, 'not_found');
+  }
+  return array;
 }
 
 const OUR_TOP_KEYS = ['format', 'version', 'id_bound', 'nodes', 'edges'];

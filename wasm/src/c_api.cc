@@ -59,6 +59,13 @@ int Fail(const Status& status) {
 
 int Fail(ruvector_dag::StatusCode code, std::string message) { return Fail(Status(code, std::move(message))); }
 
+// "<what> <value> is out of range [0, <max>]" (one copy of the message code
+// for every range check).
+[[gnu::noinline]] int FailRange(const char* what, int value, size_t max) {
+  return Fail(ruvector_dag::StatusCode::kInvalidArgument,
+              std::string(what) + " " + std::to_string(value) + " is out of range [0, " + std::to_string(max) + "]");
+}
+
 std::string_view View(const char* data, uint32_t size) {
   return size == 0 ? std::string_view() : std::string_view(data, size);
 }
@@ -117,7 +124,7 @@ RVD_EXPORT uint32_t rvd_edge_count(const QueryDag* dag) { return static_cast<uin
 // Operator type name of `code` into the bytes buffer; -1 when out of range.
 RVD_EXPORT int rvd_operator_name(int code) {
   if (code < 0 || static_cast<size_t>(code) >= ruvector_dag::kOperatorTypeCount) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument, "operator type code out of range");
+    return FailRange("operator type", code, ruvector_dag::kOperatorTypeCount - 1);
   }
   Out().bytes = std::string(ruvector_dag::OperatorTypeName(static_cast<ruvector_dag::OperatorType>(code)));
   return static_cast<int>(Out().bytes.size());
@@ -126,9 +133,7 @@ RVD_EXPORT int rvd_operator_name(int code) {
 // Adds a node of type `type` with own cost `cost`; returns its id (>= 0).
 RVD_EXPORT int rvd_add_node(QueryDag* dag, int type, double cost) {
   if (type < 0 || static_cast<size_t>(type) >= ruvector_dag::kOperatorTypeCount) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument,
-                "operator type " + std::to_string(type) + " is out of range [0, " +
-                    std::to_string(ruvector_dag::kOperatorTypeCount - 1) + "]");
+    return FailRange("operator type", type, ruvector_dag::kOperatorTypeCount - 1);
   }
   // The JS wrapper checks first and names the value; this is the backstop
   // (formatting the value here would link printf).
@@ -178,8 +183,7 @@ RVD_EXPORT int rvd_critical_path(const QueryDag* dag) {
 // into the f32 buffer.
 RVD_EXPORT int rvd_attention(const QueryDag* dag, int mechanism) {
   if (mechanism < 0 || static_cast<size_t>(mechanism) >= ruvector_dag::kAttentionMechanismCount) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument,
-                "attention mechanism " + std::to_string(mechanism) + " is out of range [0, 6]");
+    return FailRange("attention mechanism", mechanism, ruvector_dag::kAttentionMechanismCount - 1);
   }
   std::unique_ptr<ruvector_dag::Attention> attention = NewMechanism(mechanism);
   if (!attention) {
@@ -203,7 +207,7 @@ RVD_EXPORT int rvd_attention(const QueryDag* dag, int mechanism) {
 // f64(3) concentration, f64(4) cut work share.
 RVD_EXPORT int rvd_mincut(const QueryDag* dag, int mode) {
   if (mode < 0 || mode > static_cast<int>(ruvector_dag::CapacityMode::kUnit)) {
-    return Fail(ruvector_dag::StatusCode::kInvalidArgument, "capacity mode " + std::to_string(mode) + " is out of range");
+    return FailRange("capacity mode", mode, static_cast<size_t>(ruvector_dag::CapacityMode::kUnit));
   }
   // Criticality (one extra max flow per cut node) is not returned to JS, so
   // it is not computed.

@@ -3,11 +3,28 @@
 #define RUVECTOR_DAG_SRC_ATTENTION_INTERNAL_COMMON_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ruvector_dag/attention.h"
 
+// 1 (the default): CriticalPath and TemporalBTSP learn from Attention::Update.
+// 0: their Update returns kUnimplemented and the learning code is left out of
+// the build. The WASM module, whose API passes no execution feedback, builds
+// with 0 to fit its size budget (docs/wasm.md).
+#ifndef RUVECTOR_ATTENTION_LEARNING
+#define RUVECTOR_ATTENTION_LEARNING 1
+#endif
+
 namespace ruvector_dag::attention_internal {
+
+#if !RUVECTOR_ATTENTION_LEARNING
+/// What Update returns for a mechanism whose learning is not in this build.
+inline Status LearningNotBuilt(AttentionMechanism mechanism) {
+  return Status::Unimplemented(std::string(AttentionMechanismName(mechanism)) +
+                               " learning is not in this build (RUVECTOR_ATTENTION_LEARNING=0)");
+}
+#endif
 
 /// True for a usable observation (finite, >= 0).
 inline bool Known(double v) { return v >= 0.0 && v <= 1.7e308; }

@@ -4,25 +4,49 @@
 #include <cmath>
 
 namespace ruvector_dag::internal {
-namespace {
 
-std::string EdgeName(NodeId from, NodeId to) {
-  return "edge " + std::to_string(from) + "->" + std::to_string(to);
+void MessageArg::AppendTo(std::string& out) const {
+  if (kind_ == kNegative) out += '-';
+  if (kind_ == kNumber || kind_ == kNegative) {
+    out += std::to_string(number_);
+    return;
+  }
+  for (char ch : text_) {
+    if (ch == '%' && kind_ == kTextNumber) {
+      out += std::to_string(number_);
+    } else {
+      out += ch;
+    }
+  }
 }
 
-}  // namespace
+void AppendFormat(std::string& out, std::string_view text, std::initializer_list<MessageArg> args) {
+  const MessageArg* arg = args.begin();
+  for (char ch : text) {
+    if (ch == '%' && arg != args.end()) {
+      (arg++)->AppendTo(out);
+    } else {
+      out += ch;
+    }
+  }
+}
+
+std::string Format(std::string_view text, std::initializer_list<MessageArg> args) {
+  std::string out;
+  AppendFormat(out, text, args);
+  return out;
+}
 
 uint64_t MaxIdBoundFor(size_t node_count) {
   const uint64_t sparse = 8 * static_cast<uint64_t>(node_count) + 1024;
   return std::min<uint64_t>(sparse, uint64_t{kMaxNodeId} + 1);
 }
 
-std::string NodeWhere(uint64_t id) { return "node " + std::to_string(id); }
+std::string NodeWhere(uint64_t id) { return Format("node %", {id}); }
 
 Status CheckNonNegative(double v, uint64_t node_id, std::string_view field) {
   if (std::isfinite(v) && v >= 0.0) return Status::Ok();
-  return Status::InvalidArgument(NodeWhere(node_id) + ": field \"" + std::string(field) +
-                                 "\" must be a finite number >= 0");
+  return Status::InvalidArgument(Format("node %: field \"%\" must be a finite number >= 0", {node_id, field}));
 }
 
 Status CheckNodeValues(const OperatorNode& node) {
@@ -39,57 +63,53 @@ Status CheckNodeValues(const OperatorNode& node) {
   if (node.actual_loops) RUVECTOR_RETURN_IF_ERROR(CheckNonNegative(*node.actual_loops, id, "actual_loops"));
   for (size_t i = 0; i < node.embedding.size(); ++i) {
     if (!std::isfinite(node.embedding[i])) {
-      return Status::InvalidArgument(NodeWhere(id) + ": field \"embedding\" element " + std::to_string(i) +
-                                     " must be a finite 32-bit float");
+      return Status::InvalidArgument(
+          Format("node %: field \"embedding\" element % must be a finite 32-bit float", {id, i}));
     }
   }
   if (!node.descending.empty() && node.descending.size() != node.keys.size()) {
-    return Status::InvalidArgument(NodeWhere(id) + ": field \"descending\" has " +
-                                   std::to_string(node.descending.size()) + " flags for " +
-                                   std::to_string(node.keys.size()) +
-                                   " keys (must be empty or one per key)");
+    return Status::InvalidArgument(
+        Format("node %: field \"descending\" has % flags for % keys (must be empty or one per key)",
+               {id, node.descending.size(), node.keys.size()}));
   }
   if (node.workers_planned < 0) {
-    return Status::InvalidArgument(NodeWhere(id) + ": field \"workers_planned\" must be >= 0");
+    return Status::InvalidArgument(Format("node %: field \"workers_planned\" must be >= 0", {id}));
   }
   if (node.workers_launched < -1) {
-    return Status::InvalidArgument(NodeWhere(id) +
-                                   ": field \"workers_launched\" must be >= -1 (-1: unknown)");
+    return Status::InvalidArgument(Format("node %: field \"workers_launched\" must be >= -1 (-1: unknown)", {id}));
   }
   return Status::Ok();
 }
 
 Status CheckIdSpace(uint64_t id_bound, size_t node_count, const ParseLimits& limits,
                     std::string_view what) {
-  const std::string prefix = std::string(what) + ": ";
   if (node_count > limits.max_nodes) {
-    return Status::OutOfRange(prefix + std::to_string(node_count) + " nodes exceed the limit of " +
-                              std::to_string(limits.max_nodes));
+    return Status::OutOfRange(Format("%: % nodes exceed the limit of %", {what, node_count, limits.max_nodes}));
   }
   if (id_bound > uint64_t{kMaxNodeId} + 1) {
-    return Status::OutOfRange(prefix + "node ids reach " + std::to_string(id_bound - 1) +
-                              ", above the maximum id " + std::to_string(kMaxNodeId));
+    return Status::OutOfRange(
+        Format("%: node ids reach %, above the maximum id %", {what, id_bound - 1, kMaxNodeId}));
   }
   const uint64_t max_bound = MaxIdBoundFor(node_count);
   if (id_bound > max_bound) {
-    return Status::OutOfRange(prefix + "id space of " + std::to_string(id_bound) + " for " +
-                              std::to_string(node_count) +
-                              " nodes is too sparse (at most 8 * nodes + 1024 = " +
-                              std::to_string(max_bound) + " ids)");
+    return Status::OutOfRange(
+        Format("%: id space of % for % nodes is too sparse (at most 8 * nodes + 1024 = % ids)",
+               {what, id_bound, node_count, max_bound}));
   }
   if (id_bound > limits.max_nodes && id_bound > node_count) {
-    return Status::OutOfRange(prefix + "id bound " + std::to_string(id_bound) +
-                              " exceeds the node limit of " + std::to_string(limits.max_nodes));
+    return Status::OutOfRange(
+        Format("%: id bound % exceeds the node limit of %", {what, id_bound, limits.max_nodes}));
   }
   return Status::Ok();
 }
 
 Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId>>& edges) {
+  if (dag.edge_count() != 0) return Status::Internal("AddEdgesInOrder needs a DAG without edges");
   // 1. Unknown ids and self-loops, in input order, with AddEdge's wording.
   for (const auto& [from, to] : edges) {
-    if (!dag.Contains(from)) return Status::NotFound(EdgeName(from, to) + ": unknown node " + std::to_string(from));
-    if (!dag.Contains(to)) return Status::NotFound(EdgeName(from, to) + ": unknown node " + std::to_string(to));
-    if (from == to) return Status::InvalidArgument(EdgeName(from, to) + " is a self-loop");
+    if (!dag.Contains(from)) return Status::NotFound(Format("edge %->%: unknown node %", {from, to, from}));
+    if (!dag.Contains(to)) return Status::NotFound(Format("edge %->%: unknown node %", {from, to, to}));
+    if (from == to) return Status::InvalidArgument(Format("edge %->% is a self-loop", {from, to}));
   }
   const size_t n = dag.id_bound();
   // 2. CSR adjacency (both directions) over all edges, duplicates included.
@@ -103,14 +123,11 @@ Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId
     in_start[i + 1] += in_start[i];
   }
   std::vector<NodeId> out_adj(edges.size()), in_adj(edges.size());
-  std::vector<size_t> in_edge(edges.size());  // index into `edges`, grouped by target
   {
     std::vector<uint32_t> out_fill(out_start.begin(), out_start.end() - 1);
     std::vector<uint32_t> in_fill(in_start.begin(), in_start.end() - 1);
-    for (size_t e = 0; e < edges.size(); ++e) {
-      const auto [from, to] = edges[e];
+    for (const auto& [from, to] : edges) {
       out_adj[out_fill[from]++] = to;
-      in_edge[in_fill[to]] = e;
       in_adj[in_fill[to]++] = from;
     }
   }
@@ -153,23 +170,52 @@ Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId
     std::reverse(cycle.begin(), cycle.end());
     // Start the report at the smallest id, for a stable message.
     std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
-    std::string path;
-    for (NodeId id : cycle) path += std::to_string(id) + " -> ";
-    path += std::to_string(cycle.front());
-    return Status::FailedPrecondition(EdgeName(cycle.back(), cycle.front()) +
-                                      " would create a cycle (" + path + ")");
+    std::string message = Format("edge %->% would create a cycle (", {cycle.back(), cycle.front()});
+    for (NodeId id : cycle) AppendFormat(message, "% -> ", {id});
+    AppendFormat(message, "%)", {cycle.front()});
+    return Status::FailedPrecondition(std::move(message));
   }
-  // 4. Insert targets in reverse topological order, each target's inputs in
-  // input order. When edge u->v is added, u's own inputs are not added yet,
-  // so AddEdge skips its reachability walk.
+  // 4. Duplicates, reported in the order AddEdge calls would meet them:
+  // targets in reverse topological order, each target's inputs in order.
+  std::vector<NodeId> last_target(n, kInvalidNodeId);
   for (size_t i = order.size(); i-- > 0;) {
     const NodeId to = order[i];
     for (uint32_t k = in_start[to]; k < in_start[to + 1]; ++k) {
-      const auto [from, target] = edges[in_edge[k]];
-      RUVECTOR_RETURN_IF_ERROR(dag.AddEdge(from, target));
+      const NodeId from = in_adj[k];
+      if (last_target[from] == to) return Status::AlreadyExists(Format("edge %->% already exists", {from, to}));
+      last_target[from] = to;
     }
   }
-  return dag.Validate();
+  // 5. Fill the adjacency lists; in_adj holds each target's inputs in input
+  // order (step 2 placed them in edge order).
+  DagBuilder::SetEdges(dag, in_start, in_adj, out_start, order);
+  return Status::Ok();
+}
+
+void DagBuilder::Start(QueryDag& dag, NodeId id_bound) { dag.slots_.resize(id_bound); }
+
+OperatorNode& DagBuilder::Place(QueryDag& dag, NodeId id) {
+  QueryDag::Slot& slot = dag.slots_[id];
+  slot.alive = true;
+  slot.node.id = id;
+  ++dag.live_count_;
+  return slot.node;
+}
+
+void DagBuilder::SetEdges(QueryDag& dag, const std::vector<uint32_t>& in_start, const std::vector<NodeId>& in_adj,
+                          const std::vector<uint32_t>& out_start, const std::vector<NodeId>& order) {
+  auto& slots = dag.slots_;
+  for (size_t v = 0; v < slots.size(); ++v) {
+    if (out_start[v + 1] > out_start[v]) slots[v].out.reserve(out_start[v + 1] - out_start[v]);
+    if (in_start[v + 1] > in_start[v]) {
+      slots[v].in.assign(in_adj.begin() + in_start[v], in_adj.begin() + in_start[v + 1]);
+    }
+  }
+  for (size_t i = order.size(); i-- > 0;) {
+    const NodeId to = order[i];
+    for (uint32_t k = in_start[to]; k < in_start[to + 1]; ++k) slots[in_adj[k]].out.push_back(to);
+  }
+  dag.edge_count_ = in_adj.size();
 }
 
 std::vector<std::pair<NodeId, NodeId>> EdgesByTarget(const QueryDag& dag) {
