@@ -220,8 +220,7 @@ void WriteNode(ByteWriter& w, StringTable& strings, const OperatorNode& n, int64
 // --- reading -------------------------------------------------------------------
 
 constexpr size_t kNoOffset = ~size_t{0};
-using internal::MessageArg;
-using Arg = MessageArg;
+using Arg = internal::MessageArg;
 
 // "binary DAG: " + "at byte <at>: " (unless kNoOffset) + `text` with each '%'
 // replaced by the next argument.
