@@ -12,12 +12,13 @@ start_within_s=15          # a new pattern's first exploration, at the latest
 dba=rvbudget_a
 dbb=rvbudget_b
 now_ms() { date +%s%3N; }
-status() { quiet postgres "SELECT $1 FROM ruvector.dag_exploration_status()"; }
-# explored DB WHERE [AFTER]: "yes" once a capture of DB matching WHERE was
-# handed to the explorer (after the timestamp AFTER), polling for at most $4 s.
+status() { quiet $dbb "SELECT $1 FROM ruvector.dag_exploration_status()"; }
+# explored_within DB WHERE AFTER LIMIT [FROM_MS]: "yes" once a capture of DB
+# matching WHERE was handed to the explorer after the timestamp AFTER, at most
+# LIMIT seconds after FROM_MS (default: now).
 explored_within() {
   local db=$1 where=$2 after=$3 limit=$4 deadline
-  deadline=$(($(now_ms) + limit * 1000))
+  deadline=$((${5:-$(now_ms)} + limit * 1000))
   while [ "$(now_ms)" -lt "$deadline" ]; do
     learn_now "$db"
     if [ "$(quiet "$db" "SELECT count(*) > 0 FROM ruvector.dag_captured_statements()
@@ -74,19 +75,43 @@ for _ in 1 2 3 4; do
   psql_db $dbb -c "$q1" >/dev/null
   learn_now $dbb
 done
-check "a new database's misplanned query is explored within ${start_within_s} s" \
-  "$(explored_within $dbb "query LIKE '%rv_events%'" "$b_start" $start_within_s)" yes
+check "a new database's misplanned query is explored within ${start_within_s} s of its first run" \
+  "$(explored_within $dbb "query LIKE '%rv_events%'" "$b_start" $start_within_s "$tb")" yes
 echo "# B explored $(( ($(now_ms) - tb) / 1000 )) s after its first run"
+
+# Users' statements occupy every core (one more than there are cores,
+# sleeping statements count as executing too): no exploration run completes
+# while they run (after the moving average caught up and runs in flight
+# ended), and the explorer reports the postponed runs.
+cores=$(status cores)
+psql_db $dbb -c "$q1" >/dev/null  # work is waiting for the explorer
+learn_now $dbb
+sleepers=()
+for _ in $(seq 0 "$cores"); do
+  psql_db $dbb -c "SELECT pg_sleep(7)" >/dev/null &
+  sleepers+=($!)
+done
+sleep 3
+from=$(quiet postgres "SELECT now()")
+busy_now=$(status "foreground_busy > cores - 0.5")
+sleep 3
+to=$(quiet postgres "SELECT now()")
+wait "${sleepers[@]}"
+check "users' statements occupying the cores are seen (foreground_busy)" "$busy_now" t
+check "no exploration run completes while users' statements occupy the cores" \
+  "$(quiet $dbb "SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 1000)
+     WHERE steering <> 'serve' AND recorded_at BETWEEN '$from' AND '$to'")" 0
 
 # A reset pattern starts again just as fast.
 psql_db $dbb -c "SELECT ruvector.dag_reset_learning()" >/dev/null
 reset_at=$(quiet postgres "SELECT now()")
+tr=$(now_ms)
 for _ in 1 2 3 4; do
   psql_db $dbb -c "$q1" >/dev/null
   learn_now $dbb
 done
 check "after dag_reset_learning the pattern is explored again within ${start_within_s} s" \
-  "$(explored_within $dbb "query LIKE '%rv_events%'" "$reset_at" $start_within_s)" yes
+  "$(explored_within $dbb "query LIKE '%rv_events%'" "$reset_at" $start_within_s "$tr")" yes
 
 # The explorer ran no longer than its budget: budget x elapsed + what it may
 # save up + the bounded debt of overheads (2 s of budget).
@@ -96,7 +121,7 @@ allowed=$(awk -v b=$budget -v e="$elapsed_ms" -v c=$max_credit_ms 'BEGIN { print
 echo "# explorer busy ${busy} ms in ${elapsed_ms} ms (budget $budget: at most ${allowed} ms); timeouts $(status timeouts), yields $(status yields)"
 check "the explorer stays within its budget" "$([ "$busy" -le "$allowed" ] && echo yes || echo "no: $busy ms")" yes
 check "the budget owed never exceeds the bound" \
-  "$(quiet postgres "SELECT credit_ms >= -$budget * 2000 - 1 FROM ruvector.dag_exploration_status()")" t
+  "$(quiet $dbb "SELECT credit_ms >= -$budget * 2000 - 1 FROM ruvector.dag_exploration_status()")" t
 
 psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_exploration_cpu_budget" -c "SELECT pg_reload_conf()" >/dev/null
 for db in $dba $dbb; do psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; done
