@@ -1,6 +1,8 @@
 // PG zone: background exploration. Backends capture read-only statements of
 // patterns the learner wants to explore (text + parameters, at execution);
-// the background worker plans batches within a CPU budget and starts one
+// the background worker plans batches within a CPU budget (every run's
+// timeout fits the budget saved up; most valuable work first; nothing while
+// users' statements occupy the cores: foreground.h) and starts one
 // dynamic "explorer" process per batch, connected to the statement's
 // database as the role that ran it. The explorer re-executes each statement
 // under the candidate arm in a read-only, security-restricted transaction
