@@ -1,6 +1,8 @@
 // PG zone: background exploration. Backends capture read-only statements of
 // patterns the learner wants to explore (text + parameters, at execution);
-// the background worker plans batches within a CPU budget and starts one
+// the background worker plans batches within a CPU budget (every run's
+// timeout fits the budget saved up; most valuable work first; nothing while
+// users' statements occupy the cores: foreground.h) and starts one
 // dynamic "explorer" process per batch, connected to the statement's
 // database as the role that ran it. The explorer re-executes each statement
 // under the candidate arm in a read-only, security-restricted transaction
@@ -11,6 +13,8 @@
 // that arm); a run cancelled at its timeout is recorded as a censored one.
 // docs/postgres.md, "Background exploration".
 #include "dag_bridge.h"
+
+#include <sys/resource.h>
 
 #include "shim.h"
 
@@ -23,6 +27,7 @@ extern "C" {
 
 #include "explorer_guard.h"
 #include "extension.h"
+#include "foreground.h"
 #include "guard.h"
 #include "steering.h"
 #include "visibility.h"
@@ -47,16 +52,26 @@ namespace {
 /// A run may take this multiple of the pattern's best measured latency plus
 /// kTimeoutSlackMs before it is cancelled (and counted as at least that
 /// slow): an arm slower than that is of no use, and the slack keeps noise
-/// on millisecond queries from cancelling good runs.
+/// on millisecond queries from cancelling good runs. When the budget is
+/// short a run may get down to kMinTimeoutFactor x that latency.
 constexpr double kTimeoutFactor = 2.0;
+constexpr double kMinTimeoutFactor = 1.2;
 constexpr double kTimeoutSlackMs = 2.0;
-/// Runs of one candidate per batch (the bandit judges after four).
+/// Runs of one candidate per job (the bandit judges after four).
 constexpr int kRunsPerJob = 2;
 /// A capture is refreshed (new parameters) at most this often.
 constexpr int64_t kCaptureRefreshUs = int64_t{30} * 1000000;
-/// Unused budget accumulates for at most this long, and spent budget is
-/// owed for at most this long.
-constexpr double kMaxCreditSeconds = 10.0;
+/// Unused budget accumulates for at most this long (while a core is free):
+/// the longest run the explorer can ever make is budget x this.
+constexpr double kMaxCreditSeconds = 30.0;
+/// Overheads beyond a batch's timeouts (process start, commits) are owed
+/// for at most this long.
+constexpr double kMaxDebtSeconds = 2.0;
+/// Before each run the explorer waits at most this long for a free core,
+/// then leaves the rest of its batch for later.
+constexpr int kYieldWaitMs = 2000;
+/// The explorer's nice value (see ruvector_dag_explorer_main).
+constexpr int kExplorerNice = 10;
 
 // --- worker side -------------------------------------------------------------
 
@@ -72,15 +87,17 @@ int64_t g_launch_failure_logged_us = 0;
 /// An explorer idles this long waiting for more work before it exits.
 constexpr int kExplorerIdleMs = 1000;
 
-/// Charges a finished (or abandoned) batch to the budget and the counters.
-/// The debt is bounded at kMaxCreditSeconds' worth of budget: a batch of
-/// multi-second runs (or one that overran and was terminated) must not stop
-/// exploration for many minutes afterwards; with the bound it resumes within
-/// kMaxCreditSeconds.
-void AccountBatch(int64_t finished_us) {
+double MaxCreditUs() { return g_explore_cpu_budget * kMaxCreditSeconds * 1e6; }
+
+/// Charges a finished (or abandoned) batch to the budget and the counters:
+/// its wall time minus the time it waited for a free core. Every batch is
+/// planned to fit the credit it was given (PlanExploreBatch), so only
+/// overheads can make a debt, and that is bounded by kMaxDebtSeconds of
+/// budget: no batch stops exploration for longer than that afterwards.
+void AccountBatch(int64_t finished_us, int64_t yielded_us) {
   if (g_batch_accounted) return;
-  const int64_t busy = std::max<int64_t>(0, finished_us - g_batch_started_us);
-  const double max_debt = g_explore_cpu_budget * kMaxCreditSeconds * 1e6;
+  const int64_t busy = std::max<int64_t>(0, finished_us - g_batch_started_us - std::max<int64_t>(0, yielded_us));
+  const double max_debt = g_explore_cpu_budget * kMaxDebtSeconds * 1e6;
   g_credit_us = std::max(g_credit_us - static_cast<double>(busy), -max_debt);
   Steer()->counters.explorer_busy_us += busy;
   g_batch_accounted = true;
@@ -101,22 +118,65 @@ void ReapExplorer(int64_t now) {
     ++s->counters.explorer_errors;
     r.finished_us = now;
   }
-  AccountBatch(r.id == g_explorer_request && r.finished_us != 0 ? r.finished_us : now);
+  const bool current = r.id == g_explorer_request;
+  AccountBatch(current && r.finished_us != 0 ? r.finished_us : now, current ? r.yielded_us : 0);
   s->explorer_pid = 0;
   LWLockRelease(SteerLock());
   pfree(g_explorer);
   g_explorer = nullptr;
 }
 
-/// The worst case of one batch stays within what the bounded debt can pay
-/// back (kMaxCreditSeconds of budget), else long runs under load would take
-/// far more than the budget; at least 1 s (one job always fits).
-double BatchLimitMs() { return std::max(1000.0, g_explore_cpu_budget * kMaxCreditSeconds * 1000.0); }
-
 int64_t WorstCaseUs(const ExploreRequest& r) {
   int64_t us = 0;
   for (int i = 0; i < r.job_count; ++i) us += static_cast<int64_t>(r.jobs[i].runs) * (r.jobs[i].timeout_ms + 200) * 1000;
-  return us + int64_t{30} * 1000000;
+  // Waits for a free core, and a margin for connecting and committing.
+  return us + static_cast<int64_t>(kYieldWaitMs) * 1000 * r.job_count + int64_t{30} * 1000000;
+}
+
+/// The time at stake of each capture's pattern (pattern table, decayed to
+/// `now`), per capture slot: what exploring it can save.
+void CaptureStakes(int64_t now, double* stake_ms) {
+  uint64_t keys[kCaptureSlots];
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  for (int i = 0; i < kCaptureSlots; ++i) keys[i] = Steer()->captures[i].pattern_key;
+  LWLockRelease(SteerLock());
+  LWLockAcquire(StateLock(), LW_SHARED);
+  for (int i = 0; i < kCaptureSlots; ++i) {
+    stake_ms[i] = 0.0;
+    const PatternEntry* e = keys[i] != 0 ? FindPattern(State(), keys[i]) : nullptr;
+    if (e == nullptr) continue;
+    PatternEntry copy;
+    CopyPatternEntry(*e, &copy);
+    const double age = static_cast<double>(std::max<int64_t>(0, now - copy.value_at_us));
+    stake_ms[i] = copy.value_ms * std::exp2(-age / static_cast<double>(kValueHalfLifeUs));
+  }
+  LWLockRelease(StateLock());
+}
+
+/// The batch plan for the worker's next batch, within the credit.
+ExplorePlan CurrentPlan(const double* stake_ms) {
+  ExplorePlan plan;
+  plan.timeout_factor = kTimeoutFactor;
+  plan.min_timeout_factor = kMinTimeoutFactor;
+  plan.slack_ms = kTimeoutSlackMs;
+  plan.runs = kRunsPerJob;
+  plan.baseline_interval = static_cast<uint32_t>(g_baseline_interval);
+  plan.min_default_ms = g_explore_min_ms;
+  plan.credit_ms = std::max(0.0, g_credit_us / 1000.0);
+  plan.max_credit_ms = MaxCreditUs() / 1000.0;
+  plan.stake_ms = stake_ms;
+  return plan;
+}
+
+/// Hands batch `r` (planned into shared memory) out under a new id.
+void HandOut(ExploreRequest* r, int64_t now, int32_t explorer_pid) {
+  r->id = std::max(r->id, g_explorer_request) + 1;
+  r->explorer_pid = explorer_pid;
+  r->yielded_us = 0;
+  g_explorer_request = r->id;
+  g_batch_started_us = now;
+  g_batch_accounted = false;
+  g_explorer_deadline_us = now + WorstCaseUs(*r);
 }
 
 bool LaunchExplorer(uint64_t request) {
@@ -141,11 +201,47 @@ bool LaunchExplorer(uint64_t request) {
   return true;
 }
 
+/// A running explorer: charge its finished batch, and hand it the next one
+/// when the most valuable work is for its database and role -- or release
+/// it (it exits at once) when that work is another database's or role's, so
+/// that the next tick starts an explorer there.
+void FeedRunningExplorer(int64_t now, pid_t pid, bool may_plan, const double* stake_ms) {
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  ExploreRequest* r = &Steer()->explore;
+  const bool finished = r->id == g_explorer_request && r->finished_us != 0;
+  if (finished) AccountBatch(r->finished_us, r->yielded_us);
+  const bool idle = finished && r->explorer_pid == 0 && Steer()->explorer_pid == pid;
+  if (idle && may_plan) {
+    ExplorePlan plan = CurrentPlan(stake_ms);
+    uint32_t db = 0, role = 0;
+    if (NextExploreOwner(Steer(), now, plan, &db, &role)) {
+      if (db == r->database_oid && role == r->role_oid) {
+        plan.only_database = db;
+        plan.only_role = role;
+        if (PlanExploreBatch(Steer(), now, plan, r) > 0) HandOut(r, now, pid);
+      } else {
+        // An empty request addressed to it: the explorer exits.
+        r->job_count = 0;
+        HandOut(r, now, pid);
+        r->finished_us = now;
+        g_batch_accounted = true;
+      }
+    }
+  }
+  LWLockRelease(SteerLock());
+  if (!finished && now > g_explorer_deadline_us) {
+    ereport(LOG, (errmsg("ruvector_dag: explorer %d overran its deadline; terminating it", static_cast<int>(pid))));
+    TerminateBackgroundWorker(g_explorer);
+    g_explorer_deadline_us = now + int64_t{10} * 1000000;
+  }
+}
+
 }  // namespace
 
 void ExplorerTick() {
   if (Steer() == nullptr) return;
   const int64_t now = NowUnixMicros();
+  SampleForeground(now);
   pid_t pid = 0;
   if (g_explorer != nullptr) {
     BgwHandleStatus status = GetBackgroundWorkerPid(g_explorer, &pid);
@@ -154,62 +250,37 @@ void ExplorerTick() {
       pid = 0;
     }
   }
-  // Credit: budget x elapsed wall time, at most kMaxCreditSeconds' worth.
+  // Credit: budget x wall time while users' statements leave a core free,
+  // at most kMaxCreditSeconds' worth (a budget lowered by a reload lowers
+  // what was saved up too).
   const double budget = g_explore_cpu_budget;
+  const bool saturated = ForegroundSaturated();
   if (g_credit_updated_us == 0) g_credit_updated_us = now;
-  g_credit_us += budget * static_cast<double>(now - g_credit_updated_us);
+  if (!saturated) g_credit_us += budget * static_cast<double>(now - g_credit_updated_us);
   g_credit_updated_us = now;
-  g_credit_us = std::min(g_credit_us, budget * kMaxCreditSeconds * 1e6);
+  g_credit_us = std::min(g_credit_us, MaxCreditUs());
+  const bool may_plan = budget > 0.0 && g_credit_us > 0.0 && g_steering_enabled && !saturated;
+  double stake_ms[kCaptureSlots];
+  if (may_plan) CaptureStakes(now, stake_ms);
 
-  ExploreRequest* r = &Steer()->explore;
   if (g_explorer != nullptr) {
-    // A running explorer: charge its finished batch, hand it the next one
-    // for its database and role, or stop it when it overran its deadline.
+    FeedRunningExplorer(now, pid, may_plan, stake_ms);
     LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
-    bool finished = r->id == g_explorer_request && r->finished_us != 0;
-    if (finished) AccountBatch(r->finished_us);
-    bool idle = finished && r->explorer_pid == 0 && Steer()->explorer_pid == pid;
-    int jobs = 0;
-    if (idle && budget > 0.0 && g_credit_us >= 0.0 && g_steering_enabled) {
-      uint32_t db = r->database_oid, role = r->role_oid;
-      jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, db, role, g_explore_min_ms,
-                              BatchLimitMs());
-      if (jobs > 0) {
-        r->id = std::max(r->id, g_explorer_request) + 1;
-        g_explorer_request = r->id;
-        r->database_oid = db;
-        r->role_oid = role;
-        r->explorer_pid = pid;
-        g_batch_started_us = now;
-        g_batch_accounted = false;
-        g_explorer_deadline_us = now + WorstCaseUs(*r);
-      }
-    }
+    Steer()->explore_credit_ms = g_credit_us / 1000.0;
     LWLockRelease(SteerLock());
-    if (!finished && now > g_explorer_deadline_us) {
-      ereport(LOG, (errmsg("ruvector_dag: explorer %d overran its deadline; terminating it", static_cast<int>(pid))));
-      TerminateBackgroundWorker(g_explorer);
-      g_explorer_deadline_us = now + int64_t{10} * 1000000;
-    }
     return;
   }
-  if (!(budget > 0.0) || g_credit_us < 0.0 || !g_steering_enabled) return;
-
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
-  int jobs = PlanExploreBatch(Steer(), now, kTimeoutFactor, kTimeoutSlackMs, kRunsPerJob,
-                              static_cast<uint32_t>(g_baseline_interval), r, 0, 0, g_explore_min_ms,
-                              BatchLimitMs());
-  uint64_t id = 0;
-  int64_t worst = 0;
-  if (jobs > 0) {
-    id = r->id = std::max(r->id, g_explorer_request) + 1;
-    worst = WorstCaseUs(*r);
-  }
+  Steer()->explore_credit_ms = g_credit_us / 1000.0;
+  ExploreRequest* r = &Steer()->explore;
+  int jobs = may_plan ? PlanExploreBatch(Steer(), now, CurrentPlan(stake_ms), r) : 0;
+  if (jobs > 0) HandOut(r, now, 0);
+  const uint64_t id = r->id;
   LWLockRelease(SteerLock());
   if (jobs == 0) return;
   if (!LaunchExplorer(id)) {
     // No free background worker slot (max_worker_processes): try later.
+    g_batch_accounted = true;
     if (now - g_launch_failure_logged_us > int64_t{600} * 1000000) {
       ereport(LOG, (errmsg("ruvector_dag: no free background worker slot for the explorer"),
                     errhint("Raise max_worker_processes.")));
@@ -217,10 +288,6 @@ void ExplorerTick() {
     }
     return;
   }
-  g_explorer_request = id;
-  g_batch_started_us = now;
-  g_batch_accounted = false;
-  g_explorer_deadline_us = now + worst;
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   ++Steer()->counters.explorer_launches;
   LWLockRelease(SteerLock());
@@ -529,11 +596,33 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
 
 namespace {
 
+/// Waits (at most kYieldWaitMs) while users' statements occupy the cores;
+/// adds the time waited to *yielded_us. False when no core became free: the
+/// rest of the batch is left for later.
+bool WaitForFreeCore(int64_t* yielded_us) {
+  if (!ForegroundSaturated()) return true;
+  const int64_t from = NowUnixMicros();
+  bool free = false;
+  for (int waited = 0; waited < kYieldWaitMs && !free; waited += 50) {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    free = !ForegroundSaturated();
+  }
+  *yielded_us += NowUnixMicros() - from;
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  ++Steer()->counters.explorer_yields;
+  LWLockRelease(SteerLock());
+  return free;
+}
+
 /// Runs one batch; returns false when the request was superseded.
 bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, MemoryContext keep) {
   const int64_t started = NowUnixMicros();
   int runs_done = 0, timeouts = 0, errors = 0, unsafe = 0;
-  for (int j = 0; j < request->job_count; ++j) {
+  int64_t yielded_us = 0;
+  bool yielded = false;  // no core became free: the rest waits for a later batch
+  for (int j = 0; j < request->job_count && !yielded; ++j) {
     const ExploreJob& job = request->jobs[j];
     LWLockAcquire(SteerLock(), LW_SHARED);
     bool current = job.capture >= 0 && job.capture < kCaptureSlots &&
@@ -544,6 +633,10 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
     if (!current) continue;
     for (int run = 0; run < job.runs; ++run) {
       CHECK_FOR_INTERRUPTS();
+      if (!WaitForFreeCore(&yielded_us)) {
+        yielded = true;
+        break;
+      }
       double elapsed_ms = 0.0, exec_ms = 0.0;
       char refusal[kCaptureRefusalLen];
       RunOutcome o = RunOnce(*capture, job.arm, job.timeout_ms, keep, &elapsed_ms, &exec_ms, refusal, sizeof(refusal));
@@ -597,6 +690,7 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
     r.errors = errors + unsafe;
     r.started_us = started;
     r.explorer_pid = 0;  // idle: ready for the next batch
+    r.yielded_us = yielded_us;
     r.finished_us = std::max<int64_t>(NowUnixMicros(), started + 1);
   }
   int procno = Steer()->worker_procno;
@@ -624,6 +718,15 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
   BackgroundWorkerUnblockSignals();
   if (Steer() == nullptr || State() == nullptr) proc_exit(1);
   g_in_explorer = true;
+  // A low CPU priority: where the explorer and a user's statement share a
+  // core, the scheduler gives the statement about nine tenths of it (Linux
+  // CFS weights 1024 : 110). Not the lowest (19): under other programs' load
+  // the explorer would barely run, and a run holding a buffer lock should
+  // not stall for long (priority inversion).
+  errno = 0;
+  if (setpriority(PRIO_PROCESS, 0, kExplorerNice) != 0) {
+    ereport(DEBUG1, (errmsg("ruvector_dag explorer: could not lower its CPU priority: %m")));
+  }
   MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "ruvector_dag explorer", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(keep);
   // The batch and the statement being run live for the whole process; `keep`
@@ -651,12 +754,20 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
       CHECK_FOR_INTERRUPTS();
       LWLockAcquire(SteerLock(), LW_SHARED);
       const ExploreRequest& r = Steer()->explore;
-      if (r.id != id && r.explorer_pid == MyProcPid && r.database_oid == database && r.role_oid == role) {
-        *request = r;
-        id = r.id;
-        more = true;
+      bool released = false;
+      if (r.id != id && r.explorer_pid == MyProcPid) {
+        // Work for this database and role, or (an empty request) none:
+        // the worker wants an explorer elsewhere.
+        if (r.job_count > 0 && r.database_oid == database && r.role_oid == role) {
+          *request = r;
+          id = r.id;
+          more = true;
+        } else {
+          released = true;
+        }
       }
       LWLockRelease(SteerLock());
+      if (released) break;
     }
     if (!more) break;
     MemoryContextReset(keep);
@@ -684,17 +795,19 @@ void RequireSteerState() {
 
 using namespace ruvector_pg;
 
-/// dag_exploration_status() -> one row of background-exploration counters.
+/// dag_exploration_status() -> one row of background-exploration counters,
+/// how busy users' statements keep the server and the budget saved up.
 extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   RequireSteerState();
   LWLockAcquire(SteerLock(), LW_SHARED);
   SteerCounters c = Steer()->counters;
   bool running = Steer()->explorer_pid != 0;
+  const double credit_ms = Steer()->explore_credit_ms;
   LWLockRelease(SteerLock());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  Datum v[10];
-  bool nulls[10] = {false};
+  Datum v[14];
+  bool nulls[14] = {false};
   v[0] = Float8GetDatum(g_explore_cpu_budget);
   v[1] = Int64GetDatum(static_cast<int64>(c.captures));
   v[2] = Int64GetDatum(static_cast<int64>(c.explorer_launches));
@@ -705,6 +818,10 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   v[7] = Float8GetDatum(static_cast<double>(c.explorer_busy_us) / 1000.0);
   v[8] = BoolGetDatum(running);
   v[9] = Int64GetDatum(static_cast<int64>(c.bank_priors));
+  v[10] = Int64GetDatum(static_cast<int64>(c.explorer_yields));
+  v[11] = Float8GetDatum(ForegroundBusy());
+  v[12] = Int32GetDatum(ServerCores());
+  v[13] = Float8GetDatum(credit_ms);
   tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   return (Datum)0;
 }

@@ -11,6 +11,7 @@
 #include "shim.h"
 
 #include "extension.h"
+#include "foreground.h"
 #include "guard.h"
 #include "plan_extract.h"
 #include "steering.h"
@@ -340,6 +341,8 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
 }
 
 void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
+  const bool top = g_exec_nesting == 0;
+  if (top) ForegroundBegin();  // the explorer yields to executing statements
   ++g_exec_nesting;
   PG_TRY();
   {
@@ -352,6 +355,7 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
   PG_FINALLY();
   {
     --g_exec_nesting;
+    if (top) ForegroundEnd();
   }
   PG_END_TRY();
 }

@@ -5,6 +5,7 @@
 #include "shim.h"
 
 #include "extension.h"
+#include "foreground.h"
 #include "guard.h"
 #include "steering.h"
 
@@ -54,12 +55,14 @@ void ShmemRequestHook() {
   if (g_prev_shmem_request != nullptr) g_prev_shmem_request();
   RequestSharedMemory();
   RequestSteerMemory();
+  RequestForegroundMemory();
 }
 
 void ShmemStartupHook() {
   if (g_prev_shmem_startup != nullptr) g_prev_shmem_startup();
   StartupSharedMemory();
   StartupSteerMemory();
+  StartupForegroundMemory();
 }
 
 bool CheckAttention(char** newval, void** extra, GucSource source) {
@@ -159,7 +162,8 @@ void DefineGucs() {
                            "Share of one CPU the background explorer may use to re-execute captured read-only "
                            "statements under candidate arms (0 = no background exploration).",
                            "Measured as the explorer processes' wall time; unused budget accumulates for at most "
-                           "10 seconds.",
+                           "30 seconds while users' statements leave a core free, and every run's timeout fits what "
+                           "has accumulated.",
                            &g_explore_cpu_budget, 0.1, 0.0, 1.0, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_exploration_min_ms",
                            "Patterns whose default plan runs faster than this (ms) are not explored in the "

@@ -250,7 +250,7 @@ Status Learner::Learn(const std::vector<LearnInput>& batch, size_t max_patterns,
       // The same plan's latency is distributed as the default's: the arm is
       // at least as slow as the default's recent (geometric) mean.
       const double bound = std::max(in.latency_ms, std::exp(b.Summary(0).mean_log_ms));
-      RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), bound, /*censored=*/true));
+      RUVECTOR_RETURN_IF_ERROR(b.ObserveSamePlan(static_cast<uint32_t>(in.arm), bound));
     } else {
       RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
     }

@@ -312,8 +312,9 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
   }
   if (d->deployed_arm > 0 && static_cast<uint32_t>(d->deployed_arm) < s->arm_count) {
     ++d->since_baseline;
-    if (baseline_interval > 0 && d->since_baseline >= baseline_interval &&
-        !(background_baseline && CaptureExplorable(s, key))) {
+    // A baseline check runs PostgreSQL's (slow) plan: never in a user's
+    // statement while the background explorer can take it.
+    if (baseline_interval > 0 && d->since_baseline >= baseline_interval && !background_baseline) {
       d->since_baseline = 0;
       c.arm = 0;
       c.action = SteerAction::kBaselineCheck;
@@ -433,21 +434,78 @@ int TimeoutMs(double t) {
   return ms < 1 ? 1 : ms;
 }
 
-/// The timeout of one run of `arm` on capture `c`: `base_ms` (already scaled
-/// by the load) doubled for each consecutive earlier timeout of that arm on
-/// this statement (at most kMaxTimeoutDoublings times), but never raised
-/// beyond kMaxTimeoutDefaultMultiple x the default's latency x the load (an
-/// arm that slow is of no use), plus the slack.
-int RunTimeoutMs(const CapturedStatement& c, int arm, double base_ms, double default_ms, double load,
-                 double slack_ms) {
+double ClampedLoad(const SteerState* s) {
+  return s->explore_load > 1.0 ? (s->explore_load < kMaxExploreLoad ? s->explore_load : kMaxExploreLoad) : 1.0;
+}
+
+/// Consecutive timeouts of `arm` on the statement.
+uint32_t Streak(const CapturedStatement& c, int arm) { return c.timeout_arm == arm ? c.timeout_streak : 0; }
+
+/// The timeout of one run after `streak` consecutive timeouts of its arm:
+/// `base_ms` (already scaled by the load) doubled per timeout (at most
+/// kMaxTimeoutDoublings times), but never raised beyond
+/// kMaxTimeoutDefaultMultiple x the default's latency x the load (an arm that
+/// slow is of no use), plus the slack.
+int RunTimeoutMs(uint32_t streak, double base_ms, double default_ms, double load, double slack_ms) {
   double t = base_ms;
-  if (c.timeout_arm == arm && c.timeout_streak > 0) {
-    const uint32_t doublings = c.timeout_streak < kMaxTimeoutDoublings ? c.timeout_streak : kMaxTimeoutDoublings;
+  if (streak > 0) {
+    const uint32_t doublings = streak < kMaxTimeoutDoublings ? streak : kMaxTimeoutDoublings;
     const double raised = base_ms * static_cast<double>(1u << doublings);
     const double cap = kMaxTimeoutDefaultMultiple * default_ms * load;
     t = raised < cap ? raised : (cap > base_ms ? cap : base_ms);
   }
   return TimeoutMs(t + slack_ms);
+}
+
+/// The best measured latency of a pattern: its default, deployed arm or
+/// best candidate.
+double BestMs(const Decision& d) {
+  double best = d.default_ms;
+  if (d.deployed_arm > 0 && d.deployed_ms > 0.0 && d.deployed_ms < best) best = d.deployed_ms;
+  if (d.best_candidate_arm >= 0 && d.best_candidate_ms > 0.0 && d.best_candidate_ms < best) best = d.best_candidate_ms;
+  return best;
+}
+
+/// One job for a capture before it is fitted to the credit.
+struct JobPlan {
+  int arm = 0;
+  int runs = 1;
+  int timeout_ms = 1;
+  int min_timeout_ms = 1;     // a shorter run could not tell anything new
+  double expected_ms = 0.0;   // what one run is expected to cost
+  uint32_t streak = 0;
+};
+
+JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const ExplorePlan& plan, double load) {
+  JobPlan j;
+  if (work == 2) {
+    j.arm = 0;
+    j.runs = 1;
+    j.streak = Streak(c, 0);
+    j.timeout_ms = RunTimeoutMs(j.streak, 2.0 * plan.timeout_factor * d.default_ms * load, d.default_ms, load,
+                                plan.slack_ms);
+    j.min_timeout_ms = std::min(j.timeout_ms, TimeoutMs(2.0 * plan.min_timeout_factor * d.default_ms * load +
+                                                        plan.slack_ms));
+    j.expected_ms = d.default_ms * load;
+    return j;
+  }
+  const double best = BestMs(d) * load;
+  j.arm = d.explore_arm;
+  j.streak = Streak(c, j.arm);
+  // After a timeout, one longer run: more runs at a timeout that was too
+  // short would only repeat the lower bound.
+  j.runs = j.streak > 0 ? 1 : plan.runs;
+  j.timeout_ms = RunTimeoutMs(j.streak, plan.timeout_factor * best, d.default_ms, load, plan.slack_ms);
+  j.min_timeout_ms = j.streak > 0 ? RunTimeoutMs(j.streak - 1, plan.timeout_factor * best, d.default_ms, load,
+                                                 plan.slack_ms) + 1
+                                  : TimeoutMs(plan.min_timeout_factor * best + plan.slack_ms);
+  j.min_timeout_ms = std::min(j.min_timeout_ms, j.timeout_ms);
+  j.expected_ms = j.streak > 0 ? static_cast<double>(j.timeout_ms) : std::min<double>(j.timeout_ms, best);
+  return j;
+}
+
+bool OwnedBy(const CapturedStatement& c, uint32_t database_oid, uint32_t role_oid) {
+  return c.database_oid == database_oid && c.role_oid == role_oid;
 }
 
 }  // namespace
@@ -457,107 +515,133 @@ bool CaptureExplorable(const SteerState* s, uint64_t key) {
   return idx >= 0 && s->captures[idx].unsafe == 0 && s->captures[idx].failures < kMaxCaptureFailures;
 }
 
-int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
-                     uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database,
-                     uint32_t only_role, double min_default_ms, double max_batch_ms) {
-  const double load = s->explore_load > 1.0 ? (s->explore_load < kMaxExploreLoad ? s->explore_load : kMaxExploreLoad)
-                                              : 1.0;
-  int first = -1;
+double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan) {
+  if (slot < 0 || slot >= kCaptureSlots) return 0.0;
+  const CapturedStatement& c = s->captures[slot];
+  const Decision* d = nullptr;
+  const int work = CaptureWork(s, c, plan.baseline_interval, plan.min_default_ms, &d);
+  if (work == 0) return 0.0;
+  const JobPlan j = PlanJob(c, *d, work, plan, ClampedLoad(s));
+  // A job that can never fit the budget is not planned at all.
+  if (plan.max_credit_ms > 0.0 && j.min_timeout_ms > plan.max_credit_ms) return 0.0;
+  const int64_t since = std::max(c.last_explored_us, c.captured_us);
+  const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
+  const double aging = 1.0 + waited_s / 10.0;
+  if (work == 2) return kBaselineValue * aging;
+  double stake = d->default_ms;
+  if (plan.stake_ms != nullptr && plan.stake_ms[slot] > stake) stake = plan.stake_ms[slot];
+  const double gain = 0.5 / static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
+  const double cost = std::max(1e-3, static_cast<double>(j.runs) * j.expected_ms);
+  return stake * gain / cost * aging;
+}
+
+bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& plan, uint32_t* database_oid,
+                      uint32_t* role_oid) {
+  int top = -1;
+  double top_value = 0.0;
   for (int i = 0; i < kCaptureSlots; ++i) {
-    const Decision* d = nullptr;
-    if (CaptureWork(s, s->captures[i], baseline_interval, min_default_ms, &d) == 0) continue;
-    if (only_database != 0 && (s->captures[i].database_oid != only_database || s->captures[i].role_oid != only_role)) {
-      continue;
+    if (plan.only_database != 0 && !OwnedBy(s->captures[i], plan.only_database, plan.only_role)) continue;
+    const double v = ExploreValue(s, i, now_us, plan);
+    if (v > top_value) {
+      top = i;
+      top_value = v;
     }
-    if (first < 0 || s->captures[i].last_explored_us < s->captures[first].last_explored_us) first = i;
   }
+  if (top < 0) return false;
+  *database_oid = s->captures[top].database_oid;
+  *role_oid = s->captures[top].role_oid;
+  return true;
+}
+
+int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out) {
   out->job_count = 0;
-  if (first < 0) return 0;
-  out->database_oid = s->captures[first].database_oid;
-  out->role_oid = s->captures[first].role_oid;
+  uint32_t database = 0, role = 0;
+  if (!NextExploreOwner(s, now_us, plan, &database, &role)) return 0;
+  const double load = ClampedLoad(s);
+  out->database_oid = database;
+  out->role_oid = role;
   out->runs_done = out->timeouts = out->errors = 0;
   out->started_us = out->finished_us = 0;
   out->explorer_pid = 0;
-  bool has_probe = false;
-  int probe_capture = -1;  // a capture whose candidate timed out last time
-  double worst_ms = 0.0;
-  // Captures explored longest ago first (ties by slot): when the batch limit
-  // leaves some out, they come first next time.
+  // That owner's captures with work, most valuable first (ties by slot).
   int order[kCaptureSlots];
+  double value[kCaptureSlots];
   int candidates = 0;
   for (int i = 0; i < kCaptureSlots; ++i) {
-    const CapturedStatement& c = s->captures[i];
-    if (c.pattern_key == 0 || c.database_oid != out->database_oid || c.role_oid != out->role_oid) continue;
+    if (!OwnedBy(s->captures[i], database, role)) continue;
+    const double v = ExploreValue(s, i, now_us, plan);
+    if (!(v > 0.0)) continue;
     int at = candidates++;
-    while (at > 0 && s->captures[order[at - 1]].last_explored_us > c.last_explored_us) {
+    while (at > 0 && value[at - 1] < v) {
       order[at] = order[at - 1];
+      value[at] = value[at - 1];
       --at;
     }
     order[at] = i;
+    value[at] = v;
   }
+  const double credit = plan.credit_ms > 0.0 ? plan.credit_ms : 1e18;
+  double spent = 0.0;
+  bool has_probe = false;
+  int probe_capture = -1;  // a capture whose candidate timed out last time
   for (int k = 0; k < candidates && out->job_count < kMaxExploreJobs; ++k) {
     const int i = order[k];
     CapturedStatement& c = s->captures[i];
     const Decision* d = nullptr;
-    int work = CaptureWork(s, c, baseline_interval, min_default_ms, &d);
-    if (work == 0) continue;
-    ExploreJob& j = out->jobs[out->job_count++];
-    j = ExploreJob();
-    j.capture = i;
-    j.pattern_key = c.pattern_key;
+    const int work = CaptureWork(s, c, plan.baseline_interval, plan.min_default_ms, &d);
+    JobPlan j = PlanJob(c, *d, work, plan, load);
+    // Fit the credit: fewer runs, then a shorter timeout, else later (a run
+    // is never charged more than the credit it was given).
+    const double remaining = credit - spent;
+    if (static_cast<double>(j.runs) * j.timeout_ms > remaining) j.runs = 1;
+    if (j.timeout_ms > remaining) {
+      if (remaining < j.min_timeout_ms) continue;
+      j.timeout_ms = static_cast<int>(remaining);
+    }
+    ExploreJob& job = out->jobs[out->job_count++];
+    job = ExploreJob();
+    job.capture = i;
+    job.pattern_key = c.pattern_key;
+    job.arm = j.arm;
+    job.runs = j.runs;
+    job.timeout_ms = j.timeout_ms;
+    spent += static_cast<double>(j.runs) * j.timeout_ms;
     if (work == 2) {
-      j.arm = 0;
-      j.runs = 1;
-      j.timeout_ms = RunTimeoutMs(c, 0, 2.0 * timeout_factor * d->default_ms * load, d->default_ms, load, slack_ms);
       // A baseline run measures the default now: it is the load probe too.
-      j.probe = 1;
-      j.expected_ms = d->default_ms;
-    } else {
-      double best = d->default_ms;
-      if (d->deployed_arm > 0 && d->deployed_ms > 0.0 && d->deployed_ms < best) best = d->deployed_ms;
-      if (d->best_candidate_arm >= 0 && d->best_candidate_ms > 0.0 && d->best_candidate_ms < best) {
-        best = d->best_candidate_ms;
-      }
-      j.arm = d->explore_arm;
-      j.runs = runs;
-      j.timeout_ms = RunTimeoutMs(c, j.arm, timeout_factor * best * load, d->default_ms, load, slack_ms);
-    }
-    // A batch may cost at most max_batch_ms at its worst (its first job
-    // always fits): a batch of long runs under load would otherwise take
-    // far more than the budget before it is charged.
-    const double worst = static_cast<double>(j.runs) * j.timeout_ms;
-    if (max_batch_ms > 0.0 && out->job_count > 1 && worst_ms + worst > max_batch_ms) {
-      --out->job_count;
-      break;
-    }
-    worst_ms += worst;
-    if (work == 2) {
+      job.probe = 1;
+      job.expected_ms = d->default_ms;
       has_probe = true;
       FindDecision(s, c.pattern_key)->since_baseline = 0;
-    } else if (c.timeout_arm == j.arm && c.timeout_streak > 0 && probe_capture < 0) {
+    } else if (j.streak > 0 && probe_capture < 0) {
       probe_capture = i;
     }
     c.last_explored_us = now_us;
   }
   // While runs time out or the last probe found the server loaded, one run
   // of the default measures the load again (which is how timeouts shrink
-  // back once the load is gone). An idle server pays nothing for this.
+  // back once the load is gone), when it fits the credit. An idle server
+  // pays nothing for this.
   if (!has_probe && out->job_count > 0 && (load > 1.0 || probe_capture >= 0)) {
     const int i = probe_capture >= 0 ? probe_capture : out->jobs[0].capture;
     const Decision* d = FindDecision(s, s->captures[i].pattern_key);
+    const int timeout = RunTimeoutMs(Streak(s->captures[i], 0), 2.0 * plan.timeout_factor * d->default_ms * load,
+                                     d->default_ms, load, plan.slack_ms);
     // The probe matters more than the last job (whose capture then waits
-    // for the next batch: last_explored_us only orders the captures).
-    if (out->job_count == kMaxExploreJobs) --out->job_count;
-    ExploreJob& j = out->jobs[out->job_count++];
-    j = ExploreJob();
-    j.capture = i;
-    j.pattern_key = s->captures[i].pattern_key;
-    j.arm = 0;
-    j.runs = 1;
-    j.probe = 1;
-    j.expected_ms = d->default_ms;
-    j.timeout_ms = RunTimeoutMs(s->captures[i], 0, 2.0 * timeout_factor * d->default_ms * load, d->default_ms, load,
-                                slack_ms);
+    // for the next batch).
+    const ExploreJob& last = out->jobs[out->job_count - 1];
+    const double freed = out->job_count == kMaxExploreJobs ? static_cast<double>(last.runs) * last.timeout_ms : 0.0;
+    if (spent - freed + timeout <= credit) {
+      if (out->job_count == kMaxExploreJobs) --out->job_count;
+      ExploreJob& j = out->jobs[out->job_count++];
+      j = ExploreJob();
+      j.capture = i;
+      j.pattern_key = s->captures[i].pattern_key;
+      j.arm = 0;
+      j.runs = 1;
+      j.probe = 1;
+      j.expected_ms = d->default_ms;
+      j.timeout_ms = timeout;
+    }
   }
   return out->job_count;
 }

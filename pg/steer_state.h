@@ -178,6 +178,8 @@ struct ExploreRequest {
   int32_t errors = 0;
   int64_t started_us = 0;
   int64_t finished_us = 0;
+  /// Time the explorer waited for a free core (not charged to the budget).
+  int64_t yielded_us = 0;
 };
 
 inline constexpr int kHealthRingCapacity = 128;
@@ -248,7 +250,8 @@ struct SteerCounters {
   uint64_t explorer_timeouts = 0;   // of which cancelled at their timeout (censored)
   uint64_t explorer_errors = 0;     // runs that failed otherwise
   uint64_t explorer_unsafe = 0;     // captures found not re-executable
-  int64_t explorer_busy_us = 0;     // wall time explorer processes ran
+  int64_t explorer_busy_us = 0;     // wall time explorer processes ran (yielded time excluded)
+  uint64_t explorer_yields = 0;     // runs postponed because users' statements occupied the cores
 };
 
 struct SteerState {
@@ -275,6 +278,9 @@ struct SteerState {
   /// from the explorer's latest probe; scales every timeout.
   double explore_load = 1.0;
   int64_t explore_load_us = 0;  // when it was measured (0 = never)
+  /// The explorer's budget saved up (ms of explorer time; negative = owed),
+  /// published by the worker.
+  double explore_credit_ms = 0.0;
   // Healing (published by the worker's cycle; dag_auto_repair appends repairs).
   HealthSummary health;
   uint64_t healing_requests = 0;  // dag_auto_repair asks for a cycle now
@@ -387,34 +393,72 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
 /// A role (`role_oid`) that holds half of the slots or more gets one of its
 /// own.
 CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid = 0);
-/// Plans the next explorer batch: picks the (database, role) of the capture
-/// explored longest ago among those with work (a candidate arm to measure,
-/// or a deployed arm whose baseline is due: `baseline_interval` plans since
-/// the last one), a measured default and fewer than kMaxCaptureFailures
-/// failures, and adds one job per such capture of that database and role:
-/// `runs` runs of the decision's explore_arm with timeout = ceil(
-/// timeout_factor x the best measured latency x load + slack_ms), or one run
-/// of arm 0 with timeout = ceil(2 x timeout_factor x the default's latency x
-/// load + slack_ms) when the baseline is due (its counter is reset; the run
-/// is a load probe). `load` is s->explore_load (clamped to [1,
-/// kMaxExploreLoad]). A run of an arm whose last runs on that statement timed
-/// out gets its timeout doubled per consecutive timeout (at most
-/// kMaxTimeoutDoublings times, and not beyond kMaxTimeoutDefaultMultiple x
-/// the default's latency x load). When the load is above 1 or a job's arm
-/// timed out last time and the batch has no baseline run, one run of arm 0
-/// on such a capture is added as a load probe. Timeouts are at least 1 ms.
-/// Returns the job count (0 = nothing to do). Marks the chosen captures
-/// explored at `now_us`.
-/// With `only_database` / `only_role` non-zero, only captures of that
-/// database and role are considered (work for a running explorer).
-/// Candidates of patterns whose default is measured faster than
-/// `min_default_ms` are not planned (baselines still are).
-/// With `max_batch_ms` > 0, jobs are added only while the batch's worst case
-/// (runs x timeout, summed; the probe not counted) stays within it -- the
-/// first job always.
-int PlanExploreBatch(SteerState* s, int64_t now_us, double timeout_factor, double slack_ms, int runs,
-                     uint32_t baseline_interval, ExploreRequest* out, uint32_t only_database = 0,
-                     uint32_t only_role = 0, double min_default_ms = 0.0, double max_batch_ms = 0.0);
+/// How the worker plans explorer batches (docs/postgres.md, "Background
+/// exploration": budget, order, timeouts).
+struct ExplorePlan {
+  /// A candidate run may take timeout_factor x the best measured latency x
+  /// load (+ slack_ms); when the credit is short, down to
+  /// min_timeout_factor x that latency (a run cut shorter could not show the
+  /// arm faster than the best). A baseline run gets twice the factors of the
+  /// default's latency.
+  double timeout_factor = 2.0;
+  double min_timeout_factor = 1.2;
+  double slack_ms = 2.0;
+  int runs = 2;                    // runs of one candidate per job (1 when the credit is short)
+  uint32_t baseline_interval = 16; // plans of a deployed arm between baseline runs (0 = never)
+  double min_default_ms = 0.0;     // candidates of patterns whose default is faster are not planned
+  /// The explorer time the batch may cost at its worst (every job's runs x
+  /// timeout, the load probe included), and the most that can ever be
+  /// available (a job that cannot fit even that is not planned); <= 0 =
+  /// unlimited.
+  double credit_ms = 0.0;
+  double max_credit_ms = 0.0;
+  /// Only captures of this database and role (0 = any: the owner of the
+  /// most valuable job).
+  uint32_t only_database = 0;
+  uint32_t only_role = 0;
+  /// Per capture slot, the pattern's time at stake (ms; nullptr or 0 = its
+  /// default latency): what exploring it can save.
+  const double* stake_ms = nullptr;
+};
+
+/// The value of exploring capture `slot` now, per millisecond of explorer
+/// time: baseline runs that are due come first (kBaselineValue); a candidate
+/// is worth stake x plausible speed-up / expected run cost x (1 + seconds
+/// waited / 10, at most 60 s), where the plausible speed-up is 1/2 halved
+/// per consecutive timeout of that arm on the statement (its lower bound
+/// already exceeded the timeout) and the expected cost is runs x the best
+/// measured latency x load (the timeout after a timeout). 0 = no work.
+double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan);
+inline constexpr double kBaselineValue = 1e12;
+
+/// The (database, role) of the most valuable work (ExploreValue), without
+/// changing anything; false when there is none.
+bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& plan, uint32_t* database_oid,
+                      uint32_t* role_oid);
+
+/// Plans the next explorer batch: the captures of one database and role
+/// (plan.only_database / only_role, else the owner of the most valuable
+/// work) with work -- a candidate arm to measure or a deployed arm whose
+/// baseline is due (`baseline_interval` plans since the last one) --, a
+/// measured default and fewer than kMaxCaptureFailures failures, most
+/// valuable first (ExploreValue). Each job is `runs` runs of the decision's
+/// explore_arm with timeout = ceil(timeout_factor x the best measured
+/// latency x load + slack_ms), or one run of arm 0 with timeout = ceil(2 x
+/// timeout_factor x the default's latency x load + slack_ms) when the
+/// baseline is due (its counter is reset; the run is a load probe). `load`
+/// is s->explore_load (clamped to [1, kMaxExploreLoad]). A run of an arm
+/// whose last runs on that statement timed out gets its timeout doubled per
+/// consecutive timeout (at most kMaxTimeoutDoublings times, and not beyond
+/// kMaxTimeoutDefaultMultiple x the default's latency x load) and is run once.
+/// When the load is above 1 or a job's arm timed out last time and the batch
+/// has no baseline run, one run of arm 0 on such a capture is added as a load
+/// probe. Every job fits the credit: one that does not is shortened (one
+/// run, then a timeout down to the minimum factor), else left for later
+/// (and never planned when it cannot fit max_credit_ms). Timeouts are at
+/// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
+/// chosen captures explored at `now_us`.
+int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
 
 /// A probe (a run of the default plan) took `latency_ms` where the default's
 /// measured latency is `expected_ms`: the load is their ratio, clamped to
@@ -440,9 +484,9 @@ struct SteerChoice {
 /// `explore_budget` > 0 and explorations stay within that share of the
 /// pattern's plans; else the deployed arm, with every `baseline_interval`-th
 /// plan serving arm 0 to refresh the baseline -- unless `background_baseline`
-/// and the pattern has an explorable capture: then the background explorer
-/// measures the baseline and users are always served the deployed arm.
-/// O(1) expected (O(kCaptureSlots) for a deployed pattern).
+/// (the background explorer is on): then the explorer measures the baseline
+/// on the pattern's capture and users are always served the deployed arm.
+/// O(1) expected.
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
                       uint32_t baseline_interval, bool background_baseline = false, uint32_t database_oid = 0);
 /// The capture of `key` exists and the explorer may still run it.

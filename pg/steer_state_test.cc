@@ -196,6 +196,20 @@ Decision* Decide(SteerState* s, uint64_t key, int deployed, int explore, double 
   return d;
 }
 
+/// The worker's plan with these settings (factor 2, minimum 1.2, slack 2 ms,
+/// two runs per job).
+ExplorePlan Plan(uint32_t baseline_interval = 16, uint32_t db = 0, uint32_t role = 0, double min_default_ms = 0.0,
+                 double credit_ms = 0.0, double max_credit_ms = 0.0) {
+  ExplorePlan p;
+  p.baseline_interval = baseline_interval;
+  p.only_database = db;
+  p.only_role = role;
+  p.min_default_ms = min_default_ms;
+  p.credit_ms = credit_ms;
+  p.max_credit_ms = max_credit_ms;
+  return p;
+}
+
 TEST(CaptureTest, WantedOnlyForPatternsWithACandidateAndRefreshedWhenOld) {
   auto s = NewState();
   EXPECT_FALSE(CaptureWanted(s.get(), 5, 1000, 100));  // unknown pattern
@@ -240,7 +254,7 @@ TEST(CaptureTest, ClaimPrefersEmptyThenFinishedThenOldest) {
   EXPECT_EQ(FindCapture(s.get(), 998), slot);
 }
 
-TEST(CaptureTest, BatchGroupsByDatabaseAndRoleWithTimeoutsFromTheBestLatency) {
+TEST(CaptureTest, BatchGroupsByDatabaseAndRoleMostValuableFirst) {
   auto s = NewState();
   Decide(s.get(), 1, 0, 3, 200.0, 0.0);   // candidate 3, default 200 ms
   Decide(s.get(), 2, 0, 4, 10.0, 2.5);    // best candidate 2.5 ms
@@ -253,59 +267,82 @@ TEST(CaptureTest, BatchGroupsByDatabaseAndRoleWithTimeoutsFromTheBestLatency) {
   Capture(s.get(), 4, 7, 10, 100);
   Capture(s.get(), 5, 7, 10, 100);
   for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
-  s->captures[FindCapture(s.get(), 3)].last_explored_us = 50;  // explored longest ago
+  // Without a time at stake, each pattern is worth its default latency:
+  // pattern 2 saves 10 ms per 2 x 2.5 ms of runs, patterns 1 and 3 their
+  // default per two runs of it.
+  EXPECT_GT(ExploreValue(s.get(), FindCapture(s.get(), 2), 1000, Plan()),
+            ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, Plan()));
+  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 4), 1000, Plan()), 0.0);
+  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 5), 1000, Plan()), 0.0);
   ExploreRequest r;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r), 1);
-  EXPECT_EQ(r.database_oid, 8u);
-  EXPECT_EQ(r.jobs[0].pattern_key, 3u);
-  EXPECT_EQ(r.jobs[0].arm, 5);
-  EXPECT_EQ(r.jobs[0].timeout_ms, 102);  // 2 x 50 + 2
-  EXPECT_EQ(s->captures[FindCapture(s.get(), 3)].last_explored_us, 1000);
-  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r), 2);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 2);
   EXPECT_EQ(r.database_oid, 7u);
   EXPECT_EQ(r.role_oid, 10u);
-  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
-  EXPECT_EQ(r.jobs[0].timeout_ms, 402);
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
   EXPECT_EQ(r.jobs[0].runs, 2);
-  EXPECT_EQ(r.jobs[1].pattern_key, 2u);
-  EXPECT_EQ(r.jobs[1].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
+  EXPECT_EQ(r.jobs[1].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 402);
+  EXPECT_EQ(s->captures[FindCapture(s.get(), 1)].last_explored_us, 1000);
+  // The time at stake orders them: pattern 1 ran far more often.
+  double stake[kCaptureSlots] = {0};
+  stake[FindCapture(s.get(), 1)] = 100000.0;
+  ExplorePlan staked = Plan();
+  staked.stake_ms = stake;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1100, staked, &r), 2);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  // Waiting raises a capture's value (at most 7x, after 60 s): the other
+  // database's pattern comes first once it waited long enough.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1200, Plan(), &r), 2);
+  EXPECT_EQ(r.database_oid, 7u);
+  s->captures[FindCapture(s.get(), 1)].last_explored_us = 59 * 1000000;  // explored a second ago
+  s->captures[FindCapture(s.get(), 2)].last_explored_us = 59 * 1000000;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 60 * 1000000, Plan(), &r), 1);
+  EXPECT_EQ(r.database_oid, 8u);
+  EXPECT_EQ(r.jobs[0].pattern_key, 3u);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 102);  // 2 x 50 + 2
   // A minimum default latency keeps fast patterns out (pattern 2: 10 ms).
-  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 2200, 2.0, 2.0, 2, 16, &r, 7, 10, 50.0), 1);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2200, Plan(16, 7, 10, 50.0), &r), 1);
   EXPECT_EQ(r.jobs[0].pattern_key, 1u);  // 200 ms default
   // Work for a running explorer: only its database and role.
-  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 2500, 2.0, 2.0, 2, 16, &r, 8, 10), 1);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2500, Plan(16, 8, 10), &r), 1);
   EXPECT_EQ(r.jobs[0].pattern_key, 3u);
-  EXPECT_EQ(PlanExploreBatch(s.get(), 2500, 2.0, 2.0, 2, 16, &r, 8, 11), 0);
+  uint32_t db = 0, role = 0;
+  EXPECT_FALSE(NextExploreOwner(s.get(), 2500, Plan(16, 8, 11), &db, &role));
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2500, Plan(16, 8, 11), &r), 0);
   // Unsafe or failing captures are not planned.
   s->captures[FindCapture(s.get(), 1)].unsafe = 1;
   s->captures[FindCapture(s.get(), 2)].failures = kMaxCaptureFailures;
   s->captures[FindCapture(s.get(), 3)].failures = kMaxCaptureFailures;
-  EXPECT_EQ(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r), 0);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 3000, Plan(), &r), 0);
 }
 
 TEST(CaptureTest, DueBaselineRunsInTheBackgroundNotOnUsers) {
   auto s = NewState();
   Decision* d = Decide(s.get(), 9, 1, -1, 100.0, 3.0);
-  // Without a capture, every 4th planning is a foreground baseline check.
+  // Without the background explorer, every 4th planning is a baseline check
+  // in the user's statement.
   int baseline = 0;
-  for (int i = 0; i < 8; ++i) baseline += ChooseArm(s.get(), 9, d->query_id, 0.0, 4, true).action ==
+  for (int i = 0; i < 8; ++i) baseline += ChooseArm(s.get(), 9, d->query_id, 0.0, 4, false).action ==
                                             SteerAction::kBaselineCheck;
   EXPECT_EQ(baseline, 2);
-  // With an explorable capture the explorer takes the baseline run.
-  Capture(s.get(), 9, 7, 10, 100);
+  // With it, never -- with or without a capture: the explorer takes the
+  // baseline run when it can re-execute the statement.
   baseline = 0;
   for (int i = 0; i < 8; ++i) baseline += ChooseArm(s.get(), 9, d->query_id, 0.0, 4, true).action ==
                                             SteerAction::kBaselineCheck;
   EXPECT_EQ(baseline, 0);
+  Capture(s.get(), 9, 7, 10, 100);
+  for (int i = 0; i < 8; ++i) baseline += ChooseArm(s.get(), 9, d->query_id, 0.0, 4, true).action ==
+                                            SteerAction::kBaselineCheck;
+  EXPECT_EQ(baseline, 0);
   ExploreRequest r;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 4, &r), 1);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(4), &r), 1);
   EXPECT_EQ(r.jobs[0].arm, 0);
   EXPECT_EQ(r.jobs[0].runs, 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 402);  // 2 x 2 x 100 + 2
   EXPECT_EQ(FindDecision(s.get(), 9)->since_baseline, 0u);
-  EXPECT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 4, &r), 0);  // not due again yet
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(4), &r), 0);  // not due again yet
 }
 
 TEST(CaptureTest, UnsafeCapturesAreNeverCapturedAgainAndRefreshesKeepTheBackOff) {
@@ -340,15 +377,17 @@ TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms
   CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
   ExploreRequest r;
-  // Quiet server: 2 x best + 2 ms, and no probe.
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r), 1);
+  // Quiet server: 2 x best + 2 ms, two runs, and no probe.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 202);
+  EXPECT_EQ(r.jobs[0].runs, 2);
   EXPECT_EQ(r.jobs[0].probe, 0);
   // Each consecutive timeout of arm 3 on this statement doubles its next
-  // timeout, up to 8 x the default (x load); a completed run ends it.
+  // timeout (one run), up to 8 x the default (x load); a completed run ends it.
   NoteRunOutcome(c, 3, /*timed_out=*/true);
-  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r), 2);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(), &r), 2);
   EXPECT_EQ(r.jobs[0].timeout_ms, 402);
+  EXPECT_EQ(r.jobs[0].runs, 1);
   // ... and the batch measures the load with one run of the default.
   EXPECT_EQ(r.jobs[1].arm, 0);
   EXPECT_EQ(r.jobs[1].probe, 1);
@@ -359,49 +398,87 @@ TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   NoteRunOutcome(c, 3, true);
   NoteRunOutcome(c, 3, true);
   EXPECT_EQ(c->timeout_streak, 4u);
-  ASSERT_GE(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r), 1);
+  ASSERT_GE(PlanExploreBatch(s.get(), 3000, Plan(), &r), 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 802);  // capped at 8 x 100 (not 16 x 200)
   NoteRunOutcome(c, 0, true);  // another arm's timeout starts its own streak
   EXPECT_EQ(c->timeout_arm, 0);
   EXPECT_EQ(c->timeout_streak, 1u);
   NoteRunOutcome(c, 0, false);
   EXPECT_EQ(c->timeout_streak, 0u);
-  ASSERT_EQ(PlanExploreBatch(s.get(), 4000, 2.0, 2.0, 2, 16, &r), 1);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 4000, Plan(), &r), 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 202);
 
   // A probe 3x slower than the default's measured latency: every timeout
   // is scaled by 3, and the next batches probe again until the load is gone.
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 300.0, 100.0, false, 5000), 3.0);
-  ASSERT_EQ(PlanExploreBatch(s.get(), 5000, 2.0, 2.0, 2, 16, &r), 2);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 5000, Plan(), &r), 2);
   EXPECT_EQ(r.jobs[0].timeout_ms, 602);  // 2 x 100 x 3 + 2
   EXPECT_EQ(r.jobs[1].probe, 1);
   EXPECT_EQ(r.jobs[1].timeout_ms, 1202);
+  // ... unless the probe does not fit the credit.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 5100, Plan(16, 0, 0, 0.0, 1300.0), &r), 1);
   // A cancelled probe at least doubles the estimate; the bound is 16.
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 700.0, 100.0, true, 6000), 7.0);
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 900.0, 100.0, true, 6100), 14.0);
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 900.0, 100.0, true, 6200), kMaxExploreLoad);
   // The load ends: the next probe brings the timeouts back (never below 1x).
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 60.0, 100.0, false, 7000), 1.0);
-  ASSERT_EQ(PlanExploreBatch(s.get(), 7000, 2.0, 2.0, 2, 16, &r), 1);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 7000, Plan(), &r), 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 202);
   EXPECT_EQ(s->explore_load_us, 7000);
   // Nonsense inputs change nothing.
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 50.0, 0.0, false, 8000), 1.0);
 }
 
-TEST(CaptureTest, ABatchStaysWithinItsWorstCaseLimit) {
+TEST(CaptureTest, EveryJobFitsTheCredit) {
   auto s = NewState();
   for (int i = 0; i < 6; ++i) {
     Decide(s.get(), 10 + i, 0, 2, 100.0, 0.0);  // 2 runs x 202 ms each
     Capture(s.get(), 10 + i, 7, 10, 100);
   }
   ExploreRequest r;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 1000.0), 2);  // 808 ms
-  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 1000.0), 2);
-  // The captures left out come first next time; one job always fits.
-  EXPECT_EQ(r.jobs[0].pattern_key, 12u);
-  ASSERT_EQ(PlanExploreBatch(s.get(), 3000, 2.0, 2.0, 2, 16, &r, 0, 0, 0.0, 100.0), 1);
-  EXPECT_EQ(PlanExploreBatch(s.get(), 4000, 2.0, 2.0, 2, 16, &r), 6);  // unlimited
+  // 404 + 404, then one run cut to the 192 ms left (>= 1.2 x 100 + 2).
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 1000.0), &r), 3);
+  EXPECT_EQ(r.jobs[2].runs, 1);
+  EXPECT_EQ(r.jobs[2].timeout_ms, 192);
+  int64_t worst = 0;
+  for (int i = 0; i < r.job_count; ++i) worst += static_cast<int64_t>(r.jobs[i].runs) * r.jobs[i].timeout_ms;
+  EXPECT_LE(worst, 1000);
+  // Less credit than one useful run (122 ms): nothing now, the job waits.
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(16, 0, 0, 0.0, 100.0), &r), 0);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(16, 0, 0, 0.0, 130.0), &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 130);
+  // A job that can never fit the budget is not planned at all.
+  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 12), 3000, Plan(16, 0, 0, 0.0, 1e6, 100.0)), 0.0);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 3000, Plan(16, 0, 0, 0.0, 1e6, 100.0), &r), 0);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 4000, Plan(), &r), 6);  // unlimited
+}
+
+TEST(CaptureTest, ATimedOutArmIsRetriedLongerAndSinksInTheOrder) {
+  auto s = NewState();
+  Decide(s.get(), 1, 0, 3, 100.0, 0.0);
+  Decide(s.get(), 2, 0, 4, 100.0, 0.0);
+  CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
+  Capture(s.get(), 2, 7, 10, 100);
+  const double before = ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, Plan());
+  NoteRunOutcome(c, 3, true);
+  // Its lower bound already passed the timeout: less plausible gain, a
+  // longer (costlier) run -- still planned, never dropped.
+  const double after = ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, Plan());
+  EXPECT_GT(after, 0.0);
+  EXPECT_LT(after, before);
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 3);  // two candidates + the load probe
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[1].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 402);
+  // Short credit: the retry is not cut below the timeout that already
+  // expired (a shorter run could tell nothing new).
+  for (CapturedStatement& k : s->captures) k.last_explored_us = 0;
+  FindDecision(s.get(), 2)->explore_arm = -1;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(16, 0, 0, 0.0, 202.0), &r), 0);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(16, 0, 0, 0.0, 300.0), &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 300);
 }
 
 TEST(CaptureTest, ABaselineRunIsTheLoadProbe) {
@@ -414,11 +491,12 @@ TEST(CaptureTest, ABaselineRunIsTheLoadProbe) {
   NoteRunOutcome(c, 2, true);
   s->explore_load = 2.0;
   ExploreRequest r;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, 2.0, 2.0, 2, 4, &r), 2);  // no extra probe
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(4), &r), 2);  // no extra probe
   int probes = 0;
   for (int i = 0; i < r.job_count; ++i) probes += r.jobs[i].probe;
   EXPECT_EQ(probes, 1);
-  EXPECT_EQ(r.jobs[FindCapture(s.get(), 9) < FindCapture(s.get(), 8) ? 0 : 1].arm, 0);
+  EXPECT_EQ(r.jobs[0].arm, 0);  // a due baseline run comes first
+  EXPECT_EQ(r.jobs[0].pattern_key, 9u);
 }
 
 TEST(LearnerTest, DeploysAMeasuredlyFasterArmOnly) {

@@ -249,6 +249,11 @@ class PatternBandit {
   /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.
   Status Observe(uint32_t arm, double latency_ms, bool censored = false);
+  /// Records that candidate `arm` produced exactly arm 0's plan: a censored
+  /// run at `bound_ms` (it cannot be faster than the default), and the arm
+  /// is retired until its timeout retry is due (the plan may change with the
+  /// data). Same errors as Observe.
+  Status ObserveSamePlan(uint32_t arm, double bound_ms);
   /// Exploration order of the candidates (arms not listed come after, in id
   /// order); arm 0 and unknown ids are ignored. Allocates nothing.
   void SetExplorationOrder(std::span<const uint32_t> arms);

@@ -305,6 +305,12 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
   return Status::Ok();
 }
 
+Status PatternBandit::ObserveSamePlan(uint32_t arm, double bound_ms) {
+  RUVECTOR_RETURN_IF_ERROR(Observe(arm, bound_ms, /*censored=*/true));
+  if (arm != 0 && arm != deployed_ && !arms_[arm].rejected) Retire(arm, /*by_timeouts=*/true);
+  return Status::Ok();
+}
+
 void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
   double m0, v0;
   uint32_t n0, c0;
@@ -325,10 +331,12 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
     }
   }
 
-  // 2. A censored candidate run at or above the baseline is strong evidence
-  //    that the arm is slower -- or that the server was loaded: the arm is
-  //    retired, to be retried later (RetryDue) with a longer timeout.
-  if (observed != 0 && observed != deployed_ && censored && n0 >= 1 && log_ms >= m0) {
+  // 2. A censored candidate run is a lower bound, not a veto: the first one
+  //    at or above the baseline may be the load's, and the host retries the
+  //    arm with a longer timeout. A second consecutive one retires the arm
+  //    for now, to be retried later (RetryDue) with a longer timeout still.
+  if (observed != 0 && observed != deployed_ && censored && n0 >= 1 && log_ms >= m0 &&
+      arms_[observed].censored_streak >= 2) {
     Retire(observed, /*by_timeouts=*/true);
   }
 

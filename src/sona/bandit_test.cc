@@ -157,12 +157,28 @@ TEST(BanditTest, CensoredTimeoutsRejectAnArmAndNeverDeployIt) {
   Rng rng(5);
   // Warm arm 0's baseline.
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(b.Observe(0, std::exp(std::log(100.0) + rng.Gaussian() * 0.1)).ok());
-  // Arm 1 times out at 150 ms (above the baseline): rejected at once.
+  // Arm 1 times out at 150 ms (above the baseline): a lower bound, not a
+  // veto -- the load may have caused it; it is tried again (longer timeout).
   ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  EXPECT_FALSE(b.Summary(1).rejected);
+  EXPECT_EQ(b.NextExploration(), 1);
+  // Times out again at twice the timeout: retired for now.
+  ASSERT_TRUE(b.Observe(1, 300.0, /*censored=*/true).ok());
   EXPECT_TRUE(b.Summary(1).rejected);
-  EXPECT_EQ(b.Summary(1).censored, 1u);
+  EXPECT_TRUE(b.Summary(1).timeout_retired);
+  EXPECT_EQ(b.Summary(1).censored, 2u);
   EXPECT_NE(b.NextExploration(), 1);
   EXPECT_EQ(b.deployed_arm(), 0u);
+}
+
+TEST(BanditTest, ASamePlanRunRetiresTheArmAtOnce) {
+  PatternBandit b = PatternBandit::Create(FourArms()).value();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
+  ASSERT_TRUE(b.ObserveSamePlan(2, 100.0).ok());
+  EXPECT_TRUE(b.Summary(2).rejected);
+  EXPECT_TRUE(b.Summary(2).timeout_retired);  // offered again later: plans change with the data
+  EXPECT_EQ(b.Summary(2).censored, 1u);
+  EXPECT_FALSE(b.ObserveSamePlan(9, 100.0).ok());
 }
 
 TEST(BanditTest, ALowCensoredRunIsWeakEvidenceNotAVeto) {
@@ -244,28 +260,31 @@ TEST(BanditTest, LearningResumesAfterALoadPeriod) {
   auto noisy = [&](double ms) { return std::exp(std::log(ms) + rng.Gaussian() * 0.05); };
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
   ASSERT_EQ(b.NextExploration(), 1);
-  // Load: arm 1 (truly 2.5x faster) times out twice at 150 ms, above the
-  // default's quiet latency.
+  // Load: arm 1 (truly 2.5x faster) times out at 150 ms, above the
+  // default's quiet latency, and again at 300 ms (a doubled timeout).
   ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  EXPECT_FALSE(b.Summary(1).timeout_retired);
+  ASSERT_TRUE(b.Observe(1, 300.0, /*censored=*/true).ok());
   EXPECT_TRUE(b.Summary(1).timeout_retired);
   EXPECT_NE(b.NextExploration(), 1);
-  // Users keep running the default plan; the arm comes back after 64 of them.
+  // Users keep running the default plan; the arm comes back after 128 of
+  // them (64, doubled per timeout beyond the first).
   int observed = 0;
   while (b.NextExploration() != 1 && observed < 1000) {
     ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
     ++observed;
   }
-  EXPECT_EQ(observed, 64);
+  EXPECT_EQ(observed, 128);
   // Still loaded: it times out again (longer timeout, higher bound) and the
   // next retry waits twice as long.
-  ASSERT_TRUE(b.Observe(1, 300.0, /*censored=*/true).ok());
-  EXPECT_EQ(b.Summary(1).censored_streak, 2u);
+  ASSERT_TRUE(b.Observe(1, 600.0, /*censored=*/true).ok());
+  EXPECT_EQ(b.Summary(1).censored_streak, 3u);
   observed = 0;
   while (b.NextExploration() != 1 && observed < 1000) {
     ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
     ++observed;
   }
-  EXPECT_EQ(observed, 128);
+  EXPECT_EQ(observed, 256);
   // The load is gone: the arm's runs complete and it is deployed.
   for (int i = 0; i < 12 && b.deployed_arm() == 0; ++i) {
     ASSERT_TRUE(b.Observe(b.NextExploration() == 1 ? 1 : 0, b.NextExploration() == 1 ? noisy(40.0) : noisy(100.0)).ok());
@@ -322,6 +341,7 @@ TEST(BanditTest, TimeoutRetriesCanBeTurnedOff) {
   PatternBandit b = PatternBandit::Create(o).value();
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
   ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  ASSERT_TRUE(b.Observe(1, 300.0, /*censored=*/true).ok());
   for (int i = 0; i < 5000; ++i) {
     ASSERT_TRUE(b.Observe(0, 100.0).ok());
     ASSERT_NE(b.NextExploration(), 1);
@@ -403,14 +423,15 @@ TEST(BanditTest, ImageKeepsTimeoutRetriesAndReadsVersionOne) {
   PatternBandit b = PatternBandit::Create(ServerLike()).value();
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
   ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
+  ASSERT_TRUE(b.Observe(1, 300.0, /*censored=*/true).ok());
   std::string image;
   b.AppendTo(&image);
   size_t off = 0;
   Result<PatternBandit> back = PatternBandit::Load(image, &off);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(back->Summary(1).timeout_retired);
-  EXPECT_EQ(back->Summary(1).censored_streak, 1u);
-  for (int i = 0; i < 64; ++i) {
+  EXPECT_EQ(back->Summary(1).censored_streak, 2u);
+  for (int i = 0; i < 128; ++i) {
     ASSERT_TRUE(b.Observe(0, 100.0).ok());
     ASSERT_TRUE(back->Observe(0, 100.0).ok());
   }
