@@ -266,6 +266,208 @@ void Summarize(const Phase& base, const Phase& learn, size_t tail, std::vector<P
 
 std::string RoundsText(int r) { return r < 0 ? std::string("-") : std::to_string(r); }
 
+/// Everything a bench run measured, for printing.
+struct BenchReport {
+  const BenchOptions* options = nullptr;
+  const std::vector<WorkloadQuery>* queries = nullptr;
+  const Phase* base = nullptr;
+  const Phase* learn = nullptr;
+  const std::vector<PatternReport>* patterns = nullptr;
+  const OracleResult* oracle = nullptr;
+  std::vector<bool> identical, deterministic;
+  std::string stamp, cpu_budget, model_note;
+  std::vector<std::string> decisions;  // deployed patterns, deployments, reverts
+  bool online = false, all_identical = true, oracle_identical = true;
+  size_t tail = 0, unchecked = 0, plan_samples = 0;
+  long long explorer_runs = 0, explorer_timeouts = 0;
+  int regressed_12 = 0, regressed_12_deployed = 0, regressed_2 = 0;
+  std::vector<int> ttb_all, ttb_late;
+  double base_total = 0, learn_total = 0, learn_all = 0, base_conv = 0, learn_conv = 0, explorer_total = 0;
+  double whole_speedup = 0, conv_speedup = 0, oracle_default = 0, oracle_best = 0, oracle_speedup = 0;
+  double saved = 0, oracle_saved = 0, plan_on_med = 0, plan_off_med = 0;
+};
+
+
+std::string TimeToBenefitText(std::vector<int> v) {
+  if (v.empty()) return std::string("no pattern benefited");
+  std::sort(v.begin(), v.end());
+  long within3 = std::count_if(v.begin(), v.end(), [](int r) { return r <= 3; });
+  return fmt::format("{} patterns benefited; median {} rounds, max {}; {} within 3 rounds", v.size(), v[v.size() / 2],
+                     v.back(), within3);
+}
+
+void PrintText(const BenchReport& r) {
+  const BenchOptions& o = *r.options;
+  const std::vector<WorkloadQuery>& queries = *r.queries;
+  const Phase& base = *r.base;
+  const Phase& learn = *r.learn;
+  const std::vector<PatternReport>& reports = *r.patterns;
+  const OracleResult& oracle = *r.oracle;
+  const size_t nq = queries.size();
+  std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, {}\n", nq, o.rounds,
+                           r.online ? fmt::format("online exploration, budget {} of the executions", o.budget)
+                                  : fmt::format("background exploration, CPU budget {} of one core", r.cpu_budget));
+  if (!r.stamp.empty()) std::cout << "data: " << r.stamp << "\n";
+  if (o.siblings_from > 1) {
+    std::cout << fmt::format("late siblings join at round {}\n", o.siblings_from);
+  }
+  std::cout << fmt::format("\n{:<12} {:>31}   {:>31}   {:>8}  {}\n", "", "PostgreSQL alone (ms)", "learning (ms)", "",
+                           "");
+  std::cout << fmt::format("{:<12} {:>7} {:>7} {:>7} {:>8}   {:>7} {:>7} {:>7} {:>8}   {:>8}  {}\n", "query",
+                           "p50", "p95", "p99", "max", "p50", "p95", "p99", "max", "converged", "results");
+  for (size_t i = 0; i < nq; ++i) {
+    std::cout << fmt::format(
+        "{:<12} {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f}x  {}\n",
+        queries[i].name.substr(0, 12), Percentile(base.ms[i], 50), Percentile(base.ms[i], 95),
+        Percentile(base.ms[i], 99), Percentile(base.ms[i], 100), Percentile(learn.ms[i], 50),
+        Percentile(learn.ms[i], 95), Percentile(learn.ms[i], 99), Percentile(learn.ms[i], 100),
+        reports[i].base_med / reports[i].conv_med,
+        !r.deterministic[i] ? "not checked (PostgreSQL's own runs differ)"
+        : r.identical[i]    ? "identical"
+                            : "DIFFERENT");
+  }
+  std::cout << fmt::format("\nper pattern (time to benefit: its rounds until within 20 % of its converged latency, "
+                           "for patterns on a deployed arm converged >= 1.2x faster)\n");
+  std::cout << fmt::format("{:<8} {:<10} {:>9} {:>9} {:>8}  {:<22} {:>5}  {:<22} {:>8}\n", "query", "family",
+                           "PG ms", "learned", "speed-up", "deployed arm", "at", "oracle arm", "oracle");
+  for (size_t i = 0; i < nq; ++i) {
+    const PatternReport& p = reports[i];
+    std::string family = queries[i].family + (queries[i].late ? "*" : "");
+    std::string orc_arm = "-", orc_x = "-";
+    if (o.oracle) {
+      const OracleQuery& q = oracle.queries[i];
+      orc_arm = oracle.arms[q.best];
+      orc_x = fmt::format("{:.2f}x", q.arm_ms[0] / std::max(q.arm_ms[q.best], 1e-9));
+    }
+    std::cout << fmt::format("{:<8} {:<10} {:9.2f} {:9.2f} {:7.2f}x  {:<22} {:>5}  {:<22} {:>8}   ttb {}\n",
+                             queries[i].name.substr(0, 8), family.empty() ? "-" : family, p.base_med, p.conv_med,
+                             p.base_med / p.conv_med, p.final_arm, RoundsText(p.deployed_round), orc_arm, orc_x,
+                             RoundsText(p.time_to_benefit));
+  }
+  std::cout << fmt::format("\ntotal, PostgreSQL alone: {:.1f} ms ({:.1f} ms wall)\n", r.base_total, base.wall_ms);
+  std::cout << fmt::format("total, learning: {:.1f} ms of statements (planning and exploration included) + {:.1f} "
+                           "ms waiting for the learner = {:.1f} ms ({:.2f}x){}\n",
+                           r.learn_total, learn.learn_ms, r.learn_all, r.base_total / r.learn_all,
+                           o.sync_learning ? "" : " (the worker learned in the background every 50 ms)");
+  std::cout << fmt::format("background explorer: {:.1f} ms of re-executions, {} runs, {} timeouts ({:.1f} %), "
+                           "concurrent with the workload; whole run counting it: {:.1f} ms ({:.2f}x)\n",
+                           r.explorer_total, r.explorer_runs, r.explorer_timeouts,
+                           r.explorer_runs > 0 ? 100.0 * static_cast<double>(r.explorer_timeouts) /
+                                                   static_cast<double>(r.explorer_runs)
+                                             : 0.0,
+                           r.learn_all + r.explorer_total, r.whole_speedup);
+  std::cout << fmt::format("converged (median of the last {} rounds per query): {:.1f} ms vs {:.1f} ms per round: "
+                           "{:.2f}x\n",
+                           r.tail, r.learn_conv, r.base_conv, r.conv_speedup);
+  if (o.oracle) {
+    std::cout << fmt::format("oracle (best built-in arm per query, median of {} runs each, {:.1f} s): {:.1f} ms vs "
+                             "{:.1f} ms per round: {:.2f}x; share of the oracle's speed-up: converged {:.0f} %, "
+                             "whole run {:.0f} %; of its time saving: {:.0f} %{}\n",
+                             o.oracle_repeats, oracle.wall_ms / 1000.0, r.oracle_best, r.oracle_default,
+                             r.oracle_speedup,
+                             100.0 * r.conv_speedup / r.oracle_speedup, 100.0 * r.whole_speedup / r.oracle_speedup,
+                             r.oracle_saved > 0 ? 100.0 * r.saved / r.oracle_saved : 0.0,
+                             r.oracle_identical ? "" : "; some arm returned DIFFERENT rows");
+  }
+  std::cout << fmt::format("queries regressed once converged: {} by > 1.2x ({} of them on a deployed arm, the "
+                           "others ran PostgreSQL's own plan in both sessions), {} by > 2x\n",
+                           r.regressed_12, r.regressed_12_deployed, r.regressed_2);
+  std::cout << "time to benefit per pattern: " << TimeToBenefitText(r.ttb_all) << "\n";
+  if (o.siblings_from > 1) std::cout << "  late siblings (*): " << TimeToBenefitText(r.ttb_late) << "\n";
+  std::cout << "model prediction error: " << r.model_note << "\n";
+  std::cout << fmt::format("arms deployed: {} patterns ({} deployments, {} reverts)\n", r.decisions[0],
+                           r.decisions[1], r.decisions[2]);
+  std::cout << fmt::format("planning time, median of {} EXPLAINs each: {:.1f} us with the extension, {:.1f} us "
+                           "without: {:+.1f} us\n",
+                           r.plan_samples, r.plan_on_med, r.plan_off_med, r.plan_on_med - r.plan_off_med);
+  std::cout << "results identical to PostgreSQL alone: " << (r.all_identical ? "yes" : "NO")
+            << (r.unchecked > 0 ? fmt::format(" ({} nondeterministic queries not checked)", r.unchecked) : "") << "\n";
+}
+
+void PrintJson(const BenchReport& r) {
+  const BenchOptions& o = *r.options;
+  const std::vector<WorkloadQuery>& queries = *r.queries;
+  const Phase& base = *r.base;
+  const Phase& learn = *r.learn;
+  const std::vector<PatternReport>& reports = *r.patterns;
+  const OracleResult& oracle = *r.oracle;
+  const size_t nq = queries.size();
+  nlohmann::ordered_json j;
+  j["workload"] = o.workload.empty() ? o.queries : o.workload;
+  if (!r.stamp.empty()) j["data"] = r.stamp;
+  j["rounds"] = o.rounds;
+  j["siblings_from"] = o.siblings_from;
+  j["exploration"] = o.exploration;
+  j["exploration_budget"] = r.online ? o.budget : 0.0;
+  j["exploration_cpu_budget"] = std::atof(r.cpu_budget.c_str());
+  nlohmann::ordered_json qs = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < nq; ++i) {
+    auto pct = [](const std::vector<double>& v) {
+      return nlohmann::ordered_json{{"p50", Percentile(v, 50)}, {"p95", Percentile(v, 95)},
+                                    {"p99", Percentile(v, 99)}, {"max", Percentile(v, 100)}};
+    };
+    const PatternReport& p = reports[i];
+    nlohmann::ordered_json q{{"name", queries[i].name},
+                             {"family", queries[i].family},
+                             {"late", queries[i].late},
+                             {"first_round", p.first_round + 1},
+                             {"postgres_ms", pct(base.ms[i])},
+                             {"learning_ms", pct(learn.ms[i])},
+                             {"converged_ms", p.conv_med},
+                             {"speedup_converged", p.base_med / p.conv_med},
+                             {"deployed_arm", p.final_arm},
+                             {"deployed_round", p.deployed_round},
+                             {"time_to_benefit_rounds", p.time_to_benefit},
+                             {"results_identical", static_cast<bool>(r.identical[i])},
+                             {"deterministic", static_cast<bool>(r.deterministic[i])}};
+    if (o.oracle) {
+      const OracleQuery& oq = oracle.queries[i];
+      nlohmann::ordered_json arms;
+      for (size_t a = 0; a < oracle.arms.size(); ++a) {
+        arms[oracle.arms[a]] = {{"ms", oq.arm_ms[a]}, {"timed_out", static_cast<bool>(oq.arm_timed_out[a])}};
+      }
+      q["oracle"] = {{"best_arm", oracle.arms[oq.best]},
+                     {"speedup", oq.arm_ms[0] / std::max(oq.arm_ms[oq.best], 1e-9)},
+                     {"results_identical", oq.results_identical},
+                     {"arms", arms}};
+    }
+    qs.push_back(q);
+  }
+  j["queries"] = qs;
+  j["total_postgres_ms"] = r.base_total;
+  j["total_learning_ms"] = r.learn_all;
+  j["learner_wait_ms"] = learn.learn_ms;
+  j["speedup_total"] = r.base_total / r.learn_all;
+  j["explorer_busy_ms"] = r.explorer_total;
+  j["explorer_runs"] = r.explorer_runs;
+  j["explorer_timeouts"] = r.explorer_timeouts;
+  j["speedup_total_with_explorer"] = r.whole_speedup;
+  j["speedup_converged"] = r.conv_speedup;
+  if (o.oracle) {
+    j["oracle"] = {{"repeats", o.oracle_repeats},
+                   {"wall_ms", oracle.wall_ms},
+                   {"speedup", r.oracle_speedup},
+                   {"share_converged", r.conv_speedup / r.oracle_speedup},
+                   {"share_whole_run", r.whole_speedup / r.oracle_speedup},
+                   {"share_time_saving", r.oracle_saved > 0 ? r.saved / r.oracle_saved : 0.0},
+                   {"results_identical", r.oracle_identical}};
+  }
+  j["regressed_over_1_2x"] = r.regressed_12;
+  j["regressed_over_1_2x_on_deployed_arm"] = r.regressed_12_deployed;
+  j["regressed_over_2x"] = r.regressed_2;
+  j["time_to_benefit_rounds"] = r.ttb_all;
+  j["time_to_benefit_late_siblings_rounds"] = r.ttb_late;
+  j["model_prediction_error"] = nullptr;
+  j["model_prediction_error_note"] = r.model_note;
+  j["patterns_deployed"] = std::stoll(r.decisions[0]);
+  j["planning_us_with_extension"] = r.plan_on_med;
+  j["planning_us_without_extension"] = r.plan_off_med;
+  j["planning_overhead_us"] = r.plan_on_med - r.plan_off_med;
+  j["results_identical"] = r.all_identical;
+  j["queries_not_checked"] = r.unchecked;
+  std::cout << j.dump(2) << "\n";
+}
+
 int RunBench(const BenchOptions& o) {
   auto t_start = std::chrono::steady_clock::now();
   auto queries_or = WorkloadQueries(o);
@@ -435,13 +637,6 @@ int RunBench(const BenchOptions& o) {
       if (queries[i].late && o.siblings_from > 1) ttb_late.push_back(p.time_to_benefit);
     }
   }
-  auto ttb_text = [](std::vector<int> v) {
-    if (v.empty()) return std::string("no pattern benefited");
-    std::sort(v.begin(), v.end());
-    long within3 = std::count_if(v.begin(), v.end(), [](int r) { return r <= 3; });
-    return fmt::format("{} patterns benefited; median {} rounds, max {}; {} within 3 rounds", v.size(),
-                       v[v.size() / 2], v.back(), within3);
-  };
   const double learn_all = learn_total + learn.learn_ms;
   const double whole_speedup = base_total / (learn_all + explorer_total);
   const double conv_speedup = base_conv / learn_conv;
@@ -477,156 +672,51 @@ int RunBench(const BenchOptions& o) {
   const std::string model_note =
       "not available: the extension exposes no prediction error of its value model (per mechanism or overall)";
 
+  BenchReport r;
+  r.options = &o;
+  r.queries = &queries;
+  r.base = &base;
+  r.learn = &learn;
+  r.patterns = &reports;
+  r.oracle = &oracle;
+  r.identical = identical;
+  r.deterministic = deterministic;
+  r.stamp = *stamp;
+  r.cpu_budget = *cpu_budget;
+  r.model_note = model_note;
+  r.decisions = drow;
+  r.online = online;
+  r.all_identical = all_identical;
+  r.oracle_identical = oracle_identical;
+  r.tail = tail;
+  r.unchecked = unchecked;
+  r.plan_samples = plan_on.size();
+  r.explorer_runs = explorer_runs;
+  r.explorer_timeouts = explorer_timeouts;
+  r.regressed_12 = regressed_12;
+  r.regressed_12_deployed = regressed_12_deployed;
+  r.regressed_2 = regressed_2;
+  r.ttb_all = ttb_all;
+  r.ttb_late = ttb_late;
+  r.base_total = base_total;
+  r.learn_total = learn_total;
+  r.learn_all = learn_all;
+  r.base_conv = base_conv;
+  r.learn_conv = learn_conv;
+  r.explorer_total = explorer_total;
+  r.whole_speedup = whole_speedup;
+  r.conv_speedup = conv_speedup;
+  r.oracle_default = oracle_default;
+  r.oracle_best = oracle_best;
+  r.oracle_speedup = oracle_speedup;
+  r.saved = saved;
+  r.oracle_saved = oracle_saved;
+  r.plan_on_med = plan_on_med;
+  r.plan_off_med = plan_off_med;
   if (o.format == "text") {
-    std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, {}\n", nq, o.rounds,
-                             online ? fmt::format("online exploration, budget {} of the executions", o.budget)
-                                    : fmt::format("background exploration, CPU budget {} of one core", *cpu_budget));
-    if (!stamp->empty()) std::cout << "data: " << *stamp << "\n";
-    if (o.siblings_from > 1) {
-      std::cout << fmt::format("late siblings join at round {}\n", o.siblings_from);
-    }
-    std::cout << fmt::format("\n{:<12} {:>31}   {:>31}   {:>8}  {}\n", "", "PostgreSQL alone (ms)", "learning (ms)", "",
-                             "");
-    std::cout << fmt::format("{:<12} {:>7} {:>7} {:>7} {:>8}   {:>7} {:>7} {:>7} {:>8}   {:>8}  {}\n", "query",
-                             "p50", "p95", "p99", "max", "p50", "p95", "p99", "max", "converged", "results");
-    for (size_t i = 0; i < nq; ++i) {
-      std::cout << fmt::format(
-          "{:<12} {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f}x  {}\n",
-          queries[i].name.substr(0, 12), Percentile(base.ms[i], 50), Percentile(base.ms[i], 95),
-          Percentile(base.ms[i], 99), Percentile(base.ms[i], 100), Percentile(learn.ms[i], 50),
-          Percentile(learn.ms[i], 95), Percentile(learn.ms[i], 99), Percentile(learn.ms[i], 100),
-          reports[i].base_med / reports[i].conv_med,
-          !deterministic[i] ? "not checked (PostgreSQL's own runs differ)" : identical[i] ? "identical" : "DIFFERENT");
-    }
-    std::cout << fmt::format("\nper pattern (time to benefit: its rounds until within 20 % of its converged latency, "
-                             "for patterns on a deployed arm converged >= 1.2x faster)\n");
-    std::cout << fmt::format("{:<8} {:<10} {:>9} {:>9} {:>8}  {:<22} {:>5}  {:<22} {:>8}\n", "query", "family",
-                             "PG ms", "learned", "speed-up", "deployed arm", "at", "oracle arm", "oracle");
-    for (size_t i = 0; i < nq; ++i) {
-      const PatternReport& p = reports[i];
-      std::string family = queries[i].family + (queries[i].late ? "*" : "");
-      std::string orc_arm = "-", orc_x = "-";
-      if (o.oracle) {
-        const OracleQuery& q = oracle.queries[i];
-        orc_arm = oracle.arms[q.best];
-        orc_x = fmt::format("{:.2f}x", q.arm_ms[0] / std::max(q.arm_ms[q.best], 1e-9));
-      }
-      std::cout << fmt::format("{:<8} {:<10} {:9.2f} {:9.2f} {:7.2f}x  {:<22} {:>5}  {:<22} {:>8}   ttb {}\n",
-                               queries[i].name.substr(0, 8), family.empty() ? "-" : family, p.base_med, p.conv_med,
-                               p.base_med / p.conv_med, p.final_arm, RoundsText(p.deployed_round), orc_arm, orc_x,
-                               RoundsText(p.time_to_benefit));
-    }
-    std::cout << fmt::format("\ntotal, PostgreSQL alone: {:.1f} ms ({:.1f} ms wall)\n", base_total, base.wall_ms);
-    std::cout << fmt::format("total, learning: {:.1f} ms of statements (planning and exploration included) + {:.1f} "
-                             "ms waiting for the learner = {:.1f} ms ({:.2f}x){}\n",
-                             learn_total, learn.learn_ms, learn_all, base_total / learn_all,
-                             o.sync_learning ? "" : " (the worker learned in the background every 50 ms)");
-    std::cout << fmt::format("background explorer: {:.1f} ms of re-executions, {} runs, {} timeouts ({:.1f} %), "
-                             "concurrent with the workload; whole run counting it: {:.1f} ms ({:.2f}x)\n",
-                             explorer_total, explorer_runs, explorer_timeouts,
-                             explorer_runs > 0 ? 100.0 * static_cast<double>(explorer_timeouts) /
-                                                     static_cast<double>(explorer_runs)
-                                               : 0.0,
-                             learn_all + explorer_total, whole_speedup);
-    std::cout << fmt::format("converged (median of the last {} rounds per query): {:.1f} ms vs {:.1f} ms per round: "
-                             "{:.2f}x\n",
-                             tail, learn_conv, base_conv, conv_speedup);
-    if (o.oracle) {
-      std::cout << fmt::format("oracle (best built-in arm per query, median of {} runs each, {:.1f} s): {:.1f} ms vs "
-                               "{:.1f} ms per round: {:.2f}x; share of the oracle's speed-up: converged {:.0f} %, "
-                               "whole run {:.0f} %; of its time saving: {:.0f} %{}\n",
-                               o.oracle_repeats, oracle.wall_ms / 1000.0, oracle_best, oracle_default, oracle_speedup,
-                               100.0 * conv_speedup / oracle_speedup, 100.0 * whole_speedup / oracle_speedup,
-                               oracle_saved > 0 ? 100.0 * saved / oracle_saved : 0.0,
-                               oracle_identical ? "" : "; some arm returned DIFFERENT rows");
-    }
-    std::cout << fmt::format("queries regressed once converged: {} by > 1.2x ({} of them on a deployed arm, the "
-                             "others ran PostgreSQL's own plan in both sessions), {} by > 2x\n",
-                             regressed_12, regressed_12_deployed, regressed_2);
-    std::cout << "time to benefit per pattern: " << ttb_text(ttb_all) << "\n";
-    if (o.siblings_from > 1) std::cout << "  late siblings (*): " << ttb_text(ttb_late) << "\n";
-    std::cout << "model prediction error: " << model_note << "\n";
-    std::cout << fmt::format("arms deployed: {} patterns ({} deployments, {} reverts)\n", drow[0], drow[1], drow[2]);
-    std::cout << fmt::format("planning time, median of {} EXPLAINs each: {:.1f} us with the extension, {:.1f} us "
-                             "without: {:+.1f} us\n",
-                             plan_on.size(), plan_on_med, plan_off_med, plan_on_med - plan_off_med);
-    std::cout << "results identical to PostgreSQL alone: " << (all_identical ? "yes" : "NO")
-              << (unchecked > 0 ? fmt::format(" ({} nondeterministic queries not checked)", unchecked) : "") << "\n";
+    PrintText(r);
   } else {
-    nlohmann::ordered_json j;
-    j["workload"] = o.workload.empty() ? o.queries : o.workload;
-    if (!stamp->empty()) j["data"] = *stamp;
-    j["rounds"] = o.rounds;
-    j["siblings_from"] = o.siblings_from;
-    j["exploration"] = o.exploration;
-    j["exploration_budget"] = online ? o.budget : 0.0;
-    j["exploration_cpu_budget"] = std::atof(cpu_budget->c_str());
-    nlohmann::ordered_json qs = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < nq; ++i) {
-      auto pct = [](const std::vector<double>& v) {
-        return nlohmann::ordered_json{{"p50", Percentile(v, 50)}, {"p95", Percentile(v, 95)},
-                                      {"p99", Percentile(v, 99)}, {"max", Percentile(v, 100)}};
-      };
-      const PatternReport& p = reports[i];
-      nlohmann::ordered_json q{{"name", queries[i].name},
-                               {"family", queries[i].family},
-                               {"late", queries[i].late},
-                               {"first_round", p.first_round + 1},
-                               {"postgres_ms", pct(base.ms[i])},
-                               {"learning_ms", pct(learn.ms[i])},
-                               {"converged_ms", p.conv_med},
-                               {"speedup_converged", p.base_med / p.conv_med},
-                               {"deployed_arm", p.final_arm},
-                               {"deployed_round", p.deployed_round},
-                               {"time_to_benefit_rounds", p.time_to_benefit},
-                               {"results_identical", static_cast<bool>(identical[i])},
-                               {"deterministic", static_cast<bool>(deterministic[i])}};
-      if (o.oracle) {
-        const OracleQuery& oq = oracle.queries[i];
-        nlohmann::ordered_json arms;
-        for (size_t a = 0; a < oracle.arms.size(); ++a) {
-          arms[oracle.arms[a]] = {{"ms", oq.arm_ms[a]}, {"timed_out", static_cast<bool>(oq.arm_timed_out[a])}};
-        }
-        q["oracle"] = {{"best_arm", oracle.arms[oq.best]},
-                       {"speedup", oq.arm_ms[0] / std::max(oq.arm_ms[oq.best], 1e-9)},
-                       {"results_identical", oq.results_identical},
-                       {"arms", arms}};
-      }
-      qs.push_back(q);
-    }
-    j["queries"] = qs;
-    j["total_postgres_ms"] = base_total;
-    j["total_learning_ms"] = learn_all;
-    j["learner_wait_ms"] = learn.learn_ms;
-    j["speedup_total"] = base_total / learn_all;
-    j["explorer_busy_ms"] = explorer_total;
-    j["explorer_runs"] = explorer_runs;
-    j["explorer_timeouts"] = explorer_timeouts;
-    j["speedup_total_with_explorer"] = whole_speedup;
-    j["speedup_converged"] = conv_speedup;
-    if (o.oracle) {
-      j["oracle"] = {{"repeats", o.oracle_repeats},
-                     {"wall_ms", oracle.wall_ms},
-                     {"speedup", oracle_speedup},
-                     {"share_converged", conv_speedup / oracle_speedup},
-                     {"share_whole_run", whole_speedup / oracle_speedup},
-                     {"share_time_saving", oracle_saved > 0 ? saved / oracle_saved : 0.0},
-                     {"results_identical", oracle_identical}};
-    }
-    j["regressed_over_1_2x"] = regressed_12;
-    j["regressed_over_1_2x_on_deployed_arm"] = regressed_12_deployed;
-    j["regressed_over_2x"] = regressed_2;
-    j["time_to_benefit_rounds"] = ttb_all;
-    j["time_to_benefit_late_siblings_rounds"] = ttb_late;
-    j["model_prediction_error"] = nullptr;
-    j["model_prediction_error_note"] = model_note;
-    j["patterns_deployed"] = std::stoll(drow[0]);
-    j["planning_us_with_extension"] = plan_on_med;
-    j["planning_us_without_extension"] = plan_off_med;
-    j["planning_overhead_us"] = plan_on_med - plan_off_med;
-    j["results_identical"] = all_identical;
-    j["queries_not_checked"] = unchecked;
-    std::cout << j.dump(2) << "\n";
+    PrintJson(r);
   }
   return all_identical && oracle_identical ? kExitOk : kExitInternal;
 }

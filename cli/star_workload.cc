@@ -56,7 +56,8 @@ CREATE TABLE rs_date (d_id int PRIMARY KEY, d_date date NOT NULL, d_year int NOT
   d_month int NOT NULL, d_dow int NOT NULL, d_holiday bool NOT NULL);
 INSERT INTO rs_date SELECT d, day, extract(year FROM day)::int, extract(quarter FROM day)::int,
   extract(month FROM day)::int, extract(dow FROM day)::int,
-  (extract(month FROM day) = 12 AND extract(day FROM day) >= 20) OR (extract(month FROM day) = 7 AND extract(day FROM day) <= 4)
+  (extract(month FROM day) = 12 AND extract(day FROM day) >= 20)
+    OR (extract(month FROM day) = 7 AND extract(day FROM day) <= 4)
 FROM generate_series(1, 730) d, LATERAL (SELECT date '2025-01-01' + (d - 1) AS day) x;
 CREATE TABLE rs_promo (p_id int PRIMARY KEY, p_start int NOT NULL, p_end int NOT NULL, p_channel text NOT NULL);
 INSERT INTO rs_promo SELECT p, (p - 1) * 14 + 1, (p - 1) * 14 + 7, (ARRAY['tv', 'radio', 'web', 'mail'])[1 + p % 4]
@@ -142,7 +143,8 @@ constexpr const char* kPromoJoin =
 constexpr const char* kReturnsJoin =
     "FROM rs_returns r JOIN rs_sales s ON s.ss_item = r.sr_item AND s.ss_customer = r.sr_customer "
     "AND s.ss_date < r.sr_date JOIN rs_item i ON i.i_id = r.sr_item JOIN rs_brand b ON b.b_id = i.i_brand "
-    "JOIN rs_category c ON c.c_id = b.b_category WHERE c.c_id = {0} AND r.sr_reason = {1} AND i.i_color = {0} AND r.sr_date > {2}";
+    "JOIN rs_category c ON c.c_id = b.b_category "
+    "WHERE c.c_id = {0} AND r.sr_reason = {1} AND i.i_color = {0} AND r.sr_date > {2}";
 constexpr const char* kSnowflakeJoin =
     "FROM rs_sales s JOIN rs_item i ON i.i_id = s.ss_item JOIN rs_brand b ON b.b_id = i.i_brand "
     "JOIN rs_category c ON c.c_id = b.b_category JOIN rs_store st ON st.s_id = s.ss_store "
@@ -198,7 +200,8 @@ std::vector<Template> Templates() {
       {"T06", "region", true, "sibling of T04: per segment", t06, {"2", "23"}, {"9", "91"}},
       {"T07", "promo", false, "promotions run on fixed dates (date and promotion filters correlated); recent dates hot",
        t07, {"2026", "11", "670", "700"}, {"2025", "2", "30", "60"}},
-      {"T08", "promo", true, "sibling of T07: per weekday", t08, {"2026", "12", "700", "730"}, {"2025", "3", "60", "90"}},
+      {"T08", "promo", true, "sibling of T07: per weekday", t08, {"2026", "12", "700", "730"},
+       {"2025", "3", "60", "90"}},
       {"T09", "returns", false, "fact-to-fact join on a skewed key; return rate and reason follow the category", t09,
        {"1", "1", "600"}, {"15", "3", "200"}},
       {"T10", "returns", true, "sibling of T09: per period", t10, {"2", "1", "600"}, {"16", "2", "200"}},
@@ -233,8 +236,10 @@ std::vector<Template> Templates() {
 std::vector<WorkloadQuery> StarQueries() {
   std::vector<WorkloadQuery> out;
   for (const Template& t : Templates()) {
-    out.push_back({std::string(t.name) + "a", std::string(t.reason) + " (hot)", Fill(t.sql, t.hot), t.family, t.late});
-    out.push_back({std::string(t.name) + "b", std::string(t.reason) + " (cold)", Fill(t.sql, t.cold), t.family, t.late});
+    for (int cold = 0; cold < 2; ++cold) {
+      out.push_back({std::string(t.name) + (cold ? "b" : "a"), std::string(t.reason) + (cold ? " (cold)" : " (hot)"),
+                     Fill(t.sql, cold ? t.cold : t.hot), t.family, t.late});
+    }
   }
   return out;
 }
