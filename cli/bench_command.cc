@@ -281,6 +281,7 @@ struct BenchReport {
   size_t tail = 0, unchecked = 0, plan_samples = 0;
   long long explorer_runs = 0, explorer_timeouts = 0;
   int regressed_12 = 0, regressed_12_deployed = 0, regressed_2 = 0;
+  int workload_ttb = -1;  // first learning round >= 1.2x faster than PostgreSQL's median round
   std::vector<int> ttb_all, ttb_late;
   double base_total = 0, learn_total = 0, learn_all = 0, base_conv = 0, learn_conv = 0, explorer_total = 0;
   double whole_speedup = 0, conv_speedup = 0, oracle_default = 0, oracle_best = 0, oracle_speedup = 0;
@@ -372,6 +373,9 @@ void PrintText(const BenchReport& r) {
   std::cout << fmt::format("queries regressed once converged: {} by > 1.2x ({} of them on a deployed arm, the "
                            "others ran PostgreSQL's own plan in both sessions), {} by > 2x\n",
                            r.regressed_12, r.regressed_12_deployed, r.regressed_2);
+  std::cout << fmt::format("time to benefit, whole workload: {}\n",
+                           r.workload_ttb < 0 ? std::string("no round was 1.2x faster")
+                                              : fmt::format("round {}", r.workload_ttb));
   std::cout << "time to benefit per pattern: " << TimeToBenefitText(r.ttb_all) << "\n";
   if (o.siblings_from > 1) std::cout << "  late siblings (*): " << TimeToBenefitText(r.ttb_late) << "\n";
   std::cout << "model prediction error: " << r.model_note << "\n";
@@ -455,6 +459,7 @@ void PrintJson(const BenchReport& r) {
   j["regressed_over_1_2x"] = r.regressed_12;
   j["regressed_over_1_2x_on_deployed_arm"] = r.regressed_12_deployed;
   j["regressed_over_2x"] = r.regressed_2;
+  j["time_to_benefit_round"] = r.workload_ttb;
   j["time_to_benefit_rounds"] = r.ttb_all;
   j["time_to_benefit_late_siblings_rounds"] = r.ttb_late;
   j["model_prediction_error"] = nullptr;
@@ -618,7 +623,7 @@ int RunBench(const BenchOptions& o) {
   size_t tail = std::max<size_t>(3, static_cast<size_t>(o.rounds) / 4);
   tail = std::min(tail, static_cast<size_t>(o.rounds));
   Summarize(base, learn, tail, &reports);
-  int regressed_12 = 0, regressed_12_deployed = 0, regressed_2 = 0;
+  int regressed_12 = 0, regressed_12_deployed = 0, regressed_2 = 0, workload_ttb = -1;
   double base_total = 0, learn_total = 0, base_conv = 0, learn_conv = 0;
   for (double v : base.round_ms) base_total += v;
   for (double v : learn.round_ms) learn_total += v;
@@ -636,6 +641,10 @@ int RunBench(const BenchOptions& o) {
       ttb_all.push_back(p.time_to_benefit);
       if (queries[i].late && o.siblings_from > 1) ttb_late.push_back(p.time_to_benefit);
     }
+  }
+  const double base_round_med = Percentile(base.round_ms, 50);
+  for (size_t k = 0; k < learn.round_ms.size() && workload_ttb < 0; ++k) {
+    if (learn.round_ms[k] * 1.2 < base_round_med) workload_ttb = static_cast<int>(k) + 1;
   }
   const double learn_all = learn_total + learn.learn_ms;
   const double whole_speedup = base_total / (learn_all + explorer_total);
@@ -696,6 +705,7 @@ int RunBench(const BenchOptions& o) {
   r.regressed_12 = regressed_12;
   r.regressed_12_deployed = regressed_12_deployed;
   r.regressed_2 = regressed_2;
+  r.workload_ttb = workload_ttb;
   r.ttb_all = ttb_all;
   r.ttb_late = ttb_late;
   r.base_total = base_total;

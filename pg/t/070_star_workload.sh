@@ -45,7 +45,11 @@ check "the seed and scale are stamped" \
   "ruvector-dag star data v1 seed=7 scale=0.02"
 sum_a=$(checksum rvstar_a)
 "$RV_CLI" bench --dsn "$(dsn rvstar_b)" --workload star --generate --seed 7 --scale 0.02 --rounds 1 \
-  --planning-samples 2 >/dev/null 2>"$RV_WORK/star_b.err" || tail -5 "$RV_WORK/star_b.err" >&2
+  --planning-samples 2 >"$RV_WORK/star_b.txt" 2>"$RV_WORK/star_b.err" || tail -5 "$RV_WORK/star_b.err" >&2
+check "text report: results identical" \
+  "$(grep -c '^results identical to PostgreSQL alone: yes' "$RV_WORK/star_b.txt" || true)" 1
+check "text report: the model's prediction error is not invented" \
+  "$(grep -c '^model prediction error: not available' "$RV_WORK/star_b.txt" || true)" 1
 sum_b=$(checksum rvstar_b)
 if [ -n "$sum_a" ]; then ok "checksum of the seed-7 data: $sum_a"; else not_ok "checksum of the seed-7 data"; fi
 check "same seed, same data" "$sum_b" "$sum_a"
