@@ -580,6 +580,7 @@ int RunBench(const BenchOptions& o) {
     if (!arms.ok()) return ReportError("bench", arms.status());
     int deployed = 0;
     for (size_t i = 0; i < nq; ++i) {
+      if (!joined[i]) continue;
       auto it = patterns[i].empty() ? arms->end() : arms->find(patterns[i]);
       reports[i].final_arm = it == arms->end() ? "default" : it->second;
       if (reports[i].final_arm != "default") {
