@@ -2,23 +2,29 @@
 // with the extension disabled (PostgreSQL alone) and once learning (by
 // default the server's background explorer measures candidate arms within
 // its CPU budget; --exploration online explores on the workload's own
-// executions instead), and reports measured totals, the explorer's time,
-// per-query percentiles, regressions, time-to-benefit, result identity and
-// the planning overhead of the extension for known patterns.
+// executions instead), and reports measured totals, the explorer's time and
+// timeouts, per-query percentiles, regressions, time-to-benefit per pattern,
+// result identity and the planning overhead of the extension for known
+// patterns; with --oracle it first measures every built-in arm per query and
+// reports the share of the best arms' speed-up the learner captured.
 #include <dirent.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bench_oracle.h"
 #include "cli_io.h"
 #include "commands.h"
 #include "pg_client.h"
+#include "star_workload.h"
 #include "workload.h"
 
 namespace ruvector_dag::cli {
@@ -27,8 +33,13 @@ namespace {
 struct BenchOptions {
   std::string dsn;
   std::string queries;
-  std::string workload;  // misestimation | well-planned (bundled queries)
+  std::string workload;  // misestimation | well-planned | star (bundled queries)
   bool generate = false;
+  uint64_t seed = 1;    // star data
+  double scale = 1.0;   // star data
+  bool oracle = false;  // measure every built-in arm per query first
+  int oracle_repeats = 3;
+  int siblings_from = 0;  // round at which queries marked late join (0: all from round 1)
   int rounds = 20;
   std::string format = "text";
   std::string exploration = "background";  // background | online
@@ -130,20 +141,6 @@ Result<std::vector<WorkloadQuery>> LoadQueries(const std::string& path) {
   return out;
 }
 
-/// Result rows in a canonical, order-independent form.
-std::string SortedRows(const PgRows& rows) {
-  std::vector<std::string> lines;
-  for (const auto& row : rows.rows) {
-    std::string l;
-    for (size_t i = 0; i < row.size(); ++i) l += (i ? "\t" : "") + row[i];
-    lines.push_back(std::move(l));
-  }
-  std::sort(lines.begin(), lines.end());
-  std::string out;
-  for (const std::string& l : lines) out += l + "\n";
-  return out;
-}
-
 /// Median planning time (EXPLAIN's "Planning Time") of `sql`.
 Result<double> PlanningTime(PgConnection& c, const std::string& sql) {
   RUVECTOR_ASSIGN_OR_RETURN(std::string plan, c.Scalar("EXPLAIN (SUMMARY, FORMAT JSON) " + sql));
@@ -155,21 +152,332 @@ Result<double> PlanningTime(PgConnection& c, const std::string& sql) {
 }
 
 struct Phase {
-  std::vector<std::vector<double>> ms;  // [query][round]
+  std::vector<std::vector<double>> ms;  // [query][executed round]
   std::vector<double> round_ms;
   double learn_ms = 0.0;
   double wall_ms = 0.0;
 };
 
-int RunBench(const BenchOptions& o) {
-  std::vector<WorkloadQuery> queries;
-  if (!o.workload.empty()) {
-    queries = o.workload == "misestimation" ? MisestimationQueries() : WellPlannedQueries();
-  } else {
-    auto q = LoadQueries(o.queries);
-    if (!q.ok()) return ReportError("bench: --queries", q.status());
-    queries = std::move(q).value();
+struct ExplorerCounters {
+  double busy_ms = 0.0;
+  long long runs = 0;
+  long long timeouts = 0;
+};
+
+Result<ExplorerCounters> ReadExplorer(PgConnection& c) {
+  RUVECTOR_ASSIGN_OR_RETURN(PgRows r,
+                            c.Exec("SELECT explorer_busy_ms, runs, timeouts FROM ruvector.dag_exploration_status()"));
+  if (r.rows.empty() || r.rows[0].size() < 3) return Status::Internal("dag_exploration_status() returned no row");
+  return ExplorerCounters{std::atof(r.rows[0][0].c_str()), std::atoll(r.rows[0][1].c_str()),
+                          std::atoll(r.rows[0][2].c_str())};
+}
+
+/// The pattern of each query (dag_estimate plans it, never executes it); ""
+/// when the extension shows none or refuses the statement (dag_estimate takes
+/// one SELECT): such a query's deployed arm is not followed.
+std::vector<std::string> PatternIds(PgConnection& learning, const std::vector<WorkloadQuery>& queries) {
+  std::vector<std::string> out;
+  for (const WorkloadQuery& q : queries) {
+    Result<std::string> id =
+        learning.Scalar("SELECT coalesce(pattern_id::text, '') FROM ruvector.dag_estimate(" + SqlLiteral(q.sql) + ")");
+    out.push_back(id.ok() ? *id : std::string());
   }
+  return out;
+}
+
+/// pattern id -> deployed arm, from dag_decisions().
+Result<std::map<std::string, std::string>> DeployedArms(PgConnection& c) {
+  RUVECTOR_ASSIGN_OR_RETURN(PgRows r, c.Exec("SELECT pattern_id, deployed_arm FROM ruvector.dag_decisions()"));
+  std::map<std::string, std::string> out;
+  for (const auto& row : r.rows) out[row.at(0)] = row.at(1);
+  return out;
+}
+
+Result<std::vector<WorkloadQuery>> WorkloadQueries(const BenchOptions& o) {
+  if (o.workload == "misestimation") return MisestimationQueries();
+  if (o.workload == "well-planned") return WellPlannedQueries();
+  if (o.workload == "star") return StarQueries();
+  return LoadQueries(o.queries);
+}
+
+/// Generates the bundled data when asked; returns the stamp of the star data
+/// ("" for the other workloads).
+Result<std::string> PrepareData(PgConnection& db, const BenchOptions& o) {
+  const std::string prologue = "SET client_min_messages = warning; SET ruvector.dag_enabled = off;";
+  if (o.workload == "star") {
+    if (o.generate) {
+      RUVECTOR_ASSIGN_OR_RETURN(std::string sql, StarSchemaSql(o.seed, o.scale));
+      const StarSizes n = StarSizesAt(o.scale);
+      std::cerr << fmt::format("bench: generating the star workload: seed {}, scale {} ({} sales, {} items, {} "
+                               "customers) ...",
+                               o.seed, o.scale, n.sales, n.items, n.customers)
+                << std::endl;
+      RUVECTOR_ASSIGN_OR_RETURN(PgRows done, db.Exec(prologue + sql));
+      (void)done;
+    }
+    RUVECTOR_ASSIGN_OR_RETURN(std::string stamp,
+                              db.Scalar("SELECT coalesce(obj_description(to_regclass('rs_sales'), 'pg_class'), '')"));
+    if (stamp.rfind(fmt::format("ruvector-dag star data v{} ", kStarDataVersion), 0) != 0) {
+      return Status::FailedPrecondition("the star workload's tables are missing or of another version (found '" +
+                                        stamp + "'): run with --generate");
+    }
+    return stamp;
+  }
+  if (o.generate && !o.workload.empty()) {
+    std::cerr << "bench: generating the bundled workload data ..." << std::endl;
+    RUVECTOR_ASSIGN_OR_RETURN(PgRows done, db.Exec(prologue + WorkloadSchemaSql()));
+    (void)done;
+  }
+  return std::string();
+}
+
+/// What the learner did for one query instance (its pattern).
+struct PatternReport {
+  double base_med = 0.0;
+  double conv_med = 0.0;
+  int first_round = 0;      // round (0-based) the query joined the workload
+  int time_to_benefit = -1;  // its rounds until within 20 % of converged; -1: no benefit
+  int deployed_round = -1;   // its rounds until a non-default arm was deployed; -1: never
+  std::string final_arm = "-";
+};
+
+/// Converged latency = median of the last `tail` executions; a pattern
+/// benefits when it ends on a deployed (non-default) arm and converged >= 1.2x
+/// faster than PostgreSQL alone (a pattern on PostgreSQL's own plan in both
+/// sessions differs by noise only); its time-to-benefit is the first of its
+/// rounds within 20 % of that level.
+void Summarize(const Phase& base, const Phase& learn, size_t tail, std::vector<PatternReport>* reports) {
+  for (size_t i = 0; i < reports->size(); ++i) {
+    PatternReport& p = (*reports)[i];
+    const std::vector<double>& l = learn.ms[i];
+    p.base_med = Percentile(base.ms[i], 50);
+    size_t t = std::min(tail, l.size());
+    p.conv_med = Percentile(std::vector<double>(l.end() - static_cast<long>(t), l.end()), 50);
+    if (p.final_arm != "default" && p.conv_med * 1.2 <= p.base_med) {
+      for (size_t k = 0; k < l.size(); ++k) {
+        if (l[k] <= 1.2 * p.conv_med) {
+          p.time_to_benefit = static_cast<int>(k) + 1;
+          break;
+        }
+      }
+    }
+  }
+}
+
+std::string RoundsText(int r) { return r < 0 ? std::string("-") : std::to_string(r); }
+
+/// Everything a bench run measured, for printing.
+struct BenchReport {
+  const BenchOptions* options = nullptr;
+  const std::vector<WorkloadQuery>* queries = nullptr;
+  const Phase* base = nullptr;
+  const Phase* learn = nullptr;
+  const std::vector<PatternReport>* patterns = nullptr;
+  const OracleResult* oracle = nullptr;
+  std::vector<bool> identical, deterministic;
+  std::string stamp, cpu_budget, model_note;
+  std::vector<std::string> decisions;  // deployed patterns, deployments, reverts
+  bool online = false, all_identical = true, oracle_identical = true;
+  size_t tail = 0, unchecked = 0, plan_samples = 0;
+  long long explorer_runs = 0, explorer_timeouts = 0;
+  int regressed_12 = 0, regressed_12_deployed = 0, regressed_2 = 0;
+  int workload_ttb = -1;  // first learning round >= 1.2x faster than PostgreSQL's median round
+  std::vector<int> ttb_all, ttb_late;
+  double base_total = 0, learn_total = 0, learn_all = 0, base_conv = 0, learn_conv = 0, explorer_total = 0;
+  double whole_speedup = 0, conv_speedup = 0, oracle_default = 0, oracle_best = 0, oracle_speedup = 0;
+  double saved = 0, oracle_saved = 0, plan_on_med = 0, plan_off_med = 0;
+};
+
+
+std::string TimeToBenefitText(std::vector<int> v) {
+  if (v.empty()) return std::string("no pattern benefited");
+  std::sort(v.begin(), v.end());
+  long within3 = std::count_if(v.begin(), v.end(), [](int r) { return r <= 3; });
+  return fmt::format("{} patterns benefited; median {} rounds, max {}; {} within 3 rounds", v.size(), v[v.size() / 2],
+                     v.back(), within3);
+}
+
+void PrintText(const BenchReport& r) {
+  const BenchOptions& o = *r.options;
+  const std::vector<WorkloadQuery>& queries = *r.queries;
+  const Phase& base = *r.base;
+  const Phase& learn = *r.learn;
+  const std::vector<PatternReport>& reports = *r.patterns;
+  const OracleResult& oracle = *r.oracle;
+  const size_t nq = queries.size();
+  std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, {}\n", nq, o.rounds,
+                           r.online ? fmt::format("online exploration, budget {} of the executions", o.budget)
+                                  : fmt::format("background exploration, CPU budget {} of one core", r.cpu_budget));
+  if (!r.stamp.empty()) std::cout << "data: " << r.stamp << "\n";
+  if (o.siblings_from > 1) {
+    std::cout << fmt::format("late siblings join at round {}\n", o.siblings_from);
+  }
+  std::cout << fmt::format("\n{:<12} {:>31}   {:>31}   {:>8}  {}\n", "", "PostgreSQL alone (ms)", "learning (ms)", "",
+                           "");
+  std::cout << fmt::format("{:<12} {:>7} {:>7} {:>7} {:>8}   {:>7} {:>7} {:>7} {:>8}   {:>8}  {}\n", "query",
+                           "p50", "p95", "p99", "max", "p50", "p95", "p99", "max", "converged", "results");
+  for (size_t i = 0; i < nq; ++i) {
+    std::cout << fmt::format(
+        "{:<12} {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f}x  {}\n",
+        queries[i].name.substr(0, 12), Percentile(base.ms[i], 50), Percentile(base.ms[i], 95),
+        Percentile(base.ms[i], 99), Percentile(base.ms[i], 100), Percentile(learn.ms[i], 50),
+        Percentile(learn.ms[i], 95), Percentile(learn.ms[i], 99), Percentile(learn.ms[i], 100),
+        reports[i].base_med / reports[i].conv_med,
+        !r.deterministic[i] ? "not checked (PostgreSQL's own runs differ)"
+        : r.identical[i]    ? "identical"
+                            : "DIFFERENT");
+  }
+  std::cout << fmt::format("\nper pattern (time to benefit: its rounds until within 20 % of its converged latency, "
+                           "for patterns on a deployed arm converged >= 1.2x faster)\n");
+  std::cout << fmt::format("{:<8} {:<10} {:>9} {:>9} {:>8}  {:<22} {:>5}  {:<22} {:>8}\n", "query", "family",
+                           "PG ms", "learned", "speed-up", "deployed arm", "at", "oracle arm", "oracle");
+  for (size_t i = 0; i < nq; ++i) {
+    const PatternReport& p = reports[i];
+    std::string family = queries[i].family + (queries[i].late ? "*" : "");
+    std::string orc_arm = "-", orc_x = "-";
+    if (o.oracle) {
+      const OracleQuery& q = oracle.queries[i];
+      orc_arm = oracle.arms[q.best];
+      orc_x = fmt::format("{:.2f}x", q.arm_ms[0] / std::max(q.arm_ms[q.best], 1e-9));
+    }
+    std::cout << fmt::format("{:<8} {:<10} {:9.2f} {:9.2f} {:7.2f}x  {:<22} {:>5}  {:<22} {:>8}   ttb {}\n",
+                             queries[i].name.substr(0, 8), family.empty() ? "-" : family, p.base_med, p.conv_med,
+                             p.base_med / p.conv_med, p.final_arm, RoundsText(p.deployed_round), orc_arm, orc_x,
+                             RoundsText(p.time_to_benefit));
+  }
+  std::cout << fmt::format("\ntotal, PostgreSQL alone: {:.1f} ms ({:.1f} ms wall)\n", r.base_total, base.wall_ms);
+  std::cout << fmt::format("total, learning: {:.1f} ms of statements (planning and exploration included) + {:.1f} "
+                           "ms waiting for the learner = {:.1f} ms ({:.2f}x){}\n",
+                           r.learn_total, learn.learn_ms, r.learn_all, r.base_total / r.learn_all,
+                           o.sync_learning ? "" : " (the worker learned in the background every 50 ms)");
+  std::cout << fmt::format("background explorer: {:.1f} ms of re-executions, {} runs, {} timeouts ({:.1f} %), "
+                           "concurrent with the workload; whole run counting it: {:.1f} ms ({:.2f}x)\n",
+                           r.explorer_total, r.explorer_runs, r.explorer_timeouts,
+                           r.explorer_runs > 0 ? 100.0 * static_cast<double>(r.explorer_timeouts) /
+                                                   static_cast<double>(r.explorer_runs)
+                                             : 0.0,
+                           r.learn_all + r.explorer_total, r.whole_speedup);
+  std::cout << fmt::format("converged (median of the last {} rounds per query): {:.1f} ms vs {:.1f} ms per round: "
+                           "{:.2f}x\n",
+                           r.tail, r.learn_conv, r.base_conv, r.conv_speedup);
+  if (o.oracle) {
+    std::cout << fmt::format("oracle (best built-in arm per query, median of {} runs each, {:.1f} s): {:.1f} ms vs "
+                             "{:.1f} ms per round: {:.2f}x; share of the oracle's speed-up: converged {:.0f} %, "
+                             "whole run {:.0f} %; of its time saving: {:.0f} %{}\n",
+                             o.oracle_repeats, oracle.wall_ms / 1000.0, r.oracle_best, r.oracle_default,
+                             r.oracle_speedup,
+                             100.0 * r.conv_speedup / r.oracle_speedup, 100.0 * r.whole_speedup / r.oracle_speedup,
+                             r.oracle_saved > 0 ? 100.0 * r.saved / r.oracle_saved : 0.0,
+                             r.oracle_identical ? "" : "; some arm returned DIFFERENT rows");
+  }
+  std::cout << fmt::format("queries regressed once converged: {} by > 1.2x ({} of them on a deployed arm, the "
+                           "others ran PostgreSQL's own plan in both sessions), {} by > 2x\n",
+                           r.regressed_12, r.regressed_12_deployed, r.regressed_2);
+  std::cout << fmt::format("time to benefit, whole workload: {}\n",
+                           r.workload_ttb < 0 ? std::string("no round was 1.2x faster")
+                                              : fmt::format("round {}", r.workload_ttb));
+  std::cout << "time to benefit per pattern: " << TimeToBenefitText(r.ttb_all) << "\n";
+  if (o.siblings_from > 1) std::cout << "  late siblings (*): " << TimeToBenefitText(r.ttb_late) << "\n";
+  std::cout << "model prediction error: " << r.model_note << "\n";
+  std::cout << fmt::format("arms deployed: {} patterns ({} deployments, {} reverts)\n", r.decisions[0],
+                           r.decisions[1], r.decisions[2]);
+  std::cout << fmt::format("planning time, median of {} EXPLAINs each: {:.1f} us with the extension, {:.1f} us "
+                           "without: {:+.1f} us\n",
+                           r.plan_samples, r.plan_on_med, r.plan_off_med, r.plan_on_med - r.plan_off_med);
+  std::cout << "results identical to PostgreSQL alone: " << (r.all_identical ? "yes" : "NO")
+            << (r.unchecked > 0 ? fmt::format(" ({} nondeterministic queries not checked)", r.unchecked) : "") << "\n";
+}
+
+void PrintJson(const BenchReport& r) {
+  const BenchOptions& o = *r.options;
+  const std::vector<WorkloadQuery>& queries = *r.queries;
+  const Phase& base = *r.base;
+  const Phase& learn = *r.learn;
+  const std::vector<PatternReport>& reports = *r.patterns;
+  const OracleResult& oracle = *r.oracle;
+  const size_t nq = queries.size();
+  nlohmann::ordered_json j;
+  j["workload"] = o.workload.empty() ? o.queries : o.workload;
+  if (!r.stamp.empty()) j["data"] = r.stamp;
+  j["rounds"] = o.rounds;
+  j["siblings_from"] = o.siblings_from;
+  j["exploration"] = o.exploration;
+  j["exploration_budget"] = r.online ? o.budget : 0.0;
+  j["exploration_cpu_budget"] = std::atof(r.cpu_budget.c_str());
+  nlohmann::ordered_json qs = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < nq; ++i) {
+    auto pct = [](const std::vector<double>& v) {
+      return nlohmann::ordered_json{{"p50", Percentile(v, 50)}, {"p95", Percentile(v, 95)},
+                                    {"p99", Percentile(v, 99)}, {"max", Percentile(v, 100)}};
+    };
+    const PatternReport& p = reports[i];
+    nlohmann::ordered_json q{{"name", queries[i].name},
+                             {"family", queries[i].family},
+                             {"late", queries[i].late},
+                             {"first_round", p.first_round + 1},
+                             {"postgres_ms", pct(base.ms[i])},
+                             {"learning_ms", pct(learn.ms[i])},
+                             {"converged_ms", p.conv_med},
+                             {"speedup_converged", p.base_med / p.conv_med},
+                             {"deployed_arm", p.final_arm},
+                             {"deployed_round", p.deployed_round},
+                             {"time_to_benefit_rounds", p.time_to_benefit},
+                             {"results_identical", static_cast<bool>(r.identical[i])},
+                             {"deterministic", static_cast<bool>(r.deterministic[i])}};
+    if (o.oracle) {
+      const OracleQuery& oq = oracle.queries[i];
+      nlohmann::ordered_json arms;
+      for (size_t a = 0; a < oracle.arms.size(); ++a) {
+        arms[oracle.arms[a]] = {{"ms", oq.arm_ms[a]}, {"timed_out", static_cast<bool>(oq.arm_timed_out[a])}};
+      }
+      q["oracle"] = {{"best_arm", oracle.arms[oq.best]},
+                     {"speedup", oq.arm_ms[0] / std::max(oq.arm_ms[oq.best], 1e-9)},
+                     {"results_identical", oq.results_identical},
+                     {"arms", arms}};
+    }
+    qs.push_back(q);
+  }
+  j["queries"] = qs;
+  j["total_postgres_ms"] = r.base_total;
+  j["total_learning_ms"] = r.learn_all;
+  j["learner_wait_ms"] = learn.learn_ms;
+  j["speedup_total"] = r.base_total / r.learn_all;
+  j["explorer_busy_ms"] = r.explorer_total;
+  j["explorer_runs"] = r.explorer_runs;
+  j["explorer_timeouts"] = r.explorer_timeouts;
+  j["speedup_total_with_explorer"] = r.whole_speedup;
+  j["speedup_converged"] = r.conv_speedup;
+  if (o.oracle) {
+    j["oracle"] = {{"repeats", o.oracle_repeats},
+                   {"wall_ms", oracle.wall_ms},
+                   {"speedup", r.oracle_speedup},
+                   {"share_converged", r.conv_speedup / r.oracle_speedup},
+                   {"share_whole_run", r.whole_speedup / r.oracle_speedup},
+                   {"share_time_saving", r.oracle_saved > 0 ? r.saved / r.oracle_saved : 0.0},
+                   {"results_identical", r.oracle_identical}};
+  }
+  j["regressed_over_1_2x"] = r.regressed_12;
+  j["regressed_over_1_2x_on_deployed_arm"] = r.regressed_12_deployed;
+  j["regressed_over_2x"] = r.regressed_2;
+  j["time_to_benefit_round"] = r.workload_ttb;
+  j["time_to_benefit_rounds"] = r.ttb_all;
+  j["time_to_benefit_late_siblings_rounds"] = r.ttb_late;
+  j["model_prediction_error"] = nullptr;
+  j["model_prediction_error_note"] = r.model_note;
+  j["patterns_deployed"] = std::stoll(r.decisions[0]);
+  j["planning_us_with_extension"] = r.plan_on_med;
+  j["planning_us_without_extension"] = r.plan_off_med;
+  j["planning_overhead_us"] = r.plan_on_med - r.plan_off_med;
+  j["results_identical"] = r.all_identical;
+  j["queries_not_checked"] = r.unchecked;
+  std::cout << j.dump(2) << "\n";
+}
+
+int RunBench(const BenchOptions& o) {
+  auto t_start = std::chrono::steady_clock::now();
+  auto queries_or = WorkloadQueries(o);
+  if (!queries_or.ok()) return ReportError("bench: --queries", queries_or.status());
+  const std::vector<WorkloadQuery> queries = std::move(queries_or).value();
   auto conn_or = PgConnection::Connect(o.dsn);
   if (!conn_or.ok()) return ReportError("bench: --dsn", conn_or.status());
   PgConnection db = std::move(conn_or).value();
@@ -181,21 +489,11 @@ int RunBench(const BenchOptions& o) {
                          "created", r.status());
     }
   }
-  if (o.generate) {
-    std::cerr << "bench: generating the bundled workload data ..." << std::endl;
-    if (auto r = db.Exec("SET client_min_messages = warning; SET ruvector.dag_enabled = off;" + WorkloadSchemaSql());
-        !r.ok()) {
-      return ReportError("bench: generating data", r.status());
-    }
-  }
-  if (auto r = db.Exec("SELECT ruvector.dag_reset_learning(true)"); !r.ok()) return ReportError("bench", r.status());
+  auto stamp = PrepareData(db, o);
+  if (!stamp.ok()) return ReportError("bench: data", stamp.status());
+  if (!stamp->empty()) std::cerr << "bench: data: " << *stamp << std::endl;
 
   const size_t nq = queries.size();
-  std::vector<std::string> expected(nq);
-  std::vector<bool> identical(nq, true);
-  // A query whose results differ between PostgreSQL's own runs (random(),
-  // now(), LIMIT without a total order, concurrent writes) cannot be checked.
-  std::vector<bool> deterministic(nq, true);
   // PostgreSQL alone runs on its own connection with the extension off; the
   // rounds of the two phases alternate (alone, learning, alone, ...), so
   // load changes on the machine affect both alike.
@@ -205,6 +503,17 @@ int RunBench(const BenchOptions& o) {
   if (auto r = base_db.Exec("SET ruvector.dag_enabled = off; SET ruvector.dag_exploration = off"); !r.ok()) {
     return ReportError("bench", r.status());
   }
+  // The oracle first, before anything is learned: PostgreSQL alone under
+  // every built-in arm.
+  OracleResult oracle;
+  if (o.oracle) {
+    std::cerr << fmt::format("bench: oracle: {} queries x every built-in arm x {} repeats ...", nq, o.oracle_repeats)
+              << std::endl;
+    auto orc = RunOracle(base_db, queries, o.oracle_repeats, true);
+    if (!orc.ok()) return ReportError("bench: oracle", orc.status());
+    oracle = std::move(orc).value();
+  }
+  if (auto r = db.Exec("SELECT ruvector.dag_reset_learning(true)"); !r.ok()) return ReportError("bench", r.status());
   const bool online = o.exploration == "online";
   if (auto r = db.Exec(LearningSessionSql(online, o.budget)); !r.ok()) return ReportError("bench", r.status());
   auto cpu_budget = base_db.Scalar("SELECT cpu_budget FROM ruvector.dag_exploration_status()");
@@ -213,12 +522,18 @@ int RunBench(const BenchOptions& o) {
     std::cerr << "bench: warning: ruvector.dag_exploration_cpu_budget is 0 on this server: nothing is explored in "
                  "the background (set it, or use --exploration online)\n";
   }
-  auto explorer_ms = [&base_db]() -> Result<double> {
-    RUVECTOR_ASSIGN_OR_RETURN(std::string v,
-                              base_db.Scalar("SELECT explorer_busy_ms FROM ruvector.dag_exploration_status()"));
-    return std::atof(v.c_str());
-  };
+  const std::vector<std::string> patterns = PatternIds(db, queries);
 
+  std::vector<std::string> expected(nq);
+  std::vector<bool> has_expected(nq, false), identical(nq, true);
+  // A query whose results differ between PostgreSQL's own runs (random(),
+  // now(), LIMIT without a total order, concurrent writes) cannot be checked.
+  std::vector<bool> deterministic(nq, true);
+  std::vector<PatternReport> reports(nq);
+  std::vector<bool> joined(nq, false);
+  auto active = [&](size_t i, int round) {
+    return !(queries[i].late && o.siblings_from > 0 && round + 1 < o.siblings_from);
+  };
   Phase base, learn;
   base.ms.assign(nq, {});
   learn.ms.assign(nq, {});
@@ -227,11 +542,13 @@ int RunBench(const BenchOptions& o) {
     auto t0 = std::chrono::steady_clock::now();
     double total = 0;
     for (size_t i = 0; i < nq; ++i) {
+      if (!active(i, round)) continue;
       double ms = 0;
       RUVECTOR_ASSIGN_OR_RETURN(PgRows rows, c.TimedExec(queries[i].sql, &ms));
       std::string canon = SortedRows(rows);
-      if (!learning && round == 0) {
+      if (!learning && !has_expected[i]) {
         expected[i] = canon;
+        has_expected[i] = true;
       } else if (canon != expected[i]) {
         (learning ? identical : deterministic)[i] = false;
       }
@@ -248,18 +565,42 @@ int RunBench(const BenchOptions& o) {
     p->wall_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return Status::Ok();
   };
-  auto explorer_before = explorer_ms();
+  auto explorer_before = ReadExplorer(base_db);
   if (!explorer_before.ok()) return ReportError("bench", explorer_before.status());
   for (int round = 0; round < o.rounds; ++round) {
+    for (size_t i = 0; i < nq; ++i) {
+      if (!joined[i] && active(i, round)) {
+        joined[i] = true;
+        reports[i].first_round = round;
+      }
+    }
     if (Status st = run_round(false, round, &base); !st.ok()) return ReportError("bench: PostgreSQL alone", st);
     if (Status st = run_round(true, round, &learn); !st.ok()) return ReportError("bench: learning", st);
-    std::cerr << fmt::format("\rbench: round {}/{} (PostgreSQL alone, then learning)", round + 1, o.rounds)
-              << std::flush;
+    auto arms = DeployedArms(base_db);
+    if (!arms.ok()) return ReportError("bench", arms.status());
+    int deployed = 0;
+    for (size_t i = 0; i < nq; ++i) {
+      if (!joined[i]) continue;
+      auto it = patterns[i].empty() ? arms->end() : arms->find(patterns[i]);
+      reports[i].final_arm = it == arms->end() ? "default" : it->second;
+      if (reports[i].final_arm != "default") {
+        ++deployed;
+        if (reports[i].deployed_round < 0) reports[i].deployed_round = round - reports[i].first_round + 1;
+      }
+    }
+    auto explorer_now = ReadExplorer(base_db);
+    if (!explorer_now.ok()) return ReportError("bench", explorer_now.status());
+    std::cerr << fmt::format("bench: round {}/{}: PostgreSQL alone {:.1f} ms, learning {:.1f} ms, {} of {} queries "
+                             "on a deployed arm, explorer {:.0f} ms so far, {:.0f} s elapsed\n",
+                             round + 1, o.rounds, base.round_ms.back(), learn.round_ms.back(), deployed, nq,
+                             explorer_now->busy_ms - explorer_before->busy_ms,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
   }
-  std::cerr << "\n";
-  auto explorer_after = explorer_ms();
+  auto explorer_after = ReadExplorer(base_db);
   if (!explorer_after.ok()) return ReportError("bench", explorer_after.status());
-  const double explorer_total = *explorer_after - *explorer_before;
+  const double explorer_total = explorer_after->busy_ms - explorer_before->busy_ms;
+  const long long explorer_runs = explorer_after->runs - explorer_before->runs;
+  const long long explorer_timeouts = explorer_after->timeouts - explorer_before->timeouts;
 
   // Planning overhead for known patterns: EXPLAIN's planning time with the
   // extension on (exploration off: the served plan) vs off, alternating.
@@ -281,28 +622,46 @@ int RunBench(const BenchOptions& o) {
 
   size_t tail = std::max<size_t>(3, static_cast<size_t>(o.rounds) / 4);
   tail = std::min(tail, static_cast<size_t>(o.rounds));
-  int regressed_12 = 0, regressed_2 = 0;
+  Summarize(base, learn, tail, &reports);
+  int regressed_12 = 0, regressed_12_deployed = 0, regressed_2 = 0, workload_ttb = -1;
   double base_total = 0, learn_total = 0, base_conv = 0, learn_conv = 0;
   for (double v : base.round_ms) base_total += v;
   for (double v : learn.round_ms) learn_total += v;
-  std::vector<double> base_med(nq), conv_med(nq);
+  std::vector<int> ttb_all, ttb_late;
   for (size_t i = 0; i < nq; ++i) {
-    base_med[i] = Percentile(base.ms[i], 50);
-    std::vector<double> last(learn.ms[i].end() - static_cast<long>(tail), learn.ms[i].end());
-    conv_med[i] = Percentile(last, 50);
-    if (conv_med[i] > 1.2 * base_med[i]) ++regressed_12;
-    if (conv_med[i] > 2.0 * base_med[i]) ++regressed_2;
-    base_conv += base_med[i];
-    learn_conv += conv_med[i];
-  }
-  double base_round_med = Percentile(base.round_ms, 50);
-  int time_to_benefit = -1;
-  for (size_t r = 0; r < learn.round_ms.size(); ++r) {
-    if (learn.round_ms[r] * 1.2 < base_round_med) {
-      time_to_benefit = static_cast<int>(r) + 1;
-      break;
+    const PatternReport& p = reports[i];
+    if (p.conv_med > 1.2 * p.base_med) {
+      ++regressed_12;
+      if (p.final_arm != "default") ++regressed_12_deployed;
+    }
+    if (p.conv_med > 2.0 * p.base_med) ++regressed_2;
+    base_conv += p.base_med;
+    learn_conv += p.conv_med;
+    if (p.time_to_benefit > 0) {
+      ttb_all.push_back(p.time_to_benefit);
+      if (queries[i].late && o.siblings_from > 1) ttb_late.push_back(p.time_to_benefit);
     }
   }
+  const double base_round_med = Percentile(base.round_ms, 50);
+  for (size_t k = 0; k < learn.round_ms.size() && workload_ttb < 0; ++k) {
+    if (learn.round_ms[k] * 1.2 < base_round_med) workload_ttb = static_cast<int>(k) + 1;
+  }
+  const double learn_all = learn_total + learn.learn_ms;
+  const double whole_speedup = base_total / (learn_all + explorer_total);
+  const double conv_speedup = base_conv / learn_conv;
+  // The oracle: per query the best arm's median over the default's, measured
+  // in the same oracle run; its time saving scaled onto this run's baseline.
+  double oracle_default = 0, oracle_best = 0, saved = 0, oracle_saved = 0;
+  if (o.oracle) {
+    for (size_t i = 0; i < nq; ++i) {
+      const OracleQuery& q = oracle.queries[i];
+      oracle_default += q.arm_ms[0];
+      oracle_best += q.arm_ms[q.best];
+      saved += reports[i].base_med - reports[i].conv_med;
+      oracle_saved += reports[i].base_med * (1.0 - q.arm_ms[q.best] / std::max(q.arm_ms[0], 1e-9));
+    }
+  }
+  const double oracle_speedup = o.oracle ? oracle_default / oracle_best : 0.0;
   // Only deterministic queries can be compared.
   bool all_identical = true;
   size_t unchecked = 0;
@@ -313,92 +672,63 @@ int RunBench(const BenchOptions& o) {
       all_identical = false;
     }
   }
+  bool oracle_identical = true;
+  for (const OracleQuery& q : oracle.queries) oracle_identical = oracle_identical && q.results_identical;
   auto decisions = db.Exec("SELECT count(*) FILTER (WHERE deployed_arm <> 'default'), "
                            "coalesce(sum(deployments), 0), coalesce(sum(reverts), 0) FROM ruvector.dag_decisions()");
   if (!decisions.ok()) return ReportError("bench", decisions.status());
   const auto& drow = decisions->rows.at(0);
+  const std::string model_note =
+      "not available: the extension exposes no prediction error of its value model (per mechanism or overall)";
 
+  BenchReport r;
+  r.options = &o;
+  r.queries = &queries;
+  r.base = &base;
+  r.learn = &learn;
+  r.patterns = &reports;
+  r.oracle = &oracle;
+  r.identical = identical;
+  r.deterministic = deterministic;
+  r.stamp = *stamp;
+  r.cpu_budget = *cpu_budget;
+  r.model_note = model_note;
+  r.decisions = drow;
+  r.online = online;
+  r.all_identical = all_identical;
+  r.oracle_identical = oracle_identical;
+  r.tail = tail;
+  r.unchecked = unchecked;
+  r.plan_samples = plan_on.size();
+  r.explorer_runs = explorer_runs;
+  r.explorer_timeouts = explorer_timeouts;
+  r.regressed_12 = regressed_12;
+  r.regressed_12_deployed = regressed_12_deployed;
+  r.regressed_2 = regressed_2;
+  r.workload_ttb = workload_ttb;
+  r.ttb_all = ttb_all;
+  r.ttb_late = ttb_late;
+  r.base_total = base_total;
+  r.learn_total = learn_total;
+  r.learn_all = learn_all;
+  r.base_conv = base_conv;
+  r.learn_conv = learn_conv;
+  r.explorer_total = explorer_total;
+  r.whole_speedup = whole_speedup;
+  r.conv_speedup = conv_speedup;
+  r.oracle_default = oracle_default;
+  r.oracle_best = oracle_best;
+  r.oracle_speedup = oracle_speedup;
+  r.saved = saved;
+  r.oracle_saved = oracle_saved;
+  r.plan_on_med = plan_on_med;
+  r.plan_off_med = plan_off_med;
   if (o.format == "text") {
-    std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, {}\n\n", nq, o.rounds,
-                             online ? fmt::format("online exploration, budget {} of the executions", o.budget)
-                                    : fmt::format("background exploration, CPU budget {} of one core", *cpu_budget));
-    std::cout << fmt::format("{:<12} {:>31}   {:>31}   {:>8}  {}\n", "", "PostgreSQL alone (ms)",
-                             "learning (ms)", "", "");
-    std::cout << fmt::format("{:<12} {:>7} {:>7} {:>7} {:>8}   {:>7} {:>7} {:>7} {:>8}   {:>8}  {}\n", "query",
-                             "p50", "p95", "p99", "max", "p50", "p95", "p99", "max", "converged", "results");
-    for (size_t i = 0; i < nq; ++i) {
-      std::cout << fmt::format(
-          "{:<12} {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f} {:7.2f} {:7.2f} {:8.2f}   {:7.2f}x  {}\n",
-          queries[i].name.substr(0, 12), Percentile(base.ms[i], 50), Percentile(base.ms[i], 95),
-          Percentile(base.ms[i], 99), Percentile(base.ms[i], 100), Percentile(learn.ms[i], 50),
-          Percentile(learn.ms[i], 95), Percentile(learn.ms[i], 99), Percentile(learn.ms[i], 100),
-          base_med[i] / conv_med[i],
-          !deterministic[i] ? "not checked (PostgreSQL's own runs differ)" : identical[i] ? "identical" : "DIFFERENT");
-    }
-    std::cout << fmt::format("\ntotal, PostgreSQL alone: {:.1f} ms ({:.1f} ms wall)\n", base_total, base.wall_ms);
-    std::cout << fmt::format("total, learning: {:.1f} ms of statements (planning and exploration included) + {:.1f} "
-                             "ms waiting for the learner = {:.1f} ms ({:.2f}x){}\n",
-                             learn_total, learn.learn_ms, learn_total + learn.learn_ms,
-                             base_total / (learn_total + learn.learn_ms),
-                             o.sync_learning ? "" : " (the worker learned in the background every 50 ms)");
-    std::cout << fmt::format("background explorer: {:.1f} ms of re-executions, concurrent with the workload; "
-                             "counted in: {:.1f} ms ({:.2f}x)\n",
-                             explorer_total, learn_total + learn.learn_ms + explorer_total,
-                             base_total / (learn_total + learn.learn_ms + explorer_total));
-    std::cout << fmt::format("converged (median of the last {} rounds per query): {:.1f} ms vs {:.1f} ms per round: "
-                             "{:.2f}x\n",
-                             tail, learn_conv, base_conv, base_conv / learn_conv);
-    std::cout << fmt::format("queries regressed once converged: {} by > 1.2x, {} by > 2x\n", regressed_12,
-                             regressed_2);
-    std::cout << fmt::format("time to benefit: {}\n", time_to_benefit < 0
-                                                          ? std::string("no round was 1.2x faster")
-                                                          : fmt::format("round {}", time_to_benefit));
-    std::cout << fmt::format("arms deployed: {} patterns ({} deployments, {} reverts)\n", drow[0], drow[1], drow[2]);
-    std::cout << fmt::format("planning time, median of {} EXPLAINs each: {:.1f} us with the extension, {:.1f} us "
-                             "without: {:+.1f} us\n",
-                             plan_on.size(), plan_on_med, plan_off_med, plan_on_med - plan_off_med);
-    std::cout << "results identical to PostgreSQL alone: " << (all_identical ? "yes" : "NO")
-              << (unchecked > 0 ? fmt::format(" ({} nondeterministic queries not checked)", unchecked) : "") << "\n";
+    PrintText(r);
   } else {
-    nlohmann::ordered_json j;
-    j["rounds"] = o.rounds;
-    j["exploration"] = o.exploration;
-    j["exploration_budget"] = online ? o.budget : 0.0;
-    j["exploration_cpu_budget"] = std::atof(cpu_budget->c_str());
-    nlohmann::ordered_json qs = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < nq; ++i) {
-      auto pct = [](const std::vector<double>& v) {
-        return nlohmann::ordered_json{{"p50", Percentile(v, 50)}, {"p95", Percentile(v, 95)},
-                                      {"p99", Percentile(v, 99)}, {"max", Percentile(v, 100)}};
-      };
-      qs.push_back({{"name", queries[i].name},
-                    {"postgres_ms", pct(base.ms[i])},
-                    {"learning_ms", pct(learn.ms[i])},
-                    {"converged_ms", conv_med[i]},
-                    {"speedup_converged", base_med[i] / conv_med[i]},
-                    {"results_identical", static_cast<bool>(identical[i])},
-                    {"deterministic", static_cast<bool>(deterministic[i])}});
-    }
-    j["queries"] = qs;
-    j["total_postgres_ms"] = base_total;
-    j["total_learning_ms"] = learn_total + learn.learn_ms;
-    j["learner_wait_ms"] = learn.learn_ms;
-    j["speedup_total"] = base_total / (learn_total + learn.learn_ms);
-    j["explorer_busy_ms"] = explorer_total;
-    j["speedup_total_with_explorer"] = base_total / (learn_total + learn.learn_ms + explorer_total);
-    j["speedup_converged"] = base_conv / learn_conv;
-    j["regressed_over_1_2x"] = regressed_12;
-    j["regressed_over_2x"] = regressed_2;
-    j["time_to_benefit_round"] = time_to_benefit;
-    j["patterns_deployed"] = std::stoll(drow[0]);
-    j["planning_us_with_extension"] = plan_on_med;
-    j["planning_us_without_extension"] = plan_off_med;
-    j["planning_overhead_us"] = plan_on_med - plan_off_med;
-    j["results_identical"] = all_identical;
-    j["queries_not_checked"] = unchecked;
-    std::cout << j.dump(2) << "\n";
+    PrintJson(r);
   }
-  return all_identical ? kExitOk : kExitInternal;
+  return all_identical && oracle_identical ? kExitOk : kExitInternal;
 }
 
 }  // namespace
@@ -408,14 +738,31 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "bench",
       "Run a workload against a database with the extension disabled and learning; report measured latencies, "
-      "regressions, time-to-benefit and result identity (resets the extension's learned decisions)");
+      "regressions, time-to-benefit per pattern, the explorer's time and result identity, and with --oracle the "
+      "share of the best built-in arms' speed-up captured (resets the extension's learned decisions)");
   cmd->add_option("--dsn", opts->dsn, "libpq connection string or URI")->required();
   auto* q = cmd->add_option("--queries", opts->queries,
                             "FILE (queries separated by semicolons) or DIR (one query per .sql file)");
-  auto* w = cmd->add_option("--workload", opts->workload, "a bundled workload instead of --queries")
-                ->check(CLI::IsMember({"misestimation", "well-planned"}));
+  auto* w = cmd->add_option("--workload", opts->workload,
+                            "a bundled workload instead of --queries: misestimation, well-planned, or star (18 "
+                            "templates x 2 parameterizations over a skewed, correlated star/snowflake schema)")
+                ->check(CLI::IsMember({"misestimation", "well-planned", "star"}));
   q->excludes(w);
   cmd->add_flag("--generate", opts->generate, "(re)create the bundled workload's tables in the database first");
+  cmd->add_option("--seed", opts->seed, "star workload: seed of the generated data (printed)")
+      ->check(CLI::Range(uint64_t{0}, (uint64_t{1} << 40) - 1));
+  cmd->add_option("--scale", opts->scale,
+                  "star workload: data scale; 1 = 200,000 sales, 5,000 items, 20,000 customers (the tests use 0.02)")
+      ->check(CLI::Range(0.01, 100.0));
+  cmd->add_flag("--oracle", opts->oracle,
+                "first run every query under every built-in arm (PostgreSQL alone, median of --oracle-repeats) and "
+                "report the share of the best arms' speed-up the learner captured");
+  cmd->add_option("--oracle-repeats", opts->oracle_repeats, "runs per query and arm for --oracle")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--siblings-from", opts->siblings_from,
+                  "star workload: the sibling templates marked late join at this round (their time-to-benefit then "
+                  "shows what was learned from their siblings); 0 = every query from round 1")
+      ->check(CLI::Range(0, 100000));
   cmd->add_option("--rounds", opts->rounds, "rounds of the workload per phase")->check(CLI::Range(1, 100000));
   cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--exploration", opts->exploration,
@@ -432,6 +779,11 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   cmd->callback([opts, exit_code]() {
     if (opts->queries.empty() && opts->workload.empty()) {
       std::cerr << "ruvector-dag bench: give --queries FILE_OR_DIR or --workload NAME\n";
+      *exit_code = kExitBadInput;
+      return;
+    }
+    if (opts->siblings_from > opts->rounds) {
+      std::cerr << "ruvector-dag bench: --siblings-from must not exceed --rounds\n";
       *exit_code = kExitBadInput;
       return;
     }

@@ -14,6 +14,8 @@ struct WorkloadQuery {
   std::string name;    // short label (Q1, ...)
   std::string reason;  // why PostgreSQL misplans it (or "planned well")
   std::string sql;
+  std::string family = "";  // sibling group (same tables and joins), if any
+  bool late = false;        // a sibling held back by `bench --siblings-from`
 };
 
 /// Version of the generated data (the demo regenerates when it changes).

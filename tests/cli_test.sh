@@ -134,6 +134,17 @@ echo '[{"Plan": {"Node Type": "Gather", "Plans": [{"Node Type": "Seq Scan", "Rel
 expect 2 "rust-json cannot hold Gather" -- "$cli" convert "$work/gather.json" - --to rust-json
 expect 2 "unwritable output" -- "$cli" convert "$work/rust.json" /nonexistent-dir/x.json --to json
 
+# --- bench options (checked before any connection) ---------------------------------
+expect 0 "bench --help" -- "$cli" bench --help
+grep -q -- "--oracle" "$work/out" || fail "bench --help does not list --oracle"
+grep -q "star" "$work/out" || fail "bench --help does not list the star workload"
+expect 2 "bench: unknown workload" -- "$cli" bench --dsn x --workload tpcds
+expect 2 "bench: scale out of range" -- "$cli" bench --dsn x --workload star --scale 0
+expect 2 "bench: seed out of range" -- "$cli" bench --dsn x --workload star --seed 2199023255552
+expect 2 "bench: --siblings-from after the last round" -- "$cli" bench --dsn x --workload star --rounds 4 \
+  --siblings-from 5
+expect 2 "bench: --oracle-repeats 0" -- "$cli" bench --dsn x --workload star --oracle --oracle-repeats 0
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures CLI check(s) failed"
   exit 1
