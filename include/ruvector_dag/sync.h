@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -406,17 +407,22 @@ struct PatternProposal {
 };
 
 /// Clip range of the published gain and the epsilon split (docs/sync.md,
-/// "Differential privacy").
+/// "Differential privacy"). The unit of privacy is one execution: the gain
+/// must be the mean of at least min_samples per-execution gains, each clipped
+/// to [gain_min, gain_max], so replacing one execution moves it by at most
+/// (gain_max - gain_min) / min_samples.
 struct PrivacyOptions {
   PrivacyParams per_release;   // split evenly over the two numbers
   double gain_min = -1.0;      // gain clipped to [gain_min, gain_max] before noise
   double gain_max = 1.0;
+  uint64_t min_samples = 100;  // patterns with fewer executions are not released
   double samples_cap = 1e6;    // samples clipped to [0, samples_cap]
 };
 
-/// Adds noise to the observation's gain (sensitivity gain_max - gain_min) and
-/// sample count (sensitivity 1), each with half of the release's epsilon and
-/// delta, after charging the accountant. Refuses when the budget is spent.
+/// Adds noise to the observation's gain (sensitivity (gain_max - gain_min) /
+/// min_samples) and sample count (sensitivity 1), each with half of the
+/// release's epsilon and delta, after charging the accountant. Refuses when
+/// the budget is spent or the pattern has fewer than min_samples executions.
 Result<PatternProposal> PrivatizePattern(const PatternObservation& observation,
                                          const PrivacyOptions& options, NoiseSource& noise,
                                          PrivacyAccountant* accountant);
@@ -592,6 +598,88 @@ class SyncScheduler {
   int64_t interval_us_;
   int64_t last_sync_us_ = 0;
   bool synced_ = false;
+};
+
+// ===========================================================================
+// One node of the sync protocol
+// ===========================================================================
+
+struct SyncNodeOptions {
+  SyncConfig config;
+  PrivacyOptions privacy;          // per_release is taken from config.privacy
+  double epsilon_budget = 10.0;    // this node's total privacy budget
+  double delta_budget = 0.0;
+  ReplayOptions replay;
+  ReputationOptions reputation;
+  QuorumOptions quorum;
+  ValidationPolicy validation;
+};
+
+/// A sealed message for one peer.
+struct OutgoingMessage {
+  NodeId recipient;
+  Bytes bytes;
+};
+
+/// What happened to a received message.
+struct ReceiveResult {
+  Status status;                               // OK, or why it was rejected
+  RejectReason reject = RejectReason::kNone;   // kNone when accepted
+  MessageKind kind = MessageKind::kPatternProposal;
+  NodeId sender;
+  ProposalId proposal{};
+  ProposalState state = ProposalState::kOpen;  // of that proposal afterwards
+};
+
+/// The library side of one server in the sync protocol: its keystore, replay
+/// window, privacy accountant, reputation book, proposal ledger and schedule,
+/// wired together. The host (worker) moves the bytes (transport) and measures
+/// received patterns on its own workload; this object never deploys anything.
+/// Every registered peer and this node start at the initial stake. Not
+/// movable (its parts refer to each other); single-threaded.
+class SyncNode {
+ public:
+  static Result<std::unique_ptr<SyncNode>> Create(Keystore keystore, SyncNodeOptions options);
+  SyncNode(const SyncNode&) = delete;
+  SyncNode& operator=(const SyncNode&) = delete;
+
+  /// Privatizes each observation (charging the budget), records it as this
+  /// node's proposal, and seals it for every peer. Stops at the first error
+  /// (e.g. the budget is spent); what was already sealed is returned with it
+  /// only when everything succeeded.
+  Result<std::vector<OutgoingMessage>> Propose(const std::vector<PatternObservation>& observations,
+                                               NoiseSource& noise, int64_t now_us);
+  /// Opens, verifies and applies a message: a proposal enters the ledger (as
+  /// a prior to verify, never deployed), a vote counts toward its quorum.
+  ReceiveResult Receive(ByteView message, int64_t now_us);
+  /// Judges a received proposal from this node's own measurement (gain of
+  /// the proposed arm over the default, executions); when a verdict is due,
+  /// records it and seals the vote for every peer. kNotFound when the
+  /// evidence does not decide yet.
+  Result<std::vector<OutgoingMessage>> Validate(const ProposalId& proposal, double local_gain,
+                                                uint64_t local_samples, int64_t now_us);
+
+  const Keystore& keystore() const { return keystore_; }
+  const NodeId& id() const { return keystore_.self().id(); }
+  const ProposalLedger& ledger() const { return ledger_; }
+  const ReputationBook& reputation() const { return book_; }
+  const PrivacyAccountant& accountant() const { return accountant_; }
+  SyncScheduler& scheduler() { return scheduler_; }
+  const SyncNodeOptions& options() const { return options_; }
+
+ private:
+  SyncNode(Keystore keystore, SyncNodeOptions options, PrivacyAccountant accountant,
+           SyncScheduler scheduler);
+  Result<std::vector<OutgoingMessage>> SealForPeers(MessageKind kind, const Bytes& payload, int64_t now_us);
+
+  SyncNodeOptions options_;
+  Keystore keystore_;
+  ReputationBook book_;
+  ProposalLedger ledger_;
+  PrivacyAccountant accountant_;
+  SyncScheduler scheduler_;
+  MessageSealer sealer_;
+  MessageOpener opener_;
 };
 
 }  // namespace sync

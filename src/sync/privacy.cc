@@ -130,7 +130,13 @@ Result<PatternProposal> PrivatizePattern(const PatternObservation& obs, const Pr
   if (!(options.samples_cap >= 1.0) || !std::isfinite(options.samples_cap)) {
     return Status::InvalidArgument("privacy: samples_cap must be finite and >= 1");
   }
+  if (options.min_samples < 1) return Status::InvalidArgument("privacy: min_samples must be >= 1");
   if (!std::isfinite(obs.gain)) return Status::InvalidArgument("pattern gain is not finite");
+  if (obs.samples < options.min_samples) {
+    return Status::FailedPrecondition("pattern " + std::to_string(obs.fingerprint) + " has " +
+                                      std::to_string(obs.samples) + " executions, fewer than the " +
+                                      std::to_string(options.min_samples) + " a private release needs");
+  }
   PatternProposal out;
   out.fingerprint = obs.fingerprint;
   out.embedding = obs.embedding;
@@ -138,7 +144,7 @@ Result<PatternProposal> PrivatizePattern(const PatternObservation& obs, const Pr
   out.privacy = options.per_release;
   out.privacy.epsilon /= 2;
   out.privacy.delta /= 2;
-  out.gain_sensitivity = options.gain_max - options.gain_min;
+  out.gain_sensitivity = (options.gain_max - options.gain_min) / static_cast<double>(options.min_samples);
   // Validates the structure (arm, embedding) before any budget is spent.
   if (auto check = DecodeProposal(EncodeProposal(out)); !check.ok()) return check.status();
   RUVECTOR_ASSIGN_OR_RETURN(double gain_scale, NoiseScale(out.privacy, out.gain_sensitivity));
