@@ -509,10 +509,15 @@ class ReputationBook final : public SenderFilter {
 /// proposer, at their current stakes) confirmed it and at least
 /// min_validators did; refuted by the same rule with refutations; expired
 /// (no stake change) when neither happened within ttl_us.
+/// Memory is bounded: at most max_open_per_proposer open proposals per
+/// proposer, and max_proposals in all (when full, the oldest decided or
+/// expired proposals are forgotten first).
 struct QuorumOptions {
   double quorum_fraction = 2.0 / 3.0;  // in (0.5, 1]
   uint32_t min_validators = 2;
   int64_t ttl_us = 86'400'000'000;     // 24 h
+  uint32_t max_open_per_proposer = 1000;
+  uint32_t max_proposals = 100000;
 };
 
 enum class ProposalState : uint8_t { kOpen = 0, kConfirmed, kRefuted, kExpired };
@@ -537,7 +542,7 @@ class ProposalLedger {
   ProposalLedger(QuorumOptions options, ReputationBook* book)
       : options_(options), book_(book) {}
   /// Records a proposal from `proposer` (whose message was verified). Errors:
-  /// ignored or unknown proposer, duplicate id.
+  /// ignored or unknown proposer, duplicate id, too many open proposals.
   Result<ProposalId> Propose(const NodeId& proposer, const PatternProposal& proposal,
                              int64_t now_us);
   /// Records `validator`'s vote and decides the proposal if a quorum is
@@ -553,6 +558,8 @@ class ProposalLedger {
  private:
   void Evaluate(ProposalStatus* status);
   void Settle(ProposalStatus* status, ProposalState outcome);
+  /// Forgets decided or expired proposals, oldest first, until there is room.
+  bool MakeRoom(int64_t now_us);
   QuorumOptions options_;
   ReputationBook* book_;
   std::map<ProposalId, ProposalStatus> proposals_;

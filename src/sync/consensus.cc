@@ -2,6 +2,8 @@
 // (docs/sync.md, "Validation, quorum and reputation").
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "ruvector_dag/core.h"
 #include "ruvector_dag/sync.h"
@@ -72,6 +74,9 @@ Status ValidateQuorum(const QuorumOptions& o) {
   }
   if (o.min_validators < 1) return Status::InvalidArgument("quorum: min_validators must be >= 1");
   if (o.ttl_us <= 0) return Status::InvalidArgument("quorum: ttl_us must be positive");
+  if (o.max_open_per_proposer < 1 || o.max_proposals < 1) {
+    return Status::InvalidArgument("quorum: max_open_per_proposer and max_proposals must be >= 1");
+  }
   return Status::Ok();
 }
 
@@ -88,6 +93,21 @@ Result<ProposalId> ProposalLedger::Propose(const NodeId& proposer, const Pattern
   if (proposals_.count(id)) {
     return Status::AlreadyExists("proposal " + ShortId(id) + " (pattern " + std::to_string(proposal.fingerprint) +
                                  ", arm " + proposal.arm + ") was already made by this node");
+  }
+  size_t open_by_proposer = 0;
+  for (const auto& [other_id, other] : proposals_) {
+    if (other.proposer == proposer && other.state == ProposalState::kOpen &&
+        now_us - other.created_us <= options_.ttl_us) {
+      ++open_by_proposer;
+    }
+  }
+  if (open_by_proposer >= options_.max_open_per_proposer) {
+    return Status::ResourceExhausted("proposal from " + proposer.Short() + " refused: it already has " +
+                                     std::to_string(open_by_proposer) + " open proposals");
+  }
+  if (!MakeRoom(now_us)) {
+    return Status::ResourceExhausted("proposal ledger full: " + std::to_string(proposals_.size()) +
+                                     " open proposals");
   }
   ProposalStatus st;
   st.id = id;
@@ -170,6 +190,21 @@ void ProposalLedger::Settle(ProposalStatus* st, ProposalState outcome) {
       book_->SlashValidator(node);
     }
   }
+}
+
+bool ProposalLedger::MakeRoom(int64_t now_us) {
+  if (proposals_.size() < options_.max_proposals) return true;
+  ExpireOld(now_us);
+  std::vector<std::pair<int64_t, ProposalId>> done;
+  for (const auto& [id, st] : proposals_) {
+    if (st.state != ProposalState::kOpen) done.emplace_back(st.created_us, id);
+  }
+  std::sort(done.begin(), done.end());
+  for (const auto& [created, id] : done) {
+    if (proposals_.size() < options_.max_proposals) break;
+    proposals_.erase(id);
+  }
+  return proposals_.size() < options_.max_proposals;
 }
 
 size_t ProposalLedger::ExpireOld(int64_t now_us) {

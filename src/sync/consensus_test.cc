@@ -154,6 +154,24 @@ TEST_F(LedgerTest, ABadProposerLosesWeightAndIsEventuallyIgnored) {
       << "c holds all eligible stake but min_validators is 2";
 }
 
+TEST(LedgerBoundsTest, OpenProposalsPerProposerAndInAllAreBounded) {
+  ReputationBook book;
+  for (uint8_t n = 1; n <= 3; ++n) ASSERT_TRUE(book.Register(Node(n)).ok());
+  QuorumOptions q;
+  q.max_open_per_proposer = 3;
+  q.max_proposals = 4;
+  ProposalLedger ledger(q, &book);
+  for (uint64_t f = 0; f < 3; ++f) ASSERT_TRUE(ledger.Propose(Node(1), Proposal(f), 0).ok());
+  EXPECT_EQ(ledger.Propose(Node(1), Proposal(3), 0).status().code(), StatusCode::kResourceExhausted);
+  auto last = ledger.Propose(Node(2), Proposal(4), 0);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(ledger.Propose(Node(3), Proposal(5), 0).status().code(), StatusCode::kResourceExhausted)
+      << "four open proposals fill the ledger";
+  // Once the ttl passed, expired proposals make room.
+  EXPECT_TRUE(ledger.Propose(Node(3), Proposal(6), q.ttl_us + 1).ok());
+  EXPECT_EQ(ledger.proposals().size(), 4u);
+}
+
 TEST(ReputationTest, OptionsAreValidatedAndStakeIsCapped) {
   ReputationOptions bad;
   bad.proposer_slash = 1.0;

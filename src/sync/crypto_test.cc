@@ -15,6 +15,12 @@
 namespace ruvector_dag::sync {
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+constexpr size_t kBitStride = 29;  // sanitizer builds: every 29th bit (docs/sync.md)
+#else
+constexpr size_t kBitStride = 1;
+#endif
+
 TEST(CryptoTest, KemRoundTripAndImplicitRejection) {
   auto kp = KemGenerateKeyPair();
   ASSERT_TRUE(kp.ok()) << kp.status().ToString();
@@ -52,7 +58,7 @@ TEST(CryptoTest, SignatureRoundTripAndEveryFlippedBitRejected) {
     m[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     EXPECT_EQ(Verify(kp->public_key, m, *sig, "ctx").code(), StatusCode::kDataLoss) << "message bit " << bit;
   }
-  for (size_t bit = 0; bit < kSignatureBytes * 8; ++bit) {
+  for (size_t bit = 0; bit < kSignatureBytes * 8; bit += kBitStride) {
     Bytes s = *sig;
     s[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     ASSERT_EQ(Verify(kp->public_key, msg, s, "ctx").code(), StatusCode::kDataLoss) << "signature bit " << bit;
