@@ -417,6 +417,11 @@ struct PrivacyOptions {
   double gain_max = 1.0;
   uint64_t min_samples = 100;  // patterns with fewer executions are not released
   double samples_cap = 1e6;    // samples clipped to [0, samples_cap]
+  /// Embedding entries set to 0 before release. Default: the two that hold
+  /// the operator parameter (LIMIT count, ef_search, nprobe: a query
+  /// constant) in the sona featurizer's 256-float layout (docs/sona.md,
+  /// feature 66 in the mean and the max block).
+  std::vector<uint32_t> redact_dims = {66, 96 + 66};
 };
 
 /// Adds noise to the observation's gain (sensitivity (gain_max - gain_min) /

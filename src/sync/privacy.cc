@@ -140,6 +140,9 @@ Result<PatternProposal> PrivatizePattern(const PatternObservation& obs, const Pr
   PatternProposal out;
   out.fingerprint = obs.fingerprint;
   out.embedding = obs.embedding;
+  for (uint32_t d : options.redact_dims) {
+    if (d < out.embedding.size()) out.embedding[d] = 0.0f;
+  }
   out.arm = obs.arm;
   out.privacy = options.per_release;
   out.privacy.epsilon /= 2;

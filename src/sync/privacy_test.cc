@@ -161,6 +161,20 @@ TEST(PrivacyTest, PrivatizedPatternCarriesStructureAndNoisyNumbers) {
   EXPECT_NEAR(acc->epsilon_spent(), n * 1.0, 1e-6);
 }
 
+TEST(PrivacyTest, QueryConstantsInTheEmbeddingAreRedacted) {
+  Rng rng(kSeed + 5);
+  SeededNoiseSource src(&rng);
+  auto acc = PrivacyAccountant::Create(10.0, 0.0);
+  ASSERT_TRUE(acc.ok());
+  PatternObservation o = Observation(0.3, 500);
+  o.embedding.assign(256, 0.5f);
+  auto p = PrivatizePattern(o, PrivacyOptions{}, src, &*acc);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  for (size_t i = 0; i < 256; ++i) {
+    EXPECT_EQ(p->embedding[i], (i == 66 || i == 162) ? 0.0f : 0.5f) << i;
+  }
+}
+
 TEST(PrivacyTest, ReleasesAreRefusedWithoutSpendingBudget) {
   Rng rng(kSeed + 3);
   SeededNoiseSource src(&rng);
