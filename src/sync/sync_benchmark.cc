@@ -56,17 +56,21 @@ void BM_Verify(benchmark::State& state) {
 }
 BENCHMARK(BM_Verify)->Arg(1300)->Unit(benchmark::kMicrosecond);
 
-// A proposal as the engine would publish it: 256-dim embedding.
+// A pattern as the engine would publish it: 256-float embedding.
+PatternObservation Observation() {
+  PatternObservation o;
+  o.fingerprint = 0x1234;
+  o.embedding.assign(256, 0.01f);
+  o.arm = "no_nestloop";
+  o.gain = 0.3;
+  o.samples = 500;
+  return o;
+}
+
 Bytes ProposalPayload() {
-  PatternProposal p;
-  p.fingerprint = 0x1234;
-  p.embedding.assign(256, 0.01f);
-  p.arm = "no_nestloop";
-  p.noisy_gain = 0.3;
-  p.noisy_samples = 480;
-  p.privacy = {NoiseMechanism::kLaplace, 0.05, 0.0};
-  p.gain_sensitivity = 0.02;
-  return EncodeProposal(p);
+  SecureNoiseSource noise;
+  PrivacyAccountant acc = PrivacyAccountant::Create(1.0, 0.0).value();
+  return EncodeProposal(PrivatizePattern(Observation(), PrivacyOptions{}, noise, &acc).value());
 }
 
 void BM_SealPattern(benchmark::State& state) {
@@ -116,12 +120,7 @@ BENCHMARK(BM_OpenPattern)->Unit(benchmark::kMicrosecond);
 void BM_PrivatizePattern(benchmark::State& state) {
   SecureNoiseSource noise;
   PrivacyAccountant acc = PrivacyAccountant::Create(1e12, 0.0).value();
-  PatternObservation o;
-  o.fingerprint = 1;
-  o.embedding.assign(256, 0.01f);
-  o.arm = "no_nestloop";
-  o.gain = 0.3;
-  o.samples = 500;
+  const PatternObservation o = Observation();
   PrivacyOptions opt;
   for (auto _ : state) benchmark::DoNotOptimize(PrivatizePattern(o, opt, noise, &acc));
 }

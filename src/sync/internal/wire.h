@@ -40,11 +40,7 @@ class Writer {
     U16(static_cast<uint16_t>(s.size()));
     Raw(s.data(), s.size());
   }
-  /// u32 length + bytes.
-  void Blob(ByteView b) {
-    U32(static_cast<uint32_t>(b.size()));
-    Raw(b);
-  }
+
 
  private:
   void Le(uint64_t v, int n) {
@@ -101,17 +97,6 @@ class Reader {
     ByteView v;
     if (!View(&v, n, field)) return false;
     s->assign(reinterpret_cast<const char*>(v.data()), v.size());
-    return true;
-  }
-  /// u32 length (at most max_len) + bytes.
-  bool Blob(Bytes* b, size_t max_len, const char* field) {
-    uint32_t n;
-    if (!U32(&n, field)) return false;
-    if (n > max_len) return Fail(std::string(field) + " is " + std::to_string(n) + " bytes, at most " +
-                                 std::to_string(max_len) + " allowed");
-    ByteView v;
-    if (!View(&v, n, field)) return false;
-    b->assign(v.begin(), v.end());
     return true;
   }
   bool Fail(std::string message) {
