@@ -22,7 +22,7 @@ packages=(
   emscripten chromium
 )
 
-# Node.js with npm (WASM package tests): keep an existing Node (e.g. NodeSource,
+# Node.js with npm (WASM package tests, the PQClean sources): keep an existing Node (e.g. NodeSource,
 # which bundles npm); otherwise take Debian's.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
