@@ -3,6 +3,7 @@
 
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/formats.h"
+#include "ruvector_dag/sync.h"
 
 int main() {
   using namespace ruvector_dag;
@@ -16,7 +17,16 @@ int main() {
     std::fprintf(stderr, "consumer: JSON round trip failed\n");
     return 1;
   }
-  std::printf("consumer: %zu nodes, critical path cost %.1f\n", dag.node_count(),
-              dag.ComputeCriticalPath()->cost);
+  // The sync module's archive carries the PQClean objects: sign and verify.
+  auto keys = sync::SigGenerateKeyPair();
+  const sync::Bytes msg = {1, 2, 3};
+  if (!keys.ok()) return 1;
+  auto sig = sync::Sign(keys->secret_key, msg, "consumer");
+  if (!sig.ok() || !sync::Verify(keys->public_key, msg, *sig, "consumer").ok()) {
+    std::fprintf(stderr, "consumer: ML-DSA-65 sign/verify failed\n");
+    return 1;
+  }
+  std::printf("consumer: %zu nodes, critical path cost %.1f, ML-DSA-65 signature of %zu bytes verified\n",
+              dag.node_count(), dag.ComputeCriticalPath()->cost, sig->size());
   return 0;
 }

@@ -1,0 +1,199 @@
+// Three nodes exchange sealed proposals and votes in process: an honest
+// pattern is confirmed by the others' own measurements, a peer proposing only
+// bad patterns loses weight until its messages are ignored, and forged,
+// replayed and tampered messages are rejected with a reason.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "ruvector_dag/core.h"
+#include "ruvector_dag/sync.h"
+
+namespace ruvector_dag::sync {
+namespace {
+
+constexpr int64_t kT0 = 1'800'000'000'000'000;
+constexpr uint64_t kSeed = 7;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<NodeIdentity> ids;
+    for (const char* name : {"pg-a", "pg-b", "pg-c"}) {
+      auto id = NodeIdentity::Generate(name);
+      ASSERT_TRUE(id.ok());
+      ids.push_back(std::move(id).value());
+    }
+    std::vector<PeerInfo> infos;
+    for (const auto& id : ids) infos.push_back(id.info());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      Keystore ks(std::move(ids[i]));
+      for (size_t j = 0; j < infos.size(); ++j) {
+        if (j != i) ASSERT_TRUE(ks.AddPeer(infos[j]).ok());
+      }
+      SyncNodeOptions opt;
+      opt.privacy.min_samples = 50;
+      auto node = SyncNode::Create(std::move(ks), opt);
+      ASSERT_TRUE(node.ok()) << node.status().ToString();
+      nodes_.push_back(std::move(node).value());
+    }
+  }
+
+  SyncNode* ByIdx(size_t i) { return nodes_[i].get(); }
+  SyncNode* ById(const NodeId& id) {
+    for (auto& n : nodes_) {
+      if (n->id() == id) return n.get();
+    }
+    return nullptr;
+  }
+  // Delivers every message; returns the results in order.
+  std::vector<ReceiveResult> Deliver(const std::vector<OutgoingMessage>& out, int64_t now) {
+    std::vector<ReceiveResult> results;
+    for (const auto& m : out) results.push_back(ById(m.recipient)->Receive(m.bytes, now));
+    return results;
+  }
+  PatternObservation Obs(uint64_t fingerprint, double gain) {
+    PatternObservation o;
+    o.fingerprint = fingerprint;
+    o.embedding.assign(16, 0.125f);
+    o.arm = "no_nestloop";
+    o.gain = gain;
+    o.samples = 400;
+    return o;
+  }
+
+  std::vector<std::unique_ptr<SyncNode>> nodes_;
+  Rng rng_{kSeed};
+  SeededNoiseSource noise_{&rng_};
+};
+
+TEST_F(ClusterTest, AnHonestPatternIsConfirmedByTheOthersMeasurements) {
+  auto out = ByIdx(0)->Propose({Obs(11, 0.4)}, noise_, kT0);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 2u);
+  PatternProposal same_shape;
+  same_shape.embedding.assign(16, 0.0f);
+  same_shape.arm = "no_nestloop";
+  EXPECT_EQ((*out)[0].bytes.size(), kEnvelopeOverheadBytes + EncodeProposal(same_shape).size());
+  EXPECT_EQ(ByIdx(0)->accountant().releases(), 1u);
+  auto received = Deliver(*out, kT0 + 1000);
+  for (const auto& r : received) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  const ProposalId pid = received[0].proposal;
+  // b and c measure the arm on their own workloads (the host's job) and vote.
+  auto vb = ByIdx(1)->Validate(pid, 0.3, 60, kT0 + 2000);
+  ASSERT_TRUE(vb.ok()) << vb.status().ToString();
+  auto rb = Deliver(*vb, kT0 + 3000);
+  for (const auto& r : rb) EXPECT_EQ(r.state, ProposalState::kOpen);
+  auto vc = ByIdx(2)->Validate(pid, 0.25, 80, kT0 + 4000);
+  ASSERT_TRUE(vc.ok());
+  // c's own ledger decides as soon as c votes; a and b when c's vote arrives.
+  EXPECT_EQ(ByIdx(2)->ledger().Find(pid)->state, ProposalState::kConfirmed);
+  auto rc = Deliver(*vc, kT0 + 5000);
+  for (const auto& r : rc) EXPECT_EQ(r.state, ProposalState::kConfirmed) << r.status.ToString();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(ByIdx(i)->reputation().Stake(ByIdx(0)->id()), 110.0) << i;
+    EXPECT_DOUBLE_EQ(ByIdx(i)->reputation().Stake(ByIdx(1)->id()), 102.0) << i;
+  }
+  // Too little local evidence: no vote.
+  EXPECT_EQ(ByIdx(1)->Validate(pid, 0.3, 5, kT0).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ClusterTest, APeerProposingOnlyBadPatternsIsEventuallyIgnored) {
+  // The bad peer follows no rules of its own: it seals proposals directly.
+  SyncNode* bad = ByIdx(0);
+  MessageSealer bad_sealer(&bad->keystore().self());
+  int64_t t = kT0;
+  int refuted = 0;
+  for (uint64_t f = 1; f <= 10; ++f, t += 60'000'000) {
+    PatternProposal p;
+    p.fingerprint = f;
+    p.arm = "no_indexscan";
+    p.noisy_gain = 0.9;
+    p.noisy_samples = 5000;
+    p.privacy = {NoiseMechanism::kLaplace, 0.05, 0.0};
+    p.gain_sensitivity = 0.02;
+    std::vector<ReceiveResult> received;
+    for (size_t v : {size_t{1}, size_t{2}}) {
+      auto m = bad_sealer.Seal(MessageKind::kPatternProposal, ByIdx(v)->keystore().self().info(),
+                               EncodeProposal(p), t);
+      ASSERT_TRUE(m.ok());
+      received.push_back(ByIdx(v)->Receive(*m, t));
+    }
+    if (!received[0].status.ok()) {
+      // The honest nodes stopped listening.
+      EXPECT_EQ(received[0].reject, RejectReason::kIgnoredSender) << received[0].status.ToString();
+      EXPECT_EQ(received[1].reject, RejectReason::kIgnoredSender);
+      break;
+    }
+    // The pattern makes b's and c's queries slower.
+    auto vb = ByIdx(1)->Validate(received[0].proposal, -0.5, 40, t + 1);
+    auto vc = ByIdx(2)->Validate(received[0].proposal, -0.2, 40, t + 2);
+    ASSERT_TRUE(vb.ok() && vc.ok());
+    Deliver(*vb, t + 3);
+    Deliver(*vc, t + 4);
+    EXPECT_EQ(ByIdx(1)->ledger().Find(received[0].proposal)->state, ProposalState::kRefuted);
+    EXPECT_EQ(ByIdx(2)->ledger().Find(received[0].proposal)->state, ProposalState::kRefuted);
+    ++refuted;
+  }
+  EXPECT_EQ(refuted, 7);
+  EXPECT_TRUE(ByIdx(1)->reputation().IsIgnored(bad->id()));
+  EXPECT_TRUE(ByIdx(2)->reputation().IsIgnored(bad->id()));
+  EXPECT_FALSE(ByIdx(1)->reputation().IsIgnored(ByIdx(2)->id()));
+  EXPECT_NEAR(ByIdx(1)->reputation().Stake(bad->id()), 100 * std::pow(0.7, 7), 1e-9);
+}
+
+TEST_F(ClusterTest, ReplayedForgedAndTamperedMessagesAreRejectedWithReasons) {
+  auto out = ByIdx(0)->Propose({Obs(21, 0.4)}, noise_, kT0);
+  ASSERT_TRUE(out.ok());
+  const OutgoingMessage& to_b = (*out)[0];
+  SyncNode* b = ById(to_b.recipient);
+  ASSERT_TRUE(b->Receive(to_b.bytes, kT0).status.ok());
+  // Replay.
+  ReceiveResult replay = b->Receive(to_b.bytes, kT0 + 10);
+  EXPECT_EQ(replay.reject, RejectReason::kReplayed);
+  EXPECT_NE(replay.status.message().find("already received"), std::string::npos) << replay.status.ToString();
+  // Tampered signature.
+  auto out2 = ByIdx(0)->Propose({Obs(22, 0.4)}, noise_, kT0 + 20);
+  ASSERT_TRUE(out2.ok());
+  Bytes tampered = (*out2)[0].bytes;
+  tampered[tampered.size() - 100] ^= 0x04;
+  EXPECT_EQ(ById((*out2)[0].recipient)->Receive(tampered, kT0 + 30).reject, RejectReason::kBadSignature);
+  // Forged: an outsider claims to be node a.
+  auto outsider = NodeIdentity::Generate("outsider");
+  ASSERT_TRUE(outsider.ok());
+  MessageSealer forger(&*outsider);
+  auto forged = forger.Seal(MessageKind::kPatternProposal, b->keystore().self().info(),
+                            EncodeProposal(PatternProposal{99, {}, "hash_only", 0.9, 999, {}, 0.02}), kT0 + 40);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(b->Receive(*forged, kT0 + 40).reject, RejectReason::kUnknownSender);
+  std::copy(ByIdx(0)->id().bytes.begin(), ByIdx(0)->id().bytes.end(), forged->begin() + 8);
+  EXPECT_EQ(b->Receive(*forged, kT0 + 40).reject, RejectReason::kBadSignature);
+  // A signed message whose payload does not parse.
+  MessageSealer a_sealer(&ByIdx(0)->keystore().self());
+  auto garbage = a_sealer.Seal(MessageKind::kVote, b->keystore().self().info(), Bytes{1, 2, 3}, kT0 + 50);
+  ASSERT_TRUE(garbage.ok());
+  ReceiveResult g = b->Receive(*garbage, kT0 + 50);
+  EXPECT_EQ(g.reject, RejectReason::kBadPayload);
+  // The genuine second proposal still opens.
+  EXPECT_TRUE(ById((*out2)[0].recipient)->Receive((*out2)[0].bytes, kT0 + 60).status.ok());
+}
+
+TEST_F(ClusterTest, PrivacyBudgetStopsProposals) {
+  SyncNodeOptions opt;
+  opt.epsilon_budget = 0.25;  // two releases at epsilon 0.1
+  opt.privacy.min_samples = 50;
+  auto id = NodeIdentity::Generate("frugal");
+  ASSERT_TRUE(id.ok());
+  Keystore ks(std::move(id).value());
+  ASSERT_TRUE(ks.AddPeer(ByIdx(1)->keystore().self().info()).ok());
+  auto node = SyncNode::Create(std::move(ks), opt);
+  ASSERT_TRUE(node.ok());
+  auto r = (*node)->Propose({Obs(1, 0.3), Obs(2, 0.3), Obs(3, 0.3)}, noise_, kT0);
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ((*node)->accountant().releases(), 2u);
+  EXPECT_NE((*node)->accountant().Describe().find("2 releases"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ruvector_dag::sync
