@@ -269,6 +269,9 @@ struct EngineOptions {
   /// latency) are not explored once the model is trusted on the pattern
   /// (docs/engine.md); <= 0 = never.
   double prune_margin = 0.6931471805599453;  // ln 2
+  /// Most runs one Learn / BackgroundLearn call trains the value model on
+  /// (an even sample when there are more; bandits see every run); 0 = all.
+  size_t max_train_per_learn = 0;
   uint64_t seed = 0xE61Eu;
 };
 /// kInvalidArgument naming the first bad field (nested options included).

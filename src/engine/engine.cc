@@ -317,13 +317,18 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
   LearnReport& report = out->report;
   double abs_err = 0.0;
   size_t err_count = 0;
+  // A flood of runs trains the model on an even sample of them (the
+  // bandits still see every run): the learner's CPU stays bounded.
+  const size_t cap = options_.max_train_per_learn;
+  const size_t stride = cap > 0 && runs.size() > cap ? (runs.size() + cap - 1) / cap : 1;
   for (size_t i = 0; i < runs.size(); ++i) {
     const PatternRun& r = runs[i];
+    clock_us_ = std::max(clock_us_, r.at_us);
+    if (i % stride != 0) continue;
     if (r.arm < 0 || static_cast<uint32_t>(r.arm) >= options_.num_arms || !(r.latency_ms > 0.0) ||
         !std::isfinite(r.latency_ms)) {
       continue;
     }
-    clock_us_ = std::max(clock_us_, r.at_us);
     auto it = models_.find(r.pattern_key);
     const PlanEmbedding* x = i < embeddings.size() ? embeddings[i] : nullptr;
     if (x == nullptr && it != models_.end() && it->second.has_embedding) x = &it->second.embedding;
