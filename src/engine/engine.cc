@@ -439,7 +439,8 @@ Status Engine::Learn(std::span<const PatternRun> runs, std::span<const PlanObser
     if (!st.ok()) continue;  // a plan the featurizer refuses teaches the bandit only
     embedded[p.pattern_key] = e;
     Result<TensionReport> t = mincut_->ComputeTension(*p.dag);
-    if (!t.ok() || t->nodes_with_actuals == 0) continue;  // planned only: no misestimation evidence
+    // A planned-only plan has no misestimation evidence.
+    if (!t.ok() || t->nodes_with_actuals == 0 || !std::isfinite(t->tension)) continue;
     PatternModel& s = models_[p.pattern_key];
     const double prev = s.tension;
     s.tension = s.tension_samples == 0 ? t->tension : 0.7 * s.tension + 0.3 * t->tension;
