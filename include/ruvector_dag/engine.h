@@ -431,6 +431,9 @@ class Engine {
   /// default by more than options.prune_margin are not explored.
   static constexpr double kTrustError = 0.25;
   static constexpr uint32_t kTrustSamples = 4;
+  /// Completed runs of an arm (over all patterns) the model must have been
+  /// trained on before its prediction orders or prunes that arm.
+  static constexpr uint64_t kMinArmSamples = 32;
 
  private:
   /// What the engine keeps per pattern beside its bandit.
@@ -484,6 +487,7 @@ class Engine {
   EngineStats stats_;
   uint64_t since_consolidation_ = 0;
   int64_t clock_us_ = 0;  // latest run time seen (the host's clock)
+  std::array<uint64_t, 64> arm_samples_{};  // completed runs trained on, per arm (not persisted)
 };
 
 }  // namespace ruvector_dag

@@ -102,6 +102,7 @@ Status Engine::Reset() {
   replay_.clear();
   replay_next_ = 0;
   since_consolidation_ = 0;
+  arm_samples_.fill(0);
   batch_.clear();
   trajectories_.Drain(&batch_);  // recorded before the reset: dropped
   batch_.clear();
@@ -269,10 +270,15 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   // A gain measured on similar plans outranks a prediction (an arm the
   // model has seen little of predicts near its initial value): arms with a
   // prior first, by bonus, then the rest by predicted latency.
+  // An arm the model was trained on fewer than kMinArmSamples times counts
+  // as predicted equal to the default: such arms keep the id order, after
+  // trained arms predicted faster and before those predicted slower.
+  double key_of[kMaxArms];
+  for (uint32_t a = 1; a < k; ++a) key_of[a] = arm_samples_[a] >= kMinArmSamples ? preds[a] : preds[0];
   std::stable_sort(order, order + (k - 1), [&](uint32_t a, uint32_t c) {
     if ((bonus[a] > 0.0) != (bonus[c] > 0.0)) return bonus[a] > 0.0;
     if (bonus[a] > 0.0) return bonus[a] > bonus[c];
-    return preds[a] < preds[c];
+    return key_of[a] < key_of[c];
   });
   const bool first_time = learner_.Unexplored(key);
   b->SetExplorationOrder(std::span<const uint32_t>(order, k - 1));
@@ -284,7 +290,12 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   uint64_t skipped = 0;
   if (options_.prune_margin > 0.0 && state->error_samples >= kTrustSamples && state->error_ewma < kTrustError) {
     for (uint32_t a = 1; a < k; ++a) {
-      if (bonus[a] <= 0.0 && preds[a] > preds[0] + options_.prune_margin) skipped |= uint64_t{1} << a;
+      // Only arms the model knows and the bandit never measured here (a
+      // measured arm is judged by its measurements).
+      if (bonus[a] <= 0.0 && arm_samples_[a] >= kMinArmSamples && b->Summary(a).total_runs == 0 &&
+          preds[a] > preds[0] + options_.prune_margin) {
+        skipped |= uint64_t{1} << a;
+      }
     }
   }
   b->SetSkipped(skipped);
@@ -338,6 +349,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     const double lr = (it != models_.end() ? it->second.lr_boost : 1.0);
     RUVECTOR_ASSIGN_OR_RETURN(const double err, Train(*x, arm, r.latency_ms, r.censored, lr));
     if (err < 0.0) continue;
+    ++arm_samples_[arm];
     abs_err += err;
     ++err_count;
     if (it != models_.end()) {
