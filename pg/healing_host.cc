@@ -149,6 +149,13 @@ Status ServerHealing::ObserveEstimateError(uint64_t key, uint64_t query_id, doub
   return orchestrator_->Observe(d->estimate, std::fabs(log_error));
 }
 
+Status ServerHealing::ObserveTension(uint64_t key, uint64_t query_id, double tension) {
+  if (key == 0 || !std::isfinite(tension)) return Status::Ok();
+  RUVECTOR_ASSIGN_OR_RETURN(Detectors * d, DetectorsFor(key, query_id));
+  if (d == nullptr) return Status::Ok();
+  return orchestrator_->ObserveTension(key, std::clamp(tension, 0.0, 1.0));
+}
+
 Result<uint64_t> ServerHealing::PatternOf(const std::string& metric) const {
   size_t colon = metric.rfind(':');
   if (colon == std::string::npos) return Status::NotFound("metric without a pattern: " + metric);

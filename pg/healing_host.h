@@ -79,6 +79,10 @@ class ServerHealing final : public ruvector_dag::healing::RepairExecutor {
   /// The largest |ln((actual+1)/(estimated+1))| over the nodes of an
   /// execution with sampled row counts.
   ruvector_dag::Status ObserveEstimateError(uint64_t key, uint64_t query_id, double log_error);
+  /// The tension (in [0, 1]) of `key`'s plans executed since the last pass
+  /// (the engine's per-pattern tension, docs/engine.md): the predictive
+  /// detector raises rising_tension, whose repair re-validates a deployed arm.
+  ruvector_dag::Status ObserveTension(uint64_t key, uint64_t query_id, double tension);
   /// Runs one detection + repair cycle at `now_us` (Unix microseconds).
   ruvector_dag::Status RunCycle(int64_t now_us, HealingCycleOutput* out);
   /// The re-validation repair (learner.h, Learner::RequestRevalidation).

@@ -92,8 +92,10 @@ bool CheckLearningRate(double* newval, void** extra, GucSource source) {
 void DefineGucs() {
   DefineCustomBoolVariable("ruvector.dag_enabled", "Observe plans and executions (RuVector DAG).", nullptr,
                            &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomRealVariable("ruvector.dag_learning_rate", "Learning rate of the SONA learner, in (0, 1].",
-                           "Stored for the learner; learning is not part of this version.", &g_learning_rate,
+  DefineCustomRealVariable("ruvector.dag_learning_rate", "Base learning rate of the worker's value model, in (0, 1].",
+                           "Its MicroLoRA adapters learn at twice this rate. The background worker reads its own "
+                           "value when it creates its engine (at start, after dag_reset_learning or an arm change).",
+                           &g_learning_rate,
                            0.01, 0.0, 1.0, PGC_USERSET, 0, CheckLearningRate, nullptr, nullptr);
   DefineCustomStringVariable("ruvector.dag_attention", "Attention mechanism: 'auto' or one of the seven.",
                              nullptr, &g_attention, "auto", PGC_USERSET, 0, CheckAttention, nullptr, nullptr);
@@ -112,16 +114,16 @@ void DefineGucs() {
   DefineCustomBoolVariable("ruvector.dag_explain", "Add a \"RuVector DAG\" section to EXPLAIN (text format).",
                            nullptr, &g_explain_section, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.sona_micro_lora_rank", "Rank of the SONA MicroLoRA adapters.",
-                          "Stored for the learner; learning is not part of this version.",
+                          "Stored only: the value model's adapters have rank 2.",
                           &g_sona_micro_lora_rank, 2, 1, 16, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.sona_base_lora_rank", "Rank of the SONA base LoRA adapters.",
-                          "Stored for the learner; learning is not part of this version.",
+                          "Stored only: the value model has no base LoRA.",
                           &g_sona_base_lora_rank, 8, 1, 64, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomRealVariable("ruvector.sona_ewc_lambda", "EWC++ regularization strength.",
-                           "Stored for the learner; learning is not part of this version.", &g_sona_ewc_lambda,
+  DefineCustomRealVariable("ruvector.sona_ewc_lambda", "EWC++ regularization strength of the worker's value model.",
+                           "Read like ruvector.dag_learning_rate.", &g_sona_ewc_lambda,
                            5000.0, 0.0, 1.0e7, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("ruvector.sona_pattern_clusters", "Number of ReasoningBank pattern clusters.",
-                          "Stored for the learner; learning is not part of this version.",
+  DefineCustomIntVariable("ruvector.sona_pattern_clusters", "Most ReasoningBank pattern clusters of the worker.",
+                          "Read like ruvector.dag_learning_rate.",
                           &g_sona_pattern_clusters, 100, 1, 10000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   static const struct config_enum_entry kFaults[] = {
       {"none", kFaultNone, false}, {"cpp_exception", kFaultCppException, false}, {"pg_error", kFaultPgError, false},

@@ -34,7 +34,7 @@ LearnInput Exec(uint64_t key, int arm, double ms, int64_t at_us, uint32_t role =
 struct Fixture {
   Learner l;
   std::vector<DecisionUpdate> updates;
-  std::vector<LearnEvent> events;
+  std::vector<ruvector_dag::PatternEvent> events;
   std::vector<uint64_t> evicted;
   uint64_t untracked = 0;
   explicit Fixture(uint32_t arms = 8) { l.Reset(arms); }
@@ -206,7 +206,7 @@ TEST(LearnerRevalidationTest, AnArmSlowerThanTheFreshDefaultIsReverted) {
           Exec(5, 1, 12.2, 12 * kSecond)});
   EXPECT_EQ(f.l.DeployedArm(5), 0u);
   ASSERT_FALSE(f.events.empty());
-  EXPECT_EQ(f.events.back().type, LearnEventType::kRevert);
+  EXPECT_EQ(f.events.back().type, ruvector_dag::PatternEventType::kRevert);
   EXPECT_EQ(f.events.back().arm, 1);
   EXPECT_NEAR(f.events.back().default_ms, 8.0, 1e-9);
 }

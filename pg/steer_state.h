@@ -68,6 +68,14 @@ struct Decision {
   uint64_t reverts = 0;
   int64_t updated_us = 0;
   int32_t cluster = -1;  // ReasoningBank cluster of the pattern's plan (-1 = not clustered)
+  // The engine's view (docs/engine.md):
+  /// Value model's latency of explore_arm on the pattern's latest plan (0 =
+  /// unknown): an explorer can size that run's timeout with it.
+  double predicted_explore_ms = 0.0;
+  double predicted_default_ms = 0.0;  // value model's latency of the default plan (0 = unknown)
+  int32_t prior_arm = -1;  // arm a similar plan of the same owner deployed (-1 = none)
+  double tension = 0.0;    // tension of the pattern's executed plans, [0, 1]
+  double priority = 0.0;   // exploration priority: time at stake (ms) x (1 + tension)
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend

@@ -503,7 +503,7 @@ TEST(LearnerTest, DeploysAMeasuredlyFasterArmOnly) {
   Learner l;
   l.Reset(8);
   std::vector<DecisionUpdate> updates;
-  std::vector<LearnEvent> events;
+  std::vector<ruvector_dag::PatternEvent> events;
   uint64_t untracked = 0;
   ASSERT_TRUE(l.Learn(Runs(5, 0, 100.0, 5), 100, &updates, &events, &untracked).ok());
   ASSERT_EQ(updates.size(), 1u);
@@ -515,7 +515,7 @@ TEST(LearnerTest, DeploysAMeasuredlyFasterArmOnly) {
   EXPECT_EQ(updates.back().deployed_arm, 1);
   EXPECT_NEAR(updates.back().default_ms, 101.0, 2.0);
   ASSERT_FALSE(events.empty());
-  EXPECT_EQ(events[0].type, LearnEventType::kDeploy);
+  EXPECT_EQ(events[0].type, ruvector_dag::PatternEventType::kDeploy);
   EXPECT_EQ(events[0].arm, 1);
   // A slower arm is never deployed.
   events.clear();
@@ -529,13 +529,13 @@ TEST(LearnerTest, SamePlanArmIsRejectedNotDeployed) {
   Learner l;
   l.Reset(8);
   std::vector<DecisionUpdate> updates;
-  std::vector<LearnEvent> events;
+  std::vector<ruvector_dag::PatternEvent> events;
   uint64_t untracked = 0;
   ASSERT_TRUE(l.Learn(Runs(5, 0, 20.0, 4), 100, &updates, &events, &untracked).ok());
   ASSERT_TRUE(l.Learn(Runs(5, 3, 19.0, 4, /*same_plan=*/true), 100, &updates, &events, &untracked).ok());
   EXPECT_EQ(updates.back().deployed_arm, 0);
   bool rejected = false;
-  for (const LearnEvent& e : events) rejected |= e.type == LearnEventType::kReject && e.arm == 3;
+  for (const ruvector_dag::PatternEvent& e : events) rejected |= e.type == ruvector_dag::PatternEventType::kReject && e.arm == 3;
   EXPECT_TRUE(rejected);
 }
 
@@ -543,7 +543,7 @@ TEST(LearnerTest, PatternBoundAndBadInputs) {
   Learner l;
   l.Reset(4);
   std::vector<DecisionUpdate> updates;
-  std::vector<LearnEvent> events;
+  std::vector<ruvector_dag::PatternEvent> events;
   uint64_t untracked = 0;
   std::vector<LearnInput> batch = Runs(1, 0, 5.0, 1);
   auto more = Runs(2, 0, 5.0, 1);
@@ -665,33 +665,110 @@ PlanSample Sample(uint64_t key, bool join, float rows) {
   return p;
 }
 
-TEST(PatternClustersTest, SimilarPlansShareACluster) {
-  PatternClusters c;
-  for (uint64_t k = 1; k <= 6; ++k) ASSERT_TRUE(c.Observe(Sample(k, true, 1000.0f + k), 2, 0.5, 0.9).ok());
-  for (uint64_t k = 11; k <= 16; ++k) ASSERT_TRUE(c.Observe(Sample(k, false, 3.0f), 0, 0.0, 0.0).ok());
-  EXPECT_EQ(c.size(), 12u);
-  EXPECT_EQ(c.ClusterOf(1), -1);  // not clustered yet
-  auto r = c.MaybeRecluster(100);
-  ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(*r);
-  const int32_t joins = c.ClusterOf(1), lookups = c.ClusterOf(11);
-  ASSERT_GE(joins, 0);
-  ASSERT_GE(lookups, 0);
-  EXPECT_NE(joins, lookups);
-  for (uint64_t k = 2; k <= 6; ++k) EXPECT_EQ(c.ClusterOf(k), joins);
-  for (uint64_t k = 12; k <= 16; ++k) EXPECT_EQ(c.ClusterOf(k), lookups);
-  // A new join pattern tries first what won for its join neighbours.
-  ASSERT_TRUE(c.Observe(Sample(7, true, 1000.5f), 0, 0.0, 0.0).ok());
-  EXPECT_EQ(c.NeighbourArms(7, 5, 0.5), std::vector<uint32_t>{2});
-  EXPECT_TRUE(c.NeighbourArms(11, 5, 0.5).empty());  // lookups: nothing won there
-  EXPECT_TRUE(c.NeighbourArms(12345, 5, 0.5).empty());
-  // A malformed plan (edge to a later node) is refused, not stored.
+LearnInput HostRun(uint64_t key, int arm, double ms, int64_t at_us) {
+  LearnInput in;
+  in.pattern_key = key;
+  in.query_id = key;
+  in.arm = arm;
+  in.latency_ms = ms;
+  in.at_us = at_us;
+  in.database_oid = 5;
+  in.role_oid = 10;
+  return in;
+}
+
+/// One worker pass over `runs` with the plan of each pattern in `plans`.
+ruvector_dag::HostLearnOutput Pass(ruvector_dag::Engine* engine, const std::vector<LearnInput>& runs,
+                                   const std::vector<PlanSample>& plans) {
+  std::vector<ruvector_dag::QueryDag> dags(plans.size());
+  std::vector<ruvector_dag::PlanObservation> observed;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    EXPECT_TRUE(SampleToDag(plans[i], &dags[i]).ok());
+    observed.push_back({plans[i].pattern_key, &dags[i]});
+  }
+  ruvector_dag::HostLearnOutput out;
+  EXPECT_TRUE(engine->Learn(runs, observed, {}, &out).ok());
+  return out;
+}
+
+TEST(EngineHostTest, SimilarPlansShareAClusterAndASiblingTriesTheWinningArmFirst) {
+  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0)).value();
+  int64_t t = 0;
+  // Six join patterns learn that arm 2 is five times faster than the default;
+  // six index lookups only ever run the default.
+  for (uint64_t k = 1; k <= 6; ++k) {
+    std::vector<LearnInput> runs;
+    for (int i = 0; i < 5; ++i) runs.push_back(HostRun(k, 0, 100.0 + i, ++t));
+    for (int i = 0; i < 5; ++i) runs.push_back(HostRun(k, 2, 20.0 + i, ++t));
+    Pass(engine.get(), runs, {Sample(k, true, 1000.0f + k)});
+    ASSERT_EQ(engine->patterns().DeployedArm(k), 2u);
+  }
+  for (uint64_t k = 11; k <= 16; ++k) Pass(engine.get(), {HostRun(k, 0, 1.0, ++t)}, {Sample(k, false, 3.0f)});
+  // Joins and lookups never share a cluster.
+  for (uint64_t k = 1; k <= 6; ++k) {
+    ASSERT_GE(engine->bank().ClusterOf(k), 0);
+    for (uint64_t j = 11; j <= 16; ++j) EXPECT_NE(engine->bank().ClusterOf(k), engine->bank().ClusterOf(j));
+  }
+  // A sibling (same tables and joins, another aggregate): its first
+  // candidate is its neighbours' arm, with the value model's prediction.
+  ruvector_dag::HostLearnOutput out = Pass(engine.get(), {HostRun(7, 0, 100.0, ++t)}, {Sample(7, true, 1000.5f)});
+  ASSERT_FALSE(out.decisions.empty());
+  const DecisionUpdate& d = out.decisions.back();
+  EXPECT_EQ(d.pattern_key, 7u);
+  EXPECT_EQ(d.prior_arm, 2);
+  EXPECT_EQ(d.explore_arm, 2);
+  EXPECT_EQ(out.priors, 1u);
+  EXPECT_GT(d.predicted_explore_ms, 0.0);
+  EXPECT_LT(d.predicted_explore_ms, d.predicted_default_ms);
+  EXPECT_EQ(d.deployed_arm, 0);  // a prior orders exploration: nothing deployed unmeasured
+  // Measured: with the prior, deployed after three runs on each side.
+  std::vector<LearnInput> runs;
+  for (int i = 0; i < 2; ++i) runs.push_back(HostRun(7, 0, 100.0 + i, ++t));
+  for (int i = 0; i < 3; ++i) runs.push_back(HostRun(7, 2, 20.0 + i, ++t));
+  Pass(engine.get(), runs, {Sample(7, true, 1000.5f)});
+  EXPECT_EQ(engine->patterns().DeployedArm(7), 2u);
+  // The last lookup: its five nearest plans are lookups where nothing won.
+  EXPECT_EQ(engine->Decide(16)->prior_arm, -1);
+  // A malformed plan (edge to a later node) is refused by the bridge.
   PlanSample bad = Sample(99, true, 5.0f);
   bad.parent_plus_one[1] = 4;
-  EXPECT_FALSE(c.Observe(bad, 0, 0.0, 0.0).ok());
-  EXPECT_EQ(c.ClusterOf(99), -1);
-  c.Reset();
-  EXPECT_EQ(c.size(), 0u);
+  ruvector_dag::QueryDag dag;
+  EXPECT_FALSE(SampleToDag(bad, &dag).ok());
+}
+
+TEST(EngineHostTest, AnotherRolesDeployedPlanIsNoPrior) {
+  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0)).value();
+  int64_t t = 0;
+  std::vector<LearnInput> runs;
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, ++t));
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 2, 20.0 + i, ++t));
+  Pass(engine.get(), runs, {Sample(1, true, 1000.0f)});
+  ASSERT_EQ(engine->patterns().DeployedArm(1), 2u);
+  LearnInput other = HostRun(7, 0, 100.0, ++t);
+  other.role_oid = 11;  // the same plan, another role
+  ruvector_dag::HostLearnOutput out = Pass(engine.get(), {other}, {Sample(7, true, 1000.0f)});
+  ASSERT_FALSE(out.decisions.empty());
+  EXPECT_EQ(out.decisions.back().prior_arm, -1);
+  EXPECT_EQ(out.priors, 0u);
+}
+
+TEST(EngineHostTest, TensionComesFromExecutedPlansOnly) {
+  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0)).value();
+  PlanSample planned = Sample(1, true, 1000.0f);  // no actual rows
+  Pass(engine.get(), {HostRun(1, 0, 50.0, 1)}, {planned});
+  EXPECT_EQ(engine->Decide(1)->tension, 0.0);
+  PlanSample executed = Sample(2, true, 10.0f);
+  for (int i = 0; i < executed.count; ++i) executed.actual_rows[i] = 100000.0f;  // 10^4 x misestimated
+  Pass(engine.get(), {HostRun(2, 0, 50.0, 2)}, {executed});
+  const double high = engine->Decide(2)->tension;
+  EXPECT_GT(high, 0.3);
+  EXPECT_LE(high, 1.0);
+  // The estimates become right: tension falls.
+  for (int i = 0; i < executed.count; ++i) executed.actual_rows[i] = 10.0f;
+  for (int i = 0; i < 6; ++i) Pass(engine.get(), {HostRun(2, 0, 50.0, 3 + i)}, {executed});
+  EXPECT_LT(engine->Decide(2)->tension, high - 0.2);
+  // Priority: time at stake x (1 + tension).
+  EXPECT_GT(engine->Decide(2)->priority, 0.0);
 }
 
 }  // namespace
@@ -704,7 +781,7 @@ TEST(LearnerPersistenceTest, RoundTripKeepsDecisionsAndRejectsDamage) {
   Learner a;
   a.Reset(8);
   std::vector<DecisionUpdate> updates;
-  std::vector<LearnEvent> events;
+  std::vector<ruvector_dag::PatternEvent> events;
   uint64_t untracked = 0;
   ASSERT_TRUE(a.Learn(Runs(5, 0, 100.0, 5), 100, &updates, &events, &untracked).ok());
   ASSERT_TRUE(a.Learn(Runs(5, 1, 10.0, 5), 100, &updates, &events, &untracked).ok());

@@ -548,15 +548,16 @@ struct LearnScratch {
   std::vector<LearnInput> batch;
   std::vector<HealInput> heal;
   std::vector<PlanSample> plans;  // the latest plan of each pattern seen in this pass
-  std::vector<DecisionUpdate> updates;
-  std::vector<uint64_t> evicted;  // patterns the learner stopped tracking
-  std::vector<LearnEvent> events;
+  std::vector<ruvector_dag::QueryDag> dags;  // plans as DAGs (for the engine)
+  std::vector<DriftScope> drifts;
+  ruvector_dag::HostLearnOutput out;  // decisions, events, evictions of the pass
   HealingCycleOutput cycle;
 };
 
-Learner* g_learner = nullptr;  // worker only
-ServerHealing* g_healing = nullptr;  // worker only
-PatternClusters* g_clusters = nullptr;  // worker only
+/// The learning loop (worker only): created with the arm table, recreated
+/// when the arms change or learning is reset.
+ruvector_dag::Engine* g_engine = nullptr;
+ServerHealing* g_healing = nullptr;  // worker only; acts on g_engine's patterns
 /// Distinct patterns whose plan is embedded per learning pass.
 constexpr size_t kPlansPerPass = 64;
 int64_t g_last_heal_us = 0;
@@ -632,6 +633,21 @@ uint64_t ArmFingerprintLocked() {
   return h;
 }
 
+/// A fresh engine for `arm_count` arms with the server's settings (the
+/// healing cycle, which acts on the engine's patterns, starts over too).
+Status MakeEngine(uint32_t arm_count) {
+  delete g_healing;
+  g_healing = nullptr;
+  delete g_engine;
+  g_engine = nullptr;
+  RUVECTOR_ASSIGN_OR_RETURN(std::unique_ptr<ruvector_dag::Engine> engine,
+                            ruvector_dag::Engine::Create(ServerEngineOptions(
+                                arm_count, static_cast<size_t>(g_sona_pattern_clusters), g_learning_rate,
+                                g_sona_ewc_lambda)));
+  g_engine = engine.release();
+  return Status::Ok();
+}
+
 /// Worker start: the bandits saved by the last run, when they were learned
 /// with the same arm table; else learning restarts from the trajectories.
 void LoadLearnerFile() {
@@ -645,9 +661,9 @@ void LoadLearnerFile() {
   LWLockRelease(g_steer_lock);
   uint64_t through = 0;
   PlainStatus st = RunCpp("loading the learner file", [&]() {
-    g_learner->Reset(arm_count);
-    return g_learner->LoadFrom(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint,
-                               kDecisionSlots / 8 * 7, &through);
+    RUVECTOR_RETURN_IF_ERROR(MakeEngine(arm_count));
+    return g_engine->patterns().LoadFrom(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint,
+                                         g_engine->options().max_patterns, &through);
   });
   pfree(buf.data);
   if (!st.ok()) {
@@ -661,21 +677,21 @@ void LoadLearnerFile() {
   g_learner_arm_generation = arm_gen;
   g_learner_learn_generation = learn_gen;
   g_publish_all = true;
-  ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns from \"%s\"", g_learner->patterns(),
-                       kLearnerFile)));
+  ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns from \"%s\"",
+                       g_engine->patterns().patterns(), kLearnerFile)));
 }
 
 }  // namespace
 
 bool PersistLearner(int elevel) {
-  if (g_learner == nullptr || g_steer == nullptr) return false;
+  if (g_engine == nullptr || g_steer == nullptr) return false;
   LWLockAcquire(g_steer_lock, LW_SHARED);
   const uint64_t fingerprint = ArmFingerprintLocked();
   const uint64_t through = g_steer->learned_through_seq;
   LWLockRelease(g_steer_lock);
   std::string* image = NewOwnedByContext<std::string>(CurrentMemoryContext);
   PlainStatus st = RunCpp("saving the learner", [&]() {
-    g_learner->SaveTo(image, fingerprint, through);
+    g_engine->patterns().SaveTo(image, fingerprint, through);
     return Status::Ok();
   });
   if (!st.ok()) {
@@ -685,23 +701,27 @@ bool PersistLearner(int elevel) {
   return WriteFileDurably(kLearnerFile, image->data(), image->size(), elevel);
 }
 
-int LearnStep(int max_records) {
-  if (g_steer == nullptr || State() == nullptr) return 0;
-  if (g_learner == nullptr) {
-    g_learner = new (std::nothrow) Learner();
-    if (g_learner == nullptr) ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("ruvector_dag: out of memory")));
-    LoadLearnerFile();
-  }
-  // Arms or learning reset: start over.
-  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  g_steer->worker_procno = MyProc->pgprocno;
-  uint32_t arm_count = g_steer->arm_count;
-  uint64_t arm_gen = g_steer->arm_generation;
-  uint64_t learn_gen = g_steer->learn_generation;
-  // Drift notices since the last pass (the oldest are lost when more than
-  // kDriftCapacity arrived in one pass: counted, never widened).
+namespace {
+
+/// Under the steering lock: the arm table's generation (a change restarts
+/// learning) and the drift notices since the last pass (the oldest are lost
+/// when more than kDriftCapacity arrived in one pass: counted, never widened).
+struct PassStart {
+  uint32_t arm_count = 0;
+  uint64_t arm_gen = 0;
+  uint64_t learn_gen = 0;
+  bool restart = false;
+  uint64_t from = 0;  // first trajectory sequence number to learn
   DriftNotice notices[kDriftCapacity];
   int notice_count = 0;
+};
+
+void StartPass(PassStart* p) {
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  g_steer->worker_procno = MyProc->pgprocno;
+  p->arm_count = g_steer->arm_count;
+  p->arm_gen = g_steer->arm_generation;
+  p->learn_gen = g_steer->learn_generation;
   const uint64_t drift_next = g_steer->drift_next_seq;
   if (g_drift_seen_seq + 1 > drift_next) g_drift_seen_seq = drift_next - 1;  // shared memory was reset
   if (drift_next - 1 - g_drift_seen_seq > static_cast<uint64_t>(kDriftCapacity)) {
@@ -710,46 +730,39 @@ int LearnStep(int max_records) {
   }
   for (uint64_t seq = g_drift_seen_seq + 1; seq < drift_next; ++seq) {
     const DriftNotice& n = g_steer->drift[(seq - 1) % kDriftCapacity];
-    if (n.seq == seq) notices[notice_count++] = n;
+    if (n.seq == seq) p->notices[p->notice_count++] = n;
   }
   g_drift_seen_seq = drift_next - 1;
-  bool restart = arm_gen != g_learner_arm_generation || learn_gen != g_learner_learn_generation;
-  if (restart) {
+  p->restart = g_engine == nullptr || p->arm_gen != g_learner_arm_generation ||
+               p->learn_gen != g_learner_learn_generation;
+  if (p->restart) {
     ClearDecisions(g_steer);
-    if (g_learner_arm_generation != 0 && arm_gen != g_learner_arm_generation) {
+    if (g_learner_arm_generation != 0 && p->arm_gen != g_learner_arm_generation) {
       LearnEvent ev;
       ev.type = LearnEventType::kArmsChanged;
       ev.at_us = NowUnixMicros();
       AppendEvent(g_steer, ev);
     }
+    p->notice_count = 0;
   }
-  if (restart) notice_count = 0;
-  g_steer->counters.drift_notifications += static_cast<uint64_t>(notice_count);
-  uint64_t from = g_steer->learned_through_seq + 1;
+  g_steer->counters.drift_notifications += static_cast<uint64_t>(p->notice_count);
+  p->from = g_steer->learned_through_seq + 1;
   LWLockRelease(g_steer_lock);
-  if (restart) {
-    PlainStatus st = RunCpp("resetting the learner", [&]() {
-      g_learner->Reset(arm_count);
-      return Status::Ok();
-    });
-    ReportStatus(st, ERROR);
-    const bool was_running = g_learner_arm_generation != 0;
-    g_learner_arm_generation = arm_gen;
-    g_learner_learn_generation = learn_gen;
-    // Forgotten learning must not come back from the file at the next start.
-    if (was_running) PersistLearner(LOG);
-  }
+}
 
-  // Copy the new trajectories out of the ring (oldest first).
+/// Copies the new trajectories out of the ring (oldest first) into runs,
+/// healing inputs and the latest plan of each pattern; returns how many
+/// records were read and sets *last to the last sequence number consumed.
+int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint64_t* last, uint64_t* end_out) {
   SharedState* s = State();
-  LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   int n = 0;
-  uint64_t last = from - 1;
+  *last = from - 1;
   // Shared: backends keep appending (lock-free ring) while the learner
   // copies; a record whose writer has not published it yet ends this pass.
   LWLockAcquire(StateLock(), LW_SHARED);
   uint64_t first = std::max<uint64_t>(from, RingFirstSeq(s));
   uint64_t end = RingNextSeq(s);
+  *end_out = end;
   PG_TRY();
   {
     scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
@@ -766,7 +779,7 @@ int LearnStep(int max_records) {
   for (uint64_t seq = first; seq < end && n < max_records; ++seq, ++n) {
     const RingCopy got = CopyRingRecordAt(s, seq, &copy);
     if (got == RingCopy::kPending) break;
-    last = seq;
+    *last = seq;
     if (got == RingCopy::kGone) continue;
     const TrajectoryRecord* r = &copy;
     if (scratch->heal.size() < scratch->heal.capacity()) {
@@ -820,105 +833,75 @@ int LearnStep(int max_records) {
     in.at_us = r->recorded_at_us;
     if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
   }
-  if (last >= first) AdvanceConsumed(s, last);
+  if (*last >= first) AdvanceConsumed(s, *last);
   LWLockRelease(StateLock());
-  if (end < from) last = end - 1;  // the ring was reset: restart from its start
+  return n;
+}
 
-  uint64_t untracked = 0;
-  size_t touched[kDriftCapacity] = {0};  // patterns each drift notice touched
+/// The engine's pass: drift scopes, the plans (embedding, tension), the runs.
+Status RunEngine(const PassStart& p, LearnScratch* scratch) {
   if (g_publish_all) {
-    PlainStatus ps = RunCpp("describing loaded patterns", [&]() {
-      g_learner->DescribeAll(&scratch->updates);
-      return Status::Ok();
-    });
-    ReportStatus(ps, LOG);
-    g_publish_all = false;
+    g_engine->patterns().DescribeAll(&scratch->out.decisions);
+    for (DecisionUpdate& d : scratch->out.decisions) {
+      auto annotated = g_engine->Decide(d.pattern_key);
+      if (annotated.ok()) d = *annotated;
+    }
   }
-  PlainStatus st = RunCpp("learning from trajectories", [&]() {
-    for (int i = 0; i < notice_count; ++i) {
-      DriftScope scope;
-      scope.severity = notices[i].severity;
-      scope.database_oid = notices[i].database_oid;
-      scope.every_relation = notices[i].relation_count < 0;
-      for (int k = 0; k < notices[i].relation_count && k < kDriftRelations; ++k) {
-        scope.relations.push_back(notices[i].relations[k]);
-      }
-      touched[i] = g_learner->NotifyDrift(scope, &scratch->updates);
+  for (int i = 0; i < p.notice_count; ++i) {
+    DriftScope scope;
+    scope.severity = p.notices[i].severity;
+    scope.database_oid = p.notices[i].database_oid;
+    scope.every_relation = p.notices[i].relation_count < 0;
+    for (int k = 0; k < p.notices[i].relation_count && k < kDriftRelations; ++k) {
+      scope.relations.push_back(p.notices[i].relations[k]);
     }
-    return g_learner->Learn(scratch->batch, kDecisionSlots / 8 * 7, &scratch->updates, &scratch->events,
-                            &untracked, &scratch->evicted);
-  });
-  ReportStatus(st, LOG);
-
-  // Healing: feed the detectors, and run a cycle every second (or at once
-  // when dag_auto_repair asks). A failure is logged; learning carries on.
-  int64_t now_us = NowUnixMicros();
-  LWLockAcquire(g_steer_lock, LW_SHARED);
-  uint64_t requests = g_steer->healing_requests;
-  LWLockRelease(g_steer_lock);
-  bool run_cycle = g_healing_enabled && (now_us - g_last_heal_us >= kHealIntervalUs || requests != g_healing_requests_seen);
-  bool cycled = false;
-  PlainStatus hs = RunCpp("healing", [&]() {
-    if (g_healing == nullptr) g_healing = new ServerHealing(g_learner);
-    if (restart) g_healing->Reset();
-    if (!g_healing_enabled) return Status::Ok();
-    for (const HealInput& h : scratch->heal) {
-      if (h.latency_ms > 0.0) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveServed(h.pattern_key, h.query_id, h.latency_ms));
-      if (h.has_rows) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveEstimateError(h.pattern_key, h.query_id, h.log_error));
-    }
-    if (!run_cycle) return Status::Ok();
-    RUVECTOR_RETURN_IF_ERROR(g_healing->RunCycle(now_us, &scratch->cycle));
-    cycled = true;
-    for (uint64_t key : scratch->cycle.touched) {
-      auto u = g_learner->DescribePattern(key);
-      if (u.ok()) scratch->updates.push_back(*u);
-    }
-    return Status::Ok();
-  });
-  ReportStatus(hs, LOG);
-
-  // ReasoningBank: embed the plans seen, with each pattern's decision, and
-  // re-cluster as the bank grows.
-  bool reclustered = false;
-  uint64_t priors = 0;
-  PlainStatus cs = RunCpp("clustering patterns", [&]() {
-    if (g_clusters == nullptr) g_clusters = new PatternClusters();
-    if (restart) g_clusters->Reset();
-    for (const PlanSample& p : scratch->plans) {
-      uint32_t arm = 0;
-      double gain = 0.0, quality = 0.0;
-      auto d = g_learner->DescribePattern(p.pattern_key);
-      if (d.ok()) {
-        arm = static_cast<uint32_t>(d->deployed_arm);
-        if (arm != 0 && d->default_ms > 0.0 && d->deployed_ms > 0.0) gain = std::log(d->default_ms / d->deployed_ms);
-        quality = arm != 0 ? d->confidence : 0.0;
-      }
-      RUVECTOR_RETURN_IF_ERROR(g_clusters->Observe(p, arm, gain, quality));
-      // A pattern nothing was tried for yet tries first what won for its
-      // nearest neighbours in the bank (priors order exploration only).
-      if (g_learner->Unexplored(p.pattern_key)) {
-        std::vector<uint32_t> prior = g_clusters->NeighbourArms(p.pattern_key, 5, 0.5);
-        if (!prior.empty()) {
-          RUVECTOR_RETURN_IF_ERROR(g_learner->SetExplorationOrder(p.pattern_key, prior));
-          auto u = g_learner->DescribePattern(p.pattern_key);
-          if (u.ok()) scratch->updates.push_back(*u);
-          ++priors;
-        }
-      }
-    }
-    RUVECTOR_ASSIGN_OR_RETURN(reclustered, g_clusters->MaybeRecluster(static_cast<size_t>(g_sona_pattern_clusters)));
-    return Status::Ok();
-  });
-  ReportStatus(cs, LOG);
-  if (run_cycle) {
-    g_last_heal_us = now_us;
-    g_healing_requests_seen = requests;
+    scratch->drifts.push_back(std::move(scope));
   }
+  std::vector<ruvector_dag::PlanObservation> observed;
+  scratch->dags.resize(scratch->plans.size());
+  for (size_t i = 0; i < scratch->plans.size(); ++i) {
+    // A sample the bridge refuses teaches the bandit only.
+    if (!SampleToDag(scratch->plans[i], &scratch->dags[i]).ok()) continue;
+    observed.push_back({scratch->plans[i].pattern_key, &scratch->dags[i]});
+  }
+  return g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out);
+}
 
+/// Healing: feed the detectors (served latency, estimate error, the
+/// tension of the plans executed in this pass), and run a cycle every
+/// second (or at once when dag_auto_repair asks).
+Status RunHealing(const LearnScratch& scratch, bool run_cycle, int64_t now_us, HealingCycleOutput* cycle,
+                  std::vector<DecisionUpdate>* updates, bool* cycled) {
+  if (g_healing == nullptr) g_healing = new ServerHealing(&g_engine->patterns());
+  if (!g_healing_enabled) return Status::Ok();
+  for (const HealInput& h : scratch.heal) {
+    if (h.latency_ms > 0.0) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveServed(h.pattern_key, h.query_id, h.latency_ms));
+    if (h.has_rows) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveEstimateError(h.pattern_key, h.query_id, h.log_error));
+  }
+  for (const PlanSample& p : scratch.plans) {
+    bool measured = false;
+    for (int i = 0; i < p.count && !measured; ++i) measured = p.actual_rows[i] >= 0.0f;
+    if (!measured) continue;
+    auto d = g_engine->Decide(p.pattern_key);
+    if (d.ok()) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveTension(p.pattern_key, p.query_id, d->tension));
+  }
+  if (!run_cycle) return Status::Ok();
+  RUVECTOR_RETURN_IF_ERROR(g_healing->RunCycle(now_us, cycle));
+  *cycled = true;
+  for (uint64_t key : cycle->touched) {
+    auto u = g_engine->Decide(key);
+    if (u.ok()) updates->push_back(*u);
+  }
+  return Status::Ok();
+}
+
+/// Writes the pass's decisions, events and counters into shared memory.
+void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_t last, uint64_t end) {
+  const ruvector_dag::HostLearnOutput& out = scratch->out;
   int64_t now = NowUnixMicros();
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  for (uint64_t key : scratch->evicted) RemoveDecision(g_steer, key);
-  for (const DecisionUpdate& u : scratch->updates) {
+  for (uint64_t key : out.evicted) RemoveDecision(g_steer, key);
+  for (const DecisionUpdate& u : out.decisions) {
     Decision* d = UpsertDecision(g_steer, u.pattern_key);
     if (d == nullptr) {
       ++g_steer->counters.decisions_dropped;
@@ -937,45 +920,100 @@ int LearnStep(int max_records) {
     d->observed_runs = u.observed_runs;
     d->deployments = u.deployments;
     d->reverts = u.reverts;
+    d->predicted_explore_ms = u.predicted_explore_ms;
+    d->predicted_default_ms = u.predicted_default_ms;
+    d->prior_arm = u.prior_arm;
+    d->tension = u.tension;
+    d->priority = u.priority;
     d->updated_us = now;
     // A re-validation wants a fresh run of the default plan: the explorer
     // makes one when it can re-execute the statement (never a user's run).
     if (u.baseline_wanted && g_baseline_interval > 0 && CaptureExplorable(g_steer, u.pattern_key)) {
       d->since_baseline = std::max<uint64_t>(d->since_baseline, static_cast<uint64_t>(g_baseline_interval));
     }
-    if (g_clusters != nullptr) d->cluster = g_clusters->ClusterOf(u.pattern_key);
+    d->cluster = g_engine->bank().ClusterOf(u.pattern_key);
   }
   // A drift event says that learned patterns forgot something.
-  for (int i = 0; i < notice_count; ++i) {
-    if (touched[i] == 0) continue;
+  for (int i = 0; i < p.notice_count && i < static_cast<int>(out.drift_touched.size()); ++i) {
+    if (out.drift_touched[static_cast<size_t>(i)] == 0) continue;
     LearnEvent ev;
     ev.type = LearnEventType::kDrift;
     ev.at_us = now;
-    ev.confidence = notices[i].severity;
-    ev.database_oid = notices[i].database_oid;
-    ev.role_oid = notices[i].role_oid;
+    ev.confidence = p.notices[i].severity;
+    ev.database_oid = p.notices[i].database_oid;
+    ev.role_oid = p.notices[i].role_oid;
     AppendEvent(g_steer, ev);
   }
-  for (LearnEvent ev : scratch->events) {
+  for (const ruvector_dag::PatternEvent& e : out.events) {
+    LearnEvent ev = ToLearnEvent(e);
     ev.at_us = now;
     AppendEvent(g_steer, ev);
     if (ev.type == LearnEventType::kDeploy) ++g_steer->counters.deployments;
     if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
   }
   if (cycled) PublishHealing(scratch->cycle, now);
-  g_steer->counters.bank_priors += priors;
-  if (g_clusters != nullptr && reclustered) {
+  g_steer->counters.bank_priors += out.priors;
+  if (out.reclustered) {
     // ClusterOf is a binary search: no allocation, no error.
     for (Decision& d : g_steer->decisions) {
-      if (d.key != 0) d.cluster = g_clusters->ClusterOf(d.key);
+      if (d.key != 0) d.cluster = g_engine->bank().ClusterOf(d.key);
     }
   }
-  if (!scratch->updates.empty() || !scratch->evicted.empty() || restart) RebuildQueryFilter(g_steer);
+  if (!out.decisions.empty() || !out.evicted.empty() || p.restart) RebuildQueryFilter(g_steer);
   g_steer->counters.trajectories_learned += scratch->batch.size();
-  g_steer->counters.decisions_dropped += untracked;
+  g_steer->counters.decisions_dropped += out.untracked;
   ++g_steer->counters.learn_passes;
-  if (last + 1 >= from || end < from) g_steer->learned_through_seq = last;
+  if (last + 1 >= p.from || end < p.from) g_steer->learned_through_seq = last;
   LWLockRelease(g_steer_lock);
+}
+
+}  // namespace
+
+int LearnStep(int max_records) {
+  if (g_steer == nullptr || State() == nullptr) return 0;
+  if (g_engine == nullptr) LoadLearnerFile();
+  PassStart* pass = NewOwnedByContext<PassStart>(CurrentMemoryContext);
+  StartPass(pass);
+  if (pass->restart) {
+    // Arms or learning reset (or the first pass without a learner file):
+    // a fresh engine. Fewer than two arms leave nothing to learn.
+    const bool loaded = g_engine != nullptr && pass->arm_gen == g_learner_arm_generation &&
+                        pass->learn_gen == g_learner_learn_generation;
+    if (!loaded) {
+      PlainStatus st = RunCpp("starting the learner", [&]() { return MakeEngine(pass->arm_count); });
+      ReportStatus(st, ERROR);
+      const bool was_running = g_learner_arm_generation != 0;
+      g_learner_arm_generation = pass->arm_gen;
+      g_learner_learn_generation = pass->learn_gen;
+      // Forgotten learning must not come back from the file at the next start.
+      if (was_running) PersistLearner(LOG);
+    }
+  }
+  LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
+  uint64_t last = 0, end = 0;
+  const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
+  if (end < pass->from) last = end - 1;  // the ring was reset: restart from its start
+
+  PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
+  ReportStatus(st, LOG);
+  g_publish_all = false;
+
+  // Healing: a failure is logged; learning carries on.
+  int64_t now_us = NowUnixMicros();
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t requests = g_steer->healing_requests;
+  LWLockRelease(g_steer_lock);
+  bool run_cycle = g_healing_enabled && (now_us - g_last_heal_us >= kHealIntervalUs || requests != g_healing_requests_seen);
+  bool cycled = false;
+  PlainStatus hs = RunCpp("healing", [&]() {
+    return RunHealing(*scratch, run_cycle, now_us, &scratch->cycle, &scratch->out.decisions, &cycled);
+  });
+  ReportStatus(hs, LOG);
+  if (run_cycle) {
+    g_last_heal_us = now_us;
+    g_healing_requests_seen = requests;
+  }
+  PublishPass(*pass, scratch, cycled, last, end);
   return n;
 }
 
@@ -1221,8 +1259,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   };
   for (int i = 0; i < n; ++i) {
     const Decision& d = rows[i];
-    Datum v[16];
-    bool nulls[16] = {false};
+    Datum v[21];
+    bool nulls[21] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(d.key));
     v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
     v[2] = arm_name(d.deployed_arm);
@@ -1246,6 +1284,14 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
     nulls[14] = d.updated_us == 0;
     v[15] = Int32GetDatum(d.cluster);
     nulls[15] = d.cluster < 0;
+    v[16] = d.prior_arm > 0 ? arm_name(d.prior_arm) : (Datum)0;
+    nulls[16] = d.prior_arm <= 0;
+    v[17] = Float8GetDatum(d.predicted_explore_ms);
+    nulls[17] = !(d.predicted_explore_ms > 0.0);
+    v[18] = Float8GetDatum(d.predicted_default_ms);
+    nulls[18] = !(d.predicted_default_ms > 0.0);
+    v[19] = Float8GetDatum(d.tension);
+    v[20] = Float8GetDatum(d.priority);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

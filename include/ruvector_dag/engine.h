@@ -19,9 +19,11 @@
 #ifndef RUVECTOR_DAG_ENGINE_H_
 #define RUVECTOR_DAG_ENGINE_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,10 +32,218 @@
 #include "ruvector_dag/attention.h"
 #include "ruvector_dag/core.h"
 #include "ruvector_dag/dag.h"
+#include "ruvector_dag/mincut.h"
 #include "ruvector_dag/sona.h"
 #include "ruvector_dag/status.h"
 
 namespace ruvector_dag {
+
+// --- per-pattern learning state (admission, drift scope, re-validation) -------
+
+/// Relations a run carries (the first kMaxRunRelations of its plan's).
+inline constexpr size_t kMaxRunRelations = 16;
+
+/// One execution as the pattern learner sees it: which arm ran how long,
+/// where and by whom, and which relations its plan read.
+struct PatternRun {
+  uint64_t pattern_key = 0;  // 0 is ignored
+  uint64_t query_id = 0;     // the host's statement id (reported back)
+  int arm = 0;
+  double latency_ms = 0.0;
+  /// The arm produced the default plan: the run is a measurement of arm 0,
+  /// and a censored one of `arm` (it cannot be faster than the default).
+  bool same_plan = false;
+  /// The run was cancelled at its timeout: latency_ms is a lower bound.
+  bool censored = false;
+  /// Owner of the pattern (a database and a role for PostgreSQL): admission
+  /// shares, drift scopes and priors never cross owners.
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  uint16_t relation_count = 0;  // may exceed kMaxRunRelations
+  std::array<uint32_t, kMaxRunRelations> relations{};
+  int64_t at_us = 0;  // when it ran (Unix microseconds)
+};
+
+/// A pattern's current decision, as a host publishes it.
+struct PatternDecision {
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  int deployed_arm = 0;
+  int explore_arm = -1;  // next candidate to measure, -1 = none
+  double confidence = 0.0;
+  double default_ms = 0.0;   // measured geometric means (0 = unmeasured)
+  double deployed_ms = 0.0;
+  double best_candidate_ms = 0.0;
+  int best_candidate_arm = -1;
+  uint64_t observed_runs = 0;
+  uint64_t deployments = 0;
+  uint64_t reverts = 0;
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  /// The deployed arm is being re-validated and no fresh run of the default
+  /// plan arrived yet: the host should measure the default now.
+  bool baseline_wanted = false;
+  /// Value model's latency of explore_arm on the pattern's latest plan (0 =
+  /// no plan embedded yet or no candidate): what an explorer can size its
+  /// timeout with.
+  double predicted_explore_ms = 0.0;
+  /// Value model's latency of the default plan (0 = no plan embedded yet).
+  double predicted_default_ms = 0.0;
+  /// Arm a similar plan of the same owner deployed (-1 = none): tried first.
+  int prior_arm = -1;
+  /// Tension of the pattern's executed plans (docs/engine.md), in [0, 1].
+  double tension = 0.0;
+  /// Exploration priority: time at stake (ms, decayed) x (1 + tension).
+  double priority = 0.0;
+};
+
+enum class PatternEventType : uint8_t { kDeploy = 1, kRevert = 2, kReject = 3 };
+
+/// A deployment, revert or rejection of one pattern's arm.
+struct PatternEvent {
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  uint32_t database_oid = 0;
+  uint32_t role_oid = 0;
+  PatternEventType type = PatternEventType::kDeploy;
+  int32_t arm = 0;
+  double confidence = 0.0;
+  double default_ms = 0.0;
+  double arm_ms = 0.0;
+};
+
+/// A change that can alter plans (ANALYZE, DDL, a planner setting): patterns
+/// of `database_oid` (0 = every database) whose plans read one of
+/// `relations` (or any relation when `every_relation`) forget the oldest
+/// `severity` share of what they measured.
+struct DriftScope {
+  double severity = 0.0;
+  uint32_t database_oid = 0;
+  bool every_relation = true;
+  std::vector<uint32_t> relations;
+};
+
+/// The per-pattern half of the learning loop: one no-regression bandit
+/// (PatternBandit) per pattern with admission by time at stake, scoped drift,
+/// re-validation of deployed arms and a persistent image. The Engine owns one;
+/// repairs (healing) reach it through Engine::patterns(). Not thread-safe.
+/// Memory: one bandit per pattern (num_arms x window observations).
+class PatternLearner {
+ public:
+  /// Bandit settings for runs on users' statements: min_runs 4,
+  /// confidence_z 2.5, at most 8 exploration runs per candidate (docs/engine.md).
+  static BanditOptions HostBanditOptions(uint32_t num_arms);
+
+  /// Forgets every pattern and uses `num_arms` arms (2..64) from now on with
+  /// `options` (num_arms is taken from the first argument).
+  void Reset(uint32_t num_arms, const BanditOptions& options);
+  void Reset(uint32_t num_arms) { Reset(num_arms, HostBanditOptions(num_arms)); }
+  uint32_t num_arms() const { return num_arms_; }
+  size_t patterns() const { return entries_.size(); }
+
+  /// The patterns in `scope` forget the oldest scope.severity share of their
+  /// windows and re-check their deployment. A pattern is in scope when its
+  /// plans read one of the scope's relations (up to kMaxPatternRelations are
+  /// remembered); one whose relations are unknown only when the scope is
+  /// every relation. Appends their decisions; returns how many were touched.
+  size_t NotifyDrift(const DriftScope& scope, std::vector<PatternDecision>* updates);
+
+  /// Observes a batch; appends one decision per touched pattern (first-touch
+  /// order) and the deploy/revert/reject events. Admission when
+  /// `max_patterns` are tracked: a new pattern replaces the tracked one with
+  /// the least time at stake (decayed sum of measured latency, half-life
+  /// kValueHalfLifeUs; deployed patterns last) only when its own time at
+  /// stake (accumulated while it waits; at most kMaxWaiting wait) is larger;
+  /// an owner holding kRoleShare of the table replaces one of its own.
+  /// Refused runs are counted in *untracked; replaced patterns appended to
+  /// *evicted (when not null).
+  Status Learn(std::span<const PatternRun> batch, size_t max_patterns, std::vector<PatternDecision>* updates,
+               std::vector<PatternEvent>* events, uint64_t* untracked, std::vector<uint64_t>* evicted = nullptr);
+
+  static constexpr int64_t kValueHalfLifeUs = int64_t{3600} * 1000000;
+  static constexpr double kRoleShare = 0.5;
+  static constexpr int64_t kRevalidationTimeoutUs = int64_t{600} * 1000000;
+  static constexpr size_t kMaxPatternRelations = 64;
+  static constexpr size_t kMaxWaiting = 4096;
+
+  /// Measure the default afresh and revert the deployed arm only if, from
+  /// `now_us` on, its runs are slower than the default's fresh runs.
+  /// kNotFound for an unknown pattern, kFailedPrecondition when the default
+  /// is deployed.
+  Status RequestRevalidation(uint64_t key, int64_t now_us);
+  void CancelRevalidation(uint64_t key);
+  bool Revalidating(uint64_t key) const;
+
+  /// The arm deployed for `key` (0 = default or unknown pattern).
+  uint32_t DeployedArm(uint64_t key) const;
+  /// Back to the default now; returns the bandit's image before.
+  Result<std::string> RevertPattern(uint64_t key);
+  /// A fresh bandit; returns the image before.
+  Result<std::string> ResetPattern(uint64_t key);
+  /// Puts back an image returned by RevertPattern / ResetPattern.
+  Status RestorePattern(uint64_t key, std::string_view image);
+
+  /// Image: magic "RVDGLRN1", version 2, arm count, `arm_fingerprint`,
+  /// `learned_through`, then per pattern (ascending key) key, query id,
+  /// database, role, time at stake and its time, relations, bandit image;
+  /// then a CRC-32C (layout in docs/engine.md).
+  void SaveTo(std::string* out, uint64_t arm_fingerprint, uint64_t learned_through) const;
+  /// Validates the whole image and only then replaces the patterns (at most
+  /// `max_patterns`). kFailedPrecondition for another arm table or version,
+  /// kDataLoss when damaged; unchanged on error.
+  Status LoadFrom(std::string_view image, uint64_t arm_fingerprint, size_t max_patterns,
+                  uint64_t* learned_through);
+  void DescribeAll(std::vector<PatternDecision>* updates) const;
+  Result<PatternDecision> DescribePattern(uint64_t key) const;
+  /// True when `key` is tracked and no candidate arm has run yet.
+  bool Unexplored(uint64_t key) const;
+  /// Orders the pattern's candidates (only order changes, never a decision).
+  Status SetExplorationOrder(uint64_t key, std::span<const uint32_t> arms);
+
+  /// The bandit of a tracked pattern (null otherwise).
+  const PatternBandit* Bandit(uint64_t key) const;
+  PatternBandit* MutableBandit(uint64_t key);
+  /// Owner (database, role) of a tracked pattern; false when unknown.
+  bool Owner(uint64_t key, uint32_t* database_oid, uint32_t* role_oid) const;
+  /// Time at stake of a tracked pattern as of `now_us` (0 when unknown).
+  double TimeAtStake(uint64_t key, int64_t now_us) const;
+  /// Keys of every tracked pattern, ascending.
+  std::vector<uint64_t> Keys() const;
+
+ private:
+  struct Entry {
+    PatternBandit bandit;
+    uint64_t query_id = 0;
+    uint32_t database_oid = 0;
+    uint32_t role_oid = 0;
+    std::vector<uint32_t> relations;  // ascending; empty = not known yet
+    double value_ms = 0.0;
+    int64_t value_at_us = 0;
+    int64_t revalidate_since_us = 0;  // 0 = none
+    double fresh_default_log_sum = 0.0;
+    uint32_t fresh_default_runs = 0;
+    double fresh_arm_log_sum = 0.0;
+    uint32_t fresh_arm_runs = 0;
+  };
+  struct Waiting {
+    double value_ms = 0.0;
+    int64_t value_at_us = 0;
+  };
+  PatternDecision Describe(uint64_t key, const Entry& e) const;
+  static double Decayed(double value_ms, int64_t at_us, int64_t now_us);
+  bool Admit(const PatternRun& in, double value_ms, size_t max_patterns, std::vector<uint64_t>* evicted);
+  void CheckRevalidation(uint64_t key, Entry* e, std::vector<PatternEvent>* events);
+  /// A new pattern: tracked (admitted) or left waiting (null; counted in
+  /// *untracked).
+  Result<Entry*> TrackOrWait(const PatternRun& in, size_t max_patterns, uint64_t* untracked,
+                             std::vector<uint64_t>* evicted);
+
+  uint32_t num_arms_ = 8;
+  BanditOptions bandit_options_ = HostBanditOptions(8);
+  std::unordered_map<uint64_t, Entry> entries_;
+  std::unordered_map<uint32_t, size_t> per_role_;
+  std::unordered_map<uint64_t, Waiting> waiting_;
+};
 
 struct EngineOptions {
   uint32_t num_arms = 8;                 // 2..64; arm 0 = the default plan
@@ -55,6 +265,13 @@ struct EngineOptions {
   uint64_t consolidate_interval = 2000;  // EWC++ anchor every this many trajectories
   uint32_t prior_neighbours = 5;         // ReasoningBank neighbours used as priors
   double prior_weight = 1.0;             // weight of a neighbour's measured gain
+  /// Candidates predicted slower than the default by more than this (log
+  /// latency) are not explored once the model is trusted on the pattern
+  /// (docs/engine.md); <= 0 = never.
+  double prune_margin = 0.6931471805599453;  // ln 2
+  /// Most runs one Learn / BackgroundLearn call trains the value model on
+  /// (an even sample when there are more; bandits see every run); 0 = all.
+  size_t max_train_per_learn = 0;
   uint64_t seed = 0xE61Eu;
 };
 /// kInvalidArgument naming the first bad field (nested options included).
@@ -112,6 +329,27 @@ struct PatternInfo {
   std::vector<ArmSummary> arms;
 };
 
+/// A plan a host executed for a pattern (with actual rows where measured):
+/// its embedding trains the value model and orders exploration, its actual
+/// rows give the pattern's tension.
+struct PlanObservation {
+  uint64_t pattern_key = 0;
+  const QueryDag* dag = nullptr;  // not owned; only read during the call
+};
+
+/// What one Engine::Learn call produced for the host to publish.
+struct HostLearnOutput {
+  /// One per touched pattern (drift, runs, new priors), in touch order.
+  std::vector<PatternDecision> decisions;
+  std::vector<PatternEvent> events;
+  std::vector<uint64_t> evicted;      // patterns no longer tracked
+  uint64_t untracked = 0;             // runs of patterns not admitted
+  std::vector<size_t> drift_touched;  // per DriftScope: patterns touched
+  uint64_t priors = 0;                // patterns whose first candidate came from a similar plan
+  bool reclustered = false;
+  LearnReport report;
+};
+
 class Engine {
  public:
   /// kInvalidArgument for bad options.
@@ -139,10 +377,20 @@ class Engine {
   /// Pushes a prepared trajectory (thread-safe; for hosts that embed elsewhere).
   void RecordTrajectory(Trajectory trajectory) { trajectories_.Push(std::move(trajectory)); }
 
-  /// Drains the ring and learns: value model (MicroLoRA adapt + base steps
-  /// with replay, EWC++), bandit observations, exploration order from the
-  /// value model and ReasoningBank priors, bank upserts and re-clustering.
+  /// Drains the ring and learns through the same loop as Learn (the
+  /// trajectories' embeddings train the value model; their runs feed the
+  /// pattern learner, baseline_ms as a run of arm 0).
   Result<LearnReport> BackgroundLearn();
+
+  /// The loop for hosts that keep their own trajectory store (the PostgreSQL
+  /// worker): applies `drifts`, embeds `plans` (tension from their actual
+  /// rows), trains the value model on every run whose pattern has an
+  /// embedding, feeds the runs to the pattern learner (admission, bandits,
+  /// re-validation), then for every touched pattern publishes it to the
+  /// ReasoningBank and re-plans its exploration from the value model and
+  /// the priors of similar plans of the same owner (docs/engine.md).
+  Status Learn(std::span<const PatternRun> runs, std::span<const PlanObservation> plans,
+               std::span<const DriftScope> drifts, HostLearnOutput* out);
 
   /// Multiplies a pattern's learning rate (and exploration share) by `factor`
   /// in [1, 10] until it decays back (x0.9 per learning pass); for high
@@ -152,6 +400,9 @@ class Engine {
   /// confidence (PatternBandit::NotifyDrift) and consolidates EWC++ so what
   /// was learned before the change is kept. kNotFound for an unknown pattern.
   Status NotifyDrift(uint64_t pattern_key, double severity = 1.0);
+  /// Forgets every pattern, the model and the bank (a host's "reset
+  /// learning" or a changed arm table).
+  Status Reset();
 
   /// Versioned, checksummed (CRC-32C) image of the learned state: model, EWC
   /// anchor, bandits, bank. ImportState replaces the state only when the whole
@@ -161,38 +412,67 @@ class Engine {
   Status ImportState(std::string_view image);
 
   EngineStats Stats() const;
-  /// nullopt-like: kNotFound for an unknown pattern.
+  /// kNotFound for an unknown pattern.
   Result<PatternInfo> Pattern(uint64_t pattern_key) const;
+  /// The current decision of a tracked pattern, with the value model's
+  /// predictions, prior, tension and priority (kNotFound otherwise).
+  Result<PatternDecision> Decide(uint64_t pattern_key) const;
+  /// The per-pattern learner (repairs of a host's healing cycle act on it;
+  /// its image is the host's persistence of bandits).
+  PatternLearner& patterns() { return learner_; }
+  const PatternLearner& patterns() const { return learner_; }
   const ValueModel& model() const { return model_; }
   const ReasoningBank& bank() const { return bank_; }
   ReasoningBank& mutable_bank() { return bank_; }
   const EngineOptions& options() const { return options_; }
 
+  /// A pattern's value-model trust: prequential |error| (log-latency) EWMA
+  /// below which, after kTrustSamples runs, arms predicted worse than the
+  /// default by more than options.prune_margin are not explored.
+  static constexpr double kTrustError = 0.25;
+  static constexpr uint32_t kTrustSamples = 4;
+  /// Completed runs of an arm (over all patterns) the model must have been
+  /// trained on before its prediction orders or prunes that arm.
+  static constexpr uint64_t kMinArmSamples = 32;
+
  private:
-  struct PatternState {
-    explicit PatternState(PatternBandit b) : bandit(std::move(b)) {}
-    PatternBandit bandit;
+  /// What the engine keeps per pattern beside its bandit.
+  struct PatternModel {
     PlanEmbedding embedding{};
     bool has_embedding = false;
     double lr_boost = 1.0;
     uint64_t pre_queries = 0;
+    double error_ewma = 0.0;  // prequential |error| of the value model
+    uint32_t error_samples = 0;
+    double tension = 0.0;     // EWMA over executed plans with actual rows
+    uint32_t tension_samples = 0;
+    int prior_arm = -1;
   };
   Engine(const EngineOptions& options, ValueModel model, ReasoningBank bank,
          std::unique_ptr<Attention> attention);
   Status Embed(const QueryDag& dag, PlanEmbedding* out);
-  void UpdateExplorationOrder(PatternState* state);
-  void PublishToBank(uint64_t key, PatternState* state);
+  /// One value-model step on a run; returns its prequential |error| (or -1
+  /// for a censored run).
+  Result<double> Train(const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored, double lr);
+  /// Runs with an embedding each (null = the pattern's stored one, if any).
+  Status LearnRuns(std::span<const PatternRun> runs, std::span<const PlanEmbedding* const> embeddings,
+                   HostLearnOutput* out);
+  void Plan(uint64_t key, PatternModel* state, HostLearnOutput* out);
+  void PublishToBank(uint64_t key, const PatternModel& state);
+  void Annotate(uint64_t key, PatternDecision* d) const;
 
   EngineOptions options_;
   ValueModel model_;
   ReasoningBank bank_;
   std::unique_ptr<Attention> attention_;
+  std::unique_ptr<MinCutEngine> mincut_;
   Featurizer featurizer_;
   PreparedDag prepared_;
   AttentionScores scores_;
   PlanEmbedding scratch_{};
   TrajectoryBuffer trajectories_;
-  std::unordered_map<uint64_t, PatternState> patterns_;
+  PatternLearner learner_;
+  std::unordered_map<uint64_t, PatternModel> models_;
   std::vector<Trajectory> batch_;
   struct ReplaySample {
     PlanEmbedding x;
@@ -206,6 +486,8 @@ class Engine {
   Rng rng_;
   EngineStats stats_;
   uint64_t since_consolidation_ = 0;
+  int64_t clock_us_ = 0;  // latest run time seen (the host's clock)
+  std::array<uint64_t, 64> arm_samples_{};  // completed runs trained on, per arm (not persisted)
 };
 
 }  // namespace ruvector_dag

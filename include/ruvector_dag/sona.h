@@ -257,6 +257,19 @@ class PatternBandit {
   /// Exploration order of the candidates (arms not listed come after, in id
   /// order); arm 0 and unknown ids are ignored. Allocates nothing.
   void SetExplorationOrder(std::span<const uint32_t> arms);
+  /// Arms (bit a = arm a) that are not explored while set: a host's value
+  /// model predicted them clearly worse. Timeout retries and re-exploration
+  /// of rejected arms are skipped too; observations are still recorded.
+  /// Not part of the image (the host recomputes it). Arm 0 is ignored.
+  void SetSkipped(uint64_t mask) { skipped_ = mask & ~uint64_t{1}; }
+  uint64_t skipped() const { return skipped_; }
+  /// The arm similar plans deployed (0 = none): it is compared with arm 0
+  /// after kPriorMinRuns runs on each side instead of min_runs (the bound's
+  /// confidence is unchanged; its t quantile widens with the fewer runs).
+  /// Not part of the image (the host recomputes it).
+  void SetPrior(uint32_t arm) { prior_ = arm < options_.num_arms ? arm : 0; }
+  uint32_t prior() const { return prior_; }
+  static constexpr uint32_t kPriorMinRuns = 3;
   /// Statistics changed (ANALYZE, DDL, a detected drift): keeps only the newest
   /// (1 - severity) share of every window, forgets rejections, and reverts to
   /// arm 0 unless the deployed arm still passes the deployment test.
@@ -327,6 +340,12 @@ class PatternBandit {
   uint64_t deployments_ = 0;
   uint64_t reverts_ = 0;
   uint64_t observations_ = 0;  // Observe calls (clock of timeout retries)
+  uint64_t skipped_ = 0;       // SetSkipped
+  uint32_t prior_ = 0;         // SetPrior
+  /// Runs needed on each side before `arm` is compared with arm 0.
+  uint32_t MinRuns(uint32_t arm) const {
+    return prior_ != 0 && arm == prior_ && kPriorMinRuns < options_.min_runs ? kPriorMinRuns : options_.min_runs;
+  }
 };
 
 // --- trajectories --------------------------------------------------------------
@@ -401,6 +420,7 @@ struct ReasoningPattern {
 struct ReasoningBankOptions {
   size_t capacity = 20000;          // >= 1: patterns kept; eviction beyond
   size_t clusters = 0;              // k-means k; 0 = round(sqrt(size)) at each re-clustering
+  size_t max_clusters = 0;          // caps k (0 = no cap)
   size_t probes = 8;                // >= 1: nearest clusters searched
   size_t min_cluster_size = 256;    // below this many patterns, search is exhaustive
   double recluster_growth = 0.25;   // > 0: re-cluster after this share of inserts since the last

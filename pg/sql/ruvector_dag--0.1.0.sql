@@ -109,7 +109,8 @@ CREATE FUNCTION @extschema@.dag_decisions()
 RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence float8, default_ms float8,
               deployed_ms float8, best_candidate text, best_candidate_ms float8, exploring text,
               observed_runs bigint, plans bigint, explorations bigint, deployments bigint, reverts bigint,
-              updated_at timestamptz, cluster int)
+              updated_at timestamptz, cluster int, prior text, predicted_explore_ms float8,
+              predicted_default_ms float8, tension float8, priority float8)
 AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,

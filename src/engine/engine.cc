@@ -49,6 +49,7 @@ Status ValidateEngineOptions(const EngineOptions& o) {
   if (o.consolidate_interval < 1) {
     return Status::InvalidArgument("EngineOptions.consolidate_interval must be >= 1");
   }
+  if (!std::isfinite(o.prune_margin)) return Status::InvalidArgument("EngineOptions.prune_margin must be finite");
   if (!(o.prior_weight >= 0) || !std::isfinite(o.prior_weight)) {
     return Status::InvalidArgument("EngineOptions.prior_weight must be >= 0");
   }
@@ -85,8 +86,29 @@ Engine::Engine(const EngineOptions& options, ValueModel model, ReasoningBank ban
   options_.featurizer.use_actuals = false;
   options_.model = ModelOptionsFor(options);
   options_.bandit = BanditOptionsFor(options);
-  patterns_.reserve(options_.max_patterns);
+  learner_.Reset(options_.num_arms, options_.bandit);
+  MinCutOptions mo;
+  mo.compute_criticality = false;  // tension only
+  mincut_ = std::make_unique<MinCutEngine>(MinCutEngine::Create(mo).value());  // defaults are valid
+  models_.reserve(std::min<size_t>(options_.max_patterns, 65536));
   replay_.reserve(options_.replay_capacity);
+}
+
+Status Engine::Reset() {
+  RUVECTOR_ASSIGN_OR_RETURN(model_, ValueModel::Create(options_.model));
+  RUVECTOR_ASSIGN_OR_RETURN(bank_, ReasoningBank::Create(options_.bank));
+  learner_.Reset(options_.num_arms, options_.bandit);
+  models_.clear();
+  replay_.clear();
+  replay_next_ = 0;
+  since_consolidation_ = 0;
+  arm_samples_.fill(0);
+  batch_.clear();
+  trajectories_.Drain(&batch_);  // recorded before the reset: dropped
+  batch_.clear();
+  stats_ = EngineStats();
+  clock_us_ = 0;
+  return Status::Ok();
 }
 
 Status Engine::Embed(const QueryDag& dag, PlanEmbedding* out) {
@@ -105,22 +127,23 @@ Status Engine::PreQuery(const QueryDag& dag, uint64_t pattern_key, EngineDecisio
   EngineDecision d;
   d.pattern_key = pattern_key;
   d.mechanism = options_.mechanism;
-  auto it = patterns_.find(pattern_key);
-  if (it != patterns_.end()) {
-    PatternState& s = it->second;
-    ++s.pre_queries;
+  PatternBandit* bandit = learner_.MutableBandit(pattern_key);
+  if (bandit != nullptr) {
+    auto it = models_.find(pattern_key);
+    const double boost = it != models_.end() ? it->second.lr_boost : 1.0;
+    const uint64_t n = it != models_.end() ? ++it->second.pre_queries : 1;
     bool explore = false;
-    const double share = std::min(1.0, options_.exploration_budget * s.lr_boost);
+    const double share = std::min(1.0, options_.exploration_budget * boost);
     if (share > 0.0) {
       const uint64_t period = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(1.0 / share)));
-      explore = s.pre_queries % period == 0;
+      explore = n % period == 0;
     }
-    const BanditChoice c = s.bandit.Choose(explore);
+    const BanditChoice c = bandit->Choose(explore);
     d.known_pattern = true;
     d.arm = c.arm;
     d.action = c.action;
-    d.deployed_arm = s.bandit.deployed_arm();
-    d.confidence = s.bandit.Confidence();
+    d.deployed_arm = bandit->deployed_arm();
+    d.confidence = bandit->Confidence();
   }
   double preds[kMaxArms];
   RUVECTOR_RETURN_IF_ERROR(model_.PredictArms(*e, std::span<double>(preds, d.arm + 1)));
@@ -170,168 +193,345 @@ Status Engine::PostQuery(const QueryDag& dag, uint64_t pattern_key, uint32_t arm
   return Status::Ok();
 }
 
-void Engine::UpdateExplorationOrder(PatternState* state) {
-  if (!state->has_embedding) return;
-  const uint32_t k = options_.num_arms;
-  double preds[kMaxArms], bonus[kMaxArms] = {};
-  if (!model_.PredictArms(state->embedding, std::span<double>(preds, k)).ok()) return;
-  if (options_.prior_weight > 0.0 && options_.prior_neighbours > 0 && bank_.size() > 0) {
-    bank_.Search(state->embedding, options_.prior_neighbours + 1, &matches_);
-    for (const PatternMatch& m : matches_) {
-      const ReasoningPattern* p = bank_.Find(m.key);
-      if (p == nullptr || p->best_arm == 0 || p->best_arm >= k) continue;
-      if (p->embedding == state->embedding) continue;  // itself
-      bonus[p->best_arm] += options_.prior_weight * m.similarity * p->quality * p->gain;
-      bank_.MarkUsed(m.key);
-    }
+Result<double> Engine::Train(const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored, double lr) {
+  // Prequential error, then MicroLoRA adapt + base step. A censored run only
+  // pushes predictions up to its bound.
+  const double observed = std::log(latency_ms);
+  RUVECTOR_ASSIGN_OR_RETURN(const double pred, model_.Predict(x, arm));
+  const double target = censored ? std::max(observed, pred) : observed;
+  RUVECTOR_RETURN_IF_ERROR(model_.Adapt(x, arm, target, lr));
+  RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(x, arm, target, lr));
+  ReplaySample sample{x, arm, static_cast<float>(target), static_cast<float>(lr)};
+  if (replay_.size() < options_.replay_capacity) {
+    replay_.push_back(sample);
+  } else {
+    replay_[replay_next_] = sample;
+    replay_next_ = (replay_next_ + 1) % options_.replay_capacity;
   }
-  uint32_t order[kMaxArms];
-  for (uint32_t a = 1; a < k; ++a) order[a - 1] = a;
-  std::stable_sort(order, order + (k - 1), [&](uint32_t a, uint32_t b) {
-    return preds[a] - bonus[a] < preds[b] - bonus[b];
-  });
-  state->bandit.SetExplorationOrder(std::span<const uint32_t>(order, k - 1));
+  ++since_consolidation_;
+  return censored ? -1.0 : std::abs(pred - observed);
 }
 
-void Engine::PublishToBank(uint64_t key, PatternState* state) {
-  const uint32_t d = state->bandit.deployed_arm();
+void Engine::PublishToBank(uint64_t key, const PatternModel& state) {
+  // Every embedded pattern is stored (the bank's clusters group the tracked
+  // plans); only a deployed arm with its measured gain makes it a prior.
+  const PatternBandit* b = learner_.Bandit(key);
+  if (b == nullptr || !state.has_embedding) return;
   const ReasoningPattern* existing = bank_.Find(key);
-  if (d == 0) {
-    // A pattern whose improvement was reverted is no longer a useful prior.
-    if (existing != nullptr && !existing->from_network && existing->best_arm != 0) bank_.Erase(key);
-    return;
-  }
+  if (existing != nullptr && existing->from_network) return;  // a merged prior keeps its data
+  const uint32_t d = b->deployed_arm();
   ReasoningPattern p;
   p.key = key;
-  p.embedding = state->embedding;
+  p.embedding = state.embedding;
   p.best_arm = d;
-  p.gain = std::max(0.0, state->bandit.Summary(0).mean_log_ms - state->bandit.Summary(d).mean_log_ms);
-  p.quality = std::clamp(state->bandit.Confidence(), 0.0, 1.0);
+  p.gain = d == 0 ? 0.0 : std::max(0.0, b->Summary(0).mean_log_ms - b->Summary(d).mean_log_ms);
+  p.quality = d == 0 ? 0.0 : std::clamp(b->Confidence(), 0.0, 1.0);
   p.usage = existing != nullptr ? existing->usage : 0;
   (void)bank_.Upsert(p);  // valid by construction
 }
 
-Result<LearnReport> Engine::BackgroundLearn() {
-  LearnReport report;
-  batch_.clear();
-  trajectories_.Drain(&batch_);
-  report.trajectories = batch_.size();
-  std::vector<uint64_t> touched;
-  touched.reserve(batch_.size());
+void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
+  PatternBandit* b = learner_.MutableBandit(key);
+  if (b == nullptr || !state->has_embedding) return;
+  const uint32_t k = options_.num_arms;
+  double preds[kMaxArms], bonus[kMaxArms] = {};
+  if (!model_.PredictArms(state->embedding, std::span<double>(preds, k)).ok()) return;
+  // Priors: arms that similar plans of the same owner deployed, weighted by
+  // similarity, confidence and measured gain (never another owner's).
+  uint32_t db = 0, role = 0;
+  learner_.Owner(key, &db, &role);
+  int prior = -1;
+  if (options_.prior_weight > 0.0 && options_.prior_neighbours > 0 && bank_.size() > 0) {
+    bank_.Search(state->embedding, 4 * options_.prior_neighbours + 1, &matches_);
+    uint32_t used = 0;
+    for (const PatternMatch& m : matches_) {
+      if (m.key == key || used == options_.prior_neighbours) continue;
+      // The nearest plans of the same owner vote; only those with a
+      // deployed arm give it a bonus.
+      const ReasoningPattern* p = bank_.Find(m.key);
+      if (p == nullptr) continue;
+      uint32_t pdb = 0, prole = 0;
+      if (!p->from_network && learner_.Owner(m.key, &pdb, &prole) && (pdb != db || prole != role)) continue;
+      ++used;
+      if (p->best_arm == 0 || p->best_arm >= k) continue;
+      bonus[p->best_arm] += options_.prior_weight * m.similarity * p->quality * p->gain;
+      bank_.MarkUsed(m.key);
+    }
+    double best_bonus = 0.0;
+    for (uint32_t a = 1; a < k; ++a) {
+      if (bonus[a] > best_bonus) {
+        best_bonus = bonus[a];
+        prior = static_cast<int>(a);
+      }
+    }
+  }
+  uint32_t order[kMaxArms];
+  for (uint32_t a = 1; a < k; ++a) order[a - 1] = a;
+  // A gain measured on similar plans outranks a prediction (an arm the
+  // model has seen little of predicts near its initial value): arms with a
+  // prior first, by bonus, then the rest by predicted latency.
+  // An arm the model was trained on fewer than kMinArmSamples times counts
+  // as predicted equal to the default: such arms keep the id order, after
+  // trained arms predicted faster and before those predicted slower.
+  double key_of[kMaxArms];
+  for (uint32_t a = 1; a < k; ++a) key_of[a] = arm_samples_[a] >= kMinArmSamples ? preds[a] : preds[0];
+  std::stable_sort(order, order + (k - 1), [&](uint32_t a, uint32_t c) {
+    if ((bonus[a] > 0.0) != (bonus[c] > 0.0)) return bonus[a] > 0.0;
+    if (bonus[a] > 0.0) return bonus[a] > bonus[c];
+    return key_of[a] < key_of[c];
+  });
+  const bool first_time = learner_.Unexplored(key);
+  b->SetExplorationOrder(std::span<const uint32_t>(order, k - 1));
+  if (prior > 0 && state->prior_arm != prior && first_time && out != nullptr) ++out->priors;
+  state->prior_arm = prior;
+  b->SetPrior(prior > 0 ? static_cast<uint32_t>(prior) : 0u);
+  // Pruning: only where the model has been right about this pattern, only
+  // arms predicted clearly worse than the default, never a prior's arm.
+  uint64_t skipped = 0;
+  if (options_.prune_margin > 0.0 && state->error_samples >= kTrustSamples && state->error_ewma < kTrustError) {
+    for (uint32_t a = 1; a < k; ++a) {
+      // Only arms the model knows and the bandit never measured here (a
+      // measured arm is judged by its measurements).
+      if (bonus[a] <= 0.0 && arm_samples_[a] >= kMinArmSamples && b->Summary(a).total_runs == 0 &&
+          preds[a] > preds[0] + options_.prune_margin) {
+        skipped |= uint64_t{1} << a;
+      }
+    }
+  }
+  b->SetSkipped(skipped);
+}
+
+void Engine::Annotate(uint64_t key, PatternDecision* d) const {
+  auto it = models_.find(key);
+  double tension = 0.0;
+  if (it != models_.end()) {
+    const PatternModel& s = it->second;
+    tension = s.tension;
+    d->prior_arm = s.prior_arm;
+    if (s.has_embedding) {
+      double preds[kMaxArms];
+      const uint32_t k = options_.num_arms;
+      if (model_.PredictArms(s.embedding, std::span<double>(preds, k)).ok()) {
+        d->predicted_default_ms = std::exp(preds[0]);
+        if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < k) {
+          d->predicted_explore_ms = std::exp(preds[d->explore_arm]);
+        }
+      }
+    }
+  }
+  d->tension = tension;
+  d->priority = learner_.TimeAtStake(key, clock_us_) * (1.0 + tension);
+}
+
+Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanEmbedding* const> embeddings,
+                         HostLearnOutput* out) {
+  LearnReport& report = out->report;
   double abs_err = 0.0;
   size_t err_count = 0;
-  for (Trajectory& t : batch_) {
-    if (t.arm >= options_.num_arms || !(t.latency_ms > 0.0) || !std::isfinite(t.latency_ms)) continue;
-    PatternState* state = nullptr;
-    auto it = patterns_.find(t.pattern_key);
-    if (it != patterns_.end()) {
-      state = &it->second;
-    } else if (patterns_.size() < options_.max_patterns) {
-      RUVECTOR_ASSIGN_OR_RETURN(PatternBandit b, PatternBandit::Create(options_.bandit));
-      state = &patterns_.emplace(t.pattern_key, PatternState(std::move(b))).first->second;
-      ++report.new_patterns;
-    } else {
-      ++report.patterns_refused;
+  // A flood of runs trains the model on an even sample of them (the
+  // bandits still see every run): the learner's CPU stays bounded.
+  const size_t cap = options_.max_train_per_learn;
+  const size_t stride = cap > 0 && runs.size() > cap ? (runs.size() + cap - 1) / cap : 1;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const PatternRun& r = runs[i];
+    clock_us_ = std::max(clock_us_, r.at_us);
+    if (i % stride != 0) continue;
+    if (r.arm < 0 || static_cast<uint32_t>(r.arm) >= options_.num_arms || !(r.latency_ms > 0.0) ||
+        !std::isfinite(r.latency_ms)) {
+      continue;
     }
-
-    // Value model: prequential error, then MicroLoRA adapt + base step. A
-    // censored run only pushes predictions up to its bound.
-    const double observed = std::log(t.latency_ms);
-    const double pred = model_.Predict(t.embedding, t.arm).value();
-    double target = observed;
-    if (t.censored) {
-      target = std::max(observed, pred);
-    } else {
-      abs_err += std::abs(pred - observed);
-      ++err_count;
+    auto it = models_.find(r.pattern_key);
+    const PlanEmbedding* x = i < embeddings.size() ? embeddings[i] : nullptr;
+    if (x == nullptr && it != models_.end() && it->second.has_embedding) x = &it->second.embedding;
+    if (x == nullptr) continue;
+    // A run of the default plan under another arm's name measured arm 0.
+    const uint32_t arm = r.same_plan && !r.censored ? 0u : static_cast<uint32_t>(r.arm);
+    const double lr = (it != models_.end() ? it->second.lr_boost : 1.0);
+    RUVECTOR_ASSIGN_OR_RETURN(const double err, Train(*x, arm, r.latency_ms, r.censored, lr));
+    if (err < 0.0) continue;
+    ++arm_samples_[arm];
+    abs_err += err;
+    ++err_count;
+    if (it != models_.end()) {
+      PatternModel& s = it->second;
+      s.error_ewma = s.error_samples == 0 ? err : 0.8 * s.error_ewma + 0.2 * err;
+      ++s.error_samples;
     }
-    const double lr = state != nullptr ? state->lr_boost : 1.0;
-    RUVECTOR_RETURN_IF_ERROR(model_.Adapt(t.embedding, t.arm, target, lr));
-    RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(t.embedding, t.arm, target, lr));
-    ReplaySample sample{t.embedding, t.arm, static_cast<float>(target), static_cast<float>(lr)};
-    if (replay_.size() < options_.replay_capacity) {
-      replay_.push_back(sample);
-    } else {
-      replay_[replay_next_] = sample;
-      replay_next_ = (replay_next_ + 1) % options_.replay_capacity;
-    }
-
-    if (state != nullptr) {
-      const uint64_t dep = state->bandit.deployments(), rev = state->bandit.reverts();
-      RUVECTOR_RETURN_IF_ERROR(state->bandit.Observe(t.arm, t.latency_ms, t.censored));
-      if (t.baseline_ms > 0.0 && t.arm != 0) {
-        RUVECTOR_RETURN_IF_ERROR(state->bandit.Observe(0, t.baseline_ms));
-      }
-      report.deployments += state->bandit.deployments() - dep;
-      report.reverts += state->bandit.reverts() - rev;
-      state->embedding = t.embedding;
-      state->has_embedding = true;
-      touched.push_back(t.pattern_key);
-    }
-    ++since_consolidation_;
   }
+  const size_t first_decision = out->decisions.size();
+  const size_t first_event = out->events.size();
+  const size_t first_evicted = out->evicted.size();
+  RUVECTOR_RETURN_IF_ERROR(learner_.Learn(runs, options_.max_patterns, &out->decisions, &out->events,
+                                          &out->untracked, &out->evicted));
+  for (size_t i = first_evicted; i < out->evicted.size(); ++i) {
+    models_.erase(out->evicted[i]);
+    const ReasoningPattern* p = bank_.Find(out->evicted[i]);
+    if (p != nullptr && !p->from_network) bank_.Erase(out->evicted[i]);
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const PlanEmbedding* x = i < embeddings.size() ? embeddings[i] : nullptr;
+    if (x == nullptr || learner_.Bandit(runs[i].pattern_key) == nullptr) continue;
+    auto [it, inserted] = models_.try_emplace(runs[i].pattern_key);
+    if (inserted) ++report.new_patterns;
+    it->second.embedding = *x;
+    it->second.has_embedding = true;
+  }
+  for (size_t i = first_event; i < out->events.size(); ++i) {
+    report.deployments += out->events[i].type == PatternEventType::kDeploy;
+    report.reverts += out->events[i].type == PatternEventType::kRevert;
+  }
+  report.patterns_refused += out->untracked;
 
   // Replay recent samples for the base network.
   const size_t steps = std::min<size_t>(
-      static_cast<size_t>(std::llround(options_.replay_ratio * static_cast<double>(batch_.size()))),
+      static_cast<size_t>(std::llround(options_.replay_ratio * static_cast<double>(err_count))),
       replay_.size() * 4);
   for (size_t i = 0; i < steps && !replay_.empty(); ++i) {
     const ReplaySample& s = replay_[rng_.Uniform(replay_.size())];
     RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(s.x, s.arm, s.target, s.lr));
   }
-  report.replay_steps = steps;
+  report.replay_steps += steps;
 
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  for (uint64_t key : touched) {
-    PatternState& s = patterns_.at(key);
-    PublishToBank(key, &s);
+  // Bank first (so that a pattern deployed in this pass is a prior for its
+  // siblings in the same pass), then exploration plans and annotations.
+  (void)first_decision;  // drift decisions of this call are re-planned too
+  for (size_t i = 0; i < out->decisions.size(); ++i) {
+    auto it = models_.find(out->decisions[i].pattern_key);
+    if (it != models_.end()) PublishToBank(it->first, it->second);
   }
   report.reclustered = bank_.MaybeRecluster();
-  for (uint64_t key : touched) {
-    PatternState& s = patterns_.at(key);
-    UpdateExplorationOrder(&s);
-    s.lr_boost = std::max(1.0, s.lr_boost * 0.9);
+  out->reclustered = out->reclustered || report.reclustered;
+  for (size_t i = 0; i < out->decisions.size(); ++i) {
+    PatternDecision& d = out->decisions[i];
+    auto it = models_.find(d.pattern_key);
+    if (it != models_.end()) {
+      Plan(d.pattern_key, &it->second, out);
+      it->second.lr_boost = std::max(1.0, it->second.lr_boost * 0.9);
+      if (learner_.Bandit(d.pattern_key) != nullptr) d.explore_arm = learner_.Bandit(d.pattern_key)->NextExploration();
+    }
+    Annotate(d.pattern_key, &d);
   }
   if (since_consolidation_ >= options_.consolidate_interval) {
     model_.Consolidate();
     since_consolidation_ = 0;
     report.consolidated = true;
   }
-
+  report.trajectories += runs.size();
   report.prediction_mae = err_count > 0 ? abs_err / static_cast<double>(err_count) : 0.0;
   if (err_count > 0) {
     stats_.prediction_mae_ewma = stats_.trajectories_learned == 0
                                      ? report.prediction_mae
                                      : 0.95 * stats_.prediction_mae_ewma + 0.05 * report.prediction_mae;
   }
-  stats_.trajectories_learned += report.trajectories;
+  stats_.trajectories_learned += runs.size();
   stats_.deployments += report.deployments;
   stats_.reverts += report.reverts;
-  return report;
+  return Status::Ok();
+}
+
+Status Engine::Learn(std::span<const PatternRun> runs, std::span<const PlanObservation> plans,
+                     std::span<const DriftScope> drifts, HostLearnOutput* out) {
+  if (out == nullptr) return Status::InvalidArgument("Engine::Learn: out is null");
+  for (const DriftScope& scope : drifts) {
+    const size_t touched = learner_.NotifyDrift(scope, &out->decisions);
+    out->drift_touched.push_back(touched);
+    if (touched > 0) {
+      // What was learned before the change is kept (EWC++ anchor).
+      model_.Consolidate();
+      since_consolidation_ = 0;
+    }
+  }
+  // The latest executed plan of each pattern: its embedding and tension.
+  std::unordered_map<uint64_t, PlanEmbedding> embedded;
+  embedded.reserve(plans.size());
+  for (const PlanObservation& p : plans) {
+    if (p.dag == nullptr || p.dag->empty() || p.pattern_key == 0) continue;
+    PlanEmbedding e;
+    Status st = Embed(*p.dag, &e);
+    if (!st.ok()) continue;  // a plan the featurizer refuses teaches the bandit only
+    embedded[p.pattern_key] = e;
+    Result<TensionReport> t = mincut_->ComputeTension(*p.dag);
+    // A planned-only plan has no misestimation evidence.
+    if (!t.ok() || t->nodes_with_actuals == 0 || !std::isfinite(t->tension)) continue;
+    PatternModel& s = models_[p.pattern_key];
+    const double prev = s.tension;
+    s.tension = s.tension_samples == 0 ? t->tension : 0.7 * s.tension + 0.3 * t->tension;
+    ++s.tension_samples;
+    // Rising tension: learn faster (and explore more) for this pattern.
+    if (s.tension_samples > 1 && t->tension > prev + 0.1) {
+      s.lr_boost = std::max(s.lr_boost, std::min(10.0, 1.0 + 4.0 * t->tension));
+    }
+  }
+  std::vector<const PlanEmbedding*> per_run(runs.size(), nullptr);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto it = embedded.find(runs[i].pattern_key);
+    if (it != embedded.end()) per_run[i] = &it->second;
+  }
+  RUVECTOR_RETURN_IF_ERROR(LearnRuns(runs, per_run, out));
+  // Patterns whose tension came only with a plan (tracked, no run here).
+  for (auto it = models_.begin(); it != models_.end();) {
+    if (learner_.Bandit(it->first) == nullptr) {
+      it = models_.erase(it);  // never admitted
+    } else {
+      ++it;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<LearnReport> Engine::BackgroundLearn() {
+  batch_.clear();
+  trajectories_.Drain(&batch_);
+  std::vector<PatternRun> runs;
+  std::vector<const PlanEmbedding*> embeddings;
+  runs.reserve(2 * batch_.size());
+  embeddings.reserve(2 * batch_.size());
+  for (const Trajectory& t : batch_) {
+    if (t.arm >= options_.num_arms || !(t.latency_ms > 0.0) || !std::isfinite(t.latency_ms)) continue;
+    PatternRun r;
+    r.pattern_key = t.pattern_key;
+    r.query_id = t.pattern_key;
+    r.arm = static_cast<int>(t.arm);
+    r.latency_ms = t.latency_ms;
+    r.censored = t.censored;
+    r.at_us = t.timestamp_us;
+    runs.push_back(r);
+    embeddings.push_back(&t.embedding);
+    if (t.baseline_ms > 0.0 && std::isfinite(t.baseline_ms) && t.arm != 0) {
+      r.arm = 0;
+      r.latency_ms = t.baseline_ms;
+      r.censored = false;
+      runs.push_back(r);
+      embeddings.push_back(&t.embedding);
+    }
+  }
+  HostLearnOutput out;
+  RUVECTOR_RETURN_IF_ERROR(LearnRuns(runs, embeddings, &out));
+  out.report.trajectories = batch_.size();
+  return out.report;
 }
 
 Status Engine::BoostLearningRate(uint64_t pattern_key, double factor) {
-  auto it = patterns_.find(pattern_key);
-  if (it == patterns_.end()) {
+  if (learner_.Bandit(pattern_key) == nullptr) {
     return Status::NotFound("Engine::BoostLearningRate: unknown pattern " + std::to_string(pattern_key));
   }
   if (!std::isfinite(factor) || factor < 1.0 || factor > 10.0) {
     return Status::InvalidArgument("Engine::BoostLearningRate: factor must be in [1, 10]");
   }
-  it->second.lr_boost = std::max(it->second.lr_boost, factor);
+  PatternModel& s = models_[pattern_key];
+  s.lr_boost = std::max(s.lr_boost, factor);
   return Status::Ok();
 }
 
 Status Engine::NotifyDrift(uint64_t pattern_key, double severity) {
-  auto it = patterns_.find(pattern_key);
-  if (it == patterns_.end()) {
+  PatternBandit* b = learner_.MutableBandit(pattern_key);
+  if (b == nullptr) {
     return Status::NotFound("Engine::NotifyDrift: unknown pattern " + std::to_string(pattern_key));
   }
   if (!(severity > 0.0 && severity <= 1.0)) {
     return Status::InvalidArgument("Engine::NotifyDrift: severity must be in (0, 1]");
   }
-  it->second.bandit.NotifyDrift(severity);
+  b->NotifyDrift(severity);
   model_.Consolidate();
   since_consolidation_ = 0;
   return Status::Ok();
@@ -340,29 +540,35 @@ Status Engine::NotifyDrift(uint64_t pattern_key, double severity) {
 EngineStats Engine::Stats() const {
   EngineStats s = stats_;
   s.trajectories_dropped = trajectories_.dropped();
-  s.patterns = patterns_.size();
+  s.patterns = learner_.patterns();
   s.deployed_patterns = 0;
-  for (const auto& [key, state] : patterns_) s.deployed_patterns += state.bandit.deployed_arm() != 0;
+  for (uint64_t key : learner_.Keys()) s.deployed_patterns += learner_.DeployedArm(key) != 0;
   s.bank_patterns = bank_.size();
   return s;
 }
 
 Result<PatternInfo> Engine::Pattern(uint64_t pattern_key) const {
-  auto it = patterns_.find(pattern_key);
-  if (it == patterns_.end()) {
+  const PatternBandit* b = learner_.Bandit(pattern_key);
+  if (b == nullptr) {
     return Status::NotFound("Engine::Pattern: unknown pattern " + std::to_string(pattern_key));
   }
-  const PatternState& s = it->second;
   PatternInfo info;
   info.key = pattern_key;
-  info.deployed_arm = s.bandit.deployed_arm();
-  info.confidence = s.bandit.Confidence();
-  info.learning_rate_boost = s.lr_boost;
-  info.runs = s.bandit.runs();
-  info.deployments = s.bandit.deployments();
-  info.reverts = s.bandit.reverts();
-  for (uint32_t a = 0; a < options_.num_arms; ++a) info.arms.push_back(s.bandit.Summary(a));
+  info.deployed_arm = b->deployed_arm();
+  info.confidence = b->Confidence();
+  auto it = models_.find(pattern_key);
+  info.learning_rate_boost = it != models_.end() ? it->second.lr_boost : 1.0;
+  info.runs = b->runs();
+  info.deployments = b->deployments();
+  info.reverts = b->reverts();
+  for (uint32_t a = 0; a < options_.num_arms; ++a) info.arms.push_back(b->Summary(a));
   return info;
+}
+
+Result<PatternDecision> Engine::Decide(uint64_t pattern_key) const {
+  RUVECTOR_ASSIGN_OR_RETURN(PatternDecision d, learner_.DescribePattern(pattern_key));
+  Annotate(pattern_key, &d);
+  return d;
 }
 
 }  // namespace ruvector_dag

@@ -25,12 +25,12 @@ struct Warm {
     for (uint64_t p = 0; p < 200; ++p) {
       const QueryDag d = internal::RandomPlanDag(nodes, 100 + p, 0.05);
       for (uint32_t arm = 0; arm < 8; ++arm) {
-        (void)engine->PostQuery(d, p, arm, 10.0 + arm + static_cast<double>(p % 7));
+        (void)engine->PostQuery(d, p + 1, arm, 10.0 + arm + static_cast<double>(p % 7));
       }
     }
     (void)engine->BackgroundLearn();
     dag = internal::RandomPlanDag(nodes, 100, 0.05);
-    key = 0;
+    key = 1;  // the plan of pattern 1 (key 0 is reserved)
   }
 };
 
@@ -43,7 +43,7 @@ void BM_PreQueryKnownPattern(benchmark::State& state) {
     benchmark::DoNotOptimize(d.arm);
   }
 }
-BENCHMARK(BM_PreQueryKnownPattern)->Arg(10)->Arg(100);
+BENCHMARK(BM_PreQueryKnownPattern)->Arg(10)->Arg(30)->Arg(60)->Arg(100);
 
 void BM_PreQueryKnownPatternTopological(benchmark::State& state) {
   Warm w(static_cast<size_t>(state.range(0)), AttentionMechanism::kTopological);
@@ -85,6 +85,43 @@ void BM_BackgroundLearn256(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_BackgroundLearn256)->Unit(benchmark::kMillisecond);
+
+// One worker pass of the host loop (Engine::Learn): 64 executed plans of
+// `nodes` nodes (embedding + tension each) and 1,024 runs over them, on an
+// engine that already tracks those patterns.
+void BM_HostLearnPass(benchmark::State& state) {
+  const size_t nodes = static_cast<size_t>(state.range(0));
+  EngineOptions o;
+  o.num_arms = 8;
+  o.bandit = PatternLearner::HostBanditOptions(8);
+  o.exploration_budget = 0.0;
+  auto engine = Engine::Create(o).value();
+  std::vector<QueryDag> plans;
+  for (uint64_t p = 0; p < 64; ++p) plans.push_back(internal::RandomPlanDag(nodes, 900 + p, 0.05));
+  std::vector<PlanObservation> observed;
+  for (uint64_t p = 0; p < 64; ++p) observed.push_back({p + 1, &plans[p]});
+  std::vector<PatternRun> runs(1024);
+  int64_t t = 0;
+  auto fill = [&]() {
+    for (size_t i = 0; i < runs.size(); ++i) {
+      runs[i].pattern_key = i % 64 + 1;
+      runs[i].arm = static_cast<int>(i % 8);
+      runs[i].latency_ms = 5.0 + static_cast<double>(i % 13);
+      runs[i].at_us = ++t;
+    }
+  };
+  fill();
+  HostLearnOutput out;
+  (void)engine->Learn(runs, observed, {}, &out);
+  for (auto _ : state) {
+    state.PauseTiming();
+    fill();
+    out = HostLearnOutput();
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(engine->Learn(runs, observed, {}, &out));
+  }
+}
+BENCHMARK(BM_HostLearnPass)->Arg(40)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ruvector_dag

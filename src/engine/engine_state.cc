@@ -11,7 +11,7 @@ namespace ruvector_dag {
 namespace {
 
 constexpr uint32_t kStateMagic = 0x45535652u;  // "RVSE"
-constexpr uint32_t kStateVersion = 1;
+constexpr uint32_t kStateVersion = 2;
 constexpr size_t kHeaderSize = 4 + 4 + 8;
 constexpr size_t kTrailerSize = 4;
 
@@ -42,19 +42,28 @@ std::string Engine::ExportState() const {
   for (float v : params) PutF32(&payload, v);
   PutU64(&payload, since_consolidation_);
 
+  // The pattern learner's own image (bandits, owners, time at stake), then
+  // what the engine keeps per pattern beside it.
+  std::string learner;
+  learner_.SaveTo(&learner, /*arm_fingerprint=*/0, /*learned_through=*/0);
+  PutU64(&payload, learner.size());
+  payload += learner;
   std::vector<uint64_t> keys;
-  keys.reserve(patterns_.size());
-  for (const auto& [key, state] : patterns_) keys.push_back(key);
+  keys.reserve(models_.size());
+  for (const auto& [key, state] : models_) keys.push_back(key);
   std::sort(keys.begin(), keys.end());
   PutU64(&payload, keys.size());
   for (uint64_t key : keys) {
-    const PatternState& s = patterns_.at(key);
+    const PatternModel& s = models_.at(key);
     PutU64(&payload, key);
     PutF64(&payload, s.lr_boost);
     PutU8(&payload, s.has_embedding ? 1 : 0);
     PutEmbedding(&payload, s.embedding);
     PutU64(&payload, s.pre_queries);
-    s.bandit.AppendTo(&payload);
+    PutF64(&payload, s.error_ewma);
+    PutU32(&payload, s.error_samples);
+    PutF64(&payload, s.tension);
+    PutU32(&payload, s.tension_samples);
   }
 
   const std::vector<ReasoningPattern> bank = bank_.AllPatterns();
@@ -145,38 +154,47 @@ Status Engine::ImportState(std::string_view image) {
   RUVECTOR_RETURN_IF_ERROR(model.RestoreState(params, steps, consolidated == 1));
   if (!r.U64(&since_consolidation)) return truncated("model counters");
 
+  uint64_t learner_len;
+  if (!r.U64(&learner_len) || learner_len > r.remaining()) return truncated("pattern learner");
+  PatternLearner learner;
+  learner.Reset(options_.num_arms, options_.bandit);
+  uint64_t through = 0;
+  Status ls = learner.LoadFrom(payload.substr(pos, learner_len), 0, options_.max_patterns, &through);
+  if (!ls.ok()) return Status::DataLoss("engine state: " + ls.message());
+  pos += learner_len;
   uint64_t pattern_count;
   if (!r.U64(&pattern_count)) return truncated("pattern count");
-  if (pattern_count > options_.max_patterns) {
-    return Status::FailedPrecondition("engine state: " + std::to_string(pattern_count) +
-                                      " patterns exceed max_patterns " +
-                                      std::to_string(options_.max_patterns));
-  }
-  std::unordered_map<uint64_t, PatternState> patterns;
-  patterns.reserve(options_.max_patterns);
+  if (pattern_count > learner.patterns()) return truncated("pattern count");
+  std::unordered_map<uint64_t, PatternModel> models;
+  models.reserve(pattern_count);
   uint64_t prev_key = 0;
   for (uint64_t i = 0; i < pattern_count; ++i) {
     uint64_t key, pre_queries;
-    double boost;
+    double boost, error_ewma, tension;
+    uint32_t error_samples, tension_samples;
     uint8_t has_embedding;
     PlanEmbedding e;
     if (!r.U64(&key) || !r.F64(&boost) || !r.U8(&has_embedding) || !ReadEmbedding(&r, &e) ||
-        !r.U64(&pre_queries)) {
+        !r.U64(&pre_queries) || !r.F64(&error_ewma) || !r.U32(&error_samples) || !r.F64(&tension) ||
+        !r.U32(&tension_samples)) {
       return truncated("pattern");
     }
-    if ((i > 0 && key <= prev_key) || !(boost >= 1.0 && boost <= 10.0) || has_embedding > 1) {
+    if ((i > 0 && key <= prev_key) || !(boost >= 1.0 && boost <= 10.0) || has_embedding > 1 ||
+        learner.Bandit(key) == nullptr || !(error_ewma >= 0.0 && std::isfinite(error_ewma)) ||
+        !(tension >= 0.0 && tension <= 1.0)) {
       return truncated("pattern fields");
     }
     prev_key = key;
-    Result<PatternBandit> b = PatternBandit::Load(payload, &pos);
-    if (!b.ok()) return b.status().WithContext("engine state: pattern " + std::to_string(key));
-    if (b->options().num_arms != options_.num_arms) return truncated("pattern bandit arms");
-    PatternState s(std::move(b).value());
+    PatternModel s;
     s.lr_boost = boost;
     s.has_embedding = has_embedding == 1;
     s.embedding = e;
     s.pre_queries = pre_queries;
-    patterns.emplace(key, std::move(s));
+    s.error_ewma = error_ewma;
+    s.error_samples = error_samples;
+    s.tension = tension;
+    s.tension_samples = tension_samples;
+    models.emplace(key, s);
   }
 
   uint64_t bank_count;
@@ -206,7 +224,8 @@ Status Engine::ImportState(std::string_view image) {
   // Everything parsed and validated: replace the state.
   model_ = std::move(model);
   since_consolidation_ = since_consolidation;
-  patterns_ = std::move(patterns);
+  learner_ = std::move(learner);
+  models_ = std::move(models);
   bank_ = std::move(bank);
   stats_ = stats;
   replay_.clear();

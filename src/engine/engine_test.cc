@@ -298,5 +298,175 @@ TEST(EngineTest, RevertsWhenTheDeployedArmTurnsSlow) {
   EXPECT_GE(info->reverts, 1u);
 }
 
+// --- the host loop (Engine::Learn) --------------------------------------------
+
+PatternRun HostRun(uint64_t key, int arm, double ms, int64_t at_us, uint32_t role = 10) {
+  PatternRun r;
+  r.pattern_key = key;
+  r.query_id = key;
+  r.arm = arm;
+  r.latency_ms = ms;
+  r.at_us = at_us;
+  r.database_oid = 5;
+  r.role_oid = role;
+  return r;
+}
+
+HostLearnOutput HostPass(Engine* engine, const std::vector<PatternRun>& runs,
+                         const std::vector<std::pair<uint64_t, const QueryDag*>>& plans) {
+  std::vector<PlanObservation> observed;
+  for (const auto& [key, dag] : plans) observed.push_back({key, dag});
+  HostLearnOutput out;
+  EXPECT_TRUE(engine->Learn(runs, observed, {}, &out).ok());
+  return out;
+}
+
+EngineOptions HostOptions() {
+  EngineOptions o;
+  o.num_arms = kArms;
+  o.bandit = PatternLearner::HostBanditOptions(kArms);
+  o.exploration_budget = 0.0;
+  return o;
+}
+
+TEST(EngineHostLoopTest, ASiblingPlanTriesTheArmItsNeighbourDeployedAndDeploysItOnMeasurement) {
+  auto engine = Engine::Create(HostOptions()).value();
+  const QueryDag learned = sim::FamilyPlan(0, 12, 5);
+  const QueryDag sibling = sim::FamilyPlan(0, 12, 5);  // the same tables and joins
+  int64_t t = 0;
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 0, 3900.0 + i, ++t));
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 3, 700.0 + i, ++t));
+  HostPass(engine.get(), runs, {{1, &learned}});
+  ASSERT_EQ(engine->patterns().DeployedArm(1), 3u);
+  HostLearnOutput out = HostPass(engine.get(), {HostRun(2, 0, 3900.0, ++t)}, {{2, &sibling}});
+  ASSERT_FALSE(out.decisions.empty());
+  EXPECT_EQ(out.decisions.back().prior_arm, 3);
+  EXPECT_EQ(out.decisions.back().explore_arm, 3);
+  EXPECT_EQ(out.priors, 1u);
+  EXPECT_EQ(engine->patterns().DeployedArm(2), 0u);  // nothing deployed unmeasured
+  // Measured: with the prior, three runs on each side can deploy it (a
+  // pattern without one needs min_runs = 4).
+  runs.clear();
+  for (int i = 0; i < 2; ++i) runs.push_back(HostRun(2, 0, 3900.0 + 10 * i, ++t));
+  for (int i = 0; i < 3; ++i) runs.push_back(HostRun(2, 3, 700.0 + 10 * i, ++t));
+  HostPass(engine.get(), runs, {{2, &sibling}});
+  EXPECT_EQ(engine->patterns().DeployedArm(2), 3u);
+  // The same runs without a prior (another owner) deploy nothing yet.
+  runs.clear();
+  runs.push_back(HostRun(3, 0, 3900.0, ++t, /*role=*/11));
+  for (int i = 0; i < 2; ++i) runs.push_back(HostRun(3, 0, 3900.0 + 10 * i, ++t, 11));
+  for (int i = 0; i < 3; ++i) runs.push_back(HostRun(3, 3, 700.0 + 10 * i, ++t, 11));
+  HostPass(engine.get(), runs, {{3, &sibling}});
+  EXPECT_EQ(engine->Decide(3)->prior_arm, -1);
+  EXPECT_EQ(engine->patterns().DeployedArm(3), 0u);
+  // Without priors the sibling's first candidate is whatever the model ranks
+  // first: the same setup with prior_weight 0 gives no prior.
+  EngineOptions o = HostOptions();
+  o.prior_weight = 0.0;
+  auto plain = Engine::Create(o).value();
+  HostPass(plain.get(), {HostRun(1, 0, 3900.0, 1)}, {{1, &learned}});
+  EXPECT_EQ(plain->Decide(1)->prior_arm, -1);
+}
+
+TEST(EngineHostLoopTest, ArmsPredictedClearlyWorseAreSkippedOnlyWhereTheModelIsTrusted) {
+  auto engine = Engine::Create(HostOptions()).value();
+  // Many patterns of one plan family: arm 1 is 8x slower everywhere.
+  std::vector<QueryDag> plans;
+  for (uint64_t k = 0; k < 12; ++k) plans.push_back(sim::FamilyPlan(1, 10, 100 + k));
+  int64_t t = 0;
+  for (int round = 0; round < 30; ++round) {
+    std::vector<PatternRun> runs;
+    std::vector<std::pair<uint64_t, const QueryDag*>> observed;
+    for (uint64_t k = 0; k < plans.size(); ++k) {
+      runs.push_back(HostRun(k + 1, 0, 10.0, ++t));
+      runs.push_back(HostRun(k + 1, 1, 80.0, ++t));
+      observed.push_back({k + 1, &plans[k]});
+    }
+    HostPass(engine.get(), runs, observed);
+  }
+  // A new pattern: until the model has been right about it, nothing is skipped.
+  const QueryDag fresh = sim::FamilyPlan(1, 10, 999);
+  HostPass(engine.get(), {HostRun(50, 0, 10.0, ++t)}, {{50, &fresh}});
+  EXPECT_EQ(engine->patterns().Bandit(50)->skipped(), 0u);
+  for (int i = 0; i < 6; ++i) HostPass(engine.get(), {HostRun(50, 0, 10.0, ++t)}, {{50, &fresh}});
+  const uint64_t skipped = engine->patterns().Bandit(50)->skipped();
+  EXPECT_NE(skipped & (uint64_t{1} << 1), 0u) << "arm 1 predicted 8x slower was not skipped";
+  EXPECT_EQ(skipped & 1u, 0u);
+  EXPECT_NE(engine->patterns().Bandit(50)->NextExploration(), 1);
+}
+
+TEST(EngineHostLoopTest, RisingTensionBoostsTheLearningRate) {
+  auto engine = Engine::Create(HostOptions()).value();
+  QueryDag dag = sim::FamilyPlan(0, 8, 3);
+  int64_t t = 0;
+  // Accurate estimates first.
+  for (NodeId id = 0; id < dag.id_bound(); ++id) {
+    if (OperatorNode* n = dag.mutable_node(id)) n->actual_rows = n->estimated_rows;
+  }
+  for (int i = 0; i < 3; ++i) HostPass(engine.get(), {HostRun(1, 0, 10.0, ++t)}, {{1, &dag}});
+  const double calm = engine->Decide(1)->tension;
+  EXPECT_DOUBLE_EQ(engine->Pattern(1)->learning_rate_boost, 1.0);
+  // Then the estimates go 1000x wrong.
+  for (NodeId id = 0; id < dag.id_bound(); ++id) {
+    if (OperatorNode* n = dag.mutable_node(id)) n->actual_rows = n->estimated_rows * 1000.0 + 1000.0;
+  }
+  HostPass(engine.get(), {HostRun(1, 0, 10.0, ++t)}, {{1, &dag}});
+  EXPECT_GT(engine->Decide(1)->tension, calm + 0.1);
+  EXPECT_GT(engine->Pattern(1)->learning_rate_boost, 1.0);
+}
+
+TEST(EngineHostLoopTest, DriftAdmissionAndStateRoundTrip) {
+  EngineOptions o = HostOptions();
+  o.max_patterns = 2;
+  auto engine = Engine::Create(o).value();
+  const QueryDag dag = sim::FamilyPlan(0, 8, 3);
+  int64_t t = 0;
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, ++t));
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 2, 20.0 + i, ++t));
+  runs.push_back(HostRun(2, 0, 1.0, ++t));
+  HostPass(engine.get(), runs, {{1, &dag}});
+  ASSERT_EQ(engine->patterns().DeployedArm(1), 2u);
+  // Full: a cheap newcomer waits, a slow one replaces the cheap pattern.
+  HostLearnOutput out = HostPass(engine.get(), {HostRun(3, 0, 0.5, ++t)}, {});
+  EXPECT_EQ(out.untracked, 1u);
+  out = HostPass(engine.get(), {HostRun(4, 0, 500.0, ++t)}, {});
+  ASSERT_EQ(out.evicted.size(), 1u);
+  EXPECT_EQ(out.evicted[0], 2u);
+  // The image keeps bandits and per-pattern model state.
+  const std::string image = engine->ExportState();
+  auto copy = Engine::Create(o).value();
+  ASSERT_TRUE(copy->ImportState(image).ok());
+  EXPECT_EQ(copy->patterns().DeployedArm(1), 2u);
+  EXPECT_EQ(copy->ExportState(), image);
+  // Drift on every relation of the database forgets the deployment.
+  DriftScope all;
+  all.severity = 1.0;
+  all.database_oid = 5;
+  HostLearnOutput drift;
+  ASSERT_TRUE(engine->Learn({}, {}, std::vector<DriftScope>{all}, &drift).ok());
+  ASSERT_EQ(drift.drift_touched.size(), 1u);
+  EXPECT_EQ(drift.drift_touched[0], 2u);
+  EXPECT_EQ(engine->patterns().DeployedArm(1), 0u);
+  ASSERT_TRUE(engine->Reset().ok());
+  EXPECT_EQ(engine->patterns().patterns(), 0u);
+}
+
+TEST(EngineHostLoopTest, AFloodTrainsTheModelOnASampleAndTheBanditsOnEveryRun) {
+  EngineOptions o = HostOptions();
+  o.max_train_per_learn = 4;
+  o.replay_ratio = 0.0;
+  auto engine = Engine::Create(o).value();
+  const QueryDag dag = sim::FamilyPlan(0, 8, 3);
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 40; ++i) runs.push_back(HostRun(1, i % 2 == 0 ? 0 : 2, i % 2 == 0 ? 100.0 : 20.0, i + 1));
+  HostPass(engine.get(), runs, {{1, &dag}});
+  // Adapt + TrainStep per trained run: 4 runs of 40.
+  EXPECT_EQ(engine->model().steps(), 8u);
+  EXPECT_EQ(engine->Pattern(1)->arms[0].total_runs + engine->Pattern(1)->arms[2].total_runs, 40u);
+  EXPECT_EQ(engine->patterns().DeployedArm(1), 2u);
+}
+
 }  // namespace
 }  // namespace ruvector_dag

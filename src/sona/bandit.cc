@@ -143,7 +143,7 @@ double PatternBandit::ImprovementLcb(uint32_t arm, double z, double* gain, doubl
   Stats(arm, options_.window, &ma, &va, &na, &ca, censored_floor);
   *gain = 0.0;
   *se = 0.0;
-  if (n0 < options_.min_runs || na < options_.min_runs) return -std::numeric_limits<double>::infinity();
+  if (n0 < MinRuns(arm) || na < MinRuns(arm)) return -std::numeric_limits<double>::infinity();
   *gain = m0 - ma;
   // A handful of runs often underestimates an arm's variance badly. Arms of
   // one pattern share most of their noise (the machine, the cache, the
@@ -173,6 +173,7 @@ bool PatternBandit::RetryDue(uint32_t arm) const {
 
 bool PatternBandit::Explorable(uint32_t arm) const {
   if (arm == 0 || arm == deployed_ || arm >= options_.num_arms) return false;
+  if (arm < 64 && ((skipped_ >> arm) & 1) != 0) return false;
   const ArmState& s = arms_[arm];
   if (RetryDue(arm)) return true;
   if (s.rejected) {
@@ -208,7 +209,7 @@ void PatternBandit::ReviveIfDue(uint32_t arm) {
 // (optimism: the arm most likely to turn out faster).
 int32_t PatternBandit::NextExploration() const {
   for (uint32_t a : order_) {
-    if (Explorable(a) && (arms_[a].rejected || RetryDue(a) || arms_[a].since_reset < options_.min_runs)) {
+    if (Explorable(a) && (arms_[a].rejected || RetryDue(a) || arms_[a].since_reset < MinRuns(a))) {
       return static_cast<int32_t>(a);
     }
   }
@@ -348,13 +349,13 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
   double deployed_gain = -std::numeric_limits<double>::infinity();
   for (uint32_t a = 1; a < options_.num_arms; ++a) {
     ArmState& s = arms_[a];
-    if (s.rejected || s.count < options_.min_runs) continue;
+    if (s.rejected || s.count < MinRuns(a)) continue;
     double ma, va;
     uint32_t na, ca;
     Stats(a, options_.window, &ma, &va, &na, &ca);
     // Peeking correction: the test runs after every observation, so the
     // bound widens slowly with the runs seen (docs/sona.md).
-    const double z_eff = z + 0.5 * std::log(static_cast<double>(na) / options_.min_runs);
+    const double z_eff = z + 0.5 * std::log(static_cast<double>(na) / MinRuns(a));
     // Censored runs at their bound underestimate the arm's latency, so this
     // bound's mirror image (2 gain - lcb) is a valid upper bound on the gain:
     // below the margin, the arm is proven slower.
@@ -372,7 +373,7 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
       // censored run counted as no faster than arm 0's mean (or its bound,
       // if higher) -- a cancelled run earns the arm no gain.
       const uint32_t completed = na - ca;
-      if (completed < options_.min_runs || 3 * ca > completed) continue;
+      if (completed < MinRuns(a) || 3 * ca > completed) continue;
       double pessimistic_gain, pessimistic_se;
       lcb = ImprovementLcb(a, z_eff, &pessimistic_gain, &pessimistic_se, m0);
       if (!std::isfinite(lcb)) continue;

@@ -266,6 +266,7 @@ void ReasoningBank::Recluster() {
   if (n == 0) return;
   size_t k = options_.clusters;
   if (k == 0) k = static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(n))));
+  if (options_.max_clusters > 0) k = std::min(k, options_.max_clusters);
   k = std::clamp<size_t>(k, 1, n);
   Rng rng(options_.seed);
 
