@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -259,6 +260,11 @@ void RebuildQueryFilter(SteerState* s) {
     FilterAdd(s, d.query_id, flags);
   }
   for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
+  std::atomic_ref<uint64_t>(s->filter_generation).fetch_add(1, std::memory_order_release);
+}
+
+uint64_t QueryFilterGeneration(const SteerState* s) {
+  return std::atomic_ref<uint64_t>(const_cast<SteerState*>(s)->filter_generation).load(std::memory_order_acquire);
 }
 
 void AppendEvent(SteerState* s, const LearnEvent& e) {

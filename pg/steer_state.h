@@ -267,6 +267,10 @@ struct SteerState {
   uint64_t event_next_seq = 1;
   LearnEvent events[kEventCapacity];
   QueryFilterEntry filter[kQueryFilterSlots];
+  /// Bumped (atomically, under the exclusive lock) by every rebuild of
+  /// `filter`: a backend caches the flags it read with this number and
+  /// trusts the cache, without the lock, while the number is unchanged.
+  uint64_t filter_generation = 0;
   Decision decisions[kDecisionSlots];
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
@@ -330,8 +334,11 @@ bool RemovePin(SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
 
 /// The filter flags of query_id (0 when absent). O(1) expected.
 uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
-/// Rebuilds the filter from decisions and pins.
+/// Rebuilds the filter from decisions and pins (exclusive lock) and bumps
+/// filter_generation.
 void RebuildQueryFilter(SteerState* s);
+/// filter_generation, read atomically (no lock needed).
+uint64_t QueryFilterGeneration(const SteerState* s);
 
 void AppendEvent(SteerState* s, const LearnEvent& e);
 /// Appends a drift notice (the oldest is overwritten); assigns seq.

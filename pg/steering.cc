@@ -177,11 +177,33 @@ LWLock* SteerLock() { return g_steer_lock; }
 
 // --- planner side ---------------------------------------------------------------------
 
+namespace {
+
+/// This backend's copy of recently read filter flags, valid while the
+/// filter's generation is unchanged (direct-mapped by query id).
+struct FilterCacheEntry {
+  uint64_t query_id = 0;
+  uint64_t generation = 0;
+  uint8_t flags = 0;
+};
+constexpr uint32_t kFilterCacheSlots = 256;
+FilterCacheEntry g_filter_cache[kFilterCacheSlots];
+
+}  // namespace
+
 uint8_t SteerFilterFor(uint64_t query_id) {
   if (g_steer == nullptr || query_id == 0) return 0;
+  // Read before the flags: a rebuild in between leaves an older number with
+  // newer flags, which only costs another look next time.
+  const uint64_t generation = QueryFilterGeneration(g_steer);
+  FilterCacheEntry& e = g_filter_cache[(query_id ^ (query_id >> 29)) & (kFilterCacheSlots - 1)];
+  if (e.query_id == query_id && e.generation == generation) return e.flags;
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint8_t flags = QueryFilterFlags(g_steer, query_id);
   LWLockRelease(g_steer_lock);
+  e.query_id = query_id;
+  e.generation = generation;
+  e.flags = flags;
   return flags;
 }
 

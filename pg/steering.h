@@ -45,7 +45,8 @@ void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const Plan
 /// template or nullptr.
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl = nullptr);
 
-/// The query-id filter flags (shared lock; O(1)).
+/// The query-id filter flags: O(1), from a per-backend cache while the
+/// filter is unchanged, else under the shared lock.
 uint8_t SteerFilterFor(uint64_t query_id);
 /// Chooses the arm for this planning (exclusive lock; advances counters) and
 /// copies its settings and name out.
