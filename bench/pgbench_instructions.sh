@@ -20,7 +20,12 @@
 #          ruvector.dag_row_sample_rate for the "on" run
 #        RUVECTOR_BENCH_KEEP=dir  copy the callgrind profiles there
 #          (callgrind_annotate reads them)
-# Holds /tmp/ruvector_pg_install.lock for the whole run (~2 minutes).
+#        RUVECTOR_BENCH_PRIVATE=1  preload BUILD_DIR's library by its path
+#          instead of installing it, and do not CREATE EXTENSION (the SQL
+#          objects would load the installed copy): no install lock needed;
+#          steering and statement capture are off, observation and the
+#          learner run as usual
+# Otherwise holds /tmp/ruvector_pg_install.lock for the whole run (~3 minutes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -32,9 +37,15 @@ bindir=$("$pg_config" --bindir)
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 [ "$long" -gt "$short" ] || { echo "RUVECTOR_BENCH_TXNS must exceed RUVECTOR_BENCH_TXNS_SHORT" >&2; exit 1; }
 
-exec 9>/tmp/ruvector_pg_install.lock
-flock 9
-cmake --install "$build" --component pg >/dev/null
+private=${RUVECTOR_BENCH_PRIVATE:-0}
+library=ruvector_dag
+if [ "$private" = 1 ]; then
+  library=$(cd "$build/pg" && pwd)/ruvector_dag.so
+else
+  exec 9>/tmp/ruvector_pg_install.lock
+  flock 9
+  cmake --install "$build" --component pg >/dev/null
+fi
 
 work=$(mktemp -d /tmp/ruvector_pgbench_ir.XXXXXX)
 chmod 755 "$work"
@@ -101,8 +112,8 @@ for mode in off on; do
   mkdir "$work/cg"
   chown postgres:postgres "$work/cg" 2>/dev/null || true
   preload=""
-  [ "$mode" = on ] && preload=ruvector_dag
-  sed -i "s/^shared_preload_libraries = .*/shared_preload_libraries = '$preload'/" "$data/postgresql.conf"
+  [ "$mode" = on ] && preload=$library
+  sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$preload'|" "$data/postgresql.conf"
   extra=()
   if [ "$mode" = on ] && [ -n "${RUVECTOR_BENCH_SAMPLE_RATE:-}" ]; then
     extra=(-c "ruvector.dag_row_sample_rate=$RUVECTOR_BENCH_SAMPLE_RATE")
@@ -115,7 +126,7 @@ for mode in off on; do
     sleep 0.5
   done
   "$bindir/pg_isready" -q -h "$work" -p 5432 || { echo "server did not start under valgrind" >&2; cat "$work/valgrind_$mode.log" >&2; exit 1; }
-  if [ "$mode" = on ]; then
+  if [ "$mode" = on ] && [ "$private" != 1 ]; then
     "$bindir/psql" -h "$work" -U postgres -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION ruvector_dag' postgres >/dev/null
   fi
   declare -A ir=()

@@ -494,9 +494,9 @@ void ObserveExecution(QueryDesc* qd) {
     }
     const uint64_t query_id = qd->plannedstmt->queryId;
     // A top-level statement the learner wants to explore in the background
-    // (only a query the learner explores or steers can be wanted).
+    // (only a pattern the learner explores or steers can be wanted).
     if (steer != nullptr && g_exec_nesting == 0 && g_capture.explain_depth == 0 &&
-        (query_id == 0 || SteerFilterFor(query_id) != 0)) {
+        CaptureMayBeWanted(identity.pattern_key, g_explore_min_ms)) {
       MaybeCaptureStatement(qd, identity.pattern_key, query_id);
     }
     ExecutionSample x;

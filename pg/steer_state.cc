@@ -347,12 +347,16 @@ int FindCapture(const SteerState* s, uint64_t key) {
   return -1;
 }
 
-bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us, double min_default_ms) {
-  if (key == 0) return false;
+bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms) {
+  if (key == 0) return true;
   const Decision* d = FindDecision(s, key);
-  if (d == nullptr) return false;
+  if (d == nullptr) return true;
   const bool explore = d->explore_arm > 0 && d->default_ms >= min_default_ms;
-  if (!explore && d->deployed_arm <= 0) return false;
+  return !explore && d->deployed_arm <= 0;
+}
+
+bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us, double min_default_ms) {
+  if (CaptureRuledOut(s, key, min_default_ms)) return false;
   int idx = FindCapture(s, key);
   if (idx < 0) return true;
   // An unsafe statement is never captured again while its slot lives: the

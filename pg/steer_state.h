@@ -380,6 +380,12 @@ inline constexpr uint16_t kTrajectoryCensored = 128;
 
 /// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
 int FindCapture(const SteerState* s, uint64_t key);
+/// Whether the learner's decision for pattern `key` rules out capturing it
+/// whatever the captures hold: no decision, or neither a candidate arm to
+/// explore (with a default plan of at least `min_default_ms`) nor an arm
+/// deployed. Changes only when decisions are published (the filter's
+/// generation is bumped then).
+bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms);
 /// Whether an execution of pattern `key` should be captured: the learner has
 /// a candidate arm to explore for it or an arm deployed (whose baseline the
 /// explorer refreshes), and it has no capture yet or one older than

@@ -207,6 +207,37 @@ uint8_t SteerFilterFor(uint64_t query_id) {
   return flags;
 }
 
+namespace {
+
+/// This backend's copy of recent CaptureRuledOut answers, valid while the
+/// filter's generation (bumped with every publication of decisions) and the
+/// minimum latency are unchanged (direct-mapped by pattern key).
+struct CaptureCacheEntry {
+  uint64_t pattern_key = 0;
+  uint64_t generation = 0;
+  double min_default_ms = 0.0;
+  bool ruled_out = false;
+};
+CaptureCacheEntry g_capture_cache[kFilterCacheSlots];
+
+}  // namespace
+
+bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms) {
+  if (g_steer == nullptr || pattern_key == 0) return false;
+  const uint64_t generation = QueryFilterGeneration(g_steer);
+  CaptureCacheEntry& e = g_capture_cache[(pattern_key ^ (pattern_key >> 29)) & (kFilterCacheSlots - 1)];
+  if (e.pattern_key != pattern_key || e.generation != generation || e.min_default_ms != min_default_ms) {
+    LWLockAcquire(g_steer_lock, LW_SHARED);
+    const bool ruled_out = CaptureRuledOut(g_steer, pattern_key, min_default_ms);
+    LWLockRelease(g_steer_lock);
+    e.pattern_key = pattern_key;
+    e.generation = generation;
+    e.min_default_ms = min_default_ms;
+    e.ruled_out = ruled_out;
+  }
+  return !e.ruled_out;
+}
+
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
                            char* arm_name, size_t name_cap) {
   double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
