@@ -407,9 +407,10 @@ void RecordRelations(const PlannedStmt* stmt, TrajectoryRecord* rec) {
 
 /// Records the plan's structure and, when this execution measured them,
 /// per-node actual rows: the slow path (a statement this backend did not
-/// plan, a sampled execution, EXPLAIN ANALYZE). With `known` (the identity
-/// and template this backend remembered for the plan) only the actual rows
-/// are read from the executor; otherwise the identity is computed too.
+/// plan, a sampled execution, EXPLAIN ANALYZE). With `known` (the template
+/// this backend remembered for the plan; the caller has its identity) only
+/// the actual rows are read from the executor; otherwise *identity is
+/// computed from the plan too.
 bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* rec, PlanIdentity* identity) {
   PlanSnapshot* snap = ExtractPlan(qd->plannedstmt, false);
   AttachActuals(snap, qd->planstate);
@@ -441,9 +442,9 @@ bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* re
 /// sampled) costs a plan-map lookup and one shared-lock section (pattern
 /// statistics under the pattern's spinlock, the record written in place
 /// into its lock-free ring slot from the remembered structure); the
-/// statement is offered for capture only while the learner explores or
-/// steers its query (a cached filter check, no lock). Only a new pattern
-/// takes the exclusive lock.
+/// statement is offered for capture only while the learner's decision for
+/// its pattern does not rule that out (a cached answer, no lock). Only a
+/// new pattern takes the exclusive lock.
 void ObserveExecution(QueryDesc* qd) {
   Observe("execution observation", [qd](bool* lock_held) {
     InstrEndLoop(qd->totaltime);
