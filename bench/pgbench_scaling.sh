@@ -17,7 +17,10 @@
 #        RUVECTOR_BENCH_REPEATS (3)   on/off pairs per client count
 #        RUVECTOR_BENCH_CLIENTS ("1 2 4 8")
 #        RUVECTOR_BENCH_SCALE (10)    pgbench scale factor
-# Holds /tmp/ruvector_pg_install.lock (the one installed copy of the
+#        RUVECTOR_BENCH_PRIVATE=1  preload BUILD_DIR's library by its path
+#          instead of installing it (the extension's SQL objects are never
+#          created here): no install lock needed
+# Otherwise holds /tmp/ruvector_pg_install.lock (the one installed copy of the
 # extension) for the whole run: ~ 2 x repeats x clients x seconds + restarts
 # (about 7 minutes with the defaults).
 set -euo pipefail
@@ -31,9 +34,14 @@ pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 [ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
 
-exec 9>/tmp/ruvector_pg_install.lock
-flock 9
-cmake --install "$build" --component pg >/dev/null
+library=ruvector_dag
+if [ "${RUVECTOR_BENCH_PRIVATE:-0}" = 1 ]; then
+  library=$(cd "$build/pg" && pwd)/ruvector_dag.so
+else
+  exec 9>/tmp/ruvector_pg_install.lock
+  flock 9
+  cmake --install "$build" --component pg >/dev/null
+fi
 
 work=$(mktemp -d /tmp/ruvector_pgbench.XXXXXX)
 chmod 755 "$work"
@@ -65,8 +73,8 @@ pg start
 
 preload() {  # on|off
   local value=""
-  [ "$1" = on ] && value=ruvector_dag
-  sed -i "s/^shared_preload_libraries = .*/shared_preload_libraries = '$value'/" "$data/postgresql.conf"
+  [ "$1" = on ] && value=$library
+  sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$value'|" "$data/postgresql.conf"
   pg restart -m fast
   # Warm the cache and the backends' code paths.
   "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 3 -n postgres >/dev/null 2>&1

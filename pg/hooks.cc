@@ -6,6 +6,8 @@
 // and our own LWLock, and on any error logs it, counts it and carries on.
 #include "dag_bridge.h"
 
+#include <cstring>
+#include <new>
 #include <stdexcept>
 
 #include "shim.h"
@@ -316,11 +318,17 @@ bool ShouldObserve(QueryDesc* qd, int eflags) {
 /// which shows on large scans; the statement's latency is always measured).
 bool SampleRows() {
   static uint64_t executions = 0;
+  static double cached_rate = -1.0;
+  static uint64_t every = 1;
   const double rate = g_row_sample_rate;
   if (rate >= 1.0) return true;
   if (!(rate > 0.0)) return false;
-  const uint64_t every = static_cast<uint64_t>(std::llround(1.0 / rate));
-  return executions++ % (every == 0 ? 1 : every) == 0;
+  if (rate != cached_rate) {
+    const uint64_t n = static_cast<uint64_t>(std::llround(1.0 / rate));
+    every = n == 0 ? 1 : n;
+    cached_rate = rate;
+  }
+  return executions++ % every == 0;
 }
 
 void ExecutorStartHook(QueryDesc* qd, int eflags) {
@@ -403,22 +411,29 @@ void RecordRelations(const PlannedStmt* stmt, TrajectoryRecord* rec) {
 
 /// Records the plan's structure and, when this execution measured them,
 /// per-node actual rows: the slow path (a statement this backend did not
-/// plan, a sampled execution, EXPLAIN ANALYZE).
-bool FillFromPlan(QueryDesc* qd, TrajectoryRecord* rec, PlanIdentity* identity) {
+/// plan, a sampled execution, EXPLAIN ANALYZE). With `known` (the template
+/// this backend remembered for the plan; the caller has its identity) only
+/// the actual rows are read from the executor; otherwise *identity is
+/// computed from the plan too.
+bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* rec, PlanIdentity* identity) {
   PlanSnapshot* snap = ExtractPlan(qd->plannedstmt, false);
   AttachActuals(snap, qd->planstate);
-  PlanTemplate* tmpl = static_cast<PlanTemplate*>(palloc(sizeof(PlanTemplate)));
-  PlainStatus st = RunCpp("executor hook", [&]() {
-    RUVECTOR_RETURN_IF_ERROR(IdentifySnapshot(*snap, identity));
-    TemplateFromSnapshot(*snap, identity->shape_hash, tmpl);
-    return Status::Ok();
-  });
-  if (!st.ok()) {
-    ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
-    CountInternalError();
-    return false;
+  if (known != nullptr && static_cast<uint32_t>(snap->count) == known->node_count) {
+    FillFromTemplate(*known, rec);
+  } else {
+    PlanTemplate* tmpl = static_cast<PlanTemplate*>(palloc(sizeof(PlanTemplate)));
+    PlainStatus st = RunCpp("executor hook", [&]() {
+      RUVECTOR_RETURN_IF_ERROR(IdentifySnapshot(*snap, identity));
+      TemplateFromSnapshot(*snap, identity->shape_hash, tmpl);
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      ereport(LOG, (errmsg("ruvector_dag: execution observation skipped: %s", st.message)));
+      CountInternalError();
+      return false;
+    }
+    FillFromTemplate(*tmpl, rec);
   }
-  FillFromTemplate(*tmpl, rec);
   const int kept = std::min(snap->count, kMaxTrajectoryNodes);
   for (int i = 0; i < kept; ++i) {
     const PlanNodeSnapshot& n = snap->nodes[i];
@@ -428,9 +443,12 @@ bool FillFromPlan(QueryDesc* qd, TrajectoryRecord* rec, PlanIdentity* identity) 
 }
 
 /// Per execution: a known plan (planned by this backend, row counts not
-/// sampled) costs a plan-map lookup, a copy of its remembered structure and
-/// one shared-lock section (pattern statistics under the pattern's spinlock,
-/// a lock-free ring append); only a new pattern takes the exclusive lock.
+/// sampled) costs a plan-map lookup and one shared-lock section (pattern
+/// statistics under the pattern's spinlock, the record written in place
+/// into its lock-free ring slot from the remembered structure); the
+/// statement is offered for capture only while the learner's decision for
+/// its pattern does not rule that out (a cached answer, no lock). Only a
+/// new pattern takes the exclusive lock.
 void ObserveExecution(QueryDesc* qd) {
   Observe("execution observation", [qd](bool* lock_held) {
     InstrEndLoop(qd->totaltime);
@@ -451,53 +469,51 @@ void ObserveExecution(QueryDesc* qd) {
     const PlanTemplate* tmpl = nullptr;
     const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
     if (steer != nullptr && !steer->identity_known) steer = nullptr;
+    if (steer == nullptr) tmpl = nullptr;
     const bool measured_rows = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
-    TrajectoryRecord rec;
+    // The slow path builds its record here; the common one in the ring slot.
+    TrajectoryRecord* measured = nullptr;
     PlanIdentity identity;
-    if (steer != nullptr && tmpl != nullptr && !measured_rows) {
-      identity = steer->identity;
-      FillFromTemplate(*tmpl, &rec);
-    } else if (!FillFromPlan(qd, &rec, &identity)) {
-      return;
+    if (tmpl == nullptr || measured_rows) {
+      // Plain data in the observation context (reset after each observation).
+      measured = new (palloc(sizeof(TrajectoryRecord))) TrajectoryRecord();
+      if (!FillFromPlan(qd, tmpl, measured, &identity)) return;
     }
-    uint16_t steer_flags = 0;
+    uint16_t flags = 0;
     if (steer != nullptr) {
-      identity.statement_key = steer->identity.statement_key;
-      identity.param_bucket = steer->identity.param_bucket;
-      steer_flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(steer->arm));
-      if (steer->action == SteerAction::kExplore) steer_flags |= kTrajectoryExplore;
-      if (steer->action == SteerAction::kBaselineCheck) steer_flags |= kTrajectoryBaseline;
-      if (steer->same_plan) steer_flags |= kTrajectorySamePlan;
+      identity = steer->identity;
+      flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(steer->arm));
+      if (steer->action == SteerAction::kExplore) flags |= kTrajectoryExplore;
+      if (steer->action == SteerAction::kBaselineCheck) flags |= kTrajectoryBaseline;
+      if (steer->same_plan) flags |= kTrajectorySamePlan;
     }
+    if (g_exec_nesting > 0) flags |= kTrajectoryNested;
     // The role running the statement (a cached plan may have been planned
     // by another one, e.g. before SET ROLE) owns the execution.
-    identity.database_oid = MyDatabaseId;
-    identity.role_oid = GetUserId();
-    identity.pattern_key = ScopePatternKey(identity.statement_key, identity.database_oid, identity.role_oid);
-    // A top-level statement the learner wants to explore in the background.
-    if (steer != nullptr && g_exec_nesting == 0 && g_capture.explain_depth == 0) {
-      MaybeCaptureStatement(qd, identity.pattern_key, qd->plannedstmt->queryId);
+    const uint32_t database_oid = MyDatabaseId;
+    const uint32_t role_oid = GetUserId();
+    if (steer == nullptr || identity.database_oid != database_oid || identity.role_oid != role_oid) {
+      identity.database_oid = database_oid;
+      identity.role_oid = role_oid;
+      identity.pattern_key = ScopePatternKey(identity.statement_key, database_oid, role_oid);
     }
-    rec.pattern_key = identity.pattern_key;
-    rec.query_id = qd->plannedstmt->queryId;
-    rec.param_bucket = identity.param_bucket;
-    rec.database_oid = identity.database_oid;
-    rec.role_oid = identity.role_oid;
-    RecordRelations(qd->plannedstmt, &rec);
-    rec.latency_ms = latency_ms;
-    rec.recorded_at_us = NowUnixMicros();
-    rec.flags |= steer_flags;
-    if (g_exec_nesting > 0) rec.flags |= kTrajectoryNested;
+    const uint64_t query_id = qd->plannedstmt->queryId;
+    // A top-level statement the learner wants to explore in the background
+    // (only a pattern the learner explores or steers can be wanted).
+    if (steer != nullptr && g_exec_nesting == 0 && g_capture.explain_depth == 0 &&
+        CaptureMayBeWanted(identity.pattern_key, g_explore_min_ms)) {
+      MaybeCaptureStatement(qd, identity.pattern_key, query_id);
+    }
     ExecutionSample x;
     x.key = identity.pattern_key;
-    x.query_id = rec.query_id;
-    x.shape_hash = rec.shape_hash;
-    x.param_bucket = rec.param_bucket;
-    x.node_count = rec.node_count;
-    x.database_oid = rec.database_oid;
-    x.role_oid = rec.role_oid;
+    x.query_id = query_id;
+    x.shape_hash = measured != nullptr ? measured->shape_hash : tmpl->shape_hash;
+    x.param_bucket = identity.param_bucket;
+    x.node_count = measured != nullptr ? measured->node_count : std::min<uint32_t>(tmpl->node_count, 65535);
+    x.database_oid = database_oid;
+    x.role_oid = role_oid;
     x.latency_ms = latency_ms;
-    x.now_us = rec.recorded_at_us;
+    x.now_us = NowUnixMicros();
 
     LWLockAcquire(StateLock(), LW_SHARED);
     *lock_held = true;
@@ -506,7 +522,26 @@ void ObserveExecution(QueryDesc* qd) {
     // Pattern statistics describe the users' workload: the background
     // explorer's re-executions only go to the ring (for the learner).
     UpdateResult updated = g_in_explorer ? UpdateResult::kIgnored : UpdatePattern(s, x);
-    AppendTrajectory(s, rec);
+    // From claim to publish nothing may fail: plain stores and copies only.
+    RingClaim claim = ClaimTrajectory(s);
+    if (TrajectoryRecord* rec = claim.slot) {
+      if (measured != nullptr) {
+        std::memcpy(reinterpret_cast<char*>(rec) + sizeof(uint64_t), reinterpret_cast<const char*>(measured) +
+                    sizeof(uint64_t), kTrajectoryBody);
+      } else {
+        FillFromTemplate(*tmpl, rec);
+      }
+      rec->pattern_key = x.key;
+      rec->query_id = query_id;
+      rec->param_bucket = x.param_bucket;
+      rec->database_oid = database_oid;
+      rec->role_oid = role_oid;
+      RecordRelations(qd->plannedstmt, rec);
+      rec->latency_ms = latency_ms;
+      rec->recorded_at_us = x.now_us;
+      rec->flags |= flags;
+      PublishTrajectory(s, claim);
+    }
     LWLockRelease(StateLock());
     *lock_held = false;
     if (updated == UpdateResult::kAbsent) {
@@ -521,10 +556,10 @@ void ObserveExecution(QueryDesc* qd) {
     if (g_capture.explain_depth > 0 && g_capture.stmt == qd->plannedstmt) {
       MemoryContext old = MemoryContextSwitchTo(CaptureContext());
       bool too_large = false;
-      PlanSnapshot* measured = ExtractPlan(qd->plannedstmt, true, kMaxAnalyzedNodes, &too_large);
+      PlanSnapshot* measured_plan = ExtractPlan(qd->plannedstmt, true, kMaxAnalyzedNodes, &too_large);
       if (!too_large) {
-        AttachActuals(measured, qd->planstate);
-        g_capture.snapshot = measured;
+        AttachActuals(measured_plan, qd->planstate);
+        g_capture.snapshot = measured_plan;
       }
       g_capture.too_large = too_large;
       MemoryContextSwitchTo(old);

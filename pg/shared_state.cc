@@ -457,8 +457,9 @@ SharedCounters ReadCounters(const SharedState* s) {
   return out;
 }
 
-void AppendTrajectory(SharedState* s, const TrajectoryRecord& record) {
-  if (s->ring_capacity == 0) return;
+RingClaim ClaimTrajectory(SharedState* s) {
+  RingClaim claim;
+  if (s->ring_capacity == 0) return claim;
   const uint64_t seq = Atomic(s->ring_next_seq).fetch_add(1, std::memory_order_acq_rel);
   TrajectoryRecord* slot = &RingSlots(s)[(seq - 1) % s->ring_capacity];
   std::atomic_ref<uint64_t> slot_seq(slot->seq);
@@ -475,7 +476,7 @@ void AppendTrajectory(SharedState* s, const TrajectoryRecord& record) {
       // is the oldest and is dropped.
       BumpCounter(&s->counters.trajectories_written);
       BumpCounter(&s->counters.trajectories_dropped);
-      return;
+      return claim;
     }
     if (slot_seq.compare_exchange_weak(cur, seq | kBusy, std::memory_order_acquire, std::memory_order_acquire)) break;
   }
@@ -483,12 +484,25 @@ void AppendTrajectory(SharedState* s, const TrajectoryRecord& record) {
     BumpCounter(&s->counters.trajectories_dropped);
   }
   // Everything after seq; readers check seq before and after copying.
-  constexpr size_t kBody = sizeof(TrajectoryRecord) - offsetof(TrajectoryRecord, pattern_key);
   static_assert(offsetof(TrajectoryRecord, seq) == 0 && offsetof(TrajectoryRecord, pattern_key) == sizeof(uint64_t));
-  std::memcpy(reinterpret_cast<char*>(slot) + sizeof(uint64_t),
-              reinterpret_cast<const char*>(&record) + sizeof(uint64_t), kBody);
-  slot_seq.store(seq, std::memory_order_release);  // publish
+  std::memset(reinterpret_cast<char*>(slot) + sizeof(uint64_t), 0, kTrajectoryBody);
+  claim.slot = slot;
+  claim.seq = seq;
+  return claim;
+}
+
+void PublishTrajectory(SharedState* s, const RingClaim& claim) {
+  if (claim.slot == nullptr) return;
+  std::atomic_ref<uint64_t>(claim.slot->seq).store(claim.seq, std::memory_order_release);
   BumpCounter(&s->counters.trajectories_written);
+}
+
+void AppendTrajectory(SharedState* s, const TrajectoryRecord& record) {
+  RingClaim claim = ClaimTrajectory(s);
+  if (claim.slot == nullptr) return;
+  std::memcpy(reinterpret_cast<char*>(claim.slot) + sizeof(uint64_t),
+              reinterpret_cast<const char*>(&record) + sizeof(uint64_t), kTrajectoryBody);
+  PublishTrajectory(s, claim);
 }
 
 uint64_t RingNextSeq(const SharedState* s) { return Atomic(s->ring_next_seq).load(std::memory_order_acquire); }

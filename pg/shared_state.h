@@ -205,6 +205,20 @@ void CopyPatternEntry(const PatternEntry& e, PatternEntry* out);
 /// seq (busy bit) and published by storing seq with release order, so
 /// readers never see a half-written record.
 void AppendTrajectory(SharedState* s, const TrajectoryRecord& record);
+/// The bytes of a record after its seq (what a writer fills).
+inline constexpr size_t kTrajectoryBody = sizeof(TrajectoryRecord) - sizeof(uint64_t);
+/// A ring slot claimed for writing in place.
+struct RingClaim {
+  TrajectoryRecord* slot = nullptr;  // nullptr: the record is dropped
+  uint64_t seq = 0;
+};
+/// Shared lock: AppendTrajectory in two steps, for a writer that builds the
+/// record in its slot instead of copying it there: ClaimTrajectory claims
+/// the slot and zeroes everything but seq; the caller fills the fields and
+/// then must call PublishTrajectory -- with nothing in between that can
+/// fail or wait (until then, the writer a ring lap later spins on the slot).
+RingClaim ClaimTrajectory(SharedState* s);
+void PublishTrajectory(SharedState* s, const RingClaim& claim);
 /// Records still in the ring, oldest first: [first_seq, next_seq).
 uint64_t RingFirstSeq(const SharedState* s);
 /// The next sequence number (read atomically: writers advance it under the

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -259,6 +260,11 @@ void RebuildQueryFilter(SteerState* s) {
     FilterAdd(s, d.query_id, flags);
   }
   for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
+  std::atomic_ref<uint64_t>(s->filter_generation).fetch_add(1, std::memory_order_release);
+}
+
+uint64_t QueryFilterGeneration(const SteerState* s) {
+  return std::atomic_ref<uint64_t>(const_cast<SteerState*>(s)->filter_generation).load(std::memory_order_acquire);
 }
 
 void AppendEvent(SteerState* s, const LearnEvent& e) {
@@ -342,12 +348,16 @@ int FindCapture(const SteerState* s, uint64_t key) {
   return -1;
 }
 
-bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us, double min_default_ms) {
-  if (key == 0) return false;
+bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms) {
+  if (key == 0) return true;
   const Decision* d = FindDecision(s, key);
-  if (d == nullptr) return false;
+  if (d == nullptr) return true;
   const bool explore = d->explore_arm > 0 && d->default_ms >= min_default_ms;
-  if (!explore && d->deployed_arm <= 0) return false;
+  return !explore && d->deployed_arm <= 0;
+}
+
+bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us, double min_default_ms) {
+  if (CaptureRuledOut(s, key, min_default_ms)) return false;
   int idx = FindCapture(s, key);
   if (idx < 0) return true;
   // An unsafe statement is never captured again while its slot lives: the

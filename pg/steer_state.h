@@ -278,6 +278,10 @@ struct SteerState {
   uint64_t event_next_seq = 1;
   LearnEvent events[kEventCapacity];
   QueryFilterEntry filter[kQueryFilterSlots];
+  /// Bumped (atomically, under the exclusive lock) by every rebuild of
+  /// `filter`: a backend caches the flags it read with this number and
+  /// trusts the cache, without the lock, while the number is unchanged.
+  uint64_t filter_generation = 0;
   Decision decisions[kDecisionSlots];
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
@@ -344,8 +348,11 @@ bool RemovePin(SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
 
 /// The filter flags of query_id (0 when absent). O(1) expected.
 uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
-/// Rebuilds the filter from decisions and pins.
+/// Rebuilds the filter from decisions and pins (exclusive lock) and bumps
+/// filter_generation.
 void RebuildQueryFilter(SteerState* s);
+/// filter_generation, read atomically (no lock needed).
+uint64_t QueryFilterGeneration(const SteerState* s);
 
 void AppendEvent(SteerState* s, const LearnEvent& e);
 /// Appends a drift notice (the oldest is overwritten); assigns seq.
@@ -387,6 +394,12 @@ inline constexpr uint16_t kTrajectoryCensored = 128;
 
 /// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
 int FindCapture(const SteerState* s, uint64_t key);
+/// Whether the learner's decision for pattern `key` rules out capturing it
+/// whatever the captures hold: no decision, or neither a candidate arm to
+/// explore (with a default plan of at least `min_default_ms`) nor an arm
+/// deployed. Changes only when decisions are published (the filter's
+/// generation is bumped then).
+bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms);
 /// Whether an execution of pattern `key` should be captured: the learner has
 /// a candidate arm to explore for it or an arm deployed (whose baseline the
 /// explorer refreshes), and it has no capture yet or one older than

@@ -177,12 +177,65 @@ LWLock* SteerLock() { return g_steer_lock; }
 
 // --- planner side ---------------------------------------------------------------------
 
+namespace {
+
+/// This backend's copy of recently read filter flags, valid while the
+/// filter's generation is unchanged (direct-mapped by query id).
+struct FilterCacheEntry {
+  uint64_t query_id = 0;
+  uint64_t generation = 0;
+  uint8_t flags = 0;
+};
+constexpr uint32_t kFilterCacheSlots = 256;
+FilterCacheEntry g_filter_cache[kFilterCacheSlots];
+
+}  // namespace
+
 uint8_t SteerFilterFor(uint64_t query_id) {
   if (g_steer == nullptr || query_id == 0) return 0;
+  // Read before the flags: a rebuild in between leaves an older number with
+  // newer flags, which only costs another look next time.
+  const uint64_t generation = QueryFilterGeneration(g_steer);
+  FilterCacheEntry& e = g_filter_cache[(query_id ^ (query_id >> 29)) & (kFilterCacheSlots - 1)];
+  if (e.query_id == query_id && e.generation == generation) return e.flags;
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint8_t flags = QueryFilterFlags(g_steer, query_id);
   LWLockRelease(g_steer_lock);
+  e.query_id = query_id;
+  e.generation = generation;
+  e.flags = flags;
   return flags;
+}
+
+namespace {
+
+/// This backend's copy of recent CaptureRuledOut answers, valid while the
+/// filter's generation (bumped with every publication of decisions) and the
+/// minimum latency are unchanged (direct-mapped by pattern key).
+struct CaptureCacheEntry {
+  uint64_t pattern_key = 0;
+  uint64_t generation = 0;
+  double min_default_ms = 0.0;
+  bool ruled_out = false;
+};
+CaptureCacheEntry g_capture_cache[kFilterCacheSlots];
+
+}  // namespace
+
+bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms) {
+  if (g_steer == nullptr || pattern_key == 0) return false;
+  const uint64_t generation = QueryFilterGeneration(g_steer);
+  CaptureCacheEntry& e = g_capture_cache[(pattern_key ^ (pattern_key >> 29)) & (kFilterCacheSlots - 1)];
+  if (e.pattern_key != pattern_key || e.generation != generation || e.min_default_ms != min_default_ms) {
+    LWLockAcquire(g_steer_lock, LW_SHARED);
+    const bool ruled_out = CaptureRuledOut(g_steer, pattern_key, min_default_ms);
+    LWLockRelease(g_steer_lock);
+    e.pattern_key = pattern_key;
+    e.generation = generation;
+    e.min_default_ms = min_default_ms;
+    e.ruled_out = ruled_out;
+  }
+  return !e.ruled_out;
 }
 
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,

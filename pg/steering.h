@@ -45,8 +45,14 @@ void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const Plan
 /// template or nullptr.
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl = nullptr);
 
-/// The query-id filter flags (shared lock; O(1)).
+/// The query-id filter flags: O(1), from a per-backend cache while the
+/// filter is unchanged, else under the shared lock.
 uint8_t SteerFilterFor(uint64_t query_id);
+/// False when the learner's decisions rule out capturing pattern
+/// `pattern_key` (CaptureRuledOut): O(1), from a per-backend cache while no
+/// decision was published, else under the shared lock. True means only that
+/// MaybeCaptureStatement has to look.
+bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms);
 /// Chooses the arm for this planning (exclusive lock; advances counters) and
 /// copies its settings and name out.
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,

@@ -318,9 +318,14 @@ class PatternBandit {
   Obs& At(uint32_t arm, uint32_t i);  // i = 0 is the newest
   const Obs& At(uint32_t arm, uint32_t i) const;
   /// Mean/variance over the arm's last `last` runs; censored runs count at
-  /// max(bound, censored_floor).
+  /// max(bound, censored_floor). Arm 0 over its whole window without a floor
+  /// (the baseline every test compares with) is read from baseline_.
   void Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n, uint32_t* censored,
              double censored_floor = -std::numeric_limits<double>::infinity()) const;
+  void ComputeStats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n, uint32_t* censored,
+                    double censored_floor) const;
+  /// Recomputes baseline_; called whenever arm 0's window changes.
+  void RefreshBaseline();
   double ImprovementLcb(uint32_t arm, double z, double* gain, double* se,
                         double censored_floor = -std::numeric_limits<double>::infinity()) const;
   bool Explorable(uint32_t arm) const;
@@ -346,6 +351,15 @@ class PatternBandit {
   uint32_t MinRuns(uint32_t arm) const {
     return prior_ != 0 && arm == prior_ && kPriorMinRuns < options_.min_runs ? kPriorMinRuns : options_.min_runs;
   }
+  /// Stats(0, window): computed once per change of arm 0's window instead of
+  /// once per comparison (its outlier cap takes two selections).
+  struct Baseline {
+    double mean = 0.0;
+    double var = 0.0;
+    uint32_t n = 0;
+    uint32_t censored = 0;
+  };
+  Baseline baseline_;
 };
 
 // --- trajectories --------------------------------------------------------------

@@ -25,6 +25,16 @@ double StudentT(double z, double df) {
          (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df * df * df);
 }
 
+// Calls f on the newest k observations of a ring of w slots whose next
+// write position is head, newest first (the order of At(arm, 0..k-1)),
+// without a modulo per element.
+template <typename Obs, typename F>
+void ForNewest(const Obs* ring, uint32_t w, uint32_t head, uint32_t k, F f) {
+  const uint32_t before_head = std::min(k, head);
+  for (uint32_t i = 0; i < before_head; ++i) f(ring[head - 1 - i]);
+  for (uint32_t i = 0; i < k - before_head; ++i) f(ring[w - 1 - i]);
+}
+
 }  // namespace
 
 std::string_view BanditActionName(BanditAction action) {
@@ -82,6 +92,7 @@ PatternBandit::PatternBandit(const BanditOptions& options)
       arms_(options.num_arms) {
   order_.reserve(options_.num_arms - 1);
   for (uint32_t a = 1; a < options_.num_arms; ++a) order_.push_back(a);
+  RefreshBaseline();
 }
 
 PatternBandit::Obs& PatternBandit::At(uint32_t arm, uint32_t i) {
@@ -95,14 +106,35 @@ const PatternBandit::Obs& PatternBandit::At(uint32_t arm, uint32_t i) const {
 
 void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
                           uint32_t* censored, double censored_floor) const {
+  if (arm == 0 && last >= options_.window && censored_floor == -std::numeric_limits<double>::infinity()) {
+    *mean = baseline_.mean;
+    *var = baseline_.var;
+    *n = baseline_.n;
+    *censored = baseline_.censored;
+    return;
+  }
+  ComputeStats(arm, last, mean, var, n, censored, censored_floor);
+}
+
+void PatternBandit::RefreshBaseline() {
+  ComputeStats(0, options_.window, &baseline_.mean, &baseline_.var, &baseline_.n, &baseline_.censored,
+               -std::numeric_limits<double>::infinity());
+}
+
+void PatternBandit::ComputeStats(uint32_t arm, uint32_t last, double* mean, double* var, uint32_t* n,
+                                 uint32_t* censored, double censored_floor) const {
+  const uint32_t w = options_.window;
   const uint32_t k = std::min(last, arms_[arm].count);
+  const Obs* ring = obs_.data() + static_cast<size_t>(arm) * w;
+  const uint32_t head = arms_[arm].head;
   // Arm 0 is the baseline every candidate must beat: its high outliers are
   // capped at median + 3 * 1.4826 * MAD, which can only lower its mean and
   // so only make candidates look less good (a candidate keeps its tails).
   float cap = std::numeric_limits<float>::infinity();
   if (arm == 0 && k >= 4) {
     float buf[256];
-    for (uint32_t i = 0; i < k; ++i) buf[i] = At(arm, i).log_ms;
+    uint32_t j = 0;
+    ForNewest(ring, w, head, k, [&](const Obs& o) { buf[j++] = o.log_ms; });
     std::nth_element(buf, buf + k / 2, buf + k);
     const float median = buf[k / 2];
     for (uint32_t i = 0; i < k; ++i) buf[i] = std::abs(buf[i] - median);
@@ -116,16 +148,15 @@ void PatternBandit::Stats(uint32_t arm, uint32_t last, double* mean, double* var
   };
   double s = 0.0, s2 = 0.0;
   uint32_t c = 0;
-  for (uint32_t i = 0; i < k; ++i) {
-    const Obs& o = At(arm, i);
+  ForNewest(ring, w, head, k, [&](const Obs& o) {
     s += value(o);
     c += o.censored;
-  }
+  });
   const double m = k > 0 ? s / k : 0.0;
-  for (uint32_t i = 0; i < k; ++i) {
-    const double d = value(At(arm, i)) - m;
+  ForNewest(ring, w, head, k, [&](const Obs& o) {
+    const double d = value(o) - m;
     s2 += d * d;
-  }
+  });
   const double floor = options_.sd_floor * options_.sd_floor;
   *mean = m;
   *var = std::max(floor, k > 1 ? s2 / (k - 1) : floor);
@@ -291,6 +322,7 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
   s.count = std::min(s.count + 1, options_.window);
   ++s.since_reset;
   ++s.total;
+  if (arm == 0) RefreshBaseline();
   Evaluate(arm, censored, log_ms);
   // Undecided after max_explore_runs with timeouts in its window: given up
   // for now, retried later (a load may have caused the timeouts).
@@ -403,6 +435,7 @@ void PatternBandit::NotifyDrift(double severity) {
     s.rejected = false;
     s.timeout_retired = false;
   }
+  RefreshBaseline();
   if (deployed_ != 0) {
     double gain, se;
     const double lcb = ImprovementLcb(deployed_, options_.confidence_z, &gain, &se);
@@ -548,6 +581,7 @@ Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset)
     }
     seen[a] = true;
   }
+  b.RefreshBaseline();
   return b;
 }
 
