@@ -55,6 +55,22 @@ void MemoryGraph::Add(const float* v) {
   }
 }
 
+std::vector<Candidate> MemoryGraph::Search(const float* q, int ef) {
+  std::vector<Candidate> results;
+  if (top_level_ < 0) return results;
+  query_ = q;
+  float d;
+  Distance(entry_, &d);
+  results.assign(1, Candidate{entry_, d});
+  for (int l = top_level_; l >= 0; l--) {
+    NewEpoch();
+    for (const Candidate& c : results) Visit(c.id);
+    SearchLayer(*this, l, l > 0 ? 1 : ef, results, work_);
+  }
+  std::sort(results.begin(), results.end(), [](const Candidate& a, const Candidate& b) { return a.dist < b.dist; });
+  return results;
+}
+
 void MemoryGraph::Connect(uint32_t from, uint32_t to, int level) {
   std::vector<uint32_t>& list = links_[from][level];
   const int cap = LayerCapacity(level, params_.m);

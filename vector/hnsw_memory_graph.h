@@ -38,6 +38,10 @@ class MemoryGraph {
   /// O(ef_construction * m * dims * log n) expected.
   void Add(const float* v);
 
+  /// The `ef` nearest elements to `q` found by the HNSW search (descent with
+  /// beam 1, beam `ef` on layer 0), nearest first. Empty for an empty graph.
+  std::vector<Candidate> Search(const float* q, int ef);
+
   size_t size() const { return levels_.size(); }
   int level(size_t i) const { return levels_[i]; }
   const float* vector(size_t i) const { return &vectors_[i * params_.dims]; }
