@@ -7,8 +7,12 @@
 # Usage: bench/vector_hnsw.sh [BUILD_DIR]
 # Env:   RV_BENCH_N (100000) RV_BENCH_DIMS (128) RV_BENCH_QUERIES (100)
 #        RV_BENCH_M (16) RV_BENCH_EFC (64) RV_BENCH_EFS ("10 40 100 200")
-# Holds /tmp/ruvector_pg_install.lock while the extension is installed and
-# the cluster runs. Run as root (the server runs as `postgres`).
+#        RV_BENCH_HOST, RV_BENCH_PORT, RV_BENCH_DB: use that running server
+#        (extension installed, database without the tables) instead of a
+#        private cluster.
+# Without RV_BENCH_HOST: installs the extension and starts a private cluster,
+# holding /tmp/ruvector_pg_install.lock meanwhile. Run as root (the server
+# runs as `postgres`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -19,18 +23,23 @@ m=${RV_BENCH_M:-16}
 efc=${RV_BENCH_EFC:-64}
 efs=${RV_BENCH_EFS:-10 40 100 200}
 bindir=$(/usr/lib/postgresql/15/bin/pg_config --bindir)
-cmake --build "$build" --target ruvector_pg ruvector_dag_pg -j 2 >/dev/null
-exec 9>/tmp/ruvector_pg_install.lock
-flock 9
-cmake --install "$build" --component pg >/dev/null
-work=$(mktemp -d /tmp/ruvector_vector_bench.XXXXXX)
-chmod 755 "$work"
-chown postgres "$work"
-as_pg=(runuser -u postgres --)
-cleanup() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-"${as_pg[@]}" "$bindir/initdb" -D "$work/data" -U postgres -A trust --no-sync >/dev/null
-cat >>"$work/data/postgresql.conf" <<EOC
+if [ -n "${RV_BENCH_HOST:-}" ]; then
+  # An already running server (the extension installed there).
+  host=$RV_BENCH_HOST
+  port=${RV_BENCH_PORT:-5432}
+else
+  cmake --build "$build" --target ruvector_pg ruvector_dag_pg -j 2 >/dev/null
+  exec 9>/tmp/ruvector_pg_install.lock
+  flock 9
+  cmake --install "$build" --component pg >/dev/null
+  work=$(mktemp -d /tmp/ruvector_vector_bench.XXXXXX)
+  chmod 755 "$work"
+  chown postgres "$work"
+  as_pg=(runuser -u postgres --)
+  cleanup() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+  trap cleanup EXIT
+  "${as_pg[@]}" "$bindir/initdb" -D "$work/data" -U postgres -A trust --no-sync >/dev/null
+  cat >>"$work/data/postgresql.conf" <<EOC
 listen_addresses = ''
 unix_socket_directories = '$work'
 port = 5432
@@ -39,8 +48,11 @@ maintenance_work_mem = '1GB'
 max_parallel_workers_per_gather = 0
 fsync = off
 EOC
-"${as_pg[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
-psql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -U postgres -d postgres -At "$@"; }
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
+  host=$work
+  port=5432
+fi
+psql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d "${RV_BENCH_DB:-postgres}" -At "$@"; }
 psql <<SQL
 CREATE EXTENSION ruvector;
 -- Uniform: coordinates uniform in [0, 1), vector i from seed i.
