@@ -95,9 +95,10 @@ SELECT sum(v) FROM (VALUES ('[3e38]'::ruvector), ('[3e38]')) t(v);
 RESET ROLE;
 -- Binary send/recv round trip through a file in the data directory
 -- (superuser: server file access).
-COPY rv.v3 TO 'ruvector_regress_v3.bin' WITH (FORMAT binary);
+SELECT current_setting('data_directory') || '/ruvector_regress_v3.bin' AS binfile \gset
+COPY rv.v3 TO :'binfile' WITH (FORMAT binary);
 CREATE TABLE rv.v3_copy (LIKE rv.v3);
-COPY rv.v3_copy FROM 'ruvector_regress_v3.bin' WITH (FORMAT binary);
+COPY rv.v3_copy FROM :'binfile' WITH (FORMAT binary);
 SELECT a.id, a.v::text = b.v::text AS same FROM rv.v3 a JOIN rv.v3_copy b USING (id) ORDER BY a.id;
 DROP SCHEMA rv CASCADE;
 DROP ROLE rv_vector_user;

@@ -140,5 +140,10 @@ else
   kill "$inserter" 2>/dev/null || true
   not_ok "kill -9: the inserting backend was not found"
 fi
+# The plan DAG of ruvector_dag (preloaded by pg_test.sh) names the scan HnswScan.
+psql_db "$db" -c "CREATE EXTENSION ruvector_dag" >/dev/null
+check "the plan DAG shows a ruhnsw index scan as HnswScan" \
+  "$(psql_db "$db" -c "SET enable_seqscan = off" -c "SELECT string_agg(operator_type, ',' ORDER BY node_id) FROM ruvector.dag_analyze_plan(
+     'SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10')")" "Limit,HnswScan"
 psql_db postgres -c "DROP DATABASE $db" >/dev/null
 done_testing
