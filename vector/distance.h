@@ -11,21 +11,37 @@ namespace ruvector_vec {
 /// The three metrics of the operators and the ruhnsw opclasses.
 enum class Metric : uint8_t { kL2 = 1, kCosine = 2, kInnerProduct = 3 };
 
-/// Sum of squared differences, accumulated in float (vectorizes; the
-/// SQL-visible distances below accumulate in double).
+// The float kernels keep 8 partial sums: a fixed summation order the
+// compiler may vectorize without -ffast-math.
+constexpr int kLanes = 8;
+
+/// Sum of squared differences, accumulated in float (the index's distance;
+/// the SQL-visible distances below accumulate in double).
 inline float SquaredL2(const float* a, const float* b, int n) {
-  float s = 0.0f;
-  for (int i = 0; i < n; i++) {
-    float d = a[i] - b[i];
-    s += d * d;
+  float acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; k++) {
+      float d = a[i + k] - b[i + k];
+      acc[k] += d * d;
+    }
   }
+  float s = 0.0f;
+  for (; i < n; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+  for (int k = 0; k < kLanes; k++) s += acc[k];
   return s;
 }
 
 /// Dot product accumulated in float.
 inline float Dot(const float* a, const float* b, int n) {
+  float acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; k++) acc[k] += a[i + k] * b[i + k];
+  }
   float s = 0.0f;
-  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  for (; i < n; i++) s += a[i] * b[i];
+  for (int k = 0; k < kLanes; k++) s += acc[k];
   return s;
 }
 
