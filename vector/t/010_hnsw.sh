@@ -101,6 +101,29 @@ check "a query of other dimensions is refused" \
   "$(sql_error postgres "$db" "SET enable_seqscan = off; SELECT id FROM items ORDER BY v <-> '[1,2]' LIMIT 1")" \
   "different ruvector dimensions 32 and 2"
 
+# Concurrent inserts from four sessions while two sessions scan and one vacuums.
+psql_db "$db" -c "CREATE TABLE conc (id int PRIMARY KEY, v ruvector(16))" \
+  -c "CREATE INDEX conc_v ON conc USING ruhnsw (v ruvector_l2_ops) WITH (m = 8, ef_construction = 32)" >/dev/null
+pids=()
+for s in 0 1 2 3; do
+  psql_db "$db" -c "DO \$\$ BEGIN FOR i IN 1..300 LOOP
+    INSERT INTO conc VALUES ($s * 1000 + i, random_vector(16, $s * 1000 + i)); COMMIT; END LOOP; END \$\$" >/dev/null &
+  pids+=($!)
+done
+for s in 0 1; do
+  psql_db "$db" -c "SET enable_seqscan = off" -c "DO \$\$ DECLARE n int; BEGIN FOR i IN 1..200 LOOP
+    SELECT count(*) INTO n FROM (SELECT id FROM conc ORDER BY v <-> random_vector(16, i) LIMIT 5) s; END LOOP; END \$\$" >/dev/null &
+  pids+=($!)
+done
+psql_db "$db" -c "DELETE FROM conc WHERE id % 7 = 0" -c "VACUUM conc" >/dev/null &
+pids+=($!)
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+check "concurrent inserts, scans and VACUUM: no session failed" "$failed" 0
+psql_db "$db" -c "VACUUM conc" >/dev/null
+check "concurrent inserts: one element per row after VACUUM, structure intact" \
+  "$(psql_db "$db" -c "SELECT ruhnsw_check('conc_v') = count(*) AND count(*) > 1000 FROM conc")" t
+
 # kill -9 of a backend in the middle of inserts: crash recovery replays the
 # generic WAL; the index holds every committed row and is consistent.
 psql_db "$db" <<'SQL' >/dev/null
