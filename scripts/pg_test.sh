@@ -2,7 +2,8 @@
 # Builds the ruvector_dag PostgreSQL extension, installs it into Debian's
 # PostgreSQL 15 and tests it on a private temporary cluster (initdb into a
 # temp dir, unix socket in that dir, no TCP, shared_preload_libraries set):
-#   1. pg_regress suite (pg/sql + pg/expected)
+#   1. pg_regress suite (pg/sql + pg/expected), then the vector extension's
+#      (vector/sql + vector/expected)
 #   2. script tests (TAP-style "ok N - ..."):
 #      periodic save by the worker; restart keeps state; corrupt, truncated,
 #      empty and foreign state files are survived; kill -9 of a backend
