@@ -484,7 +484,7 @@ int RunBench(const BenchOptions& o) {
   auto ext = db.Scalar("SELECT count(*) FROM pg_extension WHERE extname = 'ruvector_dag'");
   if (!ext.ok()) return ReportError("bench", ext.status());
   if (*ext == "0") {
-    if (auto r = db.Exec("CREATE EXTENSION ruvector_dag"); !r.ok()) {
+    if (auto r = db.Exec("CREATE EXTENSION ruvector_dag CASCADE"); !r.ok()) {
       return ReportError("bench: the ruvector_dag extension is not installed in this database and could not be "
                          "created", r.status());
     }

@@ -156,7 +156,7 @@ int RunDemo(const DemoOptions& o) {
   Result<PgConnection> db_or = PgConnection::Connect(cluster.ConnInfo("ruvector_demo"));
   if (!db_or.ok()) return fail(db_or.status());
   PgConnection db = std::move(db_or).value();
-  if (auto r = db.Exec("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_dag"); !r.ok()) {
+  if (auto r = db.Exec("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS ruvector_dag CASCADE"); !r.ok()) {
     return fail(r.status());
   }
   auto version = db.Scalar("SELECT coalesce(obj_description(to_regclass('rv_events'), 'pg_class'), '')");

@@ -171,6 +171,10 @@ void DefineGucs() {
                            "Patterns whose default plan runs faster than this (ms) are not explored in the "
                            "background: there is little to gain.",
                            nullptr, &g_explore_min_ms, 1.0, 0.0, 1e6, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  // The required extension ruvector defines settings under the same reserved
+  // prefix (ruvector.hnsw_ef_search): load its module so they exist in every
+  // backend before anyone sets them.
+  load_file("$libdir/ruvector", false);
   MarkGUCPrefixReserved("ruvector");
 }
 

@@ -4,8 +4,11 @@
 #include "shim.h"
 
 extern "C" {
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
 #include "nodes/makefuncs.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
 }
 
 #include "plan_extract.h"
@@ -258,6 +261,16 @@ void Describe(Walk& w, Plan* plan, PlanNodeSnapshot* s) {
   }
 }
 
+// Whether the index is a ruhnsw index (the ruvector extension's HNSW).
+bool IsHnswIndex(Oid indexid) {
+  HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexid));
+  if (!HeapTupleIsValid(tup)) return false;
+  Oid am = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relam;
+  ReleaseSysCache(tup);
+  char* name = get_am_name(am);
+  return name != nullptr && strcmp(name, "ruhnsw") == 0;
+}
+
 int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
   if (w.max_nodes > 0 && w.snap->count >= w.max_nodes) {
     w.truncated = true;
@@ -281,6 +294,12 @@ int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
   s->width = plan->plan_width;
   s->detail = DetailOf(plan);
   s->subplan_name = subplan_name;
+  // A ruhnsw index scan is the DAG's HnswScan, with the session's ef_search.
+  if (IsA(plan, IndexScan) && IsHnswIndex(reinterpret_cast<IndexScan*>(plan)->indexid)) {
+    s->type = static_cast<uint8_t>(OperatorType::kHnswScan);
+    const char* ef = GetConfigOption("ruvector.hnsw_ef_search", true, false);
+    s->parameter = ef != nullptr ? strtol(ef, nullptr, 10) : 0;
+  }
   if (IsA(plan, Gather)) s->workers_planned = reinterpret_cast<Gather*>(plan)->num_workers;
   if (IsA(plan, GatherMerge)) s->workers_planned = reinterpret_cast<GatherMerge*>(plan)->num_workers;
   if (IsA(plan, Limit)) {

@@ -2,7 +2,8 @@
 # Builds the ruvector_dag PostgreSQL extension, installs it into Debian's
 # PostgreSQL 15 and tests it on a private temporary cluster (initdb into a
 # temp dir, unix socket in that dir, no TCP, shared_preload_libraries set):
-#   1. pg_regress suite (pg/sql + pg/expected)
+#   1. pg_regress suite (pg/sql + pg/expected), then the vector extension's
+#      (vector/sql + vector/expected)
 #   2. script tests (TAP-style "ok N - ..."):
 #      periodic save by the worker; restart keeps state; corrupt, truncated,
 #      empty and foreign state files are survived; kill -9 of a backend
@@ -18,7 +19,8 @@
 #        RUVECTOR_PG_BENCH_SECONDS (10) duration of each overhead pgbench run
 #        RUVECTOR_PG_KEEP=1             keep the temporary cluster directory
 #        RUVECTOR_JOBS (2)              build parallelism
-#        RUVECTOR_PG_TOPICS ('*')       glob of the pg/t topic scripts to run (e.g. '01*')
+#        RUVECTOR_PG_TOPICS ('*')       glob of the topic scripts to run (e.g. '01*'; the
+#                                       ruvector extension's vector/t scripts are named vector_NNN_*)
 #        RUVECTOR_PG_MAIN (1)           0 = only the topic scripts (quick iteration)
 # Runs as root (the server runs as the `postgres` user) or as a user that can
 # write PostgreSQL's extension directories (install step).
@@ -41,7 +43,7 @@ step "build and install the extension"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$build" --target ruvector_dag_pg -j "$jobs"
+cmake --build "$build" --target ruvector_dag_pg ruvector_pg -j "$jobs"
 # One installed copy of the extension per machine: concurrent runs (several
 # checkouts) wait here until the running one finished with it.
 exec 9>/tmp/ruvector_pg_install.lock
@@ -87,6 +89,7 @@ psql_db() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$wor
 pg_ctl start
 
 tests=(setup analysis errors suggest config explain observe state faults steering healing)
+vector_tests=()
 [ "$main_tests" = 1 ] || tests=()
 n=0
 failures=0
@@ -116,6 +119,14 @@ if ! "$pg_regress" --inputdir="$root/pg" --outputdir="$regress_out" --bindir="$b
   echo "pg_regress failed" >&2
   exit 1
 fi
+# The ruvector extension's suite (vector/sql + vector/expected).
+vector_tests=(vector_type)
+if ! "$pg_regress" --inputdir="$root/vector" --outputdir="$regress_out" --bindir="$bindir" --host="$work" \
+    --port="$port" --user=postgres --dbname=ruvector_vector_regress "${vector_tests[@]}"; then
+  cat "$regress_out/regression.diffs" 2>/dev/null || true
+  echo "pg_regress (vector) failed" >&2
+  exit 1
+fi
 
 # --- 2. script tests -----------------------------------------------------------------
 step "script tests"
@@ -130,7 +141,7 @@ quiet() { local db=$1; shift; psql_db "$db" -c "SET ruvector.dag_enabled = off" 
 
 psql_db postgres -c "CREATE DATABASE rvtest"
 psql_db rvtest <<'SQL'
-CREATE EXTENSION ruvector_dag;
+CREATE EXTENSION ruvector_dag CASCADE;
 CREATE TABLE t (id int PRIMARY KEY, g int, v numeric);
 INSERT INTO t SELECT i, i % 97, i * 0.5 FROM generate_series(1, 50000) i;
 CREATE TABLE u (id int PRIMARY KEY, t_id int, w int);
@@ -406,9 +417,10 @@ check "explorer: server log has no crash" "$(grep -c 'terminated by signal' "$lo
 fi  # main_tests
 
 # --- 2b. topic scripts (pg/t/NNN_topic.sh, helpers in pg/t/lib.sh) ---------------------
-for script in "$root"/pg/t/[0-9][0-9][0-9]_*.sh; do
+for script in "$root"/pg/t/[0-9][0-9][0-9]_*.sh "$root"/vector/t/[0-9][0-9][0-9]_*.sh; do
   [ -e "$script" ] || continue
   name=$(basename "$script" .sh)
+  [ "$(basename "$(dirname "$(dirname "$script")")")" = vector ] && name=vector_$name
   # shellcheck disable=SC2053
   [[ $name == $topics ]] || continue
   step "topic $name"
@@ -476,7 +488,7 @@ read -r tps_off2 plan_off2 < <(measure)
 
 # Without preload: clear errors instead of half-working, identical results.
 set +e
-err=$(psql_db postgres -c "CREATE DATABASE nopreload" -c "\\c nopreload" -c "CREATE EXTENSION ruvector_dag" 2>&1)
+err=$(psql_db postgres -c "CREATE DATABASE nopreload" -c "\\c nopreload" -c "CREATE EXTENSION ruvector_dag CASCADE" 2>&1)
 set -e
 if echo "$err" | grep -q "must be loaded via shared_preload_libraries"; then ok "without preload: CREATE EXTENSION fails with a clear message"; else
   not_ok "without preload: CREATE EXTENSION fails with a clear message ($err)"; fi
@@ -510,4 +522,4 @@ if [ "$failures" -ne 0 ]; then
   RUVECTOR_PG_KEEP=1
   exit 1
 fi
-echo "pg_test: pg_regress (${#tests[@]} tests) and $n script tests passed in ${elapsed}s"
+echo "pg_test: pg_regress (${#tests[@]} + ${#vector_tests[@]} tests) and $n script tests passed in ${elapsed}s"

@@ -1,5 +1,5 @@
 -- Extension creation and the fixtures the other tests use.
-CREATE EXTENSION ruvector_dag;
+CREATE EXTENSION ruvector_dag CASCADE;
 SELECT extname, extversion, nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE extname = 'ruvector_dag';
 SELECT proname FROM pg_proc WHERE pronamespace = 'ruvector'::regnamespace ORDER BY proname;

@@ -22,7 +22,7 @@ marker=$RV_WORK/pwned
 rm -f "$marker"
 psql_db postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 psql_db "$db" <<SQL >/dev/null
-CREATE EXTENSION ruvector_dag;
+CREATE EXTENSION ruvector_dag CASCADE;
 DROP ROLE IF EXISTS mallory;
 CREATE ROLE mallory LOGIN;
 CREATE SCHEMA shared AUTHORIZATION mallory;

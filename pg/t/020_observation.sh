@@ -17,8 +17,8 @@ CREATE ROLE r020a LOGIN;
 CREATE ROLE r020b LOGIN;
 CREATE ROLE r020flood LOGIN;
 SQL
-psql_db rv020a -c "CREATE EXTENSION ruvector_dag" >/dev/null
-psql_db rv020b -c "CREATE EXTENSION ruvector_dag" >/dev/null
+psql_db rv020a -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
+psql_db rv020b -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
 
 # --- (a) the same statement by two roles and in two databases: three patterns ---------
 stmt="SELECT count(*) FROM pg_class WHERE relname LIKE 'rv020%'"

@@ -25,7 +25,7 @@ CREATE ROLE sec_auditor LOGIN IN ROLE pg_read_all_stats;
 SQL
 psql_db postgres -c "CREATE DATABASE $db" -c "CREATE DATABASE ${db}2" >/dev/null
 psql_db "$db" <<'SQL' >/dev/null
-CREATE EXTENSION ruvector_dag;
+CREATE EXTENSION ruvector_dag CASCADE;
 GRANT CREATE ON SCHEMA public TO sec_mallory;
 CREATE SCHEMA alice_secret AUTHORIZATION sec_alice;
 GRANT USAGE ON SCHEMA alice_secret TO sec_mallory;
@@ -37,7 +37,7 @@ ANALYZE alice_secret.salary;
 GRANT SELECT (id, dept) ON alice_secret.salary TO sec_mallory;
 RESET ROLE;
 SQL
-psql_db "${db}2" -c "CREATE EXTENSION ruvector_dag" >/dev/null
+psql_db "${db}2" -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
 
 # --- 1. privileges as EXPLAIN checks them ------------------------------------------------
 secret="SELECT * FROM alice_secret.salary WHERE salary > 100000"
@@ -236,7 +236,7 @@ check "the pin does not steer another database" "$(steered "${db}3")" default
 psql_db postgres -c "DROP DATABASE ${db}3 WITH (FORCE)" >/dev/null
 psql_db "${db}2" -c "DROP EXTENSION ruvector_dag" >/dev/null
 check "after DROP EXTENSION the database is not steered" "$(plan_of)" default
-psql_db "${db}2" -c "CREATE EXTENSION ruvector_dag" >/dev/null
+psql_db "${db}2" -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
 check "CREATE EXTENSION steers again" "$(plan_of)" steered
 psql_db "${db}2" -c "SELECT ruvector.dag_unpin($qid)" >/dev/null
 
