@@ -127,7 +127,7 @@ for mode in off on; do
   done
   "$bindir/pg_isready" -q -h "$work" -p 5432 || { echo "server did not start under valgrind" >&2; cat "$work/valgrind_$mode.log" >&2; exit 1; }
   if [ "$mode" = on ] && [ "$private" != 1 ]; then
-    "$bindir/psql" -h "$work" -U postgres -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION ruvector_dag' postgres >/dev/null
+    "$bindir/psql" -h "$work" -U postgres -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION ruvector_dag CASCADE' postgres >/dev/null
   fi
   declare -A ir=()
   for n in "$short" "$long"; do

@@ -33,7 +33,7 @@ explored_within() {
 
 for db in $dba $dbb; do
   psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-  psql_db "$db" -c "CREATE EXTENSION ruvector_dag" -c "ALTER DATABASE $db SET max_parallel_workers_per_gather = 0" >/dev/null
+  psql_db "$db" -c "CREATE EXTENSION ruvector_dag CASCADE" -c "ALTER DATABASE $db SET max_parallel_workers_per_gather = 0" >/dev/null
 done
 # A: a statement of a few seconds (a hash join of two 3M-row tables).
 psql_db $dba >/dev/null <<'SQL'

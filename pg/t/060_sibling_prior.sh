@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 db=rvsib
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-psql_db "$db" -c "CREATE EXTENSION ruvector_dag" >/dev/null
+psql_db "$db" -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
 "$RV_CLI" bench --dsn "host=$RV_HOST port=$RV_PORT user=postgres dbname=$db" --workload misestimation --generate \
   --rounds 16 --format json >"$RV_WORK/bench.json" 2>"$RV_WORK/bench.err" || cat "$RV_WORK/bench.err" >&2
 learn_now "$db"
