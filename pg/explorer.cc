@@ -116,6 +116,7 @@ void ReapExplorer(int64_t now) {
       if (c.pattern_key == r.jobs[i].pattern_key) ++c.failures;
     }
     ++s->counters.explorer_errors;
+    ereport(LOG, (errmsg("ruvector_dag: the explorer exited before finishing its batch of %d runs", r.job_count)));
     r.finished_us = now;
   }
   const bool current = r.id == g_explorer_request;
@@ -700,9 +701,20 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
   return current;
 }
 
+/// The request this explorer took last (the batch it runs or ran).
+uint64_t g_taken_request = 0;
+
+/// At exit: a batch the worker handed to this explorer after it stopped
+/// waiting for one was never started; it is given back as finished and
+/// empty, so that it is not counted as a batch the explorer died in.
 void ClearExplorerPid(int code, Datum arg) {
   if (Steer() == nullptr) return;
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  ExploreRequest& r = Steer()->explore;
+  if (r.id != g_taken_request && r.explorer_pid == MyProcPid && r.finished_us == 0) {
+    r.job_count = 0;
+    r.finished_us = NowUnixMicros();
+  }
   if (Steer()->explorer_pid == MyProcPid) Steer()->explorer_pid = 0;
   LWLockRelease(SteerLock());
 }
@@ -736,6 +748,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   *request = Steer()->explore;
   if (request->id == id) Steer()->explorer_pid = MyProcPid;
+  g_taken_request = id;
   LWLockRelease(SteerLock());
   if (request->id != id) proc_exit(0);  // superseded
   before_shmem_exit(ClearExplorerPid, 0);
@@ -761,6 +774,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
         if (r.job_count > 0 && r.database_oid == database && r.role_oid == role) {
           *request = r;
           id = r.id;
+          g_taken_request = id;
           more = true;
         } else {
           released = true;

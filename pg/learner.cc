@@ -58,6 +58,7 @@ ruvector_dag::EngineOptions ServerEngineOptions(uint32_t num_arms, size_t max_cl
   o.exploration_budget = 0.0;  // the backends explore (steer_state.h), the engine orders
   o.trajectory_capacity = 2;   // the server's ring is in shared memory
   o.max_train_per_learn = 512;  // a pass of 8,192 runs costs ~30 ms of model training, not ~0.5 s
+  o.max_train_per_arm = 8;      // pgbench-like floods of one pattern: a few samples per pass
   o.bank.capacity = kDecisionSlots;
   o.bank.min_cluster_size = 2;
   o.bank.max_clusters = max_clusters < 1 ? 1 : max_clusters;

@@ -26,7 +26,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <map>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ruvector_dag/attention.h"
@@ -272,6 +274,11 @@ struct EngineOptions {
   /// Most runs one Learn / BackgroundLearn call trains the value model on
   /// (an even sample when there are more; bandits see every run); 0 = all.
   size_t max_train_per_learn = 0;
+  /// Most runs of one (pattern, arm) one Learn call trains the value model on
+  /// (the first ones after the even sample above); 0 = all. A pattern served
+  /// thousands of times per second repeats one sample: training on every
+  /// repetition would cost the worker a core and teach the model nothing new.
+  uint32_t max_train_per_arm = 0;
   uint64_t seed = 0xE61Eu;
 };
 /// kInvalidArgument naming the first bad field (nested options included).
@@ -487,6 +494,7 @@ class Engine {
   EngineStats stats_;
   uint64_t since_consolidation_ = 0;
   int64_t clock_us_ = 0;  // latest run time seen (the host's clock)
+  std::map<std::pair<uint64_t, uint32_t>, uint32_t> train_counts_;  // (pattern, arm) -> trained this call
   std::array<uint64_t, 64> arm_samples_{};  // completed runs trained on, per arm (not persisted)
 };
 

@@ -332,12 +332,17 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
   // bandits still see every run): the learner's CPU stays bounded.
   const size_t cap = options_.max_train_per_learn;
   const size_t stride = cap > 0 && runs.size() > cap ? (runs.size() + cap - 1) / cap : 1;
+  train_counts_.clear();
   for (size_t i = 0; i < runs.size(); ++i) {
     const PatternRun& r = runs[i];
     clock_us_ = std::max(clock_us_, r.at_us);
     if (i % stride != 0) continue;
     if (r.arm < 0 || static_cast<uint32_t>(r.arm) >= options_.num_arms || !(r.latency_ms > 0.0) ||
         !std::isfinite(r.latency_ms)) {
+      continue;
+    }
+    if (options_.max_train_per_arm > 0 &&
+        ++train_counts_[{r.pattern_key, static_cast<uint32_t>(r.arm)}] > options_.max_train_per_arm) {
       continue;
     }
     auto it = models_.find(r.pattern_key);

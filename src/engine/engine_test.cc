@@ -468,5 +468,24 @@ TEST(EngineHostLoopTest, AFloodTrainsTheModelOnASampleAndTheBanditsOnEveryRun) {
   EXPECT_EQ(engine->patterns().DeployedArm(1), 2u);
 }
 
+TEST(EngineHostLoopTest, ARepeatedPatternTrainsTheModelOnAFewRunsPerArm) {
+  EngineOptions o = HostOptions();
+  o.max_train_per_arm = 3;
+  o.replay_ratio = 0.0;
+  auto engine = Engine::Create(o).value();
+  const QueryDag dag = sim::FamilyPlan(0, 8, 3);
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 40; ++i) runs.push_back(HostRun(1, i % 2 == 0 ? 0 : 2, i % 2 == 0 ? 100.0 : 20.0, i + 1));
+  HostPass(engine.get(), runs, {{1, &dag}});
+  // Adapt + TrainStep per trained run: 3 runs of arm 0 and 3 of arm 2.
+  EXPECT_EQ(engine->model().steps(), 12u);
+  EXPECT_EQ(engine->Pattern(1)->arms[0].total_runs + engine->Pattern(1)->arms[2].total_runs, 40u);
+  // A second pass trains on three runs per arm again.
+  std::vector<PatternRun> more;
+  for (int i = 40; i < 44; ++i) more.push_back(HostRun(1, 0, 100.0, i + 1));
+  HostPass(engine.get(), more, {{1, &dag}});
+  EXPECT_EQ(engine->model().steps(), 18u);
+}
+
 }  // namespace
 }  // namespace ruvector_dag
