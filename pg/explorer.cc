@@ -7,7 +7,8 @@
 // database as the role that ran it. The explorer re-executes each statement
 // under the candidate arm in a read-only, security-restricted transaction
 // with the captured search_path, cancelled after a timeout derived from the
-// pattern's best measured latency and the current load, but only while the
+// pattern's best measured latency, the value model's prediction for the arm
+// and the current load (steer_state.h, PlanExploreBatch), but only while the
 // statement passes the re-execution rule (explorer_guard.h). Completed runs
 // are observed by the ordinary executor hook (an exploration trajectory of
 // that arm); a run cancelled at its timeout is recorded as a censored one.

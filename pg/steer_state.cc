@@ -1,6 +1,7 @@
 // Plain-data steering state: no PostgreSQL headers (see steer_state.h).
 #include "steer_state.h"
 
+#include <cmath>
 #include <cstdio>
 #include <algorithm>
 #include <atomic>
@@ -476,6 +477,13 @@ double BestMs(const Decision& d) {
   return best;
 }
 
+/// The value model's latency of the decision's candidate arm (0 = none or
+/// not a finite positive number).
+double PredictedMs(const Decision& d) {
+  const double p = d.predicted_explore_ms;
+  return std::isfinite(p) && p > 0.0 ? p : 0.0;
+}
+
 /// One job for a capture before it is fitted to the credit.
 struct JobPlan {
   int arm = 0;
@@ -505,12 +513,26 @@ JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const E
   // After a timeout, one longer run: more runs at a timeout that was too
   // short would only repeat the lower bound.
   j.runs = j.streak > 0 ? 1 : plan.runs;
-  j.timeout_ms = RunTimeoutMs(j.streak, plan.timeout_factor * best, d.default_ms, load, plan.slack_ms);
+  const double predicted = PredictedMs(d) * load;
+  // A first attempt predicted faster than the best gets timeout_factor x the
+  // prediction, never less than min_timeout_factor x the best: a run that
+  // beats the best still completes. After a timeout the prediction was
+  // wrong: the back-off starts from timeout_factor x the best.
+  double base = plan.timeout_factor * best;
+  if (j.streak == 0 && predicted > 0.0) {
+    base = std::max(plan.min_timeout_factor * best, std::min(base, plan.timeout_factor * predicted));
+  }
+  j.timeout_ms = RunTimeoutMs(j.streak, base, d.default_ms, load, plan.slack_ms);
   j.min_timeout_ms = j.streak > 0 ? RunTimeoutMs(j.streak - 1, plan.timeout_factor * best, d.default_ms, load,
                                                  plan.slack_ms) + 1
                                   : TimeoutMs(plan.min_timeout_factor * best + plan.slack_ms);
   j.min_timeout_ms = std::min(j.min_timeout_ms, j.timeout_ms);
-  j.expected_ms = j.streak > 0 ? static_cast<double>(j.timeout_ms) : std::min<double>(j.timeout_ms, best);
+  // Expected cost of one run: the prediction (no less than the best /
+  // kMaxPredictedSpeedup), else the best measured latency; at most the
+  // timeout (after a timeout: the timeout).
+  double expected = best;
+  if (predicted > 0.0) expected = std::max(predicted, best / kMaxPredictedSpeedup);
+  j.expected_ms = j.streak > 0 ? static_cast<double>(j.timeout_ms) : std::min<double>(j.timeout_ms, expected);
   return j;
 }
 
@@ -523,6 +545,14 @@ bool OwnedBy(const CapturedStatement& c, uint32_t database_oid, uint32_t role_oi
 bool CaptureExplorable(const SteerState* s, uint64_t key) {
   int idx = FindCapture(s, key);
   return idx >= 0 && s->captures[idx].unsafe == 0 && s->captures[idx].failures < kMaxCaptureFailures;
+}
+
+double ExploreWeight(const Decision& d, double stake_ms) {
+  double stake = d.default_ms;
+  if (std::isfinite(stake_ms) && stake_ms > stake) stake = stake_ms;
+  const double tension = std::isfinite(d.tension) ? std::clamp(d.tension, 0.0, 1.0) : 0.0;
+  const double weight = stake * (1.0 + tension);
+  return std::isfinite(d.priority) && d.priority > weight ? d.priority : weight;
 }
 
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan) {
@@ -538,11 +568,10 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
   const double aging = 1.0 + waited_s / 10.0;
   if (work == 2) return kBaselineValue * aging;
-  double stake = d->default_ms;
-  if (plan.stake_ms != nullptr && plan.stake_ms[slot] > stake) stake = plan.stake_ms[slot];
+  const double weight = ExploreWeight(*d, plan.stake_ms != nullptr ? plan.stake_ms[slot] : 0.0);
   const double gain = 0.5 / static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
   const double cost = std::max(1e-3, static_cast<double>(j.runs) * j.expected_ms);
-  return stake * gain / cost * aging;
+  return weight * gain / cost * aging;
 }
 
 bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& plan, uint32_t* database_oid,

@@ -36,6 +36,11 @@ inline constexpr int kCaptureRefusalLen = 160;
 inline constexpr double kMaxExploreLoad = 16.0;
 inline constexpr uint32_t kMaxTimeoutDoublings = 3;
 inline constexpr double kMaxTimeoutDefaultMultiple = 8.0;
+/// The explorer trusts the value model's latency of a candidate (Decision::
+/// predicted_explore_ms) for a run's expected cost down to the best measured
+/// latency / this: one wrong prediction moves a capture's rank by at most this
+/// factor.
+inline constexpr double kMaxPredictedSpeedup = 4.0;
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
@@ -418,9 +423,9 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid =
 /// exploration": budget, order, timeouts).
 struct ExplorePlan {
   /// A candidate run may take timeout_factor x the best measured latency x
-  /// load (+ slack_ms); when the credit is short, down to
-  /// min_timeout_factor x that latency (a run cut shorter could not show the
-  /// arm faster than the best). A baseline run gets twice the factors of the
+  /// load (+ slack_ms); when the value model predicts the arm faster, or the
+  /// credit is short, down to min_timeout_factor x that latency (a run cut
+  /// shorter could not show the arm faster than the best). A baseline run gets twice the factors of the
   /// default's latency.
   double timeout_factor = 2.0;
   double min_timeout_factor = 1.2;
@@ -443,13 +448,22 @@ struct ExplorePlan {
   const double* stake_ms = nullptr;
 };
 
+/// What exploring a pattern can save, weighted by its tension: the larger of
+/// the decision's priority (the engine's time at stake x (1 + tension), as
+/// of its last pass) and max(default_ms, `stake_ms`) x (1 + tension) (the
+/// pattern table's time at stake, decayed to now). Tension counts once.
+double ExploreWeight(const Decision& d, double stake_ms);
+
 /// The value of exploring capture `slot` now, per millisecond of explorer
 /// time: baseline runs that are due come first (kBaselineValue); a candidate
-/// is worth stake x plausible speed-up / expected run cost x (1 + seconds
-/// waited / 10, at most 60 s), where the plausible speed-up is 1/2 halved
-/// per consecutive timeout of that arm on the statement (its lower bound
-/// already exceeded the timeout) and the expected cost is runs x the best
-/// measured latency x load (the timeout after a timeout). 0 = no work.
+/// is worth ExploreWeight x plausible speed-up / expected run cost x (1 +
+/// seconds waited / 10, at most 60 s), where the plausible speed-up is 1/2
+/// halved per consecutive timeout of that arm on the statement (its lower
+/// bound already exceeded the timeout) and the expected cost is runs x (the
+/// value model's latency of the arm x load, no less than the best measured
+/// latency x load / kMaxPredictedSpeedup; without a prediction the best
+/// measured latency x load), at most the timeout (the timeout after a
+/// timeout). 0 = no work.
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan);
 inline constexpr double kBaselineValue = 1e12;
 
@@ -465,7 +479,10 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// measured default and fewer than kMaxCaptureFailures failures, most
 /// valuable first (ExploreValue). Each job is `runs` runs of the decision's
 /// explore_arm with timeout = ceil(timeout_factor x the best measured
-/// latency x load + slack_ms), or one run of arm 0 with timeout = ceil(2 x
+/// latency x load + slack_ms) -- when the value model predicts the arm's
+/// latency p, ceil(clamp(timeout_factor x p x load, min_timeout_factor x
+/// best x load, timeout_factor x best x load) + slack_ms) on a first attempt
+/// (a run that beats the best is never cut) --, or one run of arm 0 with timeout = ceil(2 x
 /// timeout_factor x the default's latency x load + slack_ms) when the
 /// baseline is due (its counter is reset; the run is a load probe). `load`
 /// is s->explore_load (clamped to [1, kMaxExploreLoad]). A run of an arm

@@ -481,6 +481,92 @@ TEST(CaptureTest, ATimedOutArmIsRetriedLongerAndSinksInTheOrder) {
   EXPECT_EQ(r.jobs[0].timeout_ms, 300);
 }
 
+TEST(CaptureTest, TensionAndTheValueModelOrderTheWorkAndSizeTimeouts) {
+  auto s = NewState();
+  Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms
+  Decision* d2 = Decide(s.get(), 2, 0, 4, 100.0, 0.0);  // candidate 4, default 100 ms
+  Capture(s.get(), 1, 7, 10, 100);
+  Capture(s.get(), 2, 7, 10, 100);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  const int slot1 = FindCapture(s.get(), 1), slot2 = FindCapture(s.get(), 2);
+  double stake[kCaptureSlots] = {0};
+  stake[slot1] = stake[slot2] = 5000.0;  // equal time at stake
+  ExplorePlan plan = Plan();
+  plan.stake_ms = stake;
+  auto value = [&](int slot) { return ExploreValue(s.get(), slot, 1000, plan); };
+  EXPECT_DOUBLE_EQ(value(slot1), value(slot2));
+  // Equal time at stake: the higher tension goes first, from the tension
+  // alone (no priority published yet) ...
+  d1->tension = 0.1;
+  d2->tension = 0.8;
+  EXPECT_DOUBLE_EQ(ExploreWeight(*d2, 5000.0), 9000.0);
+  EXPECT_GT(value(slot2), value(slot1));
+  // ... and with the engine's priority (time at stake x (1 + tension)):
+  // tension is not counted twice.
+  d1->priority = 5000.0 * 1.1;
+  d2->priority = 5000.0 * 1.8;
+  EXPECT_DOUBLE_EQ(ExploreWeight(*d2, 5000.0), 9000.0);
+  EXPECT_DOUBLE_EQ(value(slot2) / value(slot1), 1.8 / 1.1);
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[1].pattern_key, 1u);
+  // The engine's time at stake counts when it is the larger one.
+  d1->priority = 20000.0;
+  EXPECT_DOUBLE_EQ(ExploreWeight(*d1, 5000.0), 20000.0);
+  EXPECT_GT(value(slot1), value(slot2));
+
+  // Equal weights again; the value model predicts candidate 3 at 40 ms:
+  // each run is expected to cost 40 ms instead of 100, so pattern 1 goes
+  // first, and its timeout is 2 x 40 but not below 1.2 x the best (100).
+  d1->tension = d2->tension = 0.0;
+  d1->priority = d2->priority = 0.0;
+  const double unpredicted = value(slot1);
+  d1->predicted_explore_ms = 40.0;
+  EXPECT_DOUBLE_EQ(value(slot1) / unpredicted, 2.5);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 122);  // max(2 x 40, 1.2 x 100) + 2
+  EXPECT_EQ(r.jobs[1].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 202);  // no prediction: 2 x 100 + 2
+  // A prediction just below the best: 2 x 90 + 2.
+  d1->predicted_explore_ms = 90.0;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 182);
+  // A prediction slower than the best keeps today's timeout and costs up to
+  // it: the pattern sinks below the unpredicted one.
+  d1->predicted_explore_ms = 300.0;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[1].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 202);
+  // An extreme prediction moves the rank by at most kMaxPredictedSpeedup.
+  d1->predicted_explore_ms = 0.001;
+  EXPECT_DOUBLE_EQ(value(slot1) / unpredicted, kMaxPredictedSpeedup);
+  // Nonsense predictions are ignored.
+  d1->predicted_explore_ms = std::nan("");
+  EXPECT_DOUBLE_EQ(value(slot1), unpredicted);
+  // The load scales the prediction and the best alike: max(2 x 40, 1.2 x
+  // 100) x 2 + 2.
+  d1->predicted_explore_ms = 40.0;
+  s->explore_load = 2.0;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_GE(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 242);
+  // After a timeout the prediction was wrong: the back-off doubles 2 x the
+  // best, as without one.
+  s->explore_load = 1.0;
+  NoteRunOutcome(&s->captures[slot1], 3, /*timed_out=*/true);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_GE(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[1].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 402);
+}
+
 TEST(CaptureTest, ABaselineRunIsTheLoadProbe) {
   auto s = NewState();
   Decide(s.get(), 9, 1, -1, 100.0, 30.0);
