@@ -256,7 +256,7 @@ int RunDemo(const DemoOptions& o) {
     std::cout << fmt::format("PostgreSQL alone: {:.2f} ms per round (per query the median of {} rounds)\n\n",
                              baseline_total, o.baseline_runs);
     std::cout << fmt::format("Learner's attention mechanism: {}{}\n", mechanism,
-                             mechanism_reason.empty() ? "" : " (" + mechanism_reason + ")");
+                             mechanism_reason.empty() ? "" : " -- " + mechanism_reason);
     std::cout << fmt::format("Per round: {0} = the main query; its tension, and the value model's prediction vs the "
                              "measured latency of its deployed arm; model err = the model's prequential error "
                              "(EWMA of |predicted - actual| log-latency)\n\n",

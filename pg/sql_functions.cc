@@ -383,8 +383,8 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
     n[16] = n[17] = true;  // the learner has not run a pass yet
   } else {
     v[16] = Text(model.mechanism);
-    v[17] = Text("fixed: the learner embeds every plan with one mechanism (no selector is built; "
-                 "ruvector.dag_attention applies to this session's EXPLAIN and analysis functions only)");
+    v[17] = Text("fixed: the learner embeds every plan with one mechanism; no selector is built; "
+                 "ruvector.dag_attention applies to a session's EXPLAIN and analysis functions only");
   }
   if (model.measured == 0) n[18] = true; else v[18] = Float8GetDatum(model.prediction_error);
   v[19] = Int64GetDatum(static_cast<int64>(model.runs_learned));
