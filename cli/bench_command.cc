@@ -275,7 +275,12 @@ struct BenchReport {
   const std::vector<PatternReport>* patterns = nullptr;
   const OracleResult* oracle = nullptr;
   std::vector<bool> identical, deterministic;
-  std::string stamp, cpu_budget, model_note;
+  std::string stamp, cpu_budget;
+  // The learner's value model (dag_status): its one mechanism, the
+  // prequential error (-1 = not measured yet) and the runs it learned from.
+  std::string mechanism, mechanism_reason;
+  double model_error = -1.0;
+  int64_t model_runs = 0;
   std::vector<std::string> decisions;  // deployed patterns, deployments, reverts
   bool online = false, all_identical = true, oracle_identical = true;
   size_t tail = 0, unchecked = 0, plan_samples = 0;
@@ -378,7 +383,16 @@ void PrintText(const BenchReport& r) {
                                               : fmt::format("round {}", r.workload_ttb));
   std::cout << "time to benefit per pattern: " << TimeToBenefitText(r.ttb_all) << "\n";
   if (o.siblings_from > 1) std::cout << "  late siblings (*): " << TimeToBenefitText(r.ttb_late) << "\n";
-  std::cout << "model prediction error: " << r.model_note << "\n";
+  if (r.model_error < 0.0) {
+    std::cout << "model prediction error: not measured yet (no run was predicted before training)\n";
+  } else {
+    std::cout << fmt::format("model prediction error (EWMA of |predicted - actual| log-latency, over {} runs "
+                             "learned): {:.3f}\n",
+                             r.model_runs, r.model_error);
+  }
+  std::cout << fmt::format("  per mechanism: {} {} (the only mechanism the learner uses: no selector is built)\n",
+                           r.mechanism.empty() ? "?" : r.mechanism,
+                           r.model_error < 0.0 ? std::string("-") : fmt::format("{:.3f}", r.model_error));
   std::cout << fmt::format("arms deployed: {} patterns ({} deployments, {} reverts)\n", r.decisions[0],
                            r.decisions[1], r.decisions[2]);
   std::cout << fmt::format("planning time, median of {} EXPLAINs each: {:.1f} us with the extension, {:.1f} us "
@@ -462,8 +476,14 @@ void PrintJson(const BenchReport& r) {
   j["time_to_benefit_round"] = r.workload_ttb;
   j["time_to_benefit_rounds"] = r.ttb_all;
   j["time_to_benefit_late_siblings_rounds"] = r.ttb_late;
-  j["model_prediction_error"] = nullptr;
-  j["model_prediction_error_note"] = r.model_note;
+  j["model_prediction_error"] = r.model_error < 0.0 ? nlohmann::ordered_json() : nlohmann::ordered_json(r.model_error);
+  j["model_runs_learned"] = r.model_runs;
+  j["mechanism"] = r.mechanism;
+  j["mechanism_reason"] = r.mechanism_reason;
+  // One mechanism embeds every plan: one row, no other mechanism was measured.
+  nlohmann::ordered_json per_mechanism = nlohmann::ordered_json::object();
+  if (!r.mechanism.empty()) per_mechanism[r.mechanism] = j["model_prediction_error"];
+  j["model_prediction_error_per_mechanism"] = per_mechanism;
   j["patterns_deployed"] = std::stoll(r.decisions[0]);
   j["planning_us_with_extension"] = r.plan_on_med;
   j["planning_us_without_extension"] = r.plan_off_med;
@@ -678,8 +698,10 @@ int RunBench(const BenchOptions& o) {
                            "coalesce(sum(deployments), 0), coalesce(sum(reverts), 0) FROM ruvector.dag_decisions()");
   if (!decisions.ok()) return ReportError("bench", decisions.status());
   const auto& drow = decisions->rows.at(0);
-  const std::string model_note =
-      "not available: the extension exposes no prediction error of its value model (per mechanism or overall)";
+  auto model = db.Exec("SELECT coalesce(mechanism, ''), coalesce(mechanism_reason, ''), "
+                       "coalesce(model_prediction_error, -1), model_runs_learned FROM ruvector.dag_status()");
+  if (!model.ok()) return ReportError("bench", model.status());
+  const auto& mrow = model->rows.at(0);
 
   BenchReport r;
   r.options = &o;
@@ -692,7 +714,10 @@ int RunBench(const BenchOptions& o) {
   r.deterministic = deterministic;
   r.stamp = *stamp;
   r.cpu_budget = *cpu_budget;
-  r.model_note = model_note;
+  r.mechanism = mrow.at(0);
+  r.mechanism_reason = mrow.at(1);
+  r.model_error = std::atof(mrow.at(2).c_str());
+  r.model_runs = std::atoll(mrow.at(3).c_str());
   r.decisions = drow;
   r.online = online;
   r.all_identical = all_identical;

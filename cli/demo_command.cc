@@ -48,8 +48,10 @@ struct Round {
   double base_ms = 0.0;                // PostgreSQL alone, measured in this round
   std::vector<double> base_queries;    // per query
   double learn_ms = 0.0;  // dag_learn_now
-  std::string mechanism;
-  double tension = 0.0;
+  double tension = -1.0;            // main query's pattern (dag_decisions), -1 = not tracked yet
+  double predicted_ms = 0.0;        // value model's latency of its deployed arm (0 = none yet)
+  double measured_ms = 0.0;         // measured latency of its deployed arm (0 = none yet)
+  double model_error = -1.0;        // value model's prequential error (dag_status), -1 = none yet
   std::vector<QueryRound> queries;
   std::vector<std::string> events;
   int explorations = 0;
@@ -210,12 +212,6 @@ int RunDemo(const DemoOptions& o) {
     qids[i] = *q;
   }
 
-  // Analysis session (planning only, no exploration): attention and tension
-  // of the plan the learner currently serves.
-  Result<PgConnection> analysis_or = PgConnection::Connect(cluster.ConnInfo("ruvector_demo"));
-  if (!analysis_or.ok()) return fail(analysis_or.status());
-  PgConnection analysis = std::move(analysis_or).value();
-  if (auto r = analysis.Exec("SET ruvector.dag_exploration = off"); !r.ok()) return fail(r.status());
   // Bookkeeping session (decisions, events, learn_now): not observed itself.
   Result<PgConnection> monitor_or = PgConnection::Connect(cluster.ConnInfo("ruvector_demo"));
   if (!monitor_or.ok()) return fail(monitor_or.status());
@@ -241,6 +237,16 @@ int RunDemo(const DemoOptions& o) {
   auto explorer_busy_before = monitor.Scalar("SELECT explorer_busy_ms FROM ruvector.dag_exploration_status()");
   if (!explorer_busy_before.ok()) return fail(explorer_busy_before.status());
   size_t main_query = static_cast<size_t>(std::max_element(baseline.begin(), baseline.end()) - baseline.begin());
+  // The learner's attention mechanism and why (published by its first pass:
+  // dag_learn_now waits for passes).
+  if (auto lr = monitor.Exec("SELECT ruvector.dag_learn_now()"); !lr.ok()) return fail(lr.status());
+  std::string mechanism = "(learner not started)", mechanism_reason;
+  auto mech_row = monitor.Exec("SELECT mechanism, mechanism_reason FROM ruvector.dag_status()");
+  if (!mech_row.ok()) return fail(mech_row.status());
+  if (!mech_row->rows.empty() && !mech_row->rows[0][0].empty()) {
+    mechanism = mech_row->rows[0][0];
+    mechanism_reason = mech_row->rows[0][1];
+  }
   if (o.format == "text") {
     std::cout << fmt::format("RuVector DAG demo: {} queries ({} misplanned by PostgreSQL, {} planned well), {} rounds\n",
                              queries.size(), MisestimationQueries().size(), WellPlannedQueries().size(), o.rounds);
@@ -249,16 +255,25 @@ int RunDemo(const DemoOptions& o) {
     }
     std::cout << fmt::format("PostgreSQL alone: {:.2f} ms per round (per query the median of {} rounds)\n\n",
                              baseline_total, o.baseline_runs);
-    std::cout << fmt::format("{:>5}  {:<21} {:>7}  {:<21} {:>10}  {:>10}  {:>7}  {}\n", "round", "attention",
-                             "tension", fmt::format("arm ({})", queries[main_query].name), "latency", "baseline",
-                             "speedup", "learning events");
+    std::cout << fmt::format("Learner's attention mechanism: {}{}\n", mechanism,
+                             mechanism_reason.empty() ? "" : " -- " + mechanism_reason);
+    std::cout << fmt::format("Per round: {0} = the main query; its tension, and the value model's prediction vs the "
+                             "measured latency of its deployed arm; model err = the model's prequential error "
+                             "(EWMA of |predicted - actual| log-latency)\n\n",
+                             queries[main_query].name);
+    std::cout << fmt::format("{:>5}  {:<21} {:>7}  {:>17}  {:>9}  {:>10}  {:>10}  {:>7}  {}\n", "round",
+                             fmt::format("arm ({})", queries[main_query].name), "tension", "pred/meas ms",
+                             "model err", "latency", "baseline", "speedup", "learning events");
   }
   std::vector<Round> rounds;
-  uint64_t last_event = 0;
+  uint64_t last_event = 0, last_repair = 0;
   {
     auto e = monitor.Scalar("SELECT coalesce(max(seq), 0) FROM ruvector.dag_learning_events(1000)");
     if (!e.ok()) return fail(e.status());
     last_event = std::stoull(*e);
+    auto h = monitor.Scalar("SELECT coalesce(max(seq), 0) FROM ruvector.dag_repair_history(1000)");
+    if (!h.ok()) return fail(h.status());
+    last_repair = std::stoull(*h);
   }
   bool all_identical = true;
   std::map<std::string, std::string> arm_by_qid;
@@ -300,17 +315,26 @@ int RunDemo(const DemoOptions& o) {
       auto it = arm_by_qid.find(qids[i]);
       r.queries[i].arm = it == arm_by_qid.end() ? "default" : it->second;
     }
-    // Attention mechanism and tension of the main query's current plan.
-    std::string q = SqlLiteral(queries[main_query].sql);
-    auto mech = analysis.Scalar("SELECT mechanism FROM ruvector.dag_attention_scores(" + q + ") LIMIT 1");
-    auto tension = analysis.Scalar("SELECT tension FROM ruvector.dag_mincut_analysis(" + q + ")");
-    if (!mech.ok()) return fail(mech.status());
-    if (!tension.ok()) return fail(tension.status());
-    r.mechanism = *mech;
-    r.tension = std::atof(tension->c_str());
+    // The learner's view of the main query's pattern (the one it ran most):
+    // tension of its executed plans, the value model's latency of the
+    // deployed arm and that arm's measured latency.
+    auto view = monitor.Exec(fmt::format(
+        "SELECT tension, coalesce(predicted_deployed_ms, 0), "
+        "coalesce(CASE WHEN deployed_arm = 'default' THEN default_ms ELSE deployed_ms END, 0) "
+        "FROM ruvector.dag_decisions() WHERE query_id = {} ORDER BY observed_runs DESC, pattern_id LIMIT 1",
+        qids[main_query]));
+    if (!view.ok()) return fail(view.status());
+    if (!view->rows.empty()) {
+      r.tension = std::atof(view->rows[0][0].c_str());
+      r.predicted_ms = std::atof(view->rows[0][1].c_str());
+      r.measured_ms = std::atof(view->rows[0][2].c_str());
+    }
+    auto err = monitor.Scalar("SELECT coalesce(model_prediction_error, -1) FROM ruvector.dag_status()");
+    if (!err.ok()) return fail(err.status());
+    r.model_error = std::atof(err->c_str());
     auto ev = monitor.Exec(fmt::format(
         "SELECT seq, event, arm, query_id, round(default_ms::numeric, 1), round(arm_ms::numeric, 1) "
-        "FROM ruvector.dag_learning_events(1000) WHERE seq > {} AND event IN ('deploy', 'revert', 'reject') "
+        "FROM ruvector.dag_learning_events(1000) WHERE seq > {} AND event IN ('deploy', 'revert', 'reject', 'drift') "
         "ORDER BY seq",
         last_event));
     if (!ev.ok()) return fail(ev.status());
@@ -320,7 +344,25 @@ int RunDemo(const DemoOptions& o) {
       for (size_t i = 0; i < queries.size(); ++i) {
         if (qids[i] == row[3]) name = queries[i].name;
       }
-      r.events.push_back(fmt::format("{} {} {} ({} -> {} ms)", row[1], name, row[2], row[4], row[5]));
+      if (row[1] == "drift") {
+        r.events.push_back("drift");
+      } else {
+        r.events.push_back(fmt::format("{} {} {} ({} -> {} ms)", row[1], name, row[2], row[4], row[5]));
+      }
+    }
+    // Healing actions (the worker's cycle) in this round.
+    auto heal = monitor.Exec(fmt::format(
+        "SELECT seq, strategy, outcome, coalesce(d.query_id::text, '') FROM ruvector.dag_repair_history(1000) h "
+        "LEFT JOIN ruvector.dag_decisions() d USING (pattern_id) WHERE seq > {} ORDER BY seq",
+        last_repair));
+    if (!heal.ok()) return fail(heal.status());
+    for (const auto& row : heal->rows) {
+      last_repair = std::max<uint64_t>(last_repair, std::stoull(row[0]));
+      std::string name;
+      for (size_t i = 0; i < queries.size(); ++i) {
+        if (qids[i] == row[3]) name = " " + queries[i].name;
+      }
+      r.events.push_back(fmt::format("healing {}{} {}", row[1], name, row[2]));
     }
     if (o.format == "text") {
       std::string events;
@@ -329,8 +371,12 @@ int RunDemo(const DemoOptions& o) {
         events = fmt::format("{} explored{}{}", r.explorations, events.empty() ? "" : "; ", events);
       }
       if (!r.results_identical) events += " RESULTS DIFFER";
-      std::cout << fmt::format("{:>5}  {:<21} {:>7.3f}  {:<21} {:>7.1f} ms  {:>7.1f} ms  {:>6.2f}x  {}\n", round,
-                               r.mechanism, r.tension, r.queries[main_query].arm, r.total_ms, r.base_ms,
+      const std::string tension = r.tension < 0.0 ? "-" : fmt::format("{:.3f}", r.tension);
+      const std::string pred = r.predicted_ms > 0.0 ? fmt::format("{:.1f}", r.predicted_ms) : "-";
+      const std::string meas = r.measured_ms > 0.0 ? fmt::format("{:.1f}", r.measured_ms) : "-";
+      const std::string err = r.model_error < 0.0 ? "-" : fmt::format("{:.3f}", r.model_error);
+      std::cout << fmt::format("{:>5}  {:<21} {:>7}  {:>17}  {:>9}  {:>7.1f} ms  {:>7.1f} ms  {:>6.2f}x  {}\n", round,
+                               r.queries[main_query].arm, tension, pred + " / " + meas, err, r.total_ms, r.base_ms,
                                r.base_ms / r.total_ms, events.empty() ? "-" : events);
     }
     rounds.push_back(std::move(r));
@@ -404,6 +450,8 @@ int RunDemo(const DemoOptions& o) {
   } else {
     nlohmann::ordered_json j;
     j["rounds_requested"] = o.rounds;
+    j["mechanism"] = mechanism;
+    j["mechanism_reason"] = mechanism_reason;
     j["exploration"] = o.exploration;
     j["exploration_budget"] = online ? o.budget : 0.0;
     j["explorer_busy_ms"] = explorer_ms;
@@ -427,8 +475,13 @@ int RunDemo(const DemoOptions& o) {
         per.push_back({{"name", queries[i].name}, {"ms", r.queries[i].ms}, {"arm", r.queries[i].arm}});
       }
       rs.push_back({{"round", r.index},
-                    {"attention", r.mechanism},
-                    {"tension", r.tension},
+                    {"tension", r.tension < 0.0 ? nlohmann::ordered_json() : nlohmann::ordered_json(r.tension)},
+                    {"predicted_deployed_ms",
+                     r.predicted_ms > 0.0 ? nlohmann::ordered_json(r.predicted_ms) : nlohmann::ordered_json()},
+                    {"measured_deployed_ms",
+                     r.measured_ms > 0.0 ? nlohmann::ordered_json(r.measured_ms) : nlohmann::ordered_json()},
+                    {"model_prediction_error",
+                     r.model_error < 0.0 ? nlohmann::ordered_json() : nlohmann::ordered_json(r.model_error)},
                     {"latency_ms", r.total_ms},
                     {"baseline_ms", r.base_ms},
                     {"speedup", r.base_ms / r.total_ms},

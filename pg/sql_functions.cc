@@ -342,8 +342,8 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   LWLockRelease(StateLock());
 
   Rows rows = BeginRows(fcinfo);
-  Datum v[16];
-  bool n[16] = {false};
+  Datum v[20];
+  bool n[20] = {false};
   v[0] = BoolGetDatum(g_enabled);
   v[1] = Int64GetDatum(patterns);
   v[2] = Int32GetDatum(static_cast<int32>(max_patterns));
@@ -366,6 +366,7 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
     if (d.default_ms > 0.0 && d.deployed_ms > 0.0) improvement_sum += 1.0 - d.deployed_ms / d.default_ms;
   }
   learned_trajectories = Steer()->counters.trajectories_learned;
+  const ModelStatus model = Steer()->model;  // global numbers, no pattern in them
   LWLockRelease(SteerLock());
   v[10] = Int64GetDatum(learned);
   if (learned == 0) n[11] = true; else v[11] = Float8GetDatum(improvement_sum / static_cast<double>(learned));
@@ -375,6 +376,18 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   v[13] = Text(LoadResultName(load));
   if (c.last_save_us == 0) n[14] = true; else v[14] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_save_us));
   v[15] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.started_at_us));
+  // The learner's engine pools every plan's embedding with the one
+  // mechanism of its options; the session setting ruvector.dag_attention
+  // is not sent to the learner process.
+  if (model.mechanism[0] == '\0') {
+    n[16] = n[17] = true;  // the learner has not run a pass yet
+  } else {
+    v[16] = Text(model.mechanism);
+    v[17] = Text("fixed: the learner embeds every plan with one mechanism; no selector is built; "
+                 "ruvector.dag_attention applies to a session's EXPLAIN and analysis functions only");
+  }
+  if (model.measured == 0) n[18] = true; else v[18] = Float8GetDatum(model.prediction_error);
+  v[19] = Int64GetDatum(static_cast<int64>(model.runs_learned));
   tuplestore_putvalues(rows.store, rows.desc, v, n);
   return (Datum)0;
 }

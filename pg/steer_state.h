@@ -78,6 +78,7 @@ struct Decision {
   /// unknown): an explorer can size that run's timeout with it.
   double predicted_explore_ms = 0.0;
   double predicted_default_ms = 0.0;  // value model's latency of the default plan (0 = unknown)
+  double predicted_deployed_ms = 0.0;  // value model's latency of the deployed arm (0 = unknown)
   int32_t prior_arm = -1;  // arm a similar plan of the same owner deployed (-1 = none)
   double tension = 0.0;    // tension of the pattern's executed plans, [0, 1]
   double priority = 0.0;   // exploration priority: time at stake (ms) x (1 + tension)
@@ -267,6 +268,16 @@ struct SteerCounters {
   uint64_t explorer_yields = 0;     // runs postponed because users' statements occupied the cores
 };
 
+/// The worker engine's value model, published by the worker after each
+/// pass (global numbers: no pattern, role or query in them).
+inline constexpr int kMechanismNameLen = 32;
+struct ModelStatus {
+  char mechanism[kMechanismNameLen] = {0};  // attention mechanism pooling every plan's embedding
+  uint64_t runs_learned = 0;                // runs the engine learned from (EngineStats)
+  double prediction_error = 0.0;            // EWMA of the prequential |predicted - actual| log-latency
+  uint8_t measured = 0;                     // 1 once some run was predicted before training
+};
+
 struct SteerState {
   uint64_t magic = 0;
   uint32_t arm_count = 0;       // arms[0 .. arm_count-1] are valid; arms[0] = default
@@ -305,6 +316,7 @@ struct SteerState {
   HealthFindingEntry findings[kHealthRingCapacity];
   uint64_t repair_next_seq = 1;
   HealthRepairEntry repairs[kHealthRingCapacity];
+  ModelStatus model;
 };
 
 /// Initializes `s` with the eight built-in arms.

@@ -605,6 +605,8 @@ struct LearnScratch {
   std::vector<DriftScope> drifts;
   ruvector_dag::HostLearnOutput out;  // decisions, events, evictions of the pass
   HealingCycleOutput cycle;
+  ModelStatus model;        // the value model after this pass (when model_valid)
+  bool model_valid = false;
 };
 
 /// The learning loop (worker only): created with the arm table, recreated
@@ -917,7 +919,15 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
     if (!SampleToDag(scratch->plans[i], &scratch->dags[i]).ok()) continue;
     observed.push_back({scratch->plans[i].pattern_key, &scratch->dags[i]});
   }
-  return g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out);
+  RUVECTOR_RETURN_IF_ERROR(g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out));
+  const ruvector_dag::EngineStats stats = g_engine->Stats();
+  const std::string_view mechanism = ruvector_dag::AttentionMechanismName(g_engine->options().mechanism);
+  CopyBounded(scratch->model.mechanism, sizeof(scratch->model.mechanism), std::string(mechanism).c_str());
+  scratch->model.runs_learned = stats.trajectories_learned;
+  scratch->model.prediction_error = stats.prediction_mae_ewma;
+  scratch->model.measured = stats.predicted_runs > 0 ? 1 : 0;
+  scratch->model_valid = true;
+  return Status::Ok();
 }
 
 /// Healing: feed the detectors (served latency, estimate error, the
@@ -975,6 +985,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->reverts = u.reverts;
     d->predicted_explore_ms = u.predicted_explore_ms;
     d->predicted_default_ms = u.predicted_default_ms;
+    d->predicted_deployed_ms = u.predicted_deployed_ms;
     d->prior_arm = u.prior_arm;
     d->tension = u.tension;
     d->priority = u.priority;
@@ -1005,6 +1016,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
   }
   if (cycled) PublishHealing(scratch->cycle, now);
+  if (scratch->model_valid) g_steer->model = scratch->model;
   g_steer->counters.bank_priors += out.priors;
   if (out.reclustered) {
     // ClusterOf is a binary search: no allocation, no error.
@@ -1312,8 +1324,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   };
   for (int i = 0; i < n; ++i) {
     const Decision& d = rows[i];
-    Datum v[21];
-    bool nulls[21] = {false};
+    Datum v[22];
+    bool nulls[22] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(d.key));
     v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
     v[2] = arm_name(d.deployed_arm);
@@ -1345,6 +1357,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
     nulls[18] = !(d.predicted_default_ms > 0.0);
     v[19] = Float8GetDatum(d.tension);
     v[20] = Float8GetDatum(d.priority);
+    v[21] = Float8GetDatum(d.predicted_deployed_ms);
+    nulls[21] = !(d.predicted_deployed_ms > 0.0);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

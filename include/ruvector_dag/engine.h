@@ -91,6 +91,9 @@ struct PatternDecision {
   double predicted_explore_ms = 0.0;
   /// Value model's latency of the default plan (0 = no plan embedded yet).
   double predicted_default_ms = 0.0;
+  /// Value model's latency of deployed_arm on the latest plan (0 = no plan
+  /// embedded yet; equals predicted_default_ms while arm 0 is deployed).
+  double predicted_deployed_ms = 0.0;
   /// Arm a similar plan of the same owner deployed (-1 = none): tried first.
   int prior_arm = -1;
   /// Tension of the pattern's executed plans (docs/engine.md), in [0, 1].
@@ -322,6 +325,9 @@ struct EngineStats {
   size_t deployed_patterns = 0;       // patterns whose deployed arm is not 0
   size_t bank_patterns = 0;
   double prediction_mae_ewma = 0.0;   // EWMA (rate 0.05) of the prequential error
+  /// Runs the value model predicted before training on them (the EWMA's
+  /// inputs; not kept by Export: 0 after Import).
+  uint64_t predicted_runs = 0;
 };
 
 /// Read-only view of one pattern's state.

@@ -25,7 +25,8 @@ RETURNS TABLE(enabled bool, patterns bigint, max_patterns int, trajectories_reco
               trajectories_buffered bigint, trajectory_capacity int, trajectories_dropped bigint,
               plans_observed bigint, executions_observed bigint, internal_errors bigint,
               patterns_learned bigint, average_improvement float8, learning text, state_file text,
-              last_save timestamptz, started_at timestamptz)
+              last_save timestamptz, started_at timestamptz, mechanism text, mechanism_reason text,
+              model_prediction_error float8, model_runs_learned bigint)
 AS 'MODULE_PATHNAME', 'ruvector_dag_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_statistics()
 RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint, plan_nodes int,
@@ -110,7 +111,7 @@ RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence 
               deployed_ms float8, best_candidate text, best_candidate_ms float8, exploring text,
               observed_runs bigint, plans bigint, explorations bigint, deployments bigint, reverts bigint,
               updated_at timestamptz, cluster int, prior text, predicted_explore_ms float8,
-              predicted_default_ms float8, tension float8, priority float8)
+              predicted_default_ms float8, tension float8, priority float8, predicted_deployed_ms float8)
 AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,

@@ -64,6 +64,16 @@ check "value-model predictions are published" \
   "$(quiet "$db" "SELECT count(*) > 0 FROM ruvector.dag_decisions() WHERE predicted_default_ms > 0")" t
 check "tension lies in [0, 1] and priorities are measured" \
   "$(quiet "$db" "SELECT bool_and(tension BETWEEN 0 AND 1) AND bool_or(priority > 0) FROM ruvector.dag_decisions()")" t
+check "the deployed arm's predicted latency is published" \
+  "$(quiet "$db" "SELECT count(*) > 0 FROM ruvector.dag_decisions() WHERE predicted_deployed_ms > 0
+    AND (deployed_arm <> 'default' OR predicted_deployed_ms = predicted_default_ms)")" t
+echo "# model: $(quiet "$db" "SELECT format('%s, error %s over %s runs', mechanism,
+  round(model_prediction_error::numeric, 3), model_runs_learned) FROM ruvector.dag_status()")"
+check "dag_status names the learner's one mechanism and why" \
+  "$(quiet "$db" "SELECT mechanism || ' ' || (mechanism_reason LIKE 'fixed:%') FROM ruvector.dag_status()")" \
+  "critical_path true"
+check "the value model's prediction error is measured" \
+  "$(quiet "$db" "SELECT model_prediction_error > 0 AND model_runs_learned > 0 FROM ruvector.dag_status()")" t
 check "bank priors are counted" "$(quiet "$db" "SELECT bank_priors > 0 FROM ruvector.dag_exploration_status()")" t
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 done_testing

@@ -313,6 +313,9 @@ void Engine::Annotate(uint64_t key, PatternDecision* d) const {
       const uint32_t k = options_.num_arms;
       if (model_.PredictArms(s.embedding, std::span<double>(preds, k)).ok()) {
         d->predicted_default_ms = std::exp(preds[0]);
+        if (d->deployed_arm >= 0 && static_cast<uint32_t>(d->deployed_arm) < k) {
+          d->predicted_deployed_ms = std::exp(preds[d->deployed_arm]);
+        }
         if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < k) {
           d->predicted_explore_ms = std::exp(preds[d->explore_arm]);
         }
@@ -424,11 +427,14 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
   report.trajectories += runs.size();
   report.prediction_mae = err_count > 0 ? abs_err / static_cast<double>(err_count) : 0.0;
   if (err_count > 0) {
-    stats_.prediction_mae_ewma = stats_.trajectories_learned == 0
+    // Seeded by the first pass that predicted a run (passes before it, whose
+    // runs had no embedded plan, measured nothing); continued after Import.
+    stats_.prediction_mae_ewma = stats_.predicted_runs == 0 && stats_.prediction_mae_ewma == 0.0
                                      ? report.prediction_mae
                                      : 0.95 * stats_.prediction_mae_ewma + 0.05 * report.prediction_mae;
   }
   stats_.trajectories_learned += runs.size();
+  stats_.predicted_runs += err_count;
   stats_.deployments += report.deployments;
   stats_.reverts += report.reverts;
   return Status::Ok();

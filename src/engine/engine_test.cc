@@ -143,9 +143,17 @@ TEST(EngineTest, LearningLoopConvergesAndNeverDeploysASlowerArm) {
     } else {
       EXPECT_LT(f, 1.0) << "pattern " << p.key << " kind " << p.kind;
     }
+    // The value model's latency of the deployed arm is published with the decision.
+    Result<PatternDecision> d = engine->Decide(p.key);
+    ASSERT_TRUE(d.ok());
+    EXPECT_GT(d->predicted_deployed_ms, 0.0) << "pattern " << p.key;
+    if (d->deployed_arm == 0) EXPECT_EQ(d->predicted_deployed_ms, d->predicted_default_ms);
   }
   EXPECT_LT(r.cumulative_ms, 0.85 * r.default_ms);
   EXPECT_GT(stats.bank_patterns, 0u);
+  EXPECT_GT(stats.predicted_runs, 0u);
+  EXPECT_LE(stats.predicted_runs, stats.trajectories_learned);
+  EXPECT_GT(stats.prediction_mae_ewma, 0.0);
   // Prequential (held-out) prediction error, averaged over eighths of the run.
   std::vector<double> curve;
   const size_t chunk = r.mae.size() / 8;
