@@ -48,6 +48,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 step "fuzzing, ${fuzz_seconds}s per target"
 fuzz=$root/build-fuzz
+# A tree configured before the project compiled C sources has gcc as its C
+# compiler, which lacks libFuzzer's flags: configure it afresh.
+if [ -f "$fuzz/CMakeCache.txt" ] && ! grep -q '^CMAKE_C_COMPILER:.*clang' "$fuzz/CMakeCache.txt"; then
+  rm -rf "$fuzz"
+fi
 if [ ! -f "$fuzz/build.ninja" ]; then
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRUVECTOR_BUILD_FUZZERS=ON -DRUVECTOR_SANITIZE=address,undefined -DRUVECTOR_BUILD_TESTS=OFF \
