@@ -461,15 +461,20 @@ TEST(EngineHostLoopTest, DriftAdmissionAndStateRoundTrip) {
   EXPECT_EQ(engine->patterns().patterns(), 0u);
 }
 
+// `n` runs of pattern 1 alternating between the default (100 ms) and arm 2 (20 ms).
+std::vector<PatternRun> AlternatingRuns(int n) {
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < n; ++i) runs.push_back(HostRun(1, i % 2 == 0 ? 0 : 2, i % 2 == 0 ? 100.0 : 20.0, i + 1));
+  return runs;
+}
+
 TEST(EngineHostLoopTest, AFloodTrainsTheModelOnASampleAndTheBanditsOnEveryRun) {
   EngineOptions o = HostOptions();
   o.max_train_per_learn = 4;
   o.replay_ratio = 0.0;
   auto engine = Engine::Create(o).value();
   const QueryDag dag = sim::FamilyPlan(0, 8, 3);
-  std::vector<PatternRun> runs;
-  for (int i = 0; i < 40; ++i) runs.push_back(HostRun(1, i % 2 == 0 ? 0 : 2, i % 2 == 0 ? 100.0 : 20.0, i + 1));
-  HostPass(engine.get(), runs, {{1, &dag}});
+  HostPass(engine.get(), AlternatingRuns(40), {{1, &dag}});
   // Adapt + TrainStep per trained run: 4 runs of 40.
   EXPECT_EQ(engine->model().steps(), 8u);
   EXPECT_EQ(engine->Pattern(1)->arms[0].total_runs + engine->Pattern(1)->arms[2].total_runs, 40u);
@@ -482,9 +487,7 @@ TEST(EngineHostLoopTest, ARepeatedPatternTrainsTheModelOnAFewRunsPerArm) {
   o.replay_ratio = 0.0;
   auto engine = Engine::Create(o).value();
   const QueryDag dag = sim::FamilyPlan(0, 8, 3);
-  std::vector<PatternRun> runs;
-  for (int i = 0; i < 40; ++i) runs.push_back(HostRun(1, i % 2 == 0 ? 0 : 2, i % 2 == 0 ? 100.0 : 20.0, i + 1));
-  HostPass(engine.get(), runs, {{1, &dag}});
+  HostPass(engine.get(), AlternatingRuns(40), {{1, &dag}});
   // Adapt + TrainStep per trained run: 3 runs of arm 0 and 3 of arm 2.
   EXPECT_EQ(engine->model().steps(), 12u);
   EXPECT_EQ(engine->Pattern(1)->arms[0].total_runs + engine->Pattern(1)->arms[2].total_runs, 40u);
