@@ -38,23 +38,9 @@ command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install va
 [ "$long" -gt "$short" ] || { echo "RUVECTOR_BENCH_TXNS must exceed RUVECTOR_BENCH_TXNS_SHORT" >&2; exit 1; }
 
 private=${RUVECTOR_BENCH_PRIVATE:-0}
-library=ruvector_dag
-if [ "$private" = 1 ]; then
-  library=$(cd "$build/pg" && pwd)/ruvector_dag.so
-else
-  exec 9>/tmp/ruvector_pg_install.lock
-  flock 9
-  cmake --install "$build" --component pg >/dev/null
-fi
-
-work=$(mktemp -d /tmp/ruvector_pgbench_ir.XXXXXX)
-chmod 755 "$work"
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres:postgres "$work"
-  as_pg=(runuser -u postgres --)
-fi
-data=$work/data
+source "$root/bench/lib.sh"
+bench_library "$private"
+bench_workdir ruvector_pgbench_ir
 server_pid=""
 stop_server() {
   if [ -n "$server_pid" ]; then

@@ -34,23 +34,9 @@ pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 [ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
 
-library=ruvector_dag
-if [ "${RUVECTOR_BENCH_PRIVATE:-0}" = 1 ]; then
-  library=$(cd "$build/pg" && pwd)/ruvector_dag.so
-else
-  exec 9>/tmp/ruvector_pg_install.lock
-  flock 9
-  cmake --install "$build" --component pg >/dev/null
-fi
-
-work=$(mktemp -d /tmp/ruvector_pgbench.XXXXXX)
-chmod 755 "$work"
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres:postgres "$work"
-  as_pg=(runuser -u postgres --)
-fi
-data=$work/data
+source "$root/bench/lib.sh"
+bench_library "${RUVECTOR_BENCH_PRIVATE:-0}"
+bench_workdir ruvector_pgbench
 cleanup() {
   "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$work"
