@@ -1,10 +1,10 @@
 // Declarations shared by the PG zone files of the extension (include after
-// shim.h). GUC variables are defined in init.cc, shared memory in shmem.cc,
-// hooks in hooks.cc, the worker in worker.cc.
+// shim.h). GUC variables are defined in init.cc, shared memory in
+// state/shmem.cc, hooks in planner/hooks.cc, the worker in worker/worker.cc.
 #ifndef RUVECTOR_PG_EXTENSION_H_
 #define RUVECTOR_PG_EXTENSION_H_
 
-#include "shared_state.h"
+#include "state/shared_state.h"
 
 namespace ruvector_pg {
 
@@ -37,7 +37,7 @@ extern bool g_loaded_by_preload;
 /// ERROR (SQLSTATE 55000) when not preloaded; call first in SQL functions.
 void RequirePreload();
 
-// --- shared memory (shmem.cc) -------------------------------------------------
+// --- shared memory (state/shmem.cc) -------------------------------------------------
 void RequestSharedMemory();  // from shmem_request_hook
 void StartupSharedMemory();  // from shmem_startup_hook
 /// The state (null before startup or when not preloaded).
@@ -78,14 +78,14 @@ bool ExtensionCreatedHere();
 /// whatever the query.
 inline constexpr int kMaxAnalyzedNodes = 10000;
 
-// --- hooks (hooks.cc) -----------------------------------------------------------
+// --- hooks (planner/hooks.cc) -----------------------------------------------------------
 void InstallHooks();
 
 /// What the last EXPLAIN of this backend observed (filled by the planner and
 /// executor hooks while an EXPLAIN runs; read by the EXPLAIN hook).
 struct ExplainCapture;
 
-// --- background worker (worker.cc) ------------------------------------------------
+// --- background worker (worker/worker.cc) ------------------------------------------------
 void RegisterWorker();
 extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg);
 

@@ -1,13 +1,16 @@
 // _PG_init: every GUC, the shared-memory request and every hook
 // registration of the extension, in one place.
-#include "dag_bridge.h"
+#include "planner/dag_bridge.h"
 
 #include "shim.h"
 
 #include "extension.h"
-#include "foreground.h"
+#include "worker/foreground.h"
 #include "guard.h"
-#include "steering.h"
+#include "planner/steering.h"
+#include "planner/drift.h"
+#include "state/steer_shmem.h"
+#include "worker/explorer.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -194,6 +197,6 @@ void _PG_init(void) {
   shmem_startup_hook = ShmemStartupHook;
   EnableQueryId();
   InstallHooks();
-  InstallSteeringHooks();
+  InstallDriftHook();
   RegisterWorker();
 }

@@ -237,7 +237,7 @@ TEST(BanditTest, HighCensoredRunsOfASlowArmRejectIt) {
 }
 
 BanditOptions ServerLike() {
-  // The PostgreSQL worker's options (pg/learner.cc): judged after four
+  // The PostgreSQL worker's options (pg/worker/learner.cc): judged after four
   // runs, at most eight exploration runs per candidate.
   BanditOptions o;
   o.num_arms = 4;

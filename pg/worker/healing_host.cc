@@ -1,5 +1,5 @@
 // C++ zone: the server's healing cycle (healing_host.h).
-#include "healing_host.h"
+#include "worker/healing_host.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 // Observation never fails or changes the user's statement: each observation
 // runs inside PG_TRY in its own memory context, touches only palloc'd memory
 // and our own LWLock, and on any error logs it, counts it and carries on.
-#include "dag_bridge.h"
+#include "planner/dag_bridge.h"
 
 #include <cstring>
 #include <new>
@@ -13,10 +13,12 @@
 #include "shim.h"
 
 #include "extension.h"
-#include "foreground.h"
+#include "worker/foreground.h"
 #include "guard.h"
-#include "plan_extract.h"
-#include "steering.h"
+#include "planner/plan_extract.h"
+#include "planner/steering.h"
+#include "state/steer_shmem.h"
+#include "worker/explorer.h"
 
 namespace ruvector_pg {
 namespace {

@@ -1,5 +1,5 @@
 // Plain-data steering state: no PostgreSQL headers (see steer_state.h).
-#include "steer_state.h"
+#include "state/steer_state.h"
 
 #include <cmath>
 #include <cstdio>

@@ -2,7 +2,7 @@
 // validates its arguments (PG zone), plans the query text for real when it
 // analyzes one, runs the analysis in the C++ zone through RunCpp into a
 // context-owned result, reports errors in the apply zone, then builds rows.
-#include "dag_bridge.h"
+#include "planner/dag_bridge.h"
 
 #include <stdexcept>
 
@@ -10,9 +10,10 @@
 
 #include "extension.h"
 #include "guard.h"
-#include "plan_extract.h"
-#include "steering.h"
-#include "visibility.h"
+#include "planner/plan_extract.h"
+#include "planner/steering.h"
+#include "api/visibility.h"
+#include "state/steer_shmem.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);

@@ -1,6 +1,6 @@
 // PG zone: per-backend "executing a user statement" marks and their moving
 // average (foreground.h).
-#include "foreground.h"
+#include "worker/foreground.h"
 
 #include <sched.h>
 #include <unistd.h>
@@ -12,7 +12,9 @@ extern "C" {
 #include "storage/shmem.h"
 }
 
-#include "steering.h"
+#include "planner/steering.h"
+#include "worker/explorer.h"
+#include "state/steer_shmem.h"
 
 namespace ruvector_pg {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "dag_bridge.h"
-#include "shared_state.h"
+#include "planner/dag_bridge.h"
+#include "state/shared_state.h"
 
 namespace ruvector_pg {
 namespace {

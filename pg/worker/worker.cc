@@ -1,5 +1,5 @@
 // PG zone: the background worker. It learns from new trajectories every
-// 50 ms (steering.cc), starts background explorers within the CPU budget
+// 50 ms (learn_pass.cc), starts background explorers within the CPU budget
 // (explorer.cc), and persists the shared state periodically
 // (ruvector.dag_persist_interval) when something changed, and once more when
 // asked to shut down.
@@ -11,7 +11,10 @@ extern "C" {
 
 #include "extension.h"
 #include "guard.h"
-#include "steering.h"
+#include "planner/steering.h"
+#include "state/steer_shmem.h"
+#include "worker/explorer.h"
+#include "worker/learn_pass.h"
 
 namespace ruvector_pg {
 

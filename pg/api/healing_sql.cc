@@ -7,8 +7,9 @@
 
 #include "extension.h"
 #include "guard.h"
-#include "steering.h"
-#include "visibility.h"
+#include "planner/steering.h"
+#include "api/visibility.h"
+#include "state/steer_shmem.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_health_report);

@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "learner.h"
+#include "worker/learner.h"
 #include "ruvector_dag/healing.h"
 #include "ruvector_dag/status.h"
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "plan_snapshot.h"
-#include "shared_state.h"
+#include "planner/plan_snapshot.h"
+#include "state/shared_state.h"
 #include "ruvector_dag/attention.h"
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/mincut.h"

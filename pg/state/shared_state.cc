@@ -1,5 +1,5 @@
 // Plain-data shared state: no PostgreSQL headers (see shared_state.h).
-#include "shared_state.h"
+#include "state/shared_state.h"
 
 #include <algorithm>
 #include <atomic>

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "healing_host.h"
-#include "learner.h"
+#include "worker/healing_host.h"
+#include "worker/learner.h"
 #include "ruvector_dag/core.h"
 #include "ruvector_dag/dag.h"
-#include "steer_state.h"
+#include "state/steer_state.h"
 
 namespace ruvector_pg {
 namespace {

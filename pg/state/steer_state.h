@@ -4,7 +4,7 @@
 // measured latencies), pins, a query-id filter that lets the planner hook skip
 // all steering work for queries nobody steers, learning events and counters.
 //
-// No PostgreSQL headers: the PG zone (steering.cc) places this in shared
+// No PostgreSQL headers: the PG zone (steer_shmem.cc) places this in shared
 // memory and holds the steering LWLock around every call; nothing here locks,
 // allocates or throws.
 #ifndef RUVECTOR_PG_STEER_STATE_H_

@@ -1,10 +1,10 @@
 // C++ zone: adapters from the trajectory ring to the engine (learner.h).
-#include "learner.h"
+#include "worker/learner.h"
 
 #include <vector>
 
-#include "dag_bridge.h"
-#include "plan_snapshot.h"
+#include "planner/dag_bridge.h"
+#include "planner/plan_snapshot.h"
 
 namespace ruvector_pg {
 

@@ -11,7 +11,7 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
-#include "plan_extract.h"
+#include "planner/plan_extract.h"
 
 namespace ruvector_pg {
 namespace {

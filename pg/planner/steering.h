@@ -1,9 +1,10 @@
-// PG zone declarations of plan steering (steering.cc). Include after shim.h.
-#ifndef RUVECTOR_PG_STEERING_H_
-#define RUVECTOR_PG_STEERING_H_
+// PG zone declarations of plan steering in the planner (steering.cc).
+// Include after shim.h.
+#ifndef RUVECTOR_PG_PLANNER_STEERING_H_
+#define RUVECTOR_PG_PLANNER_STEERING_H_
 
-#include "dag_bridge.h"
-#include "steer_state.h"
+#include "planner/dag_bridge.h"
+#include "state/steer_state.h"
 
 namespace ruvector_pg {
 
@@ -13,13 +14,6 @@ extern int g_exploration_mode;        // ruvector.dag_exploration
 extern double g_exploration_budget;   // ruvector.dag_exploration_budget
 extern bool g_steering_enabled;       // ruvector.dag_steering
 extern int g_baseline_interval;       // ruvector.dag_baseline_interval
-
-void RequestSteerMemory();
-void StartupSteerMemory();
-SteerState* Steer();
-LWLock* SteerLock();
-/// ProcessUtility hook (drift: ANALYZE, DDL, planner settings).
-void InstallSteeringHooks();
 
 /// How one planned statement was planned (kept per backend, keyed by a
 /// fingerprint of the PlannedStmt that survives the plan cache's copy: query
@@ -66,37 +60,15 @@ using PlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo);
 PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
                           ParamListInfo params, const char* settings);
 
+/// Whether setting `name` may be part of an arm: planner settings (Query
+/// Tuning), memory and parallelism, and extensions' own settings -- never
+/// one that changes who runs the statement or how its names resolve
+/// (role, session_authorization, search_path, ...).
+bool ArmSettingAllowed(const char* name);
+
 /// The settings and name of arm `arm` (false when it does not exist).
 bool ArmSettings(int arm, char* settings, size_t settings_cap, char* arm_name, size_t name_cap);
 
-// --- background exploration (explorer.cc) ------------------------------------------
-extern double g_explore_cpu_budget;  // ruvector.dag_exploration_cpu_budget
-extern double g_explore_min_ms;      // ruvector.dag_exploration_min_ms
-/// In an explorer process: the arm steerable statements are planned with
-/// while it re-executes one (-1 = none).
-extern int g_forced_arm;
-/// This process is an explorer (its statements are not captured).
-extern bool g_in_explorer;
-/// Executor end hook: captures the statement (its text and parameters) when
-/// the learner wants to explore its pattern and holds no recent capture.
-void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id);
-/// Worker loop: reaps a finished explorer and, within the CPU budget, plans
-/// the next batch and starts an explorer process for it.
-void ExplorerTick();
-/// Worker shutdown: terminates a running explorer.
-void StopExplorer();
-extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg);
-
-/// Worker: writes the bandits to $PGDATA/ruvector_dag.learner (loaded at the
-/// next worker start when the arm table is unchanged). Logs at `elevel` on
-/// failure.
-bool PersistLearner(int elevel);
-
-/// The worker's learning step: drains up to `max_records` new trajectories
-/// into the bandits and publishes decisions and events. Returns the number of
-/// ring records examined.
-int LearnStep(int max_records);
-
 }  // namespace ruvector_pg
 
-#endif  // RUVECTOR_PG_STEERING_H_
+#endif  // RUVECTOR_PG_PLANNER_STEERING_H_

@@ -13,8 +13,8 @@
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/engine.h"
 #include "ruvector_dag/status.h"
-#include "shared_state.h"
-#include "steer_state.h"
+#include "state/shared_state.h"
+#include "state/steer_state.h"
 
 namespace ruvector_pg {
 

@@ -4,7 +4,7 @@
 #ifndef RUVECTOR_PG_PLAN_EXTRACT_H_
 #define RUVECTOR_PG_PLAN_EXTRACT_H_
 
-#include "plan_snapshot.h"
+#include "planner/plan_snapshot.h"
 
 namespace ruvector_pg {
 

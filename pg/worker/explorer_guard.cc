@@ -1,5 +1,5 @@
 // PG zone: the background explorer's re-execution rule (explorer_guard.h).
-#include "explorer_guard.h"
+#include "worker/explorer_guard.h"
 
 #include <cstdarg>
 

@@ -7,8 +7,9 @@ extern "C" {
 }
 
 #include "extension.h"
-#include "steering.h"
-#include "visibility.h"
+#include "planner/steering.h"
+#include "api/visibility.h"
+#include "state/steer_shmem.h"
 
 namespace ruvector_pg {
 

@@ -13,7 +13,7 @@
 // are observed by the ordinary executor hook (an exploration trajectory of
 // that arm); a run cancelled at its timeout is recorded as a censored one.
 // docs/postgres.md, "Background exploration".
-#include "dag_bridge.h"
+#include "planner/dag_bridge.h"
 
 #include <sys/resource.h>
 
@@ -26,17 +26,18 @@ extern "C" {
 #include "utils/timeout.h"
 }
 
-#include "explorer_guard.h"
+#include "worker/explorer_guard.h"
 #include "extension.h"
-#include "foreground.h"
+#include "worker/foreground.h"
 #include "guard.h"
-#include "steering.h"
-#include "visibility.h"
+#include "planner/steering.h"
+#include "api/visibility.h"
 
 extern "C" {
 #include "commands/dbcommands.h"
 #include "catalog/pg_authid.h"
 #include "utils/acl.h"
+#include "state/steer_shmem.h"
 PG_FUNCTION_INFO_V1(ruvector_dag_exploration_status);
 PG_FUNCTION_INFO_V1(ruvector_dag_captured_statements);
 }

@@ -1,5 +1,5 @@
 // C++ zone: no PostgreSQL headers here (see dag_bridge.h).
-#include "dag_bridge.h"
+#include "planner/dag_bridge.h"
 
 #include <algorithm>
 #include <cmath>

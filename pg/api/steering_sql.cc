@@ -1,0 +1,422 @@
+// PG zone: the SQL functions for arms, pins, decisions and learning
+// (dag_arms, dag_add_arm, dag_remove_arm, dag_pin, dag_unpin, dag_decisions,
+// dag_learning_events, dag_learn_now, dag_reset_learning; docs/postgres.md).
+#include "shim.h"
+
+#include "api/visibility.h"
+#include "extension.h"
+#include "guard.h"
+#include "planner/steering.h"
+#include "state/steer_shmem.h"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(ruvector_dag_arms);
+PG_FUNCTION_INFO_V1(ruvector_dag_add_arm);
+PG_FUNCTION_INFO_V1(ruvector_dag_remove_arm);
+PG_FUNCTION_INFO_V1(ruvector_dag_pin);
+PG_FUNCTION_INFO_V1(ruvector_dag_unpin);
+PG_FUNCTION_INFO_V1(ruvector_dag_decisions);
+PG_FUNCTION_INFO_V1(ruvector_dag_learning_events);
+PG_FUNCTION_INFO_V1(ruvector_dag_learn_now);
+PG_FUNCTION_INFO_V1(ruvector_dag_reset_learning);
+}
+
+namespace ruvector_pg {
+
+// --- SQL functions ------------------------------------------------------------------------
+
+namespace {
+
+void RequireSteer() {
+  RequirePreload();
+  if (g_steer == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag: steering state is not initialized")));
+  }
+}
+
+char* ArgText(FunctionCallInfo fcinfo, int n, const char* what) {
+  if (PG_ARGISNULL(n)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: %s must not be NULL", what)));
+  }
+  char* s = text_to_cstring(PG_GETARG_TEXT_PP(n));
+  if (s[0] == '\0') {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: %s must not be empty", what)));
+  }
+  return s;
+}
+
+int ArmIndexOrError(const char* name) {
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  int idx = FindArm(g_steer, name);
+  StringInfoData names;
+  initStringInfo(&names);
+  for (uint32_t i = 0; i < g_steer->arm_count; ++i) {
+    appendStringInfo(&names, "%s%s", i == 0 ? "" : ", ", g_steer->arms[i].name);
+  }
+  LWLockRelease(g_steer_lock);
+  if (idx < 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: unknown arm \"%s\"", name),
+                    errhint("Arms: %s.", names.data)));
+  }
+  return idx;
+}
+
+Datum TextDatum(const char* s) { return PointerGetDatum(cstring_to_text(s)); }
+
+Datum TimestampDatum(int64_t us) {
+  return us == 0 ? (Datum)0 : TimestampTzGetDatum(UnixMicrosToTimestamp(us));
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+using namespace ruvector_pg;
+
+/// dag_arms() -> (arm_id, name, settings, builtin)
+extern "C" Datum ruvector_dag_arms(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint32_t count = g_steer->arm_count;
+  ArmDef* arms = static_cast<ArmDef*>(palloc(sizeof(ArmDef) * kMaxArms));
+  memcpy(static_cast<void*>(arms), g_steer->arms, sizeof(ArmDef) * kMaxArms);
+  LWLockRelease(g_steer_lock);
+  for (uint32_t i = 0; i < count; ++i) {
+    Datum v[4];
+    bool nulls[4] = {false, false, false, false};
+    v[0] = Int32GetDatum(static_cast<int32>(i));
+    v[1] = TextDatum(arms[i].name);
+    StringInfoData s;
+    initStringInfo(&s);
+    // "a=b\nc=d\n" -> "a=b, c=d"
+    for (const char* p = arms[i].settings; *p != '\0'; ++p) {
+      if (*p == '\n') {
+        if (p[1] != '\0') appendStringInfoString(&s, ", ");
+      } else {
+        appendStringInfoChar(&s, *p);
+      }
+    }
+    v[2] = TextDatum(s.data);
+    v[3] = BoolGetDatum(arms[i].builtin != 0);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// _dag_add_arm(name text, gucs text[], vals text[]) -> int (the arm id).
+/// The SQL wrapper dag_add_arm(name, settings jsonb) turns the object into
+/// the two arrays.
+extern "C" Datum ruvector_dag_add_arm(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  char* name = ArgText(fcinfo, 0, "arm name");
+  if (strlen(name) >= static_cast<size_t>(kArmNameLen)) {
+    ereport(ERROR, (errcode(ERRCODE_NAME_TOO_LONG),
+                    errmsg("ruvector_dag: arm name is longer than %d bytes", kArmNameLen - 1)));
+  }
+  for (const char* p = name; *p != '\0'; ++p) {
+    if (!(isalnum(static_cast<unsigned char>(*p)) || *p == '_' || *p == '-' || *p == '.')) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: arm name \"%s\" may only contain letters, digits, '_', '-' and '.'",
+                             name)));
+    }
+  }
+  if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: arm settings must be a JSON object of setting names to values")));
+  }
+  Datum* keys;
+  bool* knulls;
+  int nkeys;
+  Datum* vals;
+  bool* vnulls;
+  int nvals;
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT, &keys, &knulls, &nkeys);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &vals, &vnulls, &nvals);
+  if (nkeys != nvals || nkeys == 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: arm settings must be a non-empty JSON object of setting names to values")));
+  }
+  StringInfoData settings;
+  initStringInfo(&settings);
+  GucContext context = superuser() ? PGC_SUSET : PGC_USERSET;
+  for (int i = 0; i < nkeys; ++i) {
+    if (knulls[i] || vnulls[i]) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("ruvector_dag: arm settings must not contain NULL values")));
+    }
+    char* k = TextDatumGetCString(keys[i]);
+    char* v = TextDatumGetCString(vals[i]);
+    if (strchr(k, '=') != nullptr || strchr(k, '\n') != nullptr || strchr(v, '\n') != nullptr) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: setting \"%s\" contains '=' or a newline", k)));
+    }
+    if (GetConfigOption(k, true, false) == nullptr) {
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg("ruvector_dag: unknown configuration parameter \"%s\" in arm \"%s\"", k, name)));
+    }
+    // Validation only (changeVal = false): raises an ERROR naming the
+    // parameter for a bad value or a setting that cannot be changed per query.
+    (void)set_config_option(k, v, context, PGC_S_SESSION, GUC_ACTION_SAVE, false, ERROR, false);
+    if (!ArmSettingAllowed(k)) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: \"%s\" cannot be part of an arm", k),
+                      errdetail("Arms hold planner settings (Query Tuning), memory and parallelism settings, and "
+                                "extensions' settings.")));
+    }
+    appendStringInfo(&settings, "%s=%s\n", k, v);
+  }
+  if (settings.len >= kArmSettingsLen) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: arm settings are longer than %d bytes", kArmSettingsLen - 1)));
+  }
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool exists = FindArm(g_steer, name) >= 0;
+  int idx = exists ? -1 : AddArm(g_steer, name, settings.data);
+  LWLockRelease(g_steer_lock);
+  if (exists) {
+    ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT), errmsg("ruvector_dag: arm \"%s\" already exists", name)));
+  }
+  if (idx < 0) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: at most %d arms can be defined", kMaxArms)));
+  }
+  SaveSteerFile();
+  PG_RETURN_INT32(idx);
+}
+
+extern "C" Datum ruvector_dag_remove_arm(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  char* name = ArgText(fcinfo, 0, "arm name");
+  int idx = ArmIndexOrError(name);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool builtin = g_steer->arms[idx].builtin != 0;
+  bool removed = !builtin && RemoveArm(g_steer, idx);
+  LWLockRelease(g_steer_lock);
+  if (builtin) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: arm \"%s\" is built in and cannot be removed", name)));
+  }
+  if (removed) SaveSteerFile();
+  PG_RETURN_BOOL(removed);
+}
+
+extern "C" Datum ruvector_dag_pin(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: queryid must not be NULL")));
+  }
+  int64 qid = PG_GETARG_INT64(0);
+  if (qid == 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: queryid 0 is not a query")));
+  }
+  char* name = ArgText(fcinfo, 1, "arm name");
+  int idx = ArmIndexOrError(name);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx, MyDatabaseId);
+  if (ok) RebuildQueryFilter(g_steer);
+  LWLockRelease(g_steer_lock);
+  if (!ok) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: at most %d queries can be pinned", kMaxPins)));
+  }
+  SaveSteerFile();
+  PG_RETURN_VOID();
+}
+
+extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: queryid must not be NULL")));
+  }
+  int64 qid = PG_GETARG_INT64(0);
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid), MyDatabaseId);
+  if (ok) RebuildQueryFilter(g_steer);
+  LWLockRelease(g_steer_lock);
+  if (ok) SaveSteerFile();
+  PG_RETURN_BOOL(ok);
+}
+
+/// dag_decisions() -> per pattern the learner tracks.
+extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Decision* rows = static_cast<Decision*>(palloc(sizeof(Decision) * kDecisionSlots));
+  char (*names)[kArmNameLen] = static_cast<char (*)[kArmNameLen]>(palloc(kArmNameLen * kMaxArms));
+  int n = 0;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  for (const Decision& d : g_steer->decisions) {
+    if (d.key != 0) rows[n++] = d;
+  }
+  uint32_t arm_count = g_steer->arm_count;
+  for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
+  LWLockRelease(g_steer_lock);
+  const RowVisibility vis = CallerVisibility();
+  n = static_cast<int>(
+      std::remove_if(rows, rows + n, [&](const Decision& d) { return !vis.Allows(d.database_oid, d.role_oid); }) -
+      rows);
+  std::sort(rows, rows + n, [](const Decision& a, const Decision& b) {
+    return a.observed_runs != b.observed_runs ? a.observed_runs > b.observed_runs : a.key < b.key;
+  });
+  auto arm_name = [&](int a) -> Datum {
+    return TextDatum(a >= 0 && static_cast<uint32_t>(a) < arm_count ? names[a] : "?");
+  };
+  for (int i = 0; i < n; ++i) {
+    const Decision& d = rows[i];
+    Datum v[22];
+    bool nulls[22] = {false};
+    v[0] = Int64GetDatum(static_cast<int64>(d.key));
+    v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
+    v[2] = arm_name(d.deployed_arm);
+    v[3] = Float8GetDatum(d.confidence);
+    v[4] = Float8GetDatum(d.default_ms);
+    nulls[4] = d.default_ms <= 0.0;
+    v[5] = Float8GetDatum(d.deployed_ms);
+    nulls[5] = d.deployed_ms <= 0.0;
+    v[6] = d.best_candidate_arm >= 0 ? arm_name(d.best_candidate_arm) : (Datum)0;
+    nulls[6] = d.best_candidate_arm < 0;
+    v[7] = Float8GetDatum(d.best_candidate_ms);
+    nulls[7] = d.best_candidate_arm < 0;
+    v[8] = d.explore_arm > 0 ? arm_name(d.explore_arm) : (Datum)0;
+    nulls[8] = d.explore_arm <= 0;
+    v[9] = Int64GetDatum(static_cast<int64>(d.observed_runs));
+    v[10] = Int64GetDatum(static_cast<int64>(d.plans));
+    v[11] = Int64GetDatum(static_cast<int64>(d.explorations));
+    v[12] = Int64GetDatum(static_cast<int64>(d.deployments));
+    v[13] = Int64GetDatum(static_cast<int64>(d.reverts));
+    v[14] = TimestampDatum(d.updated_us);
+    nulls[14] = d.updated_us == 0;
+    v[15] = Int32GetDatum(d.cluster);
+    nulls[15] = d.cluster < 0;
+    v[16] = d.prior_arm > 0 ? arm_name(d.prior_arm) : (Datum)0;
+    nulls[16] = d.prior_arm <= 0;
+    v[17] = Float8GetDatum(d.predicted_explore_ms);
+    nulls[17] = !(d.predicted_explore_ms > 0.0);
+    v[18] = Float8GetDatum(d.predicted_default_ms);
+    nulls[18] = !(d.predicted_default_ms > 0.0);
+    v[19] = Float8GetDatum(d.tension);
+    v[20] = Float8GetDatum(d.priority);
+    v[21] = Float8GetDatum(d.predicted_deployed_ms);
+    nulls[21] = !(d.predicted_deployed_ms > 0.0);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// dag_learning_events(max_rows) -> newest first.
+extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  int32 max_rows = PG_ARGISNULL(0) ? 100 : PG_GETARG_INT32(0);
+  if (max_rows < 0) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("ruvector_dag: max_rows must be >= 0, got %d", max_rows)));
+  }
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  LearnEvent* rows = static_cast<LearnEvent*>(palloc(sizeof(LearnEvent) * kEventCapacity));
+  char (*names)[kArmNameLen] = static_cast<char (*)[kArmNameLen]>(palloc(kArmNameLen * kMaxArms));
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  int n = CopyNewest(g_steer->events, g_steer->event_next_seq, kEventCapacity, rows);
+  uint32_t arm_count = g_steer->arm_count;
+  for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
+  LWLockRelease(g_steer_lock);
+  const RowVisibility vis = CallerVisibility();
+  for (int i = 0, shown = 0; i < n && shown < max_rows; ++i) {
+    const LearnEvent& e = rows[i];
+    Datum v[9];
+    bool nulls[9] = {false};
+    bool has_pattern = e.type != LearnEventType::kDrift && e.type != LearnEventType::kArmsChanged;
+    // A pattern's events follow the pattern; a drift event follows who made
+    // the change (server-wide ones: those who see all roles); arm changes
+    // (superusers' configuration) are shown to all.
+    const bool visible = e.type == LearnEventType::kArmsChanged ||
+                         (e.database_oid == 0 ? vis.all_roles : vis.Allows(e.database_oid, e.role_oid));
+    if (!visible) continue;
+    ++shown;
+    v[0] = Int64GetDatum(static_cast<int64>(e.seq));
+    v[1] = TimestampDatum(e.at_us);
+    v[2] = TextDatum(LearnEventName(e.type));
+    v[3] = Int64GetDatum(static_cast<int64>(e.pattern_key));
+    nulls[3] = !has_pattern;
+    v[4] = Int64GetDatum(static_cast<int64>(e.query_id));
+    nulls[4] = !has_pattern;
+    v[5] = TextDatum(e.arm >= 0 && static_cast<uint32_t>(e.arm) < arm_count ? names[e.arm] : "?");
+    nulls[5] = !has_pattern;
+    v[6] = Float8GetDatum(e.confidence);
+    v[7] = Float8GetDatum(e.default_ms);
+    nulls[7] = !has_pattern;
+    v[8] = Float8GetDatum(e.arm_ms);
+    nulls[8] = !has_pattern;
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// dag_learn_now() -> bigint: wakes the worker and waits (up to 10 s) until
+/// it learned every trajectory recorded before the call; returns how many
+/// trajectories it learned meanwhile.
+extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t target = RingNextSeq(State()) - 1;
+  LWLockRelease(StateLock());
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t learned_before = g_steer->counters.trajectories_learned;
+  // A pass that starts after this call also sees drift reported before it.
+  uint64_t passes_before = g_steer->counters.learn_passes;
+  int procno = g_steer->worker_procno;
+  LWLockRelease(g_steer_lock);
+  if (procno < 0) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag: the background worker is not running")));
+  }
+  for (int waited_ms = 0; waited_ms < 10000; ++waited_ms) {
+    LWLockAcquire(g_steer_lock, LW_SHARED);
+    uint64_t through = g_steer->learned_through_seq;
+    uint64_t passes = g_steer->counters.learn_passes;
+    procno = g_steer->worker_procno;
+    LWLockRelease(g_steer_lock);
+    if (through >= target && passes >= passes_before + 2) break;
+    if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+    CHECK_FOR_INTERRUPTS();
+    pg_usleep(1000L);
+  }
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t learned = g_steer->counters.trajectories_learned - learned_before;
+  bool done = g_steer->learned_through_seq >= target && g_steer->counters.learn_passes >= passes_before + 2;
+  LWLockRelease(g_steer_lock);
+  if (!done) {
+    ereport(WARNING, (errmsg("ruvector_dag: the learner has not caught up after 10 s")));
+  }
+  PG_RETURN_INT64(static_cast<int64>(learned));
+}
+
+/// dag_reset_learning(preserve_patterns bool): forgets every bandit and
+/// decision (the worker restarts learning); without preserve_patterns the
+/// pattern statistics and trajectories are emptied too.
+extern "C" Datum ruvector_dag_reset_learning(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  bool preserve = PG_ARGISNULL(0) ? true : PG_GETARG_BOOL(0);
+  // Trajectories recorded so far are not learned again.
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t recorded = RingNextSeq(State()) - 1;
+  LWLockRelease(StateLock());
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  ++g_steer->learn_generation;
+  ClearDecisions(g_steer);
+  g_steer->learned_through_seq = std::max(g_steer->learned_through_seq, recorded);
+  LWLockRelease(g_steer_lock);
+  if (!preserve) {
+    LWLockAcquire(StateLock(), LW_EXCLUSIVE);
+    ResetSharedState(State());
+    ++State()->generation;
+    LWLockRelease(StateLock());
+    LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+    g_steer->learned_through_seq = 0;
+    LWLockRelease(g_steer_lock);
+  }
+  PG_RETURN_VOID();
+}
+

@@ -1,0 +1,29 @@
+// PG zone: the steering state in shared memory (steer_shmem.cc). Include
+// after shim.h.
+#ifndef RUVECTOR_PG_STATE_STEER_SHMEM_H_
+#define RUVECTOR_PG_STATE_STEER_SHMEM_H_
+
+#include "state/steer_state.h"
+
+namespace ruvector_pg {
+
+/// The steering state and its lock (nullptr before StartupSteerMemory and
+/// without shared_preload_libraries).
+extern SteerState* g_steer;
+extern LWLock* g_steer_lock;
+
+/// _PG_init: requests the shared memory and the lock tranche.
+void RequestSteerMemory();
+/// shmem_startup_hook: places the state; the first process loads the
+/// steering file (custom arms and pins).
+void StartupSteerMemory();
+SteerState* Steer();
+LWLock* SteerLock();
+/// Writes the custom arms and pins to $PGDATA/ruvector_dag.steering (temp
+/// file + durable rename) after a change; a failure is a WARNING: the change
+/// is active but would not survive a restart.
+void SaveSteerFile();
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_STATE_STEER_SHMEM_H_

@@ -1,0 +1,519 @@
+// PG zone: the background worker's learning pass. Each pass copies new
+// trajectories out of the ring, runs the library's Engine on them (value
+// model, bandits, admission, drift scope, re-validation), runs the healing
+// cycle, and publishes decisions, events and health into shared memory; the
+// learner file persists what the engine learned.
+#include "planner/dag_bridge.h"
+#include "worker/healing_host.h"
+#include "worker/learner.h"
+
+#include "shim.h"
+
+#include "extension.h"
+#include "guard.h"
+#include "state/steer_shmem.h"
+#include "planner/steering.h"
+#include "worker/learn_pass.h"
+
+namespace ruvector_pg {
+
+// --- the learner's step (background worker) ----------------------------------------------
+
+namespace {
+
+/// What the healing cycle sees of one execution.
+struct HealInput {
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+  double latency_ms = 0.0;  // 0 = not a served run (exploration, baseline, timeout)
+  double log_error = 0.0;   // largest |ln q-error| of the sampled row counts
+  bool has_rows = false;
+};
+
+struct LearnScratch {
+  std::vector<LearnInput> batch;
+  std::vector<HealInput> heal;
+  std::vector<PlanSample> plans;  // the latest plan of each pattern seen in this pass
+  std::vector<ruvector_dag::QueryDag> dags;  // plans as DAGs (for the engine)
+  std::vector<DriftScope> drifts;
+  ruvector_dag::HostLearnOutput out;  // decisions, events, evictions of the pass
+  HealingCycleOutput cycle;
+  ModelStatus model;        // the value model after this pass (when model_valid)
+  bool model_valid = false;
+};
+
+/// The learning loop (worker only): created with the arm table, recreated
+/// when the arms change or learning is reset.
+ruvector_dag::Engine* g_engine = nullptr;
+ServerHealing* g_healing = nullptr;  // worker only; acts on g_engine's patterns
+/// Distinct patterns whose plan is embedded per learning pass.
+constexpr size_t kPlansPerPass = 64;
+int64_t g_last_heal_us = 0;
+uint64_t g_healing_requests_seen = 0;
+/// The healing cycle runs at most this often (and at once when asked).
+constexpr int64_t kHealIntervalUs = 1000000;
+uint64_t g_learner_arm_generation = 0;
+uint64_t g_learner_learn_generation = 0;
+uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
+
+}  // namespace
+
+namespace {
+
+/// Writes a healing cycle's findings, repairs and health into shared memory
+/// (caller holds the steering lock exclusively).
+void PublishHealing(const HealingCycleOutput& c, int64_t now) {
+  for (const HealingFinding& f : c.findings) {
+    HealthFindingEntry e;
+    e.at_us = now;
+    e.pattern_key = f.pattern_key;
+    e.query_id = f.query_id;
+    CopyBounded(e.kind, sizeof(e.kind), f.kind.c_str());
+    CopyBounded(e.source, sizeof(e.source), f.source.c_str());
+    e.value = f.value;
+    e.expected = f.expected;
+    e.score = f.score;
+    AppendFinding(g_steer, e);
+  }
+  for (const HealingRepairOut& r : c.repairs) {
+    HealthRepairEntry e;
+    e.at_us = now;
+    e.pattern_key = r.pattern_key;
+    CopyBounded(e.origin, sizeof(e.origin), "worker");
+    CopyBounded(e.strategy, sizeof(e.strategy), r.strategy.c_str());
+    CopyBounded(e.action, sizeof(e.action), r.action.c_str());
+    CopyBounded(e.outcome, sizeof(e.outcome), r.outcome.c_str());
+    CopyBounded(e.rollback, sizeof(e.rollback), r.rollback.c_str());
+    CopyBounded(e.detail, sizeof(e.detail), r.detail.c_str());
+    e.duration_us = r.duration_us;
+    AppendRepair(g_steer, e);
+  }
+  HealthSummary& h = g_steer->health;
+  h.score = c.health.score;
+  h.anomaly_component = c.health.anomaly_component;
+  h.repair_component = c.health.repair_component;
+  h.index_component = c.health.index_component;
+  h.tension_component = c.health.tension_component;
+  h.repairs_succeeded = c.health.repairs_succeeded;
+  h.repairs_failed = c.health.repairs_failed;
+  h.detectors = c.health.detectors;
+  h.detectors_flagged = c.health.detectors_flagged;
+  h.patterns_monitored = c.monitored;
+  h.cycles = c.cycle;
+  h.unrepaired += c.unrepaired;
+  h.last_cycle_us = now;
+}
+
+}  // namespace
+
+namespace {
+
+constexpr const char* kLearnerFile = "ruvector_dag.learner";
+bool g_publish_all = false;  // publish every decision after loading the learner file
+
+/// Identifies the arm table (names and settings); caller holds the lock.
+uint64_t ArmFingerprintLocked() {
+  uint64_t h = g_steer->arm_count;
+  for (uint32_t i = 0; i < g_steer->arm_count; ++i) {
+    h = ruvector_dag::Hash64(g_steer->arms[i].name, h);
+    h = ruvector_dag::Hash64(g_steer->arms[i].settings, h);
+  }
+  return h;
+}
+
+/// A fresh engine for `arm_count` arms with the server's settings (the
+/// healing cycle, which acts on the engine's patterns, starts over too).
+Status MakeEngine(uint32_t arm_count) {
+  delete g_healing;
+  g_healing = nullptr;
+  delete g_engine;
+  g_engine = nullptr;
+  RUVECTOR_ASSIGN_OR_RETURN(std::unique_ptr<ruvector_dag::Engine> engine,
+                            ruvector_dag::Engine::Create(ServerEngineOptions(
+                                arm_count, static_cast<size_t>(g_sona_pattern_clusters), g_learning_rate,
+                                g_sona_ewc_lambda)));
+  g_engine = engine.release();
+  return Status::Ok();
+}
+
+/// Worker start: the bandits saved by the last run, when they were learned
+/// with the same arm table; else learning restarts from the trajectories.
+void LoadLearnerFile() {
+  StringInfoData buf;
+  bool missing = false;
+  if (!ReadWholeFile(kLearnerFile, MaxAllocSize / 2, &buf, &missing)) return;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  const uint32_t arm_count = g_steer->arm_count;
+  const uint64_t fingerprint = ArmFingerprintLocked();
+  const uint64_t arm_gen = g_steer->arm_generation, learn_gen = g_steer->learn_generation;
+  LWLockRelease(g_steer_lock);
+  uint64_t through = 0;
+  PlainStatus st = RunCpp("loading the learner file", [&]() {
+    RUVECTOR_RETURN_IF_ERROR(MakeEngine(arm_count));
+    return g_engine->patterns().LoadFrom(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint,
+                                         g_engine->options().max_patterns, &through);
+  });
+  pfree(buf.data);
+  if (!st.ok()) {
+    ereport(LOG, (errmsg("ruvector_dag worker: not using \"%s\": %s; learning again from the recorded trajectories",
+                         kLearnerFile, st.message)));
+    return;
+  }
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  g_steer->learned_through_seq = through;
+  LWLockRelease(g_steer_lock);
+  g_learner_arm_generation = arm_gen;
+  g_learner_learn_generation = learn_gen;
+  g_publish_all = true;
+  ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns from \"%s\"",
+                       g_engine->patterns().patterns(), kLearnerFile)));
+}
+
+}  // namespace
+
+bool PersistLearner(int elevel) {
+  if (g_engine == nullptr || g_steer == nullptr) return false;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  const uint64_t fingerprint = ArmFingerprintLocked();
+  const uint64_t through = g_steer->learned_through_seq;
+  LWLockRelease(g_steer_lock);
+  std::string* image = NewOwnedByContext<std::string>(CurrentMemoryContext);
+  PlainStatus st = RunCpp("saving the learner", [&]() {
+    g_engine->patterns().SaveTo(image, fingerprint, through);
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    ereport(elevel, (errmsg("ruvector_dag: could not save the learner: %s", st.message)));
+    return false;
+  }
+  return WriteFileDurably(kLearnerFile, image->data(), image->size(), elevel);
+}
+
+namespace {
+
+/// Under the steering lock: the arm table's generation (a change restarts
+/// learning) and the drift notices since the last pass (the oldest are lost
+/// when more than kDriftCapacity arrived in one pass: counted, never widened).
+struct PassStart {
+  uint32_t arm_count = 0;
+  uint64_t arm_gen = 0;
+  uint64_t learn_gen = 0;
+  bool restart = false;
+  uint64_t from = 0;  // first trajectory sequence number to learn
+  DriftNotice notices[kDriftCapacity];
+  int notice_count = 0;
+};
+
+void StartPass(PassStart* p) {
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  g_steer->worker_procno = MyProc->pgprocno;
+  p->arm_count = g_steer->arm_count;
+  p->arm_gen = g_steer->arm_generation;
+  p->learn_gen = g_steer->learn_generation;
+  const uint64_t drift_next = g_steer->drift_next_seq;
+  if (g_drift_seen_seq + 1 > drift_next) g_drift_seen_seq = drift_next - 1;  // shared memory was reset
+  if (drift_next - 1 - g_drift_seen_seq > static_cast<uint64_t>(kDriftCapacity)) {
+    g_steer->counters.drift_notices_lost += drift_next - 1 - g_drift_seen_seq - kDriftCapacity;
+    g_drift_seen_seq = drift_next - 1 - kDriftCapacity;
+  }
+  for (uint64_t seq = g_drift_seen_seq + 1; seq < drift_next; ++seq) {
+    const DriftNotice& n = g_steer->drift[(seq - 1) % kDriftCapacity];
+    if (n.seq == seq) p->notices[p->notice_count++] = n;
+  }
+  g_drift_seen_seq = drift_next - 1;
+  p->restart = g_engine == nullptr || p->arm_gen != g_learner_arm_generation ||
+               p->learn_gen != g_learner_learn_generation;
+  if (p->restart) {
+    ClearDecisions(g_steer);
+    if (g_learner_arm_generation != 0 && p->arm_gen != g_learner_arm_generation) {
+      LearnEvent ev;
+      ev.type = LearnEventType::kArmsChanged;
+      ev.at_us = NowUnixMicros();
+      AppendEvent(g_steer, ev);
+    }
+    p->notice_count = 0;
+  }
+  g_steer->counters.drift_notifications += static_cast<uint64_t>(p->notice_count);
+  p->from = g_steer->learned_through_seq + 1;
+  LWLockRelease(g_steer_lock);
+}
+
+/// Copies the new trajectories out of the ring (oldest first) into runs,
+/// healing inputs and the latest plan of each pattern; returns how many
+/// records were read and sets *last to the last sequence number consumed.
+int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint64_t* last, uint64_t* end_out) {
+  SharedState* s = State();
+  int n = 0;
+  *last = from - 1;
+  // Shared: backends keep appending (lock-free ring) while the learner
+  // copies; a record whose writer has not published it yet ends this pass.
+  LWLockAcquire(StateLock(), LW_SHARED);
+  uint64_t first = std::max<uint64_t>(from, RingFirstSeq(s));
+  uint64_t end = RingNextSeq(s);
+  *end_out = end;
+  PG_TRY();
+  {
+    scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
+    scratch->heal.reserve(scratch->batch.capacity());
+    scratch->plans.reserve(kPlansPerPass);
+  }
+  PG_CATCH();
+  {
+    LWLockRelease(StateLock());
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  TrajectoryRecord copy;
+  for (uint64_t seq = first; seq < end && n < max_records; ++seq, ++n) {
+    const RingCopy got = CopyRingRecordAt(s, seq, &copy);
+    if (got == RingCopy::kPending) break;
+    *last = seq;
+    if (got == RingCopy::kGone) continue;
+    const TrajectoryRecord* r = &copy;
+    if (scratch->heal.size() < scratch->heal.capacity()) {
+      HealInput h;
+      h.pattern_key = r->pattern_key;
+      h.query_id = r->query_id;
+      if ((r->flags & (kTrajectoryExplore | kTrajectoryBaseline | kTrajectoryCensored)) == 0) h.latency_ms = r->latency_ms;
+      const int kept = std::min<int>(r->node_count, kMaxTrajectoryNodes);
+      for (int i = 0; i < kept; ++i) {
+        if (r->actual_rows[i] < 0.0f) continue;
+        const double e = std::fabs(std::log((static_cast<double>(r->actual_rows[i]) + 1.0) /
+                                            (static_cast<double>(r->estimated_rows[i]) + 1.0)));
+        if (!h.has_rows || e > h.log_error) h.log_error = e;
+        h.has_rows = true;
+      }
+      scratch->heal.push_back(h);
+    }
+    if (r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0) {
+      PlanSample* p = nullptr;
+      for (PlanSample& q : scratch->plans) {
+        if (q.pattern_key == r->pattern_key) p = &q;
+      }
+      if (p == nullptr && scratch->plans.size() < scratch->plans.capacity()) {
+        scratch->plans.emplace_back();
+        p = &scratch->plans.back();
+      }
+      if (p != nullptr) {
+        p->pattern_key = r->pattern_key;
+        p->query_id = r->query_id;
+        p->database_oid = r->database_oid;
+        p->role_oid = r->role_oid;
+        p->count = std::min<int>(r->node_count, kMaxTrajectoryNodes);
+        memcpy(p->type, r->node_type, sizeof(p->type));
+        memcpy(p->estimated_rows, r->estimated_rows, sizeof(p->estimated_rows));
+        memcpy(p->actual_rows, r->actual_rows, sizeof(p->actual_rows));
+        memcpy(p->parent_plus_one, r->parent_plus_one, sizeof(p->parent_plus_one));
+      }
+    }
+    if ((r->flags & kTrajectoryArmKnown) == 0) continue;
+    LearnInput in;
+    in.pattern_key = r->pattern_key;
+    in.query_id = r->query_id;
+    in.arm = TrajectoryArm(r->flags);
+    in.latency_ms = r->latency_ms;
+    in.same_plan = (r->flags & kTrajectorySamePlan) != 0;
+    in.censored = (r->flags & kTrajectoryCensored) != 0;
+    in.database_oid = r->database_oid;
+    in.role_oid = r->role_oid;
+    in.relation_count = r->relation_count;
+    memcpy(in.relations.data(), r->relations, sizeof(r->relations));
+    in.at_us = r->recorded_at_us;
+    if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
+  }
+  if (*last >= first) AdvanceConsumed(s, *last);
+  LWLockRelease(StateLock());
+  return n;
+}
+
+/// The engine's pass: drift scopes, the plans (embedding, tension), the runs.
+Status RunEngine(const PassStart& p, LearnScratch* scratch) {
+  if (g_publish_all) {
+    g_engine->patterns().DescribeAll(&scratch->out.decisions);
+    for (DecisionUpdate& d : scratch->out.decisions) {
+      auto annotated = g_engine->Decide(d.pattern_key);
+      if (annotated.ok()) d = *annotated;
+    }
+  }
+  for (int i = 0; i < p.notice_count; ++i) {
+    DriftScope scope;
+    scope.severity = p.notices[i].severity;
+    scope.database_oid = p.notices[i].database_oid;
+    scope.every_relation = p.notices[i].relation_count < 0;
+    for (int k = 0; k < p.notices[i].relation_count && k < kDriftRelations; ++k) {
+      scope.relations.push_back(p.notices[i].relations[k]);
+    }
+    scratch->drifts.push_back(std::move(scope));
+  }
+  std::vector<ruvector_dag::PlanObservation> observed;
+  scratch->dags.resize(scratch->plans.size());
+  for (size_t i = 0; i < scratch->plans.size(); ++i) {
+    // A sample the bridge refuses teaches the bandit only.
+    if (!SampleToDag(scratch->plans[i], &scratch->dags[i]).ok()) continue;
+    observed.push_back({scratch->plans[i].pattern_key, &scratch->dags[i]});
+  }
+  RUVECTOR_RETURN_IF_ERROR(g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out));
+  const ruvector_dag::EngineStats stats = g_engine->Stats();
+  const std::string_view mechanism = ruvector_dag::AttentionMechanismName(g_engine->options().mechanism);
+  CopyBounded(scratch->model.mechanism, sizeof(scratch->model.mechanism), std::string(mechanism).c_str());
+  scratch->model.runs_learned = stats.trajectories_learned;
+  scratch->model.prediction_error = stats.prediction_mae_ewma;
+  scratch->model.measured = stats.predicted_runs > 0 ? 1 : 0;
+  scratch->model_valid = true;
+  return Status::Ok();
+}
+
+/// Healing: feed the detectors (served latency, estimate error, the
+/// tension of the plans executed in this pass), and run a cycle every
+/// second (or at once when dag_auto_repair asks).
+Status RunHealing(const LearnScratch& scratch, bool run_cycle, int64_t now_us, HealingCycleOutput* cycle,
+                  std::vector<DecisionUpdate>* updates, bool* cycled) {
+  if (g_healing == nullptr) g_healing = new ServerHealing(&g_engine->patterns());
+  if (!g_healing_enabled) return Status::Ok();
+  for (const HealInput& h : scratch.heal) {
+    if (h.latency_ms > 0.0) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveServed(h.pattern_key, h.query_id, h.latency_ms));
+    if (h.has_rows) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveEstimateError(h.pattern_key, h.query_id, h.log_error));
+  }
+  for (const PlanSample& p : scratch.plans) {
+    bool measured = false;
+    for (int i = 0; i < p.count && !measured; ++i) measured = p.actual_rows[i] >= 0.0f;
+    if (!measured) continue;
+    auto d = g_engine->Decide(p.pattern_key);
+    if (d.ok()) RUVECTOR_RETURN_IF_ERROR(g_healing->ObserveTension(p.pattern_key, p.query_id, d->tension));
+  }
+  if (!run_cycle) return Status::Ok();
+  RUVECTOR_RETURN_IF_ERROR(g_healing->RunCycle(now_us, cycle));
+  *cycled = true;
+  for (uint64_t key : cycle->touched) {
+    auto u = g_engine->Decide(key);
+    if (u.ok()) updates->push_back(*u);
+  }
+  return Status::Ok();
+}
+
+/// Writes the pass's decisions, events and counters into shared memory.
+void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_t last, uint64_t end) {
+  const ruvector_dag::HostLearnOutput& out = scratch->out;
+  int64_t now = NowUnixMicros();
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  for (uint64_t key : out.evicted) RemoveDecision(g_steer, key);
+  for (const DecisionUpdate& u : out.decisions) {
+    Decision* d = UpsertDecision(g_steer, u.pattern_key);
+    if (d == nullptr) {
+      ++g_steer->counters.decisions_dropped;
+      continue;
+    }
+    d->query_id = u.query_id;
+    d->database_oid = u.database_oid;
+    d->role_oid = u.role_oid;
+    d->deployed_arm = u.deployed_arm;
+    d->explore_arm = u.explore_arm;
+    d->confidence = u.confidence;
+    d->default_ms = u.default_ms;
+    d->deployed_ms = u.deployed_ms;
+    d->best_candidate_ms = u.best_candidate_ms;
+    d->best_candidate_arm = u.best_candidate_arm;
+    d->observed_runs = u.observed_runs;
+    d->deployments = u.deployments;
+    d->reverts = u.reverts;
+    d->predicted_explore_ms = u.predicted_explore_ms;
+    d->predicted_default_ms = u.predicted_default_ms;
+    d->predicted_deployed_ms = u.predicted_deployed_ms;
+    d->prior_arm = u.prior_arm;
+    d->tension = u.tension;
+    d->priority = u.priority;
+    d->updated_us = now;
+    // A re-validation wants a fresh run of the default plan: the explorer
+    // makes one when it can re-execute the statement (never a user's run).
+    if (u.baseline_wanted && g_baseline_interval > 0 && CaptureExplorable(g_steer, u.pattern_key)) {
+      d->since_baseline = std::max<uint64_t>(d->since_baseline, static_cast<uint64_t>(g_baseline_interval));
+    }
+    d->cluster = g_engine->bank().ClusterOf(u.pattern_key);
+  }
+  // A drift event says that learned patterns forgot something.
+  for (int i = 0; i < p.notice_count && i < static_cast<int>(out.drift_touched.size()); ++i) {
+    if (out.drift_touched[static_cast<size_t>(i)] == 0) continue;
+    LearnEvent ev;
+    ev.type = LearnEventType::kDrift;
+    ev.at_us = now;
+    ev.confidence = p.notices[i].severity;
+    ev.database_oid = p.notices[i].database_oid;
+    ev.role_oid = p.notices[i].role_oid;
+    AppendEvent(g_steer, ev);
+  }
+  for (const ruvector_dag::PatternEvent& e : out.events) {
+    LearnEvent ev = ToLearnEvent(e);
+    ev.at_us = now;
+    AppendEvent(g_steer, ev);
+    if (ev.type == LearnEventType::kDeploy) ++g_steer->counters.deployments;
+    if (ev.type == LearnEventType::kRevert) ++g_steer->counters.reverts;
+  }
+  if (cycled) PublishHealing(scratch->cycle, now);
+  if (scratch->model_valid) g_steer->model = scratch->model;
+  g_steer->counters.bank_priors += out.priors;
+  if (out.reclustered) {
+    // ClusterOf is a binary search: no allocation, no error.
+    for (Decision& d : g_steer->decisions) {
+      if (d.key != 0) d.cluster = g_engine->bank().ClusterOf(d.key);
+    }
+  }
+  if (!out.decisions.empty() || !out.evicted.empty() || p.restart) RebuildQueryFilter(g_steer);
+  g_steer->counters.trajectories_learned += scratch->batch.size();
+  g_steer->counters.decisions_dropped += out.untracked;
+  ++g_steer->counters.learn_passes;
+  if (last + 1 >= p.from || end < p.from) g_steer->learned_through_seq = last;
+  LWLockRelease(g_steer_lock);
+}
+
+}  // namespace
+
+int LearnStep(int max_records) {
+  if (g_steer == nullptr || State() == nullptr) return 0;
+  if (g_engine == nullptr) LoadLearnerFile();
+  PassStart* pass = NewOwnedByContext<PassStart>(CurrentMemoryContext);
+  StartPass(pass);
+  if (pass->restart) {
+    // Arms or learning reset (or the first pass without a learner file):
+    // a fresh engine. Fewer than two arms leave nothing to learn.
+    const bool loaded = g_engine != nullptr && pass->arm_gen == g_learner_arm_generation &&
+                        pass->learn_gen == g_learner_learn_generation;
+    if (!loaded) {
+      PlainStatus st = RunCpp("starting the learner", [&]() { return MakeEngine(pass->arm_count); });
+      ReportStatus(st, ERROR);
+      const bool was_running = g_learner_arm_generation != 0;
+      g_learner_arm_generation = pass->arm_gen;
+      g_learner_learn_generation = pass->learn_gen;
+      // Forgotten learning must not come back from the file at the next start.
+      if (was_running) PersistLearner(LOG);
+    }
+  }
+  LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
+  uint64_t last = 0, end = 0;
+  const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
+  if (end < pass->from) last = end - 1;  // the ring was reset: restart from its start
+
+  PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
+  ReportStatus(st, LOG);
+  g_publish_all = false;
+
+  // Healing: a failure is logged; learning carries on.
+  int64_t now_us = NowUnixMicros();
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  uint64_t requests = g_steer->healing_requests;
+  LWLockRelease(g_steer_lock);
+  bool run_cycle = g_healing_enabled && (now_us - g_last_heal_us >= kHealIntervalUs || requests != g_healing_requests_seen);
+  bool cycled = false;
+  PlainStatus hs = RunCpp("healing", [&]() {
+    return RunHealing(*scratch, run_cycle, now_us, &scratch->cycle, &scratch->out.decisions, &cycled);
+  });
+  ReportStatus(hs, LOG);
+  if (run_cycle) {
+    g_last_heal_us = now_us;
+    g_healing_requests_seen = requests;
+  }
+  PublishPass(*pass, scratch, cycled, last, end);
+  return n;
+}
+
+
+}  // namespace ruvector_pg

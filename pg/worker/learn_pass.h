@@ -1,0 +1,20 @@
+// PG zone: the background worker's learning pass (learn_pass.cc). Include
+// after shim.h.
+#ifndef RUVECTOR_PG_WORKER_LEARN_PASS_H_
+#define RUVECTOR_PG_WORKER_LEARN_PASS_H_
+
+namespace ruvector_pg {
+
+/// Worker: writes the bandits to $PGDATA/ruvector_dag.learner (loaded at the
+/// next worker start when the arm table is unchanged). Logs at `elevel` on
+/// failure.
+bool PersistLearner(int elevel);
+
+/// The worker's learning step: drains up to `max_records` new trajectories
+/// into the bandits and publishes decisions and events. Returns the number of
+/// ring records examined.
+int LearnStep(int max_records);
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_WORKER_LEARN_PASS_H_
