@@ -5,6 +5,7 @@
 // --fastest prints the fastest run instead of the median: on a machine
 // loaded by other work the median measures the load more than the code.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,10 @@ const dist = join(here, '..', 'dist');
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 21;
 const fastest = process.argv.includes('--fastest');
+// The machine's load average (1, 5, 15 min), printed at the start and the end:
+// on a shared machine it says how far the times can be trusted.
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' / ');
+const loadAtStart = load();
 
 // Median of `runs` timed calls after a warm-up (at least 3 calls and 100 ms,
 // so that the JIT has optimized the JS side); slow operations get fewer runs
@@ -124,13 +129,17 @@ function layeredCompat(n) {
 const versus = [];
 for (const n of [1000, 10000]) {
   const o = ORIGINAL[n];
-  const cmp = (what, key, fn) => versus.push([`${what}, ${n.toLocaleString('en')} nodes`, median(fn).ms, o[key]]);
+  // `key`: the original's recorded operation, or several whose times add up.
+  const cmp = (what, key, fn) => versus.push([`${what}, ${n.toLocaleString('en')} nodes`, median(fn).ms,
+    [key].flat().reduce((sum, k) => sum + o[k], 0)]);
   cmp('build via the API (compat add_node/add_edge)', 'build', () => layeredCompat(n).free());
   const c = layeredCompat(n);
   const d = c.dag;
   const bytes = d.toBytes();
   cmp('toBytes', 'toBytes', () => d.toBytes());
   cmp('fromBytes', 'fromBytes', () => WasmDag.fromBytes(bytes).free());
+  // End to end: what reading costs before the first analysis can run.
+  cmp('fromBytes + topoSort', ['fromBytes', 'topoSort'], () => { const r = WasmDag.fromBytes(bytes); r.topoSort(); r.free(); });
   const compact = d.toJSONString({ compact: true });
   cmp('JSON round trip, compact (toJSONString + fromJSON)', 'jsonRoundTrip', () => WasmDag.fromJSON(d.toJSONString({ compact: true })).free());
   cmp('JSON round trip, full (byte-identical to the CLI)', 'jsonRoundTrip', () => WasmDag.fromJSON(d.toJSONString()).free());
@@ -144,6 +153,7 @@ for (const n of [1000, 10000]) {
 }
 
 console.log(`# @ruvector/dag-wasm benchmark: Node ${process.version}, ${fastest ? 'fastest' : 'median'} of up to ${runs} runs after a warm-up, ${new Date().toISOString()}`);
+console.log(`# load average (1 / 5 / 15 min): ${loadAtStart} at the start, ${load()} at the end`);
 const w = Math.max(...rows.map((r) => r[0].length));
 for (const [what, ms, note] of rows) console.log(`${what.padEnd(w)}  ${ms.padStart(9)} ms  ${note}`);
 
