@@ -43,7 +43,9 @@ step "build and install the extension"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$build" --target ruvector_dag_pg ruvector_pg -j "$jobs"
+# Everything this script runs is built before the install lock is taken, so a
+# slow build never holds up another checkout's run.
+cmake --build "$build" --target ruvector_dag_pg ruvector_pg ruvector-dag -j "$jobs"
 # One installed copy of the extension per machine: concurrent runs (several
 # checkouts) wait here until the running one finished with it.
 exec 9>/tmp/ruvector_pg_install.lock
@@ -105,7 +107,6 @@ wait_ready() {  # until a query succeeds, at most 60 s
   done
   return 1
 }
-cmake --build "$build" --target ruvector-dag -j "$jobs" >/dev/null
 cli=$build/cli/ruvector-dag
 
 if [ "$main_tests" = 1 ]; then
