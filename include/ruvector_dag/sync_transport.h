@@ -41,6 +41,12 @@ struct TransportOptions {
   size_t max_message_bytes = 1 << 20;
   /// Connect/request timeout.
   int64_t timeout_ms = 2000;
+  /// Pause between reconnect attempts after the server is lost; the client
+  /// keeps trying every URL until the Transport is destroyed.
+  int64_t reconnect_wait_ms = 250;
+  /// A fetched message whose acknowledgement never reached JetStream (a crash
+  /// between fetch and ack) is delivered again after this long.
+  int64_t ack_wait_ms = 30000;
 };
 
 /// One message read from the stream.
@@ -59,6 +65,10 @@ struct TransportStats {
   uint64_t reconnects = 0;
   uint64_t bytes_published = 0;
   uint64_t bytes_received = 0;
+  uint64_t duplicates = 0;        // publishes JetStream had already stored (a retry of the same bytes)
+  uint64_t ack_failures = 0;      // fetched messages whose ack was not confirmed (may come again)
+  uint64_t dropped = 0;           // fetched messages larger than max_message_bytes, discarded
+  size_t max_message_bytes = 0;   // the limit in force (options, stream and server, the smallest)
 };
 
 /// Carries sealed messages. Every call is bounded by the options' timeout.
@@ -77,8 +87,15 @@ class Transport {
 };
 
 /// Connects to NATS JetStream as node `self` (its durable consumer is named
-/// after the id), creating the stream when it does not exist.
+/// after the id), creating the stream when it does not exist. Errors:
+/// kInvalidArgument for bad options, kFailedPrecondition when no server
+/// answers or JetStream refuses the stream or consumer, kUnimplemented in a
+/// build without the transport (see JetStreamBuiltIn).
 Result<std::unique_ptr<Transport>> ConnectJetStream(const NodeId& self, const TransportOptions& options);
+
+/// True when this build contains the NATS JetStream transport (CMake option
+/// RUVECTOR_SYNC_NATS, on when libnats-dev is installed).
+bool JetStreamBuiltIn();
 
 }  // namespace sync
 }  // namespace ruvector_dag
