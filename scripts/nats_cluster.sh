@@ -143,10 +143,12 @@ http_get() {  # port path
 }
 
 # True when node I reports JetStream healthy and (in a cluster) a meta leader.
+# HEALTHZ_PATH: /healthz checks every stream and consumer replica on the node;
+# /healthz?js-server-only=true only JetStream itself and the meta group.
 node_ready() {
   local i=$1 mon
   mon=$(node_port "$i" 3)
-  http_get "$mon" /healthz | grep -q '"status": *"ok"' || return 1
+  http_get "$mon" "${HEALTHZ_PATH:-/healthz}" | grep -q '"status": *"ok"' || return 1
   if (( $(node_count) > 1 )); then
     http_get "$mon" /jsz | tr -d '\n' | grep -Eq '"meta_cluster": *\{[^}]*"leader": *"[^"]+"' || return 1
   fi
@@ -255,7 +257,7 @@ case $cmd in
     [[ $# -eq 1 ]] || usage
     check_node_index "$1"
     launch_node "$1"
-    wait_ready "$1"
+    HEALTHZ_PATH='/healthz?js-server-only=true' wait_ready "$1"
     ;;
   urls)
     if [[ $# -eq 1 ]]; then

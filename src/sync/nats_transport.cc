@@ -30,8 +30,9 @@ namespace {
 
 constexpr int64_t kNanosPerMilli = 1'000'000;
 constexpr size_t kMaxFetchBatch = 1024;
-// Room the server's max_payload must leave for the message-id header.
-constexpr size_t kHeaderRoom = 256;
+// Room for the headers a publish adds (message id, expected stream): the
+// server's max_payload and the stream's max message size count them.
+constexpr size_t kHeaderRoom = 512;
 
 // A JetStream stream or consumer name, or one token of a subject: letters,
 // digits, '-' and '_'.
@@ -286,7 +287,7 @@ class JetStreamTransport final : public Transport {
       cfg.Retention = js_LimitsPolicy;
       cfg.Replicas = options_.replicas;
       cfg.MaxAge = options_.max_age_ms * kNanosPerMilli;
-      cfg.MaxMsgSize = static_cast<int32_t>(options_.max_message_bytes);
+      cfg.MaxMsgSize = static_cast<int32_t>(options_.max_message_bytes + kHeaderRoom);
       err = static_cast<jsErrCode>(0);
       s = js_AddStream(&info, js_, &cfg, nullptr, &err);
       if (s != NATS_OK && err == JSStreamNameExistErr) {  // another node created it meanwhile
@@ -313,7 +314,10 @@ class JetStreamTransport final : public Transport {
       return Status::FailedPrecondition("transport: stream " + options_.stream + " exists but does not hold '" +
                                         wildcard + "'");
     }
-    if (stream_max > 0) max_message_bytes_ = std::min(max_message_bytes_, static_cast<size_t>(stream_max));
+    if (stream_max > 0) {
+      const size_t room = static_cast<size_t>(stream_max) > kHeaderRoom ? stream_max - kHeaderRoom : 0;
+      max_message_bytes_ = std::min(max_message_bytes_, room);
+    }
     return Status::Ok();
   }
 
