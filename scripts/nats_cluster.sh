@@ -17,6 +17,8 @@
 #   restart DIR I     start node I again (same ports and store) and wait
 #                     until it is healthy
 #   urls DIR [I]      client URLs of every node (comma-separated), or node I's
+#   monitor DIR I P   GET path P (e.g. /jsz?streams=true) from node I's
+#                     monitoring port; prints the body
 #   status DIR        one line per node; exit 0 if all run, 3 otherwise
 #   destroy DIR       stop, then remove DIR
 #
@@ -27,7 +29,7 @@
 set -euo pipefail
 
 die() { echo "nats_cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '9,26p' "$0" >&2; exit 2; }
+usage() { sed -n '9,28p' "$0" >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 cmd=$1
@@ -266,6 +268,14 @@ case $cmd in
     else
       print_urls
     fi
+    ;;
+  monitor)
+    [[ $# -eq 2 ]] || usage
+    check_node_index "$1"
+    [[ $2 =~ ^/[A-Za-z0-9_/?=\&.-]*$ ]] || die "monitoring path '$2' must match /[A-Za-z0-9_/?=&.-]*"
+    body=$(http_get "$(node_port "$1" 3)" "$2" | tr -d '\r' | sed '1,/^$/d')
+    [[ -n $body ]] || die "no answer from node $1's monitoring port"
+    echo "$body"
     ;;
   status)
     n=$(node_count)
