@@ -9,13 +9,17 @@
 # Usage: scripts/nats_cluster.sh <command> DIR [args...]
 #   start DIR [N]     writes the configs of N nodes (default 3; 1 = a single
 #                     server, no cluster) at the first start, starts every node
-#                     that is not running and waits until each reports
-#                     JetStream healthy (/healthz) and, for N > 1, knows the
-#                     meta leader (/jsz); prints NATS_URLS=...
+#                     that is not running and waits until JetStream on each
+#                     is up and current with the meta group
+#                     (/healthz?js-server-only=true) and, for N > 1, each
+#                     knows the meta leader (/jsz); prints NATS_URLS=...
 #   stop DIR          SIGTERM to every node, SIGKILL after the deadline
 #   kill DIR I        SIGKILL node I (1-based) and wait until it is gone
 #   restart DIR I     start node I again (same ports and store) and wait
-#                     until it is healthy
+#                     as for start; its stream and consumer replicas catch
+#                     up in the background (nats-server 2.9's full /healthz
+#                     reports an idle consumer's replica on a restarted node
+#                     as not current until the consumer is used)
 #   urls DIR [I]      client URLs of every node (comma-separated), or node I's
 #   monitor DIR I P   GET path P (e.g. /jsz?streams=true) from node I's
 #                     monitoring port; prints the body
@@ -29,7 +33,7 @@
 set -euo pipefail
 
 die() { echo "nats_cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '9,28p' "$0" >&2; exit 2; }
+usage() { sed -n '9,32p' "$0" >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 cmd=$1
@@ -144,13 +148,12 @@ http_get() {  # port path
     printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$1" >&3 && cat <&3' "$1" "$2" 2>/dev/null || true
 }
 
-# True when node I reports JetStream healthy and (in a cluster) a meta leader.
-# HEALTHZ_PATH: /healthz checks every stream and consumer replica on the node;
-# /healthz?js-server-only=true only JetStream itself and the meta group.
+# True when JetStream on node I is up and current with the meta group and
+# (in a cluster) the node knows the meta leader.
 node_ready() {
   local i=$1 mon
   mon=$(node_port "$i" 3)
-  http_get "$mon" "${HEALTHZ_PATH:-/healthz}" | grep -q '"status": *"ok"' || return 1
+  http_get "$mon" '/healthz?js-server-only=true' | grep -q '"status": *"ok"' || return 1
   if (( $(node_count) > 1 )); then
     http_get "$mon" /jsz | tr -d '\n' | grep -Eq '"meta_cluster": *\{[^}]*"leader": *"[^"]+"' || return 1
   fi
@@ -259,7 +262,7 @@ case $cmd in
     [[ $# -eq 1 ]] || usage
     check_node_index "$1"
     launch_node "$1"
-    HEALTHZ_PATH='/healthz?js-server-only=true' wait_ready "$1"
+    wait_ready "$1"
     ;;
   urls)
     if [[ $# -eq 1 ]]; then

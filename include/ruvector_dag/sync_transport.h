@@ -39,6 +39,9 @@ struct TransportOptions {
   int64_t max_age_ms = 7LL * 24 * 3600 * 1000;
   /// Upper bound on one message's size; larger publishes are refused.
   size_t max_message_bytes = 1 << 20;
+  /// Upper bound on the stream's stored bytes when this node creates it; the
+  /// oldest messages are discarded beyond it.
+  int64_t max_stream_bytes = 256LL << 20;
   /// Connect/request timeout.
   int64_t timeout_ms = 2000;
   /// Pause between reconnect attempts after the server is lost; the client

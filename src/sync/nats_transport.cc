@@ -3,7 +3,7 @@
 // it ConnectJetStream returns kUnimplemented.
 //
 // Layout in JetStream: one stream (file storage, the configured replicas,
-// max age and max message size) over "<prefix>.>"; a message for node N is
+// max age, max bytes and max message size) over "<prefix>.>"; a message for node N is
 // published on "<prefix>.<N hex>" with a message id derived from its bytes,
 // so a retried publish of the same bytes is stored once (within the stream's
 // duplicate window); node N reads through its durable pull consumer, named
@@ -77,6 +77,9 @@ Status ValidateOptions(const TransportOptions& o) {
     return Status::InvalidArgument("transport: replicas " + std::to_string(o.replicas) + " not in 1..5");
   }
   if (o.max_age_ms <= 0) return Status::InvalidArgument("transport: max_age_ms must be positive");
+  if (o.max_stream_bytes < static_cast<int64_t>(o.max_message_bytes)) {
+    return Status::InvalidArgument("transport: max_stream_bytes must be at least max_message_bytes");
+  }
   if (o.max_message_bytes == 0 || o.max_message_bytes > (size_t{1} << 30)) {
     return Status::InvalidArgument("transport: max_message_bytes must be in 1..2^30");
   }
@@ -287,6 +290,8 @@ class JetStreamTransport final : public Transport {
       cfg.Retention = js_LimitsPolicy;
       cfg.Replicas = options_.replicas;
       cfg.MaxAge = options_.max_age_ms * kNanosPerMilli;
+      cfg.MaxBytes = options_.max_stream_bytes;
+      cfg.Discard = js_DiscardOld;
       cfg.MaxMsgSize = static_cast<int32_t>(options_.max_message_bytes + kHeaderRoom);
       err = static_cast<jsErrCode>(0);
       s = js_AddStream(&info, js_, &cfg, nullptr, &err);
