@@ -51,6 +51,10 @@ Bytes MakeMessage(const std::string& tag, int i, size_t size, Rng& rng) {
 }
 
 std::unique_ptr<NatsCluster> StartOrSkip(int nodes, std::string* skip) {
+  if (!JetStreamBuiltIn()) {
+    *skip = "built without the NATS transport";
+    return nullptr;
+  }
   auto c = NatsCluster::Start(RUVECTOR_NATS_CLUSTER_SCRIPT, nodes);
   if (!c.ok()) {
     if (c.status().code() == StatusCode::kUnimplemented) *skip = c.status().ToString();
