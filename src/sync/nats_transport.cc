@@ -134,6 +134,12 @@ class JetStreamTransport final : public Transport {
       return Status::OutOfRange("transport: message of " + std::to_string(message.size()) +
                                 " bytes exceeds the limit of " + std::to_string(max_message_bytes_) + " bytes");
     }
+    // While reconnecting the library would buffer the message and send it
+    // after reconnecting, although this call already reported a failure.
+    if (!Connected()) {
+      ++publish_failures_;
+      return NotConnected("publish");
+    }
     const std::string subject = options_.subject_prefix + "." + recipient.Hex();
     // The id names the bytes: a retry after a lost acknowledgement is stored
     // once. Sealed messages never repeat (fresh KEM ciphertext and nonce).
@@ -171,6 +177,7 @@ class JetStreamTransport final : public Transport {
     if (timeout_ms <= 0 || timeout_ms > 3'600'000) {
       return Status::InvalidArgument("transport: fetch timeout must be in 1..3600000 ms");
     }
+    if (!Connected()) return NotConnected("fetch");
     natsMsgList list{};
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s = natsSubscription_Fetch(&list, sub_, static_cast<int>(max_messages), timeout_ms, &err);
@@ -213,7 +220,7 @@ class JetStreamTransport final : public Transport {
 
   TransportStats Stats() const override {
     TransportStats st;
-    st.connected = natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+    st.connected = Connected();
     if (st.connected) {
       char url[512] = {0};
       if (natsConnection_GetConnectedUrl(nc_, url, sizeof(url)) == NATS_OK) st.connected_url = url;
@@ -238,6 +245,11 @@ class JetStreamTransport final : public Transport {
  private:
   explicit JetStreamTransport(TransportOptions options)
       : options_(std::move(options)), max_message_bytes_(options_.max_message_bytes) {}
+
+  bool Connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+  static Status NotConnected(const char* what) {
+    return Status::FailedPrecondition(std::string("transport: ") + what + ": not connected to NATS (reconnecting)");
+  }
 
   Status Open() {
     std::vector<const char*> urls;

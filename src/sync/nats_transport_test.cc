@@ -204,6 +204,62 @@ TEST(NatsTransportTest, SingleServerRoundTripAndDurableResume) {
   EXPECT_EQ(sb.ack_failures, 0u);
 }
 
+// Polls `done` until it holds or `deadline` passes.
+template <typename F>
+bool WaitFor(F done, Clock::time_point deadline) {
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll pace
+  }
+  return true;
+}
+
+TEST(NatsTransportTest, ServerLossIsBoundedAndTheStreamSurvivesItsRestart) {
+  START_CLUSTER_OR_SKIP(cluster, 1);
+  Rng rng(kSeed + 4);
+  TransportOptions o;
+  o.urls = cluster->Urls();
+  o.timeout_ms = 1000;
+  const NodeId a = IdFromByte(0x0a), b = IdFromByte(0x0b);
+  auto ta = MustConnect(a, o);
+  auto tb = MustConnect(b, o);
+  ASSERT_TRUE(ta && tb);
+  std::vector<Bytes> sent;
+  for (int i = 0; i < 3; ++i) {
+    sent.push_back(MakeMessage("kept", i, 500, rng));
+    ASSERT_TRUE(ta->Publish(b, sent.back()).ok());
+  }
+  { Status s = cluster->Kill(1); ASSERT_TRUE(s.ok()) << s.ToString(); }
+  ASSERT_TRUE(WaitFor([&] { return !ta->Stats().connected; }, Clock::now() + std::chrono::seconds(10)));
+  EXPECT_TRUE(ta->Stats().connected_url.empty());
+
+  // With no server every call returns within its bound, with an error, and
+  // a failed publish is not sent later either.
+  auto start = Clock::now();
+  Status s = ta->Publish(b, MakeMessage("lost", 0, 500, rng));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(o.timeout_ms + 1000));
+  EXPECT_EQ(ta->Stats().publish_failures, 1u);
+  start = Clock::now();
+  auto got = tb->Fetch(4, 300);
+  EXPECT_TRUE(!got.ok() || got->empty());
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1300));
+
+  // The server returns with its file store: both clients reconnect on their
+  // own and b gets what was stored before the crash.
+  { Status r = cluster->Restart(1); ASSERT_TRUE(r.ok()) << r.ToString(); }
+  ASSERT_TRUE(WaitFor([&] { return ta->Stats().connected && tb->Stats().connected; },
+                      Clock::now() + std::chrono::seconds(10)));
+  EXPECT_GE(ta->Stats().reconnects, 1u);
+  auto kept = FetchUntil(*tb, sent.size(), Clock::now() + std::chrono::seconds(10));
+  EXPECT_EQ(AsSet(kept), std::multiset<Bytes>(sent.begin(), sent.end()));
+  const Bytes after = MakeMessage("after", 0, 500, rng);
+  EXPECT_TRUE(PublishUntil(*ta, b, after, Clock::now() + std::chrono::seconds(10)).ok());
+  auto more = FetchUntil(*tb, 1, Clock::now() + std::chrono::seconds(5));
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].bytes, after);
+}
+
 TEST(NatsTransportTest, OversizedMessagesAreRefused) {
   START_CLUSTER_OR_SKIP(cluster, 1);
   Rng rng(kSeed + 1);
