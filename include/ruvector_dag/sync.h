@@ -6,8 +6,9 @@
 //
 // A received pattern is a prior, never a deployment: a validator measures it
 // on its own workload and publishes a signed vote; a proposal is finalized by
-// a stake-weighted quorum of those votes. The transport (NATS JetStream) and
-// the worker that feeds the engine are not part of this header.
+// a stake-weighted quorum of those votes. The transport (NATS JetStream) is
+// in sync_transport.h; the worker that feeds the engine is not part of the
+// library.
 //
 // Message format, formulas, threat model and what is not built yet:
 // docs/sync.md. Thread-safety: every class is single-threaded (one owner)
