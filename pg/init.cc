@@ -5,12 +5,12 @@
 #include "shim.h"
 
 #include "extension.h"
-#include "worker/foreground.h"
 #include "guard.h"
-#include "planner/steering.h"
 #include "planner/drift.h"
+#include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
+#include "worker/foreground.h"
 
 extern "C" {
 PG_MODULE_MAGIC;

@@ -5,10 +5,10 @@
 // (the worker has no database connection). docs/postgres.md, "Healing".
 #include "shim.h"
 
+#include "api/visibility.h"
 #include "extension.h"
 #include "guard.h"
 #include "planner/steering.h"
-#include "api/visibility.h"
 #include "state/steer_shmem.h"
 
 extern "C" {

@@ -8,11 +8,11 @@
 
 #include "shim.h"
 
+#include "api/visibility.h"
 #include "extension.h"
 #include "guard.h"
 #include "planner/plan_extract.h"
 #include "planner/steering.h"
-#include "api/visibility.h"
 #include "state/steer_shmem.h"
 
 extern "C" {

@@ -6,9 +6,9 @@ extern "C" {
 #include "utils/acl.h"
 }
 
+#include "api/visibility.h"
 #include "extension.h"
 #include "planner/steering.h"
-#include "api/visibility.h"
 #include "state/steer_shmem.h"
 
 namespace ruvector_pg {

@@ -13,12 +13,12 @@
 #include "shim.h"
 
 #include "extension.h"
-#include "worker/foreground.h"
 #include "guard.h"
 #include "planner/plan_extract.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
+#include "worker/foreground.h"
 
 namespace ruvector_pg {
 namespace {

@@ -1,6 +1,22 @@
 -- Every executed statement is recorded: prepared statements (generic and
 -- custom plans), PL/pgSQL (SPI), cursors, parallel query and utility
 -- statements keep working and are observed.
+--
+-- The background explorer re-executes captured statements of earlier tests
+-- and records its runs too; it is paused here (no new batch, the running one
+-- finished) so that every count below is the statements of this file.
+ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = 0;
+SELECT pg_reload_conf();
+-- Two learning passes of the worker: it has read the new budget by then.
+SELECT ruvector.dag_learn_now() >= 0 AS worker_passed;
+DO $$
+BEGIN
+  FOR i IN 1..1200 LOOP
+    EXIT WHEN NOT (SELECT explorer_running FROM ruvector.dag_exploration_status());
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT explorer_running FROM ruvector.dag_exploration_status();
 SELECT ruvector.dag_reset_stats();
 SELECT patterns, trajectories_recorded, trajectories_dropped FROM ruvector.dag_status();
 SET max_parallel_workers_per_gather = 0;
@@ -92,3 +108,5 @@ SELECT patterns = (SELECT count(*) FROM ruvector.dag_statistics()) AS patterns_m
        internal_errors
 FROM ruvector.dag_status();
 RESET max_parallel_workers_per_gather;
+ALTER SYSTEM RESET ruvector.dag_exploration_cpu_budget;
+SELECT pg_reload_conf();

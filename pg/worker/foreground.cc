@@ -13,8 +13,8 @@ extern "C" {
 }
 
 #include "planner/steering.h"
-#include "worker/explorer.h"
 #include "state/steer_shmem.h"
+#include "worker/explorer.h"
 
 namespace ruvector_pg {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "extension.h"
 #include "guard.h"
-#include "state/steer_shmem.h"
 #include "planner/steering.h"
+#include "state/steer_shmem.h"
 #include "worker/learn_pass.h"
 
 namespace ruvector_pg {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "state/steer_state.h"
 #include "worker/healing_host.h"
 #include "worker/learner.h"
-#include "state/steer_state.h"
 
 namespace ruvector_pg {
 namespace {
