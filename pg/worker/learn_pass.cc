@@ -14,6 +14,7 @@
 #include "state/steer_shmem.h"
 #include "planner/steering.h"
 #include "worker/learn_pass.h"
+#include "worker/row_corrections_host.h"
 
 namespace ruvector_pg {
 
@@ -270,6 +271,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     *last = seq;
     if (got == RingCopy::kGone) continue;
     const TrajectoryRecord* r = &copy;
+    CollectRowSample(*r);
     if (scratch->heal.size() < scratch->heal.capacity()) {
       HealInput h;
       h.pattern_key = r->pattern_key;
@@ -485,8 +487,10 @@ int LearnStep(int max_records) {
       g_learner_learn_generation = pass->learn_gen;
       // Forgotten learning must not come back from the file at the next start.
       if (was_running) PersistLearner(LOG);
+      ResetRowCorrections();
     }
   }
+  NoteRowCorrectionDrift(pass->notices, pass->notice_count);
   LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   uint64_t last = 0, end = 0;
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
@@ -494,6 +498,7 @@ int LearnStep(int max_records) {
 
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
+  LearnRowCorrections(NowUnixMicros());
   g_publish_all = false;
 
   // Healing: a failure is logged; learning carries on.
