@@ -210,6 +210,9 @@ struct Walk {
   int capacity = 0;
   bool* attached = nullptr;  // per subplan index: already placed
   List* deparse_cxt = NIL;
+  // Rescan parameters of the Gather nodes seen: every parallel-aware node
+  // below a Gather depends on it, which says nothing about its rows.
+  Bitmapset* gather_params = nullptr;
 };
 
 const char* RelName(Walk& w, Index rti, const char** alias) {
@@ -301,8 +304,16 @@ int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
     const char* ef = GetConfigOption("ruvector.hnsw_ef_search", true, false);
     s->parameter = ef != nullptr ? strtol(ef, nullptr, 10) : 0;
   }
-  if (IsA(plan, Gather)) s->workers_planned = reinterpret_cast<Gather*>(plan)->num_workers;
-  if (IsA(plan, GatherMerge)) s->workers_planned = reinterpret_cast<GatherMerge*>(plan)->num_workers;
+  if (IsA(plan, Gather)) {
+    s->workers_planned = reinterpret_cast<Gather*>(plan)->num_workers;
+    const int param = reinterpret_cast<Gather*>(plan)->rescan_param;
+    if (param >= 0) w.gather_params = bms_add_member(w.gather_params, param);
+  }
+  if (IsA(plan, GatherMerge)) {
+    s->workers_planned = reinterpret_cast<GatherMerge*>(plan)->num_workers;
+    const int param = reinterpret_cast<GatherMerge*>(plan)->rescan_param;
+    if (param >= 0) w.gather_params = bms_add_member(w.gather_params, param);
+  }
   if (IsA(plan, Limit)) {
     Node* count = reinterpret_cast<Limit*>(plan)->limitCount;
     if (count != nullptr && IsA(count, Const) && !reinterpret_cast<Const*>(count)->constisnull &&
@@ -422,7 +433,7 @@ Cover WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int de
   const Cover cover = CoverOf(w, plan, left, right, &record);
   // Rows that depend on an outer node's parameters (the inner side of a
   // parameterized nested loop) are not the relation set's rows.
-  if (record && cover.valid && bms_is_empty(plan->allParam)) {
+  if (record && cover.valid && bms_is_subset(plan->allParam, w.gather_params)) {
     PlanNodeSnapshot* s = &w.snap->nodes[self];  // nodes may have moved: index again
     s->relset = RelSetId(cover.acc);
     s->relation_count = static_cast<uint8_t>(std::min(cover.relations, 255));
