@@ -11,6 +11,8 @@ source "$(dirname "$0")/lib.sh"
 db=rvrowcorr
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 psql_db "$db" -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
+# Serial plans: estimates and counts per scan, not per parallel worker.
+quiet "$db" "ALTER DATABASE $db SET max_parallel_workers_per_gather = 0" >/dev/null
 quiet "$db" "CREATE TABLE rc_fact AS SELECT i AS id, i % 100 AS a, i % 100 AS b, i % 1000 AS k, repeat('x', 40) AS pad
   FROM generate_series(1, 200000) i" >/dev/null
 quiet "$db" "CREATE TABLE rc_dim AS SELECT i AS k, i % 100 AS a, i % 100 AS b FROM generate_series(1, 20000) i" >/dev/null
