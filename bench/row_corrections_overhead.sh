@@ -3,8 +3,10 @@
 # (docs/postgres.md, "Row-count corrections"; results in docs/benchmarks.md).
 #
 # A private cluster with the extension; ten tables t1..t10 (2,000 rows, two
-# perfectly correlated columns each) joined on their ids with both columns
-# filtered, so every scan is underestimated 100x. Three sampled executions
+# perfectly correlated columns each) joined in a chain (t_i.j = t_(i-1).id, 20 rows through every join)
+# with both columns filtered (another constant per table: one constant in all
+# filters would put every table into one equivalence class and make every
+# pair joinable), so every scan is underestimated 100x. Three sampled executions
 # teach the learner its corrections. Then EXPLAIN's "Planning Time" is read
 # in blocks, alternating:
 #   noop        -- pinned to an arm whose one setting is the default value
@@ -53,19 +55,19 @@ sql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p 5432 -U postgres -
 sql -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
 from="" where="" joins=""
 for i in $(seq 1 10); do
-  sql -c "SET ruvector.dag_enabled = off" -c "CREATE TABLE t$i AS SELECT g AS id, g % 100 AS a, g % 100 AS b
+  sql -c "SET ruvector.dag_enabled = off" -c "CREATE TABLE t$i AS SELECT g AS id, g % 100 AS a, g % 100 AS b, g - 1 AS j
     FROM generate_series(1, 2000) g" -c "ANALYZE t$i" >/dev/null
   from+="${from:+, }t$i"
-  where+="${where:+ AND }t$i.a = 1 AND t$i.b = 1"
-  [ "$i" -gt 1 ] && joins+=" AND t$i.id = t$((i - 1)).id"
+  where+="${where:+ AND }t$i.a = $i AND t$i.b = $i"
+  [ "$i" -gt 1 ] && joins+=" AND t$i.j = t$((i - 1)).id"
 done
 q="SELECT count(*) FROM $from WHERE $where$joins"
+sql -c "SELECT ruvector.dag_add_arm('noop', '{\"work_mem\": \"4MB\"}')" >/dev/null
 limits="SET join_collapse_limit = 10; SET from_collapse_limit = 10;"
 for _ in 1 2 3; do sql -c "SET ruvector.dag_row_sample_rate = 1" -c "$limits $q" >/dev/null; done
 sql -c "SELECT ruvector.dag_learn_now()" >/dev/null
 query_id=$(sql -c "SELECT query_id FROM ruvector.dag_statistics() ORDER BY executions DESC LIMIT 1")
 corrections=$(sql -c "SELECT count(*) FROM ruvector.dag_row_corrections()")
-sql -c "SELECT ruvector.dag_add_arm('noop', '{\"work_mem\": \"4MB\"}')" >/dev/null
 
 # planning_times ARM: per_block EXPLAINs pinned to ARM, one Planning Time (ms) per line.
 planning_times() {

@@ -483,11 +483,12 @@ int LearnStep(int max_records) {
       PlainStatus st = RunCpp("starting the learner", [&]() { return MakeEngine(pass->arm_count); });
       ReportStatus(st, ERROR);
       const bool was_running = g_learner_arm_generation != 0;
+      // Row corrections do not depend on the arms: only a reset forgets them.
+      if (pass->learn_gen != g_learner_learn_generation) ResetRowCorrections();
       g_learner_arm_generation = pass->arm_gen;
       g_learner_learn_generation = pass->learn_gen;
       // Forgotten learning must not come back from the file at the next start.
       if (was_running) PersistLearner(LOG);
-      ResetRowCorrections();
     }
   }
   NoteRowCorrectionDrift(pass->notices, pass->notice_count);
