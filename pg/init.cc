@@ -9,6 +9,7 @@
 #include "planner/drift.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
+#include "planner/corrections.h"
 #include "worker/explorer.h"
 #include "worker/foreground.h"
 
@@ -59,6 +60,7 @@ void ShmemRequestHook() {
   RequestSharedMemory();
   RequestSteerMemory();
   RequestForegroundMemory();
+  RequestCorrectionsMemory();
 }
 
 void ShmemStartupHook() {
@@ -66,6 +68,7 @@ void ShmemStartupHook() {
   StartupSharedMemory();
   StartupSteerMemory();
   StartupForegroundMemory();
+  StartupCorrectionsMemory();
 }
 
 bool CheckAttention(char** newval, void** extra, GucSource source) {
@@ -197,6 +200,7 @@ void _PG_init(void) {
   shmem_startup_hook = ShmemStartupHook;
   EnableQueryId();
   InstallHooks();
+  InstallCorrectionHooks();
   InstallDriftHook();
   RegisterWorker();
 }

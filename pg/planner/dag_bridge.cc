@@ -169,6 +169,7 @@ void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, Pla
   out->shape_hash = shape_hash;
   out->node_count = static_cast<uint32_t>(std::max(0, snapshot.count));
   out->flags = snapshot.count > kMaxTrajectoryNodes ? kTrajectoryTruncated : 0;
+  if (snapshot.may_stop_early) out->flags |= kTrajectoryMayStopEarly;
   for (int i = 0; i < snapshot.count; ++i) {
     const uint8_t t = snapshot.nodes[i].type;
     if (t == static_cast<uint8_t>(OperatorType::kGather) || t == static_cast<uint8_t>(OperatorType::kGatherMerge)) {
@@ -181,6 +182,8 @@ void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, Pla
     out->node_type[i] = n.type;
     out->estimated_rows[i] = static_cast<float>(n.plan_rows);
     out->parent_plus_one[i] = n.parent >= 0 && n.parent < i ? static_cast<uint8_t>(n.parent + 1) : 0;
+    out->relset[i] = n.relset;
+    out->relset_size[i] = n.relation_count;
   }
 }
 
@@ -192,6 +195,8 @@ void FillFromTemplate(const PlanTemplate& t, TrajectoryRecord* rec) {
   std::memcpy(rec->node_type, t.node_type, static_cast<size_t>(kept));
   std::memcpy(rec->estimated_rows, t.estimated_rows, sizeof(float) * static_cast<size_t>(kept));
   std::memcpy(rec->parent_plus_one, t.parent_plus_one, static_cast<size_t>(kept));
+  std::memcpy(rec->relset, t.relset, sizeof(uint32_t) * static_cast<size_t>(kept));
+  std::memcpy(rec->relset_size, t.relset_size, static_cast<size_t>(kept));
   for (int i = 0; i < kept; ++i) rec->actual_rows[i] = -1.0f;
 }
 

@@ -57,15 +57,18 @@ ruvector_dag::Status IdentifySnapshot(const PlanSnapshot& snapshot, PlanIdentity
 struct PlanTemplate {
   uint64_t shape_hash = 0;
   uint32_t node_count = 0;  // plan nodes (may exceed kMaxTrajectoryNodes)
-  uint16_t flags = 0;       // kTrajectoryTruncated | kTrajectoryParallel
+  uint16_t flags = 0;       // kTrajectoryTruncated | kTrajectoryParallel | kTrajectoryMayStopEarly
   uint8_t node_type[kMaxTrajectoryNodes] = {0};
   float estimated_rows[kMaxTrajectoryNodes] = {0};
   uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
+  uint32_t relset[kMaxTrajectoryNodes] = {0};
+  uint8_t relset_size[kMaxTrajectoryNodes] = {0};
 };
 /// Fills `out` from `snapshot` (which IdentifySnapshot accepted).
 void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, PlanTemplate* out);
 /// Copies the template's structure into `rec` (node_count, flags, node
-/// types, estimated rows, edges; actual rows -1 = not measured).
+/// types, estimated rows, edges, relation sets; actual rows -1 = not
+/// measured).
 void FillFromTemplate(const PlanTemplate& t, TrajectoryRecord* rec);
 
 /// Per-node analysis row (dag_analyze_plan).

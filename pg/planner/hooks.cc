@@ -14,6 +14,7 @@
 
 #include "extension.h"
 #include "guard.h"
+#include "planner/corrections.h"
 #include "planner/plan_extract.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
@@ -171,13 +172,14 @@ PlannedStmt* CallPlannerUnobserved(Query* parse, const char* query_string, int c
 }
 
 /// Same operators in the same tree positions, on the same relations and
-/// indexes, with the same row estimates: the arm's settings did not change
+/// indexes, with the same row estimates (unless `rows` is false: the
+/// row_corrections arm changes estimates only): the arm did not change
 /// the plan. Costs are not compared (a disabled operator that is still used
 /// carries disable_cost). Nodes with several children (Append, ...) compare
 /// their type and rows only.
-bool SamePlanTree(const Plan* a, const Plan* b) {
+bool SamePlanTree(const Plan* a, const Plan* b, bool rows = true) {
   if (a == nullptr || b == nullptr) return a == b;
-  if (nodeTag(a) != nodeTag(b) || a->plan_rows != b->plan_rows) return false;
+  if (nodeTag(a) != nodeTag(b) || (rows && a->plan_rows != b->plan_rows)) return false;
   switch (nodeTag(a)) {
     case T_SeqScan:
     case T_SampleScan:
@@ -211,7 +213,7 @@ bool SamePlanTree(const Plan* a, const Plan* b) {
     default:
       break;
   }
-  return SamePlanTree(a->lefttree, b->lefttree) && SamePlanTree(a->righttree, b->righttree);
+  return SamePlanTree(a->lefttree, b->lefttree, rows) && SamePlanTree(a->righttree, b->righttree, rows);
 }
 
 /// Re-plans under an arm's settings (nested planner depth: not observed).
@@ -229,6 +231,22 @@ PlannedStmt* PlanSteered(Query* copy, const char* query_string, int cursor_optio
   }
   PG_END_TRY();
   return steered;
+}
+
+/// Re-plans under the row_corrections arm: PostgreSQL's settings with the
+/// pattern's learned row counts. nullptr with *none set when the pattern has
+/// no corrections (the arm is PostgreSQL's plan then); nullptr alone when
+/// planning failed (logged and counted by PlanUnderArm).
+PlannedStmt* PlanCorrected(uint64_t pattern_key, Query* copy, const char* query_string, int cursor_options,
+                           ParamListInfo params, bool* none, int* corrected) {
+  PatternCorrections* set = static_cast<PatternCorrections*>(palloc(sizeof(PatternCorrections)));
+  *none = !LookupCorrections(pattern_key, set);
+  PlannedStmt* out = nullptr;
+  if (!*none) {
+    out = PlanWithCorrections(*set, &PlanSteered, copy, query_string, cursor_options, params, "", corrected);
+  }
+  pfree(set);
+  return out;
 }
 
 /// A statement the learner may steer: a top-level-planned SELECT without
@@ -285,10 +303,19 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
       info.confidence = c.confidence;
       info.default_ms = c.default_ms;
       info.arm_ms = c.arm_ms;
+      const bool corrections = c.arm == kRowCorrectionsArm;
+      bool no_corrections = false;
       if (c.arm > 0) {
-        PlannedStmt* steered = PlanSteered(copy, query_string, cursor_options, params, settings);
-        if (steered != nullptr) {
-          info.same_plan = SamePlanTree(steered->planTree, result->planTree);
+        PlannedStmt* steered =
+            corrections ? PlanCorrected(info.identity.pattern_key, copy, query_string, cursor_options, params,
+                                        &no_corrections, &info.corrected_relations)
+                        : PlanSteered(copy, query_string, cursor_options, params, settings);
+        if (no_corrections) {
+          // Nothing learned to correct: the arm's plan is PostgreSQL's.
+          info.arm = c.arm;
+          info.same_plan = true;
+        } else if (steered != nullptr) {
+          info.same_plan = SamePlanTree(steered->planTree, result->planTree, /*rows=*/!corrections);
           result = steered;
           info.arm = c.arm;
           tmpl_valid = TemplateOf(result, tmpl);
@@ -651,6 +678,9 @@ void PrintExplainSection(ExplainState* es) {
     }
     if (steer->replan_failed) appendStringInfoString(str, ", re-planning failed");
     appendStringInfoString(str, ")\n");
+    if (steer->arm == kRowCorrectionsArm) {
+      appendStringInfo(str, "  Row Corrections: %d relations' row estimates corrected\n", steer->corrected_relations);
+    }
     if (steer->default_ms > 0.0) {
       if (steer->arm != 0 && steer->arm_ms > 0.0) {
         appendStringInfo(str, "  Predicted Latency: %.3f ms (default plan %.3f ms, measured)\n", steer->arm_ms,

@@ -12,6 +12,7 @@ extern "C" {
 }
 
 #include "planner/plan_extract.h"
+#include "worker/row_corrections.h"
 
 namespace ruvector_pg {
 namespace {
@@ -209,6 +210,9 @@ struct Walk {
   int capacity = 0;
   bool* attached = nullptr;  // per subplan index: already placed
   List* deparse_cxt = NIL;
+  // Rescan parameters of the Gather nodes seen: every parallel-aware node
+  // below a Gather depends on it, which says nothing about its rows.
+  Bitmapset* gather_params = nullptr;
 };
 
 const char* RelName(Walk& w, Index rti, const char** alias) {
@@ -300,8 +304,16 @@ int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
     const char* ef = GetConfigOption("ruvector.hnsw_ef_search", true, false);
     s->parameter = ef != nullptr ? strtol(ef, nullptr, 10) : 0;
   }
-  if (IsA(plan, Gather)) s->workers_planned = reinterpret_cast<Gather*>(plan)->num_workers;
-  if (IsA(plan, GatherMerge)) s->workers_planned = reinterpret_cast<GatherMerge*>(plan)->num_workers;
+  if (IsA(plan, Gather)) {
+    s->workers_planned = reinterpret_cast<Gather*>(plan)->num_workers;
+    const int param = reinterpret_cast<Gather*>(plan)->rescan_param;
+    if (param >= 0) w.gather_params = bms_add_member(w.gather_params, param);
+  }
+  if (IsA(plan, GatherMerge)) {
+    s->workers_planned = reinterpret_cast<GatherMerge*>(plan)->num_workers;
+    const int param = reinterpret_cast<GatherMerge*>(plan)->rescan_param;
+    if (param >= 0) w.gather_params = bms_add_member(w.gather_params, param);
+  }
   if (IsA(plan, Limit)) {
     Node* count = reinterpret_cast<Limit*>(plan)->limitCount;
     if (count != nullptr && IsA(count, Const) && !reinterpret_cast<Const*>(count)->constisnull &&
@@ -313,7 +325,14 @@ int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
   return index;
 }
 
-void WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int depth);
+/// The base relations a node's rows cover (for row corrections).
+struct Cover {
+  uint64_t acc = 0;  // RelSetAdd over the relations' OIDs
+  int relations = 0;
+  bool valid = false;  // a scan or join tree over plain tables only
+};
+
+Cover WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int depth);
 
 void WalkSubPlans(Walk& w, List* subplans, int parent, int depth) {
   ListCell* lc;
@@ -324,6 +343,7 @@ void WalkSubPlans(Walk& w, List* subplans, int parent, int depth) {
     Plan* sub = static_cast<Plan*>(list_nth(w.stmt->subplans, idx));
     if (sub == nullptr) continue;
     w.attached[idx] = true;
+    w.snap->may_stop_early = true;  // EXISTS / ANY stop at the first match
     WalkPlan(w, sub, parent, sp->plan_name, depth + 1);
   }
 }
@@ -333,14 +353,72 @@ void WalkList(Walk& w, List* plans, int parent, int depth) {
   foreach (lc, plans) WalkPlan(w, static_cast<Plan*>(lfirst(lc)), parent, nullptr, depth + 1);
 }
 
-void WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int depth) {
-  if (plan == nullptr) return;
+/// The relation a scan of a plain table reads (invalid for anything else).
+Cover ScanCover(Walk& w, const Scan* scan) {
+  Cover c;
+  const Index rti = scan->scanrelid;
+  if (rti == 0 || rti > static_cast<Index>(list_length(w.stmt->rtable))) return c;
+  const RangeTblEntry* rte = rt_fetch(rti, w.stmt->rtable);
+  if (rte->rtekind != RTE_RELATION) return c;
+  c.acc = RelSetAdd(0, RelKey(rte->relid, rte->eref != nullptr ? rte->eref->aliasname : nullptr));
+  c.relations = 1;
+  c.valid = true;
+  return c;
+}
+
+/// What the node's rows cover, from its children's covers: a scan its
+/// table, a join both inputs, a node that passes its input's rows on
+/// (Hash, Sort, Material, Memoize, Gather) its input (but the rows are
+/// recorded only at the scan or join itself).
+Cover CoverOf(Walk& w, Plan* plan, const Cover& left, const Cover& right, bool* record) {
+  *record = false;
+  switch (nodeTag(plan)) {
+    case T_SeqScan:
+    case T_SampleScan:
+    case T_IndexScan:
+    case T_IndexOnlyScan:
+    case T_BitmapHeapScan:
+    case T_TidScan:
+    case T_TidRangeScan:
+      *record = true;
+      return ScanCover(w, reinterpret_cast<Scan*>(plan));
+    case T_NestLoop:
+    case T_MergeJoin:
+    case T_HashJoin: {
+      const JoinType jt = reinterpret_cast<Join*>(plan)->jointype;
+      if (IsA(plan, MergeJoin) || jt == JOIN_SEMI || jt == JOIN_ANTI) w.snap->may_stop_early = true;
+      Cover c;
+      if (!left.valid || !right.valid) return c;
+      c.acc = left.acc + right.acc;
+      c.relations = left.relations + right.relations;
+      c.valid = true;
+      *record = true;
+      return c;
+    }
+    case T_Hash:
+    case T_Sort:
+    case T_IncrementalSort:
+    case T_Material:
+    case T_Memoize:
+    case T_Gather:
+    case T_GatherMerge:
+      return left;
+    case T_Limit:
+      w.snap->may_stop_early = true;
+      return Cover();
+    default:
+      return Cover();
+  }
+}
+
+Cover WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int depth) {
+  if (plan == nullptr) return Cover();
   check_stack_depth();
   int self = AddNode(w, plan, parent, subplan_name);
-  if (self < 0) return;
+  if (self < 0) return Cover();
   WalkSubPlans(w, plan->initPlan, self, depth);
-  WalkPlan(w, plan->lefttree, self, nullptr, depth + 1);
-  WalkPlan(w, plan->righttree, self, nullptr, depth + 1);
+  const Cover left = WalkPlan(w, plan->lefttree, self, nullptr, depth + 1);
+  const Cover right = WalkPlan(w, plan->righttree, self, nullptr, depth + 1);
   switch (nodeTag(plan)) {
     case T_Append: WalkList(w, reinterpret_cast<Append*>(plan)->appendplans, self, depth); break;
     case T_MergeAppend: WalkList(w, reinterpret_cast<MergeAppend*>(plan)->mergeplans, self, depth); break;
@@ -351,6 +429,16 @@ void WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int dep
     default: break;
   }
   WalkSubPlans(w, ExpressionSubPlans(plan), self, depth);
+  bool record = false;
+  const Cover cover = CoverOf(w, plan, left, right, &record);
+  // Rows that depend on an outer node's parameters (the inner side of a
+  // parameterized nested loop) are not the relation set's rows.
+  if (record && cover.valid && bms_is_subset(plan->allParam, w.gather_params)) {
+    PlanNodeSnapshot* s = &w.snap->nodes[self];  // nodes may have moved: index again
+    s->relset = RelSetId(cover.acc);
+    s->relation_count = static_cast<uint8_t>(std::min(cover.relations, 255));
+  }
+  return cover;
 }
 
 }  // namespace

@@ -24,6 +24,12 @@ struct PlanNodeSnapshot {
   double plan_rows = 0.0;
   double width = 0.0;
   int64_t parameter = 0;  // Limit count when a constant
+  // The base relations whose join (or scan) this node's rows are: a
+  // relation-set id (worker/row_corrections.h, RelSetId) for scan and join
+  // nodes over plain tables whose rows do not depend on an outer node's
+  // parameters; 0 otherwise. relation_count: how many relations it covers.
+  uint32_t relset = 0;
+  uint8_t relation_count = 0;
   // Actuals (ExecutorEnd / EXPLAIN ANALYZE); has_actuals false otherwise.
   bool has_actuals = false;
   bool has_time = false;
@@ -46,6 +52,9 @@ struct PlanSnapshot {
   uint32_t database_oid = 0;  // MyDatabaseId
   uint32_t role_oid = 0;      // GetUserId() when the snapshot was taken
   int32_t count = 0;
+  // Some node may stop before reading all its input (Limit, Merge Join,
+  // semi/anti joins, subplans): measured rows may fall short of the truth.
+  bool may_stop_early = false;
   PlanNodeSnapshot* nodes = nullptr;
 };
 

@@ -117,6 +117,14 @@ CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,
               confidence float8, default_ms float8, arm_ms float8)
 AS 'MODULE_PATHNAME', 'ruvector_dag_learning_events' LANGUAGE C VOLATILE;
+-- Learned row-count corrections (applied by the arm row_corrections).
+CREATE FUNCTION @extschema@.dag_row_corrections()
+RETURNS TABLE(pattern_id bigint, relation_set bigint, relations int, estimated_rows float8, actual_rows float8,
+              factor float8, observations int)
+AS 'MODULE_PATHNAME', 'ruvector_dag_row_corrections' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_row_correction_status()
+RETURNS TABLE(patterns bigint, corrections bigint, corrected_plannings bigint, corrected_relations bigint)
+AS 'MODULE_PATHNAME', 'ruvector_dag_row_correction_status' LANGUAGE C VOLATILE;
 -- Background exploration: budget, counters and the captured statements.
 CREATE FUNCTION @extschema@.dag_exploration_status()
 RETURNS TABLE(cpu_budget float8, captures bigint, explorer_launches bigint, runs bigint, timeouts bigint,

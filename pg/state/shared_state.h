@@ -48,10 +48,16 @@ struct TrajectoryRecord {
   /// The plan's edges: 0 = no consumer (the top node), k + 1 = the node at
   /// index k (nodes are in pre-order, so k < the node's own index).
   uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
+  /// Per node: the relation set its rows cover (worker/row_corrections.h;
+  /// 0 = not a scan or join of plain tables) and how many relations.
+  uint32_t relset[kMaxTrajectoryNodes] = {0};
+  uint8_t relset_size[kMaxTrajectoryNodes] = {0};
 };
 inline constexpr uint16_t kTrajectoryTruncated = 1;  // more nodes than kMaxTrajectoryNodes
 inline constexpr uint16_t kTrajectoryNested = 2;     // run inside another statement (SPI, ...)
 inline constexpr uint16_t kTrajectoryParallel = 4;   // plan has Gather / Gather Merge
+/// A node may stop before reading all its input (PlanSnapshot::may_stop_early).
+inline constexpr uint16_t kTrajectoryMayStopEarly = 8192;
 
 /// Per-pattern statistics. The key scopes a statement to its database and
 /// role (docs/postgres.md, "Pattern identity").

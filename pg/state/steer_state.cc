@@ -28,7 +28,10 @@ constexpr BuiltinArm kBuiltins[] = {
     {"join_order_as_written", "join_collapse_limit=1\n"},
     {"no_parallel", "max_parallel_workers_per_gather=0\n"},
     {"no_memoize", "enable_memoize=off\n"},
+    {"row_corrections", ""},  // kRowCorrectionsArm: settings as default, learned row counts
 };
+static_assert(sizeof(kBuiltins) / sizeof(kBuiltins[0]) == kRowCorrectionsArm + 1,
+              "row_corrections is the last built-in arm");
 
 void CopyString(char* dst, size_t cap, const char* src) {
   size_t n = std::strlen(src);

@@ -42,6 +42,10 @@ inline constexpr double kMaxTimeoutDefaultMultiple = 8.0;
 /// factor.
 inline constexpr double kMaxPredictedSpeedup = 4.0;
 
+/// The built-in arm that plans with PostgreSQL's settings and the pattern's
+/// learned row-count corrections (docs/postgres.md, "Row-count corrections").
+inline constexpr int kRowCorrectionsArm = 8;
+
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
   char name[kArmNameLen] = {0};

@@ -14,6 +14,7 @@
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/learn_pass.h"
+#include "worker/row_corrections_host.h"
 
 namespace ruvector_pg {
 
@@ -270,6 +271,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     *last = seq;
     if (got == RingCopy::kGone) continue;
     const TrajectoryRecord* r = &copy;
+    CollectRowSample(*r);
     if (scratch->heal.size() < scratch->heal.capacity()) {
       HealInput h;
       h.pattern_key = r->pattern_key;
@@ -481,12 +483,15 @@ int LearnStep(int max_records) {
       PlainStatus st = RunCpp("starting the learner", [&]() { return MakeEngine(pass->arm_count); });
       ReportStatus(st, ERROR);
       const bool was_running = g_learner_arm_generation != 0;
+      // Row corrections do not depend on the arms: only a reset forgets them.
+      if (pass->learn_gen != g_learner_learn_generation) ResetRowCorrections();
       g_learner_arm_generation = pass->arm_gen;
       g_learner_learn_generation = pass->learn_gen;
       // Forgotten learning must not come back from the file at the next start.
       if (was_running) PersistLearner(LOG);
     }
   }
+  NoteRowCorrectionDrift(pass->notices, pass->notice_count);
   LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   uint64_t last = 0, end = 0;
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
@@ -494,6 +499,7 @@ int LearnStep(int max_records) {
 
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
+  LearnRowCorrections(NowUnixMicros());
   g_publish_all = false;
 
   // Healing: a failure is logged; learning carries on.

@@ -1,0 +1,55 @@
+// PG zone: learned row-count corrections in the planner (docs/postgres.md,
+// "Row-count corrections"). The worker publishes each pattern's corrections
+// into a shared table; planning a pattern under the `row_corrections` arm
+// activates them, and two planner hooks (set_rel_pathlist_hook for base
+// relations, set_join_pathlist_hook for join relations) multiply the
+// planner's row estimates of the corrected relation sets. Include after
+// shim.h.
+#ifndef RUVECTOR_PG_PLANNER_CORRECTIONS_H_
+#define RUVECTOR_PG_PLANNER_CORRECTIONS_H_
+
+#include "worker/row_corrections.h"
+
+namespace ruvector_pg {
+
+/// Patterns whose corrections the shared table holds (the learner keeps
+/// at most this many too).
+inline constexpr int kMaxCorrectedPatterns = 256;
+
+void RequestCorrectionsMemory();  // from shmem_request_hook
+void StartupCorrectionsMemory();  // from shmem_startup_hook
+/// Chains set_rel_pathlist_hook and set_join_pathlist_hook (from _PG_init).
+void InstallCorrectionHooks();
+
+/// Copies the corrections published for `pattern_key` into *out (shared
+/// lock). False when the pattern has none.
+bool LookupCorrections(uint64_t pattern_key, PatternCorrections* out);
+/// Copies up to `cap` published patterns' corrections into `out`, ascending
+/// by pattern key (shared lock); returns how many.
+int CopyCorrections(PatternCorrections* out, int cap);
+/// Replaces the published table with `patterns` (worker only; exclusive
+/// lock). Patterns beyond kMaxCorrectedPatterns are dropped.
+void PublishCorrections(const PatternCorrections* patterns, size_t count);
+
+/// Counters shown by dag_row_correction_status().
+struct CorrectionCounters {
+  uint64_t published_patterns = 0;  // patterns with corrections in the table
+  uint64_t published_sets = 0;      // corrections in the table
+  uint64_t corrected_plannings = 0; // plannings under row_corrections with corrections
+  uint64_t corrected_relations = 0; // base or join relations whose rows were corrected
+  uint64_t generation = 0;          // publications
+};
+CorrectionCounters ReadCorrectionCounters();
+
+using CorrectedPlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo, const char*);
+/// Plans with `planner` (which must contain its own errors, as PlanUnderArm
+/// does) while `set` is active, and deactivates it on every path. Returns
+/// what `planner` returned; *corrected (optional) counts the relations
+/// whose rows were changed.
+PlannedStmt* PlanWithCorrections(const PatternCorrections& set, CorrectedPlannerFn planner, Query* parse,
+                                 const char* query_string, int cursor_options, ParamListInfo params,
+                                 const char* settings, int* corrected);
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_PLANNER_CORRECTIONS_H_
