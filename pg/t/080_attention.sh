@@ -42,6 +42,9 @@ case "$(status mechanism_reason)" in
   *) not_ok "auto: the selector decides (got '$(status mechanism_reason)')" ;;
 esac
 check "seven mechanisms are evaluated" "$(status mechanism_reason | grep -o '[a-z_]* [0-9]\.[0-9]*' | wc -l)" 7
+check "dag_attention_status: seven models, the one in use is dag_status's mechanism" \
+  "$(quiet "$db" "SELECT count(*) || ' ' || string_agg(mechanism, ',') FILTER (WHERE in_use)
+    FROM ruvector.dag_attention_status()")" "7 $(status mechanism)"
 measured=$(runs_in_reason)
 if [ "${measured:-0}" -gt 0 ]; then ok "held-out runs were measured ($measured)"; else not_ok "held-out runs were measured"; fi
 

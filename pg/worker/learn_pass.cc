@@ -158,9 +158,15 @@ void LoadLearnerFile() {
   const uint64_t arm_gen = g_steer->arm_generation, learn_gen = g_steer->learn_generation;
   LWLockRelease(g_steer_lock);
   uint64_t through = 0;
+  size_t models = 0;
+  char in_use[kMechanismNameLen] = {0};
   PlainStatus st = RunCpp("loading the learner file", [&]() {
     RUVECTOR_RETURN_IF_ERROR(MakeEngine(arm_count));
-    return g_engine->ImportState(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint, &through);
+    RUVECTOR_RETURN_IF_ERROR(
+        g_engine->ImportState(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint, &through));
+    models = g_engine->Mechanisms().lanes.size();
+    CopyBounded(in_use, sizeof(in_use), std::string(ruvector_dag::AttentionMechanismName(g_engine->mechanism())).c_str());
+    return Status::Ok();
   });
   pfree(buf.data);
   if (!st.ok()) {
@@ -175,9 +181,7 @@ void LoadLearnerFile() {
   g_learner_learn_generation = learn_gen;
   g_publish_all = true;
   ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns and %zu value models (%s in use) from \"%s\"",
-                       g_engine->patterns().patterns(), g_engine->Mechanisms().lanes.size(),
-                       std::string(ruvector_dag::AttentionMechanismName(g_engine->mechanism())).c_str(),
-                       kLearnerFile)));
+                       g_engine->patterns().patterns(), models, in_use, kLearnerFile)));
 }
 
 }  // namespace
