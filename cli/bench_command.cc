@@ -276,9 +276,12 @@ struct BenchReport {
   const OracleResult* oracle = nullptr;
   std::vector<bool> identical, deterministic;
   std::string stamp, cpu_budget;
-  // The learner's value model (dag_status): its one mechanism, the
-  // prequential error (-1 = not measured yet) and the runs it learned from.
+  // The learner's value model (dag_status): the mechanism in use and why,
+  // the prequential error (-1 = not measured yet) and the runs it learned
+  // from; dag_attention_status: every mechanism's held-out error ("" = not
+  // measured yet), scored runs and whether it is in use.
   std::string mechanism, mechanism_reason;
+  std::vector<std::vector<std::string>> per_mechanism;
   double model_error = -1.0;
   int64_t model_runs = 0;
   std::vector<std::string> decisions;  // deployed patterns, deployments, reverts
@@ -390,9 +393,13 @@ void PrintText(const BenchReport& r) {
                              "learned): {:.3f}\n",
                              r.model_runs, r.model_error);
   }
-  std::cout << fmt::format("  per mechanism: {} {} (the only mechanism the learner uses: no selector is built)\n",
-                           r.mechanism.empty() ? "?" : r.mechanism,
-                           r.model_error < 0.0 ? std::string("-") : fmt::format("{:.3f}", r.model_error));
+  std::cout << fmt::format("  mechanism in use: {} ({})\n", r.mechanism.empty() ? "?" : r.mechanism,
+                           r.mechanism_reason);
+  for (const auto& row : r.per_mechanism) {
+    std::cout << fmt::format("  held-out error {:<22} {:>7} over {} runs{}\n", row.at(0),
+                             row.at(1).empty() ? std::string("-") : fmt::format("{:.3f}", std::atof(row.at(1).c_str())),
+                             row.at(2), row.at(3) == "t" ? "  (in use)" : "");
+  }
   std::cout << fmt::format("arms deployed: {} patterns ({} deployments, {} reverts)\n", r.decisions[0],
                            r.decisions[1], r.decisions[2]);
   std::cout << fmt::format("planning time, median of {} EXPLAINs each: {:.1f} us with the extension, {:.1f} us "
@@ -480,9 +487,15 @@ void PrintJson(const BenchReport& r) {
   j["model_runs_learned"] = r.model_runs;
   j["mechanism"] = r.mechanism;
   j["mechanism_reason"] = r.mechanism_reason;
-  // One mechanism embeds every plan: one row, no other mechanism was measured.
+  // Every mechanism's value model: held-out error (null = not measured yet), scored runs.
   nlohmann::ordered_json per_mechanism = nlohmann::ordered_json::object();
-  if (!r.mechanism.empty()) per_mechanism[r.mechanism] = j["model_prediction_error"];
+  for (const auto& row : r.per_mechanism) {
+    nlohmann::ordered_json m;
+    m["held_out_error"] = row.at(1).empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(std::atof(row.at(1).c_str()));
+    m["scored_runs"] = std::atoll(row.at(2).c_str());
+    m["in_use"] = row.at(3) == "t";
+    per_mechanism[row.at(0)] = m;
+  }
   j["model_prediction_error_per_mechanism"] = per_mechanism;
   j["patterns_deployed"] = std::stoll(r.decisions[0]);
   j["planning_us_with_extension"] = r.plan_on_med;
@@ -702,6 +715,8 @@ int RunBench(const BenchOptions& o) {
                        "coalesce(model_prediction_error, -1), model_runs_learned FROM ruvector.dag_status()");
   if (!model.ok()) return ReportError("bench", model.status());
   const auto& mrow = model->rows.at(0);
+  auto lanes = db.Exec("SELECT mechanism, held_out_error, scored_runs, in_use FROM ruvector.dag_attention_status()");
+  if (!lanes.ok()) return ReportError("bench", lanes.status());
 
   BenchReport r;
   r.options = &o;
@@ -716,6 +731,7 @@ int RunBench(const BenchOptions& o) {
   r.cpu_budget = *cpu_budget;
   r.mechanism = mrow.at(0);
   r.mechanism_reason = mrow.at(1);
+  r.per_mechanism = lanes->rows;
   r.model_error = std::atof(mrow.at(2).c_str());
   r.model_runs = std::atoll(mrow.at(3).c_str());
   r.decisions = drow;

@@ -18,7 +18,6 @@ extern bool g_healing_enabled;
 extern int g_persist_interval_s;
 extern bool g_explain_section;
 extern int g_sona_micro_lora_rank;
-extern int g_sona_base_lora_rank;
 extern double g_sona_ewc_lambda;
 extern int g_sona_pattern_clusters;
 extern double g_row_sample_rate;  // ruvector.dag_row_sample_rate

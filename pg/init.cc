@@ -29,7 +29,6 @@ bool g_healing_enabled = true;
 int g_persist_interval_s = 60;
 bool g_explain_section = true;
 int g_sona_micro_lora_rank = 2;
-int g_sona_base_lora_rank = 8;
 double g_sona_ewc_lambda = 5000.0;
 int g_sona_pattern_clusters = 100;
 bool g_loaded_by_preload = false;
@@ -104,7 +103,10 @@ void DefineGucs() {
                            &g_learning_rate,
                            0.01, 0.0, 1.0, PGC_USERSET, 0, CheckLearningRate, nullptr, nullptr);
   DefineCustomStringVariable("ruvector.dag_attention", "Attention mechanism: 'auto' or one of the seven.",
-                             nullptr, &g_attention, "auto", PGC_USERSET, 0, CheckAttention, nullptr, nullptr);
+                             "A session's EXPLAIN and analysis functions use its value; the background worker "
+                             "pools its value models' embeddings with its own value ('auto': the selector) "
+                             "unless dag_set_attention asked otherwise.",
+                             &g_attention, "auto", PGC_USERSET, 0, CheckAttention, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.dag_max_patterns", "Maximum number of patterns kept in shared memory.",
                           nullptr, &g_max_patterns, 10000, 16, 1000000, PGC_POSTMASTER, 0, nullptr, nullptr,
                           nullptr);
@@ -119,12 +121,9 @@ void DefineGucs() {
                           &g_persist_interval_s, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_explain", "Add a \"RuVector DAG\" section to EXPLAIN (text format).",
                            nullptr, &g_explain_section, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("ruvector.sona_micro_lora_rank", "Rank of the SONA MicroLoRA adapters.",
-                          "Stored only: the value model's adapters have rank 2.",
-                          &g_sona_micro_lora_rank, 2, 1, 16, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("ruvector.sona_base_lora_rank", "Rank of the SONA base LoRA adapters.",
-                          "Stored only: the value model has no base LoRA.",
-                          &g_sona_base_lora_rank, 8, 1, 64, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sona_micro_lora_rank", "Rank of the MicroLoRA adapters of the worker's value models.",
+                          "Read like ruvector.dag_learning_rate.",
+                          &g_sona_micro_lora_rank, 2, 1, 8, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.sona_ewc_lambda", "EWC++ regularization strength of the worker's value model.",
                            "Read like ruvector.dag_learning_rate.", &g_sona_ewc_lambda,
                            5000.0, 0.0, 1.0e7, PGC_USERSET, 0, nullptr, nullptr, nullptr);

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -252,9 +253,20 @@ class PatternLearner {
 
 struct EngineOptions {
   uint32_t num_arms = 8;                 // 2..64; arm 0 = the default plan
-  /// Mechanism whose per-node weights pool the embedding. One mechanism for
-  /// every plan keeps the value model's inputs comparable.
+  /// Mechanism whose per-node weights pool the embedding (with
+  /// select_mechanism: the one used until the selector switches).
   AttentionMechanism mechanism = AttentionMechanism::kCriticalPath;
+  /// Keep one value model per attention mechanism, train them on the same
+  /// runs, compare their held-out (prequential) errors and serve with the
+  /// lowest (docs/engine.md, "Mechanism selection"). Costs seven embeddings
+  /// per plan passed to Learn and seven model steps per trained run.
+  bool select_mechanism = false;
+  /// Runs every mechanism must have been evaluated on before the selector
+  /// may switch.
+  uint64_t selection_min_runs = 64;
+  /// The selector switches only to a mechanism whose held-out error is
+  /// below the current one's by more than this share (hysteresis).
+  double selection_margin = 0.05;
   AttentionParams attention;
   FeaturizerOptions featurizer;          // use_actuals is forced off (see docs)
   ValueModelOptions model;               // max_arms is raised to num_arms
@@ -363,6 +375,25 @@ struct HostLearnOutput {
   LearnReport report;
 };
 
+/// One mechanism's value model as the selector sees it.
+struct MechanismLaneStatus {
+  AttentionMechanism mechanism = AttentionMechanism::kCriticalPath;
+  /// Held-out error: per-run EWMA (rate kSelectionRate) of |predicted -
+  /// actual| log-latency on runs predicted before the model trained on them.
+  double error = 0.0;
+  uint64_t evaluated = 0;  // runs in that error
+};
+
+/// Which mechanism pools the embeddings the engine decides with, and why.
+struct MechanismStatus {
+  AttentionMechanism active = AttentionMechanism::kCriticalPath;
+  bool selecting = false;  // EngineOptions::select_mechanism
+  bool forced = false;     // ForceMechanism(m): the selector does not switch
+  uint64_t switches = 0;   // selector switches since creation (or import)
+  /// One per mechanism with a model (seven when selecting), in enum order.
+  std::vector<MechanismLaneStatus> lanes;
+};
+
 class Engine {
  public:
   /// kInvalidArgument for bad options.
@@ -417,12 +448,27 @@ class Engine {
   /// learning" or a changed arm table).
   Status Reset();
 
-  /// Versioned, checksummed (CRC-32C) image of the learned state: model, EWC
-  /// anchor, bandits, bank. ImportState replaces the state only when the whole
-  /// image is valid; corrupt or truncated input is a kDataLoss error, an image
-  /// made with incompatible options kFailedPrecondition.
-  std::string ExportState() const;
-  Status ImportState(std::string_view image);
+  /// Versioned, checksummed (CRC-32C) image of the learned state: every
+  /// mechanism's model with its EWC anchor and held-out error, the selector's
+  /// state, bandits, bank. `arm_fingerprint` and `learned_through` are the
+  /// host's (stored in the pattern learner's image, PatternLearner::SaveTo).
+  /// ImportState replaces the state only when the whole image is valid;
+  /// corrupt or truncated input is a kDataLoss error, an image made with
+  /// incompatible options (or another arm fingerprint) kFailedPrecondition.
+  std::string ExportState(uint64_t arm_fingerprint = 0, uint64_t learned_through = 0) const;
+  Status ImportState(std::string_view image, uint64_t arm_fingerprint = 0, uint64_t* learned_through = nullptr);
+
+  /// Forces the mechanism the engine embeds with (`m`), or returns to the
+  /// selector (nullopt). Switching keeps every mechanism's model; the
+  /// patterns' stored embeddings (of the previous mechanism) are dropped and
+  /// each pattern is embedded again with its next plan. kFailedPrecondition
+  /// when the engine was created without select_mechanism and `m` is not
+  /// options().mechanism (or is nullopt).
+  Status ForceMechanism(std::optional<AttentionMechanism> m);
+  /// The mechanism in use, the mode and every mechanism's held-out error.
+  MechanismStatus Mechanisms() const;
+  /// Rate of the per-run EWMA of each mechanism's held-out error.
+  static constexpr double kSelectionRate = 0.02;
 
   EngineStats Stats() const;
   /// kNotFound for an unknown pattern.
@@ -434,7 +480,10 @@ class Engine {
   /// its image is the host's persistence of bandits).
   PatternLearner& patterns() { return learner_; }
   const PatternLearner& patterns() const { return learner_; }
-  const ValueModel& model() const { return model_; }
+  /// The value model of the mechanism in use.
+  const ValueModel& model() const { return lanes_[active_].model; }
+  /// The mechanism in use.
+  AttentionMechanism mechanism() const { return lanes_[active_].mechanism; }
   const ReasoningBank& bank() const { return bank_; }
   ReasoningBank& mutable_bank() { return bank_; }
   const EngineOptions& options() const { return options_; }
@@ -461,23 +510,57 @@ class Engine {
     uint32_t tension_samples = 0;
     int prior_arm = -1;
   };
-  Engine(const EngineOptions& options, ValueModel model, ReasoningBank bank,
-         std::unique_ptr<Attention> attention);
+  struct ReplaySample {
+    PlanEmbedding x;
+    uint32_t arm;
+    float target;
+    float lr;
+  };
+  /// One attention mechanism's pooling and the value model trained on it.
+  struct Lane {
+    AttentionMechanism mechanism = AttentionMechanism::kCriticalPath;
+    std::unique_ptr<Attention> attention;
+    ValueModel model;
+    std::vector<ReplaySample> replay;
+    size_t replay_next = 0;
+    std::array<uint64_t, 64> arm_samples{};  // completed runs trained on, per arm (not persisted)
+    double error = 0.0;      // held-out error EWMA (MechanismLaneStatus)
+    uint64_t evaluated = 0;
+    double call_error = 0.0;  // this call: summed held-out error
+    size_t call_trained = 0;  // this call: non-censored runs trained on
+  };
+  Engine(const EngineOptions& options, std::vector<Lane> lanes, size_t active, ReasoningBank bank);
+  /// The lanes an engine with `options` has (seven when selecting).
+  static Result<std::vector<Lane>> MakeLanes(const EngineOptions& options, size_t* active);
+  /// Embeds with the active lane's mechanism.
   Status Embed(const QueryDag& dag, PlanEmbedding* out);
-  /// One value-model step on a run; returns its prequential |error| (or -1
-  /// for a censored run).
-  Result<double> Train(const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored, double lr);
-  /// Runs with an embedding each (null = the pattern's stored one, if any).
+  /// Embeds with every lane's mechanism (out[l]; ok[l] false when lane l's
+  /// attention refused the plan). kFailedPrecondition for an empty DAG.
+  Status EmbedAll(const QueryDag& dag, PlanEmbedding* out, bool* ok);
+  /// One value-model step of `lane` on a run; returns its prequential
+  /// |error| (or -1 for a censored run).
+  Result<double> Train(Lane* lane, const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored,
+                       double lr);
+  /// Makes lane `index` the one the engine decides with (drops the stored
+  /// embeddings of the previous mechanism).
+  void Activate(size_t index);
+  /// Runs with one embedding per lane each: embeddings[i * lanes + l] (null =
+  /// none; for the active lane, the pattern's stored one if any).
   Status LearnRuns(std::span<const PatternRun> runs, std::span<const PlanEmbedding* const> embeddings,
                    HostLearnOutput* out);
+  /// After a call's training: every lane's held-out error; the selector
+  /// switches when another lane is better by selection_margin.
+  void Select();
   void Plan(uint64_t key, PatternModel* state, HostLearnOutput* out);
   void PublishToBank(uint64_t key, const PatternModel& state);
   void Annotate(uint64_t key, PatternDecision* d) const;
 
   EngineOptions options_;
-  ValueModel model_;
+  std::vector<Lane> lanes_;
+  size_t active_ = 0;
+  bool forced_ = false;
+  uint64_t switches_ = 0;
   ReasoningBank bank_;
-  std::unique_ptr<Attention> attention_;
   std::unique_ptr<MinCutEngine> mincut_;
   Featurizer featurizer_;
   PreparedDag prepared_;
@@ -487,21 +570,12 @@ class Engine {
   PatternLearner learner_;
   std::unordered_map<uint64_t, PatternModel> models_;
   std::vector<Trajectory> batch_;
-  struct ReplaySample {
-    PlanEmbedding x;
-    uint32_t arm;
-    float target;
-    float lr;
-  };
-  std::vector<ReplaySample> replay_;
-  size_t replay_next_ = 0;
   std::vector<PatternMatch> matches_;
   Rng rng_;
   EngineStats stats_;
   uint64_t since_consolidation_ = 0;
   int64_t clock_us_ = 0;  // latest run time seen (the host's clock)
   std::map<std::pair<uint64_t, uint32_t>, uint32_t> train_counts_;  // (pattern, arm) -> trained this call
-  std::array<uint64_t, 64> arm_samples_{};  // completed runs trained on, per arm (not persisted)
 };
 
 }  // namespace ruvector_dag

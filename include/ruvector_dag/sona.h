@@ -1,6 +1,6 @@
 // SONA: the learning half of the optimizer. A featurizer turns a plan DAG into
 // a 256-dimensional embedding by attention pooling; a value model (small base
-// network + rank-2 MicroLoRA adapters per operator type, protected by EWC++)
+// network + rank-r (default 2) MicroLoRA adapters per operator type, protected by EWC++)
 // predicts log-latency per arm; a per-pattern bandit keeps the no-regression
 // contract; a lock-free trajectory ring carries outcomes from the hot path to
 // the learner; a ReasoningBank stores mature patterns for similarity search.
@@ -100,6 +100,9 @@ inline constexpr size_t kMaxActiveAdaptersPerPlan = 8;
 struct ValueModelOptions {
   size_t hidden = 32;              // hidden units, 1..64
   uint32_t max_arms = 16;          // arms the model predicts for, 1..64
+  /// Rank of the MicroLoRA adapters (one A_t: rank x 256 and B_t: rank x
+  /// hidden per operator type), 1..8.
+  uint32_t lora_rank = 2;
   double base_learning_rate = 0.01;     // > 0: TrainStep on every parameter
   double adapter_learning_rate = 0.02;  // > 0: Adapt (MicroLoRA + arm head)
   double ewc_lambda = 5000.0;      // >= 0: EWC++ penalty strength (0 = off)
@@ -114,7 +117,8 @@ Status ValidateValueModelOptions(const ValueModelOptions& options);
 /// under an arm: y = w2[arm] . tanh(W1 x + b1 + sum_t g_t B_t A_t x) + c[arm],
 /// where t ranges over the operator types present in the plan (g_t = 1; at
 /// most kMaxActiveAdaptersPerPlan of them) and
-/// A_t (2 x 256), B_t (hidden x 2) are the rank-2 MicroLoRA adapters. EWC++
+/// A_t (r x 256), B_t (hidden x r) are the rank-r MicroLoRA adapters (r =
+/// options.lora_rank). EWC++
 /// keeps parameters that mattered for earlier workloads near their anchor.
 /// Predict/Adapt/TrainStep allocate nothing. See docs/sona.md.
 class ValueModel {
@@ -163,6 +167,7 @@ class ValueModel {
                  uint8_t* active, size_t* active_count) const;
 
   ValueModelOptions options_;
+  size_t rank_ = 2;  // options_.lora_rank
   size_t off_w1_ = 0, off_b1_ = 0, off_w2_ = 0, off_c_ = 0, off_a_ = 0, off_b_ = 0;
   std::vector<float> theta_, fisher_, anchor_, importance_;
   bool consolidated_ = false;

@@ -62,8 +62,11 @@ extern "C" Datum ruvector_dag_health_report(PG_FUNCTION_ARGS) {
   v[1] = Float8GetDatum(h.score);
   v[2] = Float8GetDatum(h.anomaly_component);
   v[3] = Float8GetDatum(h.repair_component);
-  v[4] = Float8GetDatum(h.index_component);
-  v[5] = Float8GetDatum(h.tension_component);
+  // A component with nothing measured is not part of the score: NULL.
+  nulls[4] = h.indexes == 0;
+  if (!nulls[4]) v[4] = Float8GetDatum(h.index_component);
+  nulls[5] = h.tension_patterns == 0;
+  if (!nulls[5]) v[5] = Float8GetDatum(h.tension_component);
   v[6] = Int64GetDatum(static_cast<int64>(h.patterns_monitored));
   v[7] = Int64GetDatum(static_cast<int64>(h.detectors));
   v[8] = Int64GetDatum(static_cast<int64>(h.detectors_flagged));

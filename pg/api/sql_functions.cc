@@ -19,6 +19,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
 PG_FUNCTION_INFO_V1(ruvector_dag_set_learning_rate);
 PG_FUNCTION_INFO_V1(ruvector_dag_set_attention);
+PG_FUNCTION_INFO_V1(ruvector_dag_attention_status);
 PG_FUNCTION_INFO_V1(ruvector_dag_configure_sona);
 PG_FUNCTION_INFO_V1(ruvector_dag_config);
 PG_FUNCTION_INFO_V1(ruvector_dag_status);
@@ -261,8 +262,11 @@ extern "C" Datum ruvector_dag_set_attention(PG_FUNCTION_ARGS) {
   RequirePreload();
   char* name = TextArg(fcinfo, 0, "mechanism");
   bool valid = false;
+  uint8_t request = kAttentionRequestAuto;
   PlainStatus st = RunCpp("checking the mechanism", [&]() {
     valid = IsValidAttentionName(name);
+    const auto m = ruvector_dag::AttentionMechanismFromName(name);
+    if (m.has_value()) request = static_cast<uint8_t>(kAttentionRequestForced + static_cast<uint8_t>(*m));
     return Status::Ok();
   });
   ReportStatus(st, ERROR);
@@ -273,32 +277,33 @@ extern "C" Datum ruvector_dag_set_attention(PG_FUNCTION_ARGS) {
                             "hierarchical_lorentz, parallel_branch, temporal_btsp.")));
   }
   SetGuc("ruvector.dag_attention", name);
+  // The server's learner: forced from its next pass ('auto': the selector),
+  // until the server stops.
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  Steer()->attention_request = request;
+  LWLockRelease(SteerLock());
   PG_RETURN_VOID();
 }
 
 extern "C" Datum ruvector_dag_configure_sona(PG_FUNCTION_ARGS) {
   RequirePreload();
   RequireArg(fcinfo, 0, "micro_lora_rank");
-  RequireArg(fcinfo, 1, "base_lora_rank");
-  RequireArg(fcinfo, 2, "ewc_lambda");
-  RequireArg(fcinfo, 3, "pattern_clusters");
-  int32 micro = PG_GETARG_INT32(0), base = PG_GETARG_INT32(1), clusters = PG_GETARG_INT32(3);
-  double lambda = PG_GETARG_FLOAT8(2);
+  RequireArg(fcinfo, 1, "ewc_lambda");
+  RequireArg(fcinfo, 2, "pattern_clusters");
+  int32 micro = PG_GETARG_INT32(0), clusters = PG_GETARG_INT32(2);
+  double lambda = PG_GETARG_FLOAT8(1);
   auto range = [](const char* what, double v, double lo, double hi) {
     if (!(v >= lo && v <= hi)) {
       ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                       errmsg("ruvector_dag: %s %g is outside [%g, %g]", what, v, lo, hi)));
     }
   };
-  range("micro_lora_rank", micro, 1, 16);
-  range("base_lora_rank", base, 1, 64);
+  range("micro_lora_rank", micro, 1, 8);
   range("ewc_lambda", lambda, 0, 1e7);
   range("pattern_clusters", clusters, 1, 10000);
   char buf[64];
   snprintf(buf, sizeof(buf), "%d", micro);
   SetGuc("ruvector.sona_micro_lora_rank", buf);
-  snprintf(buf, sizeof(buf), "%d", base);
-  SetGuc("ruvector.sona_base_lora_rank", buf);
   snprintf(buf, sizeof(buf), "%.17g", lambda);
   SetGuc("ruvector.sona_ewc_lambda", buf);
   snprintf(buf, sizeof(buf), "%d", clusters);
@@ -312,7 +317,7 @@ extern "C" Datum ruvector_dag_config(PG_FUNCTION_ARGS) {
       "ruvector.dag_enabled",          "ruvector.dag_learning_rate",     "ruvector.dag_attention",
       "ruvector.dag_max_patterns",     "ruvector.dag_trajectory_capacity", "ruvector.dag_healing_enabled",
       "ruvector.dag_persist_interval", "ruvector.dag_explain",           "ruvector.sona_micro_lora_rank",
-      "ruvector.sona_base_lora_rank",  "ruvector.sona_ewc_lambda",       "ruvector.sona_pattern_clusters",
+      "ruvector.sona_ewc_lambda",      "ruvector.sona_pattern_clusters",
       "ruvector.dag_steering",         "ruvector.dag_exploration",       "ruvector.dag_exploration_budget",
       "ruvector.dag_baseline_interval",
   };
@@ -377,19 +382,41 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   v[13] = Text(LoadResultName(load));
   if (c.last_save_us == 0) n[14] = true; else v[14] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_save_us));
   v[15] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.started_at_us));
-  // The learner's engine pools every plan's embedding with the one
-  // mechanism of its options; the session setting ruvector.dag_attention
-  // is not sent to the learner process.
+  // The mechanism the worker's engine pools embeddings with, and why
+  // (forced, or the selector's held-out errors), as of its last pass.
   if (model.mechanism[0] == '\0') {
     n[16] = n[17] = true;  // the learner has not run a pass yet
   } else {
     v[16] = Text(model.mechanism);
-    v[17] = Text("fixed: the learner embeds every plan with one mechanism; no selector is built; "
-                 "ruvector.dag_attention applies to a session's EXPLAIN and analysis functions only");
+    v[17] = Text(model.mechanism_reason);
   }
   if (model.measured == 0) n[18] = true; else v[18] = Float8GetDatum(model.prediction_error);
   v[19] = Int64GetDatum(static_cast<int64>(model.runs_learned));
   tuplestore_putvalues(rows.store, rows.desc, v, n);
+  return (Datum)0;
+}
+
+/// dag_attention_status(): one row per mechanism the worker's engine keeps a
+/// value model for (none before its first pass).
+extern "C" Datum ruvector_dag_attention_status(PG_FUNCTION_ARGS) {
+  RequirePreload();
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  const ModelStatus model = Steer()->model;
+  LWLockRelease(SteerLock());
+  Rows rows = BeginRows(fcinfo);
+  for (uint8_t i = 0; i < model.lane_count && i < sizeof(model.lane_mechanism); ++i) {
+    // A static name: no allocation in the PG zone.
+    const std::string_view name =
+        ruvector_dag::AttentionMechanismName(static_cast<ruvector_dag::AttentionMechanism>(model.lane_mechanism[i]));
+    Datum v[4];
+    bool n[4] = {false, false, false, false};
+    v[0] = PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size())));
+    if (model.lane_runs[i] == 0) n[1] = true; else v[1] = Float8GetDatum(model.lane_error[i]);
+    v[2] = Int64GetDatum(static_cast<int64>(model.lane_runs[i]));
+    v[3] = BoolGetDatum(name.size() < sizeof(model.mechanism) && strncmp(model.mechanism, name.data(), name.size()) == 0 &&
+                        model.mechanism[name.size()] == '\0');
+    tuplestore_putvalues(rows.store, rows.desc, v, n);
+  }
   return (Datum)0;
 }
 

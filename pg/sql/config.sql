@@ -12,7 +12,7 @@ SHOW ruvector.dag_enabled;
 SELECT enabled FROM ruvector.dag_status();
 SELECT ruvector.dag_set_enabled(true);
 SELECT ruvector.dag_configure_sona();
-SELECT ruvector.dag_configure_sona(4, 16, 100, 50);
+SELECT ruvector.dag_configure_sona(4, 100, 50);
 SELECT name, setting FROM ruvector.dag_config() WHERE name LIKE 'ruvector.sona%' ORDER BY name;
 RESET ALL;
 -- Status reports the real state of learning: nothing is learned yet here.

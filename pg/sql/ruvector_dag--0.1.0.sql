@@ -15,8 +15,8 @@ CREATE FUNCTION @extschema@.dag_set_learning_rate(rate float8)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_learning_rate' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_set_attention(mechanism text)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_attention' LANGUAGE C VOLATILE;
-CREATE FUNCTION @extschema@.dag_configure_sona(micro_lora_rank int DEFAULT 2, base_lora_rank int DEFAULT 8,
-                                               ewc_lambda float8 DEFAULT 5000, pattern_clusters int DEFAULT 100)
+CREATE FUNCTION @extschema@.dag_configure_sona(micro_lora_rank int DEFAULT 2, ewc_lambda float8 DEFAULT 5000,
+                                               pattern_clusters int DEFAULT 100)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_configure_sona' LANGUAGE C VOLATILE;
 
 -- Status.
@@ -28,6 +28,11 @@ RETURNS TABLE(enabled bool, patterns bigint, max_patterns int, trajectories_reco
               last_save timestamptz, started_at timestamptz, mechanism text, mechanism_reason text,
               model_prediction_error float8, model_runs_learned bigint)
 AS 'MODULE_PATHNAME', 'ruvector_dag_status' LANGUAGE C VOLATILE;
+-- The worker's value model per attention mechanism: held-out error, runs
+-- scored, whether its mechanism is the one in use (docs/postgres.md).
+CREATE FUNCTION @extschema@.dag_attention_status()
+RETURNS TABLE(mechanism text, held_out_error float8, scored_runs bigint, in_use bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_attention_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_statistics()
 RETURNS TABLE(pattern_id bigint, query_id bigint, param_bucket int, plan_shape bigint, plan_nodes int,
               executions bigint, mean_ms float8, stddev_ms float8, min_ms float8, max_ms float8,
@@ -259,3 +264,5 @@ REVOKE ALL ON FUNCTION @extschema@.dag_remove_arm(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_pin(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_unpin(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_reset_learning(bool) FROM PUBLIC;
+-- Changes the mechanism of the server's learner, not only the session's.
+REVOKE ALL ON FUNCTION @extschema@.dag_set_attention(text) FROM PUBLIC;

@@ -238,6 +238,8 @@ struct HealthSummary {
   double repair_component = 1.0;
   double index_component = 1.0;
   double tension_component = 1.0;
+  uint64_t indexes = 0;           // indexes the index component measured (0: not in the score)
+  uint64_t tension_patterns = 0;  // patterns the tension component measured (0: not in the score)
   uint64_t repairs_succeeded = 0;
   uint64_t repairs_failed = 0;
   uint64_t detectors = 0;
@@ -275,12 +277,27 @@ struct SteerCounters {
 /// The worker engine's value model, published by the worker after each
 /// pass (global numbers: no pattern, role or query in them).
 inline constexpr int kMechanismNameLen = 32;
+inline constexpr int kMechanismReasonLen = 384;
 struct ModelStatus {
   char mechanism[kMechanismNameLen] = {0};  // attention mechanism pooling every plan's embedding
+  /// Why: forced by which setting, or the selector's held-out error of each
+  /// mechanism (docs/postgres.md, dag_status).
+  char mechanism_reason[kMechanismReasonLen] = {0};
   uint64_t runs_learned = 0;                // runs the engine learned from (EngineStats)
   double prediction_error = 0.0;            // EWMA of the prequential |predicted - actual| log-latency
   uint8_t measured = 0;                     // 1 once some run was predicted before training
+  /// Every mechanism's value model (docs/engine.md, "Mechanism selection"):
+  /// lane_count entries, enum order.
+  uint8_t lane_count = 0;
+  uint8_t lane_mechanism[8] = {0};
+  double lane_error[8] = {0};     // held-out error EWMA
+  uint64_t lane_runs[8] = {0};    // runs scored
 };
+
+/// SteerState::attention_request: what dag_set_attention asked the worker.
+inline constexpr uint8_t kAttentionRequestNone = 0;  // none since start: the worker's ruvector.dag_attention
+inline constexpr uint8_t kAttentionRequestAuto = 1;  // the selector
+inline constexpr uint8_t kAttentionRequestForced = 2;  // + mechanism enum value: forced
 
 struct SteerState {
   uint64_t magic = 0;
@@ -321,6 +338,7 @@ struct SteerState {
   uint64_t repair_next_seq = 1;
   HealthRepairEntry repairs[kHealthRingCapacity];
   ModelStatus model;
+  uint8_t attention_request = kAttentionRequestNone;  // set by dag_set_attention
 };
 
 /// Initializes `s` with the eight built-in arms.

@@ -780,7 +780,7 @@ ruvector_dag::HostLearnOutput Pass(ruvector_dag::Engine* engine, const std::vect
 }
 
 TEST(EngineHostTest, SimilarPlansShareAClusterAndASiblingTriesTheWinningArmFirst) {
-  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0)).value();
+  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0, 2)).value();
   int64_t t = 0;
   // Six join patterns learn that arm 2 is five times faster than the default;
   // six index lookups only ever run the default.
@@ -825,7 +825,7 @@ TEST(EngineHostTest, SimilarPlansShareAClusterAndASiblingTriesTheWinningArmFirst
 }
 
 TEST(EngineHostTest, AnotherRolesDeployedPlanIsNoPrior) {
-  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0)).value();
+  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0, 2)).value();
   int64_t t = 0;
   std::vector<LearnInput> runs;
   for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, ++t));
@@ -841,7 +841,7 @@ TEST(EngineHostTest, AnotherRolesDeployedPlanIsNoPrior) {
 }
 
 TEST(EngineHostTest, TensionComesFromExecutedPlansOnly) {
-  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0)).value();
+  auto engine = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0, 2)).value();
   PlanSample planned = Sample(1, true, 1000.0f);  // no actual rows
   Pass(engine.get(), {HostRun(1, 0, 50.0, 1)}, {planned});
   EXPECT_EQ(engine->Decide(1)->tension, 0.0);

@@ -51,7 +51,9 @@ check "text report: results identical" \
 check "text report: the model's prediction error is reported as measured, or as not measured yet" \
   "$(grep -cE '^model prediction error(: not measured yet| \(EWMA .*\): [0-9]+\.[0-9]{3}$)' "$RV_WORK/star_b.txt" || true)" 1
 check "text report: the mechanism is the one the server's learner uses" \
-  "$(grep -c "^  per mechanism: $(quiet rvstar_b "SELECT mechanism FROM ruvector.dag_status()") " "$RV_WORK/star_b.txt" || true)" 1
+  "$(grep -c "^  mechanism in use: $(quiet rvstar_b "SELECT mechanism FROM ruvector.dag_status()") (" "$RV_WORK/star_b.txt" || true)" 1
+check "text report: every mechanism's held-out error" \
+  "$(grep -c '^  held-out error ' "$RV_WORK/star_b.txt" || true)" 7
 sum_b=$(checksum rvstar_b)
 if [ -n "$sum_a" ]; then ok "checksum of the seed-7 data: $sum_a"; else not_ok "checksum of the seed-7 data"; fi
 check "same seed, same data" "$sum_b" "$sum_a"

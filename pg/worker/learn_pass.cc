@@ -95,6 +95,8 @@ void PublishHealing(const HealingCycleOutput& c, int64_t now) {
   h.repair_component = c.health.repair_component;
   h.index_component = c.health.index_component;
   h.tension_component = c.health.tension_component;
+  h.indexes = c.health.indexes;
+  h.tension_patterns = c.health.patterns;
   h.repairs_succeeded = c.health.repairs_succeeded;
   h.repairs_failed = c.health.repairs_failed;
   h.detectors = c.health.detectors;
@@ -132,27 +134,40 @@ Status MakeEngine(uint32_t arm_count) {
   RUVECTOR_ASSIGN_OR_RETURN(std::unique_ptr<ruvector_dag::Engine> engine,
                             ruvector_dag::Engine::Create(ServerEngineOptions(
                                 arm_count, static_cast<size_t>(g_sona_pattern_clusters), g_learning_rate,
-                                g_sona_ewc_lambda)));
+                                g_sona_ewc_lambda, static_cast<uint32_t>(g_sona_micro_lora_rank))));
   g_engine = engine.release();
   return Status::Ok();
 }
 
-/// Worker start: the bandits saved by the last run, when they were learned
-/// with the same arm table; else learning restarts from the trajectories.
+/// Worker start: the engine image saved by the last run (value models,
+/// selector, bandits, bank), when it was learned with the same arm table and
+/// model settings; else learning restarts from the trajectories.
 void LoadLearnerFile() {
   StringInfoData buf;
   bool missing = false;
   if (!ReadWholeFile(kLearnerFile, MaxAllocSize / 2, &buf, &missing)) return;
+  if (buf.len >= 8 && memcmp(buf.data, "RVDGLRN1", 8) == 0) {
+    ereport(LOG, (errmsg("ruvector_dag worker: not using \"%s\": it was written by an earlier version (bandits "
+                         "only, no value model); learning again from the recorded trajectories",
+                         kLearnerFile)));
+    pfree(buf.data);
+    return;
+  }
   LWLockAcquire(g_steer_lock, LW_SHARED);
   const uint32_t arm_count = g_steer->arm_count;
   const uint64_t fingerprint = ArmFingerprintLocked();
   const uint64_t arm_gen = g_steer->arm_generation, learn_gen = g_steer->learn_generation;
   LWLockRelease(g_steer_lock);
   uint64_t through = 0;
+  size_t models = 0;
+  char in_use[kMechanismNameLen] = {0};
   PlainStatus st = RunCpp("loading the learner file", [&]() {
     RUVECTOR_RETURN_IF_ERROR(MakeEngine(arm_count));
-    return g_engine->patterns().LoadFrom(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint,
-                                         g_engine->options().max_patterns, &through);
+    RUVECTOR_RETURN_IF_ERROR(
+        g_engine->ImportState(std::string_view(buf.data, static_cast<size_t>(buf.len)), fingerprint, &through));
+    models = g_engine->Mechanisms().lanes.size();
+    CopyBounded(in_use, sizeof(in_use), std::string(ruvector_dag::AttentionMechanismName(g_engine->mechanism())).c_str());
+    return Status::Ok();
   });
   pfree(buf.data);
   if (!st.ok()) {
@@ -166,8 +181,8 @@ void LoadLearnerFile() {
   g_learner_arm_generation = arm_gen;
   g_learner_learn_generation = learn_gen;
   g_publish_all = true;
-  ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns from \"%s\"",
-                       g_engine->patterns().patterns(), kLearnerFile)));
+  ereport(LOG, (errmsg("ruvector_dag worker: loaded %zu learned patterns and %zu value models (%s in use) from \"%s\"",
+                       g_engine->patterns().patterns(), models, in_use, kLearnerFile)));
 }
 
 }  // namespace
@@ -180,7 +195,7 @@ bool PersistLearner(int elevel) {
   LWLockRelease(g_steer_lock);
   std::string* image = NewOwnedByContext<std::string>(CurrentMemoryContext);
   PlainStatus st = RunCpp("saving the learner", [&]() {
-    g_engine->patterns().SaveTo(image, fingerprint, through);
+    *image = g_engine->ExportState(fingerprint, through);
     return Status::Ok();
   });
   if (!st.ok()) {
@@ -203,12 +218,14 @@ struct PassStart {
   uint64_t from = 0;  // first trajectory sequence number to learn
   DriftNotice notices[kDriftCapacity];
   int notice_count = 0;
+  uint8_t attention_request = kAttentionRequestNone;
 };
 
 void StartPass(PassStart* p) {
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   g_steer->worker_procno = MyProc->pgprocno;
   p->arm_count = g_steer->arm_count;
+  p->attention_request = g_steer->attention_request;
   p->arm_gen = g_steer->arm_generation;
   p->learn_gen = g_steer->learn_generation;
   const uint64_t drift_next = g_steer->drift_next_seq;
@@ -354,10 +371,26 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
     if (!SampleToDag(scratch->plans[i], &scratch->dags[i]).ok()) continue;
     observed.push_back({scratch->plans[i].pattern_key, &scratch->dags[i]});
   }
+  // The mechanism dag_set_attention or the worker's ruvector.dag_attention
+  // forces, or the selector.
+  const char* source = "";
+  RUVECTOR_RETURN_IF_ERROR(g_engine->ForceMechanism(WantedMechanism(p.attention_request, g_attention, &source)));
   RUVECTOR_RETURN_IF_ERROR(g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out));
   const ruvector_dag::EngineStats stats = g_engine->Stats();
-  const std::string_view mechanism = ruvector_dag::AttentionMechanismName(g_engine->options().mechanism);
+  const std::string_view mechanism = ruvector_dag::AttentionMechanismName(g_engine->mechanism());
   CopyBounded(scratch->model.mechanism, sizeof(scratch->model.mechanism), std::string(mechanism).c_str());
+  const std::string reason =
+      MechanismReason(g_engine->Mechanisms(), g_engine->options().selection_min_runs, source);
+  CopyBounded(scratch->model.mechanism_reason, sizeof(scratch->model.mechanism_reason), reason.c_str());
+  const ruvector_dag::MechanismStatus lanes = g_engine->Mechanisms();
+  scratch->model.lane_count = 0;
+  for (const ruvector_dag::MechanismLaneStatus& l : lanes.lanes) {
+    if (scratch->model.lane_count == sizeof(scratch->model.lane_mechanism)) break;
+    const uint8_t i = scratch->model.lane_count++;
+    scratch->model.lane_mechanism[i] = static_cast<uint8_t>(l.mechanism);
+    scratch->model.lane_error[i] = l.error;
+    scratch->model.lane_runs[i] = l.evaluated;
+  }
   scratch->model.runs_learned = stats.trajectories_learned;
   scratch->model.prediction_error = stats.prediction_mae_ewma;
   scratch->model.measured = stats.predicted_runs > 0 ? 1 : 0;

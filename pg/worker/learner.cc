@@ -1,6 +1,7 @@
 // C++ zone: adapters from the trajectory ring to the engine (learner.h).
 #include "worker/learner.h"
 
+#include <cstdio>
 #include <vector>
 
 #include "planner/dag_bridge.h"
@@ -50,22 +51,63 @@ LearnEvent ToLearnEvent(const ruvector_dag::PatternEvent& e) {
 }
 
 ruvector_dag::EngineOptions ServerEngineOptions(uint32_t num_arms, size_t max_clusters, double learning_rate,
-                                                double ewc_lambda) {
+                                                double ewc_lambda, uint32_t lora_rank) {
   ruvector_dag::EngineOptions o;
   o.num_arms = num_arms;
   o.bandit = Learner::HostBanditOptions(num_arms);
   o.max_patterns = kDecisionSlots / 8 * 7;
   o.exploration_budget = 0.0;  // the backends explore (steer_state.h), the engine orders
   o.trajectory_capacity = 2;   // the server's ring is in shared memory
-  o.max_train_per_learn = 512;  // a pass of 8,192 runs costs ~30 ms of model training, not ~0.5 s
+  // Seven value models (one per attention mechanism) train on the same
+  // runs: a pass trains each on at most 128 runs (7 x 128 model steps).
+  o.select_mechanism = true;
+  o.max_train_per_learn = 128;
   o.max_train_per_arm = 8;      // pgbench-like floods of one pattern: a few samples per pass
+  o.replay_capacity = 512;      // per mechanism: 7 x 512 samples of 1 KB
   o.bank.capacity = kDecisionSlots;
   o.bank.min_cluster_size = 2;
   o.bank.max_clusters = max_clusters < 1 ? 1 : max_clusters;
   o.model.base_learning_rate = learning_rate;
   o.model.adapter_learning_rate = 2.0 * learning_rate;  // the adapters' default ratio
   o.model.ewc_lambda = ewc_lambda;
+  o.model.lora_rank = lora_rank;
   return o;
+}
+
+std::optional<ruvector_dag::AttentionMechanism> WantedMechanism(uint8_t request, const char* setting,
+                                                                const char** source) {
+  if (request != kAttentionRequestNone) {
+    *source = "dag_set_attention";
+    if (request == kAttentionRequestAuto) return std::nullopt;
+    const size_t m = static_cast<size_t>(request - kAttentionRequestForced);
+    if (m < ruvector_dag::kAttentionMechanismCount) return ruvector_dag::kAllAttentionMechanisms[m];
+    return std::nullopt;  // not written by dag_set_attention: the selector
+  }
+  *source = "ruvector.dag_attention";
+  if (setting == nullptr) return std::nullopt;
+  return ruvector_dag::AttentionMechanismFromName(setting);  // "auto" (or anything else) = the selector
+}
+
+std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source) {
+  std::string out;
+  if (status.forced) {
+    out = std::string("forced by ") + source + "; held-out error:";
+  } else if (!status.lanes.empty() && status.lanes[0].evaluated < min_runs) {
+    out = "selecting: " + std::to_string(status.lanes[0].evaluated) + " of " + std::to_string(min_runs) +
+          " held-out runs per mechanism so far; held-out error:";
+  } else {
+    out = "selected: lowest held-out error (" + std::to_string(status.switches) + " switches):";
+  }
+  if (status.lanes.empty() || status.lanes[0].evaluated == 0) return out + " none measured yet";
+  char buf[64];
+  for (const ruvector_dag::MechanismLaneStatus& l : status.lanes) {
+    snprintf(buf, sizeof(buf), " %s %.3f,", std::string(ruvector_dag::AttentionMechanismName(l.mechanism)).c_str(),
+             l.error);
+    out += buf;
+  }
+  out.back() = ' ';
+  out += "over " + std::to_string(status.lanes[0].evaluated) + " runs";
+  return out;
 }
 
 }  // namespace ruvector_pg

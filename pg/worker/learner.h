@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/engine.h"
@@ -51,10 +53,23 @@ LearnEvent ToLearnEvent(const ruvector_dag::PatternEvent& e);
 /// Engine options of the server: bandits judged after four runs with a
 /// one-sided z of 2.5 (PatternLearner::HostBanditOptions), the pattern table
 /// bounded by the decision table, the bank clustered like the old pattern
-/// clusters (k <= max_clusters), the value model's base learning rate
-/// (adapters twice that) and EWC++ strength from the settings.
+/// clusters (k <= max_clusters), one value model per attention mechanism
+/// with the selector (docs/engine.md), each model's base learning rate
+/// (adapters twice that), MicroLoRA rank and EWC++ strength from the
+/// settings.
 ruvector_dag::EngineOptions ServerEngineOptions(uint32_t num_arms, size_t max_clusters, double learning_rate,
-                                                double ewc_lambda);
+                                                double ewc_lambda, uint32_t lora_rank);
+
+/// What the worker's engine should pool with: nullopt = the selector.
+/// `request` is SteerState::attention_request (dag_set_attention);
+/// without a request, `setting` (the worker's ruvector.dag_attention).
+/// `*source` names where the choice came from.
+std::optional<ruvector_dag::AttentionMechanism> WantedMechanism(uint8_t request, const char* setting,
+                                                                const char** source);
+
+/// dag_status's mechanism_reason for the engine's current state: forced by
+/// `source`, or the selector's held-out error per mechanism.
+std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source);
 
 }  // namespace ruvector_pg
 

@@ -341,5 +341,56 @@ TEST(DecisionTableTest, RemoveKeepsEveryOtherKeyReachable) {
   EXPECT_EQ(s->decision_count, 2000u);
 }
 
+// --- the worker's engine settings ----------------------------------------------------
+
+TEST(ServerEngineOptionsTest, EverySettingReachesTheValueModels) {
+  const ruvector_dag::EngineOptions a = ServerEngineOptions(8, 100, 0.01, 5000.0, 2);
+  EXPECT_TRUE(a.select_mechanism);
+  EXPECT_DOUBLE_EQ(a.model.base_learning_rate, 0.01);
+  EXPECT_DOUBLE_EQ(a.model.adapter_learning_rate, 0.02);
+  EXPECT_DOUBLE_EQ(a.model.ewc_lambda, 5000.0);
+  EXPECT_EQ(a.model.lora_rank, 2u);
+  EXPECT_EQ(a.bank.max_clusters, 100u);
+  auto engine_a = ruvector_dag::Engine::Create(a).value();
+  EXPECT_EQ(engine_a->Mechanisms().lanes.size(), ruvector_dag::kAttentionMechanismCount);
+  // ruvector.sona_micro_lora_rank: the adapters' shape.
+  auto engine_r = ruvector_dag::Engine::Create(ServerEngineOptions(8, 100, 0.01, 5000.0, 6)).value();
+  EXPECT_EQ(engine_r->model().parameter_count() - engine_a->model().parameter_count(),
+            4 * ruvector_dag::kOperatorTypeCount * (ruvector_dag::kEmbeddingDim + a.model.hidden));
+  // ruvector.dag_learning_rate and ruvector.sona_ewc_lambda: the step and
+  // the penalty (ValueModelTest.TheLearningRateAndEwcLambdaChangeTheStep).
+  EXPECT_DOUBLE_EQ(ServerEngineOptions(8, 100, 0.2, 5000.0, 2).model.base_learning_rate, 0.2);
+  EXPECT_DOUBLE_EQ(ServerEngineOptions(8, 100, 0.01, 7.0, 2).model.ewc_lambda, 7.0);
+  // An image of a rank-2 engine is refused by a rank-6 one (learning restarts).
+  EXPECT_EQ(engine_r->ImportState(engine_a->ExportState()).code(), ruvector_dag::StatusCode::kFailedPrecondition);
+}
+
+TEST(ServerEngineOptionsTest, TheWantedMechanismAndItsReason) {
+  const char* source = nullptr;
+  EXPECT_EQ(WantedMechanism(kAttentionRequestNone, "auto", &source), std::nullopt);
+  EXPECT_STREQ(source, "ruvector.dag_attention");
+  EXPECT_EQ(WantedMechanism(kAttentionRequestNone, "mincut_gated", &source),
+            ruvector_dag::AttentionMechanism::kMinCutGated);
+  // dag_set_attention overrides the worker's setting, 'auto' included.
+  EXPECT_EQ(WantedMechanism(kAttentionRequestAuto, "mincut_gated", &source), std::nullopt);
+  EXPECT_STREQ(source, "dag_set_attention");
+  EXPECT_EQ(WantedMechanism(kAttentionRequestForced + static_cast<uint8_t>(ruvector_dag::AttentionMechanism::kTopological),
+                            "auto", &source),
+            ruvector_dag::AttentionMechanism::kTopological);
+  EXPECT_EQ(WantedMechanism(200, "auto", &source), std::nullopt);
+  ruvector_dag::MechanismStatus st;
+  st.forced = true;
+  st.lanes = {{ruvector_dag::AttentionMechanism::kTopological, 0.25, 80},
+              {ruvector_dag::AttentionMechanism::kCausalCone, 0.5, 80}};
+  EXPECT_EQ(MechanismReason(st, 64, "dag_set_attention"),
+            "forced by dag_set_attention; held-out error: topological 0.250, causal_cone 0.500 over 80 runs");
+  st.forced = false;
+  st.switches = 1;
+  EXPECT_EQ(MechanismReason(st, 64, "x"),
+            "selected: lowest held-out error (1 switches): topological 0.250, causal_cone 0.500 over 80 runs");
+  st.lanes[0].evaluated = st.lanes[1].evaluated = 10;
+  EXPECT_EQ(MechanismReason(st, 64, "x").rfind("selecting: 10 of 64 held-out runs per mechanism so far", 0), 0u);
+}
+
 }  // namespace
 }  // namespace ruvector_pg

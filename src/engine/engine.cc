@@ -50,6 +50,10 @@ Status ValidateEngineOptions(const EngineOptions& o) {
     return Status::InvalidArgument("EngineOptions.consolidate_interval must be >= 1");
   }
   if (!std::isfinite(o.prune_margin)) return Status::InvalidArgument("EngineOptions.prune_margin must be finite");
+  if (o.selection_min_runs < 1) return Status::InvalidArgument("EngineOptions.selection_min_runs must be >= 1");
+  if (!(o.selection_margin >= 0 && o.selection_margin < 1)) {
+    return Status::InvalidArgument("EngineOptions.selection_margin must be in [0, 1)");
+  }
   if (!(o.prior_weight >= 0) || !std::isfinite(o.prior_weight)) {
     return Status::InvalidArgument("EngineOptions.prior_weight must be >= 0");
   }
@@ -60,22 +64,35 @@ Status ValidateEngineOptions(const EngineOptions& o) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
-  RUVECTOR_RETURN_IF_ERROR(ValidateEngineOptions(options));
-  RUVECTOR_ASSIGN_OR_RETURN(ValueModel model, ValueModel::Create(ModelOptionsFor(options)));
-  RUVECTOR_ASSIGN_OR_RETURN(ReasoningBank bank, ReasoningBank::Create(options.bank));
-  RUVECTOR_ASSIGN_OR_RETURN(std::unique_ptr<Attention> attention,
-                            MakeAttention(options.mechanism, options.attention));
-  return std::unique_ptr<Engine>(
-      new Engine(options, std::move(model), std::move(bank), std::move(attention)));
+Result<std::vector<Engine::Lane>> Engine::MakeLanes(const EngineOptions& options, size_t* active) {
+  std::vector<Lane> lanes;
+  *active = 0;
+  for (AttentionMechanism m : kAllAttentionMechanisms) {
+    if (!options.select_mechanism && m != options.mechanism) continue;
+    if (m == options.mechanism) *active = lanes.size();
+    // Every lane starts from the same seeded parameters: they differ only by
+    // the pooling of their inputs.
+    RUVECTOR_ASSIGN_OR_RETURN(ValueModel model, ValueModel::Create(ModelOptionsFor(options)));
+    RUVECTOR_ASSIGN_OR_RETURN(std::unique_ptr<Attention> attention, MakeAttention(m, options.attention));
+    lanes.push_back(Lane{m, std::move(attention), std::move(model)});
+    lanes.back().replay.reserve(options.replay_capacity);
+  }
+  return lanes;
 }
 
-Engine::Engine(const EngineOptions& options, ValueModel model, ReasoningBank bank,
-               std::unique_ptr<Attention> attention)
+Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+  RUVECTOR_RETURN_IF_ERROR(ValidateEngineOptions(options));
+  size_t active = 0;
+  RUVECTOR_ASSIGN_OR_RETURN(std::vector<Lane> lanes, MakeLanes(options, &active));
+  RUVECTOR_ASSIGN_OR_RETURN(ReasoningBank bank, ReasoningBank::Create(options.bank));
+  return std::unique_ptr<Engine>(new Engine(options, std::move(lanes), active, std::move(bank)));
+}
+
+Engine::Engine(const EngineOptions& options, std::vector<Lane> lanes, size_t active, ReasoningBank bank)
     : options_(options),
-      model_(std::move(model)),
+      lanes_(std::move(lanes)),
+      active_(active),
       bank_(std::move(bank)),
-      attention_(std::move(attention)),
       featurizer_([&] {
         FeaturizerOptions f = options.featurizer;
         f.use_actuals = false;  // decide and learn on the same (pre-execution) view
@@ -91,18 +108,27 @@ Engine::Engine(const EngineOptions& options, ValueModel model, ReasoningBank ban
   mo.compute_criticality = false;  // tension only
   mincut_ = std::make_unique<MinCutEngine>(MinCutEngine::Create(mo).value());  // defaults are valid
   models_.reserve(std::min<size_t>(options_.max_patterns, 65536));
-  replay_.reserve(options_.replay_capacity);
 }
 
 Status Engine::Reset() {
-  RUVECTOR_ASSIGN_OR_RETURN(model_, ValueModel::Create(options_.model));
+  // A forced mechanism stays forced; every model starts over.
+  const AttentionMechanism keep = lanes_[active_].mechanism;
+  for (Lane& lane : lanes_) {
+    RUVECTOR_ASSIGN_OR_RETURN(lane.model, ValueModel::Create(options_.model));
+    lane.replay.clear();
+    lane.replay_next = 0;
+    lane.arm_samples.fill(0);
+    lane.error = 0.0;
+    lane.evaluated = 0;
+  }
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    if (lanes_[l].mechanism == (forced_ ? keep : options_.mechanism)) active_ = l;
+  }
+  switches_ = 0;
   RUVECTOR_ASSIGN_OR_RETURN(bank_, ReasoningBank::Create(options_.bank));
   learner_.Reset(options_.num_arms, options_.bandit);
   models_.clear();
-  replay_.clear();
-  replay_next_ = 0;
   since_consolidation_ = 0;
-  arm_samples_.fill(0);
   batch_.clear();
   trajectories_.Drain(&batch_);  // recorded before the reset: dropped
   batch_.clear();
@@ -114,8 +140,86 @@ Status Engine::Reset() {
 Status Engine::Embed(const QueryDag& dag, PlanEmbedding* out) {
   if (dag.empty()) return Status::FailedPrecondition("Engine: the plan DAG is empty");
   RUVECTOR_RETURN_IF_ERROR(prepared_.Reset(dag));
-  RUVECTOR_RETURN_IF_ERROR(attention_->Compute(prepared_, nullptr, &scores_));
+  RUVECTOR_RETURN_IF_ERROR(lanes_[active_].attention->Compute(prepared_, nullptr, &scores_));
   return featurizer_.Featurize(dag, scores_.weights, out);
+}
+
+Status Engine::EmbedAll(const QueryDag& dag, PlanEmbedding* out, bool* ok) {
+  if (dag.empty()) return Status::FailedPrecondition("Engine: the plan DAG is empty");
+  RUVECTOR_RETURN_IF_ERROR(prepared_.Reset(dag));
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    ok[l] = lanes_[l].attention->Compute(prepared_, nullptr, &scores_).ok() &&
+            featurizer_.Featurize(dag, scores_.weights, &out[l]).ok();
+  }
+  return Status::Ok();
+}
+
+void Engine::Activate(size_t index) {
+  if (index == active_) return;
+  active_ = index;
+  // Stored embeddings were pooled by the previous mechanism: each pattern is
+  // embedded again with its next plan, and the new model earns the
+  // pattern's trust (pruning) afresh.
+  for (auto& [key, state] : models_) {
+    state.has_embedding = false;
+    state.error_ewma = 0.0;
+    state.error_samples = 0;
+  }
+  // The bank keeps its entries (their measured gains stay priors); each is
+  // replaced by the new mechanism's embedding when its pattern is touched
+  // with a plan again.
+}
+
+Status Engine::ForceMechanism(std::optional<AttentionMechanism> m) {
+  if (!m.has_value()) {
+    if (!options_.select_mechanism) {
+      return Status::FailedPrecondition("Engine::ForceMechanism: this engine has no selector (select_mechanism)");
+    }
+    forced_ = false;
+    return Status::Ok();
+  }
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    if (lanes_[l].mechanism != *m) continue;
+    Activate(l);
+    forced_ = options_.select_mechanism;
+    return Status::Ok();
+  }
+  return Status::FailedPrecondition("Engine::ForceMechanism: no model for mechanism " +
+                                    std::string(AttentionMechanismName(*m)) + " (select_mechanism is off)");
+}
+
+MechanismStatus Engine::Mechanisms() const {
+  MechanismStatus s;
+  s.active = lanes_[active_].mechanism;
+  s.selecting = options_.select_mechanism;
+  s.forced = forced_;
+  s.switches = switches_;
+  for (const Lane& lane : lanes_) s.lanes.push_back({lane.mechanism, lane.error, lane.evaluated});
+  return s;
+}
+
+void Engine::Select() {
+  if (lanes_.size() < 2) return;
+  // Every lane predicted the same runs (EvaluateRun): their errors compare.
+  const size_t n = lanes_[active_].call_trained;
+  if (n == 0) return;
+  const double w = 1.0 - std::pow(1.0 - kSelectionRate, static_cast<double>(n));
+  for (Lane& lane : lanes_) {
+    if (lane.call_trained != n) continue;  // defensive: counted together
+    const double mean = lane.call_error / static_cast<double>(n);
+    lane.error = lane.evaluated == 0 ? mean : lane.error + w * (mean - lane.error);
+    lane.evaluated += n;
+  }
+  if (forced_) return;
+  size_t best = active_;
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    if (lanes_[l].evaluated < options_.selection_min_runs) return;  // not every mechanism is known yet
+    if (lanes_[l].error < lanes_[best].error) best = l;
+  }
+  if (best != active_ && lanes_[best].error < lanes_[active_].error * (1.0 - options_.selection_margin)) {
+    Activate(best);
+    ++switches_;
+  }
 }
 
 Status Engine::PreQuery(const QueryDag& dag, uint64_t pattern_key, EngineDecision* decision,
@@ -126,7 +230,7 @@ Status Engine::PreQuery(const QueryDag& dag, uint64_t pattern_key, EngineDecisio
   ++stats_.pre_queries;
   EngineDecision d;
   d.pattern_key = pattern_key;
-  d.mechanism = options_.mechanism;
+  d.mechanism = lanes_[active_].mechanism;
   PatternBandit* bandit = learner_.MutableBandit(pattern_key);
   if (bandit != nullptr) {
     auto it = models_.find(pattern_key);
@@ -146,7 +250,7 @@ Status Engine::PreQuery(const QueryDag& dag, uint64_t pattern_key, EngineDecisio
     d.confidence = bandit->Confidence();
   }
   double preds[kMaxArms];
-  RUVECTOR_RETURN_IF_ERROR(model_.PredictArms(*e, std::span<double>(preds, d.arm + 1)));
+  RUVECTOR_RETURN_IF_ERROR(lanes_[active_].model.PredictArms(*e, std::span<double>(preds, d.arm + 1)));
   d.predicted_latency_ms = std::exp(preds[d.arm]);
   d.predicted_default_ms = std::exp(preds[0]);
   *decision = d;
@@ -193,23 +297,25 @@ Status Engine::PostQuery(const QueryDag& dag, uint64_t pattern_key, uint32_t arm
   return Status::Ok();
 }
 
-Result<double> Engine::Train(const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored, double lr) {
+Result<double> Engine::Train(Lane* lane, const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored,
+                             double lr) {
   // Prequential error, then MicroLoRA adapt + base step. A censored run only
   // pushes predictions up to its bound.
   const double observed = std::log(latency_ms);
-  RUVECTOR_ASSIGN_OR_RETURN(const double pred, model_.Predict(x, arm));
+  RUVECTOR_ASSIGN_OR_RETURN(const double pred, lane->model.Predict(x, arm));
   const double target = censored ? std::max(observed, pred) : observed;
-  RUVECTOR_RETURN_IF_ERROR(model_.Adapt(x, arm, target, lr));
-  RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(x, arm, target, lr));
+  RUVECTOR_RETURN_IF_ERROR(lane->model.Adapt(x, arm, target, lr));
+  RUVECTOR_RETURN_IF_ERROR(lane->model.TrainStep(x, arm, target, lr));
   ReplaySample sample{x, arm, static_cast<float>(target), static_cast<float>(lr)};
-  if (replay_.size() < options_.replay_capacity) {
-    replay_.push_back(sample);
+  if (lane->replay.size() < options_.replay_capacity) {
+    lane->replay.push_back(sample);
   } else {
-    replay_[replay_next_] = sample;
-    replay_next_ = (replay_next_ + 1) % options_.replay_capacity;
+    lane->replay[lane->replay_next] = sample;
+    lane->replay_next = (lane->replay_next + 1) % options_.replay_capacity;
   }
-  ++since_consolidation_;
-  return censored ? -1.0 : std::abs(pred - observed);
+  if (censored) return -1.0;
+  ++lane->arm_samples[arm];
+  return std::abs(pred - observed);
 }
 
 void Engine::PublishToBank(uint64_t key, const PatternModel& state) {
@@ -235,7 +341,7 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   if (b == nullptr || !state->has_embedding) return;
   const uint32_t k = options_.num_arms;
   double preds[kMaxArms], bonus[kMaxArms] = {};
-  if (!model_.PredictArms(state->embedding, std::span<double>(preds, k)).ok()) return;
+  if (!lanes_[active_].model.PredictArms(state->embedding, std::span<double>(preds, k)).ok()) return;
   // Priors: arms that similar plans of the same owner deployed, weighted by
   // similarity, confidence and measured gain (never another owner's).
   uint32_t db = 0, role = 0;
@@ -274,7 +380,7 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   // as predicted equal to the default: such arms keep the id order, after
   // trained arms predicted faster and before those predicted slower.
   double key_of[kMaxArms];
-  for (uint32_t a = 1; a < k; ++a) key_of[a] = arm_samples_[a] >= kMinArmSamples ? preds[a] : preds[0];
+  for (uint32_t a = 1; a < k; ++a) key_of[a] = lanes_[active_].arm_samples[a] >= kMinArmSamples ? preds[a] : preds[0];
   std::stable_sort(order, order + (k - 1), [&](uint32_t a, uint32_t c) {
     if ((bonus[a] > 0.0) != (bonus[c] > 0.0)) return bonus[a] > 0.0;
     if (bonus[a] > 0.0) return bonus[a] > bonus[c];
@@ -292,7 +398,7 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
     for (uint32_t a = 1; a < k; ++a) {
       // Only arms the model knows and the bandit never measured here (a
       // measured arm is judged by its measurements).
-      if (bonus[a] <= 0.0 && arm_samples_[a] >= kMinArmSamples && b->Summary(a).total_runs == 0 &&
+      if (bonus[a] <= 0.0 && lanes_[active_].arm_samples[a] >= kMinArmSamples && b->Summary(a).total_runs == 0 &&
           preds[a] > preds[0] + options_.prune_margin) {
         skipped |= uint64_t{1} << a;
       }
@@ -311,7 +417,7 @@ void Engine::Annotate(uint64_t key, PatternDecision* d) const {
     if (s.has_embedding) {
       double preds[kMaxArms];
       const uint32_t k = options_.num_arms;
-      if (model_.PredictArms(s.embedding, std::span<double>(preds, k)).ok()) {
+      if (lanes_[active_].model.PredictArms(s.embedding, std::span<double>(preds, k)).ok()) {
         d->predicted_default_ms = std::exp(preds[0]);
         if (d->deployed_arm >= 0 && static_cast<uint32_t>(d->deployed_arm) < k) {
           d->predicted_deployed_ms = std::exp(preds[d->deployed_arm]);
@@ -336,6 +442,14 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
   const size_t cap = options_.max_train_per_learn;
   const size_t stride = cap > 0 && runs.size() > cap ? (runs.size() + cap - 1) / cap : 1;
   train_counts_.clear();
+  const size_t lanes = lanes_.size();
+  for (Lane& lane : lanes_) {
+    lane.call_error = 0.0;
+    lane.call_trained = 0;
+  }
+  auto embedding_of = [&](size_t i, size_t l) -> const PlanEmbedding* {
+    return i * lanes + l < embeddings.size() ? embeddings[i * lanes + l] : nullptr;
+  };
   for (size_t i = 0; i < runs.size(); ++i) {
     const PatternRun& r = runs[i];
     clock_us_ = std::max(clock_us_, r.at_us);
@@ -349,15 +463,35 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
       continue;
     }
     auto it = models_.find(r.pattern_key);
-    const PlanEmbedding* x = i < embeddings.size() ? embeddings[i] : nullptr;
+    const PlanEmbedding* x = embedding_of(i, active_);
+    const bool fresh = x != nullptr;
     if (x == nullptr && it != models_.end() && it->second.has_embedding) x = &it->second.embedding;
     if (x == nullptr) continue;
     // A run of the default plan under another arm's name measured arm 0.
     const uint32_t arm = r.same_plan && !r.censored ? 0u : static_cast<uint32_t>(r.arm);
     const double lr = (it != models_.end() ? it->second.lr_boost : 1.0);
-    RUVECTOR_ASSIGN_OR_RETURN(const double err, Train(*x, arm, r.latency_ms, r.censored, lr));
+    RUVECTOR_ASSIGN_OR_RETURN(const double err, Train(&lanes_[active_], *x, arm, r.latency_ms, r.censored, lr));
+    ++since_consolidation_;
+    // Selection: when this call embedded the run's plan with every
+    // mechanism, every other lane predicts it before training on it too, so
+    // all lanes' held-out errors are measured on the same runs.
+    bool every_lane = fresh && lanes > 1;
+    for (size_t l = 0; l < lanes && every_lane; ++l) every_lane = embedding_of(i, l) != nullptr;
+    if (every_lane) {
+      for (size_t l = 0; l < lanes; ++l) {
+        if (l == active_) continue;
+        RUVECTOR_ASSIGN_OR_RETURN(const double e, Train(&lanes_[l], *embedding_of(i, l), arm, r.latency_ms,
+                                                        r.censored, lr));
+        if (e < 0.0) continue;
+        lanes_[l].call_error += e;
+        ++lanes_[l].call_trained;
+      }
+      if (err >= 0.0) {
+        lanes_[active_].call_error += err;
+        ++lanes_[active_].call_trained;
+      }
+    }
     if (err < 0.0) continue;
-    ++arm_samples_[arm];
     abs_err += err;
     ++err_count;
     if (it != models_.end()) {
@@ -376,8 +510,25 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     const ReasoningPattern* p = bank_.Find(out->evicted[i]);
     if (p != nullptr && !p->from_network) bank_.Erase(out->evicted[i]);
   }
+  // Replay recent samples for the base network: the active lane for every
+  // run it learned, the others for the runs they were evaluated on.
+  for (size_t l = 0; l < lanes; ++l) {
+    Lane& lane = lanes_[l];
+    const size_t learned = l == active_ ? err_count : lane.call_trained;
+    const size_t steps = std::min<size_t>(
+        static_cast<size_t>(std::llround(options_.replay_ratio * static_cast<double>(learned))),
+        lane.replay.size() * 4);
+    for (size_t i = 0; i < steps && !lane.replay.empty(); ++i) {
+      const ReplaySample& s = lane.replay[rng_.Uniform(lane.replay.size())];
+      RUVECTOR_RETURN_IF_ERROR(lane.model.TrainStep(s.x, s.arm, s.target, s.lr));
+    }
+    if (l == active_) report.replay_steps += steps;
+  }
+  // A switch drops the stored embeddings; this call's fresh ones of the
+  // new mechanism are stored below.
+  Select();
   for (size_t i = 0; i < runs.size(); ++i) {
-    const PlanEmbedding* x = i < embeddings.size() ? embeddings[i] : nullptr;
+    const PlanEmbedding* x = embedding_of(i, active_);
     if (x == nullptr || learner_.Bandit(runs[i].pattern_key) == nullptr) continue;
     auto [it, inserted] = models_.try_emplace(runs[i].pattern_key);
     if (inserted) ++report.new_patterns;
@@ -390,15 +541,6 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
   }
   report.patterns_refused += out->untracked;
 
-  // Replay recent samples for the base network.
-  const size_t steps = std::min<size_t>(
-      static_cast<size_t>(std::llround(options_.replay_ratio * static_cast<double>(err_count))),
-      replay_.size() * 4);
-  for (size_t i = 0; i < steps && !replay_.empty(); ++i) {
-    const ReplaySample& s = replay_[rng_.Uniform(replay_.size())];
-    RUVECTOR_RETURN_IF_ERROR(model_.TrainStep(s.x, s.arm, s.target, s.lr));
-  }
-  report.replay_steps += steps;
 
   // Bank first (so that a pattern deployed in this pass is a prior for its
   // siblings in the same pass), then exploration plans and annotations.
@@ -420,7 +562,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     Annotate(d.pattern_key, &d);
   }
   if (since_consolidation_ >= options_.consolidate_interval) {
-    model_.Consolidate();
+    for (Lane& lane : lanes_) lane.model.Consolidate();
     since_consolidation_ = 0;
     report.consolidated = true;
   }
@@ -448,19 +590,36 @@ Status Engine::Learn(std::span<const PatternRun> runs, std::span<const PlanObser
     out->drift_touched.push_back(touched);
     if (touched > 0) {
       // What was learned before the change is kept (EWC++ anchor).
-      model_.Consolidate();
+      for (Lane& lane : lanes_) lane.model.Consolidate();
       since_consolidation_ = 0;
     }
   }
-  // The latest executed plan of each pattern: its embedding and tension.
-  std::unordered_map<uint64_t, PlanEmbedding> embedded;
+  // The latest executed plan of each pattern: its embedding by every lane's
+  // mechanism and its tension.
+  const size_t lanes = lanes_.size();
+  std::unordered_map<uint64_t, size_t> embedded;  // pattern -> first row in `vectors`
   embedded.reserve(plans.size());
+  std::vector<PlanEmbedding> vectors;
+  vectors.reserve(plans.size() * lanes);
+  std::vector<uint8_t> valid;
+  valid.reserve(plans.size() * lanes);
+  bool ok[kAttentionMechanismCount];
   for (const PlanObservation& p : plans) {
     if (p.dag == nullptr || p.dag->empty() || p.pattern_key == 0) continue;
-    PlanEmbedding e;
-    Status st = Embed(*p.dag, &e);
-    if (!st.ok()) continue;  // a plan the featurizer refuses teaches the bandit only
-    embedded[p.pattern_key] = e;
+    const size_t row = vectors.size();
+    vectors.resize(row + lanes);
+    if (!EmbedAll(*p.dag, &vectors[row], ok).ok()) {
+      vectors.resize(row);
+      continue;
+    }
+    // A plan the active mechanism or the featurizer refuses teaches the
+    // bandit only.
+    if (!ok[active_]) {
+      vectors.resize(row);
+      continue;
+    }
+    for (size_t l = 0; l < lanes; ++l) valid.push_back(ok[l] ? 1 : 0);
+    embedded[p.pattern_key] = row;
     Result<TensionReport> t = mincut_->ComputeTension(*p.dag);
     // A planned-only plan has no misestimation evidence.
     if (!t.ok() || t->nodes_with_actuals == 0 || !std::isfinite(t->tension)) continue;
@@ -473,10 +632,13 @@ Status Engine::Learn(std::span<const PatternRun> runs, std::span<const PlanObser
       s.lr_boost = std::max(s.lr_boost, std::min(10.0, 1.0 + 4.0 * t->tension));
     }
   }
-  std::vector<const PlanEmbedding*> per_run(runs.size(), nullptr);
+  std::vector<const PlanEmbedding*> per_run(runs.size() * lanes, nullptr);
   for (size_t i = 0; i < runs.size(); ++i) {
     auto it = embedded.find(runs[i].pattern_key);
-    if (it != embedded.end()) per_run[i] = &it->second;
+    if (it == embedded.end()) continue;
+    for (size_t l = 0; l < lanes; ++l) {
+      if (valid[it->second + l] != 0) per_run[i * lanes + l] = &vectors[it->second + l];
+    }
   }
   RUVECTOR_RETURN_IF_ERROR(LearnRuns(runs, per_run, out));
   // Patterns whose tension came only with a plan (tracked, no run here).
@@ -494,9 +656,15 @@ Result<LearnReport> Engine::BackgroundLearn() {
   batch_.clear();
   trajectories_.Drain(&batch_);
   std::vector<PatternRun> runs;
+  // Trajectories carry the active mechanism's embedding only: the other
+  // lanes neither train nor compete on them.
+  const size_t lanes = lanes_.size();
   std::vector<const PlanEmbedding*> embeddings;
   runs.reserve(2 * batch_.size());
-  embeddings.reserve(2 * batch_.size());
+  embeddings.reserve(2 * batch_.size() * lanes);
+  auto push = [&](const PlanEmbedding* e) {
+    for (size_t l = 0; l < lanes; ++l) embeddings.push_back(l == active_ ? e : nullptr);
+  };
   for (const Trajectory& t : batch_) {
     if (t.arm >= options_.num_arms || !(t.latency_ms > 0.0) || !std::isfinite(t.latency_ms)) continue;
     PatternRun r;
@@ -507,13 +675,13 @@ Result<LearnReport> Engine::BackgroundLearn() {
     r.censored = t.censored;
     r.at_us = t.timestamp_us;
     runs.push_back(r);
-    embeddings.push_back(&t.embedding);
+    push(&t.embedding);
     if (t.baseline_ms > 0.0 && std::isfinite(t.baseline_ms) && t.arm != 0) {
       r.arm = 0;
       r.latency_ms = t.baseline_ms;
       r.censored = false;
       runs.push_back(r);
-      embeddings.push_back(&t.embedding);
+      push(&t.embedding);
     }
   }
   HostLearnOutput out;
@@ -543,7 +711,7 @@ Status Engine::NotifyDrift(uint64_t pattern_key, double severity) {
     return Status::InvalidArgument("Engine::NotifyDrift: severity must be in (0, 1]");
   }
   b->NotifyDrift(severity);
-  model_.Consolidate();
+  for (Lane& lane : lanes_) lane.model.Consolidate();
   since_consolidation_ = 0;
   return Status::Ok();
 }

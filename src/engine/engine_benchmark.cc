@@ -86,15 +86,10 @@ void BM_BackgroundLearn256(benchmark::State& state) {
 }
 BENCHMARK(BM_BackgroundLearn256)->Unit(benchmark::kMillisecond);
 
-// One worker pass of the host loop (Engine::Learn): 64 executed plans of
-// `nodes` nodes (embedding + tension each) and 1,024 runs over them, on an
-// engine that already tracks those patterns.
-void BM_HostLearnPass(benchmark::State& state) {
-  const size_t nodes = static_cast<size_t>(state.range(0));
-  EngineOptions o;
-  o.num_arms = 8;
-  o.bandit = PatternLearner::HostBanditOptions(8);
-  o.exploration_budget = 0.0;
+// Passes of the host loop (Engine::Learn): 64 executed plans of `nodes`
+// nodes (embedding + tension each) and 1,024 runs over them, on an engine
+// with `o` that already tracks those patterns.
+void TimeHostPasses(benchmark::State& state, const EngineOptions& o, size_t nodes) {
   auto engine = Engine::Create(o).value();
   std::vector<QueryDag> plans;
   for (uint64_t p = 0; p < 64; ++p) plans.push_back(internal::RandomPlanDag(nodes, 900 + p, 0.05));
@@ -121,7 +116,38 @@ void BM_HostLearnPass(benchmark::State& state) {
     benchmark::DoNotOptimize(engine->Learn(runs, observed, {}, &out));
   }
 }
+
+EngineOptions HostBenchOptions() {
+  EngineOptions o;
+  o.num_arms = 8;
+  o.bandit = PatternLearner::HostBanditOptions(8);
+  o.exploration_budget = 0.0;
+  return o;
+}
+
+void BM_HostLearnPass(benchmark::State& state) {
+  TimeHostPasses(state, HostBenchOptions(), static_cast<size_t>(state.range(0)));
+}
 BENCHMARK(BM_HostLearnPass)->Arg(40)->Unit(benchmark::kMillisecond);
+
+// The PostgreSQL worker's pass (40-node plans) with its training caps: arg 0
+// = one value model (at most 512 trained runs per pass, replay ring 2,048:
+// the worker before mechanism selection), arg 1 = seven models with
+// selection (at most 128 runs, replay ring 512 per model:
+// pg/worker/learner.cc).
+void BM_WorkerLearnPass(benchmark::State& state) {
+  EngineOptions o = HostBenchOptions();
+  o.max_train_per_arm = 8;
+  if (state.range(0) == 0) {
+    o.max_train_per_learn = 512;
+  } else {
+    o.select_mechanism = true;
+    o.max_train_per_learn = 128;
+    o.replay_capacity = 512;
+  }
+  TimeHostPasses(state, o, 40);
+}
+BENCHMARK(BM_WorkerLearnPass)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ruvector_dag

@@ -11,7 +11,7 @@ namespace ruvector_dag {
 namespace {
 
 constexpr uint32_t kStateMagic = 0x45535652u;  // "RVSE"
-constexpr uint32_t kStateVersion = 2;
+constexpr uint32_t kStateVersion = 3;
 constexpr size_t kHeaderSize = 4 + 4 + 8;
 constexpr size_t kTrailerSize = 4;
 
@@ -28,24 +28,36 @@ bool ReadEmbedding(internal::ByteReader* r, PlanEmbedding* e) {
 
 }  // namespace
 
-std::string Engine::ExportState() const {
+std::string Engine::ExportState(uint64_t arm_fingerprint, uint64_t learned_through) const {
   using namespace internal;
   std::string payload;
-  const ValueModelOptions& mo = model_.options();
+  const ValueModelOptions& mo = options_.model;
   PutU32(&payload, options_.num_arms);
   PutU32(&payload, static_cast<uint32_t>(mo.hidden));
   PutU32(&payload, mo.max_arms);
-  PutU64(&payload, model_.steps());
-  PutU8(&payload, model_.consolidated() ? 1 : 0);
-  const std::vector<float> params = model_.SaveState();
-  PutU64(&payload, params.size());
-  for (float v : params) PutF32(&payload, v);
+  PutU32(&payload, mo.lora_rank);
+  // The selector: its lanes (one value model per mechanism), the one in
+  // use, whether it is forced, the number of switches.
+  PutU32(&payload, static_cast<uint32_t>(lanes_.size()));
+  PutU8(&payload, static_cast<uint8_t>(lanes_[active_].mechanism));
+  PutU8(&payload, forced_ ? 1 : 0);
+  PutU64(&payload, switches_);
+  for (const Lane& lane : lanes_) {
+    PutU8(&payload, static_cast<uint8_t>(lane.mechanism));
+    PutU64(&payload, lane.model.steps());
+    PutU8(&payload, lane.model.consolidated() ? 1 : 0);
+    const std::vector<float> params = lane.model.SaveState();
+    PutU64(&payload, params.size());
+    for (float v : params) PutF32(&payload, v);
+    PutF64(&payload, lane.error);
+    PutU64(&payload, lane.evaluated);
+  }
   PutU64(&payload, since_consolidation_);
 
   // The pattern learner's own image (bandits, owners, time at stake), then
   // what the engine keeps per pattern beside it.
   std::string learner;
-  learner_.SaveTo(&learner, /*arm_fingerprint=*/0, /*learned_through=*/0);
+  learner_.SaveTo(&learner, arm_fingerprint, learned_through);
   PutU64(&payload, learner.size());
   payload += learner;
   std::vector<uint64_t> keys;
@@ -95,7 +107,7 @@ std::string Engine::ExportState() const {
   return out;
 }
 
-Status Engine::ImportState(std::string_view image) {
+Status Engine::ImportState(std::string_view image, uint64_t arm_fingerprint, uint64_t* learned_through) {
   using internal::ByteReader;
   if (image.size() < kHeaderSize + kTrailerSize) {
     return Status::DataLoss("engine state: " + std::to_string(image.size()) +
@@ -110,7 +122,8 @@ Status Engine::ImportState(std::string_view image) {
   (void)header.U64(&length);
   if (magic != kStateMagic) return Status::DataLoss("engine state: bad magic number (not an engine image)");
   if (version != kStateVersion) {
-    return Status::DataLoss("engine state: version " + std::to_string(version) + " is not supported");
+    return Status::DataLoss("engine state: version " + std::to_string(version) + " is not supported (this build reads " +
+                            std::to_string(kStateVersion) + ")");
   }
   if (length != image.size() - kHeaderSize - kTrailerSize) {
     return Status::DataLoss("engine state: payload length " + std::to_string(length) + " but " +
@@ -132,26 +145,56 @@ Status Engine::ImportState(std::string_view image) {
     return Status::DataLoss(std::string("engine state: malformed ") + what + " at byte " +
                             std::to_string(kHeaderSize + pos));
   };
-  uint32_t num_arms, hidden, max_arms;
-  if (!r.U32(&num_arms) || !r.U32(&hidden) || !r.U32(&max_arms)) return truncated("options");
-  if (num_arms != options_.num_arms || hidden != model_.options().hidden ||
-      max_arms != model_.options().max_arms) {
+  const ValueModelOptions& mo = options_.model;
+  uint32_t num_arms, hidden, max_arms, rank, lane_count;
+  if (!r.U32(&num_arms) || !r.U32(&hidden) || !r.U32(&max_arms) || !r.U32(&rank) || !r.U32(&lane_count)) {
+    return truncated("options");
+  }
+  if (num_arms != options_.num_arms || hidden != mo.hidden || max_arms != mo.max_arms || rank != mo.lora_rank ||
+      lane_count != lanes_.size()) {
     return Status::FailedPrecondition(
-        "engine state: made with num_arms=" + std::to_string(num_arms) + ", hidden=" +
-        std::to_string(hidden) + ", max_arms=" + std::to_string(max_arms) +
-        "; this engine has num_arms=" + std::to_string(options_.num_arms) + ", hidden=" +
-        std::to_string(model_.options().hidden) + ", max_arms=" + std::to_string(model_.options().max_arms));
+        "engine state: made with num_arms=" + std::to_string(num_arms) + ", hidden=" + std::to_string(hidden) +
+        ", max_arms=" + std::to_string(max_arms) + ", lora_rank=" + std::to_string(rank) + ", " +
+        std::to_string(lane_count) + " mechanism model(s); this engine has num_arms=" +
+        std::to_string(options_.num_arms) + ", hidden=" + std::to_string(mo.hidden) + ", max_arms=" +
+        std::to_string(mo.max_arms) + ", lora_rank=" + std::to_string(mo.lora_rank) + ", " +
+        std::to_string(lanes_.size()));
   }
-  uint64_t steps, count, since_consolidation;
-  uint8_t consolidated;
-  if (!r.U64(&steps) || !r.U8(&consolidated) || !r.U64(&count)) return truncated("model header");
-  if (count != 4 * model_.parameter_count() || consolidated > 1) return truncated("model size");
-  std::vector<float> params(count);
-  for (float& v : params) {
-    if (!r.F32(&v)) return truncated("model parameters");
+  uint8_t active_mechanism, forced;
+  uint64_t switches;
+  if (!r.U8(&active_mechanism) || !r.U8(&forced) || !r.U64(&switches) || forced > 1) return truncated("selector");
+  struct LaneImage {
+    ValueModel model;
+    double error;
+    uint64_t evaluated;
+  };
+  std::vector<LaneImage> lane_images;
+  size_t active = lanes_.size();
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    uint8_t mechanism, consolidated;
+    uint64_t steps, count, evaluated;
+    double error;
+    if (!r.U8(&mechanism) || !r.U64(&steps) || !r.U8(&consolidated) || !r.U64(&count)) {
+      return truncated("model header");
+    }
+    if (mechanism != static_cast<uint8_t>(lanes_[l].mechanism)) {
+      return Status::FailedPrecondition("engine state: its models are pooled by other attention mechanisms");
+    }
+    if (count != 4 * lanes_[l].model.parameter_count() || consolidated > 1) return truncated("model size");
+    std::vector<float> params(count);
+    for (float& v : params) {
+      if (!r.F32(&v)) return truncated("model parameters");
+    }
+    RUVECTOR_ASSIGN_OR_RETURN(ValueModel model, ValueModel::Create(mo));
+    RUVECTOR_RETURN_IF_ERROR(model.RestoreState(params, steps, consolidated == 1));
+    if (!r.F64(&error) || !r.U64(&evaluated) || !(error >= 0.0 && std::isfinite(error))) {
+      return truncated("held-out error");
+    }
+    if (mechanism == active_mechanism) active = l;
+    lane_images.push_back({std::move(model), error, evaluated});
   }
-  RUVECTOR_ASSIGN_OR_RETURN(ValueModel model, ValueModel::Create(model_.options()));
-  RUVECTOR_RETURN_IF_ERROR(model.RestoreState(params, steps, consolidated == 1));
+  if (active == lanes_.size()) return truncated("mechanism in use");
+  uint64_t since_consolidation;
   if (!r.U64(&since_consolidation)) return truncated("model counters");
 
   uint64_t learner_len;
@@ -159,8 +202,11 @@ Status Engine::ImportState(std::string_view image) {
   PatternLearner learner;
   learner.Reset(options_.num_arms, options_.bandit);
   uint64_t through = 0;
-  Status ls = learner.LoadFrom(payload.substr(pos, learner_len), 0, options_.max_patterns, &through);
-  if (!ls.ok()) return Status::DataLoss("engine state: " + ls.message());
+  Status ls = learner.LoadFrom(payload.substr(pos, learner_len), arm_fingerprint, options_.max_patterns, &through);
+  if (!ls.ok()) {
+    return ls.code() == StatusCode::kFailedPrecondition ? Status::FailedPrecondition("engine state: " + ls.message())
+                                                        : Status::DataLoss("engine state: " + ls.message());
+  }
   pos += learner_len;
   uint64_t pattern_count;
   if (!r.U64(&pattern_count)) return truncated("pattern count");
@@ -222,14 +268,24 @@ Status Engine::ImportState(std::string_view image) {
   if (r.remaining() != 0) return truncated("trailing bytes");
 
   // Everything parsed and validated: replace the state.
-  model_ = std::move(model);
+  for (size_t l = 0; l < lanes_.size(); ++l) {
+    Lane& lane = lanes_[l];
+    lane.model = std::move(lane_images[l].model);
+    lane.error = lane_images[l].error;
+    lane.evaluated = lane_images[l].evaluated;
+    lane.replay.clear();
+    lane.replay_next = 0;
+    lane.arm_samples.fill(0);
+  }
+  active_ = active;
+  forced_ = forced == 1;
+  switches_ = switches;
+  if (learned_through != nullptr) *learned_through = through;
   since_consolidation_ = since_consolidation;
   learner_ = std::move(learner);
   models_ = std::move(models);
   bank_ = std::move(bank);
   stats_ = stats;
-  replay_.clear();
-  replay_next_ = 0;
   return Status::Ok();
 }
 

@@ -498,5 +498,214 @@ TEST(EngineHostLoopTest, ARepeatedPatternTrainsTheModelOnAFewRunsPerArm) {
   EXPECT_EQ(engine->model().steps(), 18u);
 }
 
+// --- mechanism selection ------------------------------------------------------
+
+// TEST HARNESS: plans whose latency is a linear function of one pooled
+// feature of `truth`'s embedding: the feature of the mean block on which
+// `truth`'s pooling differs most from the other mechanisms'. A model fed
+// `truth`'s embeddings can fit it; the others see a blurred version.
+struct SelectionData {
+  std::vector<QueryDag> plans;
+  std::vector<double> latency_ms;
+};
+
+SelectionData MakeSelectionData(AttentionMechanism truth, size_t n, uint64_t seed) {
+  SelectionData data;
+  Rng rng(seed);
+  Featurizer featurizer([] {
+    FeaturizerOptions f;
+    f.use_actuals = false;
+    return f;
+  }());
+  std::vector<std::vector<PlanEmbedding>> embedded(kAttentionMechanismCount);
+  for (size_t i = 0; i < n; ++i) {
+    data.plans.push_back(sim::FamilyPlan(static_cast<int>(i % 2), 6 + rng.Uniform(18), rng.Next()));
+    PreparedDag prepared = PreparedDag::Build(data.plans.back()).value();
+    for (size_t m = 0; m < kAttentionMechanismCount; ++m) {
+      auto attention = MakeAttention(kAllAttentionMechanisms[m], AttentionParams()).value();
+      AttentionScores scores;
+      EXPECT_TRUE(attention->Compute(prepared, nullptr, &scores).ok());
+      PlanEmbedding e;
+      EXPECT_TRUE(featurizer.Featurize(data.plans.back(), scores.weights, &e).ok());
+      embedded[m].push_back(e);
+    }
+  }
+  // The feature: the one whose `truth`-pooled value is least correlated with
+  // the same feature under the closest other mechanism (and varies).
+  const size_t t = static_cast<size_t>(truth);
+  auto corr = [&](size_t a, size_t b, size_t j) {
+    double ma = 0, mb = 0;
+    for (size_t i = 0; i < n; ++i) {
+      ma += embedded[a][i][j];
+      mb += embedded[b][i][j];
+    }
+    ma /= static_cast<double>(n);
+    mb /= static_cast<double>(n);
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; ++i) {
+      sab += (embedded[a][i][j] - ma) * (embedded[b][i][j] - mb);
+      saa += (embedded[a][i][j] - ma) * (embedded[a][i][j] - ma);
+      sbb += (embedded[b][i][j] - mb) * (embedded[b][i][j] - mb);
+    }
+    return saa > 1e-9 && sbb > 1e-9 ? std::abs(sab) / std::sqrt(saa * sbb) : (saa > 1e-9 ? 0.0 : 1.0);
+  };
+  size_t best = 0;
+  double best_gap = -1.0;
+  for (size_t j = kEmbedMeanOffset; j < kEmbedMeanOffset + kNodeFeatureDim; ++j) {
+    double gap = 1.0;
+    for (size_t m = 0; m < kAttentionMechanismCount; ++m) {
+      if (m != t) gap = std::min(gap, 1.0 - corr(t, m, j));
+    }
+    if (gap > best_gap) {
+      best_gap = gap;
+      best = j;
+    }
+  }
+  double lo = 1e300, hi = -1e300;
+  for (size_t i = 0; i < n; ++i) {
+    lo = std::min<double>(lo, embedded[t][i][best]);
+    hi = std::max<double>(hi, embedded[t][i][best]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const double z = hi > lo ? (embedded[t][i][best] - lo) / (hi - lo) : 0.0;
+    data.latency_ms.push_back(std::exp(1.0 + 4.0 * z));  // 2.7 ms .. 148 ms
+  }
+  return data;
+}
+
+EngineOptions SelectingOptions() {
+  EngineOptions o = HostOptions();
+  o.select_mechanism = true;
+  return o;
+}
+
+// Passes of 16 runs (one per pattern, with its plan) over the data.
+void RunSelection(Engine* engine, const SelectionData& data, int passes, uint64_t seed) {
+  Rng rng(seed);
+  int64_t t = 0;
+  for (int pass = 0; pass < passes; ++pass) {
+    std::vector<PatternRun> runs;
+    std::vector<std::pair<uint64_t, const QueryDag*>> plans;
+    for (int k = 0; k < 16; ++k) {
+      const size_t i = rng.Uniform(data.plans.size());
+      runs.push_back(HostRun(100 + i, 0, data.latency_ms[i], ++t));
+      plans.push_back({100 + i, &data.plans[i]});
+    }
+    HostPass(engine, runs, plans);
+  }
+}
+
+TEST(EngineSelectionTest, TheMechanismWhosePoolingPredictsBestIsSelected) {
+  // (Topological and HierarchicalLorentz pool this construction's features
+  // almost alike -- the least correlated feature of Topological is 0.95
+  // correlated with HierarchicalLorentz's -- so they are not used as truth.)
+  bool first = true;
+  for (AttentionMechanism truth : {AttentionMechanism::kMinCutGated, AttentionMechanism::kParallelBranch,
+                                   AttentionMechanism::kTemporalBtsp}) {
+    const SelectionData data = MakeSelectionData(truth, 200, 71);
+    auto engine = Engine::Create(SelectingOptions()).value();
+    ASSERT_EQ(engine->mechanism(), AttentionMechanism::kCriticalPath);
+    RunSelection(engine.get(), data, 150, 73);
+    const MechanismStatus st = engine->Mechanisms();
+    ASSERT_EQ(st.lanes.size(), kAttentionMechanismCount);
+    std::printf("truth %s: selected %s after %llu switches; held-out error:",
+                std::string(AttentionMechanismName(truth)).c_str(),
+                std::string(AttentionMechanismName(st.active)).c_str(),
+                static_cast<unsigned long long>(st.switches));
+    for (const MechanismLaneStatus& l : st.lanes) {
+      std::printf(" %s %.3f (%llu)", std::string(AttentionMechanismName(l.mechanism)).c_str(), l.error,
+                  static_cast<unsigned long long>(l.evaluated));
+      EXPECT_EQ(l.evaluated, st.lanes[0].evaluated);  // every lane predicted the same runs
+    }
+    std::printf("\n");
+    EXPECT_EQ(st.active, truth);
+    EXPECT_FALSE(st.forced);
+    EXPECT_GE(st.switches, 1u);
+    for (const MechanismLaneStatus& l : st.lanes) {
+      if (l.mechanism != truth) EXPECT_GT(l.error, st.lanes[static_cast<size_t>(truth)].error);
+    }
+    EngineDecision d;
+    ASSERT_TRUE(engine->PreQuery(data.plans[0], 100, &d).ok());
+    EXPECT_EQ(d.mechanism, truth);
+    // Deterministic: the same seeds give the same errors.
+    if (!first) continue;
+    first = false;
+    auto again = Engine::Create(SelectingOptions()).value();
+    RunSelection(again.get(), data, 150, 73);
+    for (size_t l = 0; l < kAttentionMechanismCount; ++l) {
+      EXPECT_EQ(again->Mechanisms().lanes[l].error, st.lanes[l].error);
+    }
+  }
+}
+
+TEST(EngineSelectionTest, AForcedMechanismIsUsedUntilAutoReturns) {
+  const SelectionData data = MakeSelectionData(AttentionMechanism::kParallelBranch, 200, 71);
+  auto engine = Engine::Create(SelectingOptions()).value();
+  ASSERT_TRUE(engine->ForceMechanism(AttentionMechanism::kMinCutGated).ok());
+  RunSelection(engine.get(), data, 150, 73);
+  MechanismStatus st = engine->Mechanisms();
+  EXPECT_TRUE(st.forced);
+  EXPECT_EQ(st.active, AttentionMechanism::kMinCutGated);  // never switched away
+  EXPECT_EQ(st.switches, 0u);
+  EXPECT_GT(st.lanes[0].evaluated, 0u);  // the others are still evaluated
+  EngineDecision d;
+  ASSERT_TRUE(engine->PreQuery(data.plans[0], 100, &d).ok());
+  EXPECT_EQ(d.mechanism, AttentionMechanism::kMinCutGated);
+  // The stored embeddings follow the mechanism: after forcing another one,
+  // a pattern has no prediction until its next plan arrives.
+  ASSERT_TRUE(engine->Decide(100).ok());
+  EXPECT_GT(engine->Decide(100)->predicted_default_ms, 0.0);
+  ASSERT_TRUE(engine->ForceMechanism(AttentionMechanism::kTemporalBtsp).ok());
+  EXPECT_EQ(engine->Decide(100)->predicted_default_ms, 0.0);
+  // Back to the selector: the best mechanism is chosen at the next pass.
+  ASSERT_TRUE(engine->ForceMechanism(std::nullopt).ok());
+  RunSelection(engine.get(), data, 1, 75);
+  st = engine->Mechanisms();
+  EXPECT_FALSE(st.forced);
+  EXPECT_EQ(st.active, AttentionMechanism::kParallelBranch);
+  EXPECT_EQ(st.switches, 1u);
+
+  // Without select_mechanism there is one model: no other mechanism, no auto.
+  auto single = Engine::Create(HostOptions()).value();
+  EXPECT_EQ(single->Mechanisms().lanes.size(), 1u);
+  EXPECT_EQ(single->ForceMechanism(AttentionMechanism::kTopological).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(single->ForceMechanism(std::nullopt).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(single->ForceMechanism(AttentionMechanism::kCriticalPath).ok());
+}
+
+TEST(EngineSelectionTest, TheImageKeepsEveryModelAndTheSelector) {
+  const SelectionData data = MakeSelectionData(AttentionMechanism::kCausalCone, 120, 81);
+  auto engine = Engine::Create(SelectingOptions()).value();
+  RunSelection(engine.get(), data, 80, 83);
+  ASSERT_TRUE(engine->ForceMechanism(AttentionMechanism::kHierarchicalLorentz).ok());
+  const std::string image = engine->ExportState(/*arm_fingerprint=*/77, /*learned_through=*/1234);
+  auto copy = Engine::Create(SelectingOptions()).value();
+  uint64_t through = 0;
+  ASSERT_TRUE(copy->ImportState(image, 77, &through).ok());
+  EXPECT_EQ(through, 1234u);
+  EXPECT_EQ(copy->ExportState(77, 1234), image);
+  const MechanismStatus a = engine->Mechanisms(), b = copy->Mechanisms();
+  EXPECT_EQ(b.active, AttentionMechanism::kHierarchicalLorentz);
+  EXPECT_TRUE(b.forced);
+  EXPECT_EQ(b.switches, a.switches);
+  for (size_t l = 0; l < a.lanes.size(); ++l) {
+    EXPECT_EQ(b.lanes[l].error, a.lanes[l].error);
+    EXPECT_EQ(b.lanes[l].evaluated, a.lanes[l].evaluated);
+  }
+  EXPECT_EQ(copy->model().steps(), engine->model().steps());
+  // Another arm table, a non-selecting engine, an older version: refused.
+  EXPECT_EQ(Engine::Create(SelectingOptions()).value()->ImportState(image, 78).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Engine::Create(HostOptions()).value()->ImportState(image, 77).code(), StatusCode::kFailedPrecondition);
+  std::string old = image;
+  old[4] = 2;  // version 2 (before the selector); the checksum covers the payload only
+  Status s = copy->ImportState(old, 77);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s.message();
+  EngineOptions ranked = SelectingOptions();
+  ranked.model.lora_rank = 4;
+  EXPECT_EQ(Engine::Create(ranked).value()->ImportState(image, 77).code(), StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace ruvector_dag

@@ -314,8 +314,11 @@ void HealingOrchestrator::ComputeHealth(size_t flagged) {
     }
     h.tension_component = 1.0 - penalty / static_cast<double>(h.patterns);
   }
+  // A component with nothing to measure (no index observed, no pattern
+  // tracked) stays out of the mean instead of counting as a perfect 1.
   const double wa = std::max(0.0, config_.weight_anomaly), wr = std::max(0.0, config_.weight_repair);
-  const double wi = std::max(0.0, config_.weight_index), wt = std::max(0.0, config_.weight_tension);
+  const double wi = h.indexes > 0 ? std::max(0.0, config_.weight_index) : 0.0;
+  const double wt = h.patterns > 0 ? std::max(0.0, config_.weight_tension) : 0.0;
   const double wsum = wa + wr + wi + wt;
   h.score = wsum > 0.0 ? (wa * h.anomaly_component + wr * h.repair_component + wi * h.index_component +
                           wt * h.tension_component) /

@@ -559,7 +559,13 @@ TEST(OrchestratorTest, PredictiveRecommendsIndexForSeqScanWithoutMisestimate) {
   EXPECT_EQ(r->repairs[0].strategy, "recommend_index");
   EXPECT_EQ(rig.ex.recommendations.size(), 1u);
   EXPECT_LT(r->health_score, 1.0);  // tension is high: the tension component says so
-  EXPECT_LT(rig.orch.Health().tension_component, 0.5);
+  const HealthReport h = rig.orch.Health();
+  EXPECT_LT(h.tension_component, 0.5);
+  // No index was observed: the index component (1) is not part of the score,
+  // which is the weighted mean of the measured components only.
+  EXPECT_EQ(h.indexes, 0u);
+  EXPECT_NEAR(h.score,
+              (0.3 * h.anomaly_component + 0.3 * h.repair_component + 0.2 * h.tension_component) / 0.8, 1e-12);
 }
 
 TEST(OrchestratorTest, IndexHealthDrivesReindex) {

@@ -11,7 +11,7 @@ namespace {
 
 constexpr size_t kMaxHidden = 64;
 constexpr uint32_t kMaxArms = 64;
-constexpr size_t kRank = 2;  // MicroLoRA rank
+constexpr size_t kMaxRank = 8;  // largest MicroLoRA rank (ValueModelOptions::lora_rank)
 constexpr size_t kMaxActiveAdapters = kMaxActiveAdaptersPerPlan;
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -49,6 +49,10 @@ Status ValidateValueModelOptions(const ValueModelOptions& o) {
     return Status::InvalidArgument("ValueModelOptions.max_arms must be in [1, 64], got " +
                                    std::to_string(o.max_arms));
   }
+  if (o.lora_rank < 1 || o.lora_rank > kMaxRank) {
+    return Status::InvalidArgument("ValueModelOptions.lora_rank must be in [1, 8], got " +
+                                   std::to_string(o.lora_rank));
+  }
   if (!(o.base_learning_rate > 0) || !std::isfinite(o.base_learning_rate)) {
     return Status::InvalidArgument("ValueModelOptions.base_learning_rate must be > 0");
   }
@@ -72,15 +76,15 @@ Result<ValueModel> ValueModel::Create(const ValueModelOptions& options) {
   return ValueModel(options);
 }
 
-ValueModel::ValueModel(const ValueModelOptions& options) : options_(options) {
+ValueModel::ValueModel(const ValueModelOptions& options) : options_(options), rank_(options.lora_rank) {
   const size_t h = options_.hidden, d = kEmbeddingDim, arms = options_.max_arms;
   off_w1_ = 0;
   off_b1_ = off_w1_ + h * d;
   off_w2_ = off_b1_ + h;
   off_c_ = off_w2_ + arms * h;
   off_a_ = off_c_ + arms;
-  off_b_ = off_a_ + kOperatorTypeCount * kRank * d;
-  const size_t total = off_b_ + kOperatorTypeCount * kRank * h;
+  off_b_ = off_a_ + kOperatorTypeCount * rank_ * d;
+  const size_t total = off_b_ + kOperatorTypeCount * rank_ * h;
   theta_.assign(total, 0.0f);
   fisher_.assign(total, 0.0f);
   anchor_.assign(total, 0.0f);
@@ -92,7 +96,7 @@ ValueModel::ValueModel(const ValueModelOptions& options) : options_(options) {
   const double w2_scale = std::sqrt(1.0 / static_cast<double>(h));
   for (size_t i = 0; i < arms * h; ++i) theta_[off_w2_ + i] = static_cast<float>(rng.Gaussian() * w2_scale);
   const double a_scale = std::sqrt(1.0 / static_cast<double>(d));
-  for (size_t i = 0; i < kOperatorTypeCount * kRank * d; ++i) {
+  for (size_t i = 0; i < kOperatorTypeCount * rank_ * d; ++i) {
     theta_[off_a_ + i] = static_cast<float>(rng.Gaussian() * a_scale);
   }
 }
@@ -108,10 +112,10 @@ double ValueModel::Forward(const float* x, uint32_t arm, float* pre, float* h, f
   const size_t count = ActiveAdapters(x, active);
   for (size_t k = 0; k < count; ++k) {
     const size_t t = active[k];
-    ConstMatMap a(theta_.data() + off_a_ + t * kRank * d, kRank, static_cast<Eigen::Index>(d));
-    ConstMatMap b(theta_.data() + off_b_ + t * kRank * hd, kRank, static_cast<Eigen::Index>(hd));
-    float* zt = z + k * kRank;
-    for (size_t r = 0; r < kRank; ++r) {
+    ConstMatMap a(theta_.data() + off_a_ + t * rank_ * d, static_cast<Eigen::Index>(rank_), static_cast<Eigen::Index>(d));
+    ConstMatMap b(theta_.data() + off_b_ + t * rank_ * hd, static_cast<Eigen::Index>(rank_), static_cast<Eigen::Index>(hd));
+    float* zt = z + k * rank_;
+    for (size_t r = 0; r < rank_; ++r) {
       zt[r] = a.row(static_cast<Eigen::Index>(r)).dot(xv);
       prev += zt[r] * b.row(static_cast<Eigen::Index>(r)).transpose();
     }
@@ -128,7 +132,7 @@ Result<double> ValueModel::Predict(const PlanEmbedding& x, uint32_t arm) const {
     return Status::OutOfRange("ValueModel::Predict: arm " + std::to_string(arm) +
                               " >= max_arms " + std::to_string(options_.max_arms));
   }
-  float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kRank];
+  float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kMaxRank];
   uint8_t active[kOperatorTypeCount];
   size_t count = 0;
   return Forward(x.data(), arm, pre, h, z, active, &count);
@@ -140,7 +144,7 @@ Status ValueModel::PredictArms(const PlanEmbedding& x, std::span<double> out) co
                               " arms requested, max_arms is " + std::to_string(options_.max_arms));
   }
   if (out.empty()) return Status::Ok();
-  float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kRank];
+  float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kMaxRank];
   uint8_t active[kOperatorTypeCount];
   size_t count = 0;
   out[0] = Forward(x.data(), 0, pre, h, z, active, &count);
@@ -160,7 +164,7 @@ Status ValueModel::PredictArms(const PlanEmbedding& x, std::span<double> out) co
 double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, double lr, bool base) {
   const float* x = xe.data();
   const size_t hd = options_.hidden, d = kEmbeddingDim;
-  float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kRank];
+  float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kMaxRank];
   float delta[kMaxHidden];
   uint8_t active[kOperatorTypeCount];
   size_t count = 0;
@@ -198,20 +202,20 @@ double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, do
   // Adapters: dy/dB_t[r] = z_t[r] * delta; dy/dA_t[r] = (B_t[r] . delta) x.
   for (size_t k = 0; k < count; ++k) {
     const size_t t = active[k];
-    const float* zt = z + k * kRank;
-    const float* bt = theta_.data() + off_b_ + t * kRank * hd;
-    float bdelta[kRank];
-    for (size_t r = 0; r < kRank; ++r) {
+    const float* zt = z + k * rank_;
+    const float* bt = theta_.data() + off_b_ + t * rank_ * hd;
+    float bdelta[kMaxRank];
+    for (size_t r = 0; r < rank_; ++r) {
       float s = 0.0f;
       for (size_t i = 0; i < hd; ++i) s += bt[r * hd + i] * delta[i];
       bdelta[r] = s;
     }
-    for (size_t r = 0; r < kRank; ++r) {
+    for (size_t r = 0; r < rank_; ++r) {
       for (size_t i = 0; i < hd; ++i) grad[i] = zt[r] * delta[i];
-      update(off_b_ + t * kRank * hd + r * hd, grad, hd);
+      update(off_b_ + t * rank_ * hd + r * hd, grad, hd);
       if (bdelta[r] == 0.0f) continue;  // the gradient on A_t[r] is exactly zero
       VecMap(grad, static_cast<Eigen::Index>(d)) = bdelta[r] * xv;
-      update(off_a_ + t * kRank * d + r * d, grad, d);
+      update(off_a_ + t * rank_ * d + r * d, grad, d);
     }
   }
   if (base) {

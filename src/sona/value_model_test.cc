@@ -79,6 +79,48 @@ TEST(ValueModelTest, RejectsBadOptionsAndArms) {
   EXPECT_EQ(m.PredictArms(x, too_many).code(), StatusCode::kOutOfRange);
 }
 
+TEST(ValueModelTest, TheLoraRankShapesTheAdapters) {
+  ValueModelOptions o;
+  o.lora_rank = 0;
+  EXPECT_EQ(ValueModel::Create(o).status().code(), StatusCode::kInvalidArgument);
+  o.lora_rank = 9;
+  EXPECT_EQ(ValueModel::Create(o).status().code(), StatusCode::kInvalidArgument);
+  // Each rank adds one row of A_t (256) and of B_t (hidden) per operator type.
+  o.lora_rank = 2;
+  const size_t rank2 = ValueModel::Create(o).value().parameter_count();
+  o.lora_rank = 5;
+  ValueModel m5 = ValueModel::Create(o).value();
+  EXPECT_EQ(m5.parameter_count() - rank2, 3 * kOperatorTypeCount * (kEmbeddingDim + o.hidden));
+  // A rank-5 model learns (its adapters take real steps).
+  const auto data = MakeExamples(0, 1, 9);
+  const double before = Mse(m5, data);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(m5.Adapt(data[0].x, data[0].arm, data[0].y).ok());
+  EXPECT_LT(Mse(m5, data), 0.01 * before + 1e-4);
+  // Restoring an image of another rank is refused.
+  o.lora_rank = 2;
+  ValueModel m2 = ValueModel::Create(o).value();
+  EXPECT_EQ(m2.RestoreState(m5.SaveState(), 1, false).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ValueModelTest, TheLearningRateAndEwcLambdaChangeTheStep) {
+  // One TrainStep moves the prediction by an amount that grows with the rate;
+  // after Consolidate a larger lambda keeps it nearer the anchor.
+  const auto data = MakeExamples(0, 1, 9);
+  auto moved = [&](double rate, double lambda, bool consolidate) {
+    ValueModelOptions o;
+    o.base_learning_rate = rate;
+    o.ewc_lambda = lambda;
+    ValueModel m = ValueModel::Create(o).value();
+    for (int i = 0; i < 20; ++i) EXPECT_TRUE(m.TrainStep(data[0].x, data[0].arm, data[0].y + 1.0).ok());
+    if (consolidate) m.Consolidate();
+    const double before = m.Predict(data[0].x, data[0].arm).value();
+    EXPECT_TRUE(m.TrainStep(data[0].x, data[0].arm, before + 2.0).ok());
+    return m.Predict(data[0].x, data[0].arm).value() - before;
+  };
+  EXPECT_GT(moved(0.02, 0.0, false), 1.5 * moved(0.01, 0.0, false));
+  EXPECT_LT(moved(0.01, 1e6, true), 0.5 * moved(0.01, 0.0, true));
+}
+
 TEST(ValueModelTest, PredictArmsMatchesPredict) {
   ValueModel m = ValueModel::Create().value();
   const auto data = MakeExamples(0, 3, 5);
