@@ -47,6 +47,90 @@ MemoryContext g_capture_cxt = nullptr;
 
 bool Active() { return g_enabled && State() != nullptr; }
 
+// --- statement timers ----------------------------------------------------------
+//
+// The executor run time of an observed statement, measured with two clock
+// reads around each ExecutorRun and ExecutorFinish instead of an
+// Instrumentation (which would cost an allocation and the bookkeeping of a
+// plan node per statement). One entry per observed execution from
+// ExecutorStart to ExecutorEnd, found by its QueryDesc (executions nest:
+// SPI, cursors; a handful are open at once). An execution that ends with an
+// error never reaches ExecutorEnd: its entry is dropped when its
+// subtransaction aborts, and every entry when the transaction ends (no
+// execution outlives its transaction: portals are closed or persisted
+// before the commit callbacks run). Dropping a live entry only loses that
+// execution's observation. When every entry is taken, the statement is
+// timed by an Instrumentation as before.
+
+struct StatementTimer {
+  const QueryDesc* qd;
+  instr_time elapsed;
+  SubTransactionId subxact;  // the subtransaction that started the execution
+};
+constexpr int kMaxStatementTimers = 16;
+StatementTimer g_timers[kMaxStatementTimers];
+int g_timer_count = 0;
+
+StatementTimer* FindTimer(const QueryDesc* qd) {
+  for (int i = g_timer_count - 1; i >= 0; --i) {
+    if (g_timers[i].qd == qd) return &g_timers[i];
+  }
+  return nullptr;
+}
+
+/// Starts timing `qd` (false when every entry is taken).
+bool StartTimer(const QueryDesc* qd) {
+  StatementTimer* t = FindTimer(qd);  // a stale entry of a failed execution
+  if (t == nullptr) {
+    if (g_timer_count == kMaxStatementTimers) return false;
+    t = &g_timers[g_timer_count++];
+    t->qd = qd;
+  }
+  INSTR_TIME_SET_ZERO(t->elapsed);
+  t->subxact = GetCurrentSubTransactionId();
+  return true;
+}
+
+void DropTimer(StatementTimer* t) { *t = g_timers[--g_timer_count]; }
+
+/// Adds the time since `start` to qd's timer (looked up again: executions
+/// that ended meanwhile may have moved it).
+void AccumulateTimer(const QueryDesc* qd, const instr_time& start) {
+  if (StatementTimer* t = FindTimer(qd)) {
+    instr_time now;
+    INSTR_TIME_SET_CURRENT(now);
+    INSTR_TIME_ACCUM_DIFF(t->elapsed, now, start);
+  }
+}
+
+void TimersAtXactEnd(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_ABORT:
+    case XACT_EVENT_PREPARE:
+      g_timer_count = 0;
+      break;
+    default:
+      break;
+  }
+}
+
+void TimersAtSubXactEnd(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
+  if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    // Its executions (cursors) now belong to the parent.
+    for (int i = 0; i < g_timer_count; ++i) {
+      if (g_timers[i].subxact == sub) g_timers[i].subxact = parent;
+    }
+  } else if (event == SUBXACT_EVENT_ABORT_SUB) {
+    // Executions started in it or in its (finished) children are gone.
+    for (int i = g_timer_count - 1; i >= 0; --i) {
+      if (g_timers[i].subxact >= sub) DropTimer(&g_timers[i]);
+    }
+  }
+}
+
 MemoryContext ObserveContext() {
   if (g_observe_cxt == nullptr) {
     g_observe_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag observation", ALLOCSET_SMALL_SIZES);
@@ -343,7 +427,7 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
   } else {
     standard_ExecutorStart(qd, eflags);
   }
-  if (observe && qd->totaltime == nullptr) {
+  if (observe && qd->totaltime == nullptr && !StartTimer(qd)) {
     MemoryContext old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
     qd->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
     MemoryContextSwitchTo(old);
@@ -354,6 +438,9 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
   const bool top = g_exec_nesting == 0;
   if (top) ForegroundBegin();  // the explorer yields to executing statements
   ++g_exec_nesting;
+  const bool timed = g_timer_count > 0 && FindTimer(qd) != nullptr;
+  instr_time start;
+  if (timed) INSTR_TIME_SET_CURRENT(start);
   PG_TRY();
   {
     if (g_prev_executor_run != nullptr) {
@@ -361,6 +448,7 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
     } else {
       standard_ExecutorRun(qd, direction, count, execute_once);
     }
+    if (timed) AccumulateTimer(qd, start);
   }
   PG_FINALLY();
   {
@@ -372,6 +460,9 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
 
 void ExecutorFinishHook(QueryDesc* qd) {
   ++g_exec_nesting;
+  const bool timed = g_timer_count > 0 && FindTimer(qd) != nullptr;
+  instr_time start;
+  if (timed) INSTR_TIME_SET_CURRENT(start);
   PG_TRY();
   {
     if (g_prev_executor_finish != nullptr) {
@@ -379,6 +470,7 @@ void ExecutorFinishHook(QueryDesc* qd) {
     } else {
       standard_ExecutorFinish(qd);
     }
+    if (timed) AccumulateTimer(qd, start);
   }
   PG_FINALLY();
   {
@@ -451,10 +543,8 @@ bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* re
 /// statement is offered for capture only while the learner's decision for
 /// its pattern does not rule that out (a cached answer, no lock). Only a
 /// new pattern takes the exclusive lock.
-void ObserveExecution(QueryDesc* qd) {
-  Observe("execution observation", [qd](bool* lock_held) {
-    InstrEndLoop(qd->totaltime);
-    double latency_ms = qd->totaltime->total * 1000.0;
+void ObserveExecution(QueryDesc* qd, double latency_ms) {
+  Observe("execution observation", [qd, latency_ms](bool* lock_held) {
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the executor hook")));
     if (fault == kFaultCppException) {
@@ -473,10 +563,17 @@ void ObserveExecution(QueryDesc* qd) {
     if (steer != nullptr && !steer->identity_known) steer = nullptr;
     if (steer == nullptr) tmpl = nullptr;
     const bool measured_rows = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
+    // A sampled execution of a known plan: its actual rows by plan node id.
+    float actual_rows[kMaxTrajectoryNodes];
+    const bool rows_by_id = measured_rows && tmpl != nullptr && tmpl->ids_mapped;
+    if (rows_by_id) {
+      std::fill_n(actual_rows, kMaxTrajectoryNodes, -1.0f);
+      ActualRowsById(*tmpl, qd->planstate, actual_rows);
+    }
     // The slow path builds its record here; the common one in the ring slot.
     TrajectoryRecord* measured = nullptr;
     PlanIdentity identity;
-    if (tmpl == nullptr || measured_rows) {
+    if (tmpl == nullptr || (measured_rows && !rows_by_id)) {
       // Plain data in the observation context (reset after each observation).
       measured = new (palloc(sizeof(TrajectoryRecord))) TrajectoryRecord();
       if (!FillFromPlan(qd, tmpl, measured, &identity)) return;
@@ -532,6 +629,10 @@ void ObserveExecution(QueryDesc* qd) {
                     sizeof(uint64_t), kTrajectoryBody);
       } else {
         FillFromTemplate(*tmpl, rec);
+        if (rows_by_id) {
+          std::memcpy(rec->actual_rows, actual_rows,
+                      sizeof(float) * std::min<uint32_t>(tmpl->node_count, kMaxTrajectoryNodes));
+        }
       }
       rec->pattern_key = x.key;
       rec->query_id = query_id;
@@ -570,8 +671,22 @@ void ObserveExecution(QueryDesc* qd) {
 }
 
 void ExecutorEndHook(QueryDesc* qd) {
-  if (qd->totaltime != nullptr && qd->estate != nullptr && ShouldObserve(qd, qd->estate->es_top_eflags)) {
-    ObserveExecution(qd);
+  StatementTimer* timer = g_timer_count > 0 ? FindTimer(qd) : nullptr;
+  if ((timer != nullptr || qd->totaltime != nullptr) && qd->estate != nullptr &&
+      ShouldObserve(qd, qd->estate->es_top_eflags)) {
+    double latency_ms;
+    if (timer != nullptr) {
+      latency_ms = INSTR_TIME_GET_MILLISEC(timer->elapsed);
+    } else {
+      // Another extension's timer (pg_stat_statements), or ours when every
+      // statement timer was taken.
+      InstrEndLoop(qd->totaltime);
+      latency_ms = qd->totaltime->total * 1000.0;
+    }
+    if (timer != nullptr) DropTimer(timer);
+    ObserveExecution(qd, latency_ms);
+  } else if (timer != nullptr) {
+    DropTimer(timer);
   }
   if (g_prev_executor_end != nullptr) {
     g_prev_executor_end(qd);
@@ -709,6 +824,8 @@ void InstallHooks() {
   ExecutorEnd_hook = ExecutorEndHook;
   g_prev_explain_one_query = ExplainOneQuery_hook;
   ExplainOneQuery_hook = ExplainOneQueryHook;
+  RegisterXactCallback(TimersAtXactEnd, nullptr);
+  RegisterSubXactCallback(TimersAtSubXactEnd, nullptr);
 }
 
 }  // namespace ruvector_pg
