@@ -671,9 +671,11 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
 }
 
 void ExecutorEndHook(QueryDesc* qd) {
+  // A timer was started only for an execution ShouldObserve accepted.
   StatementTimer* timer = g_timer_count > 0 ? FindTimer(qd) : nullptr;
-  if ((timer != nullptr || qd->totaltime != nullptr) && qd->estate != nullptr &&
-      ShouldObserve(qd, qd->estate->es_top_eflags)) {
+  if (timer != nullptr ? Active()
+                       : qd->totaltime != nullptr && qd->estate != nullptr &&
+                             ShouldObserve(qd, qd->estate->es_top_eflags)) {
     double latency_ms;
     if (timer != nullptr) {
       latency_ms = INSTR_TIME_GET_MILLISEC(timer->elapsed);
