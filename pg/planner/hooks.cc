@@ -71,11 +71,16 @@ constexpr int kMaxStatementTimers = 16;
 StatementTimer g_timers[kMaxStatementTimers];
 int g_timer_count = 0;
 
-StatementTimer* FindTimer(const QueryDesc* qd) {
+int TimerIndex(const QueryDesc* qd) {
   for (int i = g_timer_count - 1; i >= 0; --i) {
-    if (g_timers[i].qd == qd) return &g_timers[i];
+    if (g_timers[i].qd == qd) return i;
   }
-  return nullptr;
+  return -1;
+}
+
+StatementTimer* FindTimer(const QueryDesc* qd) {
+  const int i = TimerIndex(qd);
+  return i >= 0 ? &g_timers[i] : nullptr;
 }
 
 /// Starts timing `qd` (false when every entry is taken).
@@ -93,10 +98,11 @@ bool StartTimer(const QueryDesc* qd) {
 
 void DropTimer(StatementTimer* t) { *t = g_timers[--g_timer_count]; }
 
-/// Adds the time since `start` to qd's timer (looked up again: executions
-/// that ended meanwhile may have moved it).
-void AccumulateTimer(const QueryDesc* qd, const instr_time& start) {
-  if (StatementTimer* t = FindTimer(qd)) {
+/// Adds the time since `start` to qd's timer, found at index `hint` before
+/// the call unless executions that ended meanwhile moved it.
+void AccumulateTimer(const QueryDesc* qd, int hint, const instr_time& start) {
+  StatementTimer* t = hint < g_timer_count && g_timers[hint].qd == qd ? &g_timers[hint] : FindTimer(qd);
+  if (t != nullptr) {
     instr_time now;
     INSTR_TIME_SET_CURRENT(now);
     INSTR_TIME_ACCUM_DIFF(t->elapsed, now, start);
@@ -438,17 +444,18 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
   const bool top = g_exec_nesting == 0;
   if (top) ForegroundBegin();  // the explorer yields to executing statements
   ++g_exec_nesting;
-  const bool timed = g_timer_count > 0 && FindTimer(qd) != nullptr;
-  instr_time start;
-  if (timed) INSTR_TIME_SET_CURRENT(start);
   PG_TRY();
   {
+    // Inside the try block: nothing of it is read after an error.
+    const int timer = g_timer_count > 0 ? TimerIndex(qd) : -1;
+    instr_time start;
+    if (timer >= 0) INSTR_TIME_SET_CURRENT(start);
     if (g_prev_executor_run != nullptr) {
       g_prev_executor_run(qd, direction, count, execute_once);
     } else {
       standard_ExecutorRun(qd, direction, count, execute_once);
     }
-    if (timed) AccumulateTimer(qd, start);
+    if (timer >= 0) AccumulateTimer(qd, timer, start);
   }
   PG_FINALLY();
   {
@@ -460,17 +467,18 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
 
 void ExecutorFinishHook(QueryDesc* qd) {
   ++g_exec_nesting;
-  const bool timed = g_timer_count > 0 && FindTimer(qd) != nullptr;
-  instr_time start;
-  if (timed) INSTR_TIME_SET_CURRENT(start);
   PG_TRY();
   {
+    // Inside the try block: nothing of it is read after an error.
+    const int timer = g_timer_count > 0 ? TimerIndex(qd) : -1;
+    instr_time start;
+    if (timer >= 0) INSTR_TIME_SET_CURRENT(start);
     if (g_prev_executor_finish != nullptr) {
       g_prev_executor_finish(qd);
     } else {
       standard_ExecutorFinish(qd);
     }
-    if (timed) AccumulateTimer(qd, start);
+    if (timer >= 0) AccumulateTimer(qd, timer, start);
   }
   PG_FINALLY();
   {
