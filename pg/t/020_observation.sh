@@ -54,26 +54,35 @@ stat_of() {  # QUERY_ID -> "executions max_ms"
   quiet rv020a "SELECT executions || ' ' || round(max_ms) FROM ruvector.dag_statistics() WHERE query_id = $1"
 }
 # A cursor fetched twice with 0.3 s between the fetches: one execution, timed
-# while the executor runs (not while the client waits).
+# while the executor runs (not while the function sleeps). (PL/pgSQL cursors:
+# the query inside a DECLARE CURSOR statement gets no query id.)
 psql_db rv020a <<'SQL' >/dev/null
-BEGIN;
-DECLARE c020 CURSOR FOR SELECT g, 'rv020 cursor' FROM generate_series(1, 10) g;
-FETCH 5 FROM c020;
-SELECT pg_sleep(0.3);
-FETCH 5 FROM c020;
-CLOSE c020;
-COMMIT;
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  OPEN c FOR SELECT g, 'rv020 cursor' FROM generate_series(1, 10) g;
+  FETCH c INTO r;
+  PERFORM pg_sleep(0.3);
+  FETCH c INTO r;
+  CLOSE c;
+END $$;
 SQL
 read -r n ms < <(stat_of "$(qid_of "SELECT g, 'rv020 cursor' FROM generate_series(1, 10) g")")
 if [ "${n:-0}" = 1 ] && [ -n "$ms" ] && [ "$ms" -lt 250 ]; then ok "cursor: one execution, executor time only ($ms ms)"; else
   not_ok "cursor: one execution, executor time only (got '${n:-} ${ms:-}')"; fi
 # 20 cursors open at once (more executions than the backend's statement
 # timers): each is recorded when the commit closes it.
-{
-  echo "BEGIN;"
-  for i in $(seq 1 20); do echo "DECLARE m$i CURSOR FOR SELECT g, g + 1, 'rv020 many' FROM generate_series(1, 3) g; FETCH 1 FROM m$i;"; done
-  echo "COMMIT;"
-} | psql_db rv020a >/dev/null
+psql_db rv020a <<'SQL' >/dev/null
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  FOR i IN 1..20 LOOP
+    c := NULL;  -- a new portal each time; all stay open until the commit
+    OPEN c FOR SELECT g, g + 1, 'rv020 many' FROM generate_series(1, 3) g;
+    FETCH c INTO r;
+  END LOOP;
+END $$;
+SQL
 read -r n ms < <(stat_of "$(qid_of "SELECT g, g + 1, 'rv020 many' FROM generate_series(1, 3) g")")
 check "20 cursors open at once: 20 executions recorded" "${n:-}" 20
 # Statements that fail inside subtransactions, then a timed one in the same
