@@ -18,6 +18,9 @@
 # Env:   RUVECTOR_BENCH_TXNS (4000), RUVECTOR_BENCH_TXNS_SHORT (1000)
 #        RUVECTOR_BENCH_SAMPLE_RATE (unset: the GUC's default)
 #          ruvector.dag_row_sample_rate for the "on" run
+#        RUVECTOR_BENCH_OFF_SETTING=name=value  a server setting for the
+#          "off" run only, e.g. compute_query_id=on (the library enables
+#          query ids; this prices that part of the overhead separately)
 #        RUVECTOR_BENCH_KEEP=dir  copy the callgrind profiles there
 #          (callgrind_annotate reads them)
 #        RUVECTOR_BENCH_PRIVATE=1  preload BUILD_DIR's library by its path
@@ -104,6 +107,9 @@ for mode in off on; do
   if [ "$mode" = on ] && [ -n "${RUVECTOR_BENCH_SAMPLE_RATE:-}" ]; then
     extra=(-c "ruvector.dag_row_sample_rate=$RUVECTOR_BENCH_SAMPLE_RATE")
   fi
+  if [ "$mode" = off ] && [ -n "${RUVECTOR_BENCH_OFF_SETTING:-}" ]; then
+    extra=(-c "$RUVECTOR_BENCH_OFF_SETTING")
+  fi
   "${as_pg[@]}" valgrind --tool=callgrind --callgrind-out-file="$work/cg/cg.%p" \
     "$bindir/postgres" -D "$data" "${extra[@]}" >"$work/valgrind_$mode.log" 2>&1 &
   server_pid=$!
@@ -146,7 +152,7 @@ done
 
 echo "pgbench -S -M prepared, 1 client, scale 1, $short and $long transactions under callgrind ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 printf '%-28s %12s\n' "" "instr/txn"
-printf '%-28s %12s\n' "backend, library not loaded" "${per_txn[off]}"
+printf '%-28s %12s\n' "backend, library not loaded" "${per_txn[off]}${RUVECTOR_BENCH_OFF_SETTING:+ ($RUVECTOR_BENCH_OFF_SETTING)}"
 printf '%-28s %12s\n' "backend, library loaded" "${per_txn[on]}"
 printf '%-28s %12s\n' "backend overhead" "$((per_txn[on] - per_txn[off])) ($(awk -v a="${per_txn[on]}" -v b="${per_txn[off]}" 'BEGIN {printf "%+.1f %%", 100 * (a - b) / b}'))"
 printf '%-28s %12s\n' "extension worker (bound)" "${worker[on]}"

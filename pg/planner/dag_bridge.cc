@@ -177,6 +177,8 @@ void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, Pla
     }
   }
   const int kept = std::min(snapshot.count, kMaxTrajectoryNodes);
+  std::memset(out->index_of_id, 0, sizeof(out->index_of_id));
+  out->ids_mapped = true;
   for (int i = 0; i < kept; ++i) {
     const PlanNodeSnapshot& n = snapshot.nodes[i];
     out->node_type[i] = n.type;
@@ -184,6 +186,12 @@ void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, Pla
     out->parent_plus_one[i] = n.parent >= 0 && n.parent < i ? static_cast<uint8_t>(n.parent + 1) : 0;
     out->relset[i] = n.relset;
     out->relset_size[i] = n.relation_count;
+    if (n.plan_node_id >= 0 && n.plan_node_id < PlanTemplate::kMappedIds &&
+        out->index_of_id[n.plan_node_id] == 0) {
+      out->index_of_id[n.plan_node_id] = static_cast<uint8_t>(i + 1);
+    } else {
+      out->ids_mapped = false;
+    }
   }
 }
 

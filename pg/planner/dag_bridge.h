@@ -55,14 +55,22 @@ ruvector_dag::Status IdentifySnapshot(const PlanSnapshot& snapshot, PlanIdentity
 /// executor hook of an already planned statement copies it instead of
 /// walking the plan again.
 struct PlanTemplate {
+  /// Plan node ids below this bound are mapped to their record index.
+  static constexpr int kMappedIds = 128;
   uint64_t shape_hash = 0;
   uint32_t node_count = 0;  // plan nodes (may exceed kMaxTrajectoryNodes)
   uint16_t flags = 0;       // kTrajectoryTruncated | kTrajectoryParallel | kTrajectoryMayStopEarly
+  /// Every kept node has a distinct plan node id below kMappedIds: a sampled
+  /// execution's actual rows can be read by id (ActualRowsById) without a
+  /// snapshot of the plan.
+  bool ids_mapped = false;
   uint8_t node_type[kMaxTrajectoryNodes] = {0};
   float estimated_rows[kMaxTrajectoryNodes] = {0};
   uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
   uint32_t relset[kMaxTrajectoryNodes] = {0};
   uint8_t relset_size[kMaxTrajectoryNodes] = {0};
+  /// Record index + 1 of the node with plan node id i (0 = not kept).
+  uint8_t index_of_id[kMappedIds] = {0};
 };
 /// Fills `out` from `snapshot` (which IdentifySnapshot accepted).
 void TemplateFromSnapshot(const PlanSnapshot& snapshot, uint64_t shape_hash, PlanTemplate* out);

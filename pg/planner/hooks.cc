@@ -48,6 +48,96 @@ MemoryContext g_capture_cxt = nullptr;
 
 bool Active() { return g_enabled && State() != nullptr; }
 
+// --- statement timers ----------------------------------------------------------
+//
+// The executor run time of an observed statement, measured with two clock
+// reads around each ExecutorRun and ExecutorFinish instead of an
+// Instrumentation (which would cost an allocation and the bookkeeping of a
+// plan node per statement). One entry per observed execution from
+// ExecutorStart to ExecutorEnd, found by its QueryDesc (executions nest:
+// SPI, cursors; a handful are open at once). An execution that ends with an
+// error never reaches ExecutorEnd: its entry is dropped when its
+// subtransaction aborts, and every entry when the transaction ends (no
+// execution outlives its transaction: portals are closed or persisted
+// before the commit callbacks run). Dropping a live entry only loses that
+// execution's observation. When every entry is taken, the statement is
+// timed by an Instrumentation as before.
+
+struct StatementTimer {
+  const QueryDesc* qd;
+  instr_time elapsed;
+  SubTransactionId subxact;  // the subtransaction that started the execution
+};
+constexpr int kMaxStatementTimers = 16;
+StatementTimer g_timers[kMaxStatementTimers];
+int g_timer_count = 0;
+
+int TimerIndex(const QueryDesc* qd) {
+  for (int i = g_timer_count - 1; i >= 0; --i) {
+    if (g_timers[i].qd == qd) return i;
+  }
+  return -1;
+}
+
+StatementTimer* FindTimer(const QueryDesc* qd) {
+  const int i = TimerIndex(qd);
+  return i >= 0 ? &g_timers[i] : nullptr;
+}
+
+/// Starts timing `qd` (false when every entry is taken).
+bool StartTimer(const QueryDesc* qd) {
+  StatementTimer* t = FindTimer(qd);  // a stale entry of a failed execution
+  if (t == nullptr) {
+    if (g_timer_count == kMaxStatementTimers) return false;
+    t = &g_timers[g_timer_count++];
+    t->qd = qd;
+  }
+  INSTR_TIME_SET_ZERO(t->elapsed);
+  t->subxact = GetCurrentSubTransactionId();
+  return true;
+}
+
+void DropTimer(StatementTimer* t) { *t = g_timers[--g_timer_count]; }
+
+/// Adds the time since `start` to qd's timer, found at index `hint` before
+/// the call unless executions that ended meanwhile moved it.
+void AccumulateTimer(const QueryDesc* qd, int hint, const instr_time& start) {
+  StatementTimer* t = hint < g_timer_count && g_timers[hint].qd == qd ? &g_timers[hint] : FindTimer(qd);
+  if (t != nullptr) {
+    instr_time now;
+    INSTR_TIME_SET_CURRENT(now);
+    INSTR_TIME_ACCUM_DIFF(t->elapsed, now, start);
+  }
+}
+
+void TimersAtXactEnd(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_ABORT:
+    case XACT_EVENT_PREPARE:
+      g_timer_count = 0;
+      break;
+    default:
+      break;
+  }
+}
+
+void TimersAtSubXactEnd(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
+  if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    // Its executions (cursors) now belong to the parent.
+    for (int i = 0; i < g_timer_count; ++i) {
+      if (g_timers[i].subxact == sub) g_timers[i].subxact = parent;
+    }
+  } else if (event == SUBXACT_EVENT_ABORT_SUB) {
+    // Executions started in it or in its (finished) children are gone.
+    for (int i = g_timer_count - 1; i >= 0; --i) {
+      if (g_timers[i].subxact >= sub) DropTimer(&g_timers[i]);
+    }
+  }
+}
+
 MemoryContext ObserveContext() {
   if (g_observe_cxt == nullptr) {
     g_observe_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag observation", ALLOCSET_SMALL_SIZES);
@@ -370,7 +460,7 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
   } else {
     standard_ExecutorStart(qd, eflags);
   }
-  if (observe && qd->totaltime == nullptr) {
+  if (observe && qd->totaltime == nullptr && !StartTimer(qd)) {
     MemoryContext old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
     qd->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
     MemoryContextSwitchTo(old);
@@ -383,11 +473,16 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
   ++g_exec_nesting;
   PG_TRY();
   {
+    // Inside the try block: nothing of it is read after an error.
+    const int timer = g_timer_count > 0 ? TimerIndex(qd) : -1;
+    instr_time start;
+    if (timer >= 0) INSTR_TIME_SET_CURRENT(start);
     if (g_prev_executor_run != nullptr) {
       g_prev_executor_run(qd, direction, count, execute_once);
     } else {
       standard_ExecutorRun(qd, direction, count, execute_once);
     }
+    if (timer >= 0) AccumulateTimer(qd, timer, start);
   }
   PG_FINALLY();
   {
@@ -401,11 +496,16 @@ void ExecutorFinishHook(QueryDesc* qd) {
   ++g_exec_nesting;
   PG_TRY();
   {
+    // Inside the try block: nothing of it is read after an error.
+    const int timer = g_timer_count > 0 ? TimerIndex(qd) : -1;
+    instr_time start;
+    if (timer >= 0) INSTR_TIME_SET_CURRENT(start);
     if (g_prev_executor_finish != nullptr) {
       g_prev_executor_finish(qd);
     } else {
       standard_ExecutorFinish(qd);
     }
+    if (timer >= 0) AccumulateTimer(qd, timer, start);
   }
   PG_FINALLY();
   {
@@ -478,10 +578,8 @@ bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* re
 /// statement is offered for capture only while the learner's decision for
 /// its pattern does not rule that out (a cached answer, no lock). Only a
 /// new pattern takes the exclusive lock.
-void ObserveExecution(QueryDesc* qd) {
-  Observe("execution observation", [qd](bool* lock_held) {
-    InstrEndLoop(qd->totaltime);
-    double latency_ms = qd->totaltime->total * 1000.0;
+void ObserveExecution(QueryDesc* qd, double latency_ms) {
+  Observe("execution observation", [qd, latency_ms](bool* lock_held) {
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the executor hook")));
     if (fault == kFaultCppException) {
@@ -500,10 +598,17 @@ void ObserveExecution(QueryDesc* qd) {
     if (steer != nullptr && !steer->identity_known) steer = nullptr;
     if (steer == nullptr) tmpl = nullptr;
     const bool measured_rows = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
+    // A sampled execution of a known plan: its actual rows by plan node id.
+    float actual_rows[kMaxTrajectoryNodes];
+    const bool rows_by_id = measured_rows && tmpl != nullptr && tmpl->ids_mapped;
+    if (rows_by_id) {
+      std::fill_n(actual_rows, kMaxTrajectoryNodes, -1.0f);
+      ActualRowsById(*tmpl, qd->planstate, actual_rows);
+    }
     // The slow path builds its record here; the common one in the ring slot.
     TrajectoryRecord* measured = nullptr;
     PlanIdentity identity;
-    if (tmpl == nullptr || measured_rows) {
+    if (tmpl == nullptr || (measured_rows && !rows_by_id)) {
       // Plain data in the observation context (reset after each observation).
       measured = new (palloc(sizeof(TrajectoryRecord))) TrajectoryRecord();
       if (!FillFromPlan(qd, tmpl, measured, &identity)) return;
@@ -559,6 +664,10 @@ void ObserveExecution(QueryDesc* qd) {
                     sizeof(uint64_t), kTrajectoryBody);
       } else {
         FillFromTemplate(*tmpl, rec);
+        if (rows_by_id) {
+          std::memcpy(rec->actual_rows, actual_rows,
+                      sizeof(float) * std::min<uint32_t>(tmpl->node_count, kMaxTrajectoryNodes));
+        }
       }
       rec->pattern_key = x.key;
       rec->query_id = query_id;
@@ -597,8 +706,24 @@ void ObserveExecution(QueryDesc* qd) {
 }
 
 void ExecutorEndHook(QueryDesc* qd) {
-  if (qd->totaltime != nullptr && qd->estate != nullptr && ShouldObserve(qd, qd->estate->es_top_eflags)) {
-    ObserveExecution(qd);
+  // A timer was started only for an execution ShouldObserve accepted.
+  StatementTimer* timer = g_timer_count > 0 ? FindTimer(qd) : nullptr;
+  if (timer != nullptr ? Active()
+                       : qd->totaltime != nullptr && qd->estate != nullptr &&
+                             ShouldObserve(qd, qd->estate->es_top_eflags)) {
+    double latency_ms;
+    if (timer != nullptr) {
+      latency_ms = INSTR_TIME_GET_MILLISEC(timer->elapsed);
+    } else {
+      // Another extension's timer (pg_stat_statements), or ours when every
+      // statement timer was taken.
+      InstrEndLoop(qd->totaltime);
+      latency_ms = qd->totaltime->total * 1000.0;
+    }
+    if (timer != nullptr) DropTimer(timer);
+    ObserveExecution(qd, latency_ms);
+  } else if (timer != nullptr) {
+    DropTimer(timer);
   }
   if (g_prev_executor_end != nullptr) {
     g_prev_executor_end(qd);
@@ -739,6 +864,8 @@ void InstallHooks() {
   ExecutorEnd_hook = ExecutorEndHook;
   g_prev_explain_one_query = ExplainOneQuery_hook;
   ExplainOneQuery_hook = ExplainOneQueryHook;
+  RegisterXactCallback(TimersAtXactEnd, nullptr);
+  RegisterSubXactCallback(TimersAtSubXactEnd, nullptr);
 }
 
 }  // namespace ruvector_pg

@@ -483,7 +483,36 @@ bool CollectInstrumentation(PlanState* ps, void* context) {
   return planstate_tree_walker(ps, reinterpret_cast<Walker>(CollectInstrumentation), context);
 }
 
+struct RowsById {
+  const PlanTemplate* tmpl = nullptr;
+  float* rows = nullptr;
+};
+
+bool CollectRowsById(PlanState* ps, void* context) {
+  if (ps == nullptr) return false;
+  auto* ctx = static_cast<RowsById*>(context);
+  const Instrumentation* instr = ps->instrument;
+  const int id = ps->plan != nullptr ? ps->plan->plan_node_id : -1;
+  if (instr != nullptr && id >= 0 && id < PlanTemplate::kMappedIds) {
+    if (const int slot = ctx->tmpl->index_of_id[id]; slot > 0) {
+      // The last loop may still be open, as in AttachActuals.
+      const double loops = instr->nloops + (instr->running ? 1.0 : 0.0);
+      const double rows = instr->ntuples + (instr->running ? instr->tuplecount : 0.0);
+      if (loops > 0) ctx->rows[slot - 1] = static_cast<float>(rows / loops);
+    }
+  }
+  using Walker = bool (*)();
+  return planstate_tree_walker(ps, reinterpret_cast<Walker>(CollectRowsById), context);
+}
+
 }  // namespace
+
+void ActualRowsById(const PlanTemplate& tmpl, PlanState* root, float* rows) {
+  RowsById ctx;
+  ctx.tmpl = &tmpl;
+  ctx.rows = rows;
+  CollectRowsById(root, &ctx);
+}
 
 void AttachActuals(PlanSnapshot* snapshot, PlanState* root) {
   if (snapshot == nullptr || root == nullptr || snapshot->count == 0) return;

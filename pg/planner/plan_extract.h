@@ -4,6 +4,7 @@
 #ifndef RUVECTOR_PG_PLAN_EXTRACT_H_
 #define RUVECTOR_PG_PLAN_EXTRACT_H_
 
+#include "planner/dag_bridge.h"
 #include "planner/plan_snapshot.h"
 
 namespace ruvector_pg {
@@ -19,6 +20,11 @@ PlanSnapshot* ExtractPlan(PlannedStmt* stmt, bool with_names, int max_nodes = 0,
 /// them) from the executor's instrumentation into `snapshot`, matching
 /// nodes by plan_node_id. Reads only; does not end instrumentation loops.
 void AttachActuals(PlanSnapshot* snapshot, PlanState* root);
+
+/// The per-loop actual rows of the executor's instrumented nodes, by plan
+/// node id, into rows[index] of the template's node at that id (nodes with
+/// no loop keep their value). For a template with ids_mapped; reads only.
+void ActualRowsById(const PlanTemplate& tmpl, PlanState* root, float* rows);
 
 }  // namespace ruvector_pg
 

@@ -137,8 +137,11 @@ struct SharedState {
   uint32_t max_patterns = 0;   // bound on live entries
   uint32_t pattern_count = 0;
   uint32_t ring_capacity = 0;
-  uint64_t ring_next_seq = 1;  // seq of the next record written
   uint64_t ring_consumed_seq = 0;  // records with seq <= this were consumed by a learner
+  // Every execution reads the fields above and writes the two below: they
+  // start a cache line of their own, so that one backend's writes do not
+  // evict the read-mostly fields from the other cores' caches.
+  alignas(64) uint64_t ring_next_seq = 1;  // seq of the next record written
   SharedCounters counters;
   LoadResult load_result = LoadResult::kNotAttempted;
   char load_message[256] = {0};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <thread>
 #include <map>
@@ -110,6 +111,12 @@ TEST(SharedStateTest, TimeAtStakeDecays) {
   EXPECT_DOUBLE_EQ(PatternValue(e, 0), 8.0);
   EXPECT_NEAR(PatternValue(e, kValueHalfLifeUs), 4.0, 1e-9);
   EXPECT_NEAR(PatternValue(e, 3 * kValueHalfLifeUs), 1.0, 1e-9);
+  // Ages under a second take a polynomial: as exact as exp2.
+  for (int64_t age : {1, 1000, 250000, 999999}) {
+    const double exact = 8.0 * std::exp2(-static_cast<double>(age) / static_cast<double>(kValueHalfLifeUs));
+    EXPECT_NEAR(PatternValue(e, age), exact, 1e-14) << age;
+  }
+  EXPECT_LT(PatternValue(e, 999999), 8.0);
   // A slow pattern not run for a day loses to a cheap one run now.
   Region r(16, 8);
   ExecutionSample slow = Sample(5, 1000.0, 0);

@@ -47,6 +47,63 @@ traj=$(per_db "SELECT count(DISTINCT t.pattern_id) FROM ruvector.dag_trajectory_
   JOIN ruvector.dag_statistics() s ON s.pattern_id = t.pattern_id WHERE s.query_id = $qid" | awk '{ n += $1 } END { print n }')
 check "trajectories of the statement belong to the three patterns" "$traj" 3
 
+# --- (c) the statement timer: executor time only, every open execution timed ----------
+# (docs/postgres.md, "What happens inside the server": ExecutorStart)
+qid_of() { quiet rv020a "EXPLAIN (VERBOSE, FORMAT JSON) $1" | sed -n 's/.*"Query Identifier": \(-\?[0-9]*\).*/\1/p' | head -1; }
+stat_of() {  # QUERY_ID -> "executions max_ms"
+  quiet rv020a "SELECT executions || ' ' || round(max_ms) FROM ruvector.dag_statistics() WHERE query_id = $1"
+}
+# A cursor fetched twice with 0.3 s between the fetches: one execution, timed
+# while the executor runs (not while the function sleeps). (PL/pgSQL cursors:
+# the query inside a DECLARE CURSOR statement gets no query id.)
+psql_db rv020a <<'SQL' >/dev/null
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  OPEN c FOR SELECT g, 'rv020 cursor' FROM generate_series(1, 10) g;
+  FETCH c INTO r;
+  PERFORM pg_sleep(0.3);
+  FETCH c INTO r;
+  CLOSE c;
+END $$;
+SQL
+read -r n ms < <(stat_of "$(qid_of "SELECT g, 'rv020 cursor' FROM generate_series(1, 10) g")")
+if [ "${n:-0}" = 1 ] && [ -n "$ms" ] && [ "$ms" -lt 250 ]; then ok "cursor: one execution, executor time only ($ms ms)"; else
+  not_ok "cursor: one execution, executor time only (got '${n:-} ${ms:-}')"; fi
+# 20 cursors open at once (more executions than the backend's statement
+# timers): each is recorded when the commit closes it.
+psql_db rv020a <<'SQL' >/dev/null
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  FOR i IN 1..20 LOOP
+    c := NULL;  -- a new portal each time; all stay open until the commit
+    OPEN c FOR SELECT g, g + 1, 'rv020 many' FROM generate_series(1, 3) g;
+    FETCH c INTO r;
+  END LOOP;
+END $$;
+SQL
+read -r n ms < <(stat_of "$(qid_of "SELECT g, g + 1, 'rv020 many' FROM generate_series(1, 3) g")")
+check "20 cursors open at once: 20 executions recorded" "${n:-}" 20
+# Statements that fail inside subtransactions, then a timed one in the same
+# transaction: the failed executions leave nothing behind.
+psql_db rv020a <<'SQL' >/dev/null
+DO $$
+BEGIN
+  FOR i IN 1..40 LOOP
+    BEGIN
+      PERFORM 1 / (x - x) FROM (VALUES (i)) v(x);
+    EXCEPTION WHEN division_by_zero THEN NULL;
+    END;
+  END LOOP;
+  PERFORM pg_sleep(0.05), 'rv020 after errors';
+END $$;
+SQL
+read -r n ms < <(stat_of "$(qid_of "SELECT pg_sleep(0.05), 'rv020 after errors'")")
+if [ "${n:-0}" = 1 ] && [ -n "$ms" ] && [ "$ms" -ge 45 ] && [ "$ms" -lt 1000 ]; then
+  ok "after 40 failed executions in subtransactions, a statement is timed ($ms ms)"; else
+  not_ok "after 40 failed executions in subtransactions, a statement is timed (got '${n:-} ${ms:-}')"; fi
+
 # --- (b) a flood of cheap statements by one plain role ---------------------------------
 # A small table (1,000 patterns, share 0.5) so that the flood overflows it.
 quiet postgres "ALTER SYSTEM SET ruvector.dag_max_patterns = 1000" >/dev/null
