@@ -155,6 +155,11 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
     settings[0] = '\0';
     strlcpy(arm_name, "default", name_cap);
   }
+  // A vector pattern's tuned search setting (PostgreSQL's plan otherwise).
+  if (c.vector >= 0) {
+    strlcat(settings, ruvector_dag::VectorSettingGucs(c.vector), settings_cap);
+    ++g_steer->counters.steered_plans;
+  }
   LWLockRelease(g_steer_lock);
   return c;
 }

@@ -29,6 +29,7 @@ struct PlanSteerInfo {
   double arm_ms = 0.0;
   bool replan_failed = false;
   bool same_plan = false;  // the arm's plan equals PostgreSQL's default plan
+  int vector = -1;  // vector search setting applied (ruvector_dag/vector_tuning.h), -1 = none
   char arm_name[kArmNameLen] = {0};
 };
 /// `tmpl` (optional): the structure of `stmt` for the executor hook's
