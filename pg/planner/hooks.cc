@@ -280,6 +280,9 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         // The background explorer measures a vector search setting.
         c.action = SteerAction::kVectorSample;
         strlcpy(settings, forced_settings, sizeof(settings));
+        for (int i = 0; i < ruvector_dag::kVectorSettingCount; ++i) {
+          if (strcmp(forced_settings, ruvector_dag::VectorSettingGucs(i)) == 0) c.vector = i;
+        }
       } else if (forced > 0) {
         // The background explorer measures this arm.
         if (ArmSettings(forced, settings, sizeof(settings), info.arm_name, sizeof(info.arm_name))) {
@@ -305,6 +308,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         } else {
           info.replan_failed = true;
           info.action = SteerAction::kDefault;
+          info.vector = -1;
           strlcpy(info.arm_name, "default", sizeof(info.arm_name));
         }
       }
@@ -361,6 +365,13 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
 }
 
 void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
+  // A plan made for a vector search setting: the index scan reads
+  // ruvector.hnsw_ef_search while it runs, so the setting applies to the run.
+  int vector_nest = -1;
+  if (Active() && qd->plannedstmt != nullptr && qd->plannedstmt->commandType == CMD_SELECT) {
+    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt);
+    if (steer != nullptr && steer->vector >= 0) vector_nest = BeginVectorSetting(steer->vector);
+  }
   const bool top = g_exec_nesting == 0;
   if (top) ForegroundBegin();  // the explorer yields to executing statements
   ++g_exec_nesting;
@@ -372,12 +383,17 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
       standard_ExecutorRun(qd, direction, count, execute_once);
     }
   }
-  PG_FINALLY();
+  PG_CATCH();
   {
     --g_exec_nesting;
     if (top) ForegroundEnd();
+    if (vector_nest >= 0) EndVectorSetting(vector_nest, false);
+    PG_RE_THROW();
   }
   PG_END_TRY();
+  --g_exec_nesting;
+  if (top) ForegroundEnd();
+  if (vector_nest >= 0) EndVectorSetting(vector_nest, true);
 }
 
 void ExecutorFinishHook(QueryDesc* qd) {

@@ -213,6 +213,23 @@ static void ApplyArmSettings(const char* settings) {
   pfree(copy);
 }
 
+int BeginVectorSetting(int setting) {
+  const int nest = NewGUCNestLevel();
+  PG_TRY();
+  {
+    ApplyArmSettings(ruvector_dag::VectorSettingGucs(setting));
+  }
+  PG_CATCH();
+  {
+    AtEOXact_GUC(false, nest);
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  return nest;
+}
+
+void EndVectorSetting(int nest, bool ok) { AtEOXact_GUC(ok, nest); }
+
 PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
                           ParamListInfo params, const char* settings) {
   MemoryContext caller = CurrentMemoryContext;

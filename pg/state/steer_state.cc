@@ -728,17 +728,22 @@ void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out) {
 
 // --- vector tuning ---------------------------------------------------------------
 
-bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptions& options, int64_t now_us) {
-  (void)now_us;
+bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptions& options) {
   bool changed = DecideVectorPatterns(&s->vector, options) > 0;
   for (const VectorPattern& p : s->vector.patterns) {
     if (p.key == 0) continue;
     Decision* d = FindDecision(s, p.key);
     if (d == nullptr) continue;
     const uint8_t state = p.settled != 0 ? kVectorSettled : kVectorTuning;
-    if (d->vector_state != state || d->vector_setting != p.deployed) changed = true;
+    if (d->vector_state != state || d->vector_setting != p.deployed || d->explore_arm > 0 || d->deployed_arm != 0) {
+      changed = true;
+    }
     d->vector_state = state;
     d->vector_setting = p.deployed;
+    // The bandits' arms change plans without measuring recall: a vector
+    // pattern neither explores nor serves them.
+    d->explore_arm = -1;
+    d->deployed_arm = 0;
   }
   return changed;
 }

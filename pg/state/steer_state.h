@@ -573,9 +573,10 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
 int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
 /// Worker: re-decides every vector pattern (registered with
 /// AddVectorPattern) for `options` and writes the vector fields of their
-/// decisions. Returns whether one changed (the query filter must be
-/// rebuilt).
-bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptions& options, int64_t now_us);
+/// decisions; the bandits' arms are neither explored nor served for them
+/// (explore_arm -1, deployed_arm 0: their recall is never measured). Returns
+/// whether a decision changed (the query filter must be rebuilt).
+bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptions& options);
 
 /// The capture of `key` exists and the explorer may still run it.
 bool CaptureExplorable(const SteerState* s, uint64_t key);

@@ -39,7 +39,7 @@ TEST(VectorStateTest, TunedSettingIsServedInsteadOfTheBanditsArm) {
   d->deployed_arm = 2;  // the bandit's: its recall was never measured
   VectorPattern* p = AddVectorPattern(&s->vector, 42, 7, 1, 1, 100);
   ruvector_dag::VectorTuningOptions o;
-  EXPECT_TRUE(PublishVectorDecisions(s.get(), o, 200));
+  EXPECT_TRUE(PublishVectorDecisions(s.get(), o));
   EXPECT_EQ(d->vector_state, kVectorTuning);
   // While tuning: PostgreSQL's plan, not the bandit's arm.
   SteerChoice c = ChooseArm(s.get(), 42, 7, 0.0, 16, true);
@@ -49,7 +49,7 @@ TEST(VectorStateTest, TunedSettingIsServedInsteadOfTheBanditsArm) {
   const double recall[] = {0.5, 0.7, 0.9, 1.0, 1.0, 1.0};
   const double ms[] = {1, 2, 3, 4, 6, 9};
   for (int k = 0; k < 40; ++k) Sample(p, recall, ms, 20.0);
-  EXPECT_TRUE(PublishVectorDecisions(s.get(), o, 300));
+  EXPECT_TRUE(PublishVectorDecisions(s.get(), o));
   EXPECT_EQ(d->vector_state, kVectorSettled);
   EXPECT_EQ(d->vector_setting, 3);
   c = ChooseArm(s.get(), 42, 7, 0.0, 16, true);
@@ -58,7 +58,7 @@ TEST(VectorStateTest, TunedSettingIsServedInsteadOfTheBanditsArm) {
   EXPECT_EQ(c.action, SteerAction::kServe);
   RebuildQueryFilter(s.get());
   EXPECT_NE(QueryFilterFlags(s.get(), 7) & kFilterDeployedOrPinned, 0);
-  EXPECT_FALSE(PublishVectorDecisions(s.get(), o, 400));  // nothing new
+  EXPECT_FALSE(PublishVectorDecisions(s.get(), o));  // nothing new
 }
 
 TEST(VectorStateTest, ExactTimeoutsAndEmptyResultsGiveNoRecallSample) {
@@ -93,7 +93,7 @@ TEST(VectorStateTest, SampleJobsTakeNewCapturesWithinTheCredit) {
   d->default_ms = 5.0;
   VectorPattern* p = AddVectorPattern(&s->vector, 42, 7, 11, 22, 1);
   ruvector_dag::VectorTuningOptions o;
-  PublishVectorDecisions(s.get(), o, 1);
+  PublishVectorDecisions(s.get(), o);
   CapturedStatement* c = ClaimCapture(s.get(), 42, 22);
   c->database_oid = 11;
   c->role_oid = 22;

@@ -412,7 +412,7 @@ bool PublishVectorPatterns(const std::vector<PlanSample>& plans, int64_t now) {
   }
   ruvector_dag::VectorTuningOptions options;
   options.target = g_vector_recall_target;
-  return PublishVectorDecisions(g_steer, options, now);
+  return PublishVectorDecisions(g_steer, options);
 }
 
 /// Writes the pass's decisions, events and counters into shared memory.
