@@ -648,13 +648,15 @@ void ExplainVectorTuning(StringInfo str, const PlanSteerInfo* steer) {
         if ((p.measure_mask & (1u << i)) != 0) fewest = std::min(fewest, p.stats[i].samples);
       }
       appendStringInfo(str, "  Vector Search: session's ef_search (tuning for recall %.3f: %u of %u samples)\n",
-                       g_vector_recall_target, fewest == UINT32_MAX ? 0 : fewest, ruvector_dag::VectorTuningOptions().min_samples);
+                       g_vector_recall_target, fewest == UINT32_MAX ? 0 : fewest,
+                       ruvector_dag::VectorTuningOptions().min_samples);
     }
     return;
   }
   const ruvector_dag::VectorSettingStats& st = p.stats[steer->vector];
   if (steer->vector == ruvector_dag::kVectorExact) {
-    appendStringInfo(str, "  Vector Search: exact (index scans off; recall 1 by construction, %.3f ms over %u runs)\n",
+    appendStringInfo(str,
+                     "  Vector Search: exact (index scans off; recall 1 by construction, %.3f ms over %u runs)\n",
                      ruvector_dag::MeanLatencyMs(st), st.runs);
   } else {
     appendStringInfo(str,

@@ -48,6 +48,7 @@ tune() {  # tune FIRST_SEED: until a setting is decided (at most 150 statements)
   return 1
 }
 if tune 1; then ok "a setting was decided ($(state))"; else not_ok "a setting was decided (still '$(state)')"; fi
+learn_now "$db"  # the decision reflects every sample taken so far
 quiet "$db" "SELECT format('# %s: recall %s (lower %s) over %s samples, %s ms, %s timeouts%s%s', setting,
   round(recall::numeric, 3), round(recall_lower::numeric, 3), samples, round(mean_ms::numeric, 3), timeouts,
   CASE WHEN eligible THEN ', eligible' ELSE '' END, CASE WHEN deployed THEN ', DEPLOYED' ELSE '' END)
