@@ -367,11 +367,11 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
 void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
   // A plan made for a vector search setting: the index scan reads
   // ruvector.hnsw_ef_search while it runs, so the setting applies to the run.
-  int vector_nest = -1;
-  if (Active() && qd->plannedstmt != nullptr && qd->plannedstmt->commandType == CMD_SELECT) {
-    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt);
-    if (steer != nullptr && steer->vector >= 0) vector_nest = BeginVectorSetting(steer->vector);
-  }
+  const PlanSteerInfo* steer =
+      Active() && qd->plannedstmt != nullptr && qd->plannedstmt->commandType == CMD_SELECT
+          ? LookupPlan(qd->plannedstmt)
+          : nullptr;
+  const int vector_nest = steer != nullptr && steer->vector >= 0 ? BeginVectorSetting(steer->vector) : -1;
   const bool top = g_exec_nesting == 0;
   if (top) ForegroundBegin();  // the explorer yields to executing statements
   ++g_exec_nesting;
