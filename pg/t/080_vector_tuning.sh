@@ -75,9 +75,10 @@ if echo "$explain" | grep -q "Vector Search: $deployed ("; then ok "EXPLAIN show
   not_ok "EXPLAIN shows the chosen setting ($(echo "$explain" | grep -i "vector\|learned"))"; fi
 # Served: the session's ef_search (10) caps an index scan at 10 rows; the
 # deployed setting (>= 20, or exact) returns all 20.
-rows_steered=$(psql_db "$db" -c "SET ruvector.hnsw_ef_search = 10" -c "SELECT count(*) FROM ($(query 4242)) s")
+# (The statement itself: wrapped in another query it would be another pattern.)
+rows_steered=$(psql_db "$db" -c "SET ruvector.hnsw_ef_search = 10" -c "$(query 4242)" | wc -l)
 rows_plain=$(psql_db "$db" -c "SET ruvector.hnsw_ef_search = 10" -c "SET ruvector.dag_steering = off" \
-  -c "SELECT count(*) FROM ($(query 4242)) s")
+  -c "$(query 4242)" | wc -l)
 check "the deployed setting overrides the session's ef_search (rows steered / not steered)" \
   "$rows_steered/$rows_plain" "20/10"
 check "a query that is not a vector search is not a vector pattern" \
@@ -98,8 +99,8 @@ for _ in $(seq 1 40); do
 done
 check "with target 1 the exact search is deployed, never a lower-recall setting" "$(state)" exact
 exact_ids=$(psql_db "$db" -c "SET ruvector.dag_steering = off" -c "SET enable_indexscan = off" \
-  -c "SELECT string_agg(id::text, ',') FROM ($(query 777)) s")
-steered_ids=$(psql_db "$db" -c "SELECT string_agg(id::text, ',') FROM ($(query 777)) s")
+  -c "$(query 777)" | paste -sd,)
+steered_ids=$(psql_db "$db" -c "SET ruvector.hnsw_ef_search = 10" -c "$(query 777)" | paste -sd,)
 check "the steered query returns the exact result" "$steered_ids" "$exact_ids"
 psql_db "$db" -c "ALTER SYSTEM RESET ruvector.dag_vector_recall_target" -c "SELECT pg_reload_conf()" >/dev/null
 learn_now "$db"
