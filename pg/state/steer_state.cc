@@ -755,7 +755,7 @@ int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, Explo
   for (int j = 0; j < out->job_count; ++j) {
     const ExploreJob& job = out->jobs[j];
     int runs = job.runs;
-    if (job.vector != 0) runs = 1 + __builtin_popcount(job.vector_mask);
+    if (job.vector != 0) runs = 1 + VectorMaskRuns(job.vector_mask);
     spent += static_cast<double>(runs) * job.timeout_ms;
   }
   for (const VectorPattern& p : s->vector.patterns) {
@@ -779,7 +779,7 @@ int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, Explo
     }
     if (!(slowest > 0.0)) slowest = 1.0;  // nothing measured yet: the slack decides
     const int timeout = TimeoutMs(2.0 * plan.timeout_factor * slowest * load + plan.slack_ms);
-    const int runs = 1 + __builtin_popcount(p.measure_mask);
+    const int runs = 1 + VectorMaskRuns(p.measure_mask);
     if (spent + static_cast<double>(runs) * timeout > credit) continue;
     if (out->job_count == 0) {
       out->database_oid = c.database_oid;

@@ -57,6 +57,14 @@ struct VectorTable {
   uint64_t samples = 0;  // recall samples taken (all patterns)
 };
 
+/// The number of settings in a measure mask (runs of a sample besides the
+/// exact one).
+inline int VectorMaskRuns(uint32_t mask) {
+  int n = 0;
+  for (; mask != 0; mask &= mask - 1) ++n;
+  return n;
+}
+
 VectorPattern* FindVectorPattern(VectorTable* t, uint64_t key);
 const VectorPattern* FindVectorPattern(const VectorTable* t, uint64_t key);
 /// Finds or adds the pattern; a full table replaces the entry sampled least

@@ -32,13 +32,13 @@ extern "C" {
 #include "guard.h"
 #include "planner/steering.h"
 #include "api/visibility.h"
+#include "state/steer_shmem.h"
 #include "worker/vector_sample.h"
 
 extern "C" {
 #include "commands/dbcommands.h"
 #include "catalog/pg_authid.h"
 #include "utils/acl.h"
-#include "state/steer_shmem.h"
 PG_FUNCTION_INFO_V1(ruvector_dag_exploration_status);
 PG_FUNCTION_INFO_V1(ruvector_dag_captured_statements);
 }
@@ -134,7 +134,7 @@ void ReapExplorer(int64_t now) {
 int64_t WorstCaseUs(const ExploreRequest& r) {
   int64_t us = 0;
   for (int i = 0; i < r.job_count; ++i) {
-    const int runs = r.jobs[i].vector != 0 ? 1 + __builtin_popcount(r.jobs[i].vector_mask) : r.jobs[i].runs;
+    const int runs = r.jobs[i].vector != 0 ? 1 + VectorMaskRuns(r.jobs[i].vector_mask) : r.jobs[i].runs;
     us += static_cast<int64_t>(runs) * (r.jobs[i].timeout_ms + 200) * 1000;
   }
   // Waits for a free core, and a margin for connecting and committing.
