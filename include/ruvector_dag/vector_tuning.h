@@ -78,7 +78,10 @@ uint32_t RecallHits(const uint64_t* exact, size_t k, const uint64_t* got, size_t
 struct VectorTuningOptions {
   double target = 0.95;      // recall target, (0, 1]
   uint32_t min_samples = 8;  // recall samples (or exact runs) before a setting is judged
-  uint32_t max_timeouts = 2; // a setting cancelled this often is out of play
+  uint32_t max_timeouts = 2; // an ef_search setting cancelled this often is out of play
+  /// The exact search (the reference) is out of play after this many
+  /// timeouts: the host doubles its timeout after each one.
+  uint32_t max_reference_timeouts = 8;
 };
 
 /// The decision for one pattern.

@@ -778,7 +778,12 @@ int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, Explo
       if ((p.measure_mask & (1u << i)) != 0) slowest = std::max(slowest, ruvector_dag::MeanLatencyMs(p.stats[i]));
     }
     if (!(slowest > 0.0)) slowest = 1.0;  // nothing measured yet: the slack decides
-    const int timeout = TimeoutMs(2.0 * plan.timeout_factor * slowest * load + plan.slack_ms);
+    // The exact search can be much slower than the index scan: before it
+    // was measured it gets 4x more, and each timeout of it doubles that.
+    const ruvector_dag::VectorSettingStats& exact = p.stats[ruvector_dag::kVectorExact];
+    double scale = exact.runs == 0 ? 4.0 : 1.0;
+    scale *= static_cast<double>(1u << std::min<uint32_t>(exact.timeouts, 6));
+    const int timeout = TimeoutMs(2.0 * plan.timeout_factor * slowest * load * scale + plan.slack_ms);
     const int runs = 1 + VectorMaskRuns(p.measure_mask);
     if (spent + static_cast<double>(runs) * timeout > credit) continue;
     if (out->job_count == 0) {

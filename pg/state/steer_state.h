@@ -567,8 +567,9 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
 /// and role (an empty batch takes the owner of the first such capture,
 /// restricted to plan.only_database / only_role when set). Each run's
 /// timeout is ceil(2 x timeout_factor x the slowest measured latency among
-/// the default, the exact search and the settings to run, x load +
-/// slack_ms); the sample's runs together fit the credit left by the batch,
+/// the default, the exact search and the settings to run, x load x scale +
+/// slack_ms), scale = 4 before the exact search completed once, doubled per
+/// timeout of it (at most 6 times); the sample's runs together fit the credit left by the batch,
 /// else it waits. Returns the batch's job count.
 int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
 /// Worker: re-decides every vector pattern (registered with

@@ -99,7 +99,7 @@ TEST(VectorStateTest, SampleJobsTakeNewCapturesWithinTheCredit) {
   c->role_oid = 22;
   c->captured_us = 50;
   ExplorePlan plan;
-  plan.credit_ms = 10.0;  // 7 runs x ceil(4 x 5 + 2) ms do not fit
+  plan.credit_ms = 10.0;  // 7 runs x ceil(4 x 5 x 4 + 2) ms do not fit
   ExploreRequest r;
   EXPECT_EQ(PlanVectorJobs(s.get(), 60, plan, &r), 0);
   plan.credit_ms = 1000.0;
@@ -108,7 +108,13 @@ TEST(VectorStateTest, SampleJobsTakeNewCapturesWithinTheCredit) {
   EXPECT_EQ(r.role_oid, 22u);
   EXPECT_EQ(r.jobs[0].vector, 1);
   EXPECT_EQ(r.jobs[0].vector_mask, (1u << kVectorEfCount) - 1);
-  EXPECT_EQ(r.jobs[0].timeout_ms, 22);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 82);  // the exact search was never measured: 4x
+  p->stats[kVectorExact].timeouts = 1;
+  ExploreRequest longer;
+  p->sampled_capture_us = 0;
+  ASSERT_EQ(PlanVectorJobs(s.get(), 61, plan, &longer), 1);
+  EXPECT_EQ(longer.jobs[0].timeout_ms, 162);  // doubled after its timeout
+  p->stats[kVectorExact].timeouts = 0;
   // The same capture is not sampled twice; another owner's batch skips it.
   p->sampled_capture_us = 50;
   ExploreRequest again;

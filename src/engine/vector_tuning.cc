@@ -17,6 +17,9 @@ constexpr const char* kGucs[kVectorSettingCount] = {
     "enable_indexscan=off\nenable_indexonlyscan=off\n"};
 
 bool InPlay(const VectorSettingStats& s, const VectorTuningOptions& o) { return s.timeouts < o.max_timeouts; }
+bool ReferenceInPlay(const VectorSettingStats& s, const VectorTuningOptions& o) {
+  return s.timeouts < o.max_reference_timeouts;
+}
 
 }  // namespace
 
@@ -95,8 +98,8 @@ uint32_t RecallHits(const uint64_t* exact, size_t k, const uint64_t* got, size_t
 bool VectorSettingEligible(const VectorSettingStats* stats, int i, const VectorTuningOptions& o) {
   if (i < 0 || i >= kVectorSettingCount) return false;
   const VectorSettingStats& s = stats[i];
+  if (i == kVectorExact) return ReferenceInPlay(s, o) && s.runs >= o.min_samples;
   if (!InPlay(s, o) || s.runs == 0) return false;
-  if (i == kVectorExact) return s.runs >= o.min_samples;
   return s.samples >= o.min_samples && RecallLowerBound(s) >= o.target;
 }
 
@@ -106,7 +109,7 @@ VectorDecision DecideVectorSetting(const VectorSettingStats* stats, const Vector
   const VectorSettingStats& exact = stats[kVectorExact];
   // Without a reference (the exact search keeps timing out) no recall can
   // be measured: nothing is deployed.
-  const bool reference = InPlay(exact, o);
+  const bool reference = ReferenceInPlay(exact, o);
   for (int i = 0; i < kVectorEfCount && reference; ++i) {
     if (InPlay(stats[i], o) && stats[i].samples < o.min_samples) {
       d.measure_mask |= 1u << i;

@@ -133,7 +133,9 @@ TEST(VectorTuningTest, TimeoutsTakeASettingOutOfPlay) {
   stats[5].timeouts = o.max_timeouts;
   EXPECT_EQ(DecideVectorSetting(stats, o).deployed, kVectorExact);
   // Without the reference nothing can be measured, so nothing is deployed.
-  stats[kVectorExact].timeouts = o.max_timeouts;
+  stats[kVectorExact].timeouts = o.max_timeouts;  // the reference gets more chances
+  EXPECT_EQ(DecideVectorSetting(stats, o).deployed, kVectorExact);
+  stats[kVectorExact].timeouts = o.max_reference_timeouts;
   VectorDecision d = DecideVectorSetting(stats, o);
   EXPECT_TRUE(d.settled);
   EXPECT_TRUE(d.none_meets_target);
