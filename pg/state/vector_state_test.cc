@@ -111,7 +111,7 @@ TEST(VectorStateTest, SampleJobsTakeNewCapturesWithinTheCredit) {
   EXPECT_EQ(r.jobs[0].timeout_ms, 82);  // the exact search was never measured: 4x
   p->stats[kVectorExact].timeouts = 1;
   ExploreRequest longer;
-  p->sampled_capture_us = 0;
+  plan.credit_ms = 2000.0;  // 7 x 162 ms
   ASSERT_EQ(PlanVectorJobs(s.get(), 61, plan, &longer), 1);
   EXPECT_EQ(longer.jobs[0].timeout_ms, 162);  // doubled after its timeout
   p->stats[kVectorExact].timeouts = 0;
