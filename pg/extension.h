@@ -22,6 +22,7 @@ extern double g_sona_ewc_lambda;
 extern int g_sona_pattern_clusters;
 extern double g_row_sample_rate;  // ruvector.dag_row_sample_rate
 extern double g_pattern_share;    // ruvector.dag_pattern_share
+extern double g_vector_recall_target;  // ruvector.dag_vector_recall_target
 
 /// Fault injection for tests (ruvector.dag_debug_fault, superuser only):
 /// makes the observation hooks and the analysis functions fail on purpose,

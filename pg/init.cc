@@ -22,6 +22,7 @@ namespace ruvector_pg {
 
 bool g_enabled = true;
 double g_learning_rate = 0.01;
+double g_vector_recall_target = 0.95;
 char* g_attention = nullptr;
 int g_max_patterns = 10000;
 int g_trajectory_capacity = 4096;
@@ -94,6 +95,14 @@ bool CheckLearningRate(double* newval, void** extra, GucSource source) {
   return true;
 }
 
+bool CheckRecallTarget(double* newval, void** extra, GucSource source) {
+  if (!(*newval > 0.0 && *newval <= 1.0)) {
+    GUC_check_errdetail("ruvector.dag_vector_recall_target must be in (0, 1].");
+    return false;
+  }
+  return true;
+}
+
 void DefineGucs() {
   DefineCustomBoolVariable("ruvector.dag_enabled", "Observe plans and executions (RuVector DAG).", nullptr,
                            &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
@@ -102,6 +111,12 @@ void DefineGucs() {
                            "value when it creates its engine (at start, after dag_reset_learning or an arm change).",
                            &g_learning_rate,
                            0.01, 0.0, 1.0, PGC_USERSET, 0, CheckLearningRate, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_vector_recall_target",
+                           "Recall@k the learner's vector search settings must reach, in (0, 1].",
+                           "A setting is deployed for a vector query pattern only when the lower confidence bound of "
+                           "its measured recall is at least this (docs/vector.md).",
+                           &g_vector_recall_target, 0.95, 0.0, 1.0, PGC_SIGHUP, 0, CheckRecallTarget, nullptr,
+                           nullptr);
   DefineCustomStringVariable("ruvector.dag_attention", "Attention mechanism: 'auto' or one of the seven.",
                              "A session's EXPLAIN and analysis functions use its value; the background worker "
                              "pools its value models' embeddings with its own value ('auto': the selector) "

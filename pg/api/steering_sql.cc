@@ -16,6 +16,7 @@ PG_FUNCTION_INFO_V1(ruvector_dag_remove_arm);
 PG_FUNCTION_INFO_V1(ruvector_dag_pin);
 PG_FUNCTION_INFO_V1(ruvector_dag_unpin);
 PG_FUNCTION_INFO_V1(ruvector_dag_decisions);
+PG_FUNCTION_INFO_V1(ruvector_dag_vector_tuning);
 PG_FUNCTION_INFO_V1(ruvector_dag_learning_events);
 PG_FUNCTION_INFO_V1(ruvector_dag_learn_now);
 PG_FUNCTION_INFO_V1(ruvector_dag_reset_learning);
@@ -238,6 +239,30 @@ extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
   PG_RETURN_BOOL(ok);
 }
 
+/// The vector columns of dag_decisions(): vector_search (the deployed
+/// setting, "tuning", or "default" when nothing reached the target),
+/// vector_recall, vector_recall_lower, vector_samples, vector_ms of the
+/// deployed setting (the exact search: recall 1, samples = its runs). All
+/// NULL for patterns that are not vector patterns.
+static void VectorColumns(const VectorPattern* p, Datum* v, bool* nulls) {
+  for (int i = 0; i < 5; ++i) nulls[i] = true;
+  if (p == nullptr) return;
+  nulls[0] = false;
+  if (p->settled == 0) {
+    v[0] = TextDatum("tuning");
+    return;
+  }
+  v[0] = TextDatum(ruvector_dag::VectorSettingName(p->deployed));
+  if (p->deployed < 0) return;
+  const ruvector_dag::VectorSettingStats& s = p->stats[p->deployed];
+  const bool exact = p->deployed == ruvector_dag::kVectorExact;
+  v[1] = Float8GetDatum(exact ? 1.0 : ruvector_dag::MeanRecall(s));
+  v[2] = Float8GetDatum(exact ? 1.0 : ruvector_dag::RecallLowerBound(s));
+  v[3] = Int32GetDatum(static_cast<int32>(exact ? s.runs : s.samples));
+  v[4] = Float8GetDatum(ruvector_dag::MeanLatencyMs(s));
+  for (int i = 1; i < 5; ++i) nulls[i] = false;
+}
+
 /// dag_decisions() -> per pattern the learner tracks.
 extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   RequireSteer();
@@ -252,6 +277,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   }
   uint32_t arm_count = g_steer->arm_count;
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
+  auto* vector = static_cast<VectorTable*>(palloc(sizeof(VectorTable)));
+  *vector = g_steer->vector;
   LWLockRelease(g_steer_lock);
   const RowVisibility vis = CallerVisibility();
   n = static_cast<int>(
@@ -265,8 +292,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   };
   for (int i = 0; i < n; ++i) {
     const Decision& d = rows[i];
-    Datum v[22];
-    bool nulls[22] = {false};
+    Datum v[27];
+    bool nulls[27] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(d.key));
     v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
     v[2] = arm_name(d.deployed_arm);
@@ -300,7 +327,51 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
     v[20] = Float8GetDatum(d.priority);
     v[21] = Float8GetDatum(d.predicted_deployed_ms);
     nulls[21] = !(d.predicted_deployed_ms > 0.0);
+    VectorColumns(FindVectorPattern(vector, d.key), v + 22, nulls + 22);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
+}
+
+/// dag_vector_tuning() -> per vector pattern (of the rows the caller may
+/// see, as dag_decisions) and search setting: what the explorer measured.
+extern "C" Datum ruvector_dag_vector_tuning(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  auto* table = static_cast<VectorTable*>(palloc(sizeof(VectorTable)));
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  *table = g_steer->vector;
+  LWLockRelease(g_steer_lock);
+  const RowVisibility vis = CallerVisibility();
+  ruvector_dag::VectorTuningOptions options;
+  for (const VectorPattern& p : table->patterns) {
+    if (p.key == 0 || !vis.Allows(p.database_oid, p.role_oid)) continue;
+    options.target = p.target > 0.0 ? p.target : g_vector_recall_target;
+    for (int i = 0; i < ruvector_dag::kVectorSettingCount; ++i) {
+      const ruvector_dag::VectorSettingStats& s = p.stats[i];
+      const bool exact = i == ruvector_dag::kVectorExact;
+      Datum v[14];
+      bool nulls[14] = {false};
+      v[0] = Int64GetDatum(static_cast<int64>(p.key));
+      v[1] = Int64GetDatum(static_cast<int64>(p.query_id));
+      v[2] = TextDatum(ruvector_dag::VectorSettingName(i));
+      v[3] = Int32GetDatum(static_cast<int32>(exact ? s.runs : s.samples));
+      v[4] = Float8GetDatum(exact ? 1.0 : ruvector_dag::MeanRecall(s));
+      nulls[4] = !exact && s.samples == 0;
+      v[5] = Float8GetDatum(exact ? 1.0 : ruvector_dag::RecallLowerBound(s));
+      nulls[5] = nulls[4];
+      v[6] = Int32GetDatum(static_cast<int32>(s.runs));
+      v[7] = Float8GetDatum(ruvector_dag::MeanLatencyMs(s));
+      nulls[7] = s.runs == 0;
+      v[8] = Int32GetDatum(static_cast<int32>(s.timeouts));
+      v[9] = BoolGetDatum(ruvector_dag::VectorSettingEligible(p.stats, i, options));
+      v[10] = BoolGetDatum(p.settled != 0 && p.deployed == i);
+      v[11] = BoolGetDatum(!exact && (p.measure_mask & (1u << i)) != 0);
+      v[12] = Float8GetDatum(options.target);
+      v[13] = Int32GetDatum(static_cast<int32>(p.k));
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+    }
   }
   return (Datum)0;
 }

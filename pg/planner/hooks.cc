@@ -356,7 +356,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     uint8_t flags = SteerFilterFor(parse->queryId);
     bool exploring = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;
     if ((flags & kFilterDeployedOrPinned) != 0 || ((flags & kFilterExploring) != 0 && exploring) ||
-        g_forced_arm > 0) {
+        g_forced_arm > 0 || (g_forced_arm == 0 && g_forced_settings != nullptr)) {
       copy = static_cast<Query*>(copyObjectImpl(parse));
     }
   }
@@ -372,14 +372,26 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     // re-executes only (the first steerable planning), not to statements
     // planned while that one runs.
     const int forced = steerable ? g_forced_arm : -1;
-    if (forced >= 0) g_forced_arm = -1;
-    if (forced == 0 && info.identity_known) {
+    const char* forced_settings = forced >= 0 ? g_forced_settings : nullptr;
+    if (forced >= 0) {
+      g_forced_arm = -1;
+      g_forced_settings = nullptr;
+    }
+    if (forced == 0 && forced_settings == nullptr && info.identity_known) {
       // The background explorer measures the default plan (a baseline run).
       info.action = SteerAction::kBaselineCheck;
     } else if (copy != nullptr && info.identity_known) {
       char settings[kArmSettingsLen];
       SteerChoice c;
-      if (forced > 0) {
+      settings[0] = '\0';
+      if (forced_settings != nullptr) {
+        // The background explorer measures a vector search setting.
+        c.action = SteerAction::kVectorSample;
+        strlcpy(settings, forced_settings, sizeof(settings));
+        for (int i = 0; i < ruvector_dag::kVectorSettingCount; ++i) {
+          if (strcmp(forced_settings, ruvector_dag::VectorSettingGucs(i)) == 0) c.vector = i;
+        }
+      } else if (forced > 0) {
         // The background explorer measures this arm.
         if (ArmSettings(forced, settings, sizeof(settings), info.arm_name, sizeof(info.arm_name))) {
           c.arm = forced;
@@ -393,9 +405,10 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
       info.confidence = c.confidence;
       info.default_ms = c.default_ms;
       info.arm_ms = c.arm_ms;
+      info.vector = c.vector;
       const bool corrections = c.arm == kRowCorrectionsArm;
       bool no_corrections = false;
-      if (c.arm > 0) {
+      if (c.arm > 0 || settings[0] != '\0') {
         PlannedStmt* steered =
             corrections ? PlanCorrected(info.identity.pattern_key, copy, query_string, cursor_options, params,
                                         &no_corrections, &info.corrected_relations)
@@ -412,6 +425,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         } else {
           info.replan_failed = true;
           info.action = SteerAction::kDefault;
+          info.vector = -1;
           strlcpy(info.arm_name, "default", sizeof(info.arm_name));
         }
       }
@@ -468,6 +482,13 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
 }
 
 void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
+  // A plan made for a vector search setting: the index scan reads
+  // ruvector.hnsw_ef_search while it runs, so the setting applies to the run.
+  const PlanSteerInfo* steer =
+      Active() && qd->plannedstmt != nullptr && qd->plannedstmt->commandType == CMD_SELECT
+          ? LookupPlan(qd->plannedstmt)
+          : nullptr;
+  const int vector_nest = steer != nullptr && steer->vector >= 0 ? BeginVectorSetting(steer->vector) : -1;
   const bool top = g_exec_nesting == 0;
   if (top) ForegroundBegin();  // the explorer yields to executing statements
   ++g_exec_nesting;
@@ -484,12 +505,17 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
     }
     if (timer >= 0) AccumulateTimer(qd, timer, start);
   }
-  PG_FINALLY();
+  PG_CATCH();
   {
     --g_exec_nesting;
     if (top) ForegroundEnd();
+    if (vector_nest >= 0) EndVectorSetting(vector_nest, false);
+    PG_RE_THROW();
   }
   PG_END_TRY();
+  --g_exec_nesting;
+  if (top) ForegroundEnd();
+  if (vector_nest >= 0) EndVectorSetting(vector_nest, true);
 }
 
 void ExecutorFinishHook(QueryDesc* qd) {
@@ -618,6 +644,9 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
       identity = steer->identity;
       flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(steer->arm));
       if (steer->action == SteerAction::kExplore) flags |= kTrajectoryExplore;
+      // A recall sample's run (exact search or a search setting) measures
+      // no arm: the bandits must not take it for a run of the default plan.
+      if (steer->action == SteerAction::kVectorSample) flags = kTrajectoryExplore;
       if (steer->action == SteerAction::kBaselineCheck) flags |= kTrajectoryBaseline;
       if (steer->same_plan) flags |= kTrajectorySamePlan;
     }
@@ -751,6 +780,45 @@ void StandardExplainOneQuery(Query* query, int cursor_options, IntoClause* into,
   ExplainOnePlan(plan, into, es, query_string, params, query_env, &plan_duration, es->buffers ? &buf_usage : nullptr);
 }
 
+/// The "Vector Search" line of a vector pattern: the search setting this
+/// plan was made with and what the explorer measured for it.
+void ExplainVectorTuning(StringInfo str, const PlanSteerInfo* steer) {
+  if (Steer() == nullptr || !steer->identity_known) return;
+  LWLockAcquire(SteerLock(), LW_SHARED);
+  const VectorPattern* found = FindVectorPattern(&Steer()->vector, steer->identity.pattern_key);
+  VectorPattern p;
+  if (found != nullptr) p = *found;
+  LWLockRelease(SteerLock());
+  if (found == nullptr) return;
+  if (steer->vector < 0) {
+    if (p.settled != 0) {
+      appendStringInfo(str, "  Vector Search: session's ef_search (no setting measured to reach recall %.3f)\n",
+                       p.target);
+    } else {
+      uint32_t fewest = UINT32_MAX;
+      for (int i = 0; i < ruvector_dag::kVectorEfCount; ++i) {
+        if ((p.measure_mask & (1u << i)) != 0) fewest = std::min(fewest, p.stats[i].samples);
+      }
+      appendStringInfo(str, "  Vector Search: session's ef_search (tuning for recall %.3f: %u of %u samples)\n",
+                       g_vector_recall_target, fewest == UINT32_MAX ? 0 : fewest,
+                       ruvector_dag::VectorTuningOptions().min_samples);
+    }
+    return;
+  }
+  const ruvector_dag::VectorSettingStats& st = p.stats[steer->vector];
+  if (steer->vector == ruvector_dag::kVectorExact) {
+    appendStringInfo(str,
+                     "  Vector Search: exact (index scans off; recall 1 by construction, %.3f ms over %u runs)\n",
+                     ruvector_dag::MeanLatencyMs(st), st.runs);
+  } else {
+    appendStringInfo(str,
+                     "  Vector Search: %s (measured recall %.3f, lower bound %.3f >= target %.3f over %u samples, "
+                     "%.3f ms)\n",
+                     ruvector_dag::VectorSettingName(steer->vector), ruvector_dag::MeanRecall(st),
+                     ruvector_dag::RecallLowerBound(st), p.target, st.samples, ruvector_dag::MeanLatencyMs(st));
+  }
+}
+
 void PrintExplainSection(ExplainState* es) {
   if (g_capture.snapshot == nullptr && g_capture.stmt != nullptr) {
     Observe("EXPLAIN capture", [](bool*) {
@@ -814,6 +882,7 @@ void PrintExplainSection(ExplainState* es) {
         appendStringInfo(str, "  Default Plan Latency: %.3f ms (measured)\n", steer->default_ms);
       }
     }
+    ExplainVectorTuning(str, steer);
   }
 }
 

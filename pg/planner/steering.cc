@@ -155,6 +155,11 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
     settings[0] = '\0';
     strlcpy(arm_name, "default", name_cap);
   }
+  // A vector pattern's tuned search setting (PostgreSQL's plan otherwise).
+  if (c.vector >= 0) {
+    strlcat(settings, ruvector_dag::VectorSettingGucs(c.vector), settings_cap);
+    ++g_steer->counters.steered_plans;
+  }
   LWLockRelease(g_steer_lock);
   return c;
 }
@@ -207,6 +212,23 @@ static void ApplyArmSettings(const char* settings) {
   }
   pfree(copy);
 }
+
+int BeginVectorSetting(int setting) {
+  const int nest = NewGUCNestLevel();
+  PG_TRY();
+  {
+    ApplyArmSettings(ruvector_dag::VectorSettingGucs(setting));
+  }
+  PG_CATCH();
+  {
+    AtEOXact_GUC(false, nest);
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  return nest;
+}
+
+void EndVectorSetting(int nest, bool ok) { AtEOXact_GUC(ok, nest); }
 
 PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
                           ParamListInfo params, const char* settings) {

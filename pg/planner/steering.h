@@ -30,6 +30,7 @@ struct PlanSteerInfo {
   bool replan_failed = false;
   bool same_plan = false;  // the arm's plan equals PostgreSQL's default plan
   int corrected_relations = 0;  // row_corrections arm: relations whose rows were corrected
+  int vector = -1;  // vector search setting applied (ruvector_dag/vector_tuning.h), -1 = none
   char arm_name[kArmNameLen] = {0};
 };
 /// `tmpl` (optional): the structure of `stmt` for the executor hook's
@@ -60,6 +61,14 @@ using PlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo);
 /// keeps the default plan).
 PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_string, int cursor_options,
                           ParamListInfo params, const char* settings);
+
+/// Applies vector search setting `setting` (ruvector_dag/vector_tuning.h)
+/// at a new GUC nest level and returns the level; EndVectorSetting restores
+/// the session's values (`ok` = false on the error path). The index scan
+/// reads ruvector.hnsw_ef_search while it runs, so the executor hook wraps
+/// each run of a plan made for a search setting in these.
+int BeginVectorSetting(int setting);
+void EndVectorSetting(int nest, bool ok);
 
 /// Whether setting `name` may be part of an arm: planner settings (Query
 /// Tuning), memory and parallelism, and extensions' own settings -- never

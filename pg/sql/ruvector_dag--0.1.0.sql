@@ -116,8 +116,16 @@ RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence 
               deployed_ms float8, best_candidate text, best_candidate_ms float8, exploring text,
               observed_runs bigint, plans bigint, explorations bigint, deployments bigint, reverts bigint,
               updated_at timestamptz, cluster int, prior text, predicted_explore_ms float8,
-              predicted_default_ms float8, tension float8, priority float8, predicted_deployed_ms float8)
+              predicted_default_ms float8, tension float8, priority float8, predicted_deployed_ms float8,
+              vector_search text, vector_recall float8, vector_recall_lower float8, vector_samples int,
+              vector_ms float8)
 AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
+-- Vector search tuning (docs/vector.md, "Learned ef_search"): per vector pattern and setting.
+CREATE FUNCTION @extschema@.dag_vector_tuning()
+RETURNS TABLE(pattern_id bigint, query_id bigint, setting text, samples int, recall float8, recall_lower float8,
+              runs int, mean_ms float8, timeouts int, eligible bool, deployed bool, measuring bool,
+              target float8, k int)
+AS 'MODULE_PATHNAME', 'ruvector_dag_vector_tuning' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_learning_events(max_rows int DEFAULT 100)
 RETURNS TABLE(seq bigint, at timestamptz, event text, pattern_id bigint, query_id bigint, arm text,
               confidence float8, default_ms float8, arm_ms float8)

@@ -67,6 +67,7 @@ const char* SteerActionName(SteerAction a) {
     case SteerAction::kExplore: return "exploring";
     case SteerAction::kBaselineCheck: return "baseline check";
     case SteerAction::kPinned: return "pinned";
+    case SteerAction::kVectorSample: return "vector sample";
   }
   return "unknown";
 }
@@ -259,7 +260,7 @@ void RebuildQueryFilter(SteerState* s) {
   for (const Decision& d : s->decisions) {
     if (d.key == 0) continue;
     uint8_t flags = 0;
-    if (d.deployed_arm != 0) flags |= kFilterDeployedOrPinned;
+    if (d.deployed_arm != 0 || d.vector_setting >= 0) flags |= kFilterDeployedOrPinned;
     if (d.explore_arm > 0) flags |= kFilterExploring;
     FilterAdd(s, d.query_id, flags);
   }
@@ -310,6 +311,16 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
   if (explore_budget > 0.0) ++d->plans;
   c.confidence = d->confidence;
   c.default_ms = d->default_ms;
+  if (d->vector_state != kVectorNone) {
+    // A vector pattern is served only what its recall was measured for:
+    // the tuned search setting on PostgreSQL's plan, never an arm whose
+    // recall nobody measured (docs/vector.md, "Learned ef_search").
+    if (d->vector_setting >= 0) {
+      c.vector = d->vector_setting;
+      c.action = SteerAction::kServe;
+    }
+    return c;
+  }
   bool explore_ok = explore_budget > 0.0 && d->explore_arm > 0 &&
                     static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
                     static_cast<double>(d->explorations + 1) <= explore_budget * static_cast<double>(d->plans);
@@ -357,7 +368,7 @@ bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms) {
   const Decision* d = FindDecision(s, key);
   if (d == nullptr) return true;
   const bool explore = d->explore_arm > 0 && d->default_ms >= min_default_ms;
-  return !explore && d->deployed_arm <= 0;
+  return !explore && d->deployed_arm <= 0 && d->vector_state == kVectorNone;
 }
 
 bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t refresh_us, double min_default_ms) {
@@ -367,6 +378,11 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
   // An unsafe statement is never captured again while its slot lives: the
   // check costs a parse analysis, and the answer would not change by itself.
   if (s->captures[idx].unsafe != 0) return false;
+  // A vector pattern being tuned needs new statements (recall samples).
+  const Decision* d = FindDecision(s, key);
+  if (d != nullptr && d->vector_state == kVectorTuning && refresh_us > kVectorCaptureRefreshUs) {
+    refresh_us = kVectorCaptureRefreshUs;
+  }
   return now_us - s->captures[idx].captured_us >= refresh_us;
 }
 
@@ -401,7 +417,8 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid) 
       }
       if (own_only && c.role_oid != victim_role) continue;
       const Decision* d = FindDecision(s, c.pattern_key);
-      bool done = c.unsafe != 0 || c.failures >= kMaxCaptureFailures || (d != nullptr && d->explore_arm <= 0 && d->deployed_arm <= 0);
+      bool done = c.unsafe != 0 || c.failures >= kMaxCaptureFailures ||
+                  (d != nullptr && d->explore_arm <= 0 && d->deployed_arm <= 0 && d->vector_state == kVectorNone);
       if (done && (spent < 0 || c.captured_us < s->captures[spent].captured_us)) spent = i;
       if (oldest < 0 || c.captured_us < s->captures[oldest].captured_us) oldest = i;
     }
@@ -710,6 +727,87 @@ void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out) {
   } else if (c->timeout_arm == arm) {
     c->timeout_streak = 0;
   }
+}
+
+// --- vector tuning ---------------------------------------------------------------
+
+bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptions& options) {
+  bool changed = DecideVectorPatterns(&s->vector, options) > 0;
+  for (const VectorPattern& p : s->vector.patterns) {
+    if (p.key == 0) continue;
+    Decision* d = FindDecision(s, p.key);
+    if (d == nullptr) continue;
+    const uint8_t state = p.settled != 0 ? kVectorSettled : kVectorTuning;
+    if (d->vector_state != state || d->vector_setting != p.deployed || d->explore_arm > 0 || d->deployed_arm != 0) {
+      changed = true;
+    }
+    d->vector_state = state;
+    d->vector_setting = p.deployed;
+    // The bandits' arms change plans without measuring recall: a vector
+    // pattern neither explores nor serves them.
+    d->explore_arm = -1;
+    d->deployed_arm = 0;
+  }
+  return changed;
+}
+
+int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out) {
+  const double load = ClampedLoad(s);
+  const double credit = plan.credit_ms > 0.0 ? plan.credit_ms : 1e18;
+  double spent = 0.0;
+  for (int j = 0; j < out->job_count; ++j) {
+    const ExploreJob& job = out->jobs[j];
+    int runs = job.runs;
+    if (job.vector != 0) runs = 1 + VectorMaskRuns(job.vector_mask);
+    spent += static_cast<double>(runs) * job.timeout_ms;
+  }
+  for (const VectorPattern& p : s->vector.patterns) {
+    if (out->job_count >= kMaxExploreJobs) break;
+    if (p.key == 0 || p.measure_mask == 0) continue;
+    const int slot = FindCapture(s, p.key);
+    if (slot < 0) continue;
+    CapturedStatement& c = s->captures[slot];
+    if (c.unsafe != 0 || c.failures >= kMaxCaptureFailures || c.captured_us <= p.sampled_capture_us) continue;
+    const uint32_t database = out->job_count > 0 ? out->database_oid : plan.only_database;
+    const uint32_t role = out->job_count > 0 ? out->role_oid : plan.only_role;
+    if ((database != 0 || out->job_count > 0) && !OwnedBy(c, database, role)) continue;
+    bool queued = false;
+    for (int j = 0; j < out->job_count; ++j) queued |= out->jobs[j].pattern_key == p.key;
+    if (queued) continue;
+    const Decision* d = FindDecision(s, p.key);
+    double slowest = d != nullptr ? d->default_ms : 0.0;
+    slowest = std::max(slowest, ruvector_dag::MeanLatencyMs(p.stats[ruvector_dag::kVectorExact]));
+    for (int i = 0; i < ruvector_dag::kVectorEfCount; ++i) {
+      if ((p.measure_mask & (1u << i)) != 0) slowest = std::max(slowest, ruvector_dag::MeanLatencyMs(p.stats[i]));
+    }
+    if (!(slowest > 0.0)) slowest = 1.0;  // nothing measured yet: the slack decides
+    // The exact search can be much slower than the index scan: before it
+    // was measured it gets 4x more, and each timeout of it doubles that.
+    const ruvector_dag::VectorSettingStats& exact = p.stats[ruvector_dag::kVectorExact];
+    double scale = exact.runs == 0 ? 4.0 : 1.0;
+    scale *= static_cast<double>(1u << std::min<uint32_t>(exact.timeouts, 6));
+    const int timeout = TimeoutMs(2.0 * plan.timeout_factor * slowest * load * scale + plan.slack_ms);
+    const int runs = 1 + VectorMaskRuns(p.measure_mask);
+    if (spent + static_cast<double>(runs) * timeout > credit) continue;
+    if (out->job_count == 0) {
+      out->database_oid = c.database_oid;
+      out->role_oid = c.role_oid;
+      out->runs_done = out->timeouts = out->errors = 0;
+      out->started_us = out->finished_us = 0;
+      out->explorer_pid = 0;
+    }
+    ExploreJob& job = out->jobs[out->job_count++];
+    job = ExploreJob();
+    job.capture = slot;
+    job.pattern_key = p.key;
+    job.runs = 1;
+    job.timeout_ms = timeout;
+    job.vector = 1;
+    job.vector_mask = p.measure_mask;
+    spent += static_cast<double>(runs) * timeout;
+    c.last_explored_us = now_us;
+  }
+  return out->job_count;
 }
 
 }  // namespace ruvector_pg

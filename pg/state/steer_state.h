@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "state/vector_state.h"
+
 namespace ruvector_pg {
 
 inline constexpr int kMaxArms = 16;
@@ -86,6 +88,9 @@ struct Decision {
   int32_t prior_arm = -1;  // arm a similar plan of the same owner deployed (-1 = none)
   double tension = 0.0;    // tension of the pattern's executed plans, [0, 1]
   double priority = 0.0;   // exploration priority: time at stake (ms) x (1 + tension)
+  // Vector tuning (vector_state.h), published by the worker:
+  uint8_t vector_state = kVectorNone;
+  int32_t vector_setting = -1;  // deployed search setting (ruvector_dag::kVectorEfCandidates index, exact), -1 = none
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend
@@ -179,6 +184,11 @@ struct ExploreJob {
   /// measured latency), tells the explorer how loaded the server is now.
   uint8_t probe = 0;
   double expected_ms = 0.0;
+  /// A vector recall sample (vector_state.h): one run of the exact search
+  /// (the reference, its rows kept), then one run of each setting in
+  /// `vector_mask`; every run gets `timeout_ms`. `arm` and `runs` unused.
+  uint8_t vector = 0;
+  uint32_t vector_mask = 0;
 };
 
 /// The batch the worker hands to one explorer process (all jobs share its
@@ -339,6 +349,7 @@ struct SteerState {
   HealthRepairEntry repairs[kHealthRingCapacity];
   ModelStatus model;
   uint8_t attention_request = kAttentionRequestNone;  // set by dag_set_attention
+  VectorTable vector;  // vector tuning (vector_state.h)
 };
 
 /// Initializes `s` with the eight built-in arms.
@@ -542,7 +553,16 @@ double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, boo
 void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out);
 
 /// What the planner hook should do for a planned pattern.
-enum class SteerAction : uint8_t { kDefault = 0, kServe = 1, kExplore = 2, kBaselineCheck = 3, kPinned = 4 };
+/// kVectorSample: an explorer run of a vector recall sample (a search
+/// setting or the exact search, not an arm).
+enum class SteerAction : uint8_t {
+  kDefault = 0,
+  kServe = 1,
+  kExplore = 2,
+  kBaselineCheck = 3,
+  kPinned = 4,
+  kVectorSample = 5
+};
 const char* SteerActionName(SteerAction a);
 struct SteerChoice {
   int arm = 0;
@@ -550,6 +570,7 @@ struct SteerChoice {
   double confidence = 0.0;
   double default_ms = 0.0;
   double arm_ms = 0.0;  // measured mean of the chosen arm (0 = unmeasured)
+  int vector = -1;      // vector search setting to apply on top of the arm (-1 = none)
 };
 /// Chooses the arm for one planning of pattern `key` / `query_id` and
 /// advances the decision's counters: a pin wins; else an exploration run when
@@ -561,6 +582,25 @@ struct SteerChoice {
 /// O(1) expected.
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
                       uint32_t baseline_interval, bool background_baseline = false, uint32_t database_oid = 0);
+/// Adds vector recall samples (ExploreJob::vector) to a batch planned by
+/// PlanExploreBatch (`out`, possibly empty): for vector patterns still
+/// measuring settings (VectorPattern::measure_mask) whose capture is
+/// explorable and newer than the one sampled last, of the batch's database
+/// and role (an empty batch takes the owner of the first such capture,
+/// restricted to plan.only_database / only_role when set). Each run's
+/// timeout is ceil(2 x timeout_factor x the slowest measured latency among
+/// the default, the exact search and the settings to run, x load x scale +
+/// slack_ms), scale = 4 before the exact search completed once, doubled per
+/// timeout of it (at most 6 times); the sample's runs together fit the credit left by the batch,
+/// else it waits. Returns the batch's job count.
+int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
+/// Worker: re-decides every vector pattern (registered with
+/// AddVectorPattern) for `options` and writes the vector fields of their
+/// decisions; the bandits' arms are neither explored nor served for them
+/// (explore_arm -1, deployed_arm 0: their recall is never measured). Returns
+/// whether a decision changed (the query filter must be rebuilt).
+bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptions& options);
+
 /// The capture of `key` exists and the explorer may still run it.
 bool CaptureExplorable(const SteerState* s, uint64_t key);
 

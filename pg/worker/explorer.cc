@@ -34,6 +34,7 @@ extern "C" {
 #include "worker/explorer.h"
 #include "worker/explorer_guard.h"
 #include "worker/foreground.h"
+#include "worker/vector_sample.h"
 
 extern "C" {
 #include "commands/dbcommands.h"
@@ -48,6 +49,7 @@ namespace ruvector_pg {
 double g_explore_cpu_budget = 0.1;
 double g_explore_min_ms = 1.0;
 int g_forced_arm = -1;
+const char* g_forced_settings = nullptr;
 bool g_in_explorer = false;
 
 namespace {
@@ -132,7 +134,10 @@ void ReapExplorer(int64_t now) {
 
 int64_t WorstCaseUs(const ExploreRequest& r) {
   int64_t us = 0;
-  for (int i = 0; i < r.job_count; ++i) us += static_cast<int64_t>(r.jobs[i].runs) * (r.jobs[i].timeout_ms + 200) * 1000;
+  for (int i = 0; i < r.job_count; ++i) {
+    const int runs = r.jobs[i].vector != 0 ? 1 + VectorMaskRuns(r.jobs[i].vector_mask) : r.jobs[i].runs;
+    us += static_cast<int64_t>(runs) * (r.jobs[i].timeout_ms + 200) * 1000;
+  }
   // Waits for a free core, and a margin for connecting and committing.
   return us + static_cast<int64_t>(kYieldWaitMs) * 1000 * r.job_count + int64_t{30} * 1000000;
 }
@@ -218,18 +223,21 @@ void FeedRunningExplorer(int64_t now, pid_t pid, bool may_plan, const double* st
   if (idle && may_plan) {
     ExplorePlan plan = CurrentPlan(stake_ms);
     uint32_t db = 0, role = 0;
-    if (NextExploreOwner(Steer(), now, plan, &db, &role)) {
-      if (db == r->database_oid && role == r->role_oid) {
-        plan.only_database = db;
-        plan.only_role = role;
-        if (PlanExploreBatch(Steer(), now, plan, r) > 0) HandOut(r, now, pid);
-      } else {
-        // An empty request addressed to it: the explorer exits.
-        r->job_count = 0;
-        HandOut(r, now, pid);
-        r->finished_us = now;
-        g_batch_accounted = true;
-      }
+    const bool bandit_work = NextExploreOwner(Steer(), now, plan, &db, &role);
+    if (!bandit_work || (db == r->database_oid && role == r->role_oid)) {
+      // Work for this explorer's database and role: the bandits' and the
+      // vector recall samples'.
+      plan.only_database = r->database_oid;
+      plan.only_role = r->role_oid;
+      r->job_count = 0;
+      if (bandit_work) (void)PlanExploreBatch(Steer(), now, plan, r);
+      if (PlanVectorJobs(Steer(), now, plan, r) > 0) HandOut(r, now, pid);
+    } else {
+      // An empty request addressed to it: the explorer exits.
+      r->job_count = 0;
+      HandOut(r, now, pid);
+      r->finished_us = now;
+      g_batch_accounted = true;
     }
   }
   LWLockRelease(SteerLock());
@@ -277,7 +285,12 @@ void ExplorerTick() {
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   Steer()->explore_credit_ms = g_credit_us / 1000.0;
   ExploreRequest* r = &Steer()->explore;
-  int jobs = may_plan ? PlanExploreBatch(Steer(), now, CurrentPlan(stake_ms), r) : 0;
+  int jobs = 0;
+  if (may_plan) {
+    const ExplorePlan plan = CurrentPlan(stake_ms);
+    jobs = PlanExploreBatch(Steer(), now, plan, r);
+    jobs = PlanVectorJobs(Steer(), now, plan, r);
+  }
   if (jobs > 0) HandOut(r, now, 0);
   const uint64_t id = r->id;
   LWLockRelease(SteerLock());
@@ -457,18 +470,21 @@ ParamListInfo CapturedParams(const CapturedStatement& c, const Oid* types) {
   return params;
 }
 
-/// Plans the checked query under `arm` and executes it into a discarding
-/// receiver; returns the executor's wall time in ms (as the executor hook
+/// Plans the checked query under `arm` (and `settings` on top, nullptr =
+/// none) and executes it into `rows` (nullptr = a discarding receiver); returns the executor's wall time in ms (as the executor hook
 /// measures users' runs, so a probe compares like with like).
-double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int arm) {
+double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int arm, const char* settings,
+                      DestReceiver* rows) {
   // The query is planned directly (not through a plan cache that could
   // analyze the text again after an invalidation): what runs is exactly
   // the tree the rule checked.
   g_forced_arm = arm;
+  g_forced_settings = settings;
   List* planned = pg_plan_queries(list_make1(query), text, CURSOR_OPT_PARALLEL_OK, params);
   g_forced_arm = -1;
+  g_forced_settings = nullptr;
   PlannedStmt* stmt = linitial_node(PlannedStmt, planned);
-  DestReceiver* dest = CreateDestReceiver(DestNone);
+  DestReceiver* dest = rows != nullptr ? rows : CreateDestReceiver(DestNone);
   QueryDesc* qd = CreateQueryDesc(stmt, text, GetActiveSnapshot(), InvalidSnapshot, dest, params, nullptr, 0);
   instr_time start, end;
   INSTR_TIME_SET_CURRENT(start);
@@ -488,9 +504,11 @@ double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int 
 /// must pass the re-execution rule (explorer_guard.h) every time: objects can
 /// change owners, be replaced, or be shadowed between runs. `*elapsed_ms` is
 /// the time until the outcome (for timeouts), `*exec_ms` the executor's time
-/// of a completed run; `refusal` receives the reason of kUnsafe.
+/// of a completed run; `refusal` receives the reason of kUnsafe. `settings`
+/// and `rows`: see PlanAndExecute.
 RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryContext keep, double* elapsed_ms,
-                   double* exec_ms, char* refusal, size_t refusal_cap) {
+                   double* exec_ms, char* refusal, size_t refusal_cap, const char* settings = nullptr,
+                   DestReceiver* rows = nullptr) {
   volatile RunOutcome outcome = RunOutcome::kDone;
   *exec_ms = 0.0;
   refusal[0] = '\0';
@@ -530,7 +548,7 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
       outcome = RunOutcome::kUnsafe;
     } else {
       ParamListInfo params = CapturedParams(c, types);
-      *exec_ms = PlanAndExecute(query, c.text, params, arm);
+      *exec_ms = PlanAndExecute(query, c.text, params, arm, settings, rows);
     }
     disable_timeout(STATEMENT_TIMEOUT, false);
     SetUserIdAndSecContext(saved_user, saved_context);
@@ -541,6 +559,7 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
   {
     disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
     g_forced_arm = -1;
+    g_forced_settings = nullptr;
     MemoryContextSwitchTo(keep);
     ErrorData* edata = CopyErrorData();
     const bool timer_fired = get_timeout_indicator(STATEMENT_TIMEOUT, true);
@@ -620,6 +639,109 @@ bool WaitForFreeCore(int64_t* yielded_us) {
   return free;
 }
 
+/// What a vector sample job did, for the batch's counters.
+struct VectorJobOutcome {
+  int runs = 0;
+  int timeouts = 0;
+  int errors = 0;
+  int unsafe = 0;
+  bool yielded = false;
+};
+
+/// Notes a failed run of a vector sample on its capture and the counters
+/// (as RunBatch does for other runs); false when the sample must stop.
+bool NoteVectorRun(const ExploreJob& job, RunOutcome o, const char* refusal, VectorJobOutcome* out) {
+  if (o == RunOutcome::kDone) return true;
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  CapturedStatement& c = Steer()->captures[job.capture];
+  const bool same = c.pattern_key == job.pattern_key;
+  if (o == RunOutcome::kTimeout) ++Steer()->counters.explorer_timeouts;
+  if (o == RunOutcome::kUnsafe) {
+    ++Steer()->counters.explorer_unsafe;
+    if (same) {
+      c.unsafe = 1;
+      strlcpy(c.refusal, refusal, sizeof(c.refusal));
+    }
+  }
+  if (o == RunOutcome::kError) {
+    ++Steer()->counters.explorer_errors;
+    if (same) ++c.failures;
+  }
+  LWLockRelease(SteerLock());
+  if (o == RunOutcome::kTimeout) ++out->timeouts;
+  if (o == RunOutcome::kUnsafe) ++out->unsafe;
+  if (o == RunOutcome::kError) ++out->errors;
+  return o == RunOutcome::kTimeout;
+}
+
+/// A vector recall sample (docs/vector.md, "Learned ef_search"): the exact
+/// search (index scans off) gives the reference rows, then each setting of
+/// the job's mask runs the same statement; recall@k = reference rows
+/// returned / k. Every run is an ordinary explorer run (re-execution rule,
+/// read-only, security-restricted, the job's timeout). A statement sampled
+/// before (same text, parameters and search_path) is skipped.
+void RunVectorJob(const ExploreJob& job, const CapturedStatement& capture, MemoryContext keep, int64_t* yielded_us,
+                  VectorJobOutcome* out) {
+  using ruvector_dag::kVectorExact;
+  const uint64_t statement = CaptureStatementHash(capture);
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  VectorPattern* p = FindVectorPattern(&Steer()->vector, job.pattern_key);
+  const bool fresh = p != nullptr && !VectorStatementSeen(p, statement);
+  if (p != nullptr) p->sampled_capture_us = std::max(p->sampled_capture_us, capture.captured_us);
+  LWLockRelease(SteerLock());
+  if (!fresh) return;
+  DestReceiver* receiver = CreateRowHashReceiver(keep, kVectorMaxRows);
+  RowHashes* rows = RowHashesOf(receiver);
+  auto* exact = static_cast<uint64_t*>(MemoryContextAlloc(keep, sizeof(uint64_t) * kVectorMaxRows));
+  char refusal[kCaptureRefusalLen];
+  double elapsed_ms = 0.0, exact_ms = 0.0;
+  if (!WaitForFreeCore(yielded_us)) {
+    out->yielded = true;
+    return;
+  }
+  RunOutcome o = RunOnce(capture, 0, job.timeout_ms, keep, &elapsed_ms, &exact_ms, refusal, sizeof(refusal),
+                         ruvector_dag::VectorSettingGucs(kVectorExact), receiver);
+  if (o == RunOutcome::kDone || o == RunOutcome::kTimeout) ++out->runs;
+  if (!NoteVectorRun(job, o, refusal, out) && o != RunOutcome::kDone) return;
+  const bool exact_timed_out = o == RunOutcome::kTimeout;
+  const bool oversized = rows->overflow;
+  const int k = rows->count;
+  memcpy(exact, rows->hashes, sizeof(uint64_t) * static_cast<size_t>(k));
+  VectorRunResult results[ruvector_dag::kVectorEfCount];
+  int n = 0;
+  for (int i = 0; i < ruvector_dag::kVectorEfCount && !exact_timed_out && !oversized && k > 0; ++i) {
+    if ((job.vector_mask & (1u << i)) == 0) continue;
+    CHECK_FOR_INTERRUPTS();
+    if (!WaitForFreeCore(yielded_us)) {
+      out->yielded = true;
+      return;  // an incomplete sample is not recorded
+    }
+    ResetRowHashes(receiver);
+    double ms = 0.0;
+    o = RunOnce(capture, 0, job.timeout_ms, keep, &elapsed_ms, &ms, refusal, sizeof(refusal),
+                ruvector_dag::VectorSettingGucs(i), receiver);
+    if (o == RunOutcome::kDone || o == RunOutcome::kTimeout) ++out->runs;
+    if (!NoteVectorRun(job, o, refusal, out) && o != RunOutcome::kDone) return;
+    VectorRunResult& r = results[n++];
+    r.setting = i;
+    r.timed_out = o == RunOutcome::kTimeout;
+    r.ms = ms;
+    r.hits = r.timed_out ? 0 : ruvector_dag::RecallHits(exact, static_cast<size_t>(k), rows->hashes,
+                                                        static_cast<size_t>(rows->count));
+  }
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  p = FindVectorPattern(&Steer()->vector, job.pattern_key);
+  if (p != nullptr) {
+    if (oversized) {
+      ++p->oversized;
+    } else {
+      RecordVectorSample(p, static_cast<uint32_t>(k), exact_ms, exact_timed_out, results, n, NowUnixMicros());
+      if (!exact_timed_out && k > 0) ++Steer()->vector.samples;
+    }
+  }
+  LWLockRelease(SteerLock());
+}
+
 /// Runs one batch; returns false when the request was superseded.
 bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, MemoryContext keep) {
   const int64_t started = NowUnixMicros();
@@ -635,6 +757,16 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
     if (current) *capture = Steer()->captures[job.capture];
     LWLockRelease(SteerLock());
     if (!current) continue;
+    if (job.vector != 0) {
+      VectorJobOutcome v;
+      RunVectorJob(job, *capture, keep, &yielded_us, &v);
+      runs_done += v.runs;
+      timeouts += v.timeouts;
+      errors += v.errors;
+      unsafe += v.unsafe;
+      yielded = v.yielded;
+      continue;
+    }
     for (int run = 0; run < job.runs; ++run) {
       CHECK_FOR_INTERRUPTS();
       if (!WaitForFreeCore(&yielded_us)) {

@@ -11,6 +11,10 @@ extern double g_explore_min_ms;      // ruvector.dag_exploration_min_ms
 /// In an explorer process: the arm steerable statements are planned with
 /// while it re-executes one (-1 = none).
 extern int g_forced_arm;
+/// In an explorer process: planner settings ("name=value\n" lines) applied
+/// on top of g_forced_arm's when it plans that statement (a vector search
+/// setting of a recall sample), nullptr = none. Cleared with g_forced_arm.
+extern const char* g_forced_settings;
 /// This process is an explorer (its statements are not captured).
 extern bool g_in_explorer;
 /// Executor end hook: captures the statement (its text and parameters) when

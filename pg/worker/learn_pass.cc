@@ -243,6 +243,7 @@ void StartPass(PassStart* p) {
                p->learn_gen != g_learner_learn_generation;
   if (p->restart) {
     ClearDecisions(g_steer);
+    ClearVectorTable(&g_steer->vector);
     if (g_learner_arm_generation != 0 && p->arm_gen != g_learner_arm_generation) {
       LearnEvent ev;
       ev.type = LearnEventType::kArmsChanged;
@@ -426,6 +427,29 @@ Status RunHealing(const LearnScratch& scratch, bool run_cycle, int64_t now_us, H
   return Status::Ok();
 }
 
+/// Whether a plan searches an ruhnsw index under a LIMIT (a k-nearest
+/// search whose recall matters).
+bool IsVectorPlan(const PlanSample& p) {
+  bool hnsw = false, limit = false;
+  for (int i = 0; i < p.count; ++i) {
+    hnsw |= p.type[i] == static_cast<uint8_t>(ruvector_dag::OperatorType::kHnswScan);
+    limit |= p.type[i] == static_cast<uint8_t>(ruvector_dag::OperatorType::kLimit);
+  }
+  return hnsw && limit;
+}
+
+/// Registers the pass's vector patterns and publishes every vector
+/// pattern's decision (caller holds the steering lock exclusively). Returns
+/// whether a decision changed.
+bool PublishVectorPatterns(const std::vector<PlanSample>& plans, int64_t now) {
+  for (const PlanSample& p : plans) {
+    if (IsVectorPlan(p)) AddVectorPattern(&g_steer->vector, p.pattern_key, p.query_id, p.database_oid, p.role_oid, now);
+  }
+  ruvector_dag::VectorTuningOptions options;
+  options.target = g_vector_recall_target;
+  return PublishVectorDecisions(g_steer, options);
+}
+
 /// Writes the pass's decisions, events and counters into shared memory.
 void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_t last, uint64_t end) {
   const ruvector_dag::HostLearnOutput& out = scratch->out;
@@ -492,7 +516,8 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
       if (d.key != 0) d.cluster = g_engine->bank().ClusterOf(d.key);
     }
   }
-  if (!out.decisions.empty() || !out.evicted.empty() || p.restart) RebuildQueryFilter(g_steer);
+  const bool vector_changed = PublishVectorPatterns(scratch->plans, now);
+  if (!out.decisions.empty() || !out.evicted.empty() || p.restart || vector_changed) RebuildQueryFilter(g_steer);
   g_steer->counters.trajectories_learned += scratch->batch.size();
   g_steer->counters.decisions_dropped += out.untracked;
   ++g_steer->counters.learn_passes;
