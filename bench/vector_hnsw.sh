@@ -16,6 +16,10 @@
 #        RV_BENCH_HOST, RV_BENCH_PORT, RV_BENCH_DB: use that running server
 #        (extension installed, database without the tables) instead of a
 #        private cluster.
+#        RV_BENCH_PRIVATE=1: no install and no lock -- the private cluster
+#        gets the type, functions and access method from the build's
+#        vector/ruvector.so by running the extension's SQL script with that
+#        path (objects outside an extension; the same code).
 # Without RV_BENCH_HOST: installs the extension and starts a private cluster,
 # holding /tmp/ruvector_pg_install.lock meanwhile. Run as root (the server
 # runs as `postgres`).
@@ -37,9 +41,11 @@ if [ -n "${RV_BENCH_HOST:-}" ]; then
   port=${RV_BENCH_PORT:-5432}
 else
   cmake --build "$build" --target ruvector_pg ruvector_dag_pg -j 2 >/dev/null
-  exec 9>/tmp/ruvector_pg_install.lock
-  flock 9
-  cmake --install "$build" --component pg >/dev/null
+  if [ "${RV_BENCH_PRIVATE:-0}" != 1 ]; then
+    exec 9>/tmp/ruvector_pg_install.lock
+    flock 9
+    cmake --install "$build" --component pg >/dev/null
+  fi
   work=$(mktemp -d /tmp/ruvector_vector_bench.XXXXXX)
   chmod 755 "$work"
   chown postgres "$work"
@@ -61,8 +67,13 @@ EOC
   port=5432
 fi
 psql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d "${RV_BENCH_DB:-postgres}" -At "$@"; }
+if [ "${RV_BENCH_PRIVATE:-0}" = 1 ]; then
+  library=$(cd "$build/vector" && pwd)/ruvector.so
+  grep -v '^\\echo Use' "$root/vector/sql/ruvector--0.1.0.sql" | sed "s|MODULE_PATHNAME|$library|g" | psql -f -
+else
+  psql -c "CREATE EXTENSION ruvector"
+fi
 psql <<SQL
-CREATE EXTENSION ruvector;
 -- Uniform: coordinates uniform in [0, 1), vector i from seed i. cat: the
 -- filter column, (i * 7919) % 100 -- each value on 1 % of the rows,
 -- unrelated to the vector.
@@ -94,8 +105,8 @@ BEGIN
   PERFORM set_config('enable_bitmapscan', (mode = 'exact')::text, true);
   PERFORM set_config('enable_sort', (mode = 'exact')::text, true);
 END \$\$;
--- recall@10 (against mode 'exact') and mean latency of mode `mode` at
--- ef_search `ef`, for the queries of `qtab`, with WHERE `cond`.
+-- recall@10 (against mode 'exact') and mean latency of mode "mode" at
+-- ef_search "ef", for the queries of "qtab", with WHERE "cond".
 CREATE FUNCTION run(tab text, qtab text, mode text, ef int, cond text, OUT recall float8, OUT mean_ms float8)
 LANGUAGE plpgsql AS \$\$
 DECLARE r record; got int[]; exact int[]; t0 timestamptz; total float8 := 0; hits int := 0; sql text;
@@ -115,7 +126,7 @@ BEGIN
   recall := hits / (10.0 * r.count);
   mean_ms := total / r.count;
 END \$\$;
--- The plan's scan nodes of mode `mode` for the query shape (a check that
+-- The plan's scan and sort nodes of mode "mode" for the query shape (a check that
 -- the mode runs the plan it names).
 CREATE FUNCTION plan_of(tab text, mode text, cond text) RETURNS text LANGUAGE plpgsql AS \$\$
 DECLARE line text; scans text := '';
@@ -123,7 +134,7 @@ BEGIN
   PERFORM use_mode(mode);
   FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT id FROM %I WHERE %s ORDER BY v <-> (SELECT v FROM q_%s LIMIT 1) LIMIT 10',
                              tab, cond, tab) LOOP
-    IF line ~ '(Scan|Sort)' AND line !~ 'q_' THEN scans := scans || CASE WHEN scans = '' THEN '' ELSE ' > ' END ||
+    IF line ~ '(Scan|Sort)' AND line !~ '(q_|Key:)' THEN scans := scans || CASE WHEN scans = '' THEN '' ELSE ' > ' END ||
       trim(regexp_replace(line, '^[ >-]*| on .*\$', '', 'g')); END IF;
   END LOOP;
   RETURN scans;
