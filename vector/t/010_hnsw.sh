@@ -168,11 +168,11 @@ fi
 # with its metric; the analyses treat both like other operators.
 psql_db "$db" -c "CREATE EXTENSION ruvector_dag" >/dev/null
 dag_of() {  # dag_of SETTINGS QUERY -> "type/detail/parameter" per node, in id order
-  psql_db "$db" -c "SET enable_seqscan = off" -c "$1" -c "SELECT string_agg(format('%s/%s/%s', operator_type,
+  psql_db "$db" -c "$1" -c "SELECT string_agg(format('%s/%s/%s', operator_type,
      coalesce(detail, ''), coalesce(parameter::text, '')), ',' ORDER BY node_id) FROM ruvector.dag_analyze_plan('$2')"
 }
 check "the plan DAG shows a ruhnsw index scan as HnswScan carrying ef_search" \
-  "$(dag_of "SET ruvector.hnsw_ef_search = 77" "SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10")" \
+  "$(dag_of "SET enable_seqscan = off; SET ruvector.hnsw_ef_search = 77" "SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10")" \
   "Limit//10,HnswScan//77"
 check "the plan DAG shows an exact ORDER BY distance as VectorDistance (metric l2) over the scan" \
   "$(dag_of "SET enable_indexscan = off" "SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10")" \
