@@ -180,7 +180,7 @@ check "the plan DAG shows an exact ORDER BY distance as VectorDistance (metric l
 check "cosine and inner-product orderings are VectorDistance with their metric; other sorts stay Sort" \
   "$(dag_of "SET enable_indexscan = off" "(SELECT id FROM items ORDER BY v <=> random_vector(32, 1), id LIMIT 3)
      UNION ALL (SELECT id FROM items ORDER BY v <#> random_vector(32, 2) LIMIT 3) UNION ALL (SELECT id FROM items ORDER BY id % 7 DESC LIMIT 1)")" \
-  "Append//,Limit//3,VectorDistance/cosine/,Seq Scan//,Limit//3,VectorDistance/inner_product/,Seq Scan//,Limit//1,Sort//,Seq Scan//"
+  "Append//,Subquery Scan//,Limit//3,VectorDistance/cosine/,Seq Scan//,Subquery Scan//,Limit//3,VectorDistance/inner_product/,Seq Scan//,Subquery Scan//,Limit//1,Sort//,Seq Scan//"
 check "critical path, bottlenecks and attention cover the HnswScan and VectorDistance nodes" \
   "$(psql_db "$db" -c "SET enable_indexscan = off" -c "SELECT (SELECT string_agg(operator_type, ',' ORDER BY step)
      FROM ruvector.dag_critical_path('SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10')) || ' ' ||
