@@ -60,6 +60,11 @@ clusters=$(printf '%s\n' "$out" | grep -E '^[0-9]+$' | head -1)
 if [ -n "$clusters" ] && [ "$clusters" -gt 0 ]; then ok "dag_pattern_clusters() has $clusters clusters"; else
   not_ok "dag_pattern_clusters() has clusters (got '$clusters')"; fi
 
+check "the loop's query is Limit <- VectorDistance <- Seq Scan (a volatile query vector cannot use the index)" \
+  "$(quiet "$db" "SELECT string_agg(operator_type || coalesce('/' || detail, ''), ',' ORDER BY node_id)
+     FROM ruvector.dag_analyze_plan('SELECT * FROM test_vectors ORDER BY embedding <-> random_vector(128) LIMIT 10')")" \
+  "Limit,VectorDistance/l2,Seq Scan"
+
 # --- what the failing line means: the same block with the column's name -------------
 block=$(sed -n '/^DO \$\$/,/^END \$\$;/p' "$(dirname "$0")/080_m4_acceptance.sql")
 check "the block differs from the script's only in the column name" \
