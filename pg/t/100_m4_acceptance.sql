@@ -1,5 +1,5 @@
 -- The M4 acceptance criteria of the milestone plan (docs/postgres.md, "M4 acceptance"),
--- copied verbatim from the line below on; run by pg/t/080_m4_acceptance.sh. Do not edit.
+-- copied verbatim from the line below on; run by pg/t/100_m4_acceptance.sh. Do not edit.
 -- Extension loads successfully
 CREATE EXTENSION ruvector_dag CASCADE;
 -- Configuration works

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The M4 acceptance script of the milestone plan, run verbatim
-# (pg/t/080_m4_acceptance.sql, docs/postgres.md "M4 acceptance") in a
+# (pg/t/100_m4_acceptance.sql, docs/postgres.md "M4 acceptance") in a
 # database that already holds the two tables it reads -- the script creates
 # neither -- and whose earlier queries the worker has learned from.
 #
@@ -10,8 +10,8 @@
 # the same block with the column's name to check what the line means.
 source "$(dirname "$0")/lib.sh"
 
-db=rv080
-ctl=rv080ctl  # dag_learn_now before the script has created ruvector_dag in $db
+db=rv100
+ctl=rv100ctl  # dag_learn_now before the script has created ruvector_dag in $db
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "DROP DATABASE IF EXISTS $ctl WITH (FORCE)" \
   -c "CREATE DATABASE $db" -c "CREATE DATABASE $ctl" >/dev/null
 psql_db "$ctl" -c "CREATE EXTENSION ruvector_dag CASCADE" >/dev/null
@@ -38,7 +38,7 @@ learn_now "$ctl"
 
 # --- the script, verbatim, in one session (errors do not stop it) -----------------------
 out=$("$RV_BINDIR/psql" -X -At -h "$RV_HOST" -p "$RV_PORT" -U postgres -d "$db" \
-  -f "$(dirname "$0")/080_m4_acceptance.sql" 2>&1) || true
+  -f "$(dirname "$0")/100_m4_acceptance.sql" 2>&1) || true
 printf '%s\n' "$out" | sed 's/^/# /'
 errors=$(printf '%s\n' "$out" | sed -n 's/^.*ERROR:  //p')
 check "the script runs with exactly one error: the column name of its last statement" \
@@ -66,7 +66,7 @@ check "the loop's query is Limit <- VectorDistance <- Seq Scan (a volatile query
   "Limit,VectorDistance/l2,Seq Scan"
 
 # --- what the failing line means: the same block with the column's name -------------
-block=$(sed -n '/^DO \$\$/,/^END \$\$;/p' "$(dirname "$0")/080_m4_acceptance.sql")
+block=$(sed -n '/^DO \$\$/,/^END \$\$;/p' "$(dirname "$0")/100_m4_acceptance.sql")
 check "the block differs from the script's only in the column name" \
   "$(printf '%s\n' "$block" | grep -c avg_improvement)" 1
 before=$(quiet "$db" "SELECT executions_observed FROM ruvector.dag_status()")
