@@ -658,8 +658,8 @@ extern "C" Datum ruvector_dag_analyze_plan(PG_FUNCTION_ARGS) {
   PlanReport* report = AnalyzeQueryArg(fcinfo, 0);
   Rows rows = BeginRows(fcinfo);
   for (const NodeReport& r : report->nodes) {
-    Datum v[15];
-    bool n[15] = {false};
+    Datum v[17];
+    bool n[17] = {false};
     v[0] = Int32GetDatum(static_cast<int32>(r.id));
     v[1] = Text(r.type);
     v[2] = Float8GetDatum(r.criticality);
@@ -675,6 +675,8 @@ extern "C" Datum ruvector_dag_analyze_plan(PG_FUNCTION_ARGS) {
     v[12] = Float8GetDatum(r.self_cost);
     v[13] = BoolGetDatum(r.on_critical_path);
     v[14] = BoolGetDatum(r.in_cut);
+    if (r.detail.empty()) n[15] = true; else v[15] = Text(r.detail);
+    if (r.parameter == 0) n[16] = true; else v[16] = Int64GetDatum(r.parameter);
     tuplestore_putvalues(rows.store, rows.desc, v, n);
   }
   return (Datum)0;

@@ -236,6 +236,8 @@ Status AnalyzeSnapshot(const PlanSnapshot& snapshot, PlanReport* report) {
     r.type = std::string(ruvector_dag::OperatorTypeName(n.type));
     r.relation = n.relation;
     r.index = n.index;
+    r.detail = n.detail;
+    r.parameter = n.parameter;
     r.self_cost = n.estimated_cost;
     r.startup_cost = n.startup_cost;
     r.total_cost = n.total_cost;

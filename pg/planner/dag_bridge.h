@@ -85,6 +85,8 @@ struct NodeReport {
   std::string type;          // EXPLAIN's node name
   std::string relation;      // scanned relation, when any
   std::string index;         // index name, when any
+  std::string detail;        // join type, aggregate strategy, VectorDistance metric, ...
+  int64_t parameter = 0;     // Limit count, HnswScan ef_search (0: none)
   double self_cost = 0.0;    // own cost (total minus inputs' totals)
   double startup_cost = 0.0;
   double total_cost = 0.0;   // EXPLAIN "Total Cost"

@@ -275,6 +275,60 @@ bool IsHnswIndex(Oid indexid) {
   return name != nullptr && strcmp(name, "ruhnsw") == 0;
 }
 
+// The metric of a ruvector distance expression -- operator <->, <=> or <#>,
+// or a call of its function -- or nullptr for any other expression.
+const char* DistanceMetric(Node* expr) {
+  Oid func = InvalidOid;
+  List* args = NIL;
+  if (IsA(expr, OpExpr)) {
+    auto* op = reinterpret_cast<OpExpr*>(expr);
+    func = OidIsValid(op->opfuncid) ? op->opfuncid : get_opcode(op->opno);
+    args = op->args;
+  } else if (IsA(expr, FuncExpr)) {
+    func = reinterpret_cast<FuncExpr*>(expr)->funcid;
+    args = reinterpret_cast<FuncExpr*>(expr)->args;
+  }
+  if (!OidIsValid(func) || list_length(args) != 2) return nullptr;
+  HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(exprType(static_cast<Node*>(linitial(args)))));
+  if (!HeapTupleIsValid(tup)) return nullptr;
+  bool is_vector = strcmp(NameStr(reinterpret_cast<Form_pg_type>(GETSTRUCT(tup))->typname), "ruvector") == 0;
+  ReleaseSysCache(tup);
+  if (!is_vector) return nullptr;
+  char* name = get_func_name(func);
+  if (name == nullptr) return nullptr;
+  if (strcmp(name, "l2_distance") == 0) return "l2";
+  if (strcmp(name, "cosine_distance") == 0) return "cosine";
+  if (strcmp(name, "ruvector_negative_inner_product") == 0) return "inner_product";
+  return nullptr;
+}
+
+// The expression a Sort's first key sorts by, following references to the
+// outputs of the node below (set_plan_references turns the Sort's target
+// list into such references).
+Node* FirstSortKey(Plan* plan) {
+  AttrNumber col = IsA(plan, Sort) ? reinterpret_cast<Sort*>(plan)->sortColIdx[0]
+                                   : reinterpret_cast<IncrementalSort*>(plan)->sort.sortColIdx[0];
+  for (int depth = 0; plan != nullptr && depth < 8; ++depth) {
+    TargetEntry* tle = get_tle_by_resno(plan->targetlist, col);
+    if (tle == nullptr) return nullptr;
+    Node* expr = reinterpret_cast<Node*>(tle->expr);
+    if (!IsA(expr, Var) || reinterpret_cast<Var*>(expr)->varno != OUTER_VAR) return expr;
+    col = reinterpret_cast<Var*>(expr)->varattno;
+    plan = plan->lefttree;
+  }
+  return nullptr;
+}
+
+// A Sort (or Incremental Sort) whose first key is a ruvector distance is the
+// DAG's VectorDistance: it orders rows by distance to a query vector. Returns
+// its metric, or nullptr.
+const char* DistanceOrderMetric(Plan* plan) {
+  if (!IsA(plan, Sort) && !IsA(plan, IncrementalSort)) return nullptr;
+  if (reinterpret_cast<Sort*>(plan)->numCols < 1) return nullptr;
+  Node* key = FirstSortKey(plan);
+  return key != nullptr ? DistanceMetric(key) : nullptr;
+}
+
 int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
   if (w.max_nodes > 0 && w.snap->count >= w.max_nodes) {
     w.truncated = true;
@@ -303,6 +357,10 @@ int AddNode(Walk& w, Plan* plan, int parent, const char* subplan_name) {
     s->type = static_cast<uint8_t>(OperatorType::kHnswScan);
     const char* ef = GetConfigOption("ruvector.hnsw_ef_search", true, false);
     s->parameter = ef != nullptr ? strtol(ef, nullptr, 10) : 0;
+  }
+  if (const char* metric = DistanceOrderMetric(plan)) {
+    s->type = static_cast<uint8_t>(OperatorType::kVectorDistance);
+    s->detail = metric;
   }
   if (IsA(plan, Gather)) {
     s->workers_planned = reinterpret_cast<Gather*>(plan)->num_workers;

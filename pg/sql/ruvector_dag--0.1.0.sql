@@ -63,7 +63,7 @@ CREATE FUNCTION @extschema@.dag_analyze_plan(query text)
 RETURNS TABLE(node_id int, operator_type text, criticality float8, bottleneck_score float8,
               estimated_cost float8, estimated_rows float8, parent_ids int[], child_ids int[],
               recommendations text[], relation text, index_name text, startup_cost float8,
-              self_cost float8, on_critical_path bool, in_min_cut bool)
+              self_cost float8, on_critical_path bool, in_min_cut bool, detail text, parameter bigint)
 AS 'MODULE_PATHNAME', 'ruvector_dag_analyze_plan' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_critical_path(query text)
 RETURNS TABLE(step int, node_id int, operator_type text, relation text, self_cost float8, cumulative_cost float8)

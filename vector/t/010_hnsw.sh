@@ -163,10 +163,28 @@ else
   kill "$inserter" 2>/dev/null || true
   not_ok "kill -9: the inserting backend was not found"
 fi
-# The plan DAG of ruvector_dag (preloaded by pg_test.sh) names the scan HnswScan.
+# The plan DAG of ruvector_dag (preloaded by pg_test.sh): a ruhnsw index scan
+# is HnswScan with the session's ef_search, a sort by distance VectorDistance
+# with its metric; the analyses treat both like other operators.
 psql_db "$db" -c "CREATE EXTENSION ruvector_dag" >/dev/null
-check "the plan DAG shows a ruhnsw index scan as HnswScan" \
-  "$(psql_db "$db" -c "SET enable_seqscan = off" -c "SELECT string_agg(operator_type, ',' ORDER BY node_id) FROM ruvector.dag_analyze_plan(
-     'SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10')")" "Limit,HnswScan"
+dag_of() {  # dag_of SETTINGS QUERY -> "type/detail/parameter" per node, in id order
+  psql_db "$db" -c "$1" -c "SELECT string_agg(format('%s/%s/%s', operator_type,
+     coalesce(detail, ''), coalesce(parameter::text, '')), ',' ORDER BY node_id) FROM ruvector.dag_analyze_plan('$2')"
+}
+check "the plan DAG shows a ruhnsw index scan as HnswScan carrying ef_search" \
+  "$(dag_of "SET enable_seqscan = off; SET ruvector.hnsw_ef_search = 77" "SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10")" \
+  "Limit//10,HnswScan//77"
+check "the plan DAG shows an exact ORDER BY distance as VectorDistance (metric l2) over the scan" \
+  "$(dag_of "SET enable_indexscan = off" "SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10")" \
+  "Limit//10,VectorDistance/l2/,Seq Scan//"
+check "cosine and inner-product orderings are VectorDistance with their metric; other sorts stay Sort" \
+  "$(dag_of "SET enable_indexscan = off" "(SELECT id FROM items ORDER BY v <=> random_vector(32, 1), id LIMIT 3)
+     UNION ALL (SELECT id FROM items ORDER BY v <#> random_vector(32, 2) LIMIT 3) UNION ALL (SELECT id FROM items ORDER BY id % 7 DESC LIMIT 1)")" \
+  "Append//,Subquery Scan//,Limit//3,VectorDistance/cosine/,Seq Scan//,Subquery Scan//,Limit//3,VectorDistance/inner_product/,Seq Scan//,Subquery Scan//,Limit//1,Sort//,Seq Scan//"
+check "critical path, bottlenecks and attention cover the HnswScan and VectorDistance nodes" \
+  "$(psql_db "$db" -c "SET enable_indexscan = off" -c "SELECT (SELECT string_agg(operator_type, ',' ORDER BY step)
+     FROM ruvector.dag_critical_path('SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10')) || ' ' ||
+     (SELECT count(*) FROM ruvector.dag_attention_scores('SELECT id FROM items ORDER BY v <-> random_vector(32, 1) LIMIT 10')
+      WHERE attention_weight >= 0)")" "Seq Scan,VectorDistance,Limit 3"
 psql_db postgres -c "DROP DATABASE $db" >/dev/null
 done_testing
