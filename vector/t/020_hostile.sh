@@ -169,6 +169,7 @@ BEGIN;
 DECLARE c CURSOR FOR SELECT id FROM mine ORDER BY v <-> '[0.2,0.2,0.2]';
 FETCH 10 FROM c;
 \! $second -c "VACUUM mine" -c "INSERT INTO mine (v) SELECT random_vector(3, 1000 + i) FROM generate_series(1, 300) i" -c "SELECT 'vacuumed'"
+\! for s in 1 2; do $second -c "INSERT INTO mine (v) SELECT random_vector(3, \$s * 10000 + i) FROM generate_series(1, 200) i" & done; wait
 \! $second -c "SET lock_timeout = '500ms'" -c "DROP TABLE mine" 2>&1 | sed -n 's/^.*ERROR:  /drop: /p'
 \! $second -c "SET lock_timeout = '500ms'" -c "REINDEX INDEX mine_l2" 2>&1 | sed -n 's/^.*ERROR:  /reindex: /p'
 FETCH ALL FROM c;
@@ -176,7 +177,7 @@ SELECT 'finished';
 COMMIT;
 SQL
 )
-check "open scan: VACUUM and inserts in another session complete" "$(echo "$out" | grep -c '^vacuumed$')" 1
+check "open scan: VACUUM and inserts in other sessions complete" "$(echo "$out" | grep -c '^vacuumed$')" 1
 check "open scan: DROP TABLE from another session waits for the scan" \
   "$(echo "$out" | grep -c '^drop: canceling statement due to lock timeout')" 1
 check "open scan: REINDEX from another session waits for the scan" \
