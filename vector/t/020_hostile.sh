@@ -112,6 +112,15 @@ expect_error "$user" "CREATE INDEX ON mine USING ruhnsw (v ruvector_l2_ops) WITH
   "value 0 out of bounds for option \"ef_construction\""
 expect_error "$user" "CREATE INDEX ON mine USING ruhnsw (v ruvector_l2_ops) WITH (m = 100, ef_construction = 4)" \
   "ef_construction must be at least 2 * m"
+expect_error "$user" "CREATE TABLE untyped (v ruvector); CREATE INDEX ON untyped USING ruhnsw (v ruvector_l2_ops)" \
+  "column does not have dimensions"
+expect_error "$user" "CREATE TABLE wide (v ruvector(2001)); CREATE INDEX ON wide USING ruhnsw (v ruvector_l2_ops)" \
+  "column cannot have more than 2000 dimensions for ruhnsw index"
+expect_error "$user" "CREATE TABLE w1990 (v ruvector(1990)); CREATE INDEX ON w1990 USING ruhnsw (v ruvector_l2_ops)" \
+  "an element of 1990 dimensions with m = 16 does not fit an index page"
+check "avg and sum over 3,000 vectors of 16,000 dimensions" \
+  "$(psql_as "$user" "$db" -c "SELECT ruvector_dims(avg(random_vector(16000, i))) + ruvector_dims(sum(random_vector(16000, i)))
+     FROM generate_series(1, 3000) i")" 32000
 expect_error "$user" "SELECT '[1]'::ruvector; SET ruvector.hnsw_ef_search = 0" "0 is outside the valid range"
 expect_error "$user" "SELECT '[1]'::ruvector; SET ruvector.hnsw_ef_search = 1001" "1001 is outside the valid range"
 psql_as "$user" "$db" -c "CREATE INDEX mine_l2 ON mine USING ruhnsw (v ruvector_l2_ops) WITH (m = 2, ef_construction = 4)" \
