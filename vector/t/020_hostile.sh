@@ -21,7 +21,7 @@ SQL
 expect_error() {  # expect_error ROLE "SQL" "expected error message prefix"
   local got
   got=$(sql_error "$1" "$db" "$2")
-  if [[ $got == "$3"* ]]; then ok "$1: $2 -> ERROR"; else not_ok "$1: $2 (got '$got', expected '$3...')"; fi
+  if [ -n "$got" ] && [[ $got == "$3"* ]]; then ok "$1: $2 -> ERROR"; else not_ok "$1: $2 (got '$got', expected '$3...')"; fi
 }
 
 # --- text input and casts, as both roles --------------------------------------------
@@ -56,7 +56,17 @@ for role in postgres "$user"; do
     "ruvector cannot have more than 16000 dimensions"
   expect_error "$role" "SELECT ruvector_avg('{NaN,1}')" "NaN not allowed in ruvector"
   expect_error "$role" "SELECT ruvector_accum('{1,2,3}', '[1]')" "different ruvector dimensions 2 and 1"
+  expect_error "$role" "SELECT ruvector_avg('{}')" "ruvector aggregate: malformed state array"
+  expect_error "$role" "SELECT ruvector_sum('{{1,2}}')" "ruvector aggregate: malformed state array"
+  expect_error "$role" "SELECT ruvector_combine('{1,2}', '{1,2,3}')" "different ruvector dimensions 1 and 2"
+  expect_error "$role" "SELECT E'[\\u0661]'::ruvector" "invalid input syntax for type ruvector"
+  expect_error "$role" "SELECT ('[' || repeat(',', 100000) || ']')::ruvector" "invalid input syntax for type ruvector"
+  expect_error "$role" "SELECT '[1]'::ruvector(1, 2)" "invalid type modifier for ruvector"
+  expect_error "$role" "SELECT random_vector(0, 1)" "ruvector must have at least 1 dimension"
 done
+check "a cast from an array with lower bound 2" "$(psql_as "$user" "$db" -c "SELECT '[2:3]={1,2}'::float8[]::ruvector")" "[1,2]"
+check "avg of two vectors near float4's maximum" \
+  "$(psql_as "$user" "$db" -c "SELECT avg(v) FROM (VALUES ('[3e38]'::ruvector), ('[3e38]')) t(v)")" "[3e+38]"
 check "cosine distance of a zero vector is NaN" \
   "$(psql_as "$user" "$db" -c "SELECT cosine_distance('[0,0]', '[1,0]')")" NaN
 check "random_vector(16000, minimum bigint seed)" \
@@ -104,6 +114,14 @@ psql_as "$user" "$db" -c "CREATE TABLE mine (id serial, v ruvector(3))" \
   -c "INSERT INTO mine (v) SELECT random_vector(3, i) FROM generate_series(1, 200) i" \
   -c "INSERT INTO mine (v) SELECT '[0,0,0]' FROM generate_series(1, 50)" \
   -c "INSERT INTO mine (v) SELECT '[0.5,0.5,0.5]' FROM generate_series(1, 50)" >/dev/null
+create_error() {  # create_error "WITH options" "expected error"
+  expect_error "$user" "CREATE INDEX ON mine USING ruhnsw (v ruvector_l2_ops) WITH ($1)" "$2"
+}
+create_error "m = 0" "value 0 out of bounds for option \"m\""
+create_error "ef_construction = 100000" "value 100000 out of bounds for option \"ef_construction\""
+create_error "m = 'x'" "invalid value for integer option \"m\": x"
+create_error "foo = 1" "unrecognized parameter \"foo\""
+expect_error "$user" "CREATE INDEX ON mine USING ruhnsw (v)" "data type ruvector has no default operator class"
 expect_error "$user" "CREATE INDEX ON mine USING ruhnsw (v ruvector_l2_ops) WITH (m = 1)" \
   "value 1 out of bounds for option \"m\""
 expect_error "$user" "CREATE INDEX ON mine USING ruhnsw (v ruvector_l2_ops) WITH (m = 10000)" \
