@@ -35,6 +35,9 @@ Datum Finish(FunctionCallInfo fcinfo, bool divide) {
   int n;
   double* s = StateValues(PG_GETARG_ARRAYTYPE_P(0), &n);
   if (n < 2 || s[0] == 0) PG_RETURN_NULL();
+  // The final functions are callable with any float8[]: a state longer than
+  // a ruvector may be would wrap the int16 dimension count.
+  CheckDims(n - 1);
   RuVector* out = NewRuVector(n - 1);
   for (int i = 1; i < n; i++) out->x[i - 1] = CheckedResult(divide ? s[i] / s[0] : s[i]);
   RUVECTOR_RETURN(out);

@@ -90,9 +90,14 @@ HnswMeta ReadMeta(Relation index);
 void GetOptions(Relation index, int* m, int* ef_construction);
 /// The metric of the index's opclass (from its distance support function).
 Metric IndexMetric(Relation index);
+/// Largest Euclidean norm of a vector in (or a query of) an L2 or inner-
+/// product ruhnsw index: sqrt(FLT_MAX / 8), so float distances stay finite.
+constexpr double kMaxIndexNorm = 6.5e18;
+
 /// Copies `v` into `out` as the index stores it (normalized for cosine).
 /// Returns false when the value must not be indexed (a zero vector under
-/// cosine). ERROR when dims differ from the index's.
+/// cosine). ERROR when dims differ from the index's, or (L2 and inner
+/// product) when the norm exceeds kMaxIndexNorm.
 bool PrepareVector(const RuVector* v, const HnswMeta& meta, float* out);
 
 /// Initializes page `page` (a generic WAL image) as a ruhnsw page.

@@ -78,8 +78,19 @@ bool PrepareVector(const RuVector* v, const HnswMeta& meta, float* out) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("different ruvector dimensions %d and %d", meta.dims, v->dims)));
   std::memcpy(out, v->x, sizeof(float) * meta.dims);
-  if (static_cast<Metric>(meta.metric) != Metric::kCosine) return true;
   double norm = std::sqrt(DotDouble(out, out, meta.dims));
+  if (static_cast<Metric>(meta.metric) != Metric::kCosine) {
+    // The index computes distances in float: squared L2 of two vectors of
+    // norm <= r is at most 4 r^2, a dot product (and every partial sum of
+    // either) at most r^2 -- below FLT_MAX for r <= kMaxIndexNorm. Larger
+    // vectors would overflow to inf and be returned in the wrong order.
+    if (norm > kMaxIndexNorm)
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("ruvector of norm %g is too large for a ruhnsw index", norm),
+                      errdetail("ruhnsw computes distances in single precision; ruvector_l2_ops and "
+                                "ruvector_ip_ops take vectors of norm up to %g.", kMaxIndexNorm)));
+    return true;
+  }
   if (norm == 0.0) return false;
   for (int i = 0; i < meta.dims; i++) out[i] = static_cast<float>(out[i] / norm);
   return true;
