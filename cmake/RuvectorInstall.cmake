@@ -13,6 +13,12 @@ install(TARGETS ruvector_dag ${RUVECTOR_MODULE_TARGETS}
 install(EXPORT ruvector_dagTargets
         NAMESPACE ruvector_dag::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ruvector_dag)
+# ruvector_dagConfig.cmake looks for libnats only if the sync library uses it.
+if(RUVECTOR_SYNC_HAS_NATS)
+  set(RUVECTOR_SYNC_HAS_NATS_BOOL TRUE)
+else()
+  set(RUVECTOR_SYNC_HAS_NATS_BOOL FALSE)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ruvector_dagConfig.cmake.in
   ${PROJECT_BINARY_DIR}/ruvector_dagConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ruvector_dag)

@@ -12,6 +12,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libeigen3-dev
   # pattern sync: AES-256-GCM, HKDF-SHA256 and the system CSPRNG (OpenSSL 3)
   libssl-dev
+  # pattern sync transport: the NATS C client and a NATS server with JetStream (tests, demo)
+  libnats-dev nats-server
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   # fuzzing (libFuzzer) and sanitizers with clang
