@@ -26,18 +26,19 @@ extern "C" {
 #include "utils/timeout.h"
 }
 
-#include "worker/explorer_guard.h"
+#include "api/visibility.h"
 #include "extension.h"
-#include "worker/foreground.h"
 #include "guard.h"
 #include "planner/steering.h"
-#include "api/visibility.h"
+#include "state/steer_shmem.h"
+#include "worker/explorer.h"
+#include "worker/explorer_guard.h"
+#include "worker/foreground.h"
 
 extern "C" {
 #include "commands/dbcommands.h"
 #include "catalog/pg_authid.h"
 #include "utils/acl.h"
-#include "state/steer_shmem.h"
 PG_FUNCTION_INFO_V1(ruvector_dag_exploration_status);
 PG_FUNCTION_INFO_V1(ruvector_dag_captured_statements);
 }
