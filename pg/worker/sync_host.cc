@@ -297,7 +297,24 @@ bool SyncHost::PeersFileChanged() const {
   return now != peers_stamp_;
 }
 
+void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {
+  if (engine == engine_seen_) return;
+  // Learning was reset (or the worker started): patterns, priors and
+  // deployments are gone; what was not voted on yet is matched again.
+  engine_seen_ = engine;
+  local_plans_.clear();
+  deployed_since_.clear();
+  for (auto& [id, rec] : received_) {
+    if (!rec.voted) {
+      const bool counted = rec.counted;
+      rec = Received();
+      rec.counted = counted;
+    }
+  }
+}
+
 void SyncHost::ObserveDefaultPlans(ruvector_dag::Engine* engine, const std::vector<DefaultPlan>& plans) {
+  NoteEngine(engine);
   constexpr int kPerCall = 16;  // embeddings cost a little; new patterns are few
   int done = 0;
   for (const DefaultPlan& p : plans) {
@@ -434,16 +451,7 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
 
 Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, bool sync_now,
                       int64_t now_us) {
-  if (engine != engine_seen_) {
-    // Learning was reset (or the worker started): patterns, priors and
-    // deployments are gone; what was not voted on yet is matched again.
-    engine_seen_ = engine;
-    local_plans_.clear();
-    deployed_since_.clear();
-    for (auto& [id, rec] : received_) {
-      if (!rec.voted) rec = Received();
-    }
-  }
+  NoteEngine(engine);
   Receive(now_us);
   Match(engine, arms, now_us);
   node_->ExpireProposals(now_us);

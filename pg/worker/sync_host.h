@@ -159,6 +159,8 @@ class SyncHost {
     bool counted = false;  // counted in no_match once
   };
   SyncHost(SyncSettings settings, std::unique_ptr<ruvector_dag::sync::SyncNode> node, std::string peers_stamp);
+  /// Forgets what referred to the previous engine when `engine` is new.
+  void NoteEngine(const ruvector_dag::Engine* engine);
   void Receive(int64_t now_us);
   void Match(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
   ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
