@@ -352,9 +352,15 @@ void SyncHost::Receive(int64_t now_us) {
 
 void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us) {
   const std::vector<uint32_t>& redact = node_->options().privacy.redact_dims;
-  for (auto& [id, rec] : received_) {
-    const sync::ProposalStatus* p = node_->ledger().Find(id);
-    if (p == nullptr) continue;  // forgotten by the ledger
+  for (auto it = received_.begin(); it != received_.end();) {
+    const sync::ProposalStatus* p = node_->ledger().Find(it->first);
+    if (p == nullptr) {  // forgotten by the ledger (bounded there)
+      it = received_.erase(it);
+      continue;
+    }
+    const sync::ProposalId& id = it->first;
+    Received& rec = it->second;
+    ++it;
     if (rec.local == "no_match" || rec.local == "unknown_arm") {
       int arm = -1;
       for (size_t i = 1; i < arms.size(); ++i) {
@@ -410,6 +416,10 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
 }
 
 Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us) {
+  // Patterns the engine no longer tracks are forgotten here too.
+  for (auto it = local_plans_.begin(); it != local_plans_.end();) {
+    it = engine->patterns().Bandit(it->first) == nullptr ? local_plans_.erase(it) : std::next(it);
+  }
   std::vector<sync::PatternObservation> candidates;
   const uint64_t min_samples = node_->options().privacy.min_samples;
   for (uint64_t key : engine->patterns().Keys()) {

@@ -161,6 +161,12 @@ bool StartHost(int64_t now) {
     return false;
   }
   g_host = started;
+  static bool exit_callback = false;
+  if (!exit_callback) {
+    // However the worker exits, the transport thread is stopped first.
+    on_proc_exit([](int, Datum) { StopHost(); }, (Datum)0);
+    exit_callback = true;
+  }
   g_last_start_error[0] = '\0';
   g_peers_checked_us = now;
   ereport(LOG, (errmsg("ruvector_dag worker: pattern sync started (NATS %s)", settings.nats_urls.c_str())));
