@@ -154,7 +154,7 @@ a_explorations=$(decision a_sql "observed_runs")
 echo "# A: $(decision a_sql "format('deployed %s after %s runs, default %s ms, deployed %s ms', deployed_arm, observed_runs, round(default_ms::numeric, 1), round(deployed_ms::numeric, 1))") in $(( $(date +%s) - a_start )) s"
 if [ "$arm" != default ] && [ -n "$arm" ]; then ok "A deployed an arm for Q1 ($arm)"; else
   not_ok "A deployed an arm for Q1"; done_testing; exit 1; fi
-a_explored=$(a_sql -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 'default'")
+a_explored=$(a_sql -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 0")
 
 # B runs Q1 a few times: its pattern and default plan exist, nothing learned yet.
 runs psql_b 3
@@ -185,7 +185,7 @@ echo "# B: $(decision psql_b "format('deployed %s after %s runs (prior %s)', dep
 check "B deployed the proposed arm" "$b_arm" "$arm"
 check "B's deployment was measured on B (a deploy event with its own latencies)" \
   "$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(*) > 0 FROM ruvector.dag_learning_events(256) WHERE event = 'deploy' AND arm = '$arm' AND arm_ms > 0 AND default_ms > arm_ms")" t
-b_explored=$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 'default'")
+b_explored=$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 0")
 echo "# candidate arms run before and after deploying: A $a_explored, B $b_explored"
 if [ "$b_explored" -le "$a_explored" ]; then ok "B ran no more candidate arms than A"; else
   not_ok "B ran no more candidate arms than A ($b_explored > $a_explored)"; fi
