@@ -411,8 +411,9 @@ class Engine {
   Status EmbedPlan(const QueryDag& dag, PlanEmbedding* out) { return Embed(dag, out); }
 
   /// A prior from another server for one tracked pattern: `arm` (1..num_arms-1)
-  /// goes first in its exploration order, ahead of the priors of similar
-  /// plans, until the pattern has measured it or the prior is cleared (arm 0).
+  /// is its prior (PatternDecision::prior_arm) until cleared (arm 0), and goes
+  /// first in its exploration order, ahead of the priors of similar plans,
+  /// until the pattern has measured it.
   /// Changes only the order in which candidates are measured, never a
   /// decision: the bandit deploys `arm` only on this server's own
   /// measurements. kNotFound for an untracked pattern, kInvalidArgument for an

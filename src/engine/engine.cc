@@ -265,12 +265,14 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
       }
     }
   }
-  // A network prior (SetNetworkPrior) outranks every bonus of similar plans
-  // while its arm is unmeasured here.
-  if (state->network_prior > 0 && state->network_prior < k && b->Summary(state->network_prior).total_runs == 0) {
-    double top = 0.0;
-    for (uint32_t a = 1; a < k; ++a) top = std::max(top, bonus[a]);
-    bonus[state->network_prior] = top + 1.0;
+  // A network prior (SetNetworkPrior) is the pattern's prior, and outranks
+  // every bonus of similar plans while its arm is unmeasured here.
+  if (state->network_prior > 0 && state->network_prior < k) {
+    if (b->Summary(state->network_prior).total_runs == 0) {
+      double top = 0.0;
+      for (uint32_t a = 1; a < k; ++a) top = std::max(top, bonus[a]);
+      bonus[state->network_prior] = top + 1.0;
+    }
     prior = static_cast<int>(state->network_prior);
   }
   uint32_t order[kMaxArms];
