@@ -6,12 +6,13 @@
 
 #include "extension.h"
 #include "guard.h"
+#include "planner/corrections.h"
 #include "planner/drift.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
-#include "planner/corrections.h"
 #include "worker/explorer.h"
 #include "worker/foreground.h"
+#include "worker/sync_pass.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -61,6 +62,7 @@ void ShmemRequestHook() {
   RequestSteerMemory();
   RequestForegroundMemory();
   RequestCorrectionsMemory();
+  RequestSyncMemory();
 }
 
 void ShmemStartupHook() {
@@ -69,6 +71,7 @@ void ShmemStartupHook() {
   StartupSteerMemory();
   StartupForegroundMemory();
   StartupCorrectionsMemory();
+  StartupSyncMemory();
 }
 
 bool CheckAttention(char** newval, void** extra, GucSource source) {
@@ -191,6 +194,49 @@ void DefineGucs() {
                            "Patterns whose default plan runs faster than this (ms) are not explored in the "
                            "background: there is little to gain.",
                            nullptr, &g_explore_min_ms, 1.0, 0.0, 1e6, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  // Pattern sync (docs/sync.md, "In the server"): server-wide, in
+  // postgresql.conf; the worker applies a change at the next reload.
+  DefineCustomBoolVariable("ruvector.sync_enabled",
+                           "Exchange learned patterns with the peer servers in $PGDATA/ruvector_sync.peers over "
+                           "NATS JetStream.",
+                           "Received patterns are priors (explored first), never deployments.", &g_sync_enabled,
+                           false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("ruvector.sync_nats_urls", "Comma-separated NATS server URLs (nats://host:port).",
+                             nullptr, &g_sync_nats_urls, "nats://127.0.0.1:4222", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+                             nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("ruvector.sync_node_name",
+                             "Name this server's sync identity gets when its keystore is created (informational).",
+                             "Taken only when $PGDATA/ruvector_sync.keystore does not exist yet; empty = 'ruvector'.",
+                             &g_sync_node_name, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sync_min_interval", "Shortest time between two sync rounds.", nullptr,
+                          &g_sync_min_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sync_max_interval",
+                          "Longest time between two sync rounds (the interval backs off towards it when publishing "
+                          "fails).",
+                          nullptr, &g_sync_max_interval_s, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("ruvector.sync_max_patterns", "Most patterns proposed in one sync round.", nullptr,
+                          &g_sync_max_patterns, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.sync_pattern_maturity",
+                          "How long an arm must have been deployed for a pattern before it is proposed.", nullptr,
+                          &g_sync_maturity_s, 300, 0, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.sync_epsilon",
+                           "Differential-privacy epsilon spent per proposed pattern (split over its gain and "
+                           "execution count).",
+                           nullptr, &g_sync_epsilon, 0.1, 0.0, 10.0, PGC_SIGHUP, 0, CheckSyncEpsilon, nullptr,
+                           nullptr);
+  DefineCustomRealVariable("ruvector.sync_delta",
+                           "Differential-privacy delta per proposed pattern: 0 = Laplace noise, > 0 = Gaussian.",
+                           nullptr, &g_sync_delta, 0.0, 0.0, 1e-3, PGC_SIGHUP, 0, CheckSyncDelta, nullptr,
+                           nullptr);
+  DefineCustomRealVariable("ruvector.sync_epsilon_budget",
+                           "Total differential-privacy epsilon this server may spend on proposals until the worker "
+                           "restarts.",
+                           nullptr, &g_sync_epsilon_budget, 10.0, 0.001, 1e6, PGC_SIGHUP, 0, nullptr, nullptr,
+                           nullptr);
+  DefineCustomIntVariable("ruvector.sync_stream_replicas",
+                          "Replicas of the JetStream stream when this server creates it (3 for a 3-node cluster).",
+                          nullptr, &g_sync_stream_replicas, 1, 1, 5, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   // The required extension ruvector defines settings under the same reserved
   // prefix (ruvector.hnsw_ef_search): load its module so they exist in every
   // backend before anyone sets them.

@@ -436,6 +436,23 @@ class Engine {
   Status Learn(std::span<const PatternRun> runs, std::span<const PlanObservation> plans,
                std::span<const DriftScope> drifts, HostLearnOutput* out);
 
+  /// The embedding PreQuery/Learn would compute for `dag` (attention pooling
+  /// with options.mechanism, then the featurizer). kFailedPrecondition for an
+  /// empty DAG.
+  Status EmbedPlan(const QueryDag& dag, PlanEmbedding* out) { return Embed(dag, out); }
+
+  /// A prior from another server for one tracked pattern: `arm` (1..num_arms-1)
+  /// is its prior (PatternDecision::prior_arm) until cleared (arm 0), and goes
+  /// first in its exploration order, ahead of the priors of similar plans,
+  /// until the pattern has measured it.
+  /// Changes only the order in which candidates are measured, never a
+  /// decision: the bandit deploys `arm` only on this server's own
+  /// measurements. kNotFound for an untracked pattern, kInvalidArgument for an
+  /// arm out of range.
+  Status SetNetworkPrior(uint64_t pattern_key, uint32_t arm);
+  /// The network prior of a pattern (0 = none).
+  uint32_t NetworkPrior(uint64_t pattern_key) const;
+
   /// Multiplies a pattern's learning rate (and exploration share) by `factor`
   /// in [1, 10] until it decays back (x0.9 per learning pass); for high
   /// tension. kNotFound for an unknown pattern.
@@ -509,6 +526,7 @@ class Engine {
     double tension = 0.0;     // EWMA over executed plans with actual rows
     uint32_t tension_samples = 0;
     int prior_arm = -1;
+    uint32_t network_prior = 0;  // SetNetworkPrior (0 = none)
   };
   struct ReplaySample {
     PlanEmbedding x;

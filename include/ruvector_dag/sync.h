@@ -672,6 +672,10 @@ class SyncNode {
   Result<std::vector<OutgoingMessage>> Validate(const ProposalId& proposal, double local_gain,
                                                 uint64_t local_samples, int64_t now_us);
 
+  /// Marks open proposals older than the quorum's ttl expired (no stake
+  /// change); returns how many.
+  size_t ExpireProposals(int64_t now_us) { return ledger_.ExpireOld(now_us); }
+
   const Keystore& keystore() const { return keystore_; }
   const NodeId& id() const { return keystore_.self().id(); }
   const ProposalLedger& ledger() const { return ledger_; }

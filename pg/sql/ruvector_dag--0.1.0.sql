@@ -258,6 +258,40 @@ BEGIN
 END
 $fn$;
 
+-- Pattern sync between servers (docs/sync.md, "In the server").
+CREATE FUNCTION @extschema@.qudag_status(
+  OUT enabled bool, OUT state text, OUT node_name text, OUT node_id text, OUT public_key text,
+  OUT connected bool, OUT nats_url text, OUT peers int, OUT last_sync timestamptz, OUT next_sync timestamptz,
+  OUT sync_interval_s float8, OUT syncs bigint, OUT proposals_made bigint, OUT proposals_refused bigint,
+  OUT votes_cast bigint, OUT messages_published bigint, OUT publish_failures bigint, OUT bytes_published bigint,
+  OUT messages_received bigint, OUT messages_accepted bigint, OUT messages_rejected bigint,
+  OUT rejected_by_reason jsonb, OUT priors_applied bigint, OUT unmatched_proposals bigint,
+  OUT unknown_arm_proposals bigint, OUT messages_dropped bigint, OUT connection_problems bigint,
+  OUT errors bigint, OUT last_error text)
+AS 'MODULE_PATHNAME', 'ruvector_qudag_status' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.qudag_peers()
+RETURNS TABLE(name text, node_id text, self bool, messages_accepted bigint, messages_rejected bigint)
+AS 'MODULE_PATHNAME', 'ruvector_qudag_peers' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.qudag_reputation()
+RETURNS TABLE(name text, node_id text, stake float8, ignored bool, proposals bigint, confirmed bigint,
+              refuted bigint, votes bigint)
+AS 'MODULE_PATHNAME', 'ruvector_qudag_reputation' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.qudag_proposals()
+RETURNS TABLE(proposal_id text, proposer text, own bool, fingerprint bigint, arm text, noisy_gain float8,
+              noisy_samples float8, state text, confirm_stake float8, refute_stake float8,
+              eligible_stake float8, votes int, created timestamptz, local_status text,
+              local_pattern_id bigint, local_gain float8, local_samples bigint)
+AS 'MODULE_PATHNAME', 'ruvector_qudag_proposals' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.qudag_votes()
+RETURNS TABLE(proposal_id text, proposer text, validator text, own bool, verdict text)
+AS 'MODULE_PATHNAME', 'ruvector_qudag_votes' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.qudag_privacy_budget(
+  OUT mechanism text, OUT epsilon_per_release float8, OUT epsilon_spent float8, OUT epsilon_budget float8,
+  OUT delta_spent float8, OUT delta_budget float8, OUT releases bigint, OUT releases_left bigint)
+AS 'MODULE_PATHNAME', 'ruvector_qudag_privacy_budget' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.qudag_sync_now()
+RETURNS bigint AS 'MODULE_PATHNAME', 'ruvector_qudag_sync_now' LANGUAGE C VOLATILE;
+
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- State-changing functions are for superusers (and roles granted them).
@@ -274,3 +308,4 @@ REVOKE ALL ON FUNCTION @extschema@.dag_unpin(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_reset_learning(bool) FROM PUBLIC;
 -- Changes the mechanism of the server's learner, not only the session's.
 REVOKE ALL ON FUNCTION @extschema@.dag_set_attention(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.qudag_sync_now() FROM PUBLIC;

@@ -15,6 +15,7 @@
 #include "state/steer_shmem.h"
 #include "worker/learn_pass.h"
 #include "worker/row_corrections_host.h"
+#include "worker/sync_pass.h"
 
 namespace ruvector_pg {
 
@@ -35,6 +36,7 @@ struct LearnScratch {
   std::vector<LearnInput> batch;
   std::vector<HealInput> heal;
   std::vector<PlanSample> plans;  // the latest plan of each pattern seen in this pass
+  std::vector<PlanSample> default_plans;  // a default plan of patterns seen in this pass (pattern sync)
   std::vector<ruvector_dag::QueryDag> dags;  // plans as DAGs (for the engine)
   std::vector<DriftScope> drifts;
   ruvector_dag::HostLearnOutput out;  // decisions, events, evictions of the pass
@@ -187,6 +189,8 @@ void LoadLearnerFile() {
 
 }  // namespace
 
+ruvector_dag::Engine* LearnerEngine() { return g_engine; }
+
 bool PersistLearner(int elevel) {
   if (g_engine == nullptr || g_steer == nullptr) return false;
   LWLockAcquire(g_steer_lock, LW_SHARED);
@@ -275,6 +279,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
     scratch->heal.reserve(scratch->batch.capacity());
     scratch->plans.reserve(kPlansPerPass);
+    if (g_sync_enabled) scratch->default_plans.reserve(kPlansPerPass);
   }
   PG_CATCH();
   {
@@ -327,6 +332,27 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       }
     }
     if ((r->flags & kTrajectoryArmKnown) == 0) continue;
+    // Pattern sync identifies a pattern by its default plan (the plan of arm
+    // 0, or of an arm that produced the same plan): one per pattern and pass.
+    if (r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0 &&
+        (TrajectoryArm(r->flags) == 0 || (r->flags & kTrajectorySamePlan) != 0) &&
+        scratch->default_plans.size() < scratch->default_plans.capacity()) {
+      bool seen = false;
+      for (const PlanSample& q : scratch->default_plans) seen = seen || q.pattern_key == r->pattern_key;
+      if (!seen) {
+        scratch->default_plans.emplace_back();
+        PlanSample* p = &scratch->default_plans.back();
+        p->pattern_key = r->pattern_key;
+        p->query_id = r->query_id;
+        p->database_oid = r->database_oid;
+        p->role_oid = r->role_oid;
+        p->count = std::min<int>(r->node_count, kMaxTrajectoryNodes);
+        memcpy(p->type, r->node_type, sizeof(p->type));
+        memcpy(p->estimated_rows, r->estimated_rows, sizeof(p->estimated_rows));
+        memcpy(p->actual_rows, r->actual_rows, sizeof(p->actual_rows));
+        memcpy(p->parent_plus_one, r->parent_plus_one, sizeof(p->parent_plus_one));
+      }
+    }
     LearnInput in;
     in.pattern_key = r->pattern_key;
     in.query_id = r->query_id;
@@ -559,6 +585,7 @@ int LearnStep(int max_records) {
   ReportStatus(st, LOG);
   LearnRowCorrections(NowUnixMicros());
   g_publish_all = false;
+  SyncObserveDefaultPlans(scratch->default_plans);
 
   // Healing: a failure is logged; learning carries on.
   int64_t now_us = NowUnixMicros();

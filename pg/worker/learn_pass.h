@@ -3,7 +3,15 @@
 #ifndef RUVECTOR_PG_WORKER_LEARN_PASS_H_
 #define RUVECTOR_PG_WORKER_LEARN_PASS_H_
 
+namespace ruvector_dag {
+class Engine;
+}
+
 namespace ruvector_pg {
+
+/// Worker: the learning loop's engine (null before the first pass; replaced
+/// when learning restarts).
+ruvector_dag::Engine* LearnerEngine();
 
 /// Worker: writes the bandits to $PGDATA/ruvector_dag.learner (loaded at the
 /// next worker start when the arm table is unchanged). Logs at `elevel` on

@@ -15,6 +15,7 @@ extern "C" {
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
 #include "worker/learn_pass.h"
+#include "worker/sync_pass.h"
 
 namespace ruvector_pg {
 
@@ -112,6 +113,8 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     RunStep("learning step", &LearnAll, cxt);
     MemoryContextReset(cxt);
     RunStep("exploration step", &ExplorerTick, cxt);
+    MemoryContextReset(cxt);
+    RunStep("pattern sync step", &SyncTick, cxt);
     int64_t now = NowUnixMicros();
     if (g_persist_interval_s > 0 && now - last_save >= int64_t{1000000} * g_persist_interval_s) {
       uint64_t f = Fingerprint();
@@ -122,6 +125,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     MemoryContextReset(cxt);
   }
   StopExplorer();
+  StopSync();
   PersistState(LOG);
   PersistLearner(LOG);
   LWLockAcquire(StateLock(), LW_EXCLUSIVE);

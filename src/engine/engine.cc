@@ -371,6 +371,16 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
       }
     }
   }
+  // A network prior (SetNetworkPrior) is the pattern's prior, and outranks
+  // every bonus of similar plans while its arm is unmeasured here.
+  if (state->network_prior > 0 && state->network_prior < k) {
+    if (b->Summary(state->network_prior).total_runs == 0) {
+      double top = 0.0;
+      for (uint32_t a = 1; a < k; ++a) top = std::max(top, bonus[a]);
+      bonus[state->network_prior] = top + 1.0;
+    }
+    prior = static_cast<int>(state->network_prior);
+  }
   uint32_t order[kMaxArms];
   for (uint32_t a = 1; a < k; ++a) order[a - 1] = a;
   // A gain measured on similar plans outranks a prediction (an arm the
@@ -742,6 +752,25 @@ Result<PatternInfo> Engine::Pattern(uint64_t pattern_key) const {
   info.reverts = b->reverts();
   for (uint32_t a = 0; a < options_.num_arms; ++a) info.arms.push_back(b->Summary(a));
   return info;
+}
+
+Status Engine::SetNetworkPrior(uint64_t pattern_key, uint32_t arm) {
+  if (arm >= options_.num_arms) {
+    return Status::InvalidArgument("Engine: network prior arm " + std::to_string(arm) + " is not below " +
+                                   std::to_string(options_.num_arms));
+  }
+  auto it = models_.find(pattern_key);
+  if (it == models_.end() || learner_.Bandit(pattern_key) == nullptr) {
+    return Status::NotFound("Engine: pattern " + std::to_string(pattern_key) + " is not tracked");
+  }
+  it->second.network_prior = arm;
+  Plan(pattern_key, &it->second, nullptr);
+  return Status::Ok();
+}
+
+uint32_t Engine::NetworkPrior(uint64_t pattern_key) const {
+  auto it = models_.find(pattern_key);
+  return it == models_.end() ? 0 : it->second.network_prior;
 }
 
 Result<PatternDecision> Engine::Decide(uint64_t pattern_key) const {

@@ -377,6 +377,39 @@ TEST(EngineHostLoopTest, ASiblingPlanTriesTheArmItsNeighbourDeployedAndDeploysIt
   EXPECT_EQ(plain->Decide(1)->prior_arm, -1);
 }
 
+TEST(EngineHostLoopTest, ANetworkPriorGoesFirstOutranksSiblingsAndNeverDeploysUnmeasured) {
+  auto engine = Engine::Create(HostOptions()).value();
+  const QueryDag plan = sim::FamilyPlan(0, 12, 5);
+  int64_t t = 0;
+  // A sibling of the same owner deployed arm 3: a local prior for pattern 2.
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 0, 3900.0 + i, ++t));
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 3, 700.0 + i, ++t));
+  HostPass(engine.get(), runs, {{1, &plan}});
+  ASSERT_EQ(engine->patterns().DeployedArm(1), 3u);
+  EXPECT_EQ(engine->SetNetworkPrior(2, 2).code(), StatusCode::kNotFound);  // not tracked yet
+  HostPass(engine.get(), {HostRun(2, 0, 3900.0, ++t)}, {{2, &plan}});
+  ASSERT_EQ(engine->Decide(2)->explore_arm, 3);
+  EXPECT_EQ(engine->SetNetworkPrior(2, kArms).code(), StatusCode::kInvalidArgument);
+  // Another server's arm 2 goes first, ahead of the sibling's arm 3, at once
+  // and after further passes.
+  ASSERT_TRUE(engine->SetNetworkPrior(2, 2).ok());
+  EXPECT_EQ(engine->NetworkPrior(2), 2u);
+  EXPECT_EQ(engine->Decide(2)->explore_arm, 2);
+  EXPECT_EQ(engine->Decide(2)->prior_arm, 2);
+  HostPass(engine.get(), {HostRun(2, 0, 3910.0, ++t)}, {{2, &plan}});
+  EXPECT_EQ(engine->Decide(2)->explore_arm, 2);
+  EXPECT_EQ(engine->patterns().DeployedArm(2), 0u);  // a prior is never a deployment
+  // Measured slower here: arm 2 is not deployed, and once measured the
+  // prior no longer forces it first.
+  runs.clear();
+  for (int i = 0; i < 8; ++i) runs.push_back(HostRun(2, 0, 3900.0 + 10 * i, ++t));
+  for (int i = 0; i < 8; ++i) runs.push_back(HostRun(2, 2, 8000.0 + 10 * i, ++t));
+  HostPass(engine.get(), runs, {{2, &plan}});
+  EXPECT_EQ(engine->patterns().DeployedArm(2), 0u);
+  EXPECT_NE(engine->Decide(2)->explore_arm, 2);
+}
+
 TEST(EngineHostLoopTest, ArmsPredictedClearlyWorseAreSkippedOnlyWhereTheModelIsTrusted) {
   auto engine = Engine::Create(HostOptions()).value();
   // Many patterns of one plan family: arm 1 is 8x slower everywhere.

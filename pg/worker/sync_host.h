@@ -1,0 +1,188 @@
+// The C++ zone of pattern sync in the background worker (docs/sync.md, "In
+// the server"). SyncHost owns this server's sync identity (the keystore file
+// under $PGDATA), its peers (the peers file), the library's SyncNode
+// (sealing, replay, privacy budget, ledger, reputation, schedule) and a
+// transport thread that moves sealed messages to and from NATS JetStream, so
+// the worker's loop never waits on the network. The worker calls Step() from
+// its loop; Step() proposes the engine's mature deployed patterns on the
+// schedule, opens received messages, turns a received proposal into a prior
+// of the matching local pattern (Engine::SetNetworkPrior: an exploration
+// order, never a deployment) and, once this server's own measurements decide,
+// publishes its vote. No PostgreSQL headers; every call runs under RunCpp.
+// Single-threaded except for the transport thread, which touches only the
+// queues and the transport.
+#ifndef RUVECTOR_PG_SYNC_HOST_H_
+#define RUVECTOR_PG_SYNC_HOST_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ruvector_dag/dag.h"
+#include "ruvector_dag/engine.h"
+#include "ruvector_dag/status.h"
+#include "ruvector_dag/sync.h"
+#include "ruvector_dag/sync_transport.h"
+#include "state/sync_state.h"
+
+namespace ruvector_pg {
+
+/// The ruvector.sync_* settings, copied by the PG zone.
+struct SyncSettings {
+  std::string data_dir;    // $PGDATA (absolute)
+  std::string nats_urls;   // comma-separated nats:// URLs
+  std::string node_name;   // used when the keystore is created
+  int64_t min_interval_us = 60'000'000;
+  int64_t max_interval_us = 3'600'000'000;
+  int64_t maturity_us = 300'000'000;
+  uint32_t max_patterns = 100;
+  double epsilon = 0.1;
+  double delta = 0.0;  // > 0 selects the Gaussian mechanism
+  double epsilon_budget = 10.0;
+  int replicas = 1;
+  bool operator==(const SyncSettings&) const = default;
+};
+
+/// File names under $PGDATA.
+inline constexpr const char* kSyncKeystoreFile = "ruvector_sync.keystore";
+inline constexpr const char* kSyncPeersFile = "ruvector_sync.peers";
+
+/// Identity of a pattern that another server with the same schema computes
+/// alike (docs/sync.md, "Pattern identity across servers"): the shape of the
+/// pattern's default plan (operator types and edges, no OIDs, no names) and
+/// its parameter bucket. The pattern key itself holds OIDs and a query id,
+/// which are local to a server.
+uint64_t PortableFingerprint(const ruvector_dag::QueryDag& default_plan);
+
+/// Relative Euclidean distance of two embeddings with `redact` entries
+/// ignored: |a - b| / max(|a|, |b|) (0 when both are zero).
+double EmbeddingDistance(const ruvector_dag::PlanEmbedding& a, const std::vector<float>& b,
+                         const std::vector<uint32_t>& redact);
+/// Embeddings within this relative distance describe the same plan.
+inline constexpr double kSameEmbeddingDistance = 0.15;
+
+/// Parses the peers file: one compact public key (the hex that
+/// qudag_status().public_key shows) per line; blank lines and lines starting
+/// with '#' are ignored. Errors name the line.
+ruvector_dag::Result<std::vector<ruvector_dag::sync::PeerInfo>> ParsePeersFile(const std::string& text);
+
+/// Moves sealed messages between the worker and NATS JetStream on its own
+/// thread (the Transport's owner). Bounded queues; every wait bounded.
+class SyncTransportThread {
+ public:
+  SyncTransportThread(ruvector_dag::sync::NodeId self, ruvector_dag::sync::TransportOptions options);
+  ~SyncTransportThread();  // stops and joins
+  SyncTransportThread(const SyncTransportThread&) = delete;
+  SyncTransportThread& operator=(const SyncTransportThread&) = delete;
+
+  /// Queues messages for publishing; returns how many were dropped because
+  /// the queue held kMaxQueued.
+  size_t Enqueue(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
+  /// Takes what was fetched since the last call (at most kMaxQueued kept).
+  std::vector<ruvector_dag::sync::Bytes> TakeReceived();
+  struct Snapshot {
+    ruvector_dag::sync::TransportStats stats;
+    uint64_t connect_failures = 0;
+    std::string last_error;
+    size_t queued = 0;
+  };
+  Snapshot Stats() const;
+
+  static constexpr size_t kMaxQueued = 4096;
+
+ private:
+  void Run();
+  ruvector_dag::sync::NodeId self_;
+  ruvector_dag::sync::TransportOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::deque<ruvector_dag::sync::OutgoingMessage> outbox_;
+  std::vector<ruvector_dag::sync::Bytes> inbox_;
+  Snapshot snapshot_;
+  ruvector_dag::sync::TransportStats carried_;  // stats of transports closed before
+  std::thread thread_;
+};
+
+/// One default plan the learning pass saw (pattern key and its DAG).
+struct DefaultPlan {
+  uint64_t pattern_key = 0;
+  const ruvector_dag::QueryDag* dag = nullptr;
+};
+
+class SyncHost {
+ public:
+  /// Loads the keystore (creating it, mode 0600, when missing; a file with
+  /// wrong permissions is refused), reads the peers file, creates the node
+  /// and starts the transport thread.
+  static ruvector_dag::Result<std::unique_ptr<SyncHost>> Start(const SyncSettings& settings, int64_t now_us);
+  ~SyncHost();
+
+  const SyncSettings& settings() const { return settings_; }
+  /// The peers file differs from what Start() read (the host is then
+  /// restarted: a new node, its ledger and replay windows start empty).
+  bool PeersFileChanged() const;
+
+  /// Records the portable fingerprint and embedding of patterns whose
+  /// default plan ran (the first seen per pattern; at most a few per call).
+  void ObserveDefaultPlans(ruvector_dag::Engine* engine, const std::vector<DefaultPlan>& plans);
+
+  /// One step: receive, match, validate, and (when due or `sync_now`)
+  /// propose. `arms` are this server's arm names by index. Errors of single
+  /// messages are counted, not returned.
+  ruvector_dag::Status Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, bool sync_now,
+                            int64_t now_us);
+
+  /// The status for shared memory (qudag_* functions).
+  void Fill(SyncShared* out) const;
+
+ private:
+  struct LocalPlan {
+    uint64_t fingerprint = 0;
+    ruvector_dag::PlanEmbedding embedding{};
+  };
+  /// What this node did with a received proposal.
+  struct Received {
+    std::string local = "no_match";
+    uint64_t pattern = 0;
+    int arm = -1;
+    double gain = 0.0;
+    uint64_t samples = 0;
+    bool voted = false;
+    bool counted = false;  // counted in no_match once
+  };
+  SyncHost(SyncSettings settings, std::unique_ptr<ruvector_dag::sync::SyncNode> node, std::string peers_stamp);
+  /// Forgets what referred to the previous engine when `engine` is new.
+  void NoteEngine(const ruvector_dag::Engine* engine);
+  void Receive(int64_t now_us);
+  void Match(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
+  ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
+  void Send(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
+
+  SyncSettings settings_;
+  std::unique_ptr<ruvector_dag::sync::SyncNode> node_;
+  std::unique_ptr<SyncTransportThread> transport_;
+  ruvector_dag::sync::SecureNoiseSource noise_;
+  std::string peers_stamp_;
+  std::map<uint64_t, LocalPlan> local_plans_;        // pattern key -> default plan identity
+  std::map<uint64_t, int64_t> deployed_since_;       // pattern key -> when its arm was first seen deployed
+  std::set<std::pair<uint64_t, std::string>> proposed_;  // (fingerprint, arm) this node proposed
+  std::map<ruvector_dag::sync::ProposalId, Received> received_;
+  std::map<ruvector_dag::sync::NodeId, std::pair<uint64_t, uint64_t>> per_sender_;  // accepted, rejected
+  SyncCounters counters_;
+  const ruvector_dag::Engine* engine_seen_ = nullptr;  // a new engine forgot every prior
+  int64_t started_us_ = 0;
+  int64_t last_sync_us_ = 0;
+  uint64_t publish_failures_seen_ = 0;
+};
+
+}  // namespace ruvector_pg
+
+#endif  // RUVECTOR_PG_SYNC_HOST_H_

@@ -1,0 +1,313 @@
+// The PostgreSQL-free parts of the worker's pattern sync: the peers file,
+// the portable pattern identity and the embedding match.
+#include "worker/sync_host.h"
+
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "ruvector_dag/sync.h"
+
+namespace ruvector_pg {
+namespace {
+
+namespace sync = ruvector_dag::sync;
+using ruvector_dag::OperatorNode;
+using ruvector_dag::OperatorType;
+using ruvector_dag::QueryDag;
+
+QueryDag JoinPlan(double rows) {
+  QueryDag dag;
+  OperatorNode scan_a;
+  scan_a.type = OperatorType::kSeqScan;
+  scan_a.relation = "rv_events";
+  scan_a.estimated_rows = rows;
+  OperatorNode scan_b = scan_a;
+  OperatorNode join;
+  join.type = OperatorType::kNestedLoop;
+  join.estimated_rows = rows;
+  const auto a = dag.AddNode(scan_a).value();
+  const auto b = dag.AddNode(scan_b).value();
+  const auto j = dag.AddNode(join).value();
+  EXPECT_TRUE(dag.AddEdge(a, j).ok());
+  EXPECT_TRUE(dag.AddEdge(b, j).ok());
+  return dag;
+}
+
+TEST(SyncHostTest, PortableFingerprintIgnoresNamesAndFollowsShapeAndBucket) {
+  const QueryDag one = JoinPlan(1.0);
+  QueryDag renamed = JoinPlan(1.0);
+  renamed.mutable_node(0)->relation = "another_name";  // names and OIDs are not part of it
+  EXPECT_EQ(PortableFingerprint(one), PortableFingerprint(renamed));
+  EXPECT_EQ(PortableFingerprint(one), PortableFingerprint(JoinPlan(1.2)));  // same bucket
+  EXPECT_NE(PortableFingerprint(one), PortableFingerprint(JoinPlan(5000.0)));  // another bucket
+  QueryDag hash_join = JoinPlan(1.0);
+  hash_join.mutable_node(2)->type = OperatorType::kHashJoin;
+  EXPECT_NE(PortableFingerprint(one), PortableFingerprint(hash_join));
+  EXPECT_NE(PortableFingerprint(one), one.ShapeHash());
+}
+
+TEST(SyncHostTest, EmbeddingDistanceIgnoresRedactedEntries) {
+  ruvector_dag::PlanEmbedding a{};
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i % 7) * 0.1f;
+  std::vector<float> b(a.begin(), a.end());
+  EXPECT_DOUBLE_EQ(EmbeddingDistance(a, b, {}), 0.0);
+  b[66] = 9.0f;  // a redacted entry (the LIMIT count)
+  EXPECT_DOUBLE_EQ(EmbeddingDistance(a, b, {66, 162}), 0.0);
+  EXPECT_GT(EmbeddingDistance(a, b, {}), kSameEmbeddingDistance);
+  for (float& x : b) x *= 2.0f;
+  EXPECT_GT(EmbeddingDistance(a, b, {66, 162}), kSameEmbeddingDistance);
+  EXPECT_GT(EmbeddingDistance(a, std::vector<float>(3, 0.0f), {}), 1.0);  // wrong size never matches
+}
+
+TEST(SyncHostTest, PeersFileTakesCompactKeysAndNamesBadLines) {
+  auto id = sync::NodeIdentity::Generate("peer-b").value();
+  const std::string hex = sync::ToHex(id.info().Serialize());
+  auto peers = ParsePeersFile("# comment\n\n  " + hex + "  \r\n");
+  ASSERT_TRUE(peers.ok()) << peers.status().ToString();
+  ASSERT_EQ(peers->size(), 1u);
+  EXPECT_EQ((*peers)[0].name, "peer-b");
+  EXPECT_EQ((*peers)[0].id, id.id());
+  auto odd = ParsePeersFile("# a\n" + hex + "\nabc\n");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.status().ToString().find("line 3"), std::string::npos) << odd.status().ToString();
+  auto bad_digit = ParsePeersFile("zz\n");
+  ASSERT_FALSE(bad_digit.ok());
+  EXPECT_NE(bad_digit.status().ToString().find("line 1"), std::string::npos);
+  std::string flipped = hex;
+  flipped[10] = flipped[10] == '0' ? '1' : '0';  // a changed key byte changes or breaks the entry
+  auto changed = ParsePeersFile(flipped);
+  EXPECT_TRUE(!changed.ok() || (*changed)[0].id != id.id());
+  auto empty = ParsePeersFile("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+// --- two hosts over a private NATS JetStream server -------------------------------------
+
+namespace ruvector_pg {
+namespace {
+
+std::string Shell(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    *rc = -1;
+    return out;
+  }
+  char buf[512];
+  while (fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+  const int status = pclose(p);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SyncHostNatsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rv_sync_host.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    int rc = 0;
+    const std::string out = Shell(std::string(RUVECTOR_NATS_CLUSTER_SCRIPT) + " start " + dir_ + "/nats 1 2>&1", &rc);
+    if (rc == 77) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh)";
+    ASSERT_EQ(rc, 0) << out;
+    urls_ = Shell(std::string(RUVECTOR_NATS_CLUSTER_SCRIPT) + " urls " + dir_ + "/nats", &rc);
+    ASSERT_EQ(rc, 0);
+  }
+  void TearDown() override {
+    int rc = 0;
+    if (!dir_.empty()) Shell(std::string(RUVECTOR_NATS_CLUSTER_SCRIPT) + " destroy " + dir_ + "/nats 2>&1", &rc);
+    if (!dir_.empty()) Shell("rm -rf " + dir_, &rc);
+  }
+  SyncSettings Settings(const std::string& name) {
+    SyncSettings s;
+    s.data_dir = dir_ + "/" + name;
+    mkdir(s.data_dir.c_str(), 0700);
+    s.nats_urls = urls_;
+    s.node_name = name;
+    s.min_interval_us = 1000000;
+    s.maturity_us = 0;
+    return s;
+  }
+  std::string dir_;
+  std::string urls_;
+};
+
+void WriteFile(const std::string& path, const std::string& text) {
+  FILE* f = fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs(text.c_str(), f);
+  fclose(f);
+}
+
+ruvector_dag::PatternRun Run1(uint64_t key, int arm, double ms, int64_t at) {
+  ruvector_dag::PatternRun r;
+  r.pattern_key = key;
+  r.query_id = key;
+  r.arm = arm;
+  r.latency_ms = ms;
+  r.at_us = at;
+  r.database_oid = 5;
+  r.role_oid = 10;
+  return r;
+}
+
+void Learn(ruvector_dag::Engine* e, uint64_t key, const QueryDag& plan, const std::vector<std::pair<int, double>>& runs,
+           int64_t* t) {
+  std::vector<ruvector_dag::PatternRun> batch;
+  for (const auto& [arm, ms] : runs) batch.push_back(Run1(key, arm, ms, ++*t));
+  std::vector<ruvector_dag::PlanObservation> plans = {{key, &plan}};
+  ruvector_dag::HostLearnOutput out;
+  ASSERT_TRUE(e->Learn(batch, plans, {}, &out).ok());
+}
+
+std::unique_ptr<ruvector_dag::Engine> MakeEngine() {
+  ruvector_dag::EngineOptions o;
+  o.num_arms = 4;
+  o.bandit = ruvector_dag::PatternLearner::HostBanditOptions(4);
+  o.exploration_budget = 0.0;
+  return ruvector_dag::Engine::Create(o).value();
+}
+
+TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
+  const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  const SyncSettings sa = Settings("a"), sb = Settings("b");
+  auto a = SyncHost::Start(sa, NowUs());
+  auto b = SyncHost::Start(sb, NowUs());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto status = std::make_unique<SyncShared>();
+  (*a)->Fill(status.get());
+  const std::string key_a = status->public_key;
+  (*b)->Fill(status.get());
+  const std::string key_b = status->public_key;
+  WriteFile(sa.data_dir + "/" + kSyncPeersFile, "# b\n" + key_b + "\n");
+  WriteFile(sb.data_dir + "/" + kSyncPeersFile, "# a\n" + key_a + "\n");
+  EXPECT_TRUE((*a)->PeersFileChanged());
+  // As the worker does: a changed peers file restarts the host.
+  a->reset();
+  b->reset();
+  a = SyncHost::Start(sa, NowUs());
+  b = SyncHost::Start(sb, NowUs());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_FALSE((*a)->PeersFileChanged());
+
+  // A: pattern 1 deploys arm 3 (120 runs).
+  const QueryDag plan = JoinPlan(1.0);
+  auto ea = MakeEngine(), eb = MakeEngine();
+  int64_t t = 0;
+  std::vector<std::pair<int, double>> runs;
+  for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
+  for (int i = 0; i < 60; ++i) runs.push_back({3, 700.0 + i});
+  Learn(ea.get(), 1, plan, runs, &t);
+  ASSERT_EQ(ea->patterns().DeployedArm(1), 3u);
+  (*a)->ObserveDefaultPlans(ea.get(), {{1, &plan}});
+  // B: the same statement under another local key, one default run.
+  Learn(eb.get(), 77, plan, {{0, 3900.0}}, &t);
+  (*b)->ObserveDefaultPlans(eb.get(), {{77, &plan}});
+
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  ASSERT_EQ(status->counters.proposals_made, 1u) << status->last_error;
+  EXPECT_GT(status->epsilon_spent, 0.0);
+  const int64_t proposed_us = NowUs();
+  int64_t prior_us = 0;
+  for (int i = 0; i < 400 && eb->NetworkPrior(77) == 0; ++i) {  // at most 20 s
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    if (eb->NetworkPrior(77) != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  prior_us = NowUs();
+  ASSERT_EQ(eb->NetworkPrior(77), 3u);
+  EXPECT_EQ(eb->Decide(77)->explore_arm, 3);
+  EXPECT_EQ(eb->patterns().DeployedArm(77), 0u);  // a prior, not a deployment
+  std::printf("# proposal to prior on B: %.1f ms\n", (prior_us - proposed_us) / 1e3);
+
+  // B measures the arm itself: 12 runs each side deploy it; its vote confirms.
+  runs.clear();
+  for (int i = 0; i < 12; ++i) runs.push_back({0, 3900.0 + 10 * i});
+  for (int i = 0; i < 12; ++i) runs.push_back({3, 700.0 + 10 * i});
+  Learn(eb.get(), 77, plan, runs, &t);
+  EXPECT_EQ(eb->patterns().DeployedArm(77), 3u);
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+  (*b)->Fill(status.get());
+  EXPECT_EQ(status->counters.votes_cast, 1u);
+  ASSERT_EQ(status->proposal_count, 1);
+  EXPECT_STREQ(status->proposals[0].local, "confirmed");
+  EXPECT_EQ(status->proposals[0].local_pattern, 77u);
+  bool confirmed_seen = false;
+  for (int i = 0; i < 400 && !confirmed_seen; ++i) {
+    ASSERT_TRUE((*a)->Step(ea.get(), arms, false, NowUs()).ok());
+    (*a)->Fill(status.get());
+    for (int v = 0; v < status->vote_count; ++v) {
+      confirmed_seen = confirmed_seen || (std::string(status->votes[v].validator) == "b" &&
+                                          std::string(status->votes[v].verdict) == "confirm");
+    }
+    if (!confirmed_seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(confirmed_seen);
+  std::printf("# A published %llu messages, %llu bytes\n", static_cast<unsigned long long>(status->counters.published),
+              static_cast<unsigned long long>(status->counters.bytes_published));
+
+  // Forged and replayed messages reach B through the stream and are rejected.
+  auto keystore_a = sync::Keystore::Load(sa.data_dir + "/" + kSyncKeystoreFile).value();
+  auto peer_b = ParsePeersFile(key_b).value();
+  ASSERT_TRUE(keystore_a.AddPeer(peer_b[0]).ok());
+  auto node = sync::SyncNode::Create(std::move(keystore_a), sync::SyncNodeOptions()).value();
+  sync::PatternObservation o;
+  o.fingerprint = 12345;
+  o.embedding.assign(256, 0.5f);
+  o.arm = "no_hashjoin";
+  o.gain = 0.5;
+  o.samples = 500;
+  sync::SecureNoiseSource noise;
+  auto sealed = node->Propose({o}, noise, NowUs()).value();
+  ASSERT_EQ(sealed.size(), 1u);
+  sync::TransportOptions topt;
+  topt.urls = {urls_};
+  sync::NodeId injector;
+  injector.bytes.fill(0x42);
+  auto tr = sync::ConnectJetStream(injector, topt);
+  ASSERT_TRUE(tr.ok()) << tr.status().ToString();
+  (*b)->Fill(status.get());
+  const uint64_t accepted_before = status->counters.messages_accepted;
+  sync::Bytes forged = sealed[0].bytes;
+  forged[forged.size() / 2] ^= 0x01;
+  ASSERT_TRUE((*tr)->Publish(peer_b[0].id, forged).ok());
+  ASSERT_TRUE((*tr)->Publish(peer_b[0].id, sealed[0].bytes).ok());
+  // The same bytes again: JetStream's duplicate window drops an identical
+  // publish; a copy that gets past it fails B's replay window. Either way it
+  // is never accepted twice.
+  ASSERT_TRUE((*tr)->Publish(peer_b[0].id, sealed[0].bytes).ok());
+  o.fingerprint = 67890;  // a later genuine message marks the end of the batch
+  auto sentinel = node->Propose({o}, noise, NowUs()).value();
+  ASSERT_TRUE((*tr)->Publish(peer_b[0].id, sentinel[0].bytes).ok());
+  for (int i = 0; i < 400 && status->counters.messages_accepted < accepted_before + 2; ++i) {
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    (*b)->Fill(status.get());
+    if (status->counters.messages_accepted < accepted_before + 2) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_EQ(status->counters.messages_accepted, accepted_before + 2);  // the replay was not accepted
+  EXPECT_EQ(status->counters.rejected_by_reason[static_cast<int>(sync::RejectReason::kBadSignature)], 1u);
+  EXPECT_EQ(status->counters.no_match, 2u);  // the injected proposals match no pattern of B
+}
+
+}  // namespace
+}  // namespace ruvector_pg
