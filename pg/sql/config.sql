@@ -16,7 +16,7 @@ SELECT ruvector.dag_configure_sona(4, 100, 50);
 SELECT name, setting FROM ruvector.dag_config() WHERE name LIKE 'ruvector.sona%' ORDER BY name;
 RESET ALL;
 -- Status reports the real state of learning: nothing is learned yet here.
-SELECT patterns_learned, average_improvement, learning, max_patterns, trajectory_capacity
+SELECT patterns_learned, avg_improvement, learning, max_patterns, trajectory_capacity
 FROM ruvector.dag_status();
 -- (Whether the worker drained the ring before it wrapped depends on timing.)
 SELECT component, CASE WHEN component = 'trajectory_buffer' AND status IN ('ok', 'warning') THEN 'ok or warning'

@@ -24,7 +24,7 @@ CREATE FUNCTION @extschema@.dag_status()
 RETURNS TABLE(enabled bool, patterns bigint, max_patterns int, trajectories_recorded bigint,
               trajectories_buffered bigint, trajectory_capacity int, trajectories_dropped bigint,
               plans_observed bigint, executions_observed bigint, internal_errors bigint,
-              patterns_learned bigint, average_improvement float8, learning text, state_file text,
+              patterns_learned bigint, avg_improvement float8, learning text, state_file text,
               last_save timestamptz, started_at timestamptz, mechanism text, mechanism_reason text,
               model_prediction_error float8, model_runs_learned bigint)
 AS 'MODULE_PATHNAME', 'ruvector_dag_status' LANGUAGE C VOLATILE;
