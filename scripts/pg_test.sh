@@ -405,12 +405,13 @@ check "explorer: no failed re-executions" \
   "$(psql_db rvsteer -c "SET ruvector.dag_enabled = off" -c "SELECT errors FROM ruvector.dag_exploration_status()")" "$errors_before"
 # The learner's bandits survive a restart (ruvector_dag.learner).
 deployed_before=$(quiet rvsteer "SELECT count(*) FROM ruvector.dag_decisions() WHERE deployed_arm <> 'default'")
-loads_before=$(grep -cE 'loaded [0-9]+ learned patterns from "ruvector_dag.learner"' "$log" || true)
+loaded_re='loaded [0-9]+ learned patterns (and [0-9]+ value models \([a-z_]+ in use\) )?from "ruvector_dag.learner"'
+loads_before=$(grep -cE "$loaded_re" "$log" || true)
 pg_ctl restart -m fast
 wait_ready
 quiet rvsteer "SELECT ruvector.dag_learn_now()" >/dev/null
 check "restart: the worker loads its learned patterns" \
-  "$(grep -cE 'loaded [0-9]+ learned patterns from "ruvector_dag.learner"' "$log")" "$((loads_before + 1))"
+  "$(grep -cE "$loaded_re" "$log")" "$((loads_before + 1))"
 check "restart: deployed arms kept without new runs" \
   "$(quiet rvsteer "SELECT count(*) FROM ruvector.dag_decisions() WHERE deployed_arm <> 'default'")" "$deployed_before"
 check "explorer: server log has no crash" "$(grep -c 'terminated by signal' "$log" || true)" "$(grep -c 'terminated by signal 9' "$log" || true)"
