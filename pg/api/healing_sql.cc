@@ -186,16 +186,17 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
   LWLockRelease(SteerLock());
   bool cycled = false;
   if (procno >= 0 && g_healing_enabled) {
-    for (int waited_ms = 0; waited_ms < 10000 && !cycled; ++waited_ms) {
-      LWLockAcquire(SteerLock(), LW_SHARED);
-      cycled = Steer()->health.cycles > cycles_before;
-      procno = Steer()->worker_procno;
-      LWLockRelease(SteerLock());
-      if (cycled) break;
-      if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
-      CHECK_FOR_INTERRUPTS();
-      pg_usleep(1000L);
-    }
+    cycled = WakeWorkerUntil(
+        [&]() {
+          LWLockAcquire(SteerLock(), LW_SHARED);
+          const bool ran = Steer()->health.cycles > cycles_before;
+          LWLockRelease(SteerLock());
+          return ran;
+        },
+        10000);
+    LWLockAcquire(SteerLock(), LW_SHARED);
+    procno = Steer()->worker_procno;
+    LWLockRelease(SteerLock());
   }
   if (!cycled) {
     emit("worker", "healing cycle", "", "skipped",

@@ -443,20 +443,17 @@ extern "C" Datum ruvector_dag_learn_now(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("ruvector_dag: the background worker is not running")));
   }
-  for (int waited_ms = 0; waited_ms < 10000; ++waited_ms) {
-    LWLockAcquire(g_steer_lock, LW_SHARED);
-    uint64_t through = g_steer->learned_through_seq;
-    uint64_t passes = g_steer->counters.learn_passes;
-    procno = g_steer->worker_procno;
-    LWLockRelease(g_steer_lock);
-    if (through >= target && passes >= passes_before + 2) break;
-    if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
-    CHECK_FOR_INTERRUPTS();
-    pg_usleep(1000L);
-  }
+  const bool done = WakeWorkerUntil(
+      [&]() {
+        LWLockAcquire(g_steer_lock, LW_SHARED);
+        const bool caught_up =
+            g_steer->learned_through_seq >= target && g_steer->counters.learn_passes >= passes_before + 2;
+        LWLockRelease(g_steer_lock);
+        return caught_up;
+      },
+      10000);
   LWLockAcquire(g_steer_lock, LW_SHARED);
   uint64_t learned = g_steer->counters.trajectories_learned - learned_before;
-  bool done = g_steer->learned_through_seq >= target && g_steer->counters.learn_passes >= passes_before + 2;
   LWLockRelease(g_steer_lock);
   if (!done) {
     ereport(WARNING, (errmsg("ruvector_dag: the learner has not caught up after 10 s")));

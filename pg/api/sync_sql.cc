@@ -290,21 +290,16 @@ extern "C" Datum ruvector_qudag_sync_now(PG_FUNCTION_ARGS) {
                     errmsg("ruvector_dag: pattern sync is not running"),
                     errhint("See qudag_status() (state, last_error); pattern sync needs ruvector.sync_enabled = on.")));
   }
-  bool done = false;
   uint64_t made = before;
-  for (int waited_ms = 0; waited_ms < 10000 && !done; ++waited_ms) {
-    LWLockAcquire(SyncLock(), LW_SHARED);
-    done = SyncStatus()->sync_now_done >= target;
-    made = SyncStatus()->counters.proposals_made;
-    LWLockRelease(SyncLock());
-    if (done) break;
-    LWLockAcquire(g_steer_lock, LW_SHARED);
-    const int procno = g_steer->worker_procno;
-    LWLockRelease(g_steer_lock);
-    if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
-    CHECK_FOR_INTERRUPTS();
-    pg_usleep(1000L);
-  }
+  const bool done = WakeWorkerUntil(
+      [&]() {
+        LWLockAcquire(SyncLock(), LW_SHARED);
+        const bool ran = SyncStatus()->sync_now_done >= target;
+        made = SyncStatus()->counters.proposals_made;
+        LWLockRelease(SyncLock());
+        return ran;
+      },
+      10000);
   if (!done) ereport(WARNING, (errmsg("ruvector_dag: the worker has not run the sync round after 10 s")));
   PG_RETURN_INT64(static_cast<int64>(made >= before ? made - before : 0));
 }

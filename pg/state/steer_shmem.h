@@ -24,6 +24,26 @@ LWLock* SteerLock();
 /// is active but would not survive a restart.
 void SaveSteerFile();
 
+/// Wakes the background worker (its latch, re-read from the steering state
+/// each time: the worker may restart) and polls `done` every millisecond,
+/// interruptibly, until it returns true or `timeout_ms` passed. Returns the
+/// last answer of `done`. `done` takes its own locks; it must not throw and
+/// should hold no object with a destructor (CHECK_FOR_INTERRUPTS may
+/// longjmp).
+template <typename Done>
+bool WakeWorkerUntil(Done&& done, int timeout_ms) {
+  for (int waited_ms = 0; waited_ms < timeout_ms; ++waited_ms) {
+    if (done()) return true;
+    LWLockAcquire(g_steer_lock, LW_SHARED);
+    const int procno = g_steer->worker_procno;
+    LWLockRelease(g_steer_lock);
+    if (procno >= 0) SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+    CHECK_FOR_INTERRUPTS();
+    pg_usleep(1000L);
+  }
+  return done();
+}
+
 }  // namespace ruvector_pg
 
 #endif  // RUVECTOR_PG_STATE_STEER_SHMEM_H_

@@ -98,7 +98,7 @@ void BM_JetStreamPublishFetch(benchmark::State& state) {
     clusters[nodes] = std::move(c).value();
   }
   if (message.empty()) {
-    b_keys = std::make_unique<Keystore>(NodeIdentity::Generate("placeholder").value());
+    b_keys = std::make_unique<Keystore>(NodeIdentity::Generate("recipient").value());
     message = SealedProposal(b_keys.get());
     if (message.empty()) {
       state.SkipWithError("could not seal a proposal");
