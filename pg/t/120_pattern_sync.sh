@@ -182,12 +182,14 @@ for _ in $(seq 1 40); do
 done
 b_arm=$(decision psql_b deployed_arm)
 echo "# B: $(decision psql_b "format('deployed %s after %s runs (prior %s)', deployed_arm, observed_runs, prior)") in $(( $(date +%s) - b_start )) s"
-# B's own measurements decide: the proposed arm is deployed first (the next
-# check); a better-measured arm may replace it afterwards (the no-regression
-# rule, not the proposal, has the last word).
+# B's own measurements decide: the proposed arm is measured first (its
+# prior), but the arm B deploys is the one its runs prove (the no-regression
+# rule, not the proposal, has the last word; another fast arm may win).
 check "B deployed an arm for Q1 on its own runs" "$([ "$b_arm" != default ] && [ -n "$b_arm" ] && echo yes)" yes
-check "B deployed the proposed arm, measured on B (a deploy event with its own latencies)" \
-  "$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(*) > 0 FROM ruvector.dag_learning_events(256) WHERE event = 'deploy' AND arm = '$arm' AND arm_ms > 0 AND default_ms > arm_ms")" t
+check "B measured the proposed arm on its own runs" \
+  "$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(*) > 0 FROM ruvector.dag_trajectory_history(NULL, 100000) t JOIN ruvector.dag_arms() a ON a.arm_id = t.arm WHERE a.name = '$arm'")" t
+check "B's deployment was measured on B (a deploy event with its own latencies)" \
+  "$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(*) > 0 FROM ruvector.dag_learning_events(256) WHERE event = 'deploy' AND arm = '$b_arm' AND arm_ms > 0 AND default_ms > arm_ms")" t
 b_explored=$(psql_b -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 0")
 echo "# candidate arms run before and after deploying: A $a_explored, B $b_explored"
 if [ "$b_explored" -le "$a_explored" ]; then ok "B ran no more candidate arms than A"; else
