@@ -1,17 +1,21 @@
 # Shared by the pgbench scripts in bench/ (sourced; needs $build and $bindir).
 
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/pg_root.sh"
+# With RUVECTOR_PG_ROOT the benchmark's server runs from the private copy.
+if [ -n "${RUVECTOR_PG_ROOT:-}" ]; then
+  bindir=$("$(pg_root_config "${pg_config:-/usr/lib/postgresql/15/bin/pg_config}")" --bindir)
+fi
+
 # Sets $library to what shared_preload_libraries should name: with
 # private=1 the build's library by its path (no install, no lock), else the
-# installed copy after installing it, holding /tmp/ruvector_pg_install.lock
-# on fd 9 until the script exits.
+# installed copy after installing it (scripts/pg_root.sh: the machine's
+# PostgreSQL under a lock, or RUVECTOR_PG_ROOT's private copy).
 bench_library() {
   library=ruvector_dag
   if [ "${1:-0}" = 1 ]; then
     library=$(cd "$build/pg" && pwd)/ruvector_dag.so
   else
-    exec 9>/tmp/ruvector_pg_install.lock
-    flock 9
-    cmake --install "$build" --component pg >/dev/null
+    pg_root_install "$build"
   fi
 }
 

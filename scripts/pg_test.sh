@@ -22,6 +22,10 @@
 #        RUVECTOR_PG_TOPICS ('*')       glob of the topic scripts to run (e.g. '01*'; the
 #                                       ruvector extension's vector/t scripts are named vector_NNN_*)
 #        RUVECTOR_PG_MAIN (1)           0 = only the topic scripts (quick iteration)
+#        RUVECTOR_PG_ROOT (unset)       a directory for a private copy of Debian's PostgreSQL 15
+#                                       (made on first use): the extension is installed into
+#                                       that copy instead of the machine's, so no lock is taken
+#                                       and several checkouts can test at the same time
 # Runs as root (the server runs as the `postgres` user) or as a user that can
 # write PostgreSQL's extension directories (install step).
 set -euo pipefail
@@ -33,6 +37,8 @@ bench_seconds=${RUVECTOR_PG_BENCH_SECONDS:-10}
 topics=${RUVECTOR_PG_TOPICS:-*}
 main_tests=${RUVECTOR_PG_MAIN:-1}
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+source "$root/scripts/pg_root.sh"
+pg_config=$(pg_root_config "$pg_config")
 bindir=$("$pg_config" --bindir)
 pg_regress=$(dirname "$("$pg_config" --pgxs)")/../test/regress/pg_regress
 started=$(date +%s)
@@ -46,15 +52,12 @@ fi
 # Everything this script runs is built before the install lock is taken, so a
 # slow build never holds up another checkout's run.
 cmake --build "$build" --target ruvector_dag_pg ruvector_pg ruvector-dag -j "$jobs"
-# One installed copy of the extension per machine: concurrent runs (several
-# checkouts) wait here until the running one finished with it.
-exec 9>/tmp/ruvector_pg_install.lock
-flock 9
-if [ "$(id -u)" -eq 0 ] || [ -w "$("$pg_config" --pkglibdir)" ]; then
-  cmake --install "$build" --component pg
-else
-  sudo cmake --install "$build" --component pg
-fi
+# One installed copy of the extension per machine (unless RUVECTOR_PG_ROOT
+# names a private one): concurrent runs (several checkouts) wait here until
+# the running one finished with it.
+pg_root_install "$build"
+# The CLI's private clusters use the same PostgreSQL.
+export RUVECTOR_PG_BIN=$bindir
 
 # --- private cluster -------------------------------------------------------------
 work=$(mktemp -d /tmp/ruvector_pg_test.XXXXXX)
