@@ -62,7 +62,8 @@ char* TextArg(FunctionCallInfo fcinfo, int n, const char* name) {
   return s;
 }
 
-/// Parses, analyzes and plans one SELECT (never executes it).
+}  // namespace
+
 PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
   char* sql = TextArg(fcinfo, n, "query");
   List* raw = pg_parse_query(sql);
@@ -103,6 +104,8 @@ PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
   FreeQueryDesc(qd);
   return stmt;
 }
+
+namespace {
 
 /// dag_attention_matrix returns n x n doubles: at most 1,000 nodes (8 MB).
 constexpr int kMaxMatrixNodes = 1000;
@@ -522,7 +525,8 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
     } else {
       n[14] = true;
     }
-    v[15] = Text((r.flags & kTrajectorySamePlan) != 0 ? "explore (default plan)"
+    v[15] = Text((r.flags & kTrajectoryAdvice) != 0 ? "pinned advice"
+                 : (r.flags & kTrajectorySamePlan) != 0 ? "explore (default plan)"
                  : (r.flags & kTrajectoryExplore) != 0 ? "explore"
                  : (r.flags & kTrajectoryBaseline) != 0 ? "baseline check"
                                                         : "serve");
