@@ -319,6 +319,9 @@ uint32_t ResolveRows(const PlannedStmt* stmt, const AdviceRows& rows) {
 /// id of `query` in the current database; returns the advice as stored.
 extern "C" Datum ruvector_dag_pin_advice(PG_FUNCTION_ARGS) {
   RequireSteer();
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: query must not be NULL")));
+  }
   if (PG_ARGISNULL(1)) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: advice must not be NULL")));
   }

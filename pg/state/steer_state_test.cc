@@ -753,14 +753,15 @@ TEST(SteerConfigTest, PinnedAdviceRoundTripsAndWinsOverArmPins) {
 TEST(SteerConfigTest, OldAndInconsistentAdviceFilesAreRefused) {
   const std::string v1 = Signed("ruvector_dag steering 1\n", "pin 5 no_nestloop\n");
   const std::vector<std::string> bodies = {
-      "advice 42 5 - - -\n",                               // no text
-      "advice 42 5 - enable_nestloop=off%0A SET(x=1)\n",   // settings disagree with the text
-      "advice 42 5 1000:1:40 - SET(a=b)\n",               // rows disagree with the text
-      "advice 42 5 1000:1:1e9 - ROWS(a%20*1e9)\n",        // factor out of range
-      "advice 0 5 - - SET(a=b)\n",                         // query id 0
-      "advice 42 0 - - SET(a=b)\n",                        // no database
-      "advice 42 5 - a=b%0A SET(a=b) extra\n",             // too many fields
-      "advice 42 5 - a=b%0A SET(a=b)\nadvice 42 5 - a=b%0A SET(a=b)\n",  // twice
+      "advice 42 5 - - -\n",                                         // the text does not parse
+      "advice 42 5 - enable_nestloop=off%0A SET%28x=1%29\n",         // settings disagree with the text
+      "advice 42 5 1000:1:40 a=b%0A SET%28a=b%29\n",                 // relation sets disagree with the text
+      "advice 42 5 1000:1:1e9 - ROWS%28a%20%2A1e9%29\n",             // factor out of range
+      "advice 0 5 - a=b%0A SET%28a=b%29\n",                          // query id 0
+      "advice 42 0 - a=b%0A SET%28a=b%29\n",                         // no database
+      "advice 42 5 - a=b%0A SET%28a=b%29 extra\n",                   // too many fields
+      "advice 42 5 - a=b%0A SET(a=b)\n",                             // unencoded characters
+      "advice 42 5 - a=b%0A SET%28a=b%29\nadvice 42 5 - a=b%0A SET%28a=b%29\n",  // twice
   };
   std::vector<std::string> bad = {v1};
   for (const std::string& body : bodies) bad.push_back(Signed("ruvector_dag steering 2\n", body));
@@ -776,7 +777,7 @@ TEST(SteerConfigTest, OldAndInconsistentAdviceFilesAreRefused) {
   int arms = -1, pins = -1;
   ASSERT_FALSE(LoadSteerConfig(v1.data(), v1.size(), b.get(), err, sizeof(err), &arms, &pins));
   EXPECT_NE(std::string(err).find("version 1"), std::string::npos) << err;
-  const std::string good = Signed("ruvector_dag steering 2\n", "advice 42 5 - a=b%0A SET(a=b)\n");
+  const std::string good = Signed("ruvector_dag steering 2\n", "advice 42 5 - a=b%0A SET%28a=b%29\n");
   ASSERT_TRUE(LoadSteerConfig(good.data(), good.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
 }
 
