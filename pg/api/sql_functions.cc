@@ -599,10 +599,11 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   uint32_t decisions = Steer()->decision_count;
   LWLockRelease(SteerLock());
   snprintf(msg, sizeof(msg),
-           "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures",
+           "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures "
+           "(%llu under pinned advice)",
            decisions, static_cast<unsigned long long>(sc.trajectories_learned),
            static_cast<unsigned long long>(sc.deployments), static_cast<unsigned long long>(sc.reverts),
-           static_cast<unsigned long long>(sc.replan_failures));
+           static_cast<unsigned long long>(sc.replan_failures), static_cast<unsigned long long>(sc.advice_failures));
   row("learning", sc.replan_failures > 0 || sc.decisions_dropped > 0 ? "warning" : "ok", msg);
   return (Datum)0;
 }

@@ -419,7 +419,7 @@ const AdvicePin* FindAdvicePin(const SteerState* s, uint64_t query_id, uint32_t 
 AdvicePin* FindAdvicePin(SteerState* s, uint64_t query_id, uint32_t database_oid);
 /// Stores `pin` (replacing the advice of its query id and database, and
 /// removing an arm pin of both); false when the table is full or the query
-/// id is 0. Counters start at 0.
+/// id is 0. Counters start at 0. The caller rebuilds the query filter.
 bool SetAdvicePin(SteerState* s, const AdvicePin& pin);
 /// Removes the advice of `query_id` in `database_oid`; false when none.
 bool RemoveAdvicePin(SteerState* s, uint64_t query_id, uint32_t database_oid);

@@ -723,6 +723,7 @@ TEST(SteerConfigTest, PinnedAdviceRoundTripsAndWinsOverArmPins) {
   ASSERT_TRUE(SetAdvicePin(a.get(), Advice(42, 5, "SET(enable_hashjoin=off work_mem='64 MB') ROWS(o \"Cust X\" *40)")));
   EXPECT_EQ(PinnedArm(a.get(), 42, 5), -1);  // the advice replaced the arm pin
   ASSERT_TRUE(SetAdvicePin(a.get(), Advice(43, 5, "ROWS(#77 *0.25)")));
+  RebuildQueryFilter(a.get());
   EXPECT_NE(QueryFilterFlags(a.get(), 43) & kFilterDeployedOrPinned, 0);
   SteerChoice c = ChooseArm(a.get(), 999, 42, 0.0, 16, false, 5);
   EXPECT_EQ(c.action, SteerAction::kPinned);

@@ -133,6 +133,8 @@ check "the plain role is served PostgreSQL's plan" \
   "$(printf '%s\n' "$plain_plan" | grep -c "Nested Loop\|re-planning failed")" 2
 check "the plain role's results are PostgreSQL's" "$(psql_as adv_plain "$db" -c "$q1")" "$expected"
 check "the failures are counted" "$(quiet "$db" "SELECT failures >= 2 FROM ruvector.dag_pins()")" t
+check "dag_health_check reports them" "$(quiet "$db" "SELECT status || ' ' || (message ~ ' re-plan failures \(([2-9]|[0-9]{2,}) under pinned advice\)')::text
+  FROM ruvector.dag_health_check() WHERE component = 'learning'")" "warning true"
 
 # --- 6. restart keeps pins; dag_unpin removes them ------------------------------------------------------
 quiet "$db" "SELECT ruvector.dag_pin('$q1', 'SET(enable_nestloop=off enable_mergejoin=off) ROWS(x *200)')" >/dev/null
