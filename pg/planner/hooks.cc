@@ -372,6 +372,64 @@ void LearnedAdvice(const char* settings, const PatternCorrections* set, const Co
   }
 }
 
+/// Plans `copy` as choice `c` says -- an arm's `settings`, the pattern's row
+/// corrections, or pinned advice `pin` -- and records how in `info` (and
+/// `tmpl`, for the plan used). Returns the plan to use: `result` (PostgreSQL's
+/// plan) when the choice is PostgreSQL's plan or re-planning failed. `advice`
+/// (kAdviceTextLen bytes) receives the plan advice that was applied.
+PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char* settings, PlannedStmt* result,
+                         Query* copy, const char* query_string, int cursor_options, ParamListInfo params,
+                         PlanSteerInfo* info, PlanTemplate* tmpl, bool* tmpl_valid, char* advice) {
+  info->action = c.action;
+  info->confidence = c.confidence;
+  info->default_ms = c.default_ms;
+  info->arm_ms = c.arm_ms;
+  info->vector = c.vector;
+  info->advice = c.advice >= 0;
+  if (!(c.arm > 0 || settings[0] != '\0' || info->advice)) return result;
+  const bool corrections = c.arm == kRowCorrectionsArm;
+  bool no_corrections = false;
+  auto* set = static_cast<PatternCorrections*>(palloc0(sizeof(PatternCorrections)));
+  auto* report = static_cast<CorrectionReport*>(palloc0(sizeof(CorrectionReport)));
+  const uint64_t key = info->identity.pattern_key;
+  PlannedStmt* steered =
+      info->advice  ? PlanAdvised(pin, key, copy, query_string, cursor_options, params, set, report)
+      : corrections ? PlanCorrected(key, copy, query_string, cursor_options, params, &no_corrections, set, report)
+                    : PlanSteered(copy, query_string, cursor_options, params, settings);
+  info->corrected_relations = report->corrected;
+  if (no_corrections) {
+    // Nothing learned to correct: the arm's plan is PostgreSQL's.
+    info->arm = c.arm;
+    info->same_plan = true;
+  } else if (steered != nullptr) {
+    info->same_plan =
+        SamePlanTree(steered->planTree, result->planTree, /*rows=*/!corrections && !(info->advice && set->count > 0));
+    result = steered;
+    info->arm = c.arm;
+    *tmpl_valid = TemplateOf(result, tmpl);
+    if (info->advice) {
+      // Pinned: its text, and how many ROWS items found their relations.
+      strlcpy(advice, pin.text, kAdviceTextLen);
+      if (set->count > 0) {
+        char applied[64];
+        snprintf(applied, sizeof(applied), " (ROWS applied: %d of %u)", __builtin_popcount(report->applied_mask),
+                 set->count);
+        strlcat(advice, applied, kAdviceTextLen);
+      }
+    } else {
+      LearnedAdvice(settings, corrections ? set : nullptr, corrections ? report : nullptr, advice, kAdviceTextLen);
+    }
+  } else {
+    info->replan_failed = true;
+    info->action = SteerAction::kDefault;
+    info->vector = -1;
+    strlcpy(info->arm_name, "default", sizeof(info->arm_name));
+  }
+  pfree(set);
+  pfree(report);
+  return result;
+}
+
 /// A statement the learner may steer: a top-level-planned SELECT without
 /// data-modifying WITH or row locks.
 bool Steerable(const Query* parse) {
@@ -403,8 +461,6 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     // Steering only: what it applied (shown by EXPLAIN as "Plan Advice").
     char* advice = nullptr;
     AdvicePin* pin = nullptr;
-    PatternCorrections* set = nullptr;
-    CorrectionReport* report = nullptr;
     strlcpy(info.arm_name, "default", sizeof(info.arm_name));
     // In an explorer, the arm to measure applies to the statement it
     // re-executes only (the first steerable planning), not to statements
@@ -423,8 +479,6 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
       SteerChoice c;
       advice = static_cast<char*>(palloc0(kAdviceTextLen));
       pin = static_cast<AdvicePin*>(palloc(sizeof(AdvicePin)));
-      set = static_cast<PatternCorrections*>(palloc0(sizeof(PatternCorrections)));
-      report = static_cast<CorrectionReport*>(palloc0(sizeof(CorrectionReport)));
       settings[0] = '\0';
       if (forced_settings != nullptr) {
         // The background explorer measures a vector search setting.
@@ -443,60 +497,14 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         c = ChooseSteering(info.identity.pattern_key, result->queryId, settings, sizeof(settings), info.arm_name,
                            sizeof(info.arm_name), pin);
       }
-      info.action = c.action;
-      info.confidence = c.confidence;
-      info.default_ms = c.default_ms;
-      info.arm_ms = c.arm_ms;
-      info.vector = c.vector;
-      info.advice = c.advice >= 0;
-      const bool corrections = c.arm == kRowCorrectionsArm;
-      bool no_corrections = false;
-      if (c.arm > 0 || settings[0] != '\0' || info.advice) {
-        PlannedStmt* steered =
-            info.advice ? PlanAdvised(*pin, info.identity.pattern_key, copy, query_string, cursor_options, params,
-                                      set, report)
-            : corrections ? PlanCorrected(info.identity.pattern_key, copy, query_string, cursor_options, params,
-                                          &no_corrections, set, report)
-                          : PlanSteered(copy, query_string, cursor_options, params, settings);
-        info.corrected_relations = report->corrected;
-        if (no_corrections) {
-          // Nothing learned to correct: the arm's plan is PostgreSQL's.
-          info.arm = c.arm;
-          info.same_plan = true;
-        } else if (steered != nullptr) {
-          info.same_plan = SamePlanTree(steered->planTree, result->planTree,
-                                        /*rows=*/!corrections && !(info.advice && set->count > 0));
-          result = steered;
-          info.arm = c.arm;
-          tmpl_valid = TemplateOf(result, tmpl);
-          if (info.advice) {
-            // Pinned: its text, and how many ROWS items found their relations.
-            strlcpy(advice, pin->text, kAdviceTextLen);
-            if (set->count > 0) {
-              char applied[64];
-              snprintf(applied, sizeof(applied), " (ROWS applied: %d of %u)", __builtin_popcount(report->applied_mask),
-                       set->count);
-              strlcat(advice, applied, kAdviceTextLen);
-            }
-          } else {
-            LearnedAdvice(settings, corrections ? set : nullptr, corrections ? report : nullptr, advice,
-                          kAdviceTextLen);
-          }
-        } else {
-          info.replan_failed = true;
-          info.action = SteerAction::kDefault;
-          info.vector = -1;
-          strlcpy(info.arm_name, "default", sizeof(info.arm_name));
-        }
-      }
+      result = ApplyChoice(c, *pin, settings, result, copy, query_string, cursor_options, params, &info, tmpl,
+                           &tmpl_valid, advice);
     }
     RememberPlan(result, info, tmpl_valid ? tmpl : nullptr, advice);
     pfree(tmpl);
     if (advice != nullptr) {
       pfree(advice);
       pfree(pin);
-      pfree(set);
-      pfree(report);
     }
     // EXPLAIN: remember the plan; it is copied after ExplainOnePlan, so the
     // copy does not count as planning time.
