@@ -36,6 +36,10 @@ extern int g_debug_fault;
 extern bool g_loaded_by_preload;
 /// ERROR (SQLSTATE 55000) when not preloaded; call first in SQL functions.
 void RequirePreload();
+/// Parses, analyzes and plans the query text of argument `n` (one SELECT,
+/// no data-modifying WITH; never executes it), then checks the caller's
+/// privileges on the plan exactly as EXPLAIN does (api/sql_functions.cc).
+PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n);
 
 // --- shared memory (state/shmem.cc) -------------------------------------------------
 void RequestSharedMemory();  // from shmem_request_hook

@@ -62,7 +62,8 @@ char* TextArg(FunctionCallInfo fcinfo, int n, const char* name) {
   return s;
 }
 
-/// Parses, analyzes and plans one SELECT (never executes it).
+}  // namespace
+
 PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
   char* sql = TextArg(fcinfo, n, "query");
   List* raw = pg_parse_query(sql);
@@ -103,6 +104,8 @@ PlannedStmt* PlanQueryText(FunctionCallInfo fcinfo, int n) {
   FreeQueryDesc(qd);
   return stmt;
 }
+
+namespace {
 
 /// dag_attention_matrix returns n x n doubles: at most 1,000 nodes (8 MB).
 constexpr int kMaxMatrixNodes = 1000;
@@ -522,7 +525,8 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
     } else {
       n[14] = true;
     }
-    v[15] = Text((r.flags & kTrajectorySamePlan) != 0 ? "explore (default plan)"
+    v[15] = Text((r.flags & kTrajectoryAdvice) != 0 ? "pinned advice"
+                 : (r.flags & kTrajectorySamePlan) != 0 ? "explore (default plan)"
                  : (r.flags & kTrajectoryExplore) != 0 ? "explore"
                  : (r.flags & kTrajectoryBaseline) != 0 ? "baseline check"
                                                         : "serve");
@@ -595,10 +599,11 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   uint32_t decisions = Steer()->decision_count;
   LWLockRelease(SteerLock());
   snprintf(msg, sizeof(msg),
-           "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures",
+           "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures "
+           "(%llu under pinned advice)",
            decisions, static_cast<unsigned long long>(sc.trajectories_learned),
            static_cast<unsigned long long>(sc.deployments), static_cast<unsigned long long>(sc.reverts),
-           static_cast<unsigned long long>(sc.replan_failures));
+           static_cast<unsigned long long>(sc.replan_failures), static_cast<unsigned long long>(sc.advice_failures));
   row("learning", sc.replan_failures > 0 || sc.decisions_dropped > 0 ? "warning" : "ok", msg);
   return (Datum)0;
 }

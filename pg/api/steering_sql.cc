@@ -1,12 +1,19 @@
-// PG zone: the SQL functions for arms, pins, decisions and learning
-// (dag_arms, dag_add_arm, dag_remove_arm, dag_pin, dag_unpin, dag_decisions,
-// dag_learning_events, dag_learn_now, dag_reset_learning; docs/postgres.md).
+// PG zone: the SQL functions for arms, pins, plan advice, decisions and
+// learning (dag_arms, dag_add_arm, dag_remove_arm, dag_pin, dag_unpin,
+// dag_pins, dag_decisions, dag_learning_events, dag_learn_now,
+// dag_reset_learning; docs/postgres.md).
 #include "shim.h"
+
+extern "C" {
+#include "catalog/pg_class.h"
+}
 
 #include "api/visibility.h"
 #include "extension.h"
 #include "guard.h"
+#include "planner/corrections.h"
 #include "planner/steering.h"
+#include "state/plan_advice.h"
 #include "state/steer_shmem.h"
 
 extern "C" {
@@ -15,6 +22,8 @@ PG_FUNCTION_INFO_V1(ruvector_dag_add_arm);
 PG_FUNCTION_INFO_V1(ruvector_dag_remove_arm);
 PG_FUNCTION_INFO_V1(ruvector_dag_pin);
 PG_FUNCTION_INFO_V1(ruvector_dag_unpin);
+PG_FUNCTION_INFO_V1(ruvector_dag_pin_advice);
+PG_FUNCTION_INFO_V1(ruvector_dag_pins);
 PG_FUNCTION_INFO_V1(ruvector_dag_decisions);
 PG_FUNCTION_INFO_V1(ruvector_dag_vector_tuning);
 PG_FUNCTION_INFO_V1(ruvector_dag_learning_events);
@@ -64,6 +73,26 @@ int ArmIndexOrError(const char* name) {
 }
 
 Datum TextDatum(const char* s) { return PointerGetDatum(cstring_to_text(s)); }
+
+/// Checks that setting `k` = `v` may be part of an arm (or of plan advice):
+/// the parameter exists, the value is valid for the caller, and it is a
+/// planner, memory, parallelism or extension setting. ERROR otherwise.
+void ValidateArmSetting(const char* k, const char* v, const char* where) {
+  if (GetConfigOption(k, true, false) == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                    errmsg("ruvector_dag: unknown configuration parameter \"%s\" in %s", k, where)));
+  }
+  // Validation only (changeVal = false): raises an ERROR naming the
+  // parameter for a bad value or a setting that cannot be changed per query.
+  (void)set_config_option(k, v, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, false, ERROR,
+                          false);
+  if (!ArmSettingAllowed(k)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ruvector_dag: \"%s\" cannot be part of %s", k, where),
+                    errdetail("Arms and plan advice hold planner settings (Query Tuning), memory and parallelism "
+                              "settings, and extensions' settings.")));
+  }
+}
 
 Datum TimestampDatum(int64_t us) {
   return us == 0 ? (Datum)0 : TimestampTzGetDatum(UnixMicrosToTimestamp(us));
@@ -140,7 +169,8 @@ extern "C" Datum ruvector_dag_add_arm(PG_FUNCTION_ARGS) {
   }
   StringInfoData settings;
   initStringInfo(&settings);
-  GucContext context = superuser() ? PGC_SUSET : PGC_USERSET;
+  char where[kArmNameLen + 16];
+  snprintf(where, sizeof(where), "arm \"%s\"", name);
   for (int i = 0; i < nkeys; ++i) {
     if (knulls[i] || vnulls[i]) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -152,19 +182,7 @@ extern "C" Datum ruvector_dag_add_arm(PG_FUNCTION_ARGS) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("ruvector_dag: setting \"%s\" contains '=' or a newline", k)));
     }
-    if (GetConfigOption(k, true, false) == nullptr) {
-      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                      errmsg("ruvector_dag: unknown configuration parameter \"%s\" in arm \"%s\"", k, name)));
-    }
-    // Validation only (changeVal = false): raises an ERROR naming the
-    // parameter for a bad value or a setting that cannot be changed per query.
-    (void)set_config_option(k, v, context, PGC_S_SESSION, GUC_ACTION_SAVE, false, ERROR, false);
-    if (!ArmSettingAllowed(k)) {
-      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg("ruvector_dag: \"%s\" cannot be part of an arm", k),
-                      errdetail("Arms hold planner settings (Query Tuning), memory and parallelism settings, and "
-                                "extensions' settings.")));
-    }
+    ValidateArmSetting(k, v, where);
     appendStringInfo(&settings, "%s=%s\n", k, v);
   }
   if (settings.len >= kArmSettingsLen) {
@@ -215,7 +233,10 @@ extern "C" Datum ruvector_dag_pin(PG_FUNCTION_ARGS) {
   int idx = ArmIndexOrError(name);
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   bool ok = SetPin(g_steer, static_cast<uint64_t>(qid), idx, MyDatabaseId);
-  if (ok) RebuildQueryFilter(g_steer);
+  if (ok) {
+    RemoveAdvicePin(g_steer, static_cast<uint64_t>(qid), MyDatabaseId);
+    RebuildQueryFilter(g_steer);
+  }
   LWLockRelease(g_steer_lock);
   if (!ok) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -233,10 +254,184 @@ extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
   int64 qid = PG_GETARG_INT64(0);
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   bool ok = RemovePin(g_steer, static_cast<uint64_t>(qid), MyDatabaseId);
+  ok = RemoveAdvicePin(g_steer, static_cast<uint64_t>(qid), MyDatabaseId) || ok;
   if (ok) RebuildQueryFilter(g_steer);
   LWLockRelease(g_steer_lock);
   if (ok) SaveSteerFile();
   PG_RETURN_BOOL(ok);
+}
+
+namespace ruvector_pg {
+namespace {
+
+/// The relation set of a ROWS item's aliases in planned statement `stmt`:
+/// each alias must name exactly one plain table or materialized view of
+/// the query's range table (as the planner's row corrections see them).
+uint32_t ResolveRows(const PlannedStmt* stmt, const AdviceRows& rows) {
+  if (rows.relation_count == 0) return rows.relset;
+  uint64_t acc = 0;
+  for (int i = 0; i < rows.relation_count; ++i) {
+    const char* alias = rows.aliases[i];
+    const RangeTblEntry* match = nullptr;
+    int matches = 0;
+    ListCell* lc;
+    foreach (lc, stmt->rtable) {
+      const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(lc));
+      if (rte->rtekind != RTE_RELATION || rte->eref == nullptr || strcmp(rte->eref->aliasname, alias) != 0) continue;
+      if (rte->inh) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("ruvector_dag: relation \"%s\" of the advice is an inheritance parent or partitioned "
+                               "table; ROWS corrects plain tables and joins of them only", alias)));
+      }
+      if (rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW) continue;  // a view's own entry
+      match = rte;
+      ++matches;
+    }
+    if (matches == 0) {
+      StringInfoData names;
+      initStringInfo(&names);
+      foreach (lc, stmt->rtable) {
+        const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(lc));
+        if (rte->rtekind == RTE_RELATION && !rte->inh && rte->eref != nullptr &&
+            (rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW)) {
+          appendStringInfo(&names, "%s%s", names.len == 0 ? "" : ", ", rte->eref->aliasname);
+        }
+      }
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                      errmsg("ruvector_dag: relation \"%s\" of the advice is not a table of the query", alias),
+                      errhint("ROWS names the query's tables by their aliases: %s.",
+                              names.len > 0 ? names.data : "(none)")));
+    }
+    if (matches > 1) {
+      ereport(ERROR, (errcode(ERRCODE_AMBIGUOUS_ALIAS),
+                      errmsg("ruvector_dag: relation \"%s\" of the advice names %d tables of the query", alias, matches),
+                      errhint("Give the tables distinct aliases in the query.")));
+    }
+    acc = RelSetAdd(acc, RelKey(match->relid, match->eref->aliasname));
+  }
+  return RelSetId(acc);
+}
+
+}  // namespace
+}  // namespace ruvector_pg
+
+/// dag_pin(query text, advice text) -> text: pins plan advice for the query
+/// id of `query` in the current database; returns the advice as stored.
+extern "C" Datum ruvector_dag_pin_advice(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: query must not be NULL")));
+  }
+  if (PG_ARGISNULL(1)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("ruvector_dag: advice must not be NULL")));
+  }
+  text* arg = PG_GETARG_TEXT_PP(1);
+  const size_t len = VARSIZE_ANY_EXHDR(arg);
+  if (len > kMaxAdviceInput) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: advice is %zu bytes; at most %zu", len, kMaxAdviceInput)));
+  }
+  auto* parsed = static_cast<ParsedAdvice*>(palloc(sizeof(ParsedAdvice)));
+  char error[160];
+  if (!ParseAdvice(VARDATA_ANY(arg), len, parsed, error, sizeof(error))) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: invalid plan advice: %s", error),
+                    errhint("Plan advice is SET(name=value ...) and ROWS(alias ... *factor) items, e.g. "
+                            "SET(enable_nestloop=off) ROWS(orders customers *40).")));
+  }
+  for (int i = 0; i < parsed->setting_count; ++i) {
+    ValidateArmSetting(parsed->settings[i].name, parsed->settings[i].value, "plan advice");
+  }
+  auto* pin = static_cast<AdvicePin*>(palloc0(sizeof(AdvicePin)));
+  *pin = AdvicePin();
+  if (FormatAdvice(*parsed, pin->text, sizeof(pin->text)) >= sizeof(pin->text)) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: advice is longer than %d bytes when written canonically", kAdviceTextLen - 1)));
+  }
+  // The canonical text is what is stored and shown: take the factors from it.
+  if (!ParseAdvice(pin->text, strlen(pin->text), parsed, error, sizeof(error))) {
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("ruvector_dag: canonical advice does not parse: %s", error)));
+  }
+  if (!AdviceSettingsLines(*parsed, pin->settings, sizeof(pin->settings))) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: the advice's settings are longer than %d bytes", kArmSettingsLen - 1)));
+  }
+  // Planned (never executed) with EXPLAIN's privilege checks: the query id
+  // and the tables ROWS names come from the plan the caller may see.
+  PlannedStmt* stmt = PlanQueryText(fcinfo, 0);
+  if (stmt->queryId == 0) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruvector_dag: the query has no query id (compute_query_id is off)")));
+  }
+  for (int i = 0; i < parsed->rows_count; ++i) {
+    pin->relsets[i] = ResolveRows(stmt, parsed->rows[i]);
+    pin->relation_counts[i] = static_cast<uint32_t>(parsed->rows[i].relation_count);
+    pin->factors[i] = parsed->rows[i].factor;
+    for (int j = 0; j < i; ++j) {
+      if (pin->relsets[j] == pin->relsets[i]) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("ruvector_dag: two ROWS items of the advice name the same relations")));
+      }
+    }
+  }
+  pin->rows_count = static_cast<uint32_t>(parsed->rows_count);
+  pin->query_id = stmt->queryId;
+  pin->database_oid = MyDatabaseId;
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  bool ok = SetAdvicePin(g_steer, *pin);
+  if (ok) RebuildQueryFilter(g_steer);
+  LWLockRelease(g_steer_lock);
+  if (!ok) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("ruvector_dag: at most %d queries can have pinned advice", kMaxAdvicePins)));
+  }
+  SaveSteerFile();
+  PG_RETURN_TEXT_P(cstring_to_text(pin->text));
+}
+
+/// dag_pins() -> the current database's pins: (query_id, kind, arm, advice,
+/// plans, failures).
+extern "C" Datum ruvector_dag_pins(PG_FUNCTION_ARGS) {
+  RequireSteer();
+  InitMaterializedResult(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  auto* pins = static_cast<Pin*>(palloc(sizeof(Pin) * kMaxPins));
+  auto* advice = static_cast<AdvicePin*>(palloc(sizeof(AdvicePin) * kMaxAdvicePins));
+  auto* arms = static_cast<ArmDef*>(palloc(sizeof(ArmDef) * kMaxArms));
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  memcpy(pins, g_steer->pins, sizeof(Pin) * kMaxPins);
+  memcpy(advice, g_steer->advice_pins, sizeof(AdvicePin) * kMaxAdvicePins);
+  const uint32_t arm_count = g_steer->arm_count;
+  memcpy(arms, g_steer->arms, sizeof(ArmDef) * kMaxArms);
+  LWLockRelease(g_steer_lock);
+  for (int i = 0; i < kMaxPins; ++i) {
+    const Pin& p = pins[i];
+    if (p.query_id == 0 || (p.database_oid != 0 && p.database_oid != MyDatabaseId)) continue;
+    if (p.arm < 0 || static_cast<uint32_t>(p.arm) >= arm_count) continue;
+    Datum v[6];
+    bool nulls[6] = {false, false, false, true, true, true};
+    v[0] = Int64GetDatum(static_cast<int64>(p.query_id));
+    v[1] = TextDatum("arm");
+    v[2] = TextDatum(arms[p.arm].name);
+    char text[kAdviceTextLen] = {0};
+    if (AppendSettingsAdvice(arms[p.arm].settings, text, sizeof(text))) {
+      v[3] = TextDatum(text);
+      nulls[3] = false;
+    }
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  for (int i = 0; i < kMaxAdvicePins; ++i) {
+    const AdvicePin& p = advice[i];
+    if (p.query_id == 0 || p.database_oid != MyDatabaseId) continue;
+    Datum v[6];
+    bool nulls[6] = {false, false, true, false, false, false};
+    v[0] = Int64GetDatum(static_cast<int64>(p.query_id));
+    v[1] = TextDatum("advice");
+    v[3] = TextDatum(p.text);
+    v[4] = Int64GetDatum(static_cast<int64>(p.plans));
+    v[5] = Int64GetDatum(static_cast<int64>(p.failures));
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  }
+  return (Datum)0;
 }
 
 /// The vector columns of dag_decisions(): vector_search (the deployed
@@ -263,6 +458,37 @@ static void VectorColumns(const VectorPattern* p, Datum* v, bool* nulls) {
   for (int i = 1; i < 5; ++i) nulls[i] = false;
 }
 
+/// The plan advice its planning applies to decision `d` now: pinned advice
+/// of its query (in its database), else a pinned arm's, else the deployed
+/// arm's settings (with the vector search setting's) and, for
+/// row_corrections, the published corrections. "" for PostgreSQL's plan.
+static void DecisionAdvice(const Decision& d, const char (*settings)[kArmSettingsLen], uint32_t arm_count,
+                           const Pin* pins, const AdvicePin* advice_pins, char* out, size_t cap) {
+  out[0] = '\0';
+  for (int i = 0; i < kMaxAdvicePins; ++i) {
+    if (advice_pins[i].query_id == d.query_id && advice_pins[i].database_oid == d.database_oid) {
+      strlcpy(out, advice_pins[i].text, cap);
+      return;
+    }
+  }
+  int arm = d.deployed_arm;
+  int pinned_any = -1;
+  for (int i = 0; i < kMaxPins; ++i) {
+    if (pins[i].query_id != d.query_id || d.query_id == 0) continue;
+    if (pins[i].database_oid == d.database_oid) pinned_any = pins[i].arm;
+    if (pins[i].database_oid == 0 && pinned_any < 0) pinned_any = pins[i].arm;
+  }
+  const bool pinned = pinned_any >= 0;
+  if (pinned) arm = pinned_any;
+  if (arm < 0 || static_cast<uint32_t>(arm) >= arm_count) return;
+  char* lines = static_cast<char*>(palloc(kArmSettingsLen * 2));
+  strlcpy(lines, settings[arm], kArmSettingsLen * 2);
+  if (!pinned && d.vector_setting >= 0) strlcat(lines, ruvector_dag::VectorSettingGucs(d.vector_setting), kArmSettingsLen * 2);
+  AppendSettingsAdvice(lines, out, cap);
+  pfree(lines);
+  if (arm == kRowCorrectionsArm) CorrectionsAdvice(d.key, out, cap);
+}
+
 /// dag_decisions() -> per pattern the learner tracks.
 extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   RequireSteer();
@@ -279,6 +505,12 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   for (uint32_t i = 0; i < arm_count; ++i) strlcpy(names[i], g_steer->arms[i].name, kArmNameLen);
   auto* vector = static_cast<VectorTable*>(palloc(sizeof(VectorTable)));
   *vector = g_steer->vector;
+  auto* settings = static_cast<char (*)[kArmSettingsLen]>(palloc(kArmSettingsLen * kMaxArms));
+  for (uint32_t i = 0; i < arm_count; ++i) strlcpy(settings[i], g_steer->arms[i].settings, kArmSettingsLen);
+  auto* pins = static_cast<Pin*>(palloc(sizeof(Pin) * kMaxPins));
+  memcpy(pins, g_steer->pins, sizeof(Pin) * kMaxPins);
+  auto* advice_pins = static_cast<AdvicePin*>(palloc(sizeof(AdvicePin) * kMaxAdvicePins));
+  memcpy(advice_pins, g_steer->advice_pins, sizeof(AdvicePin) * kMaxAdvicePins);
   LWLockRelease(g_steer_lock);
   const RowVisibility vis = CallerVisibility();
   n = static_cast<int>(
@@ -292,8 +524,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   };
   for (int i = 0; i < n; ++i) {
     const Decision& d = rows[i];
-    Datum v[27];
-    bool nulls[27] = {false};
+    Datum v[28];
+    bool nulls[28] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(d.key));
     v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
     v[2] = arm_name(d.deployed_arm);
@@ -328,6 +560,10 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
     v[21] = Float8GetDatum(d.predicted_deployed_ms);
     nulls[21] = !(d.predicted_deployed_ms > 0.0);
     VectorColumns(FindVectorPattern(vector, d.key), v + 22, nulls + 22);
+    char advice[kAdviceTextLen] = {0};
+    DecisionAdvice(d, settings, arm_count, pins, advice_pins, advice, sizeof(advice));
+    v[27] = TextDatum(advice);
+    nulls[27] = advice[0] == '\0';
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

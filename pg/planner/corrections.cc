@@ -44,6 +44,14 @@ constexpr const char* kShmemName = "ruvector_dag row corrections";
 constexpr const char* kTranche = "ruvector_dag_corrections";
 constexpr uint32_t kSlots = 2 * kMaxCorrectedPatterns;  // open addressing, at most half full
 
+/// The relation names of a pattern's corrected sets, as a planning saw them.
+struct NamedSets {
+  uint64_t pattern_key = 0;
+  uint32_t count = 0;
+  uint32_t relsets[kMaxCorrectionsPerPattern];
+  char relations[kMaxCorrectionsPerPattern][kRelationsTextLen];
+};
+
 struct CorrectionsShared {
   uint64_t generation = 0;
   uint32_t patterns = 0;
@@ -51,6 +59,7 @@ struct CorrectionsShared {
   pg_atomic_uint64 corrected_plannings;
   pg_atomic_uint64 corrected_relations;
   PatternCorrections slots[kSlots];
+  NamedSets names[kMaxCorrectedPatterns];  // direct-mapped by pattern key
 };
 
 CorrectionsShared* g_shared = nullptr;
@@ -79,7 +88,7 @@ struct Active {
   PlannerGlobal* glob = nullptr;  // the planning they belong to (first seen)
   HTAB* ratios = nullptr;
   MemoryContext cxt = nullptr;  // of the table and its keys (outlives GEQO's)
-  int corrected = 0;
+  CorrectionReport report;
   // RelKeys of root's range table (0 = not a plain table), computed once
   // per query level.
   PlannerInfo* keyed_root = nullptr;
@@ -97,11 +106,32 @@ Active* ActiveFor(PlannerInfo* root) {
   return g_active->glob == root->glob ? g_active : nullptr;
 }
 
-double FactorFor(const Active& a, uint32_t relset) {
+/// The index of `relset`'s correction in the active set, or -1.
+int ItemFor(const Active& a, uint32_t relset) {
   for (uint32_t i = 0; i < a.set->count; ++i) {
-    if (a.set->items[i].relset == relset) return static_cast<double>(a.set->items[i].factor);
+    if (a.set->items[i].relset == relset) return static_cast<int>(i);
   }
-  return 0.0;
+  return -1;
+}
+
+/// Notes that item `item` was applied to `relids`, with the relations'
+/// aliases (the first time only).
+void NoteApplied(Active* a, PlannerInfo* root, Relids relids, int item) {
+  const uint32_t bit = 1u << item;
+  if ((a->report.applied_mask & bit) != 0) return;
+  a->report.applied_mask |= bit;
+  char aliases[kMaxAdviceRelations][kAdviceNameLen];
+  int count = 0;
+  int member = -1;
+  while ((member = bms_next_member(relids, member)) >= 0 && count < kMaxAdviceRelations) {
+    const RangeTblEntry* rte = member < root->simple_rel_array_size ? root->simple_rte_array[member] : nullptr;
+    if (rte == nullptr || rte->eref == nullptr) return;  // unnamed: the set is shown by its id
+    strlcpy(aliases[count++], rte->eref->aliasname, kAdviceNameLen);
+  }
+  if (bms_num_members(relids) > count) return;
+  if (FormatAliases(aliases, count, a->report.relations[item], kRelationsTextLen) >= kRelationsTextLen) {
+    a->report.relations[item][0] = '\0';  // too long to name: shown by its id
+  }
 }
 
 /// The RelKey of range-table entry `rti` of `root` (0 when it is not a
@@ -182,16 +212,18 @@ void Correct(Active* a, RelOptInfo* rel, double target, double ratio, bool param
   RatioEntry* e = FindRatio(a, rel->relids, &found);
   e->ratio = ratio;
   e->rows_after = target;
-  ++a->corrected;
+  ++a->report.corrected;
 }
 
 void RelPathlistHook(PlannerInfo* root, RelOptInfo* rel, Index rti, RangeTblEntry* rte) {
   if (g_prev_rel_pathlist != nullptr) g_prev_rel_pathlist(root, rel, rti, rte);
   Active* a = ActiveFor(root);
   if (a == nullptr || rel->reloptkind != RELOPT_BASEREL || rte->rtekind != RTE_RELATION || rte->inh) return;
-  const double factor = FactorFor(*a, RelSetOf(a, root, rel->relids));
+  const int item = ItemFor(*a, RelSetOf(a, root, rel->relids));
+  const double factor = item >= 0 ? static_cast<double>(a->set->items[item].factor) : 0.0;
   if (!(factor > 0.0) || IS_DUMMY_REL(rel)) return;
   Correct(a, rel, clamp_row_est(rel->rows * factor), factor, /*parameterized_too=*/true);
+  NoteApplied(a, root, rel->relids, item);
 }
 
 void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerrel, RelOptInfo* innerrel,
@@ -205,12 +237,14 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
   // which may carry corrections themselves.
   const double inherited = RatioOf(a, outerrel->relids) * RatioOf(a, innerrel->relids);
   const uint32_t relset = RelSetOf(a, root, joinrel->relids);
-  const double factor = relset != 0 ? FactorFor(*a, relset) : 0.0;
+  const int item = relset != 0 ? ItemFor(*a, relset) : -1;
+  const double factor = item >= 0 ? static_cast<double>(a->set->items[item].factor) : 0.0;
   if (factor > 0.0) {
     // PostgreSQL's own estimate (clamped as it clamps its estimates: the
     // factor was learned against the clamped value).
     const double estimate = clamp_row_est(joinrel->rows / (inherited > 0.0 ? inherited : 1.0));
     Correct(a, joinrel, clamp_row_est(estimate * factor), factor, /*parameterized_too=*/false);
+    NoteApplied(a, root, joinrel->relids, item);
   } else if (inherited != 1.0) {
     // Not corrected itself: remember what it inherited for the joins above.
     bool found = false;
@@ -318,7 +352,7 @@ CorrectionCounters ReadCorrectionCounters() {
 
 PlannedStmt* PlanWithCorrections(const PatternCorrections& set, CorrectedPlannerFn planner, Query* parse,
                                  const char* query_string, int cursor_options, ParamListInfo params,
-                                 const char* settings, int* corrected) {
+                                 const char* settings, CorrectionReport* report) {
   Active* active = static_cast<Active*>(palloc0(sizeof(Active)));
   active->set = &set;
   HASHCTL ctl;
@@ -343,14 +377,57 @@ PlannedStmt* PlanWithCorrections(const PatternCorrections& set, CorrectedPlanner
     g_active = outer;
   }
   PG_END_TRY();
-  if (corrected != nullptr) *corrected = active->corrected;
+  if (report != nullptr) *report = active->report;
   if (g_shared != nullptr && out != nullptr) {
     pg_atomic_fetch_add_u64(&g_shared->corrected_plannings, 1);
-    pg_atomic_fetch_add_u64(&g_shared->corrected_relations, static_cast<uint64_t>(active->corrected));
+    pg_atomic_fetch_add_u64(&g_shared->corrected_relations, static_cast<uint64_t>(active->report.corrected));
   }
   hash_destroy(active->ratios);
   pfree(active);
   return out;
+}
+
+void RememberCorrectionNames(uint64_t pattern_key, const PatternCorrections& set, const CorrectionReport& report) {
+  if (g_shared == nullptr || pattern_key == 0 || report.applied_mask == 0) return;
+  NamedSets& n = g_shared->names[Home(pattern_key) % kMaxCorrectedPatterns];
+  LWLockAcquire(g_lock, LW_EXCLUSIVE);
+  if (n.pattern_key != pattern_key) {
+    n.pattern_key = pattern_key;
+    n.count = 0;
+  }
+  for (uint32_t i = 0; i < set.count && i < static_cast<uint32_t>(kMaxCorrectionsPerPattern); ++i) {
+    if ((report.applied_mask & (1u << i)) == 0 || report.relations[i][0] == '\0') continue;
+    uint32_t k = 0;
+    while (k < n.count && n.relsets[k] != set.items[i].relset) ++k;
+    if (k == n.count) {
+      if (n.count >= static_cast<uint32_t>(kMaxCorrectionsPerPattern)) k = 0;  // full: replace the first
+      else ++n.count;
+    }
+    n.relsets[k] = set.items[i].relset;
+    strlcpy(n.relations[k], report.relations[i], kRelationsTextLen);
+  }
+  LWLockRelease(g_lock);
+}
+
+bool CorrectionsAdvice(uint64_t pattern_key, char* out, size_t cap) {
+  if (g_shared == nullptr || pattern_key == 0) return false;
+  PatternCorrections* set = static_cast<PatternCorrections*>(palloc(sizeof(PatternCorrections)));
+  NamedSets* names = static_cast<NamedSets*>(palloc(sizeof(NamedSets)));
+  bool found = LookupCorrections(pattern_key, set);
+  LWLockAcquire(g_lock, LW_SHARED);
+  *names = g_shared->names[Home(pattern_key) % kMaxCorrectedPatterns];
+  LWLockRelease(g_lock);
+  if (names->pattern_key != pattern_key) names->count = 0;
+  for (uint32_t i = 0; found && i < set->count; ++i) {
+    const char* relations = "";
+    for (uint32_t k = 0; k < names->count; ++k) {
+      if (names->relsets[k] == set->items[i].relset) relations = names->relations[k];
+    }
+    AppendRowsAdvice(relations, set->items[i].relset, static_cast<double>(set->items[i].factor), out, cap);
+  }
+  pfree(names);
+  pfree(set);
+  return found;
 }
 
 }  // namespace ruvector_pg

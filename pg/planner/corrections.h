@@ -8,6 +8,7 @@
 #ifndef RUVECTOR_PG_PLANNER_CORRECTIONS_H_
 #define RUVECTOR_PG_PLANNER_CORRECTIONS_H_
 
+#include "state/plan_advice.h"
 #include "worker/row_corrections.h"
 
 namespace ruvector_pg {
@@ -41,14 +42,33 @@ struct CorrectionCounters {
 };
 CorrectionCounters ReadCorrectionCounters();
 
+/// The relations of a corrected set as plan advice names them (their
+/// range-table aliases, FormatAliases), at most this long.
+inline constexpr int kRelationsTextLen = 160;
+
+/// What one corrected planning applied.
+struct CorrectionReport {
+  int corrected = 0;          // base or join relations whose rows were changed
+  uint32_t applied_mask = 0;  // bit i: the set's item i matched a relation of the planning
+  char relations[kMaxCorrectionsPerPattern][kRelationsTextLen] = {};  // of each applied item
+};
+
 using CorrectedPlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo, const char*);
 /// Plans with `planner` (which must contain its own errors, as PlanUnderArm
 /// does) while `set` is active, and deactivates it on every path. Returns
-/// what `planner` returned; *corrected (optional) counts the relations
-/// whose rows were changed.
+/// what `planner` returned; *report (optional) says what was applied.
 PlannedStmt* PlanWithCorrections(const PatternCorrections& set, CorrectedPlannerFn planner, Query* parse,
                                  const char* query_string, int cursor_options, ParamListInfo params,
-                                 const char* settings, int* corrected);
+                                 const char* settings, CorrectionReport* report);
+
+/// Remembers the relation names of the sets a planning of `pattern_key`
+/// applied (shared, direct-mapped by pattern: a later pattern may replace
+/// them), so that CorrectionsAdvice can name them.
+void RememberCorrectionNames(uint64_t pattern_key, const PatternCorrections& set, const CorrectionReport& report);
+/// Appends the ROWS items of the corrections published for `pattern_key`
+/// to `out` (FormatAdvice's form; a set whose names no planning recorded
+/// is written by its id). False when the pattern has none.
+bool CorrectionsAdvice(uint64_t pattern_key, char* out, size_t cap);
 
 }  // namespace ruvector_pg
 

@@ -328,15 +328,106 @@ PlannedStmt* PlanSteered(Query* copy, const char* query_string, int cursor_optio
 /// no corrections (the arm is PostgreSQL's plan then); nullptr alone when
 /// planning failed (logged and counted by PlanUnderArm).
 PlannedStmt* PlanCorrected(uint64_t pattern_key, Query* copy, const char* query_string, int cursor_options,
-                           ParamListInfo params, bool* none, int* corrected) {
-  PatternCorrections* set = static_cast<PatternCorrections*>(palloc(sizeof(PatternCorrections)));
+                           ParamListInfo params, bool* none, PatternCorrections* set, CorrectionReport* report) {
   *none = !LookupCorrections(pattern_key, set);
   PlannedStmt* out = nullptr;
   if (!*none) {
-    out = PlanWithCorrections(*set, &PlanSteered, copy, query_string, cursor_options, params, "", corrected);
+    out = PlanWithCorrections(*set, &PlanSteered, copy, query_string, cursor_options, params, "", report);
+    if (out != nullptr) RememberCorrectionNames(pattern_key, *set, *report);
+  }
+  return out;
+}
+
+/// Re-plans under pinned advice: its settings, and its ROWS items as row
+/// corrections. nullptr when planning failed (logged, counted).
+PlannedStmt* PlanAdvised(const AdvicePin& pin, uint64_t pattern_key, Query* copy, const char* query_string,
+                         int cursor_options, ParamListInfo params, PatternCorrections* set,
+                         CorrectionReport* report) {
+  *set = PatternCorrections();
+  set->pattern_key = pattern_key;
+  for (uint32_t i = 0; i < pin.rows_count && i < static_cast<uint32_t>(kMaxCorrectionsPerPattern); ++i) {
+    set->items[set->count].relset = pin.relsets[i];
+    set->items[set->count].relation_count = pin.relation_counts[i];
+    set->items[set->count].factor = static_cast<float>(pin.factors[i]);
+    ++set->count;
+  }
+  PlannedStmt* out =
+      set->count > 0
+          ? PlanWithCorrections(*set, &PlanSteered, copy, query_string, cursor_options, params, pin.settings, report)
+          : PlanSteered(copy, query_string, cursor_options, params, pin.settings);
+  if (out == nullptr) CountAdviceFailure(copy->queryId);
+  return out;
+}
+
+/// The plan advice of a learned decision's planning: the settings applied
+/// and the row corrections that matched a relation.
+void LearnedAdvice(const char* settings, const PatternCorrections* set, const CorrectionReport* report, char* out,
+                   size_t cap) {
+  out[0] = '\0';
+  AppendSettingsAdvice(settings, out, cap);
+  if (set == nullptr || report == nullptr) return;
+  for (uint32_t i = 0; i < set->count; ++i) {
+    if ((report->applied_mask & (1u << i)) == 0) continue;
+    AppendRowsAdvice(report->relations[i], set->items[i].relset, static_cast<double>(set->items[i].factor), out, cap);
+  }
+}
+
+/// Plans `copy` as choice `c` says -- an arm's `settings`, the pattern's row
+/// corrections, or pinned advice `pin` -- and records how in `info` (and
+/// `tmpl`, for the plan used). Returns the plan to use: `result` (PostgreSQL's
+/// plan) when the choice is PostgreSQL's plan or re-planning failed. `advice`
+/// (kAdviceTextLen bytes) receives the plan advice that was applied.
+PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char* settings, PlannedStmt* result,
+                         Query* copy, const char* query_string, int cursor_options, ParamListInfo params,
+                         PlanSteerInfo* info, PlanTemplate* tmpl, bool* tmpl_valid, char* advice) {
+  info->action = c.action;
+  info->confidence = c.confidence;
+  info->default_ms = c.default_ms;
+  info->arm_ms = c.arm_ms;
+  info->vector = c.vector;
+  info->advice = c.advice >= 0;
+  if (!(c.arm > 0 || settings[0] != '\0' || info->advice)) return result;
+  const bool corrections = c.arm == kRowCorrectionsArm;
+  bool no_corrections = false;
+  auto* set = static_cast<PatternCorrections*>(palloc0(sizeof(PatternCorrections)));
+  auto* report = static_cast<CorrectionReport*>(palloc0(sizeof(CorrectionReport)));
+  const uint64_t key = info->identity.pattern_key;
+  PlannedStmt* steered =
+      info->advice  ? PlanAdvised(pin, key, copy, query_string, cursor_options, params, set, report)
+      : corrections ? PlanCorrected(key, copy, query_string, cursor_options, params, &no_corrections, set, report)
+                    : PlanSteered(copy, query_string, cursor_options, params, settings);
+  info->corrected_relations = report->corrected;
+  if (no_corrections) {
+    // Nothing learned to correct: the arm's plan is PostgreSQL's.
+    info->arm = c.arm;
+    info->same_plan = true;
+  } else if (steered != nullptr) {
+    info->same_plan =
+        SamePlanTree(steered->planTree, result->planTree, /*rows=*/!corrections && !(info->advice && set->count > 0));
+    result = steered;
+    info->arm = c.arm;
+    *tmpl_valid = TemplateOf(result, tmpl);
+    if (info->advice) {
+      // Pinned: its text, and how many ROWS items found their relations.
+      strlcpy(advice, pin.text, kAdviceTextLen);
+      if (set->count > 0) {
+        char applied[64];
+        snprintf(applied, sizeof(applied), " (ROWS applied: %d of %u)", __builtin_popcount(report->applied_mask),
+                 set->count);
+        strlcat(advice, applied, kAdviceTextLen);
+      }
+    } else {
+      LearnedAdvice(settings, corrections ? set : nullptr, corrections ? report : nullptr, advice, kAdviceTextLen);
+    }
+  } else {
+    info->replan_failed = true;
+    info->action = SteerAction::kDefault;
+    info->vector = -1;
+    strlcpy(info->arm_name, "default", sizeof(info->arm_name));
   }
   pfree(set);
-  return out;
+  pfree(report);
+  return result;
 }
 
 /// A statement the learner may steer: a top-level-planned SELECT without
@@ -367,6 +458,9 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     PlanTemplate* tmpl = static_cast<PlanTemplate*>(palloc(sizeof(PlanTemplate)));
     ObservePlan(result, &info.identity, &info.identity_known, tmpl);
     bool tmpl_valid = info.identity_known;
+    // Steering only: what it applied (shown by EXPLAIN as "Plan Advice").
+    char* advice = nullptr;
+    AdvicePin* pin = nullptr;
     strlcpy(info.arm_name, "default", sizeof(info.arm_name));
     // In an explorer, the arm to measure applies to the statement it
     // re-executes only (the first steerable planning), not to statements
@@ -383,6 +477,8 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
     } else if (copy != nullptr && info.identity_known) {
       char settings[kArmSettingsLen];
       SteerChoice c;
+      advice = static_cast<char*>(palloc0(kAdviceTextLen));
+      pin = static_cast<AdvicePin*>(palloc(sizeof(AdvicePin)));
       settings[0] = '\0';
       if (forced_settings != nullptr) {
         // The background explorer measures a vector search setting.
@@ -399,39 +495,17 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         }
       } else {
         c = ChooseSteering(info.identity.pattern_key, result->queryId, settings, sizeof(settings), info.arm_name,
-                           sizeof(info.arm_name));
+                           sizeof(info.arm_name), pin);
       }
-      info.action = c.action;
-      info.confidence = c.confidence;
-      info.default_ms = c.default_ms;
-      info.arm_ms = c.arm_ms;
-      info.vector = c.vector;
-      const bool corrections = c.arm == kRowCorrectionsArm;
-      bool no_corrections = false;
-      if (c.arm > 0 || settings[0] != '\0') {
-        PlannedStmt* steered =
-            corrections ? PlanCorrected(info.identity.pattern_key, copy, query_string, cursor_options, params,
-                                        &no_corrections, &info.corrected_relations)
-                        : PlanSteered(copy, query_string, cursor_options, params, settings);
-        if (no_corrections) {
-          // Nothing learned to correct: the arm's plan is PostgreSQL's.
-          info.arm = c.arm;
-          info.same_plan = true;
-        } else if (steered != nullptr) {
-          info.same_plan = SamePlanTree(steered->planTree, result->planTree, /*rows=*/!corrections);
-          result = steered;
-          info.arm = c.arm;
-          tmpl_valid = TemplateOf(result, tmpl);
-        } else {
-          info.replan_failed = true;
-          info.action = SteerAction::kDefault;
-          info.vector = -1;
-          strlcpy(info.arm_name, "default", sizeof(info.arm_name));
-        }
-      }
+      result = ApplyChoice(c, *pin, settings, result, copy, query_string, cursor_options, params, &info, tmpl,
+                           &tmpl_valid, advice);
     }
-    RememberPlan(result, info, tmpl_valid ? tmpl : nullptr);
+    RememberPlan(result, info, tmpl_valid ? tmpl : nullptr, advice);
     pfree(tmpl);
+    if (advice != nullptr) {
+      pfree(advice);
+      pfree(pin);
+    }
     // EXPLAIN: remember the plan; it is copied after ExplainOnePlan, so the
     // copy does not count as planning time.
     if (g_capture.explain_depth == 1 && g_planner_depth == 0 && g_capture.stmt == nullptr) g_capture.stmt = result;
@@ -649,6 +723,7 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
       if (steer->action == SteerAction::kVectorSample) flags = kTrajectoryExplore;
       if (steer->action == SteerAction::kBaselineCheck) flags |= kTrajectoryBaseline;
       if (steer->same_plan) flags |= kTrajectorySamePlan;
+      if (steer->advice) flags = kTrajectoryAdvice;
     }
     if (g_exec_nesting > 0) flags |= kTrajectoryNested;
     // The role running the statement (a cached plan may have been planned
@@ -873,6 +948,9 @@ void PrintExplainSection(ExplainState* es) {
     appendStringInfoString(str, ")\n");
     if (steer->arm == kRowCorrectionsArm) {
       appendStringInfo(str, "  Row Corrections: %d relations' row estimates corrected\n", steer->corrected_relations);
+    }
+    if (const char* advice = LookupPlanAdvice(g_capture.stmt)) {
+      appendStringInfo(str, "  Plan Advice: %s\n", advice);
     }
     if (steer->default_ms > 0.0) {
       if (steer->arm != 0 && steer->arm_ms > 0.0) {

@@ -63,6 +63,7 @@ struct PlanMapEntry {
   PlanFingerprint fingerprint;
   PlanSteerInfo info;
   PlanTemplate* tmpl = nullptr;  // in g_plan_map_cxt; reused by the slot's next plan
+  char* advice = nullptr;        // in g_plan_map_cxt (nullptr = none)
 };
 PlanMapEntry* g_plan_map = nullptr;
 MemoryContext g_plan_map_cxt = nullptr;
@@ -142,12 +143,17 @@ bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms) {
 }
 
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
-                           char* arm_name, size_t name_cap) {
+                           char* arm_name, size_t name_cap, AdvicePin* advice) {
   double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval),
                             g_explore_cpu_budget > 0.0, MyDatabaseId);
-  if (c.arm > 0 && static_cast<uint32_t>(c.arm) < g_steer->arm_count) {
+  if (c.advice >= 0) {
+    const AdvicePin& pin = g_steer->advice_pins[c.advice];
+    if (advice != nullptr) *advice = pin;
+    strlcpy(settings, pin.settings, settings_cap);
+    strlcpy(arm_name, "advice", name_cap);
+  } else if (c.arm > 0 && static_cast<uint32_t>(c.arm) < g_steer->arm_count) {
     strlcpy(settings, g_steer->arms[c.arm].settings, settings_cap);
     strlcpy(arm_name, g_steer->arms[c.arm].name, name_cap);
     if (c.action != SteerAction::kExplore) ++g_steer->counters.steered_plans;
@@ -162,6 +168,13 @@ SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settin
   }
   LWLockRelease(g_steer_lock);
   return c;
+}
+
+void CountAdviceFailure(uint64_t query_id) {
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  if (AdvicePin* pin = FindAdvicePin(g_steer, query_id, MyDatabaseId)) ++pin->failures;
+  ++g_steer->counters.advice_failures;
+  LWLockRelease(g_steer_lock);
 }
 
 bool ArmSettings(int arm, char* settings, size_t settings_cap, char* arm_name, size_t name_cap) {
@@ -263,7 +276,7 @@ PlannedStmt* PlanUnderArm(PlannerFn planner, Query* parse, const char* query_str
   return out;
 }
 
-void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl) {
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl, const char* advice) {
   if (stmt == nullptr) return;
   if (g_plan_map == nullptr) {
     g_plan_map_cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag plan map", ALLOCSET_DEFAULT_SIZES);
@@ -275,6 +288,9 @@ void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const Plan
   if (tmpl != nullptr && e.tmpl == nullptr) {
     e.tmpl = static_cast<PlanTemplate*>(MemoryContextAlloc(g_plan_map_cxt, sizeof(PlanTemplate)));
   }
+  char* advice_copy = advice != nullptr && advice[0] != '\0' ? MemoryContextStrdup(g_plan_map_cxt, advice) : nullptr;
+  if (e.advice != nullptr) pfree(e.advice);
+  e.advice = advice_copy;
   e.used = true;
   e.fingerprint = f;
   e.info = info;
@@ -284,6 +300,13 @@ void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const Plan
     pfree(e.tmpl);
     e.tmpl = nullptr;
   }
+}
+
+const char* LookupPlanAdvice(const PlannedStmt* stmt) {
+  if (g_plan_map == nullptr || stmt == nullptr) return nullptr;
+  PlanFingerprint f = FingerprintOf(stmt);
+  const PlanMapEntry& e = g_plan_map[PlanSlot(f)];
+  return e.used && e.fingerprint == f ? e.advice : nullptr;
 }
 
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl) {

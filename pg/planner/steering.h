@@ -31,11 +31,16 @@ struct PlanSteerInfo {
   bool same_plan = false;  // the arm's plan equals PostgreSQL's default plan
   int corrected_relations = 0;  // row_corrections arm: relations whose rows were corrected
   int vector = -1;  // vector search setting applied (ruvector_dag/vector_tuning.h), -1 = none
+  bool advice = false;  // planned under pinned plan advice (arm 0: no arm is measured)
   char arm_name[kArmNameLen] = {0};
 };
 /// `tmpl` (optional): the structure of `stmt` for the executor hook's
-/// trajectory (copied; see PlanTemplate).
-void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl = nullptr);
+/// trajectory (copied; see PlanTemplate). `advice` (optional): the plan
+/// advice this planning applied, shown by EXPLAIN (copied).
+void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const PlanTemplate* tmpl = nullptr,
+                  const char* advice = nullptr);
+/// The plan advice remembered with `stmt` (nullptr when none).
+const char* LookupPlanAdvice(const PlannedStmt* stmt);
 /// nullptr when this backend did not plan `stmt` or a plan with the same
 /// fingerprint (or forgot it). *tmpl (optional) is set to the remembered
 /// template or nullptr.
@@ -50,9 +55,13 @@ uint8_t SteerFilterFor(uint64_t query_id);
 /// MaybeCaptureStatement has to look.
 bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms);
 /// Chooses the arm for this planning (exclusive lock; advances counters) and
-/// copies its settings and name out.
+/// copies its settings and name out; for pinned advice (choice.advice >= 0)
+/// its settings, the name "advice" and the pin itself into *advice.
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
-                           char* arm_name, size_t name_cap);
+                           char* arm_name, size_t name_cap, AdvicePin* advice);
+/// Counts a planning under the pinned advice of `query_id` in this database
+/// that failed (the default plan was used).
+void CountAdviceFailure(uint64_t query_id);
 
 using PlannerFn = PlannedStmt* (*)(Query*, const char*, int, ParamListInfo);
 /// Plans `parse` (a fresh copy: the planner scribbles on it) with the arm's

@@ -111,6 +111,13 @@ CREATE FUNCTION @extschema@.dag_pin(queryid bigint, arm text)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_pin' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_unpin(queryid bigint)
 RETURNS bool AS 'MODULE_PATHNAME', 'ruvector_dag_unpin' LANGUAGE C VOLATILE;
+-- Plan advice (docs/postgres.md, "Plan advice"): pin SET(...) / ROWS(...)
+-- items for the query id of a query text; returns the advice as stored.
+CREATE FUNCTION @extschema@.dag_pin(query text, advice text)
+RETURNS text AS 'MODULE_PATHNAME', 'ruvector_dag_pin_advice' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_pins()
+RETURNS TABLE(query_id bigint, kind text, arm text, advice text, plans bigint, failures bigint)
+AS 'MODULE_PATHNAME', 'ruvector_dag_pins' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_decisions()
 RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence float8, default_ms float8,
               deployed_ms float8, best_candidate text, best_candidate_ms float8, exploring text,
@@ -118,7 +125,7 @@ RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence 
               updated_at timestamptz, cluster int, prior text, predicted_explore_ms float8,
               predicted_default_ms float8, tension float8, priority float8, predicted_deployed_ms float8,
               vector_search text, vector_recall float8, vector_recall_lower float8, vector_samples int,
-              vector_ms float8)
+              vector_ms float8, advice text)
 AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
 -- Vector search tuning (docs/vector.md, "Learned ef_search"): per vector pattern and setting.
 CREATE FUNCTION @extschema@.dag_vector_tuning()
@@ -305,6 +312,8 @@ REVOKE ALL ON FUNCTION @extschema@.dag_add_arm(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_remove_arm(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_pin(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_unpin(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_pin(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.dag_pins() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.dag_reset_learning(bool) FROM PUBLIC;
 -- Changes the mechanism of the server's learner, not only the session's.
 REVOKE ALL ON FUNCTION @extschema@.dag_set_attention(text) FROM PUBLIC;

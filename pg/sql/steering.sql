@@ -48,7 +48,7 @@ SET ruvector.dag_steering = off;
 SELECT * FROM steer_explain('SELECT count(*) FROM steer_t WHERE id < 1500');
 RESET ruvector.dag_steering;
 SELECT ruvector.dag_pin(steer_qid('SELECT count(*) FROM steer_t WHERE id < 1500'), 'no_such_arm');
-SELECT ruvector.dag_pin(NULL, 'default');
+SELECT ruvector.dag_pin(NULL::bigint, 'default');
 SELECT ruvector.dag_unpin(steer_qid('SELECT count(*) FROM steer_t WHERE id < 1500'));
 SELECT ruvector.dag_unpin(steer_qid('SELECT count(*) FROM steer_t WHERE id < 1500'));
 SELECT * FROM steer_explain('SELECT count(*) FROM steer_t WHERE id < 1500');

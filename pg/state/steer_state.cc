@@ -231,6 +231,39 @@ bool RemovePin(SteerState* s, uint64_t query_id, uint32_t database_oid) {
   return false;
 }
 
+const AdvicePin* FindAdvicePin(const SteerState* s, uint64_t query_id, uint32_t database_oid) {
+  if (query_id == 0) return nullptr;
+  for (const AdvicePin& p : s->advice_pins) {
+    if (p.query_id == query_id && p.database_oid == database_oid) return &p;
+  }
+  return nullptr;
+}
+
+AdvicePin* FindAdvicePin(SteerState* s, uint64_t query_id, uint32_t database_oid) {
+  return const_cast<AdvicePin*>(FindAdvicePin(static_cast<const SteerState*>(s), query_id, database_oid));
+}
+
+bool SetAdvicePin(SteerState* s, const AdvicePin& pin) {
+  if (pin.query_id == 0) return false;
+  AdvicePin* slot = FindAdvicePin(s, pin.query_id, pin.database_oid);
+  for (AdvicePin& p : s->advice_pins) {
+    if (slot == nullptr && p.query_id == 0) slot = &p;
+  }
+  if (slot == nullptr) return false;
+  *slot = pin;
+  slot->plans = 0;
+  slot->failures = 0;
+  RemovePin(s, pin.query_id, pin.database_oid);
+  return true;
+}
+
+bool RemoveAdvicePin(SteerState* s, uint64_t query_id, uint32_t database_oid) {
+  AdvicePin* p = FindAdvicePin(s, query_id, database_oid);
+  if (p == nullptr) return false;
+  *p = AdvicePin();
+  return true;
+}
+
 uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id) {
   if (query_id == 0) return 0;
   for (uint32_t i = Home(query_id, kQueryFilterSlots), n = 0; n < kQueryFilterSlots;
@@ -265,6 +298,7 @@ void RebuildQueryFilter(SteerState* s) {
     FilterAdd(s, d.query_id, flags);
   }
   for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
+  for (const AdvicePin& p : s->advice_pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
   std::atomic_ref<uint64_t>(s->filter_generation).fetch_add(1, std::memory_order_release);
 }
 
@@ -295,6 +329,14 @@ void CopyBounded(char* dst, size_t cap, const char* src) { CopyString(dst, cap, 
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
                       uint32_t baseline_interval, bool background_baseline, uint32_t database_oid) {
   SteerChoice c;
+  if (AdvicePin* advice = FindAdvicePin(s, query_id, database_oid)) {
+    c.advice = static_cast<int>(advice - s->advice_pins);
+    c.action = SteerAction::kPinned;
+    c.confidence = 1.0;
+    ++advice->plans;
+    ++s->counters.pinned_plans;
+    return c;
+  }
   int pinned = PinnedArm(s, query_id, database_oid);
   if (pinned >= 0 && static_cast<uint32_t>(pinned) < s->arm_count) {
     c.arm = pinned;
@@ -817,7 +859,8 @@ int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, Explo
 namespace ruvector_pg {
 namespace {
 
-constexpr const char* kConfigHeader = "ruvector_dag steering 1\n";
+constexpr const char* kConfigHeader = "ruvector_dag steering 2\n";
+constexpr const char* kConfigHeaderV1 = "ruvector_dag steering 1\n";
 
 bool Plain(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
@@ -837,11 +880,126 @@ struct Writer {
   }
 };
 
+/// Writes `p` percent-encoded outside Plain(), or "-" when empty.
+void PutEncoded(Writer* w, const char* p) {
+  if (*p == '\0') {
+    w->Put('-');
+    return;
+  }
+  for (; *p != '\0'; ++p) {
+    if (Plain(*p)) {
+      w->Put(*p);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof(hex), "%%%02X", static_cast<unsigned char>(*p));
+      w->Puts(hex);
+    }
+  }
+}
+
 int Hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+/// Decodes the percent-encoded field l[0, n) into `out` (NUL-terminated,
+/// at most cap - 1 bytes). Null on success, else what was wrong.
+const char* Decode(const char* l, size_t n, char* out, size_t cap) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = l[i];
+    if (c == '%') {
+      if (i + 2 >= n + 0 || Hex(l[i + 1]) < 0 || Hex(l[i + 2]) < 0) return "bad escape";
+      c = static_cast<char>(Hex(l[i + 1]) * 16 + Hex(l[i + 2]));
+      i += 2;
+    } else if (!Plain(c)) {
+      return "bad character";
+    }
+    if (c == '\0' || o + 1 >= cap) return "field too long";
+    out[o++] = c;
+  }
+  out[o] = '\0';
+  return nullptr;
+}
+
+/// Parses an "advice ..." line (without "advice ") into *pin; null on
+/// success, else what was wrong. The text must parse as advice and agree
+/// with the stored settings and relation sets.
+const char* ParseAdviceLine(const char* l, size_t n, AdvicePin* pin) {
+  *pin = AdvicePin();
+  const char* field[5];
+  size_t len[5];
+  size_t pos = 0;
+  for (int f = 0; f < 5; ++f) {
+    if (pos >= n) return "too few fields";
+    field[f] = l + pos;
+    while (pos < n && l[pos] != ' ') ++pos;
+    len[f] = static_cast<size_t>(l + pos - field[f]);
+    if (len[f] == 0) return "empty field";
+    if (f < 4) {
+      if (pos >= n) return "too few fields";
+      ++pos;
+    }
+  }
+  if (pos != n) return "too many fields";
+  char num[32];
+  if (len[0] >= sizeof(num) || len[1] >= sizeof(num)) return "bad number";
+  std::snprintf(num, sizeof(num), "%.*s", static_cast<int>(len[0]), field[0]);
+  char* end = nullptr;
+  const long long qid = std::strtoll(num, &end, 10);
+  if (end == num || *end != '\0' || qid == 0) return "bad query id";
+  pin->query_id = static_cast<uint64_t>(qid);
+  std::snprintf(num, sizeof(num), "%.*s", static_cast<int>(len[1]), field[1]);
+  const unsigned long long db = std::strtoull(num, &end, 10);
+  if (end == num || *end != '\0' || db == 0 || db > 0xffffffffull) return "bad database";
+  pin->database_oid = static_cast<uint32_t>(db);
+  if (!(len[2] == 1 && field[2][0] == '-')) {
+    char rows[kMaxAdviceRows * 48];
+    if (len[2] >= sizeof(rows)) return "too many relation sets";
+    std::snprintf(rows, sizeof(rows), "%.*s", static_cast<int>(len[2]), field[2]);
+    char* save = nullptr;
+    for (char* item = strtok_r(rows, ",", &save); item != nullptr; item = strtok_r(nullptr, ",", &save)) {
+      if (pin->rows_count >= static_cast<uint32_t>(kMaxAdviceRows)) return "too many relation sets";
+      unsigned long relset = std::strtoul(item, &end, 10);
+      if (end == item || *end != ':' || relset == 0 || relset > 0xfffffffful) return "bad relation set";
+      char* rel = end + 1;
+      unsigned long relations = std::strtoul(rel, &end, 10);
+      if (end == rel || *end != ':' || relations > static_cast<unsigned long>(kMaxAdviceRelations)) {
+        return "bad relation count";
+      }
+      char* fac = end + 1;
+      double factor = std::strtod(fac, &end);
+      if (end == fac || *end != '\0' || !(factor >= kMinAdviceFactor && factor <= kMaxAdviceFactor)) {
+        return "bad factor";
+      }
+      pin->relsets[pin->rows_count] = static_cast<uint32_t>(relset);
+      pin->relation_counts[pin->rows_count] = static_cast<uint32_t>(relations);
+      pin->factors[pin->rows_count] = factor;
+      ++pin->rows_count;
+    }
+  }
+  if (!(len[3] == 1 && field[3][0] == '-')) {
+    if (const char* bad = Decode(field[3], len[3], pin->settings, sizeof(pin->settings))) return bad;
+  }
+  if (const char* bad = Decode(field[4], len[4], pin->text, sizeof(pin->text))) return bad;
+  static ParsedAdvice parsed;
+  char error[160];
+  if (!ParseAdvice(pin->text, std::strlen(pin->text), &parsed, error, sizeof(error))) return "advice text does not parse";
+  static char lines[kArmSettingsLen];
+  if (!AdviceSettingsLines(parsed, lines, sizeof(lines)) || std::strcmp(lines, pin->settings) != 0) {
+    return "settings disagree with the advice text";
+  }
+  if (static_cast<uint32_t>(parsed.rows_count) != pin->rows_count) return "relation sets disagree with the advice text";
+  for (int i = 0; i < parsed.rows_count; ++i) {
+    if (parsed.rows[i].factor != pin->factors[i] ||
+        static_cast<uint32_t>(parsed.rows[i].relation_count) != pin->relation_counts[i] ||
+        (parsed.rows[i].relation_count == 0 && parsed.rows[i].relset != pin->relsets[i])) {
+      return "relation sets disagree with the advice text";
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -855,15 +1013,7 @@ size_t SteerConfigImage(const SteerState* s, char* out, size_t cap) {
     w.Puts("arm ");
     w.Puts(a.name);
     w.Put(' ');
-    for (const char* p = a.settings; *p != '\0'; ++p) {
-      if (Plain(*p)) {
-        w.Put(*p);
-      } else {
-        char hex[4];
-        std::snprintf(hex, sizeof(hex), "%%%02X", static_cast<unsigned char>(*p));
-        w.Puts(hex);
-      }
-    }
+    PutEncoded(&w, a.settings);
     w.Put('\n');
   }
   for (const Pin& p : s->pins) {
@@ -876,6 +1026,23 @@ size_t SteerConfigImage(const SteerState* s, char* out, size_t cap) {
       std::snprintf(line, sizeof(line), " %u", p.database_oid);
       w.Puts(line);
     }
+    w.Put('\n');
+  }
+  for (const AdvicePin& p : s->advice_pins) {
+    if (p.query_id == 0) continue;
+    char line[64];
+    std::snprintf(line, sizeof(line), "advice %lld %u ", static_cast<long long>(p.query_id), p.database_oid);
+    w.Puts(line);
+    if (p.rows_count == 0) w.Put('-');
+    for (uint32_t i = 0; i < p.rows_count && i < static_cast<uint32_t>(kMaxAdviceRows); ++i) {
+      std::snprintf(line, sizeof(line), "%s%u:%u:%.17g", i == 0 ? "" : ",", p.relsets[i], p.relation_counts[i],
+                    p.factors[i]);
+      w.Puts(line);
+    }
+    w.Put(' ');
+    PutEncoded(&w, p.settings);
+    w.Put(' ');
+    PutEncoded(&w, p.text);
     w.Put('\n');
   }
   const uint32_t crc = ruvector_dag::Crc32c(out, w.len <= cap ? w.len : 0);
@@ -896,6 +1063,9 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
     return false;
   };
   const size_t hlen = std::strlen(kConfigHeader);
+  if (len >= hlen && std::memcmp(text, kConfigHeaderV1, hlen) == 0) {
+    return fail("steering file version 1 (written before pinned plan advice); this server reads version 2", 0);
+  }
   if (len < hlen || std::memcmp(text, kConfigHeader, hlen) != 0) return fail("not a steering file (bad header)", 1);
   // The checksum line is the last one.
   if (len < 2 || text[len - 1] != '\n') return fail("truncated (no final newline)", 0);
@@ -919,7 +1089,8 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
   static uint64_t pin_ids[kMaxPins];
   static uint32_t pin_dbs[kMaxPins];
   static char pin_arms[kMaxPins][kArmNameLen];
-  int narms = 0, npins = 0;
+  static AdvicePin advice[kMaxAdvicePins];
+  int narms = 0, npins = 0, nadvice = 0;
   int line_no = 1;
   size_t pos = hlen;
   while (pos < last) {
@@ -941,20 +1112,12 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
         const char c = a.name[i];
         if (!(Plain(c) && c != '=')) return fail("bad arm name", line_no);
       }
-      size_t o = 0;
-      for (size_t i = sp + 1; i < n; ++i) {
-        char c = l[i];
-        if (c == '%') {
-          if (i + 2 >= n + 0 || Hex(l[i + 1]) < 0 || Hex(l[i + 2]) < 0) return fail("bad escape in arm settings", line_no);
-          c = static_cast<char>(Hex(l[i + 1]) * 16 + Hex(l[i + 2]));
-          i += 2;
-        } else if (!Plain(c)) {
-          return fail("bad character in arm settings", line_no);
-        }
-        if (c == '\0' || o + 1 >= static_cast<size_t>(kArmSettingsLen)) return fail("arm settings too long", line_no);
-        a.settings[o++] = c;
+      if (const char* bad = Decode(l + sp + 1, n - sp - 1, a.settings, sizeof(a.settings))) {
+        char msg[64];
+        std::snprintf(msg, sizeof(msg), "arm settings: %s", bad);
+        return fail(msg, line_no);
       }
-      a.settings[o] = '\0';
+      const size_t o = std::strlen(a.settings);
       if (o == 0 || a.settings[o - 1] != '\n' || std::strchr(a.settings, '=') == nullptr) {
         return fail("arm settings are not name=value lines", line_no);
       }
@@ -983,6 +1146,19 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
       pin_dbs[npins] = database;
       std::snprintf(pin_arms[npins], kArmNameLen, "%s", arm);
       ++npins;
+    } else if (n > 7 && std::strncmp(l, "advice ", 7) == 0) {
+      if (nadvice >= kMaxAdvicePins) return fail("too many pinned advice lines", line_no);
+      if (const char* bad = ParseAdviceLine(l + 7, n - 7, &advice[nadvice])) {
+        char msg[96];
+        std::snprintf(msg, sizeof(msg), "bad advice line: %s", bad);
+        return fail(msg, line_no);
+      }
+      for (int i = 0; i < nadvice; ++i) {
+        if (advice[i].query_id == advice[nadvice].query_id && advice[i].database_oid == advice[nadvice].database_oid) {
+          return fail("advice pinned twice for one query", line_no);
+        }
+      }
+      ++nadvice;
     } else {
       return fail("unknown line", line_no);
     }
@@ -1010,9 +1186,11 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
   for (Pin& p : s->pins) p = Pin();
   for (int i = 0; i < narms; ++i) AddArm(s, arms[i].name, arms[i].settings);
   for (int i = 0; i < npins; ++i) SetPin(s, pin_ids[i], FindArm(s, pin_arms[i]), pin_dbs[i]);
+  for (AdvicePin& p : s->advice_pins) p = AdvicePin();
+  for (int i = 0; i < nadvice; ++i) SetAdvicePin(s, advice[i]);
   RebuildQueryFilter(s);
   *arms_loaded = narms;
-  *pins_loaded = npins;
+  *pins_loaded = npins + nadvice;
   return true;
 }
 

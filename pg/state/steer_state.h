@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "state/plan_advice.h"
 #include "state/vector_state.h"
 
 namespace ruvector_pg {
@@ -113,6 +114,25 @@ struct Pin {
   uint64_t query_id = 0;  // 0 = empty
   int32_t arm = 0;
   uint32_t database_oid = 0;  // the database it steers (0 = every database)
+};
+
+/// Plan advice a DBA pinned for one query id in one database
+/// (dag_pin(query, advice); docs/postgres.md, "Plan advice"): the SET
+/// items as arm settings, the ROWS items resolved to relation sets, and the
+/// canonical text. Wins over an arm pin and over the learner.
+inline constexpr int kMaxAdvicePins = 64;
+struct AdvicePin {
+  uint64_t query_id = 0;  // 0 = empty
+  uint32_t database_oid = 0;
+  char settings[kArmSettingsLen] = {0};  // "name=value\n" lines
+  uint32_t rows_count = 0;
+  uint32_t relsets[kMaxAdviceRows] = {0};
+  uint32_t relation_counts[kMaxAdviceRows] = {0};  // 0 = given by id
+  double factors[kMaxAdviceRows] = {0};
+  char text[kAdviceTextLen] = {0};
+  // Since the server started (not persisted):
+  uint64_t plans = 0;     // plannings that used the advice
+  uint64_t failures = 0;  // plannings under it that failed (the default plan was used)
 };
 
 /// Query ids with something to steer (so the planner hook copies the query
@@ -264,7 +284,8 @@ struct SteerCounters {
   uint64_t steered_plans = 0;     // plans made under a non-default arm
   uint64_t exploration_plans = 0;
   uint64_t baseline_checks = 0;
-  uint64_t pinned_plans = 0;
+  uint64_t pinned_plans = 0;     // plans made under a pinned arm or pinned advice
+  uint64_t advice_failures = 0;  // plannings under pinned advice that failed (default plan used)
   uint64_t replan_failures = 0;   // arm re-plans that failed (default plan used)
   uint64_t trajectories_learned = 0;
   uint64_t deployments = 0;
@@ -322,6 +343,7 @@ struct SteerState {
   SteerCounters counters;
   ArmDef arms[kMaxArms];
   Pin pins[kMaxPins];
+  AdvicePin advice_pins[kMaxAdvicePins];
   uint64_t event_next_seq = 1;
   LearnEvent events[kEventCapacity];
   QueryFilterEntry filter[kQueryFilterSlots];
@@ -355,10 +377,15 @@ struct SteerState {
 /// Initializes `s` with the eight built-in arms.
 void InitSteerState(SteerState* s);
 
-/// The steering configuration (custom arms and pins) as a small text image:
-///   "ruvector_dag steering 1\n", then "arm <name> <settings>\n" per custom
-///   arm and "pin <query id> <arm name>\n" per pin (settings percent-encoded
-///   outside [A-Za-z0-9_.=-]), then "crc <crc32c of the lines above, hex>\n".
+/// The steering configuration (custom arms, pins, pinned advice) as a small
+/// text image:
+///   "ruvector_dag steering 2\n", then "arm <name> <settings>\n" per custom
+///   arm, "pin <query id> <arm name> [<database>]\n" per pin and
+///   "advice <query id> <database> <rows> <settings> <text>\n" per pinned
+///   advice (<rows>: "-" or comma-separated "relset:relations:factor";
+///   settings and text percent-encoded outside [A-Za-z0-9_.=-], "-" when
+///   empty), then "crc <crc32c of the lines above, hex>\n". A version 1
+///   file (no advice) is refused with a message saying so.
 /// Writes at most `cap` bytes into `out` and returns the full length (a
 /// return value > cap means the buffer was too small).
 size_t SteerConfigImage(const SteerState* s, char* out, size_t cap);
@@ -386,6 +413,16 @@ void ClearDecisions(SteerState* s);
 /// Removes the decision of `key` (backward-shift deletion keeps every other
 /// key reachable). Returns false when absent.
 bool RemoveDecision(SteerState* s, uint64_t key);
+
+/// The pinned advice of `query_id` in `database_oid` (exactly), or nullptr.
+const AdvicePin* FindAdvicePin(const SteerState* s, uint64_t query_id, uint32_t database_oid);
+AdvicePin* FindAdvicePin(SteerState* s, uint64_t query_id, uint32_t database_oid);
+/// Stores `pin` (replacing the advice of its query id and database, and
+/// removing an arm pin of both); false when the table is full or the query
+/// id is 0. Counters start at 0. The caller rebuilds the query filter.
+bool SetAdvicePin(SteerState* s, const AdvicePin& pin);
+/// Removes the advice of `query_id` in `database_oid`; false when none.
+bool RemoveAdvicePin(SteerState* s, uint64_t query_id, uint32_t database_oid);
 
 /// Pin lookup (-1 when not pinned).
 int PinnedArm(const SteerState* s, uint64_t query_id, uint32_t database_oid = 0);
@@ -441,6 +478,9 @@ inline constexpr int TrajectoryArm(uint16_t flags) { return (flags >> 8) & 31; }
 
 /// The run hit the explorer's timeout: latency_ms is a lower bound.
 inline constexpr uint16_t kTrajectoryCensored = 128;
+/// Planned under pinned plan advice: measures no arm (the bandits skip it)
+/// and its estimates may be corrected (the row-correction learner skips it).
+inline constexpr uint16_t kTrajectoryAdvice = 16384;
 
 /// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
 int FindCapture(const SteerState* s, uint64_t key);
@@ -571,9 +611,11 @@ struct SteerChoice {
   double default_ms = 0.0;
   double arm_ms = 0.0;  // measured mean of the chosen arm (0 = unmeasured)
   int vector = -1;      // vector search setting to apply on top of the arm (-1 = none)
+  int advice = -1;      // index of the pinned advice that applies (action kPinned; -1 = none)
 };
 /// Chooses the arm for one planning of pattern `key` / `query_id` and
-/// advances the decision's counters: a pin wins; else an exploration run when
+/// advances the decision's counters: pinned advice wins (its `plans` is
+/// counted), then an arm pin; else an exploration run when
 /// `explore_budget` > 0 and explorations stay within that share of the
 /// pattern's plans; else the deployed arm, with every `baseline_interval`-th
 /// plan serving arm 0 to refresh the baseline -- unless `background_baseline`

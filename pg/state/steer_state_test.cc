@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -674,7 +675,7 @@ TEST(SteerConfigTest, CustomArmsAndPinsRoundTrip) {
   ASSERT_TRUE(SetPin(a.get(), 42, FindArm(a.get(), "ef_64")));
   ASSERT_TRUE(SetPin(a.get(), -7, FindArm(a.get(), "no_nestloop")));
   std::string img = Image(a.get());
-  EXPECT_EQ(img.rfind("ruvector_dag steering 1\n", 0), 0u);
+  EXPECT_EQ(img.rfind("ruvector_dag steering 2\n", 0), 0u);
 
   auto b = NewState();
   char err[128] = {0};
@@ -688,6 +689,97 @@ TEST(SteerConfigTest, CustomArmsAndPinsRoundTrip) {
   EXPECT_EQ(PinnedArm(b.get(), static_cast<uint64_t>(-7)), 1);
   EXPECT_NE(QueryFilterFlags(b.get(), 42) & kFilterDeployedOrPinned, 0);
   EXPECT_EQ(Image(b.get()), img);  // deterministic
+}
+
+/// A file image with a valid checksum around `body` (lines after the header).
+std::string Signed(const std::string& header, const std::string& body) {
+  std::string text = header + body;
+  char crc[32];
+  std::snprintf(crc, sizeof(crc), "crc %08x\n", ruvector_dag::Crc32c(text.data(), text.size()));
+  return text + crc;
+}
+
+AdvicePin Advice(uint64_t query_id, uint32_t database, const char* text) {
+  AdvicePin p;
+  p.query_id = query_id;
+  p.database_oid = database;
+  static ParsedAdvice parsed;
+  char err[160];
+  EXPECT_TRUE(ParseAdvice(text, std::strlen(text), &parsed, err, sizeof(err))) << err;
+  FormatAdvice(parsed, p.text, sizeof(p.text));
+  EXPECT_TRUE(AdviceSettingsLines(parsed, p.settings, sizeof(p.settings)));
+  for (int i = 0; i < parsed.rows_count; ++i) {
+    p.relsets[i] = parsed.rows[i].relation_count == 0 ? parsed.rows[i].relset : 1000u + static_cast<uint32_t>(i);
+    p.relation_counts[i] = static_cast<uint32_t>(parsed.rows[i].relation_count);
+    p.factors[i] = parsed.rows[i].factor;
+  }
+  p.rows_count = static_cast<uint32_t>(parsed.rows_count);
+  return p;
+}
+
+TEST(SteerConfigTest, PinnedAdviceRoundTripsAndWinsOverArmPins) {
+  auto a = NewState();
+  ASSERT_TRUE(SetPin(a.get(), 42, FindArm(a.get(), "no_nestloop"), 5));
+  ASSERT_TRUE(SetAdvicePin(a.get(), Advice(42, 5, "SET(enable_hashjoin=off work_mem='64 MB') ROWS(o \"Cust X\" *40)")));
+  EXPECT_EQ(PinnedArm(a.get(), 42, 5), -1);  // the advice replaced the arm pin
+  ASSERT_TRUE(SetAdvicePin(a.get(), Advice(43, 5, "ROWS(#77 *0.25)")));
+  RebuildQueryFilter(a.get());
+  EXPECT_NE(QueryFilterFlags(a.get(), 43) & kFilterDeployedOrPinned, 0);
+  SteerChoice c = ChooseArm(a.get(), 999, 42, 0.0, 16, false, 5);
+  EXPECT_EQ(c.action, SteerAction::kPinned);
+  ASSERT_GE(c.advice, 0);
+  EXPECT_STREQ(a->advice_pins[c.advice].settings, "enable_hashjoin=off\nwork_mem=64 MB\n");
+  EXPECT_EQ(a->advice_pins[c.advice].plans, 1u);
+  EXPECT_LT(ChooseArm(a.get(), 999, 42, 0.0, 16, false, 6).advice, 0);  // another database
+  const std::string img = Image(a.get());
+  EXPECT_NE(img.find("advice 42 5 1000:2:40 "), std::string::npos) << img;
+
+  auto b = NewState();
+  char err[160] = {0};
+  int arms = 0, pins = 0;
+  ASSERT_TRUE(LoadSteerConfig(img.data(), img.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
+  EXPECT_EQ(pins, 2);
+  const AdvicePin* p = FindAdvicePin(b.get(), 42, 5);
+  ASSERT_NE(p, nullptr);
+  EXPECT_STREQ(p->text, "SET(enable_hashjoin=off work_mem='64 MB') ROWS(o \"Cust X\" *40)");
+  EXPECT_EQ(p->rows_count, 1u);
+  EXPECT_EQ(p->relsets[0], 1000u);
+  EXPECT_EQ(p->factors[0], 40.0);
+  EXPECT_EQ(FindAdvicePin(b.get(), 43, 5)->relsets[0], 77u);
+  EXPECT_EQ(Image(b.get()), img);
+  EXPECT_TRUE(RemoveAdvicePin(b.get(), 42, 5));
+  EXPECT_FALSE(RemoveAdvicePin(b.get(), 42, 5));
+}
+
+TEST(SteerConfigTest, OldAndInconsistentAdviceFilesAreRefused) {
+  const std::string v1 = Signed("ruvector_dag steering 1\n", "pin 5 no_nestloop\n");
+  const std::vector<std::string> bodies = {
+      "advice 42 5 - - -\n",                                         // the text does not parse
+      "advice 42 5 - enable_nestloop=off%0A SET%28x=1%29\n",         // settings disagree with the text
+      "advice 42 5 1000:1:40 a=b%0A SET%28a=b%29\n",                 // relation sets disagree with the text
+      "advice 42 5 1000:1:1e9 - ROWS%28a%20%2A1e9%29\n",             // factor out of range
+      "advice 0 5 - a=b%0A SET%28a=b%29\n",                          // query id 0
+      "advice 42 0 - a=b%0A SET%28a=b%29\n",                         // no database
+      "advice 42 5 - a=b%0A SET%28a=b%29 extra\n",                   // too many fields
+      "advice 42 5 - a=b%0A SET(a=b)\n",                             // unencoded characters
+      "advice 42 5 - a=b%0A SET%28a=b%29\nadvice 42 5 - a=b%0A SET%28a=b%29\n",  // twice
+  };
+  std::vector<std::string> bad = {v1};
+  for (const std::string& body : bodies) bad.push_back(Signed("ruvector_dag steering 2\n", body));
+  for (size_t i = 0; i < bad.size(); ++i) {
+    auto b = NewState();
+    char err[160] = {0};
+    int arms = -1, pins = -1;
+    EXPECT_FALSE(LoadSteerConfig(bad[i].data(), bad[i].size(), b.get(), err, sizeof(err), &arms, &pins)) << i;
+    EXPECT_NE(err[0], '\0');
+  }
+  auto b = NewState();
+  char err[160] = {0};
+  int arms = -1, pins = -1;
+  ASSERT_FALSE(LoadSteerConfig(v1.data(), v1.size(), b.get(), err, sizeof(err), &arms, &pins));
+  EXPECT_NE(std::string(err).find("version 1"), std::string::npos) << err;
+  const std::string good = Signed("ruvector_dag steering 2\n", "advice 42 5 - a=b%0A SET%28a=b%29\n");
+  ASSERT_TRUE(LoadSteerConfig(good.data(), good.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
 }
 
 TEST(SteerConfigTest, DamagedFilesAreRefusedAndChangeNothing) {
@@ -704,7 +796,7 @@ TEST(SteerConfigTest, DamagedFilesAreRefusedAndChangeNothing) {
   std::string flipped = good;
   flipped[30] ^= 1;  // inside the arm line: checksum mismatch
   bad.push_back(flipped);
-  std::string unknown_arm = "ruvector_dag steering 1\npin 5 nowhere\n";
+  std::string unknown_arm = "ruvector_dag steering 2\npin 5 nowhere\n";
   char crc[32];
   std::snprintf(crc, sizeof(crc), "crc %08x\n", ruvector_dag::Crc32c(unknown_arm.data(), unknown_arm.size()));
   bad.push_back(unknown_arm + crc);

@@ -60,6 +60,13 @@ if [ -n "$dim_corrected" ] && [ "$dim_corrected" -ge 100 ] && [ "$dim_corrected"
 else not_ok "EXPLAIN shows the corrected estimate of rc_dim (got ${dim_corrected:-?})"; fi
 check "EXPLAIN names the arm and the corrected relations" \
   "$(printf '%s\n' "$corrected_plan" | grep -c "Learned Arm: row_corrections (pinned\|Row Corrections: 3 relations")" 2
+# The plan advice names the corrected sets by their aliases (docs/postgres.md, "Plan advice").
+advice_line=$(printf '%s\n' "$corrected_plan" | sed -n 's/^ *Plan Advice: //p')
+check "EXPLAIN's plan advice has a ROWS item per corrected set, by alias" \
+  "$(printf '%s\n' "$advice_line" | grep -oE 'ROWS\((f d|f|d) \*[0-9.e+]+\)' | sed 's/ \*.*//' | sort | tr '\n' ' ')" \
+  "ROWS(d ROWS(f ROWS(f d "
+check "dag_decisions shows the same advice" \
+  "$(quiet "$db" "SELECT advice FROM ruvector.dag_decisions() WHERE pattern_id = ${pattern:-0}")" "$advice_line"
 check "results are identical under the corrections" "$(psql_db "$db" -c "$q")" "$expected"
 check "the corrected plannings are counted" \
   "$(quiet "$db" "SELECT corrected_plannings > 0 AND corrected_relations >= 3 AND patterns >= 1

@@ -43,6 +43,7 @@ void CollectRowSample(const TrajectoryRecord& r) {
   // Plans made with the corrections have corrected estimates: learning from
   // them would correct the corrections.
   if ((r.flags & kTrajectoryArmKnown) != 0 && TrajectoryArm(r.flags) == kRowCorrectionsArm) return;
+  if ((r.flags & kTrajectoryAdvice) != 0) return;  // pinned advice may hold ROWS items
   CollectedSample& s = g_samples[g_sample_count];
   s.count = 0;
   s.may_stop_early = (r.flags & (kTrajectoryMayStopEarly | kTrajectoryCensored)) != 0;

@@ -1,0 +1,125 @@
+// Unit tests of the plan-advice parser and printer (plan_advice.h).
+#include "state/plan_advice.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+namespace ruvector_pg {
+namespace {
+
+struct Result {
+  bool ok = false;
+  std::string error;
+  std::string canonical;
+};
+
+Result Parse(const std::string& text) {
+  static ParsedAdvice parsed;
+  char error[160] = {0};
+  Result r;
+  r.ok = ParseAdvice(text.data(), text.size(), &parsed, error, sizeof(error));
+  r.error = error;
+  if (r.ok) {
+    char out[kAdviceTextLen];
+    FormatAdvice(parsed, out, sizeof(out));
+    r.canonical = out;
+  }
+  return r;
+}
+
+TEST(PlanAdviceTest, ParsesAndPrintsCanonically) {
+  Result r = Parse("  set( Enable_NestLoop = off  work_mem='64 MB' )rows(Orders \"Cust\"\"X\" * 40.0) ");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.canonical, "SET(enable_nestloop=off work_mem='64 MB') ROWS(orders \"Cust\"\"X\" *40)");
+  // The canonical text parses to itself.
+  Result again = Parse(r.canonical);
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_EQ(again.canonical, r.canonical);
+  EXPECT_EQ(Parse("ROWS(#4294967295 *1e-6) SET(hnsw.ef_search=64)").canonical,
+            "SET(hnsw.ef_search=64) ROWS(#4294967295 *1e-06)");
+  EXPECT_EQ(Parse("SET(a='it''s') SET(b=2)").canonical, "SET(a='it''s' b=2)");
+}
+
+TEST(PlanAdviceTest, RefusesMalformedInputWithAReason) {
+  const struct {
+    const char* text;
+    const char* reason;
+  } cases[] = {
+      {"", "empty"},
+      {"   \n\t", "empty"},
+      {"SET", "expected '(' after SET"},
+      {"SET()", "holds no setting"},
+      {"SET(a)", "expected '='"},
+      {"SET(a=)", "expected a setting value"},
+      {"SET(a=b", "missing ')'"},
+      {"SET(a=b a=c)", "given twice"},
+      {"SET(a='x", "unterminated"},
+      {"SET(a='x\ny')", "control character"},
+      {"SET(a=b;c)", "expected a setting name"},
+      {"ROWS(a *0)", "outside"},
+      {"ROWS(a *1e7)", "outside"},
+      {"ROWS(a *-1)", "expected a factor"},
+      {"ROWS(a *1e)", "bad exponent"},
+      {"ROWS(*2)", "names no relation"},
+      {"ROWS(a a *2)", "named twice"},
+      {"ROWS(a b *2) ROWS(b a *3)", "same relations given twice"},
+      {"ROWS(#0 *2)", "relation set id"},
+      {"ROWS(#4294967296 *2)", "out of range"},
+      {"ROWS(a *2", "expected ')'"},
+      {"ROWS(\"\" *2)", "empty quoted"},
+      {"ROWS(a; DROP TABLE t; *2)", "expected a relation name"},
+      {"HINT(a)", "expected SET(...) or ROWS(...)"},
+      {"SETX(a=b)", "expected SET(...) or ROWS(...)"},
+  };
+  for (const auto& c : cases) {
+    Result r = Parse(c.text);
+    EXPECT_FALSE(r.ok) << c.text;
+    EXPECT_NE(r.error.find(c.reason), std::string::npos) << c.text << " -> " << r.error;
+  }
+  // Bytes and lengths.
+  EXPECT_NE(Parse(std::string("SET(a=b)\0", 9)).error.find("NUL"), std::string::npos);
+  EXPECT_NE(Parse(std::string(kMaxAdviceInput + 1, ' ')).error.find("at most"), std::string::npos);
+  EXPECT_NE(Parse("SET(" + std::string(64, 'a') + "=1)").error.find("longer than 63"), std::string::npos);
+  EXPECT_NE(Parse("SET(a='" + std::string(128, 'x') + "')").error.find("longer than 127"), std::string::npos);
+  std::string many = "SET(";
+  for (int i = 0; i < kMaxAdviceSettings + 1; ++i) many += "s" + std::to_string(i) + "=1 ";
+  EXPECT_NE(Parse(many + ")").error.find("more than 16 settings"), std::string::npos);
+  std::string rows;
+  for (int i = 0; i < kMaxAdviceRows + 1; ++i) rows += "ROWS(t" + std::to_string(i) + " *2) ";
+  EXPECT_NE(Parse(rows).error.find("more than 16 ROWS"), std::string::npos);
+}
+
+TEST(PlanAdviceTest, SettingsLinesAndAppenders) {
+  static ParsedAdvice parsed;
+  char err[160];
+  const char* text = "SET(enable_nestloop=off join_collapse_limit=1)";
+  ASSERT_TRUE(ParseAdvice(text, std::strlen(text), &parsed, err, sizeof(err))) << err;
+  char lines[512];
+  ASSERT_TRUE(AdviceSettingsLines(parsed, lines, sizeof(lines)));
+  EXPECT_STREQ(lines, "enable_nestloop=off\njoin_collapse_limit=1\n");
+  char tiny[8];
+  EXPECT_FALSE(AdviceSettingsLines(parsed, tiny, sizeof(tiny)));
+
+  char out[256] = {0};
+  EXPECT_FALSE(AppendSettingsAdvice("", out, sizeof(out)));
+  ASSERT_TRUE(AppendSettingsAdvice("enable_nestloop=off\nwork_mem=64 MB\n", out, sizeof(out)));
+  const char aliases[2][kAdviceNameLen] = {"orders", "Big Table"};
+  char relations[128];
+  FormatAliases(aliases, 2, relations, sizeof(relations));
+  AppendRowsAdvice(relations, 7, 40.0, out, sizeof(out));
+  AppendRowsAdvice("", 7, 0.5, out, sizeof(out));
+  EXPECT_STREQ(out, "SET(enable_nestloop=off work_mem='64 MB') ROWS(orders \"Big Table\" *40) ROWS(#7 *0.5)");
+  // What the printers write parses back.
+  ASSERT_TRUE(ParseAdvice(out, std::strlen(out), &parsed, err, sizeof(err))) << err;
+  EXPECT_EQ(parsed.rows_count, 2);
+  EXPECT_EQ(parsed.rows[1].relset, 7u);
+  // Truncation is bounded and NUL-terminated.
+  char small[12] = {0};
+  AppendRowsAdvice(relations, 7, 40.0, small, sizeof(small));
+  EXPECT_EQ(std::strlen(small), sizeof(small) - 1);
+}
+
+}  // namespace
+}  // namespace ruvector_pg
