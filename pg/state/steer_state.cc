@@ -1063,10 +1063,12 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
     return false;
   };
   const size_t hlen = std::strlen(kConfigHeader);
-  if (len >= hlen && std::memcmp(text, kConfigHeaderV1, hlen) == 0) {
-    return fail("steering file version 1 (written before pinned plan advice); this server reads version 2", 0);
+  // Version 1 is version 2 without advice lines: its arms and pins load
+  // as they are (the next save writes version 2).
+  const bool v1 = len >= hlen && std::memcmp(text, kConfigHeaderV1, hlen) == 0;
+  if (!v1 && (len < hlen || std::memcmp(text, kConfigHeader, hlen) != 0)) {
+    return fail("not a steering file (bad header)", 1);
   }
-  if (len < hlen || std::memcmp(text, kConfigHeader, hlen) != 0) return fail("not a steering file (bad header)", 1);
   // The checksum line is the last one.
   if (len < 2 || text[len - 1] != '\n') return fail("truncated (no final newline)", 0);
   size_t last = len - 1;
@@ -1146,7 +1148,7 @@ bool LoadSteerConfig(const char* text, size_t len, SteerState* s, char* error, s
       pin_dbs[npins] = database;
       std::snprintf(pin_arms[npins], kArmNameLen, "%s", arm);
       ++npins;
-    } else if (n > 7 && std::strncmp(l, "advice ", 7) == 0) {
+    } else if (!v1 && n > 7 && std::strncmp(l, "advice ", 7) == 0) {
       if (nadvice >= kMaxAdvicePins) return fail("too many pinned advice lines", line_no);
       if (const char* bad = ParseAdviceLine(l + 7, n - 7, &advice[nadvice])) {
         char msg[96];

@@ -751,8 +751,29 @@ TEST(SteerConfigTest, PinnedAdviceRoundTripsAndWinsOverArmPins) {
   EXPECT_FALSE(RemoveAdvicePin(b.get(), 42, 5));
 }
 
-TEST(SteerConfigTest, OldAndInconsistentAdviceFilesAreRefused) {
-  const std::string v1 = Signed("ruvector_dag steering 1\n", "pin 5 no_nestloop\n");
+TEST(SteerConfigTest, VersionOneFilesLoadTheirArmsAndPins) {
+  auto a = NewState();
+  ASSERT_GE(AddArm(a.get(), "mine", "work_mem=8MB\n"), 0);
+  ASSERT_TRUE(SetPin(a.get(), 9, FindArm(a.get(), "mine")));
+  std::string img = Image(a.get());
+  const std::string v2_header = "ruvector_dag steering 2\n";
+  ASSERT_EQ(img.compare(0, v2_header.size(), v2_header), 0);
+  const size_t crc_at = img.rfind("crc ");
+  const std::string v1 = Signed("ruvector_dag steering 1\n", img.substr(v2_header.size(), crc_at - v2_header.size()));
+  auto b = NewState();
+  char err[160] = {0};
+  int arms = -1, pins = -1;
+  ASSERT_TRUE(LoadSteerConfig(v1.data(), v1.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
+  EXPECT_EQ(arms, 1);
+  EXPECT_EQ(pins, 1);
+  EXPECT_EQ(Image(b.get()), img);  // and the next save writes version 2
+  // Advice lines did not exist in version 1.
+  const std::string v1_advice = Signed("ruvector_dag steering 1\n", "advice 42 5 - a=b%0A SET%28a=b%29\n");
+  auto c = NewState();
+  EXPECT_FALSE(LoadSteerConfig(v1_advice.data(), v1_advice.size(), c.get(), err, sizeof(err), &arms, &pins));
+}
+
+TEST(SteerConfigTest, InconsistentAdviceFilesAreRefused) {
   const std::vector<std::string> bodies = {
       "advice 42 5 - - -\n",                                         // the text does not parse
       "advice 42 5 - enable_nestloop=off%0A SET%28x=1%29\n",         // settings disagree with the text
@@ -764,7 +785,7 @@ TEST(SteerConfigTest, OldAndInconsistentAdviceFilesAreRefused) {
       "advice 42 5 - a=b%0A SET(a=b)\n",                             // unencoded characters
       "advice 42 5 - a=b%0A SET%28a=b%29\nadvice 42 5 - a=b%0A SET%28a=b%29\n",  // twice
   };
-  std::vector<std::string> bad = {v1};
+  std::vector<std::string> bad;
   for (const std::string& body : bodies) bad.push_back(Signed("ruvector_dag steering 2\n", body));
   for (size_t i = 0; i < bad.size(); ++i) {
     auto b = NewState();
@@ -776,8 +797,6 @@ TEST(SteerConfigTest, OldAndInconsistentAdviceFilesAreRefused) {
   auto b = NewState();
   char err[160] = {0};
   int arms = -1, pins = -1;
-  ASSERT_FALSE(LoadSteerConfig(v1.data(), v1.size(), b.get(), err, sizeof(err), &arms, &pins));
-  EXPECT_NE(std::string(err).find("version 1"), std::string::npos) << err;
   const std::string good = Signed("ruvector_dag steering 2\n", "advice 42 5 - a=b%0A SET%28a=b%29\n");
   ASSERT_TRUE(LoadSteerConfig(good.data(), good.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
 }

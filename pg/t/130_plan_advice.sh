@@ -152,14 +152,5 @@ check "dag_unpin removes the advice" "$(quiet "$db" "SELECT ruvector.dag_unpin($
 check "no pins left" "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_pins()")" 0
 check "unpinned, EXPLAIN shows no pinned advice" "$(psql_db "$db" -c "EXPLAIN $q1" | grep -c "advice (pinned")" 0
 
-# --- 7. a version 1 steering file is refused with a message -------------------------------------------
-quiet "$db" "SELECT ruvector.dag_pin('$q1', 'SET(enable_nestloop=off)')" >/dev/null
-pg_ctl_rv stop
-"${rv_as_pg[@]}" bash -c "printf 'ruvector_dag steering 1\npin 5 no_nestloop\ncrc 00000000\n' > '$RV_DATA/ruvector_dag.steering'"
-pg_ctl_rv start
-wait_ready
-check "the old file is refused with its version named" \
-  "$(grep -c 'ignoring "ruvector_dag.steering": steering file version 1' "$RV_LOG")" 1
-check "nothing is pinned from it" "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_pins()")" 0
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "DROP ROLE IF EXISTS adv_plain" >/dev/null
 done_testing
