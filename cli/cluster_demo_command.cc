@@ -71,6 +71,8 @@ struct QueryResult {
   // B and C only: A's proposal for this query.
   std::string proposed_arm;
   bool prior_seen = false;      // dag_decisions().prior named the proposed arm
+  bool prior_applied = false;   // the proposal matched this pattern and became its prior
+  double received_epoch = 0;    // client clock when A's proposals were seen here, s
   std::string local_status;     // qudag_proposals().local_status at the end
   double local_gain = 0;
   int64_t local_samples = 0;
@@ -411,6 +413,23 @@ struct Measured {
   bool confirmed_while_down = false;
 };
 
+/// Refreshes B's or C's view of A's proposals (status, local gain, samples).
+Status ReadProposalStatus(Server& s) {
+  RUVECTOR_ASSIGN_OR_RETURN(PgRows p, s.admin.Exec("SELECT arm, local_status, coalesce(local_pattern_id, 0), "
+                                                   "coalesce(local_gain, 0), coalesce(local_samples, 0) "
+                                                   "FROM ruvector.qudag_proposals() WHERE NOT own AND proposer = 'a'"));
+  for (QueryResult& r : s.results) {
+    for (const auto& row : p.rows) {
+      if (row[0] != r.proposed_arm || (row[2] != "0" && row[2] != r.pattern_id)) continue;
+      r.local_status = row[1];
+      r.prior_applied = r.prior_applied || (row[1] != "no_match" && row[1] != "unknown_arm");
+      r.local_gain = std::atof(row[3].c_str());
+      r.local_samples = std::stoll(row[4]);
+    }
+  }
+  return Status::Ok();
+}
+
 /// Phase 2: the node A is connected to is killed; A proposes; B and C
 /// receive the proposals through the surviving nodes.
 Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats, const Options& o, Log& log,
@@ -453,33 +472,38 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats,
                                              m->proposals));
     }));
     m->publish_to_receipt_s[k - 1] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (QueryResult& r : s.results) r.received_epoch = Clock::Epoch();
     log.Line(fmt::format("{} received A's proposals {:.1f} s after A's sync began (NATS node n{} still down)", s.name,
                          m->publish_to_receipt_s[k - 1], m->killed_node));
   }
-  // Which arm A proposed for each query (by pattern id on A).
-  RUVECTOR_ASSIGN_OR_RETURN(PgRows own, a.admin.Exec("SELECT local_pattern_id, arm FROM ruvector.qudag_proposals() WHERE own"));
+  // A proposes the arm it deployed for each pattern with enough runs.
   for (size_t k = 1; k < servers.size(); ++k) {
     for (size_t i = 0; i < a.results.size(); ++i) {
-      for (const auto& row : own.rows) {
-        if (row[0] == a.results[i].pattern_id) servers[k].results[i].proposed_arm = row[1];
+      const QueryResult& ra = a.results[i];
+      if (ra.deployed_arm != "default" && ra.observed_runs >= kProposalMinRuns) {
+        servers[k].results[i].proposed_arm = ra.deployed_arm;
       }
     }
   }
-  return Status::Ok();
-}
-
-/// Refreshes B's or C's view of A's proposals (status, local gain, samples).
-Status ReadProposalStatus(Server& s) {
-  RUVECTOR_ASSIGN_OR_RETURN(PgRows p, s.admin.Exec("SELECT arm, local_status, coalesce(local_pattern_id, 0), "
-                                                   "coalesce(local_gain, 0), coalesce(local_samples, 0) "
-                                                   "FROM ruvector.qudag_proposals() WHERE NOT own AND proposer = 'a'"));
-  for (QueryResult& r : s.results) {
-    for (const auto& row : p.rows) {
-      if (row[0] != r.proposed_arm || (row[2] != "0" && row[2] != r.pattern_id)) continue;
-      r.local_status = row[1];
-      r.local_gain = std::atof(row[3].c_str());
-      r.local_samples = std::stoll(row[4]);
+  // Each receiver matches the proposals to its own patterns (its worker loop,
+  // every 50 ms): from then on they are priors.
+  for (size_t k = 1; k < servers.size(); ++k) {
+    Server& s = servers[k];
+    RUVECTOR_RETURN_IF_ERROR(WaitUntil(o.timeout_s, s.name + " matched A's proposals to its patterns", [&]() -> Result<bool> {
+      RUVECTOR_RETURN_IF_ERROR(ReadDecisions(s));
+      RUVECTOR_RETURN_IF_ERROR(ReadProposalStatus(s));
+      bool all = true;
+      for (const QueryResult& r : s.results) all = all && (r.proposed_arm.empty() || r.prior_applied);
+      return all;
+    }));
+    RUVECTOR_RETURN_IF_ERROR(ReadDecisions(s));
+    std::string st;
+    for (const QueryResult& r : s.results) {
+      if (r.proposed_arm.empty()) continue;
+      st += fmt::format("{}{}: {} is the prior of its own pattern {} ({})", st.empty() ? "" : "; ", r.name,
+                        r.proposed_arm, r.pattern_id, r.prior_seen ? "dag_decisions().prior" : "already measured");
     }
+    log.Line(s.name + " " + st);
   }
   return Status::Ok();
 }
@@ -617,11 +641,13 @@ nlohmann::ordered_json QueryJson(const QueryResult& r, const QueryResult* on_a) 
                               {"deploy_arm_ms", r.arm_ms}};
   if (on_a != nullptr) {
     j["proposed_arm"] = r.proposed_arm;
+    j["prior_applied"] = r.prior_applied;
     j["prior_seen"] = r.prior_seen;
     j["same_arm_as_a"] = r.deployed_arm == r.proposed_arm;
     j["proposal_local_status"] = r.local_status;
     j["local_gain"] = r.local_gain;
     j["local_samples"] = r.local_samples;
+    j["seconds_received_to_deploy"] = r.deployed ? r.deploy_epoch - r.received_epoch : 0.0;
     j["seconds_after_a_deployed"] = r.deployed && on_a->deployed ? r.deploy_epoch - on_a->deploy_epoch : 0.0;
     j["explorations_vs_a"] = on_a->candidate_runs > 0 ? static_cast<double>(r.candidate_runs) / on_a->candidate_runs : 0.0;
   }
@@ -642,15 +668,19 @@ void PrintSummary(const std::vector<Server>& servers, const Measured& m, double 
                               ? "-"
                               : fmt::format("{:.1f}", r.deploy_epoch - a.results[i].deploy_epoch);
       std::string prop = is_a ? "proposed" : fmt::format("{} {} (prior {})", r.proposed_arm, r.local_status,
-                                                          r.prior_seen ? "seen" : "not seen");
+                                                          r.prior_applied ? "applied" : "not applied");
       std::cout << fmt::format("{:<6} {:<5} {:<22} {:>10} {:>10} {:>12.1f} {:>13} {:>9}  {}\n", s.name, r.name,
                                r.deployed_arm, r.workload_runs, r.candidate_runs,
-                               r.deployed ? r.deploy_epoch - r.first_run_epoch : 0.0, after,
+                               !r.deployed ? 0.0
+                               : is_a    ? r.deploy_epoch - r.first_run_epoch
+                                         : r.deploy_epoch - r.received_epoch,
+                               after,
                                fmt::format("{:.1f}>{:.1f}", r.default_ms, r.arm_ms), prop);
     }
   }
   std::cout << "  execs = the demo's executions of the query on that server until the deployment was seen; cand. "
-               "runs = runs steered to a candidate arm (explorer or online) before it\n";
+               "runs = runs steered to a candidate arm (explorer or online) before it; s to deploy = from A's first "
+               "execution (A), from the proposal's arrival (B, C); s after A's = between the deploy events\n";
   std::cout << fmt::format("  wire: {:.0f} bytes per proposed pattern ({:.0f} per sealed message, one per peer)\n",
                            m.proposal_bytes, m.proposal_message_bytes);
   std::cout << fmt::format("  NATS node n{} killed before A proposed: B received after {:.1f} s, C after {:.1f} s; "

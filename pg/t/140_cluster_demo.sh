@@ -86,7 +86,7 @@ for k in 1 2; do
     "$(j $q,proposal_local_status), local gain $(j $q,local_gain) over $(j $q,local_samples) runs"
   check "$n received A's proposal with NATS node $(j nats,killed_node) down" \
     "$(j sync,seconds_sync_to_$n | awk '{print ($1 > 0) ? "t" : "f"}')" t
-  check "$n held A's arm as a prior of its own Q1 pattern" "$(j $q,prior_seen)" true
+  check "$n matched A's proposal to its own Q1 pattern as a prior" "$(j $q,prior_applied)" true
   check "$n deployed an arm for Q1" "$(j $q,deployed)" true
   check "$n's deployment was measured on $n (its own runs of the arm, faster than its default)" \
     "$(printf "SELECT (:'r'::jsonb #>> '{$q,deployed_arm_runs_before_deploy}')::int > 0 AND
