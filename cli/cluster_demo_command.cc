@@ -123,6 +123,12 @@ class Log {
   const Clock& clock_;
 };
 
+/// The status of a result (a copy: the result may be a temporary).
+template <typename T>
+Status StatusOf(const Result<T>& r) {
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 Status Interrupted() {
   if (g_signal == 0) return Status::Ok();
   return Status::FailedPrecondition(fmt::format("interrupted by signal {}", static_cast<int>(g_signal)));
@@ -230,10 +236,10 @@ Status StartServer(Server& s, const std::string& urls) {
   RUVECTOR_ASSIGN_OR_RETURN(s.pg, PrivateCluster::Start(s.dir, &created, SyncConf(s.name, urls)));
   s.started = true;
   RUVECTOR_ASSIGN_OR_RETURN(s.admin, PgConnection::Connect(s.pg.ConnInfo("postgres")));
-  RUVECTOR_RETURN_IF_ERROR(s.admin
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(s.admin
                                .Exec("SET client_min_messages = warning; SET ruvector.dag_enabled = off; "
                                      "CREATE EXTENSION IF NOT EXISTS ruvector_dag CASCADE")
-                               .status());
+                               ));
   return Status::Ok();
 }
 
@@ -267,15 +273,15 @@ Status ConnectPeers(std::vector<Server>& servers, int timeout_s, Log& log) {
 }
 
 Status CreateWorkload(Server& s, const std::vector<WorkloadQuery>& queries) {
-  RUVECTOR_RETURN_IF_ERROR(s.admin.Exec(std::string("CREATE DATABASE ") + kDatabase).status());
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(s.admin.Exec(std::string("CREATE DATABASE ") + kDatabase)));
   RUVECTOR_ASSIGN_OR_RETURN(s.mon, PgConnection::Connect(s.pg.ConnInfo(kDatabase)));
-  RUVECTOR_RETURN_IF_ERROR(s.mon
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(s.mon
                                .Exec("SET client_min_messages = warning; SET ruvector.dag_enabled = off; "
                                      "CREATE EXTENSION ruvector_dag CASCADE;" +
                                      WorkloadSchemaSql())
-                               .status());
+                               ));
   RUVECTOR_ASSIGN_OR_RETURN(s.work, PgConnection::Connect(s.pg.ConnInfo(kDatabase)));
-  RUVECTOR_RETURN_IF_ERROR(s.work.Exec(LearningSessionSql(false, 0.0)).status());
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(s.work.Exec(LearningSessionSql(false, 0.0))));
   s.qids.clear();
   s.results.clear();
   for (const WorkloadQuery& q : queries) {
@@ -295,11 +301,11 @@ Status RunRound(Server& s, const std::vector<WorkloadQuery>& queries, int runs) 
     if (s.results[i].first_run_epoch == 0) s.results[i].first_run_epoch = Clock::Epoch();
     for (int k = 0; k < runs; ++k) {
       RUVECTOR_RETURN_IF_ERROR(Interrupted());
-      RUVECTOR_RETURN_IF_ERROR(s.work.Exec(queries[i].sql).status());
+      RUVECTOR_RETURN_IF_ERROR(StatusOf(s.work.Exec(queries[i].sql)));
       if (!s.results[i].deployed) ++s.results[i].workload_runs;
     }
   }
-  return s.mon.Exec("SELECT ruvector.dag_learn_now()").status();
+  return StatusOf(s.mon.Exec("SELECT ruvector.dag_learn_now()"));
 }
 
 /// Refreshes the decision of every query; the first time one is deployed,
@@ -448,7 +454,7 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats,
   int expected = 0;
   for (const QueryResult& r : a.results) expected += r.deployed_arm != "default" && r.observed_runs >= kProposalMinRuns;
   const auto t0 = std::chrono::steady_clock::now();
-  RUVECTOR_RETURN_IF_ERROR(a.admin.Exec("SELECT ruvector.qudag_sync_now()").status());
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(a.admin.Exec("SELECT ruvector.qudag_sync_now()")));
   // A's publishes fail while the stream elects a new leader; the worker backs
   // off and retries by itself.
   Counters c1;
