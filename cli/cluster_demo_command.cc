@@ -421,7 +421,9 @@ struct Measured {
 
 /// Refreshes B's or C's view of A's proposals (status, local gain, samples).
 Status ReadProposalStatus(Server& s) {
-  RUVECTOR_ASSIGN_OR_RETURN(PgRows p, s.admin.Exec("SELECT arm, local_status, coalesce(local_pattern_id, 0), "
+  // From the workload's database: the local pattern and its gain are shown
+  // only to sessions that may see the pattern (its database and role).
+  RUVECTOR_ASSIGN_OR_RETURN(PgRows p, s.mon.Exec("SELECT arm, local_status, coalesce(local_pattern_id, 0), "
                                                    "coalesce(local_gain, 0), coalesce(local_samples, 0) "
                                                    "FROM ruvector.qudag_proposals() WHERE NOT own AND proposer = 'a'"));
   for (QueryResult& r : s.results) {
@@ -547,10 +549,10 @@ Status ValidateOnPeers(std::vector<Server>& servers, const std::vector<WorkloadQ
                                             servers[k].name, r.name, o.max_rounds));
       }
       log.Line(fmt::format("{} deployed {} for {} ({} A's proposal {}) after {} executions and {} candidate runs; "
-                           "its own runs: {:.1f} -> {:.1f} ms, {} runs of the arm; voted {} (local gain {:.2f} over {} "
+                           "({} arms); its own runs: {:.1f} -> {:.1f} ms, {} runs of the arm; voted {} (local gain {:.2f} over {} "
                            "runs)",
                            servers[k].name, r.deployed_arm, r.name, r.deployed_arm == r.proposed_arm ? "=" : "!=",
-                           r.proposed_arm, r.workload_runs, r.candidate_runs, r.default_ms, r.arm_ms,
+                           r.proposed_arm, r.workload_runs, r.candidate_runs, r.candidate_arms, r.default_ms, r.arm_ms,
                            r.deployed_arm_runs, r.local_status == "confirmed" ? "confirm" : "refute", r.local_gain,
                            r.local_samples));
     }
