@@ -63,6 +63,9 @@ struct QueryResult {
   int executions = 0;           // executions the demo issued on this server
   int workload_runs = 0;        // of them, until the deployment of the current arm was seen
   std::string event_arm;        // the arm of the deploy event recorded below
+  std::string first_arm;        // the first arm deployed, with its executions and candidate runs
+  int first_executions = 0;
+  int64_t first_candidate_runs = 0;
   bool deployed = false;
   double first_run_epoch = 0;   // client clock, s
   double deploy_epoch = 0;      // the deploy event's time (server clock, same machine), s
@@ -353,6 +356,11 @@ Status ReadDecisions(Server& s) {
     r.candidate_runs = std::stoll(t.rows[0][0]);
     r.candidate_arms = std::stoll(t.rows[0][1]);
     r.deployed_arm_runs = std::stoll(t.rows[0][2]);
+    if (r.first_arm.empty()) {
+      r.first_arm = r.deployed_arm;
+      r.first_executions = r.workload_runs;
+      r.first_candidate_runs = r.candidate_runs;
+    }
   }
   return Status::Ok();
 }
@@ -670,6 +678,9 @@ nlohmann::ordered_json QueryJson(const QueryResult& r, const QueryResult* on_a) 
                               {"candidate_arms_to_deploy", r.candidate_arms},
                               {"deployed_arm_runs_before_deploy", r.deployed_arm_runs},
                               {"seconds_first_run_to_deploy", r.deployed ? r.deploy_epoch - r.first_run_epoch : 0.0},
+                              {"first_deployed_arm", r.first_arm},
+                              {"first_deploy_executions", r.first_executions},
+                              {"first_deploy_candidate_runs", r.first_candidate_runs},
                               {"deploy_default_ms", r.default_ms},
                               {"deploy_arm_ms", r.arm_ms}};
   if (on_a != nullptr) {
@@ -689,8 +700,9 @@ nlohmann::ordered_json QueryJson(const QueryResult& r, const QueryResult* on_a) 
 
 void PrintSummary(const std::vector<Server>& servers, const Measured& m, double wall_s) {
   std::cout << "\nSummary (every number measured in this run)\n";
-  std::cout << fmt::format("{:<6} {:<5} {:<22} {:>10} {:>10} {:>12} {:>13} {:>9}  {}\n", "server", "query",
-                           "deployed arm", "execs", "cand. runs", "s to deploy", "s after A's", "ms", "A's proposal");
+  std::cout << fmt::format("{:<6} {:<5} {:<28} {:<16} {:>6} {:>6} {:>7} {:>7} {:>15}  {}\n", "server", "query",
+                           "first deployed (execs/cand.)", "deployed at end", "execs", "cand.", "s", "s>A", "ms",
+                           "A's proposal");
   const Server& a = servers[0];
   for (const Server& s : servers) {
     for (size_t i = 0; i < s.results.size(); ++i) {
@@ -702,7 +714,8 @@ void PrintSummary(const std::vector<Server>& servers, const Measured& m, double 
                               : fmt::format("{:.1f}", r.deploy_epoch - a.results[i].deploy_epoch);
       std::string prop = is_a ? "proposed" : fmt::format("{} {} (prior {})", r.proposed_arm, r.local_status,
                                                           r.prior_applied ? "applied" : "not applied");
-      std::cout << fmt::format("{:<6} {:<5} {:<22} {:>10} {:>10} {:>12.1f} {:>13} {:>9}  {}\n", s.name, r.name,
+      std::cout << fmt::format("{:<6} {:<5} {:<28} {:<16} {:>6} {:>6} {:>7.1f} {:>7} {:>15}  {}\n", s.name, r.name,
+                               fmt::format("{} ({}/{})", r.first_arm, r.first_executions, r.first_candidate_runs),
                                r.deployed_arm, r.workload_runs, r.candidate_runs,
                                !r.deployed ? 0.0
                                : is_a    ? r.deploy_epoch - r.first_run_epoch
@@ -711,9 +724,10 @@ void PrintSummary(const std::vector<Server>& servers, const Measured& m, double 
                                fmt::format("{:.1f}>{:.1f}", r.default_ms, r.arm_ms), prop);
     }
   }
-  std::cout << "  execs = the demo's executions of the query on that server until the deployment was seen; cand. "
-               "runs = runs steered to a candidate arm (explorer or online) before it; s to deploy = from A's first "
-               "execution (A), from the proposal's arrival (B, C); s after A's = between the deploy events\n";
+  std::cout << "  execs = the demo's executions of the query on that server until a deployment was seen; cand. = "
+               "runs steered to a candidate arm (explorer or online, default-plan measurements included) before it; "
+               "execs, cand., s, s>A and ms refer to the deployment of the arm deployed at the end; s = from A's first "
+               "execution (A), from the proposal's arrival (B, C); s>A = between A's and this deploy event\n";
   std::cout << fmt::format("  wire: {:.0f} bytes per proposed pattern ({:.0f} per sealed message, one per peer)\n",
                            m.proposal_bytes, m.proposal_message_bytes);
   std::cout << fmt::format("  NATS node n{} killed before A proposed: B received after {:.1f} s, C after {:.1f} s; "
