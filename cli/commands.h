@@ -13,6 +13,7 @@ void RegisterMinCut(CLI::App& app, int* exit_code);
 void RegisterAttention(CLI::App& app, int* exit_code);
 void RegisterDemo(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
+void RegisterClusterDemo(CLI::App& app, int* exit_code);
 
 }  // namespace ruvector_dag::cli
 

@@ -73,16 +73,6 @@ void Progress(const DemoOptions& o, const std::string& msg) {
   }
 }
 
-/// Query id of `sql` (EXPLAIN VERBOSE's "Query Identifier").
-Result<std::string> QueryId(PgConnection& c, const std::string& sql) {
-  RUVECTOR_ASSIGN_OR_RETURN(std::string plan, c.Scalar("EXPLAIN (VERBOSE, FORMAT JSON) " + sql));
-  nlohmann::json j = nlohmann::json::parse(plan, nullptr, false);
-  if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].contains("Query Identifier")) {
-    return Status::Internal("EXPLAIN returned no query identifier (compute_query_id off?)");
-  }
-  return j[0]["Query Identifier"].dump();
-}
-
 std::string Svg(const std::vector<Round>& rounds, double baseline_total) {
   const double w = 760, h = 360, left = 70, right = 20, top = 40, bottom = 50;
   double ymax = baseline_total;
@@ -207,7 +197,7 @@ int RunDemo(const DemoOptions& o) {
   for (double b : baseline) baseline_total += b;
   std::vector<std::string> qids(queries.size());
   for (size_t i = 0; i < queries.size(); ++i) {
-    auto q = QueryId(db, queries[i].sql);
+    auto q = QueryIdentifier(db, queries[i].sql);
     if (!q.ok()) return fail(q.status());
     qids[i] = *q;
   }

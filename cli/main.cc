@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   RegisterAttention(app, &exit_code);
   RegisterDemo(app, &exit_code);
   RegisterBench(app, &exit_code);
+  RegisterClusterDemo(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

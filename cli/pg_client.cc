@@ -3,15 +3,19 @@
 
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 namespace ruvector_dag::cli {
@@ -107,15 +111,6 @@ std::string SqlLiteral(const std::string& s) {
   return out;
 }
 
-// --- private cluster ------------------------------------------------------------
-
-namespace {
-
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -129,12 +124,40 @@ std::string ShellQuote(const std::string& s) {
   return out;
 }
 
-/// Runs a shell command; as the postgres user when `as_postgres`.
+int RunShell(const std::string& cmd) {
+  // posix_spawn + waitpid rather than system(): system() ignores SIGINT and
+  // SIGQUIT in the caller while the child runs, so a command's Ctrl-C
+  // handler would never see them.
+  const char* argv[] = {"sh", "-c", cmd.c_str(), nullptr};
+  pid_t pid = 0;
+  if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+Result<std::string> QueryIdentifier(PgConnection& c, const std::string& sql) {
+  RUVECTOR_ASSIGN_OR_RETURN(std::string plan, c.Scalar("EXPLAIN (VERBOSE, FORMAT JSON) " + sql));
+  nlohmann::json j = nlohmann::json::parse(plan, nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].contains("Query Identifier")) {
+    return Status::Internal("EXPLAIN returned no query identifier (compute_query_id off?)");
+  }
+  return j[0]["Query Identifier"].dump();
+}
+
+// --- private cluster ------------------------------------------------------------
+
+namespace {
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
 int Run(const std::string& cmd, bool as_postgres) {
-  std::string full = as_postgres ? "runuser -u postgres -- " + cmd : cmd;
-  int rc = std::system(full.c_str());
-  if (rc == -1) return -1;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+  return RunShell(as_postgres ? "runuser -u postgres -- " + cmd : cmd);
 }
 
 std::string ReadSmallFile(const std::string& path) {
@@ -165,7 +188,7 @@ std::string PrivateCluster::DefaultDir() {
   return std::string(home) + "/.cache/ruvector-dag/demo";
 }
 
-Result<PrivateCluster> PrivateCluster::Start(const std::string& dir_in, bool* created) {
+Result<PrivateCluster> PrivateCluster::Start(const std::string& dir_in, bool* created, const std::string& extra_conf) {
   PrivateCluster c;
   c.dir = dir_in;
   if (c.dir.empty() || c.dir[0] != '/') return Status::InvalidArgument("cluster directory must be absolute: " + c.dir);
@@ -230,7 +253,8 @@ Result<PrivateCluster> PrivateCluster::Start(const std::string& dir_in, bool* cr
          << "max_connections = 20\n"
          << "shared_buffers = 128MB\n"
          << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-         << "dynamic_shared_memory_type = mmap\njit = off\nautovacuum = off\n";
+         << "dynamic_shared_memory_type = mmap\njit = off\nautovacuum = off\n"
+         << extra_conf;
     std::string conf_cmd = "sh -c " + ShellQuote("cat >> " + ShellQuote(data + "/postgresql.conf"));
     FILE* p = ::popen((c.as_postgres ? "runuser -u postgres -- " + conf_cmd : conf_cmd).c_str(), "w");
     if (p == nullptr) return Status::Internal("could not write postgresql.conf");
@@ -262,6 +286,22 @@ Status PrivateCluster::Stop() const {
   std::string cmd = ShellQuote(bin_dir + "/pg_ctl") + " -D " + ShellQuote(dir + "/data") +
                     " -m fast -w stop >/dev/null 2>&1";
   if (Run(cmd, as_postgres) != 0) return Status::Internal("pg_ctl stop failed for " + dir);
+  return Status::Ok();
+}
+
+Status PrivateCluster::WriteDataFile(const std::string& name, const std::string& content) const {
+  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
+    return Status::InvalidArgument("data file name must be a plain file name: " + name);
+  }
+  const std::string path = dir + "/data/" + name;
+  std::string script = "umask 077 && cat > " + ShellQuote(path + ".tmp") + " && mv -f " + ShellQuote(path + ".tmp") +
+                       " " + ShellQuote(path);
+  std::string cmd = "sh -c " + ShellQuote(script);
+  FILE* p = ::popen((as_postgres ? "runuser -u postgres -- " + cmd : cmd).c_str(), "w");
+  if (p == nullptr) return Status::Internal("could not write " + path);
+  size_t written = fwrite(content.data(), 1, content.size(), p);
+  int rc = ::pclose(p);
+  if (written != content.size() || rc != 0) return Status::Internal("could not write " + path);
   return Status::Ok();
 }
 

@@ -47,6 +47,14 @@ class PgConnection {
 
 /// Quotes `s` as an SQL string literal.
 std::string SqlLiteral(const std::string& s);
+/// Quotes `s` for /bin/sh (single quotes).
+std::string ShellQuote(const std::string& s);
+/// Runs `cmd` with /bin/sh; returns its exit status (128 if it died of a
+/// signal, -1 if it could not run). Signals reach the caller meanwhile.
+int RunShell(const std::string& cmd);
+/// PostgreSQL's query identifier of `sql` (EXPLAIN VERBOSE's "Query
+/// Identifier"; needs compute_query_id, which the extension turns on).
+Result<std::string> QueryIdentifier(PgConnection& c, const std::string& sql);
 
 /// A private cluster: initdb into DIR/data, unix socket in DIR, a port that
 /// names the socket, the ruvector_dag library preloaded, no TCP listener.
@@ -63,12 +71,16 @@ struct PrivateCluster {
   /// /var/tmp/ruvector-dag-demo (root's home is not reachable by `postgres`).
   static std::string DefaultDir();
   /// Prepares `dir` (initdb when needed), checks that the extension is
-  /// installed, and starts the server unless it runs already.
-  static Result<PrivateCluster> Start(const std::string& dir, bool* created);
+  /// installed, and starts the server unless it runs already. `extra_conf`
+  /// (postgresql.conf lines) is appended when the cluster is created.
+  static Result<PrivateCluster> Start(const std::string& dir, bool* created, const std::string& extra_conf = "");
   /// libpq conninfo for database `db`.
   std::string ConnInfo(const std::string& db) const;
   /// Fast shutdown.
   Status Stop() const;
+  /// Writes `content` to DIR/data/`name` (a plain file name) as the server's
+  /// user, mode 0600, replacing it (temporary file + rename).
+  Status WriteDataFile(const std::string& name, const std::string& content) const;
   /// Stops (if running) and removes the directory.
   static Status Destroy(const std::string& dir);
 };
