@@ -77,14 +77,20 @@ uint64_t DoubleBits(double d) {
 
 // --- writing -------------------------------------------------------------------
 
+// Fields are written into a small chunk through a raw pointer and appended
+// to the output a chunk at a time: in the -Oz WASM build each std::string
+// append or push_back is a call into libc++, once per field otherwise.
 class ByteWriter {
  public:
-  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U8(uint8_t v) {
+    *Room() = static_cast<char>(v);
+    ++used_;
+  }
   // Little-endian, `width` bytes.
   void Fixed(uint64_t v, int width) {
-    char b[8];
+    char* b = Room();
     for (int i = 0; i < width; ++i) b[i] = static_cast<char>(v >> (8 * i));
-    out_.append(b, width);
+    used_ += width;
   }
   void U16(uint16_t v) { Fixed(v, 2); }
   void U32(uint32_t v) { Fixed(v, 4); }
@@ -95,17 +101,36 @@ class ByteWriter {
     Fixed(bits, 4);
   }
   void Varint(uint64_t v) {
-    char b[10];
-    int n = 0;
+    char* b = Room();
+    size_t n = 0;
     for (; v >= 0x80; v >>= 7) b[n++] = static_cast<char>(v | 0x80);
     b[n++] = static_cast<char>(v);
-    out_.append(b, n);
+    used_ += n;
   }
-  void Bytes(std::string_view b) { out_.append(b.data(), b.size()); }
-  std::string& str() { return out_; }
+  void Bytes(std::string_view b) {
+    Flush();
+    out_.append(b.data(), b.size());
+  }
+  std::string& str() {
+    Flush();
+    return out_;
+  }
 
  private:
+  static constexpr size_t kMaxField = 10;  // a varint's longest form
+  // Space for one field (kMaxField bytes) at chunk_ + used_.
+  char* Room() {
+    if (used_ > sizeof(chunk_) - kMaxField) Flush();
+    return chunk_ + used_;
+  }
+  void Flush() {
+    out_.append(chunk_, used_);
+    used_ = 0;
+  }
+
   std::string out_;
+  char chunk_[512];
+  size_t used_ = 0;
 };
 
 // Strings numbered by first use: 0 is the empty string, others from 1. An

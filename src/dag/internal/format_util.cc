@@ -231,7 +231,7 @@ Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId
 Status AddEdgesByTarget(QueryDag& dag, std::vector<uint32_t> in_start, std::vector<NodeId> in_adj) {
   const size_t n = dag.id_bound();
   if (dag.edge_count() != 0 || in_start.size() != n + 1 || in_start[n] != in_adj.size()) {
-    return Status::Internal("AddEdgesByTarget needs a DAG without edges and inputs for every id");
+    return Status::Internal("AddEdgesByTarget needs an edgeless DAG and id_bound + 1 starts");
   }
   // 1. Unknown ids and self-loops, targets ascending, with AddEdge's wording.
   // 2. The outputs' CSR: counted, then filled targets ascending (the order in
