@@ -77,14 +77,20 @@ uint64_t DoubleBits(double d) {
 
 // --- writing -------------------------------------------------------------------
 
+// Fields are written into a small chunk through a raw pointer and appended
+// to the output a chunk at a time: in the -Oz WASM build each std::string
+// append or push_back is a call into libc++, once per field otherwise.
 class ByteWriter {
  public:
-  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U8(uint8_t v) {
+    *Room() = static_cast<char>(v);
+    ++used_;
+  }
   // Little-endian, `width` bytes.
   void Fixed(uint64_t v, int width) {
-    char b[8];
+    char* b = Room();
     for (int i = 0; i < width; ++i) b[i] = static_cast<char>(v >> (8 * i));
-    out_.append(b, width);
+    used_ += width;
   }
   void U16(uint16_t v) { Fixed(v, 2); }
   void U32(uint32_t v) { Fixed(v, 4); }
@@ -95,17 +101,36 @@ class ByteWriter {
     Fixed(bits, 4);
   }
   void Varint(uint64_t v) {
-    char b[10];
-    int n = 0;
+    char* b = Room();
+    size_t n = 0;
     for (; v >= 0x80; v >>= 7) b[n++] = static_cast<char>(v | 0x80);
     b[n++] = static_cast<char>(v);
-    out_.append(b, n);
+    used_ += n;
   }
-  void Bytes(std::string_view b) { out_.append(b.data(), b.size()); }
-  std::string& str() { return out_; }
+  void Bytes(std::string_view b) {
+    Flush();
+    out_.append(b.data(), b.size());
+  }
+  std::string& str() {
+    Flush();
+    return out_;
+  }
 
  private:
+  static constexpr size_t kMaxField = 10;  // a varint's longest form
+  // Space for one field (kMaxField bytes) at chunk_ + used_.
+  char* Room() {
+    if (used_ > sizeof(chunk_) - kMaxField) Flush();
+    return chunk_ + used_;
+  }
+  void Flush() {
+    out_.append(chunk_, used_);
+    used_ = 0;
+  }
+
   std::string out_;
+  char chunk_[512];
+  size_t used_ = 0;
 };
 
 // Strings numbered by first use: 0 is the empty string, others from 1. An
@@ -259,10 +284,11 @@ struct Header {
 // Reads the document in one pass. Every read is bounds-checked against the
 // end of the current section; the first problem is kept in error_ and every
 // step returns false from then on. Nodes are placed straight into the DAG's
-// slots (DagBuilder) and the edges are added at once (AddEdgesInOrder).
+// slots (DagBuilder) and the edges are added at once (AddEdgesByTarget).
 class Reader {
  public:
-  Reader(std::string_view bytes, const ParseLimits& limits) : bytes_(bytes), limits_(limits) {}
+  Reader(std::string_view bytes, const ParseLimits& limits)
+      : bytes_(bytes), data_(reinterpret_cast<const uint8_t*>(bytes.data())), limits_(limits) {}
 
   Result<QueryDag> Read() {
     if (!CheckFrame() || !ReadSections()) return std::move(error_);
@@ -286,7 +312,9 @@ class Reader {
   }
 
   size_t remaining() const { return end_ - pos_; }
-  uint8_t Byte(size_t at) const { return static_cast<uint8_t>(bytes_[at]); }
+  // Through a raw pointer: string_view's operator[] is a call in the -Oz
+  // WASM build, once per byte read.
+  uint8_t Byte(size_t at) const { return data_[at]; }
   uint64_t LittleEndian(size_t at, int width) const {
     uint64_t v = 0;
     for (int i = width; i-- > 0;) v = (v << 8) | Byte(at + i);
@@ -596,8 +624,13 @@ class Reader {
     }
     uint64_t groups = 0;
     if (!Bounded("edge group count", h.node_count, &groups)) return false;
-    std::vector<std::pair<NodeId, NodeId>> edges;
-    edges.reserve(h.edge_count);
+    // The section lists each target's inputs, targets ascending: that is the
+    // inputs' CSR layout, filled in place (in_start holds counts until the
+    // prefix sum below).
+    std::vector<uint32_t> in_start(h.id_bound + 1, 0);
+    std::vector<NodeId> in_adj(h.edge_count);
+    NodeId* adj = in_adj.data();
+    uint64_t read = 0;
     int64_t prev_target = -1;
     for (uint64_t g = 0; g < groups; ++g) {
       uint64_t gap = 0;
@@ -610,27 +643,30 @@ class Reader {
       prev_target = static_cast<int64_t>(target);
       const size_t count_at = pos_;
       if (!Varint("input count", &inputs)) return false;
-      const uint64_t left = h.edge_count - edges.size();
+      const uint64_t left = h.edge_count - read;
       if (inputs > left) {
         return Invalid(count_at, "node % input count % exceeds % (the edges the header has left)", {target, inputs, left});
       }
       if (inputs == 0) return Invalid(pos_, "node %: edge group with no inputs", {target});
+      in_start[target + 1] = static_cast<uint32_t>(inputs);
       for (uint64_t k = 0; k < inputs; ++k) {
         uint64_t source = 0;
         if (!Varint("edge source", &source)) return false;
         if (source > kMaxNodeId) return Invalid(pos_, "edge %->%: unknown node %", {source, target, source});
-        edges.emplace_back(static_cast<NodeId>(source), static_cast<NodeId>(target));
+        adj[read++] = static_cast<NodeId>(source);
       }
     }
-    if (edges.size() != h.edge_count) {
-      return Invalid(pos_, "edge section holds % edges; the header says %", {edges.size(), h.edge_count});
+    if (read != h.edge_count) {
+      return Invalid(pos_, "edge section holds % edges; the header says %", {read, h.edge_count});
     }
-    Status status = internal::AddEdgesInOrder(dag_, edges);
+    for (size_t v = 0; v < h.id_bound; ++v) in_start[v + 1] += in_start[v];
+    Status status = internal::AddEdgesByTarget(dag_, std::move(in_start), std::move(in_adj));
     if (!status.ok()) error_ = status.WithContext(kWhat);
     return status.ok();
   }
 
   std::string_view bytes_;
+  const uint8_t* data_;
   const ParseLimits& limits_;
   size_t pos_ = 0;
   size_t end_ = 0;  // end of the current section

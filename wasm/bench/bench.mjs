@@ -138,6 +138,15 @@ for (const n of [1000, 10000]) {
   const bytes = d.toBytes();
   cmp('toBytes', 'toBytes', () => d.toBytes());
   cmp('fromBytes', 'fromBytes', () => WasmDag.fromBytes(bytes).free());
+  // The floor of a checked read: a document whose stored checksum is off by
+  // one bit is refused after the CRC-32C pass over its body (plus the error
+  // thrown); the original checks nothing.
+  const corrupt = bytes.slice();
+  corrupt[corrupt.length - 1] ^= 1;
+  cmp('fromBytes refusing a bad checksum (CRC-32C pass + throw)', 'fromBytes', () => {
+    try { WasmDag.fromBytes(corrupt).free(); } catch { return; }
+    throw new Error('a corrupted document was accepted');
+  });
   // End to end: what reading costs before the first analysis can run.
   cmp('fromBytes + topoSort', ['fromBytes', 'topoSort'], () => { const r = WasmDag.fromBytes(bytes); r.topoSort(); r.free(); });
   const compact = d.toJSONString({ compact: true });

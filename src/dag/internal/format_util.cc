@@ -103,49 +103,50 @@ Status CheckIdSpace(uint64_t id_bound, size_t node_count, const ParseLimits& lim
   return Status::Ok();
 }
 
-Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId>>& edges) {
-  if (dag.edge_count() != 0) return Status::Internal("AddEdgesInOrder needs a DAG without edges");
-  // 1. Unknown ids and self-loops, in input order, with AddEdge's wording.
-  for (const auto& [from, to] : edges) {
-    if (!dag.Contains(from)) return Status::NotFound(Format("edge %->%: unknown node %", {from, to, from}));
-    if (!dag.Contains(to)) return Status::NotFound(Format("edge %->%: unknown node %", {from, to, to}));
-    if (from == to) return Status::InvalidArgument(Format("edge %->% is a self-loop", {from, to}));
-  }
+namespace {
+
+bool GoodEdge(const QueryDag& dag, NodeId from, NodeId to) {
+  return from != to && dag.Contains(from) && dag.Contains(to);
+}
+
+// QueryDag::AddEdge's message for an edge that is not GoodEdge: "edge
+// from->to: unknown node x" or "... is a self-loop".
+[[gnu::noinline]] Status BadEdge(const QueryDag& dag, NodeId from, NodeId to) {
+  if (!dag.Contains(from)) return Status::NotFound(Format("edge %->%: unknown node %", {from, to, from}));
+  if (!dag.Contains(to)) return Status::NotFound(Format("edge %->%: unknown node %", {from, to, to}));
+  return Status::InvalidArgument(Format("edge %->% is a self-loop", {from, to}));
+}
+
+// Steps 3 to 5 of AddEdgesInOrder on the CSR adjacency of all edges (both
+// directions, duplicates included; ends already checked): a topological
+// order or the cycle, the duplicates, then the adjacency lists.
+Status FinishEdges(QueryDag& dag, const std::vector<uint32_t>& in_start, const std::vector<NodeId>& in_adj,
+                   const std::vector<uint32_t>& out_start, const std::vector<NodeId>& out_adj) {
   const size_t n = dag.id_bound();
-  // 2. CSR adjacency (both directions) over all edges, duplicates included.
-  std::vector<uint32_t> out_start(n + 1, 0), in_start(n + 1, 0);
-  for (const auto& [from, to] : edges) {
-    ++out_start[from + 1];
-    ++in_start[to + 1];
-  }
-  for (size_t i = 0; i < n; ++i) {
-    out_start[i + 1] += out_start[i];
-    in_start[i + 1] += in_start[i];
-  }
-  std::vector<NodeId> out_adj(edges.size()), in_adj(edges.size());
-  {
-    std::vector<uint32_t> out_fill(out_start.begin(), out_start.end() - 1);
-    std::vector<uint32_t> in_fill(in_start.begin(), in_start.end() - 1);
-    for (const auto& [from, to] : edges) {
-      out_adj[out_fill[from]++] = to;
-      in_adj[in_fill[to]++] = from;
-    }
-  }
+  // The per-edge loops index through raw pointers: in the -Oz WASM build
+  // std::vector's operator[] and push_back are calls.
+  const uint32_t* in_at = in_start.data();
+  const NodeId* in = in_adj.data();
+  const uint32_t* out_at = out_start.data();
+  const NodeId* out = out_adj.data();
   // 3. Kahn's algorithm: a topological order of the nodes, or a cycle.
   std::vector<uint32_t> indegree(n);
-  for (size_t v = 0; v < n; ++v) indegree[v] = in_start[v + 1] - in_start[v];
-  std::vector<NodeId> order;
-  order.reserve(dag.node_count());
+  uint32_t* degree = indegree.data();
+  for (size_t v = 0; v < n; ++v) degree[v] = in_at[v + 1] - in_at[v];
+  std::vector<NodeId> order(dag.node_count());
+  NodeId* sorted = order.data();
+  size_t tail = 0;
   for (NodeId v = 0; v < n; ++v) {
-    if (dag.Contains(v) && indegree[v] == 0) order.push_back(v);
+    if (degree[v] == 0 && dag.Contains(v)) sorted[tail++] = v;
   }
-  for (size_t head = 0; head < order.size(); ++head) {
-    const NodeId v = order[head];
-    for (uint32_t k = out_start[v]; k < out_start[v + 1]; ++k) {
-      if (--indegree[out_adj[k]] == 0) order.push_back(out_adj[k]);
+  // Each live node enters the order once, so `tail` stays within its size.
+  for (size_t head = 0; head < tail; ++head) {
+    const NodeId v = sorted[head];
+    for (uint32_t k = out_at[v]; k < out_at[v + 1]; ++k) {
+      if (--degree[out[k]] == 0) sorted[tail++] = out[k];
     }
   }
-  if (order.size() != dag.node_count()) {
+  if (tail != dag.node_count()) {
     // Every node left has an input from another node left: walk inputs
     // backwards until a node repeats; the repeated stretch is a cycle.
     NodeId start = 0;
@@ -178,18 +179,77 @@ Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId
   // 4. Duplicates, reported in the order AddEdge calls would meet them:
   // targets in reverse topological order, each target's inputs in order.
   std::vector<NodeId> last_target(n, kInvalidNodeId);
-  for (size_t i = order.size(); i-- > 0;) {
-    const NodeId to = order[i];
-    for (uint32_t k = in_start[to]; k < in_start[to + 1]; ++k) {
-      const NodeId from = in_adj[k];
-      if (last_target[from] == to) return Status::AlreadyExists(Format("edge %->% already exists", {from, to}));
-      last_target[from] = to;
+  NodeId* last = last_target.data();
+  for (size_t i = tail; i-- > 0;) {
+    const NodeId to = sorted[i];
+    for (uint32_t k = in_at[to]; k < in_at[to + 1]; ++k) {
+      const NodeId from = in[k];
+      if (last[from] == to) return Status::AlreadyExists(Format("edge %->% already exists", {from, to}));
+      last[from] = to;
     }
   }
   // 5. Fill the adjacency lists; in_adj holds each target's inputs in input
-  // order (step 2 placed them in edge order).
+  // order.
   DagBuilder::SetEdges(dag, in_start, in_adj, out_start, order);
   return Status::Ok();
+}
+
+// Prefix sums of per-node counts held at [v + 1]: starts of each node's run.
+void CountsToStarts(std::vector<uint32_t>& start) {
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+}
+
+}  // namespace
+
+Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId>>& edges) {
+  if (dag.edge_count() != 0) return Status::Internal("AddEdgesInOrder needs a DAG without edges");
+  // 1. Unknown ids and self-loops, in input order, with AddEdge's wording.
+  for (const auto& [from, to] : edges) {
+    if (!GoodEdge(dag, from, to)) return BadEdge(dag, from, to);
+  }
+  const size_t n = dag.id_bound();
+  // 2. CSR adjacency (both directions) over all edges, duplicates included.
+  std::vector<uint32_t> out_start(n + 1, 0), in_start(n + 1, 0);
+  for (const auto& [from, to] : edges) {
+    ++out_start[from + 1];
+    ++in_start[to + 1];
+  }
+  CountsToStarts(out_start);
+  CountsToStarts(in_start);
+  std::vector<NodeId> out_adj(edges.size()), in_adj(edges.size());
+  {
+    std::vector<uint32_t> out_fill(out_start.begin(), out_start.end() - 1);
+    std::vector<uint32_t> in_fill(in_start.begin(), in_start.end() - 1);
+    for (const auto& [from, to] : edges) {
+      out_adj[out_fill[from]++] = to;
+      in_adj[in_fill[to]++] = from;
+    }
+  }
+  return FinishEdges(dag, in_start, in_adj, out_start, out_adj);
+}
+
+Status AddEdgesByTarget(QueryDag& dag, std::vector<uint32_t> in_start, std::vector<NodeId> in_adj) {
+  const size_t n = dag.id_bound();
+  if (dag.edge_count() != 0 || in_start.size() != n + 1 || in_start[n] != in_adj.size()) {
+    return Status::Internal("AddEdgesByTarget needs an edgeless DAG and id_bound + 1 starts");
+  }
+  // 1. Unknown ids and self-loops, targets ascending, with AddEdge's wording.
+  // 2. The outputs' CSR: counted, then filled targets ascending (the order in
+  // which AddEdgesInOrder meets these edges).
+  std::vector<uint32_t> out_start(n + 1, 0);
+  for (NodeId to = 0; to < n; ++to) {
+    for (uint32_t k = in_start[to]; k < in_start[to + 1]; ++k) {
+      if (!GoodEdge(dag, in_adj[k], to)) return BadEdge(dag, in_adj[k], to);
+      ++out_start[in_adj[k] + 1];
+    }
+  }
+  CountsToStarts(out_start);
+  std::vector<NodeId> out_adj(in_adj.size());
+  std::vector<uint32_t> out_fill(out_start.begin(), out_start.end() - 1);
+  for (NodeId to = 0; to < n; ++to) {
+    for (uint32_t k = in_start[to]; k < in_start[to + 1]; ++k) out_adj[out_fill[in_adj[k]]++] = to;
+  }
+  return FinishEdges(dag, in_start, in_adj, out_start, out_adj);
 }
 
 void DagBuilder::Start(QueryDag& dag, NodeId id_bound) { dag.slots_.resize(id_bound); }
@@ -204,16 +264,24 @@ OperatorNode& DagBuilder::Place(QueryDag& dag, NodeId id) {
 
 void DagBuilder::SetEdges(QueryDag& dag, const std::vector<uint32_t>& in_start, const std::vector<NodeId>& in_adj,
                           const std::vector<uint32_t>& out_start, const std::vector<NodeId>& order) {
-  auto& slots = dag.slots_;
-  for (size_t v = 0; v < slots.size(); ++v) {
-    if (out_start[v + 1] > out_start[v]) slots[v].out.reserve(out_start[v + 1] - out_start[v]);
-    if (in_start[v + 1] > in_start[v]) {
-      slots[v].in.assign(in_adj.begin() + in_start[v], in_adj.begin() + in_start[v + 1]);
-    }
-  }
+  // The outputs are laid out in their final order in one array first, so
+  // that each list is then copied in one piece (in the -Oz WASM build a
+  // push_back per edge is a call).
+  const uint32_t* in_at = in_start.data();
+  const NodeId* in = in_adj.data();
+  std::vector<NodeId> out_adj(in_adj.size());
+  std::vector<uint32_t> out_fill(out_start.begin(), out_start.end() - 1);
+  NodeId* out = out_adj.data();
+  uint32_t* fill = out_fill.data();
   for (size_t i = order.size(); i-- > 0;) {
     const NodeId to = order[i];
-    for (uint32_t k = in_start[to]; k < in_start[to + 1]; ++k) slots[in_adj[k]].out.push_back(to);
+    for (uint32_t k = in_at[to]; k < in_at[to + 1]; ++k) out[fill[in[k]]++] = to;
+  }
+  const uint32_t* out_at = out_start.data();
+  QueryDag::Slot* slots = dag.slots_.data();
+  for (size_t v = 0; v < dag.slots_.size(); ++v) {
+    if (out_at[v + 1] > out_at[v]) slots[v].out.assign(out + out_at[v], out + out_at[v + 1]);
+    if (in_at[v + 1] > in_at[v]) slots[v].in.assign(in + in_at[v], in + in_at[v + 1]);
   }
   dag.edge_count_ = in_adj.size();
 }

@@ -85,6 +85,13 @@ Status CheckIdSpace(uint64_t id_bound, size_t node_count, const ParseLimits& lim
 /// of the targets would give), so loading is linear in the input.
 Status AddEdgesInOrder(QueryDag& dag, const std::vector<std::pair<NodeId, NodeId>>& edges);
 
+/// AddEdgesInOrder for edges already grouped by target: node v's inputs are
+/// in_adj[in_start[v], in_start[v + 1]) (in_start has dag.id_bound() + 1
+/// entries), the layout of the binary format's edge section. The result and
+/// the messages are those of AddEdgesInOrder on the same edges listed
+/// targets ascending, without building that list.
+Status AddEdgesByTarget(QueryDag& dag, std::vector<uint32_t> in_start, std::vector<NodeId> in_adj);
+
 /// Bulk construction for the readers (a friend of QueryDag): they place
 /// nodes straight into the DAG's slots after sizing it once, instead of one
 /// AddNodeWithId per node (with its reallocations and moves).
