@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The newer surface under attack by a plain role (docs/postgres.md, "Security
+# model"): pattern sync (qudag_*, ruvector.sync_*, the files in $PGDATA),
+# row corrections, attention, vector tuning and the explorer's vector
+# samples. A table owner `hn_alice`, a plain login role `hn_mallory`.
+#   - a NATS password in ruvector.sync_nats_urls (a superuser-only setting)
+#     reaches nobody through qudag_status() (nats_url, last_error) or the log
+#   - a peers file that is not a regular file (a FIFO) is refused with a
+#     clear error; the worker never blocks on it and keeps learning
+#   - every newer function survives NULL, huge, negative and NaN arguments
+#     from a plain role, and the server-wide ones stay refused to it
+#   - another role's vector tuning and row corrections stay invisible
+source "$(dirname "$0")/lib.sh"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+
+db=rvhostile
+psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+psql_db postgres <<'SQL' >/dev/null
+DROP ROLE IF EXISTS hn_alice;
+DROP ROLE IF EXISTS hn_mallory;
+CREATE ROLE hn_alice LOGIN;
+CREATE ROLE hn_mallory LOGIN;
+SQL
+psql_db postgres -c "CREATE DATABASE $db" >/dev/null
+psql_db "$db" <<'SQL' >/dev/null
+SET ruvector.dag_enabled = off;
+CREATE EXTENSION ruvector_dag CASCADE;
+GRANT CREATE ON SCHEMA public TO hn_mallory;
+CREATE SCHEMA alice AUTHORIZATION hn_alice;
+GRANT USAGE ON SCHEMA alice TO hn_mallory;
+SET ROLE hn_alice;
+CREATE TABLE alice.items (id int PRIMARY KEY, grp int, v ruvector(8));
+INSERT INTO alice.items SELECT i, i % 50, random_vector(8, i) FROM generate_series(1, 5000) i;
+CREATE INDEX items_v ON alice.items USING ruhnsw (v ruvector_l2_ops) WITH (m = 8, ef_construction = 32);
+ANALYZE alice.items;
+RESET ROLE;
+SQL
+postmaster_start=$(psql_db postgres -c "SELECT pg_postmaster_start_time()")
+server_alive() {  # the postmaster was never restarted (no backend crashed)
+  check "$1: the server did not restart" "$(psql_db postgres -c "SELECT pg_postmaster_start_time()")" "$postmaster_start"
+}
+
+# --- 1. pattern sync: a NATS password stays with those who may read the setting --------------
+password=Hn7Secret42
+reset_sync() {
+  psql_db postgres -c "ALTER SYSTEM RESET ruvector.sync_enabled" -c "ALTER SYSTEM RESET ruvector.sync_nats_urls" \
+    -c "ALTER SYSTEM RESET ruvector.sync_min_interval" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+}
+nats_pid=""
+fifo=""
+cleanup() {
+  # A worker blocked opening the FIFO is released by a writer.
+  if [ -n "$fifo" ] && [ -p "$fifo" ]; then timeout 2 bash -c ": > '$fifo'" 2>/dev/null || true; rm -f "$fifo"; fi
+  if [ -n "$nats_pid" ]; then kill "$nats_pid" 2>/dev/null || true; fi
+  reset_sync
+}
+trap cleanup EXIT
+sync_state() { psql_db "$db" -c "SELECT $1 FROM ruvector.qudag_status()" 2>/dev/null || true; }
+wait_sync() {  # EXPR: until EXPR over qudag_status() is true, at most 60 s
+  for _ in $(seq 1 120); do
+    [ "$(sync_state "$1")" = t ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+set_urls() {
+  psql_db postgres -c "ALTER SYSTEM SET ruvector.sync_nats_urls = '$1'" -c "ALTER SYSTEM SET ruvector.sync_enabled = on" \
+    -c "ALTER SYSTEM SET ruvector.sync_min_interval = 1" -c "SELECT pg_reload_conf()" >/dev/null
+}
+mallory_sees() {  # what a plain role reads of the sync status
+  psql_as hn_mallory "$db" -c "SELECT coalesce(nats_url, '') || ' ' || coalesce(last_error, '') FROM ruvector.qudag_status()"
+}
+
+if ! command -v nats-server >/dev/null; then
+  echo "# nats-server is not installed (scripts/setup.sh installs it): pattern sync checks skipped"
+else
+  check "a plain role cannot read ruvector.sync_nats_urls" \
+    "$(sql_error hn_mallory postgres "SHOW ruvector.sync_nats_urls")" \
+    'must be superuser or have privileges of pg_read_all_settings to examine "ruvector.sync_nats_urls"'
+  # No server listens on port 1: the connection error names the URL.
+  set_urls "nats://ruv:$password@127.0.0.1:1"
+  if wait_sync "last_error LIKE '%127.0.0.1:1%'"; then
+    ok "a connection error is reported ($(sync_state last_error | cut -c1-100))"
+  else
+    not_ok "a connection error is reported ($(sync_state "state || ': ' || coalesce(last_error, '')"))"
+  fi
+  seen=$(mallory_sees)
+  if [[ $seen == *"$password"* ]]; then not_ok "last_error hides the NATS password from a plain role ($seen)"; else
+    ok "last_error hides the NATS password from a plain role"; fi
+
+  # A NATS server with a user and password.
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$RV_WORK/nats_auth"
+  nice -n 19 nats-server -a 127.0.0.1 -p "$port" -js -sd "$RV_WORK/nats_auth" --user ruv --pass "$password" \
+    >"$RV_WORK/nats_auth/log" 2>&1 &
+  nats_pid=$!
+  for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+  set_urls "nats://ruv:$password@127.0.0.1:$port"
+  if wait_sync "connected AND nats_url LIKE '%:$port'"; then
+    ok "sync connects with the password"
+  else
+    not_ok "sync connects with the password ($(sync_state "state || ': ' || coalesce(last_error, '')"))"
+  fi
+  seen=$(mallory_sees)
+  if [[ $seen == *"$password"* ]]; then not_ok "nats_url hides the NATS password from a plain role ($seen)"; else
+    ok "nats_url hides the NATS password from a plain role"; fi
+  check "nats_url shows that credentials are used" "$(sync_state nats_url)" "nats://***@127.0.0.1:$port"
+  # (PostgreSQL itself logs a reloaded setting's new value; the extension's lines must not.)
+  check "the extension's log lines hold no NATS password" "$(grep "ruvector_dag" "$RV_LOG" | grep -c "$password" || true)" 0
+
+  # --- 2. a peers file that is a FIFO: refused, the worker does not block -------------------
+  peers=$RV_DATA/ruvector_sync.peers
+  if [ -e "$peers" ]; then "${rv_as_pg[@]}" mv "$peers" "$RV_WORK/peers.saved"; fi
+  wait_sync "state = 'running'" || true
+  fifo=$peers
+  "${rv_as_pg[@]}" mkfifo -m 600 "$fifo"
+  if wait_sync "state = 'error' AND last_error LIKE '%peers%not a regular file%'"; then
+    ok "a peers file that is a FIFO is refused"
+  else
+    not_ok "a peers file that is a FIFO is refused ($(sync_state "state || ': ' || coalesce(last_error, '')"))"
+  fi
+  # dag_learn_now warns when the worker did not run a pass within 10 s.
+  learned=$(timeout 30 "$RV_BINDIR/psql" -X -q -h "$RV_HOST" -p "$RV_PORT" -U postgres -d "$db" -At \
+    -c "SELECT ruvector.dag_learn_now()" 2>&1 || true)
+  if [[ $learned == *WARNING* || -z $learned ]]; then
+    not_ok "the worker keeps learning beside a FIFO peers file ($learned)"
+  else
+    ok "the worker keeps learning beside a FIFO peers file"
+  fi
+  timeout 2 bash -c ": > '$fifo'" 2>/dev/null || true
+  rm -f "$fifo"
+  fifo=""
+  if [ -e "$RV_WORK/peers.saved" ]; then "${rv_as_pg[@]}" mv "$RV_WORK/peers.saved" "$peers"; fi
+  reset_sync
+  wait_sync "state = 'disabled'" || true
+  kill "$nats_pid" 2>/dev/null || true
+  wait "$nats_pid" 2>/dev/null || true
+  nats_pid=""
+  server_alive "pattern sync"
+fi
+
+done_testing
