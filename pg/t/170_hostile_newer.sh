@@ -139,4 +139,38 @@ else
   server_alive "pattern sync"
 fi
 
+# --- 3. dag_auto_repair: an operator planted in a schema of the caller's search_path ---------
+# mallory (CREATE on public, which is in everyone's default search_path) adds
+# "<"(real, integer): an exact match beats pg_catalog's real < float8, so an
+# unqualified "reltuples < 0" in a statement the extension runs for its
+# caller would call it -- as alice, or as a superuser.
+psql_as hn_mallory "$db" <<'SQL' >/dev/null
+CREATE FUNCTION public.hn_lt(real, integer) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_user <> 'hn_mallory' THEN
+    RAISE WARNING 'hn_hijack ran as %', current_user;
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+      EXECUTE 'ALTER ROLE hn_mallory SUPERUSER';
+    END IF;
+  END IF;
+  RETURN $1::float8 < $2::float8;
+END $$;
+CREATE OPERATOR public.< (LEFTARG = real, RIGHTARG = integer, FUNCTION = public.hn_lt);
+SQL
+psql_as hn_alice "$db" -c "CREATE TABLE alice.fresh AS SELECT i FROM generate_series(1, 500) i" >/dev/null
+psql_db "$db" -c "SELECT pg_stat_force_next_flush()" >/dev/null
+for role in hn_alice postgres; do
+  out=$(psql_as "$role" "$db" -c "SELECT target FROM ruvector.dag_auto_repair() WHERE origin = 'auto_repair' ORDER BY 1" 2>&1 || true)
+  if [[ $out == *hn_hijack* ]]; then not_ok "dag_auto_repair as $role runs no operator of another role ($(echo "$out" | grep -m1 hn_hijack))"; else
+    ok "dag_auto_repair as $role runs no operator of another role"; fi
+done
+check "mallory did not become a superuser" "$(psql_db "$db" -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'hn_mallory'")" f
+check "dag_auto_repair analyzed alice's stale table (schema-qualified)" \
+  "$(psql_db "$db" -c "SELECT count(*) FROM ruvector.dag_repair_history(100) WHERE action = 'ANALYZE alice.fresh' AND outcome = 'succeeded'")" 1
+check "the caller's search_path is back after dag_auto_repair" \
+  "$(psql_as hn_alice "$db" -c "SET search_path = alice, public" -c "SELECT count(*) >= 0 FROM ruvector.dag_auto_repair()" -c "SHOW search_path")" \
+  "$(printf 't\nalice, public')"
+psql_db "$db" -c "ALTER ROLE hn_mallory NOSUPERUSER" -c "DROP OPERATOR public.< (real, integer)" -c "DROP FUNCTION public.hn_lt(real, integer)" >/dev/null
+server_alive "dag_auto_repair"
+
 done_testing
