@@ -173,4 +173,47 @@ check "the caller's search_path is back after dag_auto_repair" \
 psql_db "$db" -c "ALTER ROLE hn_mallory NOSUPERUSER" -c "DROP OPERATOR public.< (real, integer)" -c "DROP FUNCTION public.hn_lt(real, integer)" >/dev/null
 server_alive "dag_auto_repair"
 
+# --- 4. vector tuning: whose statements, as whom, seen by whom ----------------------------------
+knn() { echo "SELECT id FROM alice.items ORDER BY v <-> random_vector(8, $1) LIMIT 10"; }
+for i in $(seq 1 12); do psql_as hn_alice "$db" -c "$(knn "$i")" >/dev/null; done
+# A superuser's vector search through a function mallory owns (and could replace later).
+psql_as hn_mallory "$db" -c "CREATE FUNCTION public.hn_vec(int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS 'SELECT random_vector(8, \$1)'" >/dev/null
+for i in $(seq 1 8); do psql_db "$db" -c "SELECT id FROM alice.items ORDER BY v <-> public.hn_vec($i) LIMIT 10" >/dev/null; sleep 0.2; done
+learn_now "$db"
+check "alice's vector pattern is tuned (dag_vector_tuning shows it to her)" \
+  "$(psql_as hn_alice "$db" -c "SELECT count(DISTINCT pattern_id) >= 1 FROM ruvector.dag_vector_tuning()")" t
+check "mallory sees no vector tuning of others" "$(psql_as hn_mallory "$db" -c "SELECT count(*) FROM ruvector.dag_vector_tuning()")" 0
+check "mallory sees no vector decision of others" \
+  "$(psql_as hn_mallory "$db" -c "SELECT count(*) FROM ruvector.dag_decisions() WHERE vector_search IS NOT NULL")" 0
+check "mallory sees no row corrections of others" "$(psql_as hn_mallory "$db" -c "SELECT count(*) FROM ruvector.dag_row_corrections()")" 0
+check "mallory sees no captured statement of others" \
+  "$(psql_as hn_mallory "$db" -c "SELECT count(*) FROM ruvector.dag_captured_statements()")" 0
+check "a superuser's vector search through mallory's function is never re-executed (exact search included)" \
+  "$(psql_db "$db" -c "SELECT bool_and(NOT explorable AND refusal LIKE '%hn_vec%') FROM ruvector.dag_captured_statements() WHERE query LIKE '%hn_vec%'")" t
+
+# --- 5. hostile arguments from a plain role ------------------------------------------------------
+expect_error() {  # expect_error ROLE "SQL" "expected error message prefix"
+  local got
+  got=$(sql_error "$1" "$db" "$2")
+  if [ -n "$got" ] && [[ $got == "$3"* ]]; then ok "$1: $2 -> ERROR"; else not_ok "$1: $2 (got '$got', expected '$3...')"; fi
+}
+for f in "dag_set_attention('topological')" "qudag_sync_now()" "dag_reset_learning()" "dag_pin(0, 'default')"; do
+  expect_error hn_mallory "SELECT ruvector.$f" "permission denied for function ${f%%(*}"
+done
+for g in dag_vector_recall_target sync_enabled sync_epsilon sync_max_patterns sync_node_name dag_pattern_share; do
+  expect_error hn_mallory "SET ruvector.$g = 1" "parameter \"ruvector.$g\" cannot be changed now"
+done
+expect_error hn_mallory "ALTER SYSTEM SET ruvector.sync_enabled = on" "permission denied to set parameter \"ruvector.sync_enabled\""
+expect_error hn_mallory "SELECT count(*) FROM ruvector.dag_learning_events(-1)" "ruvector_dag: max_rows must be >= 0"
+expect_error hn_mallory "SELECT count(*) FROM ruvector._dag_trajectory_history(2147483647)" "ruvector_dag: max_rows 2147483647 is outside"
+expect_error hn_mallory "SELECT ruvector.dag_configure_sona(8, 'Infinity', 10000)" "ruvector_dag: ewc_lambda Infinity is outside"
+expect_error hn_mallory "SELECT ruvector.dag_set_learning_rate('NaN')" "ruvector_dag: learning rate NaN is outside"
+expect_error hn_mallory "SET ruvector.dag_row_sample_rate = 'NaN'" "invalid value for parameter \"ruvector.dag_row_sample_rate\""
+for q in "dag_attention_status()" "dag_vector_tuning()" "dag_row_corrections()" "dag_row_correction_status()" \
+    "dag_learning_events(2147483647)" "dag_anomalies(2147483647)" "qudag_status()" "qudag_peers()" "qudag_proposals()" \
+    "qudag_votes()" "qudag_reputation()" "qudag_privacy_budget()"; do
+  check "mallory: $q answers" "$(psql_as hn_mallory "$db" -c "SELECT count(*) >= 0 FROM ruvector.$q")" t
+done
+server_alive "hostile arguments"
+
 done_testing
