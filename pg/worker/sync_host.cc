@@ -315,8 +315,10 @@ Result<std::unique_ptr<SyncHost>> SyncHost::Start(const SyncSettings& settings, 
 
 bool SyncHost::PeersFileChanged() const {
   auto text = ReadSmallFile(settings_.data_dir + "/" + kSyncPeersFile, 1 << 20);
-  const std::string now = text.ok() ? *text : std::string();
-  return now != peers_stamp_;
+  // A file that cannot be read (a FIFO, mode 000, too large) counts as a
+  // change even when none existed: the restart then reports why.
+  if (!text.ok()) return text.status().code() != StatusCode::kNotFound || !peers_stamp_.empty();
+  return *text != peers_stamp_;
 }
 
 void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {
