@@ -67,8 +67,14 @@ set_urls() {
   psql_db postgres -c "ALTER SYSTEM SET ruvector.sync_nats_urls = '$1'" -c "ALTER SYSTEM SET ruvector.sync_enabled = on" \
     -c "ALTER SYSTEM SET ruvector.sync_min_interval = 1" -c "SELECT pg_reload_conf()" >/dev/null
 }
-mallory_sees() {  # what a plain role reads of the sync status
-  psql_as hn_mallory "$db" -c "SELECT coalesce(nats_url, '') || ' ' || coalesce(last_error, '') FROM ruvector.qudag_status()"
+wait_check() {  # wait_check "description" EXPR: EXPR over qudag_status() becomes true within 60 s
+  if wait_sync "$2"; then ok "$1"; else not_ok "$1 ($(sync_state "state || ': ' || coalesce(last_error, '')"))"; fi
+}
+hides_password() {  # hides_password COLUMN: what a plain role reads of the sync status holds no password
+  local seen
+  seen=$(psql_as hn_mallory "$db" -c "SELECT coalesce(nats_url, '') || ' ' || coalesce(last_error, '') FROM ruvector.qudag_status()")
+  if [[ $seen == *"$password"* ]]; then not_ok "$1 hides the NATS password from a plain role ($seen)"; else
+    ok "$1 hides the NATS password from a plain role"; fi
 }
 
 if ! command -v nats-server >/dev/null; then
@@ -80,14 +86,8 @@ else
   # No server listens on port 1: the connection error names the URL.
   log_from=$(($(stat -c %s "$RV_LOG") + 1))
   set_urls "nats://ruv:$password@127.0.0.1:1"
-  if wait_sync "last_error LIKE '%127.0.0.1:1%'"; then
-    ok "a connection error is reported ($(sync_state last_error | cut -c1-100))"
-  else
-    not_ok "a connection error is reported ($(sync_state "state || ': ' || coalesce(last_error, '')"))"
-  fi
-  seen=$(mallory_sees)
-  if [[ $seen == *"$password"* ]]; then not_ok "last_error hides the NATS password from a plain role ($seen)"; else
-    ok "last_error hides the NATS password from a plain role"; fi
+  wait_check "a connection error is reported" "last_error LIKE '%127.0.0.1:1%'"
+  hides_password last_error
 
   # A NATS server with a user and password.
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -97,14 +97,8 @@ else
   nats_pid=$!
   for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
   set_urls "nats://ruv:$password@127.0.0.1:$port"
-  if wait_sync "connected AND nats_url LIKE '%:$port'"; then
-    ok "sync connects with the password"
-  else
-    not_ok "sync connects with the password ($(sync_state "state || ': ' || coalesce(last_error, '')"))"
-  fi
-  seen=$(mallory_sees)
-  if [[ $seen == *"$password"* ]]; then not_ok "nats_url hides the NATS password from a plain role ($seen)"; else
-    ok "nats_url hides the NATS password from a plain role"; fi
+  wait_check "sync connects with the password" "connected AND nats_url LIKE '%:$port'"
+  hides_password nats_url
   check "nats_url shows that credentials are used" "$(sync_state nats_url)" "nats://***@127.0.0.1:$port"
   # (PostgreSQL itself logs a reloaded setting's new value; the extension's lines must not.)
   check "the extension's log lines hold no NATS password" "$(tail -c +"$log_from" "$RV_LOG" | grep "ruvector_dag" | grep -c "$password" || true)" 0
@@ -115,11 +109,7 @@ else
   wait_sync "state = 'running'" || true
   fifo=$peers
   "${rv_as_pg[@]}" mkfifo -m 600 "$fifo"
-  if wait_sync "state = 'error' AND last_error LIKE '%peers%not a regular file%'"; then
-    ok "a peers file that is a FIFO is refused"
-  else
-    not_ok "a peers file that is a FIFO is refused ($(sync_state "state || ': ' || coalesce(last_error, '')"))"
-  fi
+  wait_check "a peers file that is a FIFO is refused" "state = 'error' AND last_error LIKE '%peers%not a regular file%'"
   # dag_learn_now warns when the worker did not run a pass within 10 s.
   learned=$(timeout 30 "$RV_BINDIR/psql" -X -q -h "$RV_HOST" -p "$RV_PORT" -U postgres -d "$db" -At \
     -c "SELECT ruvector.dag_learn_now()" 2>&1 || true)
