@@ -200,6 +200,12 @@ expect_error hn_mallory "SELECT count(*) FROM ruvector._dag_trajectory_history(2
 expect_error hn_mallory "SELECT ruvector.dag_configure_sona(8, 'Infinity', 10000)" "ruvector_dag: ewc_lambda Infinity is outside"
 expect_error hn_mallory "SELECT ruvector.dag_set_learning_rate('NaN')" "ruvector_dag: learning rate NaN is outside"
 expect_error hn_mallory "SET ruvector.dag_row_sample_rate = 'NaN'" "invalid value for parameter \"ruvector.dag_row_sample_rate\""
+# The ruvector aggregates' support functions take any float8[] state: a count
+# that no aggregate produces (negative, fractional, NaN) is refused.
+expect_error hn_mallory "SELECT ruvector_avg('{-1,1}')" "ruvector aggregate: malformed state array (count -1)"
+expect_error hn_mallory "SELECT ruvector_accum('{1.5,1}', '[1]')" "ruvector aggregate: malformed state array (count 1.5)"
+expect_error hn_mallory "SELECT ruvector_combine('{NaN,1}', '{1,2}')" "ruvector aggregate: malformed state array (count NaN)"
+check "a state with a whole count still finishes" "$(psql_as hn_mallory "$db" -c "SELECT ruvector_avg('{2,4,6}')")" "[2,3]"
 for q in "dag_attention_status()" "dag_vector_tuning()" "dag_row_corrections()" "dag_row_correction_status()" \
     "dag_learning_events(2147483647)" "dag_anomalies(2147483647)" "qudag_status()" "qudag_peers()" "qudag_proposals()" \
     "qudag_votes()" "qudag_reputation()" "qudag_privacy_budget()"; do
