@@ -16,12 +16,17 @@ float CheckedResult(double v) {
   return static_cast<float>(v);
 }
 
-// The aggregate state: float8[] {count, sum_1, ..., sum_dims}.
+// The aggregate state: float8[] {count, sum_1, ..., sum_dims}; the count is
+// a whole number >= 0 (a state forged with another one is refused).
 double* StateValues(ArrayType* state, int* n) {
   if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("ruvector aggregate: malformed state array")));
   *n = ARR_DIMS(state)[0];
-  return reinterpret_cast<double*>(ARR_DATA_PTR(state));
+  auto* values = reinterpret_cast<double*>(ARR_DATA_PTR(state));
+  if (*n >= 1 && !(values[0] >= 0.0 && values[0] <= 9.0e15 && values[0] == std::floor(values[0])))
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("ruvector aggregate: malformed state array (count %g)", values[0])));
+  return values;
 }
 
 ArrayType* NewState(const double* values, int n) {

@@ -61,7 +61,7 @@ struct ReceivedMessage {
 /// Counters a host can show (qudag_status, cluster-demo).
 struct TransportStats {
   bool connected = false;
-  std::string connected_url;      // empty when not connected
+  std::string connected_url;      // RedactUrls'd; empty when not connected
   uint64_t published = 0;         // messages acknowledged by JetStream
   uint64_t publish_failures = 0;  // publishes that got no acknowledgement
   uint64_t received = 0;          // messages fetched
@@ -95,6 +95,13 @@ class Transport {
 /// answers or JetStream refuses the stream or consumer, kUnimplemented in a
 /// build without the transport (see JetStreamBuiltIn).
 Result<std::unique_ptr<Transport>> ConnectJetStream(const NodeId& self, const TransportOptions& options);
+
+/// `urls` (one NATS URL, or a comma- or space-separated list of them) for
+/// display: the user information of each URL (user and password, or token:
+/// everything before the host's '@') becomes "***". Stats().connected_url,
+/// the transport's error messages and the server's log use it, so a password
+/// in ruvector.sync_nats_urls reaches only those who may read that setting.
+std::string RedactUrls(const std::string& urls);
 
 /// True when this build contains the NATS JetStream transport (CMake option
 /// RUVECTOR_SYNC_NATS, on when libnats-dev is installed).

@@ -215,13 +215,23 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
     }
   }
 
-  // 2. ANALYZE the stale tables of this database the caller owns.
+  // 2. ANALYZE the stale tables of this database the caller owns. These
+  // statements run as the caller with search_path = pg_catalog, pg_temp:
+  // their functions and operators are the system's, never an object another
+  // role created in a schema of the caller's search_path (an operator of a
+  // better-matching type there would run as the caller). Tables are named
+  // schema-qualified. The caller's search_path comes back at the end, and
+  // by the transaction's abort on an error.
+  const int nest = NewGUCNestLevel();
+  (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+                          0, false);
   if (SPI_connect() != SPI_OK_CONNECT) {
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("ruvector_dag: SPI_connect failed")));
   }
   const char* find =
-      "SELECT c.oid::regclass::text, s.n_live_tup::float8, c.reltuples::float8, s.n_mod_since_analyze::float8 "
-      "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+      "SELECT format('%I.%I', n.nspname, c.relname), s.n_live_tup::float8, c.reltuples::float8, "
+      "s.n_mod_since_analyze::float8 "
+      "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE pg_has_role(c.relowner, 'USAGE') "
       "AND ((c.reltuples < 0 AND s.n_live_tup > 0) OR s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0)) "
       "ORDER BY s.n_mod_since_analyze DESC, 1 LIMIT 20";
@@ -254,7 +264,7 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
     INSTR_TIME_SET_CURRENT(start);
     StringInfoData cmd;
     initStringInfo(&cmd);
-    appendStringInfo(&cmd, "ANALYZE %s", st.name);  // regclass text is already quoted
+    appendStringInfo(&cmd, "ANALYZE %s", st.name);  // already quoted
     int rc = SPI_execute(cmd.data, false, 0);
     INSTR_TIME_SET_CURRENT(elapsed);
     INSTR_TIME_SUBTRACT(elapsed, start);
@@ -293,5 +303,6 @@ extern "C" Datum ruvector_dag_auto_repair(PG_FUNCTION_ARGS) {
     emit("auto_repair", "analyze_table", st.name, outcome, detail);
   }
   SPI_finish();
+  AtEOXact_GUC(true, nest);
   return (Datum)0;
 }

@@ -3,13 +3,15 @@
 #include "worker/sync_host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 #include <utility>
 
@@ -53,15 +55,35 @@ int HexDigit(char c) {
   return -1;
 }
 
-/// Reads a small file; kNotFound when it does not exist.
+/// Reads a small regular file; kNotFound when it does not exist. Anything
+/// else (a FIFO, a device such as /dev/zero, a directory) is refused before
+/// a byte is read, and at most `max_bytes` + 1 bytes are ever read: the
+/// worker never blocks on, or fills its memory from, what is at that path.
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) return Status::NotFound("\"" + path + "\" does not exist");
-    return Status::FailedPrecondition("cannot read \"" + path + "\"");
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("\"" + path + "\" does not exist");
+    return Status::FailedPrecondition("cannot read \"" + path + "\": " + std::strerror(errno));
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status::FailedPrecondition("\"" + path + "\" is not a regular file");
+  }
+  std::string text;
+  char chunk[8192];
+  while (text.size() <= max_bytes) {
+    const ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return Status::FailedPrecondition("cannot read \"" + path + "\": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  close(fd);
   if (text.size() > max_bytes) {
     return Status::InvalidArgument("\"" + path + "\" is larger than " + std::to_string(max_bytes) + " bytes");
   }
@@ -293,8 +315,10 @@ Result<std::unique_ptr<SyncHost>> SyncHost::Start(const SyncSettings& settings, 
 
 bool SyncHost::PeersFileChanged() const {
   auto text = ReadSmallFile(settings_.data_dir + "/" + kSyncPeersFile, 1 << 20);
-  const std::string now = text.ok() ? *text : std::string();
-  return now != peers_stamp_;
+  // A file that cannot be read (a FIFO, mode 000, too large) counts as a
+  // change even when none existed: the restart then reports why.
+  if (!text.ok()) return text.status().code() != StatusCode::kNotFound || !peers_stamp_.empty();
+  return *text != peers_stamp_;
 }
 
 void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {

@@ -169,7 +169,8 @@ bool StartHost(int64_t now) {
   }
   g_last_start_error[0] = '\0';
   g_peers_checked_us = now;
-  ereport(LOG, (errmsg("ruvector_dag worker: pattern sync started (NATS %s)", settings.nats_urls.c_str())));
+  const std::string shown_urls = ruvector_dag::sync::RedactUrls(settings.nats_urls);
+  ereport(LOG, (errmsg("ruvector_dag worker: pattern sync started (NATS %s)", shown_urls.c_str())));
   return true;
 }
 

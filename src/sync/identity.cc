@@ -248,12 +248,17 @@ Status Keystore::Save(const std::string& path) const {
 }
 
 Result<Keystore> Keystore::Load(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO at the path must not block the caller; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return Status::NotFound("keystore: cannot open " + path + ": " + std::strerror(errno));
   struct stat st{};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return Status::FailedPrecondition("keystore: cannot stat " + path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::FailedPrecondition("keystore: " + path + " is not a regular file");
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);

@@ -24,6 +24,24 @@
 
 namespace ruvector_dag::sync {
 
+std::string RedactUrls(const std::string& urls) {
+  std::string out;
+  size_t start = 0;
+  while (start <= urls.size()) {
+    size_t end = urls.find_first_of(", ", start);
+    if (end == std::string::npos) end = urls.size();
+    const std::string url = urls.substr(start, end - start);
+    const size_t scheme = url.find("://");
+    const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+    // The last '@': a password may hold one too.
+    const size_t at = url.rfind('@');
+    out += at != std::string::npos && at >= host ? url.substr(0, host) + "***" + url.substr(at) : url;
+    if (end < urls.size()) out += urls[end];
+    start = end + 1;
+  }
+  return out;
+}
+
 #if RUVECTOR_SYNC_WITH_NATS
 
 namespace {
@@ -62,7 +80,8 @@ Status ValidateOptions(const TransportOptions& o) {
   if (o.urls.empty()) return Status::InvalidArgument("transport: no NATS server URL given");
   for (const std::string& url : o.urls) {
     if (url.empty() || url.size() > 512 || url.find_first_of(", \t\r\n") != std::string::npos) {
-      return Status::InvalidArgument("transport: bad NATS URL '" + url + "' (one URL per entry, no spaces or commas)");
+      return Status::InvalidArgument("transport: bad NATS URL '" + RedactUrls(url) +
+                                     "' (one URL per entry, no spaces or commas)");
     }
   }
   if (!IsPlainToken(o.stream)) {
@@ -223,7 +242,7 @@ class JetStreamTransport final : public Transport {
     st.connected = Connected();
     if (st.connected) {
       char url[512] = {0};
-      if (natsConnection_GetConnectedUrl(nc_, url, sizeof(url)) == NATS_OK) st.connected_url = url;
+      if (natsConnection_GetConnectedUrl(nc_, url, sizeof(url)) == NATS_OK) st.connected_url = RedactUrls(url);
     }
     uint64_t reconnects = 0;
     if (natsConnection_GetStats(nc_, stats_) == NATS_OK &&
@@ -269,7 +288,7 @@ class JetStreamTransport final : public Transport {
     s = natsConnection_Connect(&nc_, opts_);
     if (s != NATS_OK) {
       std::string all;
-      for (const std::string& u : options_.urls) all += (all.empty() ? "" : ",") + u;
+      for (const std::string& u : options_.urls) all += (all.empty() ? "" : ",") + RedactUrls(u);
       return Status::FailedPrecondition(NatsError("transport: cannot connect to NATS at " + all, s));
     }
     s = natsStatistics_Create(&stats_);

@@ -54,7 +54,8 @@ for role in postgres "$user"; do
     "ruvector cannot have more than 16000 dimensions"
   expect_error "$role" "SELECT ruvector_avg(array_fill(1::float8, ARRAY[20001]))" \
     "ruvector cannot have more than 16000 dimensions"
-  expect_error "$role" "SELECT ruvector_avg('{NaN,1}')" "NaN not allowed in ruvector"
+  expect_error "$role" "SELECT ruvector_avg('{NaN,1}')" "ruvector aggregate: malformed state array (count NaN)"
+  expect_error "$role" "SELECT ruvector_avg('{1,NaN}')" "NaN not allowed in ruvector"
   expect_error "$role" "SELECT ruvector_accum('{1,2,3}', '[1]')" "different ruvector dimensions 2 and 1"
   expect_error "$role" "SELECT ruvector_avg('{}')" "ruvector aggregate: malformed state array"
   expect_error "$role" "SELECT ruvector_sum('{{1,2}}')" "ruvector aggregate: malformed state array"
