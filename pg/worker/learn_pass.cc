@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
+#include "worker/explorer.h"
 #include "worker/learn_pass.h"
 #include "worker/row_corrections_host.h"
 #include "worker/sync_pass.h"
@@ -85,6 +86,7 @@ constexpr int64_t kHealIntervalUs = 1000000;
 uint64_t g_learner_arm_generation = 0;
 uint64_t g_learner_learn_generation = 0;
 uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
+double g_filter_min_ms = -1.0;  // ruvector.dag_exploration_min_ms at the last filter rebuild check
 
 }  // namespace
 
@@ -618,8 +620,11 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
   for (uint64_t key : out.evicted) RemoveDecision(g_steer, key);
   // The query filter and the backends' cached capture answers (both keyed by
   // its generation) read a decision's query id, arms and, while it explores,
-  // its default latency: rebuilt only when one of them changed.
-  bool filter_changed = !out.evicted.empty() || p.restart;
+  // whether its default latency reaches ruvector.dag_exploration_min_ms:
+  // rebuilt only when one of them (or that setting) changed.
+  const double min_ms = g_explore_min_ms;
+  bool filter_changed = !out.evicted.empty() || p.restart || min_ms != g_filter_min_ms;
+  g_filter_min_ms = min_ms;
   for (const DecisionUpdate& u : out.decisions) {
     Decision* d = UpsertDecision(g_steer, u.pattern_key);
     if (d == nullptr) {
@@ -628,7 +633,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     }
     filter_changed = filter_changed || d->query_id != u.query_id || d->deployed_arm != u.deployed_arm ||
                      d->explore_arm != u.explore_arm ||
-                     ((d->explore_arm > 0 || u.explore_arm > 0) && d->default_ms != u.default_ms);
+                     ((d->explore_arm > 0 || u.explore_arm > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms));
     d->query_id = u.query_id;
     d->database_oid = u.database_oid;
     d->role_oid = u.role_oid;
