@@ -39,17 +39,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = 5432
-fsync = off
-autovacuum = off
-max_connections = 40
-shared_buffers = 256MB
-shared_preload_libraries = '$library'
-EOF
+bench_initdb 40 256MB "$library"
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null
 "$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
 # Warm the cache, the backends' code paths and the learner's patterns.
