@@ -32,3 +32,20 @@ bench_workdir() {
   fi
   data=$work/data
 }
+
+# Creates the cluster $data (initdb as $as_pg, after bench_workdir) for one
+# benchmark: unix socket in $work only, no fsync, no autovacuum,
+# max_connections $1, shared_buffers $2, shared_preload_libraries '$3'.
+bench_initdb() {
+  "${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+  cat >>"$data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$work'
+port = 5432
+fsync = off
+autovacuum = off
+max_connections = $1
+shared_buffers = $2
+shared_preload_libraries = '${3:-}'
+EOF
+}

@@ -59,17 +59,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = 5432
-fsync = off
-autovacuum = off
-max_connections = 20
-shared_buffers = 128MB
-shared_preload_libraries = ''
-EOF
+bench_initdb 20 128MB
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null
 "$bindir/pgbench" -h "$work" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -w stop >/dev/null

@@ -42,17 +42,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = 5432
-fsync = off
-autovacuum = off
-max_connections = 40
-shared_buffers = 256MB
-shared_preload_libraries = ''
-EOF
+bench_initdb 40 256MB
 pg() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w "$@" >/dev/null; }
 pg start
 "$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1

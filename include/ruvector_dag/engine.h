@@ -65,6 +65,15 @@ struct PatternRun {
   uint16_t relation_count = 0;  // may exceed kMaxRunRelations
   std::array<uint32_t, kMaxRunRelations> relations{};
   int64_t at_us = 0;  // when it ran (Unix microseconds)
+  /// A host that feeds a sample of its runs: how many further runs of the
+  /// same pattern, arm and kind (completed, same plan, censored) this run
+  /// stands for, and their summed latency. They count in the totals -- time
+  /// at stake, the bandit's run counts (ArmSummary::total_runs), the
+  /// engine's trajectory count -- but not in the bandit's windows or the
+  /// value model's training. A latency sum that is not finite and >= 0 is
+  /// ignored (the runs are still counted).
+  uint32_t also_runs = 0;
+  double also_latency_ms = 0.0;
 };
 
 /// A pattern's current decision, as a host publishes it.
@@ -237,6 +246,9 @@ class PatternLearner {
   };
   PatternDecision Describe(uint64_t key, const Entry& e) const;
   static double Decayed(double value_ms, int64_t at_us, int64_t now_us);
+  /// A run's contribution to the time at stake: its latency and that of the
+  /// runs it stands for (PatternRun::also_latency_ms).
+  static double RunValue(const PatternRun& in);
   bool Admit(const PatternRun& in, double value_ms, size_t max_patterns, std::vector<uint64_t>* evicted);
   void CheckRevalidation(uint64_t key, Entry* e, std::vector<PatternEvent>* events);
   /// A new pattern: tracked (admitted) or left waiting (null; counted in
@@ -294,6 +306,15 @@ struct EngineOptions {
   /// thousands of times per second repeats one sample: training on every
   /// repetition would cost the worker a core and teach the model nothing new.
   uint32_t max_train_per_arm = 0;
+  /// Value-model training budget of one (pattern, arm), in runs per second
+  /// of the runs' own clock (PatternRun::at_us): a token bucket of
+  /// train_burst_per_arm runs (full when the pattern is first trained)
+  /// refilled at this rate; a run without a token is not trained on (its
+  /// bandit still sees it). Bounds the training of a pattern served
+  /// thousands of times per second however often the host calls Learn.
+  /// 0 = no budget. Not part of the image (full again after an import).
+  double train_rate_per_arm = 0.0;
+  uint32_t train_burst_per_arm = 32;  // >= 1
   uint64_t seed = 0xE61Eu;
 };
 /// kInvalidArgument naming the first bad field (nested options included).
@@ -516,6 +537,10 @@ class Engine {
 
  private:
   /// What the engine keeps per pattern beside its bandit.
+  struct TrainBudget {
+    double tokens = 0.0;
+    int64_t at_us = 0;
+  };
   struct PatternModel {
     PlanEmbedding embedding{};
     bool has_embedding = false;
@@ -527,6 +552,9 @@ class Engine {
     uint32_t tension_samples = 0;
     int prior_arm = -1;
     uint32_t network_prior = 0;  // SetNetworkPrior (0 = none)
+    /// Per arm: the training budget's tokens and the run time they were
+    /// counted at (EngineOptions::train_rate_per_arm; empty until trained).
+    std::vector<TrainBudget> train_budget;
   };
   struct ReplaySample {
     PlanEmbedding x;
@@ -559,6 +587,9 @@ class Engine {
   /// |error| (or -1 for a censored run).
   Result<double> Train(Lane* lane, const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored,
                        double lr);
+  /// Takes one token of the (pattern, arm) training budget at run time
+  /// `at_us` (EngineOptions::train_rate_per_arm); false when none is left.
+  bool TakeTrainToken(PatternModel* model, uint32_t arm, int64_t at_us);
   /// Makes lane `index` the one the engine decides with (drops the stored
   /// embeddings of the previous mechanism).
   void Activate(size_t index);

@@ -254,6 +254,11 @@ class PatternBandit {
   /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.
   Status Observe(uint32_t arm, double latency_ms, bool censored = false);
+  /// Counts `runs` further runs of `arm` that a host left out of the sample
+  /// it observes: they advance the arm's total (ArmSummary::total_runs) and
+  /// the observation clock of timeout retries, never the window, a
+  /// decision or the exploration cap. kInvalidArgument for an unknown arm.
+  Status CountUnobserved(uint32_t arm, uint64_t runs);
   /// Records that candidate `arm` produced exactly arm 0's plan: a censored
   /// run at `bound_ms` (it cannot be faster than the default), and the arm
   /// is retired until its timeout retry is due (the plan may change with the

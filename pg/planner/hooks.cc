@@ -726,6 +726,7 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
       if (steer->advice) flags = kTrajectoryAdvice;
     }
     if (g_exec_nesting > 0) flags |= kTrajectoryNested;
+    if (measured_rows) flags |= kTrajectoryRowsMeasured;
     // The role running the statement (a cached plan may have been planned
     // by another one, e.g. before SET ROLE) owns the execution.
     const uint32_t database_oid = MyDatabaseId;

@@ -114,8 +114,10 @@ uint8_t SteerFilterFor(uint64_t query_id) {
 namespace {
 
 /// This backend's copy of recent CaptureRuledOut answers, valid while the
-/// filter's generation (bumped with every publication of decisions) and the
-/// minimum latency are unchanged (direct-mapped by pattern key).
+/// filter's generation (bumped whenever a publication of decisions changes
+/// a query id, an arm, a vector setting or, while a pattern explores,
+/// whether its default latency reaches the worker's minimum) and the minimum
+/// latency are unchanged (direct-mapped by pattern key).
 struct CaptureCacheEntry {
   uint64_t pattern_key = 0;
   uint64_t generation = 0;

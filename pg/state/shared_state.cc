@@ -528,19 +528,32 @@ const TrajectoryRecord* RingRecord(const SharedState* s, uint64_t seq) {
   return Atomic(r->seq).load(std::memory_order_acquire) == seq ? r : nullptr;
 }
 
-RingCopy CopyRingRecordAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
+namespace {
+
+/// Copies the first `bytes` of the record with `seq` (seqlock-checked).
+RingCopy CopyRingBytesAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out, size_t bytes) {
   if (seq == 0 || s->ring_capacity == 0 || seq < RingFirstSeq(s)) return RingCopy::kGone;
   if (seq >= RingNextSeq(s)) return RingCopy::kPending;
   const TrajectoryRecord* r = &RingSlots(s)[(seq - 1) % s->ring_capacity];
   std::atomic_ref<uint64_t> slot_seq(const_cast<uint64_t&>(r->seq));
   const uint64_t cur = slot_seq.load(std::memory_order_acquire);
   if (cur != seq) return (cur & ~kBusy) > seq ? RingCopy::kGone : RingCopy::kPending;
-  std::memcpy(static_cast<void*>(out), r, sizeof(TrajectoryRecord));
+  std::memcpy(static_cast<void*>(out), r, bytes);
   // Seqlock check: no newer writer claimed the slot during the copy.
   std::atomic_thread_fence(std::memory_order_acquire);
   if (slot_seq.load(std::memory_order_relaxed) != seq) return RingCopy::kGone;
   out->seq = seq;
   return RingCopy::kCopied;
+}
+
+}  // namespace
+
+RingCopy CopyRingRecordAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
+  return CopyRingBytesAt(s, seq, out, sizeof(TrajectoryRecord));
+}
+
+RingCopy CopyRingHeaderAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {
+  return CopyRingBytesAt(s, seq, out, kTrajectoryHeaderBytes);
 }
 
 bool CopyRingRecord(const SharedState* s, uint64_t seq, TrajectoryRecord* out) {

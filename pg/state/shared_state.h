@@ -58,6 +58,12 @@ inline constexpr uint16_t kTrajectoryNested = 2;     // run inside another state
 inline constexpr uint16_t kTrajectoryParallel = 4;   // plan has Gather / Gather Merge
 /// A node may stop before reading all its input (PlanSnapshot::may_stop_early).
 inline constexpr uint16_t kTrajectoryMayStopEarly = 8192;
+/// The execution measured its plan's actual rows (a sampled execution):
+/// actual_rows holds them (-1 for a node that did not run).
+inline constexpr uint16_t kTrajectoryRowsMeasured = 16384;
+/// A record's fields up to its per-node arrays (seq, keys, latency, flags,
+/// owner, relations): what CopyRingHeaderAt copies.
+inline constexpr size_t kTrajectoryHeaderBytes = offsetof(TrajectoryRecord, node_type);
 
 /// Per-pattern statistics. The key scopes a statement to its database and
 /// role (docs/postgres.md, "Pattern identity").
@@ -245,6 +251,10 @@ enum class RingCopy { kCopied, kGone, kPending };
 /// writer has not published it yet (a reader consuming the ring in order
 /// stops there and comes back).
 RingCopy CopyRingRecordAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out);
+/// Shared lock: like CopyRingRecordAt, but copies only the record's first
+/// kTrajectoryHeaderBytes (the per-node arrays of *out are left as they
+/// were): a reader that needs the plan of only some records.
+RingCopy CopyRingHeaderAt(const SharedState* s, uint64_t seq, TrajectoryRecord* out);
 /// Shared lock: records with seq <= `seq` were consumed by a learner
 /// (ring_consumed_seq only grows; writers read it to count drops).
 void AdvanceConsumed(SharedState* s, uint64_t seq);

@@ -276,6 +276,38 @@ TEST(SharedStateTest, RingReadersTellOverwrittenFromUnpublished) {
   EXPECT_EQ(r.state->counters.trajectories_dropped, dropped + 1);
 }
 
+TEST(SharedStateTest, AHeaderCopyReadsTheHeaderAndLeavesThePlanAlone) {
+  Region r(16, 4);
+  TrajectoryRecord w;
+  w.pattern_key = 42;
+  w.latency_ms = 3.5;
+  w.relation_count = 1;
+  w.relations[0] = 7;
+  w.node_count = 2;
+  w.flags = kTrajectoryRowsMeasured;
+  w.role_oid = 10;
+  w.node_type[0] = 5;
+  w.actual_rows[1] = 9.0f;
+  AppendTrajectory(r.state, w);
+  TrajectoryRecord t;
+  t.node_type[0] = 99;
+  t.actual_rows[1] = -1.0f;
+  ASSERT_EQ(CopyRingHeaderAt(r.state, 1, &t), RingCopy::kCopied);
+  EXPECT_EQ(t.seq, 1u);
+  EXPECT_EQ(t.pattern_key, 42u);
+  EXPECT_DOUBLE_EQ(t.latency_ms, 3.5);
+  EXPECT_EQ(t.relations[0], 7u);
+  EXPECT_EQ(t.node_count, 2u);
+  EXPECT_EQ(t.flags, kTrajectoryRowsMeasured);
+  EXPECT_EQ(t.role_oid, 10u);
+  EXPECT_EQ(t.node_type[0], 99);  // the per-node arrays are not copied
+  EXPECT_FLOAT_EQ(t.actual_rows[1], -1.0f);
+  ASSERT_EQ(CopyRingRecordAt(r.state, 1, &t), RingCopy::kCopied);
+  EXPECT_EQ(t.node_type[0], 5);
+  EXPECT_FLOAT_EQ(t.actual_rows[1], 9.0f);
+  EXPECT_EQ(CopyRingHeaderAt(r.state, 2, &t), RingCopy::kPending);
+}
+
 TEST(SharedStateTest, ImageRoundTripsAndRejectsEveryCorruption) {
   Region a(64, 16);
   for (int i = 0; i < 40; ++i) {

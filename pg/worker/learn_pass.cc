@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
+#include "worker/explorer.h"
 #include "worker/learn_pass.h"
 #include "worker/row_corrections_host.h"
 #include "worker/sync_pass.h"
@@ -23,18 +24,31 @@ namespace ruvector_pg {
 
 namespace {
 
-/// What the healing cycle sees of one execution.
+/// What the healing detectors see of one sampled execution: its served
+/// latency (0 = not a served run: exploration, baseline, timeout) or its
+/// largest |ln q-error| of the sampled row counts.
 struct HealInput {
+  uint64_t seq = 0;
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
-  double latency_ms = 0.0;  // 0 = not a served run (exploration, baseline, timeout)
-  double log_error = 0.0;   // largest |ln q-error| of the sampled row counts
+  double latency_ms = 0.0;
+  double log_error = 0.0;
   bool has_rows = false;
 };
 
+/// A run the pass's sample kept: the engine's input and its healing input.
+struct KeptRun {
+  uint64_t seq = 0;
+  uint32_t group = 0;
+  bool learn = false;  // the arm is known: the engine learns from it
+  LearnInput in;
+  HealInput heal;
+};
+
 struct LearnScratch {
-  std::vector<LearnInput> batch;
-  std::vector<HealInput> heal;
+  std::vector<LearnInput> batch;  // the sampled runs, oldest first, with the totals of their groups
+  uint64_t runs_learned = 0;      // runs the batch stands for
+  std::vector<HealInput> heal;    // the sampled runs (served latency, estimate error), oldest first
   std::vector<PlanSample> plans;  // the latest plan of each pattern seen in this pass
   std::vector<PlanSample> default_plans;  // a default plan of patterns seen in this pass (pattern sync)
   std::vector<ruvector_dag::QueryDag> dags;  // plans as DAGs (for the engine)
@@ -44,6 +58,20 @@ struct LearnScratch {
   ModelStatus model;        // the value model after this pass (when model_valid)
   bool model_valid = false;
 };
+
+/// Runs of one (pattern, arm, kind of run) a pass feeds the bandits, the
+/// value model and the healing detectors, and sampled row counts of one
+/// pattern it feeds the estimate-error detector: a uniform sample of each
+/// (RunSample); the totals (run counts, time at stake) count every run.
+constexpr uint32_t kRunsPerGroup = 16;
+/// Seed of the samples (mixed with the pass's first sequence number).
+constexpr uint64_t kSampleSeed = 0x52564447'53414D50ull;
+/// Worker-lifetime buffers of the samples (their Reset allocates only when
+/// a pass has more records than any before).
+RunSample* g_run_sample = nullptr;
+RunSample* g_rows_sample = nullptr;
+std::vector<KeptRun>* g_kept = nullptr;
+std::vector<HealInput>* g_kept_rows = nullptr;
 
 /// The learning loop (worker only): created with the arm table, recreated
 /// when the arms change or learning is reset.
@@ -58,6 +86,7 @@ constexpr int64_t kHealIntervalUs = 1000000;
 uint64_t g_learner_arm_generation = 0;
 uint64_t g_learner_learn_generation = 0;
 uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
+double g_filter_min_ms = -1.0;  // ruvector.dag_exploration_min_ms at the last filter rebuild check
 
 }  // namespace
 
@@ -261,9 +290,49 @@ void StartPass(PassStart* p) {
   LWLockRelease(g_steer_lock);
 }
 
-/// Copies the new trajectories out of the ring (oldest first) into runs,
-/// healing inputs and the latest plan of each pattern; returns how many
-/// records were read and sets *last to the last sequence number consumed.
+/// The sample group of a record: its arm (or unknown) and kind of run.
+uint32_t RunGroup(uint16_t flags) {
+  if ((flags & kTrajectoryArmKnown) == 0) return 0xFFFF;
+  return static_cast<uint32_t>(TrajectoryArm(flags)) | ((flags & kTrajectoryCensored) != 0 ? 0x100u : 0u) |
+         ((flags & kTrajectorySamePlan) != 0 ? 0x200u : 0u);
+}
+
+/// Fills a pass's plan sample from a fully copied record.
+void FillPlanSample(const TrajectoryRecord& r, PlanSample* p) {
+  p->pattern_key = r.pattern_key;
+  p->query_id = r.query_id;
+  p->database_oid = r.database_oid;
+  p->role_oid = r.role_oid;
+  p->count = std::min<int>(r.node_count, kMaxTrajectoryNodes);
+  memcpy(p->type, r.node_type, sizeof(p->type));
+  memcpy(p->estimated_rows, r.estimated_rows, sizeof(p->estimated_rows));
+  memcpy(p->actual_rows, r.actual_rows, sizeof(p->actual_rows));
+  memcpy(p->parent_plus_one, r.parent_plus_one, sizeof(p->parent_plus_one));
+}
+
+/// The largest |ln q-error| of a record's measured row counts; false when
+/// no node was measured.
+bool LogEstimateError(const TrajectoryRecord& r, double* log_error) {
+  bool any = false;
+  const int kept = std::min<int>(r.node_count, kMaxTrajectoryNodes);
+  for (int i = 0; i < kept; ++i) {
+    if (r.actual_rows[i] < 0.0f) continue;
+    const double e = std::fabs(std::log((static_cast<double>(r.actual_rows[i]) + 1.0) /
+                                        (static_cast<double>(r.estimated_rows[i]) + 1.0)));
+    if (!any || e > *log_error) *log_error = e;
+    any = true;
+  }
+  return any;
+}
+
+/// Copies the new trajectories out of the ring (oldest first). Every record's
+/// header is read (keys, latency, flags, owner, relations) and offered to the
+/// pass's sample; the per-node arrays are copied only where they are used:
+/// the latest plan of each pattern, a default plan per pattern for pattern
+/// sync, and sampled executions with measured row counts (row corrections,
+/// the estimate-error detector). Fills the batch (sampled runs with their
+/// groups' totals) and the healing inputs; returns how many records were
+/// read and sets *last to the last sequence number consumed.
 int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint64_t* last, uint64_t* end_out) {
   SharedState* s = State();
   int n = 0;
@@ -274,12 +343,28 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
   uint64_t first = std::max<uint64_t>(from, RingFirstSeq(s));
   uint64_t end = RingNextSeq(s);
   *end_out = end;
+  const size_t records = static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records));
   PG_TRY();
   {
-    scratch->batch.reserve(static_cast<size_t>(std::min<uint64_t>(end - std::min(first, end), max_records)));
-    scratch->heal.reserve(scratch->batch.capacity());
-    scratch->plans.reserve(kPlansPerPass);
-    if (g_sync_enabled) scratch->default_plans.reserve(kPlansPerPass);
+    PlainStatus st = RunCpp("sampling trajectories", [&]() {
+      if (g_kept_rows == nullptr) {
+        if (g_run_sample == nullptr) g_run_sample = new RunSample(kRunsPerGroup);
+        if (g_rows_sample == nullptr) g_rows_sample = new RunSample(kRunsPerGroup);
+        if (g_kept == nullptr) g_kept = new std::vector<KeptRun>();
+        g_kept_rows = new std::vector<HealInput>();
+      }
+      g_run_sample->Reset(records, ruvector_dag::HashCombine(kSampleSeed, first));
+      g_rows_sample->Reset(records, ruvector_dag::HashCombine(kSampleSeed, first + 1));
+      g_kept->clear();
+      g_kept_rows->clear();
+      // At most one slot per record: pushing a new slot never allocates.
+      g_kept->reserve(records);
+      g_kept_rows->reserve(records);
+      scratch->plans.reserve(kPlansPerPass);
+      if (g_sync_enabled) scratch->default_plans.reserve(kPlansPerPass);
+      return Status::Ok();
+    });
+    ReportStatus(st, ERROR);
   }
   PG_CATCH();
   {
@@ -287,73 +372,77 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     PG_RE_THROW();
   }
   PG_END_TRY();
-  TrajectoryRecord copy;
+  std::vector<KeptRun>& kept = *g_kept;
+  std::vector<HealInput>& kept_rows = *g_kept_rows;
+  // The latest record of each pattern with a plan: copied after the loop.
+  uint64_t latest_plan_seq[kPlansPerPass];
+  TrajectoryRecord copy;  // headers
+  TrajectoryRecord full;  // whole records
   for (uint64_t seq = first; seq < end && n < max_records; ++seq, ++n) {
-    const RingCopy got = CopyRingRecordAt(s, seq, &copy);
+    const RingCopy got = CopyRingHeaderAt(s, seq, &copy);
     if (got == RingCopy::kPending) break;
     *last = seq;
     if (got == RingCopy::kGone) continue;
     const TrajectoryRecord* r = &copy;
-    CollectRowSample(*r);
-    if (scratch->heal.size() < scratch->heal.capacity()) {
-      HealInput h;
-      h.pattern_key = r->pattern_key;
-      h.query_id = r->query_id;
-      if ((r->flags & (kTrajectoryExplore | kTrajectoryBaseline | kTrajectoryCensored)) == 0) h.latency_ms = r->latency_ms;
-      const int kept = std::min<int>(r->node_count, kMaxTrajectoryNodes);
-      for (int i = 0; i < kept; ++i) {
-        if (r->actual_rows[i] < 0.0f) continue;
-        const double e = std::fabs(std::log((static_cast<double>(r->actual_rows[i]) + 1.0) /
-                                            (static_cast<double>(r->estimated_rows[i]) + 1.0)));
-        if (!h.has_rows || e > h.log_error) h.log_error = e;
-        h.has_rows = true;
-      }
-      scratch->heal.push_back(h);
-    }
-    if (r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0) {
-      PlanSample* p = nullptr;
-      for (PlanSample& q : scratch->plans) {
-        if (q.pattern_key == r->pattern_key) p = &q;
-      }
-      if (p == nullptr && scratch->plans.size() < scratch->plans.capacity()) {
+    const bool has_plan = r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0;
+    if (has_plan) {
+      size_t i = 0;
+      while (i < scratch->plans.size() && scratch->plans[i].pattern_key != r->pattern_key) ++i;
+      if (i == scratch->plans.size() && i < kPlansPerPass) {
         scratch->plans.emplace_back();
-        p = &scratch->plans.back();
+        scratch->plans.back().pattern_key = r->pattern_key;
       }
-      if (p != nullptr) {
-        p->pattern_key = r->pattern_key;
-        p->query_id = r->query_id;
-        p->database_oid = r->database_oid;
-        p->role_oid = r->role_oid;
-        p->count = std::min<int>(r->node_count, kMaxTrajectoryNodes);
-        memcpy(p->type, r->node_type, sizeof(p->type));
-        memcpy(p->estimated_rows, r->estimated_rows, sizeof(p->estimated_rows));
-        memcpy(p->actual_rows, r->actual_rows, sizeof(p->actual_rows));
-        memcpy(p->parent_plus_one, r->parent_plus_one, sizeof(p->parent_plus_one));
-      }
+      if (i < scratch->plans.size()) latest_plan_seq[i] = seq;
     }
-    if ((r->flags & kTrajectoryArmKnown) == 0) continue;
     // Pattern sync identifies a pattern by its default plan (the plan of arm
     // 0, or of an arm that produced the same plan): one per pattern and pass.
-    if (r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0 &&
+    bool default_plan = false;
+    if (has_plan && (r->flags & kTrajectoryArmKnown) != 0 &&
         (TrajectoryArm(r->flags) == 0 || (r->flags & kTrajectorySamePlan) != 0) &&
         scratch->default_plans.size() < scratch->default_plans.capacity()) {
-      bool seen = false;
-      for (const PlanSample& q : scratch->default_plans) seen = seen || q.pattern_key == r->pattern_key;
-      if (!seen) {
+      default_plan = true;
+      for (const PlanSample& q : scratch->default_plans) default_plan = default_plan && q.pattern_key != r->pattern_key;
+    }
+    // Measured row counts: the row-correction learner's samples and a
+    // sample per pattern for the estimate-error detector.
+    const bool rows = (r->flags & kTrajectoryRowsMeasured) != 0 && r->node_count > 0;
+    const bool row_sample = rows && !RowSamplesFull();
+    const RunSample::Offered rows_slot = rows ? g_rows_sample->Offer(r->pattern_key, 0, 0.0) : RunSample::Offered();
+    // Slots are handed out in order (a new one is the next index); a
+    // replaced slot is overwritten, with nothing when the rows are gone.
+    HealInput* row_input = nullptr;
+    if (rows_slot.slot >= 0) {
+      if (static_cast<size_t>(rows_slot.slot) == kept_rows.size()) kept_rows.emplace_back();
+      row_input = &kept_rows[static_cast<size_t>(rows_slot.slot)];
+      *row_input = HealInput();
+    }
+    // (Into its own buffer: a copy that a writer overtook leaves the header intact.)
+    if ((default_plan || row_sample || row_input != nullptr) && CopyRingRecordAt(s, seq, &full) == RingCopy::kCopied) {
+      if (row_sample) CollectRowSample(full);
+      if (default_plan) {
         scratch->default_plans.emplace_back();
-        PlanSample* p = &scratch->default_plans.back();
-        p->pattern_key = r->pattern_key;
-        p->query_id = r->query_id;
-        p->database_oid = r->database_oid;
-        p->role_oid = r->role_oid;
-        p->count = std::min<int>(r->node_count, kMaxTrajectoryNodes);
-        memcpy(p->type, r->node_type, sizeof(p->type));
-        memcpy(p->estimated_rows, r->estimated_rows, sizeof(p->estimated_rows));
-        memcpy(p->actual_rows, r->actual_rows, sizeof(p->actual_rows));
-        memcpy(p->parent_plus_one, r->parent_plus_one, sizeof(p->parent_plus_one));
+        FillPlanSample(full, &scratch->default_plans.back());
+      }
+      if (row_input != nullptr && LogEstimateError(full, &row_input->log_error)) {
+        row_input->seq = seq;
+        row_input->pattern_key = r->pattern_key;
+        row_input->query_id = r->query_id;
+        row_input->has_rows = true;
       }
     }
-    LearnInput in;
+    // The runs: a uniform sample per (pattern, arm, kind); every run counted.
+    const bool learn = (r->flags & kTrajectoryArmKnown) != 0;
+    const RunSample::Offered slot = g_run_sample->Offer(r->pattern_key, RunGroup(r->flags), learn ? r->latency_ms : 0.0);
+    if (slot.slot < 0) continue;
+    KeptRun k;
+    k.seq = seq;
+    k.group = slot.group;
+    k.learn = learn;
+    k.heal.seq = seq;
+    k.heal.pattern_key = r->pattern_key;
+    k.heal.query_id = r->query_id;
+    if ((r->flags & (kTrajectoryExplore | kTrajectoryBaseline | kTrajectoryCensored)) == 0) k.heal.latency_ms = r->latency_ms;
+    LearnInput& in = k.in;
     in.pattern_key = r->pattern_key;
     in.query_id = r->query_id;
     in.arm = TrajectoryArm(r->flags);
@@ -365,10 +454,57 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     in.relation_count = r->relation_count;
     memcpy(in.relations.data(), r->relations, sizeof(r->relations));
     in.at_us = r->recorded_at_us;
-    if (scratch->batch.size() < scratch->batch.capacity()) scratch->batch.push_back(in);
+    if (static_cast<size_t>(slot.slot) == kept.size()) {
+      kept.push_back(k);
+    } else {
+      kept[static_cast<size_t>(slot.slot)] = k;
+    }
   }
+  // The latest plan of each pattern (a pattern whose record was overwritten
+  // meanwhile embeds no plan in this pass: its runs teach the bandit only).
+  size_t plans = 0;
+  for (size_t i = 0; i < scratch->plans.size(); ++i) {
+    if (CopyRingRecordAt(s, latest_plan_seq[i], &full) != RingCopy::kCopied) continue;
+    FillPlanSample(full, &scratch->plans[plans++]);
+  }
+  scratch->plans.resize(plans);
   if (*last >= first) AdvanceConsumed(s, *last);
   LWLockRelease(StateLock());
+
+  PlainStatus st = RunCpp("sampling trajectories", [&]() {
+    // Oldest first; the last kept run of each group carries the group's other runs.
+    std::sort(kept.begin(), kept.end(), [](const KeptRun& x, const KeptRun& y) { return x.seq < y.seq; });
+    std::vector<uint64_t> kept_runs(g_run_sample->groups(), 0);
+    std::vector<double> kept_ms(g_run_sample->groups(), 0.0);
+    std::vector<uint8_t> carried(g_run_sample->groups(), 0);
+    for (const KeptRun& k : kept) {
+      ++kept_runs[k.group];
+      if (k.learn) kept_ms[k.group] += k.in.latency_ms;
+    }
+    for (auto k = kept.rbegin(); k != kept.rend(); ++k) {
+      if (!k->learn || carried[k->group] != 0) continue;
+      carried[k->group] = 1;
+      k->in.also_runs = static_cast<uint32_t>(
+          std::min<uint64_t>(g_run_sample->runs(k->group) - kept_runs[k->group], UINT32_MAX));
+      k->in.also_latency_ms = std::max(0.0, g_run_sample->weight(k->group) - kept_ms[k->group]);
+    }
+    scratch->batch.reserve(kept.size());
+    scratch->heal.reserve(kept.size() + kept_rows.size());
+    for (const KeptRun& k : kept) {
+      if (k.learn) {
+        scratch->batch.push_back(k.in);
+        scratch->runs_learned += 1 + k.in.also_runs;
+      }
+      scratch->heal.push_back(k.heal);
+    }
+    for (const HealInput& h : kept_rows) {
+      if (h.has_rows) scratch->heal.push_back(h);
+    }
+    std::sort(scratch->heal.begin(), scratch->heal.end(),
+              [](const HealInput& x, const HealInput& y) { return x.seq < y.seq; });
+    return Status::Ok();
+  });
+  ReportStatus(st, ERROR);
   return n;
 }
 
@@ -482,12 +618,22 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
   int64_t now = NowUnixMicros();
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   for (uint64_t key : out.evicted) RemoveDecision(g_steer, key);
+  // The query filter and the backends' cached capture answers (both keyed by
+  // its generation) read a decision's query id, arms and, while it explores,
+  // whether its default latency reaches ruvector.dag_exploration_min_ms:
+  // rebuilt only when one of them (or that setting) changed.
+  const double min_ms = g_explore_min_ms;
+  bool filter_changed = !out.evicted.empty() || p.restart || min_ms != g_filter_min_ms;
+  g_filter_min_ms = min_ms;
   for (const DecisionUpdate& u : out.decisions) {
     Decision* d = UpsertDecision(g_steer, u.pattern_key);
     if (d == nullptr) {
       ++g_steer->counters.decisions_dropped;
       continue;
     }
+    filter_changed = filter_changed || d->query_id != u.query_id || d->deployed_arm != u.deployed_arm ||
+                     d->explore_arm != u.explore_arm ||
+                     ((d->explore_arm > 0 || u.explore_arm > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms));
     d->query_id = u.query_id;
     d->database_oid = u.database_oid;
     d->role_oid = u.role_oid;
@@ -543,8 +689,8 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     }
   }
   const bool vector_changed = PublishVectorPatterns(scratch->plans, now);
-  if (!out.decisions.empty() || !out.evicted.empty() || p.restart || vector_changed) RebuildQueryFilter(g_steer);
-  g_steer->counters.trajectories_learned += scratch->batch.size();
+  if (filter_changed || vector_changed) RebuildQueryFilter(g_steer);
+  g_steer->counters.trajectories_learned += scratch->runs_learned;
   g_steer->counters.decisions_dropped += out.untracked;
   ++g_steer->counters.learn_passes;
   if (last + 1 >= p.from || end < p.from) g_steer->learned_through_seq = last;

@@ -1,6 +1,7 @@
 // C++ zone: adapters from the trajectory ring to the engine (learner.h).
 #include "worker/learner.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -30,6 +31,54 @@ Status SampleToDag(const PlanSample& plan, ruvector_dag::QueryDag* dag) {
   snap.count = plan.count;
   snap.nodes = nodes.data();
   return BuildDag(snap, dag);
+}
+
+RunSample::RunSample(uint32_t per_group) : per_group_(per_group < 1 ? 1 : per_group) { Reset(0, 0); }
+
+void RunSample::Reset(size_t max_groups, uint64_t seed) {
+  size_t cap = 16;
+  while (cap < 2 * max_groups) cap *= 2;
+  if (groups_.size() < max_groups) groups_.resize(max_groups);
+  if (slot_of_.size() < max_groups * per_group_) slot_of_.resize(max_groups * per_group_);
+  if (table_.size() < cap) table_.resize(cap);
+  std::fill(table_.begin(), table_.end(), kNoGroup);
+  max_groups_ = max_groups;
+  group_count_ = 0;
+  next_slot_ = 0;
+  last_ = kNoGroup;
+  rng_ = ruvector_dag::Rng(seed);
+}
+
+RunSample::Offered RunSample::Offer(uint64_t a, uint32_t b, double weight) noexcept {
+  Offered o;
+  if (last_ != kNoGroup && groups_[last_].a == a && groups_[last_].b == b) {
+    o.group = last_;
+  } else {
+    const size_t mask = table_.size() - 1;
+    size_t i = ruvector_dag::HashCombine(a, b) & mask;
+    while (table_[i] != kNoGroup && (groups_[table_[i]].a != a || groups_[table_[i]].b != b)) i = (i + 1) & mask;
+    if (table_[i] == kNoGroup) {
+      // The table is at most half full: a free entry is always found.
+      if (group_count_ >= max_groups_) return o;
+      table_[i] = static_cast<uint32_t>(group_count_);
+      groups_[group_count_] = Group{a, b, 0, 0.0};
+      ++group_count_;
+    }
+    o.group = table_[i];
+    last_ = o.group;
+  }
+  Group& g = groups_[o.group];
+  const uint64_t n = g.runs++;  // runs offered to the group before this one
+  g.weight += weight;
+  int32_t* slots = &slot_of_[static_cast<size_t>(o.group) * per_group_];
+  if (n < per_group_) {
+    slots[n] = static_cast<int32_t>(next_slot_++);
+    o.slot = slots[n];
+    return o;
+  }
+  const uint64_t j = rng_.Uniform(n + 1);
+  if (j < per_group_) o.slot = slots[j];
+  return o;
 }
 
 LearnEvent ToLearnEvent(const ruvector_dag::PatternEvent& e) {
@@ -63,6 +112,10 @@ ruvector_dag::EngineOptions ServerEngineOptions(uint32_t num_arms, size_t max_cl
   o.select_mechanism = true;
   o.max_train_per_learn = 128;
   o.max_train_per_arm = 8;      // pgbench-like floods of one pattern: a few samples per pass
+  // ... and a few per second: passes come every 50 ms under load, and each
+  // trained run costs seven model steps and their replay.
+  o.train_rate_per_arm = 4.0;
+  o.train_burst_per_arm = 32;
   o.replay_capacity = 512;      // per mechanism: 7 x 512 samples of 1 KB
   o.bank.capacity = kDecisionSlots;
   o.bank.min_cluster_size = 2;

@@ -11,7 +11,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "ruvector_dag/core.h"
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/engine.h"
 #include "ruvector_dag/status.h"
@@ -42,6 +44,64 @@ struct PlanSample {
   uint8_t parent_plus_one[kMaxTrajectoryNodes] = {0};
 };
 
+/// A learning pass's deterministic uniform sample of the runs of each group
+/// (the worker's groups: a pattern with an arm and a kind of run): the
+/// first `per_group` runs of a group are kept, and its n-th run after them
+/// replaces a kept one with probability per_group / n (reservoir sampling),
+/// drawn from a generator seeded at Reset, so the same runs offered in the
+/// same order always give the same sample. Every run offered is counted with
+/// its weight (the worker's: latency), kept or not. Only Reset allocates.
+class RunSample {
+ public:
+  /// per_group >= 1 (0 is taken as 1). Holds no group until Reset.
+  explicit RunSample(uint32_t per_group);
+
+  /// Starts a new sample of at most `max_groups` groups with a generator
+  /// seeded by `seed`. Allocates (may throw std::bad_alloc); keeps its
+  /// buffers for the next sample.
+  void Reset(size_t max_groups, uint64_t seed);
+
+  /// Where an offered run goes.
+  struct Offered {
+    /// Index of its group (0, 1, ... in order of first offer); kNoGroup when
+    /// the run is of a new group beyond max_groups (then neither kept nor
+    /// counted).
+    uint32_t group = kNoGroup;
+    /// The slot the run takes (0, 1, ... in order of first use over all
+    /// groups; the slot of the kept run it replaces), or -1 when the run is
+    /// left out.
+    int32_t slot = -1;
+  };
+  static constexpr uint32_t kNoGroup = UINT32_MAX;
+  /// Offers the next run of group (a, b) with `weight`. No allocation.
+  Offered Offer(uint64_t a, uint32_t b, double weight) noexcept;
+
+  uint32_t per_group() const { return per_group_; }
+  size_t groups() const { return group_count_; }
+  /// Slots handed out (kept runs, over all groups).
+  size_t slots() const { return next_slot_; }
+  /// Runs offered to `group` and the sum of their weights.
+  uint64_t runs(uint32_t group) const { return groups_[group].runs; }
+  double weight(uint32_t group) const { return groups_[group].weight; }
+
+ private:
+  struct Group {
+    uint64_t a = 0;
+    uint32_t b = 0;
+    uint64_t runs = 0;
+    double weight = 0.0;
+  };
+  uint32_t per_group_;
+  ruvector_dag::Rng rng_{0};
+  std::vector<Group> groups_;     // max_groups
+  size_t group_count_ = 0;
+  size_t max_groups_ = 0;
+  std::vector<int32_t> slot_of_;  // max_groups x per_group: slot of the group's j-th kept run
+  std::vector<uint32_t> table_;   // open addressing (power of two >= 2 x max_groups): group or kNoGroup
+  uint32_t last_ = kNoGroup;      // the group offered last (a flood of one group skips the table)
+  size_t next_slot_ = 0;
+};
+
 /// The plan of a sample as a DAG, through the same bridge as live plans
 /// (actual rows where they were measured). Fails on a malformed sample.
 ruvector_dag::Status SampleToDag(const PlanSample& plan, ruvector_dag::QueryDag* dag);
@@ -54,9 +114,10 @@ LearnEvent ToLearnEvent(const ruvector_dag::PatternEvent& e);
 /// one-sided z of 2.5 (PatternLearner::HostBanditOptions), the pattern table
 /// bounded by the decision table, the bank clustered like the old pattern
 /// clusters (k <= max_clusters), one value model per attention mechanism
-/// with the selector (docs/engine.md), each model's base learning rate
-/// (adapters twice that), MicroLoRA rank and EWC++ strength from the
-/// settings.
+/// with the selector (docs/engine.md), training bounded per pass (128 runs,
+/// 8 per pattern and arm) and per second (4 per pattern and arm after a
+/// burst of 32), each model's base learning rate (adapters twice that),
+/// MicroLoRA rank and EWC++ strength from the settings.
 ruvector_dag::EngineOptions ServerEngineOptions(uint32_t num_arms, size_t max_clusters, double learning_rate,
                                                 double ewc_lambda, uint32_t lora_rank);
 

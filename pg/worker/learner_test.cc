@@ -2,6 +2,7 @@
 // persistence, and of the server's healing cycle; no server needed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -390,6 +391,99 @@ TEST(ServerEngineOptionsTest, TheWantedMechanismAndItsReason) {
             "selected: lowest held-out error (1 switches): topological 0.250, causal_cone 0.500 over 80 runs");
   st.lanes[0].evaluated = st.lanes[1].evaluated = 10;
   EXPECT_EQ(MechanismReason(st, 64, "x").rfind("selecting: 10 of 64 held-out runs per mechanism so far", 0), 0u);
+}
+
+// --- the learning pass's sample ------------------------------------------------------
+
+TEST(RunSampleTest, KeepsAtMostPerGroupRunsOfEachGroupAndCountsEveryRun) {
+  RunSample a(4), b(4);
+  a.Reset(100, 7);
+  b.Reset(100, 7);
+  std::vector<uint64_t> runs(4, 0);
+  std::vector<double> weights(4, 0.0);
+  std::vector<std::vector<int32_t>> slots(4);
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t key = i % 3 == 0 ? 11 : 22;
+    const uint32_t arm = static_cast<uint32_t>(i % 2);
+    const RunSample::Offered x = a.Offer(key, arm, i);
+    const RunSample::Offered y = b.Offer(key, arm, i);
+    ASSERT_EQ(x.group, y.group);  // same seed, same runs: same sample
+    ASSERT_EQ(x.slot, y.slot);
+    ASSERT_LT(x.group, 4u);
+    ++runs[x.group];
+    weights[x.group] += i;
+    if (x.slot >= 0 && std::find(slots[x.group].begin(), slots[x.group].end(), x.slot) == slots[x.group].end()) {
+      slots[x.group].push_back(x.slot);
+    }
+  }
+  EXPECT_EQ(a.groups(), 4u);
+  EXPECT_EQ(a.slots(), 16u);
+  for (uint32_t g = 0; g < 4; ++g) {
+    EXPECT_EQ(slots[g].size(), 4u) << g;  // each group reuses its own four slots
+    EXPECT_EQ(a.runs(g), runs[g]);
+    EXPECT_DOUBLE_EQ(a.weight(g), weights[g]);
+  }
+  // Another seed keeps other runs; Reset starts over.
+  RunSample c(4);
+  c.Reset(100, 8);
+  a.Reset(100, 7);
+  int differ = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t key = i % 3 == 0 ? 11 : 22;
+    const RunSample::Offered x = a.Offer(key, static_cast<uint32_t>(i % 2), 1.0);
+    const RunSample::Offered z = c.Offer(key, static_cast<uint32_t>(i % 2), 1.0);
+    differ += x.slot != z.slot;
+  }
+  EXPECT_GT(differ, 0);
+  EXPECT_EQ(a.runs(0) + a.runs(1) + a.runs(2) + a.runs(3), 1000u);
+}
+
+TEST(RunSampleTest, EveryRunIsEquallyLikelyToBeKept) {
+  // 64 runs of one group, 4 kept, over 20,000 seeds: each run is kept
+  // 1,250 times in expectation (sd ~34).
+  constexpr int kRuns = 64, kSeeds = 20000;
+  std::vector<int> kept(kRuns, 0);
+  RunSample sample(4);
+  for (int seed = 0; seed < kSeeds; ++seed) {
+    sample.Reset(1, static_cast<uint64_t>(seed));
+    int holder[4] = {-1, -1, -1, -1};
+    for (int i = 0; i < kRuns; ++i) {
+      const RunSample::Offered o = sample.Offer(5, 0, 1.0);
+      ASSERT_LT(o.slot, 4);
+      if (o.slot >= 0) holder[o.slot] = i;
+    }
+    for (int h : holder) {
+      ASSERT_GE(h, 0);
+      ++kept[h];
+    }
+  }
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_GT(kept[i], 1100) << "run " << i;
+    EXPECT_LT(kept[i], 1400) << "run " << i;
+  }
+}
+
+TEST(RunSampleTest, AGroupBeyondTheLimitIsNeitherKeptNorCounted) {
+  RunSample sample(2);
+  sample.Reset(2, 1);
+  EXPECT_EQ(sample.Offer(1, 0, 1.0).group, 0u);
+  EXPECT_EQ(sample.Offer(2, 0, 1.0).group, 1u);
+  const RunSample::Offered third = sample.Offer(3, 0, 1.0);
+  EXPECT_EQ(third.group, RunSample::kNoGroup);
+  EXPECT_EQ(third.slot, -1);
+  EXPECT_EQ(sample.Offer(1, 0, 1.0).group, 0u);  // known groups still are
+  EXPECT_EQ(sample.groups(), 2u);
+  EXPECT_EQ(sample.runs(0), 2u);
+  // Without Reset nothing is kept.
+  RunSample empty(3);
+  EXPECT_EQ(empty.Offer(1, 0, 1.0).group, RunSample::kNoGroup);
+}
+
+TEST(ServerEngineOptionsTest, TrainingIsBudgetedPerPatternAndArm) {
+  const ruvector_dag::EngineOptions o = ServerEngineOptions(4, 8, 0.01, 0.1, 2);
+  EXPECT_GT(o.train_rate_per_arm, 0.0);
+  EXPECT_GE(o.train_burst_per_arm, 1u);
+  EXPECT_TRUE(ruvector_dag::ValidateEngineOptions(o).ok());
 }
 
 }  // namespace

@@ -69,6 +69,8 @@ void CollectRowSample(const TrajectoryRecord& r) {
   ++g_sample_count;
 }
 
+bool RowSamplesFull() { return g_sample_count >= kSamplesPerPass; }
+
 void NoteRowCorrectionDrift(const DriftNotice* notices, int count) {
   for (int i = 0; i < count && g_drift_count < kDriftCapacity; ++i) g_drifts[g_drift_count++] = notices[i];
 }

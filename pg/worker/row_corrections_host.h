@@ -16,6 +16,9 @@ namespace ruvector_pg {
 /// under the state lock). At most a fixed number per pass; the rest wait for
 /// later samples of their patterns.
 void CollectRowSample(const TrajectoryRecord& r);
+/// Whether this pass's buffer of row samples is full (CollectRowSample keeps
+/// nothing more): a reader can skip copying the rows.
+bool RowSamplesFull();
 /// Patterns whose relations a drift notice names forget their corrections
 /// (their estimates change) at the next LearnRowCorrections.
 void NoteRowCorrectionDrift(const DriftNotice* notices, int count);

@@ -54,6 +54,10 @@ Status ValidateEngineOptions(const EngineOptions& o) {
   if (!(o.selection_margin >= 0 && o.selection_margin < 1)) {
     return Status::InvalidArgument("EngineOptions.selection_margin must be in [0, 1)");
   }
+  if (!(o.train_rate_per_arm >= 0) || !std::isfinite(o.train_rate_per_arm)) {
+    return Status::InvalidArgument("EngineOptions.train_rate_per_arm must be finite and >= 0");
+  }
+  if (o.train_burst_per_arm < 1) return Status::InvalidArgument("EngineOptions.train_burst_per_arm must be >= 1");
   if (!(o.prior_weight >= 0) || !std::isfinite(o.prior_weight)) {
     return Status::InvalidArgument("EngineOptions.prior_weight must be >= 0");
   }
@@ -442,6 +446,23 @@ void Engine::Annotate(uint64_t key, PatternDecision* d) const {
   d->priority = learner_.TimeAtStake(key, clock_us_) * (1.0 + tension);
 }
 
+bool Engine::TakeTrainToken(PatternModel* model, uint32_t arm, int64_t at_us) {
+  const double rate = options_.train_rate_per_arm;
+  if (!(rate > 0.0)) return true;
+  const double burst = static_cast<double>(options_.train_burst_per_arm);
+  if (model->train_budget.size() < options_.num_arms) {
+    model->train_budget.resize(options_.num_arms, TrainBudget{burst, at_us});
+  }
+  TrainBudget& b = model->train_budget[arm];
+  if (at_us > b.at_us) {
+    b.tokens = std::min(burst, b.tokens + static_cast<double>(at_us - b.at_us) * 1e-6 * rate);
+    b.at_us = at_us;
+  }
+  if (b.tokens < 1.0) return false;
+  b.tokens -= 1.0;
+  return true;
+}
+
 Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanEmbedding* const> embeddings,
                          HostLearnOutput* out) {
   LearnReport& report = out->report;
@@ -477,6 +498,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     const bool fresh = x != nullptr;
     if (x == nullptr && it != models_.end() && it->second.has_embedding) x = &it->second.embedding;
     if (x == nullptr) continue;
+    if (it != models_.end() && !TakeTrainToken(&it->second, static_cast<uint32_t>(r.arm), r.at_us)) continue;
     // A run of the default plan under another arm's name measured arm 0.
     const uint32_t arm = r.same_plan && !r.censored ? 0u : static_cast<uint32_t>(r.arm);
     const double lr = (it != models_.end() ? it->second.lr_boost : 1.0);
@@ -576,7 +598,10 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     since_consolidation_ = 0;
     report.consolidated = true;
   }
-  report.trajectories += runs.size();
+  // Runs a sampling host left out count as learned (PatternRun::also_runs).
+  uint64_t represented = runs.size();
+  for (const PatternRun& r : runs) represented += r.also_runs;
+  report.trajectories += represented;
   report.prediction_mae = err_count > 0 ? abs_err / static_cast<double>(err_count) : 0.0;
   if (err_count > 0) {
     // Seeded by the first pass that predicted a run (passes before it, whose
@@ -585,7 +610,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
                                      ? report.prediction_mae
                                      : 0.95 * stats_.prediction_mae_ewma + 0.05 * report.prediction_mae;
   }
-  stats_.trajectories_learned += runs.size();
+  stats_.trajectories_learned += represented;
   stats_.predicted_runs += err_count;
   stats_.deployments += report.deployments;
   stats_.reverts += report.reverts;

@@ -1,5 +1,6 @@
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -529,6 +530,77 @@ TEST(EngineHostLoopTest, ARepeatedPatternTrainsTheModelOnAFewRunsPerArm) {
   for (int i = 40; i < 44; ++i) more.push_back(HostRun(1, 0, 100.0, i + 1));
   HostPass(engine.get(), more, {{1, &dag}});
   EXPECT_EQ(engine->model().steps(), 18u);
+}
+
+TEST(EngineHostLoopTest, TheTrainingBudgetRefillsWithTheRunsOwnClock) {
+  EngineOptions o = HostOptions();
+  o.train_rate_per_arm = 2.0;  // runs per second of run time
+  o.train_burst_per_arm = 3;
+  o.max_train_per_arm = 0;
+  o.max_train_per_learn = 0;
+  o.replay_ratio = 0.0;
+  auto engine = Engine::Create(o).value();
+  const QueryDag dag = sim::FamilyPlan(0, 8, 3);
+  // A pass of 20 runs of arm 0 and 20 of arm 2, all at `at_us`.
+  auto pass_at = [&](int64_t at_us) {
+    std::vector<PatternRun> runs;
+    for (int i = 0; i < 40; ++i) runs.push_back(HostRun(1, i % 2 == 0 ? 0 : 2, i % 2 == 0 ? 100.0 : 20.0, at_us));
+    const uint64_t steps = engine->model().steps();
+    HostPass(engine.get(), runs, {{1, &dag}});
+    return engine->model().steps() - steps;  // 2 (Adapt + TrainStep) per trained run
+  };
+  constexpr int64_t kSecond = 1000000;
+  pass_at(1);
+  // Ten seconds later each arm's bucket is full (3 runs).
+  int64_t t = 10 * kSecond;
+  EXPECT_EQ(pass_at(t), 12u);
+  t += kSecond;  // 2 tokens per arm
+  EXPECT_EQ(pass_at(t), 8u);
+  t += kSecond / 4;  // half a token: nothing trained
+  EXPECT_EQ(pass_at(t), 0u);
+  t += 3 * kSecond / 10;  // 1.1 tokens
+  EXPECT_EQ(pass_at(t), 4u);
+  // The bandit saw every run.
+  const PatternInfo info = engine->Pattern(1).value();
+  EXPECT_EQ(info.arms[0].total_runs + info.arms[2].total_runs, 200u);
+}
+
+TEST(EngineHostLoopTest, ABadTrainingBudgetIsRefused) {
+  EngineOptions o = HostOptions();
+  o.train_rate_per_arm = -1.0;
+  EXPECT_FALSE(Engine::Create(o).ok());
+  o.train_rate_per_arm = 1.0;
+  o.train_burst_per_arm = 0;
+  EXPECT_FALSE(Engine::Create(o).ok());
+}
+
+TEST(EngineHostLoopTest, ARunStandsForTheRunsAHostLeftOutOfItsSample) {
+  auto engine = Engine::Create(HostOptions()).value();
+  std::vector<PatternRun> runs;
+  PatternRun r = HostRun(1, 0, 100.0, 10);
+  r.also_runs = 99;  // 99 more runs of arm 0, 9,900 ms in all
+  r.also_latency_ms = 9900.0;
+  runs.push_back(r);
+  PatternRun same = HostRun(1, 2, 100.0, 11);
+  same.same_plan = true;  // arm 2 made the default plan: a run of arm 0 and a censored one of arm 2
+  same.also_runs = 9;
+  same.also_latency_ms = 900.0;
+  runs.push_back(same);
+  HostPass(engine.get(), runs, {});
+  const PatternInfo info = engine->Pattern(1).value();
+  EXPECT_EQ(info.arms[0].total_runs, 110u);
+  EXPECT_EQ(info.arms[0].runs, 2u);  // the window holds the observed runs only
+  EXPECT_EQ(info.arms[2].total_runs, 10u);
+  EXPECT_EQ(info.arms[2].runs, 1u);
+  EXPECT_NEAR(engine->patterns().TimeAtStake(1, 11), 11000.0, 1e-3);
+  EXPECT_EQ(engine->Stats().trajectories_learned, 110u);
+  // A sum that is not a latency is ignored; the runs still count.
+  PatternRun bad = HostRun(1, 0, 100.0, 12);
+  bad.also_runs = 5;
+  bad.also_latency_ms = std::numeric_limits<double>::quiet_NaN();
+  HostPass(engine.get(), {bad}, {});
+  EXPECT_EQ(engine->Pattern(1).value().arms[0].total_runs, 116u);
+  EXPECT_NEAR(engine->patterns().TimeAtStake(1, 12), 11100.0, 1e-3);
 }
 
 // --- mechanism selection ------------------------------------------------------

@@ -183,9 +183,14 @@ size_t PatternLearner::NotifyDrift(const DriftScope& scope, std::vector<PatternD
   return touched;
 }
 
+double PatternLearner::RunValue(const PatternRun& in) {
+  const bool also = std::isfinite(in.also_latency_ms) && in.also_latency_ms >= 0.0;
+  return in.latency_ms + (also ? in.also_latency_ms : 0.0);
+}
+
 Result<PatternLearner::Entry*> PatternLearner::TrackOrWait(const PatternRun& in, size_t max_patterns,
                                                            uint64_t* untracked, std::vector<uint64_t>* evicted) {
-  double value = in.latency_ms;
+  double value = RunValue(in);
   auto w = waiting_.find(in.pattern_key);
   if (w != waiting_.end()) value += Decayed(w->second.value_ms, w->second.value_at_us, in.at_us);
   if (entries_.size() >= max_patterns && !Admit(in, value, max_patterns, evicted)) {
@@ -216,7 +221,7 @@ Result<PatternLearner::Entry*> PatternLearner::TrackOrWait(const PatternRun& in,
   Entry fresh{std::move(b), in.query_id};
   fresh.database_oid = in.database_oid;
   fresh.role_oid = in.role_oid;
-  fresh.value_ms = value - in.latency_ms;  // this run is added by the caller
+  fresh.value_ms = value - RunValue(in);  // this run is added by the caller
   fresh.value_at_us = in.at_us;
   ++per_role_[in.role_oid];
   return &entries_.emplace(in.pattern_key, std::move(fresh)).first->second;
@@ -242,7 +247,7 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
       auto pos = std::lower_bound(entry.relations.begin(), entry.relations.end(), in.relations[i]);
       if (pos == entry.relations.end() || *pos != in.relations[i]) entry.relations.insert(pos, in.relations[i]);
     }
-    entry.value_ms = Decayed(entry.value_ms, entry.value_at_us, in.at_us) + in.latency_ms;
+    entry.value_ms = Decayed(entry.value_ms, entry.value_at_us, in.at_us) + RunValue(in);
     entry.value_at_us = std::max(entry.value_at_us, in.at_us);
     PatternBandit& b = entry.bandit;
     const uint32_t before = b.deployed_arm();
@@ -257,6 +262,11 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
       RUVECTOR_RETURN_IF_ERROR(b.ObserveSamePlan(static_cast<uint32_t>(in.arm), bound));
     } else {
       RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
+    }
+    // The runs this one stands for count in the totals, not in the windows.
+    if (in.also_runs > 0) {
+      if (in.same_plan && !in.censored && in.arm > 0) RUVECTOR_RETURN_IF_ERROR(b.CountUnobserved(0, in.also_runs));
+      RUVECTOR_RETURN_IF_ERROR(b.CountUnobserved(static_cast<uint32_t>(in.arm), in.also_runs));
     }
     if (entry.revalidate_since_us != 0) {
       if (in.at_us - entry.revalidate_since_us > kRevalidationTimeoutUs) {

@@ -338,6 +338,16 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
   return Status::Ok();
 }
 
+Status PatternBandit::CountUnobserved(uint32_t arm, uint64_t runs) {
+  if (arm >= options_.num_arms) {
+    return Status::InvalidArgument("PatternBandit::CountUnobserved: arm " + std::to_string(arm) +
+                                   " >= num_arms " + std::to_string(options_.num_arms));
+  }
+  observations_ += runs;
+  arms_[arm].total += runs;
+  return Status::Ok();
+}
+
 Status PatternBandit::ObserveSamePlan(uint32_t arm, double bound_ms) {
   RUVECTOR_RETURN_IF_ERROR(Observe(arm, bound_ms, /*censored=*/true));
   if (arm != 0 && arm != deployed_ && !arms_[arm].rejected) Retire(arm, /*by_timeouts=*/true);
