@@ -378,10 +378,12 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
   // An unsafe statement is never captured again while its slot lives: the
   // check costs a parse analysis, and the answer would not change by itself.
   if (s->captures[idx].unsafe != 0) return false;
-  // A vector pattern being tuned needs new statements (recall samples).
+  // A vector pattern being tuned, or with settings still proving the
+  // target, needs new statements (recall samples).
   const Decision* d = FindDecision(s, key);
-  if (d != nullptr && d->vector_state == kVectorTuning && refresh_us > kVectorCaptureRefreshUs) {
-    refresh_us = kVectorCaptureRefreshUs;
+  if (d != nullptr && d->vector_state != kVectorNone && refresh_us > kVectorCaptureRefreshUs) {
+    const VectorPattern* p = d->vector_state == kVectorTuning ? nullptr : FindVectorPattern(&s->vector, key);
+    if (d->vector_state == kVectorTuning || (p != nullptr && VectorProving(*p))) refresh_us = kVectorCaptureRefreshUs;
   }
   return now_us - s->captures[idx].captured_us >= refresh_us;
 }
