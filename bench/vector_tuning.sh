@@ -104,7 +104,7 @@ query() { echo "SELECT id FROM items WHERE cat < ${pcts[$1]} ORDER BY v <-> $(qv
 echo "# learned ef_search, set $set_name: $describe; m=$m ef_construction=$efc target=$target queries=$queries"
 echo "# $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); data and index: $(( $(date +%s) - start )) s"
 for f in 0 1 2; do
-  echo "# ${pcts[$f]} % default plan: $(psql -c "SET ruvector.dag_enabled = off" -c "EXPLAIN (COSTS OFF) $(query $f 1)" | tr '\n' ' ' | sed 's/  */ /g')"
+  echo "# ${pcts[$f]} % default plan: $(psql -c "SET ruvector.dag_enabled = off" -c "EXPLAIN (COSTS OFF) $(query $f 1)" | tr '\n' ' ' | sed "s/  */ /g; s/'\\[[^]]*\\]'::ruvector/q/g")"
 done
 
 quiet() { psql -c "SET ruvector.dag_enabled = off" -c "$1"; }

@@ -48,8 +48,20 @@ TEST(VectorStateTest, TunedSettingIsServedInsteadOfTheBanditsArm) {
 
   const double recall[] = {0.5, 0.7, 0.9, 1.0, 1.0, 1.0};
   const double ms[] = {1, 2, 3, 4, 6, 9};
-  for (int k = 0; k < 40; ++k) Sample(p, recall, ms, 20.0);
+  for (int k = 0; k < 8; ++k) Sample(p, recall, ms, 20.0);
+  // 8 perfect statements prove 0.75, not 0.95: the exact search serves and
+  // the faster settings keep being measured, with captures every second.
   EXPECT_TRUE(PublishVectorDecisions(s.get(), o));
+  EXPECT_EQ(d->vector_state, kVectorSettled);
+  EXPECT_EQ(d->vector_setting, kVectorExact);
+  EXPECT_TRUE(VectorProving(*p));
+  CapturedStatement* cap = ClaimCapture(s.get(), 42, 1);
+  cap->captured_us = 1000;
+  EXPECT_TRUE(CaptureWanted(s.get(), 42, 1000 + kVectorCaptureRefreshUs, 30000000));
+  for (int k = 8; k < 60; ++k) Sample(p, recall, ms, 20.0);
+  EXPECT_TRUE(PublishVectorDecisions(s.get(), o));
+  EXPECT_FALSE(VectorProving(*p));
+  EXPECT_FALSE(CaptureWanted(s.get(), 42, 1000 + kVectorCaptureRefreshUs, 30000000));
   EXPECT_EQ(d->vector_state, kVectorSettled);
   EXPECT_EQ(d->vector_setting, 3);
   c = ChooseArm(s.get(), 42, 7, 0.0, 16, true);

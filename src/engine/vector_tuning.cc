@@ -68,8 +68,7 @@ double RecallLowerBound(const VectorSettingStats& s) {
   const double centre = mean + z2 / (2.0 * n);
   const double spread = kZ * std::sqrt(std::max(0.0, mean * (1.0 - mean)) / n + z2 / (4.0 * n * n));
   const double wilson = (centre - spread) / (1.0 + z2 / n);
-  // Normal bound with the measured spread (never above the Wilson bound by
-  // more than the small-sample correction of the variance).
+  // Normal bound with the measured spread of the per-statement recalls.
   double per_sample = mean;
   if (s.samples > 1) {
     const double var = std::max(0.0, (s.recall_sq - n * mean * mean) / (n - 1.0));
