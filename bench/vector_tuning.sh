@@ -160,7 +160,7 @@ plan() {
       bitmap) echo "SET ruvector.dag_steering = off; SET enable_indexscan = off; SET enable_seqscan = off;" ;;
     esac
     echo "EXPLAIN (COSTS OFF) $(query "$f" 1000001);"
-  } | psql -f - | grep -E "Scan|Sort" | grep -v "Key:" | sed -E 's/^[ >-]*//; s/ on items.*//; s/ using / /' | paste -sd'>' | sed 's/>/ > /g'
+  } | psql -f - | sed '/RuVector DAG/,$d' | grep -E "Scan|Sort" | grep -v "Key:" | sed -E 's/^[ >-]*//; s/ on items.*//; s/ using / /' | paste -sd'>' | sed 's/>/ > /g'
 }
 # recall FILE EXACT: recall@10 of FILE's rows against EXACT's (FILE may hold
 # several rounds: hits / (exact rows x rounds)).
@@ -184,7 +184,7 @@ for f in 0 1 2; do
     case $mode in
       learned) name="learned"
         p=$(psql -c "EXPLAIN $(query "$f" 1000001)" | sed -n 's/^ *Vector Search: \([^ ]*\).*/\1/p' | head -1)
-        p="${p:-not tuned}: $(psql -c "EXPLAIN (COSTS OFF) $(query "$f" 1000001)" | grep -E "Scan|Sort" |
+        p="${p:-not tuned}: $(psql -c "EXPLAIN (COSTS OFF) $(query "$f" 1000001)" | sed '/RuVector DAG/,$d' | grep -E "Scan|Sort" |
           grep -v "Key:" | sed -E 's/^[ >-]*//; s/ on items.*//; s/ using / /' | paste -sd'>' | sed 's/>/ > /g')" ;;
       seq) name="exact (seq)"; p=$(plan seq "$f") ;;
       bitmap) name="filter-first"; p=$(plan bitmap "$f") ;;
