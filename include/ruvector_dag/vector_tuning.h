@@ -13,7 +13,9 @@
 // measured `min_samples` times. Among eligible settings the lowest measured
 // latency (geometric mean) wins. Nothing is deployed before every candidate
 // still in play has its samples: a setting whose recall was never proven is
-// never chosen.
+// never chosen. The bound counts statements, not rows, so proving 0.95
+// takes at least 52 samples: the exact search usually serves first while
+// faster settings keep being measured until they prove the target or fail.
 //
 // Plain data, no allocation, no locking: the structures live in shared
 // memory in the PostgreSQL extension; the caller serializes access.
@@ -61,12 +63,18 @@ void AddLatency(VectorSettingStats* s, double ms);
 
 /// Mean per-sample recall@k (0 without samples).
 double MeanRecall(const VectorSettingStats& s);
-/// One-sided 95 % lower confidence bound of the recall: the smaller of the
-/// Wilson bound on the pooled hits / trials and mean - 1.645 x standard
-/// error of the per-sample recalls (the per-sample bound is what counts when
-/// recall varies between statements; the pooled one when every sample is
-/// perfect). 0 without samples.
+/// One-sided 95 % lower confidence bound of the mean recall over statements:
+/// the smaller of the Wilson score bound with the samples (statements, not
+/// rows: the rows of one statement are not independent) as trials, and
+/// mean - 1.645 x the standard error of the per-sample recalls. The Wilson
+/// bound holds however recall spreads between statements (a recall in
+/// [0, 1] with mean p has variance at most p (1 - p)); with every sample
+/// perfect it is n / (n + 1.645^2), so proving 0.95 takes 52 statements.
+/// 0 without samples.
 double RecallLowerBound(const VectorSettingStats& s);
+/// The fewest samples, all perfect, whose bound reaches `target`
+/// (52 for 0.95, 25 for 0.9); UINT32_MAX for a target of 1 or more.
+uint32_t SamplesToProve(double target);
 /// Geometric mean latency of the completed runs (0 without runs).
 double MeanLatencyMs(const VectorSettingStats& s);
 
@@ -82,6 +90,9 @@ struct VectorTuningOptions {
   /// The exact search (the reference) is out of play after this many
   /// timeouts: the host doubles its timeout after each one.
   uint32_t max_reference_timeouts = 8;
+  /// An ef_search setting that has not proved the target after this many
+  /// recall samples is no longer measured.
+  uint32_t max_samples = 128;
 };
 
 /// The decision for one pattern.
@@ -97,13 +108,19 @@ struct VectorDecision {
   /// No setting reached the target (settled, nothing deployable but exact,
   /// and exact itself could not be measured).
   bool none_meets_target = false;
+  /// Settled, and settings besides the deployed one are still measured
+  /// because they may yet prove the target and be faster (in
+  /// measure_mask).
+  bool proving = false;
 };
 
 /// Whether setting `i` is eligible under `o` (see the header comment).
 bool VectorSettingEligible(const VectorSettingStats* stats, int i, const VectorTuningOptions& o);
 /// Decides from the stats of all kVectorSettingCount settings. After the
-/// decision settles, the deployed setting keeps being measured (mask = it),
-/// so that more samples can withdraw it.
+/// decision settles, the deployed setting keeps being measured (so that
+/// more samples can withdraw it), and so does every setting that is faster
+/// than the deployed one, has a mean recall at the target but not yet the
+/// bound, and fewer than max_samples samples (so that it can prove itself).
 VectorDecision DecideVectorSetting(const VectorSettingStats* stats, const VectorTuningOptions& o);
 
 }  // namespace ruvector_dag

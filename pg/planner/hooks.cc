@@ -893,6 +893,16 @@ void ExplainVectorTuning(StringInfo str, const PlanSteerInfo* steer) {
                      ruvector_dag::VectorSettingName(steer->vector), ruvector_dag::MeanRecall(st),
                      ruvector_dag::RecallLowerBound(st), p.target, st.samples, ruvector_dag::MeanLatencyMs(st));
   }
+  // Faster settings still measured: proving the target takes at least
+  // SamplesToProve(target) statements, all perfect.
+  if (VectorProving(p)) {
+    uint32_t most = 0;
+    for (int i = 0; i < ruvector_dag::kVectorEfCount; ++i) {
+      if (i != steer->vector && (p.measure_mask & (1u << i)) != 0) most = std::max(most, p.stats[i].samples);
+    }
+    appendStringInfo(str, "  Vector Search: faster settings still proving recall %.3f (%u of at least %u samples)\n",
+                     p.target, most, ruvector_dag::SamplesToProve(p.target));
+  }
 }
 
 void PrintExplainSection(ExplainState* es) {

@@ -420,10 +420,12 @@ bool CaptureWanted(const SteerState* s, uint64_t key, int64_t now_us, int64_t re
   // An unsafe statement is never captured again while its slot lives: the
   // check costs a parse analysis, and the answer would not change by itself.
   if (s->captures[idx].unsafe != 0) return false;
-  // A vector pattern being tuned needs new statements (recall samples).
+  // A vector pattern being tuned, or with settings still proving the
+  // target, needs new statements (recall samples).
   const Decision* d = FindDecision(s, key);
-  if (d != nullptr && d->vector_state == kVectorTuning && refresh_us > kVectorCaptureRefreshUs) {
-    refresh_us = kVectorCaptureRefreshUs;
+  if (d != nullptr && d->vector_state != kVectorNone && refresh_us > kVectorCaptureRefreshUs) {
+    const VectorPattern* p = d->vector_state == kVectorTuning ? nullptr : FindVectorPattern(&s->vector, key);
+    if (d->vector_state == kVectorTuning || (p != nullptr && VectorProving(*p))) refresh_us = kVectorCaptureRefreshUs;
   }
   return now_us - s->captures[idx].captured_us >= refresh_us;
 }
@@ -828,9 +830,21 @@ int PlanVectorJobs(SteerState* s, int64_t now_us, const ExplorePlan& plan, Explo
     const ruvector_dag::VectorSettingStats& exact = p.stats[ruvector_dag::kVectorExact];
     double scale = exact.runs == 0 ? 4.0 : 1.0;
     scale *= static_cast<double>(1u << std::min<uint32_t>(exact.timeouts, 6));
-    const int timeout = TimeoutMs(2.0 * plan.timeout_factor * slowest * load * scale + plan.slack_ms);
+    int timeout = TimeoutMs(2.0 * plan.timeout_factor * slowest * load * scale + plan.slack_ms);
     const int runs = 1 + VectorMaskRuns(p.measure_mask);
-    if (spent + static_cast<double>(runs) * timeout > credit) continue;
+    // Fit the credit (as PlanExploreBatch does): a shorter timeout, never
+    // below min_timeout_factor x the slowest; a sample that cannot fit even
+    // the most credit that can be saved up is not planned, and one that does
+    // not fit what is left now waits. Without this, a slow search on a
+    // loaded server (7 runs x 16 x its latency x load) would never be
+    // sampled at all.
+    const double remaining = std::min(credit - spent, plan.max_credit_ms > 0.0 ? plan.max_credit_ms : 1e18);
+    if (static_cast<double>(runs) * timeout > remaining) {
+      const int min_timeout = TimeoutMs(plan.min_timeout_factor * slowest * load + plan.slack_ms);
+      const double fit = remaining / static_cast<double>(runs);
+      if (fit < static_cast<double>(min_timeout)) continue;
+      timeout = static_cast<int>(fit);
+    }
     if (out->job_count == 0) {
       out->database_oid = c.database_oid;
       out->role_oid = c.role_oid;

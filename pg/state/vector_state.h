@@ -65,6 +65,13 @@ inline int VectorMaskRuns(uint32_t mask) {
   return n;
 }
 
+/// Whether a settled pattern still measures settings besides the deployed
+/// one (they may prove the target: DecideVectorSetting).
+inline bool VectorProving(const VectorPattern& p) {
+  const uint32_t deployed = p.deployed >= 0 && p.deployed < ruvector_dag::kVectorEfCount ? 1u << p.deployed : 0u;
+  return p.settled != 0 && (p.measure_mask & ~deployed) != 0;
+}
+
 VectorPattern* FindVectorPattern(VectorTable* t, uint64_t key);
 const VectorPattern* FindVectorPattern(const VectorTable* t, uint64_t key);
 /// Finds or adds the pattern; a full table replaces the entry sampled least

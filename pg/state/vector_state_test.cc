@@ -48,8 +48,20 @@ TEST(VectorStateTest, TunedSettingIsServedInsteadOfTheBanditsArm) {
 
   const double recall[] = {0.5, 0.7, 0.9, 1.0, 1.0, 1.0};
   const double ms[] = {1, 2, 3, 4, 6, 9};
-  for (int k = 0; k < 40; ++k) Sample(p, recall, ms, 20.0);
+  for (int k = 0; k < 8; ++k) Sample(p, recall, ms, 20.0);
+  // 8 perfect statements prove 0.75, not 0.95: the exact search serves and
+  // the faster settings keep being measured, with captures every second.
   EXPECT_TRUE(PublishVectorDecisions(s.get(), o));
+  EXPECT_EQ(d->vector_state, kVectorSettled);
+  EXPECT_EQ(d->vector_setting, kVectorExact);
+  EXPECT_TRUE(VectorProving(*p));
+  CapturedStatement* cap = ClaimCapture(s.get(), 42, 1);
+  cap->captured_us = 1000;
+  EXPECT_TRUE(CaptureWanted(s.get(), 42, 1000 + kVectorCaptureRefreshUs, 30000000));
+  for (int k = 8; k < 60; ++k) Sample(p, recall, ms, 20.0);
+  EXPECT_TRUE(PublishVectorDecisions(s.get(), o));
+  EXPECT_FALSE(VectorProving(*p));
+  EXPECT_FALSE(CaptureWanted(s.get(), 42, 1000 + kVectorCaptureRefreshUs, 30000000));
   EXPECT_EQ(d->vector_state, kVectorSettled);
   EXPECT_EQ(d->vector_setting, 3);
   c = ChooseArm(s.get(), 42, 7, 0.0, 16, true);
@@ -125,6 +137,36 @@ TEST(VectorStateTest, SampleJobsTakeNewCapturesWithinTheCredit) {
   EXPECT_EQ(PlanVectorJobs(s.get(), 90, plan, &again), 0);
   // Capture wanted sooner while tuning.
   EXPECT_TRUE(CaptureWanted(s.get(), 42, 80 + kVectorCaptureRefreshUs, 30000000));
+}
+
+// A slow search on a loaded server: 7 runs at the full timeout (16 x its
+// latency before the exact search was measured) never fit the credit that
+// can be saved up; the runs get shorter timeouts instead, down to 1.2 x the
+// latency, and only a sample that cannot fit even that waits for ever.
+TEST(VectorStateTest, SlowSearchesAreSampledWithShorterTimeouts) {
+  auto s = NewVectorState();
+  Decision* d = UpsertDecision(s.get(), 42);
+  d->default_ms = 250.0;
+  AddVectorPattern(&s->vector, 42, 7, 11, 22, 1);
+  ruvector_dag::VectorTuningOptions o;
+  PublishVectorDecisions(s.get(), o);
+  CapturedStatement* c = ClaimCapture(s.get(), 42, 22);
+  c->database_oid = 11;
+  c->role_oid = 22;
+  c->captured_us = 50;
+  ExplorePlan plan;
+  plan.credit_ms = 15000.0;
+  plan.max_credit_ms = 15000.0;  // 7 x ceil(4 x 250 x 4 + 2) = 28 s would never fit
+  ExploreRequest r;
+  ASSERT_EQ(PlanVectorJobs(s.get(), 60, plan, &r), 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 2142);  // 15 s / 7 runs
+  plan.credit_ms = 3000.0;  // what is left now: 7 x 428 ms, above 1.2 x 250 + 2
+  ExploreRequest shorter;
+  ASSERT_EQ(PlanVectorJobs(s.get(), 61, plan, &shorter), 1);
+  EXPECT_EQ(shorter.jobs[0].timeout_ms, 428);
+  plan.credit_ms = 2000.0;  // 7 x 302 ms do not fit: later
+  ExploreRequest later;
+  EXPECT_EQ(PlanVectorJobs(s.get(), 62, plan, &later), 0);
 }
 
 }  // namespace

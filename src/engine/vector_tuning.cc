@@ -53,23 +53,35 @@ double MeanRecall(const VectorSettingStats& s) {
 }
 
 double RecallLowerBound(const VectorSettingStats& s) {
-  if (s.samples == 0 || !(s.trials > 0.0)) return 0.0;
-  // Wilson score bound on the pooled rows.
-  const double n = s.trials;
-  const double p = s.hits / n;
+  if (s.samples == 0) return 0.0;
+  // The statement is the unit: the rows of one statement are not
+  // independent trials (one query vector lands where the index finds its
+  // neighbours or where it does not), so pooling rows would count one
+  // lucky statement k times.
+  const double n = static_cast<double>(s.samples);
+  const double mean = s.recall_sum / n;
+  // Wilson score bound on the per-statement recalls. A recall in [0, 1]
+  // with mean p has a variance of at most p (1 - p) -- all-or-nothing
+  // statements --, so this bound holds however the recall spreads between
+  // statements; with every sample perfect it is n / (n + z^2).
   const double z2 = kZ * kZ;
-  const double centre = p + z2 / (2.0 * n);
-  const double spread = kZ * std::sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n));
+  const double centre = mean + z2 / (2.0 * n);
+  const double spread = kZ * std::sqrt(std::max(0.0, mean * (1.0 - mean)) / n + z2 / (4.0 * n * n));
   const double wilson = (centre - spread) / (1.0 + z2 / n);
-  // Normal bound on the per-statement recalls.
-  const double m = static_cast<double>(s.samples);
-  const double mean = s.recall_sum / m;
+  // Normal bound with the measured spread of the per-statement recalls.
   double per_sample = mean;
   if (s.samples > 1) {
-    const double var = std::max(0.0, (s.recall_sq - m * mean * mean) / (m - 1.0));
-    per_sample = mean - kZ * std::sqrt(var / m);
+    const double var = std::max(0.0, (s.recall_sq - n * mean * mean) / (n - 1.0));
+    per_sample = mean - kZ * std::sqrt(var / n);
   }
   return std::clamp(std::min(wilson, per_sample), 0.0, 1.0);
+}
+
+uint32_t SamplesToProve(double target) {
+  if (!(target > 0.0)) return 1;
+  if (!(target < 1.0)) return UINT32_MAX;
+  // n / (n + z^2) >= target  <=>  n >= z^2 target / (1 - target).
+  return static_cast<uint32_t>(std::ceil(kZ * kZ * target / (1.0 - target)));
 }
 
 double MeanLatencyMs(const VectorSettingStats& s) {
@@ -130,6 +142,20 @@ VectorDecision DecideVectorSetting(const VectorSettingStats* stats, const Vector
   }
   d.none_meets_target = d.deployed < 0;
   if (d.deployed >= 0 && d.deployed < kVectorEfCount) d.measure_mask = 1u << d.deployed;
+  // Settings that may still prove the target: their mean recall reaches it
+  // but their bound does not yet (too few statements), they would be faster
+  // than what is deployed, and they have fewer than max_samples samples.
+  // They keep being measured while the deployed setting (usually the exact
+  // search) serves; more samples either prove them or pull their mean below
+  // the target.
+  for (int i = 0; i < kVectorEfCount && reference; ++i) {
+    const VectorSettingStats& s = stats[i];
+    if (i == d.deployed || !InPlay(s, o) || s.runs == 0 || s.samples >= o.max_samples) continue;
+    if (VectorSettingEligible(stats, i, o) || MeanRecall(s) < o.target) continue;
+    if (d.deployed >= 0 && !(MeanLatencyMs(s) < best_ms)) continue;
+    d.measure_mask |= 1u << i;
+    d.proving = true;
+  }
   return d;
 }
 
