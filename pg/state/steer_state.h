@@ -465,7 +465,7 @@ void AppendRepair(SteerState* s, const HealthRepairEntry& e);
 void CopyBounded(char* dst, size_t cap, const char* src);
 
 /// Trajectory flag bits (TrajectoryRecord::flags) written by the executor
-/// hook: the arm the plan was made with (bits 8..12), whether that is known
+/// hook: the arm the plan was made with (bits 8..11), whether that is known
 /// (the plan went through the planner hook of this backend), and why it ran.
 inline constexpr uint16_t kTrajectoryExplore = 8;
 inline constexpr uint16_t kTrajectoryBaseline = 16;
@@ -473,14 +473,15 @@ inline constexpr uint16_t kTrajectoryArmKnown = 32;
 /// The explored arm produced PostgreSQL's default plan (same operators, same
 /// cost): the run measures arm 0, and the arm cannot beat it.
 inline constexpr uint16_t kTrajectorySamePlan = 64;
-inline constexpr uint16_t TrajectoryArmBits(int arm) { return static_cast<uint16_t>((arm & 31) << 8); }
-inline constexpr int TrajectoryArm(uint16_t flags) { return (flags >> 8) & 31; }
+static_assert(kMaxArms <= 16, "the arm id has 4 bits in TrajectoryRecord::flags");
+inline constexpr uint16_t TrajectoryArmBits(int arm) { return static_cast<uint16_t>((arm & 15) << 8); }
+inline constexpr int TrajectoryArm(uint16_t flags) { return (flags >> 8) & 15; }
 
 /// The run hit the explorer's timeout: latency_ms is a lower bound.
 inline constexpr uint16_t kTrajectoryCensored = 128;
 /// Planned under pinned plan advice: measures no arm (the bandits skip it)
 /// and its estimates may be corrected (the row-correction learner skips it).
-inline constexpr uint16_t kTrajectoryAdvice = 16384;
+inline constexpr uint16_t kTrajectoryAdvice = 32768;
 
 /// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
 int FindCapture(const SteerState* s, uint64_t key);
