@@ -131,6 +131,7 @@ PlanReport* AnalyzeQueryArg(FunctionCallInfo fcinfo, int n) {
     return AnalyzeSnapshot(*snap, report);
   });
   ReportStatus(st, ERROR);
+  ResolveConstants(snap->query_id, &report->identity);
   return report;
 }
 

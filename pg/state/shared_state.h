@@ -52,12 +52,17 @@ struct TrajectoryRecord {
   /// 0 = not a scan or join of plain tables) and how many relations.
   uint32_t relset[kMaxTrajectoryNodes] = {0};
   uint8_t relset_size[kMaxTrajectoryNodes] = {0};
+  /// PlanSnapshot::constants_hash of the default plan (0 = no constants):
+  /// lets the learner see whether the constants explain a pattern's spread.
+  uint64_t constants_hash = 0;
 };
 inline constexpr uint16_t kTrajectoryTruncated = 1;  // more nodes than kMaxTrajectoryNodes
 inline constexpr uint16_t kTrajectoryNested = 2;     // run inside another statement (SPI, ...)
 inline constexpr uint16_t kTrajectoryParallel = 4;   // plan has Gather / Gather Merge
 /// A node may stop before reading all its input (PlanSnapshot::may_stop_early).
 inline constexpr uint16_t kTrajectoryMayStopEarly = 8192;
+/// The pattern is a statement's constants' (PlanIdentity::by_constants).
+inline constexpr uint16_t kTrajectoryByConstants = 16384;
 
 /// Per-pattern statistics. The key scopes a statement to its database and
 /// role (docs/postgres.md, "Pattern identity").

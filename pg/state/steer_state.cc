@@ -262,6 +262,7 @@ void RebuildQueryFilter(SteerState* s) {
     uint8_t flags = 0;
     if (d.deployed_arm != 0 || d.vector_setting >= 0) flags |= kFilterDeployedOrPinned;
     if (d.explore_arm > 0) flags |= kFilterExploring;
+    if (d.split != 0) flags |= kFilterSplit;
     FilterAdd(s, d.query_id, flags);
   }
   for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);

@@ -6,6 +6,9 @@
 #include "planner/dag_bridge.h"
 #include "worker/healing_host.h"
 #include "worker/learner.h"
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "shim.h"
 
@@ -43,6 +46,16 @@ struct LearnScratch {
   HealingCycleOutput cycle;
   ModelStatus model;        // the value model after this pass (when model_valid)
   bool model_valid = false;
+  /// Runs for the split test (ConstantGroups): completed default-plan runs
+  /// with their constants, and runs of patterns that are constants' already.
+  struct ConstantRun {
+    uint64_t pattern_key = 0;
+    uint64_t constants_hash = 0;
+    double latency_ms = 0.0;
+    bool by_constants = false;
+  };
+  std::vector<ConstantRun> constant_runs;
+  std::vector<uint64_t> split_keys;  // decisions of this pass to publish split, ascending
 };
 
 /// The learning loop (worker only): created with the arm table, recreated
@@ -58,6 +71,13 @@ constexpr int64_t kHealIntervalUs = 1000000;
 uint64_t g_learner_arm_generation = 0;
 uint64_t g_learner_learn_generation = 0;
 uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
+/// Per pattern, its default plan's runs grouped by constants (the split
+/// test), and the patterns that are a statement's constants already (never
+/// split again). Worker only, C++ zone; forgotten when learning restarts;
+/// bounded (cleared when they outgrow kMaxSplitTracked).
+std::unordered_map<uint64_t, ConstantGroups>* g_constant_groups = nullptr;
+std::unordered_set<uint64_t>* g_constant_patterns = nullptr;
+constexpr size_t kMaxSplitTracked = 16384;
 
 }  // namespace
 
@@ -280,6 +300,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     scratch->heal.reserve(scratch->batch.capacity());
     scratch->plans.reserve(kPlansPerPass);
     if (g_sync_enabled) scratch->default_plans.reserve(kPlansPerPass);
+    scratch->constant_runs.reserve(scratch->batch.capacity());
   }
   PG_CATCH();
   {
@@ -332,6 +353,13 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       }
     }
     if ((r->flags & kTrajectoryArmKnown) == 0) continue;
+    if (r->pattern_key != 0 && scratch->constant_runs.size() < scratch->constant_runs.capacity()) {
+      const bool by_constants = (r->flags & kTrajectoryByConstants) != 0;
+      if (by_constants || (r->constants_hash != 0 && TrajectoryArm(r->flags) == 0 &&
+                           (r->flags & (kTrajectoryCensored | kTrajectorySamePlan)) == 0)) {
+        scratch->constant_runs.push_back({r->pattern_key, r->constants_hash, r->latency_ms, by_constants});
+      }
+    }
     // Pattern sync identifies a pattern by its default plan (the plan of arm
     // 0, or of an arm that produced the same plan): one per pattern and pass.
     if (r->pattern_key != 0 && r->node_count > 0 && (r->flags & kTrajectoryCensored) == 0 &&
@@ -425,6 +453,30 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
   return Status::Ok();
 }
 
+/// The split test (ConstantGroups) on this pass's runs; fills
+/// scratch->split_keys with the pass's decisions to publish as split.
+Status UpdateSplits(bool restart, LearnScratch* scratch) {
+  if (g_constant_groups == nullptr) g_constant_groups = new std::unordered_map<uint64_t, ConstantGroups>();
+  if (g_constant_patterns == nullptr) g_constant_patterns = new std::unordered_set<uint64_t>();
+  if (restart || g_constant_groups->size() > kMaxSplitTracked) g_constant_groups->clear();
+  if (restart || g_constant_patterns->size() > kMaxSplitTracked) g_constant_patterns->clear();
+  for (const LearnScratch::ConstantRun& r : scratch->constant_runs) {
+    if (r.by_constants) {
+      g_constant_patterns->insert(r.pattern_key);
+    } else {
+      (*g_constant_groups)[r.pattern_key].Add(r.constants_hash, r.latency_ms);
+    }
+  }
+  scratch->split_keys.clear();
+  for (const DecisionUpdate& u : scratch->out.decisions) {
+    if (g_constant_patterns->count(u.pattern_key) != 0) continue;
+    auto it = g_constant_groups->find(u.pattern_key);
+    if (it != g_constant_groups->end() && it->second.Split()) scratch->split_keys.push_back(u.pattern_key);
+  }
+  std::sort(scratch->split_keys.begin(), scratch->split_keys.end());
+  return Status::Ok();
+}
+
 /// Healing: feed the detectors (served latency, estimate error, the
 /// tension of the plans executed in this pass), and run a cycle every
 /// second (or at once when dag_auto_repair asks).
@@ -508,6 +560,13 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->tension = u.tension;
     d->priority = u.priority;
     d->updated_us = now;
+    // A pattern split by constants: its plannings with constants become the
+    // constants' patterns; it neither explores nor serves an arm itself.
+    d->split = std::binary_search(scratch->split_keys.begin(), scratch->split_keys.end(), u.pattern_key) ? 1 : 0;
+    if (d->split != 0) {
+      d->explore_arm = -1;
+      d->deployed_arm = 0;
+    }
     // A re-validation wants a fresh run of the default plan: the explorer
     // makes one when it can re-execute the statement (never a user's run).
     if (u.baseline_wanted && g_baseline_interval > 0 && CaptureExplorable(g_steer, u.pattern_key)) {
@@ -602,6 +661,8 @@ int LearnStep(int max_records) {
     g_last_heal_us = now_us;
     g_healing_requests_seen = requests;
   }
+  PlainStatus ss = RunCpp("splitting patterns by constants", [&]() { return UpdateSplits(pass->restart, scratch); });
+  ReportStatus(ss, LOG);
   PublishPass(*pass, scratch, cycled, last, end);
   return n;
 }
