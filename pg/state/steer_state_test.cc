@@ -134,6 +134,14 @@ TEST(SteerStateTest, PinWinsAndFilterFollowsDecisions) {
   RebuildQueryFilter(s.get());
   EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);
   EXPECT_EQ(QueryFilterFlags(s.get(), 6), 0);
+  // A pattern split by constants marks its query id (its plannings look for
+  // their constants' pattern).
+  Decision* split = UpsertDecision(s.get(), 8);
+  split->query_id = 6;
+  split->split = 1;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(QueryFilterFlags(s.get(), 6), kFilterSplit);
+  EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);
   SetPin(s.get(), 5, 4);
   SteerChoice c = ChooseArm(s.get(), 7, 5, 0.0, 0);
   EXPECT_EQ(c.action, SteerAction::kPinned);

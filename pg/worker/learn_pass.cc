@@ -49,13 +49,12 @@ struct LearnScratch {
   /// Runs for the split test (ConstantGroups): completed default-plan runs
   /// with their constants, and runs of patterns that are constants' already.
   struct ConstantRun {
-    uint64_t pattern_key = 0;
+    LearnInput run;
     uint64_t constants_hash = 0;
-    double latency_ms = 0.0;
+    uint32_t param_bucket = 0;
     bool by_constants = false;
   };
   std::vector<ConstantRun> constant_runs;
-  std::vector<uint64_t> split_keys;  // decisions of this pass to publish split, ascending
 };
 
 /// The learning loop (worker only): created with the arm table, recreated
@@ -75,9 +74,29 @@ uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
 /// test), and the patterns that are a statement's constants already (never
 /// split again). Worker only, C++ zone; forgotten when learning restarts;
 /// bounded (cleared when they outgrow kMaxSplitTracked).
-std::unordered_map<uint64_t, ConstantGroups>* g_constant_groups = nullptr;
-std::unordered_set<uint64_t>* g_constant_patterns = nullptr;
-constexpr size_t kMaxSplitTracked = 16384;
+/// A pattern's latest runs per constants (each group's ring), replayed as
+/// runs of the constants' patterns when the pattern is split: what was
+/// measured on those constants before the split is not measured again.
+constexpr int kReplayRuns = 16;
+struct GroupRun {
+  int8_t arm = 0;
+  bool censored = false;
+  bool same_plan = false;
+  double latency_ms = 0.0;
+  int64_t at_us = 0;
+};
+struct SplitTrack {
+  ConstantGroups groups;
+  LearnInput latest;  // the pattern's latest run (owner, relations, query id)
+  uint32_t param_bucket = 0;
+  GroupRun runs[ConstantGroups::kMaxGroups][kReplayRuns];
+  int next[ConstantGroups::kMaxGroups] = {0};
+  int count[ConstantGroups::kMaxGroups] = {0};
+};
+std::unordered_map<uint64_t, SplitTrack>* g_split_tracks = nullptr;
+std::unordered_set<uint64_t>* g_split_patterns = nullptr;     // split (published so)
+std::unordered_set<uint64_t>* g_constant_patterns = nullptr;  // patterns of constants
+constexpr size_t kMaxSplitTracked = 4096;
 
 }  // namespace
 
@@ -355,9 +374,23 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     if ((r->flags & kTrajectoryArmKnown) == 0) continue;
     if (r->pattern_key != 0 && scratch->constant_runs.size() < scratch->constant_runs.capacity()) {
       const bool by_constants = (r->flags & kTrajectoryByConstants) != 0;
-      if (by_constants || (r->constants_hash != 0 && TrajectoryArm(r->flags) == 0 &&
-                           (r->flags & (kTrajectoryCensored | kTrajectorySamePlan)) == 0)) {
-        scratch->constant_runs.push_back({r->pattern_key, r->constants_hash, r->latency_ms, by_constants});
+      if (by_constants || r->constants_hash != 0) {
+        LearnScratch::ConstantRun c;
+        c.run.pattern_key = r->pattern_key;
+        c.run.query_id = r->query_id;
+        c.run.arm = TrajectoryArm(r->flags);
+        c.run.latency_ms = r->latency_ms;
+        c.run.same_plan = (r->flags & kTrajectorySamePlan) != 0;
+        c.run.censored = (r->flags & kTrajectoryCensored) != 0;
+        c.run.database_oid = r->database_oid;
+        c.run.role_oid = r->role_oid;
+        c.run.relation_count = r->relation_count;
+        memcpy(c.run.relations.data(), r->relations, sizeof(r->relations));
+        c.run.at_us = r->recorded_at_us;
+        c.constants_hash = r->constants_hash;
+        c.param_bucket = r->param_bucket;
+        c.by_constants = by_constants;
+        scratch->constant_runs.push_back(c);
       }
     }
     // Pattern sync identifies a pattern by its default plan (the plan of arm
@@ -453,27 +486,71 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
   return Status::Ok();
 }
 
-/// The split test (ConstantGroups) on this pass's runs; fills
-/// scratch->split_keys with the pass's decisions to publish as split.
+/// The split test (ConstantGroups) on this pass's runs. A pattern that
+/// splits now has the runs kept per constants replayed into this pass's
+/// batch as runs of its constants' patterns (the key the planner hook gives
+/// them: ResolveConstants).
 Status UpdateSplits(bool restart, LearnScratch* scratch) {
-  if (g_constant_groups == nullptr) g_constant_groups = new std::unordered_map<uint64_t, ConstantGroups>();
+  if (g_split_tracks == nullptr) g_split_tracks = new std::unordered_map<uint64_t, SplitTrack>();
+  if (g_split_patterns == nullptr) g_split_patterns = new std::unordered_set<uint64_t>();
   if (g_constant_patterns == nullptr) g_constant_patterns = new std::unordered_set<uint64_t>();
-  if (restart || g_constant_groups->size() > kMaxSplitTracked) g_constant_groups->clear();
-  if (restart || g_constant_patterns->size() > kMaxSplitTracked) g_constant_patterns->clear();
-  for (const LearnScratch::ConstantRun& r : scratch->constant_runs) {
-    if (r.by_constants) {
-      g_constant_patterns->insert(r.pattern_key);
-    } else {
-      (*g_constant_groups)[r.pattern_key].Add(r.constants_hash, r.latency_ms);
+  if (restart) {
+    g_split_tracks->clear();
+    g_split_patterns->clear();
+    g_constant_patterns->clear();
+  }
+  if (g_split_tracks->size() > kMaxSplitTracked) g_split_tracks->clear();
+  if (g_constant_patterns->size() > kMaxSplitTracked) g_constant_patterns->clear();
+  std::vector<uint64_t> touched;
+  for (const LearnScratch::ConstantRun& c : scratch->constant_runs) {
+    const uint64_t key = c.run.pattern_key;
+    if (c.by_constants) {
+      g_constant_patterns->insert(key);
+      continue;
     }
+    if (g_split_patterns->count(key) != 0) continue;
+    SplitTrack& t = (*g_split_tracks)[key];
+    t.latest = c.run;
+    t.param_bucket = c.param_bucket;
+    if (c.run.arm == 0 && !c.run.censored && !c.run.same_plan) t.groups.Add(c.constants_hash, c.run.latency_ms);
+    int g = 0;
+    while (g < t.groups.count && t.groups.hash[g] != c.constants_hash) ++g;
+    if (g == t.groups.count) {
+      if (g == ConstantGroups::kMaxGroups) continue;
+      t.groups.hash[t.groups.count++] = c.constants_hash;
+    }
+    t.runs[g][t.next[g]] = GroupRun{static_cast<int8_t>(c.run.arm), c.run.censored, c.run.same_plan,
+                                    c.run.latency_ms, c.run.at_us};
+    t.next[g] = (t.next[g] + 1) % kReplayRuns;
+    t.count[g] = std::min(t.count[g] + 1, kReplayRuns);
+    touched.push_back(key);
   }
-  scratch->split_keys.clear();
-  for (const DecisionUpdate& u : scratch->out.decisions) {
-    if (g_constant_patterns->count(u.pattern_key) != 0) continue;
-    auto it = g_constant_groups->find(u.pattern_key);
-    if (it != g_constant_groups->end() && it->second.Split()) scratch->split_keys.push_back(u.pattern_key);
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (uint64_t key : touched) {
+    auto it = g_split_tracks->find(key);
+    if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0 || !it->second.groups.Split()) continue;
+    const SplitTrack& t = it->second;
+    g_split_patterns->insert(key);
+    if (t.latest.query_id == 0) continue;  // the hook keys such statements by plan shape: not replayed
+    const uint64_t statement_key = ruvector_dag::HashCombine(t.latest.query_id, t.param_bucket);
+    for (int g = 0; g < t.groups.count; ++g) {
+      LearnInput in = t.latest;
+      in.pattern_key = ScopePatternKey(ruvector_dag::HashCombine(statement_key, t.groups.hash[g]),
+                                       t.latest.database_oid, t.latest.role_oid);
+      // Oldest first, as they ran.
+      for (int k = t.count[g]; k > 0; --k) {
+        const GroupRun& r = t.runs[g][(t.next[g] - k + kReplayRuns) % kReplayRuns];
+        in.arm = r.arm;
+        in.censored = r.censored;
+        in.same_plan = r.same_plan;
+        in.latency_ms = r.latency_ms;
+        in.at_us = r.at_us;
+        scratch->batch.push_back(in);
+      }
+    }
+    g_split_tracks->erase(it);
   }
-  std::sort(scratch->split_keys.begin(), scratch->split_keys.end());
   return Status::Ok();
 }
 
@@ -562,7 +639,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->updated_us = now;
     // A pattern split by constants: its plannings with constants become the
     // constants' patterns; it neither explores nor serves an arm itself.
-    d->split = std::binary_search(scratch->split_keys.begin(), scratch->split_keys.end(), u.pattern_key) ? 1 : 0;
+    d->split = g_split_patterns != nullptr && g_split_patterns->count(u.pattern_key) != 0 ? 1 : 0;
     if (d->split != 0) {
       d->explore_arm = -1;
       d->deployed_arm = 0;
@@ -640,6 +717,8 @@ int LearnStep(int max_records) {
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
   if (end < pass->from) last = end - 1;  // the ring was reset: restart from its start
 
+  PlainStatus ss = RunCpp("splitting patterns by constants", [&]() { return UpdateSplits(pass->restart, scratch); });
+  ReportStatus(ss, LOG);
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
   LearnRowCorrections(NowUnixMicros());
@@ -661,8 +740,6 @@ int LearnStep(int max_records) {
     g_last_heal_us = now_us;
     g_healing_requests_seen = requests;
   }
-  PlainStatus ss = RunCpp("splitting patterns by constants", [&]() { return UpdateSplits(pass->restart, scratch); });
-  ReportStatus(ss, LOG);
   PublishPass(*pass, scratch, cycled, last, end);
   return n;
 }
