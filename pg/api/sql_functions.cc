@@ -131,7 +131,15 @@ PlanReport* AnalyzeQueryArg(FunctionCallInfo fcinfo, int n) {
     return AnalyzeSnapshot(*snap, report);
   });
   ReportStatus(st, ERROR);
-  ResolveConstants(snap->query_id, &report->identity);
+  // The pattern is the identity the planner hook gave PostgreSQL's default
+  // plan (the plan analyzed here may be a deployed arm's, whose estimates
+  // differ); without one, the analyzed plan's.
+  const PlanSteerInfo* steer = LookupPlan(stmt);
+  if (steer != nullptr && steer->identity_known) {
+    report->identity = steer->identity;
+  } else {
+    ResolveConstants(snap->query_id, &report->identity);
+  }
   return report;
 }
 

@@ -851,7 +851,14 @@ void PrintExplainSection(ExplainState* es) {
     CountInternalError();
     return;
   }
-  ResolveConstants(g_capture.snapshot->query_id, &summary->identity);
+  // The pattern is the identity the planner hook gave PostgreSQL's default
+  // plan (a steered plan's estimates differ); without one, the snapshot's.
+  const PlanSteerInfo* steer = LookupPlan(g_capture.stmt);
+  if (steer != nullptr && steer->identity_known) {
+    summary->identity = steer->identity;
+  } else {
+    ResolveConstants(g_capture.snapshot->query_id, &summary->identity);
+  }
   StringInfo str = es->str;
   appendStringInfoString(str, "RuVector DAG:\n");
   appendStringInfo(str, "  Pattern: %lld (query id %lld, parameter bucket %u%s)\n",
@@ -865,7 +872,6 @@ void PrintExplainSection(ExplainState* es) {
                    std::string(ruvector_dag::AttentionMechanismName(summary->attention.mechanism)).c_str(),
                    summary->attention.reason.c_str());
   if (!summary->bottleneck.empty()) appendStringInfo(str, "  Bottleneck: %s\n", summary->bottleneck.c_str());
-  const PlanSteerInfo* steer = LookupPlan(g_capture.stmt);
   if (steer == nullptr) {
     appendStringInfoString(str, "  Learned Arm: default (not steered)\n");
   } else {

@@ -289,7 +289,9 @@ TEST(CaptureTest, BatchGroupsByDatabaseAndRoleMostValuableFirst) {
   EXPECT_EQ(r.database_oid, 7u);
   EXPECT_EQ(r.role_oid, 10u);
   EXPECT_EQ(r.jobs[0].pattern_key, 2u);
-  EXPECT_EQ(r.jobs[0].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
+  // ceil(2 x 10 + 2): the default (what a candidate must beat), not the best
+  // candidate measured (2.5 ms), sizes it.
+  EXPECT_EQ(r.jobs[0].timeout_ms, 22);
   EXPECT_EQ(r.jobs[0].runs, 2);
   EXPECT_EQ(r.jobs[1].pattern_key, 1u);
   EXPECT_EQ(r.jobs[1].timeout_ms, 402);
