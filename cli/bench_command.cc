@@ -239,6 +239,7 @@ struct PatternReport {
   int time_to_benefit = -1;  // its rounds until within 20 % of converged; -1: no benefit
   int deployed_round = -1;   // its rounds until a non-default arm was deployed; -1: never
   std::string final_arm = "-";
+  std::string pattern_id;  // its pattern at the end (dag_estimate), "" = none
 };
 
 /// Converged latency = median of the last `tail` executions; a pattern
@@ -440,6 +441,7 @@ void PrintJson(const BenchReport& r) {
                              {"learning_ms", pct(learn.ms[i])},
                              {"converged_ms", p.conv_med},
                              {"speedup_converged", p.base_med / p.conv_med},
+                             {"pattern_id", p.pattern_id},
                              {"deployed_arm", p.final_arm},
                              {"deployed_round", p.deployed_round},
                              {"time_to_benefit_rounds", p.time_to_benefit},
@@ -555,7 +557,9 @@ int RunBench(const BenchOptions& o) {
     std::cerr << "bench: warning: ruvector.dag_exploration_cpu_budget is 0 on this server: nothing is explored in "
                  "the background (set it, or use --exploration online)\n";
   }
-  const std::vector<std::string> patterns = PatternIds(db, queries);
+  // Re-read after every round: a pattern split by constants gives its
+  // queries patterns of their own (docs/postgres.md, "Pattern identity").
+  std::vector<std::string> patterns = PatternIds(db, queries);
 
   std::vector<std::string> expected(nq);
   std::vector<bool> has_expected(nq, false), identical(nq, true);
@@ -609,6 +613,7 @@ int RunBench(const BenchOptions& o) {
     }
     if (Status st = run_round(false, round, &base); !st.ok()) return ReportError("bench: PostgreSQL alone", st);
     if (Status st = run_round(true, round, &learn); !st.ok()) return ReportError("bench: learning", st);
+    patterns = PatternIds(db, queries);
     auto arms = DeployedArms(base_db);
     if (!arms.ok()) return ReportError("bench", arms.status());
     int deployed = 0;
@@ -616,6 +621,7 @@ int RunBench(const BenchOptions& o) {
       if (!joined[i]) continue;
       auto it = patterns[i].empty() ? arms->end() : arms->find(patterns[i]);
       reports[i].final_arm = it == arms->end() ? "default" : it->second;
+      reports[i].pattern_id = patterns[i];
       if (reports[i].final_arm != "default") {
         ++deployed;
         if (reports[i].deployed_round < 0) reports[i].deployed_round = round - reports[i].first_round + 1;

@@ -134,6 +134,15 @@ PlanReport* AnalyzeQueryArg(FunctionCallInfo fcinfo, int n) {
     return AnalyzeSnapshot(*snap, report);
   });
   ReportStatus(st, ERROR);
+  // The pattern is the identity the planner hook gave PostgreSQL's default
+  // plan (the plan analyzed here may be a deployed arm's, whose estimates
+  // differ); without one, the analyzed plan's.
+  const PlanSteerInfo* steer = LookupPlan(stmt);
+  if (steer != nullptr && steer->identity_known) {
+    report->identity = steer->identity;
+  } else {
+    ResolveConstants(snap->query_id, &report->identity);
+  }
   return report;
 }
 

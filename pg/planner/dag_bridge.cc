@@ -114,6 +114,12 @@ uint64_t ScopePatternKey(uint64_t statement_key, uint32_t database_oid, uint32_t
   return key == 0 ? 1 : key;
 }
 
+void SetConstantsKey(uint64_t constants_hash, PlanIdentity* id) {
+  id->constants_statement_key = constants_hash != 0 ? ruvector_dag::HashCombine(id->statement_key, constants_hash) : 0;
+  id->constants_hash = constants_hash;
+  id->by_constants = false;
+}
+
 PlanIdentity IdentifyPlan(uint64_t query_id, const QueryDag& dag, uint32_t database_oid, uint32_t role_oid) {
   PlanIdentity id;
   id.shape_hash = dag.ShapeHash();
@@ -161,6 +167,7 @@ Status IdentifySnapshot(const PlanSnapshot& snapshot, PlanIdentity* out) {
   id.database_oid = snapshot.database_oid;
   id.role_oid = snapshot.role_oid;
   id.pattern_key = ScopePatternKey(id.statement_key, id.database_oid, id.role_oid);
+  SetConstantsKey(snapshot.constants_hash, &id);
   *out = id;
   return Status::Ok();
 }
@@ -212,6 +219,7 @@ Status AnalyzeSnapshot(const PlanSnapshot& snapshot, PlanReport* report) {
   RUVECTOR_RETURN_IF_ERROR(BuildDag(snapshot, &report->dag));
   const QueryDag& dag = report->dag;
   report->identity = IdentifyPlan(snapshot.query_id, dag, snapshot.database_oid, snapshot.role_oid);
+  SetConstantsKey(snapshot.constants_hash, &report->identity);
   RUVECTOR_ASSIGN_OR_RETURN(report->critical_path, dag.ComputeCriticalPath());
   MinCutEngine engine;
   RUVECTOR_ASSIGN_OR_RETURN(report->analysis, engine.AnalyzeBottlenecks(dag, CapacityMode::kBottleneck));
@@ -446,6 +454,7 @@ Status SummarizeForExplain(const PlanSnapshot& snapshot, std::string_view attent
   QueryDag dag;
   RUVECTOR_RETURN_IF_ERROR(BuildDag(snapshot, &dag));
   out->identity = IdentifyPlan(snapshot.query_id, dag, snapshot.database_oid, snapshot.role_oid);
+  SetConstantsKey(snapshot.constants_hash, &out->identity);
   out->node_count = dag.node_count();
   MinCutEngine engine;
   RUVECTOR_ASSIGN_OR_RETURN(ruvector_dag::BottleneckAnalysis analysis, engine.AnalyzeBottlenecks(dag));

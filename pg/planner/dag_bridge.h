@@ -32,7 +32,18 @@ struct PlanIdentity {
   uint32_t param_bucket = 0;
   uint32_t database_oid = 0;
   uint32_t role_oid = 0;
+  /// HashCombine(statement_key, the plan's constants hash): the statement
+  /// key of this execution's constants, used instead of statement_key when
+  /// the learner split the pattern by constants (ResolveConstants in
+  /// steering.h); 0 when the plan has no constants.
+  uint64_t constants_statement_key = 0;
+  uint64_t constants_hash = 0;  // PlanSnapshot::constants_hash
+  /// statement_key and pattern_key are the constants' (the pattern was split).
+  bool by_constants = false;
 };
+
+/// Sets id->constants_statement_key from a snapshot's constants_hash.
+void SetConstantsKey(uint64_t constants_hash, PlanIdentity* id);
 
 /// The pattern key of a statement key run by `role_oid` in `database_oid`:
 /// the same statement in two databases or by two roles is two patterns.

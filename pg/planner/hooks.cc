@@ -210,6 +210,7 @@ void ObservePlan(PlannedStmt* stmt, PlanIdentity* out, bool* known, PlanTemplate
       CountInternalError();
       return;
     }
+    ResolveConstants(stmt->queryId, &identity);
     if (out != nullptr) *out = identity;
     if (known != nullptr) *known = true;
     LWLockAcquire(StateLock(), LW_SHARED);
@@ -662,6 +663,7 @@ bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* re
       return false;
     }
     FillFromTemplate(*tmpl, rec);
+    ResolveConstants(qd->plannedstmt->queryId, identity);
   }
   const int kept = std::min(snap->count, kMaxTrajectoryNodes);
   for (int i = 0; i < kept; ++i) {
@@ -727,6 +729,7 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
     }
     if (g_exec_nesting > 0) flags |= kTrajectoryNested;
     if (measured_rows) flags |= kTrajectoryRowsMeasured;
+    if (identity.by_constants) flags |= kTrajectoryByConstants;
     // The role running the statement (a cached plan may have been planned
     // by another one, e.g. before SET ROLE) owns the execution.
     const uint32_t database_oid = MyDatabaseId;
@@ -777,6 +780,7 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
       rec->pattern_key = x.key;
       rec->query_id = query_id;
       rec->param_bucket = x.param_bucket;
+      rec->constants_hash = identity.constants_hash;
       rec->database_oid = database_oid;
       rec->role_oid = role_oid;
       RecordRelations(qd->plannedstmt, rec);
@@ -933,11 +937,20 @@ void PrintExplainSection(ExplainState* es) {
     CountInternalError();
     return;
   }
+  // The pattern is the identity the planner hook gave PostgreSQL's default
+  // plan (a steered plan's estimates differ); without one, the snapshot's.
+  const PlanSteerInfo* steer = LookupPlan(g_capture.stmt);
+  if (steer != nullptr && steer->identity_known) {
+    summary->identity = steer->identity;
+  } else {
+    ResolveConstants(g_capture.snapshot->query_id, &summary->identity);
+  }
   StringInfo str = es->str;
   appendStringInfoString(str, "RuVector DAG:\n");
-  appendStringInfo(str, "  Pattern: %lld (query id %lld, parameter bucket %u)\n",
+  appendStringInfo(str, "  Pattern: %lld (query id %lld, parameter bucket %u%s)\n",
                    static_cast<long long>(summary->identity.pattern_key),
-                   static_cast<long long>(g_capture.snapshot->query_id), summary->identity.param_bucket);
+                   static_cast<long long>(g_capture.snapshot->query_id), summary->identity.param_bucket,
+                   summary->identity.by_constants ? ", split by constants" : "");
   appendStringInfo(str, "  Plan Nodes: %zu\n", summary->node_count);
   appendStringInfo(str, "  Tension: %.3f (%s)\n", summary->tension,
                    summary->measured ? "measured rows" : "estimates only");
@@ -945,7 +958,6 @@ void PrintExplainSection(ExplainState* es) {
                    std::string(ruvector_dag::AttentionMechanismName(summary->attention.mechanism)).c_str(),
                    summary->attention.reason.c_str());
   if (!summary->bottleneck.empty()) appendStringInfo(str, "  Bottleneck: %s\n", summary->bottleneck.c_str());
-  const PlanSteerInfo* steer = LookupPlan(g_capture.stmt);
   if (steer == nullptr) {
     appendStringInfoString(str, "  Learned Arm: default (not steered)\n");
   } else {

@@ -115,16 +115,60 @@ const char* DetailOf(const Plan* plan) {
   }
 }
 
+/// The distinct literal constants of a plan (PlanSnapshot::constants_hash):
+/// a hash per constant, kept sorted; `overflow` once more than
+/// kMaxPlanConstants distinct ones were seen.
+struct ConstSet {
+  uint64_t hashes[kMaxPlanConstants];
+  int count = 0;
+  bool overflow = false;
+};
+
+/// A constant's type and value (its bytes; a toasted or compressed value
+/// counts by its type only), hashed.
+uint64_t ConstHash(const Const* c) {
+  const uint64 seed = (static_cast<uint64>(c->consttype) << 1) | (c->constisnull ? 1 : 0);
+  if (c->constisnull) return hash_bytes_extended(reinterpret_cast<const unsigned char*>(&seed), sizeof(seed), 0);
+  if (c->constbyval) {
+    const Datum v = c->constvalue;
+    return hash_bytes_extended(reinterpret_cast<const unsigned char*>(&v), sizeof(v), seed);
+  }
+  const char* p = DatumGetPointer(c->constvalue);
+  if (p == nullptr) return seed;
+  if (c->constlen > 0) return hash_bytes_extended(reinterpret_cast<const unsigned char*>(p), c->constlen, seed);
+  if (c->constlen == -2) return hash_bytes_extended(reinterpret_cast<const unsigned char*>(p), strlen(p), seed);
+  if (VARATT_IS_EXTERNAL(p) || VARATT_IS_COMPRESSED(p)) return seed;
+  return hash_bytes_extended(reinterpret_cast<const unsigned char*>(VARDATA_ANY(p)), VARSIZE_ANY_EXHDR(p), seed);
+}
+
+void AddConst(ConstSet* set, const Const* c) {
+  if (set == nullptr || set->overflow) return;
+  const uint64_t h = ConstHash(c);
+  int at = 0;
+  while (at < set->count && set->hashes[at] < h) ++at;
+  if (at < set->count && set->hashes[at] == h) return;
+  if (set->count == kMaxPlanConstants) {
+    set->overflow = true;
+    return;
+  }
+  for (int i = set->count; i > at; --i) set->hashes[i] = set->hashes[i - 1];
+  set->hashes[at] = h;
+  ++set->count;
+}
+
 struct SubPlanList {
   List* found = NIL;
+  ConstSet* consts = nullptr;  // also collects the constants (nullptr = not)
 };
 
 bool FindSubPlans(Node* node, void* context) {
   if (node == nullptr) return false;
+  auto* ctx = static_cast<SubPlanList*>(context);
   if (IsA(node, SubPlan)) {
-    auto* ctx = static_cast<SubPlanList*>(context);
     ctx->found = lappend(ctx->found, node);
     // Its arguments may hold further SubPlans (evaluated in this node too).
+  } else if (IsA(node, Const)) {
+    AddConst(ctx->consts, reinterpret_cast<Const*>(node));
   }
   using Walker = bool (*)();
   return expression_tree_walker(node, reinterpret_cast<Walker>(FindSubPlans), context);
@@ -135,9 +179,11 @@ void CollectExpr(Node* expr, SubPlanList* out) {
 }
 
 /// SubPlans referenced by the expressions of `plan` (as EXPLAIN's
-/// planstate->subPlan lists them), in expression order.
-List* ExpressionSubPlans(Plan* plan) {
+/// planstate->subPlan lists them), in expression order; the constants of
+/// those expressions go to `consts` (when not null).
+List* ExpressionSubPlans(Plan* plan, ConstSet* consts) {
   SubPlanList out;
+  out.consts = consts;
   CollectExpr(reinterpret_cast<Node*>(plan->targetlist), &out);
   CollectExpr(reinterpret_cast<Node*>(plan->qual), &out);
   switch (nodeTag(plan)) {
@@ -213,6 +259,7 @@ struct Walk {
   // Rescan parameters of the Gather nodes seen: every parallel-aware node
   // below a Gather depends on it, which says nothing about its rows.
   Bitmapset* gather_params = nullptr;
+  ConstSet consts;  // the plan's distinct constants
 };
 
 const char* RelName(Walk& w, Index rti, const char** alias) {
@@ -486,7 +533,7 @@ Cover WalkPlan(Walk& w, Plan* plan, int parent, const char* subplan_name, int de
     case T_CustomScan: WalkList(w, reinterpret_cast<CustomScan*>(plan)->custom_plans, self, depth); break;
     default: break;
   }
-  WalkSubPlans(w, ExpressionSubPlans(plan), self, depth);
+  WalkSubPlans(w, ExpressionSubPlans(plan, &w.consts), self, depth);
   bool record = false;
   const Cover cover = CoverOf(w, plan, left, right, &record);
   // Rows that depend on an outer node's parameters (the inner side of a
@@ -521,6 +568,11 @@ PlanSnapshot* ExtractPlan(PlannedStmt* stmt, bool with_names, int max_nodes, boo
     w.deparse_cxt = deparse_context_for_plan_tree(stmt, names);
   }
   WalkPlan(w, stmt->planTree, -1, nullptr, 0);
+  if (!w.consts.overflow && w.consts.count > 0) {
+    const uint64 h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(w.consts.hashes),
+                                         static_cast<int>(sizeof(uint64_t)) * w.consts.count, 0x5EED);
+    w.snap->constants_hash = h != 0 ? h : 1;
+  }
   if (truncated != nullptr) *truncated = w.truncated;
   return w.snap;
 }

@@ -44,6 +44,9 @@ struct PlanNodeSnapshot {
   const char* predicate = nullptr;
 };
 
+/// Distinct constants a snapshot's constants_hash covers at most.
+inline constexpr int kMaxPlanConstants = 64;
+
 struct PlanSnapshot {
   uint64_t query_id = 0;  // PlannedStmt.queryId (0 when not computed)
   // Who planned it: part of the pattern identity (as pg_stat_statements keys
@@ -55,6 +58,14 @@ struct PlanSnapshot {
   // Some node may stop before reading all its input (Limit, Merge Join,
   // semi/anti joins, subplans): measured rows may fall short of the truth.
   bool may_stop_early = false;
+  /// Hash of the distinct literal constants (type and value) in the plan's
+  /// expressions -- filters, join and index conditions, target lists, limits
+  /// -- independent of their order and repetition, so that plans of one
+  /// statement under different arms agree; 0 = none (or more than
+  /// kMaxPlanConstants distinct ones). It tells apart executions of one
+  /// statement with different constants that the planner estimates alike
+  /// (docs/postgres.md, "Pattern identity").
+  uint64_t constants_hash = 0;
   PlanNodeSnapshot* nodes = nullptr;
 };
 

@@ -111,6 +111,19 @@ uint8_t SteerFilterFor(uint64_t query_id) {
   return flags;
 }
 
+void ResolveConstants(uint64_t query_id, PlanIdentity* id) {
+  if (id->constants_statement_key == 0 || id->by_constants) return;
+  if ((SteerFilterFor(query_id) & kFilterSplit) == 0) return;
+  LWLockAcquire(g_steer_lock, LW_SHARED);
+  const Decision* d = FindDecision(g_steer, id->pattern_key);
+  const bool split = d != nullptr && d->split != 0;
+  LWLockRelease(g_steer_lock);
+  if (!split) return;
+  id->statement_key = id->constants_statement_key;
+  id->pattern_key = ScopePatternKey(id->statement_key, id->database_oid, id->role_oid);
+  id->by_constants = true;
+}
+
 namespace {
 
 /// This backend's copy of recent CaptureRuledOut answers, valid while the

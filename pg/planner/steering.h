@@ -49,6 +49,12 @@ const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tm
 /// The query-id filter flags: O(1), from a per-backend cache while the
 /// filter is unchanged, else under the shared lock.
 uint8_t SteerFilterFor(uint64_t query_id);
+/// When the learner split the pattern of `id` by constants
+/// (Decision::split) and the plan has constants, makes `id` the identity of
+/// this execution's constants: statement_key and pattern_key become the
+/// constants' and by_constants is set. Costs nothing for a query id without
+/// a split pattern (the filter), else one shared-lock lookup. PG zone.
+void ResolveConstants(uint64_t query_id, PlanIdentity* id);
 /// False when the learner's decisions rule out capturing pattern
 /// `pattern_key` (CaptureRuledOut): O(1), from a per-backend cache while no
 /// decision was published, else under the shared lock. True means only that

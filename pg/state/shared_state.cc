@@ -19,8 +19,8 @@ namespace {
 
 constexpr uint64_t kSharedMagic = 0x5256444147534D31ull;  // "RVDAGSM1"
 constexpr char kFileMagic[8] = {'R', 'V', 'D', 'G', 'S', 'T', 'A', 'T'};
-constexpr uint32_t kFileVersion = 4;  // 2: trajectories carry the plan's edges; 3: database and role;
-                                      // 4: the relation set of each node
+constexpr uint32_t kFileVersion = 5;  // 2: trajectories carry the plan's edges; 3: database and role;
+                                      // 4: the relation set of each node; 5: the constants hash
 
 size_t Align(size_t n) { return (n + 63) & ~size_t{63}; }
 

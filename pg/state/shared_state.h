@@ -31,6 +31,9 @@ struct TrajectoryRecord {
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
   uint64_t shape_hash = 0;
+  /// PlanSnapshot::constants_hash of the default plan (0 = no constants):
+  /// lets the learner see whether the constants explain a pattern's spread.
+  uint64_t constants_hash = 0;
   int64_t recorded_at_us = 0;  // Unix epoch microseconds
   double latency_ms = 0.0;     // executor run time of the statement
   uint32_t param_bucket = 0;
@@ -64,6 +67,8 @@ inline constexpr uint16_t kTrajectoryRowsMeasured = 16384;
 /// A record's fields up to its per-node arrays (seq, keys, latency, flags,
 /// owner, relations): what CopyRingHeaderAt copies.
 inline constexpr size_t kTrajectoryHeaderBytes = offsetof(TrajectoryRecord, node_type);
+/// The pattern is a statement's constants' (PlanIdentity::by_constants).
+inline constexpr uint16_t kTrajectoryByConstants = 4096;
 
 /// Per-pattern statistics. The key scopes a statement to its database and
 /// role (docs/postgres.md, "Pattern identity").

@@ -295,6 +295,7 @@ void RebuildQueryFilter(SteerState* s) {
     uint8_t flags = 0;
     if (d.deployed_arm != 0 || d.vector_setting >= 0) flags |= kFilterDeployedOrPinned;
     if (d.explore_arm > 0) flags |= kFilterExploring;
+    if (d.split != 0) flags |= kFilterSplit;
     FilterAdd(s, d.query_id, flags);
   }
   for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
@@ -541,6 +542,14 @@ double BestMs(const Decision& d) {
   return best;
 }
 
+/// The latency a candidate must beat to be deployed: the deployed arm's,
+/// else the default plan's. A candidate run cut sooner than that could not
+/// tell whether the candidate is faster: its timeout never is.
+double ReferenceMs(const Decision& d) {
+  if (d.deployed_arm > 0 && d.deployed_ms > 0.0) return d.deployed_ms;
+  return d.default_ms;
+}
+
 /// The value model's latency of the decision's candidate arm (0 = none or
 /// not a finite positive number).
 double PredictedMs(const Decision& d) {
@@ -572,24 +581,28 @@ JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const E
     return j;
   }
   const double best = BestMs(d) * load;
+  const double reference = ReferenceMs(d) * load;
   j.arm = d.explore_arm;
   j.streak = Streak(c, j.arm);
   // After a timeout, one longer run: more runs at a timeout that was too
   // short would only repeat the lower bound.
   j.runs = j.streak > 0 ? 1 : plan.runs;
   const double predicted = PredictedMs(d) * load;
-  // A first attempt predicted faster than the best gets timeout_factor x the
-  // prediction, never less than min_timeout_factor x the best: a run that
-  // beats the best still completes. After a timeout the prediction was
-  // wrong: the back-off starts from timeout_factor x the best.
-  double base = plan.timeout_factor * best;
+  // A first attempt predicted faster than the reference (the deployed arm,
+  // else the default) gets timeout_factor x the prediction, never less than
+  // min_timeout_factor x the reference: a run that beats what it must beat
+  // still completes. (Not the best candidate's latency: measured on another
+  // capture of the pattern, it would cut runs that could still win and leave
+  // censored runs that block a deployment.) After a timeout the prediction
+  // was wrong: the back-off starts from timeout_factor x the reference.
+  double base = plan.timeout_factor * reference;
   if (j.streak == 0 && predicted > 0.0) {
-    base = std::max(plan.min_timeout_factor * best, std::min(base, plan.timeout_factor * predicted));
+    base = std::max(plan.min_timeout_factor * reference, std::min(base, plan.timeout_factor * predicted));
   }
   j.timeout_ms = RunTimeoutMs(j.streak, base, d.default_ms, load, plan.slack_ms);
-  j.min_timeout_ms = j.streak > 0 ? RunTimeoutMs(j.streak - 1, plan.timeout_factor * best, d.default_ms, load,
-                                                 plan.slack_ms) + 1
-                                  : TimeoutMs(plan.min_timeout_factor * best + plan.slack_ms);
+  j.min_timeout_ms = j.streak > 0 ? RunTimeoutMs(j.streak - 1, plan.timeout_factor * reference, d.default_ms,
+                                                 load, plan.slack_ms) + 1
+                                  : TimeoutMs(plan.min_timeout_factor * reference + plan.slack_ms);
   j.min_timeout_ms = std::min(j.min_timeout_ms, j.timeout_ms);
   // Expected cost of one run: the prediction (no less than the best /
   // kMaxPredictedSpeedup), else the best measured latency; at most the

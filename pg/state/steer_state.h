@@ -92,6 +92,11 @@ struct Decision {
   // Vector tuning (vector_state.h), published by the worker:
   uint8_t vector_state = kVectorNone;
   int32_t vector_setting = -1;  // deployed search setting (ruvector_dag::kVectorEfCandidates index, exact), -1 = none
+  /// Published by the worker: the default plan's latency spreads too widely
+  /// for one pattern (docs/postgres.md, "Pattern identity"), so plannings of
+  /// this pattern with literal constants become patterns of their constants;
+  /// the pattern itself neither explores nor serves an arm.
+  uint8_t split = 0;
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend
@@ -139,6 +144,8 @@ struct AdvicePin {
 /// tree for a second planning pass only when it may need one).
 inline constexpr uint8_t kFilterDeployedOrPinned = 1;
 inline constexpr uint8_t kFilterExploring = 2;
+/// Some pattern of the query id is split by constants (Decision::split).
+inline constexpr uint8_t kFilterSplit = 4;
 struct QueryFilterEntry {
   uint64_t query_id = 0;
   uint8_t flags = 0;

@@ -135,6 +135,14 @@ TEST(SteerStateTest, PinWinsAndFilterFollowsDecisions) {
   RebuildQueryFilter(s.get());
   EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);
   EXPECT_EQ(QueryFilterFlags(s.get(), 6), 0);
+  // A pattern split by constants marks its query id (its plannings look for
+  // their constants' pattern).
+  Decision* split = UpsertDecision(s.get(), 8);
+  split->query_id = 6;
+  split->split = 1;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(QueryFilterFlags(s.get(), 6), kFilterSplit);
+  EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);
   SetPin(s.get(), 5, 4);
   SteerChoice c = ChooseArm(s.get(), 7, 5, 0.0, 0);
   EXPECT_EQ(c.action, SteerAction::kPinned);
@@ -282,7 +290,9 @@ TEST(CaptureTest, BatchGroupsByDatabaseAndRoleMostValuableFirst) {
   EXPECT_EQ(r.database_oid, 7u);
   EXPECT_EQ(r.role_oid, 10u);
   EXPECT_EQ(r.jobs[0].pattern_key, 2u);
-  EXPECT_EQ(r.jobs[0].timeout_ms, 7);  // ceil(2 x 2.5 + 2)
+  // ceil(2 x 10 + 2): the default (what a candidate must beat), not the best
+  // candidate measured (2.5 ms), sizes it.
+  EXPECT_EQ(r.jobs[0].timeout_ms, 22);
   EXPECT_EQ(r.jobs[0].runs, 2);
   EXPECT_EQ(r.jobs[1].pattern_key, 1u);
   EXPECT_EQ(r.jobs[1].timeout_ms, 402);

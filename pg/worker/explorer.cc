@@ -69,9 +69,6 @@ constexpr int64_t kCaptureRefreshUs = int64_t{30} * 1000000;
 /// Unused budget accumulates for at most this long (while a core is free):
 /// the longest run the explorer can ever make is budget x this.
 constexpr double kMaxCreditSeconds = 30.0;
-/// Overheads beyond a batch's timeouts (process start, commits) are owed
-/// for at most this long.
-constexpr double kMaxDebtSeconds = 2.0;
 /// Before each run the explorer waits at most this long for a free core,
 /// then leaves the rest of its batch for later.
 constexpr int kYieldWaitMs = 2000;
@@ -97,13 +94,15 @@ double MaxCreditUs() { return g_explore_cpu_budget * kMaxCreditSeconds * 1e6; }
 /// Charges a finished (or abandoned) batch to the budget and the counters:
 /// its wall time minus the time it waited for a free core. Every batch is
 /// planned to fit the credit it was given (PlanExploreBatch), so only
-/// overheads can make a debt, and that is bounded by kMaxDebtSeconds of
-/// budget: no batch stops exploration for longer than that afterwards.
+/// overheads (starting the process, parsing, planning and committing each
+/// run, a CPU shared with other programs) make a debt; it is owed in full
+/// (no batch starts before it is repaid), so the explorer's time stays
+/// within the budget x the elapsed time + what was saved up, also on a
+/// loaded machine.
 void AccountBatch(int64_t finished_us, int64_t yielded_us) {
   if (g_batch_accounted) return;
   const int64_t busy = std::max<int64_t>(0, finished_us - g_batch_started_us - std::max<int64_t>(0, yielded_us));
-  const double max_debt = g_explore_cpu_budget * kMaxDebtSeconds * 1e6;
-  g_credit_us = std::max(g_credit_us - static_cast<double>(busy), -max_debt);
+  g_credit_us -= static_cast<double>(busy);
   Steer()->counters.explorer_busy_us += busy;
   g_batch_accounted = true;
 }

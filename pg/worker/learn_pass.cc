@@ -6,6 +6,9 @@
 #include "planner/dag_bridge.h"
 #include "worker/healing_host.h"
 #include "worker/learner.h"
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "shim.h"
 
@@ -57,6 +60,15 @@ struct LearnScratch {
   HealingCycleOutput cycle;
   ModelStatus model;        // the value model after this pass (when model_valid)
   bool model_valid = false;
+  /// Runs for the split test (ConstantGroups): completed default-plan runs
+  /// with their constants, and runs of patterns that are constants' already.
+  struct ConstantRun {
+    LearnInput run;
+    uint64_t constants_hash = 0;
+    uint32_t param_bucket = 0;
+    bool by_constants = false;
+  };
+  std::vector<ConstantRun> constant_runs;
 };
 
 /// Runs of one (pattern, arm, kind of run) a pass feeds the bandits, the
@@ -87,6 +99,33 @@ uint64_t g_learner_arm_generation = 0;
 uint64_t g_learner_learn_generation = 0;
 uint64_t g_drift_seen_seq = 0;  // drift notices up to this seq were applied
 double g_filter_min_ms = -1.0;  // ruvector.dag_exploration_min_ms at the last filter rebuild check
+/// Per pattern, its default plan's runs grouped by constants (the split
+/// test), and the patterns that are a statement's constants already (never
+/// split again). Worker only, C++ zone; forgotten when learning restarts;
+/// bounded (cleared when they outgrow kMaxSplitTracked).
+/// A pattern's latest runs per constants (each group's ring), replayed as
+/// runs of the constants' patterns when the pattern is split: what was
+/// measured on those constants before the split is not measured again.
+constexpr int kReplayRuns = 16;
+struct GroupRun {
+  int8_t arm = 0;
+  bool censored = false;
+  bool same_plan = false;
+  double latency_ms = 0.0;
+  int64_t at_us = 0;
+};
+struct SplitTrack {
+  ConstantGroups groups;
+  LearnInput latest;  // the pattern's latest run (owner, relations, query id)
+  uint32_t param_bucket = 0;
+  GroupRun runs[ConstantGroups::kMaxGroups][kReplayRuns];
+  int next[ConstantGroups::kMaxGroups] = {0};
+  int count[ConstantGroups::kMaxGroups] = {0};
+};
+std::unordered_map<uint64_t, SplitTrack>* g_split_tracks = nullptr;
+std::unordered_set<uint64_t>* g_split_patterns = nullptr;     // split (published so)
+std::unordered_set<uint64_t>* g_constant_patterns = nullptr;  // patterns of constants
+constexpr size_t kMaxSplitTracked = 4096;
 
 }  // namespace
 
@@ -361,6 +400,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       g_kept->reserve(records);
       g_kept_rows->reserve(records);
       scratch->plans.reserve(kPlansPerPass);
+      scratch->constant_runs.reserve(records);
       if (g_sync_enabled) scratch->default_plans.reserve(kPlansPerPass);
       return Status::Ok();
     });
@@ -393,6 +433,28 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
         scratch->plans.back().pattern_key = r->pattern_key;
       }
       if (i < scratch->plans.size()) latest_plan_seq[i] = seq;
+    }
+    if ((r->flags & kTrajectoryArmKnown) != 0 && r->pattern_key != 0 &&
+        scratch->constant_runs.size() < scratch->constant_runs.capacity()) {
+      const bool by_constants = (r->flags & kTrajectoryByConstants) != 0;
+      if (by_constants || r->constants_hash != 0) {
+        LearnScratch::ConstantRun c;
+        c.run.pattern_key = r->pattern_key;
+        c.run.query_id = r->query_id;
+        c.run.arm = TrajectoryArm(r->flags);
+        c.run.latency_ms = r->latency_ms;
+        c.run.same_plan = (r->flags & kTrajectorySamePlan) != 0;
+        c.run.censored = (r->flags & kTrajectoryCensored) != 0;
+        c.run.database_oid = r->database_oid;
+        c.run.role_oid = r->role_oid;
+        c.run.relation_count = r->relation_count;
+        memcpy(c.run.relations.data(), r->relations, sizeof(r->relations));
+        c.run.at_us = r->recorded_at_us;
+        c.constants_hash = r->constants_hash;
+        c.param_bucket = r->param_bucket;
+        c.by_constants = by_constants;
+        scratch->constant_runs.push_back(c);
+      }
     }
     // Pattern sync identifies a pattern by its default plan (the plan of arm
     // 0, or of an arm that produced the same plan): one per pattern and pass.
@@ -561,6 +623,74 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
   return Status::Ok();
 }
 
+/// The split test (ConstantGroups) on this pass's runs. A pattern that
+/// splits now has the runs kept per constants replayed into this pass's
+/// batch as runs of its constants' patterns (the key the planner hook gives
+/// them: ResolveConstants).
+Status UpdateSplits(bool restart, LearnScratch* scratch) {
+  if (g_split_tracks == nullptr) g_split_tracks = new std::unordered_map<uint64_t, SplitTrack>();
+  if (g_split_patterns == nullptr) g_split_patterns = new std::unordered_set<uint64_t>();
+  if (g_constant_patterns == nullptr) g_constant_patterns = new std::unordered_set<uint64_t>();
+  if (restart) {
+    g_split_tracks->clear();
+    g_split_patterns->clear();
+    g_constant_patterns->clear();
+  }
+  if (g_split_tracks->size() > kMaxSplitTracked) g_split_tracks->clear();
+  if (g_constant_patterns->size() > kMaxSplitTracked) g_constant_patterns->clear();
+  std::vector<uint64_t> touched;
+  for (const LearnScratch::ConstantRun& c : scratch->constant_runs) {
+    const uint64_t key = c.run.pattern_key;
+    if (c.by_constants) {
+      g_constant_patterns->insert(key);
+      continue;
+    }
+    if (g_split_patterns->count(key) != 0) continue;
+    SplitTrack& t = (*g_split_tracks)[key];
+    t.latest = c.run;
+    t.param_bucket = c.param_bucket;
+    if (c.run.arm == 0 && !c.run.censored && !c.run.same_plan) t.groups.Add(c.constants_hash, c.run.latency_ms);
+    int g = 0;
+    while (g < t.groups.count && t.groups.hash[g] != c.constants_hash) ++g;
+    if (g == t.groups.count) {
+      if (g == ConstantGroups::kMaxGroups) continue;
+      t.groups.hash[t.groups.count++] = c.constants_hash;
+    }
+    t.runs[g][t.next[g]] = GroupRun{static_cast<int8_t>(c.run.arm), c.run.censored, c.run.same_plan,
+                                    c.run.latency_ms, c.run.at_us};
+    t.next[g] = (t.next[g] + 1) % kReplayRuns;
+    t.count[g] = std::min(t.count[g] + 1, kReplayRuns);
+    touched.push_back(key);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (uint64_t key : touched) {
+    auto it = g_split_tracks->find(key);
+    if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0 || !it->second.groups.Split()) continue;
+    const SplitTrack& t = it->second;
+    g_split_patterns->insert(key);
+    if (t.latest.query_id == 0) continue;  // the hook keys such statements by plan shape: not replayed
+    const uint64_t statement_key = ruvector_dag::HashCombine(t.latest.query_id, t.param_bucket);
+    for (int g = 0; g < t.groups.count; ++g) {
+      LearnInput in = t.latest;
+      in.pattern_key = ScopePatternKey(ruvector_dag::HashCombine(statement_key, t.groups.hash[g]),
+                                       t.latest.database_oid, t.latest.role_oid);
+      // Oldest first, as they ran.
+      for (int k = t.count[g]; k > 0; --k) {
+        const GroupRun& r = t.runs[g][(t.next[g] - k + kReplayRuns) % kReplayRuns];
+        in.arm = r.arm;
+        in.censored = r.censored;
+        in.same_plan = r.same_plan;
+        in.latency_ms = r.latency_ms;
+        in.at_us = r.at_us;
+        scratch->batch.push_back(in);
+      }
+    }
+    g_split_tracks->erase(it);
+  }
+  return Status::Ok();
+}
+
 /// Healing: feed the detectors (served latency, estimate error, the
 /// tension of the plans executed in this pass), and run a cycle every
 /// second (or at once when dag_auto_repair asks).
@@ -654,6 +784,13 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->tension = u.tension;
     d->priority = u.priority;
     d->updated_us = now;
+    // A pattern split by constants: its plannings with constants become the
+    // constants' patterns; it neither explores nor serves an arm itself.
+    d->split = g_split_patterns != nullptr && g_split_patterns->count(u.pattern_key) != 0 ? 1 : 0;
+    if (d->split != 0) {
+      d->explore_arm = -1;
+      d->deployed_arm = 0;
+    }
     // A re-validation wants a fresh run of the default plan: the explorer
     // makes one when it can re-execute the statement (never a user's run).
     if (u.baseline_wanted && g_baseline_interval > 0 && CaptureExplorable(g_steer, u.pattern_key)) {
@@ -727,6 +864,8 @@ int LearnStep(int max_records) {
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
   if (end < pass->from) last = end - 1;  // the ring was reset: restart from its start
 
+  PlainStatus ss = RunCpp("splitting patterns by constants", [&]() { return UpdateSplits(pass->restart, scratch); });
+  ReportStatus(ss, LOG);
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
   LearnRowCorrections(NowUnixMicros());

@@ -2,6 +2,7 @@
 #include "worker/learner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -139,6 +140,45 @@ std::optional<ruvector_dag::AttentionMechanism> WantedMechanism(uint8_t request,
   *source = "ruvector.dag_attention";
   if (setting == nullptr) return std::nullopt;
   return ruvector_dag::AttentionMechanismFromName(setting);  // "auto" (or anything else) = the selector
+}
+
+void ConstantGroups::Add(uint64_t constants_hash, double latency_ms) {
+  if (constants_hash == 0 || !(latency_ms > 0.0) || !std::isfinite(latency_ms)) return;
+  int g = 0;
+  while (g < count && hash[g] != constants_hash) ++g;
+  if (g == count) {
+    if (count == kMaxGroups) return;
+    hash[count++] = constants_hash;
+  }
+  const double y = std::log(latency_ms);
+  if (n[g] >= kMaxGroupRuns) {
+    // Keep the mean and spread, weigh the past less.
+    const double keep = (kMaxGroupRuns - 1.0) / n[g];
+    n[g] *= keep;
+    sum[g] *= keep;
+    sum2[g] *= keep;
+  }
+  n[g] += 1.0;
+  sum[g] += y;
+  sum2[g] += y * y;
+}
+
+bool ConstantGroups::Split() const {
+  double total_n = 0.0, total_sum = 0.0, total_sum2 = 0.0, within = 0.0;
+  int groups = 0;
+  for (int g = 0; g < count; ++g) {
+    if (n[g] < 2.0) continue;
+    ++groups;
+    total_n += n[g];
+    total_sum += sum[g];
+    total_sum2 += sum2[g];
+    within += std::max(0.0, sum2[g] - sum[g] * sum[g] / n[g]);
+  }
+  if (groups < 2 || total_n < kSplitMinRuns) return false;
+  const double total = std::max(0.0, total_sum2 - total_sum * total_sum / total_n);
+  const double total_sd = std::sqrt(total / (total_n - 1.0));
+  const double within_sd = std::sqrt(within / (total_n - groups));
+  return std::isfinite(total_sd) && total_sd > kSplitSpread && within_sd <= 0.5 * total_sd;
 }
 
 std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source) {

@@ -128,6 +128,34 @@ ruvector_dag::EngineOptions ServerEngineOptions(uint32_t num_arms, size_t max_cl
 std::optional<ruvector_dag::AttentionMechanism> WantedMechanism(uint8_t request, const char* setting,
                                                                 const char** source);
 
+/// The default plan's completed runs of one pattern grouped by the
+/// statement's constants (TrajectoryRecord::constants_hash), for the split
+/// test: at most kMaxGroups groups (runs of further constants are not
+/// counted), each weighing at most kMaxGroupRuns runs (older ones fade).
+struct ConstantGroups {
+  static constexpr int kMaxGroups = 8;
+  static constexpr uint32_t kMaxGroupRuns = 64;
+  uint64_t hash[kMaxGroups] = {0};
+  double n[kMaxGroups] = {0};
+  double sum[kMaxGroups] = {0};   // of log-latency
+  double sum2[kMaxGroups] = {0};  // of squared log-latency
+  int count = 0;
+  /// Adds a run of constants `constants_hash` (0 = none: ignored).
+  void Add(uint64_t constants_hash, double latency_ms);
+  /// Whether the pattern should be split by constants (Decision::split):
+  /// at least kSplitMinRuns runs in at least two groups of two or more, the
+  /// standard deviation of their log-latency above kSplitSpread, and the
+  /// constants explaining at least three quarters of its variance (the
+  /// pooled within-group standard deviation at most half the total). Runs
+  /// that spread without their constants differing (noise, load) or
+  /// constants that never repeat (each group one run) split nothing.
+  bool Split() const;
+};
+/// ConstantGroups::Split's thresholds: runs, and the log-latency standard
+/// deviation (0.5: runs spread over e^0.5 = 1.65x and more).
+inline constexpr double kSplitMinRuns = 8;
+inline constexpr double kSplitSpread = 0.5;
+
 /// dag_status's mechanism_reason for the engine's current state: forced by
 /// `source`, or the selector's held-out error per mechanism.
 std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source);

@@ -486,5 +486,60 @@ TEST(ServerEngineOptionsTest, TrainingIsBudgetedPerPatternAndArm) {
   EXPECT_TRUE(ruvector_dag::ValidateEngineOptions(o).ok());
 }
 
+// Hot and cold constants of one statement, estimated alike by the planner:
+// their runs differ by 100x and barely within each constant.
+TEST(ConstantGroupsTest, ConstantsThatExplainTheSpreadSplitThePattern) {
+  ConstantGroups g;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(g.Split()) << "after " << 2 * i << " runs";  // fewer than kSplitMinRuns
+    g.Add(11, 700.0 + 20.0 * i);
+    g.Add(22, 7.0 + 0.2 * i);
+  }
+  EXPECT_TRUE(g.Split());
+}
+
+TEST(ConstantGroupsTest, NoiseConstantsThatNeverRepeatAndNoConstantsSplitNothing) {
+  // The same constants, runs spread by load: no second group.
+  ConstantGroups same;
+  for (int i = 0; i < 16; ++i) same.Add(5, i % 2 == 0 ? 10.0 : 200.0);
+  EXPECT_FALSE(same.Split());
+  // Two constants whose runs spread as much within as between them.
+  ConstantGroups noisy;
+  for (int i = 0; i < 16; ++i) noisy.Add(i % 2 == 0 ? 1 : 2, i % 4 < 2 ? 10.0 : 200.0);
+  EXPECT_FALSE(noisy.Split());
+  // Constants that never repeat (a point lookup by id): groups of one run,
+  // and only the first kMaxGroups constants are counted at all.
+  ConstantGroups unique;
+  for (int i = 0; i < 64; ++i) unique.Add(1000 + i, i % 2 == 0 ? 1.0 : 100.0);
+  EXPECT_FALSE(unique.Split());
+  // Two constants whose latencies hardly differ: nothing to split.
+  ConstantGroups close;
+  for (int i = 0; i < 16; ++i) close.Add(i % 2 == 0 ? 1 : 2, i % 2 == 0 ? 10.0 : 12.0);
+  EXPECT_FALSE(close.Split());
+  // No constants, or no valid latency: nothing is counted.
+  ConstantGroups none;
+  for (int i = 0; i < 16; ++i) none.Add(0, i % 2 == 0 ? 1.0 : 100.0);
+  none.Add(3, -1.0);
+  none.Add(3, std::nan(""));
+  EXPECT_EQ(none.count, 0);
+}
+
+TEST(ConstantGroupsTest, OldRunsFadeSoAChangeShows) {
+  // Both constants ran alike for a long time, then one became 100x slower:
+  // each group weighs at most kMaxGroupRuns runs, so the change shows.
+  ConstantGroups g;
+  for (int i = 0; i < 200; ++i) {
+    g.Add(1, 10.0);
+    g.Add(2, 10.0 * (1.0 + 0.01 * (i % 3)));
+  }
+  EXPECT_FALSE(g.Split());
+  EXPECT_LE(g.n[0], ConstantGroups::kMaxGroupRuns);
+  for (int i = 0; i < 200; ++i) {
+    g.Add(1, 1000.0);
+    g.Add(2, 10.0);
+  }
+  EXPECT_TRUE(g.Split());
+}
+
 }  // namespace
 }  // namespace ruvector_pg
