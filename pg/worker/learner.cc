@@ -189,7 +189,7 @@ std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_
     out = "selecting: " + std::to_string(status.lanes[0].evaluated) + " of " + std::to_string(min_runs) +
           " held-out runs per mechanism so far; held-out error:";
   } else {
-    out = "selected: lowest held-out error (" + std::to_string(status.switches) + " switches):";
+    out = "selected: by held-out error, switching only to a clearly lower one (" + std::to_string(status.switches) + " switches):";
   }
   if (status.lanes.empty() || status.lanes[0].evaluated == 0) return out + " none measured yet";
   char buf[64];

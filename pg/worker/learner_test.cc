@@ -388,7 +388,7 @@ TEST(ServerEngineOptionsTest, TheWantedMechanismAndItsReason) {
   st.forced = false;
   st.switches = 1;
   EXPECT_EQ(MechanismReason(st, 64, "x"),
-            "selected: lowest held-out error (1 switches): topological 0.250, causal_cone 0.500 over 80 runs");
+            "selected: by held-out error, switching only to a clearly lower one (1 switches): topological 0.250, causal_cone 0.500 over 80 runs");
   st.lanes[0].evaluated = st.lanes[1].evaluated = 10;
   EXPECT_EQ(MechanismReason(st, 64, "x").rfind("selecting: 10 of 64 held-out runs per mechanism so far", 0), 0u);
 }
