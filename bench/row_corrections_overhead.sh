@@ -42,17 +42,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = 5432
-fsync = off
-autovacuum = off
-max_connections = 20
-shared_preload_libraries = 'ruvector_dag'
-ruvector.dag_exploration_cpu_budget = 0
-EOF
+bench_initdb 20 128MB ruvector_dag
+echo "ruvector.dag_exploration_cpu_budget = 0" >>"$data/postgresql.conf"
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null
 sql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p 5432 -U postgres -d postgres -At "$@"; }
 
