@@ -55,6 +55,8 @@ struct PatternRun {
   double latency_ms = 0.0;
   /// The arm produced the default plan: the run is a measurement of arm 0,
   /// and a censored one of `arm` (it cannot be faster than the default).
+  /// With `censored` too: the host planned the arm, saw the default plan and
+  /// did not run it; latency_ms is the default's latency (a bound for `arm`).
   bool same_plan = false;
   /// The run was cancelled at its timeout: latency_ms is a lower bound.
   bool censored = false;

@@ -149,7 +149,8 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_row_correction_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_exploration_status()
 RETURNS TABLE(cpu_budget float8, captures bigint, explorer_launches bigint, runs bigint, timeouts bigint,
               errors bigint, not_explorable bigint, explorer_busy_ms float8, explorer_running bool,
-              bank_priors bigint, yields bigint, foreground_busy float8, cores int, credit_ms float8)
+              bank_priors bigint, yields bigint, foreground_busy float8, cores int, credit_ms float8,
+              same_plan_skips bigint)
 AS 'MODULE_PATHNAME', 'ruvector_dag_exploration_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_captured_statements()
 RETURNS TABLE(pattern_id bigint, query_id bigint, database name, role name, query text, parameters int,

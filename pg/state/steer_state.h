@@ -310,6 +310,7 @@ struct SteerCounters {
   uint64_t explorer_unsafe = 0;     // captures found not re-executable
   int64_t explorer_busy_us = 0;     // wall time explorer processes ran (yielded time excluded)
   uint64_t explorer_yields = 0;     // runs postponed because users' statements occupied the cores
+  uint64_t explorer_same_plan = 0;  // candidate arms planned, not run: their plan was the default's
 };
 
 /// The worker engine's value model, published by the worker after each

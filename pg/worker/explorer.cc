@@ -54,12 +54,16 @@ bool g_in_explorer = false;
 
 namespace {
 
-/// A run may take this multiple of the pattern's best measured latency plus
+/// A candidate's run may take this multiple of the latency it must beat
+/// (the deployed arm's, else the default plan's; x the measured load) plus
 /// kTimeoutSlackMs before it is cancelled (and counted as at least that
-/// slow): an arm slower than that is of no use, and the slack keeps noise
-/// on millisecond queries from cancelling good runs. When the budget is
-/// short a run may get down to kMinTimeoutFactor x that latency.
-constexpr double kTimeoutFactor = 2.0;
+/// slow): a candidate is deployed only when measured faster than that
+/// latency, so a run half as slow again is of no use, and each such run
+/// costs at most 1.5x what a run of the plan it must beat costs. The slack
+/// keeps noise on millisecond queries from cancelling good runs. When the
+/// value model predicts the arm faster, or the budget is short, a run may
+/// get down to kMinTimeoutFactor x that latency.
+constexpr double kTimeoutFactor = 1.5;
 constexpr double kMinTimeoutFactor = 1.2;
 constexpr double kTimeoutSlackMs = 2.0;
 /// Runs of one candidate per job (the bandit judges after four).
@@ -443,7 +447,9 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
 
 namespace {
 
-enum class RunOutcome { kDone, kTimeout, kUnsafe, kError };
+/// kSamePlan: the arm's plan was PostgreSQL's default plan, so it was not
+/// executed (the arm is the default for this statement; nothing to measure).
+enum class RunOutcome { kDone, kTimeout, kUnsafe, kError, kSamePlan };
 
 /// Converts the captured text values into a parameter list with their types'
 /// input functions (after the rule checked those types).
@@ -471,9 +477,12 @@ ParamListInfo CapturedParams(const CapturedStatement& c, const Oid* types) {
 
 /// Plans the checked query under `arm` (and `settings` on top, nullptr =
 /// none) and executes it into `rows` (nullptr = a discarding receiver); returns the executor's wall time in ms (as the executor hook
-/// measures users' runs, so a probe compares like with like).
+/// measures users' runs, so a probe compares like with like). A candidate
+/// arm (> 0, no settings) whose plan the planner hook found identical to
+/// PostgreSQL's default plan is not executed: *same_plan is set and 0 is
+/// returned (running it would only measure the default again).
 double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int arm, const char* settings,
-                      DestReceiver* rows) {
+                      DestReceiver* rows, bool* same_plan) {
   // The query is planned directly (not through a plan cache that could
   // analyze the text again after an invalidation): what runs is exactly
   // the tree the rule checked.
@@ -483,6 +492,14 @@ double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int 
   g_forced_arm = -1;
   g_forced_settings = nullptr;
   PlannedStmt* stmt = linitial_node(PlannedStmt, planned);
+  *same_plan = false;
+  if (arm > 0 && settings == nullptr) {
+    const PlanSteerInfo* info = LookupPlan(stmt);
+    if (info != nullptr && info->arm == arm && info->same_plan) {
+      *same_plan = true;
+      return 0.0;
+    }
+  }
   DestReceiver* dest = rows != nullptr ? rows : CreateDestReceiver(DestNone);
   QueryDesc* qd = CreateQueryDesc(stmt, text, GetActiveSnapshot(), InvalidSnapshot, dest, params, nullptr, 0);
   instr_time start, end;
@@ -547,7 +564,9 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
       outcome = RunOutcome::kUnsafe;
     } else {
       ParamListInfo params = CapturedParams(c, types);
-      *exec_ms = PlanAndExecute(query, c.text, params, arm, settings, rows);
+      bool same_plan = false;
+      *exec_ms = PlanAndExecute(query, c.text, params, arm, settings, rows, &same_plan);
+      if (same_plan) outcome = RunOutcome::kSamePlan;
     }
     disable_timeout(STATEMENT_TIMEOUT, false);
     SetUserIdAndSecContext(saved_user, saved_context);
@@ -598,8 +617,10 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
   return outcome;
 }
 
-/// A run cancelled at its timeout: the arm was at least that slow.
-void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
+/// A run cancelled at its timeout: the arm was at least that slow. With
+/// `same_plan`, an arm not executed because its plan was the default's:
+/// `bound_ms` is then the default's latency.
+void RecordCensored(const CapturedStatement& c, int arm, double bound_ms, bool same_plan = false) {
   TrajectoryRecord rec;
   rec.pattern_key = c.pattern_key;
   rec.query_id = c.query_id;
@@ -608,7 +629,7 @@ void RecordCensored(const CapturedStatement& c, int arm, double bound_ms) {
   rec.latency_ms = bound_ms;
   rec.recorded_at_us = NowUnixMicros();
   rec.flags = static_cast<uint16_t>(kTrajectoryArmKnown | TrajectoryArmBits(arm) | kTrajectoryExplore |
-                                    kTrajectoryCensored);
+                                    kTrajectoryCensored | (same_plan ? kTrajectorySamePlan : 0));
   LWLockAcquire(StateLock(), LW_EXCLUSIVE);
   AppendTrajectory(State(), rec);
   LWLockRelease(StateLock());
@@ -753,7 +774,12 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
     bool current = job.capture >= 0 && job.capture < kCaptureSlots &&
                    Steer()->captures[job.capture].pattern_key == job.pattern_key &&
                    Steer()->captures[job.capture].unsafe == 0;
-    if (current) *capture = Steer()->captures[job.capture];
+    double default_ms = 0.0;
+    if (current) {
+      *capture = Steer()->captures[job.capture];
+      const Decision* d = FindDecision(Steer(), job.pattern_key);
+      if (d != nullptr) default_ms = d->default_ms;
+    }
     LWLockRelease(SteerLock());
     if (!current) continue;
     if (job.vector != 0) {
@@ -794,10 +820,17 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
       if (o == RunOutcome::kUnsafe) ++Steer()->counters.explorer_unsafe;
       if (o == RunOutcome::kError) ++Steer()->counters.explorer_errors;
       if (o == RunOutcome::kTimeout) ++Steer()->counters.explorer_timeouts;
+      if (o == RunOutcome::kSamePlan) ++Steer()->counters.explorer_same_plan;
       LWLockRelease(SteerLock());
       if (o == RunOutcome::kDone) {
         ++runs_done;
         continue;
+      }
+      if (o == RunOutcome::kSamePlan) {
+        // Planned only: the arm is the default here (a bound at the
+        // default's latency, as an executed same-plan run gives).
+        if (default_ms > 0.0) RecordCensored(*capture, job.arm, default_ms, /*same_plan=*/true);
+        break;
       }
       if (o == RunOutcome::kTimeout) {
         ++runs_done;
@@ -954,8 +987,8 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   LWLockRelease(SteerLock());
   InitMaterializedResult(fcinfo);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  Datum v[14];
-  bool nulls[14] = {false};
+  Datum v[15];
+  bool nulls[15] = {false};
   v[0] = Float8GetDatum(g_explore_cpu_budget);
   v[1] = Int64GetDatum(static_cast<int64>(c.captures));
   v[2] = Int64GetDatum(static_cast<int64>(c.explorer_launches));
@@ -970,6 +1003,7 @@ extern "C" Datum ruvector_dag_exploration_status(PG_FUNCTION_ARGS) {
   v[11] = Float8GetDatum(ForegroundBusy());
   v[12] = Int32GetDatum(ServerCores());
   v[13] = Float8GetDatum(credit_ms);
+  v[14] = Int64GetDatum(static_cast<int64>(c.explorer_same_plan));
   tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   return (Datum)0;
 }

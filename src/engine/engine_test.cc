@@ -167,7 +167,10 @@ TEST(EngineTest, LearningLoopConvergesAndNeverDeploysASlowerArm) {
   for (double v : curve) std::printf(" %.3f", v);
   std::printf("\n");
   EXPECT_LT(curve.back(), 0.5 * r.mae[0]);
-  EXPECT_LT(curve.back(), 0.75 * curve.front());
+  // The first eighth already holds most of the learning (the bandits finish
+  // one arm before starting the next, so the early runs repeat arms): the
+  // error must still fall over the run, not only stay low.
+  EXPECT_LT(curve.back(), 0.9 * curve.front());
   // The simulated noise alone (sd 0.25 plus 3 % outliers) gives an MAE of
   // about 0.23: the model ends close to that floor.
   EXPECT_LT(curve.back(), 0.35);
@@ -601,6 +604,24 @@ TEST(EngineHostLoopTest, ARunStandsForTheRunsAHostLeftOutOfItsSample) {
   HostPass(engine.get(), {bad}, {});
   EXPECT_EQ(engine->Pattern(1).value().arms[0].total_runs, 116u);
   EXPECT_NEAR(engine->patterns().TimeAtStake(1, 12), 11100.0, 1e-3);
+}
+
+TEST(EngineHostLoopTest, AnArmPlannedOnlyAsTheDefaultPlanIsRetiredWithoutARunOfTheDefault) {
+  auto engine = Engine::Create(HostOptions()).value();
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 4; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, 10 + i));
+  // The host planned arm 3, saw the default plan and did not run it.
+  PatternRun planned = HostRun(1, 3, 101.5, 20);
+  planned.same_plan = true;
+  planned.censored = true;
+  runs.push_back(planned);
+  HostPass(engine.get(), runs, {});
+  const PatternInfo info = engine->Pattern(1).value();
+  EXPECT_EQ(info.arms[0].total_runs, 4u);  // nothing ran the default plan again
+  EXPECT_EQ(info.arms[3].total_runs, 1u);
+  EXPECT_EQ(info.arms[3].censored, 1u);
+  EXPECT_TRUE(info.arms[3].rejected);
+  EXPECT_TRUE(info.arms[3].timeout_retired);  // retried later: statistics may change the plan
 }
 
 // --- mechanism selection ------------------------------------------------------

@@ -252,10 +252,13 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
     PatternBandit& b = entry.bandit;
     const uint32_t before = b.deployed_arm();
     const bool was_rejected = in.arm > 0 && b.Summary(static_cast<uint32_t>(in.arm)).rejected;
-    if (in.censored) {
+    if (in.censored && !(in.same_plan && in.arm > 0)) {
       RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms, /*censored=*/true));
     } else if (in.same_plan && in.arm > 0) {
-      RUVECTOR_RETURN_IF_ERROR(b.Observe(0, in.latency_ms));
+      // Executed: a run of the default plan. Censored: planned only (the
+      // host saw the default plan and did not run it), at the default's
+      // latency.
+      if (!in.censored) RUVECTOR_RETURN_IF_ERROR(b.Observe(0, in.latency_ms));
       // The same plan's latency is distributed as the default's: the arm is
       // at least as slow as the default's recent (geometric) mean.
       const double bound = std::max(in.latency_ms, std::exp(b.Summary(0).mean_log_ms));

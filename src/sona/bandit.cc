@@ -235,10 +235,22 @@ void PatternBandit::ReviveIfDue(uint32_t arm) {
   s.since_reset = 0;
 }
 
-// Candidates first get min_runs each, in exploration order; after that the
-// explorable arm with the highest upper bound on its gain is measured
-// (optimism: the arm most likely to turn out faster).
+// An arm whose measurement started (some but fewer than min_runs runs since
+// its reset, the last one completed) is finished first: hosts re-order the
+// arms as their value model learns, and starting the new favourite each time
+// would leave every arm half measured and none decided. Then candidates get
+// min_runs each, in exploration order; after that the explorable arm with
+// the highest upper bound on its gain is measured (optimism: the arm most
+// likely to turn out faster). An arm whose last run timed out waits its turn
+// in the order (its retry costs a longer timeout).
 int32_t PatternBandit::NextExploration() const {
+  for (uint32_t a : order_) {
+    const ArmState& s = arms_[a];
+    if (Explorable(a) && !s.rejected && !RetryDue(a) && s.since_reset > 0 && s.since_reset < MinRuns(a) &&
+        s.censored_streak == 0) {
+      return static_cast<int32_t>(a);
+    }
+  }
   for (uint32_t a : order_) {
     if (Explorable(a) && (arms_[a].rejected || RetryDue(a) || arms_[a].since_reset < MinRuns(a))) {
       return static_cast<int32_t>(a);

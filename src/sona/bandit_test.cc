@@ -128,6 +128,30 @@ TEST(BanditTest, ExplorationOrderIsHonoured) {
   EXPECT_EQ(c.action, BanditAction::kExplore);
 }
 
+TEST(BanditTest, AnArmBeingMeasuredIsFinishedBeforeANewOrderStartsAnother) {
+  PatternBandit b = PatternBandit::Create(FourArms()).value();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + i).ok());
+  const uint32_t first[] = {1, 2, 3};
+  b.SetExplorationOrder(first);
+  ASSERT_EQ(b.NextExploration(), 1);
+  ASSERT_TRUE(b.Observe(1, 60.0).ok());
+  ASSERT_TRUE(b.Observe(1, 61.0).ok());
+  // The host's model now prefers arm 3: arm 1 still gets its min_runs first.
+  const uint32_t second[] = {3, 2, 1};
+  b.SetExplorationOrder(second);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(b.NextExploration(), 1);
+    ASSERT_TRUE(b.Observe(1, 59.0 + i).ok());
+  }
+  EXPECT_EQ(b.deployed_arm(), 1u);
+  EXPECT_EQ(b.NextExploration(), 3);  // then the new order
+  // A started arm whose last run timed out waits its turn in the order.
+  ASSERT_TRUE(b.Observe(3, 300.0, /*censored=*/true).ok());
+  const uint32_t third[] = {2, 3};
+  b.SetExplorationOrder(third);
+  EXPECT_EQ(b.NextExploration(), 2);
+}
+
 TEST(BanditTest, RevertsAfterARegimeChange) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     PatternBandit b = PatternBandit::Create(FourArms()).value();
