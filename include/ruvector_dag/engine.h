@@ -84,6 +84,9 @@ struct PatternDecision {
   uint64_t query_id = 0;
   int deployed_arm = 0;
   int explore_arm = -1;  // next candidate to measure, -1 = none
+  /// Runs of explore_arm the bandit needs before it can judge the arm
+  /// (PatternBandit::RunsToJudge): how many a host may measure in one go.
+  uint32_t explore_runs = 1;
   double confidence = 0.0;
   double default_ms = 0.0;   // measured geometric means (0 = unmeasured)
   double deployed_ms = 0.0;

@@ -250,6 +250,15 @@ class PatternBandit {
   BanditChoice Choose(bool allow_explore);
   /// The candidate Choose(true) would explore now, or -1 when none is left.
   int32_t NextExploration() const;
+  /// Runs of `arm` still needed before it can be compared with the default
+  /// (min_runs, or kPriorMinRuns for the prior's arm, since its last reset);
+  /// 1 once it has them (each further run tightens the bound) or for an
+  /// unknown arm.
+  uint32_t RunsToJudge(uint32_t arm) const {
+    if (arm == 0 || arm >= options_.num_arms) return 1;
+    const uint32_t need = MinRuns(arm), have = arms_[arm].since_reset;
+    return have < need ? need - have : 1;
+  }
   /// Records a run. `censored` = the run hit a timeout after `latency_ms`
   /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.

@@ -524,8 +524,8 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
   };
   for (int i = 0; i < n; ++i) {
     const Decision& d = rows[i];
-    Datum v[28];
-    bool nulls[28] = {false};
+    Datum v[29];
+    bool nulls[29] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(d.key));
     v[1] = Int64GetDatum(static_cast<int64>(d.query_id));
     v[2] = arm_name(d.deployed_arm);
@@ -564,6 +564,7 @@ extern "C" Datum ruvector_dag_decisions(PG_FUNCTION_ARGS) {
     DecisionAdvice(d, settings, arm_count, pins, advice_pins, advice, sizeof(advice));
     v[27] = TextDatum(advice);
     nulls[27] = advice[0] == '\0';
+    v[28] = BoolGetDatum(d.split != 0);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

@@ -125,7 +125,7 @@ RETURNS TABLE(pattern_id bigint, query_id bigint, deployed_arm text, confidence 
               updated_at timestamptz, cluster int, prior text, predicted_explore_ms float8,
               predicted_default_ms float8, tension float8, priority float8, predicted_deployed_ms float8,
               vector_search text, vector_recall float8, vector_recall_lower float8, vector_samples int,
-              vector_ms float8, advice text)
+              vector_ms float8, advice text, split_by_constants bool)
 AS 'MODULE_PATHNAME', 'ruvector_dag_decisions' LANGUAGE C VOLATILE;
 -- Vector search tuning (docs/vector.md, "Learned ef_search"): per vector pattern and setting.
 CREATE FUNCTION @extschema@.dag_vector_tuning()

@@ -586,7 +586,10 @@ JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const E
   j.streak = Streak(c, j.arm);
   // After a timeout, one longer run: more runs at a timeout that was too
   // short would only repeat the lower bound.
-  j.runs = j.streak > 0 ? 1 : plan.runs;
+  // Otherwise plan.runs, or as many as the learner needs to judge the arm
+  // (at most kMaxJobRuns): an arm is measured to a verdict in one batch
+  // rather than over several that each wait their turn.
+  j.runs = j.streak > 0 ? 1 : std::max(plan.runs, std::min<int>(d.explore_runs, kMaxJobRuns));
   const double predicted = PredictedMs(d) * load;
   // A first attempt predicted faster than the reference (the deployed arm,
   // else the default) gets timeout_factor x the prediction, never less than

@@ -39,6 +39,8 @@ inline constexpr int kCaptureRefusalLen = 160;
 inline constexpr double kMaxExploreLoad = 16.0;
 inline constexpr uint32_t kMaxTimeoutDoublings = 3;
 inline constexpr double kMaxTimeoutDefaultMultiple = 8.0;
+/// Most runs of one candidate in one explorer job (Decision::explore_runs).
+inline constexpr int kMaxJobRuns = 5;
 /// The explorer trusts the value model's latency of a candidate (Decision::
 /// predicted_explore_ms) for a run's expected cost down to the best measured
 /// latency / this: one wrong prediction moves a capture's rank by at most this
@@ -97,6 +99,10 @@ struct Decision {
   /// this pattern with literal constants become patterns of their constants;
   /// the pattern itself neither explores nor serves an arm.
   uint8_t split = 0;
+  /// Runs of explore_arm the learner needs before it can judge the arm
+  /// (ruvector_dag::PatternDecision::explore_runs): a job measures up to
+  /// this many (kMaxJobRuns) in one go.
+  uint8_t explore_runs = 1;
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend
@@ -516,15 +522,19 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid =
 /// How the worker plans explorer batches (docs/postgres.md, "Background
 /// exploration": budget, order, timeouts).
 struct ExplorePlan {
-  /// A candidate run may take timeout_factor x the best measured latency x
-  /// load (+ slack_ms); when the value model predicts the arm faster, or the
-  /// credit is short, down to min_timeout_factor x that latency (a run cut
-  /// shorter could not show the arm faster than the best). A baseline run gets twice the factors of the
-  /// default's latency.
+  /// A candidate run may take timeout_factor x the latency it must beat
+  /// (the deployed arm's, else the default's) x load (+ slack_ms); when the
+  /// value model predicts the arm faster, or the credit is short, down to
+  /// min_timeout_factor x that latency (a run cut shorter could not show the
+  /// arm faster). A baseline run gets twice the factors of the default's
+  /// latency.
   double timeout_factor = 2.0;
   double min_timeout_factor = 1.2;
   double slack_ms = 2.0;
-  int runs = 2;                    // runs of one candidate per job (1 when the credit is short)
+  /// Runs of one candidate per job, at least (up to kMaxJobRuns when the
+  /// learner needs more to judge the arm; 1 after a timeout or when the
+  /// credit is short).
+  int runs = 2;
   uint32_t baseline_interval = 16; // plans of a deployed arm between baseline runs (0 = never)
   double min_default_ms = 0.0;     // candidates of patterns whose default is faster are not planned
   /// The explorer time the batch may cost at its worst (every job's runs x

@@ -385,6 +385,30 @@ TEST(CaptureTest, UnsafeCapturesAreNeverCapturedAgainAndRefreshesKeepTheBackOff)
   EXPECT_GE(FindCapture(s.get(), 101), 0);
 }
 
+TEST(CaptureTest, AJobMeasuresAsManyRunsAsTheLearnerNeedsToJudgeTheArm) {
+  auto s = NewState();
+  Decision* d = Decide(s.get(), 1, 0, 3, 100.0, 0.0);
+  CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
+  ExploreRequest r;
+  d->explore_runs = 5;  // a new arm
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 1);
+  EXPECT_EQ(r.jobs[0].runs, 5);
+  d->explore_runs = 200;  // never more than kMaxJobRuns
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(), &r), 1);
+  EXPECT_EQ(r.jobs[0].runs, kMaxJobRuns);
+  d->explore_runs = 1;  // judged already: the plan's two runs
+  ASSERT_EQ(PlanExploreBatch(s.get(), 3000, Plan(), &r), 1);
+  EXPECT_EQ(r.jobs[0].runs, 2);
+  // Five runs that do not fit the credit: one.
+  d->explore_runs = 5;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 4000, Plan(16, 0, 0, 0.0, 500.0), &r), 1);
+  EXPECT_EQ(r.jobs[0].runs, 1);
+  // After a timeout: one longer run.
+  NoteRunOutcome(c, 3, /*timed_out=*/true);
+  ASSERT_GE(PlanExploreBatch(s.get(), 5000, Plan(), &r), 1);
+  EXPECT_EQ(r.jobs[0].runs, 1);
+}
+
 TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   auto s = NewState();
   Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms

@@ -66,7 +66,8 @@ namespace {
 constexpr double kTimeoutFactor = 1.5;
 constexpr double kMinTimeoutFactor = 1.2;
 constexpr double kTimeoutSlackMs = 2.0;
-/// Runs of one candidate per job (the bandit judges after four).
+/// Runs of one candidate per job at least (more, up to kMaxJobRuns, when the
+/// learner needs them to judge the arm: Decision::explore_runs).
 constexpr int kRunsPerJob = 2;
 /// A capture is refreshed (new parameters) at most this often.
 constexpr int64_t kCaptureRefreshUs = int64_t{30} * 1000000;

@@ -769,6 +769,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->role_oid = u.role_oid;
     d->deployed_arm = u.deployed_arm;
     d->explore_arm = u.explore_arm;
+    d->explore_runs = static_cast<uint8_t>(std::clamp<uint32_t>(u.explore_runs, 1, 255));
     d->confidence = u.confidence;
     d->default_ms = u.default_ms;
     d->deployed_ms = u.deployed_ms;

@@ -589,7 +589,10 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     if (it != models_.end()) {
       Plan(d.pattern_key, &it->second, out);
       it->second.lr_boost = std::max(1.0, it->second.lr_boost * 0.9);
-      if (learner_.Bandit(d.pattern_key) != nullptr) d.explore_arm = learner_.Bandit(d.pattern_key)->NextExploration();
+      if (const PatternBandit* b = learner_.Bandit(d.pattern_key); b != nullptr) {
+        d.explore_arm = b->NextExploration();
+        d.explore_runs = d.explore_arm > 0 ? b->RunsToJudge(static_cast<uint32_t>(d.explore_arm)) : 1;
+      }
     }
     Annotate(d.pattern_key, &d);
   }

@@ -126,6 +126,7 @@ PatternDecision PatternLearner::Describe(uint64_t key, const Entry& e) const {
   u.query_id = e.query_id;
   u.deployed_arm = static_cast<int>(b.deployed_arm());
   u.explore_arm = b.NextExploration();
+  if (u.explore_arm > 0) u.explore_runs = b.RunsToJudge(static_cast<uint32_t>(u.explore_arm));
   u.confidence = b.Confidence();
   ArmSummary base = b.Summary(0);
   if (base.runs > 0) u.default_ms = std::exp(base.mean_log_ms);
