@@ -140,7 +140,9 @@ check "foreign table: refused at capture" \
 # --- 5. re-execution is a security-restricted operation ----------------------------------
 # A trusted (superuser-owned) function that changes the role: fine for the
 # user, refused inside the explorer's security-restricted operation (as in
-# REFRESH MATERIALIZED VIEW), which marks the statement not explorable.
+# REFRESH MATERIALIZED VIEW), which marks the statement not explorable. The
+# statement joins, so that candidate arms change its plan (an arm whose plan
+# is the default plan is planned only, never executed).
 psql_db "$db" <<'SQL' >/dev/null
 CREATE FUNCTION public.sro_probe(k int) RETURNS int LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -148,7 +150,7 @@ BEGIN
   RETURN k;
 END $$;
 SQL
-q7="SELECT count(*), sum(public.sro_probe(g)) FROM sec_t WHERE id % 500 = 0"
+q7="SELECT count(*), sum(public.sro_probe(t.g)) FROM sec_t t JOIN sec_u u ON u.t_id = t.id WHERE t.id % 500 = 0"
 run_until_captured "$q7" '%sro_probe%' || true
 check "security-restricted: the statement was trusted at capture" \
   "$(capture_field "refusal IS NULL OR refusal LIKE '%security-restricted%'" '%sro_probe%')" t
