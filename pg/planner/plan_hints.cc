@@ -18,9 +18,9 @@
 //   direction). For the join relation of exactly the hinted set, the paths
 //   of methods the hint does not allow are dropped, the pair's paths are
 //   built again with only the allowed methods enabled (so none of the
-//   dropped paths pruned them), and those of other methods dropped again.
-//   A join relation left with no path fails the planning (the caller falls
-//   back to the default plan).
+//   dropped paths pruned them), and those of other methods dropped again --
+//   unless no path of an allowed method exists (then the plan check refuses
+//   the plan).
 // * LEADING(a b c): join_search_hook builds the joins ((a b) c) first, with
 //   make_join_rel, and hands the join search the result in place of the
 //   relations it covers. When they are not all relations of one join
@@ -156,17 +156,21 @@ bool HasUnparameterizedPath(RelOptInfo* rel) {
 /// Replaces the paths of base relation `rel` by paths that scan it as
 /// `kind` says (with `index` only, when named); keeps its paths when there
 /// is no such unparameterized path.
-void RebuildScanPaths(PlannerInfo* root, RelOptInfo* rel, HintKind kind, const char* index) {
-  List* all_indexes = rel->indexlist;
-  List* indexes = all_indexes;
-  if (kind == HintKind::kIndexScan && index[0] != '\0') {
-    indexes = NIL;
-    ListCell* lc;
-    foreach (lc, all_indexes) {
-      IndexOptInfo* info = static_cast<IndexOptInfo*>(lfirst(lc));
-      if (IndexNamed(info->indexoid, index)) indexes = lappend(indexes, info);
-    }
+/// The indexes of `rel` named `index` (all of them for "").
+List* IndexesNamed(RelOptInfo* rel, const char* index) {
+  if (index[0] == '\0') return rel->indexlist;
+  List* named = NIL;
+  ListCell* lc;
+  foreach (lc, rel->indexlist) {
+    IndexOptInfo* info = static_cast<IndexOptInfo*>(lfirst(lc));
+    if (IndexNamed(info->indexoid, index)) named = lappend(named, info);
   }
+  return named;
+}
+
+void RebuildScanPaths(PlannerInfo* root, RelOptInfo* rel, HintKind kind, const char* index) {
+  List* const all_indexes = rel->indexlist;
+  List* const indexes = kind == HintKind::kIndexScan ? IndexesNamed(rel, index) : all_indexes;
   if (kind != HintKind::kSeqScan && indexes == NIL) return;
   List* saved = rel->pathlist;
   List* saved_partial = rel->partial_pathlist;
@@ -238,7 +242,11 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
     h->regenerating = false;
   }
   PG_END_TRY();
-  joinrel->pathlist = KeepJoins(joinrel->pathlist, allowed);
+  // No allowed method for the pairs so far (keys that cannot be hashed or
+  // sorted): the paths of the others stay, so the planning completes, and
+  // the plan check refuses the plan.
+  List* kept = KeepJoins(joinrel->pathlist, allowed);
+  if (kept != NIL) joinrel->pathlist = kept;
   joinrel->partial_pathlist = KeepJoins(joinrel->partial_pathlist, allowed);
 }
 
