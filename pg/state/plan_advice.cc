@@ -435,7 +435,7 @@ bool ParseAdvice(const char* text, size_t len, ParsedAdvice* out, char* error, s
     ++items;
   }
   if (items == 0) {
-    if (error_cap > 0) std::snprintf(error, error_cap, "advice is empty: give SET(...) or ROWS(...)");
+    if (error_cap > 0) std::snprintf(error, error_cap, "advice is empty: give SET(...), ROWS(...) or a hint");
     return false;
   }
   return true;
