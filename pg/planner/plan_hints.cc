@@ -62,6 +62,11 @@ struct ActiveHints {
   bool scans = false;         // some scan hint
   bool joins = false;         // some join-method hint
   bool regenerating = false;  // inside a join pair's rebuild
+  // The join relation seen last (one relation gets its pairs in a row: its
+  // query level and relids) and its join hint (-1 = none).
+  PlannerInfo* last_root = nullptr;
+  Bitmapset* last_join = nullptr;
+  int last_join_hint = -1;
 };
 ActiveHints* g_hints = nullptr;
 
@@ -222,7 +227,15 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
   if (g_prev_join_pathlist != nullptr) g_prev_join_pathlist(root, joinrel, outerrel, innerrel, jointype, extra);
   ActiveHints* h = HintsFor(root);
   if (h == nullptr || !h->joins || h->regenerating || IS_DUMMY_REL(joinrel)) return;
-  const int i = HintFor(*h->hints, RelSetOf(&h->keys, root, joinrel->relids), /*join=*/true);
+  if (h->last_root != root || h->last_join == nullptr || !bms_equal(h->last_join, joinrel->relids)) {
+    h->last_root = root;
+    MemoryContext old = MemoryContextSwitchTo(h->keys.cxt);
+    bms_free(h->last_join);
+    h->last_join = bms_copy(joinrel->relids);
+    MemoryContextSwitchTo(old);
+    h->last_join_hint = HintFor(*h->hints, RelSetOf(&h->keys, root, joinrel->relids), /*join=*/true);
+  }
+  const int i = h->last_join_hint;
   if (i < 0) return;
   const uint32_t allowed = AllowedJoinMethods(h->hints->kinds[i]);
   joinrel->pathlist = KeepJoins(joinrel->pathlist, allowed);
@@ -464,6 +477,7 @@ PlannedStmt* PlanWithHints(const PinnedHints& hints, CorrectedPlannerFn planner,
     out = nullptr;
   }
   if (active->keys.keys != nullptr) pfree(active->keys.keys);
+  bms_free(active->last_join);
   pfree(active);
   return out;
 }
