@@ -161,8 +161,9 @@ bool HasUnparameterizedPath(RelOptInfo* rel) {
 /// Replaces the paths of base relation `rel` by paths that scan it as
 /// `kind` says (with `index` only, when named); keeps its paths when there
 /// is no such unparameterized path.
-/// The indexes of `rel` named `index` (all of them for "").
-List* IndexesNamed(RelOptInfo* rel, const char* index) {
+/// The indexes of `rel` named `index` (all of them for ""). Not inlined:
+/// its list must not live in RebuildScanPaths's frame across PG_TRY.
+pg_noinline List* IndexesNamed(RelOptInfo* rel, const char* index) {
   if (index[0] == '\0') return rel->indexlist;
   List* named = NIL;
   ListCell* lc;
