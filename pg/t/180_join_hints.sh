@@ -109,6 +109,11 @@ for order in "b a c" "a c b" "c a b"; do
   check "LEADING($order): results are identical" "$stored $(psql_db "$db" -c "$ql")" "LEADING($order) $expected"
 done
 
+# Under GEQO the order holds too (LEADING(c a b) is pinned now).
+plan=$(psql_db "$db" -c "SET geqo_threshold = 2" -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $ql")
+check "LEADING(c a b) under GEQO: c and a are joined first, results identical" \
+  "$(first_join "$plan") $(psql_db "$db" -c "SET geqo_threshold = 2" -c "$ql")" "a c $expected"
+
 # --- 4. hints compose with SET and ROWS ------------------------------------------------------------------
 stored=$(pin "$qj" "nestloop(a b) rows(b *3) set(enable_hashjoin=off) seqscan(a)")
 check "SET, ROWS and hints are pinned together, canonically" "$stored" \
