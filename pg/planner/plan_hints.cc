@@ -438,6 +438,33 @@ bool CarriesOut(const PlannedStmt* stmt, const PinnedHints& hints, const char** 
   return ok;
 }
 
+/// CarriesOut, with its errors (a catalog lookup, the stack depth) logged
+/// and taken for "no" (*failed stays null then): never the user's error.
+bool CheckPlan(const PlannedStmt* stmt, const PinnedHints& hints, const char** failed) {
+  MemoryContext caller = CurrentMemoryContext;
+  volatile bool ok = false;
+  PG_TRY();
+  {
+    ok = CarriesOut(stmt, hints, failed);
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    ErrorData* edata = CopyErrorData();
+    if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) {
+      FreeErrorData(edata);
+      PG_RE_THROW();
+    }
+    FlushErrorState();
+    ereport(LOG, (errmsg("ruvector_dag: checking the plan under pinned advice failed, the default plan is used: %s",
+                         edata->message != nullptr ? edata->message : "(no message)")));
+    FreeErrorData(edata);
+    ok = false;
+  }
+  PG_END_TRY();
+  return ok;
+}
+
 }  // namespace
 
 void InstallHintHooks() {
@@ -472,9 +499,11 @@ PlannedStmt* PlanWithHints(const PinnedHints& hints, CorrectedPlannerFn planner,
   }
   PG_END_TRY();
   const char* failed = nullptr;
-  if (out != nullptr && !CarriesOut(out, hints, &failed)) {
-    ereport(LOG, (errmsg("ruvector_dag: the plan under pinned advice does not carry out its %s item, the default "
-                         "plan is used", failed)));
+  if (out != nullptr && !CheckPlan(out, hints, &failed)) {
+    if (failed != nullptr) {
+      ereport(LOG, (errmsg("ruvector_dag: the plan under pinned advice does not carry out its %s item, the "
+                           "default plan is used", failed)));
+    }
     out = nullptr;
   }
   if (active->keys.keys != nullptr) pfree(active->keys.keys);
