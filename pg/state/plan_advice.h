@@ -126,7 +126,7 @@ void HintsOfAdvice(const ParsedAdvice& advice, PinnedHints* out);
 /// unknown item, a duplicate setting or relation set, a factor out of
 /// range, too many items, a hint on too few or too many relations, two
 /// hints of one kind on the same relations, a second LEADING). O(len).
-/// `out` is written in place (about 60 KB).
+/// `out` is written in place (about 37 KB).
 bool ParseAdvice(const char* text, size_t len, ParsedAdvice* out, char* error, size_t error_cap);
 
 /// Writes the canonical text of `advice` (SET first, then each ROWS item,
