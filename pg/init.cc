@@ -8,6 +8,7 @@
 #include "guard.h"
 #include "planner/corrections.h"
 #include "planner/drift.h"
+#include "planner/plan_hints.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
@@ -261,6 +262,7 @@ void _PG_init(void) {
   EnableQueryId();
   InstallHooks();
   InstallCorrectionHooks();
+  InstallHintHooks();
   InstallDriftHook();
   RegisterWorker();
 }

@@ -5,7 +5,10 @@
 #include "shim.h"
 
 extern "C" {
+#include "access/table.h"
 #include "catalog/pg_class.h"
+#include "utils/lsyscache.h"
+#include "utils/relcache.h"
 }
 
 #include "api/visibility.h"
@@ -264,52 +267,101 @@ extern "C" Datum ruvector_dag_unpin(PG_FUNCTION_ARGS) {
 namespace ruvector_pg {
 namespace {
 
-/// The relation set of a ROWS item's aliases in planned statement `stmt`:
-/// each alias must name exactly one plain table or materialized view of
-/// the query's range table (as the planner's row corrections see them).
-uint32_t ResolveRows(const PlannedStmt* stmt, const AdviceRows& rows) {
-  if (rows.relation_count == 0) return rows.relset;
-  uint64_t acc = 0;
-  for (int i = 0; i < rows.relation_count; ++i) {
-    const char* alias = rows.aliases[i];
-    const RangeTblEntry* match = nullptr;
-    int matches = 0;
-    ListCell* lc;
+/// The table `alias` names in planned statement `stmt`: it must name
+/// exactly one plain table or materialized view of the query's range table
+/// (as the planner's row corrections and hints see them).
+const RangeTblEntry* ResolveAlias(const PlannedStmt* stmt, const char* alias) {
+  const RangeTblEntry* match = nullptr;
+  int matches = 0;
+  ListCell* lc;
+  foreach (lc, stmt->rtable) {
+    const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(lc));
+    if (rte->rtekind != RTE_RELATION || rte->eref == nullptr || strcmp(rte->eref->aliasname, alias) != 0) continue;
+    if (rte->inh) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("ruvector_dag: relation \"%s\" of the advice is an inheritance parent or partitioned "
+                             "table; plan advice applies to plain tables and joins of them only", alias)));
+    }
+    if (rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW) continue;  // a view's own entry
+    match = rte;
+    ++matches;
+  }
+  if (matches == 0) {
+    StringInfoData names;
+    initStringInfo(&names);
     foreach (lc, stmt->rtable) {
       const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(lc));
-      if (rte->rtekind != RTE_RELATION || rte->eref == nullptr || strcmp(rte->eref->aliasname, alias) != 0) continue;
-      if (rte->inh) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("ruvector_dag: relation \"%s\" of the advice is an inheritance parent or partitioned "
-                               "table; ROWS corrects plain tables and joins of them only", alias)));
+      if (rte->rtekind == RTE_RELATION && !rte->inh && rte->eref != nullptr &&
+          (rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW)) {
+        appendStringInfo(&names, "%s%s", names.len == 0 ? "" : ", ", rte->eref->aliasname);
       }
-      if (rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW) continue;  // a view's own entry
-      match = rte;
-      ++matches;
     }
-    if (matches == 0) {
-      StringInfoData names;
-      initStringInfo(&names);
-      foreach (lc, stmt->rtable) {
-        const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(lc));
-        if (rte->rtekind == RTE_RELATION && !rte->inh && rte->eref != nullptr &&
-            (rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW)) {
-          appendStringInfo(&names, "%s%s", names.len == 0 ? "" : ", ", rte->eref->aliasname);
-        }
-      }
-      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                      errmsg("ruvector_dag: relation \"%s\" of the advice is not a table of the query", alias),
-                      errhint("ROWS names the query's tables by their aliases: %s.",
-                              names.len > 0 ? names.data : "(none)")));
-    }
-    if (matches > 1) {
-      ereport(ERROR, (errcode(ERRCODE_AMBIGUOUS_ALIAS),
-                      errmsg("ruvector_dag: relation \"%s\" of the advice names %d tables of the query", alias, matches),
-                      errhint("Give the tables distinct aliases in the query.")));
-    }
-    acc = RelSetAdd(acc, RelKey(match->relid, match->eref->aliasname));
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                    errmsg("ruvector_dag: relation \"%s\" of the advice is not a table of the query", alias),
+                    errhint("Plan advice names the query's tables by their aliases: %s.",
+                            names.len > 0 ? names.data : "(none)")));
   }
+  if (matches > 1) {
+    ereport(ERROR, (errcode(ERRCODE_AMBIGUOUS_ALIAS),
+                    errmsg("ruvector_dag: relation \"%s\" of the advice names %d tables of the query", alias, matches),
+                    errhint("Give the tables distinct aliases in the query.")));
+  }
+  return match;
+}
+
+uint64_t AliasKey(const PlannedStmt* stmt, const char* alias) {
+  const RangeTblEntry* rte = ResolveAlias(stmt, alias);
+  return RelKey(rte->relid, rte->eref->aliasname);
+}
+
+/// The relation set of `count` aliases in `stmt` (`relset` when count is 0:
+/// given by id).
+uint32_t ResolveSet(const PlannedStmt* stmt, const char (*aliases)[kAdviceNameLen], int count, uint32_t relset) {
+  if (count == 0) return relset;
+  uint64_t acc = 0;
+  for (int i = 0; i < count; ++i) acc = RelSetAdd(acc, AliasKey(stmt, aliases[i]));
   return RelSetId(acc);
+}
+
+/// Errors unless `index` names an index of the table `alias` names.
+void CheckIndex(const PlannedStmt* stmt, const char* alias, const char* index) {
+  const RangeTblEntry* rte = ResolveAlias(stmt, alias);
+  Relation rel = table_open(rte->relid, AccessShareLock);
+  List* indexes = RelationGetIndexList(rel);
+  bool found = false;
+  ListCell* lc;
+  foreach (lc, indexes) {
+    const char* name = get_rel_name(lfirst_oid(lc));
+    if (name != nullptr && strcmp(name, index) == 0) found = true;
+  }
+  list_free(indexes);
+  table_close(rel, AccessShareLock);
+  if (!found) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                    errmsg("ruvector_dag: \"%s\" is not an index of relation \"%s\" of the advice", index, alias)));
+  }
+}
+
+/// Resolves the hints of `parsed` against `stmt` into *hints.
+void ResolveHints(const PlannedStmt* stmt, const ParsedAdvice& parsed, PinnedHints* hints) {
+  HintsOfAdvice(parsed, hints);
+  for (int i = 0; i < parsed.hint_count; ++i) {
+    const AdviceHint& h = parsed.hints[i];
+    if (h.kind == HintKind::kLeading) {
+      for (int k = 0; k < h.relation_count; ++k) hints->leading[k] = AliasKey(stmt, h.aliases[k]);
+      continue;
+    }
+    hints->relsets[i] = ResolveSet(stmt, h.aliases, h.relation_count, h.relset);
+    if (h.index[0] != '\0' && h.relation_count > 0) CheckIndex(stmt, h.aliases[0], h.index);
+    for (int j = 0; j < i; ++j) {
+      if (hints->relsets[j] == hints->relsets[i] &&
+          ((IsJoinHint(h.kind) && IsJoinHint(hints->kinds[j])) || (IsScanHint(h.kind) && IsScanHint(hints->kinds[j])))) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("ruvector_dag: two %s items of the advice name the same relations",
+                               IsJoinHint(h.kind) ? "join method" : "scan method")));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -335,8 +387,9 @@ extern "C" Datum ruvector_dag_pin_advice(PG_FUNCTION_ARGS) {
   char error[160];
   if (!ParseAdvice(VARDATA_ANY(arg), len, parsed, error, sizeof(error))) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ruvector_dag: invalid plan advice: %s", error),
-                    errhint("Plan advice is SET(name=value ...) and ROWS(alias ... *factor) items, e.g. "
-                            "SET(enable_nestloop=off) ROWS(orders customers *40).")));
+                    errhint("Plan advice is SET(name=value ...), ROWS(alias ... *factor), join method "
+                            "(HASHJOIN(a b), ...), scan method (SEQSCAN(a), ...) and LEADING(a b ...) items, e.g. "
+                            "SET(enable_nestloop=off) ROWS(orders customers *40) HASHJOIN(orders customers).")));
   }
   for (int i = 0; i < parsed->setting_count; ++i) {
     ValidateArmSetting(parsed->settings[i].name, parsed->settings[i].value, "plan advice");
@@ -363,7 +416,7 @@ extern "C" Datum ruvector_dag_pin_advice(PG_FUNCTION_ARGS) {
                     errmsg("ruvector_dag: the query has no query id (compute_query_id is off)")));
   }
   for (int i = 0; i < parsed->rows_count; ++i) {
-    pin->relsets[i] = ResolveRows(stmt, parsed->rows[i]);
+    pin->relsets[i] = ResolveSet(stmt, parsed->rows[i].aliases, parsed->rows[i].relation_count, parsed->rows[i].relset);
     pin->relation_counts[i] = static_cast<uint32_t>(parsed->rows[i].relation_count);
     pin->factors[i] = parsed->rows[i].factor;
     for (int j = 0; j < i; ++j) {
@@ -374,6 +427,7 @@ extern "C" Datum ruvector_dag_pin_advice(PG_FUNCTION_ARGS) {
     }
   }
   pin->rows_count = static_cast<uint32_t>(parsed->rows_count);
+  ResolveHints(stmt, *parsed, &pin->hints);
   pin->query_id = stmt->queryId;
   pin->database_oid = MyDatabaseId;
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);

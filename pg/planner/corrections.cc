@@ -89,11 +89,7 @@ struct Active {
   HTAB* ratios = nullptr;
   MemoryContext cxt = nullptr;  // of the table and its keys (outlives GEQO's)
   CorrectionReport report;
-  // RelKeys of root's range table (0 = not a plain table), computed once
-  // per query level.
-  PlannerInfo* keyed_root = nullptr;
-  uint64_t* keys = nullptr;
-  int key_count = 0;
+  RelKeyCache keys;
 };
 Active* g_active = nullptr;
 
@@ -132,39 +128,6 @@ void NoteApplied(Active* a, PlannerInfo* root, Relids relids, int item) {
   if (FormatAliases(aliases, count, a->report.relations[item], kRelationsTextLen) >= kRelationsTextLen) {
     a->report.relations[item][0] = '\0';  // too long to name: shown by its id
   }
-}
-
-/// The RelKey of range-table entry `rti` of `root` (0 when it is not a
-/// plain table: a subquery, a function, an inheritance parent).
-uint64_t KeyOf(Active* a, PlannerInfo* root, int rti) {
-  if (rti <= 0 || rti >= root->simple_rel_array_size) return 0;
-  if (a->keyed_root != root || a->key_count != root->simple_rel_array_size) {
-    MemoryContext old = MemoryContextSwitchTo(a->cxt);
-    if (a->keys != nullptr) pfree(a->keys);
-    a->keys = static_cast<uint64_t*>(palloc0(sizeof(uint64_t) * root->simple_rel_array_size));
-    MemoryContextSwitchTo(old);
-    for (int i = 1; i < root->simple_rel_array_size; ++i) {
-      const RangeTblEntry* rte = root->simple_rte_array[i];
-      if (rte == nullptr || rte->rtekind != RTE_RELATION || rte->inh) continue;
-      a->keys[i] = RelKey(rte->relid, rte->eref != nullptr ? rte->eref->aliasname : nullptr);
-      if (a->keys[i] == 0) a->keys[i] = 1;
-    }
-    a->keyed_root = root;
-    a->key_count = root->simple_rel_array_size;
-  }
-  return a->keys[rti];
-}
-
-/// The relation set of `relids` (0 when a member is not a plain table).
-uint32_t RelSetOf(Active* a, PlannerInfo* root, Relids relids) {
-  uint64_t acc = 0;
-  int member = -1;
-  while ((member = bms_next_member(relids, member)) >= 0) {
-    const uint64_t key = KeyOf(a, root, member);
-    if (key == 0) return 0;
-    acc = RelSetAdd(acc, key);
-  }
-  return RelSetId(acc);
 }
 
 /// Finds (found == nullptr) or enters the entry of `relids`; an entered
@@ -219,7 +182,7 @@ void RelPathlistHook(PlannerInfo* root, RelOptInfo* rel, Index rti, RangeTblEntr
   if (g_prev_rel_pathlist != nullptr) g_prev_rel_pathlist(root, rel, rti, rte);
   Active* a = ActiveFor(root);
   if (a == nullptr || rel->reloptkind != RELOPT_BASEREL || rte->rtekind != RTE_RELATION || rte->inh) return;
-  const int item = ItemFor(*a, RelSetOf(a, root, rel->relids));
+  const int item = ItemFor(*a, RelSetOf(&a->keys, root, rel->relids));
   const double factor = item >= 0 ? static_cast<double>(a->set->items[item].factor) : 0.0;
   if (!(factor > 0.0) || IS_DUMMY_REL(rel)) return;
   Correct(a, rel, clamp_row_est(rel->rows * factor), factor, /*parameterized_too=*/true);
@@ -236,7 +199,7 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
   // PostgreSQL's rows for this set were computed from its inputs' rows,
   // which may carry corrections themselves.
   const double inherited = RatioOf(a, outerrel->relids) * RatioOf(a, innerrel->relids);
-  const uint32_t relset = RelSetOf(a, root, joinrel->relids);
+  const uint32_t relset = RelSetOf(&a->keys, root, joinrel->relids);
   const int item = relset != 0 ? ItemFor(*a, relset) : -1;
   const double factor = item >= 0 ? static_cast<double>(a->set->items[item].factor) : 0.0;
   if (factor > 0.0) {
@@ -257,6 +220,36 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
 size_t SharedSize() { return sizeof(CorrectionsShared); }
 
 }  // namespace
+
+uint64_t KeyOf(RelKeyCache* cache, PlannerInfo* root, int rti) {
+  if (rti <= 0 || rti >= root->simple_rel_array_size) return 0;
+  if (cache->root != root || cache->count != root->simple_rel_array_size) {
+    MemoryContext old = MemoryContextSwitchTo(cache->cxt);
+    if (cache->keys != nullptr) pfree(cache->keys);
+    cache->keys = static_cast<uint64_t*>(palloc0(sizeof(uint64_t) * root->simple_rel_array_size));
+    MemoryContextSwitchTo(old);
+    for (int i = 1; i < root->simple_rel_array_size; ++i) {
+      const RangeTblEntry* rte = root->simple_rte_array[i];
+      if (rte == nullptr || rte->rtekind != RTE_RELATION || rte->inh) continue;
+      cache->keys[i] = RelKey(rte->relid, rte->eref != nullptr ? rte->eref->aliasname : nullptr);
+      if (cache->keys[i] == 0) cache->keys[i] = 1;
+    }
+    cache->root = root;
+    cache->count = root->simple_rel_array_size;
+  }
+  return cache->keys[rti];
+}
+
+uint32_t RelSetOf(RelKeyCache* cache, PlannerInfo* root, Relids relids) {
+  uint64_t acc = 0;
+  int member = -1;
+  while ((member = bms_next_member(relids, member)) >= 0) {
+    const uint64_t key = KeyOf(cache, root, member);
+    if (key == 0) return 0;
+    acc = RelSetAdd(acc, key);
+  }
+  return RelSetId(acc);
+}
 
 void RequestCorrectionsMemory() {
   RequestAddinShmemSpace(SharedSize());
@@ -362,6 +355,7 @@ PlannedStmt* PlanWithCorrections(const PatternCorrections& set, CorrectedPlanner
   ctl.hash = bitmap_hash;
   ctl.match = bitmap_match;
   active->cxt = CurrentMemoryContext;
+  active->keys.cxt = active->cxt;
   ctl.hcxt = active->cxt;
   active->ratios = hash_create("ruvector_dag row corrections", 64, &ctl,
                                HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);

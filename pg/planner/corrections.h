@@ -32,6 +32,20 @@ int CopyCorrections(PatternCorrections* out, int cap);
 /// lock). Patterns beyond kMaxCorrectedPatterns are dropped.
 void PublishCorrections(const PatternCorrections* patterns, size_t count);
 
+/// The RelKeys of a query level's range table (0 = not a plain table: a
+/// subquery, a function, an inheritance parent), computed once per level.
+struct RelKeyCache {
+  PlannerInfo* root = nullptr;
+  uint64_t* keys = nullptr;
+  int count = 0;
+  MemoryContext cxt = nullptr;  // of `keys` (set by the owner)
+};
+/// The RelKey of range-table entry `rti` of `root` (0 when it is not a
+/// plain table).
+uint64_t KeyOf(RelKeyCache* cache, PlannerInfo* root, int rti);
+/// The relation-set id of `relids` (0 when a member is not a plain table).
+uint32_t RelSetOf(RelKeyCache* cache, PlannerInfo* root, Relids relids);
+
 /// Counters shown by dag_row_correction_status().
 struct CorrectionCounters {
   uint64_t published_patterns = 0;  // patterns with corrections in the table

@@ -16,6 +16,7 @@
 #include "guard.h"
 #include "planner/corrections.h"
 #include "planner/plan_extract.h"
+#include "planner/plan_hints.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
@@ -339,8 +340,23 @@ PlannedStmt* PlanCorrected(uint64_t pattern_key, Query* copy, const char* query_
   return out;
 }
 
-/// Re-plans under pinned advice: its settings, and its ROWS items as row
-/// corrections. nullptr when planning failed (logged, counted).
+/// The ROWS items of the pinned advice being planned, and what they applied
+/// (for PlanAdvisedRows; set by PlanAdvised).
+const PatternCorrections* g_advised_rows = nullptr;
+CorrectionReport* g_advised_report = nullptr;
+
+/// Re-plans under pinned advice's settings and its ROWS items as row
+/// corrections (nullptr when planning failed).
+PlannedStmt* PlanAdvisedRows(Query* copy, const char* query_string, int cursor_options, ParamListInfo params,
+                             const char* settings) {
+  return g_advised_rows->count > 0 ? PlanWithCorrections(*g_advised_rows, &PlanSteered, copy, query_string,
+                                                         cursor_options, params, settings, g_advised_report)
+                                   : PlanSteered(copy, query_string, cursor_options, params, settings);
+}
+
+/// Re-plans under pinned advice: its settings, its ROWS items as row
+/// corrections and its hints. nullptr when planning failed or the plan does
+/// not carry out every hint (logged, counted).
 PlannedStmt* PlanAdvised(const AdvicePin& pin, uint64_t pattern_key, Query* copy, const char* query_string,
                          int cursor_options, ParamListInfo params, PatternCorrections* set,
                          CorrectionReport* report) {
@@ -352,10 +368,14 @@ PlannedStmt* PlanAdvised(const AdvicePin& pin, uint64_t pattern_key, Query* copy
     set->items[set->count].factor = static_cast<float>(pin.factors[i]);
     ++set->count;
   }
+  g_advised_rows = set;
+  g_advised_report = report;
   PlannedStmt* out =
-      set->count > 0
-          ? PlanWithCorrections(*set, &PlanSteered, copy, query_string, cursor_options, params, pin.settings, report)
-          : PlanSteered(copy, query_string, cursor_options, params, pin.settings);
+      pin.hints.count > 0
+          ? PlanWithHints(pin.hints, &PlanAdvisedRows, copy, query_string, cursor_options, params, pin.settings)
+          : PlanAdvisedRows(copy, query_string, cursor_options, params, pin.settings);
+  g_advised_rows = nullptr;
+  g_advised_report = nullptr;
   if (out == nullptr) CountAdviceFailure(copy->queryId);
   return out;
 }

@@ -111,7 +111,7 @@ CREATE FUNCTION @extschema@.dag_pin(queryid bigint, arm text)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_pin' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_unpin(queryid bigint)
 RETURNS bool AS 'MODULE_PATHNAME', 'ruvector_dag_unpin' LANGUAGE C VOLATILE;
--- Plan advice (docs/postgres.md, "Plan advice"): pin SET(...) / ROWS(...)
+-- Plan advice (docs/postgres.md, "Plan advice"): pin SET(...) / ROWS(...) / hint
 -- items for the query id of a query text; returns the advice as stored.
 CREATE FUNCTION @extschema@.dag_pin(query text, advice text)
 RETURNS text AS 'MODULE_PATHNAME', 'ruvector_dag_pin_advice' LANGUAGE C VOLATILE;

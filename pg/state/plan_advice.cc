@@ -200,15 +200,37 @@ bool ParseSet(Scanner* s, ParsedAdvice* out) {
   return true;
 }
 
-bool SameRelations(const AdviceRows& a, const AdviceRows& b) {
-  if (a.relation_count != b.relation_count) return false;
-  if (a.relation_count == 0) return a.relset == b.relset;
-  // Sets: every alias of a appears in b (aliases within one item are unique).
-  for (int i = 0; i < a.relation_count; ++i) {
+/// Whether two relation sets, each named by `count` aliases (unique within
+/// a set) or, with count 0, by an id, are the same set.
+bool SameSet(int count_a, const char (*aliases_a)[kAdviceNameLen], uint32_t id_a, int count_b,
+             const char (*aliases_b)[kAdviceNameLen], uint32_t id_b) {
+  if (count_a != count_b) return false;
+  if (count_a == 0) return id_a == id_b;
+  for (int i = 0; i < count_a; ++i) {
     bool found = false;
-    for (int j = 0; j < b.relation_count && !found; ++j) found = std::strcmp(a.aliases[i], b.aliases[j]) == 0;
+    for (int j = 0; j < count_b && !found; ++j) found = std::strcmp(aliases_a[i], aliases_b[j]) == 0;
     if (!found) return false;
   }
+  return true;
+}
+
+bool SameRelations(const AdviceRows& a, const AdviceRows& b) {
+  return SameSet(a.relation_count, a.aliases, a.relset, b.relation_count, b.aliases, b.relset);
+}
+
+/// "#" decimal: a relation-set id (the scanner is at the '#').
+bool ParseSetId(Scanner* s, uint32_t* out) {
+  s->Advance();
+  uint64_t id = 0;
+  size_t digits = 0;
+  while (IsDigit(s->Peek())) {
+    id = id * 10 + static_cast<uint64_t>(s->Peek() - '0');
+    if (id > 0xffffffffull) return s->Fail("relation set id out of range");
+    s->Advance();
+    ++digits;
+  }
+  if (digits == 0 || id == 0) return s->Fail("expected a relation set id after '#'");
+  *out = static_cast<uint32_t>(id);
   return true;
 }
 
@@ -219,17 +241,7 @@ bool ParseRows(Scanner* s, ParsedAdvice* out) {
   r = AdviceRows();
   s->SkipSpace();
   if (s->Peek() == '#') {
-    s->Advance();
-    uint64_t id = 0;
-    size_t digits = 0;
-    while (IsDigit(s->Peek())) {
-      id = id * 10 + static_cast<uint64_t>(s->Peek() - '0');
-      if (id > 0xffffffffull) return s->Fail("relation set id out of range");
-      s->Advance();
-      ++digits;
-    }
-    if (digits == 0 || id == 0) return s->Fail("expected a relation set id after '#'");
-    r.relset = static_cast<uint32_t>(id);
+    if (!ParseSetId(s, &r.relset)) return false;
   } else {
     for (;;) {
       s->SkipSpace();
@@ -255,6 +267,75 @@ bool ParseRows(Scanner* s, ParsedAdvice* out) {
     if (SameRelations(out->rows[i], r)) return s->Fail("ROWS of the same relations given twice");
   }
   ++out->rows_count;
+  return true;
+}
+
+constexpr HintKind kHintKinds[] = {HintKind::kHashJoin,   HintKind::kMergeJoin,   HintKind::kNestLoop,
+                                   HintKind::kNoHashJoin, HintKind::kNoMergeJoin, HintKind::kNoNestLoop,
+                                   HintKind::kSeqScan,    HintKind::kIndexScan,   HintKind::kBitmapScan,
+                                   HintKind::kLeading};
+
+bool SameHintRelations(const AdviceHint& a, const AdviceHint& b) {
+  return SameSet(a.relation_count, a.aliases, a.relset, b.relation_count, b.aliases, b.relset);
+}
+
+/// A join, scan or LEADING item (its keyword already read).
+bool ParseHint(Scanner* s, HintKind kind, ParsedAdvice* out) {
+  const char* keyword = HintKeyword(kind);
+  char what[64];
+  std::snprintf(what, sizeof(what), "expected '(' after %s", keyword);
+  if (!s->Expect('(', what)) return false;
+  if (out->hint_count >= kMaxAdviceHints) return s->Fail("more than 16 join, scan and LEADING items");
+  AdviceHint& h = out->hints[out->hint_count];
+  h = AdviceHint();
+  h.kind = kind;
+  const bool scan = IsScanHint(kind);
+  s->SkipSpace();
+  if (s->Peek() == '#' && kind != HintKind::kLeading) {
+    if (!ParseSetId(s, &h.relset)) return false;
+  } else {
+    for (;;) {
+      s->SkipSpace();
+      if (s->Peek() == ')') break;
+      if (s->AtEnd()) {
+        std::snprintf(what, sizeof(what), "missing ')' after %s", keyword);
+        return s->Fail(what);
+      }
+      if (scan && h.relation_count == 1) break;  // INDEXSCAN's index name, or an error below
+      if (h.relation_count >= kMaxAdviceRelations) return s->Fail("more than 16 relations in one item");
+      char* alias = h.aliases[h.relation_count];
+      if (!s->Alias(alias)) return false;
+      for (int i = 0; i < h.relation_count; ++i) {
+        if (std::strcmp(h.aliases[i], alias) == 0) return s->Fail("relation named twice in one item");
+      }
+      ++h.relation_count;
+    }
+  }
+  s->SkipSpace();
+  if (kind == HintKind::kIndexScan && s->Peek() != ')' && !s->AtEnd()) {
+    if (!s->Alias(h.index)) return false;
+  }
+  if (scan && h.relation_count == 0 && h.relset == 0) {
+    std::snprintf(what, sizeof(what), "%s names no relation", keyword);
+    return s->Fail(what);
+  }
+  if (!scan && h.relset == 0 && h.relation_count < 2) {
+    std::snprintf(what, sizeof(what), "%s needs at least two relations", keyword);
+    return s->Fail(what);
+  }
+  std::snprintf(what, sizeof(what), "%s", scan ? "expected ')' after the relation (one per scan item)"
+                                               : "expected ')'");
+  if (kind == HintKind::kIndexScan) std::snprintf(what, sizeof(what), "expected ')' after the index name");
+  if (!s->Expect(')', what)) return false;
+  for (int i = 0; i < out->hint_count; ++i) {
+    const AdviceHint& o = out->hints[i];
+    if (kind == HintKind::kLeading && o.kind == HintKind::kLeading) return s->Fail("LEADING given twice");
+    if (IsJoinHint(kind) && IsJoinHint(o.kind) && SameHintRelations(o, h)) {
+      return s->Fail("join method of the same relations given twice");
+    }
+    if (scan && IsScanHint(o.kind) && SameHintRelations(o, h)) return s->Fail("scan of the same relation given twice");
+  }
+  ++out->hint_count;
   return true;
 }
 
@@ -338,12 +419,23 @@ bool ParseAdvice(const char* text, size_t len, ParsedAdvice* out, char* error, s
     } else if (s.Keyword("ROWS")) {
       if (!ParseRows(&s, out)) return false;
     } else {
-      return s.Fail("expected SET(...) or ROWS(...)");
+      HintKind kind = HintKind::kNone;
+      for (HintKind k : kHintKinds) {
+        if (s.Keyword(HintKeyword(k))) {
+          kind = k;
+          break;
+        }
+      }
+      if (kind == HintKind::kNone) {
+        return s.Fail("expected SET, ROWS, a join method (HASHJOIN, MERGEJOIN, NESTLOOP, NO_...), a scan method "
+                      "(SEQSCAN, INDEXSCAN, BITMAPSCAN) or LEADING");
+      }
+      if (!ParseHint(&s, kind, out)) return false;
     }
     ++items;
   }
   if (items == 0) {
-    if (error_cap > 0) std::snprintf(error, error_cap, "advice is empty: give SET(...) or ROWS(...)");
+    if (error_cap > 0) std::snprintf(error, error_cap, "advice is empty: give SET(...), ROWS(...) or a hint");
     return false;
   }
   return true;
@@ -368,7 +460,75 @@ size_t FormatAdvice(const ParsedAdvice& advice, char* out, size_t cap) {
     FormatAliases(r.aliases, r.relation_count, relations, sizeof(relations));
     PutRows(out, cap, &len, relations, r.relset, r.factor);
   }
+  for (int i = 0; i < advice.hint_count; ++i) {
+    const AdviceHint& h = advice.hints[i];
+    if (len > 0) Put(out, cap, &len, " ");
+    Put(out, cap, &len, HintKeyword(h.kind));
+    Put(out, cap, &len, "(");
+    if (h.relation_count == 0) {
+      char id[16];
+      std::snprintf(id, sizeof(id), "#%u", h.relset);
+      Put(out, cap, &len, id);
+    } else {
+      char relations[kMaxAdviceRelations * (2 * kAdviceNameLen + 3)];
+      FormatAliases(h.aliases, h.relation_count, relations, sizeof(relations));
+      Put(out, cap, &len, relations);
+    }
+    if (h.index[0] != '\0') {
+      Put(out, cap, &len, " ");
+      PutAlias(out, cap, &len, h.index);
+    }
+    Put(out, cap, &len, ")");
+  }
   return len;
+}
+
+void HintsOfAdvice(const ParsedAdvice& advice, PinnedHints* out) {
+  *out = PinnedHints();
+  for (int i = 0; i < advice.hint_count; ++i) {
+    const AdviceHint& h = advice.hints[i];
+    out->kinds[i] = h.kind;
+    out->relsets[i] = h.relation_count == 0 ? h.relset : 0;
+    std::memcpy(out->indexes[i], h.index, sizeof(h.index));
+    if (h.kind == HintKind::kLeading) out->leading_count = static_cast<uint32_t>(h.relation_count);
+  }
+  out->count = static_cast<uint32_t>(advice.hint_count);
+}
+
+const char* HintKeyword(HintKind kind) {
+  switch (kind) {
+    case HintKind::kHashJoin: return "HASHJOIN";
+    case HintKind::kMergeJoin: return "MERGEJOIN";
+    case HintKind::kNestLoop: return "NESTLOOP";
+    case HintKind::kNoHashJoin: return "NO_HASHJOIN";
+    case HintKind::kNoMergeJoin: return "NO_MERGEJOIN";
+    case HintKind::kNoNestLoop: return "NO_NESTLOOP";
+    case HintKind::kSeqScan: return "SEQSCAN";
+    case HintKind::kIndexScan: return "INDEXSCAN";
+    case HintKind::kBitmapScan: return "BITMAPSCAN";
+    case HintKind::kLeading: return "LEADING";
+    case HintKind::kNone: break;
+  }
+  return "";
+}
+
+bool IsJoinHint(HintKind kind) { return AllowedJoinMethods(kind) != 0; }
+
+bool IsScanHint(HintKind kind) {
+  return kind == HintKind::kSeqScan || kind == HintKind::kIndexScan || kind == HintKind::kBitmapScan;
+}
+
+uint32_t AllowedJoinMethods(HintKind kind) {
+  constexpr uint32_t kAll = kJoinNestLoop | kJoinMerge | kJoinHash;
+  switch (kind) {
+    case HintKind::kHashJoin: return kJoinHash;
+    case HintKind::kMergeJoin: return kJoinMerge;
+    case HintKind::kNestLoop: return kJoinNestLoop;
+    case HintKind::kNoHashJoin: return kAll & ~kJoinHash;
+    case HintKind::kNoMergeJoin: return kAll & ~kJoinMerge;
+    case HintKind::kNoNestLoop: return kAll & ~kJoinNestLoop;
+    default: return 0;
+  }
 }
 
 bool AppendSettingsAdvice(const char* settings, char* out, size_t cap) {

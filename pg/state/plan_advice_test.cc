@@ -70,8 +70,28 @@ TEST(PlanAdviceTest, RefusesMalformedInputWithAReason) {
       {"ROWS(a *2", "expected ')'"},
       {"ROWS(\"\" *2)", "empty quoted"},
       {"ROWS(a; DROP TABLE t; *2)", "expected a relation name"},
-      {"HINT(a)", "expected SET(...) or ROWS(...)"},
-      {"SETX(a=b)", "expected SET(...) or ROWS(...)"},
+      {"HINT(a)", "expected SET, ROWS, a join method"},
+      {"SETX(a=b)", "expected SET, ROWS, a join method"},
+      {"HASHJOINS(a b)", "expected SET, ROWS, a join method"},
+      {"HASHJOIN a b", "expected '(' after HASHJOIN"},
+      {"HASHJOIN(a)", "HASHJOIN needs at least two relations"},
+      {"NO_NESTLOOP()", "NO_NESTLOOP needs at least two relations"},
+      {"MERGEJOIN(a b", "missing ')' after MERGEJOIN"},
+      {"NESTLOOP(a b a)", "named twice"},
+      {"NESTLOOP(a b;)", "expected a relation name"},
+      {"HASHJOIN(a b) NESTLOOP(b a)", "join method of the same relations given twice"},
+      {"HASHJOIN(#5) NO_MERGEJOIN(#5)", "join method of the same relations given twice"},
+      {"HASHJOIN(#0)", "relation set id"},
+      {"HASHJOIN(#5 a)", "expected ')'"},
+      {"SEQSCAN()", "SEQSCAN names no relation"},
+      {"SEQSCAN(a b)", "one per scan item"},
+      {"BITMAPSCAN(a", "missing ')' after BITMAPSCAN"},
+      {"INDEXSCAN(a i j)", "expected ')' after the index name"},
+      {"INDEXSCAN(a \"\")", "empty quoted"},
+      {"SEQSCAN(a) INDEXSCAN(a)", "scan of the same relation given twice"},
+      {"LEADING(a)", "LEADING needs at least two relations"},
+      {"LEADING(#5)", "expected a relation name"},
+      {"LEADING(a b) LEADING(c d)", "LEADING given twice"},
   };
   for (const auto& c : cases) {
     Result r = Parse(c.text);
@@ -89,6 +109,59 @@ TEST(PlanAdviceTest, RefusesMalformedInputWithAReason) {
   std::string rows;
   for (int i = 0; i < kMaxAdviceRows + 1; ++i) rows += "ROWS(t" + std::to_string(i) + " *2) ";
   EXPECT_NE(Parse(rows).error.find("more than 16 ROWS"), std::string::npos);
+  std::string hints;
+  for (int i = 0; i < kMaxAdviceHints + 1; ++i) hints += "SEQSCAN(t" + std::to_string(i) + ") ";
+  EXPECT_NE(Parse(hints).error.find("more than 16 join, scan"), std::string::npos);
+  std::string leading = "LEADING(";
+  for (int i = 0; i < kMaxAdviceRelations + 1; ++i) leading += "t" + std::to_string(i) + " ";
+  EXPECT_NE(Parse(leading + ")").error.find("more than 16 relations"), std::string::npos);
+  // Offsets are 1-based bytes of the input.
+  EXPECT_EQ(Parse("SEQSCAN(a) HASHJOIN(a)").error, "HASHJOIN needs at least two relations at byte 22");
+  EXPECT_EQ(Parse("SEQSCAN(a) FOO(b)").error.substr(0, 14), "expected SET, ");
+  EXPECT_NE(Parse("SEQSCAN(a) FOO(b)").error.find("at byte 12"), std::string::npos);
+}
+
+TEST(PlanAdviceTest, HintsRoundTrip) {
+  Result r = Parse(
+      " hashjoin( O c ) no_nestloop(c \"Big T\") seqscan(o) IndexScan(c C_Pkey) bitmapscan(#77)"
+      " mergejoin(#12) leading(c o \"Big T\") SET(enable_hashjoin=off) rows(o *2) nestloop(o \"Big T\")");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.canonical,
+            "SET(enable_hashjoin=off) ROWS(o *2) HASHJOIN(o c) NO_NESTLOOP(c \"Big T\") SEQSCAN(o) "
+            "INDEXSCAN(c c_pkey) BITMAPSCAN(#77) MERGEJOIN(#12) LEADING(c o \"Big T\") NESTLOOP(o \"Big T\")");
+  Result again = Parse(r.canonical);
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_EQ(again.canonical, r.canonical);
+  static ParsedAdvice parsed;
+  char err[160];
+  ASSERT_TRUE(ParseAdvice(r.canonical.data(), r.canonical.size(), &parsed, err, sizeof(err))) << err;
+  ASSERT_EQ(parsed.hint_count, 8);
+  EXPECT_EQ(parsed.hints[0].kind, HintKind::kHashJoin);
+  EXPECT_EQ(parsed.hints[3].kind, HintKind::kIndexScan);
+  EXPECT_STREQ(parsed.hints[3].index, "c_pkey");
+  EXPECT_EQ(parsed.hints[4].relation_count, 0);
+  EXPECT_EQ(parsed.hints[4].relset, 77u);
+  EXPECT_EQ(parsed.hints[6].kind, HintKind::kLeading);
+  EXPECT_STREQ(parsed.hints[6].aliases[2], "Big T");
+  // INDEXSCAN without an index name; a quoted index name.
+  EXPECT_EQ(Parse("INDEXSCAN( a )").canonical, "INDEXSCAN(a)");
+  EXPECT_EQ(Parse("INDEXSCAN(a \"My Idx\")").canonical, "INDEXSCAN(a \"My Idx\")");
+  // A join hint and a scan hint may name the same relations; so may
+  // LEADING and a join hint.
+  EXPECT_TRUE(Parse("SEQSCAN(a) NESTLOOP(a b) LEADING(a b)").ok);
+}
+
+TEST(PlanAdviceTest, HintKinds) {
+  EXPECT_EQ(AllowedJoinMethods(HintKind::kHashJoin), kJoinHash);
+  EXPECT_EQ(AllowedJoinMethods(HintKind::kNoHashJoin), kJoinNestLoop | kJoinMerge);
+  EXPECT_EQ(AllowedJoinMethods(HintKind::kNoNestLoop), kJoinMerge | kJoinHash);
+  EXPECT_EQ(AllowedJoinMethods(HintKind::kSeqScan), 0u);
+  EXPECT_TRUE(IsJoinHint(HintKind::kNoMergeJoin));
+  EXPECT_FALSE(IsJoinHint(HintKind::kLeading));
+  EXPECT_TRUE(IsScanHint(HintKind::kBitmapScan));
+  EXPECT_FALSE(IsScanHint(HintKind::kLeading));
+  EXPECT_STREQ(HintKeyword(HintKind::kNoMergeJoin), "NO_MERGEJOIN");
+  EXPECT_STREQ(HintKeyword(HintKind::kNone), "");
 }
 
 TEST(PlanAdviceTest, SettingsLinesAndAppenders) {

@@ -954,26 +954,63 @@ const char* Decode(const char* l, size_t n, char* out, size_t cap) {
   return nullptr;
 }
 
+/// Parses the hints field of an advice line into *hints (whose kinds come
+/// from the advice text): per hint, comma-separated, the relation-set id of
+/// a join or scan hint or the RelKeys of LEADING's relations separated by
+/// ':'. Null on success, else what was wrong.
+const char* ParseHintsField(const char* f, size_t n, const ParsedAdvice& parsed, PinnedHints* hints) {
+  char buf[kMaxAdviceHints * 24 + kMaxAdviceRelations * 21];
+  if (n >= sizeof(buf)) return "hints field too long";
+  std::snprintf(buf, sizeof(buf), "%.*s", static_cast<int>(n), f);
+  uint32_t i = 0;
+  char* save = nullptr;
+  for (char* item = strtok_r(buf, ",", &save); item != nullptr; item = strtok_r(nullptr, ",", &save), ++i) {
+    if (i >= hints->count) return "hints disagree with the advice text";
+    char* end = nullptr;
+    if (hints->kinds[i] == HintKind::kLeading) {
+      uint32_t k = 0;
+      for (char* key = item;; key = end + 1) {
+        if (k >= hints->leading_count) return "hints disagree with the advice text";
+        const unsigned long long v = std::strtoull(key, &end, 10);
+        if (end == key || v == 0) return "bad relation key";
+        hints->leading[k++] = v;
+        if (*end != ':') break;
+      }
+      if (*end != '\0' || k != hints->leading_count) return "hints disagree with the advice text";
+    } else {
+      const unsigned long v = std::strtoul(item, &end, 10);
+      if (end == item || *end != '\0' || v == 0 || v > 0xfffffffful) return "bad relation set";
+      if (parsed.hints[i].relation_count == 0 && parsed.hints[i].relset != v) {
+        return "hints disagree with the advice text";
+      }
+      hints->relsets[i] = static_cast<uint32_t>(v);
+    }
+  }
+  if (i != hints->count) return "hints disagree with the advice text";
+  return nullptr;
+}
+
 /// Parses an "advice ..." line (without "advice ") into *pin; null on
 /// success, else what was wrong. The text must parse as advice and agree
 /// with the stored settings and relation sets.
 const char* ParseAdviceLine(const char* l, size_t n, AdvicePin* pin) {
   *pin = AdvicePin();
-  const char* field[5];
-  size_t len[5];
+  // Five fields, and a sixth when the advice has hints.
+  const char* field[6];
+  size_t len[6];
   size_t pos = 0;
-  for (int f = 0; f < 5; ++f) {
+  int fields = 0;
+  for (int f = 0; f < 6 && (f < 5 || pos < n); ++f) {
     if (pos >= n) return "too few fields";
     field[f] = l + pos;
     while (pos < n && l[pos] != ' ') ++pos;
     len[f] = static_cast<size_t>(l + pos - field[f]);
     if (len[f] == 0) return "empty field";
-    if (f < 4) {
-      if (pos >= n) return "too few fields";
-      ++pos;
-    }
+    ++fields;
+    if (pos < n) ++pos;
+    else if (f < 4) return "too few fields";
   }
-  if (pos != n) return "too many fields";
+  if (pos != n || l[n - 1] == ' ') return "too many fields";
   char num[32];
   if (len[0] >= sizeof(num) || len[1] >= sizeof(num)) return "bad number";
   std::snprintf(num, sizeof(num), "%.*s", static_cast<int>(len[0]), field[0]);
@@ -1029,6 +1066,9 @@ const char* ParseAdviceLine(const char* l, size_t n, AdvicePin* pin) {
       return "relation sets disagree with the advice text";
     }
   }
+  HintsOfAdvice(parsed, &pin->hints);
+  if ((fields == 6) != (parsed.hint_count > 0)) return "hints disagree with the advice text";
+  if (fields == 6) return ParseHintsField(field[5], len[5], parsed, &pin->hints);
   return nullptr;
 }
 
@@ -1073,6 +1113,19 @@ size_t SteerConfigImage(const SteerState* s, char* out, size_t cap) {
     PutEncoded(&w, p.settings);
     w.Put(' ');
     PutEncoded(&w, p.text);
+    for (uint32_t i = 0; i < p.hints.count && i < static_cast<uint32_t>(kMaxAdviceHints); ++i) {
+      w.Put(i == 0 ? ' ' : ',');
+      if (p.hints.kinds[i] == HintKind::kLeading) {
+        for (uint32_t k = 0; k < p.hints.leading_count && k < static_cast<uint32_t>(kMaxAdviceRelations); ++k) {
+          std::snprintf(line, sizeof(line), "%s%llu", k == 0 ? "" : ":",
+                        static_cast<unsigned long long>(p.hints.leading[k]));
+          w.Puts(line);
+        }
+      } else {
+        std::snprintf(line, sizeof(line), "%u", p.hints.relsets[i]);
+        w.Puts(line);
+      }
+    }
     w.Put('\n');
   }
   const uint32_t crc = ruvector_dag::Crc32c(out, w.len <= cap ? w.len : 0);

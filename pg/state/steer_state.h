@@ -140,6 +140,7 @@ struct AdvicePin {
   uint32_t relsets[kMaxAdviceRows] = {0};
   uint32_t relation_counts[kMaxAdviceRows] = {0};  // 0 = given by id
   double factors[kMaxAdviceRows] = {0};
+  PinnedHints hints;  // the join, scan and LEADING items, resolved
   char text[kAdviceTextLen] = {0};
   // Since the server started (not persisted):
   uint64_t plans = 0;     // plannings that used the advice

@@ -785,6 +785,53 @@ TEST(SteerConfigTest, PinnedAdviceRoundTripsAndWinsOverArmPins) {
   EXPECT_FALSE(RemoveAdvicePin(b.get(), 42, 5));
 }
 
+TEST(SteerConfigTest, PinnedHintsRoundTrip) {
+  auto a = NewState();
+  AdvicePin pin = Advice(44, 5, "SET(enable_hashjoin=off) HASHJOIN(o c) INDEXSCAN(c c_pkey) LEADING(c o) SEQSCAN(#9)");
+  static ParsedAdvice parsed;
+  char err[160] = {0};
+  ASSERT_TRUE(ParseAdvice(pin.text, std::strlen(pin.text), &parsed, err, sizeof(err))) << err;
+  HintsOfAdvice(parsed, &pin.hints);
+  ASSERT_EQ(pin.hints.count, 4u);
+  EXPECT_EQ(pin.hints.relsets[3], 9u);  // given by id
+  EXPECT_EQ(pin.hints.leading_count, 2u);
+  pin.hints.relsets[0] = 1234;
+  pin.hints.relsets[1] = 55;
+  pin.hints.leading[0] = 18446744073709551615ull;
+  pin.hints.leading[1] = 7;
+  ASSERT_TRUE(SetAdvicePin(a.get(), pin));
+  const std::string img = Image(a.get());
+  EXPECT_NE(img.find(" 1234,55,18446744073709551615:7,9\n"), std::string::npos) << img;
+  auto b = NewState();
+  int arms = 0, pins = 0;
+  ASSERT_TRUE(LoadSteerConfig(img.data(), img.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
+  const AdvicePin* p = FindAdvicePin(b.get(), 44, 5);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->hints.count, 4u);
+  EXPECT_EQ(p->hints.kinds[1], HintKind::kIndexScan);
+  EXPECT_STREQ(p->hints.indexes[1], "c_pkey");
+  EXPECT_EQ(p->hints.relsets[0], 1234u);
+  EXPECT_EQ(p->hints.leading[0], 18446744073709551615ull);
+  EXPECT_EQ(p->hints.leading[1], 7u);
+  EXPECT_EQ(Image(b.get()), img);
+  // A line whose hints field disagrees with its text is refused.
+  const std::vector<std::string> bodies = {
+      "advice 44 5 - - HASHJOIN%28o%20c%29\n",                 // hints without their field
+      "advice 44 5 - - HASHJOIN%28o%20c%29 1,2\n",             // one hint, two sets
+      "advice 44 5 - - HASHJOIN%28o%20c%29 0\n",               // set 0
+      "advice 44 5 - - SEQSCAN%28%239%29 8\n",                 // the id of the text differs
+      "advice 44 5 - - LEADING%28o%20c%29 5\n",                // LEADING needs a key per relation
+      "advice 44 5 - - LEADING%28o%20c%29 5:6:7\n",            // one key too many
+      "advice 44 5 - - HASHJOIN%28o%20c%29 5 \n",              // trailing space
+      "advice 44 5 - a=b%0A SET%28a=b%29 5\n",                 // a hints field without hints
+  };
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const std::string bad = Signed("ruvector_dag steering 2\n", bodies[i]);
+    auto c = NewState();
+    EXPECT_FALSE(LoadSteerConfig(bad.data(), bad.size(), c.get(), err, sizeof(err), &arms, &pins)) << bodies[i];
+  }
+}
+
 TEST(SteerConfigTest, VersionOneFilesLoadTheirArmsAndPins) {
   auto a = NewState();
   ASSERT_GE(AddArm(a.get(), "mine", "work_mem=8MB\n"), 0);

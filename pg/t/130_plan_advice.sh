@@ -88,7 +88,7 @@ check "pinning again replaces the advice" "$(quiet "$db" "SELECT advice FROM ruv
 # --- 3. bad advice ----------------------------------------------------------------------------------
 pin_error() { sql_error postgres "$db" "SELECT ruvector.dag_pin('$q1', $1)"; }
 check "NULL advice" "$(pin_error NULL)" "ruvector_dag: advice must not be NULL"
-check "empty advice" "$(pin_error "'  '")" "ruvector_dag: invalid plan advice: advice is empty: give SET(...) or ROWS(...)"
+check "empty advice" "$(pin_error "'  '")" "ruvector_dag: invalid plan advice: advice is empty: give SET(...), ROWS(...) or a hint"
 check "huge advice" "$(pin_error "repeat('SET(a=b) ', 1000)")" "ruvector_dag: advice is 9000 bytes; at most 4096"
 check "syntax error with its position" "$(pin_error "'SET(enable_nestloop off)'")" \
   "ruvector_dag: invalid plan advice: expected '=' after the setting name at byte 21"
