@@ -467,7 +467,8 @@ class Engine {
   /// first in its exploration order, ahead of the priors of similar plans,
   /// until the pattern has measured it. It also narrows the exploration
   /// (docs/engine.md, "Network priors"): while the bandit still measures
-  /// `arm` against the default, no other candidate is explored; once the
+  /// `arm` against the default, no other candidate is explored (and nothing
+  /// at all while `arm` has its runs and the default not yet); once the
   /// bandit deployed `arm` on this server's runs, the other candidates stay
   /// unexplored unless the trusted value model predicts one faster by more
   /// than options.prune_margin; when `arm` is refuted (rejected or given up)

@@ -443,6 +443,14 @@ uint64_t Engine::NetworkPriorFocus(PatternBandit& b, uint32_t prior, const doubl
   // Not decided yet: only the prior's arm is measured while the bandit still
   // explores it (not rejected, not given up). Once it is refuted, the
   // candidates are explored as usual.
+  const ArmSummary p = b.Summary(prior);
+  if (p.rejected) return 0;
+  // The arm has the runs its comparison needs but the default does not yet
+  // (its runs come with the statement's own executions): nothing is explored
+  // meanwhile, neither the arm (more runs would not decide it) nor others
+  // (the arm is not refuted; it was given up only for want of a baseline).
+  const uint32_t need = std::min(PatternBandit::kPriorMinRuns, options_.bandit.min_runs);
+  if (p.runs >= need && b.Summary(0).runs < need) return others | (uint64_t{1} << prior);
   const uint64_t before = b.skipped();
   b.SetSkipped(others);
   const bool measuring = b.NextExploration() == static_cast<int32_t>(prior);

@@ -424,25 +424,28 @@ struct PriorScenario {
   QueryDag plan = sim::FamilyPlan(0, 12, 5);
   int64_t t = 0;
   int run = 0;
-  explicit PriorScenario(uint32_t prior) {
+  explicit PriorScenario(uint32_t prior, int default_runs = 4) {
     EngineOptions o;
     o.num_arms = kNineArms;
     o.bandit = PatternLearner::HostBanditOptions(kNineArms);
     o.exploration_budget = 0.0;
     engine = Engine::Create(o).value();
     std::vector<PatternRun> runs;
-    for (int i = 0; i < 4; ++i) runs.push_back(HostRun(2, 0, 3900.0 + 7 * i, ++t));
+    for (int i = 0; i < default_runs; ++i) runs.push_back(HostRun(2, 0, 3900.0 + 7 * i, ++t));
     HostPass(engine.get(), runs, {{2, &plan}});
     if (prior != 0) EXPECT_TRUE(engine->SetNetworkPrior(2, prior).ok());
   }
-  // One pass; returns the arm explored in it (-1 = none).
+  // One pass (`explored` runs of the explore arm, `served` user runs);
+  // returns the arm explored in it (-1 = none).
   template <typename Ms>
-  int Pass(Ms ms) {
+  int Pass(Ms ms, int explored = 2, int served = 1) {
     const int arm = engine->Decide(2)->explore_arm;
     std::vector<PatternRun> runs;
-    for (int i = 0; arm > 0 && i < 2; ++i) runs.push_back(HostRun(2, arm, ms(arm, run++), ++t));
-    const BanditChoice c = engine->patterns().MutableBandit(2)->Choose(false);
-    runs.push_back(HostRun(2, static_cast<int>(c.arm), ms(static_cast<int>(c.arm), run++), ++t));
+    for (int i = 0; arm > 0 && i < explored; ++i) runs.push_back(HostRun(2, arm, ms(arm, run++), ++t));
+    for (int i = 0; i < served; ++i) {
+      const BanditChoice c = engine->patterns().MutableBandit(2)->Choose(false);
+      runs.push_back(HostRun(2, static_cast<int>(c.arm), ms(static_cast<int>(c.arm), run++), ++t));
+    }
     HostPass(engine.get(), runs, {{2, &plan}});
     return arm;
   }
@@ -479,6 +482,24 @@ TEST(EngineNetworkPriorTest, AVerifiedPriorIsDeployedWithFewRunsAndTheOtherArmsA
   EXPECT_EQ(with.engine->patterns().DeployedArm(2), 5u);
   for (uint32_t a = 1; a < PriorScenario::kNineArms; ++a) {
     if (a != 5) EXPECT_EQ(with.engine->patterns().Bandit(2)->Summary(a).total_runs, 0u) << "arm " << a;
+  }
+}
+
+TEST(EngineNetworkPriorTest, APriorMeasuredBeforeTheDefaultHadItsRunsWaitsForThemInsteadOfExploringOthers) {
+  // One default run so far; an explorer batch runs the prior's arm 8 times
+  // (the cap of an undecided candidate) before the next learning pass.
+  PriorScenario s(5, /*default_runs=*/1);
+  ASSERT_EQ(s.Pass(FastFive, /*explored=*/8, /*served=*/0), 5);
+  ASSERT_EQ(s.engine->patterns().DeployedArm(2), 0u);  // no baseline to compare with yet
+  EXPECT_EQ(s.engine->Decide(2)->explore_arm, -1) << "another arm is explored while the default lacks runs";
+  // The statement's own executions bring the default's runs: arm 5 is
+  // deployed without any other arm measured.
+  for (int pass = 0; pass < 4 && s.engine->patterns().DeployedArm(2) == 0; ++pass) {
+    EXPECT_EQ(s.Pass(FastFive, 2, 1), -1);
+  }
+  EXPECT_EQ(s.engine->patterns().DeployedArm(2), 5u);
+  for (uint32_t a = 1; a < PriorScenario::kNineArms; ++a) {
+    if (a != 5) EXPECT_EQ(s.engine->patterns().Bandit(2)->Summary(a).total_runs, 0u) << "arm " << a;
   }
 }
 
