@@ -6,9 +6,10 @@
 // the worker's loop never waits on the network. The worker calls Step() from
 // its loop; Step() proposes the engine's mature deployed patterns on the
 // schedule, opens received messages, turns a received proposal into a prior
-// of the matching local pattern (Engine::SetNetworkPrior: an exploration
-// order, never a deployment) and, once this server's own measurements decide,
-// publishes its vote. No PostgreSQL headers; every call runs under RunCpp.
+// of the matching local pattern (Engine::SetNetworkPrior: it orders and
+// narrows the exploration, never deploys) and, once this server's own
+// measurements decide, publishes its vote; its state survives restarts in
+// $PGDATA/ruvector_sync.state. No PostgreSQL headers; every call runs under RunCpp.
 // Single-threaded except for the transport thread, which touches only the
 // queues and the transport.
 #ifndef RUVECTOR_PG_SYNC_HOST_H_
