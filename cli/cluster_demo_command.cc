@@ -728,6 +728,16 @@ void PrintSummary(const std::vector<Server>& servers, const Measured& m, double 
                "runs steered to a candidate arm (explorer or online, default-plan measurements included) before it; "
                "execs, cand., s, s>A and ms refer to the deployment of the arm deployed at the end; s = from A's first "
                "execution (A), from the proposal's arrival (B, C); s>A = between A's and this deploy event\n";
+  for (size_t i = 0; i < a.results.size(); ++i) {
+    std::string line;
+    for (const Server& s : servers) {
+      const QueryResult& r = s.results[i];
+      if (&s != &a && r.proposed_arm.empty()) continue;
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", s.name,
+                          r.deployed ? std::to_string(r.candidate_runs) : std::string("-"));
+    }
+    std::cout << fmt::format("  {}: candidate runs until the deployment: {}\n", a.results[i].name, line);
+  }
   std::cout << fmt::format("  wire: {:.0f} bytes per proposed pattern ({:.0f} per sealed message, one per peer)\n",
                            m.proposal_bytes, m.proposal_message_bytes);
   std::cout << fmt::format("  NATS node n{} killed before A proposed: B received after {:.1f} s, C after {:.1f} s; "

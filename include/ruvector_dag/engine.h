@@ -470,9 +470,15 @@ class Engine {
   /// A prior from another server for one tracked pattern: `arm` (1..num_arms-1)
   /// is its prior (PatternDecision::prior_arm) until cleared (arm 0), and goes
   /// first in its exploration order, ahead of the priors of similar plans,
-  /// until the pattern has measured it.
-  /// Changes only the order in which candidates are measured, never a
-  /// decision: the bandit deploys `arm` only on this server's own
+  /// until the pattern has measured it. It also narrows the exploration
+  /// (docs/engine.md, "Network priors"): while the bandit still measures
+  /// `arm` against the default, no other candidate is explored (and nothing
+  /// at all while `arm` has its runs and the default not yet); once the
+  /// bandit deployed `arm` on this server's runs, the other candidates stay
+  /// unexplored unless the trusted value model predicts one faster by more
+  /// than options.prune_margin; when `arm` is refuted (rejected or given up)
+  /// or reverted (monitor, re-validation), exploration proceeds as usual.
+  /// Never a decision: the bandit deploys `arm` only on this server's own
   /// measurements. kNotFound for an untracked pattern, kInvalidArgument for an
   /// arm out of range.
   Status SetNetworkPrior(uint64_t pattern_key, uint32_t arm);
@@ -561,6 +567,11 @@ class Engine {
     /// counted at (EngineOptions::train_rate_per_arm; empty until trained).
     std::vector<TrainBudget> train_budget;
   };
+  /// Arms (bit mask) a network prior keeps unexplored now (see
+  /// SetNetworkPrior); 0 when it narrows nothing. `preds` holds the value
+  /// model's log-latency of every arm on the pattern's plan; `trusted` = the
+  /// model has been right about the pattern. Leaves b's skip mask as it was.
+  uint64_t NetworkPriorFocus(PatternBandit& b, uint32_t prior, const double* preds, bool trusted) const;
   struct ReplaySample {
     PlanEmbedding x;
     uint32_t arm;

@@ -268,11 +268,16 @@ class ReplayGuard {
   void Record(const NodeId& sender, uint64_t sequence);
   const ReplayOptions& options() const { return options_; }
 
- private:
   struct Window {
     uint64_t highest = 0;
     uint64_t seen = 0;  // bit i: highest - i was seen
   };
+  /// Every sender's window (SyncNode::SaveState persists them).
+  const std::map<NodeId, Window>& windows() const { return windows_; }
+  /// Replaces every window (SyncNode::RestoreState).
+  void Restore(std::map<NodeId, Window> windows) { windows_ = std::move(windows); }
+
+ private:
   ReplayOptions options_;
   std::map<NodeId, Window> windows_;
 };
@@ -301,6 +306,8 @@ class MessageOpener {
       : keystore_(keystore), replay_(replay), filter_(filter) {}
   /// On error, `*reason` (if given) says why; the Status message says where.
   Result<OpenedMessage> Open(ByteView message, int64_t now_us, RejectReason* reason = nullptr);
+  const ReplayGuard& replay() const { return replay_; }
+  ReplayGuard& mutable_replay() { return replay_; }
 
  private:
   const Keystore* keystore_;
@@ -366,6 +373,10 @@ class PrivacyAccountant {
   double epsilon_spent() const { return epsilon_spent_; }
   double delta_spent() const { return delta_spent_; }
   uint64_t releases() const { return releases_; }
+  /// Sets what was spent before a restart (SyncNode::RestoreState); the
+  /// spending may exceed a budget lowered since (nothing more is released
+  /// then). kInvalidArgument unless both amounts are finite and >= 0.
+  Status Restore(double epsilon_spent, double delta_spent, uint64_t releases);
   /// "epsilon 0.3 of 10 spent, delta 0 of 0, 3 releases".
   std::string Describe() const;
 
@@ -503,6 +514,9 @@ class ReputationBook final : public SenderFilter {
   void SlashValidator(const NodeId& node);
   const std::map<NodeId, double>& stakes() const { return stakes_; }
   const ReputationOptions& options() const { return options_; }
+  /// Sets a registered node's stake, clamped to [0, max_stake] (restoring a
+  /// saved book); unknown nodes are left out. False when left out.
+  bool Restore(const NodeId& node, double stake);
 
  private:
   void Scale(const NodeId& node, double factor);
@@ -560,6 +574,8 @@ class ProposalLedger {
   size_t ExpireOld(int64_t now_us);
   const ProposalStatus* Find(const ProposalId& id) const;
   const std::map<ProposalId, ProposalStatus>& proposals() const { return proposals_; }
+  /// Replaces every proposal (SyncNode::RestoreState: already validated).
+  void Restore(std::map<ProposalId, ProposalStatus> proposals) { proposals_ = std::move(proposals); }
 
  private:
   void Evaluate(ProposalStatus* status);
@@ -675,6 +691,27 @@ class SyncNode {
   /// Marks open proposals older than the quorum's ttl expired (no stake
   /// change); returns how many.
   size_t ExpireProposals(int64_t now_us) { return ledger_.ExpireOld(now_us); }
+
+  /// Versioned, checksummed image (`RVSS`, version 1, CRC-32C; docs/sync.md,
+  /// "What survives a restart") of what a restart would otherwise forget:
+  /// every sender's replay window, the reputation stakes, the proposal
+  /// ledger (proposals, votes, states, stakes) and the privacy budget spent.
+  /// Sorted containers: the same state gives the same bytes.
+  Bytes SaveState() const;
+  /// Restores an image SaveState made on this node (the same id), or changes
+  /// nothing: kDataLoss for a wrong magic, checksum mismatch, truncation or
+  /// an invalid field; kFailedPrecondition for another version or another
+  /// node's image. Stakes and windows of nodes that are no longer peers are
+  /// dropped; new peers keep the initial stake.
+  Status RestoreState(ByteView image);
+  /// SaveState written to `path` atomically: a temporary file (mode 0600)
+  /// written, fsynced and renamed over `path`, then the directory fsynced.
+  Status SaveStateFile(const std::string& path) const;
+  /// RestoreState from `path`: kNotFound when it does not exist; a path that
+  /// is not a regular file or is larger than kMaxStateFileBytes is refused
+  /// (kFailedPrecondition) without reading it.
+  Status LoadStateFile(const std::string& path);
+  static constexpr size_t kMaxStateFileBytes = size_t{512} << 20;
 
   const Keystore& keystore() const { return keystore_; }
   const NodeId& id() const { return keystore_.self().id(); }

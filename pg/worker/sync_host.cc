@@ -253,7 +253,38 @@ void SyncTransportThread::Run() {
 SyncHost::SyncHost(SyncSettings settings, std::unique_ptr<sync::SyncNode> node, std::string peers_stamp)
     : settings_(std::move(settings)), node_(std::move(node)), peers_stamp_(std::move(peers_stamp)) {}
 
-SyncHost::~SyncHost() = default;
+SyncHost::~SyncHost() {
+  // A clean stop keeps what changed since the last save (errors cannot be
+  // reported from here; the next start then restores the previous save).
+  if (node_ != nullptr) (void)SaveStateIfDirty(0, /*force=*/true);
+}
+
+Status SyncHost::SaveStateIfDirty(int64_t now_us, bool force) {
+  if (!state_dirty_) return Status::Ok();
+  if (!force && now_us - state_saved_us_ < kStateSaveIntervalUs) return Status::Ok();
+  Status st = node_->SaveStateFile(settings_.data_dir + "/" + kSyncStateFile);
+  // A failed save (a full disk) is retried, and reported, every 30 s.
+  state_saved_us_ = st.ok() ? now_us : now_us + kStateRetryUs - kStateSaveIntervalUs;
+  if (st.ok()) state_dirty_ = false;
+  return st;
+}
+
+void SyncHost::AdoptRestoredLedger() {
+  for (const auto& [id, p] : node_->ledger().proposals()) {
+    if (p.proposer == node_->id()) {
+      proposed_.insert({p.proposal.fingerprint, p.proposal.arm});
+      continue;
+    }
+    Received& rec = received_[id];
+    auto vote = p.votes.find(node_->id());
+    if (vote != p.votes.end()) {
+      rec.voted = true;
+      rec.local = vote->second == sync::Verdict::kConfirm ? "confirmed" : "refuted";
+    } else if (p.state != sync::ProposalState::kOpen) {
+      rec.local = "decided";
+    }
+  }
+}
 
 Result<std::unique_ptr<SyncHost>> SyncHost::Start(const SyncSettings& settings, int64_t now_us) {
   const std::string keystore_path = settings.data_dir + "/" + kSyncKeystoreFile;
@@ -305,6 +336,15 @@ Result<std::unique_ptr<SyncHost>> SyncHost::Start(const SyncSettings& settings, 
                             sync::SyncNode::Create(std::move(*keystore), options));
   std::unique_ptr<SyncHost> host(new SyncHost(settings, std::move(node), std::move(stamp)));
   host->started_us_ = now_us;
+  const Status loaded = host->node_->LoadStateFile(settings.data_dir + "/" + kSyncStateFile);
+  if (loaded.ok()) {
+    host->AdoptRestoredLedger();
+    host->state_load_message_ = "restored " + std::to_string(host->node_->ledger().proposals().size()) +
+                                " proposals, the reputation book and the replay windows from " + kSyncStateFile;
+  } else if (loaded.code() != StatusCode::kNotFound) {
+    host->state_load_failed_ = true;
+    host->state_load_message_ = "ignoring " + std::string(kSyncStateFile) + ": " + loaded.message();
+  }
   sync::TransportOptions topt;
   topt.urls = SplitUrls(settings.nats_urls);
   topt.replicas = settings.replicas;
@@ -370,6 +410,7 @@ void SyncHost::Receive(int64_t now_us) {
     }
     ++counters_.messages_accepted;
     ++per_sender_[r.sender].first;
+    state_dirty_ = true;
     if (r.kind == sync::MessageKind::kPatternProposal) received_.try_emplace(r.proposal);
   }
 }
@@ -428,6 +469,7 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
     auto votes = node_->Validate(id, rec.gain, rec.samples, now_us);
     if (votes.ok()) {
       rec.voted = true;
+      state_dirty_ = true;
       rec.local = p->votes.count(node_->id()) != 0 && p->votes.at(node_->id()) == sync::Verdict::kRefute
                       ? "refuted"
                       : "confirmed";
@@ -471,6 +513,7 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
        node_->scheduler().SelectForSync(std::move(candidates), now_us)) {
     if (proposed_.count({o.fingerprint, o.arm}) != 0) continue;  // two local patterns, one identity
     auto messages = node_->Propose({o}, noise_, now_us);
+    state_dirty_ = true;  // the budget may be charged even when sealing failed
     if (!messages.ok()) {
       ++counters_.proposals_refused;
       if (messages.status().code() == StatusCode::kResourceExhausted) break;  // budget spent
@@ -488,7 +531,7 @@ Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::strin
   NoteEngine(engine);
   Receive(now_us);
   Match(engine, arms, now_us);
-  node_->ExpireProposals(now_us);
+  if (node_->ExpireProposals(now_us) > 0) state_dirty_ = true;
   if (sync_now || node_->scheduler().Due(now_us)) {
     RUVECTOR_RETURN_IF_ERROR(Propose(engine, arms, now_us));
     ++counters_.syncs;
@@ -501,7 +544,7 @@ Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::strin
     }
     publish_failures_seen_ = failures;
   }
-  return Status::Ok();
+  return SaveStateIfDirty(now_us, /*force=*/false).WithContext("pattern sync state");
 }
 
 void SyncHost::Fill(SyncShared* out) const {

@@ -6,9 +6,10 @@
 // the worker's loop never waits on the network. The worker calls Step() from
 // its loop; Step() proposes the engine's mature deployed patterns on the
 // schedule, opens received messages, turns a received proposal into a prior
-// of the matching local pattern (Engine::SetNetworkPrior: an exploration
-// order, never a deployment) and, once this server's own measurements decide,
-// publishes its vote. No PostgreSQL headers; every call runs under RunCpp.
+// of the matching local pattern (Engine::SetNetworkPrior: it orders and
+// narrows the exploration, never deploys) and, once this server's own
+// measurements decide, publishes its vote; its state survives restarts in
+// $PGDATA/ruvector_sync.state. No PostgreSQL headers; every call runs under RunCpp.
 // Single-threaded except for the transport thread, which touches only the
 // queues and the transport.
 #ifndef RUVECTOR_PG_SYNC_HOST_H_
@@ -53,6 +54,9 @@ struct SyncSettings {
 /// File names under $PGDATA.
 inline constexpr const char* kSyncKeystoreFile = "ruvector_sync.keystore";
 inline constexpr const char* kSyncPeersFile = "ruvector_sync.peers";
+/// The node's state across restarts (SyncNode::SaveStateFile): replay
+/// windows, reputation stakes, proposal ledger, privacy budget spent.
+inline constexpr const char* kSyncStateFile = "ruvector_sync.state";
 
 /// Identity of a pattern that another server with the same schema computes
 /// alike (docs/sync.md, "Pattern identity across servers"): the shape of the
@@ -120,15 +124,23 @@ struct DefaultPlan {
 class SyncHost {
  public:
   /// Loads the keystore (creating it, mode 0600, when missing; a file with
-  /// wrong permissions is refused), reads the peers file, creates the node
-  /// and starts the transport thread.
+  /// wrong permissions is refused), reads the peers file, creates the node,
+  /// restores its state file (kSyncStateFile; one that is corrupt, of another
+  /// version or of another node is ignored: state_load_failed()) and starts
+  /// the transport thread.
   static ruvector_dag::Result<std::unique_ptr<SyncHost>> Start(const SyncSettings& settings, int64_t now_us);
+  /// Saves the state file if anything changed since the last save.
   ~SyncHost();
 
   const SyncSettings& settings() const { return settings_; }
   /// The peers file differs from what Start() read (the host is then
-  /// restarted: a new node, its ledger and replay windows start empty).
+  /// restarted: a new node, which restores the state file the old one saved).
   bool PeersFileChanged() const;
+  /// What Start() did with the state file ("" when there was none), and
+  /// whether it was refused (the host then started empty; the file is
+  /// replaced at the next save).
+  const std::string& state_load_message() const { return state_load_message_; }
+  bool state_load_failed() const { return state_load_failed_; }
 
   /// Records the portable fingerprint and embedding of patterns whose
   /// default plan ran (the first seen per pattern; at most a few per call).
@@ -136,12 +148,18 @@ class SyncHost {
 
   /// One step: receive, match, validate, and (when due or `sync_now`)
   /// propose. `arms` are this server's arm names by index. Errors of single
-  /// messages are counted, not returned.
+  /// messages are counted, not returned. When a message was accepted, a vote
+  /// or proposal made, or a proposal expired, the state file is saved (at
+  /// most every kStateSaveIntervalUs; a failed save is returned, and retried
+  /// after kStateRetryUs).
   ruvector_dag::Status Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, bool sync_now,
                             int64_t now_us);
 
   /// The status for shared memory (qudag_* functions).
   void Fill(SyncShared* out) const;
+
+  static constexpr int64_t kStateSaveIntervalUs = 1'000'000;
+  static constexpr int64_t kStateRetryUs = 30'000'000;
 
  private:
   struct LocalPlan {
@@ -165,6 +183,11 @@ class SyncHost {
   void Match(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
   ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
   void Send(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
+  /// Rebuilds what refers to the restored ledger: received proposals (to be
+  /// matched again; voted when this node's vote is in the ledger) and this
+  /// node's own proposals (not proposed twice).
+  void AdoptRestoredLedger();
+  ruvector_dag::Status SaveStateIfDirty(int64_t now_us, bool force);
 
   SyncSettings settings_;
   std::unique_ptr<ruvector_dag::sync::SyncNode> node_;
@@ -181,6 +204,10 @@ class SyncHost {
   int64_t started_us_ = 0;
   int64_t last_sync_us_ = 0;
   uint64_t publish_failures_seen_ = 0;
+  std::string state_load_message_;
+  bool state_load_failed_ = false;
+  bool state_dirty_ = false;
+  int64_t state_saved_us_ = 0;
 };
 
 }  // namespace ruvector_pg

@@ -307,6 +307,43 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
   EXPECT_EQ(status->counters.messages_accepted, accepted_before + 2);  // the replay was not accepted
   EXPECT_EQ(status->counters.rejected_by_reason[static_cast<int>(sync::RejectReason::kBadSignature)], 1u);
   EXPECT_EQ(status->counters.no_match, 2u);  // the injected proposals match no pattern of B
+
+  // A restart of B (as a worker restart: the host is destroyed and started
+  // again) keeps its ledger, its vote, the stakes and the replay windows.
+  (*b)->Fill(status.get());
+  const int proposals_before = status->proposal_count;
+  const double stake_a_before = status->peers[1].stake;
+  b->reset();
+  struct stat st;
+  ASSERT_EQ(stat((sb.data_dir + "/" + kSyncStateFile).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  b = SyncHost::Start(sb, NowUs());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_FALSE((*b)->state_load_failed());
+  EXPECT_NE((*b)->state_load_message().find("restored 3 proposals"), std::string::npos)
+      << (*b)->state_load_message();
+  (*b)->Fill(status.get());
+  EXPECT_EQ(status->proposal_count, proposals_before);
+  EXPECT_DOUBLE_EQ(status->peers[1].stake, stake_a_before);
+  bool voted = false;
+  for (int v = 0; v < status->vote_count; ++v) voted = voted || (status->votes[v].own && std::string(status->votes[v].verdict) == "confirm");
+  EXPECT_TRUE(voted) << "B's own vote was lost";
+  // The saved replay window refuses the message B accepted before the restart.
+  auto keystore_b = sync::Keystore::Load(sb.data_dir + "/" + kSyncKeystoreFile).value();
+  ASSERT_TRUE(keystore_b.AddPeer(ParsePeersFile(key_a).value()[0]).ok());
+  auto restarted = sync::SyncNode::Create(std::move(keystore_b), sync::SyncNodeOptions()).value();
+  ASSERT_TRUE(restarted->LoadStateFile(sb.data_dir + "/" + kSyncStateFile).ok());
+  EXPECT_EQ(restarted->Receive(sealed[0].bytes, NowUs()).reject, sync::RejectReason::kReplayed);
+  // A corrupt state file is ignored: the host starts empty and says why.
+  b->reset();
+  WriteFile(sb.data_dir + "/" + kSyncStateFile, "RVSS garbage");
+  b = SyncHost::Start(sb, NowUs());
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE((*b)->state_load_failed());
+  EXPECT_NE((*b)->state_load_message().find("ignoring ruvector_sync.state"), std::string::npos)
+      << (*b)->state_load_message();
+  (*b)->Fill(status.get());
+  EXPECT_EQ(status->proposal_count, 0);
 }
 
 }  // namespace

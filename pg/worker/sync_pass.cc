@@ -171,6 +171,14 @@ bool StartHost(int64_t now) {
   g_peers_checked_us = now;
   const std::string shown_urls = ruvector_dag::sync::RedactUrls(settings.nats_urls);
   ereport(LOG, (errmsg("ruvector_dag worker: pattern sync started (NATS %s)", shown_urls.c_str())));
+  if (g_host->state_load_failed()) {
+    ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
+                      errmsg("ruvector_dag worker: pattern sync %s", g_host->state_load_message().c_str()),
+                      errdetail("Pattern sync starts with an empty ledger, reputation book and replay windows; "
+                                "the file is replaced at the next save.")));
+  } else if (!g_host->state_load_message().empty()) {
+    ereport(LOG, (errmsg("ruvector_dag worker: pattern sync %s", g_host->state_load_message().c_str())));
+  }
   return true;
 }
 

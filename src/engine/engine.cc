@@ -407,8 +407,9 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   b->SetPrior(prior > 0 ? static_cast<uint32_t>(prior) : 0u);
   // Pruning: only where the model has been right about this pattern, only
   // arms predicted clearly worse than the default, never a prior's arm.
-  uint64_t skipped = 0;
-  if (options_.prune_margin > 0.0 && state->error_samples >= kTrustSamples && state->error_ewma < kTrustError) {
+  const bool trusted = state->error_samples >= kTrustSamples && state->error_ewma < kTrustError;
+  uint64_t skipped = NetworkPriorFocus(*b, state->network_prior, preds, trusted);
+  if (options_.prune_margin > 0.0 && trusted) {
     for (uint32_t a = 1; a < k; ++a) {
       // Only arms the model knows and the bandit never measured here (a
       // measured arm is judged by its measurements).
@@ -419,6 +420,42 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
     }
   }
   b->SetSkipped(skipped);
+}
+
+uint64_t Engine::NetworkPriorFocus(PatternBandit& b, uint32_t prior, const double* preds, bool trusted) const {
+  const uint32_t k = options_.num_arms;
+  if (prior == 0 || prior >= k) return 0;
+  const uint32_t deployed = b.deployed_arm();
+  if (deployed != 0 && deployed != prior) return 0;  // another arm won here: nothing to focus on
+  uint64_t others = 0;
+  for (uint32_t a = 1; a < k; ++a) others |= a == prior ? 0 : uint64_t{1} << a;
+  if (deployed == prior) {
+    // Verified here: the others stay unexplored, except an arm the trusted
+    // value model predicts clearly faster than the deployed one.
+    for (uint32_t a = 1; a < k && trusted && options_.prune_margin > 0.0; ++a) {
+      if (a != prior && lanes_[active_].arm_samples[a] >= kMinArmSamples &&
+          preds[a] < preds[prior] - options_.prune_margin) {
+        others &= ~(uint64_t{1} << a);
+      }
+    }
+    return others;
+  }
+  // Not decided yet: only the prior's arm is measured while the bandit still
+  // explores it (not rejected, not given up). Once it is refuted, the
+  // candidates are explored as usual.
+  const ArmSummary p = b.Summary(prior);
+  if (p.rejected) return 0;
+  // The arm has the runs its comparison needs but the default does not yet
+  // (its runs come with the statement's own executions): nothing is explored
+  // meanwhile, neither the arm (more runs would not decide it) nor others
+  // (the arm is not refuted; it was given up only for want of a baseline).
+  const uint32_t need = std::min(PatternBandit::kPriorMinRuns, options_.bandit.min_runs);
+  if (p.runs >= need && b.Summary(0).runs < need) return others | (uint64_t{1} << prior);
+  const uint64_t before = b.skipped();
+  b.SetSkipped(others);
+  const bool measuring = b.NextExploration() == static_cast<int32_t>(prior);
+  b.SetSkipped(before);
+  return measuring ? others : 0;
 }
 
 void Engine::Annotate(uint64_t key, PatternDecision* d) const {

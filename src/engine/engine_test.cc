@@ -3,6 +3,7 @@
 #include <limits>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -412,6 +413,142 @@ TEST(EngineHostLoopTest, ANetworkPriorGoesFirstOutranksSiblingsAndNeverDeploysUn
   HostPass(engine.get(), runs, {{2, &plan}});
   EXPECT_EQ(engine->patterns().DeployedArm(2), 0u);
   EXPECT_NE(engine->Decide(2)->explore_arm, 2);
+}
+
+// A host's explorer against one pattern with 9 arms (as the extension's
+// table): each pass runs the pattern's explore_arm twice (the extension's
+// explorer batch) and serves one user run of the deployed arm (or a baseline
+// check of the default every 16th). `ms(arm, i)` is the latency of the i-th
+// run overall. Returns the candidate runs until `deploy_arm` was deployed (or
+// -1), and records every explored arm in *explored.
+struct PriorScenario {
+  static constexpr uint32_t kNineArms = 9;
+  std::unique_ptr<Engine> engine;
+  QueryDag plan = sim::FamilyPlan(0, 12, 5);
+  int64_t t = 0;
+  int run = 0;
+  explicit PriorScenario(uint32_t prior, int default_runs = 4) {
+    EngineOptions o;
+    o.num_arms = kNineArms;
+    o.bandit = PatternLearner::HostBanditOptions(kNineArms);
+    o.exploration_budget = 0.0;
+    engine = Engine::Create(o).value();
+    std::vector<PatternRun> runs;
+    for (int i = 0; i < default_runs; ++i) runs.push_back(HostRun(2, 0, 3900.0 + 7 * i, ++t));
+    HostPass(engine.get(), runs, {{2, &plan}});
+    if (prior != 0) EXPECT_TRUE(engine->SetNetworkPrior(2, prior).ok());
+  }
+  // One pass (`explored` runs of the explore arm, `served` user runs);
+  // returns the arm explored in it (-1 = none).
+  template <typename Ms>
+  int Pass(Ms ms, int explored = 2, int served = 1) {
+    const int arm = engine->Decide(2)->explore_arm;
+    std::vector<PatternRun> runs;
+    for (int i = 0; arm > 0 && i < explored; ++i) runs.push_back(HostRun(2, arm, ms(arm, run++), ++t));
+    for (int i = 0; i < served; ++i) {
+      const BanditChoice c = engine->patterns().MutableBandit(2)->Choose(false);
+      runs.push_back(HostRun(2, static_cast<int>(c.arm), ms(static_cast<int>(c.arm), run++), ++t));
+    }
+    HostPass(engine.get(), runs, {{2, &plan}});
+    return arm;
+  }
+};
+
+// Arm 5 is 5x faster than the default, arm 2 2x; the others as the default.
+double FastFive(int arm, int i) {
+  const double jitter = 1.0 + 0.01 * (i % 5);
+  return (arm == 5 ? 780.0 : arm == 2 ? 1950.0 : 3900.0) * jitter;
+}
+
+TEST(EngineNetworkPriorTest, AVerifiedPriorIsDeployedWithFewRunsAndTheOtherArmsAreNotExplored) {
+  PriorScenario with(5), without(0);
+  int candidate_runs = 0, candidate_runs_without = 0;
+  for (int pass = 0; pass < 40 && with.engine->patterns().DeployedArm(2) != 5; ++pass) {
+    const int arm = with.Pass(FastFive);
+    ASSERT_TRUE(arm == 5 || arm == -1) << "pass " << pass << " explored arm " << arm << " before arm 5 was decided";
+    candidate_runs += arm > 0 ? 2 : 0;
+  }
+  ASSERT_EQ(with.engine->patterns().DeployedArm(2), 5u) << "the prior's arm was not deployed on its measurements";
+  EXPECT_GE(with.engine->patterns().Bandit(2)->Summary(5).total_runs, PatternBandit::kPriorMinRuns);
+  // Without the prior the same pattern explores in id order first.
+  for (int pass = 0; pass < 80 && without.engine->patterns().DeployedArm(2) == 0; ++pass) {
+    candidate_runs_without += without.Pass(FastFive) > 0 ? 2 : 0;
+  }
+  ASSERT_NE(without.engine->patterns().DeployedArm(2), 0u);
+  std::printf("candidate runs until a deployment: %d with the network prior, %d without\n", candidate_runs,
+              candidate_runs_without);
+  EXPECT_LT(candidate_runs, candidate_runs_without);
+  // Deployed and verified: no other arm is explored any more.
+  for (int pass = 0; pass < 60; ++pass) {
+    EXPECT_EQ(with.Pass(FastFive), -1) << "pass " << pass << " after the deployment";
+  }
+  EXPECT_EQ(with.engine->patterns().DeployedArm(2), 5u);
+  for (uint32_t a = 1; a < PriorScenario::kNineArms; ++a) {
+    if (a != 5) EXPECT_EQ(with.engine->patterns().Bandit(2)->Summary(a).total_runs, 0u) << "arm " << a;
+  }
+}
+
+TEST(EngineNetworkPriorTest, APriorMeasuredBeforeTheDefaultHadItsRunsWaitsForThemInsteadOfExploringOthers) {
+  // One default run so far; an explorer batch runs the prior's arm 8 times
+  // (the cap of an undecided candidate) before the next learning pass.
+  PriorScenario s(5, /*default_runs=*/1);
+  ASSERT_EQ(s.Pass(FastFive, /*explored=*/8, /*served=*/0), 5);
+  ASSERT_EQ(s.engine->patterns().DeployedArm(2), 0u);  // no baseline to compare with yet
+  EXPECT_EQ(s.engine->Decide(2)->explore_arm, -1) << "another arm is explored while the default lacks runs";
+  // The statement's own executions bring the default's runs: arm 5 is
+  // deployed without any other arm measured.
+  for (int pass = 0; pass < 4 && s.engine->patterns().DeployedArm(2) == 0; ++pass) {
+    EXPECT_EQ(s.Pass(FastFive, 2, 1), -1);
+  }
+  EXPECT_EQ(s.engine->patterns().DeployedArm(2), 5u);
+  for (uint32_t a = 1; a < PriorScenario::kNineArms; ++a) {
+    if (a != 5) EXPECT_EQ(s.engine->patterns().Bandit(2)->Summary(a).total_runs, 0u) << "arm " << a;
+  }
+}
+
+TEST(EngineNetworkPriorTest, ARefutedPriorLetsTheExplorationProceedAsUsual) {
+  // Arm 3 (the prior) is slower here; arm 2 is faster.
+  auto ms = [](int arm, int i) {
+    const double jitter = 1.0 + 0.01 * (i % 5);
+    return (arm == 3 ? 8000.0 : arm == 2 ? 1300.0 : 3900.0) * jitter;
+  };
+  PriorScenario s(3);
+  std::vector<int> explored;
+  for (int pass = 0; pass < 80 && s.engine->patterns().DeployedArm(2) == 0; ++pass) {
+    const int arm = s.Pass(ms);
+    if (arm > 0) explored.push_back(arm);
+  }
+  ASSERT_FALSE(explored.empty());
+  size_t first_other = 0;
+  while (first_other < explored.size() && explored[first_other] == 3) ++first_other;
+  EXPECT_GT(first_other, 0u) << "the prior's arm was not measured first";
+  EXPECT_TRUE(s.engine->patterns().Bandit(2)->Summary(3).rejected) << "the slower prior was not refuted";
+  for (size_t i = first_other; i < explored.size(); ++i) EXPECT_NE(explored[i], 3) << "run " << i;
+  EXPECT_EQ(s.engine->patterns().DeployedArm(2), 2u) << "the exploration did not go on to the faster arm";
+  EXPECT_EQ(s.engine->NetworkPrior(2), 3u);
+}
+
+TEST(EngineNetworkPriorTest, ADeployedPriorThatDegradesIsRevertedAndTheExplorationResumes) {
+  PriorScenario s(5);
+  for (int pass = 0; pass < 40 && s.engine->patterns().DeployedArm(2) != 5; ++pass) s.Pass(FastFive);
+  ASSERT_EQ(s.engine->patterns().DeployedArm(2), 5u);
+  for (int pass = 0; pass < 20; ++pass) ASSERT_EQ(s.Pass(FastFive), -1);
+  // Arm 5 becomes 3x slower than the default: the monitor reverts it, and
+  // the other candidates are explored again.
+  auto degraded = [](int arm, int i) { return arm == 5 ? 12000.0 * (1.0 + 0.01 * (i % 5)) : FastFive(arm, i); };
+  bool reverted = false;
+  for (int pass = 0; pass < 40 && !reverted; ++pass) {
+    s.Pass(degraded);
+    reverted = s.engine->patterns().DeployedArm(2) != 5;
+  }
+  ASSERT_TRUE(reverted) << "the degraded arm stayed deployed";
+  EXPECT_EQ(s.engine->patterns().DeployedArm(2), 0u);
+  const int next = s.engine->Decide(2)->explore_arm;
+  EXPECT_GT(next, 0) << "nothing is explored after the revert";
+  EXPECT_NE(next, 5);
+  std::vector<int> explored;
+  for (int pass = 0; pass < 60 && s.engine->patterns().DeployedArm(2) == 0; ++pass) explored.push_back(s.Pass(degraded));
+  EXPECT_EQ(s.engine->patterns().DeployedArm(2), 2u) << "the resumed exploration did not find the next faster arm";
 }
 
 TEST(EngineHostLoopTest, ArmsPredictedClearlyWorseAreSkippedOnlyWhereTheModelIsTrusted) {

@@ -49,6 +49,13 @@ void ReputationBook::Scale(const NodeId& node, double factor) {
   it->second = std::min(options_.max_stake, it->second * factor);
 }
 
+bool ReputationBook::Restore(const NodeId& node, double stake) {
+  auto it = stakes_.find(node);
+  if (it == stakes_.end() || !std::isfinite(stake)) return false;
+  it->second = std::clamp(stake, 0.0, options_.max_stake);
+  return true;
+}
+
 void ReputationBook::RewardProposer(const NodeId& n) { Scale(n, 1.0 + options_.proposer_reward); }
 void ReputationBook::SlashProposer(const NodeId& n) { Scale(n, 1.0 - options_.proposer_slash); }
 void ReputationBook::RewardValidator(const NodeId& n) { Scale(n, 1.0 + options_.validator_reward); }

@@ -115,6 +115,17 @@ Status PrivacyAccountant::Charge(double epsilon, double delta) {
   return Status::Ok();
 }
 
+Status PrivacyAccountant::Restore(double epsilon_spent, double delta_spent, uint64_t releases) {
+  if (!(epsilon_spent >= 0.0) || !std::isfinite(epsilon_spent) || !(delta_spent >= 0.0) ||
+      !std::isfinite(delta_spent)) {
+    return Status::InvalidArgument("privacy budget: the amounts spent must be finite and >= 0");
+  }
+  epsilon_spent_ = epsilon_spent;
+  delta_spent_ = delta_spent;
+  releases_ = releases;
+  return Status::Ok();
+}
+
 std::string PrivacyAccountant::Describe() const {
   return "epsilon " + Num(epsilon_spent_) + " of " + Num(epsilon_budget_) + " spent, delta " + Num(delta_spent_) +
          " of " + Num(delta_budget_) + ", " + std::to_string(releases_) + " releases";

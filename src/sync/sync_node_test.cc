@@ -4,7 +4,11 @@
 // replayed and tampered messages are rejected with a reason.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "ruvector_dag/core.h"
@@ -193,6 +197,107 @@ TEST_F(ClusterTest, PrivacyBudgetStopsProposals) {
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ((*node)->accountant().releases(), 2u);
   EXPECT_NE((*node)->accountant().Describe().find("2 releases"), std::string::npos);
+}
+
+// A restarted node: a new SyncNode with the same keys and peers.
+std::unique_ptr<SyncNode> Restarted(const SyncNode& node) {
+  auto ks = Keystore::Parse(node.keystore().Serialize().view());
+  EXPECT_TRUE(ks.ok());
+  SyncNodeOptions opt;
+  opt.privacy.min_samples = 50;
+  return std::move(SyncNode::Create(std::move(ks).value(), opt)).value();
+}
+
+TEST_F(ClusterTest, TheStateSurvivesARestartAndAReplayedMessageIsStillRefused) {
+  auto out = ByIdx(0)->Propose({Obs(31, 0.4), Obs(32, 0.3)}, noise_, kT0);
+  ASSERT_TRUE(out.ok());
+  for (const auto& r : Deliver(*out, kT0 + 1000)) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  SyncNode* b = ByIdx(1);
+  const OutgoingMessage* to_b = nullptr;
+  for (const auto& m : *out) to_b = m.recipient == b->id() ? &m : to_b;
+  ASSERT_NE(to_b, nullptr);
+  const ProposalId pid = MakeProposalId(ByIdx(0)->id(), 31, "no_nestloop");
+  auto vb = b->Validate(pid, 0.3, 60, kT0 + 2000);
+  auto vc = ByIdx(2)->Validate(pid, 0.3, 60, kT0 + 3000);
+  ASSERT_TRUE(vb.ok() && vc.ok());
+  Deliver(*vb, kT0 + 4000);
+  Deliver(*vc, kT0 + 5000);
+  ASSERT_EQ(b->ledger().Find(pid)->state, ProposalState::kConfirmed);
+  const double stake_a = b->reputation().Stake(ByIdx(0)->id());
+  ASSERT_DOUBLE_EQ(stake_a, 110.0);
+
+  const std::string dir = ::testing::TempDir() + "/sync_state_test_" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("mkdir -p '" + dir + "'").c_str()), 0);
+  const std::string path = dir + "/node.state";
+  ASSERT_TRUE(b->SaveStateFile(path).ok());
+  // Without the state a restarted node accepts the old message again ...
+  std::unique_ptr<SyncNode> empty = Restarted(*b);
+  EXPECT_EQ(empty->LoadStateFile(dir + "/missing.state").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(empty->Receive(to_b->bytes, kT0 + 6000).status.ok());
+  // ... with it, the replay window, ledger, stakes and budget are back.
+  std::unique_ptr<SyncNode> b2 = Restarted(*b);
+  ASSERT_TRUE(b2->LoadStateFile(path).ok());
+  EXPECT_EQ(b2->SaveState(), b->SaveState());
+  ReceiveResult replay = b2->Receive(to_b->bytes, kT0 + 6000);
+  EXPECT_EQ(replay.reject, RejectReason::kReplayed) << replay.status.ToString();
+  EXPECT_EQ(b2->ledger().Find(pid)->state, ProposalState::kConfirmed);
+  EXPECT_EQ(b2->ledger().Find(pid)->votes.size(), 2u);
+  EXPECT_EQ(b2->ledger().proposals().size(), 2u);
+  EXPECT_DOUBLE_EQ(b2->reputation().Stake(ByIdx(0)->id()), stake_a);
+  // b already voted: a second vote after the restart is refused.
+  EXPECT_EQ(b2->Validate(pid, 0.3, 60, kT0 + 7000).status().code(), StatusCode::kFailedPrecondition);
+  // The proposer's budget spending survives too.
+  std::unique_ptr<SyncNode> a2 = Restarted(*ByIdx(0));
+  ASSERT_TRUE(a2->RestoreState(ByIdx(0)->SaveState()).ok());
+  EXPECT_EQ(a2->accountant().releases(), 2u);
+  EXPECT_DOUBLE_EQ(a2->accountant().epsilon_spent(), ByIdx(0)->accountant().epsilon_spent());
+  // Another node's image is refused.
+  EXPECT_EQ(a2->RestoreState(b->SaveState()).code(), StatusCode::kFailedPrecondition);
+  // A directory at the path is refused without reading.
+  EXPECT_EQ(a2->LoadStateFile(dir).code(), StatusCode::kFailedPrecondition);
+  std::remove(path.c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST_F(ClusterTest, ACorruptOrTruncatedStateImageIsRefusedAndChangesNothing) {
+  auto out = ByIdx(0)->Propose({Obs(41, 0.4)}, noise_, kT0);
+  ASSERT_TRUE(out.ok());
+  Deliver(*out, kT0 + 1000);
+  SyncNode* b = ByIdx(1);
+  const Bytes image = b->SaveState();
+  std::unique_ptr<SyncNode> fresh = Restarted(*b);
+  const Bytes before = fresh->SaveState();
+  ASSERT_NE(before, image);
+  // Every flipped bit of every byte: refused (checksum, or magic/version).
+  for (size_t i = 0; i < image.size(); ++i) {
+    Bytes bad = image;
+    bad[i] ^= static_cast<uint8_t>(1u << (i % 8));
+    const Status st = fresh->RestoreState(bad);
+    ASSERT_FALSE(st.ok()) << "flipped byte " << i;
+    ASSERT_TRUE(st.code() == StatusCode::kDataLoss || st.code() == StatusCode::kFailedPrecondition) << st.ToString();
+  }
+  for (size_t n = 0; n < image.size(); ++n) {
+    const Status st = fresh->RestoreState(ByteView(image.data(), n));
+    ASSERT_EQ(st.code(), StatusCode::kDataLoss) << "truncated to " << n << ": " << st.ToString();
+  }
+  EXPECT_EQ(fresh->SaveState(), before);
+  // A valid checksum over a bad field (an unknown proposal state) is refused too.
+  Bytes forged = image;
+  forged.resize(forged.size() - 4);
+  const size_t windows_at = 4 + 4 + 32 + 24;
+  const uint32_t windows = forged[windows_at];
+  const size_t stakes_at = windows_at + 4 + 48 * windows;
+  const uint32_t stakes = forged[stakes_at];
+  const size_t state_at = stakes_at + 4 + 40 * stakes + 4 + 64;
+  forged[state_at] = 9;
+  const uint32_t crc = Crc32c(forged.data(), forged.size());
+  for (int i = 0; i < 4; ++i) forged.push_back(static_cast<uint8_t>(crc >> (8 * i)));
+  const Status st = fresh->RestoreState(forged);
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss) << st.ToString();
+  EXPECT_NE(st.message().find("proposal 0"), std::string::npos) << st.ToString();
+  EXPECT_EQ(fresh->SaveState(), before);
+  ASSERT_TRUE(fresh->RestoreState(image).ok());
+  EXPECT_EQ(fresh->SaveState(), image);
 }
 
 }  // namespace

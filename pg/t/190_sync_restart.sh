@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Pattern sync state across restarts (docs/sync.md, "What survives a
+# restart"): server A (the test cluster) proposes a learned arm to server B
+# over a private NATS JetStream server, B votes on its own measurements; then
+# B restarts (fast shutdown) and A restarts after an immediate shutdown (as
+# after a crash): each keeps its ledger, votes, reputation stakes and privacy
+# spending, B does not vote twice and A does not propose again. A corrupt
+# state file is ignored with a WARNING and sync starts empty. (That a message
+# accepted before a restart is refused after it is checked by the library and
+# worker tests -- sync_test, pg_state_test SyncHost*: re-publishing the same
+# bytes here would be dropped by JetStream's duplicate window first.)
+source "$(dirname "$0")/lib.sh"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+
+nats=$RV_WORK/nats190
+set +e
+nats_out=$("$root/scripts/nats_cluster.sh" start "$nats" 1 2>&1)
+rc=$?
+set -e
+if [ "$rc" = 77 ]; then
+  echo "# nats-server is not installed (scripts/setup.sh installs it): skipped"
+  echo "1..0 # SKIP nats-server missing"
+  exit 0
+fi
+if [ "$rc" != 0 ]; then
+  echo "$nats_out" | sed 's/^/# /'
+  not_ok "a private NATS JetStream server starts"
+  done_testing
+  exit 1
+fi
+urls=$("$root/scripts/nats_cluster.sh" urls "$nats")
+
+bport=$((RV_PORT + 2))
+bdata=$RV_WORK/b190
+blog=$RV_WORK/b190.log
+psql_b() { "$RV_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$RV_HOST" -p "$bport" -U postgres -At "$@"; }
+a_sql() { "$RV_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$RV_HOST" -p "$RV_PORT" -U postgres -At "$@"; }
+pg_b() { "${rv_as_pg[@]}" "$RV_BINDIR/pg_ctl" -D "$bdata" -l "$blog" -w "$@" >/dev/null; }
+cleanup() {
+  "${rv_as_pg[@]}" "$RV_BINDIR/pg_ctl" -D "$bdata" -m immediate stop >/dev/null 2>&1 || true
+  "$root/scripts/nats_cluster.sh" destroy "$nats" >/dev/null 2>&1 || true
+  psql_db postgres -c "ALTER SYSTEM RESET ruvector.sync_enabled" -c "ALTER SYSTEM RESET ruvector.sync_nats_urls" \
+    -c "ALTER SYSTEM RESET ruvector.sync_node_name" -c "ALTER SYSTEM RESET ruvector.sync_min_interval" \
+    -c "ALTER SYSTEM RESET ruvector.sync_pattern_maturity" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+  rm -f "$RV_DATA/ruvector_sync.state" "$RV_DATA/ruvector_sync.peers" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+sync_conf() {  # NAME
+  cat <<EOF
+ruvector.sync_enabled = on
+ruvector.sync_nats_urls = '$urls'
+ruvector.sync_node_name = '$1'
+ruvector.sync_min_interval = 1
+ruvector.sync_pattern_maturity = 0
+EOF
+}
+"${rv_as_pg[@]}" mkdir -p "$bdata"
+"${rv_as_pg[@]}" "$RV_BINDIR/initdb" -D "$bdata" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+{
+  cat <<EOF
+listen_addresses = ''
+unix_socket_directories = '$RV_HOST'
+port = $bport
+fsync = off
+autovacuum = off
+max_connections = 20
+shared_preload_libraries = 'ruvector_dag'
+ruvector.dag_exploration_cpu_budget = 0.5
+ruvector.dag_exploration_min_ms = 0
+EOF
+  sync_conf b
+} | "${rv_as_pg[@]}" tee -a "$bdata/postgresql.conf" >/dev/null
+pg_b start
+# A's peers file from an earlier script names another B: start from none.
+rm -f "$RV_DATA/ruvector_sync.peers" "$RV_DATA/ruvector_sync.state"
+{ sync_conf a; } | while IFS= read -r line; do
+  psql_db postgres -c "ALTER SYSTEM SET ${line%% =*} = ${line#*= }" >/dev/null
+done
+psql_db postgres -c "SELECT pg_reload_conf()" >/dev/null
+
+wait_state() {  # PSQL-FUNCTION EXPR: until EXPR over qudag_status() is true, at most 60 s
+  for _ in $(seq 1 120); do
+    [ "$("$1" -d postgres -c "SELECT $2 FROM ruvector.qudag_status()" 2>/dev/null || true)" = t ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+for srv in a_sql psql_b; do "$srv" -d postgres -c "CREATE EXTENSION IF NOT EXISTS ruvector_dag CASCADE" >/dev/null; done
+if ! wait_state a_sql "state = 'running' AND public_key IS NOT NULL" ||
+   ! wait_state psql_b "state = 'running' AND public_key IS NOT NULL"; then
+  not_ok "both servers run pattern sync"
+  done_testing
+  exit 1
+fi
+key_a=$(a_sql -d postgres -c "SELECT public_key FROM ruvector.qudag_status()")
+key_b=$(psql_b -d postgres -c "SELECT public_key FROM ruvector.qudag_status()")
+printf '# B\n%s\n' "$key_b" | "${rv_as_pg[@]}" tee "$RV_DATA/ruvector_sync.peers" >/dev/null
+printf '# A\n%s\n' "$key_a" | "${rv_as_pg[@]}" tee "$bdata/ruvector_sync.peers" >/dev/null
+if wait_state a_sql "state = 'running' AND peers = 1" && wait_state psql_b "state = 'running' AND peers = 1"; then
+  ok "each server took the other from its peers file"
+else
+  not_ok "each server took the other from its peers file"; done_testing; exit 1
+fi
+
+db=rvsync190
+schema="CREATE TABLE rv_events (id int PRIMARY KEY, a int, b int, c int, k int, payload int);
+INSERT INTO rv_events SELECT i, i % 100, i % 100, i % 100, (i * 37) % 5000, i % 997 FROM generate_series(1, 20000) i;
+ANALYZE rv_events;"
+q1="SELECT count(*), sum(x.payload + y.payload) FROM rv_events x JOIN rv_events y ON y.k = x.k WHERE x.a = 1 AND x.b = 1 AND x.c = 1 AND y.a = 1 AND y.b = 1 AND y.c = 1"
+for srv in a_sql psql_b; do
+  "$srv" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+  "$srv" -d "$db" -c "CREATE EXTENSION ruvector_dag CASCADE" -c "SET ruvector.dag_enabled = off" -c "$schema" >/dev/null
+done
+runs() { for _ in $(seq 1 "$2"); do echo "$q1;"; done | "$1" -d "$db" -f - >/dev/null; }
+decision() {
+  "$1" -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT $2 FROM ruvector.dag_decisions() ORDER BY default_ms DESC LIMIT 1"
+}
+learn() { "$1" -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null; }
+
+# A learns Q1 (a deployed arm with the 100 runs a proposal needs) and proposes it.
+for _ in $(seq 1 40); do
+  runs a_sql 10
+  learn a_sql
+  [ "$(decision a_sql "deployed_arm <> 'default' AND observed_runs >= 100")" = t ] && break
+done
+runs psql_b 3
+learn psql_b
+a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null
+# (Patterns an earlier script left on A may be proposed too.)
+check "A proposed its deployed pattern" "$(a_sql -d postgres -c "SELECT count(*) > 0 FROM ruvector.qudag_proposals() WHERE own")" t
+# B measures it and votes.
+voted=f
+for _ in $(seq 1 80); do
+  runs psql_b 3
+  learn psql_b
+  voted=$(a_sql -d postgres -c "SELECT count(*) > 0 FROM ruvector.qudag_votes() WHERE validator = 'b'")
+  [ "$voted" = t ] && break
+  sleep 0.3
+done
+check "B's vote on its own measurements reached A" "$voted" t
+check "the state files are written with mode 0600" \
+  "$(stat -c %a "$RV_DATA/ruvector_sync.state" 2>/dev/null)/$(stat -c %a "$bdata/ruvector_sync.state" 2>/dev/null)" 600/600
+
+snapshot() {  # SRV: ledger, votes, stakes and privacy spending as one line
+  "$1" -d postgres -c "SELECT concat_ws(' | ',
+      (SELECT string_agg(format('%s %s %s %s', left(proposal_id, 12), proposer, arm, state), ',' ORDER BY proposal_id) FROM ruvector.qudag_proposals()),
+      (SELECT string_agg(format('%s>%s %s', validator, left(proposal_id, 12), verdict), ',' ORDER BY proposal_id, validator) FROM ruvector.qudag_votes()),
+      (SELECT string_agg(format('%s %s', name, round(stake::numeric, 6)), ',' ORDER BY node_id) FROM ruvector.qudag_reputation()),
+      (SELECT format('eps %s, %s releases', round(epsilon_spent::numeric, 9), releases) FROM ruvector.qudag_privacy_budget()))"
+}
+b_votes_at_a=$(a_sql -d postgres -c "SELECT count(*) FROM ruvector.qudag_votes() WHERE validator = 'b'")
+b_before=$(snapshot psql_b)
+a_before=$(snapshot a_sql)
+echo "# B before: $b_before"
+echo "# A before: $a_before"
+b_status_before=$(psql_b -d postgres -c "SELECT string_agg(local_status, ',' ORDER BY proposal_id) FROM ruvector.qudag_proposals() WHERE local_status IN ('confirmed', 'refuted')")
+
+# --- B: a fast restart -----------------------------------------------------------------------
+pg_b -m fast restart
+wait_state psql_b "state = 'running' AND peers = 1" || true
+check "B restored its state file at start (log)" \
+  "$(grep -c 'pattern sync restored [1-9][0-9]* proposals' "$blog" | awk '{print ($1 > 0) ? "t" : "f"}')" t
+check "B's ledger, votes, stakes and privacy spending survived the restart" "$(snapshot psql_b)" "$b_before"
+check "B still knows it voted on A's proposal ($b_status_before)" \
+  "$(psql_b -d postgres -c "SELECT string_agg(local_status, ',' ORDER BY proposal_id) FROM ruvector.qudag_proposals() WHERE local_status IN ('confirmed', 'refuted')")" "$b_status_before"
+runs psql_b 5
+learn psql_b
+sleep 2
+check "B did not vote again after the restart" \
+  "$(psql_b -d postgres -c "SELECT votes_cast FROM ruvector.qudag_status()")/$(a_sql -d postgres -c "SELECT count(*) FROM ruvector.qudag_votes() WHERE validator = 'b'")" "0/$b_votes_at_a"
+
+# --- A: an immediate shutdown (as after a crash) ------------------------------------------------
+pg_ctl_rv -m immediate stop
+pg_ctl_rv start
+wait_ready
+wait_state a_sql "state = 'running' AND peers = 1" || true
+check "A's ledger, B's vote, stakes and privacy spending survived an immediate shutdown" "$(snapshot a_sql)" "$a_before"
+a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null
+check "A does not propose the same patterns again after the restart" \
+  "$(a_sql -d postgres -c "SELECT proposals_made FROM ruvector.qudag_status()")" 0
+
+# --- a corrupt state file: ignored with a WARNING, sync starts empty ---------------------------
+pg_b -m fast stop
+printf 'RVSS%s' "$(head -c 200 /dev/zero | tr '\0' 'x')" | "${rv_as_pg[@]}" tee "$bdata/ruvector_sync.state" >/dev/null
+pg_b start
+if wait_state psql_b "state = 'running' AND peers = 1"; then ok "B runs pattern sync with a corrupt state file"; else
+  not_ok "B runs pattern sync with a corrupt state file"; fi
+check "the corrupt state file is reported with a WARNING" \
+  "$(grep -c 'WARNING:.*pattern sync ignoring ruvector_sync.state: sync state: checksum mismatch' "$blog" | awk '{print ($1 > 0) ? "t" : "f"}')" t
+check "B starts with an empty ledger" "$(psql_b -d postgres -c "SELECT count(*) FROM ruvector.qudag_proposals()")" 0
+check "no server crashed" "$(cat "$blog" "$RV_LOG" | grep -c 'terminated by signal' || true)" 0
+psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+done_testing
