@@ -298,6 +298,9 @@ class QueryDag {
   friend class internal::DagBuilder;
 
   struct Slot {
+    // User-provided, so that value-initialization (slots_.resize) runs the
+    // member initializers only instead of first zeroing the whole slot.
+    Slot() {}  // NOLINT(modernize-use-equals-default): `= default` brings the zeroing back
     bool alive = false;
     OperatorNode node;
     std::vector<NodeId> out;  // children

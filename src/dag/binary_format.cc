@@ -9,6 +9,7 @@
 // checksum first, then every length against the bytes left before it
 // allocates, every count against ParseLimits and every id.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -339,9 +340,18 @@ class Reader {
     return true;
   }
   bool Varint(const char* what, uint64_t* out, uint64_t number = 0) {
-    if (pos_ < end_ && Byte(pos_) < 0x80) {  // one byte: most ids, counts, indexes
-      *out = Byte(pos_++);
-      return true;
+    if (remaining() >= 2) {  // one or two bytes: ids, counts and indexes below 16,384
+      const uint64_t low = Byte(pos_);
+      if (low < 0x80) {
+        *out = low;
+        ++pos_;
+        return true;
+      }
+      if (Byte(pos_ + 1) < 0x80) {
+        *out = (low & 0x7F) | (uint64_t{Byte(pos_ + 1)} << 7);
+        pos_ += 2;
+        return true;
+      }
     }
     const size_t start = pos_;
     uint64_t v = 0;
@@ -498,9 +508,14 @@ class Reader {
   }
 
   bool ReadDouble(uint64_t id, const char* field, double* out) {
-    uint64_t bits = 0;
-    if (!Fixed(field, 8, &bits)) return false;
-    std::memcpy(out, &bits, sizeof bits);
+    if (remaining() < 8) return Truncated(field);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(out, data_ + pos_, 8);  // one load instead of eight
+    } else {
+      const uint64_t bits = LittleEndian(pos_, 8);
+      std::memcpy(out, &bits, sizeof bits);
+    }
+    pos_ += 8;
     if (!(std::isfinite(*out) && *out >= 0.0)) {
       return Invalid(pos_ - 8, "node %: field \"%\" must be a finite number >= 0", {id, field});
     }
