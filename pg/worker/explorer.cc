@@ -569,7 +569,13 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
       *exec_ms = PlanAndExecute(query, c.text, params, arm, settings, rows, &same_plan);
       if (same_plan) outcome = RunOutcome::kSamePlan;
     }
-    disable_timeout(STATEMENT_TIMEOUT, false);
+    // A run that completed just as its timer fired leaves the timer's
+    // cancel request pending with nothing left to cancel: processed at the
+    // next interrupt check, outside this block, it would read as a user's
+    // cancel and end the explorer with its batch unfinished (a failure
+    // charged to every capture of the batch). The cancel was ours: void it.
+    disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
+    if (get_timeout_indicator(STATEMENT_TIMEOUT, /*reset_indicator=*/true)) QueryCancelPending = false;
     SetUserIdAndSecContext(saved_user, saved_context);
     PopActiveSnapshot();
     CommitTransactionCommand();
