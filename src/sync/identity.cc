@@ -11,6 +11,7 @@
 
 #include "ruvector_dag/core.h"
 #include "ruvector_dag/sync.h"
+#include "sync/internal/private_file.h"
 #include "sync/internal/wire.h"
 
 namespace ruvector_dag::sync {
@@ -225,26 +226,7 @@ Result<Keystore> Keystore::Parse(ByteView image) {
 
 Status Keystore::Save(const std::string& path) const {
   const SecretBytes image = Serialize();
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FailedPrecondition("keystore: cannot create " + tmp + ": " + std::strerror(errno));
-  // O_CREAT's mode does not apply to an existing file.
-  bool ok = ::fchmod(fd, 0600) == 0;
-  size_t done = 0;
-  while (ok && done < image.size()) {
-    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false; else done += static_cast<size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const int saved_errno = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : saved_errno);
-    ::unlink(tmp.c_str());
-    return Status::FailedPrecondition("keystore: cannot write " + path + ": " + why);
-  }
-  return Status::Ok();
+  return internal::WritePrivateFile(path, image.data(), image.size(), "keystore");
 }
 
 Result<Keystore> Keystore::Load(const std::string& path) {
@@ -273,15 +255,9 @@ Result<Keystore> Keystore::Load(const std::string& path) {
     return Status::DataLoss("keystore: " + path + " has an implausible size " + std::to_string(st.st_size));
   }
   SecretBytes image(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < image.size()) {
-    const ssize_t n = ::read(fd, image.data() + done, image.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
+  const bool complete = internal::ReadExactly(fd, image.data(), image.size());
   ::close(fd);
-  if (done != image.size()) return Status::DataLoss("keystore: short read of " + path);
+  if (!complete) return Status::DataLoss("keystore: short read of " + path);
   return Parse(image.view());
 }
 

@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <libgen.h>
 
 #include "ruvector_dag/core.h"
 #include "ruvector_dag/sync.h"
+#include "sync/internal/private_file.h"
 #include "sync/internal/wire.h"
 
 namespace ruvector_dag::sync {
@@ -207,36 +207,7 @@ Status SyncNode::RestoreState(ByteView image) {
 
 Status SyncNode::SaveStateFile(const std::string& path) const {
   const Bytes image = SaveState();
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FailedPrecondition("sync state: cannot create " + tmp + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, 0600) == 0;
-  size_t done = 0;
-  while (ok && done < image.size()) {
-    const ssize_t w = ::write(fd, image.data() + done, image.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      ok = false;
-    } else {
-      done += static_cast<size_t>(w);
-    }
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const int saved_errno = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : saved_errno);
-    ::unlink(tmp.c_str());
-    return Status::FailedPrecondition("sync state: cannot write " + path + ": " + why);
-  }
-  // The rename is durable once the directory is.
-  std::string dir = path;
-  const int dfd = ::open(::dirname(dir.data()), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+  return internal::WritePrivateFile(path, image.data(), image.size(), "sync state");
 }
 
 Status SyncNode::LoadStateFile(const std::string& path) {
@@ -256,15 +227,9 @@ Status SyncNode::LoadStateFile(const std::string& path) {
     return Status::DataLoss("sync state: " + path + " has an implausible size " + std::to_string(st.st_size));
   }
   Bytes image(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < image.size()) {
-    const ssize_t n = ::read(fd, image.data() + done, image.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
+  const bool complete = internal::ReadExactly(fd, image.data(), image.size());
   ::close(fd);
-  if (done != image.size()) return Status::DataLoss("sync state: short read of " + path);
+  if (!complete) return Status::DataLoss("sync state: short read of " + path);
   return RestoreState(image);
 }
 
