@@ -63,7 +63,15 @@ Datum ruhnsw_check(PG_FUNCTION_ARGS) {
     Buffer buf = ReadBuffer(index, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
-    if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaque)) ||
+    // An all-zero page is one whose extension of the file survived a crash
+    // while its first write (and WAL record) did not: PostgreSQL leaves such
+    // pages, inserts and VACUUM skip them, and a link into one is reported
+    // below as a link to a missing element.
+    if (PageIsNew(page)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
+    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaque)) ||
         reinterpret_cast<HnswPageOpaque*>(PageGetSpecialPointer(page))->type != kPageElements)
       Broken(index, blk, 0, "page is not an element page");
     OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
