@@ -622,6 +622,21 @@ bool OwnedBy(const CapturedStatement& c, uint32_t database_oid, uint32_t role_oi
 
 }  // namespace
 
+int ChargeUnfinishedBatch(SteerState* s) {
+  const ExploreRequest& r = s->explore;
+  const bool one = r.running_job >= 0 && r.running_job < r.job_count;
+  int charged = 0;
+  for (int i = one ? r.running_job : 0; i < (one ? r.running_job + 1 : r.job_count); ++i) {
+    const ExploreJob& job = r.jobs[i];
+    if (job.capture < 0 || job.capture >= kCaptureSlots) continue;
+    CapturedStatement& c = s->captures[job.capture];
+    if (c.pattern_key != job.pattern_key) continue;
+    ++c.failures;
+    ++charged;
+  }
+  return charged;
+}
+
 bool CaptureExplorable(const SteerState* s, uint64_t key) {
   int idx = FindCapture(s, key);
   return idx >= 0 && s->captures[idx].unsafe == 0 && s->captures[idx].failures < kMaxCaptureFailures;

@@ -242,6 +242,8 @@ struct ExploreRequest {
   int64_t finished_us = 0;
   /// Time the explorer waited for a free core (not charged to the budget).
   int64_t yielded_us = 0;
+  /// The job the explorer is running (-1: it started none of this batch).
+  int32_t running_job = -1;
 };
 
 inline constexpr int kHealthRingCapacity = 128;
@@ -665,6 +667,13 @@ bool PublishVectorDecisions(SteerState* s, const ruvector_dag::VectorTuningOptio
 
 /// The capture of `key` exists and the explorer may still run it.
 bool CaptureExplorable(const SteerState* s, uint64_t key);
+
+/// The explorer exited before finishing the batch in `s->explore`: one
+/// failure for the capture of the job it was running (that statement may be
+/// what ended it), or for every capture of the batch when it started no job
+/// (it could not connect: the role cannot log in, the database is gone).
+/// Captures that were replaced since are not charged. Returns how many were.
+int ChargeUnfinishedBatch(SteerState* s);
 
 }  // namespace ruvector_pg
 

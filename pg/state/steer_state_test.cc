@@ -409,6 +409,29 @@ TEST(CaptureTest, AJobMeasuresAsManyRunsAsTheLearnerNeedsToJudgeTheArm) {
   EXPECT_EQ(r.jobs[0].runs, 1);
 }
 
+TEST(CaptureTest, AnUnfinishedBatchChargesOnlyTheJobThatWasRunning) {
+  auto s = NewState();
+  for (uint64_t k = 1; k <= 3; ++k) {
+    Decide(s.get(), k, 0, 2, 100.0, 0.0);
+    Capture(s.get(), k, 7, 10, 100);
+  }
+  ExploreRequest& r = s->explore;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 3);
+  auto failures = [&](uint64_t k) { return s->captures[FindCapture(s.get(), k)].failures; };
+  // Died during its second job: only that job's statement may be the cause.
+  r.running_job = 1;
+  EXPECT_EQ(ChargeUnfinishedBatch(s.get()), 1);
+  const uint64_t second = r.jobs[1].pattern_key;
+  for (uint64_t k = 1; k <= 3; ++k) EXPECT_EQ(failures(k), k == second ? 1u : 0u) << k;
+  // Died before its first job (it could not connect): every capture.
+  r.running_job = -1;
+  EXPECT_EQ(ChargeUnfinishedBatch(s.get()), 3);
+  for (uint64_t k = 1; k <= 3; ++k) EXPECT_EQ(failures(k), k == second ? 2u : 1u) << k;
+  // A capture replaced since (another pattern in its slot) is not charged.
+  s->captures[r.jobs[0].capture].pattern_key = 99;
+  EXPECT_EQ(ChargeUnfinishedBatch(s.get()), 2);
+}
+
 TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   auto s = NewState();
   Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms

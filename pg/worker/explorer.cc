@@ -114,18 +114,19 @@ void AccountBatch(int64_t finished_us, int64_t yielded_us) {
 
 /// The explorer exited: charge what it ran, and if it died before
 /// finishing its batch (its role cannot log in, the database was dropped, it
-/// was terminated) count a failure against that batch's captures.
+/// was terminated) count a failure against the capture of the job it was
+/// running, or every capture of the batch when it started none
+/// (ChargeUnfinishedBatch).
 void ReapExplorer(int64_t now) {
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   SteerState* s = Steer();
   ExploreRequest& r = s->explore;
   if (r.id == g_explorer_request && r.finished_us == 0) {
-    for (int i = 0; i < r.job_count; ++i) {
-      CapturedStatement& c = s->captures[r.jobs[i].capture];
-      if (c.pattern_key == r.jobs[i].pattern_key) ++c.failures;
-    }
+    const int charged = ChargeUnfinishedBatch(s);
     ++s->counters.explorer_errors;
-    ereport(LOG, (errmsg("ruvector_dag: the explorer exited before finishing its batch of %d runs", r.job_count)));
+    ereport(LOG, (errmsg("ruvector_dag: the explorer exited before finishing its batch of %d jobs "
+                         "(a failure counted for %d captured statements)",
+                         r.job_count, charged)));
     r.finished_us = now;
   }
   const bool current = r.id == g_explorer_request;
@@ -186,6 +187,7 @@ void HandOut(ExploreRequest* r, int64_t now, int32_t explorer_pid) {
   r->id = std::max(r->id, g_explorer_request) + 1;
   r->explorer_pid = explorer_pid;
   r->yielded_us = 0;
+  r->running_job = -1;
   g_explorer_request = r->id;
   g_batch_started_us = now;
   g_batch_accounted = false;
@@ -777,7 +779,9 @@ bool RunBatch(uint64_t id, ExploreRequest* request, CapturedStatement* capture, 
   bool yielded = false;  // no core became free: the rest waits for a later batch
   for (int j = 0; j < request->job_count && !yielded; ++j) {
     const ExploreJob& job = request->jobs[j];
-    LWLockAcquire(SteerLock(), LW_SHARED);
+    LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+    // Should this explorer die during the job, only its capture is charged.
+    if (Steer()->explore.id == id) Steer()->explore.running_job = j;
     bool current = job.capture >= 0 && job.capture < kCaptureSlots &&
                    Steer()->captures[job.capture].pattern_key == job.pattern_key &&
                    Steer()->captures[job.capture].unsafe == 0;
