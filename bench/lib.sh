@@ -19,9 +19,18 @@ bench_library() {
   fi
 }
 
+# Stops the run's cluster if it runs and removes $work: bench_workdir's EXIT
+# trap (a script that needs more at exit sets its own trap).
+bench_cleanup() {
+  if [ -f "$data/postmaster.pid" ]; then
+    "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -w -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+
 # Creates the run's directory /tmp/PREFIX.XXXXXX as $work (owned by postgres
-# when run as root, with $as_pg the command prefix that runs as that user)
-# and names its cluster directory $data.
+# when run as root, with $as_pg the command prefix that runs as that user),
+# names its cluster directory $data, and removes both at exit (bench_cleanup).
 bench_workdir() {
   work=$(mktemp -d "/tmp/$1.XXXXXX")
   chmod 755 "$work"
@@ -31,6 +40,7 @@ bench_workdir() {
     as_pg=(runuser -u postgres --)
   fi
   data=$work/data
+  trap bench_cleanup EXIT
 }
 
 # Creates the cluster $data (initdb as $as_pg, after bench_workdir) for one

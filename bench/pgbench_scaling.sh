@@ -37,11 +37,6 @@ bindir=$("$pg_config" --bindir)
 source "$root/bench/lib.sh"
 bench_library "${RUVECTOR_BENCH_PRIVATE:-0}"
 bench_workdir ruvector_pgbench
-cleanup() {
-  "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 bench_initdb 40 256MB
 pg() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w "$@" >/dev/null; }
 pg start

@@ -34,11 +34,6 @@ bindir=$("$pg_config" --bindir)
 source "$root/bench/lib.sh"
 bench_library "${RUVECTOR_BENCH_PRIVATE:-0}"
 bench_workdir ruvector_worker_cpu
-cleanup() {
-  "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 bench_initdb 40 256MB "$library"
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null
 "$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1

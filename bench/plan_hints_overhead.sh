@@ -35,11 +35,6 @@ bindir=$("$pg_config" --bindir)
 source "$root/bench/lib.sh"
 bench_library 0
 bench_workdir ruvector_hints_bench
-cleanup() {
-  [ -f "$data/postmaster.pid" ] && "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -w -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 bench_initdb 20 128MB ruvector_dag
 echo "ruvector.dag_exploration_cpu_budget = 0" >>"$data/postgresql.conf"
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null

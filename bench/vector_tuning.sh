@@ -44,8 +44,6 @@ bindir=$(/usr/lib/postgresql/15/bin/pg_config --bindir)
 source "$root/bench/lib.sh"
 bench_library 0
 bench_workdir ruvector_vtune_bench
-cleanup() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
 "${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust --no-sync >/dev/null
 cat >>"$data/postgresql.conf" <<EOC
 listen_addresses = ''
