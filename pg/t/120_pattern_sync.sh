@@ -10,23 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
-nats=$RV_WORK/nats
-set +e
-nats_out=$("$root/scripts/nats_cluster.sh" start "$nats" 1 2>&1)
-rc=$?
-set -e
-if [ "$rc" = 77 ]; then
-  echo "# nats-server is not installed (scripts/setup.sh installs it): skipped"
-  echo "1..0 # SKIP nats-server missing"
-  exit 0
-fi
-if [ "$rc" != 0 ]; then
-  echo "$nats_out" | sed 's/^/# /'
-  not_ok "a private NATS JetStream server starts"
-  done_testing
-  exit 1
-fi
-urls=$("$root/scripts/nats_cluster.sh" urls "$nats")
+source "$(dirname "$0")/sync_lib.sh"
+sync_start_nats "$RV_WORK/nats"
 echo "# NATS: $urls"
 
 bport=$((RV_PORT + 1))
@@ -40,50 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sync_conf() {  # NAME: the settings both servers use
-  cat <<EOF
-ruvector.sync_enabled = on
-ruvector.sync_nats_urls = '$urls'
-ruvector.sync_node_name = '$1'
-ruvector.sync_min_interval = 1
-ruvector.sync_pattern_maturity = 0
-EOF
-}
 
 # --- server B --------------------------------------------------------------------------
-"${rv_as_pg[@]}" mkdir -p "$bdata"
-"${rv_as_pg[@]}" "$RV_BINDIR/initdb" -D "$bdata" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-{
-  cat <<EOF
-listen_addresses = ''
-unix_socket_directories = '$RV_HOST'
-port = $bport
-fsync = off
-autovacuum = off
-max_connections = 20
-shared_preload_libraries = 'ruvector_dag'
-ruvector.dag_exploration_cpu_budget = 0.5
-ruvector.dag_exploration_min_ms = 0
-EOF
-  sync_conf b
-} | "${rv_as_pg[@]}" tee -a "$bdata/postgresql.conf" >/dev/null
-"${rv_as_pg[@]}" "$RV_BINDIR/pg_ctl" -D "$bdata" -l "$blog" -w start >/dev/null
+sync_start_b
 
 # --- server A: the test cluster ----------------------------------------------------------
-{ sync_conf a; } | while IFS= read -r line; do
-  name=${line%% =*}
-  value=${line#*= }
-  psql_db postgres -c "ALTER SYSTEM SET $name = $value" >/dev/null
-done
-psql_db postgres -c "SELECT pg_reload_conf()" >/dev/null
+sync_configure_a
 
-wait_state() {  # PSQL-FUNCTION EXPR: until EXPR over qudag_status() is true, at most 60 s
-  for _ in $(seq 1 120); do
-    [ "$("$1" -d postgres -c "SELECT $2 FROM ruvector.qudag_status()" 2>/dev/null || true)" = t ] && return 0
-    sleep 0.5
-  done
-  return 1
-}
 a_sql() { "$RV_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$RV_HOST" -p "$RV_PORT" -U postgres -At "$@"; }
 for srv in a_sql psql_b; do
   "$srv" -d postgres -c "CREATE EXTENSION IF NOT EXISTS ruvector_dag CASCADE" >/dev/null

@@ -1,0 +1,79 @@
+# Shared by the pattern-sync topic scripts (sourced after lib.sh): a private
+# NATS JetStream server, a second server "B" beside the test cluster "A", and
+# the sync settings both use.
+
+# sync_start_nats DIR: starts a one-node NATS JetStream server in DIR and
+# sets $nats and $urls; without nats-server the script is skipped (exit 0),
+# a server that does not start fails it.
+sync_start_nats() {
+  nats=$1
+  local out rc
+  set +e
+  out=$("$root/scripts/nats_cluster.sh" start "$nats" 1 2>&1)
+  rc=$?
+  set -e
+  if [ "$rc" = 77 ]; then
+    echo "# nats-server is not installed (scripts/setup.sh installs it): skipped"
+    echo "1..0 # SKIP nats-server missing"
+    exit 0
+  fi
+  if [ "$rc" != 0 ]; then
+    echo "$out" | sed 's/^/# /'
+    not_ok "a private NATS JetStream server starts"
+    done_testing
+    exit 1
+  fi
+  urls=$("$root/scripts/nats_cluster.sh" urls "$nats")
+}
+
+# sync_conf NAME: the sync settings of node NAME (both servers use them).
+sync_conf() {
+  cat <<EOF
+ruvector.sync_enabled = on
+ruvector.sync_nats_urls = '$urls'
+ruvector.sync_node_name = '$1'
+ruvector.sync_min_interval = 1
+ruvector.sync_pattern_maturity = 0
+EOF
+}
+
+# sync_start_b: initdb and start server B ($bdata, port $bport, log $blog)
+# with the extension preloaded, background exploration on and node name b.
+sync_start_b() {
+  "${rv_as_pg[@]}" mkdir -p "$bdata"
+  "${rv_as_pg[@]}" "$RV_BINDIR/initdb" -D "$bdata" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+  {
+    cat <<EOF
+listen_addresses = ''
+unix_socket_directories = '$RV_HOST'
+port = $bport
+fsync = off
+autovacuum = off
+max_connections = 20
+shared_preload_libraries = 'ruvector_dag'
+ruvector.dag_exploration_cpu_budget = 0.5
+ruvector.dag_exploration_min_ms = 0
+EOF
+    sync_conf b
+  } | "${rv_as_pg[@]}" tee -a "$bdata/postgresql.conf" >/dev/null
+  "${rv_as_pg[@]}" "$RV_BINDIR/pg_ctl" -D "$bdata" -l "$blog" -w start >/dev/null
+}
+
+# sync_configure_a: the test cluster becomes node a (ALTER SYSTEM, reload).
+sync_configure_a() {
+  local line
+  sync_conf a | while IFS= read -r line; do
+    psql_db postgres -c "ALTER SYSTEM SET ${line%% =*} = ${line#*= }" >/dev/null
+  done
+  psql_db postgres -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+# wait_state PSQL-FUNCTION EXPR: until EXPR over qudag_status() is true, at
+# most 60 s.
+wait_state() {
+  for _ in $(seq 1 120); do
+    [ "$("$1" -d postgres -c "SELECT $2 FROM ruvector.qudag_status()" 2>/dev/null || true)" = t ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
