@@ -15,23 +15,8 @@ source "$(dirname "$0")/lib.sh"
 log_start=$(stat -c %s "$RV_LOG")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
-nats=$RV_WORK/nats190
-set +e
-nats_out=$("$root/scripts/nats_cluster.sh" start "$nats" 1 2>&1)
-rc=$?
-set -e
-if [ "$rc" = 77 ]; then
-  echo "# nats-server is not installed (scripts/setup.sh installs it): skipped"
-  echo "1..0 # SKIP nats-server missing"
-  exit 0
-fi
-if [ "$rc" != 0 ]; then
-  echo "$nats_out" | sed 's/^/# /'
-  not_ok "a private NATS JetStream server starts"
-  done_testing
-  exit 1
-fi
-urls=$("$root/scripts/nats_cluster.sh" urls "$nats")
+source "$(dirname "$0")/sync_lib.sh"
+sync_start_nats "$RV_WORK/nats190"
 
 bport=$((RV_PORT + 2))
 bdata=$RV_WORK/b190
@@ -49,46 +34,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sync_conf() {  # NAME
-  cat <<EOF
-ruvector.sync_enabled = on
-ruvector.sync_nats_urls = '$urls'
-ruvector.sync_node_name = '$1'
-ruvector.sync_min_interval = 1
-ruvector.sync_pattern_maturity = 0
-EOF
-}
-"${rv_as_pg[@]}" mkdir -p "$bdata"
-"${rv_as_pg[@]}" "$RV_BINDIR/initdb" -D "$bdata" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-{
-  cat <<EOF
-listen_addresses = ''
-unix_socket_directories = '$RV_HOST'
-port = $bport
-fsync = off
-autovacuum = off
-max_connections = 20
-shared_preload_libraries = 'ruvector_dag'
-ruvector.dag_exploration_cpu_budget = 0.5
-ruvector.dag_exploration_min_ms = 0
-EOF
-  sync_conf b
-} | "${rv_as_pg[@]}" tee -a "$bdata/postgresql.conf" >/dev/null
-pg_b start
+sync_start_b
 # A's peers file from an earlier script names another B: start from none.
 rm -f "$RV_DATA/ruvector_sync.peers" "$RV_DATA/ruvector_sync.state"
-{ sync_conf a; } | while IFS= read -r line; do
-  psql_db postgres -c "ALTER SYSTEM SET ${line%% =*} = ${line#*= }" >/dev/null
-done
-psql_db postgres -c "SELECT pg_reload_conf()" >/dev/null
+sync_configure_a
 
-wait_state() {  # PSQL-FUNCTION EXPR: until EXPR over qudag_status() is true, at most 60 s
-  for _ in $(seq 1 120); do
-    [ "$("$1" -d postgres -c "SELECT $2 FROM ruvector.qudag_status()" 2>/dev/null || true)" = t ] && return 0
-    sleep 0.5
-  done
-  return 1
-}
 for srv in a_sql psql_b; do "$srv" -d postgres -c "CREATE EXTENSION IF NOT EXISTS ruvector_dag CASCADE" >/dev/null; done
 if ! wait_state a_sql "state = 'running' AND public_key IS NOT NULL" ||
    ! wait_state psql_b "state = 'running' AND public_key IS NOT NULL"; then
@@ -152,6 +102,23 @@ snapshot() {  # SRV: ledger, votes, stakes and privacy spending as one line
       (SELECT string_agg(format('%s %s', name, round(stake::numeric, 6)), ',' ORDER BY node_id) FROM ruvector.qudag_reputation()),
       (SELECT format('eps %s, %s releases', round(epsilon_spent::numeric, 9), releases) FROM ruvector.qudag_privacy_budget()))"
 }
+# B deploys A's arm and may propose that pattern itself, and A then votes on
+# it: let the exchange settle (both sync now, then the same snapshots three
+# times a second apart) so that what the restarts must keep is fixed.
+settle() {
+  local prev="" cur stable=0
+  for _ in $(seq 1 60); do
+    psql_b -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null 2>&1 || true
+    a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null 2>&1 || true
+    sleep 1
+    cur="$(snapshot psql_b)#$(snapshot a_sql)"
+    if [ "$cur" = "$prev" ]; then stable=$((stable + 1)); else stable=0; fi
+    [ "$stable" -ge 3 ] && return 0
+    prev=$cur
+  done
+  return 1
+}
+check "the sync exchange settled before the restarts" "$(settle && echo t || echo f)" t
 b_votes_at_a=$(a_sql -d postgres -c "SELECT count(*) FROM ruvector.qudag_votes() WHERE validator = 'b'")
 b_before=$(snapshot psql_b)
 a_before=$(snapshot a_sql)
