@@ -195,6 +195,13 @@ void DefineGucs() {
                            "Patterns whose default plan runs faster than this (ms) are not explored in the "
                            "background: there is little to gain.",
                            nullptr, &g_explore_min_ms, 1.0, 0.0, 1e6, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.dag_exploration_horizon",
+                           "Seconds ahead over which a candidate arm's expected saving is counted against the "
+                           "cost of measuring it (0 = every candidate is explored).",
+                           "A candidate is explored only while the milliseconds it is expected to save on the "
+                           "pattern's runs within this horizon (its observed rate x the horizon) exceed the "
+                           "explorer time its trial is expected to cost.",
+                           &g_explore_horizon_s, 3600.0, 0.0, 1e7, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   // Pattern sync (docs/sync.md, "In the server"): server-wide, in
   // postgresql.conf; the worker applies a change at the next reload.
   DefineCustomBoolVariable("ruvector.sync_enabled",

@@ -115,6 +115,16 @@ struct PatternDecision {
   double tension = 0.0;
   /// Exploration priority: time at stake (ms, decayed) x (1 + tension).
   double priority = 0.0;
+  /// The value of measuring explore_arm (docs/engine.md, "What a trial is
+  /// worth"): the runs the pattern is expected to make within the horizon
+  /// (its observed rate of served runs x EngineOptions::exploration_horizon_s),
+  /// the milliseconds the trial is expected to save over them (x (1 +
+  /// tension)) and the explorer milliseconds it is expected to cost. A
+  /// candidate is offered only while gain > cost. All 0 when not valued (no
+  /// candidate, no measured reference latency, or the horizon is 0).
+  double future_runs = 0.0;
+  double explore_gain_ms = 0.0;
+  double explore_cost_ms = 0.0;
 };
 
 enum class PatternEventType : uint8_t { kDeploy = 1, kRevert = 2, kReject = 3 };
@@ -227,6 +237,12 @@ class PatternLearner {
   bool Owner(uint64_t key, uint32_t* database_oid, uint32_t* role_oid) const;
   /// Time at stake of a tracked pattern as of `now_us` (0 when unknown).
   double TimeAtStake(uint64_t key, int64_t now_us) const;
+  /// Runs of a tracked pattern expected within `horizon_s` seconds after
+  /// `now_us`: its observed rate of served runs (runs of the arm it was
+  /// served with, decayed with half-life kValueHalfLifeUs, over the time it
+  /// was observed, at least kMinRateWindowUs) x horizon_s. 0 when unknown.
+  double FutureRuns(uint64_t key, int64_t now_us, double horizon_s) const;
+  static constexpr int64_t kMinRateWindowUs = int64_t{60} * 1000000;
   /// Keys of every tracked pattern, ascending.
   std::vector<uint64_t> Keys() const;
 
@@ -239,6 +255,12 @@ class PatternLearner {
     std::vector<uint32_t> relations;  // ascending; empty = not known yet
     double value_ms = 0.0;
     int64_t value_at_us = 0;
+    /// Served runs (the arm the pattern was served with; not candidates'
+    /// or censored runs), decayed like value_ms; since first_served_us. Not
+    /// part of the image: counted again after a restart.
+    double served_runs = 0.0;
+    int64_t served_at_us = 0;
+    int64_t first_served_us = 0;
     int64_t revalidate_since_us = 0;  // 0 = none
     double fresh_default_log_sum = 0.0;
     uint32_t fresh_default_runs = 0;
@@ -320,6 +342,12 @@ struct EngineOptions {
   /// 0 = no budget. Not part of the image (full again after an import).
   double train_rate_per_arm = 0.0;
   uint32_t train_burst_per_arm = 32;  // >= 1
+  /// How far ahead a trial's gain is counted, in seconds: a candidate arm is
+  /// explored only while the milliseconds it is expected to save on the
+  /// pattern's runs within this horizon (the pattern's observed rate x the
+  /// horizon) exceed what measuring it is expected to cost (docs/engine.md,
+  /// "What a trial is worth"). 0 = every candidate is explored (no valuation).
+  double exploration_horizon_s = 3600.0;
   uint64_t seed = 0xE61Eu;
 };
 /// kInvalidArgument naming the first bad field (nested options included).
@@ -485,6 +513,11 @@ class Engine {
   /// The network prior of a pattern (0 = none).
   uint32_t NetworkPrior(uint64_t pattern_key) const;
 
+  /// Sets EngineOptions::exploration_horizon_s (a host's setting changed):
+  /// trials are valued with it from the next Learn / Decide on.
+  /// kInvalidArgument unless finite and >= 0.
+  Status SetExplorationHorizon(double seconds);
+
   /// Multiplies a pattern's learning rate (and exploration share) by `factor`
   /// in [1, 10] until it decays back (x0.9 per learning pass); for high
   /// tension. kNotFound for an unknown pattern.
@@ -562,6 +595,7 @@ class Engine {
     double tension = 0.0;     // EWMA over executed plans with actual rows
     uint32_t tension_samples = 0;
     int prior_arm = -1;
+    double prior_bonus = 0.0;    // the prior arm's bonus (log gain of similar plans)
     uint32_t network_prior = 0;  // SetNetworkPrior (0 = none)
     /// Per arm: the training budget's tokens and the run time they were
     /// counted at (EngineOptions::train_rate_per_arm; empty until trained).
@@ -619,6 +653,30 @@ class Engine {
   void Plan(uint64_t key, PatternModel* state, HostLearnOutput* out);
   void PublishToBank(uint64_t key, const PatternModel& state);
   void Annotate(uint64_t key, PatternDecision* d) const;
+  /// What measuring `arm` of pattern `key` is worth now (docs/engine.md,
+  /// "What a trial is worth"). `preds`: the value model's log-latency of
+  /// every arm on the pattern's plan (null = none), `bonus`: the arm's prior
+  /// bonus (log gain of similar plans). valued = false without a measured
+  /// reference latency or with the horizon at 0.
+  struct TrialValue {
+    bool valued = false;
+    double future_runs = 0.0;
+    double gain_ms = 0.0;
+    double cost_ms = 0.0;
+  };
+  TrialValue ValueTrial(uint64_t key, uint32_t arm, const double* preds, double bonus) const;
+  /// False when the trial `v` of `arm` is worth no more than it costs,
+  /// unless the bandit started the arm (PatternBandit::Started: it is
+  /// finished to a verdict).
+  bool TrialPays(uint64_t key, uint32_t arm, const TrialValue& v) const;
+  /// Candidates (bit mask) whose trial does not pay (TrialPays).
+  uint64_t UnprofitableArms(uint64_t key, const double* preds, const double* bonus) const;
+  /// Log-latency sd of the value model's prediction for an arm it does not
+  /// know, or on a pattern whose error it has not measured yet.
+  static constexpr double kUninformedSigma = 1.0;
+  /// A candidate run is cut at this multiple of the latency it must beat
+  /// (the PostgreSQL explorer's factor): the most one run can cost.
+  static constexpr double kTrialTimeoutFactor = 1.5;
 
   EngineOptions options_;
   std::vector<Lane> lanes_;

@@ -259,6 +259,10 @@ class PatternBandit {
     const uint32_t need = MinRuns(arm), have = arms_[arm].since_reset;
     return have < need ? need - have : 1;
   }
+  /// The arm has runs since its last reset, fewer than it needs to be
+  /// compared with arm 0, its last run completed and it is not rejected:
+  /// NextExploration finishes it before it starts another candidate.
+  bool Started(uint32_t arm) const;
   /// Records a run. `censored` = the run hit a timeout after `latency_ms`
   /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.

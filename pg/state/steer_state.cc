@@ -663,10 +663,16 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
   const double aging = 1.0 + waited_s / 10.0;
   if (work == 2) return kBaselineValue * aging;
-  const double weight = ExploreWeight(*d, plan.stake_ms != nullptr ? plan.stake_ms[slot] : 0.0);
-  const double gain = 0.5 / static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
+  const double halving = static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
   const double cost = std::max(1e-3, static_cast<double>(j.runs) * j.expected_ms);
-  return weight * gain / cost * aging;
+  if (std::isfinite(d->explore_gain_ms) && d->explore_gain_ms > 0.0) {
+    // The engine's expected saving within its horizon against this job's
+    // expected cost (at the measured load): only a trial that pays is run.
+    const double gain = d->explore_gain_ms / halving;
+    return gain > cost ? (gain - cost) / cost * aging : 0.0;
+  }
+  const double weight = ExploreWeight(*d, plan.stake_ms != nullptr ? plan.stake_ms[slot] : 0.0);
+  return weight * (0.5 / halving) / cost * aging;
 }
 
 bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& plan, uint32_t* database_oid,

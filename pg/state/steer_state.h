@@ -91,6 +91,9 @@ struct Decision {
   int32_t prior_arm = -1;  // arm a similar plan of the same owner deployed (-1 = none)
   double tension = 0.0;    // tension of the pattern's executed plans, [0, 1]
   double priority = 0.0;   // exploration priority: time at stake (ms) x (1 + tension)
+  /// The engine's value of measuring explore_arm: ms it is expected to save
+  /// within its horizon (PatternDecision::explore_gain_ms; 0 = not valued).
+  double explore_gain_ms = 0.0;
   // Vector tuning (vector_state.h), published by the worker:
   uint8_t vector_state = kVectorNone;
   int32_t vector_setting = -1;  // deployed search setting (ruvector_dag::kVectorEfCandidates index, exact), -1 = none
@@ -563,14 +566,17 @@ double ExploreWeight(const Decision& d, double stake_ms);
 
 /// The value of exploring capture `slot` now, per millisecond of explorer
 /// time: baseline runs that are due come first (kBaselineValue); a candidate
-/// is worth ExploreWeight x plausible speed-up / expected run cost x (1 +
-/// seconds waited / 10, at most 60 s), where the plausible speed-up is 1/2
-/// halved per consecutive timeout of that arm on the statement (its lower
-/// bound already exceeded the timeout) and the expected cost is runs x (the
-/// value model's latency of the arm x load, no less than the best measured
-/// latency x load / kMaxPredictedSpeedup; without a prediction the best
-/// measured latency x load), at most the timeout (the timeout after a
-/// timeout). 0 = no work.
+/// the engine valued (Decision::explore_gain_ms > 0) is worth (gain - cost) /
+/// cost x (1 + seconds waited / 10, at most 60 s), where gain is the engine's
+/// expected saving halved per consecutive timeout of that arm on the
+/// statement (its lower bound already exceeded the timeout) and cost the
+/// job's expected explorer time -- 0 (no work) when the gain does not exceed
+/// it; a candidate without the engine's value is worth ExploreWeight x a
+/// plausible speed-up (1/2, halved per consecutive timeout) / cost x the same
+/// aging. The expected cost is runs x (the value model's latency of the arm x
+/// load, no less than the best measured latency x load /
+/// kMaxPredictedSpeedup; without a prediction the best measured latency x
+/// load), at most the timeout (the timeout after a timeout). 0 = no work.
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan);
 inline constexpr double kBaselineValue = 1e12;
 

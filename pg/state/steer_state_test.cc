@@ -541,6 +541,47 @@ TEST(CaptureTest, ATimedOutArmIsRetriedLongerAndSinksInTheOrder) {
   EXPECT_EQ(r.jobs[0].timeout_ms, 300);
 }
 
+TEST(CaptureTest, TheEngineValueOfATrialOrdersTheWorkAndATrialThatCannotPayGetsNoJob) {
+  auto s = NewState();
+  Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms
+  Decision* d2 = Decide(s.get(), 2, 0, 4, 100.0, 0.0);  // candidate 4, default 100 ms
+  Capture(s.get(), 1, 7, 10, 100);
+  Capture(s.get(), 2, 7, 10, 100);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  const int slot1 = FindCapture(s.get(), 1), slot2 = FindCapture(s.get(), 2);
+  const ExplorePlan plan = Plan();
+  auto value = [&](int slot) { return ExploreValue(s.get(), slot, 1000, plan); };
+  // The same trial (two runs of about 100 ms); pattern 1 runs five times as
+  // often, so the engine expects five times the saving from it.
+  d1->explore_gain_ms = 5000.0;
+  d2->explore_gain_ms = 1000.0;
+  const double aging = 1.0 + 900e-6 / 10.0;  // 900 us waited
+  EXPECT_DOUBLE_EQ(value(slot1), (5000.0 - 200.0) / 200.0 * aging);
+  EXPECT_DOUBLE_EQ(value(slot2), (1000.0 - 200.0) / 200.0 * aging);
+  // The time at stake no longer decides: the engine's gain does.
+  d2->priority = 1e6;
+  EXPECT_GT(value(slot1), value(slot2));
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[1].pattern_key, 2u);
+  // A trial expected to save less than it costs gets no job ...
+  d2->explore_gain_ms = 150.0;
+  EXPECT_EQ(value(slot2), 0.0);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  // ... also after a timeout that halves the plausible gain ...
+  d2->explore_gain_ms = 1000.0;
+  NoteRunOutcome(&s->captures[slot2], 4, /*timed_out=*/true);
+  NoteRunOutcome(&s->captures[slot2], 4, /*timed_out=*/true);
+  EXPECT_EQ(value(slot2), 0.0);  // 250 ms of gain against one run of 800 ms
+  // ... and when nothing pays, no batch at all: the budget is a cap.
+  d1->explore_gain_ms = 150.0;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 0);
+}
+
 TEST(CaptureTest, TensionAndTheValueModelOrderTheWorkAndSizeTimeouts) {
   auto s = NewState();
   Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms

@@ -48,6 +48,7 @@ namespace ruvector_pg {
 
 double g_explore_cpu_budget = 0.1;
 double g_explore_min_ms = 1.0;
+double g_explore_horizon_s = 3600.0;
 int g_forced_arm = -1;
 const char* g_forced_settings = nullptr;
 bool g_in_explorer = false;

@@ -8,6 +8,7 @@ namespace ruvector_pg {
 
 extern double g_explore_cpu_budget;  // ruvector.dag_exploration_cpu_budget
 extern double g_explore_min_ms;      // ruvector.dag_exploration_min_ms
+extern double g_explore_horizon_s;   // ruvector.dag_exploration_horizon (seconds)
 /// In an explorer process: the arm steerable statements are planned with
 /// while it re-executes one (-1 = none).
 extern int g_forced_arm;

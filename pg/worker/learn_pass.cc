@@ -600,6 +600,7 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
   // forces, or the selector.
   const char* source = "";
   RUVECTOR_RETURN_IF_ERROR(g_engine->ForceMechanism(WantedMechanism(p.attention_request, g_attention, &source)));
+  RUVECTOR_RETURN_IF_ERROR(g_engine->SetExplorationHorizon(g_explore_horizon_s));
   RUVECTOR_RETURN_IF_ERROR(g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out));
   const ruvector_dag::EngineStats stats = g_engine->Stats();
   const std::string_view mechanism = ruvector_dag::AttentionMechanismName(g_engine->mechanism());
@@ -784,6 +785,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->prior_arm = u.prior_arm;
     d->tension = u.tension;
     d->priority = u.priority;
+    d->explore_gain_ms = u.explore_gain_ms;
     d->updated_us = now;
     // A pattern split by constants: its plannings with constants become the
     // constants' patterns; it neither explores nor serves an arm itself.

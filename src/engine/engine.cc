@@ -58,6 +58,9 @@ Status ValidateEngineOptions(const EngineOptions& o) {
     return Status::InvalidArgument("EngineOptions.train_rate_per_arm must be finite and >= 0");
   }
   if (o.train_burst_per_arm < 1) return Status::InvalidArgument("EngineOptions.train_burst_per_arm must be >= 1");
+  if (!(o.exploration_horizon_s >= 0) || !std::isfinite(o.exploration_horizon_s)) {
+    return Status::InvalidArgument("EngineOptions.exploration_horizon_s must be finite and >= 0");
+  }
   if (!(o.prior_weight >= 0) || !std::isfinite(o.prior_weight)) {
     return Status::InvalidArgument("EngineOptions.prior_weight must be >= 0");
   }
@@ -404,6 +407,7 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   b->SetExplorationOrder(std::span<const uint32_t>(order, k - 1));
   if (prior > 0 && state->prior_arm != prior && first_time && out != nullptr) ++out->priors;
   state->prior_arm = prior;
+  state->prior_bonus = prior > 0 ? bonus[prior] : 0.0;
   b->SetPrior(prior > 0 ? static_cast<uint32_t>(prior) : 0u);
   // Pruning: only where the model has been right about this pattern, only
   // arms predicted clearly worse than the default, never a prior's arm.
@@ -419,7 +423,87 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
       }
     }
   }
+  // Candidates whose trial is not worth its cost are not explored (a cap on
+  // the explorer's time, not a target: docs/engine.md).
+  skipped |= UnprofitableArms(key, preds, bonus);
   b->SetSkipped(skipped);
+}
+
+namespace {
+
+double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+}  // namespace
+
+Engine::TrialValue Engine::ValueTrial(uint64_t key, uint32_t arm, const double* preds, double bonus) const {
+  TrialValue v;
+  const PatternBandit* b = learner_.Bandit(key);
+  const uint32_t k = options_.num_arms;
+  if (b == nullptr || arm == 0 || arm >= k || !(options_.exploration_horizon_s > 0.0)) return v;
+  // The latency the arm must beat: the deployed arm's, else the default's.
+  uint32_t ref_arm = b->deployed_arm();
+  if (b->Summary(ref_arm).runs == 0) ref_arm = 0;
+  const ArmSummary ref = b->Summary(ref_arm);
+  if (ref.runs == 0 || !std::isfinite(ref.mean_log_ms)) return v;
+  const double log_ref = ref.mean_log_ms;
+  // The arm's mean log-latency before this pattern's runs of it: the value
+  // model's prediction relative to the reference's, where the model knows
+  // the arm and its error on the pattern was measured, with that error;
+  // else uninformed (the
+  // reference's latency, sd kUninformedSigma). A prior's gain (log units,
+  // at most 2) moves it down.
+  double mu = log_ref, sigma = kUninformedSigma;
+  auto it = models_.find(key);
+  if (preds != nullptr && lanes_[active_].arm_samples[arm] >= kMinArmSamples && std::isfinite(preds[arm]) &&
+      std::isfinite(preds[ref_arm]) && it != models_.end() && it->second.error_samples >= kTrustSamples) {
+    mu = log_ref + (preds[arm] - preds[ref_arm]);
+    // |error| of a normal error is sd x sqrt(2 / pi).
+    sigma = std::clamp(it->second.error_ewma * 1.2533141373155003, 0.25, kUninformedSigma);
+  }
+  if (bonus > 0.0 && std::isfinite(bonus)) mu = std::min(mu, log_ref - std::min(bonus, 2.0));
+  // Runs of the arm in its current window update that belief (a normal
+  // prior with normal runs of sd at least 0.25); a rejected arm's window is
+  // from another regime and is dropped when it is tried again.
+  const ArmSummary s = b->Summary(arm);
+  if (s.runs > 0 && !s.rejected && std::isfinite(s.mean_log_ms)) {
+    const double run_sd = std::max(s.sd_log_ms, 0.25);
+    const double precision = 1.0 / (sigma * sigma) + s.runs / (run_sd * run_sd);
+    mu = (mu / (sigma * sigma) + s.runs * s.mean_log_ms / (run_sd * run_sd)) / precision;
+    sigma = 1.0 / std::sqrt(precision);
+  }
+  // With log L ~ N(mu, sigma^2) and R the reference's latency:
+  //   gain per run E[max(0, R - L)] = R Phi(d) - e^(mu + sigma^2/2) Phi(d - sigma), d = (ln R - mu) / sigma
+  //   cost per run E[min(L, c)] = e^(mu + sigma^2/2) Phi((ln c - mu - sigma^2) / sigma) + c (1 - Phi((ln c - mu) / sigma))
+  // with c = kTrialTimeoutFactor x R, the run's timeout.
+  const double r = std::exp(log_ref);
+  const double mean = std::exp(mu + 0.5 * sigma * sigma);
+  const double d = (log_ref - mu) / sigma;
+  const double gain = std::max(0.0, r * NormalCdf(d) - mean * NormalCdf(d - sigma));
+  const double log_c = log_ref + std::log(kTrialTimeoutFactor);
+  const double per_run = mean * NormalCdf((log_c - mu - sigma * sigma) / sigma) +
+                         std::exp(log_c) * (1.0 - NormalCdf((log_c - mu) / sigma));
+  const double tension = it != models_.end() ? std::clamp(it->second.tension, 0.0, 1.0) : 0.0;
+  v.valued = true;
+  v.future_runs = learner_.FutureRuns(key, clock_us_, options_.exploration_horizon_s);
+  v.gain_ms = gain * v.future_runs * (1.0 + tension);
+  v.cost_ms = per_run * static_cast<double>(b->RunsToJudge(arm));
+  if (!std::isfinite(v.gain_ms) || !std::isfinite(v.cost_ms)) v = TrialValue{};
+  return v;
+}
+
+bool Engine::TrialPays(uint64_t key, uint32_t arm, const TrialValue& v) const {
+  if (!v.valued || v.gain_ms > v.cost_ms) return true;
+  // A started arm is finished (its verdict retires it), whatever its value.
+  const PatternBandit* b = learner_.Bandit(key);
+  return b != nullptr && b->Started(arm);
+}
+
+uint64_t Engine::UnprofitableArms(uint64_t key, const double* preds, const double* bonus) const {
+  uint64_t mask = 0;
+  for (uint32_t a = 1; a < options_.num_arms && a < 64; ++a) {
+    if (!TrialPays(key, a, ValueTrial(key, a, preds, bonus != nullptr ? bonus[a] : 0.0))) mask |= uint64_t{1} << a;
+  }
+  return mask;
 }
 
 uint64_t Engine::NetworkPriorFocus(PatternBandit& b, uint32_t prior, const double* preds, bool trusted) const {
@@ -461,14 +545,34 @@ uint64_t Engine::NetworkPriorFocus(PatternBandit& b, uint32_t prior, const doubl
 void Engine::Annotate(uint64_t key, PatternDecision* d) const {
   auto it = models_.find(key);
   double tension = 0.0;
+  double preds[kMaxArms];
+  bool predicted = false;
+  if (it != models_.end() && it->second.has_embedding) {
+    predicted =
+        lanes_[active_].model.PredictArms(it->second.embedding, std::span<double>(preds, options_.num_arms)).ok();
+  }
+  // The candidate's trial, valued as of the latest run time seen (a pattern
+  // that stopped running loses its rate): one that no longer pays is not
+  // offered.
+  if (d->explore_arm > 0) {
+    const uint32_t arm = static_cast<uint32_t>(d->explore_arm);
+    const bool prior = it != models_.end() && it->second.prior_arm == d->explore_arm;
+    const TrialValue v = ValueTrial(key, arm, predicted ? preds : nullptr, prior ? it->second.prior_bonus : 0.0);
+    d->future_runs = v.future_runs;
+    d->explore_gain_ms = v.gain_ms;
+    d->explore_cost_ms = v.cost_ms;
+    if (!TrialPays(key, arm, v)) {
+      d->explore_arm = -1;
+      d->explore_runs = 1;
+    }
+  }
   if (it != models_.end()) {
     const PatternModel& s = it->second;
     tension = s.tension;
     d->prior_arm = s.prior_arm;
     if (s.has_embedding) {
-      double preds[kMaxArms];
       const uint32_t k = options_.num_arms;
-      if (lanes_[active_].model.PredictArms(s.embedding, std::span<double>(preds, k)).ok()) {
+      if (predicted) {
         d->predicted_default_ms = std::exp(preds[0]);
         if (d->deployed_arm >= 0 && static_cast<uint32_t>(d->deployed_arm) < k) {
           d->predicted_deployed_ms = std::exp(preds[d->deployed_arm]);
@@ -626,10 +730,13 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     if (it != models_.end()) {
       Plan(d.pattern_key, &it->second, out);
       it->second.lr_boost = std::max(1.0, it->second.lr_boost * 0.9);
-      if (const PatternBandit* b = learner_.Bandit(d.pattern_key); b != nullptr) {
-        d.explore_arm = b->NextExploration();
-        d.explore_runs = d.explore_arm > 0 ? b->RunsToJudge(static_cast<uint32_t>(d.explore_arm)) : 1;
-      }
+    } else if (PatternBandit* b = learner_.MutableBandit(d.pattern_key); b != nullptr) {
+      // No plan embedded yet: no order, only the value of each trial.
+      b->SetSkipped(UnprofitableArms(d.pattern_key, nullptr, nullptr));
+    }
+    if (const PatternBandit* b = learner_.Bandit(d.pattern_key); b != nullptr) {
+      d.explore_arm = b->NextExploration();
+      d.explore_runs = d.explore_arm > 0 ? b->RunsToJudge(static_cast<uint32_t>(d.explore_arm)) : 1;
     }
     Annotate(d.pattern_key, &d);
   }
@@ -830,6 +937,14 @@ Status Engine::SetNetworkPrior(uint64_t pattern_key, uint32_t arm) {
   }
   it->second.network_prior = arm;
   Plan(pattern_key, &it->second, nullptr);
+  return Status::Ok();
+}
+
+Status Engine::SetExplorationHorizon(double seconds) {
+  if (!(seconds >= 0.0) || !std::isfinite(seconds)) {
+    return Status::InvalidArgument("Engine: the exploration horizon must be finite and >= 0 seconds");
+  }
+  options_.exploration_horizon_s = seconds;
   return Status::Ok();
 }
 

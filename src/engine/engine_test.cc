@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -5,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -759,6 +761,127 @@ TEST(EngineHostLoopTest, AnArmPlannedOnlyAsTheDefaultPlanIsRetiredWithoutARunOfT
   EXPECT_EQ(info.arms[3].censored, 1u);
   EXPECT_TRUE(info.arms[3].rejected);
   EXPECT_TRUE(info.arms[3].timeout_retired);  // retried later: statistics may change the plan
+}
+
+// --- what a trial is worth ----------------------------------------------------
+
+constexpr int64_t kSecondUs = 1000000;
+
+TEST(EngineTrialValueTest, APatternThatStoppedRunningGetsNoMoreTrials) {
+  auto engine = Engine::Create(HostOptions()).value();
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 5; ++i) runs.push_back(HostRun(1, 0, 100.0, (1 + i) * kSecondUs));
+  HostLearnOutput out = HostPass(engine.get(), runs, {});
+  ASSERT_EQ(out.decisions.size(), 1u);
+  // Five runs in a minute: about 300 in the hour ahead, each expected to
+  // save a few ms: worth the four runs that judge an arm.
+  const PatternDecision fresh = out.decisions[0];
+  EXPECT_GT(fresh.explore_arm, 0);
+  EXPECT_NEAR(fresh.future_runs, 300.0, 10.0);
+  EXPECT_GT(fresh.explore_gain_ms, fresh.explore_cost_ms);
+  EXPECT_GT(fresh.explore_cost_ms, 0.0);
+  // Three hours later (another pattern's run moves the clock) its rate has
+  // fallen below one run an hour: no arm of it pays for its trial.
+  HostPass(engine.get(), {HostRun(2, 0, 50.0, 3 * 3600 * kSecondUs)}, {});
+  const PatternDecision stale = engine->Decide(1).value();
+  EXPECT_EQ(stale.explore_arm, -1);
+  EXPECT_LT(stale.future_runs, 1.0);
+  // A candidate's trial (an explorer's run cancelled at its timeout, not a
+  // served run) does not raise its rate: it is re-planned and still offers
+  // nothing. (A completed trial run would have started the arm, which is
+  // finished to a verdict whatever its value.)
+  PatternRun trial = HostRun(1, 1, 150.0, 3 * 3600 * kSecondUs + 1);
+  trial.censored = true;
+  out = HostPass(engine.get(), {trial}, {});
+  ASSERT_FALSE(out.decisions.empty());
+  EXPECT_EQ(out.decisions[0].pattern_key, 1u);
+  EXPECT_EQ(out.decisions[0].explore_arm, -1);
+  EXPECT_EQ(engine->patterns().Bandit(1)->NextExploration(), -1);
+  // Served again often, it is worth exploring again.
+  runs.clear();
+  for (int i = 0; i < 60; ++i) runs.push_back(HostRun(1, 0, 100.0, (3 * 3600 + 10 + i) * kSecondUs));
+  out = HostPass(engine.get(), runs, {});
+  EXPECT_GT(out.decisions[0].explore_arm, 0);
+}
+
+TEST(EngineTrialValueTest, AFrequentPatternIsWorthMoreThanARareOneWithTheSameLatencies) {
+  auto run_scenario = [](Engine* engine) {
+    std::vector<PatternRun> runs;
+    // Pattern 1: every 30 s for ten minutes; pattern 2: four times in the
+    // same ten minutes. Same latencies, same (unmeasured) arms.
+    for (int i = 0; i < 20; ++i) runs.push_back(HostRun(1, 0, 200.0, (30 * i + 1) * kSecondUs));
+    for (int i = 0; i < 4; ++i) runs.push_back(HostRun(2, 0, 200.0, (190 * i + 1) * kSecondUs));
+    std::sort(runs.begin(), runs.end(), [](const PatternRun& a, const PatternRun& b) { return a.at_us < b.at_us; });
+    HostPass(engine, runs, {});
+    return std::make_pair(engine->Decide(1).value(), engine->Decide(2).value());
+  };
+  auto engine = Engine::Create(HostOptions()).value();
+  const auto [frequent, rare] = run_scenario(engine.get());
+  EXPECT_GT(frequent.explore_arm, 0);
+  EXPECT_GT(rare.explore_arm, 0);
+  EXPECT_NEAR(frequent.explore_cost_ms, rare.explore_cost_ms, 1e-9);  // the same trial
+  EXPECT_NEAR(frequent.future_runs / rare.future_runs, 5.0, 0.5);
+  EXPECT_GT(frequent.explore_gain_ms, 4.0 * rare.explore_gain_ms);
+  // Deterministic: the same runs give the same values.
+  auto again = Engine::Create(HostOptions()).value();
+  const auto [frequent2, rare2] = run_scenario(again.get());
+  EXPECT_EQ(frequent2.explore_arm, frequent.explore_arm);
+  EXPECT_EQ(frequent2.explore_gain_ms, frequent.explore_gain_ms);
+  EXPECT_EQ(rare2.explore_gain_ms, rare.explore_gain_ms);
+  EXPECT_EQ(rare2.explore_cost_ms, rare.explore_cost_ms);
+}
+
+TEST(EngineTrialValueTest, AStartedArmIsValuedOnItsRunsAndARefutedOneIsNotOffered) {
+  auto engine = Engine::Create(HostOptions()).value();
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 8; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, (1 + i) * kSecondUs));
+  HostPass(engine.get(), runs, {});
+  const PatternDecision before = engine->Decide(1).value();
+  ASSERT_EQ(before.explore_arm, 1);
+  // Two runs of arm 1 at a third of the default: finishing it is cheaper
+  // (two runs left) and worth more than an unmeasured arm.
+  HostPass(engine.get(), {HostRun(1, 1, 33.0, 10 * kSecondUs), HostRun(1, 1, 34.0, 11 * kSecondUs)}, {});
+  const PatternDecision started = engine->Decide(1).value();
+  EXPECT_EQ(started.explore_arm, 1);
+  EXPECT_EQ(started.explore_runs, 2u);
+  EXPECT_LT(started.explore_cost_ms, before.explore_cost_ms);
+  EXPECT_GT(started.explore_gain_ms, before.explore_gain_ms);
+  // Measured at three times the default instead, the started arm is still
+  // finished (its verdict retires it), and then its runs say it does not
+  // pay: the next candidate follows.
+  auto slow = Engine::Create(HostOptions()).value();
+  runs.clear();
+  for (int i = 0; i < 8; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, (1 + i) * kSecondUs));
+  HostPass(slow.get(), runs, {});
+  HostPass(slow.get(), {HostRun(1, 1, 300.0, 10 * kSecondUs), HostRun(1, 1, 310.0, 11 * kSecondUs)}, {});
+  const PatternDecision slowed = slow->Decide(1).value();
+  EXPECT_EQ(slowed.explore_arm, 1);
+  EXPECT_EQ(slowed.explore_runs, 2u);
+  EXPECT_LT(slowed.explore_gain_ms, slowed.explore_cost_ms);
+  HostPass(slow.get(), {HostRun(1, 1, 305.0, 12 * kSecondUs), HostRun(1, 1, 300.0, 13 * kSecondUs)}, {});
+  EXPECT_EQ(slow->Decide(1)->explore_arm, 2);
+  EXPECT_EQ(slow->patterns().DeployedArm(1), 0u);
+}
+
+TEST(EngineTrialValueTest, AZeroHorizonValuesNothingAndABadOneIsRefused) {
+  EngineOptions o = HostOptions();
+  o.exploration_horizon_s = 0.0;
+  auto engine = Engine::Create(o).value();
+  HostPass(engine.get(), {HostRun(1, 0, 100.0, kSecondUs)}, {});
+  HostPass(engine.get(), {HostRun(2, 0, 50.0, 30 * 3600 * kSecondUs)}, {});
+  const PatternDecision d = engine->Decide(1).value();
+  EXPECT_GT(d.explore_arm, 0);  // no valuation: every candidate is explored
+  EXPECT_EQ(d.explore_gain_ms, 0.0);
+  // A host's setting changes it: the pattern, run once 30 hours ago, is
+  // valued and no longer explored.
+  ASSERT_TRUE(engine->SetExplorationHorizon(3600.0).ok());
+  EXPECT_EQ(engine->Decide(1)->explore_arm, -1);
+  EXPECT_FALSE(engine->SetExplorationHorizon(std::nan("")).ok());
+  EXPECT_FALSE(engine->SetExplorationHorizon(-5.0).ok());
+  o.exploration_horizon_s = -1.0;
+  EXPECT_FALSE(Engine::Create(o).ok());
+  o.exploration_horizon_s = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(Engine::Create(o).ok());
 }
 
 // --- mechanism selection ------------------------------------------------------

@@ -267,6 +267,13 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
     } else {
       RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms));
     }
+    // The pattern's rate counts the runs it was served with (the deployed
+    // arm, arm 0 before a deployment), not the candidates' trials.
+    if (static_cast<uint32_t>(in.arm) == before && !in.censored && !in.same_plan) {
+      if (entry.first_served_us == 0 || in.at_us < entry.first_served_us) entry.first_served_us = in.at_us;
+      entry.served_runs = Decayed(entry.served_runs, entry.served_at_us, in.at_us) + 1.0 + in.also_runs;
+      entry.served_at_us = std::max(entry.served_at_us, in.at_us);
+    }
     // The runs this one stands for count in the totals, not in the windows.
     if (in.also_runs > 0) {
       if (in.same_plan && !in.censored && in.arm > 0) RUVECTOR_RETURN_IF_ERROR(b.CountUnobserved(0, in.also_runs));
@@ -520,6 +527,23 @@ bool PatternLearner::Owner(uint64_t key, uint32_t* database_oid, uint32_t* role_
 double PatternLearner::TimeAtStake(uint64_t key, int64_t now_us) const {
   auto it = entries_.find(key);
   return it == entries_.end() ? 0.0 : Decayed(it->second.value_ms, it->second.value_at_us, now_us);
+}
+
+double PatternLearner::FutureRuns(uint64_t key, int64_t now_us, double horizon_s) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || !(horizon_s > 0.0)) return 0.0;
+  const Entry& e = it->second;
+  if (!(e.served_runs > 0.0)) return 0.0;
+  // Runs decayed with half-life H over an observed age A estimate a steady
+  // rate r as n / W, W = (H / ln 2) (1 - 2^(-A / H)) (the decayed weight of
+  // r runs per unit of time over A); A is at least kMinRateWindowUs, so a
+  // pattern seen once is not taken for a flood.
+  const double n = Decayed(e.served_runs, e.served_at_us, now_us);
+  const double age_s =
+      static_cast<double>(std::max<int64_t>(kMinRateWindowUs, now_us - e.first_served_us)) / 1e6;
+  const double half_life_s = static_cast<double>(kValueHalfLifeUs) / 1e6;
+  const double window_s = -std::expm1(-age_s / half_life_s * std::log(2.0)) * half_life_s / std::log(2.0);
+  return window_s > 0.0 ? n / window_s * horizon_s : 0.0;
 }
 
 std::vector<uint64_t> PatternLearner::Keys() const {

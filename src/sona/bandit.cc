@@ -243,13 +243,15 @@ void PatternBandit::ReviveIfDue(uint32_t arm) {
 // the highest upper bound on its gain is measured (optimism: the arm most
 // likely to turn out faster). An arm whose last run timed out waits its turn
 // in the order (its retry costs a longer timeout).
+bool PatternBandit::Started(uint32_t arm) const {
+  if (arm == 0 || arm >= options_.num_arms) return false;
+  const ArmState& s = arms_[arm];
+  return !s.rejected && !RetryDue(arm) && s.since_reset > 0 && s.since_reset < MinRuns(arm) && s.censored_streak == 0;
+}
+
 int32_t PatternBandit::NextExploration() const {
   for (uint32_t a : order_) {
-    const ArmState& s = arms_[a];
-    if (Explorable(a) && !s.rejected && !RetryDue(a) && s.since_reset > 0 && s.since_reset < MinRuns(a) &&
-        s.censored_streak == 0) {
-      return static_cast<int32_t>(a);
-    }
+    if (Explorable(a) && Started(a)) return static_cast<int32_t>(a);
   }
   for (uint32_t a : order_) {
     if (Explorable(a) && (arms_[a].rejected || RetryDue(a) || arms_[a].since_reset < MinRuns(a))) {
