@@ -463,9 +463,11 @@ Engine::TrialValue Engine::ValueTrial(uint64_t key, uint32_t arm, const double* 
   if (bonus > 0.0 && std::isfinite(bonus)) mu = std::min(mu, log_ref - std::min(bonus, 2.0));
   // Runs of the arm in its current window update that belief (a normal
   // prior with normal runs of sd at least 0.25); a rejected arm's window is
-  // from another regime and is dropped when it is tried again.
+  // from another regime and is dropped when it is tried again, and a window
+  // with timeouts holds lower bounds (often of a loaded server) that are
+  // retried with longer timeouts, not verdicts.
   const ArmSummary s = b->Summary(arm);
-  if (s.runs > 0 && !s.rejected && std::isfinite(s.mean_log_ms)) {
+  if (s.runs > 0 && s.censored == 0 && !s.rejected && std::isfinite(s.mean_log_ms)) {
     const double run_sd = std::max(s.sd_log_ms, 0.25);
     const double precision = 1.0 / (sigma * sigma) + s.runs / (run_sd * run_sd);
     mu = (mu / (sigma * sigma) + s.runs * s.mean_log_ms / (run_sd * run_sd)) / precision;

@@ -863,6 +863,23 @@ TEST(EngineTrialValueTest, AStartedArmIsValuedOnItsRunsAndARefutedOneIsNotOffere
   EXPECT_EQ(slow->patterns().DeployedArm(1), 0u);
 }
 
+TEST(EngineTrialValueTest, AnArmWhoseRunTimedOutIsStillWorthItsRetry) {
+  // A timeout is a lower bound (often of a loaded server), not a verdict:
+  // the arm keeps its value and its retry (with a longer timeout) is offered.
+  auto engine = Engine::Create(HostOptions()).value();
+  std::vector<PatternRun> runs;
+  for (int i = 0; i < 8; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, (1 + i) * kSecondUs));
+  HostPass(engine.get(), runs, {});
+  const PatternDecision before = engine->Decide(1).value();
+  ASSERT_EQ(before.explore_arm, 1);
+  PatternRun timed_out = HostRun(1, 1, 152.0, 10 * kSecondUs);
+  timed_out.censored = true;
+  HostPass(engine.get(), {timed_out}, {});
+  const PatternDecision after = engine->Decide(1).value();
+  EXPECT_EQ(after.explore_arm, 1);
+  EXPECT_NEAR(after.explore_gain_ms, before.explore_gain_ms, 1e-3 * before.explore_gain_ms);  // the clock moved 2 s
+}
+
 TEST(EngineTrialValueTest, AZeroHorizonValuesNothingAndABadOneIsRefused) {
   EngineOptions o = HostOptions();
   o.exploration_horizon_s = 0.0;
