@@ -219,9 +219,16 @@ Status PrepareDir(const std::string& dir) {
   return Status::Ok();
 }
 
-std::string SyncConf(const std::string& name, const std::string& urls) {
+/// The background explorer's CPU budget on every server while it learns.
+/// B and C start with 0 (EnableExplorer gives them this at step 3): their
+/// explorer would otherwise measure candidates of the patterns their first
+/// runs (step 2) captured before A's proposals arrive, and step 3 would show
+/// what B and C learned alone, not what the proposals changed.
+constexpr double kExplorerBudget = 0.5;
+
+std::string SyncConf(const std::string& name, const std::string& urls, double explorer_budget) {
   return fmt::format(
-      "ruvector.dag_exploration_cpu_budget = 0.5\n"
+      "ruvector.dag_exploration_cpu_budget = {}\n"
       "ruvector.dag_exploration_min_ms = 0\n"
       "ruvector.sync_enabled = on\n"
       "ruvector.sync_nats_urls = '{}'\n"
@@ -233,12 +240,13 @@ std::string SyncConf(const std::string& name, const std::string& urls) {
       "ruvector.sync_min_interval = 3600\n"
       "ruvector.sync_max_interval = 3600\n"
       "ruvector.sync_pattern_maturity = 0\n",
-      urls, name);
+      explorer_budget, urls, name);
 }
 
 Status StartServer(Server& s, const std::string& urls) {
   bool created = false;
-  RUVECTOR_ASSIGN_OR_RETURN(s.pg, PrivateCluster::Start(s.dir, &created, SyncConf(s.name, urls)));
+  RUVECTOR_ASSIGN_OR_RETURN(s.pg, PrivateCluster::Start(s.dir, &created,
+                                                         SyncConf(s.name, urls, s.name == "a" ? kExplorerBudget : 0.0)));
   s.started = true;
   RUVECTOR_ASSIGN_OR_RETURN(s.admin, PgConnection::Connect(s.pg.ConnInfo("postgres")));
   RUVECTOR_RETURN_IF_ERROR(StatusOf(s.admin
@@ -524,7 +532,7 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats,
     for (const QueryResult& r : s.results) {
       if (r.proposed_arm.empty()) continue;
       st += fmt::format("{}{}: {} is the prior of its own pattern {} ({})", st.empty() ? "" : "; ", r.name,
-                        r.proposed_arm, r.pattern_id, r.prior_seen ? "dag_decisions().prior" : "already measured");
+                        r.proposed_arm, r.pattern_id, r.prior_seen ? "dag_decisions().prior" : "qudag_proposals().local_status");
     }
     log.Line(s.name + " " + st);
   }
@@ -535,11 +543,22 @@ bool Validated(const QueryResult& r) {
   return r.proposed_arm.empty() || (r.deployed && (r.local_status == "confirmed" || r.local_status == "refuted"));
 }
 
+/// Gives B's or C's background explorer its budget (postgresql.auto.conf and
+/// a reload; the worker applies it at its next loop, within 50 ms).
+Status EnableExplorer(Server& s) {
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(s.admin.Exec(
+      fmt::format("ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = {}", kExplorerBudget))));
+  return StatusOf(s.admin.Exec("SELECT pg_reload_conf()"));
+}
+
 /// Phase 3: B and C run the same workload; each deploys on its own runs and
 /// votes on A's proposal.
 Status ValidateOnPeers(std::vector<Server>& servers, const std::vector<WorkloadQuery>& queries, const Options& o,
                        Log& log) {
   log.Step("3. servers B and C run the same workload; A's proposals are priors, not deployments");
+  for (size_t k = 1; k < servers.size(); ++k) RUVECTOR_RETURN_IF_ERROR(EnableExplorer(servers[k]));
+  log.Line(fmt::format("b and c: background explorer on (CPU budget {}; off until A's proposals were matched)",
+                       kExplorerBudget));
   for (int round = 1; round <= o.max_rounds; ++round) {
     bool done = true;
     for (size_t k = 1; k < servers.size(); ++k) {
