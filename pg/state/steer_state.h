@@ -50,6 +50,11 @@ inline constexpr double kMaxPredictedSpeedup = 4.0;
 /// The built-in arm that plans with PostgreSQL's settings and the pattern's
 /// learned row-count corrections (docs/postgres.md, "Row-count corrections").
 inline constexpr int kRowCorrectionsArm = 8;
+/// Arms whose plan depends on what this server learned for the pattern (its
+/// row-count corrections), not only on the arm's settings: another server
+/// would plan "the same arm" with its own content, or with none yet. Pattern
+/// sync never proposes them (pg/worker/sync_host.cc, docs/sync.md).
+inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm; }
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {

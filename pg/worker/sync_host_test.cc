@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ruvector_dag/sync.h"
+#include "state/steer_state.h"
 
 namespace ruvector_pg {
 namespace {
@@ -87,6 +88,30 @@ TEST(SyncHostTest, PeersFileTakesCompactKeysAndNamesBadLines) {
   auto empty = ParsePeersFile("");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->empty());
+}
+
+TEST(SyncHostTest, AnArmPlannedWithLocalContentIsNeverProposedTheBestPortableArmIs) {
+  ruvector_dag::BanditOptions o;
+  o.num_arms = kRowCorrectionsArm + 2;
+  auto b = ruvector_dag::PatternBandit::Create(o).value();
+  double gain = -1.0;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + i).ok());
+  // Only the row-corrections arm measured: deployed, but nothing portable.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(kRowCorrectionsArm, 10.0 + 0.1 * i).ok());
+  ASSERT_EQ(b.deployed_arm(), static_cast<uint32_t>(kRowCorrectionsArm));
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms, &gain), 0);
+  EXPECT_EQ(gain, -1.0);
+  // Two portable arms measured faster: the one with the better bound.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(3, 50.0 + i).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(2, 20.0 + 0.1 * i).ok());
+  ASSERT_EQ(b.deployed_arm(), static_cast<uint32_t>(kRowCorrectionsArm));
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms, &gain), 2);
+  EXPECT_NEAR(gain, 0.8, 0.02);
+  // An arm beyond the server's arm list is not proposed; a portable deployed arm is proposed as is.
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, 2, &gain), 0);
+  gain = 0.5;
+  EXPECT_EQ(PortableArm(b, 3, o.num_arms, &gain), 3);
+  EXPECT_EQ(gain, 0.5);
 }
 
 }  // namespace
