@@ -710,7 +710,7 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
     v[7] = Float8GetDatum(e.default_ms);
     nulls[7] = !has_pattern;
     v[8] = Float8GetDatum(e.arm_ms);
-    nulls[8] = !has_pattern;
+    nulls[8] = !has_pattern || !(e.arm_ms > 0.0);  // 0: the arm has no latency of its own
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

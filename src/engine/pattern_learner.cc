@@ -306,7 +306,10 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
       ev.confidence = d.confidence;
       ev.default_ms = d.default_ms;
       ArmSummary s = b.Summary(static_cast<uint32_t>(ev.arm));
-      ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
+      // A rejection because the arm's plan is the default's: the arm has no
+      // latency of its own (0), only the default's as a bound.
+      const bool same_plan_reject = ev.type == PatternEventType::kReject && in.same_plan;
+      ev.arm_ms = s.runs > 0 && !same_plan_reject ? std::exp(s.mean_log_ms) : 0.0;
       events->push_back(ev);
     }
     if (touched.insert(in.pattern_key).second) order.push_back(in.pattern_key);
