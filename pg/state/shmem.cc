@@ -120,7 +120,11 @@ void CountInternalError() {
 bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel) {
   char tmp[MAXPGPATH];
   snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, MyProcPid);
-  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+  // Whatever is at the temporary path (a stale file, a symlink, a FIFO) is
+  // removed and the file created anew: never written through a symlink into
+  // another file, never waited on.
+  (void)unlink(tmp);
+  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
   if (fd < 0) {
     char why[160];
     snprintf(why, sizeof(why), "could not create \"%s\": %s", tmp, strerror(errno));

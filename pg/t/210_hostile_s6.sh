@@ -11,6 +11,7 @@
 #     only for statements it may run, and hostile advice text is refused
 #     with a clear error, never a crash
 #   - pinned advice is kept across a restart whatever its quoted names hold
+#   - a save never writes through a symlink left at its temporary path
 source "$(dirname "$0")/lib.sh"
 log_start=$(stat -c %s "$RV_LOG")
 new_log() { tail -c +"$((log_start + 1))" "$RV_LOG"; }
@@ -188,5 +189,22 @@ check "the pinned advice is back after the restart" \
   "$(psql_db "$db" -c "SELECT advice FROM ruvector.dag_pins() WHERE advice LIKE 'SET%'")" "$pinned"
 check "and still applies" "$(explain_has_advice)" 1
 check "no steering line was refused" "$(new_log | grep -c 'ignoring "ruvector_dag.steering": bad' || true)" 0
+
+# --- 3. a symlink at the temporary path of a save ------------------------------------------
+# The postmaster saves the state at a clean shutdown through
+# ruvector_dag.state.tmp.<its pid>: a symlink there to another file must be
+# replaced, never written through (it would overwrite that file and leave the
+# state file a symlink to it).
+victim=$RV_DATA/s6_victim
+printf precious | "${rv_as_pg[@]}" tee "$victim" >/dev/null
+postmaster_pid=$(head -1 "$RV_DATA/postmaster.pid")
+"${rv_as_pg[@]}" ln -s "$victim" "$RV_DATA/ruvector_dag.state.tmp.$postmaster_pid"
+pg_ctl_rv restart
+wait_ready || true
+check "a save through a symlinked temporary path leaves the other file alone" "$(cat "$victim")" precious
+check "and writes a regular state file" \
+  "$([ -f "$RV_DATA/ruvector_dag.state" ] && [ ! -L "$RV_DATA/ruvector_dag.state" ] && echo regular)" regular
+check "which the restart loaded" "$(psql_db "$db" -c "SELECT state_file FROM ruvector.dag_status()")" loaded
+"${rv_as_pg[@]}" rm -f "$victim" "$RV_DATA/ruvector_dag.state.tmp.$postmaster_pid"
 
 done_testing
