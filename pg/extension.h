@@ -58,10 +58,12 @@ bool PersistState(int elevel);
 bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel);
 /// Records a failed save of `name` (shown by dag_health_check).
 void NoteSaveFailure(const char* name, const char* why);
-/// Reads a whole file of at most `max_bytes` into `out` (palloc'd). Returns
-/// false when it is missing (*missing = true) or unreadable / too large
-/// (logged at WARNING).
-bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing);
+/// Reads a whole regular file of at most `max_bytes` into `out` (palloc'd).
+/// Returns false when it is missing (*missing = true) or unreadable, not a
+/// regular file (a FIFO, a device, a directory: refused before reading, never
+/// waited on) or too large (logged at WARNING; the reason also in `why`).
+bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing, char* why = nullptr,
+                   size_t why_cap = 0);
 /// The state file's path relative to $PGDATA.
 inline constexpr const char* kStateFile = "ruvector_dag.state";
 /// Wall clock in Unix epoch microseconds.

@@ -358,6 +358,38 @@ TEST(CaptureTest, DueBaselineRunsInTheBackgroundNotOnUsers) {
   EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(4), &r), 0);  // not due again yet
 }
 
+TEST(CaptureTest, PlanningsCannotKeepTheExplorerOnOneRolesBaselines) {
+  auto s = NewState();
+  // Role 10's pattern 9 serves a fast deployed arm over a 100 ms default:
+  // its own plannings make a baseline due as often as it likes.
+  Decide(s.get(), 9, 1, -1, 100.0, 3.0);
+  Capture(s.get(), 9, 7, 10, 100);
+  // Role 11's pattern 5 waits with a candidate to measure.
+  Decide(s.get(), 5, 0, 2, 100.0, 0.0);
+  Capture(s.get(), 5, 7, 11, 100);
+  ExplorePlan plan = Plan(4);
+  plan.cpu_budget = 0.1;
+  ExploreRequest r;
+  FindDecision(s.get(), 9)->since_baseline = 4;
+  ASSERT_GE(PlanExploreBatch(s.get(), 1000, plan, &r), 1);
+  EXPECT_EQ(r.role_oid, 10u);  // a due baseline comes first
+  EXPECT_EQ(r.jobs[0].arm, 0);
+  // Due again by plannings at once: the other role's candidate goes next.
+  FindDecision(s.get(), 9)->since_baseline = 4;
+  ASSERT_GE(PlanExploreBatch(s.get(), 2000, plan, &r), 1);
+  EXPECT_EQ(r.role_oid, 11u);
+  EXPECT_EQ(r.jobs[0].arm, 2);
+  // The spacing: 64 slots x 100 ms / 0.1 of a CPU = 64 s (x the load).
+  EXPECT_EQ(BaselineSpacingUs(*FindDecision(s.get(), 9), 0.1, 1.0), 64000000);
+  EXPECT_EQ(BaselineSpacingUs(*FindDecision(s.get(), 9), 0.1, 2.0), 128000000);
+  EXPECT_EQ(BaselineSpacingUs(*FindDecision(s.get(), 9), 0.0, 1.0), 0);
+  FindDecision(s.get(), 5)->explore_arm = -1;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000 + 63000000, plan, &r), 0);
+  ASSERT_GE(PlanExploreBatch(s.get(), 1000 + 64000000, plan, &r), 1);
+  EXPECT_EQ(r.role_oid, 10u);
+  EXPECT_EQ(r.jobs[0].arm, 0);
+}
+
 TEST(CaptureTest, UnsafeCapturesAreNeverCapturedAgainAndRefreshesKeepTheBackOff) {
   auto s = NewState();
   Decide(s.get(), 5, 0, 2, 10.0, 0.0);

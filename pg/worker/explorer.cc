@@ -178,6 +178,7 @@ ExplorePlan CurrentPlan(const double* stake_ms) {
   plan.min_default_ms = g_explore_min_ms;
   plan.credit_ms = std::max(0.0, g_credit_us / 1000.0);
   plan.max_credit_ms = MaxCreditUs() / 1000.0;
+  plan.cpu_budget = g_explore_cpu_budget;
   plan.stake_ms = stake_ms;
   return plan;
 }
