@@ -51,6 +51,21 @@ inline constexpr double kMaxPredictedSpeedup = 4.0;
 /// learned row-count corrections (docs/postgres.md, "Row-count corrections").
 inline constexpr int kRowCorrectionsArm = 8;
 
+/// The built-in arm that plans with PostgreSQL's settings and one join-method
+/// hint the learner derives per pattern from its executed default plans: at
+/// the most misestimated join (weighted by the plan's min-cut bottleneck), the
+/// method the misestimate calls for (docs/postgres.md, "Hint arms").
+inline constexpr int kFixWorstJoinArm = 9;
+/// Built-in arms (custom arms get the ids after them).
+inline constexpr int kBuiltinArmCount = 10;
+/// Whether `arm` is a built-in arm whose hint content the learner derives per
+/// pattern (worker/hint_arms.h).
+inline bool IsHintArm(int arm) { return arm == kFixWorstJoinArm; }
+/// Whether what `arm` plans is learned on this server (row corrections, hint
+/// arms): such an arm's gain means nothing to another server, so pattern sync
+/// never proposes it.
+inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm || IsHintArm(arm); }
+
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
   char name[kArmNameLen] = {0};
@@ -391,7 +406,7 @@ struct SteerState {
   VectorTable vector;  // vector tuning (vector_state.h)
 };
 
-/// Initializes `s` with the eight built-in arms.
+/// Initializes `s` with the built-in arms (kBuiltinArmCount).
 void InitSteerState(SteerState* s);
 
 /// The steering configuration (custom arms, pins, pinned advice) as a small
