@@ -7,6 +7,7 @@
 #include "ruvector_dag/dag.h"
 #include "ruvector_dag/mincut.h"
 #include "worker/learner.h"
+#include "worker/pattern_samples.h"
 
 namespace ruvector_pg {
 
@@ -96,22 +97,13 @@ void HintArmLearner::Observe(const HintSample& sample, int64_t now_us) {
   const std::vector<uint8_t> in_cut = BottleneckNodes(sample);
   auto it = patterns_.find(sample.pattern_key);
   if (it == patterns_.end()) {
-    if (patterns_.size() >= options_.max_patterns) {
-      auto oldest = patterns_.begin();
-      for (auto p = patterns_.begin(); p != patterns_.end(); ++p) {
-        if (p->second.last_us < oldest->second.last_us) oldest = p;
-      }
-      Forget(oldest->first);
-    }
+    if (patterns_.size() >= options_.max_patterns) Forget(LeastRecentPattern(patterns_));
     it = patterns_.emplace(sample.pattern_key, PatternHints()).first;
   }
   PatternHints& p = it->second;
   p.last_us = now_us;
   p.database_oid = sample.database_oid;
-  for (uint32_t relid : sample.relations) {
-    if (p.relations.size() >= 64) break;
-    if (std::find(p.relations.begin(), p.relations.end(), relid) == p.relations.end()) p.relations.push_back(relid);
-  }
+  AddScopeRelations(sample.relations, &p.relations);
   for (size_t i = 0; i < count; ++i) {
     const HintNode& n = sample.nodes[i];
     if (!IsJoin(n.type) || n.relset == 0 || seen[n.relset] > 1) continue;

@@ -8,6 +8,7 @@
 #include "planner/learned_hints.h"
 #include "worker/hint_arms.h"
 #include "worker/hint_arms_host.h"
+#include "worker/pattern_samples.h"
 
 namespace ruvector_pg {
 namespace {
@@ -143,21 +144,8 @@ void LearnHintArms(int64_t now_us, ruvector_dag::Engine* engine, std::vector<ruv
       publish = g_reset;
       g_reset = false;
     }
-    for (int i = 0; i < g_drift_count; ++i) {
-      const DriftNotice& n = g_drifts[i];
-      std::vector<uint32_t> relations(n.relations, n.relations + std::clamp(n.relation_count, 0, kDriftRelations));
-      g_learner->ForgetTouching(n.database_oid, relations, n.relation_count < 0);
-    }
-    HintSample sample;
-    for (int i = 0; i < g_sample_count; ++i) {
-      const CollectedPlan& c = g_samples[i];
-      sample.pattern_key = c.pattern_key;
-      sample.database_oid = c.database_oid;
-      sample.may_stop_early = c.may_stop_early;
-      sample.nodes.assign(c.nodes, c.nodes + c.count);
-      sample.relations.assign(c.relations, c.relations + c.relation_count);
-      g_learner->Observe(sample, now_us);
-    }
+    ForgetDrifted(g_drifts, g_drift_count, g_learner);
+    ObserveCollected<HintSample>(g_samples, g_sample_count, now_us, g_learner);
     // A new hint is another arm for the pattern's bandit: what it measured
     // of the previous one (or of the empty arm: PostgreSQL's plan) is gone.
     for (uint64_t key : g_learner->TakeChanged()) RUVECTOR_RETURN_IF_ERROR(NoteChanged(key, now_us, engine, updates));
