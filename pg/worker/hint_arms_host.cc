@@ -163,15 +163,7 @@ void LearnHintArms(int64_t now_us, ruvector_dag::Engine* engine, std::vector<ruv
     delete published;
     return;
   }
-  if (!publish || published == nullptr) return;
-  // Copy into palloc'd memory first: nothing below may throw with the
-  // vector alive, and PublishLearnedHints takes a PostgreSQL lock.
-  const size_t n = published->size();
-  auto* copy = static_cast<LearnedHint*>(palloc(sizeof(LearnedHint) * (n + 1)));
-  if (n > 0) memcpy(static_cast<void*>(copy), published->data(), sizeof(LearnedHint) * n);
-  delete published;
-  Publish(copy, n);
-  pfree(copy);
+  if (publish && published != nullptr) HandToPg(published, &Publish);
 }
 
 }  // namespace ruvector_pg

@@ -1,7 +1,8 @@
 // What the worker's per-pattern learners of plan content (row corrections,
 // hint arms) share: the relations a pattern reads (its drift scope), the
 // least recently observed pattern, and feeding a learner a pass's collected
-// samples and drift notices. Plain data, no PostgreSQL headers.
+// samples and drift notices, and (PG zone) handing the result to PostgreSQL.
+// Plain data and no PostgreSQL headers, but for HandToPg (after shim.h).
 #ifndef RUVECTOR_PG_WORKER_PATTERN_SAMPLES_H_
 #define RUVECTOR_PG_WORKER_PATTERN_SAMPLES_H_
 
@@ -64,5 +65,25 @@ void ObserveCollected(const Collected* collected, int count, int64_t now_us, Lea
 }
 
 }  // namespace ruvector_pg
+
+#ifdef PG_VERSION_NUM  // PG zone only (shim.h included first)
+namespace ruvector_pg {
+
+/// Hands what the C++ zone made in `*made` (a new'd vector of plain data,
+/// deleted here) to PG-zone code: copies it into palloc'd memory first, so
+/// that nothing can throw with the vector alive while `publish` takes locks
+/// or ereports, then calls publish(items, count).
+template <typename T>
+void HandToPg(std::vector<T>* made, void (*publish)(const T*, size_t)) {
+  const size_t n = made->size();
+  T* copy = static_cast<T*>(palloc(sizeof(T) * (n + 1)));
+  if (n > 0) memcpy(static_cast<void*>(copy), made->data(), sizeof(T) * n);
+  delete made;
+  publish(copy, n);
+  pfree(copy);
+}
+
+}  // namespace ruvector_pg
+#endif  // PG_VERSION_NUM
 
 #endif  // RUVECTOR_PG_WORKER_PATTERN_SAMPLES_H_

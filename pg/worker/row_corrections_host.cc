@@ -107,15 +107,7 @@ void LearnRowCorrections(int64_t now_us) {
     delete published;
     return;
   }
-  if (!publish || published == nullptr) return;
-  // Copy into palloc'd memory first: nothing below may throw with the
-  // vector alive, and PublishCorrections takes a PostgreSQL lock.
-  const size_t n = published->size();
-  PatternCorrections* copy = static_cast<PatternCorrections*>(palloc(sizeof(PatternCorrections) * (n + 1)));
-  if (n > 0) memcpy(static_cast<void*>(copy), published->data(), sizeof(PatternCorrections) * n);
-  delete published;
-  PublishCorrections(copy, n);
-  pfree(copy);
+  if (publish && published != nullptr) HandToPg(published, &PublishCorrections);
 }
 
 }  // namespace ruvector_pg
