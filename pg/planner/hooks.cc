@@ -422,6 +422,9 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
                                           &no_corrections, advice)
                     : PlanSteered(copy, query_string, cursor_options, params, settings);
   info->corrected_relations = report->corrected;
+  // A hint the planner cannot carry out (counted and logged): the arm plans
+  // like the default, so the explorer does not run it again and again.
+  if (hinted && steered == nullptr) no_corrections = true;
   if (no_corrections) {
     // Nothing learned to correct or hint: the arm's plan is PostgreSQL's.
     info->arm = c.arm;

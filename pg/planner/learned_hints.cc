@@ -170,7 +170,7 @@ PlannedStmt* PlanWithLearnedHint(uint64_t pattern_key, CorrectedPlannerFn planne
       strlcpy(published->relations, report->relations[0], sizeof(published->relations));
     }
     advice[0] = '\0';
-    AppendHint(*published, advice, kAdviceTextLen);
+    if (out != nullptr) AppendHint(*published, advice, kAdviceTextLen);
     pfree(report);
   }
   pfree(published);

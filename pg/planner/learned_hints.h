@@ -51,8 +51,9 @@ LearnedHintCounters ReadLearnedHintCounters();
 /// Plans `parse` with PostgreSQL's settings and the hint published for
 /// `pattern_key` (PlanWithHints with `planner`). nullptr with *none set when
 /// the pattern has no hint (the arm plans like the default then); nullptr
-/// alone when planning failed or the plan does not carry the hint out.
-/// `advice` (kAdviceTextLen bytes) receives the advice text of the hint.
+/// alone when planning failed or the plan does not carry the hint out
+/// (counted in refused_plannings). `advice` (kAdviceTextLen bytes) receives
+/// the advice text of the hint of a plan returned ("" otherwise).
 PlannedStmt* PlanWithLearnedHint(uint64_t pattern_key, CorrectedPlannerFn planner, Query* parse,
                                  const char* query_string, int cursor_options, ParamListInfo params, bool* none,
                                  char* advice);
