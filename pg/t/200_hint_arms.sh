@@ -43,7 +43,7 @@ echo "# hint: $(quiet "$db" "SELECT format('%s %s v%s q-error %s over %s runs, b
 # (Named by its relation-set id until a planning under the arm names it.)
 check "the learner derives a HASHJOIN hint for the badly misestimated join" \
   "$(quiet "$db" "SELECT format('%s %s %s', arm, advice ~ '^HASHJOIN\(#[0-9]+\)$', q_error > 100)
-    FROM ruvector.dag_hint_arms() WHERE pattern_id = ${pattern:-0}")" "fix_worst_join true true"
+    FROM ruvector.dag_hint_arms() WHERE pattern_id = ${pattern:-0}")" "fix_worst_join t t"
 
 # The explorer measures the arms (the hint arm among them); fix_worst_join
 # wins, with the no-regression test deciding.
@@ -54,11 +54,16 @@ for _ in $(seq 1 120); do
   sleep 1
   learn_now "$db"
 done
-echo "# decision: $(decision "format('deployed %s (%s ms vs default %s ms), best candidate %s, runs %s',
-  deployed_arm, round(deployed_ms::numeric, 1), round(default_ms::numeric, 1), best_candidate_arm, observed_runs)")"
+echo "# decision: $(decision "format('deployed %s (%s ms vs default %s ms), runs %s',
+  deployed_arm, round(deployed_ms::numeric, 1), round(default_ms::numeric, 1), observed_runs)")"
 echo "# arm latencies measured: $(quiet "$db" "SELECT string_agg(format('%s %s', arm, round(arm_ms::numeric, 1)), ', ')
   FROM ruvector.dag_learning_events(256) WHERE pattern_id = ${pattern:-0} AND arm_ms > 0")"
 check "the learner deploys fix_worst_join" "$(decision deployed_arm)" fix_worst_join
+check "every other arm measured was slower than the hint arm" \
+  "$(quiet "$db" "SELECT coalesce(bool_and(e.arm_ms > h.arm_ms), true) FROM ruvector.dag_learning_events(256) e,
+    (SELECT min(arm_ms) AS arm_ms FROM ruvector.dag_learning_events(256) WHERE pattern_id = ${pattern:-0}
+      AND arm = 'fix_worst_join' AND arm_ms > 0) h
+    WHERE e.pattern_id = ${pattern:-0} AND e.arm <> 'fix_worst_join' AND e.arm_ms > 0")" t
 explained=$(psql_db "$db" -c "EXPLAIN $q")
 printf '%s\n' "$explained" | sed 's/^/#   /'
 check "EXPLAIN shows the deployed hint arm and its advice" \
