@@ -483,8 +483,8 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
   RUVECTOR_ASSIGN_OR_RETURN(Counters c0, ReadCounters(a));
   const auto t0 = std::chrono::steady_clock::now();
   // One sync round proposes every eligible pattern (docs/sync.md: the
-  // deployed arm, or, when it plans with row corrections learned on A, the
-  // best other arm measured faster with confidence). When there is none yet,
+  // deployed arm, or, when it plans with row corrections or a hint learned on
+  // A, the best other arm measured faster with confidence). When there is none yet,
   // A runs another round (its explorer keeps measuring) and syncs again.
   Counters c1;
   for (int round = 1;; ++round) {
@@ -499,11 +499,11 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
     if (c1.proposals > c0.proposals) break;
     if (round >= o.max_rounds) {
       return Status::FailedPrecondition(fmt::format(
-          "A proposed nothing in {} rounds: an arm that plans with row corrections learned on A is not proposed, "
-          "and no other arm was measured faster with confidence (--max-rounds; docs/sync.md)",
+          "A proposed nothing in {} rounds: an arm that plans with row corrections or a hint learned on A is not "
+          "proposed, and no other arm was measured faster with confidence (--max-rounds; docs/sync.md)",
           round));
     }
-    log.Line("A has nothing portable to propose yet (its arm plans with row corrections learned on A); "
+    log.Line("A has nothing portable to propose yet (its arm plans with what A learned: row corrections or a hint); "
              "one more round on A");
     RUVECTOR_RETURN_IF_ERROR(RunRound(a, queries, o.runs_per_round));
   }

@@ -23,6 +23,7 @@ extern int g_sona_pattern_clusters;
 extern double g_row_sample_rate;  // ruvector.dag_row_sample_rate
 extern double g_pattern_share;    // ruvector.dag_pattern_share
 extern double g_vector_recall_target;  // ruvector.dag_vector_recall_target
+extern bool g_hint_arms_enabled;       // ruvector.dag_hint_arms
 
 /// Fault injection for tests (ruvector.dag_debug_fault, superuser only):
 /// makes the observation hooks and the analysis functions fail on purpose,

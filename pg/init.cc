@@ -8,6 +8,7 @@
 #include "guard.h"
 #include "planner/corrections.h"
 #include "planner/drift.h"
+#include "planner/learned_hints.h"
 #include "planner/plan_hints.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
@@ -29,6 +30,7 @@ char* g_attention = nullptr;
 int g_max_patterns = 10000;
 int g_trajectory_capacity = 4096;
 bool g_healing_enabled = true;
+bool g_hint_arms_enabled = true;
 int g_persist_interval_s = 60;
 bool g_explain_section = true;
 int g_sona_micro_lora_rank = 2;
@@ -63,6 +65,7 @@ void ShmemRequestHook() {
   RequestSteerMemory();
   RequestForegroundMemory();
   RequestCorrectionsMemory();
+  RequestLearnedHintsMemory();
   RequestSyncMemory();
 }
 
@@ -72,6 +75,7 @@ void ShmemStartupHook() {
   StartupSteerMemory();
   StartupForegroundMemory();
   StartupCorrectionsMemory();
+  StartupLearnedHintsMemory();
   StartupSyncMemory();
 }
 
@@ -156,6 +160,10 @@ void DefineGucs() {
                            "cpp_exception throws inside the C++ zone, pg_error raises an ERROR in the PG zone.",
                            &g_debug_fault, kFaultNone, kFaults, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
                            nullptr);
+  DefineCustomBoolVariable("ruvector.dag_hint_arms",
+                           "Derive and apply the hint arms' per-pattern hints (fix_worst_join).",
+                           "Off: the worker derives no hints and the hint arms plan like the default (never executed).",
+                           &g_hint_arms_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_steering",
                            "Plan statements with the arm the learner deployed (or pinned) for their pattern.", nullptr,
                            &g_steering_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);

@@ -15,6 +15,7 @@ extern "C" {
 #include "extension.h"
 #include "guard.h"
 #include "planner/corrections.h"
+#include "planner/learned_hints.h"
 #include "planner/steering.h"
 #include "state/plan_advice.h"
 #include "state/steer_shmem.h"
@@ -541,6 +542,7 @@ static void DecisionAdvice(const Decision& d, const char (*settings)[kArmSetting
   AppendSettingsAdvice(lines, out, cap);
   pfree(lines);
   if (arm == kRowCorrectionsArm) CorrectionsAdvice(d.key, out, cap);
+  if (IsHintArm(arm)) LearnedHintAdvice(d.key, out, cap);
 }
 
 /// dag_decisions() -> per pattern the learner tracks.

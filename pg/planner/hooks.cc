@@ -15,6 +15,7 @@
 #include "extension.h"
 #include "guard.h"
 #include "planner/corrections.h"
+#include "planner/learned_hints.h"
 #include "planner/plan_extract.h"
 #include "planner/plan_hints.h"
 #include "planner/steering.h"
@@ -409,6 +410,7 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
   info->advice = c.advice >= 0;
   if (!(c.arm > 0 || settings[0] != '\0' || info->advice)) return result;
   const bool corrections = c.arm == kRowCorrectionsArm;
+  const bool hinted = !info->advice && IsHintArm(c.arm);
   bool no_corrections = false;
   auto* set = static_cast<PatternCorrections*>(palloc0(sizeof(PatternCorrections)));
   auto* report = static_cast<CorrectionReport*>(palloc0(sizeof(CorrectionReport)));
@@ -416,10 +418,15 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
   PlannedStmt* steered =
       info->advice  ? PlanAdvised(pin, key, copy, query_string, cursor_options, params, set, report)
       : corrections ? PlanCorrected(key, copy, query_string, cursor_options, params, &no_corrections, set, report)
+      : hinted      ? PlanWithLearnedHint(key, &PlanSteered, copy, query_string, cursor_options, params,
+                                          &no_corrections, advice)
                     : PlanSteered(copy, query_string, cursor_options, params, settings);
   info->corrected_relations = report->corrected;
+  // A hint the planner cannot carry out (counted and logged): the arm plans
+  // like the default, so the explorer does not run it again and again.
+  if (hinted && steered == nullptr) no_corrections = true;
   if (no_corrections) {
-    // Nothing learned to correct: the arm's plan is PostgreSQL's.
+    // Nothing learned to correct or hint: the arm's plan is PostgreSQL's.
     info->arm = c.arm;
     info->same_plan = true;
   } else if (steered != nullptr) {
@@ -437,11 +444,12 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
                  set->count);
         strlcat(advice, applied, kAdviceTextLen);
       }
-    } else {
+    } else if (!hinted) {  // (a hint arm's advice was written by PlanWithLearnedHint)
       LearnedAdvice(settings, corrections ? set : nullptr, corrections ? report : nullptr, advice, kAdviceTextLen);
     }
   } else {
     info->replan_failed = true;
+    advice[0] = '\0';  // PostgreSQL's plan: nothing was applied
     info->action = SteerAction::kDefault;
     info->vector = -1;
     strlcpy(info->arm_name, "default", sizeof(info->arm_name));

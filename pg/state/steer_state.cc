@@ -29,9 +29,11 @@ constexpr BuiltinArm kBuiltins[] = {
     {"no_parallel", "max_parallel_workers_per_gather=0\n"},
     {"no_memoize", "enable_memoize=off\n"},
     {"row_corrections", ""},  // kRowCorrectionsArm: settings as default, learned row counts
+    {"fix_worst_join", ""},   // kFixWorstJoinArm: settings as default, a learned join-method hint
 };
-static_assert(sizeof(kBuiltins) / sizeof(kBuiltins[0]) == kRowCorrectionsArm + 1,
-              "row_corrections is the last built-in arm");
+static_assert(sizeof(kBuiltins) / sizeof(kBuiltins[0]) == kBuiltinArmCount, "kBuiltinArmCount is out of date");
+static_assert(kRowCorrectionsArm < kBuiltinArmCount && kFixWorstJoinArm == kBuiltinArmCount - 1,
+              "the built-in arms' ids");
 
 void CopyString(char* dst, size_t cap, const char* src) {
   size_t n = std::strlen(src);

@@ -50,11 +50,22 @@ inline constexpr double kMaxPredictedSpeedup = 4.0;
 /// The built-in arm that plans with PostgreSQL's settings and the pattern's
 /// learned row-count corrections (docs/postgres.md, "Row-count corrections").
 inline constexpr int kRowCorrectionsArm = 8;
-/// Arms whose plan depends on what this server learned for the pattern (its
-/// row-count corrections), not only on the arm's settings: another server
-/// would plan "the same arm" with its own content, or with none yet. Pattern
-/// sync never proposes them (pg/worker/sync_host.cc, docs/sync.md).
-inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm; }
+
+/// The built-in arm that plans with PostgreSQL's settings and one join-method
+/// hint the learner derives per pattern from its executed default plans: at
+/// the most misestimated join (weighted by the plan's min-cut bottleneck), the
+/// method the misestimate calls for (docs/postgres.md, "Hint arms").
+inline constexpr int kFixWorstJoinArm = 9;
+/// Built-in arms (custom arms get the ids after them).
+inline constexpr int kBuiltinArmCount = 10;
+/// Whether `arm` is a built-in arm whose hint content the learner derives per
+/// pattern (worker/hint_arms.h).
+inline bool IsHintArm(int arm) { return arm == kFixWorstJoinArm; }
+/// Whether what `arm` plans is learned on this server (row corrections, hint
+/// arms), not only set by the arm's settings: another server would plan "the
+/// same arm" with its own content, or with none yet, so pattern sync never
+/// proposes it (pg/worker/sync_host.cc PortableArm, docs/sync.md).
+inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm || IsHintArm(arm); }
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
@@ -398,7 +409,7 @@ struct SteerState {
   VectorTable vector;  // vector tuning (vector_state.h)
 };
 
-/// Initializes `s` with the eight built-in arms.
+/// Initializes `s` with the built-in arms (kBuiltinArmCount).
 void InitSteerState(SteerState* s);
 
 /// The steering configuration (custom arms, pins, pinned advice) as a small

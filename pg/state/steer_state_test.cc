@@ -26,15 +26,21 @@ std::unique_ptr<SteerState> NewState() {
 
 TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
   auto s = NewState();
-  EXPECT_EQ(s->arm_count, 9u);
+  EXPECT_EQ(s->arm_count, static_cast<uint32_t>(kBuiltinArmCount));
   EXPECT_EQ(FindArm(s.get(), "default"), 0);
   EXPECT_EQ(FindArm(s.get(), "row_corrections"), kRowCorrectionsArm);
   EXPECT_STREQ(s->arms[kRowCorrectionsArm].settings, "");
+  EXPECT_EQ(FindArm(s.get(), "fix_worst_join"), kFixWorstJoinArm);
+  EXPECT_STREQ(s->arms[kFixWorstJoinArm].settings, "");
+  EXPECT_TRUE(ArmContentIsLocal(kRowCorrectionsArm));
+  EXPECT_TRUE(ArmContentIsLocal(kFixWorstJoinArm));
+  EXPECT_FALSE(ArmContentIsLocal(1));
+  EXPECT_FALSE(ArmContentIsLocal(kBuiltinArmCount));  // a custom arm: plain settings
   EXPECT_EQ(FindArm(s.get(), "no_nestloop"), 1);
   EXPECT_STREQ(s->arms[1].settings, "enable_nestloop=off\n");
   uint64_t gen = s->arm_generation;
   int idx = AddArm(s.get(), "mine", "work_mem=64MB\n");
-  EXPECT_EQ(idx, 9);
+  EXPECT_EQ(idx, kBuiltinArmCount);
   EXPECT_GT(s->arm_generation, gen);
   EXPECT_EQ(AddArm(s.get(), "mine", "work_mem=1MB\n"), -1);  // duplicate
   EXPECT_FALSE(RemoveArm(s.get(), 1));                       // built in
@@ -43,7 +49,7 @@ TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
   EXPECT_TRUE(RemoveArm(s.get(), idx));
   EXPECT_EQ(PinnedArm(s.get(), 42), -1);  // pin on the removed arm is gone
   EXPECT_EQ(PinnedArm(s.get(), 43), 2);
-  EXPECT_EQ(s->arm_count, 9u);
+  EXPECT_EQ(s->arm_count, static_cast<uint32_t>(kBuiltinArmCount));
 }
 
 TEST(SteerStateTest, PinsHoldInTheirDatabase) {
@@ -85,7 +91,7 @@ TEST(SteerStateTest, QueryIdZeroIsNeverPinned) {
 
 TEST(SteerStateTest, ArmTableBound) {
   auto s = NewState();
-  for (int i = 9; i < kMaxArms; ++i) EXPECT_EQ(AddArm(s.get(), ("a" + std::to_string(i)).c_str(), "x=1\n"), i);
+  for (int i = kBuiltinArmCount; i < kMaxArms; ++i) EXPECT_EQ(AddArm(s.get(), ("a" + std::to_string(i)).c_str(), "x=1\n"), i);
   EXPECT_EQ(AddArm(s.get(), "one_too_many", "x=1\n"), -1);
 }
 
@@ -772,7 +778,7 @@ TEST(SteerConfigTest, CustomArmsAndPinsRoundTrip) {
   ASSERT_TRUE(LoadSteerConfig(img.data(), img.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
   EXPECT_EQ(arms, 2);
   EXPECT_EQ(pins, 2);
-  ASSERT_EQ(b->arm_count, 11u);
+  ASSERT_EQ(b->arm_count, static_cast<uint32_t>(kBuiltinArmCount + 2));
   EXPECT_STREQ(b->arms[FindArm(b.get(), "odd")].settings, "search_path=\"a b\",public; x\n");
   EXPECT_EQ(PinnedArm(b.get(), 42), FindArm(b.get(), "ef_64"));
   EXPECT_EQ(PinnedArm(b.get(), static_cast<uint64_t>(-7)), 1);
@@ -962,8 +968,8 @@ TEST(SteerConfigTest, DamagedFilesAreRefusedAndChangeNothing) {
     int arms = -1, pins = -1;
     EXPECT_FALSE(LoadSteerConfig(text.data(), text.size(), b.get(), err, sizeof(err), &arms, &pins));
     EXPECT_NE(err[0], '\0');
-    EXPECT_EQ(FindArm(b.get(), "keep"), 9);  // untouched
-    EXPECT_EQ(b->arm_count, 10u);
+    EXPECT_EQ(FindArm(b.get(), "keep"), kBuiltinArmCount);  // untouched
+    EXPECT_EQ(b->arm_count, static_cast<uint32_t>(kBuiltinArmCount + 1));
   }
 }
 

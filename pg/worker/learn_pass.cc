@@ -18,6 +18,7 @@
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
 #include "worker/learn_pass.h"
+#include "worker/hint_arms_host.h"
 #include "worker/row_corrections_host.h"
 #include "worker/sync_pass.h"
 
@@ -469,6 +470,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     // sample per pattern for the estimate-error detector.
     const bool rows = (r->flags & kTrajectoryRowsMeasured) != 0 && r->node_count > 0;
     const bool row_sample = rows && !RowSamplesFull();
+    const bool hint_sample = rows && WantHintSample(*r);
     const RunSample::Offered rows_slot = rows ? g_rows_sample->Offer(r->pattern_key, 0, 0.0) : RunSample::Offered();
     // Slots are handed out in order (a new one is the next index); a
     // replaced slot is overwritten, with nothing when the rows are gone.
@@ -479,8 +481,10 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       *row_input = HealInput();
     }
     // (Into its own buffer: a copy that a writer overtook leaves the header intact.)
-    if ((default_plan || row_sample || row_input != nullptr) && CopyRingRecordAt(s, seq, &full) == RingCopy::kCopied) {
+    if ((default_plan || row_sample || hint_sample || row_input != nullptr) &&
+        CopyRingRecordAt(s, seq, &full) == RingCopy::kCopied) {
       if (row_sample) CollectRowSample(full);
+      if (hint_sample) CollectHintSample(full);
       if (default_plan) {
         scratch->default_plans.emplace_back();
         FillPlanSample(full, &scratch->default_plans.back());
@@ -493,7 +497,8 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       }
     }
     // The runs: a uniform sample per (pattern, arm, kind); every run counted.
-    const bool learn = (r->flags & kTrajectoryArmKnown) != 0;
+    // (A hint arm's run of a hint it no longer has measured another arm.)
+    const bool learn = (r->flags & kTrajectoryArmKnown) != 0 && !HintRunIsStale(*r);
     const RunSample::Offered slot = g_run_sample->Offer(r->pattern_key, RunGroup(r->flags), learn ? r->latency_ms : 0.0);
     if (slot.slot < 0) continue;
     KeptRun k;
@@ -852,7 +857,10 @@ int LearnStep(int max_records) {
       ReportStatus(st, ERROR);
       const bool was_running = g_learner_arm_generation != 0;
       // Row corrections do not depend on the arms: only a reset forgets them.
-      if (pass->learn_gen != g_learner_learn_generation) ResetRowCorrections();
+      if (pass->learn_gen != g_learner_learn_generation) {
+        ResetRowCorrections();
+        ResetHintArms();
+      }
       g_learner_arm_generation = pass->arm_gen;
       g_learner_learn_generation = pass->learn_gen;
       // Forgotten learning must not come back from the file at the next start.
@@ -860,6 +868,7 @@ int LearnStep(int max_records) {
     }
   }
   NoteRowCorrectionDrift(pass->notices, pass->notice_count);
+  NoteHintArmDrift(pass->notices, pass->notice_count);
   LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   uint64_t last = 0, end = 0;
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
@@ -870,6 +879,7 @@ int LearnStep(int max_records) {
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
   LearnRowCorrections(NowUnixMicros());
+  LearnHintArms(NowUnixMicros(), g_engine, &scratch->out.decisions);
   g_publish_all = false;
   SyncObserveDefaultPlans(scratch->default_plans);
 

@@ -335,6 +335,14 @@ Result<std::string> PatternLearner::RevertPattern(uint64_t key) {
   return image;
 }
 
+Status PatternLearner::ForgetArm(uint64_t key, uint32_t arm, std::vector<PatternDecision>* updates) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  it->second.bandit.ForgetArm(arm);
+  if (updates != nullptr) updates->push_back(Describe(key, it->second));
+  return Status::Ok();
+}
+
 Result<std::string> PatternLearner::ResetPattern(uint64_t key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
