@@ -18,8 +18,10 @@ namespace {
 /// what a record of them alone needs (its plan's identity and relations).
 struct Window {
   uint64_t key = 0;  // pattern key; 0 = free
-  instr_time last_record;  // when this backend last recorded a run of the pattern
-  instr_time last_run;     // the window's latest run (with runs > 0)
+  /// kSteadyWindowUs after this backend last recorded a run of the pattern
+  /// (monotonic µs): a run from then on ends the window.
+  int64_t due_us = 0;
+  int64_t last_run_us = 0;  // the window's latest run (with runs > 0)
   uint64_t generation = 0;  // SharedState::generation when the window's first run was added
   PendingRuns pending;
   double last_ms = 0.0;  // the latest run's latency
@@ -95,7 +97,7 @@ bool SteadyKind(const PlanSteerInfo* steer, const PlanTemplate* tmpl, int exec_n
 
 bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
                     const instr_time& now) {
-  if (g_steady_batch <= 1 || g_steer == nullptr || !std::isfinite(latency_ms) || latency_ms < 0.0) return false;
+  if (g_steady_batch <= 1 || g_steer == nullptr || !(latency_ms >= 0.0)) return false;
   const int64_t now_us = Micros(now);
   if (now_us >= g_flush_due_us) return false;  // old windows are due a record first (none: INT64_MAX)
   const uint64_t key = steer.identity.pattern_key;
@@ -104,8 +106,7 @@ bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const 
     return false;
   }
   Window& w = g_windows[Slot(key, kWindows)];
-  if (w.key != key || now_us - Micros(w.last_record) >= kSteadyWindowUs ||
-      w.pending.runs + 1 >= static_cast<uint32_t>(g_steady_batch)) {
+  if (w.key != key || now_us >= w.due_us || w.pending.runs + 1 >= static_cast<uint32_t>(g_steady_batch)) {
     return false;
   }
   if (w.pending.runs == 0) {
@@ -120,11 +121,11 @@ bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const 
     w.plan_flags = tmpl.flags;
     CollectRelations(stmt, w.relations, &w.relation_count);
     ++g_open_windows;
-    g_flush_due_us = std::min(g_flush_due_us, Micros(w.last_record) + kSteadyWindowUs);
+    g_flush_due_us = std::min(g_flush_due_us, w.due_us);
   }
   AddRun(&w.pending, latency_ms);
   w.last_ms = latency_ms;
-  w.last_run = now;
+  w.last_run_us = now_us;
   return true;
 }
 
@@ -162,7 +163,7 @@ PendingRuns TakeSteadyRuns(uint64_t pattern_key, const instr_time& now) {
   }
   if (w.pending.runs > 0 && w.generation == State()->generation) out = w.pending;
   CloseWindow(&w);
-  w.last_record = now;
+  w.due_us = Micros(now) + kSteadyWindowUs;
   return out;
 }
 
@@ -187,15 +188,14 @@ void FlushSteadyWindows(const instr_time& now, bool all, bool* lock_held) {
   int64_t next_due = INT64_MAX;
   for (Window& w : g_windows) {
     if (w.pending.runs == 0) continue;
-    const int64_t due = Micros(w.last_record) + kSteadyWindowUs;
-    if (!all && now_us < due) {
-      next_due = std::min(next_due, due);
+    if (!all && now_us < w.due_us) {
+      next_due = std::min(next_due, w.due_us);
       continue;
     }
     const PendingRuns p = w.pending;
     const bool current = w.generation == s->generation;  // else counted before a reset
     CloseWindow(&w);
-    w.last_record = now;
+    w.due_us = now_us + kSteadyWindowUs;
     if (!current) continue;
     // The record stands for the window's runs: its own is the latest.
     ExecutionSample x;
@@ -207,7 +207,7 @@ void FlushSteadyWindows(const instr_time& now, bool all, bool* lock_held) {
     x.database_oid = w.database_oid;
     x.role_oid = w.role_oid;
     x.latency_ms = w.last_ms;
-    x.now_us = wall_us - (now_us - Micros(w.last_run));
+    x.now_us = wall_us - (now_us - w.last_run_us);
     x.runs = p.runs;
     x.batch_sum_ms = p.sum_ms;
     x.batch_m2 = std::max(0.0, p.m2);
