@@ -37,8 +37,8 @@
 #          created here): no install lock needed
 #        RUVECTOR_PG_ROOT=DIR  run a private copy of PostgreSQL (scripts/pg_root.sh)
 # Otherwise holds /tmp/ruvector_pg_install.lock (the one installed copy of the
-# extension) for the whole run: about 2 x repeats x clients x (seconds + 1.5)
-# seconds (~9 minutes with the defaults).
+# extension) for the whole run: about 2 x repeats x clients x (seconds + 1) s
+# plus ~2.5 s per switch of the mode (~11 minutes with the defaults).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}

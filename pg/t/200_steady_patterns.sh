@@ -92,7 +92,7 @@ after_one=$(wait_runs 1540)
 r3=$(records)
 check "with dag_steady_batch = 1, 200 runs counted" "$after_one" 1540
 check "with dag_steady_batch = 1, a record per run" "$((r3 - r2))" 200
-psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_steady_batch" -c "ALTER SYSTEM SET ruvector.dag_exploration_min_ms = 0" \
+psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_steady_batch" -c "ALTER SYSTEM RESET ruvector.dag_exploration_min_ms" \
   -c "SELECT pg_reload_conf()" >/dev/null
 
 psql_db postgres -c "DROP DATABASE rv200 WITH (FORCE)" >/dev/null
