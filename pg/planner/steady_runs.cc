@@ -153,13 +153,13 @@ PendingRuns TakeSteadyRuns(uint64_t pattern_key, const instr_time& now) {
   if (w.key != pattern_key) {
     // Only a steady pattern opens a window; another pattern's runs keep theirs.
     if (!c.steady || w.pending.runs > 0) return out;
-    w.key = pattern_key;
-    w.pending = PendingRuns();
     if (!g_exit_callback) {
-      // Before the fast path can hold runs: it must not raise (this may).
+      // Before the fast path can hold runs (it must not raise; this may).
       before_shmem_exit(FlushAtExit, 0);
       g_exit_callback = true;
     }
+    w.key = pattern_key;
+    w.pending = PendingRuns();
   }
   if (w.pending.runs > 0 && w.generation == State()->generation) out = w.pending;
   CloseWindow(&w);
