@@ -146,12 +146,12 @@ for r in $(seq 1 "$repeats"); do
       echo "pair $r clients $c $mode: $t tps, server CPU $u us/txn (extension worker $w)" >&2
     done
     ratio[$c]="${ratio[$c]:-} $(awk -v a="${this[on]}" -v b="${this[off]}" 'BEGIN {printf "%.4f", a / b}')"
-    cratio[$c]="${cratio[$c]:-} $(awk -v a="${thiscpu[on]}" -v b="${thiscpu[off]}" 'BEGIN {printf "%.4f", b > 0 ? a / b : 0}')"
+    cratio[$c]="${cratio[$c]:-} $(awk -v a="${thiscpu[on]}" -v b="${thiscpu[off]}" 'BEGIN {printf "%.4f", (b > 0 ? a / b : 0)}')"
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.4f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.6g\n", (v[NR/2]+v[NR/2+1])/2}'; }
 # Median of the values with the sign test's confidence interval for it (the
 # k-th smallest and largest values, k the largest with a two-sided binomial
 # tail 2 P(B <= k-1) <= 0.10, B ~ Bin(n, 1/2): coverage >= 90 %), and the
