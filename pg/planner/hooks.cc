@@ -687,8 +687,10 @@ bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* re
 /// carries the runs this backend held since its last one (steady_runs.h).
 /// `now`: the clock when the execution ended, when our statement timer
 /// timed it (nullptr otherwise: no window of steady runs is touched).
-void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now) {
-  Observe("execution observation", [qd, latency_ms, now](bool* lock_held) {
+/// `known` and `known_tmpl`: LookupPlan's answer for the statement.
+void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, const PlanSteerInfo* known,
+                      const PlanTemplate* known_tmpl) {
+  Observe("execution observation", [qd, latency_ms, now, known, known_tmpl](bool* lock_held) {
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the executor hook")));
     if (fault == kFaultCppException) {
@@ -702,8 +704,8 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now) {
     // The pattern is the identity of PostgreSQL's default plan, remembered
     // when this backend planned the statement (a steered plan has another
     // shape, but belongs to the same pattern).
-    const PlanTemplate* tmpl = nullptr;
-    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+    const PlanTemplate* tmpl = known_tmpl;
+    const PlanSteerInfo* steer = known;
     if (steer != nullptr && !steer->identity_known) steer = nullptr;
     if (steer == nullptr) tmpl = nullptr;
     const bool measured_rows = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
@@ -841,18 +843,19 @@ void ExecutorEndHook(QueryDesc* qd) {
       DropTimer(timer);
       // A steady pattern's run that its window holds costs no more than this.
       const PlanTemplate* tmpl = nullptr;
-      const PlanSteerInfo* steer = g_debug_fault == 0 && (qd->instrument_options & INSTRUMENT_ROWS) == 0
-                                       ? LookupPlan(qd->plannedstmt, &tmpl)
-                                       : nullptr;
-      if (!(SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth) &&
+      const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+      if (!(g_debug_fault == 0 && (qd->instrument_options & INSTRUMENT_ROWS) == 0 &&
+            SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth) &&
             SteadyFastPath(*steer, *tmpl, qd->plannedstmt, latency_ms, g_last_clock))) {
-        ObserveExecution(qd, latency_ms, &g_last_clock);
+        ObserveExecution(qd, latency_ms, &g_last_clock, steer, tmpl);
       }
     } else {
       // Another extension's timer (pg_stat_statements), or ours when every
       // statement timer was taken.
       InstrEndLoop(qd->totaltime);
-      ObserveExecution(qd, qd->totaltime->total * 1000.0, nullptr);
+      const PlanTemplate* tmpl = nullptr;
+      const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+      ObserveExecution(qd, qd->totaltime->total * 1000.0, nullptr, steer, tmpl);
     }
   } else if (timer != nullptr) {
     DropTimer(timer);
