@@ -10,6 +10,7 @@
 #include "planner/drift.h"
 #include "planner/learned_hints.h"
 #include "planner/plan_hints.h"
+#include "planner/steady_runs.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
@@ -187,6 +188,14 @@ void DefineGucs() {
                            "node, so it is sampled (deterministically: every round(1/rate)-th execution of a "
                            "session, starting with the first).",
                            &g_row_sample_rate, 0.1, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.dag_steady_batch",
+                          "Most runs of a steady pattern that one trajectory record stands for (1 = a record per "
+                          "run).",
+                          "A steady pattern is one the learner knows from 64 or more runs, serves PostgreSQL's plan "
+                          "and wants nothing captured of. A session records one run of it in each window of at "
+                          "most this many runs (or 100 ms) and adds the window's other runs to that record, so run "
+                          "counts and latency sums stay exact with fewer records.",
+                          &g_steady_batch, 32, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_pattern_share",
                            "Largest share of the pattern table one role, or one database, may hold while others "
                            "hold patterns too.",

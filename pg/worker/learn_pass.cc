@@ -499,7 +499,10 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     // The runs: a uniform sample per (pattern, arm, kind); every run counted.
     // (A hint arm's run of a hint it no longer has measured another arm.)
     const bool learn = (r->flags & kTrajectoryArmKnown) != 0 && !HintRunIsStale(*r);
-    const RunSample::Offered slot = g_run_sample->Offer(r->pattern_key, RunGroup(r->flags), learn ? r->latency_ms : 0.0);
+    // A record may stand for earlier runs besides its own (a steady
+    // pattern's, TrajectoryRecord::also_runs): they count, and they go with it.
+    const RunSample::Offered slot = g_run_sample->Offer(
+        r->pattern_key, RunGroup(r->flags), learn ? r->latency_ms + r->also_latency_ms : 0.0, 1 + r->also_runs);
     if (slot.slot < 0) continue;
     KeptRun k;
     k.seq = seq;
@@ -521,6 +524,8 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     in.relation_count = r->relation_count;
     memcpy(in.relations.data(), r->relations, sizeof(r->relations));
     in.at_us = r->recorded_at_us;
+    in.also_runs = r->also_runs;
+    in.also_latency_ms = r->also_latency_ms;
     if (static_cast<size_t>(slot.slot) == kept.size()) {
       kept.push_back(k);
     } else {
@@ -544,16 +549,17 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     std::vector<uint64_t> kept_runs(g_run_sample->groups(), 0);
     std::vector<double> kept_ms(g_run_sample->groups(), 0.0);
     std::vector<uint8_t> carried(g_run_sample->groups(), 0);
+    // (A kept record carries its own earlier runs already.)
     for (const KeptRun& k : kept) {
-      ++kept_runs[k.group];
-      if (k.learn) kept_ms[k.group] += k.in.latency_ms;
+      kept_runs[k.group] += 1 + k.in.also_runs;
+      if (k.learn) kept_ms[k.group] += k.in.latency_ms + k.in.also_latency_ms;
     }
     for (auto k = kept.rbegin(); k != kept.rend(); ++k) {
       if (!k->learn || carried[k->group] != 0) continue;
       carried[k->group] = 1;
-      k->in.also_runs = static_cast<uint32_t>(
-          std::min<uint64_t>(g_run_sample->runs(k->group) - kept_runs[k->group], UINT32_MAX));
-      k->in.also_latency_ms = std::max(0.0, g_run_sample->weight(k->group) - kept_ms[k->group]);
+      k->in.also_runs = static_cast<uint32_t>(std::min<uint64_t>(
+          k->in.also_runs + (g_run_sample->runs(k->group) - kept_runs[k->group]), UINT32_MAX));
+      k->in.also_latency_ms += std::max(0.0, g_run_sample->weight(k->group) - kept_ms[k->group]);
     }
     scratch->batch.reserve(kept.size());
     scratch->heal.reserve(kept.size() + kept_rows.size());
