@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per select-only transaction of one PostgreSQL backend, with the
-# ruvector_dag library preloaded ("on") and not loaded ("off"): a
+# ruvector_dag library preloaded ("on"), preloaded with ruvector.dag_enabled
+# off ("disabled": what bench/pgbench_scaling.sh's reload toggle leaves) and
+# not loaded ("off"): a
 # deterministic companion to bench/pgbench_scaling.sh, whose wall-clock TPS
 # a shared machine blurs. The server runs under valgrind's callgrind (every
 # forked process writes its own profile); one client runs
@@ -15,9 +17,17 @@
 # Not run by the test suite; record results in docs/benchmarks.md.
 #
 # Usage: bench/pgbench_instructions.sh [BUILD_DIR]   (default: build/)
-# Env:   RUVECTOR_BENCH_TXNS (4000), RUVECTOR_BENCH_TXNS_SHORT (1000)
+# Before the two measured runs a warm-up run of RUVECTOR_BENCH_WARMUP
+# transactions (on its own connection) lets the learner see the statement's
+# pattern, so that both measured runs find it in the same state (with the
+# library on: a steady pattern, docs/postgres.md "Steady patterns"; 0 skips it).
+# Env:   RUVECTOR_BENCH_TXNS (4000), RUVECTOR_BENCH_TXNS_SHORT (1000),
+#        RUVECTOR_BENCH_WARMUP (2000)
+#        RUVECTOR_BENCH_MODES ("off disabled on")
 #        RUVECTOR_BENCH_SAMPLE_RATE (unset: the GUC's default)
 #          ruvector.dag_row_sample_rate for the "on" run
+#        RUVECTOR_BENCH_ON_SETTING=name=value  a server setting for the "on"
+#          run only, e.g. ruvector.dag_steady_batch=1 (a record per run)
 #        RUVECTOR_BENCH_OFF_SETTING=name=value  a server setting for the
 #          "off" run only, e.g. compute_query_id=on (the library enables
 #          query ids; this prices that part of the overhead separately)
@@ -34,6 +44,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 long=${RUVECTOR_BENCH_TXNS:-4000}
 short=${RUVECTOR_BENCH_TXNS_SHORT:-1000}
+warmup=${RUVECTOR_BENCH_WARMUP:-2000}
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 [ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
@@ -85,18 +96,23 @@ backend_profile() {
   echo "$best"
 }
 
+modes=${RUVECTOR_BENCH_MODES:-off disabled on}
 declare -A per_txn worker
-for mode in off on; do
+for mode in $modes; do
   rm -rf "$work/cg"
   mkdir "$work/cg"
   chown postgres:postgres "$work/cg" 2>/dev/null || true
   preload=""
-  [ "$mode" = on ] && preload=$library
+  [ "$mode" != off ] && preload=$library
   sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$preload'|" "$data/postgresql.conf"
   extra=()
   if [ "$mode" = on ] && [ -n "${RUVECTOR_BENCH_SAMPLE_RATE:-}" ]; then
-    extra=(-c "ruvector.dag_row_sample_rate=$RUVECTOR_BENCH_SAMPLE_RATE")
+    extra+=(-c "ruvector.dag_row_sample_rate=$RUVECTOR_BENCH_SAMPLE_RATE")
   fi
+  if [ "$mode" = on ] && [ -n "${RUVECTOR_BENCH_ON_SETTING:-}" ]; then
+    extra+=(-c "$RUVECTOR_BENCH_ON_SETTING")
+  fi
+  [ "$mode" = disabled ] && extra+=(-c ruvector.dag_enabled=off)
   if [ "$mode" = off ] && [ -n "${RUVECTOR_BENCH_OFF_SETTING:-}" ]; then
     extra=(-c "$RUVECTOR_BENCH_OFF_SETTING")
   fi
@@ -108,8 +124,14 @@ for mode in off on; do
     sleep 0.5
   done
   "$bindir/pg_isready" -q -h "$work" -p 5432 || { echo "server did not start under valgrind" >&2; cat "$work/valgrind_$mode.log" >&2; exit 1; }
-  if [ "$mode" = on ] && [ "$private" != 1 ]; then
-    "$bindir/psql" -h "$work" -U postgres -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION ruvector_dag CASCADE' postgres >/dev/null
+  if [ "$mode" != off ] && [ "$private" != 1 ]; then
+    "$bindir/psql" -h "$work" -U postgres -qAt -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS ruvector_dag CASCADE' postgres >/dev/null
+  fi
+  if [ "$warmup" -gt 0 ]; then
+    "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 1 -t "$warmup" -n postgres >"$work/pgbench_${mode}_warmup.log" 2>&1
+    # The worker's next learning passes (50 ms apart natively, slower under
+    # callgrind) publish what it learned from the warm-up.
+    sleep 3
   fi
   declare -A ir=()
   for n in "$short" "$long"; do
@@ -140,9 +162,14 @@ for mode in off on; do
   fi
 done
 
-echo "pgbench -S -M prepared, 1 client, scale 1, $short and $long transactions under callgrind ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo "pgbench -S -M prepared, 1 client, scale 1, $short and $long transactions after $warmup of warm-up under callgrind ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 printf '%-28s %12s\n' "" "instr/txn"
 printf '%-28s %12s\n' "backend, library not loaded" "${per_txn[off]}${RUVECTOR_BENCH_OFF_SETTING:+ ($RUVECTOR_BENCH_OFF_SETTING)}"
-printf '%-28s %12s\n' "backend, library loaded" "${per_txn[on]}"
-printf '%-28s %12s\n' "backend overhead" "$((per_txn[on] - per_txn[off])) ($(awk -v a="${per_txn[on]}" -v b="${per_txn[off]}" 'BEGIN {printf "%+.1f %%", 100 * (a - b) / b}'))"
-printf '%-28s %12s\n' "extension worker (bound)" "${worker[on]}"
+for mode in disabled on; do
+  [ -n "${per_txn[$mode]:-}" ] || continue
+  label="backend, library loaded"
+  [ "$mode" = disabled ] && label="backend, dag_enabled off"
+  printf '%-28s %12s\n' "$label" "${per_txn[$mode]}${RUVECTOR_BENCH_ON_SETTING:+$([ "$mode" = on ] && echo " ($RUVECTOR_BENCH_ON_SETTING)")}"
+  printf '%-28s %12s\n' "  overhead vs not loaded" "$((per_txn[$mode] - per_txn[off])) ($(awk -v a="${per_txn[$mode]}" -v b="${per_txn[off]}" 'BEGIN {printf "%+.1f %%", 100 * (a - b) / b}'))"
+done
+printf '%-28s %12s\n' "extension worker (bound)" "${worker[on]:-?}"

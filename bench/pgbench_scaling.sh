@@ -1,55 +1,91 @@
 #!/usr/bin/env bash
 # Throughput of the ruvector_dag extension under pgbench's select-only load:
-# `pgbench -S -M prepared` at 1, 2, 4 and 8 clients, with the library
-# preloaded ("on") and not loaded ("off"), on ONE private cluster (initdb into
-# a temporary directory, unix socket only). Every "on" run is paired with an
-# "off" run of the same client count right before or after it (ABBA order),
-# because the machine is shared and its load drifts; the table reports the
-# median TPS of the repeats, the median of the paired on/off ratios, and the
-# CPU time the
-# server's processes spent per transaction (and how much of it was the
-# extension's background worker, which learns from every trajectory).
-# Not run by the test suite; record results in docs/benchmarks.md.
+# `pgbench -S -M prepared` at 1, 2, 4 and 8 clients, with the extension's
+# observation on and off, on ONE private cluster (initdb into a temporary
+# directory, unix socket only). Built to resolve a few per cent on a shared,
+# noisy machine:
+#  * many short runs in pairs: every "on" run is paired with an "off" run of
+#    the same client count right before or after it (ABBA order), so that the
+#    machine's drifting load hits both alike;
+#  * the mode is switched without a restart (RUVECTOR_BENCH_TOGGLE=reload, the
+#    default): the library stays preloaded and `ruvector.dag_enabled` is set
+#    with ALTER SYSTEM and a reload, so both runs of a pair use the same
+#    server, shared buffers and caches. "off" then still runs the hooks' entry
+#    checks and the idle background worker (priced by
+#    `bench/pgbench_instructions.sh`'s "disabled" row); RUVECTOR_BENCH_TOGGLE=restart
+#    instead restarts the server with and without the library preloaded;
+#  * the result per client count is the median of the paired on/off TPS
+#    ratios with a distribution-free confidence interval for it (order
+#    statistics of the ratios: the sign test's interval, at least 90 %
+#    coverage), the sign test's two-sided p-value of "on" and "off" being
+#    equally often faster, and the same for the server's CPU time per
+#    transaction -- the load-independent measure: all postgres processes'
+#    utime + stime over the run (reaped backends included) divided by the
+#    transactions, and of it the extension's background worker.
+# Not run by the test suite; record results in docs/benchmarks.md with the
+# date, the machine and its load (uptime).
 #
 # Usage: bench/pgbench_scaling.sh [BUILD_DIR]   (default: build/; must hold a
-#        built ruvector_dag_pg; it is installed into PostgreSQL 15)
-# Env:   RUVECTOR_BENCH_SECONDS (15)  duration of each pgbench run
-#        RUVECTOR_BENCH_REPEATS (3)   on/off pairs per client count
+#        built ruvector_dag_pg)
+# Env:   RUVECTOR_BENCH_SECONDS (5)   duration of each pgbench run
+#        RUVECTOR_BENCH_REPEATS (12)  on/off pairs per client count
 #        RUVECTOR_BENCH_CLIENTS ("1 2 4 8")
 #        RUVECTOR_BENCH_SCALE (10)    pgbench scale factor
+#        RUVECTOR_BENCH_TOGGLE (reload) reload | restart, see above
 #        RUVECTOR_BENCH_PRIVATE=1  preload BUILD_DIR's library by its path
 #          instead of installing it (the extension's SQL objects are never
 #          created here): no install lock needed
+#        RUVECTOR_PG_ROOT=DIR  run a private copy of PostgreSQL (scripts/pg_root.sh)
 # Otherwise holds /tmp/ruvector_pg_install.lock (the one installed copy of the
-# extension) for the whole run: ~ 2 x repeats x clients x seconds + restarts
-# (about 7 minutes with the defaults).
+# extension) for the whole run: about 2 x repeats x clients x (seconds + 1) s
+# plus ~2.5 s per switch of the mode (~11 minutes with the defaults).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
-seconds=${RUVECTOR_BENCH_SECONDS:-15}
-repeats=${RUVECTOR_BENCH_REPEATS:-3}
+seconds=${RUVECTOR_BENCH_SECONDS:-5}
+repeats=${RUVECTOR_BENCH_REPEATS:-12}
 clients=${RUVECTOR_BENCH_CLIENTS:-1 2 4 8}
 scale=${RUVECTOR_BENCH_SCALE:-10}
+toggle=${RUVECTOR_BENCH_TOGGLE:-reload}
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 [ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
+case "$toggle" in reload|restart) ;; *) echo "RUVECTOR_BENCH_TOGGLE must be reload or restart" >&2; exit 1 ;; esac
 
 source "$root/bench/lib.sh"
 bench_library "${RUVECTOR_BENCH_PRIVATE:-0}"
 bench_workdir ruvector_pgbench
 bench_initdb 40 256MB
 pg() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w "$@" >/dev/null; }
+sql() { "$bindir/psql" -h "$work" -U postgres -qAtX -v ON_ERROR_STOP=1 -c "$1" postgres; }
 pg start
 "$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
-
-preload() {  # on|off
-  local value=""
-  [ "$1" = on ] && value=$library
-  sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$value'|" "$data/postgresql.conf"
+if [ "$toggle" = reload ]; then
+  sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$library'|" "$data/postgresql.conf"
   pg restart -m fast
+fi
+
+set_mode() {  # on|off
+  if [ "$toggle" = reload ]; then
+    sql "ALTER SYSTEM SET ruvector.dag_enabled = $1" >/dev/null
+    sql "SELECT pg_reload_conf()" >/dev/null
+    # The postmaster rereads the file asynchronously: new sessions must see it.
+    local want=on
+    [ "$1" = off ] && want=off
+    for _ in $(seq 1 100); do
+      [ "$(sql 'SHOW ruvector.dag_enabled')" = "$want" ] && break
+      sleep 0.05
+    done
+    [ "$(sql 'SHOW ruvector.dag_enabled')" = "$want" ] || { echo "the reload did not take effect" >&2; exit 1; }
+  else
+    local value=""
+    [ "$1" = on ] && value=$library
+    sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$value'|" "$data/postgresql.conf"
+    pg restart -m fast
+  fi
   # Warm the cache and the backends' code paths.
-  "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 3 -n postgres >/dev/null 2>&1
-  sleep 1  # its backends are reaped before the next run's CPU is counted
+  "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 1 -n postgres >/dev/null 2>&1
+  sleep 0.5  # its backends are reaped before the next run's CPU is counted
 }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 # CPU ticks of the cluster: the postmaster, its reaped children (backends of
@@ -84,41 +120,69 @@ run() {  # clients -> "tps server_cpu_us_per_txn worker_cpu_us_per_txn"
   w1=$(worker_ticks)
   n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
   awk -v t="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)" -v c=$((c1 - c0)) -v w=$((w1 - w0)) \
-    -v n="${n:-1}" -v us="$tick_us" 'BEGIN {printf "%.0f %.1f %.1f\n", t, c * us / n, w * us / n}'
+    -v n="${n:-1}" -v us="$tick_us" 'BEGIN {printf "%.0f %.2f %.2f\n", t, c * us / n, w * us / n}'
 }
-declare -A tps cpu wcpu ratio
+declare -A tps cpu wcpu ratio cratio
 current=""
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Each on run is paired with an off run right before or after it (ABBA order:
 # on-off, then off-on, ...), so that slow drifts of the machine's load hit
-# both; the library is toggled by a restart only when the mode changes.
+# both; the mode is switched only when it changes.
 pair=0
 for r in $(seq 1 "$repeats"); do
   for c in $clients; do
     if [ $((pair % 2)) -eq 0 ]; then order="on off"; else order="off on"; fi
     pair=$((pair + 1))
-    declare -A this=()
+    declare -A this=() thiscpu=()
     for mode in $order; do
-      if [ "$mode" != "$current" ]; then preload "$mode"; current=$mode; fi
+      if [ "$mode" != "$current" ]; then set_mode "$mode"; current=$mode; fi
       read -r t u w < <(run "$c")
       this[$mode]=$t
+      thiscpu[$mode]=$u
       tps[$mode,$c]="${tps[$mode,$c]:-} $t"
       cpu[$mode,$c]="${cpu[$mode,$c]:-} $u"
       wcpu[$mode,$c]="${wcpu[$mode,$c]:-} $w"
-      echo "repeat $r clients $c $mode: $t tps, server CPU $u us/txn (extension worker $w)" >&2
+      echo "pair $r clients $c $mode: $t tps, server CPU $u us/txn (extension worker $w)" >&2
     done
-    ratio[$c]="${ratio[$c]:-} $(awk -v a="${this[on]}" -v b="${this[off]}" 'BEGIN {printf "%.3f", a / b}')"
+    ratio[$c]="${ratio[$c]:-} $(awk -v a="${this[on]}" -v b="${this[off]}" 'BEGIN {printf "%.4f", a / b}')"
+    cratio[$c]="${cratio[$c]:-} $(awk -v a="${thiscpu[on]}" -v b="${thiscpu[off]}" 'BEGIN {printf "%.4f", (b > 0 ? a / b : 0)}')"
   done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats alternating on/off repeats ($(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC'))"
-echo "tps: median of the runs; on/off: median of the paired runs' ratios (ratio of the medians in parentheses);"
-echo "cpu_us: postgres processes' CPU time per transaction (median), worker_us: of it, the extension's worker"
-printf '%-8s %8s %8s %16s %10s %10s %10s   %s\n' clients "tps on" "tps off" "on/off" "cpu_us on" "cpu_us off" "worker_us" "paired ratios"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.6g\n", (v[NR/2]+v[NR/2+1])/2}'; }
+# Median of the values with the sign test's confidence interval for it (the
+# k-th smallest and largest values, k the largest with a two-sided binomial
+# tail 2 P(B <= k-1) <= 0.10, B ~ Bin(n, 1/2): coverage >= 90 %), and the
+# sign test's two-sided p-value against a median of 1 (values equal to 1
+# dropped). Prints "median [low, high] p".
+median_ci() {
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '
+    function binom_cdf(k, n,   i, p, c) { c = 0; p = 0.5 ^ n; for (i = 0; i <= k; i++) { c += p; p = p * (n - i) / (i + 1) } return c }
+    {v[NR] = $1; if ($1 < 1) below++; else if ($1 > 1) above++}
+    END {
+      n = NR
+      med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      k = 0
+      while (k + 1 <= n / 2 && 2 * binom_cdf(k, n) <= 0.10) k++
+      m = below + above; s = below < above ? below : above
+      p = m > 0 ? 2 * binom_cdf(s, m) : 1; if (p > 1) p = 1
+      if (k >= 1) printf "%.3f [%.3f, %.3f] %.3f\n", med, v[k], v[n - k + 1], p
+      else printf "%.3f [n/a, n/a] %.3f\n", med, p
+    }'
+}
+
+echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats on/off pairs per client count, toggle by $toggle"
+echo "($(nproc) CPUs, $started to $(date -u '+%H:%M UTC'), load average $load_before at the start and $load_after at the end)"
+echo "tps: median; on/off: median of the paired TPS ratios [>= 90 % confidence interval] and the sign test's p;"
+echo "cpu_us: postgres processes' CPU time per transaction (median); cpu on/off: median of the paired ratios [interval] p;"
+echo "worker_us: of the CPU per transaction, the extension's worker (on / off)"
+printf '%-8s %8s %8s %28s %10s %10s %28s %12s\n' clients "tps on" "tps off" "on/off [90% CI] p" "cpu_us on" "cpu_us off" "cpu on/off [90% CI] p" "worker_us"
 for c in $clients; do
-  on=$(echo "${tps[on,$c]}" | median)
-  off=$(echo "${tps[off,$c]}" | median)
-  of_medians=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
-  printf '%-8s %8s %8s %16s %10s %10s %10s  %s\n' "$c" "$on" "$off" "$(echo "${ratio[$c]}" | median) ($of_medians)" \
-    "$(echo "${cpu[on,$c]}" | median)" "$(echo "${cpu[off,$c]}" | median)" "$(echo "${wcpu[on,$c]}" | median)" "${ratio[$c]}"
+  printf '%-8s %8s %8s %28s %10s %10s %28s %12s\n' "$c" "$(echo "${tps[on,$c]}" | median)" "$(echo "${tps[off,$c]}" | median)" \
+    "$(echo "${ratio[$c]}" | median_ci)" "$(echo "${cpu[on,$c]}" | median)" "$(echo "${cpu[off,$c]}" | median)" \
+    "$(echo "${cratio[$c]}" | median_ci)" "$(echo "${wcpu[on,$c]}" | median) / $(echo "${wcpu[off,$c]}" | median)"
 done
+echo "paired TPS ratios:"
+for c in $clients; do echo "  $c clients:${ratio[$c]}"; done

@@ -55,12 +55,14 @@ Result<OracleResult> RunOracle(PgConnection& conn, const std::vector<WorkloadQue
   auto t0 = std::chrono::steady_clock::now();
   OracleResult out;
   // Built-in arms only: user-defined ones may hold settings that change
-  // answers (they are the DBA's responsibility, not the oracle's). The arm
-  // row_corrections is no set of settings (its plan depends on what was
-  // learned), so the oracle, which applies settings, leaves it out.
+  // answers (they are the DBA's responsibility, not the oracle's). The arms
+  // row_corrections and fix_worst_join are no sets of settings (their plans
+  // depend on what was learned per pattern: built-in arms with no settings
+  // other than the default), so the oracle, which applies settings, leaves
+  // them out.
   RUVECTOR_ASSIGN_OR_RETURN(
-      PgRows arms, conn.Exec("SELECT name, settings FROM ruvector.dag_arms() WHERE builtin AND name <> "
-                             "'row_corrections' ORDER BY arm_id"));
+      PgRows arms, conn.Exec("SELECT name, settings FROM ruvector.dag_arms() WHERE builtin AND (arm_id = 0 OR "
+                             "settings <> '') ORDER BY arm_id"));
   std::vector<std::string> arm_sql;
   for (const auto& row : arms.rows) {
     out.arms.push_back(row.at(0));

@@ -219,9 +219,16 @@ Status PrepareDir(const std::string& dir) {
   return Status::Ok();
 }
 
-std::string SyncConf(const std::string& name, const std::string& urls) {
+/// The background explorer's CPU budget on every server while it learns.
+/// B and C start with 0 (EnableExplorer gives them this at step 3): their
+/// explorer would otherwise measure candidates of the patterns their first
+/// runs (step 2) captured before A's proposals arrive, and step 3 would show
+/// what B and C learned alone, not what the proposals changed.
+constexpr double kExplorerBudget = 0.5;
+
+std::string SyncConf(const std::string& name, const std::string& urls, double explorer_budget) {
   return fmt::format(
-      "ruvector.dag_exploration_cpu_budget = 0.5\n"
+      "ruvector.dag_exploration_cpu_budget = {}\n"
       "ruvector.dag_exploration_min_ms = 0\n"
       "ruvector.sync_enabled = on\n"
       "ruvector.sync_nats_urls = '{}'\n"
@@ -233,12 +240,13 @@ std::string SyncConf(const std::string& name, const std::string& urls) {
       "ruvector.sync_min_interval = 3600\n"
       "ruvector.sync_max_interval = 3600\n"
       "ruvector.sync_pattern_maturity = 0\n",
-      urls, name);
+      explorer_budget, urls, name);
 }
 
 Status StartServer(Server& s, const std::string& urls) {
   bool created = false;
-  RUVECTOR_ASSIGN_OR_RETURN(s.pg, PrivateCluster::Start(s.dir, &created, SyncConf(s.name, urls)));
+  RUVECTOR_ASSIGN_OR_RETURN(s.pg, PrivateCluster::Start(s.dir, &created,
+                                                         SyncConf(s.name, urls, s.name == "a" ? kExplorerBudget : 0.0)));
   s.started = true;
   RUVECTOR_ASSIGN_OR_RETURN(s.admin, PgConnection::Connect(s.pg.ConnInfo("postgres")));
   RUVECTOR_RETURN_IF_ERROR(StatusOf(s.admin
@@ -404,17 +412,18 @@ Status LearnOnA(Server& a, const std::vector<WorkloadQuery>& queries, const Opti
 }
 
 struct Counters {
-  int64_t published = 0, bytes = 0, proposals = 0, votes = 0;
+  int64_t published = 0, bytes = 0, proposals = 0, votes = 0, syncs = 0;
 };
 
 Result<Counters> ReadCounters(Server& s) {
   RUVECTOR_ASSIGN_OR_RETURN(PgRows r, s.admin.Exec("SELECT messages_published, bytes_published, proposals_made, "
-                                                   "votes_cast FROM ruvector.qudag_status()"));
+                                                   "votes_cast, syncs FROM ruvector.qudag_status()"));
   Counters c;
   c.published = std::stoll(r.rows[0][0]);
   c.bytes = std::stoll(r.rows[0][1]);
   c.proposals = std::stoll(r.rows[0][2]);
   c.votes = std::stoll(r.rows[0][3]);
+  c.syncs = std::stoll(r.rows[0][4]);
   return c;
 }
 
@@ -443,7 +452,10 @@ Status ReadProposalStatus(Server& s) {
                                                    "FROM ruvector.qudag_proposals() WHERE NOT own AND proposer = 'a'"));
   for (QueryResult& r : s.results) {
     for (const auto& row : p.rows) {
-      if (row[0] != r.proposed_arm || (row[2] != "0" && row[2] != r.pattern_id)) continue;
+      // The proposal this server matched to the query's pattern.
+      if (r.pattern_id.empty() || row[2] != r.pattern_id) continue;
+      if (r.proposed_arm.empty()) r.proposed_arm = row[0];
+      if (row[0] != r.proposed_arm) continue;
       r.local_status = row[1];
       r.prior_applied = r.prior_applied || (row[1] != "no_match" && row[1] != "unknown_arm");
       r.local_gain = std::atof(row[3].c_str());
@@ -455,10 +467,11 @@ Status ReadProposalStatus(Server& s) {
 
 /// Phase 2: the node A is connected to is killed; A proposes; B and C
 /// receive the proposals through the surviving nodes.
-Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats, const Options& o, Log& log,
+Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<WorkloadQuery>& queries,
+                           LocalNatsCluster& nats, const Options& o, Log& log,
                            Measured* m) {
   Server& a = servers[0];
-  log.Step("2. one NATS node is killed; A proposes what it deployed");
+  log.Step("2. one NATS node is killed; A proposes what it learned");
   RUVECTOR_ASSIGN_OR_RETURN(m->a_url_before, a.admin.Scalar("SELECT coalesce(nats_url, '') FROM ruvector.qudag_status()"));
   m->killed_node = o.kill_node > 0 ? o.kill_node : nats.NodeOfUrl(m->a_url_before);
   if (m->killed_node == 0) m->killed_node = 1;
@@ -468,25 +481,44 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats,
   log.Line(fmt::format("killed NATS node n{} with SIGKILL (A was connected to {}); its replicas held {} messages",
                        m->killed_node, m->a_url_before.empty() ? "?" : m->a_url_before, before.messages));
   RUVECTOR_ASSIGN_OR_RETURN(Counters c0, ReadCounters(a));
-  int expected = 0;
-  for (const QueryResult& r : a.results) expected += r.deployed_arm != "default" && r.observed_runs >= kProposalMinRuns;
   const auto t0 = std::chrono::steady_clock::now();
-  RUVECTOR_RETURN_IF_ERROR(StatusOf(a.admin.Exec("SELECT ruvector.qudag_sync_now()")));
-  // A's publishes fail while the stream elects a new leader; the worker backs
-  // off and retries by itself.
+  // One sync round proposes every eligible pattern (docs/sync.md: the
+  // deployed arm, or, when it plans with row corrections or a hint learned on
+  // A, the best other arm measured faster with confidence). When there is none yet,
+  // A runs another round (its explorer keeps measuring) and syncs again.
   Counters c1;
-  RUVECTOR_RETURN_IF_ERROR(WaitUntil(o.timeout_s, "A published its proposals", [&]() -> Result<bool> {
-    RUVECTOR_ASSIGN_OR_RETURN(c1, ReadCounters(a));
-    return c1.proposals - c0.proposals >= expected && c1.published - c0.published >= 2 * (c1.proposals - c0.proposals);
-  }));
+  for (int round = 1;; ++round) {
+    const Counters before = c1.syncs == 0 ? c0 : c1;
+    RUVECTOR_RETURN_IF_ERROR(StatusOf(a.admin.Exec("SELECT ruvector.qudag_sync_now()")));
+    // A's publishes fail while the stream elects a new leader; the worker
+    // backs off and retries by itself.
+    RUVECTOR_RETURN_IF_ERROR(WaitUntil(o.timeout_s, "A published its proposals", [&]() -> Result<bool> {
+      RUVECTOR_ASSIGN_OR_RETURN(c1, ReadCounters(a));
+      return c1.syncs > before.syncs && c1.published - c0.published >= 2 * (c1.proposals - c0.proposals);
+    }));
+    if (c1.proposals > c0.proposals) break;
+    if (round >= o.max_rounds) {
+      return Status::FailedPrecondition(fmt::format(
+          "A proposed nothing in {} rounds: an arm that plans with row corrections or a hint learned on A is not "
+          "proposed, and no other arm was measured faster with confidence (--max-rounds; docs/sync.md)",
+          round));
+    }
+    log.Line("A has nothing portable to propose yet (its arm plans with what A learned: row corrections or a hint); "
+             "one more round on A");
+    RUVECTOR_RETURN_IF_ERROR(RunRound(a, queries, o.runs_per_round));
+  }
   m->proposals = static_cast<int>(c1.proposals - c0.proposals);
+  RUVECTOR_ASSIGN_OR_RETURN(std::string proposed_arms,
+                            a.admin.Scalar("SELECT string_agg(arm, ', ' ORDER BY arm) FROM ruvector.qudag_proposals() "
+                                           "WHERE own"));
   const int64_t messages = c1.published - c0.published;
   m->proposal_message_bytes = messages > 0 ? static_cast<double>(c1.bytes - c0.bytes) / messages : 0;
   m->proposal_bytes = m->proposals > 0 ? static_cast<double>(c1.bytes - c0.bytes) / m->proposals : 0;
   RUVECTOR_ASSIGN_OR_RETURN(m->a_url_after, a.admin.Scalar("SELECT coalesce(nats_url, '') FROM ruvector.qudag_status()"));
-  log.Line(fmt::format("A proposed {} pattern(s): {} messages, {:.0f} bytes per pattern on the wire ({:.0f} per message, "
-                       "one sealed copy per peer); A now connected to {}",
-                       m->proposals, messages, m->proposal_bytes, m->proposal_message_bytes, m->a_url_after));
+  log.Line(fmt::format("A proposed {} pattern(s) ({}): {} messages, {:.0f} bytes per pattern on the wire ({:.0f} per "
+                       "message, one sealed copy per peer); A now connected to {}",
+                       m->proposals, proposed_arms, messages, m->proposal_bytes, m->proposal_message_bytes,
+                       m->a_url_after));
   for (size_t k = 1; k < servers.size(); ++k) {
     Server& s = servers[k];
     RUVECTOR_RETURN_IF_ERROR(WaitUntil(o.timeout_s, s.name + " received A's proposals", [&]() {
@@ -499,32 +531,23 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, LocalNatsCluster& nats,
     log.Line(fmt::format("{} received A's proposals {:.1f} s after A's sync began (NATS node n{} still down)", s.name,
                          m->publish_to_receipt_s[k - 1], m->killed_node));
   }
-  // A proposes the arm it deployed for each pattern with enough runs.
-  for (size_t k = 1; k < servers.size(); ++k) {
-    for (size_t i = 0; i < a.results.size(); ++i) {
-      const QueryResult& ra = a.results[i];
-      if (ra.deployed_arm != "default" && ra.observed_runs >= kProposalMinRuns) {
-        servers[k].results[i].proposed_arm = ra.deployed_arm;
-      }
-    }
-  }
   // Each receiver matches the proposals to its own patterns (its worker loop,
-  // every 50 ms): from then on they are priors.
+  // every 50 ms): from then on they are priors. Which query a proposal is
+  // for is what the receiver matched it to (its pattern).
   for (size_t k = 1; k < servers.size(); ++k) {
     Server& s = servers[k];
     RUVECTOR_RETURN_IF_ERROR(WaitUntil(o.timeout_s, s.name + " matched A's proposals to its patterns", [&]() -> Result<bool> {
-      RUVECTOR_RETURN_IF_ERROR(ReadDecisions(s));
-      RUVECTOR_RETURN_IF_ERROR(ReadProposalStatus(s));
-      bool all = true;
-      for (const QueryResult& r : s.results) all = all && (r.proposed_arm.empty() || r.prior_applied);
-      return all;
+      return ScalarTrue(s.admin, "SELECT count(*) FILTER (WHERE local_status = 'no_match') = 0 "
+                                 "FROM ruvector.qudag_proposals() WHERE NOT own AND proposer = 'a'");
     }));
     RUVECTOR_RETURN_IF_ERROR(ReadDecisions(s));
+    RUVECTOR_RETURN_IF_ERROR(ReadProposalStatus(s));
+    RUVECTOR_RETURN_IF_ERROR(ReadDecisions(s));  // with the proposed arms known: is it the pattern's prior?
     std::string st;
     for (const QueryResult& r : s.results) {
       if (r.proposed_arm.empty()) continue;
       st += fmt::format("{}{}: {} is the prior of its own pattern {} ({})", st.empty() ? "" : "; ", r.name,
-                        r.proposed_arm, r.pattern_id, r.prior_seen ? "dag_decisions().prior" : "already measured");
+                        r.proposed_arm, r.pattern_id, r.prior_seen ? "dag_decisions().prior" : "qudag_proposals().local_status");
     }
     log.Line(s.name + " " + st);
   }
@@ -535,11 +558,22 @@ bool Validated(const QueryResult& r) {
   return r.proposed_arm.empty() || (r.deployed && (r.local_status == "confirmed" || r.local_status == "refuted"));
 }
 
+/// Gives B's or C's background explorer its budget (postgresql.auto.conf and
+/// a reload; the worker applies it at its next loop, within 50 ms).
+Status EnableExplorer(Server& s) {
+  RUVECTOR_RETURN_IF_ERROR(StatusOf(s.admin.Exec(
+      fmt::format("ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = {}", kExplorerBudget))));
+  return StatusOf(s.admin.Exec("SELECT pg_reload_conf()"));
+}
+
 /// Phase 3: B and C run the same workload; each deploys on its own runs and
 /// votes on A's proposal.
 Status ValidateOnPeers(std::vector<Server>& servers, const std::vector<WorkloadQuery>& queries, const Options& o,
                        Log& log) {
   log.Step("3. servers B and C run the same workload; A's proposals are priors, not deployments");
+  for (size_t k = 1; k < servers.size(); ++k) RUVECTOR_RETURN_IF_ERROR(EnableExplorer(servers[k]));
+  log.Line(fmt::format("b and c: background explorer on (CPU budget {}; off until A's proposals were matched)",
+                       kExplorerBudget));
   for (int round = 1; round <= o.max_rounds; ++round) {
     bool done = true;
     for (size_t k = 1; k < servers.size(); ++k) {
@@ -827,7 +861,7 @@ Status RunPhases(const Options& o, std::vector<Server>& servers, LocalNatsCluste
     }
     RUVECTOR_RETURN_IF_ERROR(RunRound(servers[k], queries, 1));
   }
-  RUVECTOR_RETURN_IF_ERROR(ProposeWithNodeDown(servers, nats, o, log, m));
+  RUVECTOR_RETURN_IF_ERROR(ProposeWithNodeDown(servers, queries, nats, o, log, m));
   RUVECTOR_RETURN_IF_ERROR(ValidateOnPeers(servers, queries, o, log));
   RUVECTOR_RETURN_IF_ERROR(AwaitQuorum(servers, o, log, m));
   RUVECTOR_RETURN_IF_ERROR(RestartNode(servers, nats, o, log, m));

@@ -336,6 +336,8 @@ int RunDemo(const DemoOptions& o) {
       }
       if (row[1] == "drift") {
         r.events.push_back("drift");
+      } else if (row[5].empty()) {  // NULL arm_ms: rejected because its plan is PostgreSQL's
+        r.events.push_back(fmt::format("{} {} {} (same plan as PostgreSQL's)", row[1], name, row[2]));
       } else {
         r.events.push_back(fmt::format("{} {} {} ({} -> {} ms)", row[1], name, row[2], row[4], row[5]));
       }

@@ -23,6 +23,7 @@ extern int g_sona_pattern_clusters;
 extern double g_row_sample_rate;  // ruvector.dag_row_sample_rate
 extern double g_pattern_share;    // ruvector.dag_pattern_share
 extern double g_vector_recall_target;  // ruvector.dag_vector_recall_target
+extern bool g_hint_arms_enabled;       // ruvector.dag_hint_arms
 
 /// Fault injection for tests (ruvector.dag_debug_fault, superuser only):
 /// makes the observation hooks and the analysis functions fail on purpose,
@@ -58,10 +59,12 @@ bool PersistState(int elevel);
 bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel);
 /// Records a failed save of `name` (shown by dag_health_check).
 void NoteSaveFailure(const char* name, const char* why);
-/// Reads a whole file of at most `max_bytes` into `out` (palloc'd). Returns
-/// false when it is missing (*missing = true) or unreadable / too large
-/// (logged at WARNING).
-bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing);
+/// Reads a whole regular file of at most `max_bytes` into `out` (palloc'd).
+/// Returns false when it is missing (*missing = true) or unreadable, not a
+/// regular file (a FIFO, a device, a directory: refused before reading, never
+/// waited on) or too large (logged at WARNING; the reason also in `why`).
+bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing, char* why = nullptr,
+                   size_t why_cap = 0);
 /// The state file's path relative to $PGDATA.
 inline constexpr const char* kStateFile = "ruvector_dag.state";
 /// Wall clock in Unix epoch microseconds.

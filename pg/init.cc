@@ -8,7 +8,9 @@
 #include "guard.h"
 #include "planner/corrections.h"
 #include "planner/drift.h"
+#include "planner/learned_hints.h"
 #include "planner/plan_hints.h"
+#include "planner/steady_runs.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
@@ -29,6 +31,7 @@ char* g_attention = nullptr;
 int g_max_patterns = 10000;
 int g_trajectory_capacity = 4096;
 bool g_healing_enabled = true;
+bool g_hint_arms_enabled = true;
 int g_persist_interval_s = 60;
 bool g_explain_section = true;
 int g_sona_micro_lora_rank = 2;
@@ -63,6 +66,7 @@ void ShmemRequestHook() {
   RequestSteerMemory();
   RequestForegroundMemory();
   RequestCorrectionsMemory();
+  RequestLearnedHintsMemory();
   RequestSyncMemory();
 }
 
@@ -72,6 +76,7 @@ void ShmemStartupHook() {
   StartupSteerMemory();
   StartupForegroundMemory();
   StartupCorrectionsMemory();
+  StartupLearnedHintsMemory();
   StartupSyncMemory();
 }
 
@@ -156,6 +161,10 @@ void DefineGucs() {
                            "cpp_exception throws inside the C++ zone, pg_error raises an ERROR in the PG zone.",
                            &g_debug_fault, kFaultNone, kFaults, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
                            nullptr);
+  DefineCustomBoolVariable("ruvector.dag_hint_arms",
+                           "Derive and apply the hint arms' per-pattern hints (fix_worst_join).",
+                           "Off: the worker derives no hints and the hint arms plan like the default (never executed).",
+                           &g_hint_arms_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_steering",
                            "Plan statements with the arm the learner deployed (or pinned) for their pattern.", nullptr,
                            &g_steering_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
@@ -179,6 +188,14 @@ void DefineGucs() {
                            "node, so it is sampled (deterministically: every round(1/rate)-th execution of a "
                            "session, starting with the first).",
                            &g_row_sample_rate, 0.1, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("ruvector.dag_steady_batch",
+                          "Most runs of a steady pattern that one trajectory record stands for (1 = a record per "
+                          "run).",
+                          "A steady pattern is one the learner knows from 64 or more runs, serves PostgreSQL's plan "
+                          "and wants nothing captured of. A session records one run of it in each window of at "
+                          "most this many runs (or 100 ms) and adds the window's other runs to that record, so run "
+                          "counts and latency sums stay exact with fewer records.",
+                          &g_steady_batch, 32, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_pattern_share",
                            "Largest share of the pattern table one role, or one database, may hold while others "
                            "hold patterns too.",

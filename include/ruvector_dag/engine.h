@@ -208,6 +208,11 @@ class PatternLearner {
   uint32_t DeployedArm(uint64_t key) const;
   /// Back to the default now; returns the bandit's image before.
   Result<std::string> RevertPattern(uint64_t key);
+  /// What `arm` plans for `key` changed (an arm whose content the host
+  /// derives per pattern): the bandit forgets the arm's runs (PatternBandit::
+  /// ForgetArm) and the pattern's decision is appended to *updates.
+  /// kNotFound for an unknown pattern.
+  Status ForgetArm(uint64_t key, uint32_t arm, std::vector<PatternDecision>* updates);
   /// A fresh bandit; returns the image before.
   Result<std::string> ResetPattern(uint64_t key);
   /// Puts back an image returned by RevertPattern / ResetPattern.

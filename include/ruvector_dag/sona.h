@@ -305,6 +305,11 @@ class PatternBandit {
     if (deployed_ != 0) Revert();
   }
 
+  /// What `arm` plans changed (a host's arm whose content is derived per
+  /// pattern): its runs are forgotten, a rejection too, and the pattern goes
+  /// back to arm 0 when the arm was deployed (not counted as a revert: the
+  /// new content is measured from scratch). No-op for arm 0 or an unknown arm.
+  void ForgetArm(uint32_t arm);
   uint32_t deployed_arm() const { return deployed_; }
   /// Confidence in the current decision, in [0, 1]: for a deployed arm
   /// Phi(gain / se); for arm 0, 1 - max over measured candidates of

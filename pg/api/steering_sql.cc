@@ -15,6 +15,7 @@ extern "C" {
 #include "extension.h"
 #include "guard.h"
 #include "planner/corrections.h"
+#include "planner/learned_hints.h"
 #include "planner/steering.h"
 #include "state/plan_advice.h"
 #include "state/steer_shmem.h"
@@ -541,6 +542,7 @@ static void DecisionAdvice(const Decision& d, const char (*settings)[kArmSetting
   AppendSettingsAdvice(lines, out, cap);
   pfree(lines);
   if (arm == kRowCorrectionsArm) CorrectionsAdvice(d.key, out, cap);
+  if (IsHintArm(arm)) LearnedHintAdvice(d.key, out, cap);
 }
 
 /// dag_decisions() -> per pattern the learner tracks.
@@ -710,7 +712,7 @@ extern "C" Datum ruvector_dag_learning_events(PG_FUNCTION_ARGS) {
     v[7] = Float8GetDatum(e.default_ms);
     nulls[7] = !has_pattern;
     v[8] = Float8GetDatum(e.arm_ms);
-    nulls[8] = !has_pattern;
+    nulls[8] = !has_pattern || !(e.arm_ms > 0.0);  // 0: the arm has no latency of its own
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return (Datum)0;

@@ -116,18 +116,7 @@ void NoteApplied(Active* a, PlannerInfo* root, Relids relids, int item) {
   const uint32_t bit = 1u << item;
   if ((a->report.applied_mask & bit) != 0) return;
   a->report.applied_mask |= bit;
-  char aliases[kMaxAdviceRelations][kAdviceNameLen];
-  int count = 0;
-  int member = -1;
-  while ((member = bms_next_member(relids, member)) >= 0 && count < kMaxAdviceRelations) {
-    const RangeTblEntry* rte = member < root->simple_rel_array_size ? root->simple_rte_array[member] : nullptr;
-    if (rte == nullptr || rte->eref == nullptr) return;  // unnamed: the set is shown by its id
-    strlcpy(aliases[count++], rte->eref->aliasname, kAdviceNameLen);
-  }
-  if (bms_num_members(relids) > count) return;
-  if (FormatAliases(aliases, count, a->report.relations[item], kRelationsTextLen) >= kRelationsTextLen) {
-    a->report.relations[item][0] = '\0';  // too long to name: shown by its id
-  }
+  NameRelations(root, relids, a->report.relations[item]);
 }
 
 /// Finds (found == nullptr) or enters the entry of `relids`; an entered
@@ -220,6 +209,22 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
 size_t SharedSize() { return sizeof(CorrectionsShared); }
 
 }  // namespace
+
+void NameRelations(PlannerInfo* root, Relids relids, char* out) {
+  out[0] = '\0';
+  char aliases[kMaxAdviceRelations][kAdviceNameLen];
+  int count = 0;
+  int member = -1;
+  while ((member = bms_next_member(relids, member)) >= 0 && count < kMaxAdviceRelations) {
+    const RangeTblEntry* rte = member < root->simple_rel_array_size ? root->simple_rte_array[member] : nullptr;
+    if (rte == nullptr || rte->eref == nullptr) return;  // unnamed: the set is shown by its id
+    strlcpy(aliases[count++], rte->eref->aliasname, kAdviceNameLen);
+  }
+  if (bms_num_members(relids) > count) return;
+  if (FormatAliases(aliases, count, out, kRelationsTextLen) >= kRelationsTextLen) {
+    out[0] = '\0';  // too long to name: shown by its id
+  }
+}
 
 uint64_t KeyOf(RelKeyCache* cache, PlannerInfo* root, int rti) {
   if (rti <= 0 || rti >= root->simple_rel_array_size) return 0;

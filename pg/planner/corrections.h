@@ -60,6 +60,11 @@ CorrectionCounters ReadCorrectionCounters();
 /// range-table aliases, FormatAliases), at most this long.
 inline constexpr int kRelationsTextLen = 160;
 
+/// Writes the aliases of `relids` (FormatAliases) into `out`
+/// (kRelationsTextLen bytes); "" when a member has no name or the text is
+/// too long (the set is then shown by its id).
+void NameRelations(PlannerInfo* root, Relids relids, char* out);
+
 /// What one corrected planning applied.
 struct CorrectionReport {
   int corrected = 0;          // base or join relations whose rows were changed

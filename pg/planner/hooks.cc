@@ -15,8 +15,10 @@
 #include "extension.h"
 #include "guard.h"
 #include "planner/corrections.h"
+#include "planner/learned_hints.h"
 #include "planner/plan_extract.h"
 #include "planner/plan_hints.h"
+#include "planner/steady_runs.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
@@ -72,6 +74,9 @@ struct StatementTimer {
 constexpr int kMaxStatementTimers = 16;
 StatementTimer g_timers[kMaxStatementTimers];
 int g_timer_count = 0;
+/// The clock at the end of the latest timed ExecutorRun or ExecutorFinish:
+/// when an observed statement's execution ended (for steady_runs.h).
+instr_time g_last_clock;
 
 int TimerIndex(const QueryDesc* qd) {
   for (int i = g_timer_count - 1; i >= 0; --i) {
@@ -105,9 +110,8 @@ void DropTimer(StatementTimer* t) { *t = g_timers[--g_timer_count]; }
 void AccumulateTimer(const QueryDesc* qd, int hint, const instr_time& start) {
   StatementTimer* t = hint < g_timer_count && g_timers[hint].qd == qd ? &g_timers[hint] : FindTimer(qd);
   if (t != nullptr) {
-    instr_time now;
-    INSTR_TIME_SET_CURRENT(now);
-    INSTR_TIME_ACCUM_DIFF(t->elapsed, now, start);
+    INSTR_TIME_SET_CURRENT(g_last_clock);
+    INSTR_TIME_ACCUM_DIFF(t->elapsed, g_last_clock, start);
   }
 }
 
@@ -409,6 +413,7 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
   info->advice = c.advice >= 0;
   if (!(c.arm > 0 || settings[0] != '\0' || info->advice)) return result;
   const bool corrections = c.arm == kRowCorrectionsArm;
+  const bool hinted = !info->advice && IsHintArm(c.arm);
   bool no_corrections = false;
   auto* set = static_cast<PatternCorrections*>(palloc0(sizeof(PatternCorrections)));
   auto* report = static_cast<CorrectionReport*>(palloc0(sizeof(CorrectionReport)));
@@ -416,10 +421,15 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
   PlannedStmt* steered =
       info->advice  ? PlanAdvised(pin, key, copy, query_string, cursor_options, params, set, report)
       : corrections ? PlanCorrected(key, copy, query_string, cursor_options, params, &no_corrections, set, report)
+      : hinted      ? PlanWithLearnedHint(key, &PlanSteered, copy, query_string, cursor_options, params,
+                                          &no_corrections, advice)
                     : PlanSteered(copy, query_string, cursor_options, params, settings);
   info->corrected_relations = report->corrected;
+  // A hint the planner cannot carry out (counted and logged): the arm plans
+  // like the default, so the explorer does not run it again and again.
+  if (hinted && steered == nullptr) no_corrections = true;
   if (no_corrections) {
-    // Nothing learned to correct: the arm's plan is PostgreSQL's.
+    // Nothing learned to correct or hint: the arm's plan is PostgreSQL's.
     info->arm = c.arm;
     info->same_plan = true;
   } else if (steered != nullptr) {
@@ -437,11 +447,12 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
                  set->count);
         strlcat(advice, applied, kAdviceTextLen);
       }
-    } else {
+    } else if (!hinted) {  // (a hint arm's advice was written by PlanWithLearnedHint)
       LearnedAdvice(settings, corrections ? set : nullptr, corrections ? report : nullptr, advice, kAdviceTextLen);
     }
   } else {
     info->replan_failed = true;
+    advice[0] = '\0';  // PostgreSQL's plan: nothing was applied
     info->action = SteerAction::kDefault;
     info->vector = -1;
     strlcpy(info->arm_name, "default", sizeof(info->arm_name));
@@ -635,28 +646,9 @@ void ExecutorFinishHook(QueryDesc* qd) {
   PG_END_TRY();
 }
 
-/// The relations the plan reads (PostgreSQL lists them for plan
-/// invalidation), ascending and distinct: the drift scope of the pattern.
+/// The relations the plan reads: the drift scope of the pattern.
 void RecordRelations(const PlannedStmt* stmt, TrajectoryRecord* rec) {
-  int total = 0;
-  ListCell* lc;
-  foreach (lc, stmt->relationOids) {
-    const uint32_t relid = lfirst_oid(lc);
-    const int kept = std::min(total, kMaxTrajectoryRelations);
-    uint32_t* end = rec->relations + kept;
-    uint32_t* pos = std::lower_bound(rec->relations, end, relid);
-    if (pos != end && *pos == relid) continue;
-    ++total;
-    if (kept < kMaxTrajectoryRelations) {
-      std::copy_backward(pos, end, end + 1);
-      *pos = relid;
-    } else if (relid < rec->relations[kMaxTrajectoryRelations - 1]) {
-      // Keep the smallest OIDs: the same plan keeps the same ones.
-      std::copy_backward(pos, end - 1, end);
-      *pos = relid;
-    }
-  }
-  rec->relation_count = static_cast<uint16_t>(std::min(total, 65535));
+  CollectRelations(stmt, rec->relations, &rec->relation_count);
 }
 
 /// Records the plan's structure and, when this execution measured them,
@@ -699,9 +691,14 @@ bool FillFromPlan(QueryDesc* qd, const PlanTemplate* known, TrajectoryRecord* re
 /// into its lock-free ring slot from the remembered structure); the
 /// statement is offered for capture only while the learner's decision for
 /// its pattern does not rule that out (a cached answer, no lock). Only a
-/// new pattern takes the exclusive lock.
-void ObserveExecution(QueryDesc* qd, double latency_ms) {
-  Observe("execution observation", [qd, latency_ms](bool* lock_held) {
+/// new pattern takes the exclusive lock. A steady pattern's record also
+/// carries the runs this backend held since its last one (steady_runs.h).
+/// `now`: the clock when the execution ended, when our statement timer
+/// timed it (nullptr otherwise: no window of steady runs is touched).
+/// `known` and `known_tmpl`: LookupPlan's answer for the statement.
+void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, const PlanSteerInfo* known,
+                      const PlanTemplate* known_tmpl) {
+  Observe("execution observation", [qd, latency_ms, now, known, known_tmpl](bool* lock_held) {
     int fault = g_debug_fault;
     if (fault == kFaultPgError) ereport(ERROR, (errmsg("injected fault in the executor hook")));
     if (fault == kFaultCppException) {
@@ -715,8 +712,8 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
     // The pattern is the identity of PostgreSQL's default plan, remembered
     // when this backend planned the statement (a steered plan has another
     // shape, but belongs to the same pattern).
-    const PlanTemplate* tmpl = nullptr;
-    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+    const PlanTemplate* tmpl = known_tmpl;
+    const PlanSteerInfo* steer = known;
     if (steer != nullptr && !steer->identity_known) steer = nullptr;
     if (steer == nullptr) tmpl = nullptr;
     const bool measured_rows = (qd->instrument_options & INSTRUMENT_ROWS) != 0;
@@ -766,6 +763,12 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
         CaptureMayBeWanted(identity.pattern_key, g_explore_min_ms)) {
       MaybeCaptureStatement(qd, identity.pattern_key, query_id);
     }
+    // Old windows of steady runs first (their records precede this one).
+    if (now != nullptr && SteadyFlushDue(*now)) FlushSteadyWindows(*now, false, lock_held);
+    PendingRuns pending;
+    if (now != nullptr && SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth)) {
+      pending = TakeSteadyRuns(identity.pattern_key, *now);
+    }
     ExecutionSample x;
     x.key = identity.pattern_key;
     x.query_id = query_id;
@@ -776,11 +779,12 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
     x.role_oid = role_oid;
     x.latency_ms = latency_ms;
     x.now_us = NowUnixMicros();
+    AddPendingRuns(pending, &x);
 
     LWLockAcquire(StateLock(), LW_SHARED);
     *lock_held = true;
     SharedState* s = State();
-    BumpCounter(&s->counters.executions_observed);
+    AddCounter(&s->counters.executions_observed, x.runs);
     // Pattern statistics describe the users' workload: the background
     // explorer's re-executions only go to the ring (for the learner).
     UpdateResult updated = g_in_explorer ? UpdateResult::kIgnored : UpdatePattern(s, x);
@@ -805,6 +809,8 @@ void ObserveExecution(QueryDesc* qd, double latency_ms) {
       rec->role_oid = role_oid;
       RecordRelations(qd->plannedstmt, rec);
       rec->latency_ms = latency_ms;
+      rec->also_runs = pending.runs;
+      rec->also_latency_ms = pending.sum_ms;
       rec->recorded_at_us = x.now_us;
       rec->flags |= flags;
       PublishTrajectory(s, claim);
@@ -840,17 +846,25 @@ void ExecutorEndHook(QueryDesc* qd) {
   if (timer != nullptr ? Active()
                        : qd->totaltime != nullptr && qd->estate != nullptr &&
                              ShouldObserve(qd, qd->estate->es_top_eflags)) {
-    double latency_ms;
     if (timer != nullptr) {
-      latency_ms = INSTR_TIME_GET_MILLISEC(timer->elapsed);
+      const double latency_ms = INSTR_TIME_GET_MILLISEC(timer->elapsed);
+      DropTimer(timer);
+      // A steady pattern's run that its window holds costs no more than this.
+      const PlanTemplate* tmpl = nullptr;
+      const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+      if (!(g_debug_fault == 0 && (qd->instrument_options & INSTRUMENT_ROWS) == 0 &&
+            SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth) &&
+            SteadyFastPath(*steer, *tmpl, qd->plannedstmt, latency_ms, g_last_clock))) {
+        ObserveExecution(qd, latency_ms, &g_last_clock, steer, tmpl);
+      }
     } else {
       // Another extension's timer (pg_stat_statements), or ours when every
       // statement timer was taken.
       InstrEndLoop(qd->totaltime);
-      latency_ms = qd->totaltime->total * 1000.0;
+      const PlanTemplate* tmpl = nullptr;
+      const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+      ObserveExecution(qd, qd->totaltime->total * 1000.0, nullptr, steer, tmpl);
     }
-    if (timer != nullptr) DropTimer(timer);
-    ObserveExecution(qd, latency_ms);
   } else if (timer != nullptr) {
     DropTimer(timer);
   }

@@ -67,7 +67,13 @@ struct ActiveHints {
   PlannerInfo* last_root = nullptr;
   Bitmapset* last_join = nullptr;
   int last_join_hint = -1;
+  HintReport* report = nullptr;  // optional: the names of the hinted relations
 };
+
+/// Records the aliases of the relations hint `i` matched (the first time).
+void NoteMatched(ActiveHints* h, PlannerInfo* root, Relids relids, int i) {
+  if (h->report != nullptr && h->report->relations[i][0] == '\0') NameRelations(root, relids, h->report->relations[i]);
+}
 ActiveHints* g_hints = nullptr;
 
 /// The active hints when `root` belongs to the hinted planning.
@@ -220,7 +226,9 @@ void RelPathlistHook(PlannerInfo* root, RelOptInfo* rel, Index rti, RangeTblEntr
     return;
   }
   const int i = HintFor(*h->hints, RelSetOf(&h->keys, root, rel->relids), /*join=*/false);
-  if (i >= 0) RebuildScanPaths(root, rel, h->hints->kinds[i], h->hints->indexes[i]);
+  if (i < 0) return;
+  NoteMatched(h, root, rel->relids, i);
+  RebuildScanPaths(root, rel, h->hints->kinds[i], h->hints->indexes[i]);
 }
 
 void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerrel, RelOptInfo* innerrel,
@@ -235,6 +243,7 @@ void JoinPathlistHook(PlannerInfo* root, RelOptInfo* joinrel, RelOptInfo* outerr
     h->last_join = bms_copy(joinrel->relids);
     MemoryContextSwitchTo(old);
     h->last_join_hint = HintFor(*h->hints, RelSetOf(&h->keys, root, joinrel->relids), /*join=*/true);
+    if (h->last_join_hint >= 0) NoteMatched(h, root, joinrel->relids, h->last_join_hint);
   }
   const int i = h->last_join_hint;
   if (i < 0) return;
@@ -477,10 +486,12 @@ void InstallHintHooks() {
 }
 
 PlannedStmt* PlanWithHints(const PinnedHints& hints, CorrectedPlannerFn planner, Query* parse,
-                           const char* query_string, int cursor_options, ParamListInfo params, const char* settings) {
+                           const char* query_string, int cursor_options, ParamListInfo params, const char* settings,
+                           HintReport* report) {
   ActiveHints* active = static_cast<ActiveHints*>(palloc0(sizeof(ActiveHints)));
   *active = ActiveHints();
   active->hints = &hints;
+  active->report = report;
   active->keys.cxt = CurrentMemoryContext;
   for (uint32_t i = 0; i < hints.count; ++i) {
     active->scans = active->scans || IsScanHint(hints.kinds[i]);
@@ -501,7 +512,7 @@ PlannedStmt* PlanWithHints(const PinnedHints& hints, CorrectedPlannerFn planner,
   const char* failed = nullptr;
   if (out != nullptr && !CheckPlan(out, hints, &failed)) {
     if (failed != nullptr) {
-      ereport(LOG, (errmsg("ruvector_dag: the plan under pinned advice does not carry out its %s item, the "
+      ereport(LOG, (errmsg("ruvector_dag: the plan under plan advice does not carry out its %s item, the "
                            "default plan is used", failed)));
     }
     out = nullptr;

@@ -17,13 +17,20 @@ namespace ruvector_pg {
 /// hook returns after one pointer test when no hinted planning runs.
 void InstallHintHooks();
 
+/// The relations each join or scan hint of a planning matched, by alias
+/// (FormatAliases; "" = not matched or unnamed).
+struct HintReport {
+  char relations[kMaxAdviceHints][kRelationsTextLen] = {};
+};
+
 /// Plans with `planner` (which must contain its own errors, as PlanUnderArm
 /// does) while `hints` are active, and deactivates them on every path.
 /// Returns the plan, or nullptr when planning failed or the plan does not
 /// carry out every hint (logged: the caller counts it and uses the default
-/// plan).
+/// plan). `report` (optional) receives the names of the hinted relations.
 PlannedStmt* PlanWithHints(const PinnedHints& hints, CorrectedPlannerFn planner, Query* parse,
-                           const char* query_string, int cursor_options, ParamListInfo params, const char* settings);
+                           const char* query_string, int cursor_options, ParamListInfo params, const char* settings,
+                           HintReport* report = nullptr);
 
 }  // namespace ruvector_pg
 

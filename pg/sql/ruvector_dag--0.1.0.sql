@@ -145,6 +145,14 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_row_corrections' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_row_correction_status()
 RETURNS TABLE(patterns bigint, corrections bigint, corrected_plannings bigint, corrected_relations bigint)
 AS 'MODULE_PATHNAME', 'ruvector_dag_row_correction_status' LANGUAGE C VOLATILE;
+-- The hint arms' content per pattern (fix_worst_join), and their counters.
+CREATE FUNCTION @extschema@.dag_hint_arms()
+RETURNS TABLE(pattern_id bigint, arm text, advice text, version bigint, q_error float8, observations int,
+              bottleneck bool)
+AS 'MODULE_PATHNAME', 'ruvector_dag_hint_arms' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.dag_hint_arm_status()
+RETURNS TABLE(patterns bigint, hinted_plannings bigint, refused_plannings bigint)
+AS 'MODULE_PATHNAME', 'ruvector_dag_hint_arm_status' LANGUAGE C VOLATILE;
 -- Background exploration: budget, counters and the captured statements.
 CREATE FUNCTION @extschema@.dag_exploration_status()
 RETURNS TABLE(cpu_budget float8, captures bigint, explorer_launches bigint, runs bigint, timeouts bigint,

@@ -19,8 +19,16 @@ namespace {
 
 constexpr uint64_t kSharedMagic = 0x5256444147534D31ull;  // "RVDAGSM1"
 constexpr char kFileMagic[8] = {'R', 'V', 'D', 'G', 'S', 'T', 'A', 'T'};
-constexpr uint32_t kFileVersion = 5;  // 2: trajectories carry the plan's edges; 3: database and role;
-                                      // 4: the relation set of each node; 5: the constants hash
+constexpr uint32_t kFileVersion = 6;  // 2: trajectories carry the plan's edges; 3: database and role;
+                                      // 4: the relation set of each node; 5: the constants hash;
+                                      // 6: the runs a record stands for (also read: 5)
+/// Version 5's trajectory record: version 6's without also_runs and
+/// also_latency_ms (its per-node arrays start where they start now).
+constexpr size_t kV5TrajectorySize = 1104;
+constexpr size_t kV5HeaderBytes = 140;
+static_assert(offsetof(TrajectoryRecord, also_runs) == kV5HeaderBytes &&
+                  sizeof(TrajectoryRecord) - kTrajectoryHeaderBytes == kV5TrajectorySize - kV5HeaderBytes - 4,
+              "the version-5 conversion assumes the record layout of version 6");
 
 size_t Align(size_t n) { return (n + 63) & ~size_t{63}; }
 
@@ -242,20 +250,38 @@ void Accumulate(PatternEntry* e, const ExecutionSample& x) {
   if (e->executions != 0 && e->shape_hash != x.shape_hash) ++e->shape_changes;
   e->shape_hash = x.shape_hash;
   e->node_count = x.node_count;
-  ++e->executions;
-  double delta = x.latency_ms - e->mean_ms;
-  e->mean_ms += delta / static_cast<double>(e->executions);
-  e->m2 += delta * (x.latency_ms - e->mean_ms);
+  if (x.runs > 1) {
+    // Chan et al.'s merge of the batch's mean and squared deviations.
+    const double n_a = static_cast<double>(e->executions), n_b = static_cast<double>(x.runs);
+    const double mean_b = x.batch_sum_ms / n_b;
+    const double delta = mean_b - e->mean_ms;
+    const bool first = e->executions == 0;
+    e->executions += x.runs;
+    const double n = static_cast<double>(e->executions);
+    e->mean_ms += delta * n_b / n;
+    e->m2 += x.batch_m2 + delta * delta * n_a * n_b / n;
+    e->min_ms = first ? x.batch_min_ms : std::min(e->min_ms, x.batch_min_ms);
+    e->max_ms = first ? x.batch_max_ms : std::max(e->max_ms, x.batch_max_ms);
+  } else {
+    ++e->executions;
+    double delta = x.latency_ms - e->mean_ms;
+    e->mean_ms += delta / static_cast<double>(e->executions);
+    e->m2 += delta * (x.latency_ms - e->mean_ms);
+    e->min_ms = e->executions == 1 ? x.latency_ms : std::min(e->min_ms, x.latency_ms);
+    e->max_ms = e->executions == 1 ? x.latency_ms : std::max(e->max_ms, x.latency_ms);
+  }
   if (e->m2 < 0) e->m2 = 0;
-  e->min_ms = e->executions == 1 ? x.latency_ms : std::min(e->min_ms, x.latency_ms);
-  e->max_ms = e->executions == 1 ? x.latency_ms : std::max(e->max_ms, x.latency_ms);
   e->last_ms = x.latency_ms;
   e->last_seen_us = std::max(e->last_seen_us, x.now_us);
-  e->value_ms = PatternValue(*e, x.now_us) + x.latency_ms;
+  e->value_ms = PatternValue(*e, x.now_us) + (x.runs > 1 ? x.batch_sum_ms : x.latency_ms);
   e->value_at_us = std::max(e->value_at_us, x.now_us);
 }
 
-bool ValidSample(const ExecutionSample& x) { return x.key != 0 && std::isfinite(x.latency_ms) && x.latency_ms >= 0; }
+bool ValidSample(const ExecutionSample& x) {
+  if (x.key == 0 || !std::isfinite(x.latency_ms) || x.latency_ms < 0 || x.runs == 0) return false;
+  return x.runs == 1 || (std::isfinite(x.batch_sum_ms) && std::isfinite(x.batch_m2) && x.batch_m2 >= 0 &&
+                         x.batch_min_ms >= 0 && x.batch_max_ms >= x.batch_min_ms && x.batch_sum_ms >= x.latency_ms);
+}
 
 void ClearPatterns(SharedState* s) {
   PatternEntry* slots = PatternSlots(s);
@@ -311,6 +337,9 @@ Status CheckTrajectory(const TrajectoryRecord& t, size_t i, uint64_t prev_seq) {
   if (t.seq == 0 || t.seq <= prev_seq) return Status::DataLoss(where + " has a non-increasing sequence number");
   if (prev_seq != 0 && t.seq != prev_seq + 1) return Status::DataLoss(where + " leaves a gap in sequence numbers");
   if (!Finite(t.latency_ms) || t.latency_ms < 0) return Status::DataLoss(where + " has an invalid latency");
+  if (!Finite(t.also_latency_ms) || t.also_latency_ms < 0 || (t.also_runs == 0 && t.also_latency_ms != 0.0)) {
+    return Status::DataLoss(where + " has an invalid latency of the runs it stands for");
+  }
   const int kept = t.node_count < kMaxTrajectoryNodes ? t.node_count : kMaxTrajectoryNodes;
   for (int n = 0; n < kept; ++n) {
     if (t.parent_plus_one[n] > n) return Status::DataLoss(where + " has a plan edge to a later node");
@@ -448,6 +477,7 @@ void CopyPatternEntry(const PatternEntry& e, PatternEntry* out) {
 }
 
 void BumpCounter(uint64_t* counter) { Atomic(*counter).fetch_add(1, std::memory_order_relaxed); }
+void AddCounter(uint64_t* counter, uint64_t n) { Atomic(*counter).fetch_add(n, std::memory_order_relaxed); }
 
 SharedCounters ReadCounters(const SharedState* s) {
   const SharedCounters& c = s->counters;
@@ -591,6 +621,18 @@ uint32_t LiveTrajectories(const SharedState* s) {
   return n;
 }
 
+/// A trajectory record of an image of `version` (5 or kFileVersion).
+void ReadRecord(const char* p, uint32_t version, TrajectoryRecord* t) {
+  if (version != 5) {
+    std::memcpy(t, p, sizeof(*t));
+    return;
+  }
+  *t = TrajectoryRecord();  // a version-5 record stands for its own run only
+  std::memcpy(t, p, kV5HeaderBytes);
+  std::memcpy(reinterpret_cast<char*>(t) + kTrajectoryHeaderBytes, p + kV5HeaderBytes,
+              sizeof(TrajectoryRecord) - kTrajectoryHeaderBytes);
+}
+
 template <typename T>
 char* Put(char* out, const T& value) {
   std::memcpy(out, &value, sizeof(T));
@@ -656,17 +698,18 @@ Status DeserializeState(std::string_view bytes, SharedState* s, size_t* patterns
   if (ruvector_dag::Crc32c(&h, offsetof(FileHeader, header_crc)) != h.header_crc) {
     return Status::DataLoss("state image header checksum mismatch");
   }
-  if (h.version != kFileVersion) {
+  if (h.version != kFileVersion && h.version != 5) {
     return Status::FailedPrecondition("state image version " + std::to_string(h.version) +
-                                      " is not supported (this build reads version " +
+                                      " is not supported (this build reads versions 5 and " +
                                       std::to_string(kFileVersion) + ")");
   }
+  const size_t record_size = h.version == 5 ? kV5TrajectorySize : sizeof(TrajectoryRecord);
   if (h.header_size != sizeof(FileHeader) || h.counters_size != sizeof(SharedCounters) ||
-      h.pattern_size != sizeof(PatternEntry) || h.trajectory_size != sizeof(TrajectoryRecord)) {
+      h.pattern_size != sizeof(PatternEntry) || h.trajectory_size != record_size) {
     return Status::FailedPrecondition("state image record sizes differ from this build's");
   }
   uint64_t expected = sizeof(SharedCounters) + uint64_t{h.pattern_count} * sizeof(PatternEntry) +
-                      uint64_t{h.trajectory_count} * sizeof(TrajectoryRecord);
+                      uint64_t{h.trajectory_count} * record_size;
   if (h.payload_size != expected) return Status::DataLoss("state image payload size does not match its counts");
   if (bytes.size() - sizeof(FileHeader) != h.payload_size) {
     return Status::DataLoss("state image is truncated or has trailing bytes: payload " +
@@ -696,9 +739,9 @@ Status DeserializeState(std::string_view bytes, SharedState* s, size_t* patterns
   }
   const char* traj_begin = p;
   uint64_t prev = 0;
-  for (uint32_t i = 0; i < h.trajectory_count; ++i, p += sizeof(TrajectoryRecord)) {
+  for (uint32_t i = 0; i < h.trajectory_count; ++i, p += record_size) {
     TrajectoryRecord t;
-    std::memcpy(&t, p, sizeof(t));
+    ReadRecord(p, h.version, &t);
     RUVECTOR_RETURN_IF_ERROR(CheckTrajectory(t, i, prev));
     prev = t.seq;
   }
@@ -718,12 +761,12 @@ Status DeserializeState(std::string_view bytes, SharedState* s, size_t* patterns
   RebuildOwners(s);
   ClearRing(s);
   uint32_t keep = std::min<uint32_t>(h.trajectory_count, s->ring_capacity);
-  const char* first = traj_begin + static_cast<size_t>(h.trajectory_count - keep) * sizeof(TrajectoryRecord);
+  const char* first = traj_begin + static_cast<size_t>(h.trajectory_count - keep) * record_size;
   TrajectoryRecord* ring = RingSlots(s);
   uint64_t last_seq = 0;
   for (uint32_t i = 0; i < keep; ++i) {
     TrajectoryRecord t;
-    std::memcpy(&t, first + static_cast<size_t>(i) * sizeof(TrajectoryRecord), sizeof(t));
+    ReadRecord(first + static_cast<size_t>(i) * record_size, h.version, &t);
     ring[(t.seq - 1) % s->ring_capacity] = t;
     last_seq = t.seq;
   }

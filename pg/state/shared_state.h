@@ -45,6 +45,13 @@ struct TrajectoryRecord {
   uint16_t flags = 0;          // kTrajectory* bits
   uint32_t database_oid = 0;   // database the statement ran in
   uint32_t role_oid = 0;       // role it ran as (GetUserId())
+  /// Earlier runs of the same plan by the same backend that this record
+  /// stands for besides its own (a steady pattern's runs between two
+  /// records, docs/postgres.md "Steady patterns"), and their summed
+  /// latency: run counts and time at stake stay exact although not every
+  /// run has a record. 0 and 0.0 for a record of one run.
+  uint32_t also_runs = 0;
+  double also_latency_ms = 0.0;
   uint8_t node_type[kMaxTrajectoryNodes] = {0};
   float estimated_rows[kMaxTrajectoryNodes] = {0};
   float actual_rows[kMaxTrajectoryNodes] = {0};  // per loop; -1 = not executed
@@ -103,7 +110,9 @@ struct PatternEntry {
 /// Half-life of PatternEntry::value_ms.
 inline constexpr int64_t kValueHalfLifeUs = 3600LL * 1000000LL;
 
-/// One execution to record (RecordExecution / UpdatePattern / InsertPattern).
+/// One execution to record (RecordExecution / UpdatePattern / InsertPattern),
+/// or `runs` executions of one pattern at once: latency_ms is the last
+/// one's; the batch fields describe all of them (runs = 1: just that one).
 struct ExecutionSample {
   uint64_t key = 0;
   uint64_t query_id = 0;
@@ -114,6 +123,14 @@ struct ExecutionSample {
   uint32_t role_oid = 0;
   double latency_ms = 0.0;
   int64_t now_us = 0;
+  uint32_t runs = 1;
+  /// With runs > 1: the runs' summed latency, the sum of their squared
+  /// deviations from their mean, their minimum and maximum (latency_ms is
+  /// one of them).
+  double batch_sum_ms = 0.0;
+  double batch_m2 = 0.0;
+  double batch_min_ms = 0.0;
+  double batch_max_ms = 0.0;
 };
 
 /// Patterns held by one role or one database (for the share limit).
@@ -267,6 +284,8 @@ void AdvanceConsumed(SharedState* s, uint64_t seq);
 SharedCounters ReadCounters(const SharedState* s);
 /// Shared lock: adds 1 to a counter of s->counters atomically.
 void BumpCounter(uint64_t* counter);
+/// Shared lock: adds `n` to a counter of s->counters atomically.
+void AddCounter(uint64_t* counter, uint64_t n);
 /// Removes every pattern and trajectory and zeroes the counters (keeps the
 /// start time, load result and worker fields).
 void ResetSharedState(SharedState* s);

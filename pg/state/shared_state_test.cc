@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "planner/dag_bridge.h"
+#include "ruvector_dag/core.h"
 #include "state/shared_state.h"
 
 namespace ruvector_pg {
@@ -76,6 +77,49 @@ TEST(SharedStateTest, RecordsStatisticsPerPattern) {
   Record(r.state, 0, 1, 1, 0, 1, 1.0, 4);
   Record(r.state, 9, 1, 1, 0, 1, -1.0, 4);
   EXPECT_EQ(r.state->pattern_count, 1u);
+}
+
+TEST(SharedStateTest, ABatchOfRunsCountsLikeTheRunsOneByOne) {
+  // Pattern 7 gets runs one by one; pattern 8 the same runs, the first two
+  // alone and the other six as one batch (a steady pattern's record).
+  Region r(16, 32);
+  const double ms[] = {2.0, 3.5, 1.0, 8.0, 2.5, 2.5, 4.0, 0.5};
+  for (int i = 0; i < 8; ++i) RecordExecution(r.state, Sample(7, ms[i], 10 + i));
+  for (int i = 0; i < 2; ++i) RecordExecution(r.state, Sample(8, ms[i], 10 + i));
+  ExecutionSample batch = Sample(8, ms[7], 17);
+  batch.runs = 6;
+  double sum = 0, mean = 0, m2 = 0;
+  for (int i = 2; i < 8; ++i) sum += ms[i];
+  mean = sum / 6;
+  for (int i = 2; i < 8; ++i) m2 += (ms[i] - mean) * (ms[i] - mean);
+  batch.batch_sum_ms = sum;
+  batch.batch_m2 = m2;
+  batch.batch_min_ms = 0.5;
+  batch.batch_max_ms = 8.0;
+  RecordExecution(r.state, batch);
+  const PatternEntry* a = FindPattern(r.state, 7);
+  const PatternEntry* b = FindPattern(r.state, 8);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->executions, 8u);
+  EXPECT_NEAR(b->mean_ms, a->mean_ms, 1e-12);
+  EXPECT_NEAR(b->m2, a->m2, 1e-9);
+  EXPECT_DOUBLE_EQ(b->min_ms, 0.5);
+  EXPECT_DOUBLE_EQ(b->max_ms, 8.0);
+  EXPECT_DOUBLE_EQ(b->last_ms, 0.5);
+  EXPECT_NEAR(b->value_ms, a->value_ms, 1e-6);  // decayed once instead of per run
+  // A batch whose statistics do not fit its runs is ignored.
+  ExecutionSample bad = batch;
+  bad.key = 9;
+  bad.batch_max_ms = 0.1;  // below its minimum
+  RecordExecution(r.state, bad);
+  bad.batch_max_ms = 8.0;
+  bad.batch_sum_ms = 0.1;  // below the run it names
+  RecordExecution(r.state, bad);
+  bad.batch_sum_ms = sum;
+  bad.runs = 0;
+  RecordExecution(r.state, bad);
+  EXPECT_EQ(FindPattern(r.state, 9), nullptr);
 }
 
 TEST(SharedStateTest, EvictsCheapPatternsAndKeepsProbeChains) {
@@ -340,6 +384,71 @@ TEST(SharedStateTest, ImageRoundTripsAndRejectsEveryCorruption) {
   }
   EXPECT_FALSE(DeserializeState(image + "x", c.state, nullptr, nullptr).ok());
   EXPECT_EQ(Image(c.state), empty);
+}
+
+TEST(SharedStateTest, AVersion5ImageLoadsWithRecordsOfOneRunEach) {
+  Region a(64, 8);
+  for (int i = 0; i < 6; ++i) {
+    Record(a.state, 100 + i % 3, i, i, 1, 3, 1.0 + i, i + 1);
+    TrajectoryRecord t;
+    t.pattern_key = 100 + i % 3;
+    t.latency_ms = 1.0 + i;
+    t.relation_count = 1;
+    t.relations[0] = 1234;
+    t.node_count = 2;
+    t.node_type[1] = 7;
+    t.parent_plus_one[1] = 1;
+    t.relset[1] = 99;
+    AppendTrajectory(a.state, t);
+  }
+  const std::string image = Image(a.state);
+  // Version 5 wrote the same header and records without also_runs and
+  // also_latency_ms (offsets 140..151), 1,104 bytes each.
+  constexpr size_t kHeader = 80, kOld = 1104, kCut = 140, kGap = 12;
+  uint32_t patterns, trajectories;
+  std::memcpy(&patterns, image.data() + 28, 4);
+  std::memcpy(&trajectories, image.data() + 32, 4);
+  ASSERT_EQ(trajectories, 6u);
+  const size_t records_at = kHeader + sizeof(SharedCounters) + patterns * sizeof(PatternEntry);
+  std::string v5 = image.substr(0, records_at);
+  for (uint32_t i = 0; i < trajectories; ++i) {
+    const char* rec = image.data() + records_at + i * sizeof(TrajectoryRecord);
+    std::string old(rec, kCut);
+    old.append(rec + kCut + kGap, sizeof(TrajectoryRecord) - kCut - kGap);
+    old.resize(kOld, '\0');
+    v5 += old;
+  }
+  const uint32_t version = 5, size = kOld;
+  const uint64_t payload = v5.size() - kHeader;
+  std::memcpy(v5.data() + 8, &version, 4);
+  std::memcpy(v5.data() + 24, &size, 4);
+  std::memcpy(v5.data() + 64, &payload, 8);
+  const uint32_t payload_crc = ruvector_dag::Crc32c(v5.data() + kHeader, payload);
+  std::memcpy(v5.data() + 72, &payload_crc, 4);
+  const uint32_t header_crc = ruvector_dag::Crc32c(v5.data(), 76);
+  std::memcpy(v5.data() + 76, &header_crc, 4);
+
+  Region b(64, 8);
+  size_t loaded_patterns = 0, loaded = 0;
+  const ruvector_dag::Status st = DeserializeState(v5, b.state, &loaded_patterns, &loaded);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(loaded_patterns, 3u);
+  EXPECT_EQ(loaded, 6u);
+  EXPECT_EQ(Image(b.state), image);  // the same records, each of one run
+  TrajectoryRecord t;
+  ASSERT_TRUE(CopyRingRecord(b.state, RingNextSeq(b.state) - 1, &t));
+  EXPECT_EQ(t.also_runs, 0u);
+  EXPECT_EQ(t.relset[1], 99u);
+  EXPECT_EQ(t.node_type[1], 7);
+  // Another version is refused with a message naming both.
+  std::string v4 = v5;
+  const uint32_t four = 4;
+  std::memcpy(v4.data() + 8, &four, 4);
+  const uint32_t crc4 = ruvector_dag::Crc32c(v4.data(), 76);
+  std::memcpy(v4.data() + 76, &crc4, 4);
+  const ruvector_dag::Status refused = DeserializeState(v4, b.state, nullptr, nullptr);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.ToString().find("version 4"), std::string::npos) << refused.ToString();
 }
 
 TEST(SharedStateTest, ImageIntoSmallerTablesKeepsMostValuable) {

@@ -1,6 +1,9 @@
 // PG zone: shared memory placement, locking and the state file.
 #include "shim.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "extension.h"
 #include "guard.h"
 
@@ -29,37 +32,16 @@ void SetLoadResult(LoadResult r, const char* message) {
 /// is a fresh start; a corrupt, truncated or incompatible one gives a WARNING
 /// and a fresh start.
 void LoadStateFile() {
-  FILE* file = AllocateFile(kStateFile, PG_BINARY_R);
-  if (file == nullptr) {
-    if (errno == ENOENT) {
+  StringInfoData buf;
+  bool missing = false;
+  char why[256];
+  if (!ReadWholeFile(kStateFile, MaxAllocSize / 2, &buf, &missing, why, sizeof(why))) {
+    // ReadWholeFile warned (a fresh start either way).
+    if (missing) {
       SetLoadResult(LoadResult::kNoFile, "no state file: fresh start");
     } else {
-      char msg[256];
-      snprintf(msg, sizeof(msg), "could not open state file: %s", strerror(errno));
-      SetLoadResult(LoadResult::kCorrupt, msg);
-      ereport(WARNING, (errmsg("ruvector_dag: %s; starting with empty state", msg)));
+      SetLoadResult(LoadResult::kCorrupt, why);
     }
-    return;
-  }
-  StringInfoData buf;
-  initStringInfo(&buf);
-  char chunk[8192];
-  size_t n;
-  bool too_big = false;
-  while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0) {
-    if (buf.len + n > MaxAllocSize / 2) {
-      too_big = true;
-      break;
-    }
-    appendBinaryStringInfo(&buf, chunk, static_cast<int>(n));
-  }
-  bool read_error = ferror(file) != 0;
-  FreeFile(file);
-  if (read_error || too_big) {
-    const char* msg = read_error ? "could not read state file" : "state file is implausibly large";
-    SetLoadResult(LoadResult::kCorrupt, msg);
-    ereport(WARNING, (errmsg("ruvector_dag: %s; starting with empty state", msg)));
-    pfree(buf.data);
     return;
   }
   size_t patterns = 0, trajectories = 0;
@@ -138,7 +120,11 @@ void CountInternalError() {
 bool WriteFileDurably(const char* name, const char* data, size_t size, int elevel) {
   char tmp[MAXPGPATH];
   snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, MyProcPid);
-  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+  // Whatever is at the temporary path (a stale file, a symlink, a FIFO) is
+  // removed and the file created anew: never written through a symlink into
+  // another file, never waited on.
+  (void)unlink(tmp);
+  int fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
   if (fd < 0) {
     char why[160];
     snprintf(why, sizeof(why), "could not create \"%s\": %s", tmp, strerror(errno));
@@ -199,36 +185,52 @@ void NoteSaveFailure(const char* name, const char* why) {
   LWLockRelease(g_state_lock);
 }
 
-bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing) {
+bool ReadWholeFile(const char* name, size_t max_bytes, StringInfo out, bool* missing, char* why, size_t why_cap) {
   *missing = false;
-  FILE* file = AllocateFile(name, PG_BINARY_R);
-  if (file == nullptr) {
+  char reason[192] = {0};
+  // O_NONBLOCK: a FIFO at the path must not block the postmaster or the
+  // worker (opening one for reading waits for a writer); it is refused below
+  // before a byte is read, as a device (/dev/zero) or a directory is.
+  int fd = OpenTransientFile(name, O_RDONLY | O_NONBLOCK | PG_BINARY);
+  struct stat st;
+  if (fd < 0) {
     if (errno == ENOENT) {
       *missing = true;
-    } else {
-      ereport(WARNING, (errcode_for_file_access(), errmsg("ruvector_dag: could not open \"%s\": %m", name)));
+      return false;
     }
-    return false;
-  }
-  initStringInfo(out);
-  char chunk[8192];
-  size_t n;
-  bool too_big = false;
-  while ((n = fread(chunk, 1, sizeof(chunk), file)) > 0) {
-    if (static_cast<size_t>(out->len) + n > max_bytes) {
-      too_big = true;
-      break;
+    snprintf(reason, sizeof(reason), "could not open it: %s", strerror(errno));
+  } else if (fstat(fd, &st) != 0) {
+    snprintf(reason, sizeof(reason), "could not stat it: %s", strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    snprintf(reason, sizeof(reason), "it is not a regular file");
+  } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    snprintf(reason, sizeof(reason), "it is implausibly large (%lld bytes)", static_cast<long long>(st.st_size));
+  } else {
+    initStringInfo(out);
+    char chunk[8192];
+    for (;;) {
+      const ssize_t n = read(fd, chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        snprintf(reason, sizeof(reason), "could not read it: %s", strerror(errno));
+        break;
+      }
+      if (n == 0) break;
+      // The file may grow while it is read: the bound holds for what is read.
+      if (static_cast<size_t>(out->len) + static_cast<size_t>(n) > max_bytes) {
+        snprintf(reason, sizeof(reason), "it is implausibly large (more than %zu bytes)", max_bytes);
+        break;
+      }
+      appendBinaryStringInfo(out, chunk, static_cast<int>(n));
     }
-    appendBinaryStringInfo(out, chunk, static_cast<int>(n));
+    if (reason[0] != '\0') pfree(out->data);
   }
-  bool read_error = ferror(file) != 0;
-  FreeFile(file);
-  if (read_error || too_big) {
-    ereport(WARNING, (errmsg("ruvector_dag: ignoring \"%s\": %s", name,
-                             read_error ? "read error" : "implausibly large")));
-    return false;
-  }
-  return true;
+  if (fd >= 0) CloseTransientFile(fd);
+  if (reason[0] == '\0') return true;
+  ereport(WARNING, (errmsg("ruvector_dag: ignoring \"%s\": %s", name, reason),
+                    errdetail("The extension starts without it; the file is replaced at the next save.")));
+  if (why != nullptr && why_cap > 0) snprintf(why, why_cap, "%s", reason);
+  return false;
 }
 
 bool PersistState(int elevel) {

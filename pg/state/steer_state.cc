@@ -29,9 +29,11 @@ constexpr BuiltinArm kBuiltins[] = {
     {"no_parallel", "max_parallel_workers_per_gather=0\n"},
     {"no_memoize", "enable_memoize=off\n"},
     {"row_corrections", ""},  // kRowCorrectionsArm: settings as default, learned row counts
+    {"fix_worst_join", ""},   // kFixWorstJoinArm: settings as default, a learned join-method hint
 };
-static_assert(sizeof(kBuiltins) / sizeof(kBuiltins[0]) == kRowCorrectionsArm + 1,
-              "row_corrections is the last built-in arm");
+static_assert(sizeof(kBuiltins) / sizeof(kBuiltins[0]) == kBuiltinArmCount, "kBuiltinArmCount is out of date");
+static_assert(kRowCorrectionsArm < kBuiltinArmCount && kFixWorstJoinArm == kBuiltinArmCount - 1,
+              "the built-in arms' ids");
 
 void CopyString(char* dst, size_t cap, const char* src) {
   size_t n = std::strlen(src);
@@ -488,17 +490,24 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid) 
 
 namespace {
 
-/// The work a capture has: 1 = measure the candidate arm, 2 = a baseline
-/// run of arm 0 is due, 0 = none.
-int CaptureWork(const SteerState* s, const CapturedStatement& c, uint32_t baseline_interval, double min_default_ms,
+double ClampedLoad(const SteerState* s);
+
+/// The work a capture has at `now_us`: 1 = measure the candidate arm, 2 = a
+/// baseline run of arm 0 is due (by plannings and by BaselineSpacingUs), 0 =
+/// none.
+int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePlan& plan, int64_t now_us,
                 const Decision** decision) {
   if (c.pattern_key == 0 || c.unsafe != 0 || c.failures >= kMaxCaptureFailures) return 0;
   const Decision* d = FindDecision(s, c.pattern_key);
   if (d == nullptr || !(d->default_ms > 0.0)) return 0;
   *decision = d;
-  if (d->deployed_arm > 0 && baseline_interval > 0 && d->since_baseline >= baseline_interval) return 2;
+  if (d->deployed_arm > 0 && plan.baseline_interval > 0 && d->since_baseline >= plan.baseline_interval &&
+      (d->last_baseline_us == 0 ||
+       now_us - d->last_baseline_us >= BaselineSpacingUs(*d, plan.cpu_budget, ClampedLoad(s)))) {
+    return 2;
+  }
   if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
-      d->default_ms >= min_default_ms) {
+      d->default_ms >= plan.min_default_ms) {
     return 1;
   }
   return 0;
@@ -642,6 +651,12 @@ bool CaptureExplorable(const SteerState* s, uint64_t key) {
   return idx >= 0 && s->captures[idx].unsafe == 0 && s->captures[idx].failures < kMaxCaptureFailures;
 }
 
+int64_t BaselineSpacingUs(const Decision& d, double cpu_budget, double load) {
+  if (!(cpu_budget > 0.0) || !(d.default_ms > 0.0)) return 0;
+  const double us = kCaptureSlots * d.default_ms * std::max(1.0, load) * 1000.0 / cpu_budget;
+  return us < 9.0e18 ? static_cast<int64_t>(us) : INT64_MAX;
+}
+
 double ExploreWeight(const Decision& d, double stake_ms) {
   double stake = d.default_ms;
   if (std::isfinite(stake_ms) && stake_ms > stake) stake = stake_ms;
@@ -654,7 +669,7 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   if (slot < 0 || slot >= kCaptureSlots) return 0.0;
   const CapturedStatement& c = s->captures[slot];
   const Decision* d = nullptr;
-  const int work = CaptureWork(s, c, plan.baseline_interval, plan.min_default_ms, &d);
+  const int work = CaptureWork(s, c, plan, now_us, &d);
   if (work == 0) return 0.0;
   const JobPlan j = PlanJob(c, *d, work, plan, ClampedLoad(s));
   // A job that can never fit the budget is not planned at all.
@@ -728,7 +743,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     const int i = order[k];
     CapturedStatement& c = s->captures[i];
     const Decision* d = nullptr;
-    const int work = CaptureWork(s, c, plan.baseline_interval, plan.min_default_ms, &d);
+    const int work = CaptureWork(s, c, plan, now_us, &d);
     JobPlan j = PlanJob(c, *d, work, plan, load);
     // Fit the credit: fewer runs, then a shorter timeout, else later (a run
     // is never charged more than the credit it was given).
@@ -751,7 +766,9 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
       job.probe = 1;
       job.expected_ms = d->default_ms;
       has_probe = true;
-      FindDecision(s, c.pattern_key)->since_baseline = 0;
+      Decision* due = FindDecision(s, c.pattern_key);
+      due->since_baseline = 0;
+      due->last_baseline_us = now_us;
     } else if (j.streak > 0 && probe_capture < 0) {
       probe_capture = i;
     }

@@ -51,6 +51,22 @@ inline constexpr double kMaxPredictedSpeedup = 4.0;
 /// learned row-count corrections (docs/postgres.md, "Row-count corrections").
 inline constexpr int kRowCorrectionsArm = 8;
 
+/// The built-in arm that plans with PostgreSQL's settings and one join-method
+/// hint the learner derives per pattern from its executed default plans: at
+/// the most misestimated join (weighted by the plan's min-cut bottleneck), the
+/// method the misestimate calls for (docs/postgres.md, "Hint arms").
+inline constexpr int kFixWorstJoinArm = 9;
+/// Built-in arms (custom arms get the ids after them).
+inline constexpr int kBuiltinArmCount = 10;
+/// Whether `arm` is a built-in arm whose hint content the learner derives per
+/// pattern (worker/hint_arms.h).
+inline bool IsHintArm(int arm) { return arm == kFixWorstJoinArm; }
+/// Whether what `arm` plans is learned on this server (row corrections, hint
+/// arms), not only set by the arm's settings: another server would plan "the
+/// same arm" with its own content, or with none yet, so pattern sync never
+/// proposes it (pg/worker/sync_host.cc PortableArm, docs/sync.md).
+inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm || IsHintArm(arm); }
+
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
   char name[kArmNameLen] = {0};
@@ -76,6 +92,8 @@ struct Decision {
   uint64_t plans = 0;          // plannings in sessions that explore (budget > 0)
   uint64_t explorations = 0;   // plans that ran a candidate arm
   uint64_t since_baseline = 0; // plans since the last baseline check
+  // Advanced by the worker (PlanExploreBatch):
+  int64_t last_baseline_us = 0;  // when the explorer's last baseline run was planned (0 = never)
   // Published by the worker:
   uint64_t observed_runs = 0;
   uint64_t deployments = 0;
@@ -394,7 +412,7 @@ struct SteerState {
   VectorTable vector;  // vector tuning (vector_state.h)
 };
 
-/// Initializes `s` with the eight built-in arms.
+/// Initializes `s` with the built-in arms (kBuiltinArmCount).
 void InitSteerState(SteerState* s);
 
 /// The steering configuration (custom arms, pins, pinned advice) as a small
@@ -549,6 +567,9 @@ struct ExplorePlan {
   /// unlimited.
   double credit_ms = 0.0;
   double max_credit_ms = 0.0;
+  /// The explorer's share of one CPU (dag_exploration_cpu_budget): spaces
+  /// each pattern's baseline runs (BaselineSpacingUs); <= 0 = no spacing.
+  double cpu_budget = 0.0;
   /// Only captures of this database and role (0 = any: the owner of the
   /// most valuable job).
   uint32_t only_database = 0;
@@ -579,6 +600,15 @@ double ExploreWeight(const Decision& d, double stake_ms);
 /// load), at most the timeout (the timeout after a timeout). 0 = no work.
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan);
 inline constexpr double kBaselineValue = 1e12;
+
+/// The wall time that must pass between two baseline runs of decision `d`
+/// planned by the explorer, however often its plannings make one due:
+/// kCaptureSlots x the run's expected cost (default_ms x load) / cpu_budget,
+/// so one pattern's baselines use at most 1/kCaptureSlots of the budget and a
+/// role (at most half of the capture slots) at most half of it -- plannings
+/// of its own fast deployed arm cannot keep the explorer on its slow default
+/// plan while other roles' candidates wait. 0 when cpu_budget <= 0.
+int64_t BaselineSpacingUs(const Decision& d, double cpu_budget, double load);
 
 /// The (database, role) of the most valuable work (ExploreValue), without
 /// changing anything; false when there is none.

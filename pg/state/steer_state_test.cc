@@ -26,15 +26,21 @@ std::unique_ptr<SteerState> NewState() {
 
 TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
   auto s = NewState();
-  EXPECT_EQ(s->arm_count, 9u);
+  EXPECT_EQ(s->arm_count, static_cast<uint32_t>(kBuiltinArmCount));
   EXPECT_EQ(FindArm(s.get(), "default"), 0);
   EXPECT_EQ(FindArm(s.get(), "row_corrections"), kRowCorrectionsArm);
   EXPECT_STREQ(s->arms[kRowCorrectionsArm].settings, "");
+  EXPECT_EQ(FindArm(s.get(), "fix_worst_join"), kFixWorstJoinArm);
+  EXPECT_STREQ(s->arms[kFixWorstJoinArm].settings, "");
+  EXPECT_TRUE(ArmContentIsLocal(kRowCorrectionsArm));
+  EXPECT_TRUE(ArmContentIsLocal(kFixWorstJoinArm));
+  EXPECT_FALSE(ArmContentIsLocal(1));
+  EXPECT_FALSE(ArmContentIsLocal(kBuiltinArmCount));  // a custom arm: plain settings
   EXPECT_EQ(FindArm(s.get(), "no_nestloop"), 1);
   EXPECT_STREQ(s->arms[1].settings, "enable_nestloop=off\n");
   uint64_t gen = s->arm_generation;
   int idx = AddArm(s.get(), "mine", "work_mem=64MB\n");
-  EXPECT_EQ(idx, 9);
+  EXPECT_EQ(idx, kBuiltinArmCount);
   EXPECT_GT(s->arm_generation, gen);
   EXPECT_EQ(AddArm(s.get(), "mine", "work_mem=1MB\n"), -1);  // duplicate
   EXPECT_FALSE(RemoveArm(s.get(), 1));                       // built in
@@ -43,7 +49,7 @@ TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
   EXPECT_TRUE(RemoveArm(s.get(), idx));
   EXPECT_EQ(PinnedArm(s.get(), 42), -1);  // pin on the removed arm is gone
   EXPECT_EQ(PinnedArm(s.get(), 43), 2);
-  EXPECT_EQ(s->arm_count, 9u);
+  EXPECT_EQ(s->arm_count, static_cast<uint32_t>(kBuiltinArmCount));
 }
 
 TEST(SteerStateTest, PinsHoldInTheirDatabase) {
@@ -85,7 +91,7 @@ TEST(SteerStateTest, QueryIdZeroIsNeverPinned) {
 
 TEST(SteerStateTest, ArmTableBound) {
   auto s = NewState();
-  for (int i = 9; i < kMaxArms; ++i) EXPECT_EQ(AddArm(s.get(), ("a" + std::to_string(i)).c_str(), "x=1\n"), i);
+  for (int i = kBuiltinArmCount; i < kMaxArms; ++i) EXPECT_EQ(AddArm(s.get(), ("a" + std::to_string(i)).c_str(), "x=1\n"), i);
   EXPECT_EQ(AddArm(s.get(), "one_too_many", "x=1\n"), -1);
 }
 
@@ -356,6 +362,38 @@ TEST(CaptureTest, DueBaselineRunsInTheBackgroundNotOnUsers) {
   EXPECT_EQ(r.jobs[0].timeout_ms, 402);  // 2 x 2 x 100 + 2
   EXPECT_EQ(FindDecision(s.get(), 9)->since_baseline, 0u);
   EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(4), &r), 0);  // not due again yet
+}
+
+TEST(CaptureTest, PlanningsCannotKeepTheExplorerOnOneRolesBaselines) {
+  auto s = NewState();
+  // Role 10's pattern 9 serves a fast deployed arm over a 100 ms default:
+  // its own plannings make a baseline due as often as it likes.
+  Decide(s.get(), 9, 1, -1, 100.0, 3.0);
+  Capture(s.get(), 9, 7, 10, 100);
+  // Role 11's pattern 5 waits with a candidate to measure.
+  Decide(s.get(), 5, 0, 2, 100.0, 0.0);
+  Capture(s.get(), 5, 7, 11, 100);
+  ExplorePlan plan = Plan(4);
+  plan.cpu_budget = 0.1;
+  ExploreRequest r;
+  FindDecision(s.get(), 9)->since_baseline = 4;
+  ASSERT_GE(PlanExploreBatch(s.get(), 1000, plan, &r), 1);
+  EXPECT_EQ(r.role_oid, 10u);  // a due baseline comes first
+  EXPECT_EQ(r.jobs[0].arm, 0);
+  // Due again by plannings at once: the other role's candidate goes next.
+  FindDecision(s.get(), 9)->since_baseline = 4;
+  ASSERT_GE(PlanExploreBatch(s.get(), 2000, plan, &r), 1);
+  EXPECT_EQ(r.role_oid, 11u);
+  EXPECT_EQ(r.jobs[0].arm, 2);
+  // The spacing: 64 slots x 100 ms / 0.1 of a CPU = 64 s (x the load).
+  EXPECT_EQ(BaselineSpacingUs(*FindDecision(s.get(), 9), 0.1, 1.0), 64000000);
+  EXPECT_EQ(BaselineSpacingUs(*FindDecision(s.get(), 9), 0.1, 2.0), 128000000);
+  EXPECT_EQ(BaselineSpacingUs(*FindDecision(s.get(), 9), 0.0, 1.0), 0);
+  FindDecision(s.get(), 5)->explore_arm = -1;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000 + 63000000, plan, &r), 0);
+  ASSERT_GE(PlanExploreBatch(s.get(), 1000 + 64000000, plan, &r), 1);
+  EXPECT_EQ(r.role_oid, 10u);
+  EXPECT_EQ(r.jobs[0].arm, 0);
 }
 
 TEST(CaptureTest, UnsafeCapturesAreNeverCapturedAgainAndRefreshesKeepTheBackOff) {
@@ -781,7 +819,7 @@ TEST(SteerConfigTest, CustomArmsAndPinsRoundTrip) {
   ASSERT_TRUE(LoadSteerConfig(img.data(), img.size(), b.get(), err, sizeof(err), &arms, &pins)) << err;
   EXPECT_EQ(arms, 2);
   EXPECT_EQ(pins, 2);
-  ASSERT_EQ(b->arm_count, 11u);
+  ASSERT_EQ(b->arm_count, static_cast<uint32_t>(kBuiltinArmCount + 2));
   EXPECT_STREQ(b->arms[FindArm(b.get(), "odd")].settings, "search_path=\"a b\",public; x\n");
   EXPECT_EQ(PinnedArm(b.get(), 42), FindArm(b.get(), "ef_64"));
   EXPECT_EQ(PinnedArm(b.get(), static_cast<uint64_t>(-7)), 1);
@@ -971,8 +1009,8 @@ TEST(SteerConfigTest, DamagedFilesAreRefusedAndChangeNothing) {
     int arms = -1, pins = -1;
     EXPECT_FALSE(LoadSteerConfig(text.data(), text.size(), b.get(), err, sizeof(err), &arms, &pins));
     EXPECT_NE(err[0], '\0');
-    EXPECT_EQ(FindArm(b.get(), "keep"), 9);  // untouched
-    EXPECT_EQ(b->arm_count, 10u);
+    EXPECT_EQ(FindArm(b.get(), "keep"), kBuiltinArmCount);  // untouched
+    EXPECT_EQ(b->arm_count, static_cast<uint32_t>(kBuiltinArmCount + 1));
   }
 }
 

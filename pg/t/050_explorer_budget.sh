@@ -5,6 +5,7 @@
 # the explorer never runs longer than its budget allows (every run's timeout
 # fits the budget saved up, instead of a debt charged after the run).
 source "$(dirname "$0")/lib.sh"
+log_start=$(stat -c %s "$RV_LOG")
 
 budget=0.1                 # the default; the test cluster runs with 0.5
 max_credit_ms=3000         # 30 s of budget saved up at most (kMaxCreditSeconds)
@@ -127,6 +128,10 @@ echo "# explorer busy ${busy} ms in ${elapsed_ms} ms (budget $budget: at most ${
 check "the explorer stays within its budget (what it owes included)" \
   "$([ "$busy" -le "$allowed" ] && echo yes || echo "no: $busy ms")" yes
 
+# An explorer that waited for a next batch the credit could not fit exits:
+# never counted as dying in the middle of a batch (of 0 jobs).
+check "no explorer exit is taken for a death in an empty batch" \
+  "$(tail -c +"$((log_start + 1))" "$RV_LOG" | grep -c 'before finishing its batch of 0 jobs' || true)" 0
 psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_exploration_cpu_budget" -c "SELECT pg_reload_conf()" >/dev/null
 for db in $dba $dbb; do psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; done
 done_testing

@@ -107,9 +107,16 @@ a_explored=$(a_sql -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count
 # B runs Q1 a few times: its pattern and default plan exist, nothing learned yet.
 runs psql_b 3
 learn psql_b
-# The schedule (1 s) may have proposed it already; qudag_sync_now makes sure a round ran.
-a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null
-check "A proposed the deployed pattern" "$(a_sql -d postgres -c "SELECT proposals_made >= 1 FROM ruvector.qudag_status()")" t
+# The schedule (1 s) may have proposed it already; qudag_sync_now makes sure a
+# round ran (sync_lib.sh).
+sync_until_a_proposed || true
+check "A proposed Q1's pattern" "$(a_sql -d postgres -c "SELECT proposals_made >= 1 FROM ruvector.qudag_status()")" t
+proposed=$(a_sql -d postgres -c "SELECT arm FROM ruvector.qudag_proposals() WHERE own ORDER BY created LIMIT 1")
+check "A proposed its deployed arm, or another measured faster when the deployed one is learned per server" \
+  "$([ "$proposed" = "$arm" ] || { { [ "$arm" = row_corrections ] || [ "$arm" = fix_worst_join ]; } &&
+     [ -n "$proposed" ] && [ "$proposed" != row_corrections ] && [ "$proposed" != fix_worst_join ]; } && echo yes)" yes
+echo "# A deployed $arm, proposed $proposed"
+arm=$proposed
 check "A's proposal carries noise within the declared range and charged the budget" \
   "$(a_sql -d postgres -c "SELECT bool_and(noisy_gain BETWEEN -1 AND 1) AND (SELECT epsilon_spent > 0 FROM ruvector.qudag_privacy_budget()) FROM ruvector.qudag_proposals() WHERE own")" t
 prior_ok=f

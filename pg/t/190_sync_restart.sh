@@ -79,7 +79,7 @@ for _ in $(seq 1 40); do
 done
 runs psql_b 3
 learn psql_b
-a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null
+sync_until_a_proposed || true
 # (Patterns an earlier script left on A may be proposed too.)
 check "A proposed its deployed pattern" "$(a_sql -d postgres -c "SELECT count(*) > 0 FROM ruvector.qudag_proposals() WHERE own")" t
 # B measures it and votes.

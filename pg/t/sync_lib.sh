@@ -77,3 +77,19 @@ wait_state() {
   done
   return 1
 }
+
+# sync_until_a_proposed: qudag_sync_now() on A until it proposed a pattern (at
+# most 20 rounds). A pattern whose deployed arm is row_corrections or
+# fix_worst_join is proposed with the best other arm measured faster with
+# confidence (what those arms plan is learned per server); until A has one, A
+# runs Q1 ten more times between rounds. Uses the caller's a_sql, runs and
+# learn.
+sync_until_a_proposed() {
+  for _ in $(seq 1 20); do
+    a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null
+    [ "$(a_sql -d postgres -c "SELECT proposals_made >= 1 FROM ruvector.qudag_status()")" = t ] && return 0
+    runs a_sql 10
+    learn a_sql
+  done
+  return 1
+}

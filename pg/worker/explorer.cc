@@ -179,6 +179,7 @@ ExplorePlan CurrentPlan(const double* stake_ms) {
   plan.min_default_ms = g_explore_min_ms;
   plan.credit_ms = std::max(0.0, g_credit_us / 1000.0);
   plan.max_credit_ms = MaxCreditUs() / 1000.0;
+  plan.cpu_budget = g_explore_cpu_budget;
   plan.stake_ms = stake_ms;
   return plan;
 }
@@ -238,7 +239,15 @@ void FeedRunningExplorer(int64_t now, pid_t pid, bool may_plan, const double* st
       plan.only_role = r->role_oid;
       r->job_count = 0;
       if (bandit_work) (void)PlanExploreBatch(Steer(), now, plan, r);
-      if (PlanVectorJobs(Steer(), now, plan, r) > 0) HandOut(r, now, pid);
+      if (PlanVectorJobs(Steer(), now, plan, r) > 0) {
+        HandOut(r, now, pid);
+      } else {
+        // Nothing fit (the credit is short): the batch it ran stays finished
+        // (planning cleared its marks), so that the explorer's exit when it
+        // stops waiting is not taken for a death in the middle of a batch.
+        r->job_count = 0;
+        r->finished_us = now;
+      }
     } else {
       // An empty request addressed to it: the explorer exits.
       r->job_count = 0;

@@ -18,6 +18,7 @@
 #include "state/steer_shmem.h"
 #include "worker/explorer.h"
 #include "worker/learn_pass.h"
+#include "worker/hint_arms_host.h"
 #include "worker/row_corrections_host.h"
 #include "worker/sync_pass.h"
 
@@ -469,6 +470,7 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     // sample per pattern for the estimate-error detector.
     const bool rows = (r->flags & kTrajectoryRowsMeasured) != 0 && r->node_count > 0;
     const bool row_sample = rows && !RowSamplesFull();
+    const bool hint_sample = rows && WantHintSample(*r);
     const RunSample::Offered rows_slot = rows ? g_rows_sample->Offer(r->pattern_key, 0, 0.0) : RunSample::Offered();
     // Slots are handed out in order (a new one is the next index); a
     // replaced slot is overwritten, with nothing when the rows are gone.
@@ -479,8 +481,10 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       *row_input = HealInput();
     }
     // (Into its own buffer: a copy that a writer overtook leaves the header intact.)
-    if ((default_plan || row_sample || row_input != nullptr) && CopyRingRecordAt(s, seq, &full) == RingCopy::kCopied) {
+    if ((default_plan || row_sample || hint_sample || row_input != nullptr) &&
+        CopyRingRecordAt(s, seq, &full) == RingCopy::kCopied) {
       if (row_sample) CollectRowSample(full);
+      if (hint_sample) CollectHintSample(full);
       if (default_plan) {
         scratch->default_plans.emplace_back();
         FillPlanSample(full, &scratch->default_plans.back());
@@ -493,8 +497,12 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
       }
     }
     // The runs: a uniform sample per (pattern, arm, kind); every run counted.
-    const bool learn = (r->flags & kTrajectoryArmKnown) != 0;
-    const RunSample::Offered slot = g_run_sample->Offer(r->pattern_key, RunGroup(r->flags), learn ? r->latency_ms : 0.0);
+    // (A hint arm's run of a hint it no longer has measured another arm.)
+    const bool learn = (r->flags & kTrajectoryArmKnown) != 0 && !HintRunIsStale(*r);
+    // A record may stand for earlier runs besides its own (a steady
+    // pattern's, TrajectoryRecord::also_runs): they count, and they go with it.
+    const RunSample::Offered slot = g_run_sample->Offer(
+        r->pattern_key, RunGroup(r->flags), learn ? r->latency_ms + r->also_latency_ms : 0.0, 1 + r->also_runs);
     if (slot.slot < 0) continue;
     KeptRun k;
     k.seq = seq;
@@ -516,6 +524,8 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     in.relation_count = r->relation_count;
     memcpy(in.relations.data(), r->relations, sizeof(r->relations));
     in.at_us = r->recorded_at_us;
+    in.also_runs = r->also_runs;
+    in.also_latency_ms = r->also_latency_ms;
     if (static_cast<size_t>(slot.slot) == kept.size()) {
       kept.push_back(k);
     } else {
@@ -539,16 +549,17 @@ int CopyTrajectories(int max_records, uint64_t from, LearnScratch* scratch, uint
     std::vector<uint64_t> kept_runs(g_run_sample->groups(), 0);
     std::vector<double> kept_ms(g_run_sample->groups(), 0.0);
     std::vector<uint8_t> carried(g_run_sample->groups(), 0);
+    // (A kept record carries its own earlier runs already.)
     for (const KeptRun& k : kept) {
-      ++kept_runs[k.group];
-      if (k.learn) kept_ms[k.group] += k.in.latency_ms;
+      kept_runs[k.group] += 1 + k.in.also_runs;
+      if (k.learn) kept_ms[k.group] += k.in.latency_ms + k.in.also_latency_ms;
     }
     for (auto k = kept.rbegin(); k != kept.rend(); ++k) {
       if (!k->learn || carried[k->group] != 0) continue;
       carried[k->group] = 1;
-      k->in.also_runs = static_cast<uint32_t>(
-          std::min<uint64_t>(g_run_sample->runs(k->group) - kept_runs[k->group], UINT32_MAX));
-      k->in.also_latency_ms = std::max(0.0, g_run_sample->weight(k->group) - kept_ms[k->group]);
+      k->in.also_runs = static_cast<uint32_t>(std::min<uint64_t>(
+          k->in.also_runs + (g_run_sample->runs(k->group) - kept_runs[k->group]), UINT32_MAX));
+      k->in.also_latency_ms += std::max(0.0, g_run_sample->weight(k->group) - kept_ms[k->group]);
     }
     scratch->batch.reserve(kept.size());
     scratch->heal.reserve(kept.size() + kept_rows.size());
@@ -854,7 +865,10 @@ int LearnStep(int max_records) {
       ReportStatus(st, ERROR);
       const bool was_running = g_learner_arm_generation != 0;
       // Row corrections do not depend on the arms: only a reset forgets them.
-      if (pass->learn_gen != g_learner_learn_generation) ResetRowCorrections();
+      if (pass->learn_gen != g_learner_learn_generation) {
+        ResetRowCorrections();
+        ResetHintArms();
+      }
       g_learner_arm_generation = pass->arm_gen;
       g_learner_learn_generation = pass->learn_gen;
       // Forgotten learning must not come back from the file at the next start.
@@ -862,6 +876,7 @@ int LearnStep(int max_records) {
     }
   }
   NoteRowCorrectionDrift(pass->notices, pass->notice_count);
+  NoteHintArmDrift(pass->notices, pass->notice_count);
   LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   uint64_t last = 0, end = 0;
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
@@ -872,6 +887,7 @@ int LearnStep(int max_records) {
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
   LearnRowCorrections(NowUnixMicros());
+  LearnHintArms(NowUnixMicros(), g_engine, &scratch->out.decisions);
   g_publish_all = false;
   SyncObserveDefaultPlans(scratch->default_plans);
 

@@ -50,7 +50,8 @@ void RunSample::Reset(size_t max_groups, uint64_t seed) {
   rng_ = ruvector_dag::Rng(seed);
 }
 
-RunSample::Offered RunSample::Offer(uint64_t a, uint32_t b, double weight) noexcept {
+RunSample::Offered RunSample::Offer(uint64_t a, uint32_t b, double weight, uint32_t runs) noexcept {
+  if (runs == 0) runs = 1;
   Offered o;
   if (last_ != kNoGroup && groups_[last_].a == a && groups_[last_].b == b) {
     o.group = last_;
@@ -62,23 +63,27 @@ RunSample::Offered RunSample::Offer(uint64_t a, uint32_t b, double weight) noexc
       // The table is at most half full: a free entry is always found.
       if (group_count_ >= max_groups_) return o;
       table_[i] = static_cast<uint32_t>(group_count_);
-      groups_[group_count_] = Group{a, b, 0, 0.0};
+      groups_[group_count_] = Group{a, b, 0, 0.0, 0};
       ++group_count_;
     }
     o.group = table_[i];
     last_ = o.group;
   }
   Group& g = groups_[o.group];
-  const uint64_t n = g.runs++;  // runs offered to the group before this one
+  const uint64_t n = g.runs;  // runs offered to the group before these
+  const uint64_t offers = g.offers++;
+  g.runs += runs;
   g.weight += weight;
   int32_t* slots = &slot_of_[static_cast<size_t>(o.group) * per_group_];
-  if (n < per_group_) {
-    slots[n] = static_cast<int32_t>(next_slot_++);
-    o.slot = slots[n];
+  if (offers < per_group_) {
+    slots[offers] = static_cast<int32_t>(next_slot_++);
+    o.slot = slots[offers];
     return o;
   }
-  const uint64_t j = rng_.Uniform(n + 1);
-  if (j < per_group_) o.slot = slots[j];
+  // Kept with `runs` times a single run's chance (per_group / runs so far),
+  // in place of a uniformly chosen kept one.
+  const uint64_t j = rng_.Uniform(n + runs);
+  if (j < uint64_t{per_group_} * runs) o.slot = slots[j % per_group_];
   return o;
 }
 

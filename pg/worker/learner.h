@@ -74,13 +74,17 @@ class RunSample {
   };
   static constexpr uint32_t kNoGroup = UINT32_MAX;
   /// Offers the next run of group (a, b) with `weight`. No allocation.
-  Offered Offer(uint64_t a, uint32_t b, double weight) noexcept;
+  /// `runs` > 1: an offer that stands for that many runs (a trajectory
+  /// record that carries others, TrajectoryRecord::also_runs): all count,
+  /// and once the group's slots are full it is kept with `runs` times a
+  /// single run's chance (a run's chance in the first slots is 1 as before).
+  Offered Offer(uint64_t a, uint32_t b, double weight, uint32_t runs = 1) noexcept;
 
   uint32_t per_group() const { return per_group_; }
   size_t groups() const { return group_count_; }
   /// Slots handed out (kept runs, over all groups).
   size_t slots() const { return next_slot_; }
-  /// Runs offered to `group` and the sum of their weights.
+  /// Runs offered to `group` (each offer's `runs`) and the sum of their weights.
   uint64_t runs(uint32_t group) const { return groups_[group].runs; }
   double weight(uint32_t group) const { return groups_[group].weight; }
 
@@ -90,6 +94,7 @@ class RunSample {
     uint32_t b = 0;
     uint64_t runs = 0;
     double weight = 0.0;
+    uint64_t offers = 0;  // offers, each of one or more runs
   };
   uint32_t per_group_;
   ruvector_dag::Rng rng_{0};

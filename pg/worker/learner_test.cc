@@ -463,6 +463,32 @@ TEST(RunSampleTest, EveryRunIsEquallyLikelyToBeKept) {
   }
 }
 
+TEST(RunSampleTest, AnOfferOfSeveralRunsCountsThemAllAndIsKeptInProportion) {
+  // 100 single runs fill a group of 4 slots, then one offer stands for 10
+  // runs: it is kept with probability 4 x 10 / 110 (0.364), a single run in
+  // its place with 4 / 101 (0.040).
+  constexpr int kSeeds = 20000;
+  int kept_ten = 0, kept_one = 0;
+  RunSample sample(4);
+  for (int seed = 0; seed < kSeeds; ++seed) {
+    for (uint32_t runs : {10u, 1u}) {
+      sample.Reset(1, static_cast<uint64_t>(seed));
+      for (int i = 0; i < 100; ++i) sample.Offer(5, 0, 1.0);
+      const RunSample::Offered o = sample.Offer(5, 0, 2.5 * runs, runs);
+      ASSERT_EQ(sample.runs(0), 100u + runs);
+      ASSERT_DOUBLE_EQ(sample.weight(0), 100.0 + 2.5 * runs);
+      ASSERT_LT(o.slot, 4);
+      (runs == 10 ? kept_ten : kept_one) += o.slot >= 0;
+    }
+  }
+  EXPECT_NEAR(kept_ten / static_cast<double>(kSeeds), 40.0 / 110.0, 0.02);
+  EXPECT_NEAR(kept_one / static_cast<double>(kSeeds), 4.0 / 101.0, 0.006);
+  // The first offers of a group are kept whatever they stand for.
+  sample.Reset(1, 3);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(sample.Offer(6, 0, 1.0, 50).slot, i);
+  EXPECT_EQ(sample.runs(0), 200u);
+}
+
 TEST(RunSampleTest, AGroupBeyondTheLimitIsNeitherKeptNorCounted) {
   RunSample sample(2);
   sample.Reset(2, 1);

@@ -1,6 +1,8 @@
 // Learning of row-count corrections (row_corrections.h).
 #include "worker/row_corrections.h"
 
+#include "worker/pattern_samples.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -45,11 +47,7 @@ void RowCorrectionLearner::Update(SetStats* s, double log_q, double log_actual, 
 }
 
 void RowCorrectionLearner::EvictOne() {
-  auto oldest = patterns_.begin();
-  for (auto it = patterns_.begin(); it != patterns_.end(); ++it) {
-    if (it->second.last_us < oldest->second.last_us) oldest = it;
-  }
-  if (oldest != patterns_.end()) patterns_.erase(oldest);
+  if (!patterns_.empty()) patterns_.erase(LeastRecentPattern(patterns_));
 }
 
 void RowCorrectionLearner::Observe(const RowSample& sample, int64_t now_us) {
@@ -74,10 +72,7 @@ void RowCorrectionLearner::Observe(const RowSample& sample, int64_t now_us) {
   PatternRows& p = it->second;
   p.last_us = now_us;
   p.database_oid = sample.database_oid;
-  for (uint32_t relid : sample.relations) {
-    if (p.relations.size() >= 64) break;
-    if (std::find(p.relations.begin(), p.relations.end(), relid) == p.relations.end()) p.relations.push_back(relid);
-  }
+  AddScopeRelations(sample.relations, &p.relations);
   bool changed = false;
   for (const RowObservation& o : sample.nodes) {
     if (o.relset == 0 || std::find(twice.begin(), twice.end(), o.relset) != twice.end()) continue;

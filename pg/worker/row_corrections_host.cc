@@ -8,6 +8,7 @@
 #include "planner/corrections.h"
 #include "worker/row_corrections.h"
 #include "worker/row_corrections_host.h"
+#include "worker/pattern_samples.h"
 
 namespace ruvector_pg {
 namespace {
@@ -90,21 +91,8 @@ void LearnRowCorrections(int64_t now_us) {
       publish = g_reset;
       g_reset = false;
     }
-    for (int i = 0; i < g_drift_count; ++i) {
-      const DriftNotice& n = g_drifts[i];
-      std::vector<uint32_t> relations(n.relations, n.relations + std::clamp(n.relation_count, 0, kDriftRelations));
-      g_learner->ForgetTouching(n.database_oid, relations, n.relation_count < 0);
-    }
-    RowSample sample;
-    for (int i = 0; i < g_sample_count; ++i) {
-      const CollectedSample& c = g_samples[i];
-      sample.pattern_key = c.pattern_key;
-      sample.database_oid = c.database_oid;
-      sample.may_stop_early = c.may_stop_early;
-      sample.nodes.assign(c.nodes, c.nodes + c.count);
-      sample.relations.assign(c.relations, c.relations + c.relation_count);
-      g_learner->Observe(sample, now_us);
-    }
+    ForgetDrifted(g_drifts, g_drift_count, g_learner);
+    ObserveCollected<RowSample>(g_samples, g_sample_count, now_us, g_learner);
     if (publish || g_learner->generation() != g_published_generation) {
       published = new std::vector<PatternCorrections>(g_learner->Corrections());
       g_published_generation = g_learner->generation();
@@ -119,15 +107,7 @@ void LearnRowCorrections(int64_t now_us) {
     delete published;
     return;
   }
-  if (!publish || published == nullptr) return;
-  // Copy into palloc'd memory first: nothing below may throw with the
-  // vector alive, and PublishCorrections takes a PostgreSQL lock.
-  const size_t n = published->size();
-  PatternCorrections* copy = static_cast<PatternCorrections*>(palloc(sizeof(PatternCorrections) * (n + 1)));
-  if (n > 0) memcpy(static_cast<void*>(copy), published->data(), sizeof(PatternCorrections) * n);
-  delete published;
-  PublishCorrections(copy, n);
-  pfree(copy);
+  if (publish && published != nullptr) HandToPg(published, &PublishCorrections);
 }
 
 }  // namespace ruvector_pg

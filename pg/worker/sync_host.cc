@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "planner/dag_bridge.h"
+#include "state/steer_state.h"
 #include "ruvector_dag/core.h"
 
 namespace ruvector_pg {
@@ -481,6 +482,26 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
   }
 }
 
+int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count, double* gain) {
+  if (!ArmContentIsLocal(deployed)) return deployed;
+  // The deployed arm plans with what this server learned: the candidate
+  // whose plan is the same everywhere and whose lower confidence bound on
+  // the gain over the default is best and clears the deployment margin.
+  const ruvector_dag::ArmSummary base = bandit.Summary(0);
+  int best = 0;
+  double best_lcb = bandit.options().min_improvement;
+  for (size_t a = 1; a < arm_count && a < bandit.options().num_arms; ++a) {
+    const int arm = static_cast<int>(a);
+    if (ArmContentIsLocal(arm)) continue;
+    const ruvector_dag::ArmSummary s = bandit.Summary(static_cast<uint32_t>(a));
+    if (s.rejected || s.censored > 0 || s.runs < bandit.options().min_runs || s.improvement_lcb <= best_lcb) continue;
+    best = arm;
+    best_lcb = s.improvement_lcb;
+    *gain = 1.0 - std::exp(s.mean_log_ms - base.mean_log_ms);
+  }
+  return best;
+}
+
 Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us) {
   // Patterns the engine no longer tracks are forgotten here too.
   for (auto it = local_plans_.begin(); it != local_plans_.end();) {
@@ -498,13 +519,18 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
     auto lp = local_plans_.find(key);
     if (lp == local_plans_.end() || d->default_ms <= 0.0 || d->deployed_ms <= 0.0) continue;
     if (d->observed_runs < min_samples) continue;
-    const std::string& arm = arms[static_cast<size_t>(d->deployed_arm)];
+    double gain = 1.0 - d->deployed_ms / d->default_ms;
+    const ruvector_dag::PatternBandit* bandit = engine->patterns().Bandit(key);
+    if (bandit == nullptr) continue;
+    const int portable = PortableArm(*bandit, d->deployed_arm, arms.size(), &gain);
+    if (portable <= 0) continue;
+    const std::string& arm = arms[static_cast<size_t>(portable)];
     if (proposed_.count({lp->second.fingerprint, arm}) != 0) continue;
     sync::PatternObservation o;
     o.fingerprint = lp->second.fingerprint;
     o.embedding.assign(lp->second.embedding.begin(), lp->second.embedding.end());
     o.arm = arm;
-    o.gain = 1.0 - d->deployed_ms / d->default_ms;
+    o.gain = gain;
     o.samples = d->observed_runs;
     o.first_seen_us = since;
     candidates.push_back(std::move(o));

@@ -121,6 +121,15 @@ struct DefaultPlan {
   const ruvector_dag::QueryDag* dag = nullptr;
 };
 
+/// The arm pattern sync proposes for a pattern whose bandit deployed
+/// `deployed`: that arm, unless its plan depends on what this server learned
+/// (ArmContentIsLocal); then the other arm (of the first `arm_count`) whose
+/// lower confidence bound on the gain over the default is best and clears
+/// the deployment margin, with no timeout in its window, and *gain is set
+/// to its measured gain (1 - its geometric mean / the default's). 0 when
+/// there is none: nothing is proposed.
+int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count, double* gain);
+
 class SyncHost {
  public:
   /// Loads the keystore (creating it, mode 0600, when missing; a file with

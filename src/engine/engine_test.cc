@@ -754,7 +754,13 @@ TEST(EngineHostLoopTest, AnArmPlannedOnlyAsTheDefaultPlanIsRetiredWithoutARunOfT
   planned.same_plan = true;
   planned.censored = true;
   runs.push_back(planned);
-  HostPass(engine.get(), runs, {});
+  const HostLearnOutput out = HostPass(engine.get(), runs, {});
+  // Its rejection event has no latency of the arm's own (it never ran).
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].type, PatternEventType::kReject);
+  EXPECT_EQ(out.events[0].arm, 3);
+  EXPECT_EQ(out.events[0].arm_ms, 0.0);
+  EXPECT_GT(out.events[0].default_ms, 0.0);
   const PatternInfo info = engine->Pattern(1).value();
   EXPECT_EQ(info.arms[0].total_runs, 4u);  // nothing ran the default plan again
   EXPECT_EQ(info.arms[3].total_runs, 1u);

@@ -313,7 +313,10 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
       ev.confidence = d.confidence;
       ev.default_ms = d.default_ms;
       ArmSummary s = b.Summary(static_cast<uint32_t>(ev.arm));
-      ev.arm_ms = s.runs > 0 ? std::exp(s.mean_log_ms) : 0.0;
+      // A rejection because the arm's plan is the default's: the arm has no
+      // latency of its own (0), only the default's as a bound.
+      const bool same_plan_reject = ev.type == PatternEventType::kReject && in.same_plan;
+      ev.arm_ms = s.runs > 0 && !same_plan_reject ? std::exp(s.mean_log_ms) : 0.0;
       events->push_back(ev);
     }
     if (touched.insert(in.pattern_key).second) order.push_back(in.pattern_key);
@@ -337,6 +340,14 @@ Result<std::string> PatternLearner::RevertPattern(uint64_t key) {
   it->second.bandit.AppendTo(&image);
   it->second.bandit.RevertNow();
   return image;
+}
+
+Status PatternLearner::ForgetArm(uint64_t key, uint32_t arm, std::vector<PatternDecision>* updates) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return Status::NotFound("pattern " + std::to_string(key) + " is not tracked");
+  it->second.bandit.ForgetArm(arm);
+  if (updates != nullptr) updates->push_back(Describe(key, it->second));
+  return Status::Ok();
 }
 
 Result<std::string> PatternLearner::ResetPattern(uint64_t key) {

@@ -467,6 +467,18 @@ void PatternBandit::NotifyDrift(double severity) {
   }
 }
 
+void PatternBandit::ForgetArm(uint32_t arm) {
+  if (arm == 0 || arm >= options_.num_arms) return;
+  ArmState& s = arms_[arm];
+  s.head = 0;
+  s.count = 0;
+  s.since_reset = 0;
+  s.censored_streak = 0;
+  s.rejected = false;
+  s.timeout_retired = false;
+  if (deployed_ == arm) deployed_ = 0;
+}
+
 double PatternBandit::Confidence() const {
   if (deployed_ != 0) {
     double gain, se;

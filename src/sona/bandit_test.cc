@@ -91,6 +91,30 @@ TEST(BanditTest, NeverDeploysASlowerArm) {
   EXPECT_EQ(deployments, 0u);
 }
 
+TEST(BanditTest, ForgetArmRestartsThatArmOnly) {
+  PatternBandit b = PatternBandit::Create(FourArms()).value();
+  SimArms sim{{std::log(100.0), std::log(130.0), std::log(50.0), std::log(300.0)}};
+  Drive(&b, sim, 200, /*seed=*/7, 2, /*faster_arm=*/2);
+  ASSERT_EQ(b.deployed_arm(), 2u);
+  const uint32_t arm1_runs = b.Summary(1).runs;
+  const uint64_t reverts = b.reverts();
+  // What arm 2 plans changed: its runs are gone and arm 0 serves again.
+  b.ForgetArm(2);
+  EXPECT_EQ(b.deployed_arm(), 0u);
+  EXPECT_EQ(b.Summary(2).runs, 0u);
+  EXPECT_FALSE(b.Summary(2).rejected);
+  EXPECT_EQ(b.RunsToJudge(2), b.options().min_runs) << "measured from scratch";
+  EXPECT_EQ(b.Summary(1).runs, arm1_runs) << "other arms keep their runs";
+  EXPECT_GT(b.Summary(0).runs, 0u);
+  EXPECT_EQ(b.reverts(), reverts) << "not a revert";
+  b.ForgetArm(0);   // no-op
+  b.ForgetArm(99);  // no-op
+  EXPECT_GT(b.Summary(0).runs, 0u);
+  // Measured again, the faster arm comes back.
+  Drive(&b, sim, 200, /*seed=*/8, 2, /*faster_arm=*/2);
+  EXPECT_EQ(b.deployed_arm(), 2u);
+}
+
 TEST(BanditTest, DeploysATrulyFasterArmQuickly) {
   int worst = 0;
   double sum = 0.0, ratio_sum = 0.0;

@@ -188,6 +188,38 @@ TEST_F(KeystoreFileTest, SaveLoadRoundTripWithPeersAndMode0600) {
   EXPECT_EQ(0, std::memcmp(ss->data(), enc->shared_secret.data(), 32));
 }
 
+TEST_F(KeystoreFileTest, WhatIsAtTheTemporaryPathIsReplacedNeverWrittenThrough) {
+  auto self = NodeIdentity::Generate("self");
+  ASSERT_TRUE(self.ok());
+  Keystore ks(std::move(self).value());
+  // A symlink to another file: that file keeps its bytes (no secret key is
+  // written into it), the keystore is a regular file.
+  const std::string victim = dir_ + "/victim";
+  {
+    std::FILE* f = std::fopen(victim.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("precious", f);
+    std::fclose(f);
+  }
+  ASSERT_EQ(symlink(victim.c_str(), (path_ + ".tmp").c_str()), 0);
+  ASSERT_TRUE(ks.Save(path_).ok());
+  char buf[32] = {0};
+  std::FILE* f = std::fopen(victim.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(std::fread(buf, 1, sizeof(buf) - 1, f), 8u);
+  std::fclose(f);
+  EXPECT_STREQ(buf, "precious");
+  struct stat st{};
+  ASSERT_EQ(lstat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_TRUE(Keystore::Load(path_).ok());
+  // A FIFO there: replaced, not waited on.
+  ASSERT_EQ(mkfifo((path_ + ".tmp").c_str(), 0600), 0);
+  ASSERT_TRUE(ks.Save(path_).ok());
+  EXPECT_TRUE(Keystore::Load(path_).ok());
+  std::remove(victim.c_str());
+}
+
 TEST_F(KeystoreFileTest, CorruptTruncatedAndExposedFilesAreRefused) {
   auto self = NodeIdentity::Generate("self");
   ASSERT_TRUE(self.ok());

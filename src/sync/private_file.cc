@@ -13,11 +13,17 @@ namespace ruvector_dag::sync::internal {
 
 Status WritePrivateFile(const std::string& path, const uint8_t* data, size_t size, const char* what) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // Whatever is at the temporary path (a stale file, a symlink, a FIFO) is
+  // removed and the file created anew: the secret is never written through
+  // a symlink into another file, and opening never waits on a FIFO.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+    return Status::FailedPrecondition(std::string(what) + ": cannot remove " + tmp + ": " + std::strerror(errno));
+  }
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status::FailedPrecondition(std::string(what) + ": cannot create " + tmp + ": " + std::strerror(errno));
   }
-  // O_CREAT's mode does not apply to an existing file.
+  // Exactly 0600, whatever the umask made of O_CREAT's mode.
   bool ok = ::fchmod(fd, 0600) == 0;
   size_t done = 0;
   while (ok && done < size) {
