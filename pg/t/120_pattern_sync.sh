@@ -104,7 +104,9 @@ if [ "$arm" != default ] && [ -n "$arm" ]; then ok "A deployed an arm for Q1 ($a
   not_ok "A deployed an arm for Q1"; done_testing; exit 1; fi
 a_explored=$(a_sql -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 0")
 
-# B runs Q1 a few times: its pattern and default plan exist, nothing learned yet.
+# B runs Q1 a few times: its pattern and default plan exist, nothing learned
+# yet (its explorer is off until A's proposal is matched: sync_lib.sh).
+sync_b_explorer 0
 runs psql_b 3
 learn psql_b
 # The schedule (1 s) may have proposed it already; qudag_sync_now makes sure a
@@ -128,7 +130,18 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 check "B matched the proposal to its own Q1 pattern (a prior)" "$prior_ok" t
-check "B's Q1 decision names the proposed arm as its prior" "$(decision psql_b prior)" "$arm"
+sync_b_explorer 0.5
+# The decision shows the prior once a learning pass planned the pattern's
+# exploration with the explorer on.
+b_prior=
+for _ in $(seq 1 20); do
+  runs psql_b 1
+  learn psql_b
+  b_prior=$(decision psql_b prior)
+  [ "$b_prior" = "$arm" ] && break
+  sleep 0.3
+done
+check "B's Q1 decision names the proposed arm as its prior" "$b_prior" "$arm"
 b_start=$(date +%s)
 for _ in $(seq 1 40); do
   runs psql_b 4

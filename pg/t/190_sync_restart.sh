@@ -77,9 +77,12 @@ for _ in $(seq 1 40); do
   learn a_sql
   [ "$(decision a_sql "deployed_arm <> 'default' AND observed_runs >= 100")" = t ] && break
 done
+sync_b_explorer 0
 runs psql_b 3
 learn psql_b
 sync_until_a_proposed || true
+sync_wait_b_matched || true
+sync_b_explorer 0.5
 # (Patterns an earlier script left on A may be proposed too.)
 check "A proposed its deployed pattern" "$(a_sql -d postgres -c "SELECT count(*) > 0 FROM ruvector.qudag_proposals() WHERE own")" t
 # B measures it and votes.

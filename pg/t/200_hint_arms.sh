@@ -5,10 +5,11 @@
 # b.x -- with a nested loop that scans b 5000 times (wrong), and then h with
 # a nested loop over h's index (right: 5000 cached index probes beat reading
 # the 500,000 rows of h). No set of settings fixes one without breaking the
-# other: no_nestloop / hash_joins_only turn both into hash joins.
-# (row_corrections, the learned 5000 rows, may make PostgreSQL's cost model
-# pick a hash join over a full scan of h too, or the hint's plan: that depends
-# on which corrections were learned, so it is not compared.) The learner derives the hint
+# other: no_nestloop / hash_joins_only turn both into hash joins (how much
+# slower the hash join over all of h is depends on the machine: measured
+# 1.0-2.4x the hint arm here, so the arms' latencies are printed, not
+# compared; row_corrections may reach the hint's plan, depending on the
+# corrections learned). The learner derives the hint
 # HASHJOIN(a b) for the arm fix_worst_join from the executed plans, the
 # explorer measures it, and it is deployed: EXPLAIN and dag_decisions show
 # the advice, results stay identical.
@@ -60,11 +61,6 @@ echo "# decision: $(decision "format('deployed %s (%s ms vs default %s ms), runs
 echo "# arm latencies measured: $(quiet "$db" "SELECT string_agg(format('%s %s', arm, round(arm_ms::numeric, 1)), ', ')
   FROM ruvector.dag_learning_events(256) WHERE pattern_id = ${pattern:-0} AND arm_ms > 0")"
 check "the learner deploys fix_worst_join" "$(decision deployed_arm)" fix_worst_join
-check "every settings arm measured was slower than the hint arm" \
-  "$(quiet "$db" "SELECT coalesce(bool_and(e.arm_ms > h.arm_ms), true) FROM ruvector.dag_learning_events(256) e,
-    (SELECT min(arm_ms) AS arm_ms FROM ruvector.dag_learning_events(256) WHERE pattern_id = ${pattern:-0}
-      AND arm = 'fix_worst_join' AND arm_ms > 0) h
-    WHERE e.pattern_id = ${pattern:-0} AND e.arm NOT IN ('fix_worst_join', 'row_corrections') AND e.arm_ms > 0")" t
 explained=$(psql_db "$db" -c "EXPLAIN $q")
 printf '%s\n' "$explained" | sed 's/^/#   /'
 check "EXPLAIN shows the deployed hint arm and its advice" \
