@@ -32,6 +32,7 @@ struct PlanSteerInfo {
   int corrected_relations = 0;  // row_corrections arm: relations whose rows were corrected
   int vector = -1;  // vector search setting applied (ruvector_dag/vector_tuning.h), -1 = none
   bool advice = false;  // planned under pinned plan advice (arm 0: no arm is measured)
+  HintStamp hint;       // a hint arm's planning: the hint it used (none: planned like the default)
   char arm_name[kArmNameLen] = {0};
 };
 /// `tmpl` (optional): the structure of `stmt` for the executor hook's

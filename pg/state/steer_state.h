@@ -66,6 +66,16 @@ inline bool IsHintArm(int arm) { return arm == kFixWorstJoinArm; }
 /// same arm" with its own content, or with none yet, so pattern sync never
 /// proposes it (pg/worker/sync_host.cc PortableArm, docs/sync.md).
 inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm || IsHintArm(arm); }
+/// Which published hint a planning under a hint arm used: its version, kind
+/// and hinted join's relation set (all 0: none, the arm planned like the
+/// default). A run is learned for the arm only while the stamp is still the
+/// published one (planner/learned_hints.h HintStampIsCurrent).
+struct HintStamp {
+  uint32_t version = 0;
+  uint32_t relset = 0;
+  uint8_t kind = 0;
+  bool operator==(const HintStamp&) const = default;
+};
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
