@@ -571,6 +571,7 @@ bool SampleRows() {
 }
 
 void ExecutorStartHook(QueryDesc* qd, int eflags) {
+  ReplanCachedIfServingChanged();
   bool observe = ShouldObserve(qd, eflags);
   // Per-node row counts only (per-node timing is too expensive), and only
   // on a sample of executions; EXPLAIN ANALYZE instruments everything anyway.

@@ -47,6 +47,16 @@ const char* LookupPlanAdvice(const PlannedStmt* stmt);
 /// template or nullptr.
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl = nullptr);
 
+/// When a decision that plannings serve changed since this backend last
+/// looked (SteerState::served_generation: a deployment, a revert, a pin, a
+/// split, a vector setting), marks every cached plan of this backend
+/// invalid (ResetPlanCache), so prepared statements and PL/pgSQL plans are
+/// planned again under the new decisions at their next use. O(1) otherwise
+/// (one atomic read). Called before an EXECUTE gets its plan and at every
+/// executor start (for protocol-level prepared statements, whose next
+/// execution then re-plans).
+void ReplanCachedIfServingChanged();
+
 /// The query-id filter flags: O(1), from a per-backend cache while the
 /// filter is unchanged, else under the shared lock.
 uint8_t SteerFilterFor(uint64_t query_id);
