@@ -110,7 +110,7 @@ for _ in $(seq 1 80); do
   [ "$voted" = t ] && break
   sleep 0.3
 done
-echo "# B voted $(( $(date +%s) - vote_start )) s after A's proposal: $(psql_b -d postgres -c "SELECT format('%s on %s local runs (gain %s), %s validation quota(s)', local_status, local_samples, round(local_gain::numeric, 3), (SELECT validation_quotas FROM ruvector.qudag_status())) FROM ruvector.qudag_proposals() WHERE NOT own ORDER BY created DESC LIMIT 1")"
+echo "# B voted $(( $(date +%s) - vote_start )) s after A's proposal: $(psql_b -d "$db" -c "SELECT format('%s on %s local runs (gain %s), %s validation quota(s)', local_status, local_samples, round(local_gain::numeric, 3), (SELECT validation_quotas FROM ruvector.qudag_status())) FROM ruvector.qudag_proposals() WHERE NOT own ORDER BY created DESC LIMIT 1")"
 check "B's vote on its own measurements reached A, its explorer on from the start" "$voted" t
 check "the state files are written with mode 0600" \
   "$(stat -c %a "$RV_DATA/ruvector_sync.state" 2>/dev/null)/$(stat -c %a "$bdata/ruvector_sync.state" 2>/dev/null)" 600/600
