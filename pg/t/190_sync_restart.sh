@@ -87,11 +87,7 @@ done
 # its own and deploys an arm before A's proposal arrives. The vote B then owes
 # keeps the proposed arm measured (docs/sync.md, "Validation quota"), whatever
 # B deployed and whether or not that trial would pay.
-for _ in $(seq 1 40); do
-  runs psql_b 10
-  learn psql_b
-  [ "$(decision psql_b "deployed_arm <> 'default'")" = t ] && break
-done
+sync_until_deployed psql_b 10 || true
 b_own=$(decision psql_b deployed_arm)
 check "B deployed an arm for Q1 on its own before any proposal" \
   "$([ -n "$b_own" ] && [ "$b_own" != default ] && [ "$(psql_b -d postgres -c "SELECT count(*) FROM ruvector.qudag_proposals()")" = 0 ] && echo yes)" yes

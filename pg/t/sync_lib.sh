@@ -104,3 +104,15 @@ sync_b_explorer() {
   psql_b -d postgres -c "ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = $1" \
     -c "SELECT pg_reload_conf()" >/dev/null
 }
+
+# sync_until_deployed SRV N: rounds of N executions of Q1 on SRV and a
+# learning pass until SRV deployed an arm for it (at most 40 rounds). Uses the
+# caller's runs, learn and decision.
+sync_until_deployed() {
+  for _ in $(seq 1 40); do
+    runs "$1" "$2"
+    learn "$1"
+    [ "$(decision "$1" "deployed_arm <> 'default'")" = t ] && return 0
+  done
+  return 1
+}

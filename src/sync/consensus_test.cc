@@ -154,14 +154,23 @@ TEST_F(LedgerTest, ABadProposerLosesWeightAndIsEventuallyIgnored) {
       << "c holds all eligible stake but min_validators is 2";
 }
 
-// Liveness (docs/sync.md, "Liveness"): five nodes, a proposes; b and c
-// confirm. Nodes not heard from count as heard from when the ledger started.
-TEST(LivenessTest, ASilentNodeStopsCountingAfterTheWindowButAVoteAlwaysCounts) {
-  ReputationBook book;
-  for (uint8_t n = 1; n <= 5; ++n) ASSERT_TRUE(book.Register(Node(n)).ok());
+// Liveness (docs/sync.md, "Liveness"): nodes 1..`nodes` registered in
+// *book and a ledger whose liveness window is 1,000 us.
+QuorumOptions LiveQuorum() {
   QuorumOptions q;
   q.liveness_window_us = 1000;
-  ProposalLedger ledger(q, &book);
+  return q;
+}
+void RegisterNodes(ReputationBook* book, uint8_t nodes) {
+  for (uint8_t n = 1; n <= nodes; ++n) ASSERT_TRUE(book->Register(Node(n)).ok());
+}
+
+// Five nodes, a proposes; b and c confirm. Nodes not heard from count as
+// heard from when the ledger started.
+TEST(LivenessTest, ASilentNodeStopsCountingAfterTheWindowButAVoteAlwaysCounts) {
+  ReputationBook book;
+  RegisterNodes(&book, 5);
+  ProposalLedger ledger(LiveQuorum(), &book);
   const NodeId a = Node(1), b = Node(2), c = Node(3), d = Node(4), e = Node(5);
   EXPECT_EQ(ledger.LastSeen(e), INT64_MIN) << "before the ledger's first call";
   auto id = ledger.Propose(a, Proposal(1), 0);
@@ -199,9 +208,8 @@ TEST(LivenessTest, ASilentNodeStopsCountingAfterTheWindowButAVoteAlwaysCounts) {
 
 TEST(LivenessTest, AQuorumNeverHasFewerThanMinValidatorsWhateverIsDown) {
   ReputationBook book;
-  for (uint8_t n = 1; n <= 4; ++n) ASSERT_TRUE(book.Register(Node(n)).ok());
-  QuorumOptions q;
-  q.liveness_window_us = 1000;
+  RegisterNodes(&book, 4);
+  const QuorumOptions q = LiveQuorum();
   ProposalLedger ledger(q, &book);
   const NodeId a = Node(1), b = Node(2);
   auto id = ledger.Propose(a, Proposal(1), 0);
@@ -222,9 +230,8 @@ TEST(LivenessTest, AQuorumNeverHasFewerThanMinValidatorsWhateverIsDown) {
 
 TEST(LivenessTest, SeenTimesAreClampedToNowNeverMoveBackAndAWindowOfZeroCountsEveryone) {
   ReputationBook book;
-  for (uint8_t n = 1; n <= 3; ++n) ASSERT_TRUE(book.Register(Node(n)).ok());
-  QuorumOptions q;
-  q.liveness_window_us = 1000;
+  RegisterNodes(&book, 3);
+  QuorumOptions q = LiveQuorum();
   ProposalLedger ledger(q, &book);
   ledger.NoteSeen(Node(2), 50'000, 100);  // signed "in the future": live as of now only
   EXPECT_EQ(ledger.LastSeen(Node(2)), 100);
