@@ -79,7 +79,6 @@ struct SyncCounters {
   uint64_t no_match = 0;            // received proposals matching no local pattern (yet)
   uint64_t unknown_arm = 0;         // received proposals naming an arm this server lacks
   uint64_t validation_quotas = 0;   // validation quotas granted (SyncHost::UpdateQuota)
-  uint64_t heartbeats = 0;          // heartbeat rounds sealed (SyncNode::HeartbeatIfDue)
   uint64_t errors = 0;              // sync steps that failed (logged)
   // Transport (TransportStats).
   uint64_t published = 0;

@@ -369,6 +369,7 @@ void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {
   engine_seen_ = engine;
   local_plans_.clear();
   deployed_since_.clear();
+  quotas_by_peer_.clear();  // the quotas were the old engine's
   for (auto& [id, rec] : received_) {
     if (!rec.voted) {
       const bool counted = rec.counted;
@@ -421,6 +422,14 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
   for (auto it = received_.begin(); it != received_.end();) {
     const sync::ProposalStatus* p = node_->ledger().Find(it->first);
     if (p == nullptr) {  // forgotten by the ledger (bounded there)
+      if (it->second.quota == Received::Quota::kActive) {
+        uint32_t arm = 0;
+        if (engine->ValidationQuota(it->second.pattern, &arm) > 0 && arm == static_cast<uint32_t>(it->second.arm)) {
+          (void)engine->SetValidationQuota(it->second.pattern, arm, 0);
+          changed_patterns_.push_back(it->second.pattern);
+        }
+        --quotas_by_peer_[it->second.quota_peer];
+      }
       it = received_.erase(it);
       continue;
     }
@@ -459,10 +468,11 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
     if (rec.voted || rec.local == "decided") continue;
     const ruvector_dag::PatternBandit* bandit = engine->patterns().Bandit(rec.pattern);
     if (bandit == nullptr) {  // the pattern was evicted: look for it again
-      const Received::Quota quota = rec.quota;
+      const bool had_quota = rec.quota != Received::Quota::kNone;
+      if (rec.quota == Received::Quota::kActive) --quotas_by_peer_[rec.quota_peer];  // gone with the pattern
       rec = Received();
       rec.counted = true;
-      rec.quota = quota == Received::Quota::kNone ? quota : Received::Quota::kEnded;  // one quota per proposal
+      if (had_quota) rec.quota = Received::Quota::kEnded;  // one quota per proposal
       continue;
     }
     const ruvector_dag::ArmSummary arm = bandit->Summary(static_cast<uint32_t>(rec.arm));
@@ -505,19 +515,17 @@ void SyncHost::UpdateQuota(ruvector_dag::Engine* engine, const sync::ProposalSta
     // Spent, or no vote is owed any more: the exploration is the bandit's.
     if (held) (void)engine->SetValidationQuota(rec->pattern, arm, 0);
     rec->quota = Received::Quota::kEnded;
+    --quotas_by_peer_[rec->quota_peer];
     changed_patterns_.push_back(rec->pattern);
     return;
   }
   if (rec->quota != Received::Quota::kNone || !owed || left > 0) return;  // a pattern holds one quota
-  size_t held_by_proposer = 0;
-  for (const auto& [other_id, other] : received_) {
-    if (other.quota != Received::Quota::kActive) continue;
-    const sync::ProposalStatus* o = node_->ledger().Find(other_id);
-    if (o != nullptr && o->proposer == p.proposer) ++held_by_proposer;
-  }
+  size_t& held_by_proposer = quotas_by_peer_[p.proposer];
   if (held_by_proposer >= kValidationQuotasPerPeer) return;  // its turn comes when one ends
   if (!engine->SetValidationQuota(rec->pattern, static_cast<uint32_t>(rec->arm), validation_quota_runs()).ok()) return;
+  ++held_by_proposer;
   rec->quota = Received::Quota::kActive;
+  rec->quota_peer = p.proposer;
   ++counters_.validation_quotas;
   changed_patterns_.push_back(rec->pattern);
 }
@@ -610,10 +618,7 @@ Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::strin
   // A node with nothing else to send tells its peers it is alive.
   auto heartbeat = node_->HeartbeatIfDue(now_us);
   if (!heartbeat.ok()) return heartbeat.status().WithContext("pattern sync heartbeat");
-  if (!heartbeat->empty()) {
-    ++counters_.heartbeats;
-    Send(std::move(*heartbeat));
-  }
+  if (!heartbeat->empty()) Send(std::move(*heartbeat));
   if (sync_now || node_->scheduler().Due(now_us)) {
     RUVECTOR_RETURN_IF_ERROR(Propose(engine, arms, now_us));
     ++counters_.syncs;

@@ -200,6 +200,7 @@ class SyncHost {
     /// The validation quota of this proposal: none granted yet, held by the
     /// pattern, or ended (spent, voted, decided or expired: never again).
     enum class Quota : uint8_t { kNone, kActive, kEnded } quota = Quota::kNone;
+    ruvector_dag::sync::NodeId quota_peer;  // the proposer, while the quota is active
   };
   SyncHost(SyncSettings settings, std::unique_ptr<ruvector_dag::sync::SyncNode> node, std::string peers_stamp);
   /// Forgets what referred to the previous engine when `engine` is new.
@@ -230,6 +231,7 @@ class SyncHost {
   std::set<std::pair<uint64_t, std::string>> proposed_;  // (fingerprint, arm) this node proposed
   std::map<ruvector_dag::sync::ProposalId, Received> received_;
   std::vector<uint64_t> changed_patterns_;  // TakeChangedPatterns
+  std::map<ruvector_dag::sync::NodeId, size_t> quotas_by_peer_;  // active validation quotas per proposer
   std::map<ruvector_dag::sync::NodeId, std::pair<uint64_t, uint64_t>> per_sender_;  // accepted, rejected
   SyncCounters counters_;
   const ruvector_dag::Engine* engine_seen_ = nullptr;  // a new engine forgot every prior
