@@ -594,9 +594,10 @@ class ProposalLedger {
   int64_t LastSeen(const NodeId& node) const;
   /// Whether `node` is live at now_us (always with liveness off).
   bool IsLive(const NodeId& node, int64_t now_us) const;
-  /// Decides open proposals again at now_us: nodes that went silent no
-  /// longer count toward their eligible stake, so a quorum of the live ones
-  /// may now be reached. Returns how many were decided.
+  /// Decides open proposals again at now_us when the set of live nodes
+  /// changed since the last call: nodes that went silent no longer count
+  /// toward their eligible stake, so a quorum of the live ones may now be
+  /// reached. Returns how many were decided.
   size_t Reevaluate(int64_t now_us);
   const ProposalStatus* Find(const ProposalId& id) const;
   const std::map<ProposalId, ProposalStatus>& proposals() const { return proposals_; }
@@ -616,6 +617,7 @@ class ProposalLedger {
   ReputationBook* book_;
   std::map<ProposalId, ProposalStatus> proposals_;
   std::map<NodeId, int64_t> last_seen_;  // NoteSeen
+  std::vector<NodeId> last_live_;        // who was live at the last Reevaluate
   int64_t started_us_ = kNever;          // the first now_us the ledger was given
 };
 

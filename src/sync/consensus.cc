@@ -175,6 +175,15 @@ bool ProposalLedger::IsLive(const NodeId& node, int64_t now_us) const {
 
 size_t ProposalLedger::Reevaluate(int64_t now_us) {
   NoteStart(now_us);
+  // Only a change of who is live changes an eligible stake here (votes and
+  // stake changes decide a proposal when they happen): the ledger is walked
+  // only then.
+  std::vector<NodeId> live;
+  for (const auto& [node, stake] : book_->stakes()) {
+    if (IsLive(node, now_us)) live.push_back(node);
+  }
+  if (live == last_live_) return 0;
+  last_live_ = std::move(live);
   size_t decided = 0;
   for (auto& [id, st] : proposals_) {
     if (st.state != ProposalState::kOpen || st.votes.empty() || now_us - st.created_us > options_.ttl_us) continue;
