@@ -239,7 +239,8 @@ void DefineGucs() {
   DefineCustomIntVariable("ruvector.sync_max_interval",
                           "Longest time between two sync rounds (the interval backs off towards it when publishing "
                           "fails).",
-                          nullptr, &g_sync_max_interval_s, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+                          "Also paces liveness: a server that sent nothing for half of it sends a heartbeat, and a "
+                          "peer not heard from for twice it no longer counts toward a proposal's eligible stake.", &g_sync_max_interval_s, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
                           nullptr);
   DefineCustomIntVariable("ruvector.sync_max_patterns", "Most patterns proposed in one sync round.", nullptr,
                           &g_sync_max_patterns, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
