@@ -139,8 +139,8 @@ void DefineGucs() {
                           &g_trajectory_capacity, 4096, 16, 262144, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_healing_enabled", "Enable self-healing.",
                            "The background worker's healing cycle: detectors, health score and re-validation of "
-                           "deployed arms.",
-                           &g_healing_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                           "deployed arms (set in postgresql.conf, applied at the next reload).",
+                           &g_healing_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.dag_persist_interval",
                           "Seconds between state saves by the background worker (0: only at shutdown).", nullptr,
                           &g_persist_interval_s, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
