@@ -8,12 +8,19 @@
 
 #include "shim.h"
 
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
+#include "utils/guc_tables.h"
+}
+
 #include "api/visibility.h"
 #include "extension.h"
 #include "guard.h"
 #include "planner/plan_extract.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
+#include "worker/explorer.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
@@ -323,22 +330,30 @@ extern "C" Datum ruvector_dag_configure_sona(PG_FUNCTION_ARGS) {
   PG_RETURN_VOID();
 }
 
+/// dag_config(): every setting this extension defines (pg/init.cc: the
+/// ruvector.dag_*, ruvector.sona_* and ruvector.sync_* names; the vector
+/// extension's ruvector.hnsw_* are its own), taken from PostgreSQL's table of
+/// settings so that none is left out. A superuser-only one
+/// (GUC_SUPERUSER_ONLY) is NULL to callers who may not read it (SHOW's rule:
+/// superusers and pg_read_all_settings).
 extern "C" Datum ruvector_dag_config(PG_FUNCTION_ARGS) {
   RequirePreload();
-  static const char* const kNames[] = {
-      "ruvector.dag_enabled",          "ruvector.dag_learning_rate",     "ruvector.dag_attention",
-      "ruvector.dag_max_patterns",     "ruvector.dag_trajectory_capacity", "ruvector.dag_healing_enabled",
-      "ruvector.dag_persist_interval", "ruvector.dag_explain",           "ruvector.sona_micro_lora_rank",
-      "ruvector.sona_ewc_lambda",      "ruvector.sona_pattern_clusters",
-      "ruvector.dag_steering",         "ruvector.dag_exploration",       "ruvector.dag_exploration_budget",
-      "ruvector.dag_baseline_interval",
-  };
+  static const char* const kPrefixes[] = {"ruvector.dag_", "ruvector.sona_", "ruvector.sync_"};
+  const bool read_all = superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS);
   Rows rows = BeginRows(fcinfo);
-  for (const char* name : kNames) {
+  struct config_generic** gucs = get_guc_variables();
+  const int count = GetNumConfigOptions();
+  for (int i = 0; i < count; ++i) {
+    const struct config_generic* conf = gucs[i];
+    if ((conf->flags & GUC_CUSTOM_PLACEHOLDER) != 0) continue;
+    bool ours = false;
+    for (const char* prefix : kPrefixes) ours = ours || strncmp(conf->name, prefix, strlen(prefix)) == 0;
+    if (!ours) continue;
     Datum values[2];
     bool nulls[2] = {false, false};
-    values[0] = Text(name);
-    const char* v = GetConfigOption(name, true, false);
+    values[0] = Text(conf->name);
+    const bool hidden = (conf->flags & GUC_SUPERUSER_ONLY) != 0 && !read_all;
+    const char* v = hidden ? nullptr : GetConfigOption(conf->name, true, false);
     if (v == nullptr) nulls[1] = true; else values[1] = Text(v);
     tuplestore_putvalues(rows.store, rows.desc, values, nulls);
   }

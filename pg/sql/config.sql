@@ -1,5 +1,15 @@
 -- Configuration functions change the session's settings.
 SELECT name, setting FROM ruvector.dag_config() ORDER BY name;
+-- ... every setting the extension defines, none left out.
+SELECT name FROM pg_settings WHERE name ~ '^ruvector\.(dag|sona|sync)_'
+EXCEPT SELECT name FROM ruvector.dag_config();
+-- A superuser-only setting is NULL to a role that may not read it (as SHOW).
+CREATE ROLE rv_config_reader;
+SET ROLE rv_config_reader;
+SELECT name, setting IS NULL AS hidden FROM ruvector.dag_config()
+WHERE name IN ('ruvector.sync_nats_urls', 'ruvector.dag_enabled') ORDER BY name;
+RESET ROLE;
+DROP ROLE rv_config_reader;
 SELECT ruvector.dag_set_learning_rate(0.25);
 SHOW ruvector.dag_learning_rate;
 SELECT ruvector.dag_set_learning_rate(1);
