@@ -404,8 +404,20 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   v[10] = Int64GetDatum(learned);
   if (learned == 0) n[11] = true; else v[11] = Float8GetDatum(improvement_sum / static_cast<double>(learned));
   (void)learned_trajectories;  // reported by dag_health_check
-  v[12] = Text(g_exploration_mode == kExplorationOnline ? "online exploration"
-                                                         : "observing only (exploration off)");
+  // How candidate arms get measured: by the background explorer (a
+  // server-wide setting) and/or this session's own executions.
+  {
+    char how[128];
+    const bool online = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;
+    if (g_explore_cpu_budget > 0.0) {
+      snprintf(how, sizeof(how), "background exploration (%g of a CPU)%s", g_explore_cpu_budget,
+               online ? " and online exploration in this session" : "");
+    } else {
+      snprintf(how, sizeof(how), "%s", online ? "online exploration in this session (background exploration off)"
+                                              : "observing only (exploration off)");
+    }
+    v[12] = Text(how);
+  }
   v[13] = Text(LoadResultName(load));
   if (c.last_save_us == 0) n[14] = true; else v[14] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_save_us));
   v[15] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.started_at_us));

@@ -28,6 +28,12 @@ RESET ALL;
 -- Status reports the real state of learning: nothing is learned yet here.
 SELECT patterns_learned, avg_improvement, learning, max_patterns, trajectory_capacity
 FROM ruvector.dag_status();
+-- learning says how candidate arms are measured: here by the background
+-- explorer (ruvector.dag_exploration_cpu_budget = 0.5), and with online
+-- exploration also by the session's own executions.
+SET ruvector.dag_exploration = online;
+SELECT learning FROM ruvector.dag_status();
+RESET ruvector.dag_exploration;
 -- (Whether the worker drained the ring before it wrapped depends on timing.)
 SELECT component, CASE WHEN component = 'trajectory_buffer' AND status IN ('ok', 'warning') THEN 'ok or warning'
                        ELSE status END AS status
