@@ -235,6 +235,9 @@ for r in 1 2; do
     sleep 0.3
   done
   echo "# round $r: B and C measured and refuted it in $(( $(date +%s) - started )) s"
+  for srv in a_sql b_sql c_sql; do
+    echo "# ${srv%_sql}: $("$srv" -d postgres -c "SELECT format('%s published, %s received, %s accepted, rejected %s, %s votes cast, errors %s %s', messages_published, messages_received, messages_accepted, rejected_by_reason, votes_cast, errors, last_error) FROM ruvector.qudag_status()"); votes $("$srv" -d postgres -c "SELECT string_agg(format('%s>%s %s', validator, left(proposal_id, 8), verdict), ', ' ORDER BY proposal_id, validator) FROM ruvector.qudag_votes()")"
+  done
   check "A's proposal $r was refuted on A, B and C" \
     "$(for srv in a_sql b_sql c_sql; do proposal "$srv" state; done | tr '\n' ' ')" "refuted refuted refuted "
   want=$(awk -v n="$r" 'BEGIN { printf "%.6f", 100 * 0.7 ^ n }')

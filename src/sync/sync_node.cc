@@ -28,12 +28,21 @@ Result<std::unique_ptr<SyncNode>> SyncNode::Create(Keystore keystore, SyncNodeOp
   return node;
 }
 
-Result<std::vector<OutgoingMessage>> SyncNode::SealForPeers(MessageKind kind, const Bytes& payload,
-                                                            int64_t now_us) {
-  std::vector<OutgoingMessage> out;
+std::vector<NodeId> SyncNode::HeardPeers() const {
+  std::vector<NodeId> heard;
   for (const auto& [id, peer] : keystore_.peers()) {
-    if (book_.IsIgnored(id)) continue;
-    RUVECTOR_ASSIGN_OR_RETURN(Bytes bytes, sealer_.Seal(kind, peer, payload, now_us));
+    if (!book_.IsIgnored(id)) heard.push_back(id);
+  }
+  return heard;
+}
+
+Result<std::vector<OutgoingMessage>> SyncNode::SealFor(const std::vector<NodeId>& recipients, MessageKind kind,
+                                                       const Bytes& payload, int64_t now_us) {
+  std::vector<OutgoingMessage> out;
+  for (const NodeId& id : recipients) {
+    const PeerInfo* peer = keystore_.FindPeer(id);
+    if (peer == nullptr) continue;
+    RUVECTOR_ASSIGN_OR_RETURN(Bytes bytes, sealer_.Seal(kind, *peer, payload, now_us));
     out.push_back({id, std::move(bytes)});
   }
   return out;
@@ -46,8 +55,8 @@ Result<std::vector<OutgoingMessage>> SyncNode::Propose(const std::vector<Pattern
     RUVECTOR_ASSIGN_OR_RETURN(PatternProposal proposal,
                               PrivatizePattern(obs, options_.privacy, noise, &accountant_));
     RUVECTOR_RETURN_IF_ERROR(ledger_.Propose(id(), proposal, now_us));
-    RUVECTOR_ASSIGN_OR_RETURN(auto sealed, SealForPeers(MessageKind::kPatternProposal,
-                                                        EncodeProposal(proposal), now_us));
+    RUVECTOR_ASSIGN_OR_RETURN(auto sealed, SealFor(HeardPeers(), MessageKind::kPatternProposal,
+                                                   EncodeProposal(proposal), now_us));
     for (auto& m : sealed) out.push_back(std::move(m));
   }
   return out;
@@ -106,8 +115,14 @@ Result<std::vector<OutgoingMessage>> SyncNode::Validate(const ProposalId& propos
   vote.verdict = verdict;
   vote.local_gain = local_gain;
   vote.local_samples = local_samples;
+  // The recipients are the peers heard before this vote counts: a vote that
+  // decides the proposal may get its proposer (or a validator who voted the
+  // other way) ignored here, and that node must still learn the outcome of a
+  // proposal it made or voted on while it was heard (otherwise its ledger
+  // keeps the proposal open and its book misses the decision).
+  const std::vector<NodeId> recipients = HeardPeers();
   RUVECTOR_RETURN_IF_ERROR(ledger_.AddVote(id(), vote, now_us));
-  return SealForPeers(MessageKind::kVote, EncodeVote(vote), now_us);
+  return SealFor(recipients, MessageKind::kVote, EncodeVote(vote), now_us);
 }
 
 }  // namespace ruvector_dag::sync
