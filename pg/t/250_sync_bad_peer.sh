@@ -170,11 +170,8 @@ learned_on_a() {  # I...: every statement I has an arm deployed on A with the 10
 
 # --- A learns, proposes; B and C refute ------------------------------------------------------------
 for srv in b_sql c_sql; do runs "$srv" 3 1 2 3; learn "$srv"; done  # patterns and default plans exist
-explorers() {  # BUDGET: B's and C's background explorers' CPU budget (ALTER SYSTEM, reload)
-  local srv
-  for srv in b_sql c_sql; do
-    "$srv" -d postgres -c "ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = $1" -c "SELECT pg_reload_conf()" >/dev/null
-  done
+explorer() {  # SRV BUDGET: the server's background explorer's CPU budget (ALTER SYSTEM, reload)
+  "$1" -d postgres -c "ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = $2" -c "SELECT pg_reload_conf()" >/dev/null
 }
 made() { a_sql -d postgres -c "SELECT proposals_made FROM ruvector.qudag_status()"; }
 # a_learns_and_proposes I N: A runs statement I until an arm is deployed
@@ -214,7 +211,8 @@ stakes_b="100"
 # refute it; A's stake on each falls to 100 * 0.7^R.
 for r in 1 2; do
   # The explorers wait for the proposal: see start_validator.
-  explorers 0
+  explorer b_sql 0
+  explorer c_sql 0
   a_learns_and_proposes "$r" "$r" || { done_testing; exit 1; }
   a_arms="${a_arms:+$a_arms,}$arm"
   for srv in b_sql c_sql; do
@@ -227,12 +225,30 @@ for r in 1 2; do
     check "${srv%_sql} matched A's proposal $r to its own pattern (a prior)" \
       "$(proposal "$srv" "local_status NOT IN ('no_match', 'unknown_arm')")" t
   done
-  explorers 0.5
+  # B measures and votes first, then C, whose vote decides the proposal
+  # (and, in round 2, gets A ignored on C at once: that vote must still
+  # reach A, or A's ledger keeps the proposal open).
   started=$(date +%s)
-  for _ in $(seq 1 90); do
-    for srv in b_sql c_sql; do runs "$srv" 3 "$r"; learn "$srv"; done
+  for srv in b_sql c_sql; do
+    explorer "$srv" 0.5
+    for _ in $(seq 1 60); do
+      runs "$srv" 3 "$r"
+      learn "$srv"
+      [ "$(proposal "$srv" local_status)" = refuted ] && break
+      sleep 0.3
+    done
+    if [ "$srv" = b_sql ]; then
+      for _ in $(seq 1 60); do
+        [ "$(for s2 in a_sql c_sql; do "$s2" -d postgres -c "SELECT count(*) FROM ruvector.qudag_votes() v JOIN ruvector.qudag_proposals() p USING (proposal_id) WHERE p.fingerprint = $fp AND v.validator = 'b'"; done | tr '\n' ' ')" = "1 1 " ] && break
+        sleep 0.25
+      done
+      check "B's vote on proposal $r reached A and C before C voted" \
+        "$(proposal c_sql "state || ' ' || local_status")/$(proposal a_sql state)" "open prior/open"
+    fi
+  done
+  for _ in $(seq 1 40); do
     [ "$(for srv in a_sql b_sql c_sql; do proposal "$srv" state; done | tr '\n' ' ')" = "refuted refuted refuted " ] && break
-    sleep 0.3
+    sleep 0.25
   done
   echo "# round $r: B and C measured and refuted it in $(( $(date +%s) - started )) s"
   for srv in a_sql b_sql c_sql; do
