@@ -8,8 +8,9 @@
 # and C they are independent (20 match, as expected). A's index nested loop
 # then runs 2,000 probes and a hash join wins there; on B and C the nested
 # loop is right and the arm A learned is several times slower. A proposes
-# two such patterns; B and C take each as a prior only, measure it on their
-# own runs, never deploy it, and refute it with a signed vote; every
+# two such patterns, one at a time; B and C take each as a prior only,
+# measure it on their own runs (B first, then C, whose vote decides it),
+# never deploy it, and refute it with a signed vote; every
 # refutation cuts A's stake on B and C by 30 % (100 -> 70 -> 49), and with
 # ruvector.sync_ignore_below = 50 on B and C, A is ignored after the second:
 # A's third proposal is rejected unopened (ignored_sender) and is not taken
