@@ -138,7 +138,8 @@ void DefineGucs() {
                           "Trajectories kept in the shared-memory ring (oldest dropped first).", nullptr,
                           &g_trajectory_capacity, 4096, 16, 262144, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_healing_enabled", "Enable self-healing.",
-                           "Stored for the healing component; no repairs run in this version.",
+                           "The background worker's healing cycle: detectors, health score and re-validation of "
+                           "deployed arms.",
                            &g_healing_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.dag_persist_interval",
                           "Seconds between state saves by the background worker (0: only at shutdown).", nullptr,

@@ -56,6 +56,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/queryjumble.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"

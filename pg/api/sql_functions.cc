@@ -528,7 +528,7 @@ extern "C" Datum ruvector_dag_trajectory_history(PG_FUNCTION_ARGS) {
     }
     v[13] = TimestampTzGetDatum(UnixMicrosToTimestamp(r.recorded_at_us));
     // The arm the plan was made with (NULL: not planned by this backend's
-    // hook) and why it ran.
+    // hook, or under a hint arm's replaced hint) and why it ran.
     if ((r.flags & kTrajectoryArmKnown) != 0) {
       v[14] = Int32GetDatum(TrajectoryArm(r.flags));
     } else {

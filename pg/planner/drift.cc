@@ -19,6 +19,7 @@ extern "C" {
 #include "extension.h"
 #include "guard.h"
 #include "planner/drift.h"
+#include "planner/steering.h"
 #include "state/steer_shmem.h"
 
 namespace ruvector_pg {
@@ -201,6 +202,9 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
                         DestReceiver* dest, QueryCompletion* qc) {
   DriftTarget drift;
   if (g_steer != nullptr && g_enabled) drift = DriftOf(pstmt->utilityStmt);
+  // An EXECUTE (or EXPLAIN EXECUTE) gets its cached plan below: re-planned
+  // first when the decisions served changed (steering.h; O(1)).
+  ReplanCachedIfServingChanged();
   if (g_prev_process_utility != nullptr) {
     g_prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
   } else {

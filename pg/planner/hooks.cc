@@ -422,7 +422,7 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
       info->advice  ? PlanAdvised(pin, key, copy, query_string, cursor_options, params, set, report)
       : corrections ? PlanCorrected(key, copy, query_string, cursor_options, params, &no_corrections, set, report)
       : hinted      ? PlanWithLearnedHint(key, &PlanSteered, copy, query_string, cursor_options, params,
-                                          &no_corrections, advice)
+                                          &no_corrections, advice, &info->hint)
                     : PlanSteered(copy, query_string, cursor_options, params, settings);
   info->corrected_relations = report->corrected;
   // A hint the planner cannot carry out (counted and logged): the arm plans
@@ -571,6 +571,7 @@ bool SampleRows() {
 }
 
 void ExecutorStartHook(QueryDesc* qd, int eflags) {
+  ReplanCachedIfServingChanged();
   bool observe = ShouldObserve(qd, eflags);
   // Per-node row counts only (per-node timing is too expensive), and only
   // on a sample of executions; EXPLAIN ANALYZE instruments everything anyway.
@@ -743,6 +744,13 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
       if (steer->action == SteerAction::kBaselineCheck) flags |= kTrajectoryBaseline;
       if (steer->same_plan) flags |= kTrajectorySamePlan;
       if (steer->advice) flags = kTrajectoryAdvice;
+      // A plan made under a hint the worker has replaced since (a cached
+      // plan, or a run that outlived the change) measures no current arm:
+      // recorded, but not learned as a run of the new hint.
+      if ((flags & kTrajectoryArmKnown) != 0 && IsHintArm(steer->arm) &&
+          !HintStampIsCurrent(steer->identity.pattern_key, steer->hint)) {
+        flags = static_cast<uint16_t>(flags & ~kTrajectoryArmKnown);
+      }
     }
     if (g_exec_nesting > 0) flags |= kTrajectoryNested;
     if (measured_rows) flags |= kTrajectoryRowsMeasured;

@@ -11,6 +11,14 @@ extern "C" {
 namespace ruvector_pg {
 namespace {
 
+HintStamp StampOf(const LearnedHint& h) {
+  HintStamp s;
+  s.version = h.version;
+  s.relset = h.relset;
+  s.kind = static_cast<uint8_t>(h.kind);
+  return s;
+}
+
 constexpr const char* kShmemName = "ruvector_dag learned hints";
 constexpr const char* kTranche = "ruvector_dag_learned_hints";
 constexpr uint32_t kSlots = 2 * kMaxHintedPatterns;  // open addressing, at most half full
@@ -88,6 +96,13 @@ void StartupLearnedHintsMemory() {
   LWLockRelease(AddinShmemInitLock);
 }
 
+bool HintStampIsCurrent(uint64_t pattern_key, const HintStamp& stamp) {
+  PublishedHint* now = static_cast<PublishedHint*>(palloc0(sizeof(PublishedHint)));
+  const HintStamp current = g_hint_arms_enabled && LookupLearnedHint(pattern_key, now) ? StampOf(now->hint) : HintStamp{};
+  pfree(now);
+  return current == stamp;
+}
+
 bool LookupLearnedHint(uint64_t pattern_key, PublishedHint* out) {
   if (g_shared == nullptr || pattern_key == 0) return false;
   bool found = false;
@@ -155,11 +170,13 @@ LearnedHintCounters ReadLearnedHintCounters() {
 
 PlannedStmt* PlanWithLearnedHint(uint64_t pattern_key, CorrectedPlannerFn planner, Query* parse,
                                  const char* query_string, int cursor_options, ParamListInfo params, bool* none,
-                                 char* advice) {
+                                 char* advice, HintStamp* stamp) {
   PublishedHint* published = static_cast<PublishedHint*>(palloc0(sizeof(PublishedHint)));
   *none = !g_hint_arms_enabled || !LookupLearnedHint(pattern_key, published);
+  *stamp = HintStamp{};
   PlannedStmt* out = nullptr;
   if (!*none) {
+    *stamp = StampOf(published->hint);
     const PinnedHints hints = HintsOfLearned(published->hint);
     HintReport* report = static_cast<HintReport*>(palloc0(sizeof(HintReport)));
     out = PlanWithHints(hints, planner, parse, query_string, cursor_options, params, "", report);

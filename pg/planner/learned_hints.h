@@ -8,6 +8,7 @@
 
 #include "planner/corrections.h"
 #include "planner/plan_hints.h"
+#include "state/steer_state.h"
 #include "worker/hint_arms.h"
 
 namespace ruvector_pg {
@@ -53,10 +54,17 @@ LearnedHintCounters ReadLearnedHintCounters();
 /// the pattern has no hint (the arm plans like the default then); nullptr
 /// alone when planning failed or the plan does not carry the hint out
 /// (counted in refused_plannings). `advice` (kAdviceTextLen bytes) receives
-/// the advice text of the hint of a plan returned ("" otherwise).
+/// the advice text of the hint of a plan returned ("" otherwise). *stamp
+/// receives which hint the planning looked at (HintStamp{} when none).
 PlannedStmt* PlanWithLearnedHint(uint64_t pattern_key, CorrectedPlannerFn planner, Query* parse,
                                  const char* query_string, int cursor_options, ParamListInfo params, bool* none,
-                                 char* advice);
+                                 char* advice, HintStamp* stamp);
+
+/// True while the hint published for `pattern_key` is still the one
+/// `stamp` names (both none counts as the same): a run of a plan made under
+/// a hint the worker has replaced since measures no current arm (shared
+/// lock; called only for runs of a hint arm).
+bool HintStampIsCurrent(uint64_t pattern_key, const HintStamp& stamp);
 
 /// Appends the advice text of the hint published for `pattern_key` to `out`
 /// (FormatAdvice's form: "HASHJOIN(a b)", or "HASHJOIN(#relset)" while no

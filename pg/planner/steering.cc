@@ -111,6 +111,20 @@ uint8_t SteerFilterFor(uint64_t query_id) {
   return flags;
 }
 
+void ReplanCachedIfServingChanged() {
+  static bool seen_valid = false;
+  static uint64_t seen = 0;
+  if (g_steer == nullptr || IsParallelWorker()) return;
+  const uint64_t now = ServedGeneration(g_steer);
+  if (seen_valid && now == seen) return;
+  // The first look only records the number: nothing was cached before this
+  // backend's first statement under older decisions than those it read.
+  const bool changed = seen_valid;
+  seen = now;
+  seen_valid = true;
+  if (changed) ResetPlanCache();
+}
+
 void ResolveConstants(uint64_t query_id, PlanIdentity* id) {
   if (id->constants_statement_key == 0 || id->by_constants) return;
   if ((SteerFilterFor(query_id) & kFilterSplit) == 0) return;

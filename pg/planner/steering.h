@@ -32,6 +32,7 @@ struct PlanSteerInfo {
   int corrected_relations = 0;  // row_corrections arm: relations whose rows were corrected
   int vector = -1;  // vector search setting applied (ruvector_dag/vector_tuning.h), -1 = none
   bool advice = false;  // planned under pinned plan advice (arm 0: no arm is measured)
+  HintStamp hint;       // a hint arm's planning: the hint it used (none: planned like the default)
   char arm_name[kArmNameLen] = {0};
 };
 /// `tmpl` (optional): the structure of `stmt` for the executor hook's
@@ -45,6 +46,16 @@ const char* LookupPlanAdvice(const PlannedStmt* stmt);
 /// fingerprint (or forgot it). *tmpl (optional) is set to the remembered
 /// template or nullptr.
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl = nullptr);
+
+/// When a decision that plannings serve changed since this backend last
+/// looked (SteerState::served_generation: a deployment, a revert, a pin, a
+/// split, a vector setting), marks every cached plan of this backend
+/// invalid (ResetPlanCache), so prepared statements and PL/pgSQL plans are
+/// planned again under the new decisions at their next use. O(1) otherwise
+/// (one atomic read). Called before an EXECUTE gets its plan and at every
+/// executor start (for protocol-level prepared statements, whose next
+/// execution then re-plans).
+void ReplanCachedIfServingChanged();
 
 /// The query-id filter flags: O(1), from a per-backend cache while the
 /// filter is unchanged, else under the shared lock.

@@ -292,8 +292,19 @@ void FilterAdd(SteerState* s, uint64_t query_id, uint8_t flags) {
 
 void RebuildQueryFilter(SteerState* s) {
   for (QueryFilterEntry& f : s->filter) f = QueryFilterEntry();
+  // What plannings serve, as a digest independent of slot order (a sum of
+  // per-item mixes): deployed arms, vector settings, splits, pins.
+  uint64_t served = 0;
+  auto mix = [&served](uint64_t a, uint64_t b) {
+    uint64_t x = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    served += x ^ (x >> 29);
+  };
   for (const Decision& d : s->decisions) {
     if (d.key == 0) continue;
+    mix(d.key, (static_cast<uint64_t>(static_cast<uint32_t>(d.deployed_arm)) << 32) ^
+                   (static_cast<uint64_t>(static_cast<uint32_t>(d.vector_setting)) << 1) ^ (d.split != 0 ? 1 : 0));
     uint8_t flags = 0;
     if (d.deployed_arm != 0 || d.vector_setting >= 0) flags |= kFilterDeployedOrPinned;
     if (d.explore_arm > 0) flags |= kFilterExploring;
@@ -302,7 +313,26 @@ void RebuildQueryFilter(SteerState* s) {
   }
   for (const Pin& p : s->pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
   for (const AdvicePin& p : s->advice_pins) FilterAdd(s, p.query_id, kFilterDeployedOrPinned);
+  for (const Pin& p : s->pins) {
+    if (p.query_id != 0) mix(p.query_id ^ p.database_oid, static_cast<uint64_t>(static_cast<uint32_t>(p.arm)) + 7);
+  }
+  for (const AdvicePin& p : s->advice_pins) {
+    if (p.query_id == 0) continue;
+    uint64_t text = 0xcbf29ce484222325ull;  // FNV-1a of the advice text
+    for (const char* c = p.text; c < p.text + sizeof(p.text) && *c != '\0'; ++c) {
+      text = (text ^ static_cast<unsigned char>(*c)) * 0x100000001b3ull;
+    }
+    mix(p.query_id ^ p.database_oid, text);
+  }
   std::atomic_ref<uint64_t>(s->filter_generation).fetch_add(1, std::memory_order_release);
+  if (served != s->served_digest) {
+    s->served_digest = served;
+    std::atomic_ref<uint64_t>(s->served_generation).fetch_add(1, std::memory_order_release);
+  }
+}
+
+uint64_t ServedGeneration(const SteerState* s) {
+  return std::atomic_ref<uint64_t>(const_cast<SteerState*>(s)->served_generation).load(std::memory_order_acquire);
 }
 
 uint64_t QueryFilterGeneration(const SteerState* s) {

@@ -66,6 +66,16 @@ inline bool IsHintArm(int arm) { return arm == kFixWorstJoinArm; }
 /// same arm" with its own content, or with none yet, so pattern sync never
 /// proposes it (pg/worker/sync_host.cc PortableArm, docs/sync.md).
 inline bool ArmContentIsLocal(int arm) { return arm == kRowCorrectionsArm || IsHintArm(arm); }
+/// Which published hint a planning under a hint arm used: its version, kind
+/// and hinted join's relation set (all 0: none, the arm planned like the
+/// default). A run is learned for the arm only while the stamp is still the
+/// published one (planner/learned_hints.h HintStampIsCurrent).
+struct HintStamp {
+  uint32_t version = 0;
+  uint32_t relset = 0;
+  uint8_t kind = 0;
+  bool operator==(const HintStamp&) const = default;
+};
 
 /// One arm: a named set of GUC assignments applied while re-planning.
 struct ArmDef {
@@ -389,6 +399,13 @@ struct SteerState {
   /// `filter`: a backend caches the flags it read with this number and
   /// trusts the cache, without the lock, while the number is unchanged.
   uint64_t filter_generation = 0;
+  /// Bumped (atomically, by a rebuild of `filter`) when what a planning
+  /// serves changed: a deployed arm, a pin, a split by constants or a vector
+  /// setting of some query id (`served_digest` is their digest at the last
+  /// rebuild). A backend then invalidates its cached plans (prepared
+  /// statements, PL/pgSQL), which were planned under the old decisions.
+  uint64_t served_generation = 0;
+  uint64_t served_digest = 0;
   Decision decisions[kDecisionSlots];
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
@@ -478,6 +495,8 @@ uint8_t QueryFilterFlags(const SteerState* s, uint64_t query_id);
 void RebuildQueryFilter(SteerState* s);
 /// filter_generation, read atomically (no lock needed).
 uint64_t QueryFilterGeneration(const SteerState* s);
+/// served_generation, read atomically (no lock needed).
+uint64_t ServedGeneration(const SteerState* s);
 
 void AppendEvent(SteerState* s, const LearnEvent& e);
 /// Appends a drift notice (the oldest is overwritten); assigns seq.

@@ -158,6 +158,37 @@ TEST(SteerStateTest, PinWinsAndFilterFollowsDecisions) {
   EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);  // the pin stays
 }
 
+TEST(SteerStateTest, ServedGenerationMovesOnlyWhenWhatPlanningsServeChanged) {
+  auto s = NewState();
+  Decision* d = UpsertDecision(s.get(), 7);
+  d->query_id = 5;
+  RebuildQueryFilter(s.get());
+  const uint64_t start = ServedGeneration(s.get());
+  // Exploring another candidate changes no served plan: cached plans stay.
+  d->explore_arm = 3;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start);
+  // A deployment, a revert, a pin and an unpin each do.
+  d->deployed_arm = 2;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start + 1);
+  d->deployed_arm = 0;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start + 2);
+  SetPin(s.get(), 5, 4);
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start + 3);
+  RemovePin(s.get(), 5);
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start + 4);
+  d->split = 1;
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start + 5);
+  // Rebuilding with nothing changed leaves it.
+  RebuildQueryFilter(s.get());
+  EXPECT_EQ(ServedGeneration(s.get()), start + 5);
+}
+
 TEST(SteerStateTest, DecisionTableBound) {
   auto s = NewState();
   uint32_t inserted = 0;

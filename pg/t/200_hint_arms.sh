@@ -10,9 +10,11 @@
 # 1.0-2.4x the hint arm here, so the arms' latencies are printed, not
 # compared; row_corrections may reach the hint's plan, depending on the
 # corrections learned). The learner derives the hint
-# HASHJOIN(a b) for the arm fix_worst_join from the executed plans, the
-# explorer measures it, and it is deployed: EXPLAIN and dag_decisions show
-# the advice, results stay identical.
+# HASHJOIN(a b) for the arm fix_worst_join from the executed plans and the
+# explorer measures it next to the other arms; the fastest is deployed (on
+# this machine not always the hint arm, so the hint arm is pinned when
+# another won): EXPLAIN and dag_decisions show the advice, results stay
+# identical, and a cached plan made under a withdrawn hint is not learned.
 source "$(dirname "$0")/lib.sh"
 
 db=rvhints
@@ -36,7 +38,10 @@ else not_ok "PostgreSQL joins a and b with a nested loop over a scan of b, then 
 expected=$(quiet "$db" "$q")
 
 # Sampled executions teach the learner; the hint is derived in the worker.
-psql_db postgres -c "ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = 1" -c "SELECT pg_reload_conf()" >/dev/null
+# (Every arm is measured: the trial-value rule, which may find a few ms
+# saved over an arm deployed first not worth a trial, is off here.)
+psql_db postgres -c "ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = 1" \
+  -c "ALTER SYSTEM SET ruvector.dag_exploration_horizon = 0" -c "SELECT pg_reload_conf()" >/dev/null
 for _ in 1 2 3; do psql_db "$db" -c "SET ruvector.dag_row_sample_rate = 1" -c "$q" >/dev/null; done
 learn_now "$db"
 pattern=$(quiet "$db" "SELECT pattern_id FROM ruvector.dag_statistics() WHERE executions >= 3 ORDER BY executions DESC LIMIT 1")
@@ -47,24 +52,43 @@ check "the learner derives a HASHJOIN hint for the badly misestimated join" \
   "$(quiet "$db" "SELECT format('%s %s %s', arm, advice ~ '^HASHJOIN\(#[0-9]+\)$', q_error > 100)
     FROM ruvector.dag_hint_arms() WHERE pattern_id = ${pattern:-0}")" "fix_worst_join t t"
 
-# The explorer measures the arms (the hint arm among them); fix_worst_join
-# wins, with the no-regression test deciding.
+# The explorer measures the arms, the hint arm among them, and the fastest
+# is deployed with the no-regression test deciding. Which one that is
+# depends on the machine and on what was learned first: fix_worst_join
+# (measured 17-22 ms), row_corrections once a's 5000 rows are known (the
+# planner then reaches a plan as good or better: 13-24 ms), no_nestloop
+# (21-52 ms); the default takes 300-630 ms.
 decision() { quiet "$db" "SELECT $1 FROM ruvector.dag_decisions() WHERE pattern_id = ${pattern:-0}"; }
+hint_runs() { quiet "$db" "SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 4096)
+  WHERE pattern_id = ${pattern:-0} AND arm = 9 AND steering = 'explore'"; }
 for _ in $(seq 1 120); do
-  [ "$(decision deployed_arm)" = fix_worst_join ] && break
+  [ "$(decision "deployed_arm <> 'default'")" = t ] && [ "$(hint_runs)" -ge 5 ] && break
   psql_db "$db" -c "$q" >/dev/null
   sleep 1
   learn_now "$db"
 done
 echo "# decision: $(decision "format('deployed %s (%s ms vs default %s ms), runs %s',
   deployed_arm, round(deployed_ms::numeric, 1), round(default_ms::numeric, 1), observed_runs)")"
-echo "# arm latencies measured: $(quiet "$db" "SELECT string_agg(format('%s %s', arm, round(arm_ms::numeric, 1)), ', ')
-  FROM ruvector.dag_learning_events(256) WHERE pattern_id = ${pattern:-0} AND arm_ms > 0")"
-check "the learner deploys fix_worst_join" "$(decision deployed_arm)" fix_worst_join
+echo "# explorer runs per arm (ms, median): $(quiet "$db" "SELECT string_agg(format('%s: %s x %s', arm, n, ms), ', ' ORDER BY arm)
+  FROM (SELECT arm, count(*) n, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::numeric, 1) ms
+  FROM ruvector.dag_trajectory_history(NULL, 4096) WHERE pattern_id = ${pattern:-0} AND steering = 'explore' GROUP BY arm) a")"
+check "the explorer measured the hint arm (at least 5 runs)" "$([ "$(hint_runs)" -ge 5 ] && echo yes)" yes
+check "the learner deployed an arm measured faster than the default" \
+  "$(decision "deployed_arm <> 'default' AND deployed_ms < default_ms")" t
+# The rest checks the hint mechanism: when another arm won, the hint arm is
+# pinned for the query (a pin plans it like a deployment).
+deployed=$(decision deployed_arm)
+how=deployed
+if [ "$deployed" != fix_worst_join ]; then
+  how=pinned
+  quiet "$db" "SELECT ruvector.dag_pin(query_id, 'fix_worst_join') FROM ruvector.dag_statistics()
+    WHERE pattern_id = ${pattern:-0}" >/dev/null
+fi
+echo "# the hint arm is $how for the checks below"
 explained=$(psql_db "$db" -c "EXPLAIN $q")
 printf '%s\n' "$explained" | sed 's/^/#   /'
-check "EXPLAIN shows the deployed hint arm and its advice" \
-  "$(printf '%s\n' "$explained" | grep -c "Learned Arm: fix_worst_join (deployed\|Plan Advice: HASHJOIN(a b)$")" 2
+check "EXPLAIN shows the $how hint arm and its advice" \
+  "$(printf '%s\n' "$explained" | grep -c "Learned Arm: fix_worst_join ($how\|Plan Advice: HASHJOIN(a b)$")" 2
 if printf '%s\n' "$explained" | tr '\n' ' ' | grep -q "Nested Loop.*Hash Join.*Seq Scan on hs_a a.*Index Scan using hs_h_y_idx on hs_h h"; then
   ok "the plan hash-joins a and b and keeps the nested loop over h's index"
 else not_ok "the plan hash-joins a and b and keeps the nested loop over h's index"; fi
@@ -74,6 +98,25 @@ check "dag_hint_arms names the join's relations once a planning named them" \
 check "results are identical under the hint" "$(psql_db "$db" -c "$q")" "$expected"
 check "the hinted plannings are counted" \
   "$(quiet "$db" "SELECT hinted_plannings > 0 AND patterns >= 1 FROM ruvector.dag_hint_arm_status()")" t
+
+# A plan made under a hint that is withdrawn before it runs (a prepared
+# statement's cached plan, executed again after hint arms are turned off) is
+# recorded without an arm: the bandit never learns it as a run of the arm.
+psql_db "$db" -c "PREPARE hq AS $q" -c "EXECUTE hq" -c "ALTER SYSTEM SET ruvector.dag_hint_arms = off" \
+  -c "SELECT pg_reload_conf()" -c "SELECT ruvector.dag_learn_now()" -c "EXECUTE hq" >/dev/null
+check "a cached plan's run under the withdrawn hint is recorded without an arm, the run before it with the arm" \
+  "$(quiet "$db" "SELECT string_agg(coalesce(arm::text, 'none'), ' ' ORDER BY seq DESC) FROM (SELECT seq, arm
+    FROM ruvector.dag_trajectory_history(NULL, 1000) WHERE pattern_id = ${pattern:-0} AND steering = 'serve'
+    ORDER BY seq DESC LIMIT 2) r")" "none 9"
+psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_hint_arms" -c "SELECT pg_reload_conf()" >/dev/null
+# Turned on again, the hint is derived anew from new sampled runs of the
+# default plan (steering off: another arm may be deployed meanwhile).
+for _ in 1 2 3; do
+  psql_db "$db" -c "SET ruvector.dag_row_sample_rate = 1" -c "SET ruvector.dag_steering = off" -c "$q" >/dev/null
+done
+learn_now "$db"
+check "turned on again, the learner derives the hint anew" \
+  "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_hint_arms() WHERE pattern_id = ${pattern:-0}")" 1
 
 # An unprivileged role sees no other role's hints.
 quiet "$db" "CREATE ROLE hs_nobody LOGIN" >/dev/null
@@ -87,6 +130,7 @@ psql_db "$db" -c "ANALYZE hs_a" >/dev/null
 learn_now "$db"
 check "ANALYZE of a table forgets the hints of the patterns reading it" \
   "$(quiet "$db" "SELECT count(*) FROM ruvector.dag_hint_arms() WHERE pattern_id = ${pattern:-0}")" 0
-psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_exploration_cpu_budget" -c "SELECT pg_reload_conf()" >/dev/null
+psql_db postgres -c "ALTER SYSTEM RESET ruvector.dag_exploration_cpu_budget" \
+  -c "ALTER SYSTEM RESET ruvector.dag_exploration_horizon" -c "SELECT pg_reload_conf()" >/dev/null
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 done_testing
