@@ -315,7 +315,9 @@ void PrintText(const BenchReport& r) {
   const OracleResult& oracle = *r.oracle;
   const size_t nq = queries.size();
   std::cout << fmt::format("ruvector-dag bench: {} queries x {} rounds, {}\n", nq, o.rounds,
-                           r.online ? fmt::format("online exploration, budget {} of the executions", o.budget)
+                           r.online ? fmt::format("online exploration (budget {} of the plannings) and background "
+                                                  "exploration, CPU budget {} of one core",
+                                                  o.budget, r.cpu_budget)
                                   : fmt::format("background exploration, CPU budget {} of one core", r.cpu_budget));
   if (!r.stamp.empty()) std::cout << "data: " << r.stamp << "\n";
   if (o.siblings_from > 1) {
@@ -786,7 +788,8 @@ void RegisterBench(CLI::App& app, int* exit_code) {
       "bench",
       "Run a workload against a database with the extension disabled and learning; report measured latencies, "
       "regressions, time-to-benefit per pattern, the explorer's time and result identity, and with --oracle the "
-      "share of the best built-in arms' speed-up captured (resets the extension's learned decisions)");
+      "share of the best built-in arms' speed-up captured. Every run first resets the extension's learned "
+      "decisions (dag_reset_learning(true)).");
   cmd->add_option("--dsn", opts->dsn, "libpq connection string or URI")->required();
   auto* q = cmd->add_option("--queries", opts->queries,
                             "FILE (queries separated by semicolons) or DIR (one query per .sql file)");
@@ -796,33 +799,44 @@ void RegisterBench(CLI::App& app, int* exit_code) {
                 ->check(CLI::IsMember({"misestimation", "well-planned", "star"}));
   q->excludes(w);
   cmd->add_flag("--generate", opts->generate, "(re)create the bundled workload's tables in the database first");
-  cmd->add_option("--seed", opts->seed, "star workload: seed of the generated data (printed)")
-      ->check(CLI::Range(uint64_t{0}, (uint64_t{1} << 40) - 1));
+  cmd->add_option("--seed", opts->seed, "star workload with --generate: seed of the generated data (printed)")
+      ->check(CLI::Range(uint64_t{0}, (uint64_t{1} << 40) - 1))
+      ->capture_default_str();
   cmd->add_option("--scale", opts->scale,
-                  "star workload: data scale; 1 = 200,000 sales, 5,000 items, 20,000 customers (the tests use 0.02)")
-      ->check(CLI::Range(0.01, 100.0));
+                  "star workload with --generate: data scale; 1 = 200,000 sales, 5,000 items, 20,000 customers "
+                  "(the tests use 0.02)")
+      ->check(CLI::Range(0.01, 100.0))
+      ->capture_default_str();
   cmd->add_flag("--oracle", opts->oracle,
                 "first run every query under every built-in arm (PostgreSQL alone, median of --oracle-repeats) and "
                 "report the share of the best arms' speed-up the learner captured");
   cmd->add_option("--oracle-repeats", opts->oracle_repeats, "runs per query and arm for --oracle")
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   cmd->add_option("--siblings-from", opts->siblings_from,
                   "star workload: the sibling templates marked late join at this round (their time-to-benefit then "
                   "shows what was learned from their siblings); 0 = every query from round 1")
-      ->check(CLI::Range(0, 100000));
-  cmd->add_option("--rounds", opts->rounds, "rounds of the workload per phase")->check(CLI::Range(1, 100000));
-  cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  cmd->add_option("--rounds", opts->rounds, "rounds of the workload per phase")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_option("--exploration", opts->exploration,
                   "background: the server's explorer re-executes captured statements under candidate arms within "
-                  "ruvector.dag_exploration_cpu_budget; online: the workload's own executions explore")
-      ->check(CLI::IsMember({"background", "online"}));
+                  "ruvector.dag_exploration_cpu_budget; online: the workload's own executions explore as well (the "
+                  "server's explorer keeps running)")
+      ->check(CLI::IsMember({"background", "online"}))
+      ->capture_default_str();
   cmd->add_option("--budget", opts->budget,
-                  "online exploration: share of a pattern's executions that may explore a candidate arm")
-      ->check(CLI::Range(0.0, 1.0));
+                  "online exploration: share of a pattern's plannings that may explore a candidate arm")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_flag("--sync-learning", opts->sync_learning,
                 "wait for the learner (dag_learn_now) after every round; its waits are counted");
   cmd->add_option("--planning-samples", opts->planning_samples, "EXPLAINs per setting for the planning overhead")
-      ->check(CLI::Range(2, 100000));
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
   cmd->callback([opts, exit_code]() {
     if (opts->queries.empty() && opts->workload.empty()) {
       std::cerr << "ruvector-dag bench: give --queries FILE_OR_DIR or --workload NAME\n";

@@ -505,21 +505,24 @@ void RegisterDemo(CLI::App& app, int* exit_code) {
       "demo",
       "Start a private PostgreSQL with the extension, run a workload PostgreSQL misplans and show the learner "
       "converging (every number measured)");
-  cmd->add_option("--rounds", opts->rounds, "rounds of the workload")->check(CLI::Range(1, 10000));
-  cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--rounds", opts->rounds, "rounds of the workload")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--format", opts->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_flag("--keep", opts->keep, "keep the cluster directory (stopped) for the next run");
   cmd->add_flag("--fresh", opts->fresh, "remove an existing demo cluster first");
   cmd->add_option("--dir", opts->dir, "cluster directory (default: the user's cache directory)");
-  cmd->add_option("--plot", opts->plot, "SVG plot of latency per round ('' = none)");
+  cmd->add_option("--plot", opts->plot, "SVG plot of latency per round ('' = none)")->capture_default_str();
   cmd->add_option("--exploration", opts->exploration,
                   "background: the server's explorer re-executes captured statements under candidate arms; "
-                  "online: the workload's own executions explore")
-      ->check(CLI::IsMember({"background", "online"}));
+                  "online: the workload's own executions explore as well (the server's explorer keeps running)")
+      ->check(CLI::IsMember({"background", "online"}))
+      ->capture_default_str();
   cmd->add_option("--budget", opts->budget,
-                  "online exploration: share of a pattern's executions that may explore a candidate arm")
-      ->check(CLI::Range(0.0, 1.0));
+                  "online exploration: share of a pattern's plannings that may explore a candidate arm")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--baseline-runs", opts->baseline_runs, "rounds of the workload to measure PostgreSQL alone")
-      ->check(CLI::Range(1, 100));
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   cmd->callback([opts, exit_code]() { *exit_code = RunDemo(*opts); });
 }
 

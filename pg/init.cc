@@ -113,7 +113,8 @@ bool CheckRecallTarget(double* newval, void** extra, GucSource source) {
 }
 
 void DefineGucs() {
-  DefineCustomBoolVariable("ruvector.dag_enabled", "Observe plans and executions (RuVector DAG).", nullptr,
+  DefineCustomBoolVariable("ruvector.dag_enabled", "Observe and steer this session's statements (RuVector DAG).",
+                           "Off: PostgreSQL's own plans, nothing recorded, no EXPLAIN section, no drift events.",
                            &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_learning_rate", "Base learning rate of the worker's value model, in (0, 1].",
                            "Its MicroLoRA adapters learn at twice this rate. The background worker reads its own "
@@ -139,8 +140,8 @@ void DefineGucs() {
                           &g_trajectory_capacity, 4096, 16, 262144, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_healing_enabled", "Enable self-healing.",
                            "The background worker's healing cycle: detectors, health score and re-validation of "
-                           "deployed arms.",
-                           &g_healing_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                           "deployed arms (set in postgresql.conf, applied at the next reload).",
+                           &g_healing_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.dag_persist_interval",
                           "Seconds between state saves by the background worker (0: only at shutdown).", nullptr,
                           &g_persist_interval_s, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
@@ -167,22 +168,28 @@ void DefineGucs() {
                            "Off: the worker derives no hints and the hint arms plan like the default (never executed).",
                            &g_hint_arms_enabled, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("ruvector.dag_steering",
-                           "Plan statements with the arm the learner deployed (or pinned) for their pattern.", nullptr,
+                           "Plan statements with the arm the learner deployed (or pinned) for their pattern.",
+                           "The background worker's own value off also stops the background explorer.",
                            &g_steering_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   static const struct config_enum_entry kExploration[] = {
       {"off", kExplorationOff, false}, {"online", kExplorationOnline, false}, {nullptr, 0, false}};
-  DefineCustomEnumVariable("ruvector.dag_exploration", "How candidate arms are measured: off or online.",
-                           "online: a share of the executions of a pattern (ruvector.dag_exploration_budget) runs "
+  DefineCustomEnumVariable("ruvector.dag_exploration",
+                           "Whether this session's executions also measure candidate arms: off or online.",
+                           "online: a share of the plannings of a pattern (ruvector.dag_exploration_budget) uses "
                            "a candidate arm's plan so that the learner can measure it.",
                            &g_exploration_mode, kExplorationOff, kExploration, PGC_USERSET, 0, nullptr, nullptr,
                            nullptr);
   DefineCustomRealVariable("ruvector.dag_exploration_budget",
-                           "Largest share of a pattern's executions that may run a candidate arm (online mode).",
+                           "Largest share of a pattern's plannings in online-exploring sessions that may use a "
+                           "candidate arm.",
                            nullptr, &g_exploration_budget, 0.2, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.dag_baseline_interval",
                           "While an arm is deployed, every Nth planning uses the default plan to refresh the "
                           "baseline (0 = never).",
-                          nullptr, &g_baseline_interval, 16, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                          "The background explorer runs these baselines with the worker's own value; a user's "
+                          "statement runs one, with the session's value, only when "
+                          "ruvector.dag_exploration_cpu_budget = 0.",
+                          &g_baseline_interval, 16, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_row_sample_rate",
                            "Share of observed executions whose per-node row counts are measured (1 = all).",
                            "Latency is measured on every execution; row counting costs a little per row and plan "
@@ -239,7 +246,8 @@ void DefineGucs() {
   DefineCustomIntVariable("ruvector.sync_max_interval",
                           "Longest time between two sync rounds (the interval backs off towards it when publishing "
                           "fails).",
-                          nullptr, &g_sync_max_interval_s, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+                          "Also paces liveness: a server that sent nothing for half of it sends a heartbeat, and a "
+                          "peer not heard from for twice it no longer counts toward a proposal's eligible stake.", &g_sync_max_interval_s, 3600, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
                           nullptr);
   DefineCustomIntVariable("ruvector.sync_max_patterns", "Most patterns proposed in one sync round.", nullptr,
                           &g_sync_max_patterns, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

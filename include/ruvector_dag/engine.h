@@ -125,6 +125,11 @@ struct PatternDecision {
   double future_runs = 0.0;
   double explore_gain_ms = 0.0;
   double explore_cost_ms = 0.0;
+  /// explore_arm is measured for a vote this server owes on a received
+  /// proposal (Engine::SetValidationQuota), not because the bandit or the
+  /// trial's value chose it: a host runs it only in its background explorer,
+  /// never in a user's statement, and never skips it for want of value.
+  bool validation = false;
 };
 
 enum class PatternEventType : uint8_t { kDeploy = 1, kRevert = 2, kReject = 3 };
@@ -518,6 +523,24 @@ class Engine {
   /// The network prior of a pattern (0 = none).
   uint32_t NetworkPrior(uint64_t pattern_key) const;
 
+  /// A validation quota (docs/sync.md, "Validation quota"): this server owes
+  /// a vote on a received proposal of `arm` for the pattern, so the next
+  /// `runs` runs of `arm` are measured whatever the bandit would explore:
+  /// while runs are left and `arm` is not the deployed arm, Decide offers
+  /// `arm` as the candidate (PatternDecision::validation, explore_runs = the
+  /// runs left) even when another arm is deployed, `arm` was rejected or
+  /// given up, the network prior's focus or the value model's pruning skips
+  /// it, or its trial would not pay (EngineOptions::exploration_horizon_s).
+  /// Every observed run of `arm` (completed, censored or same plan, sampled
+  /// runs included) counts down; at 0 the quota ends and the exploration is
+  /// the bandit's again. One quota per pattern: a call replaces the one in
+  /// force, `runs` = 0 ends it. Not part of the image. Never a decision: the
+  /// bandit deploys `arm` only on its measurements, as always. kNotFound for
+  /// an untracked pattern, kInvalidArgument for arm 0 or an arm out of range.
+  Status SetValidationQuota(uint64_t pattern_key, uint32_t arm, uint32_t runs);
+  /// Runs left of a pattern's validation quota (0 = none), and its arm.
+  uint32_t ValidationQuota(uint64_t pattern_key, uint32_t* arm = nullptr) const;
+
   /// Sets EngineOptions::exploration_horizon_s (a host's setting changed):
   /// trials are valued with it from the next Learn / Decide on.
   /// kInvalidArgument unless finite and >= 0.
@@ -602,6 +625,8 @@ class Engine {
     int prior_arm = -1;
     double prior_bonus = 0.0;    // the prior arm's bonus (log gain of similar plans)
     uint32_t network_prior = 0;  // SetNetworkPrior (0 = none)
+    uint32_t validation_arm = 0;   // SetValidationQuota
+    uint32_t validation_left = 0;  // its runs left (0 = no quota)
     /// Per arm: the training budget's tokens and the run time they were
     /// counted at (EngineOptions::train_rate_per_arm; empty until trained).
     std::vector<TrainBudget> train_budget;

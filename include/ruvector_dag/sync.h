@@ -201,7 +201,9 @@ class Keystore {
 // Sealed, signed messages
 // ===========================================================================
 
-enum class MessageKind : uint8_t { kPatternProposal = 1, kVote = 2 };
+/// kHeartbeat carries no news: a node that sent nothing else for a while
+/// sends one so that its peers count it as live (docs/sync.md, "Liveness").
+enum class MessageKind : uint8_t { kPatternProposal = 1, kVote = 2, kHeartbeat = 3 };
 
 /// Why a received message was rejected. Stable names via RejectReasonName.
 enum class RejectReason : uint8_t {
@@ -464,6 +466,9 @@ struct Vote {
 };
 Bytes EncodeVote(const Vote& vote);
 Result<Vote> DecodeVote(ByteView bytes);
+/// A heartbeat's payload: its format byte only.
+Bytes EncodeHeartbeat();
+Status DecodeHeartbeat(ByteView bytes);
 
 /// How a validator turns its own measurement of a proposed arm into a vote.
 struct ValidationPolicy {
@@ -526,9 +531,11 @@ class ReputationBook final : public SenderFilter {
 
 /// A proposal is confirmed when validators holding at least quorum_fraction
 /// of the eligible stake (every registered, non-ignored node except the
-/// proposer, at their current stakes) confirmed it and at least
-/// min_validators did; refuted by the same rule with refutations; expired
-/// (no stake change) when neither happened within ttl_us.
+/// proposer, at their current stakes -- with liveness_window_us > 0 only the
+/// nodes that voted on it or are live: ProposalLedger::NoteSeen) confirmed it
+/// and at least min_validators did; refuted by the same rule with
+/// refutations; expired (no stake change) when neither happened within
+/// ttl_us.
 /// Memory is bounded: at most max_open_per_proposer open proposals per
 /// proposer, and max_proposals in all (when full, the oldest decided or
 /// expired proposals are forgotten first).
@@ -538,6 +545,12 @@ struct QuorumOptions {
   int64_t ttl_us = 86'400'000'000;     // 24 h
   uint32_t max_open_per_proposer = 1000;
   uint32_t max_proposals = 100000;
+  /// A node is live while a verified message from it (sent, by its signed
+  /// timestamp, no later than now) is at most this old; nodes not heard from
+  /// since the ledger's first call count as heard from then. 0 = every
+  /// registered node counts as live. SyncNode sets it from
+  /// SyncConfig::max_sync_interval_us (kLivenessIntervals of them).
+  int64_t liveness_window_us = 0;
 };
 
 enum class ProposalState : uint8_t { kOpen = 0, kConfirmed, kRefuted, kExpired };
@@ -572,19 +585,40 @@ class ProposalLedger {
   Result<ProposalState> AddVote(const NodeId& validator, const Vote& vote, int64_t now_us);
   /// Marks open proposals older than ttl_us expired; returns how many.
   size_t ExpireOld(int64_t now_us);
+  /// A verified message from `node` sent at `sent_us` (its signed timestamp,
+  /// clamped to now_us): it is live until sent_us + liveness_window_us. An
+  /// older message than one seen before changes nothing.
+  void NoteSeen(const NodeId& node, int64_t sent_us, int64_t now_us);
+  /// When `node` was last heard from (the ledger's start for a node not
+  /// heard from since; INT64_MIN before the ledger's first call).
+  int64_t LastSeen(const NodeId& node) const;
+  /// Whether `node` is live at now_us (always with liveness off).
+  bool IsLive(const NodeId& node, int64_t now_us) const;
+  /// Decides open proposals again at now_us when the set of live nodes
+  /// changed since the last call: nodes that went silent no longer count
+  /// toward their eligible stake, so a quorum of the live ones may now be
+  /// reached. Returns how many were decided.
+  size_t Reevaluate(int64_t now_us);
   const ProposalStatus* Find(const ProposalId& id) const;
   const std::map<ProposalId, ProposalStatus>& proposals() const { return proposals_; }
   /// Replaces every proposal (SyncNode::RestoreState: already validated).
   void Restore(std::map<ProposalId, ProposalStatus> proposals) { proposals_ = std::move(proposals); }
 
  private:
-  void Evaluate(ProposalStatus* status);
+  void Evaluate(ProposalStatus* status, int64_t now_us);
   void Settle(ProposalStatus* status, ProposalState outcome);
+  void NoteStart(int64_t now_us) {
+    if (started_us_ == kNever) started_us_ = now_us;
+  }
+  static constexpr int64_t kNever = INT64_MIN;
   /// Forgets decided or expired proposals, oldest first, until there is room.
   bool MakeRoom(int64_t now_us);
   QuorumOptions options_;
   ReputationBook* book_;
   std::map<ProposalId, ProposalStatus> proposals_;
+  std::map<NodeId, int64_t> last_seen_;  // NoteSeen
+  std::vector<NodeId> last_live_;        // who was live at the last Reevaluate
+  int64_t started_us_ = kNever;          // the first now_us the ledger was given
 };
 
 // ===========================================================================
@@ -689,8 +723,16 @@ class SyncNode {
                                                 uint64_t local_samples, int64_t now_us);
 
   /// Marks open proposals older than the quorum's ttl expired (no stake
-  /// change); returns how many.
-  size_t ExpireProposals(int64_t now_us) { return ledger_.ExpireOld(now_us); }
+  /// change) and decides open ones again without the nodes that went silent
+  /// (ProposalLedger::Reevaluate); returns how many changed state.
+  size_t ExpireProposals(int64_t now_us);
+
+  /// A heartbeat sealed for every peer when this node sealed nothing for
+  /// half of max_sync_interval (its peers then still count it as live);
+  /// empty when none is due.
+  Result<std::vector<OutgoingMessage>> HeartbeatIfDue(int64_t now_us);
+  /// The liveness window is this many max_sync_intervals.
+  static constexpr int64_t kLivenessIntervals = 2;
 
   /// Versioned, checksummed image (`RVSS`, version 1, CRC-32C; docs/sync.md,
   /// "What survives a restart") of what a restart would otherwise forget:
@@ -738,6 +780,7 @@ class SyncNode {
   SyncScheduler scheduler_;
   MessageSealer sealer_;
   MessageOpener opener_;
+  int64_t last_sealed_us_ = INT64_MIN;  // when this node last sealed a message
 };
 
 }  // namespace sync

@@ -8,12 +8,19 @@
 
 #include "shim.h"
 
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
+#include "utils/guc_tables.h"
+}
+
 #include "api/visibility.h"
 #include "extension.h"
 #include "guard.h"
 #include "planner/plan_extract.h"
 #include "planner/steering.h"
 #include "state/steer_shmem.h"
+#include "worker/explorer.h"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
@@ -323,22 +330,30 @@ extern "C" Datum ruvector_dag_configure_sona(PG_FUNCTION_ARGS) {
   PG_RETURN_VOID();
 }
 
+/// dag_config(): every setting this extension defines (pg/init.cc: the
+/// ruvector.dag_*, ruvector.sona_* and ruvector.sync_* names; the vector
+/// extension's ruvector.hnsw_* are its own), taken from PostgreSQL's table of
+/// settings so that none is left out. A superuser-only one
+/// (GUC_SUPERUSER_ONLY) is NULL to callers who may not read it (SHOW's rule:
+/// superusers and pg_read_all_settings).
 extern "C" Datum ruvector_dag_config(PG_FUNCTION_ARGS) {
   RequirePreload();
-  static const char* const kNames[] = {
-      "ruvector.dag_enabled",          "ruvector.dag_learning_rate",     "ruvector.dag_attention",
-      "ruvector.dag_max_patterns",     "ruvector.dag_trajectory_capacity", "ruvector.dag_healing_enabled",
-      "ruvector.dag_persist_interval", "ruvector.dag_explain",           "ruvector.sona_micro_lora_rank",
-      "ruvector.sona_ewc_lambda",      "ruvector.sona_pattern_clusters",
-      "ruvector.dag_steering",         "ruvector.dag_exploration",       "ruvector.dag_exploration_budget",
-      "ruvector.dag_baseline_interval",
-  };
+  static const char* const kPrefixes[] = {"ruvector.dag_", "ruvector.sona_", "ruvector.sync_"};
+  const bool read_all = superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS);
   Rows rows = BeginRows(fcinfo);
-  for (const char* name : kNames) {
+  struct config_generic** gucs = get_guc_variables();
+  const int count = GetNumConfigOptions();
+  for (int i = 0; i < count; ++i) {
+    const struct config_generic* conf = gucs[i];
+    if ((conf->flags & GUC_CUSTOM_PLACEHOLDER) != 0) continue;
+    bool ours = false;
+    for (const char* prefix : kPrefixes) ours = ours || strncmp(conf->name, prefix, strlen(prefix)) == 0;
+    if (!ours) continue;
     Datum values[2];
     bool nulls[2] = {false, false};
-    values[0] = Text(name);
-    const char* v = GetConfigOption(name, true, false);
+    values[0] = Text(conf->name);
+    const bool hidden = (conf->flags & GUC_SUPERUSER_ONLY) != 0 && !read_all;
+    const char* v = hidden ? nullptr : GetConfigOption(conf->name, true, false);
     if (v == nullptr) nulls[1] = true; else values[1] = Text(v);
     tuplestore_putvalues(rows.store, rows.desc, values, nulls);
   }
@@ -389,8 +404,20 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   v[10] = Int64GetDatum(learned);
   if (learned == 0) n[11] = true; else v[11] = Float8GetDatum(improvement_sum / static_cast<double>(learned));
   (void)learned_trajectories;  // reported by dag_health_check
-  v[12] = Text(g_exploration_mode == kExplorationOnline ? "online exploration"
-                                                         : "observing only (exploration off)");
+  // How candidate arms get measured: by the background explorer (a
+  // server-wide setting) and/or this session's own executions.
+  {
+    char how[128];
+    const bool online = g_exploration_mode == kExplorationOnline && g_exploration_budget > 0.0;
+    if (g_explore_cpu_budget > 0.0) {
+      snprintf(how, sizeof(how), "background exploration (%g of a CPU)%s", g_explore_cpu_budget,
+               online ? " and online exploration in this session" : "");
+    } else {
+      snprintf(how, sizeof(how), "%s", online ? "online exploration in this session (background exploration off)"
+                                              : "observing only (exploration off)");
+    }
+    v[12] = Text(how);
+  }
   v[13] = Text(LoadResultName(load));
   if (c.last_save_us == 0) n[14] = true; else v[14] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.last_save_us));
   v[15] = TimestampTzGetDatum(UnixMicrosToTimestamp(c.started_at_us));
@@ -591,14 +618,18 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
              head.save_failure, LoadResultName(head.load_result));
   }
   row("persistence", save_failing ? "error" : (load_bad ? "warning" : "ok"), msg);
-  int64_t period = int64_t{1000000} * std::max(10, std::min(g_persist_interval_s > 0 ? g_persist_interval_s : 10, 10));
-  bool alive = head.worker_pid != 0 && now - head.worker_heartbeat_us <= 3 * period;
+  // The worker beats once per loop (every 50 ms plus its steps), whatever
+  // ruvector.dag_persist_interval is.
+  constexpr int64_t kHeartbeatStaleUs = int64_t{30} * 1000000;
+  bool alive = head.worker_pid != 0 && now - head.worker_heartbeat_us <= kHeartbeatStaleUs;
   if (alive) {
     snprintf(msg, sizeof(msg), "pid %d, last heartbeat %.1f s ago", head.worker_pid,
              (now - head.worker_heartbeat_us) / 1e6);
     row("background_worker", "ok", msg);
   } else {
-    row("background_worker", "error", "the state persister is not running (restarts within 10 s if it died)");
+    row("background_worker", "error",
+        "no heartbeat from the background worker (learning, exploration, state saves) within 30 s; the "
+        "postmaster restarts it 10 s after it exits");
   }
   snprintf(msg, sizeof(msg), "%llu internal errors were logged and ignored (queries unaffected)",
            static_cast<unsigned long long>(head.counters.internal_errors));

@@ -61,7 +61,7 @@ extern "C" Datum ruvector_qudag_status(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ruvector_dag: qudag_status must return a row")));
   }
   desc = BlessTupleDesc(desc);
-  constexpr int kCols = 29;
+  constexpr int kCols = 31;
   if (desc->natts != kCols) {
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                     errmsg("ruvector_dag: qudag_status has %d columns, the library expects %d", desc->natts, kCols),
@@ -124,6 +124,8 @@ extern "C" Datum ruvector_qudag_status(PG_FUNCTION_ARGS) {
   v[i] = Text(s->last_error);
   n[i] = s->last_error[0] == '\0';
   ++i;
+  v[i++] = Int32GetDatum(s->live_peers);
+  v[i++] = Counter(c.validation_quotas);
   Assert(i == kCols);
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 }
@@ -135,13 +137,15 @@ extern "C" Datum ruvector_qudag_peers(PG_FUNCTION_ARGS) {
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   for (int r = 0; r < s->peer_count && r < kSyncMaxPeers; ++r) {
     const SyncPeerRow& p = s->peers[r];
-    Datum v[5];
-    bool n[5] = {false, false, false, false, false};
+    Datum v[7];
+    bool n[7] = {false, false, false, false, false, false, false};
     v[0] = Text(p.name);
     v[1] = Text(p.id);
     v[2] = BoolGetDatum(p.self);
     v[3] = Counter(p.accepted);
     v[4] = Counter(p.rejected);
+    v[5] = Timestamp(p.last_seen_us, &n[5]);
+    v[6] = BoolGetDatum(p.live);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
   }
   return (Datum)0;

@@ -3,6 +3,10 @@
 -- each repair.
 SELECT healing_enabled, health_score BETWEEN 0 AND 1 AS score_in_range, cycles >= 0 AS has_cycles
 FROM ruvector.dag_health_report();
+-- The cycle runs in the worker, which reads postgresql.conf: a session cannot
+-- turn it off (healing_enabled would then describe the session, not the worker).
+SET ruvector.dag_healing_enabled = off;
+SELECT healing_enabled FROM ruvector.dag_health_report();
 
 -- Everything analyzed: nothing is stale.
 ANALYZE;

@@ -283,10 +283,11 @@ CREATE FUNCTION @extschema@.qudag_status(
   OUT messages_received bigint, OUT messages_accepted bigint, OUT messages_rejected bigint,
   OUT rejected_by_reason jsonb, OUT priors_applied bigint, OUT unmatched_proposals bigint,
   OUT unknown_arm_proposals bigint, OUT messages_dropped bigint, OUT connection_problems bigint,
-  OUT errors bigint, OUT last_error text)
+  OUT errors bigint, OUT last_error text, OUT live_peers int, OUT validation_quotas bigint)
 AS 'MODULE_PATHNAME', 'ruvector_qudag_status' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.qudag_peers()
-RETURNS TABLE(name text, node_id text, self bool, messages_accepted bigint, messages_rejected bigint)
+RETURNS TABLE(name text, node_id text, self bool, messages_accepted bigint, messages_rejected bigint,
+              last_seen timestamptz, live bool)
 AS 'MODULE_PATHNAME', 'ruvector_qudag_peers' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.qudag_reputation()
 RETURNS TABLE(name text, node_id text, stake float8, ignored bool, proposals bigint, confirmed bigint,

@@ -396,7 +396,9 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
     }
     return c;
   }
-  bool explore_ok = explore_budget > 0.0 && d->explore_arm > 0 &&
+  // A candidate measured for a vote (d->validation) is run only by the
+  // background explorer: users' statements never pay for a peer's proposal.
+  bool explore_ok = explore_budget > 0.0 && d->explore_arm > 0 && d->validation == 0 &&
                     static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
                     static_cast<double>(d->explorations + 1) <= explore_budget * static_cast<double>(d->plans);
   if (explore_ok) {
@@ -537,7 +539,7 @@ int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePl
     return 2;
   }
   if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
-      d->default_ms >= plan.min_default_ms) {
+      d->default_ms >= plan.min_default_ms && (d->validation == 0 || plan.validation_credit_ms > 0.0)) {
     return 1;
   }
   return 0;
@@ -620,7 +622,10 @@ JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const E
     return j;
   }
   const double best = BestMs(d) * load;
-  const double reference = ReferenceMs(d) * load;
+  // A run for a vote is compared with the default (the vote's gain is over
+  // the default's latency): its timeouts are the default's bounds, so a
+  // cancelled run is a verdict, never a flattering lower bound.
+  const double reference = (d.validation != 0 ? d.default_ms : ReferenceMs(d)) * load;
   j.arm = d.explore_arm;
   j.streak = Streak(c, j.arm);
   // After a timeout, one longer run: more runs at a timeout that was too
@@ -710,7 +715,9 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   if (work == 2) return kBaselineValue * aging;
   const double halving = static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
   const double cost = std::max(1e-3, static_cast<double>(j.runs) * j.expected_ms);
-  if (std::isfinite(d->explore_gain_ms) && d->explore_gain_ms > 0.0) {
+  // A vote owed is not a trial the engine valued: it is ranked by what is at
+  // stake, as an unvalued candidate.
+  if (d->validation == 0 && std::isfinite(d->explore_gain_ms) && d->explore_gain_ms > 0.0) {
     // The engine's expected saving within its horizon against this job's
     // expected cost (at the measured load): only a trial that pays is run.
     const double gain = d->explore_gain_ms / halving;
@@ -767,6 +774,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
   }
   const double credit = plan.credit_ms > 0.0 ? plan.credit_ms : 1e18;
   double spent = 0.0;
+  out->validation_ms = 0.0;
   bool has_probe = false;
   int probe_capture = -1;  // a capture whose candidate timed out last time
   for (int k = 0; k < candidates && out->job_count < kMaxExploreJobs; ++k) {
@@ -776,8 +784,11 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     const int work = CaptureWork(s, c, plan, now_us, &d);
     JobPlan j = PlanJob(c, *d, work, plan, load);
     // Fit the credit: fewer runs, then a shorter timeout, else later (a run
-    // is never charged more than the credit it was given).
-    const double remaining = credit - spent;
+    // is never charged more than the credit it was given). A validation
+    // job fits the validation credit too.
+    const bool validation = work == 1 && d->validation != 0;
+    const double remaining =
+        validation ? std::min(credit - spent, plan.validation_credit_ms - out->validation_ms) : credit - spent;
     if (static_cast<double>(j.runs) * j.timeout_ms > remaining) j.runs = 1;
     if (j.timeout_ms > remaining) {
       if (remaining < j.min_timeout_ms) continue;
@@ -791,6 +802,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     job.runs = j.runs;
     job.timeout_ms = j.timeout_ms;
     spent += static_cast<double>(j.runs) * j.timeout_ms;
+    if (validation) out->validation_ms += static_cast<double>(j.runs) * j.timeout_ms;
     if (work == 2) {
       // A baseline run measures the default now: it is the load probe too.
       job.probe = 1;

@@ -134,6 +134,12 @@ struct Decision {
   /// (ruvector_dag::PatternDecision::explore_runs): a job measures up to
   /// this many (kMaxJobRuns) in one go.
   uint8_t explore_runs = 1;
+  /// explore_arm is measured for a vote this server owes on a received
+  /// proposal (ruvector_dag::PatternDecision::validation; docs/sync.md,
+  /// "Validation quota"): only the background explorer runs it, within its
+  /// validation credit (ExplorePlan::validation_credit_ms), never a user's
+  /// statement.
+  uint8_t validation = 0;
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend
@@ -275,6 +281,10 @@ struct ExploreRequest {
   int64_t yielded_us = 0;
   /// The job the explorer is running (-1: it started none of this batch).
   int32_t running_job = -1;
+  /// What the batch's validation jobs (Decision::validation) may cost at
+  /// their worst (runs x timeout), charged to the validation credit when the
+  /// batch is planned.
+  double validation_ms = 0.0;
 };
 
 inline constexpr int kHealthRingCapacity = 128;
@@ -589,6 +599,10 @@ struct ExplorePlan {
   /// The explorer's share of one CPU (dag_exploration_cpu_budget): spaces
   /// each pattern's baseline runs (BaselineSpacingUs); <= 0 = no spacing.
   double cpu_budget = 0.0;
+  /// The most the batch's validation jobs may cost at their worst (a share
+  /// of the explorer's budget: docs/sync.md, "Validation quota"); <= 0 =
+  /// none are planned.
+  double validation_credit_ms = 0.0;
   /// Only captures of this database and role (0 = any: the owner of the
   /// most valuable job).
   uint32_t only_database = 0;

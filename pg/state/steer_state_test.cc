@@ -583,6 +583,53 @@ TEST(CaptureTest, EveryJobFitsTheCredit) {
   EXPECT_EQ(PlanExploreBatch(s.get(), 4000, Plan(), &r), 6);  // unlimited
 }
 
+// Votes owed on peers' proposals (Decision::validation; docs/sync.md,
+// "Validation quota"): run only by the background explorer, within the
+// validation credit, timed against the default even where another arm is
+// deployed, and ranked although the engine did not value the trial.
+TEST(CaptureTest, ValidationJobsRunOnlyInTheBackgroundWithinTheirOwnCredit) {
+  auto s = NewState();
+  for (int i = 0; i < 4; ++i) {
+    Decision* d = Decide(s.get(), 10 + i, 1, 3, 100.0, 20.0);  // arm 1 deployed at 20 ms; a vote owed on arm 3
+    d->validation = 1;
+    d->explore_runs = 20;
+    Capture(s.get(), 10 + i, 7, 10, 100);
+  }
+  Decision* own = Decide(s.get(), 20, 0, 2, 100.0, 0.0);  // this server's own candidate
+  own->explore_gain_ms = 1e6;
+  Capture(s.get(), 20, 7, 10, 100);
+  // A user's statement never runs it, whatever its exploration budget.
+  for (int i = 0; i < 20; ++i) EXPECT_NE(ChooseArm(s.get(), 10, 1011, 1.0, 0).action, SteerAction::kExplore);
+  ExploreRequest r;
+  // No validation credit: only the server's own candidate.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(0, 0, 0, 0.0, 1e6), &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 20u);
+  EXPECT_EQ(r.validation_ms, 0.0);
+  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 10), 1000, Plan(0, 0, 0, 0.0, 1e6)), 0.0);
+  // 1,500 ms of validation credit in 10 s of credit: 5 runs x 202 ms (2 x the
+  // default + 2, not 2 x the deployed arm's 20 ms: a cancelled run must
+  // still say the arm is slower than the default), then one run each for
+  // two more (490 ms and 288 ms left); the fourth waits (86 ms left).
+  ExplorePlan plan = Plan(0, 0, 0, 0.0, 10000.0);
+  plan.validation_credit_ms = 1500.0;
+  EXPECT_GT(ExploreValue(s.get(), FindCapture(s.get(), 10), 2000, plan), 0.0);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, plan, &r), 4);
+  double validation = 0.0;
+  int validation_jobs = 0;
+  for (int i = 0; i < r.job_count; ++i) {
+    if (r.jobs[i].pattern_key == 20u) continue;
+    ++validation_jobs;
+    EXPECT_EQ(r.jobs[i].arm, 3);
+    validation += static_cast<double>(r.jobs[i].runs) * r.jobs[i].timeout_ms;
+  }
+  EXPECT_EQ(validation_jobs, 3);
+  EXPECT_EQ(r.jobs[1].runs, 5);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 202);
+  EXPECT_EQ(validation, 1414.0);
+  EXPECT_LE(validation, 1500.0);
+  EXPECT_DOUBLE_EQ(r.validation_ms, validation);
+}
+
 TEST(CaptureTest, ATimedOutArmIsRetriedLongerAndSinksInTheOrder) {
   auto s = NewState();
   Decide(s.get(), 1, 0, 3, 100.0, 0.0);

@@ -28,6 +28,11 @@ struct SyncPeerRow {
   bool self = false;
   uint64_t accepted = 0;  // messages accepted from this node
   uint64_t rejected = 0;  // messages claiming this node as sender that were rejected
+  /// When a verified message from it was last signed (ProposalLedger::
+  /// LastSeen; 0 = not heard from since sync started), and whether it counts
+  /// toward the eligible stake now (docs/sync.md, "Liveness").
+  int64_t last_seen_us = 0;
+  bool live = false;
 };
 
 struct SyncProposalRow {
@@ -73,6 +78,7 @@ struct SyncCounters {
   uint64_t priors_applied = 0;      // received proposals that became a local pattern's prior
   uint64_t no_match = 0;            // received proposals matching no local pattern (yet)
   uint64_t unknown_arm = 0;         // received proposals naming an arm this server lacks
+  uint64_t validation_quotas = 0;   // validation quotas granted (SyncHost::UpdateQuota)
   uint64_t errors = 0;              // sync steps that failed (logged)
   // Transport (TransportStats).
   uint64_t published = 0;
@@ -109,6 +115,7 @@ struct SyncShared {
   double epsilon_per_release = 0.0;
   char mechanism[12] = {0};
   int32_t peer_count = 0;
+  int32_t live_peers = 0;  // peers (not this node) that are live
   SyncPeerRow peers[kSyncMaxPeers];
   int32_t proposal_count = 0;
   uint64_t proposals_not_shown = 0;  // beyond kSyncMaxProposalRows

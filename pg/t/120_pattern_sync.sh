@@ -105,7 +105,8 @@ if [ "$arm" != default ] && [ -n "$arm" ]; then ok "A deployed an arm for Q1 ($a
 a_explored=$(a_sql -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT count(DISTINCT arm) FROM ruvector.dag_trajectory_history(NULL, 100000) WHERE arm IS NOT NULL AND arm <> 0")
 
 # B runs Q1 a few times: its pattern and default plan exist, nothing learned
-# yet (its explorer is off until A's proposal is matched: sync_lib.sh).
+# yet (its explorer is off until A's proposal is matched, so that the checks
+# below see what the prior changed: sync_lib.sh).
 sync_b_explorer 0
 runs psql_b 3
 learn psql_b

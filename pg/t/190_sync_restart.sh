@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Pattern sync state across restarts (docs/sync.md, "What survives a
 # restart"): server A (the test cluster) proposes a learned arm to server B
-# over a private NATS JetStream server, B votes on its own measurements; then
+# over a private NATS JetStream server; B, whose background explorer ran from
+# the start and which deployed an arm before A learned the statement, still
+# votes on its own measurements (a validation quota keeps the proposed arm
+# measured); then
 # B restarts (fast shutdown) and A restarts after an immediate shutdown (as
 # after a crash): each keeps its ledger, votes, reputation stakes and privacy
 # spending, B does not vote twice and A does not propose again. A corrupt
 # state file is ignored with a WARNING and sync starts empty. (That a message
 # accepted before a restart is refused after it is checked by the library and
 # worker tests -- sync_test, pg_state_test SyncHost*: re-publishing the same
-# bytes here would be dropped by JetStream's duplicate window first.)
+# bytes here would be dropped by JetStream's duplicate window first.) Last,
+# liveness: with a 2 s max interval, B shows A live (qudag_peers.last_seen,
+# live; qudag_status.live_peers) while A's sync runs, not live within the
+# window after it stopped, and live again once A sends.
 source "$(dirname "$0")/lib.sh"
 # The shared server's log already holds earlier topics' intended kills: only
 # what this topic adds to it counts.
@@ -29,7 +35,8 @@ cleanup() {
   "$root/scripts/nats_cluster.sh" destroy "$nats" >/dev/null 2>&1 || true
   psql_db postgres -c "ALTER SYSTEM RESET ruvector.sync_enabled" -c "ALTER SYSTEM RESET ruvector.sync_nats_urls" \
     -c "ALTER SYSTEM RESET ruvector.sync_node_name" -c "ALTER SYSTEM RESET ruvector.sync_min_interval" \
-    -c "ALTER SYSTEM RESET ruvector.sync_pattern_maturity" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+    -c "ALTER SYSTEM RESET ruvector.sync_pattern_maturity" -c "ALTER SYSTEM RESET ruvector.sync_max_interval" \
+    -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
   rm -f "$RV_DATA/ruvector_sync.state" "$RV_DATA/ruvector_sync.peers" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -71,22 +78,33 @@ decision() {
 }
 learn() { "$1" -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null; }
 
+# B's background explorer runs from the start (sync_start_b): B learns Q1 and
+# deploys an arm before A learned it (A's schedule proposes a deployed pattern
+# within a second). The vote B then owes keeps the proposed arm measured
+# (docs/sync.md, "Validation quota"), whatever B deployed and whether or not
+# that trial would pay. (A is the shared test cluster: the pattern it learned
+# for the same statement in pg/t/120 is still measured by its explorer, so A
+# may propose it to B meanwhile; such proposals are counted below.)
+sync_until_deployed psql_b 10 || true
+b_own=$(decision psql_b deployed_arm)
+b_matched=$(psql_b -d postgres -c "SELECT count(*) FROM ruvector.qudag_proposals() WHERE NOT own AND local_status NOT IN ('no_match', 'unknown_arm')")
+echo "# B deployed $b_own with its explorer on from the start; $b_matched proposal(s) from A matched meanwhile"
+check "B deployed an arm for Q1 with its background explorer on from the start" \
+  "$([ -n "$b_own" ] && [ "$b_own" != default ] && echo yes)" yes
 # A learns Q1 (a deployed arm with the 100 runs a proposal needs) and proposes it.
 for _ in $(seq 1 40); do
   runs a_sql 10
   learn a_sql
   [ "$(decision a_sql "deployed_arm <> 'default' AND observed_runs >= 100")" = t ] && break
 done
-sync_b_explorer 0
-runs psql_b 3
-learn psql_b
 sync_until_a_proposed || true
-sync_wait_b_matched || true
-sync_b_explorer 0.5
 # (Patterns an earlier script left on A may be proposed too.)
 check "A proposed its deployed pattern" "$(a_sql -d postgres -c "SELECT count(*) > 0 FROM ruvector.qudag_proposals() WHERE own")" t
-# B measures it and votes.
+a_arm=$(a_sql -d postgres -c "SELECT arm FROM ruvector.qudag_proposals() WHERE own ORDER BY created DESC LIMIT 1")
+echo "# A proposed $a_arm"
+# B measures it and votes: Q1 keeps running on B as a workload does.
 voted=f
+vote_start=$(date +%s)
 for _ in $(seq 1 80); do
   runs psql_b 3
   learn psql_b
@@ -94,7 +112,8 @@ for _ in $(seq 1 80); do
   [ "$voted" = t ] && break
   sleep 0.3
 done
-check "B's vote on its own measurements reached A" "$voted" t
+echo "# B voted $(( $(date +%s) - vote_start )) s after A's proposal: $(psql_b -d "$db" -c "SELECT format('%s on %s local runs (gain %s), %s validation quota(s)', local_status, local_samples, round(local_gain::numeric, 3), (SELECT validation_quotas FROM ruvector.qudag_status())) FROM ruvector.qudag_proposals() WHERE NOT own ORDER BY created DESC LIMIT 1")"
+check "B's vote on its own measurements reached A, its explorer on from the start" "$voted" t
 check "the state files are written with mode 0600" \
   "$(stat -c %a "$RV_DATA/ruvector_sync.state" 2>/dev/null)/$(stat -c %a "$bdata/ruvector_sync.state" 2>/dev/null)" 600/600
 
@@ -162,6 +181,33 @@ if wait_state psql_b "state = 'running' AND peers = 1"; then ok "B runs pattern 
 check "the corrupt state file is reported with a WARNING" \
   "$(grep -c 'WARNING:.*pattern sync ignoring ruvector_sync.state: sync state: checksum mismatch' "$blog" | awk '{print ($1 > 0) ? "t" : "f"}')" t
 check "B starts with an empty ledger" "$(psql_b -d postgres -c "SELECT count(*) FROM ruvector.qudag_proposals()")" 0
+
+# --- liveness (docs/sync.md, "Liveness") ---------------------------------------------------------
+# A max interval of 2 s: heartbeats after 1 s of silence, a 4 s liveness window.
+for srv in a_sql psql_b; do
+  "$srv" -d postgres -c "ALTER SYSTEM SET ruvector.sync_max_interval = 2" -c "SELECT pg_reload_conf()" >/dev/null
+done
+peer_a() { psql_b -d postgres -c "SELECT $1 FROM ruvector.qudag_peers() WHERE name = 'a'"; }
+wait_peer_a() {  # EXPR over A's row of B's qudag_peers(), at most 30 s
+  for _ in $(seq 1 60); do [ "$(peer_a "$1")" = t ] && return 0; sleep 0.5; done
+  return 1
+}
+check "B shows A live, heard from within the window (qudag_peers, qudag_status)" \
+  "$(wait_peer_a "live AND last_seen > now() - interval '4 s'" && psql_b -d postgres -c "SELECT live_peers FROM ruvector.qudag_status()")" 1
+a_sql -d postgres -c "ALTER SYSTEM SET ruvector.sync_enabled = off" -c "SELECT pg_reload_conf()" >/dev/null
+wait_state a_sql "state = 'disabled'" || true
+down_at=$(date +%s)
+if wait_peer_a "NOT live"; then
+  ok "A stops counting as live at B after its sync stopped ($(( $(date +%s) - down_at )) s)"
+else
+  not_ok "A stops counting as live at B after its sync stopped ($(peer_a "format('live %s, last seen %s', live, last_seen)"))"
+fi
+check "B counts no live peer, still knows when it last heard from A" \
+  "$(psql_b -d postgres -c "SELECT live_peers FROM ruvector.qudag_status()")/$(peer_a "last_seen IS NOT NULL")" 0/t
+a_sql -d postgres -c "ALTER SYSTEM SET ruvector.sync_enabled = on" -c "SELECT pg_reload_conf()" >/dev/null
+if wait_peer_a "live AND last_seen > now() - interval '4 s'"; then ok "A is live at B again once it sends (a heartbeat at its start)"; else
+  not_ok "A is live at B again once it sends"; fi
+psql_b -d postgres -c "ALTER SYSTEM RESET ruvector.sync_max_interval" -c "SELECT pg_reload_conf()" >/dev/null
 check "no server crashed" "$({ cat "$blog"; tail -c +$((log_start + 1)) "$RV_LOG"; } | grep -c 'terminated by signal' || true)" 0
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
 done_testing

@@ -48,10 +48,10 @@ trap cleanup EXIT
 # It ignores a peer whose stake fell below 50 (after two refuted proposals,
 # instead of the default's seven: keeps the topic short), and never proposes
 # (a maturity of a day: B and C only validate here, so A's stake is the only
-# one the votes move). The background explorer starts off: a validator that
-# measured and deployed another arm on its own before the proposal arrived
-# may never run the proposed arm again and then never vote (docs/sync.md,
-# "Not built yet", item 4); it is turned on once the proposals are matched.
+# one the votes move). The background explorer starts off and is turned on
+# once a proposal is matched, first on B, then on C: only the explorer
+# measures a proposed arm for a vote (docs/sync.md, "Validation quota"), so
+# the script decides who votes first.
 start_validator() {
   local data=$RV_WORK/${1}250
   "${rv_as_pg[@]}" mkdir -p "$data"

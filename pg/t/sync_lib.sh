@@ -95,24 +95,24 @@ sync_until_a_proposed() {
 }
 
 # sync_b_explorer BUDGET: B's background explorer's CPU budget (ALTER SYSTEM,
-# reload). The topics keep it at 0 while B's first runs of Q1 wait for A's
-# proposal: otherwise B measures candidates on its own first and may deploy
-# another arm, after which the proposed one is no longer measured and B's
-# vote can take many rounds (docs/sync.md, "Cluster demo", step 3).
+# reload). pg/t/120 keeps it at 0 while B's first runs of Q1 wait for A's
+# proposal, so that what B measures is what the proposal changed (its first
+# candidate runs are the proposed arm's), not what B would learn alone. A vote
+# does not need it: a validator whose explorer deployed another arm first
+# still measures the proposed one (docs/sync.md, "Validation quota"; pg/t/190).
 sync_b_explorer() {
   psql_b -d postgres -c "ALTER SYSTEM SET ruvector.dag_exploration_cpu_budget = $1" \
     -c "SELECT pg_reload_conf()" >/dev/null
 }
 
-# sync_wait_b_matched: until B matched A's proposal to its own pattern (a
-# prior), at most 30 s; B runs Q1 once per try (its pattern must exist).
-sync_wait_b_matched() {
-  for _ in $(seq 1 60); do
-    [ "$(psql_b -d postgres -c "SELECT count(*) > 0 FROM ruvector.qudag_proposals()
-      WHERE NOT own AND local_status NOT IN ('no_match', 'unknown_arm')")" = t ] && return 0
-    runs psql_b 1
-    learn psql_b
-    sleep 0.5
+# sync_until_deployed SRV N: rounds of N executions of Q1 on SRV and a
+# learning pass until SRV deployed an arm for it (at most 40 rounds). Uses the
+# caller's runs, learn and decision.
+sync_until_deployed() {
+  for _ in $(seq 1 40); do
+    runs "$1" "$2"
+    learn "$1"
+    [ "$(decision "$1" "deployed_arm <> 'default'")" = t ] && return 0
   done
   return 1
 }

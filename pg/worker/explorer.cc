@@ -89,6 +89,13 @@ int64_t g_batch_started_us = 0;     // when it was handed out (or the explorer l
 bool g_batch_accounted = true;      // its busy time was charged
 int64_t g_explorer_deadline_us = 0;
 double g_credit_us = 0.0;           // budget not yet spent
+/// The share of the budget that validation jobs (votes owed on peers'
+/// proposals, Decision::validation) may use, and its credit: it accrues at
+/// that share of the budget, at most that share of kMaxCreditSeconds, and is
+/// charged with what a batch's validation jobs may cost at their worst when
+/// the batch is planned (docs/sync.md, "Validation quota").
+constexpr double kValidationShare = 0.25;
+double g_validation_credit_us = 0.0;
 int64_t g_credit_updated_us = 0;
 int64_t g_launch_failure_logged_us = 0;
 
@@ -179,6 +186,7 @@ ExplorePlan CurrentPlan(const double* stake_ms) {
   plan.min_default_ms = g_explore_min_ms;
   plan.credit_ms = std::max(0.0, g_credit_us / 1000.0);
   plan.max_credit_ms = MaxCreditUs() / 1000.0;
+  plan.validation_credit_ms = std::max(0.0, g_validation_credit_us / 1000.0);
   plan.cpu_budget = g_explore_cpu_budget;
   plan.stake_ms = stake_ms;
   return plan;
@@ -238,7 +246,10 @@ void FeedRunningExplorer(int64_t now, pid_t pid, bool may_plan, const double* st
       plan.only_database = r->database_oid;
       plan.only_role = r->role_oid;
       r->job_count = 0;
-      if (bandit_work) (void)PlanExploreBatch(Steer(), now, plan, r);
+      if (bandit_work) {
+        (void)PlanExploreBatch(Steer(), now, plan, r);
+        g_validation_credit_us -= r->validation_ms * 1000.0;
+      }
       if (PlanVectorJobs(Steer(), now, plan, r) > 0) {
         HandOut(r, now, pid);
       } else {
@@ -284,9 +295,13 @@ void ExplorerTick() {
   const double budget = g_explore_cpu_budget;
   const bool saturated = ForegroundSaturated();
   if (g_credit_updated_us == 0) g_credit_updated_us = now;
-  if (!saturated) g_credit_us += budget * static_cast<double>(now - g_credit_updated_us);
+  if (!saturated) {
+    g_credit_us += budget * static_cast<double>(now - g_credit_updated_us);
+    g_validation_credit_us += kValidationShare * budget * static_cast<double>(now - g_credit_updated_us);
+  }
   g_credit_updated_us = now;
   g_credit_us = std::min(g_credit_us, MaxCreditUs());
+  g_validation_credit_us = std::min(g_validation_credit_us, kValidationShare * MaxCreditUs());
   const bool may_plan = budget > 0.0 && g_credit_us > 0.0 && g_steering_enabled && !saturated;
   double stake_ms[kCaptureSlots];
   if (may_plan) CaptureStakes(now, stake_ms);
@@ -305,6 +320,7 @@ void ExplorerTick() {
   if (may_plan) {
     const ExplorePlan plan = CurrentPlan(stake_ms);
     jobs = PlanExploreBatch(Steer(), now, plan, r);
+    g_validation_credit_us -= r->validation_ms * 1000.0;
     jobs = PlanVectorJobs(Steer(), now, plan, r);
   }
   if (jobs > 0) HandOut(r, now, 0);

@@ -184,6 +184,7 @@ namespace {
 
 constexpr const char* kLearnerFile = "ruvector_dag.learner";
 bool g_publish_all = false;  // publish every decision after loading the learner file
+std::vector<uint64_t>* g_refresh_keys = nullptr;  // RefreshDecisions, for the next pass
 
 /// Identifies the arm table (names and settings); caller holds the lock.
 uint64_t ArmFingerprintLocked() {
@@ -613,6 +614,13 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
   RUVECTOR_RETURN_IF_ERROR(g_engine->ForceMechanism(WantedMechanism(p.attention_request, g_attention, &source)));
   RUVECTOR_RETURN_IF_ERROR(g_engine->SetExplorationHorizon(g_explore_horizon_s));
   RUVECTOR_RETURN_IF_ERROR(g_engine->Learn(scratch->batch, observed, scratch->drifts, &scratch->out));
+  if (g_refresh_keys != nullptr) {
+    for (uint64_t key : *g_refresh_keys) {
+      auto d = g_engine->Decide(key);
+      if (d.ok()) scratch->out.decisions.push_back(*d);
+    }
+    g_refresh_keys->clear();
+  }
   const ruvector_dag::EngineStats stats = g_engine->Stats();
   const std::string_view mechanism = ruvector_dag::AttentionMechanismName(g_engine->mechanism());
   CopyBounded(scratch->model.mechanism, sizeof(scratch->model.mechanism), std::string(mechanism).c_str());
@@ -782,6 +790,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->deployed_arm = u.deployed_arm;
     d->explore_arm = u.explore_arm;
     d->explore_runs = static_cast<uint8_t>(std::clamp<uint32_t>(u.explore_runs, 1, 255));
+    d->validation = u.validation ? 1 : 0;
     d->confidence = u.confidence;
     d->default_ms = u.default_ms;
     d->deployed_ms = u.deployed_ms;
@@ -849,6 +858,13 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
 }
 
 }  // namespace
+
+void RefreshDecisions(const std::vector<uint64_t>& pattern_keys) {
+  if (pattern_keys.empty()) return;
+  if (g_refresh_keys == nullptr) g_refresh_keys = new std::vector<uint64_t>();
+  // At most one pass's worth is kept (the host reports each change once).
+  if (g_refresh_keys->size() < 4096) g_refresh_keys->insert(g_refresh_keys->end(), pattern_keys.begin(), pattern_keys.end());
+}
 
 int LearnStep(int max_records) {
   if (g_steer == nullptr || State() == nullptr) return 0;

@@ -3,6 +3,9 @@
 #ifndef RUVECTOR_PG_WORKER_LEARN_PASS_H_
 #define RUVECTOR_PG_WORKER_LEARN_PASS_H_
 
+#include <cstdint>
+#include <vector>
+
 namespace ruvector_dag {
 class Engine;
 }
@@ -17,6 +20,11 @@ ruvector_dag::Engine* LearnerEngine();
 /// next worker start when the arm table is unchanged). Logs at `elevel` on
 /// failure.
 bool PersistLearner(int elevel);
+
+/// Worker: the next learning pass publishes these patterns' decisions again
+/// (changed outside a pass: a network prior, a validation quota; unknown
+/// keys are skipped).
+void RefreshDecisions(const std::vector<uint64_t>& pattern_keys);
 
 /// The worker's learning step: drains up to `max_records` new trajectories
 /// into the bandits and publishes decisions and events. Returns the number of

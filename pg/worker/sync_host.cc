@@ -370,6 +370,7 @@ void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {
   engine_seen_ = engine;
   local_plans_.clear();
   deployed_since_.clear();
+  quotas_by_peer_.clear();  // the quotas were the old engine's
   for (auto& [id, rec] : received_) {
     if (!rec.voted) {
       const bool counted = rec.counted;
@@ -422,6 +423,14 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
   for (auto it = received_.begin(); it != received_.end();) {
     const sync::ProposalStatus* p = node_->ledger().Find(it->first);
     if (p == nullptr) {  // forgotten by the ledger (bounded there)
+      if (it->second.quota == Received::Quota::kActive) {
+        uint32_t arm = 0;
+        if (engine->ValidationQuota(it->second.pattern, &arm) > 0 && arm == static_cast<uint32_t>(it->second.arm)) {
+          (void)engine->SetValidationQuota(it->second.pattern, arm, 0);
+          changed_patterns_.push_back(it->second.pattern);
+        }
+        --quotas_by_peer_[it->second.quota_peer];
+      }
       it = received_.erase(it);
       continue;
     }
@@ -442,6 +451,7 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
         if (lp.fingerprint != p->proposal.fingerprint) continue;
         if (EmbeddingDistance(lp.embedding, p->proposal.embedding, redact) > kSameEmbeddingDistance) continue;
         if (!engine->SetNetworkPrior(key, static_cast<uint32_t>(arm)).ok()) continue;  // not tracked (yet)
+        changed_patterns_.push_back(key);
         if (rec.pattern == 0) {
           rec.pattern = key;
           rec.arm = arm;
@@ -455,11 +465,15 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
       }
       continue;
     }
+    UpdateQuota(engine, *p, &rec, now_us);
     if (rec.voted || rec.local == "decided") continue;
     const ruvector_dag::PatternBandit* bandit = engine->patterns().Bandit(rec.pattern);
     if (bandit == nullptr) {  // the pattern was evicted: look for it again
+      const bool had_quota = rec.quota != Received::Quota::kNone;
+      if (rec.quota == Received::Quota::kActive) --quotas_by_peer_[rec.quota_peer];  // gone with the pattern
       rec = Received();
       rec.counted = true;
+      if (had_quota) rec.quota = Received::Quota::kEnded;  // one quota per proposal
       continue;
     }
     const ruvector_dag::ArmSummary arm = bandit->Summary(static_cast<uint32_t>(rec.arm));
@@ -480,7 +494,49 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
     } else if (votes.status().code() != StatusCode::kNotFound) {
       rec.local = "decided";  // decided, expired or forgotten before this node's verdict
     }
+    if (rec.voted || rec.local == "decided") UpdateQuota(engine, *p, &rec, now_us);
   }
+}
+
+uint32_t SyncHost::validation_quota_runs() const {
+  const uint64_t runs = node_->options().validation.min_samples;
+  return static_cast<uint32_t>(std::clamp<uint64_t>(runs, 1, 255));
+}
+
+void SyncHost::UpdateQuota(ruvector_dag::Engine* engine, const sync::ProposalStatus& p, Received* rec,
+                           int64_t now_us) {
+  const bool owed = rec->pattern != 0 && rec->arm > 0 && !rec->voted && rec->local != "decided" &&
+                    p.state == sync::ProposalState::kOpen &&
+                    now_us - p.created_us <= node_->options().quorum.ttl_us && !node_->reputation().IsIgnored(p.proposer);
+  uint32_t arm = 0;
+  const uint32_t left = rec->pattern != 0 ? engine->ValidationQuota(rec->pattern, &arm) : 0;
+  const bool held = left > 0 && arm == static_cast<uint32_t>(rec->arm);
+  if (rec->quota == Received::Quota::kActive) {
+    if (owed && held) return;
+    // Spent, or no vote is owed any more: the exploration is the bandit's.
+    if (held) (void)engine->SetValidationQuota(rec->pattern, arm, 0);
+    rec->quota = Received::Quota::kEnded;
+    --quotas_by_peer_[rec->quota_peer];
+    changed_patterns_.push_back(rec->pattern);
+    return;
+  }
+  if (rec->quota != Received::Quota::kNone || !owed || left > 0) return;  // a pattern holds one quota
+  size_t& held_by_proposer = quotas_by_peer_[p.proposer];
+  if (held_by_proposer >= kValidationQuotasPerPeer) return;  // its turn comes when one ends
+  if (!engine->SetValidationQuota(rec->pattern, static_cast<uint32_t>(rec->arm), validation_quota_runs()).ok()) return;
+  ++held_by_proposer;
+  rec->quota = Received::Quota::kActive;
+  rec->quota_peer = p.proposer;
+  ++counters_.validation_quotas;
+  changed_patterns_.push_back(rec->pattern);
+}
+
+std::vector<uint64_t> SyncHost::TakeChangedPatterns() {
+  std::vector<uint64_t> out;
+  out.swap(changed_patterns_);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count, double* gain) {
@@ -556,9 +612,14 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
 Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, bool sync_now,
                       int64_t now_us) {
   NoteEngine(engine);
+  filled_at_us_ = now_us;
   Receive(now_us);
   Match(engine, arms, now_us);
   if (node_->ExpireProposals(now_us) > 0) state_dirty_ = true;
+  // A node with nothing else to send tells its peers it is alive.
+  auto heartbeat = node_->HeartbeatIfDue(now_us);
+  if (!heartbeat.ok()) return heartbeat.status().WithContext("pattern sync heartbeat");
+  if (!heartbeat->empty()) Send(std::move(*heartbeat));
   if (sync_now || node_->scheduler().Due(now_us)) {
     RUVECTOR_RETURN_IF_ERROR(Propose(engine, arms, now_us));
     ++counters_.syncs;
@@ -626,6 +687,12 @@ void SyncHost::Fill(SyncShared* out) const {
       row.accepted = it->second.first;
       row.rejected = it->second.second;
     }
+    // Heard from since sync started (the ledger counts the others as heard
+    // from at its start, which is not shown as a message).
+    const int64_t seen = node_->ledger().LastSeen(id);
+    row.last_seen_us = seen > started_us_ ? seen : 0;
+    row.live = node_->ledger().IsLive(id, filled_at_us_);
+    if (!self && row.live) ++out->live_peers;
   };
   add_peer(node_->id(), true);
   for (const auto& [id, peer] : node_->keystore().peers()) add_peer(id, false);

@@ -170,6 +170,19 @@ class SyncHost {
   /// The status for shared memory (qudag_* functions).
   void Fill(SyncShared* out) const;
 
+  /// Patterns whose decision Step() changed outside a learning pass (a
+  /// network prior set, a validation quota granted or ended) since the last
+  /// call: the worker publishes their decisions again.
+  std::vector<uint64_t> TakeChangedPatterns();
+
+  /// Runs of the proposed arm that the explorer may spend on one received
+  /// proposal before this node's vote (Engine::SetValidationQuota): the
+  /// validation policy's min_samples, granted once per proposal; and how
+  /// many proposals of one peer hold a quota at once (docs/sync.md,
+  /// "Validation quota").
+  uint32_t validation_quota_runs() const;
+  static constexpr size_t kValidationQuotasPerPeer = 2;
+
   static constexpr int64_t kStateSaveIntervalUs = 1'000'000;
   static constexpr int64_t kStateRetryUs = 30'000'000;
 
@@ -187,12 +200,22 @@ class SyncHost {
     uint64_t samples = 0;
     bool voted = false;
     bool counted = false;  // counted in no_match once
+    /// The validation quota of this proposal: none granted yet, held by the
+    /// pattern, or ended (spent, voted, decided or expired: never again).
+    enum class Quota : uint8_t { kNone, kActive, kEnded } quota = Quota::kNone;
+    ruvector_dag::sync::NodeId quota_peer;  // the proposer, while the quota is active
   };
   SyncHost(SyncSettings settings, std::unique_ptr<ruvector_dag::sync::SyncNode> node, std::string peers_stamp);
   /// Forgets what referred to the previous engine when `engine` is new.
   void NoteEngine(const ruvector_dag::Engine* engine);
   void Receive(int64_t now_us);
   void Match(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
+  /// Grants the validation quota of a matched proposal this node owes a vote
+  /// on (a proposer that is not ignored, an open proposal, a free pattern,
+  /// fewer than kValidationQuotasPerPeer of the proposer's proposals holding
+  /// one), or ends it once it is spent or no vote is owed any more.
+  void UpdateQuota(ruvector_dag::Engine* engine, const ruvector_dag::sync::ProposalStatus& p, Received* rec,
+                   int64_t now_us);
   ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
   void Send(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
   /// Rebuilds what refers to the restored ledger: received proposals (to be
@@ -210,10 +233,13 @@ class SyncHost {
   std::map<uint64_t, int64_t> deployed_since_;       // pattern key -> when its arm was first seen deployed
   std::set<std::pair<uint64_t, std::string>> proposed_;  // (fingerprint, arm) this node proposed
   std::map<ruvector_dag::sync::ProposalId, Received> received_;
+  std::vector<uint64_t> changed_patterns_;  // TakeChangedPatterns
+  std::map<ruvector_dag::sync::NodeId, size_t> quotas_by_peer_;  // active validation quotas per proposer
   std::map<ruvector_dag::sync::NodeId, std::pair<uint64_t, uint64_t>> per_sender_;  // accepted, rejected
   SyncCounters counters_;
   const ruvector_dag::Engine* engine_seen_ = nullptr;  // a new engine forgot every prior
   int64_t started_us_ = 0;
+  int64_t filled_at_us_ = 0;  // the last Step's time (liveness shown by Fill)
   int64_t last_sync_us_ = 0;
   uint64_t publish_failures_seen_ = 0;
   std::string state_load_message_;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -208,6 +209,110 @@ std::unique_ptr<ruvector_dag::Engine> MakeEngine() {
   o.bandit = ruvector_dag::PatternLearner::HostBanditOptions(4);
   o.exploration_budget = 0.0;
   return ruvector_dag::Engine::Create(o).value();
+}
+
+// B learned three statements on its own and deployed no_hashjoin (arm 2) for
+// each before A proposed no_mergejoin (arm 3) for all three: B owes three
+// votes on an arm its bandit would not explore again. Each proposal gets a
+// validation quota, at most two of A's at once; B's explorer (simulated: the
+// quota's candidate, 5 runs per job) measures the arm and B votes on each.
+TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasAndVotes) {
+  const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  const SyncSettings sa = Settings("a"), sb = Settings("b");
+  auto status = std::make_unique<SyncShared>();
+  std::string keys[2];
+  const SyncSettings* both[2] = {&sa, &sb};
+  for (int i = 0; i < 2; ++i) {
+    auto h = SyncHost::Start(*both[i], NowUs());
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    (*h)->Fill(status.get());
+    keys[i] = status->public_key;
+  }
+  WriteFile(sa.data_dir + "/" + kSyncPeersFile, "# b\n" + keys[1] + "\n");
+  WriteFile(sb.data_dir + "/" + kSyncPeersFile, "# a\n" + keys[0] + "\n");
+  auto a = SyncHost::Start(sa, NowUs());
+  auto b = SyncHost::Start(sb, NowUs());
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto ea = MakeEngine(), eb = MakeEngine();
+  int64_t t = 0;
+  const uint64_t kKeys[3] = {77, 78, 79};
+  std::vector<QueryDag> plans;
+  for (int p = 0; p < 3; ++p) plans.push_back(JoinPlan(std::pow(10.0, 1 + 2 * p)));
+  for (int p = 0; p < 3; ++p) {
+    std::vector<std::pair<int, double>> runs;
+    for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
+    for (int i = 0; i < 60; ++i) runs.push_back({3, 700.0 + i});
+    Learn(ea.get(), 1 + p, plans[p], runs, &t);
+    ASSERT_EQ(ea->patterns().DeployedArm(1 + p), 3u);
+    (*a)->ObserveDefaultPlans(ea.get(), {{static_cast<uint64_t>(1 + p), &plans[p]}});
+    runs.clear();
+    for (int i = 0; i < 12; ++i) runs.push_back({0, 3900.0 + 10 * i});
+    for (int i = 0; i < 12; ++i) runs.push_back({2, 1200.0 + 10 * i});
+    Learn(eb.get(), kKeys[p], plans[p], runs, &t);
+    ASSERT_EQ(eb->patterns().DeployedArm(kKeys[p]), 2u);
+    ASSERT_EQ(eb->patterns().Bandit(kKeys[p])->Summary(3).total_runs, 0u);
+    (*b)->ObserveDefaultPlans(eb.get(), {{kKeys[p], &plans[p]}});
+  }
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  ASSERT_EQ(status->counters.proposals_made, 3u) << status->last_error;
+  auto quotas = [&]() {
+    int n = 0;
+    for (uint64_t key : kKeys) n += eb->ValidationQuota(key) > 0;
+    return n;
+  };
+  auto priors = [&]() {
+    int n = 0;
+    for (uint64_t key : kKeys) n += eb->NetworkPrior(key) == 3;
+    return n;
+  };
+  std::vector<uint64_t> changed;
+  for (int i = 0; i < 400 && priors() < 3; ++i) {  // at most 20 s
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    for (uint64_t k : (*b)->TakeChangedPatterns()) changed.push_back(k);
+    if (priors() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(priors(), 3);
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());  // matched: the quotas are granted now
+  EXPECT_EQ(quotas(), static_cast<int>(SyncHost::kValidationQuotasPerPeer)) << "one peer holds at most two quotas";
+  for (uint64_t key : kKeys) {
+    EXPECT_NE(std::find(changed.begin(), changed.end(), key), changed.end()) << "decision of " << key << " not republished";
+  }
+  // Each pass: one user execution of each statement, and B's explorer runs 5
+  // runs of a pattern's candidate when it is a validation (the PostgreSQL
+  // explorer's job, kMaxJobRuns). Latencies on B by arm:
+  const double kMs[4] = {3900.0, 3900.0, 1200.0, 900.0};
+  int passes = 0;
+  uint64_t voted = 0;
+  for (; passes < 20 && voted < 3; ++passes) {
+    for (uint64_t key : kKeys) {
+      const ruvector_dag::PatternDecision d = eb->Decide(key).value();
+      // One user execution of the statement (the served arm) ...
+      const uint32_t served = eb->patterns().MutableBandit(key)->Choose(false).arm;
+      std::vector<std::pair<int, double>> runs = {{static_cast<int>(served), kMs[served]}};
+      // ... and, for a validation, the explorer's job.
+      if (d.validation) {
+        EXPECT_EQ(d.explore_arm, 3);
+        for (uint32_t i = 0; i < std::min<uint32_t>(d.explore_runs, 5); ++i) runs.push_back({3, kMs[3] + 10 * i});
+      }
+      Learn(eb.get(), key, plans[key - kKeys[0]], runs, &t);
+    }
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    (*b)->Fill(status.get());
+    voted = status->counters.votes_cast;
+    EXPECT_LE(quotas(), static_cast<int>(SyncHost::kValidationQuotasPerPeer));
+  }
+  std::printf("# B voted on %llu of 3 proposals in %d explorer passes; %llu quotas granted\n",
+              static_cast<unsigned long long>(voted), passes,
+              static_cast<unsigned long long>(status->counters.validation_quotas));
+  EXPECT_EQ(voted, 3u);
+  EXPECT_EQ(status->counters.validation_quotas, 3u) << "one quota per proposal";
+  EXPECT_EQ(quotas(), 0) << "a quota ends with the vote";
+  for (uint64_t key : kKeys) {
+    EXPECT_FALSE(eb->Decide(key)->validation);
+    EXPECT_GE(eb->patterns().Bandit(key)->Summary(3).total_runs, 5u);
+  }
+  for (int p = 0; p < status->proposal_count; ++p) EXPECT_STREQ(status->proposals[p].local, "confirmed");
 }
 
 TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {

@@ -256,7 +256,9 @@ void SyncTick() {
   bool filled = false;
   PlainStatus st = RunCpp("pattern sync", [&]() {
     for (uint32_t i = 0; i < arm_count && i < static_cast<uint32_t>(kMaxArms); ++i) arms->emplace_back(names[i]);
-    RUVECTOR_RETURN_IF_ERROR(g_host->Step(engine, *arms, sync_now, now));
+    const Status step = g_host->Step(engine, *arms, sync_now, now);
+    RefreshDecisions(g_host->TakeChangedPatterns());  // published by the next learning pass
+    RUVECTOR_RETURN_IF_ERROR(step);
     if (sync_now || now - g_published_us >= kPublishEveryUs) {
       memset(static_cast<void*>(g_scratch), 0, sizeof(SyncShared));
       g_host->Fill(g_scratch);

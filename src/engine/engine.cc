@@ -553,9 +553,17 @@ void Engine::Annotate(uint64_t key, PatternDecision* d) const {
     predicted =
         lanes_[active_].model.PredictArms(it->second.embedding, std::span<double>(preds, options_.num_arms)).ok();
   }
+  // A validation quota's arm is the candidate while it has runs left and is
+  // not deployed (SetValidationQuota).
+  if (it != models_.end() && it->second.validation_left > 0 &&
+      d->deployed_arm != static_cast<int>(it->second.validation_arm)) {
+    d->explore_arm = static_cast<int>(it->second.validation_arm);
+    d->explore_runs = it->second.validation_left;
+    d->validation = true;
+  }
   // The candidate's trial, valued as of the latest run time seen (a pattern
   // that stopped running loses its rate): one that no longer pays is not
-  // offered.
+  // offered, unless a vote is owed on it.
   if (d->explore_arm > 0) {
     const uint32_t arm = static_cast<uint32_t>(d->explore_arm);
     const bool prior = it != models_.end() && it->second.prior_arm == d->explore_arm;
@@ -563,7 +571,7 @@ void Engine::Annotate(uint64_t key, PatternDecision* d) const {
     d->future_runs = v.future_runs;
     d->explore_gain_ms = v.gain_ms;
     d->explore_cost_ms = v.cost_ms;
-    if (!TrialPays(key, arm, v)) {
+    if (!d->validation && !TrialPays(key, arm, v)) {
       d->explore_arm = -1;
       d->explore_runs = 1;
     }
@@ -674,6 +682,16 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
       s.error_ewma = s.error_samples == 0 ? err : 0.8 * s.error_ewma + 0.2 * err;
       ++s.error_samples;
     }
+  }
+  // Validation quotas count down with every run of their arm.
+  for (const PatternRun& r : runs) {
+    auto it = models_.find(r.pattern_key);
+    if (it == models_.end() || it->second.validation_left == 0 || r.arm < 0 ||
+        static_cast<uint32_t>(r.arm) != it->second.validation_arm) {
+      continue;
+    }
+    const uint64_t n = 1 + uint64_t{r.also_runs};
+    it->second.validation_left = n >= it->second.validation_left ? 0 : it->second.validation_left - static_cast<uint32_t>(n);
   }
   const size_t first_decision = out->decisions.size();
   const size_t first_event = out->events.size();
@@ -948,6 +966,27 @@ Status Engine::SetExplorationHorizon(double seconds) {
   }
   options_.exploration_horizon_s = seconds;
   return Status::Ok();
+}
+
+Status Engine::SetValidationQuota(uint64_t pattern_key, uint32_t arm, uint32_t runs) {
+  if (arm == 0 || arm >= options_.num_arms) {
+    return Status::InvalidArgument("Engine: a validation quota needs a candidate arm in 1.." +
+                                   std::to_string(options_.num_arms - 1) + ", not " + std::to_string(arm));
+  }
+  auto it = models_.find(pattern_key);
+  if (it == models_.end() || learner_.Bandit(pattern_key) == nullptr) {
+    return Status::NotFound("Engine: pattern " + std::to_string(pattern_key) + " is not tracked");
+  }
+  it->second.validation_arm = runs > 0 ? arm : 0;
+  it->second.validation_left = runs;
+  return Status::Ok();
+}
+
+uint32_t Engine::ValidationQuota(uint64_t pattern_key, uint32_t* arm) const {
+  auto it = models_.find(pattern_key);
+  const uint32_t left = it == models_.end() ? 0 : it->second.validation_left;
+  if (arm != nullptr) *arm = left > 0 ? it->second.validation_arm : 0;
+  return left;
 }
 
 uint32_t Engine::NetworkPrior(uint64_t pattern_key) const {

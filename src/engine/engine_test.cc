@@ -553,6 +553,68 @@ TEST(EngineNetworkPriorTest, ADeployedPriorThatDegradesIsRevertedAndTheExplorati
   EXPECT_EQ(s.engine->patterns().DeployedArm(2), 2u) << "the resumed exploration did not find the next faster arm";
 }
 
+// A validator that deployed another arm first (arm 5, proposed earlier by
+// another peer and verified here, so no other arm was explored) receives a
+// proposal for arm 7, which is as slow as the default here. Its trial does not
+// pay (the horizon), so without a quota arm 7 is never measured and the vote
+// never comes; with one, it is measured within the quota's runs (docs/sync.md,
+// "Validation quota").
+TEST(EngineValidationQuotaTest, AValidatorThatDeployedAnotherArmMeasuresTheProposedOneWithinItsQuota) {
+  constexpr uint32_t kProposed = 7;  // as slow as the default here
+  constexpr uint32_t kQuota = 20;    // ValidationPolicy::min_samples
+  constexpr int kPasses = 12;        // 2 runs per pass: 10 passes spend the quota
+  auto ms = [](int arm, int i) { return arm == static_cast<int>(kProposed) ? 3900.0 * (1.0 + 0.01 * (i % 5)) : FastFive(arm, i); };
+  PriorScenario with(5), without(5);
+  for (PriorScenario* s : {&with, &without}) {
+    for (int pass = 0; pass < 60 && s->engine->patterns().DeployedArm(2) != 5; ++pass) s->Pass(ms);
+    ASSERT_EQ(s->engine->patterns().DeployedArm(2), 5u);
+    for (int pass = 0; pass < 20; ++pass) s->Pass(ms);  // settled: arm 5 serves
+    ASSERT_EQ(s->engine->patterns().Bandit(2)->Summary(kProposed).total_runs, 0u);
+    // A horizon that pays for no trial (the runs are 1 us apart here): the
+    // value gate alone would keep the proposed arm unmeasured.
+    ASSERT_TRUE(s->engine->SetExplorationHorizon(1e-5).ok());
+    ASSERT_TRUE(s->engine->SetNetworkPrior(2, kProposed).ok());  // what a host does with the proposal
+  }
+  EXPECT_EQ(with.engine->SetValidationQuota(2, 0, kQuota).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(with.engine->SetValidationQuota(2, PriorScenario::kNineArms, kQuota).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(with.engine->SetValidationQuota(3, kProposed, kQuota).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(with.engine->SetValidationQuota(2, kProposed, kQuota).ok());
+  uint32_t quota_arm = 0;
+  EXPECT_EQ(with.engine->ValidationQuota(2, &quota_arm), kQuota);
+  EXPECT_EQ(quota_arm, kProposed);
+  const PatternDecision d = with.engine->Decide(2).value();
+  EXPECT_EQ(d.explore_arm, static_cast<int>(kProposed));
+  EXPECT_TRUE(d.validation);
+  EXPECT_EQ(d.explore_runs, kQuota);
+  EXPECT_FALSE(without.engine->Decide(2)->validation);
+  int passes = 0;
+  for (; passes < kPasses && with.engine->ValidationQuota(2) > 0; ++passes) {
+    ASSERT_EQ(with.Pass(ms), static_cast<int>(kProposed)) << "pass " << passes;
+    without.Pass(ms);
+  }
+  const uint64_t measured = with.engine->patterns().Bandit(2)->Summary(kProposed).total_runs;
+  const uint64_t measured_without = without.engine->patterns().Bandit(2)->Summary(kProposed).total_runs;
+  std::printf("runs of the proposed arm in %d explorer passes: %llu with the quota, %llu without\n", passes,
+              static_cast<unsigned long long>(measured), static_cast<unsigned long long>(measured_without));
+  EXPECT_EQ(with.engine->ValidationQuota(2, &quota_arm), 0u) << "the quota was not spent within " << kPasses
+                                                              << " passes";
+  EXPECT_EQ(quota_arm, 0u);
+  EXPECT_GE(measured, kQuota);
+  EXPECT_EQ(measured_without, 0u) << "the proposed arm is measured without a quota: the test shows nothing";
+  // Measured, never deployed on the quota (slower than arm 5), and the
+  // exploration is the bandit's again: the proposed arm is not forced any more.
+  EXPECT_EQ(with.engine->patterns().DeployedArm(2), 5u);
+  for (int pass = 0; pass < 10; ++pass) EXPECT_NE(with.Pass(ms), static_cast<int>(kProposed)) << "pass " << pass;
+  EXPECT_FALSE(with.engine->Decide(2)->validation);
+  // A quota of the deployed arm forces nothing (its runs come from serving);
+  // runs = 0 ends a quota.
+  ASSERT_TRUE(with.engine->SetValidationQuota(2, 5, kQuota).ok());
+  EXPECT_FALSE(with.engine->Decide(2)->validation);
+  ASSERT_TRUE(with.engine->SetValidationQuota(2, 5, 0).ok());
+  EXPECT_EQ(with.engine->ValidationQuota(2), 0u);
+}
+
 TEST(EngineHostLoopTest, ArmsPredictedClearlyWorseAreSkippedOnlyWhereTheModelIsTrusted) {
   auto engine = Engine::Create(HostOptions()).value();
   // Many patterns of one plan family: arm 1 is 8x slower everywhere.

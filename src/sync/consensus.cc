@@ -84,6 +84,7 @@ Status ValidateQuorum(const QuorumOptions& o) {
   if (o.max_open_per_proposer < 1 || o.max_proposals < 1) {
     return Status::InvalidArgument("quorum: max_open_per_proposer and max_proposals must be >= 1");
   }
+  if (o.liveness_window_us < 0) return Status::InvalidArgument("quorum: liveness_window_us must be >= 0");
   return Status::Ok();
 }
 
@@ -92,6 +93,7 @@ Status ValidateQuorum(const QuorumOptions& o) {
 Result<ProposalId> ProposalLedger::Propose(const NodeId& proposer, const PatternProposal& proposal,
                                            int64_t now_us) {
   RUVECTOR_RETURN_IF_ERROR(ValidateQuorum(options_));
+  NoteStart(now_us);
   if (book_->IsIgnored(proposer)) {
     return Status::FailedPrecondition("proposal from " + proposer.Short() +
                                       " refused: unknown node or reputation below threshold");
@@ -129,6 +131,7 @@ Result<ProposalState> ProposalLedger::AddVote(const NodeId& validator, const Vot
   auto it = proposals_.find(vote.proposal);
   if (it == proposals_.end()) return Status::NotFound("vote for unknown proposal " + ShortId(vote.proposal));
   ProposalStatus& st = it->second;
+  NoteStart(now_us);
   if (st.state == ProposalState::kOpen && now_us - st.created_us > options_.ttl_us) {
     st.state = ProposalState::kExpired;
   }
@@ -148,14 +151,55 @@ Result<ProposalState> ProposalLedger::AddVote(const NodeId& validator, const Vot
   if (!st.votes.emplace(validator, vote.verdict).second) {
     return Status::AlreadyExists("validator " + validator.Short() + " already voted on proposal " + ShortId(st.id));
   }
-  Evaluate(&st);
+  Evaluate(&st, now_us);
   return st.state;
 }
 
-void ProposalLedger::Evaluate(ProposalStatus* st) {
+void ProposalLedger::NoteSeen(const NodeId& node, int64_t sent_us, int64_t now_us) {
+  NoteStart(now_us);
+  const int64_t at = std::min(sent_us, now_us);  // a timestamp from the future proves nothing beyond now
+  auto [it, inserted] = last_seen_.emplace(node, at);
+  if (!inserted) it->second = std::max(it->second, at);
+}
+
+int64_t ProposalLedger::LastSeen(const NodeId& node) const {
+  auto it = last_seen_.find(node);
+  return it != last_seen_.end() ? std::max(it->second, started_us_) : started_us_;
+}
+
+bool ProposalLedger::IsLive(const NodeId& node, int64_t now_us) const {
+  if (options_.liveness_window_us <= 0) return true;
+  const int64_t seen = LastSeen(node);
+  return seen != kNever && now_us - seen <= options_.liveness_window_us;
+}
+
+size_t ProposalLedger::Reevaluate(int64_t now_us) {
+  NoteStart(now_us);
+  // Only a change of who is live changes an eligible stake here (votes and
+  // stake changes decide a proposal when they happen): the ledger is walked
+  // only then.
+  std::vector<NodeId> live;
+  for (const auto& [node, stake] : book_->stakes()) {
+    if (IsLive(node, now_us)) live.push_back(node);
+  }
+  if (live == last_live_) return 0;
+  last_live_ = std::move(live);
+  size_t decided = 0;
+  for (auto& [id, st] : proposals_) {
+    if (st.state != ProposalState::kOpen || st.votes.empty() || now_us - st.created_us > options_.ttl_us) continue;
+    Evaluate(&st, now_us);
+    decided += st.state != ProposalState::kOpen;
+  }
+  return decided;
+}
+
+void ProposalLedger::Evaluate(ProposalStatus* st, int64_t now_us) {
+  // Eligible: every non-ignored node but the proposer that voted on this
+  // proposal (its vote is a verified message) or is live now.
   double eligible = 0.0;
   for (const auto& [node, stake] : book_->stakes()) {
-    if (node != st->proposer && !book_->IsIgnored(node)) eligible += stake;
+    if (node == st->proposer || book_->IsIgnored(node)) continue;
+    if (st->votes.count(node) != 0 || IsLive(node, now_us)) eligible += stake;
   }
   double confirm = 0.0, refute = 0.0;
   uint32_t n_confirm = 0, n_refute = 0;

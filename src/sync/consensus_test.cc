@@ -154,6 +154,100 @@ TEST_F(LedgerTest, ABadProposerLosesWeightAndIsEventuallyIgnored) {
       << "c holds all eligible stake but min_validators is 2";
 }
 
+// Liveness (docs/sync.md, "Liveness"): nodes 1..`nodes` registered in
+// *book and a ledger whose liveness window is 1,000 us.
+QuorumOptions LiveQuorum() {
+  QuorumOptions q;
+  q.liveness_window_us = 1000;
+  return q;
+}
+void RegisterNodes(ReputationBook* book, uint8_t nodes) {
+  for (uint8_t n = 1; n <= nodes; ++n) ASSERT_TRUE(book->Register(Node(n)).ok());
+}
+
+// Five nodes, a proposes; b and c confirm. Nodes not heard from count as
+// heard from when the ledger started.
+TEST(LivenessTest, ASilentNodeStopsCountingAfterTheWindowButAVoteAlwaysCounts) {
+  ReputationBook book;
+  RegisterNodes(&book, 5);
+  ProposalLedger ledger(LiveQuorum(), &book);
+  const NodeId a = Node(1), b = Node(2), c = Node(3), d = Node(4), e = Node(5);
+  EXPECT_EQ(ledger.LastSeen(e), INT64_MIN) << "before the ledger's first call";
+  auto id = ledger.Propose(a, Proposal(1), 0);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(ledger.LastSeen(e), 0);
+  EXPECT_EQ(*ledger.AddVote(b, VoteFor(*id, a, Verdict::kConfirm), 10), ProposalState::kOpen);
+  EXPECT_EQ(*ledger.AddVote(c, VoteFor(*id, a, Verdict::kConfirm), 20), ProposalState::kOpen)
+      << "200 of 400 eligible: d and e count while they may be alive";
+  EXPECT_DOUBLE_EQ(ledger.Find(*id)->eligible_stake, 400.0);
+  // d keeps sending; e is silent. Within the window nothing changes.
+  ledger.NoteSeen(d, 900, 900);
+  EXPECT_EQ(ledger.Reevaluate(1000), 0u);
+  EXPECT_TRUE(ledger.IsLive(e, 1000));
+  // Past it, e no longer counts: 200 of 300 (b, c, d) is a quorum.
+  EXPECT_FALSE(ledger.IsLive(e, 1001));
+  EXPECT_TRUE(ledger.IsLive(d, 1001));
+  EXPECT_EQ(ledger.Reevaluate(1001), 1u);
+  const ProposalStatus* st = ledger.Find(*id);
+  EXPECT_EQ(st->state, ProposalState::kConfirmed);
+  EXPECT_DOUBLE_EQ(st->eligible_stake, 300.0);
+  EXPECT_DOUBLE_EQ(book.Stake(a), 110.0);
+  // Voters count toward the eligible stake however long they are silent
+  // (their vote is a verified message): b and c silent, d and e live again.
+  auto id2 = ledger.Propose(a, Proposal(2), 5000);
+  ASSERT_TRUE(id2.ok());
+  ledger.NoteSeen(d, 5000, 5000);
+  ledger.NoteSeen(e, 5000, 5000);
+  EXPECT_EQ(*ledger.AddVote(b, VoteFor(*id2, a, Verdict::kConfirm), 5000), ProposalState::kOpen);
+  EXPECT_EQ(*ledger.AddVote(c, VoteFor(*id2, a, Verdict::kConfirm), 5000), ProposalState::kOpen);
+  ledger.NoteSeen(d, 9000, 9000);
+  ledger.NoteSeen(e, 9000, 9000);
+  EXPECT_EQ(ledger.Reevaluate(9000), 0u);
+  EXPECT_DOUBLE_EQ(ledger.Find(*id2)->eligible_stake, 102.0 + 102.0 + 100.0 + 100.0);
+}
+
+TEST(LivenessTest, AQuorumNeverHasFewerThanMinValidatorsWhateverIsDown) {
+  ReputationBook book;
+  RegisterNodes(&book, 4);
+  const QuorumOptions q = LiveQuorum();
+  ProposalLedger ledger(q, &book);
+  const NodeId a = Node(1), b = Node(2);
+  auto id = ledger.Propose(a, Proposal(1), 0);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*ledger.AddVote(b, VoteFor(*id, a, Verdict::kRefute), 10), ProposalState::kOpen);
+  // c and d went down: b holds the whole eligible stake, but alone.
+  ledger.NoteSeen(b, 5000, 5000);
+  EXPECT_EQ(ledger.Reevaluate(5000), 0u);
+  const ProposalStatus* st = ledger.Find(*id);
+  EXPECT_EQ(st->state, ProposalState::kOpen);
+  EXPECT_DOUBLE_EQ(st->eligible_stake, 100.0);
+  EXPECT_DOUBLE_EQ(st->refute_stake, 100.0);
+  EXPECT_DOUBLE_EQ(book.Stake(a), 100.0);
+  // It expires as before (no stake change).
+  EXPECT_EQ(ledger.ExpireOld(q.ttl_us + 1), 1u);
+  EXPECT_EQ(ledger.Reevaluate(q.ttl_us + 2), 0u);
+}
+
+TEST(LivenessTest, SeenTimesAreClampedToNowNeverMoveBackAndAWindowOfZeroCountsEveryone) {
+  ReputationBook book;
+  RegisterNodes(&book, 3);
+  QuorumOptions q = LiveQuorum();
+  ProposalLedger ledger(q, &book);
+  ledger.NoteSeen(Node(2), 50'000, 100);  // signed "in the future": live as of now only
+  EXPECT_EQ(ledger.LastSeen(Node(2)), 100);
+  ledger.NoteSeen(Node(2), 40, 200);  // an older message (delayed) moves nothing back
+  EXPECT_EQ(ledger.LastSeen(Node(2)), 100);
+  EXPECT_FALSE(ledger.IsLive(Node(2), 1101));
+  EXPECT_FALSE(ledger.IsLive(Node(3), 1101)) << "heard from only at the ledger's start (100)";
+  q.liveness_window_us = -1;
+  EXPECT_EQ(ProposalLedger(q, &book).Propose(Node(1), Proposal(1), 0).status().code(), StatusCode::kInvalidArgument);
+  // Liveness off: a node that is down counts, as in a 3-node cluster where
+  // one node's proposal waits for the third node forever.
+  ProposalLedger off(QuorumOptions{}, &book);
+  off.NoteSeen(Node(2), 0, 0);
+  EXPECT_TRUE(off.IsLive(Node(3), int64_t{1} << 60));
+}
+
 TEST(LedgerBoundsTest, OpenProposalsPerProposerAndInAllAreBounded) {
   ReputationBook book;
   for (uint8_t n = 1; n <= 3; ++n) ASSERT_TRUE(book.Register(Node(n)).ok());

@@ -75,7 +75,7 @@ Result<Bytes> MessageSealer::Seal(MessageKind kind, const PeerInfo& recipient, B
     return Status::OutOfRange("payload of " + std::to_string(payload.size()) + " bytes exceeds " +
                               std::to_string(kMaxPayloadBytes));
   }
-  if (kind != MessageKind::kPatternProposal && kind != MessageKind::kVote) {
+  if (kind != MessageKind::kPatternProposal && kind != MessageKind::kVote && kind != MessageKind::kHeartbeat) {
     return Status::InvalidArgument("unknown message kind " + std::to_string(static_cast<int>(kind)));
   }
   if (now_us <= 0) return Status::InvalidArgument("timestamp must be positive");
@@ -177,7 +177,8 @@ Result<OpenedMessage> MessageOpener::Open(ByteView message, int64_t now_us, Reje
     return Reject(RejectReason::kUnsupportedVersion, reason,
                   "version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
   }
-  if (kind != static_cast<uint8_t>(MessageKind::kPatternProposal) && kind != static_cast<uint8_t>(MessageKind::kVote)) {
+  if (kind != static_cast<uint8_t>(MessageKind::kPatternProposal) && kind != static_cast<uint8_t>(MessageKind::kVote) &&
+      kind != static_cast<uint8_t>(MessageKind::kHeartbeat)) {
     return Reject(RejectReason::kMalformed, reason, "unknown kind " + std::to_string(kind));
   }
   if (reserved != 0) return Reject(RejectReason::kMalformed, reason, "reserved field is not zero");

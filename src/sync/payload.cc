@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint8_t kProposalFormat = 1;
 constexpr uint8_t kVoteFormat = 1;
+constexpr uint8_t kHeartbeatFormat = 1;
 
 Status ValidateArm(std::string_view arm) {
   if (arm.empty() || arm.size() > kMaxArmNameBytes) {
@@ -129,6 +130,19 @@ Result<Vote> DecodeVote(ByteView bytes) {
   if (!std::isfinite(v.local_gain)) return Status::InvalidArgument("vote: local gain is not finite");
   v.verdict = static_cast<Verdict>(verdict);
   return v;
+}
+
+Bytes EncodeHeartbeat() { return Bytes{kHeartbeatFormat}; }
+
+Status DecodeHeartbeat(ByteView bytes) {
+  internal::Reader r(bytes, "heartbeat");
+  uint8_t format = 0;
+  r.U8(&format, "format");
+  if (!r.End()) return r.status();
+  if (format != kHeartbeatFormat) {
+    return Status::InvalidArgument("heartbeat: unsupported format " + std::to_string(format));
+  }
+  return Status::Ok();
 }
 
 Result<Verdict> JudgeProposal(const ValidationPolicy& policy, double local_gain, uint64_t local_samples) {

@@ -21,6 +21,9 @@ Result<std::unique_ptr<SyncNode>> SyncNode::Create(Keystore keystore, SyncNodeOp
   RUVECTOR_ASSIGN_OR_RETURN(PrivacyAccountant accountant,
                             PrivacyAccountant::Create(options.epsilon_budget, options.delta_budget));
   RUVECTOR_ASSIGN_OR_RETURN(SyncScheduler scheduler, SyncScheduler::Create(options.config));
+  if (options.quorum.liveness_window_us == 0) {
+    options.quorum.liveness_window_us = kLivenessIntervals * options.config.max_sync_interval_us;
+  }
   std::unique_ptr<SyncNode> node(
       new SyncNode(std::move(keystore), std::move(options), std::move(accountant), std::move(scheduler)));
   RUVECTOR_RETURN_IF_ERROR(node->book_.Register(node->id()));
@@ -45,7 +48,21 @@ Result<std::vector<OutgoingMessage>> SyncNode::SealFor(const std::vector<NodeId>
     RUVECTOR_ASSIGN_OR_RETURN(Bytes bytes, sealer_.Seal(kind, *peer, payload, now_us));
     out.push_back({id, std::move(bytes)});
   }
+  last_sealed_us_ = now_us;
   return out;
+}
+
+Result<std::vector<OutgoingMessage>> SyncNode::HeartbeatIfDue(int64_t now_us) {
+  if (last_sealed_us_ != INT64_MIN && now_us - last_sealed_us_ < options_.config.max_sync_interval_us / 2) {
+    return std::vector<OutgoingMessage>{};
+  }
+  return SealFor(HeardPeers(), MessageKind::kHeartbeat, EncodeHeartbeat(), now_us);
+}
+
+size_t SyncNode::ExpireProposals(int64_t now_us) {
+  ledger_.NoteSeen(id(), now_us, now_us);
+  const size_t expired = ledger_.ExpireOld(now_us);
+  return expired + ledger_.Reevaluate(now_us);
 }
 
 Result<std::vector<OutgoingMessage>> SyncNode::Propose(const std::vector<PatternObservation>& observations,
@@ -71,6 +88,15 @@ ReceiveResult SyncNode::Receive(ByteView message, int64_t now_us) {
   }
   r.kind = opened->header.kind;
   r.sender = opened->header.sender;
+  // Verified, and new (the replay window passed it): the sender is live as
+  // of when it signed the message. This node is live now.
+  ledger_.NoteSeen(id(), now_us, now_us);
+  ledger_.NoteSeen(r.sender, opened->header.timestamp_us, now_us);
+  if (r.kind == MessageKind::kHeartbeat) {
+    r.status = DecodeHeartbeat(opened->payload);
+    if (!r.status.ok()) r.reject = RejectReason::kBadPayload;
+    return r;
+  }
   if (r.kind == MessageKind::kPatternProposal) {
     auto proposal = DecodeProposal(opened->payload);
     if (!proposal.ok()) {
@@ -115,6 +141,7 @@ Result<std::vector<OutgoingMessage>> SyncNode::Validate(const ProposalId& propos
   vote.verdict = verdict;
   vote.local_gain = local_gain;
   vote.local_samples = local_samples;
+  ledger_.NoteSeen(id(), now_us, now_us);
   // The recipients are the peers heard before this vote counts: a vote that
   // decides the proposal may get its proposer (or a validator who voted the
   // other way) ignored here, and that node must still learn the outcome of a

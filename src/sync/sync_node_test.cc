@@ -224,6 +224,53 @@ TEST_F(ClusterTest, ReplayedForgedAndTamperedMessagesAreRejectedWithReasons) {
   EXPECT_TRUE(ById((*out2)[0].recipient)->Receive((*out2)[0].bytes, kT0 + 60).status.ok());
 }
 
+TEST_F(ClusterTest, HeartbeatsAndMessagesMakeANodeLiveButReplaysAndDelaysDoNotExtendIt) {
+  SyncNode* a = ByIdx(0);
+  SyncNode* b = ByIdx(1);
+  const int64_t window = b->options().config.max_sync_interval_us * SyncNode::kLivenessIntervals;
+  b->ExpireProposals(kT0);  // b's first step: its ledger starts at kT0
+  // The first heartbeat is due at once; then only after half an interval
+  // without any sealed message.
+  const int64_t sent = kT0 + 1000;
+  auto hb = a->HeartbeatIfDue(sent);
+  ASSERT_TRUE(hb.ok()) << hb.status().ToString();
+  ASSERT_EQ(hb->size(), 2u);
+  EXPECT_EQ((*hb)[0].bytes.size(), kEnvelopeOverheadBytes + EncodeHeartbeat().size());
+  EXPECT_TRUE(a->HeartbeatIfDue(sent + 1000)->empty());
+  const OutgoingMessage& to_b = (*hb)[0].recipient == b->id() ? (*hb)[0] : (*hb)[1];
+  // b hears from a 200 s late (a network that held the message back): a is
+  // live as of when it signed it, not as of the delivery.
+  ReceiveResult r = b->Receive(to_b.bytes, kT0 + 200'000'000);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.kind, MessageKind::kHeartbeat);
+  EXPECT_EQ(b->ledger().LastSeen(a->id()), sent);
+  EXPECT_TRUE(b->ledger().IsLive(a->id(), sent + window));
+  EXPECT_FALSE(b->ledger().IsLive(a->id(), sent + window + 1));
+  // A replay is rejected and proves nothing.
+  EXPECT_EQ(b->Receive(to_b.bytes, kT0 + 250'000'000).reject, RejectReason::kReplayed);
+  EXPECT_EQ(b->ledger().LastSeen(a->id()), sent);
+  // A heartbeat whose payload is not one is a bad payload (yet signed: a is
+  // live).
+  MessageSealer a_sealer(&a->keystore().self());
+  auto bad = a_sealer.Seal(MessageKind::kHeartbeat, b->keystore().self().info(), Bytes{1, 0}, kT0 + 260'000'000);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(b->Receive(*bad, kT0 + 260'000'000).reject, RejectReason::kBadPayload);
+  EXPECT_EQ(b->ledger().LastSeen(a->id()), kT0 + 260'000'000);
+  // Any message counts and postpones the next heartbeat.
+  const int64_t t1 = kT0 + a->options().config.max_sync_interval_us / 2;
+  auto prop = a->Propose({Obs(31, 0.4)}, noise_, t1);
+  ASSERT_TRUE(prop.ok());
+  EXPECT_TRUE(a->HeartbeatIfDue(t1 + 1)->empty());
+  EXPECT_EQ(a->HeartbeatIfDue(t1 + a->options().config.max_sync_interval_us / 2)->size(), 2u);
+  for (const auto& m : *prop) {
+    if (m.recipient == b->id()) ASSERT_TRUE(b->Receive(m.bytes, t1 + 10).status.ok());
+  }
+  EXPECT_EQ(b->ledger().LastSeen(a->id()), t1);
+  // c never sent anything: counted as heard from when b's ledger started.
+  EXPECT_EQ(b->ledger().LastSeen(ByIdx(2)->id()), kT0);
+  EXPECT_FALSE(b->ledger().IsLive(ByIdx(2)->id(), kT0 + window + 1));
+}
+
 TEST_F(ClusterTest, PrivacyBudgetStopsProposals) {
   SyncNodeOptions opt;
   opt.epsilon_budget = 0.25;  // two releases at epsilon 0.1
