@@ -271,6 +271,13 @@ void DefineGucs() {
   DefineCustomIntVariable("ruvector.sync_stream_replicas",
                           "Replicas of the JetStream stream when this server creates it (3 for a 3-node cluster).",
                           nullptr, &g_sync_stream_replicas, 1, 1, 5, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("ruvector.sync_ignore_below",
+                           "Reputation stake below which a peer is ignored (every peer starts at 100; a refuted "
+                           "proposal takes 30 % of its proposer's stake).",
+                           "The default 10 ignores a peer after 7 refuted proposals, 50 after 2; its messages are "
+                           "then rejected before they are opened, its proposals are not taken as priors and its "
+                           "votes carry no weight.",
+                           &g_sync_ignore_below, 10.0, 0.0, 99.0, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   // The required extension ruvector defines settings under the same reserved
   // prefix (ruvector.hnsw_ef_search): load its module so they exist in every
   // backend before anyone sets them.

@@ -766,7 +766,11 @@ class SyncNode {
  private:
   SyncNode(Keystore keystore, SyncNodeOptions options, PrivacyAccountant accountant,
            SyncScheduler scheduler);
-  Result<std::vector<OutgoingMessage>> SealForPeers(MessageKind kind, const Bytes& payload, int64_t now_us);
+  /// The peers this node does not ignore now.
+  std::vector<NodeId> HeardPeers() const;
+  /// Seals `payload` once for each of `recipients`.
+  Result<std::vector<OutgoingMessage>> SealFor(const std::vector<NodeId>& recipients, MessageKind kind,
+                                               const Bytes& payload, int64_t now_us);
 
   SyncNodeOptions options_;
   Keystore keystore_;

@@ -329,6 +329,7 @@ Result<std::unique_ptr<SyncHost>> SyncHost::Start(const SyncSettings& settings, 
   options.config.privacy.epsilon = settings.epsilon;
   options.config.privacy.delta = settings.delta;
   options.epsilon_budget = settings.epsilon_budget;
+  options.reputation.ignore_below = settings.ignore_below;
   // The same number of releases for delta as for epsilon.
   options.delta_budget = settings.delta > 0.0
                              ? std::min(0.5, settings.delta * settings.epsilon_budget / settings.epsilon)

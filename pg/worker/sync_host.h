@@ -48,6 +48,9 @@ struct SyncSettings {
   double delta = 0.0;  // > 0 selects the Gaussian mechanism
   double epsilon_budget = 10.0;
   int replicas = 1;
+  /// A peer whose reputation stake (initial 100) falls below this is ignored
+  /// (ReputationOptions::ignore_below): 10 after 7 refuted proposals, 50 after 2.
+  double ignore_below = 10.0;
   bool operator==(const SyncSettings&) const = default;
 };
 

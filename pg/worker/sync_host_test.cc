@@ -481,130 +481,154 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
 // workload differs). Each validator takes the proposal as a prior only,
 // measures the arm on its own runs, does not deploy it, and refutes it; the
 // refutations cost m stake on every node until its messages are refused.
-TEST_F(SyncHostNatsTest, ABadPeersProposalsAreRefutedOnLocalRunsUntilItIsIgnored) {
-  const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
-  const char* names[] = {"a", "b", "m"};
-  std::vector<SyncSettings> settings;
-  std::vector<std::string> keys;
-  std::vector<std::unique_ptr<SyncHost>> hosts;
-  auto status = std::make_unique<SyncShared>();
-  for (const char* n : names) {
-    settings.push_back(Settings(n));
-    auto h = SyncHost::Start(settings.back(), NowUs());
-    ASSERT_TRUE(h.ok()) << h.status().ToString();
-    (*h)->Fill(status.get());
-    keys.push_back(status->public_key);
-  }
-  for (size_t i = 0; i < 3; ++i) {
-    std::string peers;
-    for (size_t j = 0; j < 3; ++j) peers += j == i ? "" : "# " + std::string(names[j]) + "\n" + keys[j] + "\n";
-    WriteFile(settings[i].data_dir + "/" + kSyncPeersFile, peers);
-    auto h = SyncHost::Start(settings[i], NowUs());
-    ASSERT_TRUE(h.ok()) << h.status().ToString();
-    hosts.push_back(std::move(*h));
-  }
-  std::vector<std::unique_ptr<ruvector_dag::Engine>> engines;
-  for (int i = 0; i < 3; ++i) engines.push_back(MakeEngine());
-  auto step_all = [&]() {
-    for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(hosts[i]->Step(engines[i].get(), arms, false, NowUs()).ok());
-  };
-  auto m_stake_on = [&](size_t node, bool* ignored) {
-    hosts[node]->Fill(status.get());
-    for (int p = 0; p < status->peer_count; ++p) {
-      if (std::string(status->peers[p].name) == "m") {
-        *ignored = status->peers[p].ignored;
-        return status->peers[p].stake;
-      }
+class SyncHostBadPeerTest : public SyncHostNatsTest {
+ protected:
+  /// Runs rounds of one bad proposal by m each, every host with
+  /// SyncSettings::ignore_below (ruvector.sync_ignore_below) `ignore_below`,
+  /// until a and b ignore m; *refuted_out is the number of m's proposals
+  /// refuted by then.
+  void RefuteUntilIgnored(double ignore_below, int* refuted_out) {
+    const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+    const char* names[] = {"a", "b", "m"};
+    std::vector<SyncSettings> settings;
+    std::vector<std::string> keys;
+    std::vector<std::unique_ptr<SyncHost>> hosts;
+    auto status = std::make_unique<SyncShared>();
+    for (const char* n : names) {
+      settings.push_back(Settings(n));
+      settings.back().ignore_below = ignore_below;
+      auto h = SyncHost::Start(settings.back(), NowUs());
+      ASSERT_TRUE(h.ok()) << h.status().ToString();
+      (*h)->Fill(status.get());
+      keys.push_back(status->public_key);
     }
-    return -1.0;
-  };
-  int64_t t = 0;
-  double stake_before = 100.0;
-  bool ignored = false;
-  int refuted = 0;
-  // Round r: a pattern of its own shape bucket (its own portable identity).
-  for (int r = 0; r < 12 && !ignored; ++r) {
-    const QueryDag plan = JoinPlan(std::pow(10.0, 1 + r));
-    const uint64_t key = 100 + static_cast<uint64_t>(r);
-    // m deploys no_hashjoin (arm 2) on its runs; a and b know the statement
-    // (default runs only).
-    std::vector<std::pair<int, double>> runs;
-    for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
-    for (int i = 0; i < 60; ++i) runs.push_back({2, 700.0 + i});
-    Learn(engines[2].get(), key, plan, runs, &t);
-    ASSERT_EQ(engines[2]->patterns().DeployedArm(key), 2u);
-    for (size_t v = 0; v < 2; ++v) {
-      Learn(engines[v].get(), key, plan, {{0, 3900.0}}, &t);
-      hosts[v]->ObserveDefaultPlans(engines[v].get(), {{key, &plan}});
+    for (size_t i = 0; i < 3; ++i) {
+      std::string peers;
+      for (size_t j = 0; j < 3; ++j) peers += j == i ? "" : "# " + std::string(names[j]) + "\n" + keys[j] + "\n";
+      WriteFile(settings[i].data_dir + "/" + kSyncPeersFile, peers);
+      auto h = SyncHost::Start(settings[i], NowUs());
+      ASSERT_TRUE(h.ok()) << h.status().ToString();
+      hosts.push_back(std::move(*h));
     }
-    hosts[2]->ObserveDefaultPlans(engines[2].get(), {{key, &plan}});
-    hosts[2]->Fill(status.get());
-    const uint64_t made = status->counters.proposals_made;
-    ASSERT_TRUE(hosts[2]->Step(engines[2].get(), arms, /*sync_now=*/true, NowUs()).ok());
-    hosts[2]->Fill(status.get());
-    if (status->counters.proposals_made == made) {
-      // Refused by m's own node: its privacy budget is spent (or its stake
-      // already ignored on its own ledger). Nothing more to send.
-      std::printf("# m could not propose in round %d: %s\n", r, status->last_error);
-      break;
-    }
-    // Each validator: the proposal becomes the pattern's prior, never a deployment.
-    for (int i = 0; i < 400; ++i) {
-      step_all();
-      if (engines[0]->NetworkPrior(key) != 0 && engines[1]->NetworkPrior(key) != 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    bool m_refused = false;
-    for (size_t v = 0; v < 2; ++v) {
-      hosts[v]->Fill(status.get());
-      m_refused = m_refused || status->counters.rejected_by_reason[static_cast<int>(sync::RejectReason::kIgnoredSender)] > 0;
-    }
-    if (m_refused) {
-      std::printf("# round %d: m's proposal was refused (m is ignored)\n", r);
-      break;
-    }
-    for (size_t v = 0; v < 2; ++v) {
-      ASSERT_EQ(engines[v]->NetworkPrior(key), 2u) << "round " << r << " node " << names[v];
-      EXPECT_EQ(engines[v]->Decide(key)->explore_arm, 2) << "the prior's arm is measured first";
-      // Measured here: the arm is slower than the default.
-      runs.clear();
-      for (int i = 0; i < 5; ++i) runs.push_back({2, 9000.0 + 10 * i});
-      for (int i = 0; i < 19; ++i) runs.push_back({0, 3900.0 + 10 * (i % 5)});
-      Learn(engines[v].get(), key, plan, runs, &t);
-      EXPECT_EQ(engines[v]->patterns().DeployedArm(key), 0u) << "a slower prior must never be deployed";
-    }
-    // Both refute; the proposal is decided (refuted) on every node.
-    bool decided = false;
-    for (int i = 0; i < 400 && !decided; ++i) {
-      step_all();
-      decided = true;
-      for (size_t v = 0; v < 3; ++v) {
-        hosts[v]->Fill(status.get());
-        int m_refuted = 0;
-        for (int p = 0; p < status->proposal_count; ++p) {
-          const SyncProposalRow& row = status->proposals[p];
-          m_refuted += std::string(row.proposer) == "m" && std::string(row.state) == "refuted";
+    std::vector<std::unique_ptr<ruvector_dag::Engine>> engines;
+    for (int i = 0; i < 3; ++i) engines.push_back(MakeEngine());
+    auto step_all = [&]() {
+      for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(hosts[i]->Step(engines[i].get(), arms, false, NowUs()).ok());
+    };
+    auto m_stake_on = [&](size_t node, bool* ignored) {
+      hosts[node]->Fill(status.get());
+      for (int p = 0; p < status->peer_count; ++p) {
+        if (std::string(status->peers[p].name) == "m") {
+          *ignored = status->peers[p].ignored;
+          return status->peers[p].stake;
         }
-        decided = decided && m_refuted == refuted + 1;
       }
-      if (!decided) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return -1.0;
+    };
+    int64_t t = 0;
+    double stake_before = 100.0;
+    bool ignored = false;
+    *refuted_out = 0;
+    // Round r: a pattern of its own shape bucket (its own portable identity).
+    for (int r = 0; r < 12 && !ignored; ++r) {
+      const QueryDag plan = JoinPlan(std::pow(10.0, 1 + r));
+      const uint64_t key = 100 + static_cast<uint64_t>(r);
+      // m deploys no_hashjoin (arm 2) on its runs; a and b know the statement
+      // (default runs only).
+      std::vector<std::pair<int, double>> runs;
+      for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
+      for (int i = 0; i < 60; ++i) runs.push_back({2, 700.0 + i});
+      Learn(engines[2].get(), key, plan, runs, &t);
+      ASSERT_EQ(engines[2]->patterns().DeployedArm(key), 2u);
+      for (size_t v = 0; v < 2; ++v) {
+        Learn(engines[v].get(), key, plan, {{0, 3900.0}}, &t);
+        hosts[v]->ObserveDefaultPlans(engines[v].get(), {{key, &plan}});
+      }
+      hosts[2]->ObserveDefaultPlans(engines[2].get(), {{key, &plan}});
+      hosts[2]->Fill(status.get());
+      const uint64_t made = status->counters.proposals_made;
+      ASSERT_TRUE(hosts[2]->Step(engines[2].get(), arms, /*sync_now=*/true, NowUs()).ok());
+      hosts[2]->Fill(status.get());
+      if (status->counters.proposals_made == made) {
+        // Refused by m's own node: its privacy budget is spent (or its stake
+        // already ignored on its own ledger). Nothing more to send.
+        std::printf("# m could not propose in round %d: %s\n", r, status->last_error);
+        break;
+      }
+      // Each validator: the proposal becomes the pattern's prior, never a deployment.
+      for (int i = 0; i < 400; ++i) {
+        step_all();
+        if (engines[0]->NetworkPrior(key) != 0 && engines[1]->NetworkPrior(key) != 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      bool m_refused = false;
+      for (size_t v = 0; v < 2; ++v) {
+        hosts[v]->Fill(status.get());
+        m_refused = m_refused ||
+                    status->counters.rejected_by_reason[static_cast<int>(sync::RejectReason::kIgnoredSender)] > 0;
+      }
+      if (m_refused) {
+        std::printf("# round %d: m's proposal was refused (m is ignored)\n", r);
+        break;
+      }
+      for (size_t v = 0; v < 2; ++v) {
+        ASSERT_EQ(engines[v]->NetworkPrior(key), 2u) << "round " << r << " node " << names[v];
+        EXPECT_EQ(engines[v]->Decide(key)->explore_arm, 2) << "the prior's arm is measured first";
+        // Measured here: the arm is slower than the default.
+        runs.clear();
+        for (int i = 0; i < 5; ++i) runs.push_back({2, 9000.0 + 10 * i});
+        for (int i = 0; i < 19; ++i) runs.push_back({0, 3900.0 + 10 * (i % 5)});
+        Learn(engines[v].get(), key, plan, runs, &t);
+        EXPECT_EQ(engines[v]->patterns().DeployedArm(key), 0u) << "a slower prior must never be deployed";
+      }
+      // Both refute; the proposal is decided (refuted) on every node.
+      bool decided = false;
+      for (int i = 0; i < 400 && !decided; ++i) {
+        step_all();
+        decided = true;
+        for (size_t v = 0; v < 3; ++v) {
+          hosts[v]->Fill(status.get());
+          int m_refuted = 0;
+          for (int p = 0; p < status->proposal_count; ++p) {
+            const SyncProposalRow& row = status->proposals[p];
+            m_refuted += std::string(row.proposer) == "m" && std::string(row.state) == "refuted";
+          }
+          decided = decided && m_refuted == *refuted_out + 1;
+        }
+        if (!decided) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      ASSERT_TRUE(decided) << "round " << r << ": the bad proposal was not refuted everywhere";
+      ++*refuted_out;
+      const double stake = m_stake_on(1, &ignored);
+      EXPECT_LT(stake, stake_before) << "round " << r;
+      stake_before = stake;
+      std::printf("# round %d: m's stake on b %.1f%s\n", r, stake, ignored ? " (ignored)" : "");
     }
-    ASSERT_TRUE(decided) << "round " << r << ": the bad proposal was not refuted everywhere";
-    ++refuted;
-    const double stake = m_stake_on(1, &ignored);
-    EXPECT_LT(stake, stake_before) << "round " << r;
-    stake_before = stake;
-    std::printf("# round %d: m's stake on b %.1f%s\n", r, stake, ignored ? " (ignored)" : "");
+    EXPECT_GE(*refuted_out, 1);
+    bool ignored_a = false, ignored_b = false;
+    m_stake_on(0, &ignored_a);
+    m_stake_on(1, &ignored_b);
+    EXPECT_TRUE(ignored_a && ignored_b) << "after " << *refuted_out << " refuted proposals m is still heard";
+    // Nothing m proposed was deployed on a or b.
+    for (size_t v = 0; v < 2; ++v) {
+      for (int r = 0; r < 12; ++r) EXPECT_EQ(engines[v]->patterns().DeployedArm(100 + r), 0u);
+    }
   }
-  EXPECT_GE(refuted, 1);
-  bool ignored_a = false, ignored_b = false;
-  m_stake_on(0, &ignored_a);
-  m_stake_on(1, &ignored_b);
-  EXPECT_TRUE(ignored_a && ignored_b) << "after " << refuted << " refuted proposals m is still heard";
-  // Nothing m proposed was deployed on a or b.
-  for (size_t v = 0; v < 2; ++v) {
-    for (int r = 0; r < 12; ++r) EXPECT_EQ(engines[v]->patterns().DeployedArm(100 + r), 0u);
-  }
+};
+
+// The default threshold (10): m is ignored after 7 refuted proposals
+// (100 * 0.7^7 = 8.2 < 10 <= 100 * 0.7^6).
+TEST_F(SyncHostBadPeerTest, ABadPeersProposalsAreRefutedOnLocalRunsUntilItIsIgnored) {
+  int refuted = 0;
+  RefuteUntilIgnored(10.0, &refuted);
+  EXPECT_EQ(refuted, 7);
+}
+
+// ruvector.sync_ignore_below = 50: m is ignored after 2 (100 * 0.7^2 = 49).
+TEST_F(SyncHostBadPeerTest, AHigherIgnoreThresholdIgnoresABadPeerAfterFewerRefutations) {
+  int refuted = 0;
+  RefuteUntilIgnored(50.0, &refuted);
+  EXPECT_EQ(refuted, 2);
 }
 
 }  // namespace

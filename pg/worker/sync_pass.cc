@@ -29,6 +29,7 @@ double g_sync_epsilon = 0.1;
 double g_sync_delta = 0.0;
 double g_sync_epsilon_budget = 10.0;
 int g_sync_stream_replicas = 1;
+double g_sync_ignore_below = 10.0;
 
 bool CheckSyncEpsilon(double* newval, void** extra, GucSource source) {
   if (!(*newval > 0.0 && *newval <= 10.0)) {
@@ -103,6 +104,7 @@ SyncSettings CurrentSettings() {
   s.delta = g_sync_delta;
   s.epsilon_budget = g_sync_epsilon_budget;
   s.replicas = g_sync_stream_replicas;
+  s.ignore_below = g_sync_ignore_below;
   return s;
 }
 

@@ -23,6 +23,7 @@ extern double g_sync_epsilon;
 extern double g_sync_delta;
 extern double g_sync_epsilon_budget;
 extern int g_sync_stream_replicas;
+extern double g_sync_ignore_below;
 /// GUC check hooks (init.cc registers them).
 bool CheckSyncEpsilon(double* newval, void** extra, GucSource source);
 bool CheckSyncDelta(double* newval, void** extra, GucSource source);

@@ -31,12 +31,21 @@ Result<std::unique_ptr<SyncNode>> SyncNode::Create(Keystore keystore, SyncNodeOp
   return node;
 }
 
-Result<std::vector<OutgoingMessage>> SyncNode::SealForPeers(MessageKind kind, const Bytes& payload,
-                                                            int64_t now_us) {
-  std::vector<OutgoingMessage> out;
+std::vector<NodeId> SyncNode::HeardPeers() const {
+  std::vector<NodeId> heard;
   for (const auto& [id, peer] : keystore_.peers()) {
-    if (book_.IsIgnored(id)) continue;
-    RUVECTOR_ASSIGN_OR_RETURN(Bytes bytes, sealer_.Seal(kind, peer, payload, now_us));
+    if (!book_.IsIgnored(id)) heard.push_back(id);
+  }
+  return heard;
+}
+
+Result<std::vector<OutgoingMessage>> SyncNode::SealFor(const std::vector<NodeId>& recipients, MessageKind kind,
+                                                       const Bytes& payload, int64_t now_us) {
+  std::vector<OutgoingMessage> out;
+  for (const NodeId& id : recipients) {
+    const PeerInfo* peer = keystore_.FindPeer(id);
+    if (peer == nullptr) continue;
+    RUVECTOR_ASSIGN_OR_RETURN(Bytes bytes, sealer_.Seal(kind, *peer, payload, now_us));
     out.push_back({id, std::move(bytes)});
   }
   last_sealed_us_ = now_us;
@@ -47,7 +56,7 @@ Result<std::vector<OutgoingMessage>> SyncNode::HeartbeatIfDue(int64_t now_us) {
   if (last_sealed_us_ != INT64_MIN && now_us - last_sealed_us_ < options_.config.max_sync_interval_us / 2) {
     return std::vector<OutgoingMessage>{};
   }
-  return SealForPeers(MessageKind::kHeartbeat, EncodeHeartbeat(), now_us);
+  return SealFor(HeardPeers(), MessageKind::kHeartbeat, EncodeHeartbeat(), now_us);
 }
 
 size_t SyncNode::ExpireProposals(int64_t now_us) {
@@ -63,8 +72,8 @@ Result<std::vector<OutgoingMessage>> SyncNode::Propose(const std::vector<Pattern
     RUVECTOR_ASSIGN_OR_RETURN(PatternProposal proposal,
                               PrivatizePattern(obs, options_.privacy, noise, &accountant_));
     RUVECTOR_RETURN_IF_ERROR(ledger_.Propose(id(), proposal, now_us));
-    RUVECTOR_ASSIGN_OR_RETURN(auto sealed, SealForPeers(MessageKind::kPatternProposal,
-                                                        EncodeProposal(proposal), now_us));
+    RUVECTOR_ASSIGN_OR_RETURN(auto sealed, SealFor(HeardPeers(), MessageKind::kPatternProposal,
+                                                   EncodeProposal(proposal), now_us));
     for (auto& m : sealed) out.push_back(std::move(m));
   }
   return out;
@@ -133,8 +142,14 @@ Result<std::vector<OutgoingMessage>> SyncNode::Validate(const ProposalId& propos
   vote.local_gain = local_gain;
   vote.local_samples = local_samples;
   ledger_.NoteSeen(id(), now_us, now_us);
+  // The recipients are the peers heard before this vote counts: a vote that
+  // decides the proposal may get its proposer (or a validator who voted the
+  // other way) ignored here, and that node must still learn the outcome of a
+  // proposal it made or voted on while it was heard (otherwise its ledger
+  // keeps the proposal open and its book misses the decision).
+  const std::vector<NodeId> recipients = HeardPeers();
   RUVECTOR_RETURN_IF_ERROR(ledger_.AddVote(id(), vote, now_us));
-  return SealForPeers(MessageKind::kVote, EncodeVote(vote), now_us);
+  return SealFor(recipients, MessageKind::kVote, EncodeVote(vote), now_us);
 }
 
 }  // namespace ruvector_dag::sync

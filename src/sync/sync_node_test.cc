@@ -23,6 +23,13 @@ constexpr uint64_t kSeed = 7;
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    SyncNodeOptions opt;
+    opt.privacy.min_samples = 50;
+    Build(opt);
+  }
+  // Replaces the nodes with three new ones (each the others' peer) with `opt`.
+  void Build(const SyncNodeOptions& opt) {
+    nodes_.clear();
     std::vector<NodeIdentity> ids;
     for (const char* name : {"pg-a", "pg-b", "pg-c"}) {
       auto id = NodeIdentity::Generate(name);
@@ -36,8 +43,6 @@ class ClusterTest : public ::testing::Test {
       for (size_t j = 0; j < infos.size(); ++j) {
         if (j != i) ASSERT_TRUE(ks.AddPeer(infos[j]).ok());
       }
-      SyncNodeOptions opt;
-      opt.privacy.min_samples = 50;
       auto node = SyncNode::Create(std::move(ks), opt);
       ASSERT_TRUE(node.ok()) << node.status().ToString();
       nodes_.push_back(std::move(node).value());
@@ -145,6 +150,42 @@ TEST_F(ClusterTest, APeerProposingOnlyBadPatternsIsEventuallyIgnored) {
   EXPECT_TRUE(ByIdx(2)->reputation().IsIgnored(bad->id()));
   EXPECT_FALSE(ByIdx(1)->reputation().IsIgnored(ByIdx(2)->id()));
   EXPECT_NEAR(ByIdx(1)->reputation().Stake(bad->id()), 100 * std::pow(0.7, 7), 1e-9);
+}
+
+// The vote that decides a proposal may get its proposer ignored by the
+// voter (here at once: ignore_below 75, one refutation leaves 70); it is
+// still sealed for the proposer, whose ledger then decides the proposal and
+// whose book takes the same slash as everyone else's.
+TEST_F(ClusterTest, TheVoteThatGetsAProposerIgnoredStillReachesIt) {
+  SyncNodeOptions opt;
+  opt.privacy.min_samples = 50;
+  opt.reputation.ignore_below = 75.0;
+  Build(opt);
+  SyncNode* a = ByIdx(0);
+  auto out = a->Propose({Obs(21, 0.4)}, noise_, kT0);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  auto received = Deliver(*out, kT0 + 1000);
+  ASSERT_TRUE(received[0].status.ok()) << received[0].status.ToString();
+  const ProposalId pid = received[0].proposal;
+  auto vb = ByIdx(1)->Validate(pid, -0.5, 40, kT0 + 2000);
+  ASSERT_TRUE(vb.ok()) << vb.status().ToString();
+  ASSERT_EQ(vb->size(), 2u);
+  Deliver(*vb, kT0 + 3000);
+  // c's vote decides: on c's own ledger a is ignored from now on.
+  auto vc = ByIdx(2)->Validate(pid, -0.2, 40, kT0 + 4000);
+  ASSERT_TRUE(vc.ok()) << vc.status().ToString();
+  EXPECT_EQ(ByIdx(2)->ledger().Find(pid)->state, ProposalState::kRefuted);
+  EXPECT_TRUE(ByIdx(2)->reputation().IsIgnored(a->id()));
+  ASSERT_EQ(vc->size(), 2u) << "the deciding vote is sealed for the proposer too";
+  for (const auto& r : Deliver(*vc, kT0 + 5000)) EXPECT_EQ(r.state, ProposalState::kRefuted) << r.status.ToString();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(ByIdx(i)->ledger().Find(pid)->state, ProposalState::kRefuted) << i;
+    EXPECT_DOUBLE_EQ(ByIdx(i)->reputation().Stake(a->id()), 70.0) << i;
+  }
+  // a's own book, like everyone's, is below the threshold now.
+  EXPECT_EQ(a->Propose({Obs(22, 0.4)}, noise_, kT0 + 6000).status().code(), StatusCode::kFailedPrecondition);
+  auto vb2 = ByIdx(1)->Validate(pid, -0.5, 40, kT0 + 7000);
+  EXPECT_FALSE(vb2.ok()) << "a decided proposal takes no more votes";
 }
 
 TEST_F(ClusterTest, ReplayedForgedAndTamperedMessagesAreRejectedWithReasons) {
