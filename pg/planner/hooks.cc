@@ -557,19 +557,23 @@ bool ShouldObserve(QueryDesc* qd, int eflags) {
 /// with the first (row counting costs a few nanoseconds per row and node,
 /// which shows on large scans; the statement's latency is always measured).
 /// A sample that falls on a run of a steady pattern that its window would
-/// hold is owed to this backend's next observed execution that is not such a
-/// run -- at the latest the run that ends that window, which is observed in
-/// full anyway -- so that the sample does not end the window early (a
-/// record per window, not per sample: "Steady patterns").
+/// hold is owed to a later execution of this backend, so that it does not
+/// end the window early (a record per window, not per sample: "Steady
+/// patterns"): the runs the window still holds by count are passed over
+/// without a look (the same number of this backend's next observed
+/// executions, of any pattern), and the next one is asked again -- at the
+/// latest the run that ends that window, which is observed in full anyway.
 bool SampleRows(const QueryDesc* qd) {
   static uint64_t executions = 0;
   static double cached_rate = -1.0;
   static uint64_t every = 1;
   static bool owed = false;
+  static int pass_over = 0;  // owed: executions to pass over before asking again
   const double rate = g_row_sample_rate;
   if (rate >= 1.0) return true;
   if (!(rate > 0.0)) {
     owed = false;
+    pass_over = 0;
     return false;
   }
   if (rate != cached_rate) {
@@ -579,6 +583,10 @@ bool SampleRows(const QueryDesc* qd) {
   }
   if (executions++ % every == 0) owed = true;
   if (!owed) return false;
+  if (pass_over > 0) {
+    --pass_over;
+    return false;
+  }
   if (g_debug_fault == 0 && g_timer_count < kMaxStatementTimers) {
     // Only a run our statement timer times can be held by a window.
     const PlanTemplate* tmpl = nullptr;
@@ -586,7 +594,11 @@ bool SampleRows(const QueryDesc* qd) {
     if (SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth)) {
       instr_time now;
       INSTR_TIME_SET_CURRENT(now);
-      if (SteadyWindowHolds(*steer, now)) return false;
+      const int left = SteadyWindowRunsLeft(*steer, now);
+      if (left >= 0) {
+        pass_over = left;
+        return false;
+      }
     }
   }
   owed = false;

@@ -116,8 +116,9 @@ Window* HoldingWindow(uint64_t key, int64_t now_us) {
 
 }  // namespace
 
-bool SteadyWindowHolds(const PlanSteerInfo& steer, const instr_time& now) {
-  return HoldingWindow(steer.identity.pattern_key, Micros(now)) != nullptr;
+int SteadyWindowRunsLeft(const PlanSteerInfo& steer, const instr_time& now) {
+  const Window* w = HoldingWindow(steer.identity.pattern_key, Micros(now));
+  return w != nullptr ? g_steady_batch - 2 - static_cast<int>(w->pending.runs) : -1;
 }
 
 bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
