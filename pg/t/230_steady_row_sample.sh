@@ -6,20 +6,7 @@
 # run), and the records that end windows still carry measured row counts.
 source "$(dirname "$0")/lib.sh"
 
-# The statement takes far less than 1 ms: with the default minimum the
-# learner does not explore it in the background (the test server's 0 would).
-psql_db postgres <<'SQL' >/dev/null
-DROP DATABASE IF EXISTS rv230;
-CREATE DATABASE rv230;
-ALTER SYSTEM SET ruvector.dag_exploration_min_ms = 1;
-SELECT pg_reload_conf();
-SQL
-psql_db rv230 <<'SQL' >/dev/null
-CREATE EXTENSION ruvector_dag CASCADE;
-CREATE TABLE t230 (i int PRIMARY KEY, v int);
-INSERT INTO t230 SELECT g, g % 7 FROM generate_series(1, 1000) g;
-ANALYZE t230;
-SQL
+steady_setup rv230 t230
 script=$RV_WORK/230_pgbench.sql
 printf '\\set k random(1, 1000)\nSELECT v FROM t230 WHERE i = :k;\n' >"$script"
 chmod a+r "$script"
