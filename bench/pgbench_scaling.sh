@@ -32,6 +32,13 @@
 #        RUVECTOR_BENCH_CLIENTS ("1 2 4 8")
 #        RUVECTOR_BENCH_SCALE (10)    pgbench scale factor
 #        RUVECTOR_BENCH_TOGGLE (reload) reload | restart, see above
+#        RUVECTOR_BENCH_PIN=1  the same CPU placement in every run: client i
+#          and its backend on CPU i mod nproc (one pgbench per client; the
+#          CPUs are taken as 0 .. nproc-1). On a small VM the placement
+#          (each backend with its client on one CPU, or split) moves the
+#          CPU per transaction by tens of per cent from run to run
+#          (docs/benchmarks.md); pinning takes that out of the ratios
+#          and measures the pinned placement only.
 #        RUVECTOR_BENCH_PRIVATE=1  preload BUILD_DIR's library by its path
 #          instead of installing it (the extension's SQL objects are never
 #          created here): no install lock needed
@@ -51,6 +58,9 @@ pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 [ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
 case "$toggle" in reload|restart) ;; *) echo "RUVECTOR_BENCH_TOGGLE must be reload or restart" >&2; exit 1 ;; esac
+if [ "${RUVECTOR_BENCH_PIN:-0}" = 1 ] && ! command -v taskset >/dev/null; then
+  echo "RUVECTOR_BENCH_PIN=1 needs taskset (util-linux)" >&2; exit 1
+fi
 
 source "$root/bench/lib.sh"
 bench_library "${RUVECTOR_BENCH_PRIVATE:-0}"
@@ -109,18 +119,47 @@ worker_ticks() {
   done
   echo "$total"
 }
+# RUVECTOR_BENCH_PIN=1: client i is its own single-connection pgbench on CPU
+# i mod ncpu (taskset), and its backend is moved to the same CPU as soon as
+# it shows in pg_stat_activity (within ~0.1 s of the run's start), so that
+# every run has the same placement. Prints the clients' pgbench outputs.
+pinned_pgbench() {  # clients
+  local c=$1 i pinned=0 app p
+  local ncpu
+  ncpu=$(nproc)
+  for i in $(seq 0 $((c - 1))); do
+    PGAPPNAME=rvpin$i taskset -c $((i % ncpu)) "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 1 -j 1 \
+      -T "$seconds" -n postgres >"$work/pin$i.out" 2>&1 &
+  done
+  for _ in $(seq 1 100); do
+    pinned=0
+    while read -r app p; do
+      [ -n "$p" ] && taskset -pc $((${app#rvpin} % ncpu)) "$p" >/dev/null 2>&1 && pinned=$((pinned + 1))
+    done < <(sql "SELECT application_name || ' ' || pid FROM pg_stat_activity WHERE application_name LIKE 'rvpin%'")
+    [ "$pinned" -eq "$c" ] && break
+    sleep 0.02
+  done
+  wait
+  [ "$pinned" -eq "$c" ] || echo "only $pinned of $c backends pinned" >&2
+  for i in $(seq 0 $((c - 1))); do cat "$work/pin$i.out"; done
+}
 run() {  # clients -> "tps server_cpu_us_per_txn worker_cpu_us_per_txn"
   local c=$1 j=$1 out c0 w0 c1 w1 n
   [ "$j" -gt 2 ] && j=2
   c0=$(cluster_ticks)
   w0=$(worker_ticks)
-  out=$("$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c "$c" -j "$j" -T "$seconds" -n postgres 2>&1)
+  if [ "${RUVECTOR_BENCH_PIN:-0}" = 1 ]; then
+    out=$(pinned_pgbench "$c")
+  else
+    out=$("$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c "$c" -j "$j" -T "$seconds" -n postgres 2>&1)
+  fi
   sleep 0.5  # the postmaster reaps the run's backends
   c1=$(cluster_ticks)
   w1=$(worker_ticks)
-  n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
-  awk -v t="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)" -v c=$((c1 - c0)) -v w=$((w1 - w0)) \
-    -v n="${n:-1}" -v us="$tick_us" 'BEGIN {printf "%.0f %.2f %.2f\n", t, c * us / n, w * us / n}'
+  # (Summed over the clients' pgbench outputs when pinned.)
+  n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
+  awk -v t="$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | awk '{s += $1} END {print s + 0}')" -v c=$((c1 - c0)) \
+    -v w=$((w1 - w0)) -v n="${n:-1}" -v us="$tick_us" 'BEGIN {if (n == 0) n = 1; printf "%.0f %.2f %.2f\n", t, c * us / n, w * us / n}'
 }
 declare -A tps cpu wcpu ratio cratio
 current=""
@@ -173,7 +212,9 @@ median_ci() {
     }'
 }
 
-echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats on/off pairs per client count, toggle by $toggle"
+pin_note=""
+[ "${RUVECTOR_BENCH_PIN:-0}" = 1 ] && pin_note=", client i and its backend pinned to CPU i mod $(nproc)"
+echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats on/off pairs per client count, toggle by $toggle$pin_note"
 echo "($(nproc) CPUs, $started to $(date -u '+%H:%M UTC'), load average $load_before at the start and $load_after at the end)"
 echo "tps: median; on/off: median of the paired TPS ratios [>= 90 % confidence interval] and the sign test's p;"
 echo "cpu_us: postgres processes' CPU time per transaction (median); cpu on/off: median of the paired ratios [interval] p;"

@@ -194,7 +194,8 @@ void DefineGucs() {
                            "Share of observed executions whose per-node row counts are measured (1 = all).",
                            "Latency is measured on every execution; row counting costs a little per row and plan "
                            "node, so it is sampled (deterministically: every round(1/rate)-th execution of a "
-                           "session, starting with the first).",
+                           "session, starting with the first; one that falls on a steady pattern's run its window holds "
+                           "moves to a later execution, at the latest the run that ends the window).",
                            &g_row_sample_rate, 0.1, 0.0, 1.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.dag_steady_batch",
                           "Most runs of a steady pattern that one trajectory record stands for (1 = a record per "

@@ -54,7 +54,8 @@ bool Active() { return g_enabled && State() != nullptr; }
 // --- statement timers ----------------------------------------------------------
 //
 // The executor run time of an observed statement, measured with two clock
-// reads around each ExecutorRun and ExecutorFinish instead of an
+// reads around each ExecutorRun and each ExecutorFinish that can run work of
+// the statement (FinishDoesWork) instead of an
 // Instrumentation (which would cost an allocation and the bookkeeping of a
 // plan node per statement). One entry per observed execution from
 // ExecutorStart to ExecutorEnd, found by its QueryDesc (executions nest:
@@ -555,19 +556,53 @@ bool ShouldObserve(QueryDesc* qd, int eflags) {
 /// 1-in-round(1/rate) sample of this backend's observed executions, starting
 /// with the first (row counting costs a few nanoseconds per row and node,
 /// which shows on large scans; the statement's latency is always measured).
-bool SampleRows() {
+/// A sample that falls on a run of a steady pattern that its window would
+/// hold is owed to a later execution of this backend, so that it does not
+/// end the window early (a record per window, not per sample: "Steady
+/// patterns"): the runs the window still holds by count are passed over
+/// without a look (the same number of this backend's next observed
+/// executions, of any pattern), and the next one is asked again -- at the
+/// latest the run that ends that window, which is observed in full anyway.
+bool SampleRows(const QueryDesc* qd) {
   static uint64_t executions = 0;
   static double cached_rate = -1.0;
   static uint64_t every = 1;
+  static bool owed = false;
+  static int pass_over = 0;  // owed: executions to pass over before asking again
   const double rate = g_row_sample_rate;
   if (rate >= 1.0) return true;
-  if (!(rate > 0.0)) return false;
+  if (!(rate > 0.0)) {
+    owed = false;
+    pass_over = 0;
+    return false;
+  }
   if (rate != cached_rate) {
     const uint64_t n = static_cast<uint64_t>(std::llround(1.0 / rate));
     every = n == 0 ? 1 : n;
     cached_rate = rate;
   }
-  return executions++ % every == 0;
+  if (executions++ % every == 0) owed = true;
+  if (!owed) return false;
+  if (pass_over > 0) {
+    --pass_over;
+    return false;
+  }
+  if (g_debug_fault == 0 && g_timer_count < kMaxStatementTimers) {
+    // Only a run our statement timer times can be held by a window.
+    const PlanTemplate* tmpl = nullptr;
+    const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
+    if (SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth)) {
+      instr_time now;
+      INSTR_TIME_SET_CURRENT(now);
+      const int left = SteadyWindowRunsLeft(*steer, now);
+      if (left >= 0) {
+        pass_over = left;
+        return false;
+      }
+    }
+  }
+  owed = false;
+  return true;
 }
 
 void ExecutorStartHook(QueryDesc* qd, int eflags) {
@@ -575,7 +610,7 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
   bool observe = ShouldObserve(qd, eflags);
   // Per-node row counts only (per-node timing is too expensive), and only
   // on a sample of executions; EXPLAIN ANALYZE instruments everything anyway.
-  if (observe && SampleRows()) qd->instrument_options |= INSTRUMENT_ROWS;
+  if (observe && SampleRows(qd)) qd->instrument_options |= INSTRUMENT_ROWS;
   if (g_prev_executor_start != nullptr) {
     g_prev_executor_start(qd, eflags);
   } else {
@@ -625,12 +660,21 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
   if (vector_nest >= 0) EndVectorSetting(vector_nest, true);
 }
 
+/// Whether ExecutorFinish can run work of the statement itself: AFTER
+/// triggers of its own data changes, the rest of its data-modifying WITH
+/// queries. A plain SELECT's has nothing to run (a function it calls runs
+/// its statements' triggers inside ExecutorRun), so it is not timed: two
+/// clock reads fewer per statement.
+bool FinishDoesWork(const QueryDesc* qd) {
+  return qd->operation != CMD_SELECT || qd->plannedstmt == nullptr || qd->plannedstmt->hasModifyingCTE;
+}
+
 void ExecutorFinishHook(QueryDesc* qd) {
   ++g_exec_nesting;
   PG_TRY();
   {
     // Inside the try block: nothing of it is read after an error.
-    const int timer = g_timer_count > 0 ? TimerIndex(qd) : -1;
+    const int timer = g_timer_count > 0 && FinishDoesWork(qd) ? TimerIndex(qd) : -1;
     instr_time start;
     if (timer >= 0) INSTR_TIME_SET_CURRENT(start);
     if (g_prev_executor_finish != nullptr) {

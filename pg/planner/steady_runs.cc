@@ -95,20 +95,39 @@ bool SteadyKind(const PlanSteerInfo* steer, const PlanTemplate* tmpl, int exec_n
          steer->identity.database_oid == MyDatabaseId && steer->identity.role_oid == GetUserId();
 }
 
-bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
-                    const instr_time& now) {
-  if (g_steady_batch <= 1 || g_steer == nullptr || !(latency_ms >= 0.0)) return false;
-  const int64_t now_us = Micros(now);
-  if (now_us >= g_flush_due_us) return false;  // old windows are due a record first (none: INT64_MAX)
-  const uint64_t key = steer.identity.pattern_key;
+namespace {
+
+/// The window that adds a run of pattern `key` ending at `now_us` without
+/// ending (nullptr when the run must be observed in full: see
+/// SteadyFastPath).
+Window* HoldingWindow(uint64_t key, int64_t now_us) {
+  if (g_steady_batch <= 1 || g_steer == nullptr) return nullptr;
+  if (now_us >= g_flush_due_us) return nullptr;  // old windows are due a record first (none: INT64_MAX)
   const SteadyCacheEntry& c = g_steady_cache[Slot(key, kSteadyCacheSlots)];
   if (c.key != key || !c.steady || c.generation != QueryFilterGeneration(g_steer) || c.min_ms != g_explore_min_ms) {
-    return false;
+    return nullptr;
   }
   Window& w = g_windows[Slot(key, kWindows)];
   if (w.key != key || now_us >= w.due_us || w.pending.runs + 1 >= static_cast<uint32_t>(g_steady_batch)) {
-    return false;
+    return nullptr;
   }
+  return &w;
+}
+
+}  // namespace
+
+int SteadyWindowRunsLeft(const PlanSteerInfo& steer, const instr_time& now) {
+  const Window* w = HoldingWindow(steer.identity.pattern_key, Micros(now));
+  return w != nullptr ? g_steady_batch - 2 - static_cast<int>(w->pending.runs) : -1;
+}
+
+bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
+                    const instr_time& now) {
+  if (!(latency_ms >= 0.0)) return false;
+  const int64_t now_us = Micros(now);
+  Window* found = HoldingWindow(steer.identity.pattern_key, now_us);
+  if (found == nullptr) return false;
+  Window& w = *found;
   if (w.pending.runs == 0) {
     // The window's first run: what a record of the window alone needs.
     w.generation = State()->generation;

@@ -63,6 +63,17 @@ bool SteadyKind(const PlanSteerInfo* steer, const PlanTemplate* tmpl, int exec_n
 bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
                     const instr_time& now);
 
+/// Whether a run of a plan planned as `steer` (of SteadyKind) that ended at
+/// `now` would be added to its pattern's window without ending it -- what
+/// SteadyFastPath decides before it adds the run --, and if so how many
+/// further runs the window holds by count before the run that ends it (0 or
+/// more; -1: the run would not be held). The executor start hook asks it
+/// with the clock at the start of a run, to leave the row-count sample to
+/// the run that ends the window (a run ends no earlier than it starts, so a
+/// run that would not be held at its start is not held). No allocation,
+/// lock or error.
+int SteadyWindowRunsLeft(const PlanSteerInfo& steer, const instr_time& now);
+
 /// The full path of a run of SteadyKind: refreshes the cached steadiness of
 /// its pattern (shared steering lock) and hands over the runs its window
 /// holds (which the run's record then carries); the run's record restarts

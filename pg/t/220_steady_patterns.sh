@@ -5,20 +5,7 @@
 # written. docs/postgres.md, "Steady patterns".
 source "$(dirname "$0")/lib.sh"
 
-# The statement takes far less than 1 ms: with the default minimum the
-# learner does not explore it in the background (the test server's 0 would).
-psql_db postgres <<'SQL' >/dev/null
-DROP DATABASE IF EXISTS rv220;
-CREATE DATABASE rv220;
-ALTER SYSTEM SET ruvector.dag_exploration_min_ms = 1;
-SELECT pg_reload_conf();
-SQL
-psql_db rv220 <<'SQL' >/dev/null
-CREATE EXTENSION ruvector_dag CASCADE;
-CREATE TABLE t200 (i int PRIMARY KEY, v int);
-INSERT INTO t200 SELECT g, g % 7 FROM generate_series(1, 1000) g;
-ANALYZE t200;
-SQL
+steady_setup rv220 t200
 stmt="SELECT v FROM t200 WHERE i = \$1"
 script=$RV_WORK/200_pgbench.sql
 printf '\\set k random(1, 1000)\nSELECT v FROM t200 WHERE i = :k;\n' >"$script"

@@ -45,6 +45,18 @@ wait_ready() {  # until a query succeeds, at most 60 s
 }
 # learn_now DB: the worker has learned every trajectory recorded so far.
 learn_now() { quiet "$1" "SELECT ruvector.dag_learn_now()" >/dev/null; }
+# steady_setup DB TABLE: a new database DB with the extension and TABLE (i int
+# PRIMARY KEY, v int) of 1,000 analyzed rows, for a statement of far less
+# than 1 ms; sets ruvector.dag_exploration_min_ms to its default 1 so that
+# the learner does not explore it in the background (the test server's 0
+# would) and the statement's pattern becomes steady (docs/postgres.md,
+# "Steady patterns"). The caller resets the setting when done.
+steady_setup() {
+  psql_db postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" \
+    -c "ALTER SYSTEM SET ruvector.dag_exploration_min_ms = 1" -c "SELECT pg_reload_conf()" >/dev/null
+  psql_db "$1" -c "CREATE EXTENSION ruvector_dag CASCADE" -c "CREATE TABLE $2 (i int PRIMARY KEY, v int)" \
+    -c "INSERT INTO $2 SELECT g, g % 7 FROM generate_series(1, 1000) g" -c "ANALYZE $2" >/dev/null
+}
 # done_testing: prints the plan and exits with the script's verdict.
 done_testing() {
   echo "1..$t_n"
