@@ -40,11 +40,7 @@ cleanup() {
   "${rv_as_pg[@]}" "$RV_BINDIR/pg_ctl" -D "$bdata" -m immediate stop >/dev/null 2>&1 || true
   "$root/scripts/nats_cluster.sh" destroy "$nats" >/dev/null 2>&1 || true
   psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  psql_db postgres -c "ALTER SYSTEM RESET ruvector.sync_enabled" -c "ALTER SYSTEM RESET ruvector.sync_nats_urls" \
-    -c "ALTER SYSTEM RESET ruvector.sync_node_name" -c "ALTER SYSTEM RESET ruvector.sync_min_interval" \
-    -c "ALTER SYSTEM RESET ruvector.sync_pattern_maturity" -c "ALTER SYSTEM RESET ruvector.dag_exploration_cpu_budget" \
-    -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
-  rm -f "$RV_DATA/ruvector_sync.state" "$RV_DATA/ruvector_sync.peers" 2>/dev/null || true
+  sync_reset_a ruvector.dag_exploration_cpu_budget
 }
 trap cleanup EXIT
 
