@@ -6,8 +6,8 @@
 # it, B takes it as a prior, measures it and votes. Then an attacker that can
 # read and publish on the NATS server (tests/sync_attacker) replays the
 # captured proposal and vote byte for byte, publishes copies with one bit
-# flipped in the signature and in the sealed payload, sends A's proposal to A
-# itself, seals well-formed proposals and votes with keys of its own (a node
+# flipped in the signature, in the sealed payload and in the sequence, sends
+# A's proposal to A itself, seals well-formed proposals and votes with keys of its own (a node
 # in no peers file, one named like A), and signs messages that name A or B as
 # their sender with its own key. Each server rejects every one with the
 # expected reason (qudag_status().rejected_by_reason, qudag_peers()), accepts
@@ -208,11 +208,13 @@ att capture "$url" vote "$key_a" "$RV_WORK/vote.bin"
 check "the captured proposal does not show its arm (the payload is sealed)" \
   "$(grep -c -a -F "$arm" "$RV_WORK/proposal.bin" || true)" 0
 # To B: (1) the proposal again, (2) with a flipped signature bit, a flipped
-# sealed-payload bit, (3) from a node in no peers file, from a node named "a"
+# sealed-payload bit, a flipped sequence bit, (3) from a node in no peers file, from a node named "a"
 # with its own key, and naming A as its sender but signed with another key.
 att publish "$url" "$key_b" "$RV_WORK/proposal.bin"
 att publish "$url" "$key_b" "$RV_WORK/proposal.bin" signature 12345
 att publish "$url" "$key_b" "$RV_WORK/proposal.bin" sealed 77
+# ... and with its sequence number changed (a replay that the window would not catch)
+att publish "$url" "$key_b" "$RV_WORK/proposal.bin" header 576
 att forge-proposal "$url" mallory "$key_b" "$fp" "$arm"
 att forge-proposal "$url" a "$key_b" "$fp" "$arm"
 att forge-proposal "$url" a "$key_b" "$fp" "$arm" "$key_a"
@@ -226,12 +228,12 @@ att publish "$url" "$key_a" "$RV_WORK/proposal.bin"
 att forge-vote "$url" mallory "$key_a" "$pid" "$key_a"
 att forge-vote "$url" b "$key_a" "$pid" "$key_a" "$key_b"
 for _ in $(seq 1 120); do
-  [ "$(received a_sql)" -ge $((a_received + 6)) ] && [ "$(received psql_b)" -ge $((b_received + 6)) ] && break
+  [ "$(received a_sql)" -ge $((a_received + 6)) ] && [ "$(received psql_b)" -ge $((b_received + 7)) ] && break
   sleep 0.25
 done
 echo "# A after: $(counters a_sql); B after: $(counters psql_b)"
-check "A and B each received the six attacking messages" \
-  "$(( $(received a_sql) - a_received )) $(( $(received psql_b) - b_received ))" "6 6"
+check "A and B received the six and seven attacking messages" \
+  "$(( $(received a_sql) - a_received )) $(( $(received psql_b) - b_received ))" "6 7"
 delta() {  # SRV: the change of every rejection reason since the baseline, non-zero ones
   local r out= n
   for r in $reasons; do
@@ -240,13 +242,13 @@ delta() {  # SRV: the change of every rejection reason since the baseline, non-z
   done
   echo "$out"
 }
-check "B rejected the replayed proposal (replayed), both tampered copies and the copy signed for A's name (bad_signature), both outsiders (unknown_sender)" \
-  "$(delta psql_b)" "replayed=1 bad_signature=3 unknown_sender=2 "
+check "B rejected the replayed proposal (replayed), the three tampered copies and the copy signed for A's name (bad_signature), both outsiders (unknown_sender)" \
+  "$(delta psql_b)" "replayed=1 bad_signature=4 unknown_sender=2 "
 check "A rejected the replayed vote (replayed), both tampered copies and the vote signed for B's name (bad_signature), the outsider (unknown_sender), its own proposal (wrong_recipient)" \
   "$(delta a_sql)" "replayed=1 bad_signature=3 unknown_sender=1 wrong_recipient=1 "
 check "neither accepted any of them" "$(( $(accepted a_sql) - a_accepted )) $(( $(accepted psql_b) - b_accepted ))" "0 0"
-check "qudag_peers() counts the four rejected messages that claimed to be from the peer, on each" \
-  "$(( $(peer_rejected a_sql) - a_peer )) $(( $(peer_rejected psql_b) - b_peer ))" "4 4"
+check "qudag_peers() counts the rejected messages that claimed to be from the peer (four on A, five on B)" \
+  "$(( $(peer_rejected a_sql) - a_peer )) $(( $(peer_rejected psql_b) - b_peer ))" "4 5"
 check "A's ledger, votes, stakes, priors and deployments are unchanged" "$(state a_sql)" "$a_before"
 check "B's ledger, votes, stakes, priors and deployments are unchanged" "$(state psql_b)" "$b_before"
 check "B holds A's proposal once, A holds B's vote once" \
@@ -264,7 +266,7 @@ for _ in $(seq 1 80); do
 done
 check "B accepted A's next genuine proposal" "$got" t
 check "B accepted exactly that message and rejected nothing more" \
-  "$(( $(accepted psql_b) - b_accepted ))/$(delta psql_b)" "1/replayed=1 bad_signature=3 unknown_sender=2 "
+  "$(( $(accepted psql_b) - b_accepted ))/$(delta psql_b)" "1/replayed=1 bad_signature=4 unknown_sender=2 "
 check "no server crashed" \
   "$({ cat "$blog"; tail -c +$((log_start + 1)) "$RV_LOG"; } | grep -c 'terminated by signal' || true)" 0
 echo "# topic time $(( $(date +%s) - t_start )) s"

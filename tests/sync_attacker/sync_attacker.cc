@@ -8,9 +8,10 @@
 //   sync_attacker capture URL KIND RECIPIENT_KEY OUT
 //       writes the newest stored message of KIND (proposal, vote, heartbeat)
 //       addressed to the node whose public key is RECIPIENT_KEY to OUT
-//   sync_attacker publish URL RECIPIENT_KEY FILE [signature|sealed BIT]
+//   sync_attacker publish URL RECIPIENT_KEY FILE [header|sealed|signature BIT]
 //       publishes FILE on RECIPIENT_KEY's subject as it is, or with bit BIT of
-//       its signature or of its sealed payload flipped
+//       its header (88 bytes: bit 576 is the sequence's lowest), of its sealed
+//       payload or of its signature flipped
 //   sync_attacker forge-proposal URL NAME RECIPIENT_KEY FINGERPRINT ARM [CLAIMED_KEY]
 //       (FINGERPRINT as qudag_proposals() shows it: a signed 64-bit decimal)
 //   sync_attacker forge-vote URL NAME RECIPIENT_KEY PROPOSAL_ID PROPOSER_KEY [CLAIMED_KEY]
@@ -69,7 +70,7 @@ constexpr std::string_view kSignatureContext = "ruvector-sync/v1 message";
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
                "usage: sync_attacker capture URL proposal|vote|heartbeat RECIPIENT_KEY OUT\n"
-               "       sync_attacker publish URL RECIPIENT_KEY FILE [signature|sealed BIT]\n"
+               "       sync_attacker publish URL RECIPIENT_KEY FILE [header|sealed|signature BIT]\n"
                "       sync_attacker forge-proposal URL NAME RECIPIENT_KEY FINGERPRINT ARM [CLAIMED_KEY]\n"
                "       sync_attacker forge-vote URL NAME RECIPIENT_KEY PROPOSAL_ID PROPOSER_KEY [CLAIMED_KEY]\n");
   std::exit(2);
@@ -203,13 +204,15 @@ uint64_t ParseU64(const std::string& text, const char* what) {
   return v;
 }
 
-// Flips bit `bit` of the signature or of the sealed payload (AEAD ciphertext
-// and tag) of `message`.
+// Flips bit `bit` of the header, of the sealed payload (AEAD ciphertext and
+// tag) or of the signature of `message`.
 void FlipBit(Bytes* message, const std::string& region, uint64_t bit) {
   if (message->size() < ruvector_dag::sync::kEnvelopeOverheadBytes) Fail("not a sync message: too short");
   const size_t sig_offset = message->size() - ruvector_dag::sync::kSignatureBytes;
   size_t begin = 0, end = 0;
-  if (region == "signature") {
+  if (region == "header") {
+    end = ruvector_dag::sync::kEnvelopeHeaderBytes;
+  } else if (region == "signature") {
     begin = sig_offset;
     end = message->size();
   } else if (region == "sealed") {
