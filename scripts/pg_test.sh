@@ -52,6 +52,15 @@ fi
 # Everything this script runs is built before the install lock is taken, so a
 # slow build never holds up another checkout's run.
 cmake --build "$build" --target ruvector_dag_pg ruvector_pg ruvector-dag -j "$jobs"
+# The sync attacker of pg/t/280 (a test tool) exists in builds with the tests
+# and the NATS transport; without it that topic skips itself.
+attacker=$build/tests/sync_attacker
+if grep -q '^RUVECTOR_SYNC_HAS_NATS:INTERNAL=1' "$build/CMakeCache.txt" &&
+   grep -q '^RUVECTOR_BUILD_TESTS:BOOL=ON' "$build/CMakeCache.txt"; then
+  cmake --build "$build" --target sync_attacker -j "$jobs"
+else
+  attacker=
+fi
 # One installed copy of the extension per machine (unless RUVECTOR_PG_ROOT
 # names a private one): concurrent runs (several checkouts) wait here until
 # the running one finished with it.
@@ -435,7 +444,7 @@ for script in "$root"/pg/t/[0-9][0-9][0-9]_*.sh "$root"/vector/t/[0-9][0-9][0-9]
   mkdir -p "$work/$name"
   chmod 777 "$work/$name"
   if RV_BINDIR=$bindir RV_HOST=$work RV_PORT=$port RV_DATA=$data RV_LOG=$log RV_WORK=$work/$name \
-      RV_AS_PG="${as_pg[*]}" RV_CLI=$cli bash "$script"; then
+      RV_AS_PG="${as_pg[*]}" RV_CLI=$cli RV_SYNC_ATTACKER=$attacker bash "$script"; then
     ok "topic $name"
   else
     not_ok "topic $name"

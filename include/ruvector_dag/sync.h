@@ -689,6 +689,9 @@ struct ReceiveResult {
   Status status;                               // OK, or why it was rejected
   RejectReason reject = RejectReason::kNone;   // kNone when accepted
   MessageKind kind = MessageKind::kPatternProposal;
+  /// The verified sender; for a message rejected after the framing checks
+  /// (not kMalformed or kUnsupportedVersion), the sender it claims, which is
+  /// not authenticated; otherwise all zeros.
   NodeId sender;
   ProposalId proposal{};
   ProposalState state = ProposalState::kOpen;  // of that proposal afterwards

@@ -9,6 +9,7 @@
 #   RV_LOG     server log                     RV_WORK  scratch directory (per run)
 #   RV_AS_PG   "runuser -u postgres --" when run as root, else empty
 #   RV_CLI     the ruvector-dag executable
+#   RV_SYNC_ATTACKER  tests/sync_attacker (pg/t/280), empty in builds without it
 set -euo pipefail
 : "${RV_BINDIR:?} ${RV_HOST:?} ${RV_PORT:?} ${RV_DATA:?} ${RV_LOG:?} ${RV_WORK:?}"
 read -r -a rv_as_pg <<<"${RV_AS_PG:-}"

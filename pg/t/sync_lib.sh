@@ -68,6 +68,19 @@ sync_configure_a() {
   psql_db postgres -c "SELECT pg_reload_conf()" >/dev/null
 }
 
+# sync_reset_a [SETTING...]: the test cluster's sync settings (sync_conf's)
+# and the given others back to their defaults (ALTER SYSTEM RESET, reload),
+# and its peers and state files removed; for a topic's cleanup, never fails.
+sync_reset_a() {
+  local args=() s
+  for s in ruvector.sync_enabled ruvector.sync_nats_urls ruvector.sync_node_name ruvector.sync_min_interval \
+           ruvector.sync_pattern_maturity "$@"; do
+    args+=(-c "ALTER SYSTEM RESET $s")
+  done
+  psql_db postgres "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+  rm -f "$RV_DATA/ruvector_sync.state" "$RV_DATA/ruvector_sync.peers" 2>/dev/null || true
+}
+
 # wait_state PSQL-FUNCTION EXPR: until EXPR over qudag_status() is true, at
 # most 60 s.
 wait_state() {

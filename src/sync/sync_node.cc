@@ -1,6 +1,8 @@
 // One node of the sync protocol: the parts of sync.h wired together.
 #include "ruvector_dag/sync.h"
 
+#include <algorithm>
+
 namespace ruvector_dag::sync {
 
 SyncNode::SyncNode(Keystore keystore, SyncNodeOptions options, PrivacyAccountant accountant,
@@ -84,6 +86,12 @@ ReceiveResult SyncNode::Receive(ByteView message, int64_t now_us) {
   auto opened = opener_.Open(message, now_us, &r.reject);
   if (!opened.ok()) {
     r.status = opened.status();
+    // The sender the message claims (unauthenticated), once the framing
+    // checks passed: hosts count rejections per claimed peer.
+    if (r.reject != RejectReason::kMalformed && r.reject != RejectReason::kUnsupportedVersion &&
+        message.size() >= kEnvelopeHeaderBytes) {
+      std::copy(message.begin() + 8, message.begin() + 40, r.sender.bytes.begin());
+    }
     return r;
   }
   r.kind = opened->header.kind;

@@ -198,12 +198,21 @@ TEST_F(ClusterTest, ReplayedForgedAndTamperedMessagesAreRejectedWithReasons) {
   ReceiveResult replay = b->Receive(to_b.bytes, kT0 + 10);
   EXPECT_EQ(replay.reject, RejectReason::kReplayed);
   EXPECT_NE(replay.status.message().find("already received"), std::string::npos) << replay.status.ToString();
+  // A rejected message names the sender it claims (hosts count rejections per
+  // peer); before the framing checks pass it names none.
+  EXPECT_EQ(replay.sender, ByIdx(0)->id());
+  Bytes truncated(to_b.bytes.begin(), to_b.bytes.begin() + 100);
+  ReceiveResult malformed = b->Receive(truncated, kT0 + 10);
+  EXPECT_EQ(malformed.reject, RejectReason::kMalformed);
+  EXPECT_EQ(malformed.sender, NodeId{});
   // Tampered signature.
   auto out2 = ByIdx(0)->Propose({Obs(22, 0.4)}, noise_, kT0 + 20);
   ASSERT_TRUE(out2.ok());
   Bytes tampered = (*out2)[0].bytes;
   tampered[tampered.size() - 100] ^= 0x04;
-  EXPECT_EQ(ById((*out2)[0].recipient)->Receive(tampered, kT0 + 30).reject, RejectReason::kBadSignature);
+  ReceiveResult bad_sig = ById((*out2)[0].recipient)->Receive(tampered, kT0 + 30);
+  EXPECT_EQ(bad_sig.reject, RejectReason::kBadSignature);
+  EXPECT_EQ(bad_sig.sender, ByIdx(0)->id());
   // Forged: an outsider claims to be node a.
   auto outsider = NodeIdentity::Generate("outsider");
   ASSERT_TRUE(outsider.ok());
@@ -211,9 +220,13 @@ TEST_F(ClusterTest, ReplayedForgedAndTamperedMessagesAreRejectedWithReasons) {
   auto forged = forger.Seal(MessageKind::kPatternProposal, b->keystore().self().info(),
                             EncodeProposal(PatternProposal{99, {}, "hash_only", 0.9, 999, {}, 0.02}), kT0 + 40);
   ASSERT_TRUE(forged.ok());
-  EXPECT_EQ(b->Receive(*forged, kT0 + 40).reject, RejectReason::kUnknownSender);
+  ReceiveResult unknown = b->Receive(*forged, kT0 + 40);
+  EXPECT_EQ(unknown.reject, RejectReason::kUnknownSender);
+  EXPECT_EQ(unknown.sender, outsider->id());
   std::copy(ByIdx(0)->id().bytes.begin(), ByIdx(0)->id().bytes.end(), forged->begin() + 8);
-  EXPECT_EQ(b->Receive(*forged, kT0 + 40).reject, RejectReason::kBadSignature);
+  ReceiveResult claimed = b->Receive(*forged, kT0 + 40);
+  EXPECT_EQ(claimed.reject, RejectReason::kBadSignature);
+  EXPECT_EQ(claimed.sender, ByIdx(0)->id());
   // A signed message whose payload does not parse.
   MessageSealer a_sealer(&ByIdx(0)->keystore().self());
   auto garbage = a_sealer.Seal(MessageKind::kVote, b->keystore().self().info(), Bytes{1, 2, 3}, kT0 + 50);
