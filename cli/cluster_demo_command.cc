@@ -496,8 +496,9 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
   const auto t0 = std::chrono::steady_clock::now();
   // One sync round proposes every eligible pattern (docs/sync.md: the
   // deployed arm, or, when it plans with row corrections or a hint learned on
-  // A, the best other arm measured faster with confidence). When there is none yet,
-  // A runs another round (its explorer keeps measuring) and syncs again.
+  // A, the best other arm measured faster with confidence; either once it has
+  // 100 tallied executions). When there is none yet, A runs another round
+  // (its explorer keeps measuring) and syncs again.
   Counters c1;
   for (int round = 1;; ++round) {
     const Counters before = c1.syncs == 0 ? c0 : c1;
@@ -512,11 +513,13 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
     if (round >= o.max_rounds) {
       return Status::FailedPrecondition(fmt::format(
           "A proposed nothing in {} rounds: an arm that plans with row corrections or a hint learned on A is not "
-          "proposed, and no other arm was measured faster with confidence (--max-rounds; docs/sync.md)",
+          "proposed, and no other arm was measured faster with confidence and has the 100 tallied executions a "
+          "proposal releases (--max-rounds; docs/sync.md)",
           round));
     }
-    log.Line("A has nothing portable to propose yet (its arm plans with what A learned: row corrections or a hint); "
-             "one more round on A");
+    log.Line("A has nothing to propose yet (its arm plans with what A learned -- row corrections or a hint -- or has "
+             "fewer than 100 tallied executions: timeouts, same-plan runs and runs before the default had its "
+             "minimum are not tallied); one more round on A");
     RUVECTOR_RETURN_IF_ERROR(RunRound(a, queries, o.runs_per_round));
   }
   m->proposals = static_cast<int>(c1.proposals - c0.proposals);
