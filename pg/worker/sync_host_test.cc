@@ -306,6 +306,22 @@ void WriteFile(const std::string& path, const std::string& text) {
   fclose(f);
 }
 
+/// Creates the identities of hosts a and b (a first start of each) and
+/// writes each one's key into the other's peers file.
+void IntroducePair(const SyncSettings& sa, const SyncSettings& sb) {
+  auto status = std::make_unique<SyncShared>();
+  std::string keys[2];
+  const SyncSettings* both[2] = {&sa, &sb};
+  for (int i = 0; i < 2; ++i) {
+    auto h = SyncHost::Start(*both[i], NowUs());
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    (*h)->Fill(status.get());
+    keys[i] = status->public_key;
+  }
+  WriteFile(sa.data_dir + "/" + kSyncPeersFile, "# b\n" + keys[1] + "\n");
+  WriteFile(sb.data_dir + "/" + kSyncPeersFile, "# a\n" + keys[0] + "\n");
+}
+
 /// One learning pass of `runs` ({arm, ms}) of pattern `key`; its runs go to
 /// `tally` afterwards, as the worker's learning pass does.
 void Learn(ruvector_dag::Engine* e, GainTally* tally, uint64_t key, const QueryDag& plan,
@@ -327,16 +343,7 @@ TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasA
   const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
   const SyncSettings sa = Settings("a"), sb = Settings("b");
   auto status = std::make_unique<SyncShared>();
-  std::string keys[2];
-  const SyncSettings* both[2] = {&sa, &sb};
-  for (int i = 0; i < 2; ++i) {
-    auto h = SyncHost::Start(*both[i], NowUs());
-    ASSERT_TRUE(h.ok()) << h.status().ToString();
-    (*h)->Fill(status.get());
-    keys[i] = status->public_key;
-  }
-  WriteFile(sa.data_dir + "/" + kSyncPeersFile, "# b\n" + keys[1] + "\n");
-  WriteFile(sb.data_dir + "/" + kSyncPeersFile, "# a\n" + keys[0] + "\n");
+  IntroducePair(sa, sb);
   auto a = SyncHost::Start(sa, NowUs());
   auto b = SyncHost::Start(sb, NowUs());
   ASSERT_TRUE(a.ok() && b.ok());
@@ -602,16 +609,7 @@ TEST_F(SyncHostNatsTest, TheReleasedGainIsTheMeanOfClippedGainsOfAtLeastMinSampl
   sa.epsilon = 10.0;
   sa.epsilon_budget = 100.0;
   auto status = std::make_unique<SyncShared>();
-  std::string keys[2];
-  const SyncSettings* both[2] = {&sa, &sb};
-  for (int i = 0; i < 2; ++i) {
-    auto h = SyncHost::Start(*both[i], NowUs());
-    ASSERT_TRUE(h.ok()) << h.status().ToString();
-    (*h)->Fill(status.get());
-    keys[i] = status->public_key;
-  }
-  WriteFile(sa.data_dir + "/" + kSyncPeersFile, "# b\n" + keys[1] + "\n");
-  WriteFile(sb.data_dir + "/" + kSyncPeersFile, "# a\n" + keys[0] + "\n");
+  IntroducePair(sa, sb);
   auto a = SyncHost::Start(sa, NowUs());
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   auto ea = MakeEngine();
