@@ -371,6 +371,7 @@ void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {
   local_plans_.clear();
   deployed_since_.clear();
   quotas_by_peer_.clear();  // the quotas were the old engine's
+  sample_quotas_.clear();
   for (auto& [id, rec] : received_) {
     if (!rec.voted) {
       const bool counted = rec.counted;
@@ -593,11 +594,29 @@ const GainTally::Entry* GainTally::Find(uint64_t pattern_key, int arm) const {
   return it == tallies_.end() ? nullptr : &it->second;
 }
 
+void SyncHost::RequestSamples(ruvector_dag::Engine* engine, uint64_t key, int arm, uint64_t runs) {
+  if (!sample_quotas_.insert({key, arm}).second) return;  // once per pattern and arm
+  uint32_t held = 0;
+  if (engine->ValidationQuota(key, &held) > 0) {  // a pattern holds one quota: a vote owed goes first
+    sample_quotas_.erase({key, arm});
+    return;
+  }
+  const uint32_t n = static_cast<uint32_t>(std::clamp<uint64_t>(runs, 1, kMaxSampleQuotaRuns));
+  if (!engine->SetValidationQuota(key, static_cast<uint32_t>(arm), n).ok()) {
+    sample_quotas_.erase({key, arm});
+    return;
+  }
+  changed_patterns_.push_back(key);
+}
+
 Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, const GainTally& tally,
                          int64_t now_us) {
   // Patterns the engine no longer tracks are forgotten here too.
   for (auto it = local_plans_.begin(); it != local_plans_.end();) {
     it = engine->patterns().Bandit(it->first) == nullptr ? local_plans_.erase(it) : std::next(it);
+  }
+  for (auto it = sample_quotas_.begin(); it != sample_quotas_.end();) {
+    it = engine->patterns().Bandit(it->first) == nullptr ? sample_quotas_.erase(it) : std::next(it);
   }
   std::vector<sync::PatternObservation> candidates;
   const uint64_t min_samples = node_->options().privacy.min_samples;
@@ -617,7 +636,14 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
     // The statistic the privacy bound is about: the mean of at least
     // min_samples clipped per-execution gains of this arm.
     const GainTally::Entry* gains = tally.Find(key, portable);
-    if (gains == nullptr || gains->count < min_samples) continue;
+    const uint64_t tallied = gains != nullptr ? gains->count : 0;
+    if (tallied < min_samples) {
+      // Another arm stands in for a deployed arm planned with what this
+      // server learned: it was explored, not served, and gets its runs only
+      // from the background explorer.
+      if (portable != d->deployed_arm) RequestSamples(engine, key, portable, min_samples - tallied);
+      continue;
+    }
     const std::string& arm = arms[static_cast<size_t>(portable)];
     if (proposed_.count({lp->second.fingerprint, arm}) != 0) continue;
     sync::PatternObservation o;

@@ -229,6 +229,9 @@ class SyncHost {
   /// "Validation quota").
   uint32_t validation_quota_runs() const;
   static constexpr size_t kValidationQuotasPerPeer = 2;
+  /// At most this many runs per sample quota (RequestSamples; the quota's
+  /// counter is 8 bits wide).
+  static constexpr uint64_t kMaxSampleQuotaRuns = 255;
 
   static constexpr int64_t kStateSaveIntervalUs = 1'000'000;
   static constexpr int64_t kStateRetryUs = 30'000'000;
@@ -265,6 +268,14 @@ class SyncHost {
                    int64_t now_us);
   ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms,
                                const GainTally& tally, int64_t now_us);
+  /// A pattern whose deployed arm plans with what this server learned is
+  /// proposed with another arm, which the explorer measured only a few
+  /// times: this asks the background explorer for `runs` more runs of it
+  /// (Engine::SetValidationQuota, the validation quota's mechanism and its
+  /// share of the explorer's budget), so that its gain tally can reach
+  /// min_samples. Once per pattern and arm; not while the pattern holds a
+  /// quota (a vote owed goes first).
+  void RequestSamples(ruvector_dag::Engine* engine, uint64_t key, int arm, uint64_t runs);
   void Send(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
   /// Rebuilds what refers to the restored ledger: received proposals (to be
   /// matched again; voted when this node's vote is in the ledger) and this
@@ -283,6 +294,7 @@ class SyncHost {
   std::map<ruvector_dag::sync::ProposalId, Received> received_;
   std::vector<uint64_t> changed_patterns_;  // TakeChangedPatterns
   std::map<ruvector_dag::sync::NodeId, size_t> quotas_by_peer_;  // active validation quotas per proposer
+  std::set<std::pair<uint64_t, int>> sample_quotas_;  // (pattern, arm) given a sample quota (RequestSamples)
   std::map<ruvector_dag::sync::NodeId, std::pair<uint64_t, uint64_t>> per_sender_;  // accepted, rejected
   SyncCounters counters_;
   const ruvector_dag::Engine* engine_seen_ = nullptr;  // a new engine forgot every prior

@@ -112,10 +112,10 @@ TEST(SyncHostTest, AnArmPlannedWithLocalContentIsNeverProposedTheBestPortableArm
 
 // --- the per-execution gains a proposal releases (GainTally) ----------------------------
 
-std::unique_ptr<ruvector_dag::Engine> MakeEngine() {
+std::unique_ptr<ruvector_dag::Engine> MakeEngine(uint32_t num_arms = 4) {
   ruvector_dag::EngineOptions o;
-  o.num_arms = 4;
-  o.bandit = ruvector_dag::PatternLearner::HostBanditOptions(4);
+  o.num_arms = num_arms;
+  o.bandit = ruvector_dag::PatternLearner::HostBanditOptions(num_arms);
   o.exploration_budget = 0.0;
   return ruvector_dag::Engine::Create(o).value();
 }
@@ -651,6 +651,52 @@ TEST_F(SyncHostNatsTest, TheReleasedGainIsTheMeanOfClippedGainsOfAtLeastMinSampl
   ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
   (*a)->Fill(status.get());
   EXPECT_EQ(status->counters.proposals_made, 2u);
+}
+
+// A deployed row_corrections (planned with what A learned: never proposed);
+// the portable arm that stands in for it was only explored. A asks its
+// background explorer for the runs the arm's tally lacks (a quota on the
+// arm), once, and proposes the arm when the tally has 100.
+TEST_F(SyncHostNatsTest, AnArmStandingInForALocalArmGetsTheRunsItsTallyLacksFromTheExplorer) {
+  std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  while (arms.size() <= static_cast<size_t>(kRowCorrectionsArm)) arms.push_back("arm" + std::to_string(arms.size()));
+  arms[kRowCorrectionsArm] = "row_corrections";
+  const SyncSettings sa = Settings("a"), sb = Settings("b");
+  IntroducePair(sa, sb);
+  auto a = SyncHost::Start(sa, NowUs());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto ea = MakeEngine(static_cast<uint32_t>(arms.size()));
+  GainTally ta;
+  int64_t t = 0;
+  const QueryDag plan = JoinPlan(10.0);
+  std::vector<std::pair<int, double>> runs;
+  for (int i = 0; i < 20; ++i) runs.push_back({0, 1000.0 + i % 7});
+  for (int i = 0; i < 10; ++i) runs.push_back({2, 300.0 + i});
+  for (int i = 0; i < 120; ++i) runs.push_back({kRowCorrectionsArm, 100.0 + i % 5});
+  Learn(ea.get(), &ta, 1, plan, runs, &t);
+  ASSERT_EQ(ea->patterns().DeployedArm(1), static_cast<uint32_t>(kRowCorrectionsArm));
+  ASSERT_EQ(PortableArm(*ea->patterns().Bandit(1), kRowCorrectionsArm, arms.size()), 2);
+  ASSERT_EQ(ta.Find(1, 2)->count, 10u);
+  (*a)->ObserveDefaultPlans(ea.get(), {{1, &plan}});
+  auto status = std::make_unique<SyncShared>();
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  EXPECT_EQ(status->counters.proposals_made, 0u) << "10 executions of the arm: nothing released";
+  uint32_t quota_arm = 0;
+  EXPECT_EQ(ea->ValidationQuota(1, &quota_arm), 90u);
+  EXPECT_EQ(quota_arm, 2u);
+  EXPECT_EQ(ea->Decide(1)->explore_arm, 2) << "the explorer measures the arm";
+  std::vector<uint64_t> changed = (*a)->TakeChangedPatterns();
+  EXPECT_EQ(changed, std::vector<uint64_t>{1}) << "the worker publishes the decision again";
+  // The explorer's runs of the arm arrive (the quota counts them down).
+  runs.assign(90, {2, 310.0});
+  Learn(ea.get(), &ta, 1, plan, runs, &t);
+  EXPECT_EQ(ea->ValidationQuota(1, &quota_arm), 0u);
+  ASSERT_EQ(ta.Find(1, 2)->count, 100u);
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  ASSERT_EQ(status->counters.proposals_made, 1u);
+  EXPECT_STREQ(status->proposals[0].arm, "no_hashjoin");
 }
 
 class SyncHostBadPeerTest : public SyncHostNatsTest {
