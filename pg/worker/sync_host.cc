@@ -633,6 +633,8 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
     if (bandit == nullptr) continue;
     const int portable = PortableArm(*bandit, d->deployed_arm, arms.size());
     if (portable <= 0) continue;
+    const std::string& arm = arms[static_cast<size_t>(portable)];
+    if (proposed_.count({lp->second.fingerprint, arm}) != 0) continue;
     // The statistic the privacy bound is about: the mean of at least
     // min_samples clipped per-execution gains of this arm.
     const GainTally::Entry* gains = tally.Find(key, portable);
@@ -644,8 +646,6 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
       if (portable != d->deployed_arm) RequestSamples(engine, key, portable, min_samples - tallied);
       continue;
     }
-    const std::string& arm = arms[static_cast<size_t>(portable)];
-    if (proposed_.count({lp->second.fingerprint, arm}) != 0) continue;
     sync::PatternObservation o;
     o.fingerprint = lp->second.fingerprint;
     o.embedding.assign(lp->second.embedding.begin(), lp->second.embedding.end());
