@@ -38,8 +38,9 @@ constexpr const char* kMarker = ".ruvector-cluster-demo";
 // on every server; the privacy noise comes from OpenSSL's CSPRNG (not
 // seedable by design, docs/sync.md); the data is deterministic SQL.
 constexpr uint64_t kLearnerSeed = 0xE61Eu;
-// A proposal needs this many observed runs of the pattern (the privacy unit's
-// minimum, docs/sync.md "Differential privacy").
+// A proposal needs this many executions of the proposed arm (the privacy
+// unit's minimum, docs/sync.md "Differential privacy"): the released gain is
+// the mean of their clipped per-execution gains.
 constexpr int64_t kProposalMinRuns = 100;
 
 struct Options {
@@ -60,6 +61,7 @@ struct QueryResult {
   std::string pattern_id;
   std::string deployed_arm = "default";
   int64_t observed_runs = 0;
+  int64_t arm_runs = 0;         // recorded runs of the deployed arm (the proposal's executions)
   int executions = 0;           // executions the demo issued on this server
   int workload_runs = 0;        // of them, until the deployment of the current arm was seen
   std::string event_arm;        // the arm of the deploy event recorded below
@@ -336,6 +338,15 @@ Status ReadDecisions(Server& s) {
     r.deployed_arm = d.rows[0][1];
     r.observed_runs = std::stoll(d.rows[0][2]);
     if (!r.proposed_arm.empty() && d.rows[0][3] == r.proposed_arm) r.prior_seen = true;
+    r.arm_runs = 0;
+    if (r.deployed_arm != "default") {
+      RUVECTOR_ASSIGN_OR_RETURN(
+          std::string n,
+          s.mon.Scalar(fmt::format("SELECT count(*) FROM ruvector.dag_trajectory_history(NULL, 1000000) t "
+                                   "JOIN ruvector.dag_arms() a ON a.arm_id = t.arm WHERE t.pattern_id = {} AND a.name = {}",
+                                   r.pattern_id, SqlLiteral(r.deployed_arm))));
+      r.arm_runs = std::stoll(n);
+    }
     // The deployment of the arm deployed now (an earlier arm may have been
     // deployed and replaced by a faster one).
     if (r.deployed_arm == "default" || r.event_arm == r.deployed_arm) continue;
@@ -376,7 +387,8 @@ Status ReadDecisions(Server& s) {
 std::string RoundLine(const Server& s) {
   std::string out;
   for (const QueryResult& r : s.results) {
-    out += fmt::format("{}{} {} ({} runs)", out.empty() ? "" : "; ", r.name, r.deployed_arm, r.observed_runs);
+    out += fmt::format("{}{} {} ({} runs, {} of the arm)", out.empty() ? "" : "; ", r.name, r.deployed_arm,
+                       r.observed_runs, r.arm_runs);
   }
   return out;
 }
@@ -391,7 +403,7 @@ Status LearnOnA(Server& a, const std::vector<WorkloadQuery>& queries, const Opti
     RUVECTOR_ASSIGN_OR_RETURN(std::string runs, a.mon.Scalar("SELECT runs FROM ruvector.dag_exploration_status()"));
     log.Line(fmt::format("A round {:>2}: {}; background explorer runs {}", round, RoundLine(a), runs));
     bool all = true;
-    for (const QueryResult& r : a.results) all = all && r.deployed_arm != "default" && r.observed_runs >= kProposalMinRuns;
+    for (const QueryResult& r : a.results) all = all && r.deployed_arm != "default" && r.arm_runs >= kProposalMinRuns;
     if (all) break;
   }
   int ready = 0;
@@ -402,10 +414,10 @@ Status LearnOnA(Server& a, const std::vector<WorkloadQuery>& queries, const Opti
                            r.deployed_arm, r.name, r.workload_runs, r.candidate_runs, r.candidate_arms,
                            r.deploy_epoch - r.first_run_epoch, r.default_ms, r.arm_ms));
     }
-    if (r.deployed_arm != "default" && r.observed_runs >= kProposalMinRuns) ++ready;
+    if (r.deployed_arm != "default" && r.arm_runs >= kProposalMinRuns) ++ready;
   }
   if (ready == 0) {
-    return Status::Internal(fmt::format("server A deployed no arm with {} runs within {} rounds (--max-rounds)",
+    return Status::Internal(fmt::format("server A deployed no arm with {} runs of it within {} rounds (--max-rounds)",
                                         kProposalMinRuns, o.max_rounds));
   }
   return Status::Ok();
@@ -484,8 +496,9 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
   const auto t0 = std::chrono::steady_clock::now();
   // One sync round proposes every eligible pattern (docs/sync.md: the
   // deployed arm, or, when it plans with row corrections or a hint learned on
-  // A, the best other arm measured faster with confidence). When there is none yet,
-  // A runs another round (its explorer keeps measuring) and syncs again.
+  // A, the best other arm measured faster with confidence; either once it has
+  // 100 tallied executions). When there is none yet, A runs another round
+  // (its explorer keeps measuring) and syncs again.
   Counters c1;
   for (int round = 1;; ++round) {
     const Counters before = c1.syncs == 0 ? c0 : c1;
@@ -500,11 +513,13 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
     if (round >= o.max_rounds) {
       return Status::FailedPrecondition(fmt::format(
           "A proposed nothing in {} rounds: an arm that plans with row corrections or a hint learned on A is not "
-          "proposed, and no other arm was measured faster with confidence (--max-rounds; docs/sync.md)",
+          "proposed, and no other arm was measured faster with confidence and has the 100 tallied executions a "
+          "proposal releases (--max-rounds; docs/sync.md)",
           round));
     }
-    log.Line("A has nothing portable to propose yet (its arm plans with what A learned: row corrections or a hint); "
-             "one more round on A");
+    log.Line("A has nothing to propose yet (its arm plans with what A learned -- row corrections or a hint -- or has "
+             "fewer than 100 tallied executions: timeouts, same-plan runs and runs before the default had its "
+             "minimum are not tallied); one more round on A");
     RUVECTOR_RETURN_IF_ERROR(RunRound(a, queries, o.runs_per_round));
   }
   m->proposals = static_cast<int>(c1.proposals - c0.proposals);
@@ -707,6 +722,7 @@ nlohmann::ordered_json QueryJson(const QueryResult& r, const QueryResult* on_a) 
                               {"deployed_arm", r.deployed_arm},
                               {"deployed", r.deployed},
                               {"observed_runs", r.observed_runs},
+                              {"deployed_arm_runs", r.arm_runs},
                               {"executions_to_deploy", r.workload_runs},
                               {"candidate_runs_to_deploy", r.candidate_runs},
                               {"candidate_arms_to_deploy", r.candidate_arms},

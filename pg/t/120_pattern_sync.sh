@@ -90,7 +90,8 @@ decision() {  # SRV EXPR: over the decision of Q1's pattern (the slowest)
 }
 learn() { "$1" -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null; }
 
-# A learns Q1 until an arm is deployed with at least 100 runs (what a proposal needs).
+# A learns Q1 until an arm is deployed with at least 100 runs; sync_until_a_proposed then runs Q1
+# until the arm has the 100 executions of its own a proposal needs.
 a_start=$(date +%s)
 for _ in $(seq 1 40); do
   runs a_sql 10

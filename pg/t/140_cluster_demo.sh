@@ -56,7 +56,7 @@ check "SIGINT: every server and NATS node stopped, directory removed" \
 start=$(date +%s)
 set +e
 timeout -s INT 300 "$RV_CLI" cluster-demo --dir "$dir" --nats-script "$script" --queries Q1 --runs-per-round 5 \
-  --max-rounds 40 --timeout 90 --format json >"$json" 2>"$err"
+  --max-rounds 100 --timeout 90 --format json >"$json" 2>"$err"
 rc=$?
 set -e
 echo "# cluster-demo took $(( $(date +%s) - start )) s"

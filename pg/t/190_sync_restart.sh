@@ -91,7 +91,8 @@ b_matched=$(psql_b -d postgres -c "SELECT count(*) FROM ruvector.qudag_proposals
 echo "# B deployed $b_own with its explorer on from the start; $b_matched proposal(s) from A matched meanwhile"
 check "B deployed an arm for Q1 with its background explorer on from the start" \
   "$([ -n "$b_own" ] && [ "$b_own" != default ] && echo yes)" yes
-# A learns Q1 (a deployed arm with the 100 runs a proposal needs) and proposes it.
+# A learns Q1 (a deployed arm; sync_until_a_proposed runs Q1 until the arm has the 100
+# executions a proposal needs) and proposes it.
 for _ in $(seq 1 40); do
   runs a_sql 10
   learn a_sql

@@ -162,7 +162,7 @@ decision() {
   "$1" -d "$db" -c "SET ruvector.dag_enabled = off" \
     -c "SELECT $3 FROM ruvector.dag_decisions() WHERE query_id = $(qid "$1" "$2")"
 }
-learned_on_a() {  # I...: every statement I has an arm deployed on A with the 100 runs a proposal needs
+learned_on_a() {  # I...: every statement I has an arm deployed on A with 100 runs
   local i
   for i in "$@"; do
     [ "$(decision a_sql "$i" "deployed_arm <> 'default' AND observed_runs >= 100")" = t ] || return 1
@@ -176,7 +176,8 @@ explorer() {  # SRV BUDGET: the server's background explorer's CPU budget (ALTER
 }
 made() { a_sql -d postgres -c "SELECT proposals_made FROM ruvector.qudag_status()"; }
 # a_learns_and_proposes I N: A runs statement I until an arm is deployed
-# with the 100 runs a proposal needs, then syncs until it made N proposals
+# with 100 runs, then syncs until it made N proposals (running I more until
+# the arm has the 100 executions of its own a proposal needs)
 # in all; sets fp and arm to the new proposal's. A proposes its deployed
 # arm, or for row_corrections / fix_worst_join (what they plan is learned
 # per server) the best other arm measured faster with confidence; until it

@@ -92,11 +92,12 @@ wait_state() {
 }
 
 # sync_until_a_proposed: qudag_sync_now() on A until it proposed a pattern (at
-# most 20 rounds). A pattern whose deployed arm is row_corrections or
-# fix_worst_join is proposed with the best other arm measured faster with
-# confidence (what those arms plan is learned per server); until A has one, A
-# runs Q1 ten more times between rounds. Uses the caller's a_sql, runs and
-# learn.
+# most 20 rounds). An arm is proposed once it has 100 tallied executions (the
+# released gain is their clipped mean, docs/sync.md); a pattern whose deployed
+# arm is row_corrections or fix_worst_join is proposed with the best other arm
+# measured faster with confidence (what those arms plan is learned per
+# server). Until A has one, A runs Q1 ten more times between rounds. Uses the
+# caller's a_sql, runs and learn.
 sync_until_a_proposed() {
   for _ in $(seq 1 20); do
     a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null

@@ -902,6 +902,7 @@ int LearnStep(int max_records) {
   ReportStatus(ss, LOG);
   PlainStatus st = RunCpp("learning from trajectories", [&]() { return RunEngine(*pass, scratch); });
   ReportStatus(st, LOG);
+  SyncObserveRuns(scratch->batch);
   LearnRowCorrections(NowUnixMicros());
   LearnHintArms(NowUnixMicros(), g_engine, &scratch->out.decisions);
   g_publish_all = false;

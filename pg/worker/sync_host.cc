@@ -371,6 +371,7 @@ void SyncHost::NoteEngine(const ruvector_dag::Engine* engine) {
   local_plans_.clear();
   deployed_since_.clear();
   quotas_by_peer_.clear();  // the quotas were the old engine's
+  sample_quotas_.clear();
   for (auto& [id, rec] : received_) {
     if (!rec.voted) {
       const bool counted = rec.counted;
@@ -539,12 +540,11 @@ std::vector<uint64_t> SyncHost::TakeChangedPatterns() {
   return out;
 }
 
-int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count, double* gain) {
+int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count) {
   if (!ArmContentIsLocal(deployed)) return deployed;
   // The deployed arm plans with what this server learned: the candidate
   // whose plan is the same everywhere and whose lower confidence bound on
   // the gain over the default is best and clears the deployment margin.
-  const ruvector_dag::ArmSummary base = bandit.Summary(0);
   int best = 0;
   double best_lcb = bandit.options().min_improvement;
   for (size_t a = 1; a < arm_count && a < bandit.options().num_arms; ++a) {
@@ -554,15 +554,69 @@ int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t 
     if (s.rejected || s.censored > 0 || s.runs < bandit.options().min_runs || s.improvement_lcb <= best_lcb) continue;
     best = arm;
     best_lcb = s.improvement_lcb;
-    *gain = 1.0 - std::exp(s.mean_log_ms - base.mean_log_ms);
   }
   return best;
 }
 
-Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us) {
+void GainTally::Observe(const ruvector_dag::Engine& engine, const std::vector<ruvector_dag::PatternRun>& runs) {
+  if (&engine != engine_) {  // learning was reset: the patterns are gone
+    tallies_.clear();
+    engine_ = &engine;
+  }
+  const ruvector_dag::PatternLearner& patterns = engine.patterns();
+  for (auto it = tallies_.begin(); it != tallies_.end();) {
+    it = patterns.Bandit(it->first.first) == nullptr ? tallies_.erase(it) : std::next(it);
+  }
+  for (const ruvector_dag::PatternRun& r : runs) {
+    if (r.arm <= 0 || r.censored || r.same_plan || !std::isfinite(r.latency_ms) || r.latency_ms <= 0.0) continue;
+    const ruvector_dag::PatternBandit* bandit = patterns.Bandit(r.pattern_key);
+    if (bandit == nullptr || static_cast<uint32_t>(r.arm) >= bandit->options().num_arms) continue;
+    const ruvector_dag::ArmSummary base = bandit->Summary(0);
+    if (base.runs - base.censored < bandit->options().min_runs) continue;
+    const double reference = std::exp(base.mean_log_ms);
+    if (!std::isfinite(reference) || reference <= 0.0) continue;
+    const std::pair<uint64_t, int> key{r.pattern_key, r.arm};
+    auto it = tallies_.find(key);
+    if (it == tallies_.end()) {
+      if (tallies_.size() >= max_entries_) {
+        ++dropped_runs_;
+        continue;
+      }
+      it = tallies_.emplace(key, Entry()).first;
+    }
+    it->second.sum += std::clamp(1.0 - r.latency_ms / reference, kGainMin, kGainMax);
+    ++it->second.count;
+  }
+}
+
+const GainTally::Entry* GainTally::Find(uint64_t pattern_key, int arm) const {
+  auto it = tallies_.find({pattern_key, arm});
+  return it == tallies_.end() ? nullptr : &it->second;
+}
+
+void SyncHost::RequestSamples(ruvector_dag::Engine* engine, uint64_t key, int arm, uint64_t runs) {
+  if (!sample_quotas_.insert({key, arm}).second) return;  // once per pattern and arm
+  uint32_t held = 0;
+  if (engine->ValidationQuota(key, &held) > 0) {  // a pattern holds one quota: a vote owed goes first
+    sample_quotas_.erase({key, arm});
+    return;
+  }
+  const uint32_t n = static_cast<uint32_t>(std::clamp<uint64_t>(runs, 1, kMaxSampleQuotaRuns));
+  if (!engine->SetValidationQuota(key, static_cast<uint32_t>(arm), n).ok()) {
+    sample_quotas_.erase({key, arm});
+    return;
+  }
+  changed_patterns_.push_back(key);
+}
+
+Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, const GainTally& tally,
+                         int64_t now_us) {
   // Patterns the engine no longer tracks are forgotten here too.
   for (auto it = local_plans_.begin(); it != local_plans_.end();) {
     it = engine->patterns().Bandit(it->first) == nullptr ? local_plans_.erase(it) : std::next(it);
+  }
+  for (auto it = sample_quotas_.begin(); it != sample_quotas_.end();) {
+    it = engine->patterns().Bandit(it->first) == nullptr ? sample_quotas_.erase(it) : std::next(it);
   }
   std::vector<sync::PatternObservation> candidates;
   const uint64_t min_samples = node_->options().privacy.min_samples;
@@ -574,21 +628,30 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
     }
     const int64_t since = deployed_since_.try_emplace(key, now_us).first->second;
     auto lp = local_plans_.find(key);
-    if (lp == local_plans_.end() || d->default_ms <= 0.0 || d->deployed_ms <= 0.0) continue;
-    if (d->observed_runs < min_samples) continue;
-    double gain = 1.0 - d->deployed_ms / d->default_ms;
+    if (lp == local_plans_.end()) continue;
     const ruvector_dag::PatternBandit* bandit = engine->patterns().Bandit(key);
     if (bandit == nullptr) continue;
-    const int portable = PortableArm(*bandit, d->deployed_arm, arms.size(), &gain);
+    const int portable = PortableArm(*bandit, d->deployed_arm, arms.size());
     if (portable <= 0) continue;
     const std::string& arm = arms[static_cast<size_t>(portable)];
     if (proposed_.count({lp->second.fingerprint, arm}) != 0) continue;
+    // The statistic the privacy bound is about: the mean of at least
+    // min_samples clipped per-execution gains of this arm.
+    const GainTally::Entry* gains = tally.Find(key, portable);
+    const uint64_t tallied = gains != nullptr ? gains->count : 0;
+    if (tallied < min_samples) {
+      // Another arm stands in for a deployed arm planned with what this
+      // server learned: it was explored, not served, and gets its runs only
+      // from the background explorer.
+      if (portable != d->deployed_arm) RequestSamples(engine, key, portable, min_samples - tallied);
+      continue;
+    }
     sync::PatternObservation o;
     o.fingerprint = lp->second.fingerprint;
     o.embedding.assign(lp->second.embedding.begin(), lp->second.embedding.end());
     o.arm = arm;
-    o.gain = gain;
-    o.samples = d->observed_runs;
+    o.gain = gains->mean();
+    o.samples = gains->count;
     o.first_seen_us = since;
     candidates.push_back(std::move(o));
   }
@@ -609,8 +672,8 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
   return Status::Ok();
 }
 
-Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, bool sync_now,
-                      int64_t now_us) {
+Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, const GainTally& tally,
+                      bool sync_now, int64_t now_us) {
   NoteEngine(engine);
   filled_at_us_ = now_us;
   Receive(now_us);
@@ -621,7 +684,7 @@ Status SyncHost::Step(ruvector_dag::Engine* engine, const std::vector<std::strin
   if (!heartbeat.ok()) return heartbeat.status().WithContext("pattern sync heartbeat");
   if (!heartbeat->empty()) Send(std::move(*heartbeat));
   if (sync_now || node_->scheduler().Due(now_us)) {
-    RUVECTOR_RETURN_IF_ERROR(Propose(engine, arms, now_us));
+    RUVECTOR_RETURN_IF_ERROR(Propose(engine, arms, tally, now_us));
     ++counters_.syncs;
     last_sync_us_ = now_us;
     const uint64_t failures = transport_->Stats().stats.publish_failures;

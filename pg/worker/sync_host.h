@@ -128,10 +128,54 @@ struct DefaultPlan {
 /// `deployed`: that arm, unless its plan depends on what this server learned
 /// (ArmContentIsLocal); then the other arm (of the first `arm_count`) whose
 /// lower confidence bound on the gain over the default is best and clears
-/// the deployment margin, with no timeout in its window, and *gain is set
-/// to its measured gain (1 - its geometric mean / the default's). 0 when
-/// there is none: nothing is proposed.
-int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count, double* gain);
+/// the deployment margin, with no timeout in its window. 0 when there is
+/// none: nothing is proposed. What is released for the arm comes from the
+/// GainTally, not from the bandit.
+int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count);
+
+/// Per (pattern, arm != 0): the sum and count of per-execution gains of the
+/// arm's completed runs -- the statistic pattern sync releases (docs/sync.md,
+/// "Differential privacy" and "In the server"). Each observed run of the arm
+/// (not censored, not a same-plan run, finite latency > 0) adds
+/// clamp(1 - latency / reference, -1, 1), the reference being the geometric
+/// mean of the pattern's default plan over its bandit's window when the run
+/// is observed; runs are skipped while the default has fewer than the
+/// bandit's min_runs completed runs there. So the mean of n tallied gains
+/// moves by at most 2 / n when one execution of the arm is replaced by any
+/// other. Bounded: at most `max_entries` (pattern, arm) tallies; those of
+/// patterns the engine no longer tracks are dropped at every Observe, and a
+/// new tally that does not fit is not started (counted in dropped_runs()).
+/// Forgets everything when the engine changes (learning reset). Kept in the
+/// worker's memory only: it starts from zero when the worker restarts.
+class GainTally {
+ public:
+  struct Entry {
+    double sum = 0.0;     // of the clipped gains
+    uint64_t count = 0;   // executions tallied
+    double mean() const { return count == 0 ? 0.0 : sum / static_cast<double>(count); }
+  };
+  static constexpr size_t kDefaultMaxEntries = 16384;
+  static constexpr double kGainMin = -1.0;
+  static constexpr double kGainMax = 1.0;
+
+  explicit GainTally(size_t max_entries = kDefaultMaxEntries) : max_entries_(max_entries) {}
+
+  /// Tallies `runs` (as the learning pass fed them to `engine`, after its
+  /// Learn) and drops the tallies of patterns `engine` no longer tracks.
+  void Observe(const ruvector_dag::Engine& engine, const std::vector<ruvector_dag::PatternRun>& runs);
+  /// The tally of (pattern, arm); null when none.
+  const Entry* Find(uint64_t pattern_key, int arm) const;
+  size_t size() const { return tallies_.size(); }
+  size_t max_entries() const { return max_entries_; }
+  /// Runs that were not tallied because the table was full.
+  uint64_t dropped_runs() const { return dropped_runs_; }
+
+ private:
+  size_t max_entries_;
+  std::map<std::pair<uint64_t, int>, Entry> tallies_;
+  const ruvector_dag::Engine* engine_ = nullptr;
+  uint64_t dropped_runs_ = 0;
+};
 
 class SyncHost {
  public:
@@ -164,8 +208,11 @@ class SyncHost {
   /// or proposal made, or a proposal expired, the state file is saved (at
   /// most every kStateSaveIntervalUs; a failed save is returned, and retried
   /// after kStateRetryUs).
-  ruvector_dag::Status Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, bool sync_now,
-                            int64_t now_us);
+  /// `tally` holds the per-execution gains a proposal releases: a pattern is
+  /// proposed with an arm only once the arm's tally has the privacy unit's
+  /// min_samples executions, and the gain released is its mean.
+  ruvector_dag::Status Step(ruvector_dag::Engine* engine, const std::vector<std::string>& arms,
+                            const GainTally& tally, bool sync_now, int64_t now_us);
 
   /// The status for shared memory (qudag_* functions).
   void Fill(SyncShared* out) const;
@@ -182,6 +229,9 @@ class SyncHost {
   /// "Validation quota").
   uint32_t validation_quota_runs() const;
   static constexpr size_t kValidationQuotasPerPeer = 2;
+  /// At most this many runs per sample quota (RequestSamples; the quota's
+  /// counter is 8 bits wide).
+  static constexpr uint64_t kMaxSampleQuotaRuns = 255;
 
   static constexpr int64_t kStateSaveIntervalUs = 1'000'000;
   static constexpr int64_t kStateRetryUs = 30'000'000;
@@ -216,7 +266,16 @@ class SyncHost {
   /// one), or ends it once it is spent or no vote is owed any more.
   void UpdateQuota(ruvector_dag::Engine* engine, const ruvector_dag::sync::ProposalStatus& p, Received* rec,
                    int64_t now_us);
-  ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms, int64_t now_us);
+  ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms,
+                               const GainTally& tally, int64_t now_us);
+  /// A pattern whose deployed arm plans with what this server learned is
+  /// proposed with another arm, which the explorer measured only a few
+  /// times: this asks the background explorer for `runs` more runs of it
+  /// (Engine::SetValidationQuota, the validation quota's mechanism and its
+  /// share of the explorer's budget), so that its gain tally can reach
+  /// min_samples. Once per pattern and arm; not while the pattern holds a
+  /// quota (a vote owed goes first).
+  void RequestSamples(ruvector_dag::Engine* engine, uint64_t key, int arm, uint64_t runs);
   void Send(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
   /// Rebuilds what refers to the restored ledger: received proposals (to be
   /// matched again; voted when this node's vote is in the ledger) and this
@@ -235,6 +294,7 @@ class SyncHost {
   std::map<ruvector_dag::sync::ProposalId, Received> received_;
   std::vector<uint64_t> changed_patterns_;  // TakeChangedPatterns
   std::map<ruvector_dag::sync::NodeId, size_t> quotas_by_peer_;  // active validation quotas per proposer
+  std::set<std::pair<uint64_t, int>> sample_quotas_;  // (pattern, arm) given a sample quota (RequestSamples)
   std::map<ruvector_dag::sync::NodeId, std::pair<uint64_t, uint64_t>> per_sender_;  // accepted, rejected
   SyncCounters counters_;
   const ruvector_dag::Engine* engine_seen_ = nullptr;  // a new engine forgot every prior

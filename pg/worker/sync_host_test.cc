@@ -95,24 +95,148 @@ TEST(SyncHostTest, AnArmPlannedWithLocalContentIsNeverProposedTheBestPortableArm
   ruvector_dag::BanditOptions o;
   o.num_arms = kRowCorrectionsArm + 2;
   auto b = ruvector_dag::PatternBandit::Create(o).value();
-  double gain = -1.0;
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + i).ok());
   // Only the row-corrections arm measured: deployed, but nothing portable.
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(kRowCorrectionsArm, 10.0 + 0.1 * i).ok());
   ASSERT_EQ(b.deployed_arm(), static_cast<uint32_t>(kRowCorrectionsArm));
-  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms, &gain), 0);
-  EXPECT_EQ(gain, -1.0);
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms), 0);
   // Two portable arms measured faster: the one with the better bound.
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(3, 50.0 + i).ok());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(2, 20.0 + 0.1 * i).ok());
   ASSERT_EQ(b.deployed_arm(), static_cast<uint32_t>(kRowCorrectionsArm));
-  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms, &gain), 2);
-  EXPECT_NEAR(gain, 0.8, 0.02);
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms), 2);
   // An arm beyond the server's arm list is not proposed; a portable deployed arm is proposed as is.
-  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, 2, &gain), 0);
-  gain = 0.5;
-  EXPECT_EQ(PortableArm(b, 3, o.num_arms, &gain), 3);
-  EXPECT_EQ(gain, 0.5);
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, 2), 0);
+  EXPECT_EQ(PortableArm(b, 3, o.num_arms), 3);
+}
+
+// --- the per-execution gains a proposal releases (GainTally) ----------------------------
+
+std::unique_ptr<ruvector_dag::Engine> MakeEngine(uint32_t num_arms = 4) {
+  ruvector_dag::EngineOptions o;
+  o.num_arms = num_arms;
+  o.bandit = ruvector_dag::PatternLearner::HostBanditOptions(num_arms);
+  o.exploration_budget = 0.0;
+  return ruvector_dag::Engine::Create(o).value();
+}
+
+ruvector_dag::PatternRun Run1(uint64_t key, int arm, double ms, int64_t at) {
+  ruvector_dag::PatternRun r;
+  r.pattern_key = key;
+  r.query_id = key;
+  r.arm = arm;
+  r.latency_ms = ms;
+  r.at_us = at;
+  r.database_oid = 5;
+  r.role_oid = 10;
+  return r;
+}
+
+/// Learns `runs` in one pass and tallies them, as the worker's learning pass does.
+void LearnAndTally(ruvector_dag::Engine* e, GainTally* tally, const std::vector<ruvector_dag::PatternRun>& runs) {
+  ruvector_dag::HostLearnOutput out;
+  ASSERT_TRUE(e->Learn(runs, {}, {}, &out).ok());
+  tally->Observe(*e, runs);
+}
+
+TEST(SyncHostTest, TheTallyIsTheMeanOfClippedPerExecutionGainsOfCompletedRuns) {
+  auto e = MakeEngine();
+  GainTally tally;
+  int64_t t = 0;
+  const uint32_t min_runs = e->options().bandit.min_runs;
+  // Runs of the arm while the default has fewer than min_runs runs: no reference, not tallied.
+  std::vector<ruvector_dag::PatternRun> runs;
+  for (uint32_t i = 0; i + 1 < min_runs; ++i) runs.push_back(Run1(1, 0, 1000.0, ++t));
+  runs.push_back(Run1(1, 2, 100.0, ++t));
+  LearnAndTally(e.get(), &tally, runs);
+  EXPECT_EQ(tally.Find(1, 2), nullptr);
+  // The default's geometric mean is the reference from now on.
+  runs.clear();
+  for (int i = 0; i < 20; ++i) runs.push_back(Run1(1, 0, 900.0 + 10.0 * (i % 3), ++t));
+  LearnAndTally(e.get(), &tally, runs);
+  ASSERT_GE(e->patterns().Bandit(1)->Summary(0).runs, min_runs);
+  // Arm 2: fast runs, runs slower than twice the default (gain clipped at -1),
+  // a timeout and a same-plan run (neither tallied), and arm 0's runs (never).
+  runs.clear();
+  std::vector<double> tallied_ms;
+  for (int i = 0; i < 30; ++i) {
+    const double ms = i % 10 == 3 ? 50000.0 : 100.0 + i;
+    runs.push_back(Run1(1, 2, ms, ++t));
+    tallied_ms.push_back(ms);
+  }
+  ruvector_dag::PatternRun timeout = Run1(1, 2, 5.0, ++t);
+  timeout.censored = true;
+  ruvector_dag::PatternRun same = Run1(1, 2, 7.0, ++t);
+  same.same_plan = true;
+  runs.push_back(timeout);
+  runs.push_back(same);
+  ruvector_dag::HostLearnOutput out;
+  ASSERT_TRUE(e->Learn(runs, {}, {}, &out).ok());
+  // The reference is the default's window when the runs are tallied (the
+  // same-plan run measured the default too).
+  const double reference = std::exp(e->patterns().Bandit(1)->Summary(0).mean_log_ms);
+  tally.Observe(*e, runs);
+  double sum = 0.0;
+  for (double ms : tallied_ms) sum += std::clamp(1.0 - ms / reference, -1.0, 1.0);
+  const GainTally::Entry* g = tally.Find(1, 2);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->count, tallied_ms.size());
+  EXPECT_NEAR(g->mean(), sum / static_cast<double>(tallied_ms.size()), 1e-12);
+  EXPECT_EQ(tally.Find(1, 0), nullptr) << "the default's runs are the reference, never tallied";
+  // Three slow runs are clipped at -1 each: the mean is not the bandit's ratio of geometric means.
+  const ruvector_dag::PatternBandit* bandit = e->patterns().Bandit(1);
+  EXPECT_GT(std::fabs(g->mean() - (1.0 - std::exp(bandit->Summary(2).mean_log_ms - bandit->Summary(0).mean_log_ms))),
+            0.05);
+}
+
+TEST(SyncHostTest, OneOutlierExecutionMovesTheTalliedMeanByAtMostTwoOverN) {
+  // Two servers' histories that differ in one execution of the arm, replaced
+  // by ever more extreme latencies.
+  for (double outlier : {0.001, 1.0, 5000.0, 1e6, 1e12}) {
+    auto e1 = MakeEngine(), e2 = MakeEngine();
+    GainTally t1, t2;
+    int64_t t = 0;
+    std::vector<ruvector_dag::PatternRun> base;
+    for (int i = 0; i < 20; ++i) base.push_back(Run1(1, 0, 1000.0 + i, ++t));
+    LearnAndTally(e1.get(), &t1, base);
+    LearnAndTally(e2.get(), &t2, base);
+    std::vector<ruvector_dag::PatternRun> a, b;
+    for (int i = 0; i < 100; ++i) a.push_back(Run1(1, 3, 300.0 + 3.0 * i, ++t));
+    b = a;
+    b[57].latency_ms = outlier;
+    LearnAndTally(e1.get(), &t1, a);
+    LearnAndTally(e2.get(), &t2, b);
+    const GainTally::Entry* g1 = t1.Find(1, 3);
+    const GainTally::Entry* g2 = t2.Find(1, 3);
+    ASSERT_NE(g1, nullptr);
+    ASSERT_NE(g2, nullptr);
+    ASSERT_EQ(g1->count, 100u);
+    ASSERT_EQ(g2->count, 100u);
+    EXPECT_LE(std::fabs(g1->mean() - g2->mean()), 2.0 / 100 + 1e-12) << "outlier " << outlier << " ms";
+  }
+}
+
+TEST(SyncHostTest, TheTallyIsBoundedAndForgetsPatternsTheEngineNoLongerTracks) {
+  auto e = MakeEngine();
+  GainTally tally(/*max_entries=*/2);
+  int64_t t = 0;
+  std::vector<ruvector_dag::PatternRun> runs;
+  for (uint64_t key = 1; key <= 3; ++key) {
+    for (int i = 0; i < 10; ++i) runs.push_back(Run1(key, 0, 1000.0, ++t));
+  }
+  LearnAndTally(e.get(), &tally, runs);
+  runs.clear();
+  for (uint64_t key = 1; key <= 3; ++key) runs.push_back(Run1(key, 1, 500.0, ++t));
+  LearnAndTally(e.get(), &tally, runs);
+  EXPECT_EQ(tally.size(), 2u);
+  EXPECT_NE(tally.Find(1, 1), nullptr);
+  EXPECT_NE(tally.Find(2, 1), nullptr);
+  EXPECT_EQ(tally.Find(3, 1), nullptr) << "a new tally that does not fit is not started";
+  EXPECT_EQ(tally.dropped_runs(), 1u);
+  // Learning reset (a new engine): every tally is forgotten.
+  auto fresh = MakeEngine();
+  tally.Observe(*fresh, {});
+  EXPECT_EQ(tally.size(), 0u);
 }
 
 }  // namespace
@@ -182,43 +306,9 @@ void WriteFile(const std::string& path, const std::string& text) {
   fclose(f);
 }
 
-ruvector_dag::PatternRun Run1(uint64_t key, int arm, double ms, int64_t at) {
-  ruvector_dag::PatternRun r;
-  r.pattern_key = key;
-  r.query_id = key;
-  r.arm = arm;
-  r.latency_ms = ms;
-  r.at_us = at;
-  r.database_oid = 5;
-  r.role_oid = 10;
-  return r;
-}
-
-void Learn(ruvector_dag::Engine* e, uint64_t key, const QueryDag& plan, const std::vector<std::pair<int, double>>& runs,
-           int64_t* t) {
-  std::vector<ruvector_dag::PatternRun> batch;
-  for (const auto& [arm, ms] : runs) batch.push_back(Run1(key, arm, ms, ++*t));
-  std::vector<ruvector_dag::PlanObservation> plans = {{key, &plan}};
-  ruvector_dag::HostLearnOutput out;
-  ASSERT_TRUE(e->Learn(batch, plans, {}, &out).ok());
-}
-
-std::unique_ptr<ruvector_dag::Engine> MakeEngine() {
-  ruvector_dag::EngineOptions o;
-  o.num_arms = 4;
-  o.bandit = ruvector_dag::PatternLearner::HostBanditOptions(4);
-  o.exploration_budget = 0.0;
-  return ruvector_dag::Engine::Create(o).value();
-}
-
-// B learned three statements on its own and deployed no_hashjoin (arm 2) for
-// each before A proposed no_mergejoin (arm 3) for all three: B owes three
-// votes on an arm its bandit would not explore again. Each proposal gets a
-// validation quota, at most two of A's at once; B's explorer (simulated: the
-// quota's candidate, 5 runs per job) measures the arm and B votes on each.
-TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasAndVotes) {
-  const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
-  const SyncSettings sa = Settings("a"), sb = Settings("b");
+/// Creates the identities of hosts a and b (a first start of each) and
+/// writes each one's key into the other's peers file.
+void IntroducePair(const SyncSettings& sa, const SyncSettings& sb) {
   auto status = std::make_unique<SyncShared>();
   std::string keys[2];
   const SyncSettings* both[2] = {&sa, &sb};
@@ -230,10 +320,35 @@ TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasA
   }
   WriteFile(sa.data_dir + "/" + kSyncPeersFile, "# b\n" + keys[1] + "\n");
   WriteFile(sb.data_dir + "/" + kSyncPeersFile, "# a\n" + keys[0] + "\n");
+}
+
+/// One learning pass of `runs` ({arm, ms}) of pattern `key`; its runs go to
+/// `tally` afterwards, as the worker's learning pass does.
+void Learn(ruvector_dag::Engine* e, GainTally* tally, uint64_t key, const QueryDag& plan,
+           const std::vector<std::pair<int, double>>& runs, int64_t* t) {
+  std::vector<ruvector_dag::PatternRun> batch;
+  for (const auto& [arm, ms] : runs) batch.push_back(Run1(key, arm, ms, ++*t));
+  std::vector<ruvector_dag::PlanObservation> plans = {{key, &plan}};
+  ruvector_dag::HostLearnOutput out;
+  ASSERT_TRUE(e->Learn(batch, plans, {}, &out).ok());
+  tally->Observe(*e, batch);
+}
+
+// B learned three statements on its own and deployed no_hashjoin (arm 2) for
+// each before A proposed no_mergejoin (arm 3) for all three: B owes three
+// votes on an arm its bandit would not explore again. Each proposal gets a
+// validation quota, at most two of A's at once; B's explorer (simulated: the
+// quota's candidate, 5 runs per job) measures the arm and B votes on each.
+TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasAndVotes) {
+  const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  const SyncSettings sa = Settings("a"), sb = Settings("b");
+  auto status = std::make_unique<SyncShared>();
+  IntroducePair(sa, sb);
   auto a = SyncHost::Start(sa, NowUs());
   auto b = SyncHost::Start(sb, NowUs());
   ASSERT_TRUE(a.ok() && b.ok());
   auto ea = MakeEngine(), eb = MakeEngine();
+  GainTally ta, tb;  // A's and B's per-execution gains
   int64_t t = 0;
   const uint64_t kKeys[3] = {77, 78, 79};
   std::vector<QueryDag> plans;
@@ -241,19 +356,19 @@ TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasA
   for (int p = 0; p < 3; ++p) {
     std::vector<std::pair<int, double>> runs;
     for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
-    for (int i = 0; i < 60; ++i) runs.push_back({3, 700.0 + i});
-    Learn(ea.get(), 1 + p, plans[p], runs, &t);
+    for (int i = 0; i < 100; ++i) runs.push_back({3, 700.0 + i});
+    Learn(ea.get(), &ta, 1 + p, plans[p], runs, &t);
     ASSERT_EQ(ea->patterns().DeployedArm(1 + p), 3u);
     (*a)->ObserveDefaultPlans(ea.get(), {{static_cast<uint64_t>(1 + p), &plans[p]}});
     runs.clear();
     for (int i = 0; i < 12; ++i) runs.push_back({0, 3900.0 + 10 * i});
     for (int i = 0; i < 12; ++i) runs.push_back({2, 1200.0 + 10 * i});
-    Learn(eb.get(), kKeys[p], plans[p], runs, &t);
+    Learn(eb.get(), &tb, kKeys[p], plans[p], runs, &t);
     ASSERT_EQ(eb->patterns().DeployedArm(kKeys[p]), 2u);
     ASSERT_EQ(eb->patterns().Bandit(kKeys[p])->Summary(3).total_runs, 0u);
     (*b)->ObserveDefaultPlans(eb.get(), {{kKeys[p], &plans[p]}});
   }
-  ASSERT_TRUE((*a)->Step(ea.get(), arms, /*sync_now=*/true, NowUs()).ok());
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
   (*a)->Fill(status.get());
   ASSERT_EQ(status->counters.proposals_made, 3u) << status->last_error;
   auto quotas = [&]() {
@@ -268,12 +383,12 @@ TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasA
   };
   std::vector<uint64_t> changed;
   for (int i = 0; i < 400 && priors() < 3; ++i) {  // at most 20 s
-    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
     for (uint64_t k : (*b)->TakeChangedPatterns()) changed.push_back(k);
     if (priors() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(priors(), 3);
-  ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());  // matched: the quotas are granted now
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());  // matched: the quotas are granted now
   EXPECT_EQ(quotas(), static_cast<int>(SyncHost::kValidationQuotasPerPeer)) << "one peer holds at most two quotas";
   for (uint64_t key : kKeys) {
     EXPECT_NE(std::find(changed.begin(), changed.end(), key), changed.end()) << "decision of " << key << " not republished";
@@ -295,9 +410,9 @@ TEST_F(SyncHostNatsTest, AValidatorThatDeployedAnotherArmFirstGetsBoundedQuotasA
         EXPECT_EQ(d.explore_arm, 3);
         for (uint32_t i = 0; i < std::min<uint32_t>(d.explore_runs, 5); ++i) runs.push_back({3, kMs[3] + 10 * i});
       }
-      Learn(eb.get(), key, plans[key - kKeys[0]], runs, &t);
+      Learn(eb.get(), &tb, key, plans[key - kKeys[0]], runs, &t);
     }
-    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
     (*b)->Fill(status.get());
     voted = status->counters.votes_cast;
     EXPECT_LE(quotas(), static_cast<int>(SyncHost::kValidationQuotasPerPeer));
@@ -338,28 +453,29 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_FALSE((*a)->PeersFileChanged());
 
-  // A: pattern 1 deploys arm 3 (120 runs).
+  // A: pattern 1 deploys arm 3 (60 default runs, 100 of the arm: the privacy unit's minimum).
   const QueryDag plan = JoinPlan(1.0);
   auto ea = MakeEngine(), eb = MakeEngine();
+  GainTally ta, tb;  // A's and B's per-execution gains
   int64_t t = 0;
   std::vector<std::pair<int, double>> runs;
   for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
-  for (int i = 0; i < 60; ++i) runs.push_back({3, 700.0 + i});
-  Learn(ea.get(), 1, plan, runs, &t);
+  for (int i = 0; i < 100; ++i) runs.push_back({3, 700.0 + i});
+  Learn(ea.get(), &ta, 1, plan, runs, &t);
   ASSERT_EQ(ea->patterns().DeployedArm(1), 3u);
   (*a)->ObserveDefaultPlans(ea.get(), {{1, &plan}});
   // B: the same statement under another local key, one default run.
-  Learn(eb.get(), 77, plan, {{0, 3900.0}}, &t);
+  Learn(eb.get(), &tb, 77, plan, {{0, 3900.0}}, &t);
   (*b)->ObserveDefaultPlans(eb.get(), {{77, &plan}});
 
-  ASSERT_TRUE((*a)->Step(ea.get(), arms, /*sync_now=*/true, NowUs()).ok());
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
   (*a)->Fill(status.get());
   ASSERT_EQ(status->counters.proposals_made, 1u) << status->last_error;
   EXPECT_GT(status->epsilon_spent, 0.0);
   const int64_t proposed_us = NowUs();
   int64_t prior_us = 0;
   for (int i = 0; i < 400 && eb->NetworkPrior(77) == 0; ++i) {  // at most 20 s
-    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
     if (eb->NetworkPrior(77) != 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -373,9 +489,9 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
   runs.clear();
   for (int i = 0; i < 12; ++i) runs.push_back({0, 3900.0 + 10 * i});
   for (int i = 0; i < 12; ++i) runs.push_back({3, 700.0 + 10 * i});
-  Learn(eb.get(), 77, plan, runs, &t);
+  Learn(eb.get(), &tb, 77, plan, runs, &t);
   EXPECT_EQ(eb->patterns().DeployedArm(77), 3u);
-  ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
   (*b)->Fill(status.get());
   EXPECT_EQ(status->counters.votes_cast, 1u);
   ASSERT_EQ(status->proposal_count, 1);
@@ -383,7 +499,7 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
   EXPECT_EQ(status->proposals[0].local_pattern, 77u);
   bool confirmed_seen = false;
   for (int i = 0; i < 400 && !confirmed_seen; ++i) {
-    ASSERT_TRUE((*a)->Step(ea.get(), arms, false, NowUs()).ok());
+    ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, false, NowUs()).ok());
     (*a)->Fill(status.get());
     for (int v = 0; v < status->vote_count; ++v) {
       confirmed_seen = confirmed_seen || (std::string(status->votes[v].validator) == "b" &&
@@ -429,7 +545,7 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
   auto sentinel = node->Propose({o}, noise, NowUs()).value();
   ASSERT_TRUE((*tr)->Publish(peer_b[0].id, sentinel[0].bytes).ok());
   for (int i = 0; i < 400 && status->counters.messages_accepted < accepted_before + 2; ++i) {
-    ASSERT_TRUE((*b)->Step(eb.get(), arms, false, NowUs()).ok());
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
     (*b)->Fill(status.get());
     if (status->counters.messages_accepted < accepted_before + 2) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -481,6 +597,108 @@ TEST_F(SyncHostNatsTest, AProposalBecomesAPriorIsMeasuredLocallyAndConfirmed) {
 // workload differs). Each validator takes the proposal as a prior only,
 // measures the arm on its own runs, does not deploy it, and refutes it; the
 // refutations cost m stake on every node until its messages are refused.
+// What A releases for a pattern is the mean of the arm's clipped
+// per-execution gains (the statistic the privacy bound is about), and only
+// once the arm has min_samples (100) of them. Epsilon 10 makes the noise
+// small (Laplace scale 0.02 / 5 = 0.004) so that the released value can be
+// compared with the tally's mean.
+TEST_F(SyncHostNatsTest, TheReleasedGainIsTheMeanOfClippedGainsOfAtLeastMinSamplesExecutions) {
+  const std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  SyncSettings sa = Settings("a");
+  const SyncSettings sb = Settings("b");
+  sa.epsilon = 10.0;
+  sa.epsilon_budget = 100.0;
+  auto status = std::make_unique<SyncShared>();
+  IntroducePair(sa, sb);
+  auto a = SyncHost::Start(sa, NowUs());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto ea = MakeEngine();
+  GainTally ta;
+  int64_t t = 0;
+  // Pattern 1: arm 3 is 10x faster than the default but every 10th run is
+  // 50x slower (clipped at -1). Pattern 2: the same arm, 99 runs.
+  const QueryDag plan1 = JoinPlan(10.0), plan2 = JoinPlan(1e5);
+  std::vector<std::pair<int, double>> runs;
+  for (int i = 0; i < 60; ++i) runs.push_back({0, 1000.0 + i % 7});
+  Learn(ea.get(), &ta, 1, plan1, runs, &t);
+  Learn(ea.get(), &ta, 2, plan2, runs, &t);
+  runs.clear();
+  for (int i = 0; i < 120; ++i) runs.push_back({3, i % 10 == 4 ? 50000.0 : 100.0 + i % 5});
+  Learn(ea.get(), &ta, 1, plan1, runs, &t);
+  runs.resize(99);
+  Learn(ea.get(), &ta, 2, plan2, runs, &t);
+  ASSERT_EQ(ea->patterns().DeployedArm(1), 3u);
+  ASSERT_EQ(ea->patterns().DeployedArm(2), 3u);
+  (*a)->ObserveDefaultPlans(ea.get(), {{1, &plan1}, {2, &plan2}});
+  const GainTally::Entry* g1 = ta.Find(1, 3);
+  ASSERT_NE(g1, nullptr);
+  ASSERT_EQ(g1->count, 120u);
+  ASSERT_EQ(ta.Find(2, 3)->count, 99u);
+  // What the old release (the ratio of the bandit's geometric means) would be: far from the mean.
+  const ruvector_dag::PatternDecision d = ea->Decide(1).value();
+  ASSERT_GT(std::fabs((1.0 - d.deployed_ms / d.default_ms) - g1->mean()), 0.1);
+
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  ASSERT_EQ(status->counters.proposals_made, 1u) << "pattern 2's arm has 99 executions: not proposed";
+  ASSERT_EQ(status->proposal_count, 1);
+  EXPECT_NEAR(status->proposals[0].noisy_gain, g1->mean(), 0.05);
+  EXPECT_NEAR(status->proposals[0].noisy_samples, 120.0, 2.0);
+  const uint64_t fingerprint1 = status->proposals[0].fingerprint;
+  EXPECT_EQ(fingerprint1, PortableFingerprint(plan1));
+  // Its 100th execution makes pattern 2 eligible at the next sync.
+  Learn(ea.get(), &ta, 2, plan2, {{3, 101.0}}, &t);
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  EXPECT_EQ(status->counters.proposals_made, 2u);
+}
+
+// A deployed row_corrections (planned with what A learned: never proposed);
+// the portable arm that stands in for it was only explored. A asks its
+// background explorer for the runs the arm's tally lacks (a quota on the
+// arm), once, and proposes the arm when the tally has 100.
+TEST_F(SyncHostNatsTest, AnArmStandingInForALocalArmGetsTheRunsItsTallyLacksFromTheExplorer) {
+  std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  while (arms.size() <= static_cast<size_t>(kRowCorrectionsArm)) arms.push_back("arm" + std::to_string(arms.size()));
+  arms[kRowCorrectionsArm] = "row_corrections";
+  const SyncSettings sa = Settings("a"), sb = Settings("b");
+  IntroducePair(sa, sb);
+  auto a = SyncHost::Start(sa, NowUs());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto ea = MakeEngine(static_cast<uint32_t>(arms.size()));
+  GainTally ta;
+  int64_t t = 0;
+  const QueryDag plan = JoinPlan(10.0);
+  std::vector<std::pair<int, double>> runs;
+  for (int i = 0; i < 20; ++i) runs.push_back({0, 1000.0 + i % 7});
+  for (int i = 0; i < 10; ++i) runs.push_back({2, 300.0 + i});
+  for (int i = 0; i < 120; ++i) runs.push_back({kRowCorrectionsArm, 100.0 + i % 5});
+  Learn(ea.get(), &ta, 1, plan, runs, &t);
+  ASSERT_EQ(ea->patterns().DeployedArm(1), static_cast<uint32_t>(kRowCorrectionsArm));
+  ASSERT_EQ(PortableArm(*ea->patterns().Bandit(1), kRowCorrectionsArm, arms.size()), 2);
+  ASSERT_EQ(ta.Find(1, 2)->count, 10u);
+  (*a)->ObserveDefaultPlans(ea.get(), {{1, &plan}});
+  auto status = std::make_unique<SyncShared>();
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  EXPECT_EQ(status->counters.proposals_made, 0u) << "10 executions of the arm: nothing released";
+  uint32_t quota_arm = 0;
+  EXPECT_EQ(ea->ValidationQuota(1, &quota_arm), 90u);
+  EXPECT_EQ(quota_arm, 2u);
+  EXPECT_EQ(ea->Decide(1)->explore_arm, 2) << "the explorer measures the arm";
+  std::vector<uint64_t> changed = (*a)->TakeChangedPatterns();
+  EXPECT_EQ(changed, std::vector<uint64_t>{1}) << "the worker publishes the decision again";
+  // The explorer's runs of the arm arrive (the quota counts them down).
+  runs.assign(90, {2, 310.0});
+  Learn(ea.get(), &ta, 1, plan, runs, &t);
+  EXPECT_EQ(ea->ValidationQuota(1, &quota_arm), 0u);
+  ASSERT_EQ(ta.Find(1, 2)->count, 100u);
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  ASSERT_EQ(status->counters.proposals_made, 1u);
+  EXPECT_STREQ(status->proposals[0].arm, "no_hashjoin");
+}
+
 class SyncHostBadPeerTest : public SyncHostNatsTest {
  protected:
   /// Runs rounds of one bad proposal by m each, every host with
@@ -512,8 +730,9 @@ class SyncHostBadPeerTest : public SyncHostNatsTest {
     }
     std::vector<std::unique_ptr<ruvector_dag::Engine>> engines;
     for (int i = 0; i < 3; ++i) engines.push_back(MakeEngine());
+    std::vector<GainTally> tallies(3);
     auto step_all = [&]() {
-      for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(hosts[i]->Step(engines[i].get(), arms, false, NowUs()).ok());
+      for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(hosts[i]->Step(engines[i].get(), arms, tallies[i], false, NowUs()).ok());
     };
     auto m_stake_on = [&](size_t node, bool* ignored) {
       hosts[node]->Fill(status.get());
@@ -537,17 +756,17 @@ class SyncHostBadPeerTest : public SyncHostNatsTest {
       // (default runs only).
       std::vector<std::pair<int, double>> runs;
       for (int i = 0; i < 60; ++i) runs.push_back({0, 3900.0 + i});
-      for (int i = 0; i < 60; ++i) runs.push_back({2, 700.0 + i});
-      Learn(engines[2].get(), key, plan, runs, &t);
+      for (int i = 0; i < 100; ++i) runs.push_back({2, 700.0 + i});
+      Learn(engines[2].get(), &tallies[2], key, plan, runs, &t);
       ASSERT_EQ(engines[2]->patterns().DeployedArm(key), 2u);
       for (size_t v = 0; v < 2; ++v) {
-        Learn(engines[v].get(), key, plan, {{0, 3900.0}}, &t);
+        Learn(engines[v].get(), &tallies[v], key, plan, {{0, 3900.0}}, &t);
         hosts[v]->ObserveDefaultPlans(engines[v].get(), {{key, &plan}});
       }
       hosts[2]->ObserveDefaultPlans(engines[2].get(), {{key, &plan}});
       hosts[2]->Fill(status.get());
       const uint64_t made = status->counters.proposals_made;
-      ASSERT_TRUE(hosts[2]->Step(engines[2].get(), arms, /*sync_now=*/true, NowUs()).ok());
+      ASSERT_TRUE(hosts[2]->Step(engines[2].get(), arms, tallies[2], /*sync_now=*/true, NowUs()).ok());
       hosts[2]->Fill(status.get());
       if (status->counters.proposals_made == made) {
         // Refused by m's own node: its privacy budget is spent (or its stake
@@ -578,7 +797,7 @@ class SyncHostBadPeerTest : public SyncHostNatsTest {
         runs.clear();
         for (int i = 0; i < 5; ++i) runs.push_back({2, 9000.0 + 10 * i});
         for (int i = 0; i < 19; ++i) runs.push_back({0, 3900.0 + 10 * (i % 5)});
-        Learn(engines[v].get(), key, plan, runs, &t);
+        Learn(engines[v].get(), &tallies[v], key, plan, runs, &t);
         EXPECT_EQ(engines[v]->patterns().DeployedArm(key), 0u) << "a slower prior must never be deployed";
       }
       // Both refute; the proposal is decided (refuted) on every node.

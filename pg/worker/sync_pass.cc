@@ -56,6 +56,7 @@ SyncShared* g_sync = nullptr;
 LWLock* g_sync_lock = nullptr;
 
 SyncHost* g_host = nullptr;
+GainTally* g_gain_tally = nullptr;  // worker lifetime (SyncObserveRuns)
 SyncShared* g_scratch = nullptr;  // the worker's status image before it is copied in
 int64_t g_retry_at_us = 0;
 int64_t g_peers_checked_us = 0;
@@ -202,6 +203,17 @@ void SyncObserveDefaultPlans(const std::vector<PlanSample>& plans) {
   ReportStatus(st, LOG);
 }
 
+void SyncObserveRuns(const std::vector<ruvector_dag::PatternRun>& runs) {
+  ruvector_dag::Engine* engine = LearnerEngine();
+  if (!g_sync_enabled || engine == nullptr || runs.empty()) return;
+  PlainStatus st = RunCpp("sync: per-execution gains", [&]() {
+    if (g_gain_tally == nullptr) g_gain_tally = new GainTally();
+    g_gain_tally->Observe(*engine, runs);
+    return Status::Ok();
+  });
+  ReportStatus(st, LOG);
+}
+
 void SyncTick() {
   if (g_sync == nullptr) return;
   const int64_t now = NowUnixMicros();
@@ -256,7 +268,8 @@ void SyncTick() {
   bool filled = false;
   PlainStatus st = RunCpp("pattern sync", [&]() {
     for (uint32_t i = 0; i < arm_count && i < static_cast<uint32_t>(kMaxArms); ++i) arms->emplace_back(names[i]);
-    const Status step = g_host->Step(engine, *arms, sync_now, now);
+    if (g_gain_tally == nullptr) g_gain_tally = new GainTally();
+    const Status step = g_host->Step(engine, *arms, *g_gain_tally, sync_now, now);
     RefreshDecisions(g_host->TakeChangedPatterns());  // published by the next learning pass
     RUVECTOR_RETURN_IF_ERROR(step);
     if (sync_now || now - g_published_us >= kPublishEveryUs) {

@@ -7,6 +7,10 @@
 
 #include "state/sync_state.h"
 
+namespace ruvector_dag {
+struct PatternRun;  // ruvector_dag/engine.h
+}  // namespace ruvector_dag
+
 namespace ruvector_pg {
 
 struct PlanSample;  // worker/learner.h
@@ -43,6 +47,11 @@ void SyncTick();
 /// Learning pass: default plans of patterns seen in this pass (their
 /// portable identity). Cheap when sync is off.
 void SyncObserveDefaultPlans(const std::vector<PlanSample>& plans);
+/// Learning pass, after the engine learned `runs`: tallies the per-execution
+/// gains pattern sync releases (GainTally, worker lifetime; kept across
+/// restarts of sync, started from zero with the worker). Nothing while
+/// ruvector.sync_enabled is off.
+void SyncObserveRuns(const std::vector<ruvector_dag::PatternRun>& runs);
 /// Worker exit: stops the transport thread.
 void StopSync();
 
