@@ -92,18 +92,25 @@ wait_state() {
 }
 
 # sync_until_a_proposed: qudag_sync_now() on A until it proposed a pattern (at
-# most 20 rounds). An arm is proposed once it has 100 tallied executions (the
-# released gain is their clipped mean, docs/sync.md); a pattern whose deployed
-# arm is row_corrections or fix_worst_join is proposed with the best other arm
-# measured faster with confidence (what those arms plan is learned per
-# server). Until A has one, A runs Q1 ten more times between rounds. Uses the
-# caller's a_sql, runs and learn.
+# most 90 rounds, one a second). An arm is proposed once it has 100 tallied
+# executions (the released gain is their clipped mean, docs/sync.md); a
+# pattern whose deployed arm is row_corrections or fix_worst_join is proposed
+# with the best other arm measured faster with confidence (what those arms
+# plan is learned per server), whose tally A's background explorer fills
+# within its validation share (a sample quota: tens of seconds on a loaded
+# machine). Until A has one, A runs Q1 ten more times between rounds. Uses
+# the caller's a_sql, runs and learn; prints how many rounds it took.
 sync_until_a_proposed() {
-  for _ in $(seq 1 20); do
+  local round
+  for round in $(seq 1 90); do
     a_sql -d postgres -c "SELECT ruvector.qudag_sync_now()" >/dev/null
-    [ "$(a_sql -d postgres -c "SELECT proposals_made >= 1 FROM ruvector.qudag_status()")" = t ] && return 0
+    if [ "$(a_sql -d postgres -c "SELECT proposals_made >= 1 FROM ruvector.qudag_status()")" = t ]; then
+      echo "# A proposed after $round sync round(s)"
+      return 0
+    fi
     runs a_sql 10
     learn a_sql
+    sleep 1
   done
   return 1
 }

@@ -558,6 +558,23 @@ int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t 
   return best;
 }
 
+int StandInCandidate(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count) {
+  if (!ArmContentIsLocal(deployed)) return 0;
+  const ruvector_dag::ArmSummary base = bandit.Summary(0);
+  if (base.runs == 0) return 0;
+  int best = 0;
+  double best_mean = base.mean_log_ms;
+  for (size_t a = 1; a < arm_count && a < bandit.options().num_arms; ++a) {
+    const int arm = static_cast<int>(a);
+    if (ArmContentIsLocal(arm)) continue;
+    const ruvector_dag::ArmSummary s = bandit.Summary(static_cast<uint32_t>(a));
+    if (s.rejected || s.censored > 0 || s.runs == 0 || !(s.mean_log_ms < best_mean)) continue;
+    best = arm;
+    best_mean = s.mean_log_ms;
+  }
+  return best;
+}
+
 void GainTally::Observe(const ruvector_dag::Engine& engine, const std::vector<ruvector_dag::PatternRun>& runs) {
   if (&engine != engine_) {  // learning was reset: the patterns are gone
     tallies_.clear();
@@ -632,7 +649,14 @@ Status SyncHost::Propose(ruvector_dag::Engine* engine, const std::vector<std::st
     const ruvector_dag::PatternBandit* bandit = engine->patterns().Bandit(key);
     if (bandit == nullptr) continue;
     const int portable = PortableArm(*bandit, d->deployed_arm, arms.size());
-    if (portable <= 0) continue;
+    if (portable <= 0) {
+      // Nothing portable judged yet next to a locally planned deployed arm:
+      // the arm measured fastest so far gets the explorer runs that judge it
+      // and fill its tally.
+      const int stand_in = StandInCandidate(*bandit, d->deployed_arm, arms.size());
+      if (stand_in > 0) RequestSamples(engine, key, stand_in, min_samples);
+      continue;
+    }
     const std::string& arm = arms[static_cast<size_t>(portable)];
     if (proposed_.count({lp->second.fingerprint, arm}) != 0) continue;
     // The statistic the privacy bound is about: the mean of at least

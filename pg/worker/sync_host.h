@@ -133,6 +133,16 @@ struct DefaultPlan {
 /// GainTally, not from the bandit.
 int PortableArm(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count);
 
+/// When `deployed` plans with what this server learned and no arm is
+/// portable yet (PortableArm returns 0): the portable arm (of the first
+/// `arm_count`, not rejected, no timeout in its window) whose completed runs
+/// so far are fastest on average and faster than the default's, which the
+/// background explorer then measures until it can stand in for the deployed
+/// arm (a sample quota) -- without it, a pattern whose local arm was deployed
+/// before any other arm was judged would never be shared. 0 when none was
+/// measured faster, or when the deployed arm is portable itself.
+int StandInCandidate(const ruvector_dag::PatternBandit& bandit, int deployed, size_t arm_count);
+
 /// Per (pattern, arm != 0): the sum and count of per-execution gains of the
 /// arm's completed runs -- the statistic pattern sync releases (docs/sync.md,
 /// "Differential privacy" and "In the server"). Each observed run of the arm

@@ -100,6 +100,15 @@ TEST(SyncHostTest, AnArmPlannedWithLocalContentIsNeverProposedTheBestPortableArm
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(kRowCorrectionsArm, 10.0 + 0.1 * i).ok());
   ASSERT_EQ(b.deployed_arm(), static_cast<uint32_t>(kRowCorrectionsArm));
   EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms), 0);
+  EXPECT_EQ(StandInCandidate(b, kRowCorrectionsArm, o.num_arms), 0) << "no portable arm measured";
+  // Two runs of arm 3 faster than the default, one of arm 4 slower: not
+  // judged, but arm 3 is the one to measure further.
+  ASSERT_TRUE(b.Observe(3, 60.0).ok());
+  ASSERT_TRUE(b.Observe(3, 62.0).ok());
+  ASSERT_TRUE(b.Observe(4, 150.0).ok());
+  EXPECT_EQ(PortableArm(b, kRowCorrectionsArm, o.num_arms), 0);
+  EXPECT_EQ(StandInCandidate(b, kRowCorrectionsArm, o.num_arms), 3);
+  EXPECT_EQ(StandInCandidate(b, 3, o.num_arms), 0) << "a portable deployed arm needs no stand-in";
   // Two portable arms measured faster: the one with the better bound.
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(3, 50.0 + i).ok());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.Observe(2, 20.0 + 0.1 * i).ok());
