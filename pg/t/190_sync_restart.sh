@@ -72,6 +72,12 @@ for srv in a_sql psql_b; do
   "$srv" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
   "$srv" -d "$db" -c "CREATE EXTENSION ruvector_dag CASCADE" -c "SET ruvector.dag_enabled = off" -c "$schema" >/dev/null
 done
+# A measures no row counts, so it learns no row corrections or hints: its
+# deployed arm is a settings arm, proposed as is. (Next to a deployed
+# row_corrections, the arm that stands in for it needs 100 explorer runs in
+# the validation share first -- minutes on a loaded machine; that path is
+# tested in pg_state_test, SyncHostNatsTest.AnArmStandingInForALocalArm...)
+a_sql -d postgres -c "ALTER DATABASE $db SET ruvector.dag_row_sample_rate = 0" >/dev/null
 runs() { for _ in $(seq 1 "$2"); do echo "$q1;"; done | "$1" -d "$db" -f - >/dev/null; }
 decision() {
   "$1" -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT $2 FROM ruvector.dag_decisions() ORDER BY default_ms DESC LIMIT 1"
