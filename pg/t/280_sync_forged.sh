@@ -84,6 +84,12 @@ for srv in a_sql psql_b; do
   "$srv" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
   "$srv" -d "$db" -c "CREATE EXTENSION ruvector_dag CASCADE" -c "SET ruvector.dag_enabled = off" -c "$schema" >/dev/null
 done
+# A measures no row counts, so it learns no row corrections or hints: its
+# deployed arms are settings arms, proposed as they are (next to a deployed
+# row_corrections the stand-in arm first needs 100 explorer runs in the
+# validation share, minutes on a loaded machine: docs/sync.md; tested in
+# pg_state_test).
+a_sql -d postgres -c "ALTER DATABASE $db SET ruvector.dag_row_sample_rate = 0" >/dev/null
 # runs SRV N I: N executions of statement I (observed; the explorer measures candidates meanwhile).
 runs() { for _ in $(seq 1 "$2"); do echo "${q[$3]};"; done | "$1" -d "$db" -f - >/dev/null; }
 learn() { "$1" -d "$db" -c "SET ruvector.dag_enabled = off" -c "SELECT ruvector.dag_learn_now()" >/dev/null; }
