@@ -48,7 +48,7 @@ struct Options {
   std::string format = "text";
   std::vector<std::string> queries = {"Q1", "Q2", "Q3"};
   int runs_per_round = 5;
-  int max_rounds = 60;
+  int max_rounds = 100;
   int timeout_s = 120;
   int kill_node = 0;  // 0 = the node server A is connected to
   bool keep = false;
