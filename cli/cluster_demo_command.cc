@@ -530,8 +530,7 @@ Status ProposeWithNodeDown(std::vector<Server>& servers, const std::vector<Workl
     log.Line("A has nothing to propose yet (its arm plans with what A learned -- row corrections or a hint -- or has "
              "fewer than 100 tallied executions: timeouts, same-plan runs and runs before the default had its "
              "minimum are not tallied); one more round on A");
-    RUVECTOR_RETURN_IF_ERROR(RunRound(a, queries, o.runs_per_round));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a learning pass between rounds
+    RUVECTOR_RETURN_IF_ERROR(RunRound(a, queries, o.runs_per_round));  // (ends with a learning pass)
   }
   m->proposals = static_cast<int>(c1.proposals - c0.proposals);
   RUVECTOR_ASSIGN_OR_RETURN(std::string proposed_arms,
