@@ -14,6 +14,9 @@
 #    checks and the idle background worker (priced by
 #    `bench/pgbench_instructions.sh`'s "disabled" row); RUVECTOR_BENCH_TOGGLE=restart
 #    instead restarts the server with and without the library preloaded;
+#  * after every switch of the mode the pgbench tables and indexes are loaded
+#    into shared buffers (pg_prewarm, a contrib module of PostgreSQL's own
+#    package): a restarted server's first run would otherwise read them;
 #  * the result per client count is the median of the paired on/off TPS
 #    ratios with a distribution-free confidence interval for it (order
 #    statistics of the ratios: the sign test's interval, at least 90 %
@@ -70,6 +73,7 @@ pg() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w "$@" >
 sql() { "$bindir/psql" -h "$work" -U postgres -qAtX -v ON_ERROR_STOP=1 -c "$1" postgres; }
 pg start
 "$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
+sql "CREATE EXTENSION pg_prewarm" >/dev/null
 if [ "$toggle" = reload ]; then
   sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$library'|" "$data/postgresql.conf"
   pg restart -m fast
@@ -93,7 +97,12 @@ set_mode() {  # on|off
     sed -i "s|^shared_preload_libraries = .*|shared_preload_libraries = '$value'|" "$data/postgresql.conf"
     pg restart -m fast
   fi
-  # Warm the cache and the backends' code paths.
+  # Load the tables and indexes into shared buffers: after a restart they
+  # are cold, and a run that reads pages from the OS cache measures that
+  # (pg_prewarm, a contrib module of PostgreSQL's own package).
+  sql "SELECT sum(pg_prewarm(c)) FROM unnest(ARRAY['pgbench_accounts', 'pgbench_accounts_pkey',
+       'pgbench_branches', 'pgbench_branches_pkey', 'pgbench_tellers', 'pgbench_tellers_pkey']::regclass[]) c" >/dev/null
+  # Warm the backends' code paths.
   "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 2 -j 2 -T 1 -n postgres >/dev/null 2>&1
   sleep 0.5  # its backends are reaped before the next run's CPU is counted
 }

@@ -3,6 +3,7 @@
 #include "planner/dag_bridge.h"
 
 #include "shim.h"
+#include "hot.h"
 
 #include "extension.h"
 #include "guard.h"
@@ -24,7 +25,7 @@ PGDLLEXPORT void _PG_init(void);
 
 namespace ruvector_pg {
 
-bool g_enabled = true;
+RUVECTOR_HOT_DATA bool g_enabled = true;
 double g_learning_rate = 0.01;
 double g_vector_recall_target = 0.95;
 char* g_attention = nullptr;
@@ -42,8 +43,8 @@ int g_exploration_mode = kExplorationOff;
 double g_exploration_budget = 0.2;
 bool g_steering_enabled = true;
 int g_baseline_interval = 16;
-int g_debug_fault = kFaultNone;
-double g_row_sample_rate = 0.1;
+RUVECTOR_HOT_DATA int g_debug_fault = kFaultNone;
+RUVECTOR_HOT_DATA double g_row_sample_rate = 0.1;
 double g_pattern_share = 0.5;
 
 void RequirePreload() {

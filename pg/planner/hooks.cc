@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "shim.h"
+#include "hot.h"
 
 #include "extension.h"
 #include "guard.h"
@@ -28,14 +29,14 @@ namespace ruvector_pg {
 namespace {
 
 planner_hook_type g_prev_planner = nullptr;
-ExecutorStart_hook_type g_prev_executor_start = nullptr;
-ExecutorRun_hook_type g_prev_executor_run = nullptr;
-ExecutorFinish_hook_type g_prev_executor_finish = nullptr;
-ExecutorEnd_hook_type g_prev_executor_end = nullptr;
+RUVECTOR_HOT_DATA ExecutorStart_hook_type g_prev_executor_start = nullptr;
+RUVECTOR_HOT_DATA ExecutorRun_hook_type g_prev_executor_run = nullptr;
+RUVECTOR_HOT_DATA ExecutorFinish_hook_type g_prev_executor_finish = nullptr;
+RUVECTOR_HOT_DATA ExecutorEnd_hook_type g_prev_executor_end = nullptr;
 ExplainOneQuery_hook_type g_prev_explain_one_query = nullptr;
 
 int g_planner_depth = 0;
-int g_exec_nesting = 0;
+RUVECTOR_HOT_DATA int g_exec_nesting = 0;
 MemoryContext g_observe_cxt = nullptr;
 
 /// What the running EXPLAIN of this backend planned (and, with ANALYZE,
@@ -46,10 +47,10 @@ struct Capture {
   PlanSnapshot* snapshot = nullptr;
   bool too_large = false;  // more than kMaxAnalyzedNodes nodes: no section computed
 };
-Capture g_capture;
+RUVECTOR_HOT_DATA Capture g_capture;
 MemoryContext g_capture_cxt = nullptr;
 
-bool Active() { return g_enabled && State() != nullptr; }
+RUVECTOR_HOT bool Active() { return g_enabled && State() != nullptr; }
 
 // --- statement timers ----------------------------------------------------------
 //
@@ -73,26 +74,26 @@ struct StatementTimer {
   SubTransactionId subxact;  // the subtransaction that started the execution
 };
 constexpr int kMaxStatementTimers = 16;
-StatementTimer g_timers[kMaxStatementTimers];
-int g_timer_count = 0;
+RUVECTOR_HOT_DATA StatementTimer g_timers[kMaxStatementTimers];
+RUVECTOR_HOT_DATA int g_timer_count = 0;
 /// The clock at the end of the latest timed ExecutorRun or ExecutorFinish:
 /// when an observed statement's execution ended (for steady_runs.h).
-instr_time g_last_clock;
+RUVECTOR_HOT_DATA instr_time g_last_clock;
 
-int TimerIndex(const QueryDesc* qd) {
+RUVECTOR_HOT int TimerIndex(const QueryDesc* qd) {
   for (int i = g_timer_count - 1; i >= 0; --i) {
     if (g_timers[i].qd == qd) return i;
   }
   return -1;
 }
 
-StatementTimer* FindTimer(const QueryDesc* qd) {
+RUVECTOR_HOT StatementTimer* FindTimer(const QueryDesc* qd) {
   const int i = TimerIndex(qd);
   return i >= 0 ? &g_timers[i] : nullptr;
 }
 
 /// Starts timing `qd` (false when every entry is taken).
-bool StartTimer(const QueryDesc* qd) {
+RUVECTOR_HOT bool StartTimer(const QueryDesc* qd) {
   StatementTimer* t = FindTimer(qd);  // a stale entry of a failed execution
   if (t == nullptr) {
     if (g_timer_count == kMaxStatementTimers) return false;
@@ -104,11 +105,11 @@ bool StartTimer(const QueryDesc* qd) {
   return true;
 }
 
-void DropTimer(StatementTimer* t) { *t = g_timers[--g_timer_count]; }
+RUVECTOR_HOT void DropTimer(StatementTimer* t) { *t = g_timers[--g_timer_count]; }
 
 /// Adds the time since `start` to qd's timer, found at index `hint` before
 /// the call unless executions that ended meanwhile moved it.
-void AccumulateTimer(const QueryDesc* qd, int hint, const instr_time& start) {
+RUVECTOR_HOT void AccumulateTimer(const QueryDesc* qd, int hint, const instr_time& start) {
   StatementTimer* t = hint < g_timer_count && g_timers[hint].qd == qd ? &g_timers[hint] : FindTimer(qd);
   if (t != nullptr) {
     INSTR_TIME_SET_CURRENT(g_last_clock);
@@ -116,7 +117,7 @@ void AccumulateTimer(const QueryDesc* qd, int hint, const instr_time& start) {
   }
 }
 
-void TimersAtXactEnd(XactEvent event, void*) {
+RUVECTOR_HOT void TimersAtXactEnd(XactEvent event, void*) {
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT:
@@ -546,7 +547,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
   return result;
 }
 
-bool ShouldObserve(QueryDesc* qd, int eflags) {
+RUVECTOR_HOT bool ShouldObserve(QueryDesc* qd, int eflags) {
   // Parallel workers report to the leader, which records the statement.
   return Active() && !IsParallelWorker() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && qd->plannedstmt != nullptr &&
          qd->plannedstmt->commandType != CMD_UTILITY;
@@ -563,12 +564,12 @@ bool ShouldObserve(QueryDesc* qd, int eflags) {
 /// without a look (the same number of this backend's next observed
 /// executions, of any pattern), and the next one is asked again -- at the
 /// latest the run that ends that window, which is observed in full anyway.
-bool SampleRows(const QueryDesc* qd) {
-  static uint64_t executions = 0;
-  static double cached_rate = -1.0;
-  static uint64_t every = 1;
-  static bool owed = false;
-  static int pass_over = 0;  // owed: executions to pass over before asking again
+RUVECTOR_HOT bool SampleRows(const QueryDesc* qd) {
+  RUVECTOR_HOT_DATA static uint64_t executions = 0;
+  RUVECTOR_HOT_DATA static double cached_rate = -1.0;
+  RUVECTOR_HOT_DATA static uint64_t every = 1;
+  RUVECTOR_HOT_DATA static bool owed = false;
+  RUVECTOR_HOT_DATA static int pass_over = 0;  // owed: executions to pass over before asking again
   const double rate = g_row_sample_rate;
   if (rate >= 1.0) return true;
   if (!(rate > 0.0)) {
@@ -605,7 +606,7 @@ bool SampleRows(const QueryDesc* qd) {
   return true;
 }
 
-void ExecutorStartHook(QueryDesc* qd, int eflags) {
+RUVECTOR_HOT void ExecutorStartHook(QueryDesc* qd, int eflags) {
   ReplanCachedIfServingChanged();
   bool observe = ShouldObserve(qd, eflags);
   // Per-node row counts only (per-node timing is too expensive), and only
@@ -623,11 +624,11 @@ void ExecutorStartHook(QueryDesc* qd, int eflags) {
   }
 }
 
-void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
+RUVECTOR_HOT void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool execute_once) {
   // A plan made for a vector search setting: the index scan reads
   // ruvector.hnsw_ef_search while it runs, so the setting applies to the run.
   const PlanSteerInfo* steer =
-      Active() && qd->plannedstmt != nullptr && qd->plannedstmt->commandType == CMD_SELECT
+      RemembersVectorPlans() && Active() && qd->plannedstmt != nullptr && qd->plannedstmt->commandType == CMD_SELECT
           ? LookupPlan(qd->plannedstmt)
           : nullptr;
   const int vector_nest = steer != nullptr && steer->vector >= 0 ? BeginVectorSetting(steer->vector) : -1;
@@ -665,11 +666,11 @@ void ExecutorRunHook(QueryDesc* qd, ScanDirection direction, uint64 count, bool 
 /// queries. A plain SELECT's has nothing to run (a function it calls runs
 /// its statements' triggers inside ExecutorRun), so it is not timed: two
 /// clock reads fewer per statement.
-bool FinishDoesWork(const QueryDesc* qd) {
+RUVECTOR_HOT bool FinishDoesWork(const QueryDesc* qd) {
   return qd->operation != CMD_SELECT || qd->plannedstmt == nullptr || qd->plannedstmt->hasModifyingCTE;
 }
 
-void ExecutorFinishHook(QueryDesc* qd) {
+RUVECTOR_HOT void ExecutorFinishHook(QueryDesc* qd) {
   ++g_exec_nesting;
   PG_TRY();
   {
@@ -892,7 +893,7 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
   });
 }
 
-void ExecutorEndHook(QueryDesc* qd) {
+RUVECTOR_HOT void ExecutorEndHook(QueryDesc* qd) {
   // A timer was started only for an execution ShouldObserve accepted.
   StatementTimer* timer = g_timer_count > 0 ? FindTimer(qd) : nullptr;
   if (timer != nullptr ? Active()

@@ -2,6 +2,7 @@
 #include "planner/dag_bridge.h"
 
 #include "shim.h"
+#include "hot.h"
 
 #include "extension.h"
 #include "planner/steady_runs.h"
@@ -10,7 +11,7 @@
 
 namespace ruvector_pg {
 
-int g_steady_batch = 32;
+RUVECTOR_HOT_DATA int g_steady_batch = 32;
 
 namespace {
 
@@ -37,10 +38,10 @@ struct Window {
 };
 constexpr int kWindows = 64;  // direct-mapped by pattern key
 Window g_windows[kWindows];
-int g_open_windows = 0;  // windows with runs
+RUVECTOR_HOT_DATA int g_open_windows = 0;  // windows with runs
 /// When the first window with runs is due a record of its own (monotonic µs):
 /// the fast path compares one number to know that nothing is due.
-int64_t g_flush_due_us = INT64_MAX;
+RUVECTOR_HOT_DATA int64_t g_flush_due_us = INT64_MAX;
 bool g_exit_callback = false;
 
 /// This backend's copy of whether a pattern is steady, valid while the
@@ -61,12 +62,12 @@ SteadyCacheEntry g_steady_cache[kSteadyCacheSlots];
 
 size_t Slot(uint64_t key, int slots) { return static_cast<size_t>((key ^ (key >> 29)) & static_cast<uint64_t>(slots - 1)); }
 
-int64_t Micros(const instr_time& t) { return static_cast<int64_t>(INSTR_TIME_GET_MICROSEC(t)); }
+RUVECTOR_HOT int64_t Micros(const instr_time& t) { return static_cast<int64_t>(INSTR_TIME_GET_MICROSEC(t)); }
 
 void FlushAtExit(int, Datum);
 
 /// Adds a run to a window's statistics (Welford).
-void AddRun(PendingRuns* p, double latency_ms) {
+RUVECTOR_HOT void AddRun(PendingRuns* p, double latency_ms) {
   ++p->runs;
   p->sum_ms += latency_ms;
   const double delta = latency_ms - p->mean_ms;
@@ -88,7 +89,7 @@ void CloseWindow(Window* w) {
 
 }  // namespace
 
-bool SteadyKind(const PlanSteerInfo* steer, const PlanTemplate* tmpl, int exec_nesting, int explain_depth) {
+RUVECTOR_HOT bool SteadyKind(const PlanSteerInfo* steer, const PlanTemplate* tmpl, int exec_nesting, int explain_depth) {
   return steer != nullptr && tmpl != nullptr && steer->identity_known && steer->action == SteerAction::kDefault &&
          steer->arm == 0 && !steer->advice && steer->vector < 0 && !steer->same_plan && exec_nesting == 0 &&
          explain_depth == 0 && !g_in_explorer && steer->identity.constants_hash == 0 && !steer->identity.by_constants &&
@@ -100,7 +101,7 @@ namespace {
 /// The window that adds a run of pattern `key` ending at `now_us` without
 /// ending (nullptr when the run must be observed in full: see
 /// SteadyFastPath).
-Window* HoldingWindow(uint64_t key, int64_t now_us) {
+RUVECTOR_HOT Window* HoldingWindow(uint64_t key, int64_t now_us) {
   if (g_steady_batch <= 1 || g_steer == nullptr) return nullptr;
   if (now_us >= g_flush_due_us) return nullptr;  // old windows are due a record first (none: INT64_MAX)
   const SteadyCacheEntry& c = g_steady_cache[Slot(key, kSteadyCacheSlots)];
@@ -116,12 +117,12 @@ Window* HoldingWindow(uint64_t key, int64_t now_us) {
 
 }  // namespace
 
-int SteadyWindowRunsLeft(const PlanSteerInfo& steer, const instr_time& now) {
+RUVECTOR_HOT int SteadyWindowRunsLeft(const PlanSteerInfo& steer, const instr_time& now) {
   const Window* w = HoldingWindow(steer.identity.pattern_key, Micros(now));
   return w != nullptr ? g_steady_batch - 2 - static_cast<int>(w->pending.runs) : -1;
 }
 
-bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
+RUVECTOR_HOT bool SteadyFastPath(const PlanSteerInfo& steer, const PlanTemplate& tmpl, const PlannedStmt* stmt, double latency_ms,
                     const instr_time& now) {
   if (!(latency_ms >= 0.0)) return false;
   const int64_t now_us = Micros(now);

@@ -5,6 +5,7 @@
 #include "planner/dag_bridge.h"
 
 #include "shim.h"
+#include "hot.h"
 
 extern "C" {
 #include "utils/guc_tables.h"
@@ -65,10 +66,12 @@ struct PlanMapEntry {
   PlanTemplate* tmpl = nullptr;  // in g_plan_map_cxt; reused by the slot's next plan
   char* advice = nullptr;        // in g_plan_map_cxt (nullptr = none)
 };
-PlanMapEntry* g_plan_map = nullptr;
+RUVECTOR_HOT_DATA PlanMapEntry* g_plan_map = nullptr;
+/// Entries of g_plan_map whose plan runs under a vector search setting.
+RUVECTOR_HOT_DATA int g_vector_plans = 0;
 MemoryContext g_plan_map_cxt = nullptr;
 
-uint32_t PlanSlot(const PlanFingerprint& f) {
+RUVECTOR_HOT uint32_t PlanSlot(const PlanFingerprint& f) {
   uint64_t bits = 0;
   memcpy(&bits, &f.total_cost, sizeof(bits));
   uint64_t p = f.query_id ^ (bits * 0x9e3779b97f4a7c15ull) ^ (static_cast<uint64_t>(f.stmt_location) << 17);
@@ -111,9 +114,9 @@ uint8_t SteerFilterFor(uint64_t query_id) {
   return flags;
 }
 
-void ReplanCachedIfServingChanged() {
-  static bool seen_valid = false;
-  static uint64_t seen = 0;
+RUVECTOR_HOT void ReplanCachedIfServingChanged() {
+  RUVECTOR_HOT_DATA static bool seen_valid = false;
+  RUVECTOR_HOT_DATA static uint64_t seen = 0;
   if (g_steer == nullptr || IsParallelWorker()) return;
   const uint64_t now = ServedGeneration(g_steer);
   if (seen_valid && now == seen) return;
@@ -320,6 +323,8 @@ void RememberPlan(const PlannedStmt* stmt, const PlanSteerInfo& info, const Plan
   char* advice_copy = advice != nullptr && advice[0] != '\0' ? MemoryContextStrdup(g_plan_map_cxt, advice) : nullptr;
   if (e.advice != nullptr) pfree(e.advice);
   e.advice = advice_copy;
+  if (e.used && e.info.vector >= 0) --g_vector_plans;
+  if (info.vector >= 0) ++g_vector_plans;
   e.used = true;
   e.fingerprint = f;
   e.info = info;
@@ -338,7 +343,9 @@ const char* LookupPlanAdvice(const PlannedStmt* stmt) {
   return e.used && e.fingerprint == f ? e.advice : nullptr;
 }
 
-const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl) {
+RUVECTOR_HOT bool RemembersVectorPlans() { return g_vector_plans > 0; }
+
+RUVECTOR_HOT const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl) {
   if (tmpl != nullptr) *tmpl = nullptr;
   if (g_plan_map == nullptr || stmt == nullptr) return nullptr;
   PlanFingerprint f = FingerprintOf(stmt);

@@ -46,6 +46,10 @@ const char* LookupPlanAdvice(const PlannedStmt* stmt);
 /// fingerprint (or forgot it). *tmpl (optional) is set to the remembered
 /// template or nullptr.
 const PlanSteerInfo* LookupPlan(const PlannedStmt* stmt, const PlanTemplate** tmpl = nullptr);
+/// Whether a plan this backend remembers runs under a vector search setting
+/// (PlanSteerInfo::vector >= 0): only then does the executor run hook look
+/// its statement's plan up.
+bool RemembersVectorPlans();
 
 /// When a decision that plannings serve changed since this backend last
 /// looked (SteerState::served_generation: a deployment, a revert, a pin, a

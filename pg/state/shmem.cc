@@ -1,5 +1,6 @@
 // PG zone: shared memory placement, locking and the state file.
 #include "shim.h"
+#include "hot.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +14,7 @@ namespace {
 constexpr const char* kTrancheName = "ruvector_dag";
 constexpr const char* kShmemName = "ruvector_dag shared state";
 
-SharedState* g_state = nullptr;
+RUVECTOR_HOT_DATA SharedState* g_state = nullptr;
 LWLock* g_state_lock = nullptr;
 LWLock* g_file_lock = nullptr;
 
@@ -107,7 +108,7 @@ void StartupSharedMemory() {
   if (!IsUnderPostmaster) on_shmem_exit(ShutdownSharedMemory, (Datum)0);
 }
 
-SharedState* State() { return g_state; }
+RUVECTOR_HOT SharedState* State() { return g_state; }
 LWLock* StateLock() { return g_state_lock; }
 
 void CountInternalError() {

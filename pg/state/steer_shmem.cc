@@ -2,13 +2,14 @@
 // shared memory under one LWLock) and the steering file
 // $PGDATA/ruvector_dag.steering (custom arms and pins).
 #include "shim.h"
+#include "hot.h"
 
 #include "extension.h"
 #include "state/steer_shmem.h"
 
 namespace ruvector_pg {
 
-SteerState* g_steer = nullptr;
+RUVECTOR_HOT_DATA SteerState* g_steer = nullptr;
 LWLock* g_steer_lock = nullptr;
 
 namespace {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "hot.h"
 #include "ruvector_dag/core.h"
 
 namespace ruvector_pg {
@@ -331,11 +332,11 @@ void RebuildQueryFilter(SteerState* s) {
   }
 }
 
-uint64_t ServedGeneration(const SteerState* s) {
+RUVECTOR_HOT uint64_t ServedGeneration(const SteerState* s) {
   return std::atomic_ref<uint64_t>(const_cast<SteerState*>(s)->served_generation).load(std::memory_order_acquire);
 }
 
-uint64_t QueryFilterGeneration(const SteerState* s) {
+RUVECTOR_HOT uint64_t QueryFilterGeneration(const SteerState* s) {
   return std::atomic_ref<uint64_t>(const_cast<SteerState*>(s)->filter_generation).load(std::memory_order_acquire);
 }
 

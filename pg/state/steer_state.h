@@ -408,7 +408,9 @@ struct SteerState {
   /// Bumped (atomically, under the exclusive lock) by every rebuild of
   /// `filter`: a backend caches the flags it read with this number and
   /// trusts the cache, without the lock, while the number is unchanged.
-  uint64_t filter_generation = 0;
+  /// It and the next two fields share a cache line that only rebuilds write
+  /// (every backend reads served_generation for every statement).
+  alignas(64) uint64_t filter_generation = 0;
   /// Bumped (atomically, by a rebuild of `filter`) when what a planning
   /// serves changed: a deployed arm, a pin, a split by constants or a vector
   /// setting of some query id (`served_digest` is their digest at the last
@@ -416,7 +418,7 @@ struct SteerState {
   /// statements, PL/pgSQL), which were planned under the old decisions.
   uint64_t served_generation = 0;
   uint64_t served_digest = 0;
-  Decision decisions[kDecisionSlots];
+  alignas(64) Decision decisions[kDecisionSlots];
   CapturedStatement captures[kCaptureSlots];
   ExploreRequest explore;
   int32_t explorer_pid = 0;  // the live explorer process (0 = none)

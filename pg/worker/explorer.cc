@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "shim.h"
+#include "hot.h"
 
 extern "C" {
 #include "optimizer/optimizer.h"
@@ -47,11 +48,11 @@ PG_FUNCTION_INFO_V1(ruvector_dag_captured_statements);
 namespace ruvector_pg {
 
 double g_explore_cpu_budget = 0.1;
-double g_explore_min_ms = 1.0;
+RUVECTOR_HOT_DATA double g_explore_min_ms = 1.0;
 double g_explore_horizon_s = 3600.0;
 int g_forced_arm = -1;
 const char* g_forced_settings = nullptr;
-bool g_in_explorer = false;
+RUVECTOR_HOT_DATA bool g_in_explorer = false;
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "hot.h"
 
 extern "C" {
 #include "storage/proc.h"
@@ -37,8 +38,8 @@ struct ForegroundState {
   ForegroundSlot slots[FLEXIBLE_ARRAY_MEMBER];
 };
 
-ForegroundState* g_foreground = nullptr;
-int g_my_slot = -1;  // the slot this backend marked (-1 = none)
+RUVECTOR_HOT_DATA ForegroundState* g_foreground = nullptr;
+RUVECTOR_HOT_DATA int g_my_slot = -1;  // the slot this backend marked (-1 = none)
 
 int SlotCount() { return MaxBackends + NUM_AUXILIARY_PROCS; }
 
@@ -70,7 +71,7 @@ void StartupForegroundMemory() {
   LWLockRelease(AddinShmemInitLock);
 }
 
-void ForegroundBegin() {
+RUVECTOR_HOT void ForegroundBegin() {
   if (g_foreground == nullptr || g_in_explorer || MyProc == nullptr) return;
   const int slot = MyProc->pgprocno;
   if (slot < 0 || slot >= g_foreground->slot_count) return;
@@ -83,7 +84,7 @@ void ForegroundBegin() {
   g_my_slot = slot;
 }
 
-void ForegroundEnd() {
+RUVECTOR_HOT void ForegroundEnd() {
   if (g_my_slot < 0) return;
   g_foreground->slots[g_my_slot].pid = 0;
   g_my_slot = -1;
