@@ -118,10 +118,11 @@ void DefineGucs() {
                            "Off: PostgreSQL's own plans, nothing recorded, no EXPLAIN section, no drift events.",
                            &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_learning_rate", "Base learning rate of the worker's value model, in (0, 1].",
-                           "Its MicroLoRA adapters learn at twice this rate. The background worker reads its own "
-                           "value when it creates its engine (at start, after dag_reset_learning or an arm change).",
+                           "Its MicroLoRA adapters learn at twice this rate. Set in postgresql.conf or with ALTER "
+                           "SYSTEM: the background worker uses it when it creates its engine (at start, after "
+                           "dag_reset_learning or an arm change).",
                            &g_learning_rate,
-                           0.01, 0.0, 1.0, PGC_USERSET, 0, CheckLearningRate, nullptr, nullptr);
+                           0.01, 0.0, 1.0, PGC_SIGHUP, 0, CheckLearningRate, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_vector_recall_target",
                            "Recall@k the learner's vector search settings must reach, in (0, 1].",
                            "A setting is deployed for a vector query pattern only when the lower confidence bound of "
@@ -150,13 +151,13 @@ void DefineGucs() {
                            nullptr, &g_explain_section, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.sona_micro_lora_rank", "Rank of the MicroLoRA adapters of the worker's value models.",
                           "Read like ruvector.dag_learning_rate.",
-                          &g_sona_micro_lora_rank, 2, 1, 8, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                          &g_sona_micro_lora_rank, 2, 1, 8, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.sona_ewc_lambda", "EWC++ regularization strength of the worker's value model.",
                            "Read like ruvector.dag_learning_rate.", &g_sona_ewc_lambda,
-                           5000.0, 0.0, 1.0e7, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                           5000.0, 0.0, 1.0e7, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.sona_pattern_clusters", "Most ReasoningBank pattern clusters of the worker.",
                           "Read like ruvector.dag_learning_rate.",
-                          &g_sona_pattern_clusters, 100, 1, 10000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                          &g_sona_pattern_clusters, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   static const struct config_enum_entry kFaults[] = {
       {"none", kFaultNone, false}, {"cpp_exception", kFaultCppException, false}, {"pg_error", kFaultPgError, false},
       {nullptr, 0, false}};

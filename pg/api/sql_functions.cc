@@ -24,10 +24,8 @@ extern "C" {
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ruvector_dag_set_enabled);
-PG_FUNCTION_INFO_V1(ruvector_dag_set_learning_rate);
 PG_FUNCTION_INFO_V1(ruvector_dag_set_attention);
 PG_FUNCTION_INFO_V1(ruvector_dag_attention_status);
-PG_FUNCTION_INFO_V1(ruvector_dag_configure_sona);
 PG_FUNCTION_INFO_V1(ruvector_dag_config);
 PG_FUNCTION_INFO_V1(ruvector_dag_status);
 PG_FUNCTION_INFO_V1(ruvector_dag_statistics);
@@ -263,20 +261,6 @@ extern "C" Datum ruvector_dag_set_enabled(PG_FUNCTION_ARGS) {
   PG_RETURN_VOID();
 }
 
-extern "C" Datum ruvector_dag_set_learning_rate(PG_FUNCTION_ARGS) {
-  RequirePreload();
-  RequireArg(fcinfo, 0, "learning rate");
-  double rate = PG_GETARG_FLOAT8(0);
-  if (!(rate > 0.0 && rate <= 1.0)) {
-    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                    errmsg("ruvector_dag: learning rate %g is outside (0, 1]", rate)));
-  }
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%.17g", rate);
-  SetGuc("ruvector.dag_learning_rate", buf);
-  PG_RETURN_VOID();
-}
-
 extern "C" Datum ruvector_dag_set_attention(PG_FUNCTION_ARGS) {
   RequirePreload();
   char* name = TextArg(fcinfo, 0, "mechanism");
@@ -301,32 +285,6 @@ extern "C" Datum ruvector_dag_set_attention(PG_FUNCTION_ARGS) {
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   Steer()->attention_request = request;
   LWLockRelease(SteerLock());
-  PG_RETURN_VOID();
-}
-
-extern "C" Datum ruvector_dag_configure_sona(PG_FUNCTION_ARGS) {
-  RequirePreload();
-  RequireArg(fcinfo, 0, "micro_lora_rank");
-  RequireArg(fcinfo, 1, "ewc_lambda");
-  RequireArg(fcinfo, 2, "pattern_clusters");
-  int32 micro = PG_GETARG_INT32(0), clusters = PG_GETARG_INT32(2);
-  double lambda = PG_GETARG_FLOAT8(1);
-  auto range = [](const char* what, double v, double lo, double hi) {
-    if (!(v >= lo && v <= hi)) {
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("ruvector_dag: %s %g is outside [%g, %g]", what, v, lo, hi)));
-    }
-  };
-  range("micro_lora_rank", micro, 1, 8);
-  range("ewc_lambda", lambda, 0, 1e7);
-  range("pattern_clusters", clusters, 1, 10000);
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%d", micro);
-  SetGuc("ruvector.sona_micro_lora_rank", buf);
-  snprintf(buf, sizeof(buf), "%.17g", lambda);
-  SetGuc("ruvector.sona_ewc_lambda", buf);
-  snprintf(buf, sizeof(buf), "%d", clusters);
-  SetGuc("ruvector.sona_pattern_clusters", buf);
   PG_RETURN_VOID();
 }
 

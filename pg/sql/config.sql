@@ -10,9 +10,11 @@ SELECT name, setting IS NULL AS hidden FROM ruvector.dag_config()
 WHERE name IN ('ruvector.sync_nats_urls', 'ruvector.dag_enabled') ORDER BY name;
 RESET ROLE;
 DROP ROLE rv_config_reader;
-SELECT ruvector.dag_set_learning_rate(0.25);
-SHOW ruvector.dag_learning_rate;
-SELECT ruvector.dag_set_learning_rate(1);
+-- The value model's settings are the background worker's: a session cannot
+-- set them (postgresql.conf or ALTER SYSTEM, then a reload; the worker uses
+-- them when it next creates its engine).
+SET ruvector.dag_learning_rate = 0.25;
+SET ruvector.sona_micro_lora_rank = 4;
 SHOW ruvector.dag_learning_rate;
 SELECT ruvector.dag_set_attention('mincut_gated');
 SHOW ruvector.dag_attention;
@@ -21,8 +23,6 @@ SELECT ruvector.dag_set_enabled(false);
 SHOW ruvector.dag_enabled;
 SELECT enabled FROM ruvector.dag_status();
 SELECT ruvector.dag_set_enabled(true);
-SELECT ruvector.dag_configure_sona();
-SELECT ruvector.dag_configure_sona(4, 100, 50);
 SELECT name, setting FROM ruvector.dag_config() WHERE name LIKE 'ruvector.sona%' ORDER BY name;
 RESET ALL;
 -- Status reports the real state of learning: nothing is learned yet here.

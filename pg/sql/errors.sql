@@ -27,18 +27,8 @@ SELECT ruvector.dag_attention_visualize('SELECT 1', 'auto', 'svg');
 SELECT ruvector.dag_attention_visualize('SELECT 1', 'auto', NULL);
 SELECT ruvector.dag_attention_visualize('SELECT 1', 'bogus', 'dot');
 SELECT ruvector.dag_set_enabled(NULL);
-SELECT ruvector.dag_set_learning_rate(0);
-SELECT ruvector.dag_set_learning_rate(-1);
-SELECT ruvector.dag_set_learning_rate(1.0001);
-SELECT ruvector.dag_set_learning_rate('NaN');
-SELECT ruvector.dag_set_learning_rate(NULL);
 SELECT ruvector.dag_set_attention('fastest');
 SELECT ruvector.dag_set_attention(NULL);
-SELECT ruvector.dag_configure_sona(0);
-SELECT ruvector.dag_configure_sona(9);
-SELECT ruvector.dag_configure_sona(2, -1);
-SELECT ruvector.dag_configure_sona(2, 5000, 0);
-SELECT ruvector.dag_configure_sona(NULL);
 SELECT * FROM ruvector.dag_trajectory_history(NULL, -1);
 SELECT * FROM ruvector.dag_trajectory_history(NULL, NULL);
 SELECT * FROM ruvector.dag_import_state(NULL);
@@ -50,7 +40,6 @@ SET ruvector.dag_max_patterns = 5;
 SET ruvector.no_such_setting = 1;
 \set VERBOSITY default
 -- The messages name what was wrong.
-SELECT ruvector.dag_set_learning_rate(1.5);
 SELECT ruvector.dag_set_attention('fastest');
 SELECT * FROM ruvector.dag_analyze_plan('DELETE FROM orders');
 SELECT 'backend alive' AS status;

@@ -11,13 +11,8 @@ SELECT count(*) FROM @extschema@.dag_config();
 -- Configuration (session settings; use ALTER SYSTEM / postgresql.conf for defaults).
 CREATE FUNCTION @extschema@.dag_set_enabled(enabled bool)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_enabled' LANGUAGE C VOLATILE;
-CREATE FUNCTION @extschema@.dag_set_learning_rate(rate float8)
-RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_learning_rate' LANGUAGE C VOLATILE;
 CREATE FUNCTION @extschema@.dag_set_attention(mechanism text)
 RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_set_attention' LANGUAGE C VOLATILE;
-CREATE FUNCTION @extschema@.dag_configure_sona(micro_lora_rank int DEFAULT 2, ewc_lambda float8 DEFAULT 5000,
-                                               pattern_clusters int DEFAULT 100)
-RETURNS void AS 'MODULE_PATHNAME', 'ruvector_dag_configure_sona' LANGUAGE C VOLATILE;
 
 -- Status.
 CREATE FUNCTION @extschema@.dag_status()
