@@ -4,7 +4,7 @@
 // lookup, the statement timer and, for a steady pattern, its window: a few
 // hundred instructions that, between two statements, the rest of the
 // server's work (and the other processes sharing the CPU) evicts from the
-// caches. Spread over the module's 2 MB of code and a dozen data sections,
+// caches. Spread over the module's 2 MB of code and the data of a dozen files,
 // they cost more in cache and TLB misses than in instructions
 // (docs/benchmarks.md, "Observation throughput"). So:
 //  * RUVECTOR_HOT marks a function of that path: GCC places such functions
