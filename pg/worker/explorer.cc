@@ -22,6 +22,7 @@
 
 extern "C" {
 #include "optimizer/optimizer.h"
+#include "tcop/tcopprot.h"
 #include "tcop/dest.h"
 #include "utils/plancache.h"
 #include "utils/timeout.h"
@@ -932,6 +933,12 @@ void ClearExplorerPid(int code, Datum arg) {
 extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
   uint64_t id = 0;
   memcpy(&id, MyBgworkerEntry->bgw_extra, sizeof(id));
+  // The default handler of a background worker (bgworker_die) raises FATAL
+  // inside the signal handler, wherever the process is: in malloc, in the
+  // executor, in the middle of an error report. The explorer runs queries,
+  // so a shutdown or TerminateBackgroundWorker must end it at its next
+  // interrupt check instead, as a backend's does.
+  pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
   if (Steer() == nullptr || State() == nullptr) proc_exit(1);
   g_in_explorer = true;

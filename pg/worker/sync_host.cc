@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -499,6 +500,13 @@ void SyncHost::Match(ruvector_dag::Engine* engine, const std::vector<std::string
   }
 }
 
+bool SyncHost::VoteQuotaHeld(uint64_t pattern) const {
+  for (const auto& [id, rec] : received_) {
+    if (rec.pattern == pattern && rec.quota == Received::Quota::kActive) return true;
+  }
+  return false;
+}
+
 uint32_t SyncHost::validation_quota_runs() const {
   const uint64_t runs = node_->options().validation.min_samples;
   return static_cast<uint32_t>(std::clamp<uint64_t>(runs, 1, 255));
@@ -521,9 +529,15 @@ void SyncHost::UpdateQuota(ruvector_dag::Engine* engine, const sync::ProposalSta
     changed_patterns_.push_back(rec->pattern);
     return;
   }
-  if (rec->quota != Received::Quota::kNone || !owed || left > 0) return;  // a pattern holds one quota
+  if (rec->quota != Received::Quota::kNone || !owed) return;
+  // A pattern holds one quota. Another proposal's vote quota keeps it; a
+  // sample quota (RequestSamples) gives way to the vote owed and is asked for
+  // again once the vote is cast.
+  if (left > 0 && VoteQuotaHeld(rec->pattern)) return;
   size_t& held_by_proposer = quotas_by_peer_[p.proposer];
   if (held_by_proposer >= kValidationQuotasPerPeer) return;  // its turn comes when one ends
+  if (left > 0) sample_quotas_.erase(sample_quotas_.lower_bound({rec->pattern, INT_MIN}),
+                                     sample_quotas_.upper_bound({rec->pattern, INT_MAX}));
   if (!engine->SetValidationQuota(rec->pattern, static_cast<uint32_t>(rec->arm), validation_quota_runs()).ok()) return;
   ++held_by_proposer;
   rec->quota = Received::Quota::kActive;

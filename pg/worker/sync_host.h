@@ -276,6 +276,9 @@ class SyncHost {
   /// one), or ends it once it is spent or no vote is owed any more.
   void UpdateQuota(ruvector_dag::Engine* engine, const ruvector_dag::sync::ProposalStatus& p, Received* rec,
                    int64_t now_us);
+  /// Whether a received proposal's validation quota is active on `pattern`
+  /// (a quota the pattern holds that is not one is a sample quota).
+  bool VoteQuotaHeld(uint64_t pattern) const;
   ruvector_dag::Status Propose(ruvector_dag::Engine* engine, const std::vector<std::string>& arms,
                                const GainTally& tally, int64_t now_us);
   /// A pattern whose deployed arm plans with what this server learned is
@@ -283,8 +286,8 @@ class SyncHost {
   /// times: this asks the background explorer for `runs` more runs of it
   /// (Engine::SetValidationQuota, the validation quota's mechanism and its
   /// share of the explorer's budget), so that its gain tally can reach
-  /// min_samples. Once per pattern and arm; not while the pattern holds a
-  /// quota (a vote owed goes first).
+  /// min_samples. Once per pattern and arm (again after a vote owed took
+  /// the pattern's quota over); not while the pattern holds a quota.
   void RequestSamples(ruvector_dag::Engine* engine, uint64_t key, int arm, uint64_t runs);
   void Send(std::vector<ruvector_dag::sync::OutgoingMessage> messages);
   /// Rebuilds what refers to the restored ledger: received proposals (to be

@@ -708,6 +708,80 @@ TEST_F(SyncHostNatsTest, AnArmStandingInForALocalArmGetsTheRunsItsTallyLacksFrom
   EXPECT_STREQ(status->proposals[0].arm, "no_hashjoin");
 }
 
+// B deployed row_corrections on its own; the portable arm it measured
+// fastest holds a sample quota for B's own proposal (RequestSamples). Then A
+// proposes another arm for the same plan: the vote B owes takes the pattern's
+// quota over (else it would wait for up to 255 explorer runs of the sample
+// quota, about a run per second), B votes on its own runs of A's arm, and the
+// sample quota is granted again afterwards.
+TEST_F(SyncHostNatsTest, AVoteOwedTakesTheQuotaOverFromASampleQuotaWhichComesBackAfterTheVote) {
+  std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  while (arms.size() <= static_cast<size_t>(kRowCorrectionsArm)) arms.push_back("arm" + std::to_string(arms.size()));
+  arms[kRowCorrectionsArm] = "row_corrections";
+  const SyncSettings sa = Settings("a"), sb = Settings("b");
+  IntroducePair(sa, sb);
+  auto a = SyncHost::Start(sa, NowUs());
+  auto b = SyncHost::Start(sb, NowUs());
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto ea = MakeEngine(static_cast<uint32_t>(arms.size())), eb = MakeEngine(static_cast<uint32_t>(arms.size()));
+  GainTally ta, tb;
+  int64_t t = 0;
+  const QueryDag plan = JoinPlan(10.0);
+  constexpr uint64_t kA = 1, kB = 11;
+  std::vector<std::pair<int, double>> runs;
+  for (int i = 0; i < 20; ++i) runs.push_back({0, 1000.0 + i % 7});
+  for (int i = 0; i < 10; ++i) runs.push_back({2, 300.0 + i});
+  for (int i = 0; i < 120; ++i) runs.push_back({kRowCorrectionsArm, 100.0 + i % 5});
+  Learn(eb.get(), &tb, kB, plan, runs, &t);
+  ASSERT_EQ(eb->patterns().DeployedArm(kB), static_cast<uint32_t>(kRowCorrectionsArm));
+  (*b)->ObserveDefaultPlans(eb.get(), {{kB, &plan}});
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, /*sync_now=*/true, NowUs()).ok());
+  uint32_t quota_arm = 0;
+  ASSERT_EQ(eb->ValidationQuota(kB, &quota_arm), 90u) << "B's sample quota for its own stand-in arm";
+  ASSERT_EQ(quota_arm, 2u);
+
+  runs.clear();
+  for (int i = 0; i < 60; ++i) runs.push_back({0, 1000.0 + i});
+  for (int i = 0; i < 100; ++i) runs.push_back({3, 200.0 + i % 9});
+  Learn(ea.get(), &ta, kA, plan, runs, &t);
+  ASSERT_EQ(ea->patterns().DeployedArm(kA), 3u);
+  (*a)->ObserveDefaultPlans(ea.get(), {{kA, &plan}});
+  auto status = std::make_unique<SyncShared>();
+  ASSERT_TRUE((*a)->Step(ea.get(), arms, ta, /*sync_now=*/true, NowUs()).ok());
+  (*a)->Fill(status.get());
+  ASSERT_EQ(status->counters.proposals_made, 1u) << status->last_error;
+
+  for (int i = 0; i < 400 && eb->NetworkPrior(kB) != 3; ++i) {  // at most 20 s
+    ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
+    if (eb->NetworkPrior(kB) != 3) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(eb->NetworkPrior(kB), 3u);
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());  // matched: the quota is granted now
+  EXPECT_EQ(eb->ValidationQuota(kB, &quota_arm), 20u) << "the vote owed took the pattern's quota over";
+  EXPECT_EQ(quota_arm, 3u);
+  (*b)->Fill(status.get());
+  EXPECT_EQ(status->counters.validation_quotas, 1u);
+  EXPECT_EQ(status->counters.votes_cast, 0u);
+
+  // B's explorer measures A's arm (the quota's candidate) and B votes.
+  ASSERT_TRUE(eb->Decide(kB)->validation);
+  ASSERT_EQ(eb->Decide(kB)->explore_arm, 3);
+  runs.assign(20, {3, 250.0});
+  Learn(eb.get(), &tb, kB, plan, runs, &t);
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, false, NowUs()).ok());
+  (*b)->Fill(status.get());
+  EXPECT_EQ(status->counters.votes_cast, 1u);
+  ASSERT_EQ(status->proposal_count, 1);
+  EXPECT_STREQ(status->proposals[0].local, "confirmed");
+  // The vote quota ended with the vote; the sample quota for B's own
+  // proposal is granted again.
+  ASSERT_TRUE((*b)->Step(eb.get(), arms, tb, /*sync_now=*/true, NowUs()).ok());
+  const uint32_t left = eb->ValidationQuota(kB, &quota_arm);
+  std::printf("# after the vote: sample quota of %u runs for arm %u\n", left, quota_arm);
+  EXPECT_GT(left, 0u);
+  EXPECT_TRUE(quota_arm == 2 || quota_arm == 3) << quota_arm;
+}
+
 class SyncHostBadPeerTest : public SyncHostNatsTest {
  protected:
   /// Runs rounds of one bad proposal by m each, every host with
