@@ -208,6 +208,23 @@ class PatternLearner {
   Status RequestRevalidation(uint64_t key, int64_t now_us);
   void CancelRevalidation(uint64_t key);
   bool Revalidating(uint64_t key) const;
+  /// How a re-validation ended: kKept (its arm's runs were not slower than
+  /// the fresh default's), kReverted (slower: the arm was reverted) or
+  /// kExpired (no fresh default and three runs of the arm within
+  /// kRevalidationTimeoutUs). One that was cancelled, or whose arm was
+  /// reverted by something else first, has no verdict.
+  struct RevalidationVerdict {
+    enum class Kind : uint8_t { kKept, kReverted, kExpired } kind = Kind::kKept;
+    uint64_t key = 0;
+    uint32_t arm = 0;
+    double arm_ms = 0.0;      // geometric mean of the arm's fresh runs (0 when expired)
+    double default_ms = 0.0;  // same, of the default's
+    int64_t at_us = 0;        // the run that decided it
+  };
+  /// The verdicts reached since the last call, oldest first (at most
+  /// kMaxVerdicts kept; older ones are dropped).
+  std::vector<RevalidationVerdict> TakeRevalidationVerdicts();
+  static constexpr size_t kMaxVerdicts = 1024;
 
   /// The arm deployed for `key` (0 = default or unknown pattern).
   uint32_t DeployedArm(uint64_t key) const;
@@ -287,7 +304,8 @@ class PatternLearner {
   /// runs it stands for (PatternRun::also_latency_ms).
   static double RunValue(const PatternRun& in);
   bool Admit(const PatternRun& in, double value_ms, size_t max_patterns, std::vector<uint64_t>* evicted);
-  void CheckRevalidation(uint64_t key, Entry* e, std::vector<PatternEvent>* events);
+  void CheckRevalidation(uint64_t key, Entry* e, int64_t at_us, std::vector<PatternEvent>* events);
+  void AddVerdict(const RevalidationVerdict& v);
   /// A new pattern: tracked (admitted) or left waiting (null; counted in
   /// *untracked).
   Result<Entry*> TrackOrWait(const PatternRun& in, size_t max_patterns, uint64_t* untracked,
@@ -298,6 +316,7 @@ class PatternLearner {
   std::unordered_map<uint64_t, Entry> entries_;
   std::unordered_map<uint32_t, size_t> per_role_;
   std::unordered_map<uint64_t, Waiting> waiting_;
+  std::vector<RevalidationVerdict> verdicts_;
 };
 
 struct EngineOptions {

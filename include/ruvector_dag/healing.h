@@ -784,6 +784,14 @@ class HealingOrchestrator {
   const HealthReport& Health() const { return health_; }
   /// Oldest first, at most max_history records.
   const std::deque<RepairRecord>& RepairHistory() const { return history_; }
+  /// Records the verdict of a repair whose effect could only be measured
+  /// later (recorded kUnverified, e.g. a re-validation decided by later
+  /// runs): its outcome becomes `outcome` (kSucceeded, kNoImprovement,
+  /// kTimedOut or kFailed), `detail` replaces its detail when not empty, and
+  /// the health score and its detector's counters follow. kNotFound when
+  /// `repair_id` is no longer in the history, kFailedPrecondition when that
+  /// repair is not unverified, kInvalidArgument for another outcome.
+  Status ResolveRepair(uint64_t repair_id, RepairOutcome outcome, std::string detail = {});
   /// In id order.
   std::vector<DetectorStats> DetectorStatistics() const;
   std::optional<DetectorId> FindDetector(std::string_view metric) const;

@@ -54,7 +54,7 @@ learn_now "$db"
 healing_cycle "$db"
 spikes=$(quiet "$db" "SELECT count(*) FROM ruvector.dag_anomalies(128) WHERE pattern_id = $pattern")
 revalidations=$(quiet "$db" "SELECT count(*) FROM ruvector.dag_repair_history(128)
-  WHERE pattern_id = $pattern AND strategy = 'revalidate_arm'")
+  WHERE pattern_id = $pattern AND strategy = 'revalidate_arm' AND action <> 'verdict of the re-validation'")
 echo "# under load: $spikes finding(s), $revalidations re-validation(s) for pattern $pattern"
 echo "# served runs (ms, newest first): $(quiet "$db" "SELECT string_agg(round(latency_ms::numeric, 1)::text, ' ' ORDER BY seq DESC)
   FROM (SELECT * FROM ruvector.dag_trajectory_history(NULL, 1000) WHERE pattern_id = $pattern AND steering = 'serve'
@@ -66,5 +66,28 @@ check "an arm stays deployed through the load" \
   "$(quiet "$db" "SELECT deployed_arm <> 'default' FROM ruvector.dag_decisions() WHERE pattern_id = $pattern")" t
 check "no revert of the pattern" \
   "$(quiet "$db" "SELECT reverts FROM ruvector.dag_decisions() WHERE pattern_id = $pattern")" "$reverts_before"
+# A re-validation's verdict comes with later runs (a fresh default run by the
+# explorer, three of the arm) and becomes the repair's outcome.
+if [ "$revalidations" -gt 0 ]; then
+  verdict=""
+  for _ in $(seq 1 60); do
+    for _ in 1 2; do psql_db "$db" -c "$query" >/dev/null; done
+    learn_now "$db"
+    healing_cycle "$db"
+    verdict=$(quiet "$db" "SELECT outcome || ': ' || detail FROM ruvector.dag_repair_history(128)
+      WHERE pattern_id = $pattern AND action = 'verdict of the re-validation' ORDER BY seq DESC LIMIT 1")
+    [ -n "$verdict" ] && break
+    sleep 0.5
+  done
+  echo "# verdict: ${verdict:-none}"
+  case "$verdict" in
+    "succeeded: arm "*" kept: "*) ok "the re-validation kept the arm on measured runs and recorded it as succeeded" ;;
+    *) not_ok "the re-validation kept the arm on measured runs and recorded it as succeeded (got '$verdict')" ;;
+  esac
+  check "dag_health_report counts the succeeded repair" \
+    "$(quiet "$db" "SELECT repairs_succeeded >= 1 AND repair_component > 0.5 FROM ruvector.dag_health_report()")" t
+else
+  ok "# SKIP no re-validation under this load: no verdict to wait for"
+fi
 psql_db postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 done_testing

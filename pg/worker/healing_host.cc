@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -82,6 +83,8 @@ void ServerHealing::Reset() {
   patterns_.clear();
   reverted_.clear();
   touched_.clear();
+  pending_.clear();
+  (void)learner_->TakeRevalidationVerdicts();  // of the repairs forgotten here
 }
 
 Result<ServerHealing::Detectors*> ServerHealing::DetectorsFor(uint64_t key, uint64_t query_id) {
@@ -162,9 +165,51 @@ Result<uint64_t> ServerHealing::PatternOf(const std::string& metric) const {
   return static_cast<uint64_t>(std::stoull(metric.substr(colon + 1)));
 }
 
+void ServerHealing::RecordVerdicts(HealingCycleOutput* out) {
+  for (const Learner::RevalidationVerdict& v : learner_->TakeRevalidationVerdicts()) {
+    auto it = pending_.find(v.key);
+    if (it == pending_.end()) continue;  // not this object's repair (or forgotten by a reset)
+    const uint64_t id = it->second;
+    pending_.erase(it);
+    char detail[160];
+    hl::RepairOutcome outcome = hl::RepairOutcome::kSucceeded;
+    switch (v.kind) {
+      case Learner::RevalidationVerdict::Kind::kKept:
+        snprintf(detail, sizeof(detail), "arm %u kept: its runs %.3f ms, the fresh default's %.3f ms", v.arm,
+                 v.arm_ms, v.default_ms);
+        break;
+      case Learner::RevalidationVerdict::Kind::kReverted:
+        snprintf(detail, sizeof(detail), "arm %u reverted: its runs %.3f ms, the fresh default's %.3f ms", v.arm,
+                 v.arm_ms, v.default_ms);
+        break;
+      case Learner::RevalidationVerdict::Kind::kExpired:
+        outcome = hl::RepairOutcome::kTimedOut;
+        snprintf(detail, sizeof(detail), "no fresh default run within %lld s: arm %u stays, not re-validated",
+                 static_cast<long long>(Learner::kRevalidationTimeoutUs / 1000000), v.arm);
+        break;
+    }
+    if (!orchestrator_->ResolveRepair(id, outcome, detail).ok()) continue;  // left the bounded history
+    HealingRepairOut o;
+    o.pattern_key = v.key;
+    o.strategy = "revalidate_arm";
+    o.action = "verdict of the re-validation";
+    o.outcome = std::string(hl::RepairOutcomeName(outcome));
+    o.rollback = std::string(hl::RollbackOutcomeName(hl::RollbackOutcome::kNotNeeded));
+    o.detail = detail;
+    out->repairs.push_back(std::move(o));
+  }
+  // Re-validations that ended without a verdict (cancelled, the arm
+  // reverted by the bandit's monitor or a drift first, the pattern
+  // evicted) stay unverified.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    it = learner_->Revalidating(it->first) ? std::next(it) : pending_.erase(it);
+  }
+}
+
 Status ServerHealing::RunCycle(int64_t now_us, HealingCycleOutput* out) {
   touched_.clear();
   now_us_ = now_us;
+  RecordVerdicts(out);
   RUVECTOR_ASSIGN_OR_RETURN(hl::CycleReport report, orchestrator_->RunCycle());
   out->cycle = report.cycle;
   out->unrepaired = report.unrepaired_issues;
@@ -199,6 +244,9 @@ Status ServerHealing::RunCycle(int64_t now_us, HealingCycleOutput* out) {
     o.rollback = std::string(hl::RollbackOutcomeName(r.rollback));
     o.detail = r.detail;
     o.duration_us = r.duration_micros;
+    if (r.strategy == "revalidate_arm" && r.outcome == hl::RepairOutcome::kUnverified && o.pattern_key != 0) {
+      pending_[o.pattern_key] = r.id;  // its verdict comes with later runs (RecordVerdicts)
+    }
     out->repairs.push_back(std::move(o));
   }
   out->touched = touched_;

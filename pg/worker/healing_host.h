@@ -109,8 +109,8 @@ class ServerHealing final : public ruvector_dag::healing::RepairExecutor {
   ruvector_dag::Status WithdrawIndexRecommendation(uint64_t id) override;
   bool HasIndexRecommendation(uint64_t id) const override;
   /// A repair's effect on a pattern's latency shows only in later runs, so
-  /// nothing can be read back at once: Unimplemented (repairs are recorded
-  /// as unverified; the detectors keep watching).
+  /// nothing can be read back at once: Unimplemented (a re-validation is
+  /// recorded as unverified until the learner's verdict, RecordVerdicts).
   ruvector_dag::Result<double> MeasureMetric(const ruvector_dag::healing::MetricQuery& query) override;
 
  private:
@@ -123,12 +123,20 @@ class ServerHealing final : public ruvector_dag::healing::RepairExecutor {
   ruvector_dag::Result<Detectors*> DetectorsFor(uint64_t key, uint64_t query_id);
   ruvector_dag::Result<uint64_t> PatternOf(const std::string& metric) const;
 
+  /// Turns the learner's re-validation verdicts into the outcomes of the
+  /// repairs that asked for them (kept or reverted on measured runs:
+  /// succeeded; no fresh default in time: timed out), each also reported as
+  /// a row of `out->repairs`.
+  void RecordVerdicts(HealingCycleOutput* out);
+
   Learner* learner_;
   std::unique_ptr<ruvector_dag::healing::HealingOrchestrator> orchestrator_;
   std::unordered_map<uint64_t, Detectors> patterns_;
   /// Bandit images kept by RevertArm, for DeployArm (rollback).
   std::map<uint64_t, std::string> reverted_;
   std::vector<uint64_t> touched_;
+  /// Re-validations waiting for their verdict: pattern -> repair id.
+  std::unordered_map<uint64_t, uint64_t> pending_;
   int64_t now_us_ = 0;  // of the running cycle
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -194,6 +195,14 @@ TEST(LearnerRevalidationTest, ASlowdownThatHitsTheDefaultTooKeepsTheArm) {
   f.Feed({Exec(5, 1, 6.1, 13 * kSecond)});
   EXPECT_FALSE(f.l.Revalidating(5));
   EXPECT_EQ(f.l.DeployedArm(5), 1u);
+  const auto verdicts = f.l.TakeRevalidationVerdicts();
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0].kind, Learner::RevalidationVerdict::Kind::kKept);
+  EXPECT_EQ(verdicts[0].key, 5u);
+  EXPECT_EQ(verdicts[0].arm, 1u);
+  EXPECT_NEAR(verdicts[0].default_ms, 450.0, 1e-9);
+  EXPECT_NEAR(verdicts[0].arm_ms, std::cbrt(6.0 * 6.2 * 6.1), 1e-9);
+  EXPECT_TRUE(f.l.TakeRevalidationVerdicts().empty()) << "taken once";
 }
 
 TEST(LearnerRevalidationTest, AnArmSlowerThanTheFreshDefaultIsReverted) {
@@ -210,6 +219,11 @@ TEST(LearnerRevalidationTest, AnArmSlowerThanTheFreshDefaultIsReverted) {
   EXPECT_EQ(f.events.back().type, ruvector_dag::PatternEventType::kRevert);
   EXPECT_EQ(f.events.back().arm, 1);
   EXPECT_NEAR(f.events.back().default_ms, 8.0, 1e-9);
+  const auto verdicts = f.l.TakeRevalidationVerdicts();
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0].kind, Learner::RevalidationVerdict::Kind::kReverted);
+  EXPECT_EQ(verdicts[0].arm, 1u);
+  EXPECT_NEAR(verdicts[0].default_ms, 8.0, 1e-9);
 }
 
 TEST(LearnerRevalidationTest, WithoutAFreshDefaultItEndsWithoutAVerdict) {
@@ -219,9 +233,19 @@ TEST(LearnerRevalidationTest, WithoutAFreshDefaultItEndsWithoutAVerdict) {
   ASSERT_TRUE(f.l.RequestRevalidation(5, kSecond).ok());
   f.Feed({Exec(5, 1, 9.0, 2 * kSecond), Exec(5, 1, 9.0, 2 * kSecond), Exec(5, 1, 9.0, 2 * kSecond)});
   EXPECT_TRUE(f.l.Revalidating(5));
+  EXPECT_TRUE(f.l.TakeRevalidationVerdicts().empty());
   f.Feed({Exec(5, 1, 9.0, kSecond + Learner::kRevalidationTimeoutUs + 1)});
   EXPECT_FALSE(f.l.Revalidating(5));
   EXPECT_EQ(f.l.DeployedArm(5), 1u);
+  const auto verdicts = f.l.TakeRevalidationVerdicts();
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0].kind, Learner::RevalidationVerdict::Kind::kExpired);
+  // Cancelled: no verdict.
+  ASSERT_TRUE(f.l.RequestRevalidation(5, 2 * Learner::kRevalidationTimeoutUs).ok());
+  f.l.CancelRevalidation(5);
+  f.Feed({Exec(5, 0, 9.0, 2 * Learner::kRevalidationTimeoutUs + 1), Exec(5, 1, 9.0, 2 * Learner::kRevalidationTimeoutUs + 2),
+          Exec(5, 1, 9.0, 2 * Learner::kRevalidationTimeoutUs + 3), Exec(5, 1, 9.0, 2 * Learner::kRevalidationTimeoutUs + 4)});
+  EXPECT_TRUE(f.l.TakeRevalidationVerdicts().empty());
 }
 
 // --- persistence ------------------------------------------------------------------------------
@@ -281,6 +305,57 @@ TEST(ServerHealingTest, ALatencySpikeOfADeployedArmStartsARevalidation) {
   HealingCycleOutput again;
   ASSERT_TRUE(h.RunCycle(3 * kSecond, &again).ok());
   EXPECT_TRUE(again.repairs.empty());
+}
+
+// The re-validation's verdict, reached on later runs, becomes the repair's
+// outcome: kept or reverted on measured runs = succeeded, no fresh default
+// within the timeout = timed out; the health score counts them.
+TEST(ServerHealingTest, ARevalidationsVerdictBecomesTheRepairsOutcome) {
+  struct Case {
+    const char* name;
+    std::vector<std::pair<int, double>> runs;  // (arm, ms) after the request
+    int64_t at_us;
+    const char* outcome;
+    uint32_t deployed_after;
+  };
+  const Case cases[] = {
+      {"kept", {{0, 100.0}, {1, 12.0}, {1, 12.5}, {1, 12.2}}, 3 * kSecond, "succeeded", 1},
+      {"reverted", {{0, 8.0}, {1, 12.0}, {1, 12.5}, {1, 12.2}}, 3 * kSecond, "succeeded", 0},
+      {"expired", {{1, 12.0}}, 2 * kSecond + Learner::kRevalidationTimeoutUs + 1, "timed_out", 1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Fixture f;
+    f.Deploy(5, 100.0, 10.0, 0);
+    ServerHealing h(&f.l);
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(h.ObserveServed(5, 77, 10.0 + (i % 5) * 0.2).ok());
+    ASSERT_TRUE(h.ObserveServed(5, 77, 400.0).ok());
+    HealingCycleOutput out;
+    ASSERT_TRUE(h.RunCycle(2 * kSecond, &out).ok());
+    ASSERT_EQ(out.repairs.size(), 1u);
+    ASSERT_EQ(out.repairs[0].outcome, "unverified");
+    EXPECT_EQ(out.health.repairs_succeeded + out.health.repairs_failed, 0u);
+    std::vector<LearnInput> runs;
+    for (const auto& [arm, ms] : c.runs) runs.push_back(Exec(5, arm, ms, c.at_us));
+    f.Feed(runs);
+    EXPECT_FALSE(f.l.Revalidating(5));
+    EXPECT_EQ(f.l.DeployedArm(5), c.deployed_after);
+    HealingCycleOutput later;
+    ASSERT_TRUE(h.RunCycle(c.at_us + kSecond, &later).ok());
+    ASSERT_EQ(later.repairs.size(), 1u);
+    EXPECT_EQ(later.repairs[0].strategy, "revalidate_arm");
+    EXPECT_EQ(later.repairs[0].action, "verdict of the re-validation");
+    EXPECT_EQ(later.repairs[0].pattern_key, 5u);
+    EXPECT_EQ(later.repairs[0].outcome, c.outcome);
+    std::printf("# %s: %s\n", c.name, later.repairs[0].detail.c_str());
+    const bool ok = std::string(c.outcome) == "succeeded";
+    EXPECT_EQ(later.health.repairs_succeeded, ok ? 1u : 0u);
+    EXPECT_EQ(later.health.repairs_failed, ok ? 0u : 1u);
+    EXPECT_DOUBLE_EQ(later.health.repair_component, ok ? 1.0 : 0.5);
+    HealingCycleOutput quiet;
+    ASSERT_TRUE(h.RunCycle(c.at_us + 2 * kSecond, &quiet).ok());
+    EXPECT_TRUE(quiet.repairs.empty()) << "one verdict per repair";
+  }
 }
 
 TEST(ServerHealingTest, TinyLatenciesAndUnknownPatternsAreHarmless) {

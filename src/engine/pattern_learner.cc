@@ -92,10 +92,21 @@ bool PatternLearner::Revalidating(uint64_t key) const {
   return it != entries_.end() && it->second.revalidate_since_us != 0;
 }
 
-void PatternLearner::CheckRevalidation(uint64_t key, Entry* e, std::vector<PatternEvent>* events) {
+std::vector<PatternLearner::RevalidationVerdict> PatternLearner::TakeRevalidationVerdicts() {
+  std::vector<RevalidationVerdict> out;
+  out.swap(verdicts_);
+  return out;
+}
+
+void PatternLearner::AddVerdict(const RevalidationVerdict& v) {
+  if (verdicts_.size() >= kMaxVerdicts) verdicts_.erase(verdicts_.begin());
+  verdicts_.push_back(v);
+}
+
+void PatternLearner::CheckRevalidation(uint64_t key, Entry* e, int64_t at_us, std::vector<PatternEvent>* events) {
   if (e->revalidate_since_us == 0) return;
   if (e->bandit.deployed_arm() == 0) {
-    e->revalidate_since_us = 0;  // reverted meanwhile (monitor, drift)
+    e->revalidate_since_us = 0;  // reverted meanwhile (monitor, drift): no verdict of its own
     return;
   }
   // One fresh default run and three of the arm, measured in the same
@@ -104,6 +115,14 @@ void PatternLearner::CheckRevalidation(uint64_t key, Entry* e, std::vector<Patte
   const double default_log = e->fresh_default_log_sum / e->fresh_default_runs;
   const double arm_log = e->fresh_arm_log_sum / e->fresh_arm_runs;
   e->revalidate_since_us = 0;
+  RevalidationVerdict v;
+  v.key = key;
+  v.arm = e->bandit.deployed_arm();
+  v.arm_ms = std::exp(arm_log);
+  v.default_ms = std::exp(default_log);
+  v.at_us = at_us;
+  v.kind = arm_log > default_log ? RevalidationVerdict::Kind::kReverted : RevalidationVerdict::Kind::kKept;
+  AddVerdict(v);
   if (!(arm_log > default_log)) return;
   PatternEvent ev;
   ev.pattern_key = key;
@@ -282,6 +301,12 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
     if (entry.revalidate_since_us != 0) {
       if (in.at_us - entry.revalidate_since_us > kRevalidationTimeoutUs) {
         entry.revalidate_since_us = 0;
+        RevalidationVerdict v;
+        v.kind = RevalidationVerdict::Kind::kExpired;
+        v.key = in.pattern_key;
+        v.arm = b.deployed_arm();
+        v.at_us = in.at_us;
+        AddVerdict(v);
       } else if (in.at_us >= entry.revalidate_since_us && !in.censored && !in.same_plan) {
         if (in.arm == 0) {
           entry.fresh_default_log_sum += std::log(in.latency_ms);
@@ -294,7 +319,7 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
     }
     const uint32_t after = b.deployed_arm();
     // A re-validation's verdict (its revert event is appended there).
-    if (after == before && after != 0) CheckRevalidation(in.pattern_key, &entry, events);
+    if (after == before && after != 0) CheckRevalidation(in.pattern_key, &entry, in.at_us, events);
     const bool revalidated = b.deployed_arm() != after;
     const bool rejected_now = !revalidated && after == before && in.arm > 0 && !was_rejected &&
                               b.Summary(static_cast<uint32_t>(in.arm)).rejected;

@@ -286,6 +286,28 @@ void HealingOrchestrator::AttemptRepair(const HealingIssue& issue, CycleReport& 
   }
 }
 
+Status HealingOrchestrator::ResolveRepair(uint64_t repair_id, RepairOutcome outcome, std::string detail) {
+  if (outcome != RepairOutcome::kSucceeded && !IsFailure(outcome)) {
+    return Status::InvalidArgument("a repair's verdict is succeeded, failed, no_improvement or timed_out, not " +
+                                   std::string(RepairOutcomeName(outcome)));
+  }
+  auto it = std::find_if(history_.begin(), history_.end(), [&](const RepairRecord& r) { return r.id == repair_id; });
+  if (it == history_.end()) return Status::NotFound("repair " + std::to_string(repair_id) + " is not in the history");
+  if (it->outcome != RepairOutcome::kUnverified) {
+    return Status::FailedPrecondition("repair " + std::to_string(repair_id) + " is " +
+                                      std::string(RepairOutcomeName(it->outcome)) + ", not unverified");
+  }
+  it->outcome = outcome;
+  if (!detail.empty()) it->detail = std::move(detail);
+  if (auto id = FindDetector(it->metric)) {
+    Detector& d = *detectors_[*id];
+    if (outcome == RepairOutcome::kSucceeded) ++d.repairs_succeeded;
+    if (IsFailure(outcome)) ++d.repairs_failed;
+  }
+  ComputeHealth(health_.detectors_flagged);
+  return Status::Ok();
+}
+
 void HealingOrchestrator::ComputeHealth(size_t flagged) {
   HealthReport h;
   h.detectors = detectors_.size();

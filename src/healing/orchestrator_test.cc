@@ -458,6 +458,38 @@ TEST(OrchestratorTest, ReactiveRepairSucceeds) {
   EXPECT_NEAR(stats[0].center, 20.3, 0.5);
 }
 
+// A repair whose effect cannot be read back at once is unverified; its
+// verdict, measured later by the host, becomes its outcome and counts in the
+// health score and the detector's statistics.
+TEST(OrchestratorTest, AnUnverifiedRepairTakesItsLaterVerdict) {
+  Rig rig;
+  rig.ex.arms[7] = "no_nestloop";  // no metric registered: nothing can be read back
+  auto id = rig.orch.AddDetector("q7.latency_ms", {.z_threshold = 4.0, .window_size = 100},
+                                 Binding{.kind = IssueKind::kLatencySpike, .pattern = 7});
+  ASSERT_TRUE(id.ok());
+  Rng rng(3);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(rig.orch.Observe(*id, 20 + rng.Gaussian()).ok());
+  ASSERT_TRUE(rig.orch.RunCycle().ok());
+  ASSERT_TRUE(rig.orch.Observe(*id, 80).ok());
+  auto r = rig.orch.RunCycle();
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->repairs.size(), 1u);
+  ASSERT_EQ(r->repairs[0].outcome, RepairOutcome::kUnverified);
+  const uint64_t repair = r->repairs[0].id;
+  EXPECT_EQ(rig.orch.Health().repairs_succeeded, 0u);
+  EXPECT_EQ(rig.orch.ResolveRepair(repair, RepairOutcome::kUnverified).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rig.orch.ResolveRepair(repair, RepairOutcome::kRejected).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rig.orch.ResolveRepair(repair + 100, RepairOutcome::kSucceeded).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(rig.orch.ResolveRepair(repair, RepairOutcome::kSucceeded, "measured later").ok());
+  EXPECT_EQ(rig.orch.RepairHistory().back().outcome, RepairOutcome::kSucceeded);
+  EXPECT_EQ(rig.orch.RepairHistory().back().detail, "measured later");
+  EXPECT_EQ(rig.orch.Health().repairs_succeeded, 1u);
+  EXPECT_DOUBLE_EQ(rig.orch.Health().repair_component, 1.0);
+  EXPECT_EQ(rig.orch.DetectorStatistics()[0].repairs_succeeded, 1u);
+  EXPECT_EQ(rig.orch.ResolveRepair(repair, RepairOutcome::kTimedOut).code(), StatusCode::kFailedPrecondition)
+      << "a verdict is final";
+}
+
 TEST(OrchestratorTest, FailedRepairIsCountedRolledBackAndLowersHealth) {
   Rig good, bad;
   CycleReport ok = SpikeCycle(good, /*revert_helps=*/true, 2);
