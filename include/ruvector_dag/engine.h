@@ -616,6 +616,12 @@ class Engine {
   const ReasoningBank& bank() const { return bank_; }
   ReasoningBank& mutable_bank() { return bank_; }
   const EngineOptions& options() const { return options_; }
+  /// Later training of every value model (all mechanisms' lanes) uses these
+  /// learning rates and EWC++ strength; what the models learned, their
+  /// Fisher and anchors stay. The other model options (rank, sizes) are
+  /// fixed at Create. kInvalidArgument for values ValueModelOptions refuses
+  /// (nothing changes then).
+  Status SetModelTraining(double base_learning_rate, double adapter_learning_rate, double ewc_lambda);
 
   /// A pattern's value-model trust: prequential |error| (log-latency) EWMA
   /// below which, after kTrustSamples runs, arms predicted worse than the

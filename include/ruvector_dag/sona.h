@@ -149,6 +149,10 @@ class ValueModel {
   /// Consolidate).
   double EwcPenalty() const;
   void set_ewc_lambda(double lambda) { options_.ewc_lambda = lambda < 0 ? 0 : lambda; }
+  /// Learning rates of later TrainStep (`base`) and Adapt (`adapter`) calls;
+  /// the parameters, Fisher and anchor stay. kInvalidArgument unless both
+  /// are finite and > 0 (nothing changes then).
+  Status SetLearningRates(double base, double adapter);
   bool consolidated() const { return consolidated_; }
 
   const ValueModelOptions& options() const { return options_; }

@@ -80,6 +80,22 @@ esac
 runs_before=$(runs_in_reason)
 learned_before=$(status model_runs_learned)
 
+# A reload reaches the running value models: their learning rate and EWC++
+# strength change without a restart (a rank change waits for the next engine).
+quiet postgres "ALTER SYSTEM SET ruvector.dag_learning_rate = 0.05" >/dev/null
+quiet postgres "ALTER SYSTEM SET ruvector.sona_micro_lora_rank = 4" >/dev/null
+quiet postgres "SELECT pg_reload_conf()" >/dev/null
+reloaded=no
+for _ in $(seq 1 50); do
+  grep -q "value models now learn at rate 0.05 (adapters 0.1) with EWC++ lambda 5000" "$RV_LOG" &&
+    grep -q "the running one keeps rank 2" "$RV_LOG" && { reloaded=yes; break; }
+  sleep 0.2
+done
+check "a reload changes the running value models' learning rate and says the rank waits" "$reloaded" yes
+quiet postgres "ALTER SYSTEM RESET ruvector.dag_learning_rate" >/dev/null
+quiet postgres "ALTER SYSTEM RESET ruvector.sona_micro_lora_rank" >/dev/null
+quiet postgres "SELECT pg_reload_conf()" >/dev/null
+
 # Restart with ruvector.dag_attention set for the server: no request was
 # made since the start, so the worker follows its setting; the engine
 # image (value models, selector) comes back from the learner file.

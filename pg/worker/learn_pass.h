@@ -21,6 +21,13 @@ ruvector_dag::Engine* LearnerEngine();
 /// failure.
 bool PersistLearner(int elevel);
 
+/// Worker, after a configuration reload: the running value models learn at
+/// the new ruvector.dag_learning_rate and ruvector.sona_ewc_lambda from
+/// their next step (logged); a new sona_micro_lora_rank or
+/// sona_pattern_clusters is logged as waiting for the next engine (learning
+/// reset, arm change, restart).
+void ApplyModelSettings();
+
 /// Worker: the next learning pass publishes these patterns' decisions again
 /// (changed outside a pass: a network prior, a validation quota; unknown
 /// keys are skipped).

@@ -108,6 +108,7 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
+      ApplyModelSettings();
     }
     if (ShutdownRequestPending) break;
     RunStep("learning step", &LearnAll, cxt);

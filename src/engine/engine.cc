@@ -71,6 +71,20 @@ Status ValidateEngineOptions(const EngineOptions& o) {
   return Status::Ok();
 }
 
+Status Engine::SetModelTraining(double base_learning_rate, double adapter_learning_rate, double ewc_lambda) {
+  ValueModelOptions m = options_.model;
+  m.base_learning_rate = base_learning_rate;
+  m.adapter_learning_rate = adapter_learning_rate;
+  m.ewc_lambda = ewc_lambda;
+  RUVECTOR_RETURN_IF_ERROR(ValidateValueModelOptions(m).WithContext("Engine::SetModelTraining"));
+  for (Lane& lane : lanes_) {
+    RUVECTOR_RETURN_IF_ERROR(lane.model.SetLearningRates(base_learning_rate, adapter_learning_rate));
+    lane.model.set_ewc_lambda(ewc_lambda);
+  }
+  options_.model = m;
+  return Status::Ok();
+}
+
 Result<std::vector<Engine::Lane>> Engine::MakeLanes(const EngineOptions& options, size_t* active) {
   std::vector<Lane> lanes;
   *active = 0;

@@ -78,6 +78,19 @@ TEST(EngineTest, RejectsBadOptionsAndInputs) {
   EXPECT_EQ(engine->NotifyDrift(42).code(), StatusCode::kNotFound);
 }
 
+TEST(EngineTest, SetModelTrainingChangesTheModelOptionsAndRefusesBadValues) {
+  EngineOptions o = TestOptions();
+  o.select_mechanism = true;
+  auto engine = Engine::Create(o).value();
+  EXPECT_EQ(engine->SetModelTraining(-1.0, 0.02, 10.0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->SetModelTraining(0.01, 0.02, -1.0).code(), StatusCode::kInvalidArgument);
+  EXPECT_DOUBLE_EQ(engine->options().model.ewc_lambda, o.model.ewc_lambda) << "a refused change changes nothing";
+  ASSERT_TRUE(engine->SetModelTraining(0.05, 0.1, 7.0).ok());
+  EXPECT_DOUBLE_EQ(engine->options().model.base_learning_rate, 0.05);
+  EXPECT_DOUBLE_EQ(engine->options().model.adapter_learning_rate, 0.1);
+  EXPECT_DOUBLE_EQ(engine->options().model.ewc_lambda, 7.0);
+}
+
 TEST(EngineTest, UnknownPatternsServeTheDefault) {
   auto engine = Engine::Create(TestOptions()).value();
   const QueryDag dag = sim::FamilyPlan(0, 8, 3);

@@ -71,6 +71,15 @@ Status ValidateValueModelOptions(const ValueModelOptions& o) {
   return Status::Ok();
 }
 
+Status ValueModel::SetLearningRates(double base, double adapter) {
+  ValueModelOptions o = options_;
+  o.base_learning_rate = base;
+  o.adapter_learning_rate = adapter;
+  RUVECTOR_RETURN_IF_ERROR(ValidateValueModelOptions(o));
+  options_ = o;
+  return Status::Ok();
+}
+
 Result<ValueModel> ValueModel::Create(const ValueModelOptions& options) {
   RUVECTOR_RETURN_IF_ERROR(ValidateValueModelOptions(options));
   return ValueModel(options);

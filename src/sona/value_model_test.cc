@@ -121,6 +121,29 @@ TEST(ValueModelTest, TheLearningRateAndEwcLambdaChangeTheStep) {
   EXPECT_LT(moved(0.01, 1e6, true), 0.5 * moved(0.01, 0.0, true));
 }
 
+TEST(ValueModelTest, SetLearningRatesChangesLaterStepsAndRefusesBadRates) {
+  // Two identical models; one's rate doubled after some training: its next
+  // step moves the prediction about twice as far.
+  const auto data = MakeExamples(0, 1, 9);
+  ValueModel a = ValueModel::Create({}).value(), b = ValueModel::Create({}).value();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(a.TrainStep(data[0].x, data[0].arm, data[0].y + 1.0).ok());
+    ASSERT_TRUE(b.TrainStep(data[0].x, data[0].arm, data[0].y + 1.0).ok());
+  }
+  EXPECT_EQ(b.SetLearningRates(0.0, 0.04).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(b.SetLearningRates(0.02, NAN).code(), StatusCode::kInvalidArgument);
+  EXPECT_DOUBLE_EQ(b.options().base_learning_rate, 0.01) << "a refused change changes nothing";
+  ASSERT_TRUE(b.SetLearningRates(0.02, 0.04).ok());
+  EXPECT_DOUBLE_EQ(b.options().adapter_learning_rate, 0.04);
+  const double before = a.Predict(data[0].x, data[0].arm).value();
+  ASSERT_DOUBLE_EQ(before, b.Predict(data[0].x, data[0].arm).value());
+  ASSERT_TRUE(a.TrainStep(data[0].x, data[0].arm, before + 2.0).ok());
+  ASSERT_TRUE(b.TrainStep(data[0].x, data[0].arm, before + 2.0).ok());
+  const double moved_a = a.Predict(data[0].x, data[0].arm).value() - before;
+  const double moved_b = b.Predict(data[0].x, data[0].arm).value() - before;
+  EXPECT_GT(moved_b, 1.5 * moved_a);
+}
+
 TEST(ValueModelTest, PredictArmsMatchesPredict) {
   ValueModel m = ValueModel::Create().value();
   const auto data = MakeExamples(0, 3, 5);
