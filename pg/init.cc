@@ -119,8 +119,8 @@ void DefineGucs() {
                            &g_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_learning_rate", "Base learning rate of the worker's value model, in (0, 1].",
                            "Its MicroLoRA adapters learn at twice this rate. Set in postgresql.conf or with ALTER "
-                           "SYSTEM: the background worker uses it when it creates its engine (at start, after "
-                           "dag_reset_learning or an arm change).",
+                           "SYSTEM: after a reload the worker's running value models take their next step at it; "
+                           "a new engine (start, dag_reset_learning, an arm change) starts with it.",
                            &g_learning_rate,
                            0.01, 0.0, 1.0, PGC_SIGHUP, 0, CheckLearningRate, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.dag_vector_recall_target",
@@ -130,7 +130,8 @@ void DefineGucs() {
                            &g_vector_recall_target, 0.95, 0.0, 1.0, PGC_SIGHUP, 0, CheckRecallTarget, nullptr,
                            nullptr);
   DefineCustomStringVariable("ruvector.dag_attention", "Attention mechanism: 'auto' or one of the seven.",
-                             "A session's EXPLAIN and analysis functions use its value; the background worker "
+                             "A session's EXPLAIN uses its value (analysis functions take a mechanism argument); "
+                             "the background worker "
                              "pools its value models' embeddings with its own value ('auto': the selector) "
                              "unless dag_set_attention asked otherwise.",
                              &g_attention, "auto", PGC_USERSET, 0, CheckAttention, nullptr, nullptr);
@@ -150,13 +151,15 @@ void DefineGucs() {
   DefineCustomBoolVariable("ruvector.dag_explain", "Add a \"RuVector DAG\" section to EXPLAIN (text format).",
                            nullptr, &g_explain_section, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.sona_micro_lora_rank", "Rank of the MicroLoRA adapters of the worker's value models.",
-                          "Read like ruvector.dag_learning_rate.",
+                          "Set in postgresql.conf or with ALTER SYSTEM: it shapes the models, so the next engine "
+                          "(start, dag_reset_learning, an arm change) takes it; the running one keeps its rank.",
                           &g_sona_micro_lora_rank, 2, 1, 8, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomRealVariable("ruvector.sona_ewc_lambda", "EWC++ regularization strength of the worker's value model.",
-                           "Read like ruvector.dag_learning_rate.", &g_sona_ewc_lambda,
+                           "Read like ruvector.dag_learning_rate (a reload reaches the running models).",
+                           &g_sona_ewc_lambda,
                            5000.0, 0.0, 1.0e7, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("ruvector.sona_pattern_clusters", "Most ReasoningBank pattern clusters of the worker.",
-                          "Read like ruvector.dag_learning_rate.",
+                          "Read like ruvector.sona_micro_lora_rank (the next engine takes it).",
                           &g_sona_pattern_clusters, 100, 1, 10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   static const struct config_enum_entry kFaults[] = {
       {"none", kFaultNone, false}, {"cpp_exception", kFaultCppException, false}, {"pg_error", kFaultPgError, false},
@@ -267,8 +270,8 @@ void DefineGucs() {
                            nullptr, &g_sync_delta, 0.0, 0.0, 1e-3, PGC_SIGHUP, 0, CheckSyncDelta, nullptr,
                            nullptr);
   DefineCustomRealVariable("ruvector.sync_epsilon_budget",
-                           "Total differential-privacy epsilon this server may spend on proposals until the worker "
-                           "restarts.",
+                           "Total differential-privacy epsilon this server may spend on proposals (the amount "
+                           "spent is kept in $PGDATA/ruvector_sync.state across restarts).",
                            nullptr, &g_sync_epsilon_budget, 10.0, 0.001, 1e6, PGC_SIGHUP, 0, nullptr, nullptr,
                            nullptr);
   DefineCustomIntVariable("ruvector.sync_stream_replicas",
