@@ -346,21 +346,24 @@ extern "C" Datum ruvector_dag_status(PG_FUNCTION_ARGS) {
   v[8] = Int64GetDatum(static_cast<int64>(c.executions_observed));
   v[9] = Int64GetDatum(static_cast<int64>(c.internal_errors));
   // Learned = patterns with a deployed arm; improvement = mean measured
-  // 1 - deployed / default latency over them.
-  int64 learned = 0;
+  // 1 - deployed / default latency over those with both latencies measured.
+  int64 learned = 0, measured = 0;
   double improvement_sum = 0.0;
   uint64_t learned_trajectories = 0;
   LWLockAcquire(SteerLock(), LW_SHARED);
   for (const Decision& d : Steer()->decisions) {
     if (d.key == 0 || d.deployed_arm == 0) continue;
     ++learned;
-    if (d.default_ms > 0.0 && d.deployed_ms > 0.0) improvement_sum += 1.0 - d.deployed_ms / d.default_ms;
+    if (d.default_ms > 0.0 && d.deployed_ms > 0.0) {
+      improvement_sum += 1.0 - d.deployed_ms / d.default_ms;
+      ++measured;
+    }
   }
   learned_trajectories = Steer()->counters.trajectories_learned;
   const ModelStatus model = Steer()->model;  // global numbers, no pattern in them
   LWLockRelease(SteerLock());
   v[10] = Int64GetDatum(learned);
-  if (learned == 0) n[11] = true; else v[11] = Float8GetDatum(improvement_sum / static_cast<double>(learned));
+  if (measured == 0) n[11] = true; else v[11] = Float8GetDatum(improvement_sum / static_cast<double>(measured));
   (void)learned_trajectories;  // reported by dag_health_check
   // How candidate arms get measured: by the background explorer (a
   // server-wide setting) and/or this session's own executions.
@@ -598,11 +601,13 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   LWLockRelease(SteerLock());
   snprintf(msg, sizeof(msg),
            "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures "
-           "(%llu under pinned advice)",
+           "(%llu under pinned advice), %llu runs of untracked patterns dropped (the learner was full)",
            decisions, static_cast<unsigned long long>(sc.trajectories_learned),
            static_cast<unsigned long long>(sc.deployments), static_cast<unsigned long long>(sc.reverts),
-           static_cast<unsigned long long>(sc.replan_failures), static_cast<unsigned long long>(sc.advice_failures));
-  row("learning", sc.replan_failures > 0 || sc.decisions_dropped > 0 ? "warning" : "ok", msg);
+           static_cast<unsigned long long>(sc.replan_failures), static_cast<unsigned long long>(sc.advice_failures),
+           static_cast<unsigned long long>(sc.decisions_dropped));
+  row("learning", sc.replan_failures > 0 || sc.advice_failures > 0 || sc.decisions_dropped > 0 ? "warning" : "ok",
+      msg);
   return (Datum)0;
 }
 

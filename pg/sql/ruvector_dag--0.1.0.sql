@@ -232,7 +232,7 @@ BEGIN ATOMIC
               THEN 1 - d.deployed_ms / d.default_ms END
   FROM @extschema@.dag_statistics() AS s
   LEFT JOIN @extschema@.dag_decisions() AS d ON d.pattern_id = s.pattern_id
-  WHERE s.executions >= dag_query_patterns.min_executions
+  WHERE s.executions >= coalesce(dag_query_patterns.min_executions, 1)
   ORDER BY s.executions DESC, s.pattern_id;
 END;
 -- PostgreSQL's estimate for a query (planned, never executed) next to what

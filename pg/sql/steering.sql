@@ -65,6 +65,8 @@ SELECT * FROM steer_explain('SELECT id FROM steer_t WHERE id < 1500 FOR UPDATE')
 SELECT ruvector.dag_unpin(steer_qid('SELECT id FROM steer_t WHERE id < 1500 FOR UPDATE'));
 -- Patterns with their learned decision; PostgreSQL's estimate vs the learner's.
 SELECT count(*) FILTER (WHERE executions >= 1) = count(*) AS all_executed FROM ruvector.dag_query_patterns();
+SELECT (SELECT count(*) FROM ruvector.dag_query_patterns(NULL)) = (SELECT count(*) FROM ruvector.dag_query_patterns())
+  AS null_is_the_default;
 SELECT count(*) > 0 AS steer_t_pattern_listed FROM ruvector.dag_query_patterns(1) p
 WHERE p.query_id = steer_qid('SELECT count(*) FROM steer_t WHERE id < 1500');
 SELECT pattern_id IS NOT NULL AS has_pattern, postgres_total_cost > 0 AS has_cost, postgres_rows, learned_arm,

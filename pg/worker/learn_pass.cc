@@ -211,35 +211,6 @@ Status MakeEngine(uint32_t arm_count) {
   return Status::Ok();
 }
 
-void ApplyModelSettings() {
-  if (g_engine == nullptr) return;  // the next engine is created with them
-  const ruvector_dag::ValueModelOptions& m = g_engine->options().model;
-  const double rate = g_learning_rate, lambda = g_sona_ewc_lambda;
-  if (m.base_learning_rate != rate || m.adapter_learning_rate != 2.0 * rate || m.ewc_lambda != lambda) {
-    PlainStatus st = RunCpp("applying the model settings",
-                            [&]() { return g_engine->SetModelTraining(rate, 2.0 * rate, lambda); });
-    ReportStatus(st, WARNING);
-    if (st.ok()) {
-      ereport(LOG, (errmsg("ruvector_dag worker: the value models now learn at rate %g (adapters %g) with EWC++ "
-                           "lambda %g",
-                           rate, 2.0 * rate, lambda)));
-    }
-  }
-  // Said once per new value (reloads for other settings repeat nothing).
-  static int told_rank = 0, told_clusters = 0;
-  const bool waiting = m.lora_rank != static_cast<uint32_t>(g_sona_micro_lora_rank) ||
-                       g_engine->options().bank.max_clusters != static_cast<size_t>(std::max(g_sona_pattern_clusters, 1));
-  const bool news = told_rank != g_sona_micro_lora_rank || told_clusters != g_sona_pattern_clusters;
-  told_rank = g_sona_micro_lora_rank;
-  told_clusters = g_sona_pattern_clusters;
-  if (waiting && news) {
-    ereport(LOG, (errmsg("ruvector_dag worker: ruvector.sona_micro_lora_rank and ruvector.sona_pattern_clusters "
-                         "apply to the next engine (after ruvector.dag_reset_learning(), an arm change or a "
-                         "restart); the running one keeps rank %u and %zu clusters",
-                         m.lora_rank, g_engine->options().bank.max_clusters)));
-  }
-}
-
 /// Worker start: the engine image saved by the last run (value models,
 /// selector, bandits, bank), when it was learned with the same arm table and
 /// model settings; else learning restarts from the trajectories.
@@ -887,6 +858,35 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
 }
 
 }  // namespace
+
+void ApplyModelSettings() {
+  if (g_engine == nullptr) return;  // the next engine is created with them
+  const ruvector_dag::ValueModelOptions& m = g_engine->options().model;
+  const double rate = g_learning_rate, lambda = g_sona_ewc_lambda;
+  if (m.base_learning_rate != rate || m.adapter_learning_rate != 2.0 * rate || m.ewc_lambda != lambda) {
+    PlainStatus st = RunCpp("applying the model settings",
+                            [&]() { return g_engine->SetModelTraining(rate, 2.0 * rate, lambda); });
+    ReportStatus(st, WARNING);
+    if (st.ok()) {
+      ereport(LOG, (errmsg("ruvector_dag worker: the value models now learn at rate %g (adapters %g) with EWC++ "
+                           "lambda %g",
+                           rate, 2.0 * rate, lambda)));
+    }
+  }
+  // Said once per new value (reloads for other settings repeat nothing).
+  static int told_rank = 0, told_clusters = 0;
+  const bool waiting = m.lora_rank != static_cast<uint32_t>(g_sona_micro_lora_rank) ||
+                       g_engine->options().bank.max_clusters != static_cast<size_t>(std::max(g_sona_pattern_clusters, 1));
+  const bool news = told_rank != g_sona_micro_lora_rank || told_clusters != g_sona_pattern_clusters;
+  told_rank = g_sona_micro_lora_rank;
+  told_clusters = g_sona_pattern_clusters;
+  if (waiting && news) {
+    ereport(LOG, (errmsg("ruvector_dag worker: ruvector.sona_micro_lora_rank and ruvector.sona_pattern_clusters "
+                         "apply to the next engine (after ruvector.dag_reset_learning(), an arm change or a "
+                         "restart); the running one keeps rank %u and %zu clusters",
+                         m.lora_rank, g_engine->options().bank.max_clusters)));
+  }
+}
 
 void RefreshDecisions(const std::vector<uint64_t>& pattern_keys) {
   if (pattern_keys.empty()) return;
