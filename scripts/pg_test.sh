@@ -52,6 +52,17 @@ fi
 # Everything this script runs is built before the install lock is taken, so a
 # slow build never holds up another checkout's run.
 cmake --build "$build" --target ruvector_dag_pg ruvector_pg ruvector-dag -j "$jobs"
+# A shared module links with symbols left undefined (the server's); one of
+# our own left undefined (a definition in the wrong namespace) would only
+# show as a server that cannot start.
+for so in "$build/pg/ruvector_dag.so" "$build/vector/ruvector.so"; do
+  own=$(nm -D --undefined-only "$so" | grep -E ' _ZN[0-9]+ruvector_(pg|dag)' || true)
+  if [ -n "$own" ]; then
+    echo "pg_test: $so leaves the project's own symbols undefined:" >&2
+    printf '%s\n' "$own" | c++filt >&2
+    exit 1
+  fi
+done
 # The sync attacker of pg/t/280 (a test tool) exists in builds with the tests
 # and the NATS transport; without it that topic skips itself.
 attacker=$build/tests/sync_attacker
