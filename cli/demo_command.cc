@@ -344,7 +344,8 @@ int RunDemo(const DemoOptions& o) {
     }
     // Healing actions (the worker's cycle) in this round.
     auto heal = monitor.Exec(fmt::format(
-        "SELECT seq, strategy, outcome, coalesce(d.query_id::text, '') FROM ruvector.dag_repair_history(1000) h "
+        "SELECT seq, strategy, outcome, coalesce(d.query_id::text, ''), "
+        "h.action = 'verdict of the re-validation' FROM ruvector.dag_repair_history(1000) h "
         "LEFT JOIN ruvector.dag_decisions() d USING (pattern_id) WHERE seq > {} ORDER BY seq",
         last_repair));
     if (!heal.ok()) return fail(heal.status());
@@ -354,7 +355,8 @@ int RunDemo(const DemoOptions& o) {
       for (size_t i = 0; i < queries.size(); ++i) {
         if (qids[i] == row[3]) name = " " + queries[i].name;
       }
-      r.events.push_back(fmt::format("healing {}{} {}", row[1], name, row[2]));
+      // A re-validation is started (unverified), then judged on later runs.
+      r.events.push_back(fmt::format("healing {}{} {}{}", row[1], name, row[4] == "t" ? "verdict " : "", row[2]));
     }
     if (o.format == "text") {
       std::string events;
