@@ -118,8 +118,10 @@ class PreparedDag {
   PreparedDag() = default;
   /// kFailedPrecondition for an empty DAG (also for Reset).
   static Result<PreparedDag> Build(const QueryDag& dag);
+  /// Build into this object, reusing its buffers.
   Status Reset(const QueryDag& dag);
 
+  /// The DAG it was built from (must outlive this object).
   const QueryDag& dag() const { return *dag_; }
   /// Number of live nodes (n).
   size_t size() const { return ids_.size(); }
@@ -148,6 +150,7 @@ class PreparedDag {
   /// Largest number of nodes sharing one height: how many operators can run
   /// side by side (the policy's "branch count").
   uint32_t max_width() const { return max_width_; }
+  /// Nodes without parents (sources), nodes without children (sinks), edges.
   size_t source_count() const { return sources_; }
   size_t sink_count() const { return sinks_; }
   size_t edge_count() const { return child_idx_.size(); }
@@ -259,6 +262,7 @@ struct AttentionScores {
 class Attention {
  public:
   virtual ~Attention() = default;
+  /// Which of the seven mechanisms this is, its name, its parameters.
   virtual AttentionMechanism mechanism() const = 0;
   std::string_view name() const { return AttentionMechanismName(mechanism()); }
   const AttentionParams& params() const { return params_; }
@@ -341,6 +345,7 @@ class AttentionSelector {
   AttentionMechanism Best() const;
   /// One entry per arm, in arm order.
   std::vector<ArmStats> Stats() const;
+  /// Rewards recorded over all arms.
   uint64_t total_pulls() const { return total_; }
   /// Forgets every reward and reseeds the Rng.
   void Reset();
@@ -408,6 +413,7 @@ enum class PolicyReason : uint8_t {
   kSelector,         // no trigger fired; the selector's best arm
   kDefault,          // no trigger fired: Topological
 };
+/// Lower-case name of a reason ("forced", "tension", ...).
 std::string_view PolicyReasonName(PolicyReason reason);
 
 struct PolicyDecision {
@@ -421,14 +427,17 @@ struct PolicyDecision {
 /// selector's best arm (when a selector with data is given) or Topological.
 class AttentionPolicy {
  public:
+  /// Thresholds of the triggers (PolicyOptions' defaults: the seed's).
   explicit AttentionPolicy(PolicyOptions options = {}) : options_(options) {}
   /// One decision; advances the sticky window. O(1).
   PolicyDecision Decide(const PolicySignals& signals, const AttentionSelector* selector = nullptr);
   /// Always return `mechanism` until cleared with nullopt.
   void ForceMechanism(std::optional<AttentionMechanism> mechanism) { forced_ = mechanism; }
+  /// The forced mechanism, if any.
   std::optional<AttentionMechanism> forced() const { return forced_; }
   /// Ends a sticky window and forgets the force.
   void Reset() { forced_.reset(); sticky_left_ = 0; }
+  /// The thresholds it was built with.
   const PolicyOptions& options() const { return options_; }
 
  private:
@@ -494,6 +503,7 @@ struct AttentionCacheOptions {
 /// insert and eviction. Entries older than the TTL miss and are dropped.
 class AttentionCache {
  public:
+  /// Capacity and TTL from `options`.
   explicit AttentionCache(AttentionCacheOptions options = {});
   AttentionCache(const AttentionCache&) = delete;
   AttentionCache& operator=(const AttentionCache&) = delete;
@@ -507,8 +517,12 @@ class AttentionCache {
   /// the next non-const call.
   Result<const AttentionScores*> GetOrCompute(const QueryDag& dag, const Attention& attention,
                                               const ExecutionFeedback* feedback = nullptr);
+  /// Removes one entry; false when it was not cached.
   bool Erase(const AttentionCacheKey& key);
+  /// Removes every entry (the statistics stay).
   void Clear();
+  /// Hits, misses, evictions, expirations and size; ResetStats zeroes the
+  /// counters (not the entries).
   AttentionCacheStats Stats() const;
   void ResetStats();
   /// Keys from most to least recently used (for tests and introspection).

@@ -172,8 +172,11 @@ class PatternLearner {
   /// Forgets every pattern and uses `num_arms` arms (2..64) from now on with
   /// `options` (num_arms is taken from the first argument).
   void Reset(uint32_t num_arms, const BanditOptions& options);
+  /// Same, with HostBanditOptions(num_arms).
   void Reset(uint32_t num_arms) { Reset(num_arms, HostBanditOptions(num_arms)); }
+  /// Arms per pattern (arm 0 = the default plan).
   uint32_t num_arms() const { return num_arms_; }
+  /// Patterns tracked (not counting those waiting for admission).
   size_t patterns() const { return entries_.size(); }
 
   /// The patterns in `scope` forget the oldest scope.severity share of their
@@ -206,7 +209,9 @@ class PatternLearner {
   /// kNotFound for an unknown pattern, kFailedPrecondition when the default
   /// is deployed.
   Status RequestRevalidation(uint64_t key, int64_t now_us);
+  /// Ends a re-validation without a verdict (a host's rollback).
   void CancelRevalidation(uint64_t key);
+  /// Whether `key` is being re-validated.
   bool Revalidating(uint64_t key) const;
   /// How a re-validation ended: kKept (its arm's runs were not slower than
   /// the fresh default's), kReverted (slower: the arm was reverted) or
@@ -250,7 +255,10 @@ class PatternLearner {
   /// kDataLoss when damaged; unchanged on error.
   Status LoadFrom(std::string_view image, uint64_t arm_fingerprint, size_t max_patterns,
                   uint64_t* learned_through);
+  /// Appends the decision of every tracked pattern to *updates (key order
+  /// not guaranteed).
   void DescribeAll(std::vector<PatternDecision>* updates) const;
+  /// The decision of one tracked pattern; kNotFound otherwise.
   Result<PatternDecision> DescribePattern(uint64_t key) const;
   /// True when `key` is tracked and no candidate arm has run yet.
   bool Unexplored(uint64_t key) const;
@@ -599,6 +607,7 @@ class Engine {
   /// Rate of the per-run EWMA of each mechanism's held-out error.
   static constexpr double kSelectionRate = 0.02;
 
+  /// Counters of the engine's life (runs, deployments, predictions).
   EngineStats Stats() const;
   /// kNotFound for an unknown pattern.
   Result<PatternInfo> Pattern(uint64_t pattern_key) const;
@@ -613,8 +622,12 @@ class Engine {
   const ValueModel& model() const { return lanes_[active_].model; }
   /// The mechanism in use.
   AttentionMechanism mechanism() const { return lanes_[active_].mechanism; }
+  /// The ReasoningBank of learned patterns (priors of similar plans; a
+  /// sync host merges network patterns into the mutable one).
   const ReasoningBank& bank() const { return bank_; }
   ReasoningBank& mutable_bank() { return bank_; }
+  /// The options the engine was created with (model rates as changed by
+  /// SetModelTraining).
   const EngineOptions& options() const { return options_; }
   /// Later training of every value model (all mechanisms' lanes) uses these
   /// learning rates and EWC++ strength; what the models learned, their
