@@ -662,14 +662,21 @@ TEST_F(SyncHostNatsTest, TheReleasedGainIsTheMeanOfClippedGainsOfAtLeastMinSampl
   EXPECT_EQ(status->counters.proposals_made, 2u);
 }
 
+/// Three settings arms, filler arms, then row_corrections at its built-in
+/// index (a locally planned arm).
+std::vector<std::string> ArmsWithRowCorrections() {
+  std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
+  while (arms.size() <= static_cast<size_t>(kRowCorrectionsArm)) arms.push_back("arm" + std::to_string(arms.size()));
+  arms[kRowCorrectionsArm] = "row_corrections";
+  return arms;
+}
+
 // A deployed row_corrections (planned with what A learned: never proposed);
 // the portable arm that stands in for it was only explored. A asks its
 // background explorer for the runs the arm's tally lacks (a quota on the
 // arm), once, and proposes the arm when the tally has 100.
 TEST_F(SyncHostNatsTest, AnArmStandingInForALocalArmGetsTheRunsItsTallyLacksFromTheExplorer) {
-  std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
-  while (arms.size() <= static_cast<size_t>(kRowCorrectionsArm)) arms.push_back("arm" + std::to_string(arms.size()));
-  arms[kRowCorrectionsArm] = "row_corrections";
+  const std::vector<std::string> arms = ArmsWithRowCorrections();
   const SyncSettings sa = Settings("a"), sb = Settings("b");
   IntroducePair(sa, sb);
   auto a = SyncHost::Start(sa, NowUs());
@@ -715,9 +722,7 @@ TEST_F(SyncHostNatsTest, AnArmStandingInForALocalArmGetsTheRunsItsTallyLacksFrom
 // quota, about a run per second), B votes on its own runs of A's arm, and the
 // sample quota is granted again afterwards.
 TEST_F(SyncHostNatsTest, AVoteOwedTakesTheQuotaOverFromASampleQuotaWhichComesBackAfterTheVote) {
-  std::vector<std::string> arms = {"default", "no_nestloop", "no_hashjoin", "no_mergejoin"};
-  while (arms.size() <= static_cast<size_t>(kRowCorrectionsArm)) arms.push_back("arm" + std::to_string(arms.size()));
-  arms[kRowCorrectionsArm] = "row_corrections";
+  const std::vector<std::string> arms = ArmsWithRowCorrections();
   const SyncSettings sa = Settings("a"), sb = Settings("b");
   IntroducePair(sa, sb);
   auto a = SyncHost::Start(sa, NowUs());
