@@ -328,6 +328,9 @@ int RunDemo(const DemoOptions& o) {
         "ORDER BY seq",
         last_event));
     if (!ev.ok()) return fail(ev.status());
+    // Arms rejected unrun because their plan is PostgreSQL's: one event per
+    // query, in the order the queries first had one.
+    std::vector<std::pair<std::string, std::string>> same_plan;  // query name, its arms
     for (const auto& row : ev->rows) {
       last_event = std::max<uint64_t>(last_event, std::stoull(row[0]));
       std::string name = "?";
@@ -336,11 +339,21 @@ int RunDemo(const DemoOptions& o) {
       }
       if (row[1] == "drift") {
         r.events.push_back("drift");
-      } else if (row[5].empty()) {  // NULL arm_ms: rejected because its plan is PostgreSQL's
+      } else if (row[1] == "reject" && row[5].empty()) {  // NULL arm_ms: its plan is PostgreSQL's
+        auto it = std::find_if(same_plan.begin(), same_plan.end(), [&](const auto& q) { return q.first == name; });
+        if (it == same_plan.end()) {
+          same_plan.emplace_back(name, row[2]);
+        } else {
+          it->second += ", " + row[2];
+        }
+      } else if (row[5].empty()) {
         r.events.push_back(fmt::format("{} {} {} (same plan as PostgreSQL's)", row[1], name, row[2]));
       } else {
         r.events.push_back(fmt::format("{} {} {} ({} -> {} ms)", row[1], name, row[2], row[4], row[5]));
       }
+    }
+    for (const auto& [name, arms] : same_plan) {
+      r.events.push_back(fmt::format("reject {} {} (same plan as PostgreSQL's)", name, arms));
     }
     // Healing actions (the worker's cycle) in this round.
     auto heal = monitor.Exec(fmt::format(
