@@ -173,20 +173,13 @@ void ServerHealing::RecordVerdicts(HealingCycleOutput* out) {
     pending_.erase(it);
     char detail[160];
     hl::RepairOutcome outcome = hl::RepairOutcome::kSucceeded;
-    switch (v.kind) {
-      case Learner::RevalidationVerdict::Kind::kKept:
-        snprintf(detail, sizeof(detail), "arm %u kept: its runs %.3f ms, the fresh default's %.3f ms", v.arm,
-                 v.arm_ms, v.default_ms);
-        break;
-      case Learner::RevalidationVerdict::Kind::kReverted:
-        snprintf(detail, sizeof(detail), "arm %u reverted: its runs %.3f ms, the fresh default's %.3f ms", v.arm,
-                 v.arm_ms, v.default_ms);
-        break;
-      case Learner::RevalidationVerdict::Kind::kExpired:
-        outcome = hl::RepairOutcome::kTimedOut;
-        snprintf(detail, sizeof(detail), "no fresh default run within %lld s: arm %u stays, not re-validated",
-                 static_cast<long long>(Learner::kRevalidationTimeoutUs / 1000000), v.arm);
-        break;
+    if (v.kind == Learner::RevalidationVerdict::Kind::kExpired) {
+      outcome = hl::RepairOutcome::kTimedOut;
+      snprintf(detail, sizeof(detail), "no fresh default run within %lld s: arm %u stays, not re-validated",
+               static_cast<long long>(Learner::kRevalidationTimeoutUs / 1000000), v.arm);
+    } else {
+      snprintf(detail, sizeof(detail), "arm %u %s: its runs %.3f ms, the fresh default's %.3f ms", v.arm,
+               v.kind == Learner::RevalidationVerdict::Kind::kKept ? "kept" : "reverted", v.arm_ms, v.default_ms);
     }
     if (!orchestrator_->ResolveRepair(id, outcome, detail).ok()) continue;  // left the bounded history
     HealingRepairOut o;

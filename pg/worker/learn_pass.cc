@@ -861,22 +861,28 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
 
 void ApplyModelSettings() {
   if (g_engine == nullptr) return;  // the next engine is created with them
-  const ruvector_dag::ValueModelOptions& m = g_engine->options().model;
-  const double rate = g_learning_rate, lambda = g_sona_ewc_lambda;
-  if (m.base_learning_rate != rate || m.adapter_learning_rate != 2.0 * rate || m.ewc_lambda != lambda) {
-    PlainStatus st = RunCpp("applying the model settings",
-                            [&]() { return g_engine->SetModelTraining(rate, 2.0 * rate, lambda); });
+  const ruvector_dag::EngineOptions& have = g_engine->options();
+  // What an engine created now would get: the rates, lambda, rank and clusters.
+  const ruvector_dag::EngineOptions want = ServerEngineOptions(
+      have.num_arms, static_cast<size_t>(g_sona_pattern_clusters), g_learning_rate, g_sona_ewc_lambda,
+      static_cast<uint32_t>(g_sona_micro_lora_rank));
+  const ruvector_dag::ValueModelOptions& m = have.model;
+  const ruvector_dag::ValueModelOptions& w = want.model;
+  if (m.base_learning_rate != w.base_learning_rate || m.adapter_learning_rate != w.adapter_learning_rate ||
+      m.ewc_lambda != w.ewc_lambda) {
+    PlainStatus st = RunCpp("applying the model settings", [&]() {
+      return g_engine->SetModelTraining(w.base_learning_rate, w.adapter_learning_rate, w.ewc_lambda);
+    });
     ReportStatus(st, WARNING);
     if (st.ok()) {
       ereport(LOG, (errmsg("ruvector_dag worker: the value models now learn at rate %g (adapters %g) with EWC++ "
                            "lambda %g",
-                           rate, 2.0 * rate, lambda)));
+                           w.base_learning_rate, w.adapter_learning_rate, w.ewc_lambda)));
     }
   }
   // Said once per new value (reloads for other settings repeat nothing).
   static int told_rank = 0, told_clusters = 0;
-  const bool waiting = m.lora_rank != static_cast<uint32_t>(g_sona_micro_lora_rank) ||
-                       g_engine->options().bank.max_clusters != static_cast<size_t>(std::max(g_sona_pattern_clusters, 1));
+  const bool waiting = m.lora_rank != w.lora_rank || have.bank.max_clusters != want.bank.max_clusters;
   const bool news = told_rank != g_sona_micro_lora_rank || told_clusters != g_sona_pattern_clusters;
   told_rank = g_sona_micro_lora_rank;
   told_clusters = g_sona_pattern_clusters;
@@ -884,7 +890,7 @@ void ApplyModelSettings() {
     ereport(LOG, (errmsg("ruvector_dag worker: ruvector.sona_micro_lora_rank and ruvector.sona_pattern_clusters "
                          "apply to the next engine (after ruvector.dag_reset_learning(), an arm change or a "
                          "restart); the running one keeps rank %u and %zu clusters",
-                         m.lora_rank, g_engine->options().bank.max_clusters)));
+                         m.lora_rank, have.bank.max_clusters)));
   }
 }
 
