@@ -46,6 +46,9 @@
 #          instead of installing it (the extension's SQL objects are never
 #          created here): no install lock needed
 #        RUVECTOR_PG_ROOT=DIR  run a private copy of PostgreSQL (scripts/pg_root.sh)
+#        RUVECTOR_BENCH_CONF="name = value; ..."  settings added to
+#          postgresql.conf for both modes (e.g. "ruvector.dag_enabled = off"
+#          with TOGGLE=restart prices the library loaded but disabled)
 # Otherwise holds /tmp/ruvector_pg_install.lock (the one installed copy of the
 # extension) for the whole run: about 2 x repeats x clients x (seconds + 1) s
 # plus ~2.5 s per switch of the mode (~11 minutes with the defaults).
@@ -71,6 +74,9 @@ bench_workdir ruvector_pgbench
 bench_initdb 40 256MB
 pg() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w "$@" >/dev/null; }
 sql() { "$bindir/psql" -h "$work" -U postgres -qAtX -v ON_ERROR_STOP=1 -c "$1" postgres; }
+if [ -n "${RUVECTOR_BENCH_CONF:-}" ]; then
+  tr ';' '\n' <<<"$RUVECTOR_BENCH_CONF" | sed 's/^ *//' >>"$data/postgresql.conf"
+fi
 pg start
 "$bindir/pgbench" -h "$work" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
 sql "CREATE EXTENSION pg_prewarm" >/dev/null
@@ -223,7 +229,7 @@ median_ci() {
 
 pin_note=""
 [ "${RUVECTOR_BENCH_PIN:-0}" = 1 ] && pin_note=", client i and its backend pinned to CPU i mod $(nproc)"
-echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats on/off pairs per client count, toggle by $toggle$pin_note"
+echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats on/off pairs per client count, toggle by $toggle$pin_note${RUVECTOR_BENCH_CONF:+, settings: $RUVECTOR_BENCH_CONF}"
 echo "($(nproc) CPUs, $started to $(date -u '+%H:%M UTC'), load average $load_before at the start and $load_after at the end)"
 echo "tps: median; on/off: median of the paired TPS ratios [>= 90 % confidence interval] and the sign test's p;"
 echo "cpu_us: postgres processes' CPU time per transaction (median); cpu on/off: median of the paired ratios [interval] p;"

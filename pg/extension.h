@@ -37,6 +37,13 @@ extern int g_debug_fault;
 extern bool g_loaded_by_preload;
 /// ERROR (SQLSTATE 55000) when not preloaded; call first in SQL functions.
 void RequirePreload();
+/// The library our background workers name (bgw_library_name): the file
+/// this module was preloaded from. A worker's process then finds that copy
+/// (PostgreSQL matches a library by its file), whose shared-memory pointers
+/// the postmaster set up, even when shared_preload_libraries names a path
+/// other than $libdir/ruvector_dag.so; "ruvector_dag" when the path is
+/// unknown or longer than BGW_MAXLEN.
+const char* WorkerLibraryName();
 /// Parses, analyzes and plans the query text of argument `n` (one SELECT,
 /// no data-modifying WITH; never executes it), then checks the caller's
 /// privileges on the plan exactly as EXPLAIN does (api/sql_functions.cc).

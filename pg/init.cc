@@ -2,6 +2,8 @@
 // registration of the extension, in one place.
 #include "planner/dag_bridge.h"
 
+#include <dlfcn.h>
+
 #include "shim.h"
 #include "hot.h"
 
@@ -291,7 +293,26 @@ void DefineGucs() {
   MarkGUCPrefixReserved("ruvector");
 }
 
+char g_worker_library[BGW_MAXLEN] = "ruvector_dag";
+
+/// Sets g_worker_library to the file this module was loaded from.
+void ResolveWorkerLibrary() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&_PG_init), &info) == 0 || info.dli_fname == nullptr) return;
+  if (strlen(info.dli_fname) >= sizeof(g_worker_library)) {
+    ereport(WARNING, (errmsg("ruvector_dag: the path it was loaded from is longer than %d bytes", BGW_MAXLEN - 1),
+                      errdetail("Its background workers load \"ruvector_dag\" from $libdir instead; when that is "
+                                "another file they find no shared memory and exit."),
+                      errhint("Preload the library by its name or by a shorter path.")));
+    return;
+  }
+  strlcpy(g_worker_library, info.dli_fname, sizeof(g_worker_library));
+}
+
 }  // namespace
+
+const char* WorkerLibraryName() { return g_worker_library; }
+
 }  // namespace ruvector_pg
 
 void _PG_init(void) {
@@ -310,5 +331,6 @@ void _PG_init(void) {
   InstallCorrectionHooks();
   InstallHintHooks();
   InstallDriftHook();
+  ResolveWorkerLibrary();
   RegisterWorker();
 }

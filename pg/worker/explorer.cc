@@ -212,7 +212,7 @@ bool LaunchExplorer(uint64_t request) {
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
   worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   worker.bgw_restart_time = BGW_NEVER_RESTART;
-  strlcpy(worker.bgw_library_name, "ruvector_dag", BGW_MAXLEN);
+  strlcpy(worker.bgw_library_name, WorkerLibraryName(), BGW_MAXLEN);
   strlcpy(worker.bgw_function_name, "ruvector_dag_explorer_main", BGW_MAXLEN);
   strlcpy(worker.bgw_name, "ruvector_dag explorer", BGW_MAXLEN);
   strlcpy(worker.bgw_type, "ruvector_dag explorer", BGW_MAXLEN);

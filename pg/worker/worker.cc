@@ -25,7 +25,7 @@ void RegisterWorker() {
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
   worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   worker.bgw_restart_time = 10;
-  strlcpy(worker.bgw_library_name, "ruvector_dag", BGW_MAXLEN);
+  strlcpy(worker.bgw_library_name, WorkerLibraryName(), BGW_MAXLEN);
   strlcpy(worker.bgw_function_name, "ruvector_dag_worker_main", BGW_MAXLEN);
   strlcpy(worker.bgw_name, "ruvector_dag state persister", BGW_MAXLEN);
   strlcpy(worker.bgw_type, "ruvector_dag", BGW_MAXLEN);
@@ -89,7 +89,12 @@ extern "C" PGDLLEXPORT void ruvector_dag_worker_main(Datum arg) {
   pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
   BackgroundWorkerUnblockSignals();
   if (State() == nullptr) {
-    ereport(LOG, (errmsg("ruvector_dag worker: shared state missing; exiting")));
+    // This process loaded a copy of the library that the postmaster did not
+    // set up (WorkerLibraryName): it cannot do anything and is restarted.
+    ereport(WARNING, (errmsg("ruvector_dag worker: shared state missing; exiting"),
+                      errdetail("The worker runs the library \"%s\", which was not the one preloaded.",
+                                WorkerLibraryName()),
+                      errhint("Preload ruvector_dag by its name, or by the path of the installed file.")));
     proc_exit(1);
   }
   MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "ruvector_dag worker", ALLOCSET_DEFAULT_SIZES);
