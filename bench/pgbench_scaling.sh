@@ -37,7 +37,10 @@
 #        RUVECTOR_BENCH_TOGGLE (reload) reload | restart, see above
 #        RUVECTOR_BENCH_PIN=1  the same CPU placement in every run: client i
 #          and its backend on CPU i mod nproc (one pgbench per client; the
-#          CPUs are taken as 0 .. nproc-1). On a small VM the placement
+#          CPUs are taken as 0 .. nproc-1); RUVECTOR_BENCH_PIN=split puts
+#          the backend on the next CPU, (i + 1) mod nproc, instead (one
+#          client alone on a CPU with its backend runs in one of two modes
+#          about 4x apart, from run to run). On a small VM the placement
 #          (each backend with its client on one CPU, or split) moves the
 #          CPU per transaction by tens of per cent from run to run
 #          (docs/benchmarks.md); pinning takes that out of the ratios
@@ -64,8 +67,10 @@ pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
 [ -f "$build/pg/ruvector_dag.so" ] || { echo "no $build/pg/ruvector_dag.so: build ruvector_dag_pg first" >&2; exit 1; }
 case "$toggle" in reload|restart) ;; *) echo "RUVECTOR_BENCH_TOGGLE must be reload or restart" >&2; exit 1 ;; esac
-if [ "${RUVECTOR_BENCH_PIN:-0}" = 1 ] && ! command -v taskset >/dev/null; then
-  echo "RUVECTOR_BENCH_PIN=1 needs taskset (util-linux)" >&2; exit 1
+pin=${RUVECTOR_BENCH_PIN:-0}
+case "$pin" in 0|1|split) ;; *) echo "RUVECTOR_BENCH_PIN must be 0, 1 or split" >&2; exit 1 ;; esac
+if [ "$pin" != 0 ] && ! command -v taskset >/dev/null; then
+  echo "RUVECTOR_BENCH_PIN=$pin needs taskset (util-linux)" >&2; exit 1
 fi
 
 source "$root/bench/lib.sh"
@@ -135,13 +140,15 @@ worker_ticks() {
   echo "$total"
 }
 # RUVECTOR_BENCH_PIN=1: client i is its own single-connection pgbench on CPU
-# i mod ncpu (taskset), and its backend is moved to the same CPU as soon as
-# it shows in pg_stat_activity (within ~0.1 s of the run's start), so that
-# every run has the same placement. Prints the clients' pgbench outputs.
+# i mod ncpu (taskset), and its backend is moved to the same CPU (=split: the
+# next one) as soon as it shows in pg_stat_activity (within ~0.1 s of the
+# run's start), so that every run has the same placement. Prints the clients'
+# pgbench outputs.
 pinned_pgbench() {  # clients
   local c=$1 i pinned=0 app p
-  local ncpu
+  local ncpu offset=0
   ncpu=$(nproc)
+  [ "$pin" = split ] && offset=1
   for i in $(seq 0 $((c - 1))); do
     PGAPPNAME=rvpin$i taskset -c $((i % ncpu)) "$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c 1 -j 1 \
       -T "$seconds" -n postgres >"$work/pin$i.out" 2>&1 &
@@ -149,7 +156,7 @@ pinned_pgbench() {  # clients
   for _ in $(seq 1 100); do
     pinned=0
     while read -r app p; do
-      [ -n "$p" ] && taskset -pc $((${app#rvpin} % ncpu)) "$p" >/dev/null 2>&1 && pinned=$((pinned + 1))
+      [ -n "$p" ] && taskset -pc $(((${app#rvpin} + offset) % ncpu)) "$p" >/dev/null 2>&1 && pinned=$((pinned + 1))
     done < <(sql "SELECT application_name || ' ' || pid FROM pg_stat_activity WHERE application_name LIKE 'rvpin%'")
     [ "$pinned" -eq "$c" ] && break
     sleep 0.02
@@ -163,7 +170,7 @@ run() {  # clients -> "tps server_cpu_us_per_txn worker_cpu_us_per_txn"
   [ "$j" -gt 2 ] && j=2
   c0=$(cluster_ticks)
   w0=$(worker_ticks)
-  if [ "${RUVECTOR_BENCH_PIN:-0}" = 1 ]; then
+  if [ "$pin" != 0 ]; then
     out=$(pinned_pgbench "$c")
   else
     out=$("$bindir/pgbench" -h "$work" -U postgres -S -M prepared -c "$c" -j "$j" -T "$seconds" -n postgres 2>&1)
@@ -228,7 +235,8 @@ median_ci() {
 }
 
 pin_note=""
-[ "${RUVECTOR_BENCH_PIN:-0}" = 1 ] && pin_note=", client i and its backend pinned to CPU i mod $(nproc)"
+[ "$pin" = 1 ] && pin_note=", client i and its backend pinned to CPU i mod $(nproc)"
+[ "$pin" = split ] && pin_note=", client i pinned to CPU i mod $(nproc), its backend to the next CPU"
 echo "pgbench -S -M prepared, scale $scale, ${seconds}s per run, $repeats on/off pairs per client count, toggle by $toggle$pin_note${RUVECTOR_BENCH_CONF:+, settings: $RUVECTOR_BENCH_CONF}"
 echo "($(nproc) CPUs, $started to $(date -u '+%H:%M UTC'), load average $load_before at the start and $load_after at the end)"
 echo "tps: median; on/off: median of the paired TPS ratios [>= 90 % confidence interval] and the sign test's p;"
