@@ -94,6 +94,14 @@ inline constexpr int kMaxAnalyzedNodes = 10000;
 
 // --- hooks (planner/hooks.cc) -----------------------------------------------------------
 void InstallHooks();
+/// Statements that a DO block or a CALLed procedure runs are nested, as
+/// those a function runs: observed and flagged nested, never captured for the
+/// background explorer; the explorer yields to the whole block as to one
+/// statement. Call BeginProceduralUtility before running such a utility
+/// statement and EndProceduralUtility with its result after it, also when it
+/// fails.
+bool BeginProceduralUtility();
+void EndProceduralUtility(bool top);
 
 /// What the last EXPLAIN of this backend observed (filled by the planner and
 /// executor hooks while an EXPLAIN runs; read by the EXPLAIN hook).

@@ -205,11 +205,23 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
   // An EXECUTE (or EXPLAIN EXECUTE) gets its cached plan below: re-planned
   // first when the decisions served changed (steering.h; O(1)).
   ReplanCachedIfServingChanged();
-  if (g_prev_process_utility != nullptr) {
-    g_prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-  } else {
-    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  // The statements of a DO block or a procedure are nested, not a client's.
+  const bool procedural =
+      pstmt->utilityStmt != nullptr && (IsA(pstmt->utilityStmt, DoStmt) || IsA(pstmt->utilityStmt, CallStmt));
+  const bool top = procedural && BeginProceduralUtility();
+  PG_TRY();
+  {
+    if (g_prev_process_utility != nullptr) {
+      g_prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+    } else {
+      standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+    }
   }
+  PG_FINALLY();
+  {
+    if (procedural) EndProceduralUtility(top);
+  }
+  PG_END_TRY();
   if (drift.severity > 0.0 && (drift.every_relation || drift.relations != NIL)) {
     DriftNotice notice;
     notice.database_oid = drift.all_databases ? 0 : MyDatabaseId;

@@ -1108,6 +1108,18 @@ void ExplainOneQueryHook(Query* query, int cursor_options, IntoClause* into, Exp
 
 }  // namespace
 
+bool BeginProceduralUtility() {
+  const bool top = g_exec_nesting == 0;
+  if (top) ForegroundBegin();
+  ++g_exec_nesting;
+  return top;
+}
+
+void EndProceduralUtility(bool top) {
+  --g_exec_nesting;
+  if (top) ForegroundEnd();
+}
+
 void InstallHooks() {
   g_prev_planner = planner_hook;
   planner_hook = PlannerHook;

@@ -14,7 +14,14 @@
 #      public.t_sp; and a table created later earlier in the path must not be
 #      read either (the replay no longer matches the captured query id);
 #   5. re-execution runs as a security-restricted operation (no SET ROLE);
-#   6. (robustness) timeouts under load no longer retire arms for good.
+#   6. (robustness) timeouts under load no longer retire arms for good;
+#   7. a built-in that runs SQL of its own (table_to_xml of mallory's view),
+#      and another role's domain in a column definition list, in XMLTABLE's
+#      COLUMNS or in a column of a trusted composite type;
+#   8. statements of DO blocks and (SECURITY DEFINER) procedures were
+#      captured as top-level statements;
+#   9. a statement that catches its timeout's cancel held the explorer (and
+#      every role's budget) until the worker's deadline.
 source "$(dirname "$0")/lib.sh"
 
 db=rvsec
@@ -254,6 +261,94 @@ resumed="EXISTS (SELECT 1 FROM ruvector.dag_trajectory_history(NULL, 4096) durin
 check "load: an arm whose runs timed out under the lock is explored again afterwards" \
   "$(wait_for "$resumed" 40)" yes
 check "load: the statement stays explorable" "$(capture_field explorable '%ld_u u ON%')" t
+
+# --- 7. code the statement's tree does not show ------------------------------------------
+# A built-in that runs SQL of its own on a relation named by a constant
+# (table_to_xml of mallory's view), and types that no expression of the
+# statement mentions: a column definition list, XMLTABLE's COLUMNS, and the
+# columns of a (trusted) composite type a value is converted into. Each
+# would run mallory's code once she changes her view or adds a domain check.
+psql_as mallory "$db" <<'SQL' >/dev/null
+CREATE DOMAIN shared.dom AS int;
+CREATE VIEW shared.v_xml AS SELECT 1 AS x;
+SQL
+psql_db "$db" -c "CREATE TYPE public.rec_dom AS (a shared.dom)" >/dev/null
+join7="FROM sec_t t JOIN sec_u u ON u.t_id = t.id"
+q9="SELECT count(*), sum(u.w), (SELECT length(table_to_xml('shared.v_xml'::regclass, true, false, '')::text)) $join7 WHERE t.id % 300 = 0 AND t.g < 50"
+q10="SELECT count(*), sum(u.w) $join7, jsonb_to_record('{\"a\": 1}') AS x(a shared.dom) WHERE t.id % 310 = 0 AND t.g < 50"
+q11="SELECT count(*), sum(u.w) $join7, XMLTABLE('/r' PASSING ('<r><a>1</a></r>'::xml) COLUMNS a shared.dom PATH 'a') AS x WHERE t.id % 320 = 0 AND t.g < 50"
+q12="SELECT count(*), sum(u.w), json_populate_record(NULL::public.rec_dom, '{\"a\": 1}') IS NULL $join7 WHERE t.id % 330 = 0 AND t.g < 50"
+run_until_captured "$q9" '%table_to_xml%' || true
+run_until_captured "$q10" '%jsonb_to_record%' || true
+run_until_captured "$q11" '%XMLTABLE%' || true
+run_until_captured "$q12" '%json_populate_record%' || true
+check "table_to_xml: refused at capture (it runs SQL the statement does not show)" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%table_to_xml%runs SQL%'" '%table_to_xml%')" t
+check "a column definition list's domain of another role: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%type dom%owned by a role%'" '%jsonb_to_record%')" t
+check "an XMLTABLE column's domain of another role: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%type dom%owned by a role%'" '%XMLTABLE%')" t
+check "a trusted composite type with a column of another role's domain: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%type dom%owned by a role%'" '%json_populate_record%')" t
+# mallory's payload, should anything above be re-executed after all.
+psql_as mallory "$db" <<'SQL' >/dev/null
+CREATE OR REPLACE VIEW shared.v_xml AS SELECT shared.evil() AS x;
+ALTER DOMAIN shared.dom ADD CONSTRAINT dom_payload CHECK (shared.evil() = 1);
+SQL
+
+# --- 8. statements of DO blocks and procedures are nested: never captured ----------------
+# (They used to be recorded as top-level statements and captured; a
+# SECURITY DEFINER procedure's statements as its owner's.)
+q13="SELECT count(*), sum(u.w) $join7 WHERE t.id % 700 = 0 AND t.g < 40"
+psql_db "$db" -c "CREATE PROCEDURE public.report13() LANGUAGE plpgsql SECURITY DEFINER AS \$\$ BEGIN PERFORM count(*), sum(u.w) $join7 WHERE t.id % 700 = 0 AND t.g < 40; END \$\$" \
+  -c "GRANT EXECUTE ON PROCEDURE public.report13() TO mallory" >/dev/null
+for _ in $(seq 1 8); do
+  psql_db "$db" -c "DO \$\$ BEGIN PERFORM count(*), sum(u.w) $join7 WHERE t.id % 700 = 0 AND t.g < 40; END \$\$" >/dev/null
+  psql_as mallory "$db" -c "CALL public.report13()" >/dev/null
+  learn_now "$db"
+done
+q13_qid=$(psql_db "$db" -c "SET ruvector.dag_enabled = off" -c "EXPLAIN (VERBOSE, COSTS OFF) $q13" | sed -n 's/^Query Identifier: //p')
+check "DO block and procedure: their statement's executions are recorded, flagged nested" \
+  "$(quiet "$db" "SELECT count(*) > 0 AND bool_and(nested) FROM ruvector.dag_trajectory_history(NULL, 4096)
+                  WHERE query_id = ${q13_qid:-0}")" t
+check "DO block and procedure: their statement is never captured" "$(capture_field pattern_id '%t.id % 700%')" ""
+
+# --- 9. a statement that catches its timeout's cancel is ended and refused ------------------
+# mallory's own function (trusted for her own statement) ignores the cancel
+# when the explorer runs it; it used to hold the explorer, and the budget of
+# every role, until the worker's deadline (30 s more).
+psql_db "$db" <<'SQL' >/dev/null
+CREATE TABLE shared.mt AS SELECT * FROM public.sec_t;
+CREATE TABLE shared.mu AS SELECT * FROM public.sec_u;
+ALTER TABLE shared.mt ADD PRIMARY KEY (id);
+CREATE INDEX ON shared.mu (t_id);
+ANALYZE shared.mt, shared.mu;
+ALTER TABLE shared.mt OWNER TO mallory;
+ALTER TABLE shared.mu OWNER TO mallory;
+SQL
+psql_as mallory "$db" <<'SQL' >/dev/null
+CREATE FUNCTION shared.stubborn() RETURNS int LANGUAGE plpgsql STABLE AS $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+  IF current_setting('application_name') <> 'ruvector_dag explorer' THEN RETURN 1; END IF;
+  WHILE clock_timestamp() < t0 + interval '60 s' LOOP
+    BEGIN PERFORM pg_sleep(0.05); EXCEPTION WHEN query_canceled THEN NULL; END;
+  END LOOP;
+  RETURN 1;
+END $$;
+SQL
+overruns_before=$(grep -c 'overran its deadline' "$RV_LOG" || true)
+q14="SELECT count(*), sum(u.w), (SELECT shared.stubborn()) FROM shared.mt t JOIN shared.mu u ON u.t_id = t.id WHERE t.id % 300 = 0 AND t.g < 50"
+for _ in $(seq 1 20); do
+  psql_as mallory "$db" -c "$q14" >/dev/null
+  learn_now "$db"
+  [ -n "$(capture_field pattern_id '%shared.stubborn%')" ] && break
+done
+check "a statement that catches its cancel: ended and refused for good" \
+  "$(wait_for "EXISTS (SELECT 1 FROM ruvector.dag_captured_statements() WHERE query LIKE '%shared.stubborn%'
+               AND NOT explorable AND refusal LIKE 'kept running after the cancel%')" 60)" yes
+check "... before the worker's deadline had to end the explorer" \
+  "$(grep -c 'overran its deadline' "$RV_LOG" || true)" "$overruns_before"
 
 # --- the attacks' payload never ran ---------------------------------------------------
 check "the explorer ran during this test" "$([ "$(status runs)" -gt "$runs_before" ] && echo yes || echo no)" yes

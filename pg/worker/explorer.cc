@@ -478,6 +478,25 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
 
 namespace {
 
+/// A run whose statement caught its timeout's cancel (a function of the
+/// statement's own role may: `EXCEPTION WHEN query_canceled`) and kept
+/// running would hold the explorer, and the budget of every role, until the
+/// worker's deadline. The overrun timer ends the process instead, as a
+/// SIGTERM does: FATAL at the next interrupt check, which no PL/pgSQL block
+/// catches; the exit callback then refuses the statement for good.
+uint64_t g_running_pattern = 0;  // the pattern of the run in progress (0 = none)
+volatile sig_atomic_t g_overran = 0;
+TimeoutId g_overrun_timeout = MAX_TIMEOUTS;  // registered by the explorer process
+
+/// How long a run may go on after its timeout's cancel: a run stops within
+/// milliseconds of a cancel it does not catch.
+int OverrunGraceMs(int timeout_ms) { return 1000 + timeout_ms / 2; }
+
+void OverrunTimeoutHandler() {
+  g_overran = 1;
+  die(SIGTERM);
+}
+
 /// kSamePlan: the arm's plan was PostgreSQL's default plan, so it was not
 /// executed (the arm is the default for this statement; nothing to measure).
 enum class RunOutcome { kDone, kTimeout, kUnsafe, kError, kSamePlan };
@@ -582,6 +601,10 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
     // The timeout covers analysis and planning too: a run that cannot
     // finish in time is cancelled wherever it is.
     enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
+    g_running_pattern = c.pattern_key;
+    if (g_overrun_timeout != MAX_TIMEOUTS) {
+      enable_timeout_after(g_overrun_timeout, timeout_ms + OverrunGraceMs(timeout_ms));
+    }
     // DROP EXTENSION in the capture's database ends its exploration.
     Query* query = nullptr;
     if (!ExtensionCreatedHere()) {
@@ -605,6 +628,8 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
     // cancel and end the explorer with its batch unfinished (a failure
     // charged to every capture of the batch). The cancel was ours: void it.
     disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
+    if (g_overrun_timeout != MAX_TIMEOUTS) disable_timeout(g_overrun_timeout, false);
+    g_running_pattern = 0;
     if (get_timeout_indicator(STATEMENT_TIMEOUT, /*reset_indicator=*/true)) QueryCancelPending = false;
     SetUserIdAndSecContext(saved_user, saved_context);
     PopActiveSnapshot();
@@ -613,6 +638,8 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
   PG_CATCH();
   {
     disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
+    if (g_overrun_timeout != MAX_TIMEOUTS) disable_timeout(g_overrun_timeout, false);
+    g_running_pattern = 0;
     g_forced_arm = -1;
     g_forced_settings = nullptr;
     MemoryContextSwitchTo(keep);
@@ -925,6 +952,25 @@ void ClearExplorerPid(int code, Datum arg) {
   LWLockRelease(SteerLock());
 }
 
+/// At exit after the overrun timer ended a run: its statement is refused for
+/// good (kept while its capture slot lives, as every refusal), so that the
+/// same statement cannot hold the explorer again.
+void RefuseOverrunStatement(int code, Datum arg) {
+  if (g_overran == 0 || g_running_pattern == 0 || Steer() == nullptr) return;
+  LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
+  const int idx = FindCapture(Steer(), g_running_pattern);
+  if (idx >= 0) {
+    CapturedStatement& c = Steer()->captures[idx];
+    c.unsafe = 1;
+    strlcpy(c.refusal, "kept running after the cancel at its timeout (the explorer ended it)", sizeof(c.refusal));
+    ++Steer()->counters.explorer_unsafe;
+  }
+  LWLockRelease(SteerLock());
+  ereport(LOG, (errmsg("ruvector_dag explorer: pattern %lld kept running after its timeout; it will not be "
+                       "explored again",
+                       static_cast<long long>(g_running_pattern))));
+}
+
 }  // namespace
 
 /// The explorer process: connects as the batch's role to its database, runs
@@ -964,6 +1010,8 @@ extern "C" PGDLLEXPORT void ruvector_dag_explorer_main(Datum arg) {
   LWLockRelease(SteerLock());
   if (request->id != id) proc_exit(0);  // superseded
   before_shmem_exit(ClearExplorerPid, 0);
+  before_shmem_exit(RefuseOverrunStatement, 0);
+  g_overrun_timeout = RegisterTimeout(USER_TIMEOUT, OverrunTimeoutHandler);
 
   BackgroundWorkerInitializeConnectionByOid(request->database_oid, request->role_oid, 0);
   SetConfigOption("default_transaction_read_only", "on", PGC_SUSET, PGC_S_OVERRIDE);
