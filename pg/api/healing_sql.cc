@@ -114,14 +114,18 @@ extern "C" Datum ruvector_dag_anomalies(PG_FUNCTION_ARGS) {
 }
 
 /// dag_repair_history(max_rows) -> repairs of the worker's cycles and of
-/// dag_auto_repair(), newest first.
+/// dag_auto_repair() (two rings, each numbered on its own), newest first.
 extern "C" Datum ruvector_dag_repair_history(PG_FUNCTION_ARGS) {
   RequireHealingState();
   int32 max_rows = MaxRowsArg(fcinfo);
-  auto* rows = static_cast<HealthRepairEntry*>(palloc(sizeof(HealthRepairEntry) * kHealthRingCapacity));
+  auto* rows = static_cast<HealthRepairEntry*>(palloc(sizeof(HealthRepairEntry) * 2 * kHealthRingCapacity));
   LWLockAcquire(SteerLock(), LW_SHARED);
   int n = CopyNewest(Steer()->repairs, Steer()->repair_next_seq, kHealthRingCapacity, rows);
+  n += CopyNewest(Steer()->manual_repairs, Steer()->manual_repair_next_seq, kHealthRingCapacity, rows + n);
   LWLockRelease(SteerLock());
+  // Both newest first: merged by time, the worker's first at equal times.
+  std::stable_sort(rows, rows + n,
+                   [](const HealthRepairEntry& a, const HealthRepairEntry& b) { return a.at_us > b.at_us; });
   const RowVisibility caller = CallerVisibility();
   const PatternVisibility vis(caller);
   InitMaterializedResult(fcinfo);

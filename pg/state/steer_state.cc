@@ -83,6 +83,7 @@ void InitSteerState(SteerState* s) {
   s->drift_next_seq = 1;
   s->finding_next_seq = 1;
   s->repair_next_seq = 1;
+  s->manual_repair_next_seq = 1;
   s->explore_load = 1.0;
   s->health = HealthSummary();
   for (const BuiltinArm& b : kBuiltins) {
@@ -353,9 +354,12 @@ void AppendFinding(SteerState* s, const HealthFindingEntry& e) {
 }
 
 void AppendRepair(SteerState* s, const HealthRepairEntry& e) {
-  HealthRepairEntry& slot = s->repairs[(s->repair_next_seq - 1) % kHealthRingCapacity];
+  const bool manual = std::strcmp(e.origin, "auto_repair") == 0;
+  HealthRepairEntry* ring = manual ? s->manual_repairs : s->repairs;
+  uint64_t& next = manual ? s->manual_repair_next_seq : s->repair_next_seq;
+  HealthRepairEntry& slot = ring[(next - 1) % kHealthRingCapacity];
   slot = e;
-  slot.seq = s->repair_next_seq++;
+  slot.seq = next++;
 }
 
 void CopyBounded(char* dst, size_t cap, const char* src) { CopyString(dst, cap, src); }

@@ -434,8 +434,13 @@ struct SteerState {
   uint64_t healing_requests = 0;  // dag_auto_repair asks for a cycle now
   uint64_t finding_next_seq = 1;
   HealthFindingEntry findings[kHealthRingCapacity];
+  /// The worker's repairs. dag_auto_repair's (origin auto_repair: any role
+  /// may call it, up to 20 entries a call) have a ring of their own, so that
+  /// no role can push the worker's repairs of other roles' patterns out.
   uint64_t repair_next_seq = 1;
   HealthRepairEntry repairs[kHealthRingCapacity];
+  uint64_t manual_repair_next_seq = 1;
+  HealthRepairEntry manual_repairs[kHealthRingCapacity];
   ModelStatus model;
   uint8_t attention_request = kAttentionRequestNone;  // set by dag_set_attention
   VectorTable vector;  // vector tuning (vector_state.h)
@@ -529,6 +534,8 @@ int CopyNewest(const Entry (&ring)[N], uint64_t next_seq, int max_rows, Entry* o
 
 /// Ring appends (the oldest entry is overwritten); assign seq.
 void AppendFinding(SteerState* s, const HealthFindingEntry& e);
+/// Appends to the worker's repair ring, or to dag_auto_repair's when
+/// e.origin is "auto_repair" (each numbered on its own).
 void AppendRepair(SteerState* s, const HealthRepairEntry& e);
 /// Copies `src` into a fixed buffer of `cap` bytes (truncated, NUL-terminated).
 void CopyBounded(char* dst, size_t cap, const char* src);

@@ -158,6 +158,29 @@ TEST(SteerStateTest, PinWinsAndFilterFollowsDecisions) {
   EXPECT_EQ(QueryFilterFlags(s.get(), 5), kFilterDeployedOrPinned);  // the pin stays
 }
 
+TEST(SteerStateTest, AutoRepairEntriesCannotPushTheWorkersRepairsOut) {
+  auto s = NewState();
+  HealthRepairEntry worker;
+  std::strcpy(worker.origin, "worker");
+  std::strcpy(worker.action, "revalidate_arm");
+  worker.pattern_key = 42;
+  AppendRepair(s.get(), worker);
+  // Any role's dag_auto_repair calls: 20 entries each, far more than a ring holds.
+  HealthRepairEntry manual;
+  std::strcpy(manual.origin, "auto_repair");
+  for (int i = 0; i < 10 * kHealthRingCapacity; ++i) AppendRepair(s.get(), manual);
+  std::vector<HealthRepairEntry> rows(kHealthRingCapacity);
+  ASSERT_EQ(CopyNewest(s->repairs, s->repair_next_seq, kHealthRingCapacity, rows.data()), 1);
+  EXPECT_EQ(rows[0].pattern_key, 42u);
+  EXPECT_STREQ(rows[0].action, "revalidate_arm");
+  EXPECT_EQ(rows[0].seq, 1u);
+  // dag_auto_repair's own history keeps its newest entries, numbered on its own.
+  ASSERT_EQ(CopyNewest(s->manual_repairs, s->manual_repair_next_seq, kHealthRingCapacity, rows.data()),
+            kHealthRingCapacity);
+  EXPECT_EQ(rows[0].seq, static_cast<uint64_t>(10 * kHealthRingCapacity));
+  EXPECT_STREQ(rows[0].origin, "auto_repair");
+}
+
 TEST(SteerStateTest, ServedGenerationMovesOnlyWhenWhatPlanningsServeChanged) {
   auto s = NewState();
   Decision* d = UpsertDecision(s.get(), 7);
