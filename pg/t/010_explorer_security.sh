@@ -21,7 +21,10 @@
 #   8. statements of DO blocks and (SECURITY DEFINER) procedures were
 #      captured as top-level statements;
 #   9. a statement that catches its timeout's cancel held the explorer (and
-#      every role's budget) until the worker's deadline.
+#      every role's budget) until the worker's deadline;
+#  10. a type input function called directly (domain_in, array_in with a
+#      type given as a value), and a search_path with a schema another role
+#      can create in (an inlined SQL function's body resolves names there).
 source "$(dirname "$0")/lib.sh"
 
 db=rvsec
@@ -349,6 +352,44 @@ check "a statement that catches its cancel: ended and refused for good" \
                AND NOT explorable AND refusal LIKE 'kept running after the cancel%')" 60)" yes
 check "... before the worker's deadline had to end the explorer" \
   "$(grep -c 'overran its deadline' "$RV_LOG" || true)" "$overruns_before"
+
+# --- 10. types named by a value; names resolved at run time ------------------------------
+# A type input function called directly converts into a type given as a
+# value (domain_in('1', 'shared.dom'::regtype, -1)); and a superuser's SQL
+# function, inlined by the planner, resolves the names of its body under the
+# captured search_path, where mallory's schema could add a better-matching
+# overload after capture.
+q15="SELECT count(*), sum(u.w), (SELECT domain_in('1'::cstring, 'shared.dom'::regtype, -1) IS NULL) $join7 WHERE t.id % 340 = 0 AND t.g < 50"
+q16="SELECT count(*), sum(u.w), (SELECT array_in('{1}'::cstring, 'shared.dom'::regtype, -1) IS NULL) $join7 WHERE t.id % 350 = 0 AND t.g < 50"
+psql_as mallory "$db" -c "ALTER DOMAIN shared.dom DROP CONSTRAINT dom_payload" >/dev/null
+run_until_captured "$q15" '%domain_in%' || true
+run_until_captured "$q16" '%array_in%' || true
+check "domain_in of a type named by a value: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%type input function domain_in%'" '%domain_in%')" t
+check "array_in of a type named by a value: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%type input function array_in%'" '%array_in%')" t
+psql_db "$db" -c "CREATE FUNCTION public.norm(x varchar) RETURNS text LANGUAGE sql STABLE AS 'SELECT lower(x)'" >/dev/null
+q17="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 360 = 0 AND t.g < 50"
+for _ in $(seq 1 20); do
+  psql_db "$db" -c "SET search_path = shared, public" -c "$q17" >/dev/null
+  learn_now "$db"
+  [ -n "$(capture_field pattern_id '%norm((%')" ] && break
+done
+check "a search_path with a schema another role can create in: refused at capture" \
+  "$(capture_field "NOT explorable AND refusal LIKE '%search_path has schema shared%'" '%norm((%')" t
+# The same statement under a search_path of trusted schemas only stays explorable.
+q18="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 370 = 0 AND t.g < 40 AND u.w >= 0"
+run_until_captured "$q18" '%t.id % 370%' || true
+check "... and under trusted schemas only, the statement stays explorable" \
+  "$(capture_field explorable '%t.id % 370%')" t
+psql_as mallory "$db" <<'SQL' >/dev/null
+ALTER DOMAIN shared.dom ADD CONSTRAINT dom_payload CHECK (shared.evil() = 1);
+CREATE FUNCTION shared.lower(x varchar) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN PERFORM shared.evil(); END IF;
+  RETURN pg_catalog.lower(x::text);
+END $$;
+SQL
 
 # --- the attacks' payload never ran ---------------------------------------------------
 check "the explorer ran during this test" "$([ "$(status runs)" -gt "$runs_before" ] && echo yes || echo no)" yes

@@ -7,12 +7,17 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_language.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_range.h"
 #include "catalog/pg_type.h"
 #include "optimizer/optimizer.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/syscache.h"
 }
@@ -85,6 +90,78 @@ bool Seen(List** seen, Oid oid) {
   if (list_member_oid(*seen, oid)) return true;
   *seen = lappend_oid(*seen, oid);
   return false;
+}
+
+/// A role as the rule sees it: pg_database_owner (the default owner of
+/// `public` since PostgreSQL 15) stands for the current database's owner.
+Oid EffectiveRole(Oid role) {
+  if (role != ROLE_PG_DATABASE_OWNER) return role;
+  HeapTuple tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
+  if (!HeapTupleIsValid(tup)) return role;
+  const Oid owner = reinterpret_cast<Form_pg_database>(GETSTRUCT(tup))->datdba;
+  ReleaseSysCache(tup);
+  return owner;
+}
+
+/// The schemas of the search path the statement is analyzed and planned
+/// under (the captured one at replay): in a schema where a role that is
+/// neither the statement's nor a superuser can create objects -- its owner,
+/// or a role (or PUBLIC) granted CREATE on it --, that role could add, after
+/// capture, a function or operator that a name resolved at run time then
+/// means: in the body of an SQL function the planner inlines, or of a
+/// PL/pgSQL function, neither of which the statement's tree shows.
+bool CheckSearchPath(TrustWalk* w) {
+  List* path = fetch_search_path(false);
+  bool refused = false;
+  ListCell* lc;
+  foreach (lc, path) {
+    const Oid nsp = lfirst_oid(lc);
+    if (isAnyTempNamespace(nsp)) continue;  // the explorer has none (CurrentSearchPath)
+    HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+    if (!HeapTupleIsValid(tup)) continue;  // dropped concurrently
+    auto* form = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tup));
+    Oid creator = EffectiveRole(form->nspowner);
+    bool untrusted = !TrustedOwner(w, creator);
+    NameData name = form->nspname;
+    bool isnull = false;
+    const Datum acl_datum = SysCacheGetAttr(NAMESPACEOID, tup, Anum_pg_namespace_nspacl, &isnull);
+    if (!untrusted && !isnull) {
+      Acl* acl = DatumGetAclPCopy(acl_datum);
+      const AclItem* items = ACL_DAT(acl);
+      for (int i = 0; i < ACL_NUM(acl) && !untrusted; ++i) {
+        if ((ACLITEM_GET_PRIVS(items[i]) & ACL_CREATE) == 0) continue;
+        untrusted = items[i].ai_grantee == ACL_ID_PUBLIC || !TrustedOwner(w, EffectiveRole(items[i].ai_grantee));
+      }
+      pfree(acl);
+    }
+    ReleaseSysCache(tup);
+    if (untrusted) {
+      refused = Refuse(w,
+                       "its search_path has schema %s, where a role that is neither the statement's nor a "
+                       "superuser can create objects",
+                       NameStr(name));
+      break;
+    }
+  }
+  list_free(path);
+  return refused;
+}
+
+/// A type input function called directly -- domain_in('1', 'some_domain'::
+/// regtype, -1), record_in, array_in, range_in: the type it converts into
+/// (running its domain checks) is an argument's value, which the rule cannot
+/// check. Type input functions take a cstring; coercions call them through
+/// CoerceViaIO, whose result type is checked, never as a FuncExpr.
+bool CheckDirectCall(Oid fn, TrustWalk* w) {
+  HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+  if (!HeapTupleIsValid(tup)) return false;  // CheckFunction refuses it
+  auto* proc = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
+  bool takes_cstring = false;
+  for (int i = 0; i < proc->pronargs; ++i) takes_cstring = takes_cstring || proc->proargtypes.values[i] == CSTRINGOID;
+  NameData name = proc->proname;
+  ReleaseSysCache(tup);
+  if (!takes_cstring) return false;
+  return Refuse(w, "calls type input function %s directly (the type it converts into is a value)", NameStr(name));
 }
 
 bool CheckFunction(Oid fn, TrustWalk* w);
@@ -213,6 +290,7 @@ bool CheckType(Oid type, TrustWalk* w) {
   const Oid base = t->typtype == TYPTYPE_DOMAIN ? t->typbasetype : InvalidOid;
   const Oid elem = t->typelem;
   const Oid row = t->typtype == TYPTYPE_COMPOSITE ? t->typrelid : InvalidOid;
+  const bool range = t->typtype == TYPTYPE_RANGE;
   const Oid funcs[] = {t->typinput, t->typoutput, t->typreceive, t->typsend, t->typsubscript};
   NameData name = t->typname;
   ReleaseSysCache(tup);
@@ -223,6 +301,15 @@ bool CheckType(Oid type, TrustWalk* w) {
     if (CheckFunction(f, w)) return true;
   }
   if (OidIsValid(row) && CheckRowColumns(row, w)) return true;
+  if (range) {
+    // A range's subtype, and its canonical and subtype_diff functions.
+    HeapTuple rng = SearchSysCache1(RANGETYPE, ObjectIdGetDatum(type));
+    if (!HeapTupleIsValid(rng)) return Refuse(w, "range type %s has no pg_range entry", NameStr(name));
+    auto* r = reinterpret_cast<Form_pg_range>(GETSTRUCT(rng));
+    const Oid subtype = r->rngsubtype, canonical = r->rngcanonical, diff = r->rngsubdiff;
+    ReleaseSysCache(rng);
+    if (CheckType(subtype, w) || CheckFunction(canonical, w) || CheckFunction(diff, w)) return true;
+  }
   return CheckType(base, w) || CheckType(elem, w);
 }
 
@@ -344,6 +431,9 @@ bool TrustWalker(Node* node, TrustWalk* w) {
   // Aggref, WindowFunc, CoerceViaIO's I/O functions, RowCompareExpr, ...).
   if (check_functions_in_node(node, CheckFunctionCallback, w)) return true;
   switch (nodeTag(node)) {
+    case T_FuncExpr:
+      if (CheckDirectCall(reinterpret_cast<FuncExpr*>(node)->funcid, w)) return true;
+      break;
     case T_OpExpr:
     case T_DistinctExpr:
     case T_NullIfExpr:
@@ -390,6 +480,7 @@ Query* AnalyzeForReplay(const char* text, const Oid* param_types, int nparams, O
   w.role = role;
   w.why = why;
   w.why_cap = why_cap;
+  if (CheckSearchPath(&w)) return nullptr;
   // Parameter values are converted with their types' input functions.
   for (int i = 0; i < nparams; ++i) {
     if (CheckType(param_types[i], &w)) return nullptr;
