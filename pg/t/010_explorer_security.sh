@@ -70,11 +70,12 @@ wait_for() {  # wait_for SQL-condition [seconds]: "yes" once it holds
   done
   echo no
 }
-# run_until_captured SQL LIKE-pattern: runs SQL (as postgres) until the
-# learner wants it explored and the executor hook captured it (20 tries).
+# run_until_captured SQL LIKE-pattern [SEARCH_PATH]: runs SQL (as postgres,
+# under SEARCH_PATH when given) until the learner wants it explored and the
+# executor hook captured it (20 tries).
 run_until_captured() {
   for _ in $(seq 1 20); do
-    psql_db "$db" -c "$1" >/dev/null
+    psql_db "$db" -c "SET search_path = ${3:-\"\$user\", public}" -c "$1" >/dev/null
     learn_now "$db"
     [ -n "$(capture_field pattern_id "$2")" ] && return 0
   done
@@ -183,11 +184,7 @@ SQL
 q5="SELECT d.label, count(*), sum(t.v) FROM t_sp t JOIN t_sp_dim d ON d.g = t.g WHERE t.id % 4 = 0 GROUP BY d.label"
 public_qid=$(psql_db "$db" -c "SET ruvector.dag_enabled = off" -c "SET search_path = public, s1" \
   -c "EXPLAIN (VERBOSE, COSTS OFF) $q5" | sed -n 's/^Query Identifier: //p')
-for _ in $(seq 1 20); do
-  psql_db "$db" -c "SET search_path = s1, public" -c "$q5" >/dev/null
-  learn_now "$db"
-  [ -n "$(capture_field pattern_id '%t_sp_dim%')" ] && break
-done
+run_until_captured "$q5" '%t_sp_dim%' 's1, public' || true
 check "search_path: the capture keeps the session's resolved path" \
   "$(capture_field search_path '%t_sp_dim%')" "s1, public"
 s1_qid=$(capture_field query_id '%t_sp_dim%')
@@ -281,18 +278,21 @@ q9="SELECT count(*), sum(u.w), (SELECT length(table_to_xml('shared.v_xml'::regcl
 q10="SELECT count(*), sum(u.w) $join7, jsonb_to_record('{\"a\": 1}') AS x(a shared.dom) WHERE t.id % 310 = 0 AND t.g < 50"
 q11="SELECT count(*), sum(u.w) $join7, XMLTABLE('/r' PASSING ('<r><a>1</a></r>'::xml) COLUMNS a shared.dom PATH 'a') AS x WHERE t.id % 320 = 0 AND t.g < 50"
 q12="SELECT count(*), sum(u.w), json_populate_record(NULL::public.rec_dom, '{\"a\": 1}') IS NULL $join7 WHERE t.id % 330 = 0 AND t.g < 50"
-run_until_captured "$q9" '%table_to_xml%' || true
-run_until_captured "$q10" '%jsonb_to_record%' || true
-run_until_captured "$q11" '%XMLTABLE%' || true
-run_until_captured "$q12" '%json_populate_record%' || true
-check "table_to_xml: refused at capture (it runs SQL the statement does not show)" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%table_to_xml%runs SQL%'" '%table_to_xml%')" t
-check "a column definition list's domain of another role: refused at capture" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%type dom%owned by a role%'" '%jsonb_to_record%')" t
-check "an XMLTABLE column's domain of another role: refused at capture" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%type dom%owned by a role%'" '%XMLTABLE%')" t
-check "a trusted composite type with a column of another role's domain: refused at capture" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%type dom%owned by a role%'" '%json_populate_record%')" t
+# refused_at_capture DESCRIPTION SQL QUERY-LIKE REFUSAL-LIKE [SEARCH_PATH]:
+# runs SQL (as postgres) until it is captured, and checks that it was
+# refused so.
+refused_at_capture() {
+  run_until_captured "$2" "$3" "${5:-}" || true
+  check "$1" "$(capture_field "NOT explorable AND refusal LIKE '$4'" "$3")" t
+}
+refused_at_capture "table_to_xml: refused at capture (it runs SQL the statement does not show)" \
+  "$q9" '%table_to_xml%' '%table_to_xml%runs SQL%'
+refused_at_capture "a column definition list's domain of another role: refused at capture" \
+  "$q10" '%jsonb_to_record%' '%type dom%owned by a role%'
+refused_at_capture "an XMLTABLE column's domain of another role: refused at capture" \
+  "$q11" '%XMLTABLE%' '%type dom%owned by a role%'
+refused_at_capture "a trusted composite type with a column of another role's domain: refused at capture" \
+  "$q12" '%json_populate_record%' '%type dom%owned by a role%'
 # mallory's payload, should anything above be re-executed after all.
 psql_as mallory "$db" <<'SQL' >/dev/null
 CREATE OR REPLACE VIEW shared.v_xml AS SELECT shared.evil() AS x;
@@ -362,21 +362,14 @@ check "... before the worker's deadline had to end the explorer" \
 q15="SELECT count(*), sum(u.w), (SELECT domain_in('1'::cstring, 'shared.dom'::regtype, -1) IS NULL) $join7 WHERE t.id % 340 = 0 AND t.g < 50"
 q16="SELECT count(*), sum(u.w), (SELECT array_in('{1}'::cstring, 'shared.dom'::regtype, -1) IS NULL) $join7 WHERE t.id % 350 = 0 AND t.g < 50"
 psql_as mallory "$db" -c "ALTER DOMAIN shared.dom DROP CONSTRAINT dom_payload" >/dev/null
-run_until_captured "$q15" '%domain_in%' || true
-run_until_captured "$q16" '%array_in%' || true
-check "domain_in of a type named by a value: refused at capture" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%type input function domain_in%'" '%domain_in%')" t
-check "array_in of a type named by a value: refused at capture" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%type input function array_in%'" '%array_in%')" t
+refused_at_capture "domain_in of a type named by a value: refused at capture" \
+  "$q15" '%domain_in%' '%type input function domain_in%'
+refused_at_capture "array_in of a type named by a value: refused at capture" \
+  "$q16" '%array_in%' '%type input function array_in%'
 psql_db "$db" -c "CREATE FUNCTION public.norm(x varchar) RETURNS text LANGUAGE sql STABLE AS 'SELECT lower(x)'" >/dev/null
 q17="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 360 = 0 AND t.g < 50"
-for _ in $(seq 1 20); do
-  psql_db "$db" -c "SET search_path = shared, public" -c "$q17" >/dev/null
-  learn_now "$db"
-  [ -n "$(capture_field pattern_id '%norm((%')" ] && break
-done
-check "a search_path with a schema another role can create in: refused at capture" \
-  "$(capture_field "NOT explorable AND refusal LIKE '%search_path has schema shared%'" '%norm((%')" t
+refused_at_capture "a search_path with a schema another role can create in: refused at capture" \
+  "$q17" '%norm((%' '%search_path has schema shared%' 'shared, public'
 # The same statement under a search_path of trusted schemas only stays explorable.
 q18="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 370 = 0 AND t.g < 40 AND u.w >= 0"
 run_until_captured "$q18" '%t.id % 370%' || true
