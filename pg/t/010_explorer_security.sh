@@ -368,8 +368,17 @@ refused_at_capture "array_in of a type named by a value: refused at capture" \
   "$q16" '%array_in%' '%type input function array_in%'
 psql_db "$db" -c "CREATE FUNCTION public.norm(x varchar) RETURNS text LANGUAGE sql STABLE AS 'SELECT lower(x)'" >/dev/null
 q17="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 360 = 0 AND t.g < 50"
-refused_at_capture "a search_path with a schema another role can create in: refused at capture" \
-  "$q17" '%norm((%' '%search_path has schema shared%' 'shared, public'
+refused_at_capture "an SQL function's body under a search_path with a schema another role can create in: refused" \
+  "$q17" '%norm((%' '%norm, whose body resolves names under a search_path with schema shared%' 'shared, public'
+psql_db "$db" -c "CREATE FUNCTION public.norm2(x varchar) RETURNS text LANGUAGE sql STABLE SET search_path = shared, pg_catalog AS 'SELECT lower(x)'" >/dev/null
+q19="SELECT count(*), sum(u.w), max(norm2(('K' || t.g)::varchar)) $join7 WHERE t.id % 380 = 0 AND t.g < 50"
+refused_at_capture "a function whose own search_path has a schema another role can create in: refused" \
+  "$q19" '%norm2((%' '%norm2, whose own search_path has schema shared%'
+# Only names the statement itself resolves (built-ins here): re-resolved at
+# every replay, and a changed meaning changes the query id.
+q20="SELECT count(*), sum(u.w), max(lower(('K' || t.g)::varchar)) $join7 WHERE t.id % 390 = 0 AND t.g < 50"
+run_until_captured "$q20" '%max(lower((%' 'shared, public' || true
+check "built-ins only, under the same search_path: explorable" "$(capture_field explorable '%max(lower((%')" t
 # The same statement under a search_path of trusted schemas only stays explorable.
 q18="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 370 = 0 AND t.g < 40 AND u.w >= 0"
 run_until_captured "$q18" '%t.id % 370%' || true

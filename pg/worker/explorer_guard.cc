@@ -4,6 +4,7 @@
 #include <cstdarg>
 
 extern "C" {
+#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_attribute.h"
@@ -18,8 +19,10 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "optimizer/optimizer.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/syscache.h"
+#include "utils/varlena.h"
 }
 
 namespace ruvector_pg {
@@ -67,6 +70,9 @@ struct TrustWalk {
   List* operators = NIL;
   List* types = NIL;
   List* relations = NIL;
+  /// A function whose body resolves names when it runs (SQL or procedural
+  /// language, no SET search_path): the search path must be trusted.
+  const char* resolves_names = nullptr;
   char* why = nullptr;
   size_t why_cap = 0;
 };
@@ -103,13 +109,37 @@ Oid EffectiveRole(Oid role) {
   return owner;
 }
 
-/// The schemas of the search path the statement is analyzed and planned
-/// under (the captured one at replay): in a schema where a role that is
-/// neither the statement's nor a superuser can create objects -- its owner,
-/// or a role (or PUBLIC) granted CREATE on it --, that role could add, after
-/// capture, a function or operator that a name resolved at run time then
-/// means: in the body of an SQL function the planner inlines, or of a
-/// PL/pgSQL function, neither of which the statement's tree shows.
+/// Whether a role that is neither the statement's nor a superuser can
+/// create objects in schema `nsp` -- its owner, or a role (or PUBLIC)
+/// granted CREATE on it: such a role could add, after capture, a function or
+/// operator that a name resolved at run time then means. Sets *name.
+bool SchemaOpenToOthers(Oid nsp, const TrustWalk* w, NameData* name) {
+  HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+  if (!HeapTupleIsValid(tup)) return false;  // dropped concurrently: resolves nothing
+  auto* form = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tup));
+  bool open = !TrustedOwner(w, EffectiveRole(form->nspowner));
+  *name = form->nspname;
+  bool isnull = false;
+  const Datum acl_datum = SysCacheGetAttr(NAMESPACEOID, tup, Anum_pg_namespace_nspacl, &isnull);
+  if (!open && !isnull) {
+    Acl* acl = DatumGetAclPCopy(acl_datum);
+    const AclItem* items = ACL_DAT(acl);
+    for (int i = 0; i < ACL_NUM(acl) && !open; ++i) {
+      if ((ACLITEM_GET_PRIVS(items[i]) & ACL_CREATE) == 0) continue;
+      open = items[i].ai_grantee == ACL_ID_PUBLIC || !TrustedOwner(w, EffectiveRole(items[i].ai_grantee));
+    }
+    pfree(acl);
+  }
+  ReleaseSysCache(tup);
+  return open;
+}
+
+/// The search path the statement is analyzed and planned under (the
+/// captured one at replay), when a function of the statement resolves names
+/// in its body when it runs (w->resolves_names): the body of an SQL function
+/// the planner inlines, or of a PL/pgSQL function, which the statement's
+/// tree does not show. (The statement's own names are resolved again at
+/// every replay, and the query id check refuses a changed meaning.)
 bool CheckSearchPath(TrustWalk* w) {
   List* path = fetch_search_path(false);
   bool refused = false;
@@ -117,34 +147,67 @@ bool CheckSearchPath(TrustWalk* w) {
   foreach (lc, path) {
     const Oid nsp = lfirst_oid(lc);
     if (isAnyTempNamespace(nsp)) continue;  // the explorer has none (CurrentSearchPath)
-    HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-    if (!HeapTupleIsValid(tup)) continue;  // dropped concurrently
-    auto* form = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tup));
-    Oid creator = EffectiveRole(form->nspowner);
-    bool untrusted = !TrustedOwner(w, creator);
-    NameData name = form->nspname;
-    bool isnull = false;
-    const Datum acl_datum = SysCacheGetAttr(NAMESPACEOID, tup, Anum_pg_namespace_nspacl, &isnull);
-    if (!untrusted && !isnull) {
-      Acl* acl = DatumGetAclPCopy(acl_datum);
-      const AclItem* items = ACL_DAT(acl);
-      for (int i = 0; i < ACL_NUM(acl) && !untrusted; ++i) {
-        if ((ACLITEM_GET_PRIVS(items[i]) & ACL_CREATE) == 0) continue;
-        untrusted = items[i].ai_grantee == ACL_ID_PUBLIC || !TrustedOwner(w, EffectiveRole(items[i].ai_grantee));
-      }
-      pfree(acl);
-    }
-    ReleaseSysCache(tup);
-    if (untrusted) {
+    NameData name;
+    if (SchemaOpenToOthers(nsp, w, &name)) {
       refused = Refuse(w,
-                       "its search_path has schema %s, where a role that is neither the statement's nor a "
-                       "superuser can create objects",
-                       NameStr(name));
+                       "calls function %s, whose body resolves names under a search_path with schema %s, where "
+                       "a role that is neither the statement's nor a superuser can create objects",
+                       w->resolves_names, NameStr(name));
       break;
     }
   }
   list_free(path);
   return refused;
+}
+
+/// A function's own `SET search_path` (proconfig): its body resolves names
+/// there, whatever the statement's path.
+bool CheckFunctionPath(const char* function, char* setting, TrustWalk* w) {
+  List* names = NIL;
+  if (!SplitIdentifierString(setting, ',', &names)) {
+    return Refuse(w, "calls function %s, whose search_path setting cannot be parsed", function);
+  }
+  bool refused = false;
+  ListCell* lc;
+  foreach (lc, names) {
+    const char* schema = static_cast<const char*>(lfirst(lc));
+    Oid nsp = InvalidOid;
+    if (strcmp(schema, "$user") == 0) {
+      nsp = get_namespace_oid(GetUserNameFromId(w->role, false), true);
+    } else if (strcmp(schema, "pg_temp") != 0) {
+      nsp = get_namespace_oid(schema, true);
+    }
+    NameData name;
+    if (OidIsValid(nsp) && SchemaOpenToOthers(nsp, w, &name)) {
+      refused = Refuse(w,
+                       "calls function %s, whose own search_path has schema %s, where a role that is neither "
+                       "the statement's nor a superuser can create objects",
+                       function, NameStr(name));
+      break;
+    }
+  }
+  list_free(names);
+  return refused;
+}
+
+/// The search_path setting of a function (palloc'd; nullptr when none).
+char* FunctionSearchPath(HeapTuple proc_tuple) {
+  bool isnull = false;
+  const Datum config = SysCacheGetAttr(PROCOID, proc_tuple, Anum_pg_proc_proconfig, &isnull);
+  if (isnull) return nullptr;
+  Datum* items = nullptr;
+  bool* nulls = nullptr;
+  int n = 0;
+  deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &n);
+  char* path = nullptr;
+  for (int i = 0; i < n && path == nullptr; ++i) {
+    if (nulls[i]) continue;
+    char* item = TextDatumGetCString(items[i]);
+    constexpr char kKey[] = "search_path=";
+    if (strncmp(item, kKey, sizeof(kKey) - 1) == 0) path = pstrdup(item + sizeof(kKey) - 1);
+    pfree(item);
+  }
+  return path;
 }
 
 /// A type input function called directly -- domain_in('1', 'some_domain'::
@@ -206,7 +269,17 @@ bool CheckFunction(Oid fn, TrustWalk* w) {
   const Oid owner = proc->proowner;
   const char kind = proc->prokind;
   NameData name = proc->proname;
-  const bool runs_sql = proc->prolang == INTERNALlanguageId && RunsSqlOfItsOwn(tup);
+  const Oid language = proc->prolang;
+  const bool runs_sql = language == INTERNALlanguageId && RunsSqlOfItsOwn(tup);
+  // SQL and procedural-language bodies resolve their names when they run
+  // (an SQL function with a BEGIN ATOMIC body was resolved at creation).
+  // PostgreSQL's own (created by initdb) qualify what they call, as they
+  // must for every role that calls them.
+  bool isnull = false;
+  (void)SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosqlbody, &isnull);
+  const bool resolves =
+      fn >= FirstNormalObjectId && language != INTERNALlanguageId && language != ClanguageId && isnull;
+  char* own_path = resolves ? FunctionSearchPath(tup) : nullptr;
   ReleaseSysCache(tup);
   if (runs_sql) {
     return Refuse(w, "calls function %s, which runs SQL that the statement does not show", NameStr(name));
@@ -214,6 +287,11 @@ bool CheckFunction(Oid fn, TrustWalk* w) {
   if (!TrustedOwner(w, owner)) {
     return Refuse(w, "calls function %s, owned by a role that is neither the statement's nor a superuser",
                   NameStr(name));
+  }
+  if (own_path != nullptr) {
+    if (CheckFunctionPath(NameStr(name), own_path, w)) return true;
+  } else if (resolves && w->resolves_names == nullptr) {
+    w->resolves_names = pstrdup(NameStr(name));
   }
   if (kind != PROKIND_AGGREGATE) return false;
   tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(fn));
@@ -480,12 +558,12 @@ Query* AnalyzeForReplay(const char* text, const Oid* param_types, int nparams, O
   w.role = role;
   w.why = why;
   w.why_cap = why_cap;
-  if (CheckSearchPath(&w)) return nullptr;
   // Parameter values are converted with their types' input functions.
   for (int i = 0; i < nparams; ++i) {
     if (CheckType(param_types[i], &w)) return nullptr;
   }
   if (WalkQuery(q, &w)) return nullptr;
+  if (w.resolves_names != nullptr && CheckSearchPath(&w)) return nullptr;
   // The same text under the same search_path can still mean another
   // statement (a table created earlier in the path, a function overload).
   if (query_id == 0 || q->queryId != query_id) {
