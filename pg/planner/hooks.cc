@@ -37,6 +37,15 @@ ExplainOneQuery_hook_type g_prev_explain_one_query = nullptr;
 
 int g_planner_depth = 0;
 RUVECTOR_HOT_DATA int g_exec_nesting = 0;
+/// A statement ObserveExecution found worth capturing, captured once its
+/// ExecutorEnd is done (MaybeCaptureStatement); cleared when a transaction
+/// or subtransaction aborts.
+struct PendingCapture {
+  const QueryDesc* qd = nullptr;
+  uint64_t pattern_key = 0;
+  uint64_t query_id = 0;
+};
+RUVECTOR_HOT_DATA PendingCapture g_pending_capture;
 MemoryContext g_observe_cxt = nullptr;
 
 /// What the running EXPLAIN of this backend planned (and, with ANALYZE,
@@ -125,6 +134,7 @@ RUVECTOR_HOT void TimersAtXactEnd(XactEvent event, void*) {
     case XACT_EVENT_PARALLEL_ABORT:
     case XACT_EVENT_PREPARE:
       g_timer_count = 0;
+      g_pending_capture = PendingCapture();
       break;
     default:
       break;
@@ -138,6 +148,7 @@ void TimersAtSubXactEnd(SubXactEvent event, SubTransactionId sub, SubTransaction
       if (g_timers[i].subxact == sub) g_timers[i].subxact = parent;
     }
   } else if (event == SUBXACT_EVENT_ABORT_SUB) {
+    g_pending_capture = PendingCapture();
     // Executions started in it or in its (finished) children are gone.
     for (int i = g_timer_count - 1; i >= 0; --i) {
       if (g_timers[i].subxact >= sub) DropTimer(&g_timers[i]);
@@ -159,13 +170,32 @@ MemoryContext CaptureContext() {
   return g_capture_cxt;
 }
 
+/// Observations in progress in this backend: one can run statements (the
+/// capture check analyzes a statement again, which can call SQL functions),
+/// whose hooks observe in turn.
+int g_observe_depth = 0;
+
 /// Runs `body` (PG zone code: palloc, our LWLock) so that an error inside it
 /// is logged and swallowed: the user's statement continues unchanged.
-/// `lock_held` tells the handler whether to release the state lock.
+/// `lock_held` tells the handler whether to release the state lock. A nested
+/// observation gets a memory context of its own: resetting the shared one
+/// would free what the outer observation still uses.
 template <typename Body>
 void Observe(const char* what, Body body) {
   MemoryContext caller = CurrentMemoryContext;
-  MemoryContext cxt = ObserveContext();
+  const bool nested = g_observe_depth > 0;
+  MemoryContext cxt = nested ? AllocSetContextCreate(ObserveContext(), "ruvector_dag nested observation",
+                                                     ALLOCSET_SMALL_SIZES)
+                             : ObserveContext();
+  auto done = [nested, cxt]() {
+    --g_observe_depth;
+    if (nested) {
+      MemoryContextDelete(cxt);
+    } else {
+      MemoryContextReset(cxt);
+    }
+  };
+  ++g_observe_depth;
   // Set by body while it holds the state lock; read after a longjmp.
   volatile bool lock_held = false;
   PG_TRY();
@@ -173,7 +203,7 @@ void Observe(const char* what, Body body) {
     MemoryContextSwitchTo(cxt);
     body(const_cast<bool*>(&lock_held));
     MemoryContextSwitchTo(caller);
-    MemoryContextReset(cxt);
+    done();
   }
   PG_CATCH();
   {
@@ -183,14 +213,14 @@ void Observe(const char* what, Body body) {
     // A cancel request is the user's, not an internal error: let it through.
     if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) {
       FreeErrorData(edata);
-      MemoryContextReset(cxt);
+      done();
       PG_RE_THROW();
     }
     FlushErrorState();
     ereport(LOG, (errmsg("ruvector_dag: %s failed, statement continues without it: %s", what,
                          edata->message != nullptr ? edata->message : "(no message)")));
     FreeErrorData(edata);
-    MemoryContextReset(cxt);
+    done();
     CountInternalError();
   }
   PG_END_TRY();
@@ -592,7 +622,7 @@ RUVECTOR_HOT bool SampleRows(const QueryDesc* qd) {
     // Only a run our statement timer times can be held by a window.
     const PlanTemplate* tmpl = nullptr;
     const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
-    if (SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth)) {
+    if (SteadyKind(steer, tmpl, g_exec_nesting + g_planner_depth, g_capture.explain_depth)) {
       instr_time now;
       INSTR_TIME_SET_CURRENT(now);
       const int left = SteadyWindowRunsLeft(*steer, now);
@@ -797,7 +827,9 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
         flags = static_cast<uint16_t>(flags & ~kTrajectoryArmKnown);
       }
     }
-    if (g_exec_nesting > 0) flags |= kTrajectoryNested;
+    // Statements that functions run while the planner evaluates them are
+    // nested too.
+    if (g_exec_nesting > 0 || g_planner_depth > 0) flags |= kTrajectoryNested;
     if (measured_rows) flags |= kTrajectoryRowsMeasured;
     if (identity.by_constants) flags |= kTrajectoryByConstants;
     // The role running the statement (a cached plan may have been planned
@@ -812,14 +844,14 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
     const uint64_t query_id = qd->plannedstmt->queryId;
     // A top-level statement the learner wants to explore in the background
     // (only a pattern the learner explores or steers can be wanted).
-    if (steer != nullptr && g_exec_nesting == 0 && g_capture.explain_depth == 0 &&
+    if (steer != nullptr && g_exec_nesting == 0 && g_planner_depth == 0 && g_capture.explain_depth == 0 &&
         CaptureMayBeWanted(identity.pattern_key, g_explore_min_ms)) {
-      MaybeCaptureStatement(qd, identity.pattern_key, query_id);
+      g_pending_capture = PendingCapture{qd, identity.pattern_key, query_id};
     }
     // Old windows of steady runs first (their records precede this one).
     if (now != nullptr && SteadyFlushDue(*now)) FlushSteadyWindows(*now, false, lock_held);
     PendingRuns pending;
-    if (now != nullptr && SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth)) {
+    if (now != nullptr && SteadyKind(steer, tmpl, g_exec_nesting + g_planner_depth, g_capture.explain_depth)) {
       pending = TakeSteadyRuns(identity.pattern_key, *now);
     }
     ExecutionSample x;
@@ -906,7 +938,7 @@ RUVECTOR_HOT void ExecutorEndHook(QueryDesc* qd) {
       const PlanTemplate* tmpl = nullptr;
       const PlanSteerInfo* steer = LookupPlan(qd->plannedstmt, &tmpl);
       if (!(g_debug_fault == 0 && (qd->instrument_options & INSTRUMENT_ROWS) == 0 &&
-            SteadyKind(steer, tmpl, g_exec_nesting, g_capture.explain_depth) &&
+            SteadyKind(steer, tmpl, g_exec_nesting + g_planner_depth, g_capture.explain_depth) &&
             SteadyFastPath(*steer, *tmpl, qd->plannedstmt, latency_ms, g_last_clock))) {
         ObserveExecution(qd, latency_ms, &g_last_clock, steer, tmpl);
       }
@@ -925,6 +957,11 @@ RUVECTOR_HOT void ExecutorEndHook(QueryDesc* qd) {
     g_prev_executor_end(qd);
   } else {
     standard_ExecutorEnd(qd);
+  }
+  if (g_pending_capture.qd == qd) {
+    const PendingCapture c = g_pending_capture;
+    g_pending_capture = PendingCapture();
+    Observe("statement capture", [qd, &c](bool*) { MaybeCaptureStatement(qd, c.pattern_key, c.query_id); });
   }
 }
 

@@ -24,7 +24,10 @@
 #      every role's budget) until the worker's deadline;
 #  10. a type input function called directly (domain_in, array_in with a
 #      type given as a value), and a search_path with a schema another role
-#      can create in (an inlined SQL function's body resolves names there).
+#      can create in (an inlined SQL function's body resolves names there);
+#  11. a multirange over another role's domain; contrib's crosstab; and the
+#      capture check's own analysis, which crashed the server when a literal
+#      of a domain ran an SQL function.
 source "$(dirname "$0")/lib.sh"
 
 db=rvsec
@@ -368,17 +371,17 @@ refused_at_capture "array_in of a type named by a value: refused at capture" \
   "$q16" '%array_in%' '%type input function array_in%'
 psql_db "$db" -c "CREATE FUNCTION public.norm(x varchar) RETURNS text LANGUAGE sql STABLE AS 'SELECT lower(x)'" >/dev/null
 q17="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 360 = 0 AND t.g < 50"
-refused_at_capture "an SQL function's body under a search_path with a schema another role can create in: refused" \
-  "$q17" '%norm((%' '%norm, whose body resolves names under a search_path with schema shared%' 'shared, public'
+refused_at_capture "a search_path with a schema another role can create in: refused at capture" \
+  "$q17" '%norm((%' '%search_path has schema shared%' 'shared, public'
 psql_db "$db" -c "CREATE FUNCTION public.norm2(x varchar) RETURNS text LANGUAGE sql STABLE SET search_path = shared, pg_catalog AS 'SELECT lower(x)'" >/dev/null
 q19="SELECT count(*), sum(u.w), max(norm2(('K' || t.g)::varchar)) $join7 WHERE t.id % 380 = 0 AND t.g < 50"
 refused_at_capture "a function whose own search_path has a schema another role can create in: refused" \
   "$q19" '%norm2((%' '%norm2, whose own search_path has schema shared%'
-# Only names the statement itself resolves (built-ins here): re-resolved at
-# every replay, and a changed meaning changes the query id.
+# Built-ins only, under the same path: refused too -- parse analysis itself
+# resolves names there and converts literals into the types they name.
 q20="SELECT count(*), sum(u.w), max(lower(('K' || t.g)::varchar)) $join7 WHERE t.id % 390 = 0 AND t.g < 50"
-run_until_captured "$q20" '%max(lower((%' 'shared, public' || true
-check "built-ins only, under the same search_path: explorable" "$(capture_field explorable '%max(lower((%')" t
+refused_at_capture "built-ins only, under the same search_path: refused too" \
+  "$q20" '%max(lower((%' '%search_path has schema shared%' 'shared, public'
 # The same statement under a search_path of trusted schemas only stays explorable.
 q18="SELECT count(*), sum(u.w), max(norm(('K' || t.g)::varchar)) $join7 WHERE t.id % 370 = 0 AND t.g < 40 AND u.w >= 0"
 run_until_captured "$q18" '%t.id % 370%' || true
@@ -392,6 +395,33 @@ BEGIN
   RETURN pg_catalog.lower(x::text);
 END $$;
 SQL
+
+# --- 11. a multirange, contrib functions that run SQL, code run by the capture check -------
+psql_as mallory "$db" -c "CREATE DOMAIN shared.dom_r AS int" >/dev/null
+psql_db "$db" -c "CREATE TYPE public.pr AS RANGE (subtype = shared.dom_r, multirange_type_name = public.pr_multirange)" \
+  -c "CREATE EXTENSION IF NOT EXISTS tablefunc" >/dev/null
+q22="SELECT count(*), sum(u.w), '{[1,3)}'::public.pr_multirange IS NULL $join7 WHERE t.id % 420 = 0 AND t.g < 50"
+refused_at_capture "a multirange over another role's domain: refused at capture" \
+  "$q22" '%pr_multirange%' '%dom_r%owned by a role%'
+q23="SELECT count(*), sum(u.w), (SELECT count(*) FROM crosstab('SELECT 1::text, 1::text, 1::text') AS ct(r text, c1 text)) $join7 WHERE t.id % 430 = 0 AND t.g < 50"
+refused_at_capture "crosstab (contrib tablefunc): refused at capture (it runs SQL the statement does not show)" \
+  "$q23" '%crosstab%' '%crosstab%runs SQL%'
+# Checking a statement at capture analyzes it again, which can run code: a
+# literal converted into mallory's domain runs its CHECK, here an SQL
+# function. That check ran at ExecutorEnd without a snapshot and crashed the
+# server; now it runs after ExecutorEnd in a subtransaction of its own.
+psql_as mallory "$db" <<'SQL' >/dev/null
+CREATE FUNCTION shared.positive(x int) RETURNS bool LANGUAGE sql STABLE AS 'SELECT x > 0 AND (SELECT true)';
+CREATE DOMAIN shared.d2 AS int CHECK (shared.positive(VALUE));
+SQL
+q24="SELECT count(*), sum(u.w), ('{1}'::shared.d2[])[1] FROM shared.mt t JOIN shared.mu u ON u.t_id = t.id WHERE t.id % 440 = 0 AND t.g < 50"
+for _ in $(seq 1 20); do
+  psql_as mallory "$db" -c "$q24" >/dev/null
+  learn_now "$db"
+  [ -n "$(capture_field pattern_id '%shared.d2%')" ] && break
+done
+check "a literal of a domain whose check runs SQL: captured, and the server is up" \
+  "$(capture_field "pattern_id IS NOT NULL" '%shared.d2%')" t
 
 # --- the attacks' payload never ran ---------------------------------------------------
 check "the explorer ran during this test" "$([ "$(status runs)" -gt "$runs_before" ] && echo yes || echo no)" yes

@@ -25,6 +25,7 @@ extern "C" {
 #include "tcop/tcopprot.h"
 #include "tcop/dest.h"
 #include "utils/plancache.h"
+#include "utils/resowner.h"
 #include "utils/timeout.h"
 }
 
@@ -353,33 +354,49 @@ void StopExplorer() {
 namespace {
 
 /// Applies the re-execution rule to a statement about to be captured, in the
-/// user's backend (same search_path, same role): `refusal` stays empty when
-/// it may be explored. An analysis error (rare: the statement just ran) is a
-/// refusal too; a cancel request is the user's and goes through.
-void CheckAtCapture(const char* text, const uint32_t* types, int nparams, Oid role, uint64_t query_id,
+/// user's backend (same search_path, same role), after its ExecutorEnd:
+/// `refusal` stays empty when it may be explored. An analysis error (rare:
+/// the statement just ran) is a refusal too; a cancel request is the user's
+/// and goes through. False when it cannot be checked now (then it is not
+/// captured).
+bool CheckAtCapture(const char* text, const uint32_t* types, int nparams, Oid role, uint64_t query_id,
                     char* refusal, size_t cap) {
+  // Parse analysis can run code (a literal converted into a domain runs its
+  // checks) that needs a snapshot and may fail anywhere: it runs in a
+  // subtransaction of its own, which is rolled back either way (nothing of
+  // the analysis is kept, its locks included). Not possible in parallel mode.
+  if (IsInParallelMode() || !IsTransactionState() || IsAbortedTransactionBlockState()) return false;
   Oid oids[kMaxCaptureParams];
   for (int i = 0; i < nparams; ++i) oids[i] = types[i];
   MemoryContext caller = CurrentMemoryContext;
+  ResourceOwner owner = CurrentResourceOwner;
+  BeginInternalSubTransaction(nullptr);
+  MemoryContextSwitchTo(caller);
   PG_TRY();
   {
+    PushActiveSnapshot(GetTransactionSnapshot());
     if (AnalyzeForReplay(text, oids, nparams, role, query_id, refusal, cap) == nullptr && refusal[0] == '\0') {
       strlcpy(refusal, "refused", cap);
     }
+    PopActiveSnapshot();
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
   }
   PG_CATCH();
   {
     MemoryContextSwitchTo(caller);
     ErrorData* edata = CopyErrorData();
-    if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) {
-      FreeErrorData(edata);
-      PG_RE_THROW();
-    }
     FlushErrorState();
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+    if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) ReThrowError(edata);  // the user's
     snprintf(refusal, cap, "could not be analyzed again: %s", edata->message != nullptr ? edata->message : "?");
     FreeErrorData(edata);
   }
   PG_END_TRY();
+  return true;
 }
 
 }  // namespace
@@ -442,7 +459,7 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
   const Oid role = GetUserId();
   char* stmt = pnstrdup(src + loc, len);
   char refusal[kCaptureRefusalLen] = {0};
-  CheckAtCapture(stmt, types, nparams, role, query_id, refusal, sizeof(refusal));
+  if (!CheckAtCapture(stmt, types, nparams, role, query_id, refusal, sizeof(refusal))) return;
 
   LWLockAcquire(SteerLock(), LW_EXCLUSIVE);
   if (CaptureWanted(Steer(), pattern_key, now, kCaptureRefreshUs, g_explore_min_ms)) {

@@ -18,7 +18,8 @@ extern int g_forced_arm;
 extern const char* g_forced_settings;
 /// This process is an explorer (its statements are not captured).
 extern bool g_in_explorer;
-/// Executor end hook: captures the statement (its text and parameters) when
+/// Executor end hook, after the executor ended (outside the statement's
+/// parallel mode): captures the statement (its text and parameters) when
 /// the learner wants to explore its pattern and holds no recent capture.
 void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id);
 /// Worker loop: reaps a finished explorer and, within the CPU budget, plans

@@ -4,7 +4,6 @@
 #include <cstdarg>
 
 extern "C" {
-#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_attribute.h"
@@ -21,6 +20,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 }
@@ -70,9 +70,6 @@ struct TrustWalk {
   List* operators = NIL;
   List* types = NIL;
   List* relations = NIL;
-  /// A function whose body resolves names when it runs (SQL or procedural
-  /// language, no SET search_path): the search path must be trusted.
-  const char* resolves_names = nullptr;
   char* why = nullptr;
   size_t why_cap = 0;
 };
@@ -135,11 +132,14 @@ bool SchemaOpenToOthers(Oid nsp, const TrustWalk* w, NameData* name) {
 }
 
 /// The search path the statement is analyzed and planned under (the
-/// captured one at replay), when a function of the statement resolves names
-/// in its body when it runs (w->resolves_names): the body of an SQL function
-/// the planner inlines, or of a PL/pgSQL function, which the statement's
-/// tree does not show. (The statement's own names are resolved again at
-/// every replay, and the query id check refuses a changed meaning.)
+/// captured one at replay), checked before the statement is even parsed:
+/// parse analysis resolves its type, function and operator names there
+/// (and converts a literal into a type it names, running that type's domain
+/// checks), and so do the bodies of SQL functions the planner inlines and of
+/// PL/pgSQL functions it calls, which the statement's tree does not show. A
+/// role that can create objects in a schema of the path could add one there
+/// after capture that such a name then means (an exact-match overload wins
+/// wherever its schema is in the path).
 bool CheckSearchPath(TrustWalk* w) {
   List* path = fetch_search_path(false);
   bool refused = false;
@@ -150,9 +150,9 @@ bool CheckSearchPath(TrustWalk* w) {
     NameData name;
     if (SchemaOpenToOthers(nsp, w, &name)) {
       refused = Refuse(w,
-                       "calls function %s, whose body resolves names under a search_path with schema %s, where "
-                       "a role that is neither the statement's nor a superuser can create objects",
-                       w->resolves_names, NameStr(name));
+                       "its search_path has schema %s, where a role that is neither the statement's nor a "
+                       "superuser can create objects",
+                       NameStr(name));
       break;
     }
   }
@@ -231,7 +231,7 @@ bool CheckFunction(Oid fn, TrustWalk* w);
 
 bool CheckFunctionCallback(Oid fn, void* context) { return CheckFunction(fn, static_cast<TrustWalk*>(context)); }
 
-/// Built-in functions that run SQL of their own at execution time: the
+/// Built-in (and contrib) functions that run SQL of their own at execution time: the
 /// relations and queries they read (named by a regclass, a schema, the
 /// whole database, or a text) are not in the statement's tree, so the rule
 /// cannot check who owns what they run -- another role's view, row-security
@@ -246,6 +246,10 @@ constexpr const char* kSqlRunningBuiltins[] = {
     "query_to_xml",      "query_to_xmlschema",      "query_to_xml_and_xmlschema",
     "cursor_to_xml",     "cursor_to_xmlschema",     "ts_stat1",
     "ts_stat2",          "tsquery_rewrite_query",
+    // contrib: tablefunc's crosstab and connectby, xml2's xpath_table (C,
+    // STABLE, superuser-owned; their SQL text is an argument).
+    "crosstab",          "crosstab_hash",           "connectby_text",
+    "connectby_text_serial", "xpath_table",
 };
 
 bool RunsSqlOfItsOwn(HeapTuple proc_tuple) {
@@ -270,16 +274,10 @@ bool CheckFunction(Oid fn, TrustWalk* w) {
   const char kind = proc->prokind;
   NameData name = proc->proname;
   const Oid language = proc->prolang;
-  const bool runs_sql = language == INTERNALlanguageId && RunsSqlOfItsOwn(tup);
-  // SQL and procedural-language bodies resolve their names when they run
-  // (an SQL function with a BEGIN ATOMIC body was resolved at creation).
-  // PostgreSQL's own (created by initdb) qualify what they call, as they
-  // must for every role that calls them.
-  bool isnull = false;
-  (void)SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosqlbody, &isnull);
-  const bool resolves =
-      fn >= FirstNormalObjectId && language != INTERNALlanguageId && language != ClanguageId && isnull;
-  char* own_path = resolves ? FunctionSearchPath(tup) : nullptr;
+  const bool runs_sql = (language == INTERNALlanguageId || language == ClanguageId) && RunsSqlOfItsOwn(tup);
+  // A function with its own SET search_path resolves the names of its body
+  // there, not in the statement's path.
+  char* own_path = FunctionSearchPath(tup);
   ReleaseSysCache(tup);
   if (runs_sql) {
     return Refuse(w, "calls function %s, which runs SQL that the statement does not show", NameStr(name));
@@ -288,11 +286,7 @@ bool CheckFunction(Oid fn, TrustWalk* w) {
     return Refuse(w, "calls function %s, owned by a role that is neither the statement's nor a superuser",
                   NameStr(name));
   }
-  if (own_path != nullptr) {
-    if (CheckFunctionPath(NameStr(name), own_path, w)) return true;
-  } else if (resolves && w->resolves_names == nullptr) {
-    w->resolves_names = pstrdup(NameStr(name));
-  }
+  if (own_path != nullptr && CheckFunctionPath(NameStr(name), own_path, w)) return true;
   if (kind != PROKIND_AGGREGATE) return false;
   tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(fn));
   if (!HeapTupleIsValid(tup)) return Refuse(w, "aggregate %s has no pg_aggregate entry", NameStr(name));
@@ -369,6 +363,8 @@ bool CheckType(Oid type, TrustWalk* w) {
   const Oid elem = t->typelem;
   const Oid row = t->typtype == TYPTYPE_COMPOSITE ? t->typrelid : InvalidOid;
   const bool range = t->typtype == TYPTYPE_RANGE;
+  // A multirange's values are its range type's.
+  const Oid multirange_of = t->typtype == TYPTYPE_MULTIRANGE ? get_multirange_range(type) : InvalidOid;
   const Oid funcs[] = {t->typinput, t->typoutput, t->typreceive, t->typsend, t->typsubscript};
   NameData name = t->typname;
   ReleaseSysCache(tup);
@@ -388,7 +384,7 @@ bool CheckType(Oid type, TrustWalk* w) {
     ReleaseSysCache(rng);
     if (CheckType(subtype, w) || CheckFunction(canonical, w) || CheckFunction(diff, w)) return true;
   }
-  return CheckType(base, w) || CheckType(elem, w);
+  return CheckType(base, w) || CheckType(elem, w) || CheckType(multirange_of, w);
 }
 
 /// Relations in range tables (tables, views -- whose OLD entry stays in the
@@ -546,6 +542,11 @@ Query* AnalyzeForReplay(const char* text, const Oid* param_types, int nparams, O
     strlcpy(why, reason, why_cap);
     return nullptr;
   };
+  TrustWalk w;
+  w.role = role;
+  w.why = why;
+  w.why_cap = why_cap;
+  if (CheckSearchPath(&w)) return nullptr;
   List* raw = pg_parse_query(text);
   if (list_length(raw) != 1) return refuse("not a single statement");
   List* queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw), text, param_types, nparams, nullptr);
@@ -554,16 +555,11 @@ Query* AnalyzeForReplay(const char* text, const Oid* param_types, int nparams, O
   if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr) return refuse("not a SELECT");
   if (q->hasModifyingCTE || q->rowMarks != NIL) return refuse("modifies or locks rows");
   if (contain_volatile_functions(reinterpret_cast<Node*>(q))) return refuse("calls a volatile function");
-  TrustWalk w;
-  w.role = role;
-  w.why = why;
-  w.why_cap = why_cap;
   // Parameter values are converted with their types' input functions.
   for (int i = 0; i < nparams; ++i) {
     if (CheckType(param_types[i], &w)) return nullptr;
   }
   if (WalkQuery(q, &w)) return nullptr;
-  if (w.resolves_names != nullptr && CheckSearchPath(&w)) return nullptr;
   // The same text under the same search_path can still mean another
   // statement (a table created earlier in the path, a function overload).
   if (query_id == 0 || q->queryId != query_id) {
