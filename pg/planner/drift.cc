@@ -197,6 +197,73 @@ DriftTarget DriftOf(Node* stmt) {
   }
 }
 
+// --- notices wait for their transaction ---------------------------------------------
+//
+// A change is drift only once it is committed: a TRUNCATE or ANALYZE that is
+// rolled back changed nothing (a role allowed to run one could otherwise
+// make the worker re-check other roles' arms at will). The notices of a
+// statement wait in this backend, each with the subtransaction it ran in,
+// and are published when the transaction commits (or is prepared),
+// dropped when it or their subtransaction aborts. ALTER SYSTEM cannot run
+// in a transaction block and is not undone by an abort: published at once.
+
+struct PendingNotice {
+  DriftNotice notice;
+  SubTransactionId subxact;
+};
+constexpr int kMaxPendingNotices = 64;  // the shared ring's size: more would overwrite the oldest
+PendingNotice g_pending[kMaxPendingNotices];
+int g_pending_count = 0;
+
+void PublishNotices(const DriftNotice* notices, int count) {
+  if (count == 0 || g_steer == nullptr) return;
+  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+  for (int i = 0; i < count; ++i) {
+    DriftNotice n = notices[i];
+    AppendDrift(g_steer, n);
+  }
+  LWLockRelease(g_steer_lock);
+}
+
+/// Queues a notice for the commit; a statement that would queue more than
+/// the ring holds publishes the oldest queued ones now (as before).
+void QueueNotice(const DriftNotice& notice) {
+  if (g_pending_count == kMaxPendingNotices) {
+    DriftNotice oldest = g_pending[0].notice;
+    PublishNotices(&oldest, 1);
+    std::memmove(&g_pending[0], &g_pending[1], sizeof(PendingNotice) * (kMaxPendingNotices - 1));
+    --g_pending_count;
+  }
+  g_pending[g_pending_count++] = PendingNotice{notice, GetCurrentSubTransactionId()};
+}
+
+void NoticesAtXactEnd(XactEvent event, void*) {
+  if (g_pending_count == 0) return;
+  if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE) {
+    DriftNotice notices[kMaxPendingNotices];
+    for (int i = 0; i < g_pending_count; ++i) notices[i] = g_pending[i].notice;
+    const int count = g_pending_count;
+    g_pending_count = 0;
+    PublishNotices(notices, count);
+  } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
+    g_pending_count = 0;
+  }
+}
+
+void NoticesAtSubXactEnd(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
+  if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    for (int i = 0; i < g_pending_count; ++i) {
+      if (g_pending[i].subxact == sub) g_pending[i].subxact = parent;
+    }
+  } else if (event == SUBXACT_EVENT_ABORT_SUB) {
+    int kept = 0;
+    for (int i = 0; i < g_pending_count; ++i) {
+      if (g_pending[i].subxact < sub) g_pending[kept++] = g_pending[i];
+    }
+    g_pending_count = kept;
+  }
+}
+
 void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                         ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
                         DestReceiver* dest, QueryCompletion* qc) {
@@ -227,22 +294,25 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
     notice.database_oid = drift.all_databases ? 0 : MyDatabaseId;
     notice.role_oid = GetUserId();
     notice.severity = drift.severity;
-    LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+    const bool now = IsA(pstmt->utilityStmt, AlterSystemStmt);  // not transactional
     if (drift.every_relation) {
       notice.relation_count = -1;
-      AppendDrift(g_steer, notice);
+      if (now) {
+        PublishNotices(&notice, 1);
+      } else {
+        QueueNotice(notice);
+      }
     } else {
       // kDriftRelations per notice.
       ListCell* lc;
       foreach (lc, drift.relations) {
         notice.relations[notice.relation_count++] = lfirst_oid(lc);
         if (notice.relation_count == kDriftRelations || lnext(drift.relations, lc) == nullptr) {
-          AppendDrift(g_steer, notice);
+          QueueNotice(notice);
           notice.relation_count = 0;
         }
       }
     }
-    LWLockRelease(g_steer_lock);
   }
 }
 
@@ -251,6 +321,8 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
 void InstallDriftHook() {
   g_prev_process_utility = ProcessUtility_hook;
   ProcessUtility_hook = ProcessUtilityHook;
+  RegisterXactCallback(NoticesAtXactEnd, nullptr);
+  RegisterSubXactCallback(NoticesAtSubXactEnd, nullptr);
 }
 
 

@@ -26,7 +26,9 @@ SQL
 psql_db postgres -c "CREATE DATABASE $db" -c "CREATE DATABASE ${db}2" >/dev/null
 psql_db "$db" <<'SQL' >/dev/null
 CREATE EXTENSION ruvector_dag CASCADE;
-GRANT CREATE ON SCHEMA public TO sec_mallory;
+-- mallory's own tables go to her own schema ("$user" in the default path);
+-- CREATE on public would make the explorer refuse every statement here.
+CREATE SCHEMA sec_mallory AUTHORIZATION sec_mallory;
 CREATE SCHEMA alice_secret AUTHORIZATION sec_alice;
 GRANT USAGE ON SCHEMA alice_secret TO sec_mallory;
 SET ROLE sec_alice;
@@ -152,6 +154,17 @@ check "no drift from a plain role's no-ops, temp tables, SETs or refused ANALYZE
 psql_as sec_alice "$db" -c "ANALYZE alice_secret.salary" >/dev/null
 learn_now "$db"
 check "the owner's ANALYZE is drift (one notice)" "$(drift_events)" "$((before + 1))"
+# A change is drift once committed: rolled back (whole or to a savepoint), none.
+psql_as sec_alice "$db" -c "BEGIN" -c "ANALYZE alice_secret.salary" -c "TRUNCATE alice_secret.salary" \
+  -c "ROLLBACK" >/dev/null
+psql_as sec_alice "$db" -c "BEGIN" -c "SAVEPOINT s" -c "ANALYZE alice_secret.salary" -c "ROLLBACK TO s" \
+  -c "COMMIT" >/dev/null
+learn_now "$db"
+check "an ANALYZE or TRUNCATE that is rolled back is no drift" "$(drift_events)" "$((before + 1))"
+psql_as sec_alice "$db" -c "BEGIN" -c "ANALYZE alice_secret.salary" -c "COMMIT" >/dev/null
+learn_now "$db"
+check "... and one committed in a transaction block is (at the commit)" "$(drift_events)" "$((before + 2))"
+before=$((before + 1))
 
 # A deployed arm survives a plain role's ANALYZE of its own table and DDL.
 "$RV_CLI" bench --dsn "host=$RV_HOST port=$RV_PORT user=postgres dbname=$db" --workload misestimation --generate \

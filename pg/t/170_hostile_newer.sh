@@ -162,14 +162,17 @@ check "the caller's search_path is back after dag_auto_repair" \
   "$(psql_as hn_alice "$db" -c "SET search_path = alice, public" -c "SELECT count(*) >= 0 FROM ruvector.dag_auto_repair()" -c "SHOW search_path")" \
   "$(printf 't\nalice, public')"
 psql_db "$db" -c "ALTER ROLE hn_mallory NOSUPERUSER" -c "DROP OPERATOR public.< (real, integer)" -c "DROP FUNCTION public.hn_lt(real, integer)" >/dev/null
+# From here on mallory creates in a schema of her own: the explorer explores
+# no statement whose search_path has a schema she may create in (public so far).
+psql_db "$db" -c "REVOKE CREATE ON SCHEMA public FROM hn_mallory" -c "CREATE SCHEMA hn_m AUTHORIZATION hn_mallory" >/dev/null
 server_alive "dag_auto_repair"
 
 # --- 4. vector tuning: whose statements, as whom, seen by whom ----------------------------------
 knn() { echo "SELECT id FROM alice.items ORDER BY v <-> random_vector(8, $1) LIMIT 10"; }
 for i in $(seq 1 12); do psql_as hn_alice "$db" -c "$(knn "$i")" >/dev/null; done
 # A superuser's vector search through a function mallory owns (and could replace later).
-psql_as hn_mallory "$db" -c "CREATE FUNCTION public.hn_vec(int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS 'SELECT random_vector(8, \$1)'" >/dev/null
-for i in $(seq 1 8); do psql_db "$db" -c "SELECT id FROM alice.items ORDER BY v <-> public.hn_vec($i) LIMIT 10" >/dev/null; sleep 0.2; done
+psql_as hn_mallory "$db" -c "CREATE FUNCTION hn_m.hn_vec(int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS 'SELECT random_vector(8, \$1)'" >/dev/null
+for i in $(seq 1 8); do psql_db "$db" -c "SELECT id FROM alice.items ORDER BY v <-> hn_m.hn_vec($i) LIMIT 10" >/dev/null; sleep 0.2; done
 learn_now "$db"
 check "alice's vector pattern is tuned (dag_vector_tuning shows it to her)" \
   "$(psql_as hn_alice "$db" -c "SELECT count(DISTINCT pattern_id) >= 1 FROM ruvector.dag_vector_tuning()")" t
