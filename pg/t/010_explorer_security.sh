@@ -73,12 +73,12 @@ wait_for() {  # wait_for SQL-condition [seconds]: "yes" once it holds
   done
   echo no
 }
-# run_until_captured SQL LIKE-pattern [SEARCH_PATH]: runs SQL (as postgres,
-# under SEARCH_PATH when given) until the learner wants it explored and the
-# executor hook captured it (20 tries).
+# run_until_captured SQL LIKE-pattern [SEARCH_PATH [ROLE]]: runs SQL (as ROLE,
+# postgres by default, under SEARCH_PATH when given) until the learner wants
+# it explored and the executor hook captured it (20 tries).
 run_until_captured() {
   for _ in $(seq 1 20); do
-    psql_db "$db" -c "SET search_path = ${3:-\"\$user\", public}" -c "$1" >/dev/null
+    psql_as "${4:-postgres}" "$db" -c "SET search_path = ${3:-\"\$user\", public}" -c "$1" >/dev/null
     learn_now "$db"
     [ -n "$(capture_field pattern_id "$2")" ] && return 0
   done
@@ -345,11 +345,7 @@ END $$;
 SQL
 overruns_before=$(grep -c 'overran its deadline' "$RV_LOG" || true)
 q14="SELECT count(*), sum(u.w), (SELECT shared.stubborn()) FROM shared.mt t JOIN shared.mu u ON u.t_id = t.id WHERE t.id % 300 = 0 AND t.g < 50"
-for _ in $(seq 1 20); do
-  psql_as mallory "$db" -c "$q14" >/dev/null
-  learn_now "$db"
-  [ -n "$(capture_field pattern_id '%shared.stubborn%')" ] && break
-done
+run_until_captured "$q14" '%shared.stubborn%' '' mallory || true
 check "a statement that catches its cancel: ended and refused for good" \
   "$(wait_for "EXISTS (SELECT 1 FROM ruvector.dag_captured_statements() WHERE query LIKE '%shared.stubborn%'
                AND NOT explorable AND refusal LIKE 'kept running after the cancel%')" 60)" yes
@@ -415,11 +411,7 @@ CREATE FUNCTION shared.positive(x int) RETURNS bool LANGUAGE sql STABLE AS 'SELE
 CREATE DOMAIN shared.d2 AS int CHECK (shared.positive(VALUE));
 SQL
 q24="SELECT count(*), sum(u.w), ('{1}'::shared.d2[])[1] FROM shared.mt t JOIN shared.mu u ON u.t_id = t.id WHERE t.id % 440 = 0 AND t.g < 50"
-for _ in $(seq 1 20); do
-  psql_as mallory "$db" -c "$q24" >/dev/null
-  learn_now "$db"
-  [ -n "$(capture_field pattern_id '%shared.d2%')" ] && break
-done
+run_until_captured "$q24" '%shared.d2%' '' mallory || true
 check "a literal of a domain whose check runs SQL: captured, and the server is up" \
   "$(capture_field "pattern_id IS NOT NULL" '%shared.d2%')" t
 
