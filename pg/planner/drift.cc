@@ -215,36 +215,27 @@ constexpr int kMaxPendingNotices = 64;  // the shared ring's size: more would ov
 PendingNotice g_pending[kMaxPendingNotices];
 int g_pending_count = 0;
 
-void PublishNotices(const DriftNotice* notices, int count) {
-  if (count == 0 || g_steer == nullptr) return;
-  LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
-  for (int i = 0; i < count; ++i) {
-    DriftNotice n = notices[i];
-    AppendDrift(g_steer, n);
+/// Publishes the first `count` queued notices and drops them from the queue.
+void PublishQueued(int count) {
+  if (count > 0 && g_steer != nullptr) {
+    LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
+    for (int i = 0; i < count; ++i) AppendDrift(g_steer, g_pending[i].notice);
+    LWLockRelease(g_steer_lock);
   }
-  LWLockRelease(g_steer_lock);
+  std::memmove(&g_pending[0], &g_pending[count], sizeof(PendingNotice) * (g_pending_count - count));
+  g_pending_count -= count;
 }
 
 /// Queues a notice for the commit; a statement that would queue more than
 /// the ring holds publishes the oldest queued ones now (as before).
 void QueueNotice(const DriftNotice& notice) {
-  if (g_pending_count == kMaxPendingNotices) {
-    DriftNotice oldest = g_pending[0].notice;
-    PublishNotices(&oldest, 1);
-    std::memmove(&g_pending[0], &g_pending[1], sizeof(PendingNotice) * (kMaxPendingNotices - 1));
-    --g_pending_count;
-  }
+  if (g_pending_count == kMaxPendingNotices) PublishQueued(1);
   g_pending[g_pending_count++] = PendingNotice{notice, GetCurrentSubTransactionId()};
 }
 
 void NoticesAtXactEnd(XactEvent event, void*) {
-  if (g_pending_count == 0) return;
   if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE) {
-    DriftNotice notices[kMaxPendingNotices];
-    for (int i = 0; i < g_pending_count; ++i) notices[i] = g_pending[i].notice;
-    const int count = g_pending_count;
-    g_pending_count = 0;
-    PublishNotices(notices, count);
+    PublishQueued(g_pending_count);
   } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
     g_pending_count = 0;
   }
@@ -294,14 +285,10 @@ void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_
     notice.database_oid = drift.all_databases ? 0 : MyDatabaseId;
     notice.role_oid = GetUserId();
     notice.severity = drift.severity;
-    const bool now = IsA(pstmt->utilityStmt, AlterSystemStmt);  // not transactional
     if (drift.every_relation) {
       notice.relation_count = -1;
-      if (now) {
-        PublishNotices(&notice, 1);
-      } else {
-        QueueNotice(notice);
-      }
+      QueueNotice(notice);
+      if (IsA(pstmt->utilityStmt, AlterSystemStmt)) PublishQueued(g_pending_count);  // not transactional
     } else {
       // kDriftRelations per notice.
       ListCell* lc;

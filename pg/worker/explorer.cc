@@ -503,7 +503,7 @@ namespace {
 /// catches; the exit callback then refuses the statement for good.
 uint64_t g_running_pattern = 0;  // the pattern of the run in progress (0 = none)
 volatile sig_atomic_t g_overran = 0;
-TimeoutId g_overrun_timeout = MAX_TIMEOUTS;  // registered by the explorer process
+TimeoutId g_overrun_timeout = MAX_TIMEOUTS;  // registered by the explorer process before any run
 
 /// How long a run may go on after its timeout's cancel: a run stops within
 /// milliseconds of a cancel it does not catch.
@@ -512,6 +512,13 @@ int OverrunGraceMs(int timeout_ms) { return 1000 + timeout_ms / 2; }
 void OverrunTimeoutHandler() {
   g_overran = 1;
   die(SIGTERM);
+}
+
+/// Ends a run's timers (its statement timeout keeps its indicator).
+void StopRunTimers() {
+  disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
+  disable_timeout(g_overrun_timeout, false);
+  g_running_pattern = 0;
 }
 
 /// kSamePlan: the arm's plan was PostgreSQL's default plan, so it was not
@@ -619,9 +626,7 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
     // finish in time is cancelled wherever it is.
     enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
     g_running_pattern = c.pattern_key;
-    if (g_overrun_timeout != MAX_TIMEOUTS) {
-      enable_timeout_after(g_overrun_timeout, timeout_ms + OverrunGraceMs(timeout_ms));
-    }
+    enable_timeout_after(g_overrun_timeout, timeout_ms + OverrunGraceMs(timeout_ms));
     // DROP EXTENSION in the capture's database ends its exploration.
     Query* query = nullptr;
     if (!ExtensionCreatedHere()) {
@@ -644,9 +649,7 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
     // next interrupt check, outside this block, it would read as a user's
     // cancel and end the explorer with its batch unfinished (a failure
     // charged to every capture of the batch). The cancel was ours: void it.
-    disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
-    if (g_overrun_timeout != MAX_TIMEOUTS) disable_timeout(g_overrun_timeout, false);
-    g_running_pattern = 0;
+    StopRunTimers();
     if (get_timeout_indicator(STATEMENT_TIMEOUT, /*reset_indicator=*/true)) QueryCancelPending = false;
     SetUserIdAndSecContext(saved_user, saved_context);
     PopActiveSnapshot();
@@ -654,9 +657,7 @@ RunOutcome RunOnce(const CapturedStatement& c, int arm, int timeout_ms, MemoryCo
   }
   PG_CATCH();
   {
-    disable_timeout(STATEMENT_TIMEOUT, /*keep_indicator=*/true);
-    if (g_overrun_timeout != MAX_TIMEOUTS) disable_timeout(g_overrun_timeout, false);
-    g_running_pattern = 0;
+    StopRunTimers();
     g_forced_arm = -1;
     g_forced_settings = nullptr;
     MemoryContextSwitchTo(keep);
