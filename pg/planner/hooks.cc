@@ -44,6 +44,7 @@ struct PendingCapture {
   const QueryDesc* qd = nullptr;
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
+  double reference_ms = 0.0;  // its executor time when it ran the default plan, else 0
 };
 RUVECTOR_HOT_DATA PendingCapture g_pending_capture;
 MemoryContext g_observe_cxt = nullptr;
@@ -846,7 +847,9 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
     // (only a pattern the learner explores or steers can be wanted).
     if (steer != nullptr && g_exec_nesting == 0 && g_planner_depth == 0 && g_capture.explain_depth == 0 &&
         CaptureMayBeWanted(identity.pattern_key, g_explore_min_ms)) {
-      g_pending_capture = PendingCapture{qd, identity.pattern_key, query_id};
+      const bool default_plan = (flags & kTrajectoryArmKnown) != 0 && TrajectoryArm(flags) == 0 &&
+                                (flags & kTrajectorySamePlan) == 0;
+      g_pending_capture = PendingCapture{qd, identity.pattern_key, query_id, default_plan ? latency_ms : 0.0};
     }
     // Old windows of steady runs first (their records precede this one).
     if (now != nullptr && SteadyFlushDue(*now)) FlushSteadyWindows(*now, false, lock_held);
@@ -961,7 +964,8 @@ RUVECTOR_HOT void ExecutorEndHook(QueryDesc* qd) {
   if (g_pending_capture.qd == qd) {
     const PendingCapture c = g_pending_capture;
     g_pending_capture = PendingCapture();
-    Observe("statement capture", [qd, &c](bool*) { MaybeCaptureStatement(qd, c.pattern_key, c.query_id); });
+    Observe("statement capture",
+            [qd, &c](bool*) { MaybeCaptureStatement(qd, c.pattern_key, c.query_id, c.reference_ms); });
   }
 }
 

@@ -613,17 +613,25 @@ struct JobPlan {
   uint32_t streak = 0;
 };
 
+/// What a load probe of capture `c` (a run of its default plan) takes on an
+/// unloaded server: the captured execution's own time when it ran the
+/// default plan, else the pattern's default latency.
+double ProbeExpectedMs(const CapturedStatement& c, const Decision& d) {
+  return c.reference_ms > 0.0 ? c.reference_ms : d.default_ms;
+}
+
 JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const ExplorePlan& plan, double load) {
   JobPlan j;
   if (work == 2) {
+    const double base = std::max(d.default_ms, c.reference_ms);
     j.arm = 0;
     j.runs = 1;
     j.streak = Streak(c, 0);
-    j.timeout_ms = RunTimeoutMs(j.streak, 2.0 * plan.timeout_factor * d.default_ms * load, d.default_ms, load,
-                                plan.slack_ms);
-    j.min_timeout_ms = std::min(j.timeout_ms, TimeoutMs(2.0 * plan.min_timeout_factor * d.default_ms * load +
-                                                        plan.slack_ms));
-    j.expected_ms = d.default_ms * load;
+    j.timeout_ms =
+        RunTimeoutMs(j.streak, 2.0 * plan.timeout_factor * base * load, base, load, plan.slack_ms);
+    j.min_timeout_ms =
+        std::min(j.timeout_ms, TimeoutMs(2.0 * plan.min_timeout_factor * base * load + plan.slack_ms));
+    j.expected_ms = ProbeExpectedMs(c, d) * load;
     return j;
   }
   const double best = BestMs(d) * load;
@@ -811,7 +819,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     if (work == 2) {
       // A baseline run measures the default now: it is the load probe too.
       job.probe = 1;
-      job.expected_ms = d->default_ms;
+      job.expected_ms = ProbeExpectedMs(c, *d);
       has_probe = true;
       Decision* due = FindDecision(s, c.pattern_key);
       due->since_baseline = 0;
@@ -828,8 +836,9 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
   if (!has_probe && out->job_count > 0 && (load > 1.0 || probe_capture >= 0)) {
     const int i = probe_capture >= 0 ? probe_capture : out->jobs[0].capture;
     const Decision* d = FindDecision(s, s->captures[i].pattern_key);
-    const int timeout = RunTimeoutMs(Streak(s->captures[i], 0), 2.0 * plan.timeout_factor * d->default_ms * load,
-                                     d->default_ms, load, plan.slack_ms);
+    const double base = std::max(d->default_ms, s->captures[i].reference_ms);
+    const int timeout = RunTimeoutMs(Streak(s->captures[i], 0), 2.0 * plan.timeout_factor * base * load, base, load,
+                                     plan.slack_ms);
     // The probe matters more than the last job (whose capture then waits
     // for the next batch).
     const ExploreJob& last = out->jobs[out->job_count - 1];
@@ -843,7 +852,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
       j.arm = 0;
       j.runs = 1;
       j.probe = 1;
-      j.expected_ms = d->default_ms;
+      j.expected_ms = ProbeExpectedMs(s->captures[i], *d);
       j.timeout_ms = timeout;
     }
   }
@@ -859,6 +868,12 @@ double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, boo
   s->explore_load = std::min(std::max(ratio, 1.0), kMaxExploreLoad);
   s->explore_load_us = now_us;
   return s->explore_load;
+}
+
+bool LoadQuietAt(double load, int64_t load_us, int64_t at_us) {
+  if (load_us <= 0 || !(load <= kQuietExploreLoad)) return false;
+  const int64_t apart = at_us > load_us ? at_us - load_us : load_us - at_us;
+  return apart <= kQuietLoadWindowUs;
 }
 
 void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out) {

@@ -582,6 +582,37 @@ TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 50.0, 0.0, false, 8000), 1.0);
 }
 
+TEST(CaptureTest, AProbeIsMeasuredAgainstItsOwnStatementsDefaultTime) {
+  // The pattern's default latency (40 ms) mixes a fast and a slow statement;
+  // the capture holds the slow one, whose default plan took 160 ms when it
+  // was captured. A probe of it at 170 ms is no sign of load.
+  auto s = NewState();
+  Decide(s.get(), 1, 0, 3, 40.0, 0.0);
+  CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
+  c->reference_ms = 160.0;
+  NoteRunOutcome(c, 3, /*timed_out=*/true);  // the batch then carries a probe
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 2);
+  ASSERT_EQ(r.jobs[1].probe, 1);
+  EXPECT_DOUBLE_EQ(r.jobs[1].expected_ms, 160.0);
+  EXPECT_EQ(r.jobs[1].timeout_ms, 642);  // 2 x 2 x 160 + 2: the slow statement completes
+  EXPECT_DOUBLE_EQ(RecordLoadProbe(s.get(), 170.0, r.jobs[1].expected_ms, false, 1100), 170.0 / 160.0);
+  // Without a reference (captured under an arm): the pattern's default.
+  c->reference_ms = 0.0;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(), &r), 2);
+  EXPECT_DOUBLE_EQ(r.jobs[1].expected_ms, 40.0);
+}
+
+TEST(CaptureTest, ATimeoutNearAQuietProbeIsTheArmsOwn) {
+  EXPECT_TRUE(LoadQuietAt(1.0, 5'000'000, 5'000'000));
+  EXPECT_TRUE(LoadQuietAt(kQuietExploreLoad, 5'000'000, 5'000'000 + kQuietLoadWindowUs));
+  EXPECT_TRUE(LoadQuietAt(1.1, 70'000'000, 70'000'000 - kQuietLoadWindowUs));  // the probe came after it
+  EXPECT_FALSE(LoadQuietAt(1.3, 5'000'000, 5'000'000));                       // loaded
+  EXPECT_FALSE(LoadQuietAt(1.0, 5'000'000, 5'000'001 + kQuietLoadWindowUs));  // too long ago
+  EXPECT_FALSE(LoadQuietAt(1.0, 0, 1'000));                                   // never probed
+  EXPECT_FALSE(LoadQuietAt(std::nan(""), 5'000'000, 5'000'000));
+}
+
 TEST(CaptureTest, EveryJobFitsTheCredit) {
   auto s = NewState();
   for (int i = 0; i < 6; ++i) {

@@ -21,7 +21,9 @@ extern bool g_in_explorer;
 /// Executor end hook, after the executor ended (outside the statement's
 /// parallel mode): captures the statement (its text and parameters) when
 /// the learner wants to explore its pattern and holds no recent capture.
-void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id);
+/// `reference_ms`: the execution's executor time when it ran the default
+/// plan (0 otherwise), the yardstick of load probes on the capture.
+void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id, double reference_ms = 0.0);
 /// Worker loop: reaps a finished explorer and, within the CPU budget, plans
 /// the next batch and starts an explorer process for it.
 void ExplorerTick();

@@ -179,11 +179,13 @@ bool ConstantGroups::Split() const {
     total_sum2 += sum2[g];
     within += std::max(0.0, sum2[g] - sum[g] * sum[g] / n[g]);
   }
-  if (groups < 2 || total_n < kSplitMinRuns) return false;
+  if (groups < 2 || total_n < kSplitEarlyRuns) return false;
   const double total = std::max(0.0, total_sum2 - total_sum * total_sum / total_n);
   const double total_sd = std::sqrt(total / (total_n - 1.0));
   const double within_sd = std::sqrt(within / (total_n - groups));
-  return std::isfinite(total_sd) && total_sd > kSplitSpread && within_sd <= 0.5 * total_sd;
+  if (!std::isfinite(total_sd) || !std::isfinite(within_sd)) return false;
+  if (total_n < kSplitMinRuns) return total_sd > kSplitEarlySpread && within_sd <= 0.25 * total_sd;
+  return total_sd > kSplitSpread && within_sd <= 0.5 * total_sd;
 }
 
 std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source) {

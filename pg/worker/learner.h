@@ -151,15 +151,21 @@ struct ConstantGroups {
   /// at least kSplitMinRuns runs in at least two groups of two or more, the
   /// standard deviation of their log-latency above kSplitSpread, and the
   /// constants explaining at least three quarters of its variance (the
-  /// pooled within-group standard deviation at most half the total). Runs
-  /// that spread without their constants differing (noise, load) or
-  /// constants that never repeat (each group one run) split nothing.
+  /// pooled within-group standard deviation at most half the total); or,
+  /// sooner, kSplitEarlyRuns runs so far apart that fewer settle it (a
+  /// standard deviation above kSplitEarlySpread, the within-group deviation
+  /// at most a quarter of it: constants about 5x apart or more, each
+  /// repeating closely). Runs that spread without their constants differing
+  /// (noise, load) or constants that never repeat (each group one run)
+  /// split nothing.
   bool Split() const;
 };
 /// ConstantGroups::Split's thresholds: runs, and the log-latency standard
-/// deviation (0.5: runs spread over e^0.5 = 1.65x and more).
+/// deviation (0.5: runs spread over e^0.5 = 1.65x and more); the early split's.
 inline constexpr double kSplitMinRuns = 8;
 inline constexpr double kSplitSpread = 0.5;
+inline constexpr double kSplitEarlyRuns = 4;
+inline constexpr double kSplitEarlySpread = 1.0;
 
 /// dag_status's mechanism_reason for the engine's current state: forced by
 /// `source`, or the selector's held-out error per mechanism.

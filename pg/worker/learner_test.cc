@@ -590,13 +590,29 @@ TEST(ServerEngineOptionsTest, TrainingIsBudgetedPerPatternAndArm) {
 // Hot and cold constants of one statement, estimated alike by the planner:
 // their runs differ by 100x and barely within each constant.
 TEST(ConstantGroupsTest, ConstantsThatExplainTheSpreadSplitThePattern) {
+  // 3x apart: split after kSplitMinRuns runs.
   ConstantGroups g;
   for (int i = 0; i < 4; ++i) {
     EXPECT_FALSE(g.Split()) << "after " << 2 * i << " runs";  // fewer than kSplitMinRuns
-    g.Add(11, 700.0 + 20.0 * i);
+    g.Add(11, 21.0 + 0.6 * i);
     g.Add(22, 7.0 + 0.2 * i);
   }
   EXPECT_TRUE(g.Split());
+  // 100x apart: two runs of each settle it.
+  ConstantGroups far;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(far.Split()) << "after " << 2 * i << " runs";
+    far.Add(11, 700.0 + 20.0 * i);
+    far.Add(22, 7.0 + 0.2 * i);
+  }
+  EXPECT_TRUE(far.Split());
+  // ... but not when a constant's own runs spread (a load spike): wait for more.
+  ConstantGroups spiky;
+  spiky.Add(11, 700.0);
+  spiky.Add(22, 7.0);
+  spiky.Add(11, 70.0);
+  spiky.Add(22, 7.2);
+  EXPECT_FALSE(spiky.Split());
 }
 
 TEST(ConstantGroupsTest, NoiseConstantsThatNeverRepeatAndNoConstantsSplitNothing) {
