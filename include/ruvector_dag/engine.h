@@ -60,9 +60,6 @@ struct PatternRun {
   bool same_plan = false;
   /// The run was cancelled at its timeout: latency_ms is a lower bound.
   bool censored = false;
-  /// With `censored`: the host measured the server unloaded around the
-  /// cancel, so the bound is the arm's own (PatternBandit::Observe).
-  bool conclusive = false;
   /// Owner of the pattern (a database and a role for PostgreSQL): admission
   /// shares, drift scopes and priors never cross owners.
   uint32_t database_oid = 0;

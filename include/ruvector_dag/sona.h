@@ -270,12 +270,7 @@ class PatternBandit {
   /// Records a run. `censored` = the run hit a timeout after `latency_ms`
   /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.
-  /// `conclusive` (with `censored`): the host measured the server unloaded
-  /// when the run was cancelled, so the bound is the arm's own, not the
-  /// load's: a candidate's bound at or above arm 0's mean rejects it at once
-  /// (re-explored after reexplore_after runs, like any rejected arm) instead
-  /// of asking for a retry with a longer timeout.
-  Status Observe(uint32_t arm, double latency_ms, bool censored = false, bool conclusive = false);
+  Status Observe(uint32_t arm, double latency_ms, bool censored = false);
   /// Counts `runs` further runs of `arm` that a host left out of the sample
   /// it observes: they advance the arm's total (ArmSummary::total_runs) and
   /// the observation clock of timeout retries, never the window, a
@@ -369,7 +364,7 @@ class PatternBandit {
   bool RetryDue(uint32_t arm) const;
   void Retire(uint32_t arm, bool by_timeouts);
   void ReviveIfDue(uint32_t arm);
-  void Evaluate(uint32_t observed_arm, bool censored, double log_ms, bool conclusive);
+  void Evaluate(uint32_t observed_arm, bool censored, double log_ms);
   void Revert();
 
   BanditOptions options_;

@@ -870,12 +870,6 @@ double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, boo
   return s->explore_load;
 }
 
-bool LoadQuietAt(double load, int64_t load_us, int64_t at_us) {
-  if (load_us <= 0 || !(load <= kQuietExploreLoad)) return false;
-  const int64_t apart = at_us > load_us ? at_us - load_us : load_us - at_us;
-  return apart <= kQuietLoadWindowUs;
-}
-
 void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out) {
   if (timed_out) {
     if (c->timeout_arm == arm) {

@@ -39,12 +39,6 @@ inline constexpr int kCaptureRefusalLen = 160;
 inline constexpr double kMaxExploreLoad = 16.0;
 inline constexpr uint32_t kMaxTimeoutDoublings = 3;
 inline constexpr double kMaxTimeoutDefaultMultiple = 8.0;
-/// A load probe at most this much slower than its statement's default
-/// latency finds the server unloaded; an explorer run cancelled within
-/// kQuietLoadWindowUs of such a probe timed out on its own account
-/// (LoadQuietAt).
-inline constexpr double kQuietExploreLoad = 1.25;
-inline constexpr int64_t kQuietLoadWindowUs = 60'000'000;
 /// Most runs of one candidate in one explorer job (Decision::explore_runs).
 inline constexpr int kMaxJobRuns = 5;
 /// The explorer trusts the value model's latency of a candidate (Decision::
@@ -700,11 +694,6 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
 /// [1, kMaxExploreLoad]; a probe cancelled at its timeout at least doubles
 /// the current estimate. Returns the new s->explore_load.
 double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, bool timed_out, int64_t now_us);
-/// Whether the load estimate `load`, measured by a probe at `load_us` (0 =
-/// never), shows the server unloaded at `at_us`: at most kQuietExploreLoad,
-/// measured within kQuietLoadWindowUs of it. A timeout then is a verdict on
-/// the arm (PatternRun::conclusive), not a sign of load.
-bool LoadQuietAt(double load, int64_t load_us, int64_t at_us);
 /// Updates a capture's timeout back-off after a run of `arm`: a timeout
 /// extends that arm's streak (or starts one), a completed run ends it.
 void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out);

@@ -551,8 +551,11 @@ ParamListInfo CapturedParams(const CapturedStatement& c, const Oid* types) {
 }
 
 /// Plans the checked query under `arm` (and `settings` on top, nullptr =
-/// none) and executes it into `rows` (nullptr = a discarding receiver); returns the executor's wall time in ms (as the executor hook
-/// measures users' runs, so a probe compares like with like). A candidate
+/// none) and executes it into `rows` (nullptr = a discarding receiver);
+/// returns the wall time of ExecutorRun and ExecutorFinish in ms, as the
+/// executor hook measures users' runs (not ExecutorStart, nor ExecutorEnd,
+/// where the hooks observe the run), so that a load probe compares like with
+/// like. A candidate
 /// arm (> 0, no settings) whose plan the planner hook found identical to
 /// PostgreSQL's default plan is not executed: *same_plan is set and 0 is
 /// returned (running it would only measure the default again).
@@ -578,12 +581,12 @@ double PlanAndExecute(Query* query, const char* text, ParamListInfo params, int 
   DestReceiver* dest = rows != nullptr ? rows : CreateDestReceiver(DestNone);
   QueryDesc* qd = CreateQueryDesc(stmt, text, GetActiveSnapshot(), InvalidSnapshot, dest, params, nullptr, 0);
   instr_time start, end;
-  INSTR_TIME_SET_CURRENT(start);
   ExecutorStart(qd, 0);
+  INSTR_TIME_SET_CURRENT(start);
   ExecutorRun(qd, ForwardScanDirection, 0, true);
   ExecutorFinish(qd);
-  ExecutorEnd(qd);
   INSTR_TIME_SET_CURRENT(end);
+  ExecutorEnd(qd);
   INSTR_TIME_SUBTRACT(end, start);
   FreeQueryDesc(qd);
   return INSTR_TIME_GET_MILLISEC(end);

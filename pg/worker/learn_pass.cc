@@ -290,8 +290,6 @@ struct PassStart {
   uint64_t learn_gen = 0;
   bool restart = false;
   uint64_t from = 0;  // first trajectory sequence number to learn
-  double explore_load = 1.0;   // the explorer's load estimate and when a probe measured it
-  int64_t explore_load_us = 0;
   DriftNotice notices[kDriftCapacity];
   int notice_count = 0;
   uint8_t attention_request = kAttentionRequestNone;
@@ -304,8 +302,6 @@ void StartPass(PassStart* p) {
   p->attention_request = g_steer->attention_request;
   p->arm_gen = g_steer->arm_generation;
   p->learn_gen = g_steer->learn_generation;
-  p->explore_load = g_steer->explore_load;
-  p->explore_load_us = g_steer->explore_load_us;
   const uint64_t drift_next = g_steer->drift_next_seq;
   if (g_drift_seen_seq + 1 > drift_next) g_drift_seen_seq = drift_next - 1;  // shared memory was reset
   if (drift_next - 1 - g_drift_seen_seq > static_cast<uint64_t>(kDriftCapacity)) {
@@ -604,11 +600,6 @@ Status RunEngine(const PassStart& p, LearnScratch* scratch) {
       scope.relations.push_back(p.notices[i].relations[k]);
     }
     scratch->drifts.push_back(std::move(scope));
-  }
-  // An explorer run cancelled while probes found the server unloaded timed
-  // out on its own account: a verdict on its arm, not a retry.
-  for (LearnInput& in : scratch->batch) {
-    in.conclusive = in.censored && !in.same_plan && LoadQuietAt(p.explore_load, p.explore_load_us, in.at_us);
   }
   std::vector<ruvector_dag::PlanObservation> observed;
   scratch->dags.resize(scratch->plans.size());

@@ -273,8 +273,7 @@ Status PatternLearner::Learn(std::span<const PatternRun> batch, size_t max_patte
     const uint32_t before = b.deployed_arm();
     const bool was_rejected = in.arm > 0 && b.Summary(static_cast<uint32_t>(in.arm)).rejected;
     if (in.censored && !(in.same_plan && in.arm > 0)) {
-      RUVECTOR_RETURN_IF_ERROR(
-          b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms, /*censored=*/true, in.conclusive));
+      RUVECTOR_RETURN_IF_ERROR(b.Observe(static_cast<uint32_t>(in.arm), in.latency_ms, /*censored=*/true));
     } else if (in.same_plan && in.arm > 0) {
       // Executed: a run of the default plan. Censored: planned only (the
       // host saw the default plan and did not run it), at the default's

@@ -314,7 +314,7 @@ void PatternBandit::Revert() {
   ++reverts_;
 }
 
-Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored, bool conclusive) {
+Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
   if (arm >= options_.num_arms) {
     return Status::InvalidArgument("PatternBandit::Observe: arm " + std::to_string(arm) +
                                    " >= num_arms " + std::to_string(options_.num_arms));
@@ -337,7 +337,7 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored, bo
   ++s.since_reset;
   ++s.total;
   if (arm == 0) RefreshBaseline();
-  Evaluate(arm, censored, log_ms, censored && conclusive);
+  Evaluate(arm, censored, log_ms);
   // Undecided after max_explore_runs with timeouts in its window: given up
   // for now, retried later (a load may have caused the timeouts).
   if (arm != 0 && arm != deployed_ && !s.rejected && s.since_reset >= options_.max_explore_runs) {
@@ -368,7 +368,7 @@ Status PatternBandit::ObserveSamePlan(uint32_t arm, double bound_ms) {
   return Status::Ok();
 }
 
-void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms, bool conclusive) {
+void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
   double m0, v0;
   uint32_t n0, c0;
   Stats(0, options_.window, &m0, &v0, &n0, &c0);
@@ -392,11 +392,9 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms, bo
   //    at or above the baseline may be the load's, and the host retries the
   //    arm with a longer timeout. A second consecutive one retires the arm
   //    for now, to be retried later (RetryDue) with a longer timeout still.
-  //    One the host knows was not the load's (`conclusive`) is a verdict: the
-  //    arm is at least as slow as the baseline, so it is rejected.
   if (observed != 0 && observed != deployed_ && censored && n0 >= 1 && log_ms >= m0 &&
-      (conclusive || arms_[observed].censored_streak >= 2)) {
-    Retire(observed, /*by_timeouts=*/!conclusive);
+      arms_[observed].censored_streak >= 2) {
+    Retire(observed, /*by_timeouts=*/true);
   }
 
   // 3. Deploy the candidate with the best lower bound; reject the ones whose

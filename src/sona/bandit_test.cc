@@ -219,25 +219,6 @@ TEST(BanditTest, CensoredTimeoutsRejectAnArmAndNeverDeployIt) {
   EXPECT_EQ(b.deployed_arm(), 0u);
 }
 
-TEST(BanditTest, AConclusiveTimeoutRejectsTheArmAtOnce) {
-  PatternBandit b = PatternBandit::Create(FourArms()).value();
-  Rng rng(5);
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(b.Observe(0, std::exp(std::log(100.0) + rng.Gaussian() * 0.1)).ok());
-  // Cancelled at 150 ms while the host found the server unloaded: the arm
-  // itself is that slow. Rejected (not retired for a retry), never deployed.
-  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true, /*conclusive=*/true).ok());
-  EXPECT_TRUE(b.Summary(1).rejected);
-  EXPECT_FALSE(b.Summary(1).timeout_retired);
-  EXPECT_NE(b.NextExploration(), 1);
-  EXPECT_EQ(b.deployed_arm(), 0u);
-  // A conclusive bound below the baseline says only "at least that": no verdict.
-  ASSERT_TRUE(b.Observe(2, 60.0, /*censored=*/true, /*conclusive=*/true).ok());
-  EXPECT_FALSE(b.Summary(2).rejected);
-  // `conclusive` means nothing for a completed run.
-  ASSERT_TRUE(b.Observe(3, 150.0, /*censored=*/false, /*conclusive=*/true).ok());
-  EXPECT_FALSE(b.Summary(3).rejected);
-}
-
 TEST(BanditTest, ASamePlanRunRetiresTheArmAtOnce) {
   PatternBandit b = PatternBandit::Create(FourArms()).value();
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(b.Observe(0, 100.0).ok());
@@ -532,4 +513,3 @@ TEST(BanditTest, ImageKeepsTimeoutRetriesAndReadsVersionOne) {
 
 }  // namespace
 }  // namespace ruvector_dag
-
