@@ -489,6 +489,9 @@ class Engine {
  public:
   /// kInvalidArgument for bad options.
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options = {});
+  /// Runs of a deployed arm beyond BanditOptions::min_runs before its
+  /// pattern's other candidates are tried (with a horizon > 0).
+  static constexpr uint64_t kWatchRuns = 8;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -737,8 +740,10 @@ class Engine {
   /// unless the bandit started the arm (PatternBandit::Started: it is
   /// finished to a verdict).
   bool TrialPays(uint64_t key, uint32_t arm, const TrialValue& v) const;
-  /// Candidates (bit mask) whose trial does not pay (TrialPays).
+  /// Candidates (bit mask) whose trial does not pay (TrialPays), and every
+  /// candidate not started while a fresh deployment is watched (kWatchRuns).
   uint64_t UnprofitableArms(uint64_t key, const double* preds, const double* bonus) const;
+
   /// Log-latency sd of the value model's prediction for an arm it does not
   /// know, or on a pattern whose error it has not measured yet.
   static constexpr double kUninformedSigma = 1.0;

@@ -516,7 +516,19 @@ bool Engine::TrialPays(uint64_t key, uint32_t arm, const TrialValue& v) const {
 
 uint64_t Engine::UnprofitableArms(uint64_t key, const double* preds, const double* bonus) const {
   uint64_t mask = 0;
+  // A fresh deployment is watched before it is refined: until the deployed
+  // arm has kWatchRuns runs beyond the min_runs that can deploy it, the
+  // latency its alternatives must beat rests on a trial's few runs, and the
+  // explorer's time is worth more on patterns with nothing deployed. (Arms
+  // already started are still finished.)
+  const PatternBandit* b = learner_.Bandit(key);
+  const bool watching = options_.exploration_horizon_s > 0.0 && b != nullptr && b->deployed_arm() != 0 &&
+                        b->Summary(b->deployed_arm()).total_runs < options_.bandit.min_runs + kWatchRuns;
   for (uint32_t a = 1; a < options_.num_arms && a < 64; ++a) {
+    if (watching && !b->Started(a)) {
+      mask |= uint64_t{1} << a;
+      continue;
+    }
     if (!TrialPays(key, a, ValueTrial(key, a, preds, bonus != nullptr ? bonus[a] : 0.0))) mask |= uint64_t{1} << a;
   }
   return mask;

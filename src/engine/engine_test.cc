@@ -961,6 +961,35 @@ TEST(EngineTrialValueTest, AnArmWhoseRunTimedOutIsStillWorthItsRetry) {
   EXPECT_NEAR(after.explore_gain_ms, before.explore_gain_ms, 1e-3 * before.explore_gain_ms);  // the clock moved 2 s
 }
 
+TEST(EngineTrialValueTest, AFreshDeploymentIsWatchedBeforeItsAlternativesAreTried) {
+  auto engine = Engine::Create(HostOptions()).value();
+  const uint32_t min_runs = HostOptions().bandit.min_runs;
+  std::vector<PatternRun> runs;
+  int64_t t = kSecondUs;
+  for (uint32_t i = 0; i < min_runs + 2; ++i) runs.push_back(HostRun(1, 0, 100.0 + i, t += kSecondUs));
+  HostLearnOutput out = HostPass(engine.get(), runs, {});
+  ASSERT_EQ(out.decisions.size(), 1u);
+  const int arm = out.decisions[0].explore_arm;
+  ASSERT_GT(arm, 0);
+  // The candidate is measured 3x faster and deployed.
+  runs.clear();
+  for (uint32_t i = 0; i < min_runs; ++i) runs.push_back(HostRun(1, arm, 33.0 + i, t += kSecondUs));
+  out = HostPass(engine.get(), runs, {});
+  ASSERT_EQ(engine->Decide(1).value().deployed_arm, arm);
+  // Served by it, the pattern offers no other candidate until the deployed
+  // arm has kWatchRuns runs beyond its trial's ...
+  for (uint64_t i = 0; i + 1 < Engine::kWatchRuns; ++i) {
+    HostPass(engine.get(), {HostRun(1, arm, 34.0, t += kSecondUs)}, {});
+    EXPECT_EQ(engine->Decide(1).value().explore_arm, -1) << "after " << i + 1 << " served runs";
+  }
+  // ... then its alternatives are valued as before.
+  HostPass(engine.get(), {HostRun(1, arm, 34.0, t += kSecondUs)}, {});
+  const PatternDecision watched = engine->Decide(1).value();
+  EXPECT_EQ(watched.deployed_arm, arm);
+  EXPECT_GT(watched.explore_arm, 0);
+  EXPECT_NE(watched.explore_arm, arm);
+}
+
 TEST(EngineTrialValueTest, AZeroHorizonValuesNothingAndABadOneIsRefused) {
   EngineOptions o = HostOptions();
   o.exploration_horizon_s = 0.0;
