@@ -620,10 +620,17 @@ double ProbeExpectedMs(const CapturedStatement& c, const Decision& d) {
   return c.reference_ms > 0.0 ? c.reference_ms : d.default_ms;
 }
 
+/// The default latency a run of capture `c`'s default plan is timed from:
+/// the larger of the pattern's and the captured execution's own, so that
+/// the slow statement of a pattern not yet split by constants completes.
+double DefaultRunBaseMs(const CapturedStatement& c, const Decision& d) {
+  return std::max(d.default_ms, c.reference_ms);
+}
+
 JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const ExplorePlan& plan, double load) {
   JobPlan j;
   if (work == 2) {
-    const double base = std::max(d.default_ms, c.reference_ms);
+    const double base = DefaultRunBaseMs(c, d);
     j.arm = 0;
     j.runs = 1;
     j.streak = Streak(c, 0);
@@ -836,7 +843,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
   if (!has_probe && out->job_count > 0 && (load > 1.0 || probe_capture >= 0)) {
     const int i = probe_capture >= 0 ? probe_capture : out->jobs[0].capture;
     const Decision* d = FindDecision(s, s->captures[i].pattern_key);
-    const double base = std::max(d->default_ms, s->captures[i].reference_ms);
+    const double base = DefaultRunBaseMs(s->captures[i], *d);
     const int timeout = RunTimeoutMs(Streak(s->captures[i], 0), 2.0 * plan.timeout_factor * base * load, base, load,
                                      plan.slack_ms);
     // The probe matters more than the last job (whose capture then waits
