@@ -682,6 +682,7 @@ class Engine {
     uint32_t arm;
     float target;
     float lr;
+    float reference;  // the default's measured log-latency, NaN when not known
   };
   /// One attention mechanism's pooling and the value model trained on it.
   struct Lane {
@@ -705,9 +706,14 @@ class Engine {
   /// attention refused the plan). kFailedPrecondition for an empty DAG.
   Status EmbedAll(const QueryDag& dag, PlanEmbedding* out, bool* ok);
   /// One value-model step of `lane` on a run; returns its prequential
-  /// |error| (or -1 for a censored run).
+  /// |error| (or -1 for a censored run). `reference`: the pattern's measured
+  /// default log-latency for a run of another arm (NaN when not known; see
+  /// ValueModel::TrainStep).
   Result<double> Train(Lane* lane, const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored,
-                       double lr);
+                       double lr, double reference);
+  /// The mean log-latency of the default plan's current window of runs of
+  /// pattern `key`, NaN when it has none.
+  double DefaultReference(uint64_t key) const;
   /// Takes one token of the (pattern, arm) training budget at run time
   /// `at_us` (EngineOptions::train_rate_per_arm); false when none is left.
   bool TakeTrainToken(PatternModel* model, uint32_t arm, int64_t at_us);

@@ -114,7 +114,10 @@ struct ValueModelOptions {
 Status ValidateValueModelOptions(const ValueModelOptions& options);
 
 /// Predicts the log-latency (natural log of milliseconds) of running a plan
-/// under an arm: y = w2[arm] . tanh(W1 x + b1 + sum_t g_t B_t A_t x) + c[arm],
+/// under an arm: with h = tanh(W1 x + b1 + sum_t g_t B_t A_t x), the default
+/// (arm 0) is y0 = w2[0] . h + c[0] and another arm is y0 + w2[arm] . h +
+/// c[arm], its offset from the default (zero until trained: an arm's runs
+/// train its offset, not the default's head),
 /// where t ranges over the operator types present in the plan (g_t = 1; at
 /// most kMaxActiveAdaptersPerPlan of them) and
 /// A_t (r x 256), B_t (hidden x r) are the rank-r MicroLoRA adapters (r =
@@ -134,12 +137,18 @@ class ValueModel {
   /// MicroLoRA adapt step: one gradient step on 0.5 * (y - target)^2 for the
   /// adapters of the plan's operator types and the arm's head, then the EWC++
   /// proximal step and Fisher update on those parameters. `lr_scale` > 0
-  /// multiplies the learning rate. Returns the squared error before the step.
-  Result<double> Adapt(const PlanEmbedding& x, uint32_t arm, double target_log_latency,
-                       double lr_scale = 1.0);
+  /// multiplies the learning rate. `reference`: the default's measured
+  /// log-latency on the same plan, when known (NaN: not known); with it an
+  /// arm other than the default steps its offset toward target - reference
+  /// (and the adapters through the offset only) instead of its whole
+  /// prediction toward target, so the default's prediction error on the
+  /// plan is not learned as the arm's effect. Returns the squared error of
+  /// the stepped output before the step.
+  Result<double> Adapt(const PlanEmbedding& x, uint32_t arm, double target_log_latency, double lr_scale = 1.0,
+                       double reference = std::numeric_limits<double>::quiet_NaN());
   /// Same over every parameter (base network included), at the base rate.
-  Result<double> TrainStep(const PlanEmbedding& x, uint32_t arm, double target_log_latency,
-                           double lr_scale = 1.0);
+  Result<double> TrainStep(const PlanEmbedding& x, uint32_t arm, double target_log_latency, double lr_scale = 1.0,
+                           double reference = std::numeric_limits<double>::quiet_NaN());
 
   /// EWC++ consolidation: the current parameters become the anchor and the
   /// running diagonal Fisher becomes the importance the penalty uses. Call at workload boundaries (the engine calls it on drift and
@@ -166,9 +175,11 @@ class ValueModel {
 
  private:
   explicit ValueModel(const ValueModelOptions& options);
-  double Step(const PlanEmbedding& x, uint32_t arm, double target, double lr, bool base);
+  double Step(const PlanEmbedding& x, uint32_t arm, double target, double reference, double lr, bool base);
   double Forward(const float* x, uint32_t arm, float* pre, float* h, float* z,
                  uint8_t* active, size_t* active_count) const;
+  /// w2[arm] . h + c[arm]: the default's prediction (arm 0) or an arm's offset.
+  double Head(const float* h, uint32_t arm) const;
 
   ValueModelOptions options_;
   size_t rank_ = 2;  // options_.lora_rank

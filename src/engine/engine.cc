@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace ruvector_dag {
@@ -318,16 +319,23 @@ Status Engine::PostQuery(const QueryDag& dag, uint64_t pattern_key, uint32_t arm
   return Status::Ok();
 }
 
+double Engine::DefaultReference(uint64_t key) const {
+  const PatternBandit* b = learner_.Bandit(key);
+  if (b == nullptr) return std::numeric_limits<double>::quiet_NaN();
+  const ArmSummary s = b->Summary(0);
+  return s.runs > 0 && std::isfinite(s.mean_log_ms) ? s.mean_log_ms : std::numeric_limits<double>::quiet_NaN();
+}
+
 Result<double> Engine::Train(Lane* lane, const PlanEmbedding& x, uint32_t arm, double latency_ms, bool censored,
-                             double lr) {
+                             double lr, double reference) {
   // Prequential error, then MicroLoRA adapt + base step. A censored run only
   // pushes predictions up to its bound.
   const double observed = std::log(latency_ms);
   RUVECTOR_ASSIGN_OR_RETURN(const double pred, lane->model.Predict(x, arm));
   const double target = censored ? std::max(observed, pred) : observed;
-  RUVECTOR_RETURN_IF_ERROR(lane->model.Adapt(x, arm, target, lr));
-  RUVECTOR_RETURN_IF_ERROR(lane->model.TrainStep(x, arm, target, lr));
-  ReplaySample sample{x, arm, static_cast<float>(target), static_cast<float>(lr)};
+  RUVECTOR_RETURN_IF_ERROR(lane->model.Adapt(x, arm, target, lr, reference));
+  RUVECTOR_RETURN_IF_ERROR(lane->model.TrainStep(x, arm, target, lr, reference));
+  ReplaySample sample{x, arm, static_cast<float>(target), static_cast<float>(lr), static_cast<float>(reference)};
   if (lane->replay.size() < options_.replay_capacity) {
     lane->replay.push_back(sample);
   } else {
@@ -679,7 +687,11 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
     // A run of the default plan under another arm's name measured arm 0.
     const uint32_t arm = r.same_plan && !r.censored ? 0u : static_cast<uint32_t>(r.arm);
     const double lr = (it != models_.end() ? it->second.lr_boost : 1.0);
-    RUVECTOR_ASSIGN_OR_RETURN(const double err, Train(&lanes_[active_], *x, arm, r.latency_ms, r.censored, lr));
+    // Another arm's run teaches its offset from the default measured on the
+    // same pattern (ValueModel::TrainStep).
+    const double reference = arm != 0 ? DefaultReference(r.pattern_key) : std::numeric_limits<double>::quiet_NaN();
+    RUVECTOR_ASSIGN_OR_RETURN(const double err,
+                              Train(&lanes_[active_], *x, arm, r.latency_ms, r.censored, lr, reference));
     ++since_consolidation_;
     // Selection: when this call embedded the run's plan with every
     // mechanism, every other lane predicts it before training on it too, so
@@ -690,7 +702,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
       for (size_t l = 0; l < lanes; ++l) {
         if (l == active_) continue;
         RUVECTOR_ASSIGN_OR_RETURN(const double e, Train(&lanes_[l], *embedding_of(i, l), arm, r.latency_ms,
-                                                        r.censored, lr));
+                                                        r.censored, lr, reference));
         if (e < 0.0) continue;
         lanes_[l].call_error += e;
         ++lanes_[l].call_trained;
@@ -739,7 +751,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
         lane.replay.size() * 4);
     for (size_t i = 0; i < steps && !lane.replay.empty(); ++i) {
       const ReplaySample& s = lane.replay[rng_.Uniform(lane.replay.size())];
-      RUVECTOR_RETURN_IF_ERROR(lane.model.TrainStep(s.x, s.arm, s.target, s.lr));
+      RUVECTOR_RETURN_IF_ERROR(lane.model.TrainStep(s.x, s.arm, s.target, s.lr, s.reference));
     }
     if (l == active_) report.replay_steps += steps;
   }

@@ -11,7 +11,12 @@ namespace ruvector_dag {
 namespace {
 
 constexpr uint32_t kStateMagic = 0x45535652u;  // "RVSE"
-constexpr uint32_t kStateVersion = 3;
+constexpr uint32_t kStateVersion = 4;
+// Version 3 images hold value models whose arm heads predicted latency
+// outright (version 4: an offset from the default's prediction). Such an
+// image is read whole, but its models (and the error measured of them)
+// start afresh: bandits, deployments, priors and embeddings are kept.
+constexpr uint32_t kAbsoluteHeadsVersion = 3;
 constexpr size_t kHeaderSize = 4 + 4 + 8;
 constexpr size_t kTrailerSize = 4;
 
@@ -121,7 +126,8 @@ Status Engine::ImportState(std::string_view image, uint64_t arm_fingerprint, uin
   (void)header.U32(&version);
   (void)header.U64(&length);
   if (magic != kStateMagic) return Status::DataLoss("engine state: bad magic number (not an engine image)");
-  if (version != kStateVersion) {
+  const bool fresh_models = version == kAbsoluteHeadsVersion;
+  if (version != kStateVersion && !fresh_models) {
     return Status::DataLoss("engine state: version " + std::to_string(version) + " is not supported (this build reads " +
                             std::to_string(kStateVersion) + ")");
   }
@@ -190,6 +196,11 @@ Status Engine::ImportState(std::string_view image, uint64_t arm_fingerprint, uin
     if (!r.F64(&error) || !r.U64(&evaluated) || !(error >= 0.0 && std::isfinite(error))) {
       return truncated("held-out error");
     }
+    if (fresh_models) {
+      RUVECTOR_ASSIGN_OR_RETURN(model, ValueModel::Create(mo));
+      error = 0.0;
+      evaluated = 0;
+    }
     if (mechanism == active_mechanism) active = l;
     lane_images.push_back({std::move(model), error, evaluated});
   }
@@ -236,8 +247,8 @@ Status Engine::ImportState(std::string_view image, uint64_t arm_fingerprint, uin
     s.has_embedding = has_embedding == 1;
     s.embedding = e;
     s.pre_queries = pre_queries;
-    s.error_ewma = error_ewma;
-    s.error_samples = error_samples;
+    s.error_ewma = fresh_models ? 0.0 : error_ewma;
+    s.error_samples = fresh_models ? 0 : error_samples;
     s.tension = tension;
     s.tension_samples = tension_samples;
     models.emplace(key, s);

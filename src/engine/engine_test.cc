@@ -1218,6 +1218,21 @@ TEST(EngineSelectionTest, TheImageKeepsEveryModelAndTheSelector) {
   EngineOptions ranked = SelectingOptions();
   ranked.model.lora_rank = 4;
   EXPECT_EQ(Engine::Create(ranked).value()->ImportState(image, 77).code(), StatusCode::kFailedPrecondition);
+  // Version 3 (the same layout, arm heads that predicted latency outright):
+  // read whole, its models start afresh, everything else is kept.
+  std::string v3 = image;
+  v3[4] = 3;
+  auto upgraded = Engine::Create(SelectingOptions()).value();
+  ASSERT_TRUE(upgraded->ImportState(v3, 77, &through).ok());
+  EXPECT_EQ(through, 1234u);
+  EXPECT_EQ(upgraded->model().steps(), 0u);
+  const MechanismStatus u = upgraded->Mechanisms();
+  EXPECT_EQ(u.active, AttentionMechanism::kHierarchicalLorentz);
+  for (const auto& lane : u.lanes) EXPECT_EQ(lane.evaluated, 0u);
+  auto fresh = Engine::Create(SelectingOptions()).value();
+  EXPECT_EQ(upgraded->model().SaveState(), fresh->model().SaveState());
+  EXPECT_EQ(upgraded->patterns().patterns(), engine->patterns().patterns());
+  EXPECT_GT(upgraded->patterns().patterns(), 0u);
 }
 
 }  // namespace

@@ -102,8 +102,11 @@ ValueModel::ValueModel(const ValueModelOptions& options) : options_(options), ra
   // Xavier-style scales; LoRA's B starts at zero so adapters start as a no-op.
   const double w1_scale = std::sqrt(1.0 / static_cast<double>(d)) * 2.0;
   for (size_t i = 0; i < h * d; ++i) theta_[off_w1_ + i] = static_cast<float>(rng.Gaussian() * w1_scale);
+  // The default's head is Gaussian; every other arm's head is its offset
+  // from the default and starts at zero (an arm untrained is predicted as
+  // the default).
   const double w2_scale = std::sqrt(1.0 / static_cast<double>(h));
-  for (size_t i = 0; i < arms * h; ++i) theta_[off_w2_ + i] = static_cast<float>(rng.Gaussian() * w2_scale);
+  for (size_t i = 0; i < h; ++i) theta_[off_w2_ + i] = static_cast<float>(rng.Gaussian() * w2_scale);
   const double a_scale = std::sqrt(1.0 / static_cast<double>(d));
   for (size_t i = 0; i < kOperatorTypeCount * rank_ * d; ++i) {
     theta_[off_a_ + i] = static_cast<float>(rng.Gaussian() * a_scale);
@@ -132,8 +135,13 @@ double ValueModel::Forward(const float* x, uint32_t arm, float* pre, float* h, f
   *active_count = count;
   VecMap hv(h, static_cast<Eigen::Index>(hd));
   hv = prev.array().tanh();
-  ConstVecMap w2(theta_.data() + off_w2_ + static_cast<size_t>(arm) * hd, static_cast<Eigen::Index>(hd));
-  return static_cast<double>(w2.dot(hv)) + theta_[off_c_ + arm];
+  return Head(h, 0) + (arm == 0 ? 0.0 : Head(h, arm));
+}
+
+double ValueModel::Head(const float* h, uint32_t arm) const {
+  const Eigen::Index hd = static_cast<Eigen::Index>(options_.hidden);
+  ConstVecMap w2(theta_.data() + off_w2_ + static_cast<size_t>(arm) * options_.hidden, hd);
+  return static_cast<double>(w2.dot(ConstVecMap(h, hd))) + theta_[off_c_ + arm];
 }
 
 Result<double> ValueModel::Predict(const PlanEmbedding& x, uint32_t arm) const {
@@ -157,12 +165,7 @@ Status ValueModel::PredictArms(const PlanEmbedding& x, std::span<double> out) co
   uint8_t active[kOperatorTypeCount];
   size_t count = 0;
   out[0] = Forward(x.data(), 0, pre, h, z, active, &count);
-  const Eigen::Index hd = static_cast<Eigen::Index>(options_.hidden);
-  ConstVecMap hv(h, hd);
-  for (size_t a = 1; a < out.size(); ++a) {
-    ConstVecMap w2(theta_.data() + off_w2_ + a * options_.hidden, hd);
-    out[a] = static_cast<double>(w2.dot(hv)) + theta_[off_c_ + a];
-  }
+  for (size_t a = 1; a < out.size(); ++a) out[a] = out[0] + Head(h, static_cast<uint32_t>(a));
   return Status::Ok();
 }
 
@@ -170,7 +173,8 @@ Status ValueModel::PredictArms(const PlanEmbedding& x, std::span<double> out) co
 // the data step is lr * err * g, the EWC++ penalty is applied as the exact
 // proximal step of lr * lambda/2 * F (theta - anchor)^2, and the running
 // Fisher moves toward g^2 (docs/sona.md, "EWC++").
-double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, double lr, bool base) {
+double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, double reference, double lr,
+                        bool base) {
   const float* x = xe.data();
   const size_t hd = options_.hidden, d = kEmbeddingDim;
   float pre[kMaxHidden], h[kMaxHidden], z[kOperatorTypeCount * kMaxRank];
@@ -178,7 +182,11 @@ double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, do
   uint8_t active[kOperatorTypeCount];
   size_t count = 0;
   const double y = Forward(x, arm, pre, h, z, active, &count);
-  const double raw_err = y - target;
+  // With the default's measured log-latency, the arm's offset is stepped
+  // toward the measured difference (target - reference): the error of the
+  // default's own prediction on this plan does not leak into the offset.
+  const bool relative = arm != 0 && std::isfinite(reference);
+  const double raw_err = relative ? Head(h, arm) - (target - reference) : y - target;
   const float err = static_cast<float>(std::clamp(raw_err, -options_.error_clip, options_.error_clip));
   const float step = static_cast<float>(lr) * err;
   const float gamma = static_cast<float>(options_.fisher_decay);
@@ -203,9 +211,13 @@ double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, do
   };
   float grad[kEmbeddingDim];
 
-  // delta = dy/dpre = w2[arm] * (1 - h^2), computed before w2 changes.
-  const float* w2 = theta_.data() + off_w2_ + static_cast<size_t>(arm) * hd;
-  for (size_t i = 0; i < hd; ++i) delta[i] = w2[i] * (1.0f - h[i] * h[i]);
+  // delta = d(stepped output)/dpre, computed before w2 changes: w2[0] *
+  // (1 - h^2) for the default, (w2[0] + w2[arm]) * (1 - h^2) for another
+  // arm's full prediction, w2[arm] * (1 - h^2) for its offset alone.
+  const float* w2 = theta_.data() + off_w2_;
+  const float* w2a = theta_.data() + off_w2_ + static_cast<size_t>(arm) * hd;
+  const float w0 = relative ? 0.0f : 1.0f, wa = arm == 0 ? 0.0f : 1.0f;
+  for (size_t i = 0; i < hd; ++i) delta[i] = (w0 * w2[i] + wa * w2a[i]) * (1.0f - h[i] * h[i]);
   ConstVecMap xv(x, static_cast<Eigen::Index>(d));
 
   // Adapters: dy/dB_t[r] = z_t[r] * delta; dy/dA_t[r] = (B_t[r] . delta) x.
@@ -235,7 +247,9 @@ double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, do
       update(off_w1_ + i * d, grad, d);
     }
   }
-  // Arm head: dy/dw2[arm] = h, dy/dc[arm] = 1.
+  // Arm head: dy/dw2[arm] = h, dy/dc[arm] = 1. Another arm's run moves its
+  // offset, never the default's head: where arms are measured (on some
+  // plans more than others) must not move what the default is predicted at.
   update(off_w2_ + static_cast<size_t>(arm) * hd, h, hd);
   const float one = 1.0f;
   update(off_c_ + arm, &one, 1);
@@ -243,7 +257,8 @@ double ValueModel::Step(const PlanEmbedding& xe, uint32_t arm, double target, do
   return raw_err * raw_err;
 }
 
-Result<double> ValueModel::Adapt(const PlanEmbedding& x, uint32_t arm, double target, double lr_scale) {
+Result<double> ValueModel::Adapt(const PlanEmbedding& x, uint32_t arm, double target, double lr_scale,
+                                 double reference) {
   if (arm >= options_.max_arms) {
     return Status::OutOfRange("ValueModel::Adapt: arm " + std::to_string(arm) + " >= max_arms " +
                               std::to_string(options_.max_arms));
@@ -252,11 +267,11 @@ Result<double> ValueModel::Adapt(const PlanEmbedding& x, uint32_t arm, double ta
   if (!(lr_scale > 0) || !std::isfinite(lr_scale)) {
     return Status::InvalidArgument("ValueModel::Adapt: lr_scale must be > 0");
   }
-  return Step(x, arm, target, options_.adapter_learning_rate * lr_scale, /*base=*/false);
+  return Step(x, arm, target, reference, options_.adapter_learning_rate * lr_scale, /*base=*/false);
 }
 
-Result<double> ValueModel::TrainStep(const PlanEmbedding& x, uint32_t arm, double target,
-                                     double lr_scale) {
+Result<double> ValueModel::TrainStep(const PlanEmbedding& x, uint32_t arm, double target, double lr_scale,
+                                     double reference) {
   if (arm >= options_.max_arms) {
     return Status::OutOfRange("ValueModel::TrainStep: arm " + std::to_string(arm) +
                               " >= max_arms " + std::to_string(options_.max_arms));
@@ -267,7 +282,7 @@ Result<double> ValueModel::TrainStep(const PlanEmbedding& x, uint32_t arm, doubl
   if (!(lr_scale > 0) || !std::isfinite(lr_scale)) {
     return Status::InvalidArgument("ValueModel::TrainStep: lr_scale must be > 0");
   }
-  return Step(x, arm, target, options_.base_learning_rate * lr_scale, /*base=*/true);
+  return Step(x, arm, target, reference, options_.base_learning_rate * lr_scale, /*base=*/true);
 }
 
 void ValueModel::Consolidate() {
