@@ -270,6 +270,10 @@ class PatternLearner {
   PatternBandit* MutableBandit(uint64_t key);
   /// Owner (database, role) of a tracked pattern; false when unknown.
   bool Owner(uint64_t key, uint32_t* database_oid, uint32_t* role_oid) const;
+  /// The relations a tracked pattern's plans read, ascending (the first
+  /// kMaxPatternRelations); null when the pattern is not tracked, empty when
+  /// its runs named none.
+  const std::vector<uint32_t>* Relations(uint64_t key) const;
   /// Time at stake of a tracked pattern as of `now_us` (0 when unknown).
   double TimeAtStake(uint64_t key, int64_t now_us) const;
   /// Runs of a tracked pattern expected within `horizon_s` seconds after
@@ -772,6 +776,18 @@ class Engine {
   std::unordered_map<uint64_t, PatternModel> models_;
   std::vector<Trajectory> batch_;
   std::vector<PatternMatch> matches_;
+  /// A deployed pattern that votes for its arm on the patterns of the same
+  /// owner over the same relations (CollectSiblings, Plan).
+  struct Sibling {
+    uint64_t key = 0;
+    std::vector<uint32_t> relations;  // ascending
+    uint32_t arm = 0;
+    double weight = 0.0;  // confidence x measured log gain
+    uint32_t database_oid = 0, role_oid = 0;
+  };
+  std::vector<Sibling> siblings_;
+  /// Rebuilds siblings_ from the deployed patterns with an embedded plan.
+  void CollectSiblings();
   Rng rng_;
   EngineStats stats_;
   uint64_t since_consolidation_ = 0;

@@ -365,6 +365,28 @@ void Engine::PublishToBank(uint64_t key, const PatternModel& state) {
   (void)bank_.Upsert(p);  // valid by construction
 }
 
+void Engine::CollectSiblings() {
+  siblings_.clear();
+  for (const auto& [key, m] : models_) {
+    const PatternBandit* b = learner_.Bandit(key);
+    if (!m.has_embedding || b == nullptr || b->deployed_arm() == 0) continue;
+    const uint32_t d = b->deployed_arm();
+    const double gain = b->Summary(0).mean_log_ms - b->Summary(d).mean_log_ms;
+    const double weight = std::clamp(b->Confidence(), 0.0, 1.0) * gain;
+    const std::vector<uint32_t>* relations = learner_.Relations(key);
+    if (!(weight > 0.0) || !std::isfinite(weight) || relations == nullptr || relations->empty()) continue;
+    Sibling s;
+    s.key = key;
+    s.relations = *relations;
+    s.arm = d;
+    s.weight = weight;
+    learner_.Owner(key, &s.database_oid, &s.role_oid);
+    siblings_.push_back(s);
+  }
+  // The map's order is not the input's: vote in key order.
+  std::sort(siblings_.begin(), siblings_.end(), [](const Sibling& a, const Sibling& b) { return a.key < b.key; });
+}
+
 void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
   PatternBandit* b = learner_.MutableBandit(key);
   if (b == nullptr || !state->has_embedding) return;
@@ -392,12 +414,27 @@ void Engine::Plan(uint64_t key, PatternModel* state, HostLearnOutput* out) {
       bonus[p->best_arm] += options_.prior_weight * m.similarity * p->quality * p->gain;
       bank_.MarkUsed(m.key);
     }
-    double best_bonus = 0.0;
-    for (uint32_t a = 1; a < k; ++a) {
-      if (bonus[a] > best_bonus) {
-        best_bonus = bonus[a];
-        prior = static_cast<int>(a);
+  }
+  // Siblings: deployed patterns of the same owner whose plans read exactly
+  // the same relations vote too (similarity 1), wherever their plans are in
+  // the embedding space: a query over the same tables and joins with
+  // another aggregation or other constants is misplanned the same way more
+  // often than not, while the rows and costs in the embedding can place it
+  // far from them, behind nearer plans that decided nothing.
+  const std::vector<uint32_t>* relations = learner_.Relations(key);
+  if (options_.prior_weight > 0.0 && relations != nullptr && !relations->empty()) {
+    for (const Sibling& s : siblings_) {
+      if (s.key == key || s.database_oid != db || s.role_oid != role || s.arm >= k || s.relations != *relations) {
+        continue;
       }
+      bonus[s.arm] += options_.prior_weight * s.weight;
+    }
+  }
+  double best_bonus = 0.0;
+  for (uint32_t a = 1; a < k; ++a) {
+    if (bonus[a] > best_bonus) {
+      best_bonus = bonus[a];
+      prior = static_cast<int>(a);
     }
   }
   // A network prior (SetNetworkPrior) is the pattern's prior, and outranks
@@ -782,6 +819,7 @@ Status Engine::LearnRuns(std::span<const PatternRun> runs, std::span<const PlanE
   }
   report.reclustered = bank_.MaybeRecluster();
   out->reclustered = out->reclustered || report.reclustered;
+  if (!out->decisions.empty()) CollectSiblings();
   for (size_t i = 0; i < out->decisions.size(); ++i) {
     PatternDecision& d = out->decisions[i];
     auto it = models_.find(d.pattern_key);
@@ -994,6 +1032,7 @@ Status Engine::SetNetworkPrior(uint64_t pattern_key, uint32_t arm) {
     return Status::NotFound("Engine: pattern " + std::to_string(pattern_key) + " is not tracked");
   }
   it->second.network_prior = arm;
+  CollectSiblings();
   Plan(pattern_key, &it->second, nullptr);
   return Status::Ok();
 }

@@ -397,6 +397,53 @@ TEST(EngineHostLoopTest, ASiblingPlanTriesTheArmItsNeighbourDeployedAndDeploysIt
   EXPECT_EQ(plain->Decide(1)->prior_arm, -1);
 }
 
+// A sibling over the same tables whose plan's rows and costs place it far
+// from the learned plan in the embedding space, behind nearer plans that
+// decided nothing yet: it still gets the learned plan's arm as its prior (a
+// pattern of the same owner over the same relations), while a pattern over
+// other tables, or another owner's, does not.
+PatternRun Over(PatternRun r, std::initializer_list<uint32_t> relations) {
+  for (uint32_t relid : relations) r.relations[r.relation_count++] = relid;
+  return r;
+}
+
+TEST(EngineHostLoopTest, ASiblingOverTheSameRelationsGetsThePriorWhereverItsEmbeddingIs) {
+  for (const bool neighbours : {true, false}) {
+    EngineOptions o = HostOptions();
+    if (!neighbours) o.prior_neighbours = 0;  // the relations alone decide
+    auto engine = Engine::Create(o).value();
+    const QueryDag learned = sim::FamilyPlan(0, 12, 5);
+    QueryDag sibling = sim::FamilyPlan(0, 12, 7);
+    for (NodeId id = 0; id < sibling.id_bound(); ++id) {
+      OperatorNode* n = sibling.mutable_node(id);
+      if (n == nullptr) continue;
+      n->estimated_rows *= 5000.0;
+      n->estimated_cost *= 5000.0;
+      n->total_cost *= 5000.0;
+    }
+    int64_t t = 0;
+    std::vector<PatternRun> runs;
+    for (int i = 0; i < 5; ++i) runs.push_back(Over(HostRun(1, 0, 3900.0 + i, ++t), {7, 9}));
+    for (int i = 0; i < 5; ++i) runs.push_back(Over(HostRun(1, 3, 700.0 + i, ++t), {7, 9}));
+    HostPass(engine.get(), runs, {{1, &learned}});
+    ASSERT_EQ(engine->patterns().DeployedArm(1), 3u);
+    // Six undecided plans right next to the sibling take every neighbour slot.
+    for (uint64_t key = 10; key < 16; ++key) {
+      HostPass(engine.get(), {Over(HostRun(key, 0, 3900.0, ++t), {8})}, {{key, &sibling}});
+    }
+    HostLearnOutput out = HostPass(engine.get(), {Over(HostRun(2, 0, 3900.0, ++t), {7, 9})}, {{2, &sibling}});
+    ASSERT_FALSE(out.decisions.empty());
+    EXPECT_EQ(out.decisions.back().prior_arm, 3) << "neighbours " << neighbours;
+    EXPECT_EQ(out.decisions.back().explore_arm, 3);
+    EXPECT_EQ(engine->patterns().DeployedArm(2), 0u);  // nothing deployed unmeasured
+    // Another relation set (one table more), another owner: no prior.
+    HostPass(engine.get(), {Over(HostRun(4, 0, 3900.0, ++t), {7, 9, 11})}, {{4, &sibling}});
+    EXPECT_EQ(engine->Decide(4)->prior_arm, -1);
+    HostPass(engine.get(), {Over(HostRun(5, 0, 3900.0, ++t, /*role=*/11), {7, 9})}, {{5, &sibling}});
+    EXPECT_EQ(engine->Decide(5)->prior_arm, -1);
+  }
+}
+
 TEST(EngineHostLoopTest, ANetworkPriorGoesFirstOutranksSiblingsAndNeverDeploysUnmeasured) {
   auto engine = Engine::Create(HostOptions()).value();
   const QueryDag plan = sim::FamilyPlan(0, 12, 5);

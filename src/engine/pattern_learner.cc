@@ -526,6 +526,11 @@ void PatternLearner::DescribeAll(std::vector<PatternDecision>* updates) const {
   for (const auto& [key, e] : entries_) updates->push_back(Describe(key, e));
 }
 
+const std::vector<uint32_t>* PatternLearner::Relations(uint64_t key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second.relations;
+}
+
 bool PatternLearner::Unexplored(uint64_t key) const {
   auto it = entries_.find(key);
   if (it == entries_.end()) return false;
