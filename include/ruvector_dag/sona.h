@@ -263,7 +263,12 @@ class PatternBandit {
   /// host's budget); without it the deployed arm (or a due baseline check)
   /// runs. Advances the run counter.
   BanditChoice Choose(bool allow_explore);
-  /// The candidate Choose(true) would explore now, or -1 when none is left.
+  /// The candidate Choose(true) would explore now, or -1 when none is left:
+  /// an arm whose measurement started (fewer than min_runs runs) first, then
+  /// the prior's arm while it is undecided and measured more than
+  /// kPromisingGain faster than the default, then arms without their
+  /// min_runs in exploration order, then the arm with the highest upper
+  /// bound on its gain.
   int32_t NextExploration() const;
   /// Runs of `arm` still needed before it can be compared with the default
   /// (min_runs, or kPriorMinRuns for the prior's arm, since its last reset);
@@ -308,6 +313,10 @@ class PatternBandit {
   void SetPrior(uint32_t arm) { prior_ = arm < options_.num_arms ? arm : 0; }
   uint32_t prior() const { return prior_; }
   static constexpr uint32_t kPriorMinRuns = 3;
+  /// Measured log gain over the default (about 1.22x) above which the
+  /// prior's undecided arm is measured further before another arm is
+  /// started (NextExploration).
+  static constexpr double kPromisingGain = 0.2;
   /// Statistics changed (ANALYZE, DDL, a detected drift): keeps only the newest
   /// (1 - severity) share of every window, forgets rejections, and reverts to
   /// arm 0 unless the deployed arm still passes the deployment test.

@@ -253,6 +253,23 @@ int32_t PatternBandit::NextExploration() const {
   for (uint32_t a : order_) {
     if (Explorable(a) && Started(a)) return static_cast<int32_t>(a);
   }
+  // The prior's arm (similar plans deployed it), once its runs show it at
+  // least kPromisingGain faster than the default but not yet deployable, is
+  // measured to its verdict before another arm is started: a few more runs
+  // of a likely winner cost less than min_runs of each other arm, and deploy
+  // it sooner (or show that the gain was noise: then it drops out here). The
+  // deployment test is unchanged.
+  if (prior_ != 0 && Explorable(prior_)) {
+    const ArmState& s = arms_[prior_];
+    double m0, v0, ma, va;
+    uint32_t n0, c0, na, ca;
+    Stats(0, options_.window, &m0, &v0, &n0, &c0);
+    Stats(prior_, options_.window, &ma, &va, &na, &ca);
+    if (!s.rejected && !RetryDue(prior_) && s.since_reset >= MinRuns(prior_) && s.censored_streak == 0 && n0 > 0 &&
+        na > 0 && ca == 0 && m0 - ma > kPromisingGain) {
+      return static_cast<int32_t>(prior_);
+    }
+  }
   for (uint32_t a : order_) {
     if (Explorable(a) && (arms_[a].rejected || RetryDue(a) || arms_[a].since_reset < MinRuns(a))) {
       return static_cast<int32_t>(a);
