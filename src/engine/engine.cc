@@ -332,7 +332,13 @@ Result<double> Engine::Train(Lane* lane, const PlanEmbedding& x, uint32_t arm, d
   // pushes predictions up to its bound.
   const double observed = std::log(latency_ms);
   RUVECTOR_ASSIGN_OR_RETURN(const double pred, lane->model.Predict(x, arm));
-  const double target = censored ? std::max(observed, pred) : observed;
+  double target = censored ? std::max(observed, pred) : observed;
+  if (censored && arm != 0 && std::isfinite(reference)) {
+    // Trained as an offset from `reference`: the bound only raises an
+    // offset that is below it (target - reference >= the offset).
+    RUVECTOR_ASSIGN_OR_RETURN(const double pred0, lane->model.Predict(x, 0));
+    target = reference + std::max(observed - reference, pred - pred0);
+  }
   RUVECTOR_RETURN_IF_ERROR(lane->model.Adapt(x, arm, target, lr, reference));
   RUVECTOR_RETURN_IF_ERROR(lane->model.TrainStep(x, arm, target, lr, reference));
   ReplaySample sample{x, arm, static_cast<float>(target), static_cast<float>(lr), static_cast<float>(reference)};
