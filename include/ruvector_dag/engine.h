@@ -753,6 +753,7 @@ class Engine {
   /// Candidates (bit mask) whose trial does not pay (TrialPays), and every
   /// candidate not started while a fresh deployment is watched (kWatchRuns).
   uint64_t UnprofitableArms(uint64_t key, const double* preds, const double* bonus) const;
+
   /// Log-latency sd of the value model's prediction for an arm it does not
   /// know, or on a pattern whose error it has not measured yet.
   static constexpr double kUninformedSigma = 1.0;

@@ -29,6 +29,15 @@ int64_t NowMicros() {
       .count();
 }
 
+/// What a pattern's deployment is worth as a prior: the measured log gain of
+/// its deployed arm over the default (>= 0) and the bandit's confidence in it
+/// (both 0 when nothing is deployed).
+void DeploymentWorth(const PatternBandit& b, double* gain, double* quality) {
+  const uint32_t d = b.deployed_arm();
+  *gain = d == 0 ? 0.0 : std::max(0.0, b.Summary(0).mean_log_ms - b.Summary(d).mean_log_ms);
+  *quality = d == 0 ? 0.0 : std::clamp(b.Confidence(), 0.0, 1.0);
+}
+
 }  // namespace
 
 Status ValidateEngineOptions(const EngineOptions& o) {
@@ -365,8 +374,7 @@ void Engine::PublishToBank(uint64_t key, const PatternModel& state) {
   p.key = key;
   p.embedding = state.embedding;
   p.best_arm = d;
-  p.gain = d == 0 ? 0.0 : std::max(0.0, b->Summary(0).mean_log_ms - b->Summary(d).mean_log_ms);
-  p.quality = d == 0 ? 0.0 : std::clamp(b->Confidence(), 0.0, 1.0);
+  DeploymentWorth(*b, &p.gain, &p.quality);
   p.usage = existing != nullptr ? existing->usage : 0;
   (void)bank_.Upsert(p);  // valid by construction
 }
@@ -376,15 +384,15 @@ void Engine::CollectSiblings() {
   for (const auto& [key, m] : models_) {
     const PatternBandit* b = learner_.Bandit(key);
     if (!m.has_embedding || b == nullptr || b->deployed_arm() == 0) continue;
-    const uint32_t d = b->deployed_arm();
-    const double gain = b->Summary(0).mean_log_ms - b->Summary(d).mean_log_ms;
-    const double weight = std::clamp(b->Confidence(), 0.0, 1.0) * gain;
+    double gain = 0.0, quality = 0.0;
+    DeploymentWorth(*b, &gain, &quality);
+    const double weight = quality * gain;
     const std::vector<uint32_t>* relations = learner_.Relations(key);
     if (!(weight > 0.0) || !std::isfinite(weight) || relations == nullptr || relations->empty()) continue;
     Sibling s;
     s.key = key;
     s.relations = *relations;
-    s.arm = d;
+    s.arm = b->deployed_arm();
     s.weight = weight;
     learner_.Owner(key, &s.database_oid, &s.role_oid);
     siblings_.push_back(s);
