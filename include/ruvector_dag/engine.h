@@ -130,6 +130,15 @@ struct PatternDecision {
   /// trial's value chose it: a host runs it only in its background explorer,
   /// never in a user's statement, and never skips it for want of value.
   bool validation = false;
+  /// Runs of the default plan the bandit needs before it can judge a
+  /// measured candidate that looks clearly faster (PatternBandit::
+  /// DefaultRunsWanted; 0 = none): a host that can run the default in the
+  /// background may measure them now rather than wait for the pattern's own
+  /// runs. verdict_gain_ms: what that candidate, deployed, is expected to
+  /// save within the horizon ((default - candidate latency) x future_runs x
+  /// (1 + tension); 0 = not valued: horizon 0 or no observed rate).
+  uint32_t default_runs_wanted = 0;
+  double verdict_gain_ms = 0.0;
 };
 
 enum class PatternEventType : uint8_t { kDeploy = 1, kRevert = 2, kReject = 3 };

@@ -283,6 +283,16 @@ class PatternBandit {
   /// compared with arm 0, its last run completed and it is not rejected:
   /// NextExploration finishes it before it starts another candidate.
   bool Started(uint32_t arm) const;
+  /// Runs of arm 0 a verdict waits for: while arm 0 is deployed, a candidate
+  /// that has the completed runs it needs to be compared with arm 0 (none
+  /// censored, not rejected) and whose mean is more than kPromisingGain
+  /// faster than arm 0's cannot be judged until arm 0's window has as many
+  /// runs too; this returns how many more it needs (the most promising such
+  /// candidate's; 0 = none waits, or arm 0 has no run yet to compare with).
+  /// A host that can run the default plan in the background may measure
+  /// them now instead of waiting for the pattern's own runs. `arm` (may be
+  /// null) receives that candidate, else 0.
+  uint32_t DefaultRunsWanted(uint32_t* arm = nullptr) const;
   /// Records a run. `censored` = the run hit a timeout after `latency_ms`
   /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.

@@ -449,7 +449,7 @@ bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms) {
   if (key == 0) return true;
   const Decision* d = FindDecision(s, key);
   if (d == nullptr) return true;
-  const bool explore = d->explore_arm > 0 && d->default_ms >= min_default_ms;
+  const bool explore = (d->explore_arm > 0 || d->default_runs_wanted > 0) && d->default_ms >= min_default_ms;
   return !explore && d->deployed_arm <= 0 && d->vector_state == kVectorNone;
 }
 
@@ -502,7 +502,8 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid) 
       if (own_only && c.role_oid != victim_role) continue;
       const Decision* d = FindDecision(s, c.pattern_key);
       bool done = c.unsafe != 0 || c.failures >= kMaxCaptureFailures ||
-                  (d != nullptr && d->explore_arm <= 0 && d->deployed_arm <= 0 && d->vector_state == kVectorNone);
+                  (d != nullptr && d->explore_arm <= 0 && d->default_runs_wanted == 0 && d->deployed_arm <= 0 &&
+                   d->vector_state == kVectorNone);
       if (done && (spent < 0 || c.captured_us < s->captures[spent].captured_us)) spent = i;
       if (oldest < 0 || c.captured_us < s->captures[oldest].captured_us) oldest = i;
     }
@@ -530,8 +531,9 @@ namespace {
 double ClampedLoad(const SteerState* s);
 
 /// The work a capture has at `now_us`: 1 = measure the candidate arm, 2 = a
-/// baseline run of arm 0 is due (by plannings and by BaselineSpacingUs), 0 =
-/// none.
+/// baseline run of arm 0 is due (by plannings and by BaselineSpacingUs), 3 =
+/// runs of arm 0 that a verdict on a measured candidate waits for
+/// (Decision::default_runs_wanted), 0 = none.
 int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePlan& plan, int64_t now_us,
                 const Decision** decision) {
   if (c.pattern_key == 0 || c.unsafe != 0 || c.failures >= kMaxCaptureFailures) return 0;
@@ -542,6 +544,12 @@ int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePl
       (d->last_baseline_us == 0 ||
        now_us - d->last_baseline_us >= BaselineSpacingUs(*d, plan.cpu_budget, ClampedLoad(s)))) {
     return 2;
+  }
+  // Before more runs of any candidate: the verdict is one measurement of the
+  // default away.
+  if (d->default_runs_wanted > 0 && d->deployed_arm <= 0 && d->validation == 0 &&
+      d->default_ms >= plan.min_default_ms) {
+    return 3;
   }
   if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
       d->default_ms >= plan.min_default_ms && (d->validation == 0 || plan.validation_credit_ms > 0.0)) {
@@ -629,10 +637,10 @@ double DefaultRunBaseMs(const CapturedStatement& c, const Decision& d) {
 
 JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const ExplorePlan& plan, double load) {
   JobPlan j;
-  if (work == 2) {
+  if (work == 2 || work == 3) {
     const double base = DefaultRunBaseMs(c, d);
     j.arm = 0;
-    j.runs = 1;
+    j.runs = work == 3 ? std::clamp<int>(d.default_runs_wanted, 1, kMaxJobRuns) : 1;
     j.streak = Streak(c, 0);
     j.timeout_ms =
         RunTimeoutMs(j.streak, 2.0 * plan.timeout_factor * base * load, base, load, plan.slack_ms);
@@ -720,6 +728,10 @@ double ExploreWeight(const Decision& d, double stake_ms) {
   return std::isfinite(d.priority) && d.priority > weight ? d.priority : weight;
 }
 
+int64_t WaitedUs(const CapturedStatement& c, int64_t now_us) {
+  return std::max<int64_t>(0, now_us - std::max(c.last_explored_us, c.captured_us));
+}
+
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan) {
   if (slot < 0 || slot >= kCaptureSlots) return 0.0;
   const CapturedStatement& c = s->captures[slot];
@@ -729,12 +741,17 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   const JobPlan j = PlanJob(c, *d, work, plan, ClampedLoad(s));
   // A job that can never fit the budget is not planned at all.
   if (plan.max_credit_ms > 0.0 && j.min_timeout_ms > plan.max_credit_ms) return 0.0;
-  const int64_t since = std::max(c.last_explored_us, c.captured_us);
-  const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
+  const double waited_s = std::min(60.0, static_cast<double>(WaitedUs(c, now_us)) / 1e6);
   const double aging = 1.0 + waited_s / 10.0;
   if (work == 2) return kBaselineValue * aging;
   const double halving = static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
   const double cost = std::max(1e-3, static_cast<double>(j.runs) * j.expected_ms);
+  if (work == 3 && std::isfinite(d->verdict_gain_ms) && d->verdict_gain_ms > 0.0) {
+    // Valued as a trial is: the candidate's measured saving within the
+    // engine's horizon against the default runs' expected cost.
+    const double gain = d->verdict_gain_ms / halving;
+    return gain > cost ? (gain - cost) / cost * aging : 0.0;
+  }
   // A vote owed is not a trial the engine valued: it is ranked by what is at
   // stake, as an unvalued candidate.
   if (d->validation == 0 && std::isfinite(d->explore_gain_ms) && d->explore_gain_ms > 0.0) {
@@ -811,7 +828,13 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
         validation ? std::min(credit - spent, plan.validation_credit_ms - out->validation_ms) : credit - spent;
     if (static_cast<double>(j.runs) * j.timeout_ms > remaining) j.runs = 1;
     if (j.timeout_ms > remaining) {
-      if (remaining < j.min_timeout_ms) continue;
+      if (remaining < j.min_timeout_ms) {
+        // The most valuable job, kept waiting for credit for
+        // kMaxCreditWaitUs: the credit is saved up for it rather than spent
+        // by the cheaper jobs after it, which otherwise can take it forever.
+        if (k == 0 && !validation && WaitedUs(c, now_us) >= kMaxCreditWaitUs) break;
+        continue;
+      }
       j.timeout_ms = static_cast<int>(remaining);
     }
     ExploreJob& job = out->jobs[out->job_count++];
@@ -823,14 +846,16 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     job.timeout_ms = j.timeout_ms;
     spent += static_cast<double>(j.runs) * j.timeout_ms;
     if (validation) out->validation_ms += static_cast<double>(j.runs) * j.timeout_ms;
-    if (work == 2) {
-      // A baseline run measures the default now: it is the load probe too.
+    if (work == 2 || work == 3) {
+      // A run of the default measures the load too.
       job.probe = 1;
       job.expected_ms = ProbeExpectedMs(c, *d);
       has_probe = true;
-      Decision* due = FindDecision(s, c.pattern_key);
-      due->since_baseline = 0;
-      due->last_baseline_us = now_us;
+      if (work == 2) {
+        Decision* due = FindDecision(s, c.pattern_key);
+        due->since_baseline = 0;
+        due->last_baseline_us = now_us;
+      }
     } else if (j.streak > 0 && probe_capture < 0) {
       probe_capture = i;
     }

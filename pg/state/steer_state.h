@@ -140,6 +140,13 @@ struct Decision {
   /// validation credit (ExplorePlan::validation_credit_ms), never a user's
   /// statement.
   uint8_t validation = 0;
+  /// Runs of the default plan a verdict on a measured, clearly faster
+  /// candidate waits for (ruvector_dag::PatternDecision::default_runs_wanted;
+  /// 0 = none): the background explorer measures them on the capture
+  /// (CaptureWork 3) instead of leaving them to the pattern's own runs, and
+  /// verdict_gain_ms is what that verdict is worth (0 = not valued).
+  uint8_t default_runs_wanted = 0;
+  double verdict_gain_ms = 0.0;
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend
@@ -645,7 +652,10 @@ double ExploreWeight(const Decision& d, double stake_ms);
 /// aging. The expected cost is runs x (the value model's latency of the arm x
 /// load, no less than the best measured latency x load /
 /// kMaxPredictedSpeedup; without a prediction the best measured latency x
-/// load), at most the timeout (the timeout after a timeout). 0 = no work.
+/// load), at most the timeout (the timeout after a timeout). Runs of the
+/// default that a verdict waits for (Decision::default_runs_wanted) are
+/// worth (verdict_gain_ms - cost) / cost x the same aging when the engine
+/// valued the verdict, else as an unvalued candidate. 0 = no work.
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan);
 inline constexpr double kBaselineValue = 1e12;
 
@@ -675,7 +685,10 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// best x load, timeout_factor x best x load) + slack_ms) on a first attempt
 /// (a run that beats the best is never cut) --, or one run of arm 0 with timeout = ceil(2 x
 /// timeout_factor x the default's latency x load + slack_ms) when the
-/// baseline is due (its counter is reset; the run is a load probe). `load`
+/// baseline is due (its counter is reset; the run is a load probe), or,
+/// before any run of a candidate, Decision::default_runs_wanted runs of arm 0
+/// (at most kMaxJobRuns, the same timeout; load probes too) when a verdict on
+/// a measured candidate waits for them and no arm is deployed. `load`
 /// is s->explore_load (clamped to [1, kMaxExploreLoad]). A run of an arm
 /// whose last runs on that statement timed out gets its timeout doubled per
 /// consecutive timeout (at most kMaxTimeoutDoublings times, and not beyond
@@ -684,10 +697,19 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// has no baseline run, one run of arm 0 on such a capture is added as a load
 /// probe. Every job fits the credit: one that does not is shortened (one
 /// run, then a timeout down to the minimum factor), else left for later
-/// (and never planned when it cannot fit max_credit_ms). Timeouts are at
+/// (and never planned when it cannot fit max_credit_ms; the most valuable
+/// job left for later kMaxCreditWaitUs ago stops the batch there, so that
+/// the credit saves up for it). Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
+/// How long the most valuable job may wait for credit while less valuable
+/// jobs that fit take it: once it has waited this long since its capture's
+/// last exploration (or capture), PlanExploreBatch plans nothing until the
+/// credit fits it (a validation job excepted: its own credit bounds it).
+inline constexpr int64_t kMaxCreditWaitUs = 10 * int64_t{1000000};
+/// Microseconds since capture `c` was last explored (or captured).
+int64_t WaitedUs(const CapturedStatement& c, int64_t now_us);
 
 /// A probe (a run of the default plan) took `latency_ms` where the default's
 /// measured latency is `expected_ms`: the load is their ratio, clamped to

@@ -742,6 +742,79 @@ TEST(CaptureTest, TheEngineValueOfATrialOrdersTheWorkAndATrialThatCannotPayGetsN
   EXPECT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 0);
 }
 
+TEST(CaptureTest, DefaultRunsAVerdictWaitsForAreMeasuredBeforeMoreCandidateRuns) {
+  auto s = NewState();
+  // Pattern 1: candidate 3 measured clearly faster, its verdict waits for two
+  // more runs of the default; pattern 2: an ordinary trial of candidate 4.
+  Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 40.0);
+  Decide(s.get(), 2, 0, 4, 100.0, 0.0);
+  Capture(s.get(), 1, 7, 10, 100);
+  Capture(s.get(), 2, 7, 10, 100);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  const int slot1 = FindCapture(s.get(), 1);
+  const ExplorePlan plan = Plan();
+  ExploreRequest r;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  EXPECT_EQ(r.jobs[0].arm, 3);  // without the field: the candidate, as before
+  d1->default_runs_wanted = 2;
+  // Ruled in for a capture even with no candidate left to offer.
+  d1->explore_arm = -1;
+  EXPECT_FALSE(CaptureRuledOut(s.get(), 1, 0.0));
+  d1->explore_arm = 3;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  const ExploreJob* job = r.jobs[0].pattern_key == 1 ? &r.jobs[0] : &r.jobs[1];
+  EXPECT_EQ(job->arm, 0) << "the default, not more runs of the candidate";
+  EXPECT_EQ(job->runs, 2);
+  EXPECT_EQ(job->probe, 1) << "a run of the default measures the load";
+  EXPECT_EQ(FindDecision(s.get(), 1)->last_baseline_us, 0) << "not a baseline check";
+  // Valued by the engine: the candidate's saving within the horizon against
+  // two default runs of 100 ms.
+  d1->verdict_gain_ms = 3000.0;
+  const double aging = 1.0 + 900e-6 / 10.0;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
+  EXPECT_DOUBLE_EQ(ExploreValue(s.get(), slot1, 1000, plan), (3000.0 - 200.0) / 200.0 * aging);
+  d1->verdict_gain_ms = 150.0;  // worth less than the runs cost
+  EXPECT_EQ(ExploreValue(s.get(), slot1, 1000, plan), 0.0);
+  // Once an arm is deployed, baseline checks measure the default instead.
+  d1->verdict_gain_ms = 3000.0;
+  d1->deployed_arm = 3;
+  d1->deployed_ms = 40.0;
+  d1->explore_arm = 2;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
+  job = r.jobs[0].pattern_key == 1 ? &r.jobs[0] : &r.jobs[1];
+  EXPECT_EQ(job->arm, 2);
+}
+
+TEST(CaptureTest, TheMostValuableJobWaitsForCreditBoundedlyThenTheCreditIsSavedForIt) {
+  auto s = NewState();
+  Decision* slow = Decide(s.get(), 1, 0, 3, 300.0, 0.0);   // worth most, needs >= 362 ms of credit
+  Decision* quick = Decide(s.get(), 2, 0, 4, 10.0, 0.0);   // fits any batch
+  slow->explore_gain_ms = 1e6;
+  quick->explore_gain_ms = 1000.0;
+  Capture(s.get(), 1, 7, 10, 0);
+  Capture(s.get(), 2, 7, 10, 0);
+  const ExplorePlan plan = Plan(16, 0, 0, 0.0, 100.0);  // 100 ms of credit
+  ASSERT_GT(ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, plan),
+            ExploreValue(s.get(), FindCapture(s.get(), 2), 1000, plan));
+  ExploreRequest r;
+  // Within its wait the cheaper job takes the credit ...
+  for (int64_t t : {int64_t{1000}, kMaxCreditWaitUs / 2}) {
+    ASSERT_EQ(PlanExploreBatch(s.get(), t, plan, &r), 1) << t;
+    EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  }
+  // ... after it, nothing is planned until the credit fits the job,
+  const int64_t late = kMaxCreditWaitUs + 1000;
+  EXPECT_EQ(PlanExploreBatch(s.get(), late, plan, &r), 0);
+  EXPECT_EQ(PlanExploreBatch(s.get(), late, Plan(16, 0, 0, 0.0, 361.0), &r), 0);
+  ASSERT_GE(PlanExploreBatch(s.get(), late, Plan(16, 0, 0, 0.0, 400.0), &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[0].runs, 1);
+  // and then the cheaper one's turn comes again.
+  EXPECT_EQ(PlanExploreBatch(s.get(), late + 1000, plan, &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+}
+
 TEST(CaptureTest, TensionAndTheValueModelOrderTheWorkAndSizeTimeouts) {
   auto s = NewState();
   Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms

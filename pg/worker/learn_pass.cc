@@ -783,7 +783,8 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     }
     filter_changed = filter_changed || d->query_id != u.query_id || d->deployed_arm != u.deployed_arm ||
                      d->explore_arm != u.explore_arm ||
-                     ((d->explore_arm > 0 || u.explore_arm > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms));
+                     ((d->explore_arm > 0 || u.explore_arm > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms)) ||
+                     (d->default_runs_wanted > 0) != (u.default_runs_wanted > 0);
     d->query_id = u.query_id;
     d->database_oid = u.database_oid;
     d->role_oid = u.role_oid;
@@ -806,6 +807,8 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->tension = u.tension;
     d->priority = u.priority;
     d->explore_gain_ms = u.explore_gain_ms;
+    d->default_runs_wanted = static_cast<uint8_t>(std::min<uint32_t>(u.default_runs_wanted, 255));
+    d->verdict_gain_ms = u.verdict_gain_ms;
     d->updated_us = now;
     // A pattern split by constants: its plannings with constants become the
     // constants' patterns; it neither explores nor serves an arm itself.
@@ -813,6 +816,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     if (d->split != 0) {
       d->explore_arm = -1;
       d->deployed_arm = 0;
+      d->default_runs_wanted = 0;
     }
     // A re-validation wants a fresh run of the default plan: the explorer
     // makes one when it can re-execute the statement (never a user's run).

@@ -680,6 +680,18 @@ void Engine::Annotate(uint64_t key, PatternDecision* d) const {
   }
   d->tension = tension;
   d->priority = learner_.TimeAtStake(key, clock_us_) * (1.0 + tension);
+  // What the verdict that waits for default runs is worth: the candidate's
+  // measured saving over the runs expected within the horizon.
+  const PatternBandit* b = learner_.Bandit(key);
+  uint32_t verdict_arm = 0;
+  d->verdict_gain_ms = 0.0;
+  if (d->default_runs_wanted > 0 && b != nullptr && b->DefaultRunsWanted(&verdict_arm) > 0 &&
+      options_.exploration_horizon_s > 0.0) {
+    const double saving = std::exp(b->Summary(0).mean_log_ms) - std::exp(b->Summary(verdict_arm).mean_log_ms);
+    const double gain =
+        saving * learner_.FutureRuns(key, clock_us_, options_.exploration_horizon_s) * (1.0 + tension);
+    if (std::isfinite(gain) && gain > 0.0) d->verdict_gain_ms = gain;
+  }
 }
 
 bool Engine::TakeTrainToken(PatternModel* model, uint32_t arm, int64_t at_us) {

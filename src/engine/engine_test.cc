@@ -991,6 +991,39 @@ TEST(EngineTrialValueTest, AStartedArmIsValuedOnItsRunsAndARefutedOneIsNotOffere
   EXPECT_EQ(slow->patterns().DeployedArm(1), 0u);
 }
 
+TEST(EngineTrialValueTest, AVerdictThatWaitsForDefaultRunsAsksForThemWithItsWorth) {
+  // Served once a second at 100 ms; an explorer measured arm 1 four times
+  // at 40 ms after the pattern's second run: the verdict waits for two more
+  // runs of the default (min_runs 4), which a host may measure now.
+  auto engine = Engine::Create(HostOptions()).value();
+  HostPass(engine.get(), {HostRun(1, 0, 100.0, kSecondUs), HostRun(1, 0, 101.0, 2 * kSecondUs)}, {});
+  EXPECT_EQ(engine->Decide(1)->default_runs_wanted, 0u) << "nothing measured yet";
+  std::vector<PatternRun> trial;
+  for (int i = 0; i < 4; ++i) trial.push_back(HostRun(1, 1, 40.0 + i, 2 * kSecondUs + 1 + i));
+  HostPass(engine.get(), trial, {});
+  const PatternDecision waiting = engine->Decide(1).value();
+  ASSERT_EQ(waiting.deployed_arm, 0);
+  EXPECT_EQ(waiting.default_runs_wanted, 2u);
+  // About 60 ms saved on each run of the hour ahead.
+  EXPECT_GT(waiting.future_runs, 100.0);
+  EXPECT_NEAR(waiting.verdict_gain_ms / waiting.future_runs, 59.0 * (1.0 + waiting.tension), 1.5);
+  // The default's runs arrive (from the host's background runs or the
+  // pattern's own): the verdict deploys the arm and nothing is wanted.
+  HostPass(engine.get(), {HostRun(1, 0, 99.0, 3 * kSecondUs), HostRun(1, 0, 100.5, 3 * kSecondUs + 1)}, {});
+  const PatternDecision judged = engine->Decide(1).value();
+  EXPECT_EQ(judged.deployed_arm, 1);
+  EXPECT_EQ(judged.default_runs_wanted, 0u);
+  EXPECT_EQ(judged.verdict_gain_ms, 0.0);
+  // With the horizon at 0 nothing is valued: still wanted, worth unknown.
+  EngineOptions o = HostOptions();
+  o.exploration_horizon_s = 0.0;
+  auto unvalued = Engine::Create(o).value();
+  HostPass(unvalued.get(), {HostRun(1, 0, 100.0, kSecondUs), HostRun(1, 0, 101.0, 2 * kSecondUs)}, {});
+  HostPass(unvalued.get(), trial, {});
+  EXPECT_EQ(unvalued->Decide(1)->default_runs_wanted, 2u);
+  EXPECT_EQ(unvalued->Decide(1)->verdict_gain_ms, 0.0);
+}
+
 TEST(EngineTrialValueTest, AnArmWhoseRunTimedOutIsStillWorthItsRetry) {
   // A timeout is a lower bound (often of a loaded server), not a verdict:
   // the arm keeps its value and its retry (with a longer timeout) is offered.

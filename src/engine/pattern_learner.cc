@@ -168,6 +168,7 @@ PatternDecision PatternLearner::Describe(uint64_t key, const Entry& e) const {
   u.deployments = b.deployments();
   u.reverts = b.reverts();
   u.baseline_wanted = e.revalidate_since_us != 0 && e.fresh_default_runs == 0;
+  u.default_runs_wanted = b.DefaultRunsWanted();
   u.database_oid = e.database_oid;
   u.role_oid = e.role_oid;
   return u;

@@ -249,6 +249,29 @@ bool PatternBandit::Started(uint32_t arm) const {
   return !s.rejected && !RetryDue(arm) && s.since_reset > 0 && s.since_reset < MinRuns(arm) && s.censored_streak == 0;
 }
 
+uint32_t PatternBandit::DefaultRunsWanted(uint32_t* arm) const {
+  if (arm != nullptr) *arm = 0;
+  if (deployed_ != 0) return 0;
+  double m0, v0;
+  uint32_t n0, c0;
+  Stats(0, options_.window, &m0, &v0, &n0, &c0);
+  if (n0 == 0) return 0;
+  uint32_t wanted = 0;
+  double best_gain = kPromisingGain;
+  for (uint32_t a = 1; a < options_.num_arms; ++a) {
+    const ArmState& s = arms_[a];
+    if (s.rejected || n0 >= MinRuns(a)) continue;
+    double ma, va;
+    uint32_t na, ca;
+    Stats(a, options_.window, &ma, &va, &na, &ca);
+    if (ca > 0 || na < MinRuns(a) || !(m0 - ma > best_gain)) continue;
+    best_gain = m0 - ma;
+    wanted = MinRuns(a) - n0;
+    if (arm != nullptr) *arm = a;
+  }
+  return wanted;
+}
+
 int32_t PatternBandit::NextExploration() const {
   for (uint32_t a : order_) {
     if (Explorable(a) && Started(a)) return static_cast<int32_t>(a);

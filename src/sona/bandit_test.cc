@@ -172,6 +172,39 @@ TEST(BanditTest, APromisingPriorIsMeasuredToItsVerdictBeforeOtherArms) {
   EXPECT_EQ(b.NextExploration(), 1);
 }
 
+TEST(BanditTest, AMeasuredCandidateSaysHowManyDefaultRunsItsVerdictWaitsFor) {
+  PatternBandit b = PatternBandit::Create(FourArms()).value();  // min_runs 5
+  uint32_t arm = 9;
+  EXPECT_EQ(b.DefaultRunsWanted(&arm), 0u) << "nothing measured";
+  EXPECT_EQ(arm, 0u);
+  ASSERT_TRUE(b.Observe(0, 100.0).ok());
+  for (double ms : {40.0, 42.0, 38.0, 41.0}) ASSERT_TRUE(b.Observe(2, ms).ok());
+  EXPECT_EQ(b.DefaultRunsWanted(), 0u) << "arm 2 still needs its own runs";
+  ASSERT_TRUE(b.Observe(2, 39.0).ok());
+  // Arm 3: measured, slower than the default: no verdict is worth waiting for.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.Observe(3, 150.0 + i).ok());
+  EXPECT_EQ(b.DefaultRunsWanted(&arm), 4u);
+  EXPECT_EQ(arm, 2u);
+  ASSERT_EQ(b.deployed_arm(), 0u) << "one default run cannot judge it";
+  for (double ms : {104.0, 96.0, 101.0}) ASSERT_TRUE(b.Observe(0, ms).ok());
+  EXPECT_EQ(b.DefaultRunsWanted(), 1u);
+  ASSERT_TRUE(b.Observe(0, 99.0).ok());
+  EXPECT_EQ(b.deployed_arm(), 2u) << "the fifth default run completes the verdict";
+  EXPECT_EQ(b.DefaultRunsWanted(), 0u) << "deployed: baseline checks take over";
+
+  // A prior's arm is judged after kPriorMinRuns runs on each side; an arm
+  // only a little faster (within kPromisingGain) is left to the pattern's own runs.
+  PatternBandit p = PatternBandit::Create(FourArms()).value();
+  p.SetPrior(1);
+  ASSERT_TRUE(p.Observe(0, 100.0).ok());
+  for (double ms : {50.0, 52.0, 51.0}) ASSERT_TRUE(p.Observe(1, ms).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(p.Observe(2, 90.0 + i).ok());
+  EXPECT_EQ(p.DefaultRunsWanted(&arm), 2u);
+  EXPECT_EQ(arm, 1u);
+  ASSERT_TRUE(p.Observe(1, 200.0, /*censored=*/true).ok());
+  EXPECT_EQ(p.DefaultRunsWanted(), 0u) << "a censored run in its window: no verdict from completed runs yet";
+}
+
 TEST(BanditTest, AnArmBeingMeasuredIsFinishedBeforeANewOrderStartsAnother) {
   PatternBandit b = PatternBandit::Create(FourArms()).value();
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + i).ok());
