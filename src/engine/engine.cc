@@ -560,8 +560,27 @@ Engine::TrialValue Engine::ValueTrial(uint64_t key, uint32_t arm, const double* 
   const double tension = it != models_.end() ? std::clamp(it->second.tension, 0.0, 1.0) : 0.0;
   v.valued = true;
   v.future_runs = learner_.FutureRuns(key, clock_us_, options_.exploration_horizon_s);
-  v.gain_ms = gain * v.future_runs * (1.0 + tension);
-  v.cost_ms = per_run * static_cast<double>(b->RunsToJudge(arm));
+  // An arm with the runs it needs to be compared is judged once its gain
+  // over the reference clears the deployment bound or falls below it: at the
+  // measured spread that takes n runs a side with |gain - min_improvement|
+  // >= z x spread x sqrt(2 / n). Those runs are the trial's cost; when they
+  // are more than the bandit measures before it gives the arm up, no verdict
+  // is in reach -- an arm within the noise of its reference, which the
+  // bandit's optimism would measure to that cap -- and the trial is worth
+  // nothing.
+  double runs = static_cast<double>(b->RunsToJudge(arm));
+  bool in_reach = true;
+  if (runs <= 1.0 && s.runs >= 2 && s.censored == 0 && !s.rejected && ref.runs >= 2) {
+    const double spread = std::sqrt(0.5 * (s.sd_log_ms * s.sd_log_ms + ref.sd_log_ms * ref.sd_log_ms));
+    const double margin = std::abs(log_ref - s.mean_log_ms - options_.bandit.min_improvement);
+    const double left = static_cast<double>(options_.bandit.max_explore_runs) - s.runs;
+    const double z = options_.bandit.confidence_z * spread;
+    const double needed = margin > 0.0 ? std::ceil(2.0 * z * z / (margin * margin)) - s.runs : left + 1.0;
+    in_reach = needed <= left;
+    runs = std::clamp(needed, 1.0, std::max(1.0, left));
+  }
+  v.cost_ms = per_run * runs;
+  v.gain_ms = in_reach ? gain * v.future_runs * (1.0 + tension) : 0.0;
   if (!std::isfinite(v.gain_ms) || !std::isfinite(v.cost_ms)) v = TrialValue{};
   return v;
 }
