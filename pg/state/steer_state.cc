@@ -829,10 +829,13 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     if (static_cast<double>(j.runs) * j.timeout_ms > remaining) j.runs = 1;
     if (j.timeout_ms > remaining) {
       if (remaining < j.min_timeout_ms) {
-        // The most valuable job, kept waiting for credit for
+        // The most valuable trial, kept waiting for credit for
         // kMaxCreditWaitUs: the credit is saved up for it rather than spent
         // by the cheaper jobs after it, which otherwise can take it forever.
-        if (k == 0 && !validation && WaitedUs(c, now_us) >= kMaxCreditWaitUs) break;
+        // (Not for a baseline check: it is ranked first whatever it is worth
+        // now, and saving up for a slow default's run at a high load would
+        // stall every trial for as long.)
+        if (k == 0 && work != 2 && !validation && WaitedUs(c, now_us) >= kMaxCreditWaitUs) break;
         continue;
       }
       j.timeout_ms = static_cast<int>(remaining);

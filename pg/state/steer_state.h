@@ -698,15 +698,16 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// probe. Every job fits the credit: one that does not is shortened (one
 /// run, then a timeout down to the minimum factor), else left for later
 /// (and never planned when it cannot fit max_credit_ms; the most valuable
-/// job left for later kMaxCreditWaitUs ago stops the batch there, so that
+/// job, a trial left for later kMaxCreditWaitUs ago, stops the batch there, so that
 /// the credit saves up for it). Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
-/// How long the most valuable job may wait for credit while less valuable
+/// How long the most valuable trial may wait for credit while less valuable
 /// jobs that fit take it: once it has waited this long since its capture's
 /// last exploration (or capture), PlanExploreBatch plans nothing until the
-/// credit fits it (a validation job excepted: its own credit bounds it).
+/// credit fits it (not for a baseline check, nor a validation job: its own
+/// credit bounds it).
 inline constexpr int64_t kMaxCreditWaitUs = 10 * int64_t{1000000};
 /// Microseconds since capture `c` was last explored (or captured).
 int64_t WaitedUs(const CapturedStatement& c, int64_t now_us);

@@ -813,6 +813,14 @@ TEST(CaptureTest, TheMostValuableJobWaitsForCreditBoundedlyThenTheCreditIsSavedF
   // and then the cheaper one's turn comes again.
   EXPECT_EQ(PlanExploreBatch(s.get(), late + 1000, plan, &r), 1);
   EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  // A baseline check that does not fit is never saved up for: at a high
+  // load a slow default's run would stall every trial for as long.
+  slow->deployed_arm = 3;
+  slow->deployed_ms = 100.0;
+  slow->since_baseline = 16;
+  const int64_t later = late + 2 * kMaxCreditWaitUs;
+  ASSERT_EQ(PlanExploreBatch(s.get(), later, plan, &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
 }
 
 TEST(CaptureTest, TensionAndTheValueModelOrderTheWorkAndSizeTimeouts) {
