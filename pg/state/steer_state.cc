@@ -764,6 +764,11 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   return weight * (0.5 / halving) / cost * aging;
 }
 
+double PlanCreditMs(double credit_us) {
+  const double ms = credit_us / 1000.0;
+  return ms > kSpentCreditMs ? ms : kSpentCreditMs;
+}
+
 bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& plan, uint32_t* database_oid,
                       uint32_t* role_oid) {
   int top = -1;

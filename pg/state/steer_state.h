@@ -668,6 +668,13 @@ inline constexpr double kBaselineValue = 1e12;
 /// plan while other roles' candidates wait. 0 when cpu_budget <= 0.
 int64_t BaselineSpacingUs(const Decision& d, double cpu_budget, double load);
 
+/// ExplorePlan::credit_ms for an explorer credit of `credit_us`: what is
+/// left of it, and when nothing is (a finished batch was just charged, and
+/// the credit is spent or owed), kSpentCreditMs -- a credit no job fits --,
+/// never the 0 that means "unlimited".
+double PlanCreditMs(double credit_us);
+inline constexpr double kSpentCreditMs = 1e-3;
+
 /// The (database, role) of the most valuable work (ExploreValue), without
 /// changing anything; false when there is none.
 bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& plan, uint32_t* database_oid,

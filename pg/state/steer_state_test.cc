@@ -823,6 +823,24 @@ TEST(CaptureTest, TheMostValuableJobWaitsForCreditBoundedlyThenTheCreditIsSavedF
   EXPECT_EQ(r.jobs[0].pattern_key, 2u);
 }
 
+TEST(CaptureTest, ASpentCreditPlansNothingAndIsNeverTakenForAnUnlimitedOne) {
+  auto s = NewState();
+  Decide(s.get(), 1, 0, 3, 100.0, 0.0);
+  Capture(s.get(), 1, 7, 10, 0);
+  ExploreRequest r;
+  // The worker charges a finished batch and plans the next one at once: a
+  // credit the charge used up (or overdrew) must plan no job, where a plan
+  // credit of 0 would mean "unlimited" (a batch of full-length jobs).
+  for (double credit_us : {0.0, -1.0, -500000.0}) {
+    const double credit_ms = PlanCreditMs(credit_us);
+    EXPECT_GT(credit_ms, 0.0);
+    EXPECT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, credit_ms), &r), 0) << credit_us;
+  }
+  EXPECT_DOUBLE_EQ(PlanCreditMs(250000.0), 250.0);
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, PlanCreditMs(250000.0)), &r), 1);
+  EXPECT_LE(r.jobs[0].runs * r.jobs[0].timeout_ms, 250);
+}
+
 TEST(CaptureTest, TensionAndTheValueModelOrderTheWorkAndSizeTimeouts) {
   auto s = NewState();
   Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 0.0);  // candidate 3, default 100 ms

@@ -187,7 +187,7 @@ ExplorePlan CurrentPlan(const double* stake_ms) {
   plan.runs = kRunsPerJob;
   plan.baseline_interval = static_cast<uint32_t>(g_baseline_interval);
   plan.min_default_ms = g_explore_min_ms;
-  plan.credit_ms = std::max(0.0, g_credit_us / 1000.0);
+  plan.credit_ms = PlanCreditMs(g_credit_us);
   plan.max_credit_ms = MaxCreditUs() / 1000.0;
   plan.validation_credit_ms = std::max(0.0, g_validation_credit_us / 1000.0);
   plan.cpu_budget = g_explore_cpu_budget;
