@@ -818,6 +818,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
   double spent = 0.0;
   out->validation_ms = 0.0;
   bool has_probe = false;
+  bool borrowed = false;   // a trial borrowed beyond the credit (at most one per batch)
   int probe_capture = -1;  // a capture whose candidate timed out last time
   for (int k = 0; k < candidates && out->job_count < kMaxExploreJobs; ++k) {
     const int i = order[k];
@@ -831,19 +832,23 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     const bool validation = work == 1 && d->validation != 0;
     const double remaining =
         validation ? std::min(credit - spent, plan.validation_credit_ms - out->validation_ms) : credit - spent;
-    if (static_cast<double>(j.runs) * j.timeout_ms > remaining) j.runs = 1;
-    if (j.timeout_ms > remaining) {
-      if (remaining < j.min_timeout_ms) {
-        // The most valuable trial, kept waiting for credit for
-        // kMaxCreditWaitUs: the credit is saved up for it rather than spent
-        // by the cheaper jobs after it, which otherwise can take it forever.
-        // (Not for a baseline check: it is ranked first whatever it is worth
-        // now, and saving up for a slow default's run at a high load would
-        // stall every trial for as long.)
-        if (k == 0 && work != 2 && !validation && WaitedUs(c, now_us) >= kMaxCreditWaitUs) break;
-        continue;
+    const double worst = static_cast<double>(j.runs) * j.timeout_ms;
+    if (worst > remaining && !borrowed && work != 2 && !validation && plan.max_credit_ms > 0.0 &&
+        remaining > kSpentCreditMs && worst <= remaining + plan.max_credit_ms) {
+      // The first trial that does not fit what is left borrows for its
+      // whole job, at most max_credit_ms beyond the credit: cut to fit, a
+      // slow pattern's trial would get one run per batch and its verdict
+      // would wait for several refills while cheaper jobs take each one.
+      // The debt is owed in full before the next batch; nothing after it in
+      // this batch fits. (Not a baseline check: it is ranked first whatever
+      // it is worth now.)
+      borrowed = true;
+    } else {
+      if (worst > remaining) j.runs = 1;
+      if (j.timeout_ms > remaining) {
+        if (remaining < j.min_timeout_ms) continue;
+        j.timeout_ms = static_cast<int>(remaining);
       }
-      j.timeout_ms = static_cast<int>(remaining);
     }
     ExploreJob& job = out->jobs[out->job_count++];
     job = ExploreJob();

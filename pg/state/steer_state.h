@@ -704,18 +704,14 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// has no baseline run, one run of arm 0 on such a capture is added as a load
 /// probe. Every job fits the credit: one that does not is shortened (one
 /// run, then a timeout down to the minimum factor), else left for later
-/// (and never planned when it cannot fit max_credit_ms; the most valuable
-/// job, a trial left for later kMaxCreditWaitUs ago, stops the batch there, so that
-/// the credit saves up for it). Timeouts are at
+/// (and never planned when it cannot fit max_credit_ms) -- except the first
+/// trial (not a baseline check nor a validation job) that does not fit while
+/// some credit is left: it is planned whole when that overdraws the credit by
+/// at most max_credit_ms (owed before the next batch; nothing after it
+/// fits). Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
-/// How long the most valuable trial may wait for credit while less valuable
-/// jobs that fit take it: once it has waited this long since its capture's
-/// last exploration (or capture), PlanExploreBatch plans nothing until the
-/// credit fits it (not for a baseline check, nor a validation job: its own
-/// credit bounds it).
-inline constexpr int64_t kMaxCreditWaitUs = 10 * int64_t{1000000};
 /// Microseconds since capture `c` was last explored (or captured).
 int64_t WaitedUs(const CapturedStatement& c, int64_t now_us);
 

@@ -786,41 +786,41 @@ TEST(CaptureTest, DefaultRunsAVerdictWaitsForAreMeasuredBeforeMoreCandidateRuns)
   EXPECT_EQ(job->arm, 2);
 }
 
-TEST(CaptureTest, TheMostValuableJobWaitsForCreditBoundedlyThenTheCreditIsSavedForIt) {
+TEST(CaptureTest, TheFirstTrialThatDoesNotFitBorrowsForItsWholeJobOncePerBatch) {
   auto s = NewState();
-  Decision* slow = Decide(s.get(), 1, 0, 3, 300.0, 0.0);   // worth most, needs >= 362 ms of credit
+  Decision* slow = Decide(s.get(), 1, 0, 3, 300.0, 0.0);   // worth most: 2 runs x 602 ms at worst
+  Decision* slow2 = Decide(s.get(), 3, 0, 2, 300.0, 0.0);  // the same, worth a little less
   Decision* quick = Decide(s.get(), 2, 0, 4, 10.0, 0.0);   // fits any batch
   slow->explore_gain_ms = 1e6;
+  slow2->explore_gain_ms = 9e5;
   quick->explore_gain_ms = 1000.0;
   Capture(s.get(), 1, 7, 10, 0);
   Capture(s.get(), 2, 7, 10, 0);
-  const ExplorePlan plan = Plan(16, 0, 0, 0.0, 100.0);  // 100 ms of credit
-  ASSERT_GT(ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, plan),
-            ExploreValue(s.get(), FindCapture(s.get(), 2), 1000, plan));
+  Capture(s.get(), 3, 7, 10, 0);
   ExploreRequest r;
-  // Within its wait the cheaper job takes the credit ...
-  for (int64_t t : {int64_t{1000}, kMaxCreditWaitUs / 2}) {
-    ASSERT_EQ(PlanExploreBatch(s.get(), t, plan, &r), 1) << t;
-    EXPECT_EQ(r.jobs[0].pattern_key, 2u);
-  }
-  // ... after it, nothing is planned until the credit fits the job,
-  const int64_t late = kMaxCreditWaitUs + 1000;
-  EXPECT_EQ(PlanExploreBatch(s.get(), late, plan, &r), 0);
-  EXPECT_EQ(PlanExploreBatch(s.get(), late, Plan(16, 0, 0, 0.0, 361.0), &r), 0);
-  ASSERT_GE(PlanExploreBatch(s.get(), late, Plan(16, 0, 0, 0.0, 400.0), &r), 1);
+  // 100 ms of credit, at most 3 s saved up: the first slow trial is planned
+  // whole (it overdraws by about 1.1 s, owed before the next batch) and
+  // nothing after it fits -- not the second slow trial, not the quick one.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 100.0, 3000.0), &r), 1);
   EXPECT_EQ(r.jobs[0].pattern_key, 1u);
-  EXPECT_EQ(r.jobs[0].runs, 1);
-  // and then the cheaper one's turn comes again.
-  EXPECT_EQ(PlanExploreBatch(s.get(), late + 1000, plan, &r), 1);
+  EXPECT_EQ(r.jobs[0].runs, 2);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 602);
+  // A debt beyond the most that can be saved up is not taken: the slow
+  // trials wait (a shortened run could not fit either) and the quick one runs.
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 100.0, 1000.0), &r), 1);
   EXPECT_EQ(r.jobs[0].pattern_key, 2u);
-  // A baseline check that does not fit is never saved up for: at a high
-  // load a slow default's run would stall every trial for as long.
+  // Nothing is borrowed against a credit that is spent.
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, PlanCreditMs(-2000.0), 3000.0), &r), 0);
+  // A baseline check is never planned on credit it does not have.
+  quick->explore_arm = -1;
+  slow->explore_arm = slow2->explore_arm = -1;
   slow->deployed_arm = 3;
   slow->deployed_ms = 100.0;
   slow->since_baseline = 16;
-  const int64_t later = late + 2 * kMaxCreditWaitUs;
-  ASSERT_EQ(PlanExploreBatch(s.get(), later, plan, &r), 1);
-  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 100.0, 3000.0), &r), 0);
 }
 
 TEST(CaptureTest, ASpentCreditPlansNothingAndIsNeverTakenForAnUnlimitedOne) {
