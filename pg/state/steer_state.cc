@@ -728,10 +728,6 @@ double ExploreWeight(const Decision& d, double stake_ms) {
   return std::isfinite(d.priority) && d.priority > weight ? d.priority : weight;
 }
 
-int64_t WaitedUs(const CapturedStatement& c, int64_t now_us) {
-  return std::max<int64_t>(0, now_us - std::max(c.last_explored_us, c.captured_us));
-}
-
 double ExploreValue(const SteerState* s, int slot, int64_t now_us, const ExplorePlan& plan) {
   if (slot < 0 || slot >= kCaptureSlots) return 0.0;
   const CapturedStatement& c = s->captures[slot];
@@ -741,7 +737,8 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   const JobPlan j = PlanJob(c, *d, work, plan, ClampedLoad(s));
   // A job that can never fit the budget is not planned at all.
   if (plan.max_credit_ms > 0.0 && j.min_timeout_ms > plan.max_credit_ms) return 0.0;
-  const double waited_s = std::min(60.0, static_cast<double>(WaitedUs(c, now_us)) / 1e6);
+  const int64_t since = std::max(c.last_explored_us, c.captured_us);
+  const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
   const double aging = 1.0 + waited_s / 10.0;
   if (work == 2) return kBaselineValue * aging;
   const double halving = static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));

@@ -712,8 +712,6 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
-/// Microseconds since capture `c` was last explored (or captured).
-int64_t WaitedUs(const CapturedStatement& c, int64_t now_us);
 
 /// A probe (a run of the default plan) took `latency_ms` where the default's
 /// measured latency is `expected_ms`: the load is their ratio, clamped to
