@@ -37,6 +37,7 @@ extern "C" {
 #include "worker/explorer.h"
 #include "worker/explorer_guard.h"
 #include "worker/foreground.h"
+#include "worker/learn_pass.h"
 #include "worker/vector_sample.h"
 
 extern "C" {
@@ -179,8 +180,14 @@ void CaptureStakes(int64_t now, double* stake_ms) {
 }
 
 /// The batch plan for the worker's next batch, within the credit.
-ExplorePlan CurrentPlan(const double* stake_ms) {
+/// The plan of the next batch (under SteerLock). `unlearned` (kMaxExploreJobs
+/// keys) receives the patterns of the last batch whose runs the learner has
+/// not read yet: that batch finished during the learning pass that ran just
+/// before this tick.
+ExplorePlan CurrentPlan(const double* stake_ms, uint64_t* unlearned) {
   ExplorePlan plan;
+  plan.unlearned_keys = unlearned;
+  plan.unlearned_count = UnlearnedPatterns(Steer()->explore, TrajectoriesReadUs(), unlearned);
   plan.timeout_factor = kTimeoutFactor;
   plan.min_timeout_factor = kMinTimeoutFactor;
   plan.slack_ms = kTimeoutSlackMs;
@@ -240,7 +247,8 @@ void FeedRunningExplorer(int64_t now, pid_t pid, bool may_plan, const double* st
   if (finished) AccountBatch(r->finished_us, r->yielded_us);
   const bool idle = finished && r->explorer_pid == 0 && Steer()->explorer_pid == pid;
   if (idle && may_plan) {
-    ExplorePlan plan = CurrentPlan(stake_ms);
+    uint64_t unlearned[kMaxExploreJobs];
+    ExplorePlan plan = CurrentPlan(stake_ms, unlearned);
     uint32_t db = 0, role = 0;
     const bool bandit_work = NextExploreOwner(Steer(), now, plan, &db, &role);
     if (!bandit_work || (db == r->database_oid && role == r->role_oid)) {
@@ -321,7 +329,8 @@ void ExplorerTick() {
   ExploreRequest* r = &Steer()->explore;
   int jobs = 0;
   if (may_plan) {
-    const ExplorePlan plan = CurrentPlan(stake_ms);
+    uint64_t unlearned[kMaxExploreJobs];
+    const ExplorePlan plan = CurrentPlan(stake_ms, unlearned);
     jobs = PlanExploreBatch(Steer(), now, plan, r);
     g_validation_credit_us -= r->validation_ms * 1000.0;
     jobs = PlanVectorJobs(Steer(), now, plan, r);
