@@ -516,14 +516,12 @@ CapturedStatement* ClaimCapture(SteerState* s, uint64_t key, uint32_t role_oid) 
   const int64_t last_explored = c->last_explored_us;
   const int32_t timeout_arm = c->timeout_arm;
   const uint32_t timeout_streak = c->timeout_streak;
-  const uint8_t probe_owed = c->probe_owed;
   *c = CapturedStatement();
   c->pattern_key = key;
   if (same) {
     c->last_explored_us = last_explored;
     c->timeout_arm = timeout_arm;
     c->timeout_streak = timeout_streak;
-    c->probe_owed = probe_owed;
   }
   return c;
 }
@@ -535,9 +533,7 @@ double ClampedLoad(const SteerState* s);
 /// The work a capture has at `now_us`: 1 = measure the candidate arm, 2 = a
 /// baseline run of arm 0 is due (by plannings and by BaselineSpacingUs), 3 =
 /// runs of arm 0 that a verdict on a measured candidate waits for
-/// (Decision::default_runs_wanted), 4 = one run of arm 0 owed before the
-/// candidate's next run because its last one here timed out
-/// (CapturedStatement::probe_owed), 0 = none.
+/// (Decision::default_runs_wanted), 0 = none.
 int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePlan& plan, int64_t now_us,
                 const Decision** decision) {
   if (c.pattern_key == 0 || c.unsafe != 0 || c.failures >= kMaxCaptureFailures) return 0;
@@ -561,12 +557,7 @@ int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePl
   }
   if (d->explore_arm > 0 && static_cast<uint32_t>(d->explore_arm) < s->arm_count &&
       d->default_ms >= plan.min_default_ms && (d->validation == 0 || plan.validation_credit_ms > 0.0)) {
-    // After a timeout, the default's run first: at its usual speed it shows
-    // that the bound is the arm's own and the learner retires the arm
-    // (PatternBandit::Observe) without a longer retry; slowed, it measures
-    // the load the retry's timeout is scaled by. (A vote's timeout is a
-    // verdict already.)
-    return c.probe_owed != 0 && d->validation == 0 ? 4 : 1;
+    return 1;
   }
   return 0;
 }
@@ -650,7 +641,7 @@ double DefaultRunBaseMs(const CapturedStatement& c, const Decision& d) {
 
 JobPlan PlanJob(const CapturedStatement& c, const Decision& d, int work, const ExplorePlan& plan, double load) {
   JobPlan j;
-  if (work >= 2) {
+  if (work == 2 || work == 3) {
     const double base = DefaultRunBaseMs(c, d);
     j.arm = 0;
     j.runs = work == 3 ? std::clamp<int>(d.default_runs_wanted, 1, kMaxJobRuns) : 1;
@@ -754,10 +745,7 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
   const double aging = 1.0 + waited_s / 10.0;
   if (work == 2) return kBaselineValue * aging;
-  // The default's run a timeout owes (work 4) is worth what the candidate's
-  // retry it precedes is worth, at its own cost.
-  const uint32_t streak = work == 4 ? Streak(c, d->explore_arm) : j.streak;
-  const double halving = static_cast<double>(1u << std::min<uint32_t>(streak, 20));
+  const double halving = static_cast<double>(1u << std::min<uint32_t>(j.streak, 20));
   const double cost = std::max(1e-3, static_cast<double>(j.runs) * j.expected_ms);
   if (work == 3 && std::isfinite(d->verdict_gain_ms) && d->verdict_gain_ms > 0.0) {
     // Valued as a trial is: the candidate's measured saving within the
@@ -882,7 +870,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
     job.timeout_ms = j.timeout_ms;
     spent += static_cast<double>(j.runs) * j.timeout_ms;
     if (validation) out->validation_ms += static_cast<double>(j.runs) * j.timeout_ms;
-    if (work >= 2) {
+    if (work == 2 || work == 3) {
       // A run of the default measures the load too.
       job.probe = 1;
       job.expected_ms = ProbeExpectedMs(c, *d);
@@ -939,8 +927,6 @@ double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, boo
 }
 
 void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out) {
-  if (arm == 0) c->probe_owed = 0;
-  if (arm > 0 && timed_out) c->probe_owed = 1;
   if (timed_out) {
     if (c->timeout_arm == arm) {
       if (c->timeout_streak < 1000) ++c->timeout_streak;

@@ -236,10 +236,6 @@ struct CapturedStatement {
   int64_t last_explored_us = 0;
   uint32_t failures = 0;   // explorer errors other than timeouts
   uint8_t unsafe = 0;      // refused at capture or by the explorer: never re-executed
-  /// A candidate's run timed out here and no run of the default followed
-  /// yet: the explorer runs the default first (CaptureWork 4), so that the
-  /// learner can tell the arm's slowness from a load before any retry.
-  uint8_t probe_owed = 0;
   /// Consecutive timeouts of `timeout_arm` on this statement (reset by a
   /// completed run of it): each one doubles that arm's next timeout.
   int32_t timeout_arm = -1;
@@ -736,9 +732,7 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
 /// the current estimate. Returns the new s->explore_load.
 double RecordLoadProbe(SteerState* s, double latency_ms, double expected_ms, bool timed_out, int64_t now_us);
 /// Updates a capture's timeout back-off after a run of `arm`: a timeout
-/// extends that arm's streak (or starts one), a completed run ends it. A
-/// candidate's timeout owes a run of the default (probe_owed); any run of
-/// the default pays it.
+/// extends that arm's streak (or starts one), a completed run ends it.
 void NoteRunOutcome(CapturedStatement* c, int arm, bool timed_out);
 
 /// What the planner hook should do for a planned pattern.

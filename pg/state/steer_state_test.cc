@@ -24,14 +24,6 @@ std::unique_ptr<SteerState> NewState() {
   return s;
 }
 
-/// A candidate's run of `arm` timed out on the capture, then the run of the
-/// default it owes completed (CaptureWork 4): the state in which its retry
-/// is planned.
-void TimedOutThenDefaultRan(CapturedStatement* c, int arm) {
-  NoteRunOutcome(c, arm, /*timed_out=*/true);
-  NoteRunOutcome(c, 0, /*timed_out=*/false);
-}
-
 TEST(SteerStateTest, BuiltinArmsAndCustomArms) {
   auto s = NewState();
   EXPECT_EQ(s->arm_count, static_cast<uint32_t>(kBuiltinArmCount));
@@ -504,7 +496,7 @@ TEST(CaptureTest, AJobMeasuresAsManyRunsAsTheLearnerNeedsToJudgeTheArm) {
   ASSERT_EQ(PlanExploreBatch(s.get(), 4000, Plan(16, 0, 0, 0.0, 500.0), &r), 1);
   EXPECT_EQ(r.jobs[0].runs, 1);
   // After a timeout: one longer run.
-  TimedOutThenDefaultRan(c, 3);
+  NoteRunOutcome(c, 3, /*timed_out=*/true);
   ASSERT_GE(PlanExploreBatch(s.get(), 5000, Plan(), &r), 1);
   EXPECT_EQ(r.jobs[0].runs, 1);
 }
@@ -544,7 +536,7 @@ TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   EXPECT_EQ(r.jobs[0].probe, 0);
   // Each consecutive timeout of arm 3 on this statement doubles its next
   // timeout (one run), up to 8 x the default (x load); a completed run ends it.
-  TimedOutThenDefaultRan(c, 3);
+  NoteRunOutcome(c, 3, /*timed_out=*/true);
   ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(), &r), 2);
   EXPECT_EQ(r.jobs[0].timeout_ms, 402);
   EXPECT_EQ(r.jobs[0].runs, 1);
@@ -554,9 +546,9 @@ TEST(CaptureTest, TimeoutsFollowTheLoadAndBackOffPerArm) {
   EXPECT_EQ(r.jobs[1].runs, 1);
   EXPECT_DOUBLE_EQ(r.jobs[1].expected_ms, 100.0);
   EXPECT_EQ(r.jobs[1].timeout_ms, 402);  // 2 x 2 x 100 + 2
-  TimedOutThenDefaultRan(c, 3);
-  TimedOutThenDefaultRan(c, 3);
-  TimedOutThenDefaultRan(c, 3);
+  NoteRunOutcome(c, 3, true);
+  NoteRunOutcome(c, 3, true);
+  NoteRunOutcome(c, 3, true);
   EXPECT_EQ(c->timeout_streak, 4u);
   ASSERT_GE(PlanExploreBatch(s.get(), 3000, Plan(), &r), 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 802);  // capped at 8 x 100 (not 16 x 200)
@@ -598,7 +590,7 @@ TEST(CaptureTest, AProbeIsMeasuredAgainstItsOwnStatementsDefaultTime) {
   Decide(s.get(), 1, 0, 3, 40.0, 0.0);
   CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
   c->reference_ms = 160.0;
-  TimedOutThenDefaultRan(c, 3);  // the batch then carries a probe
+  NoteRunOutcome(c, 3, /*timed_out=*/true);  // the batch then carries a probe
   ExploreRequest r;
   ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(), &r), 2);
   ASSERT_EQ(r.jobs[1].probe, 1);
@@ -689,7 +681,7 @@ TEST(CaptureTest, ATimedOutArmIsRetriedLongerAndSinksInTheOrder) {
   CapturedStatement* c = Capture(s.get(), 1, 7, 10, 100);
   Capture(s.get(), 2, 7, 10, 100);
   const double before = ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, Plan());
-  TimedOutThenDefaultRan(c, 3);
+  NoteRunOutcome(c, 3, true);
   // Its lower bound already passed the timeout: less plausible gain, a
   // longer (costlier) run -- still planned, never dropped.
   const double after = ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, Plan());
@@ -741,8 +733,8 @@ TEST(CaptureTest, TheEngineValueOfATrialOrdersTheWorkAndATrialThatCannotPayGetsN
   EXPECT_EQ(r.jobs[0].pattern_key, 1u);
   // ... also after a timeout that halves the plausible gain ...
   d2->explore_gain_ms = 1000.0;
-  TimedOutThenDefaultRan(&s->captures[slot2], 4);
-  TimedOutThenDefaultRan(&s->captures[slot2], 4);
+  NoteRunOutcome(&s->captures[slot2], 4, /*timed_out=*/true);
+  NoteRunOutcome(&s->captures[slot2], 4, /*timed_out=*/true);
   EXPECT_EQ(value(slot2), 0.0);  // 250 ms of gain against one run of 800 ms
   // ... and when nothing pays, no batch at all: the budget is a cap.
   d1->explore_gain_ms = 150.0;
@@ -836,50 +828,6 @@ TEST(CaptureTest, ABatchTheLearnerHasNotReadPlansNoMoreTrialsOrVerdictRunsOfItsP
   plan.unlearned_count = UnlearnedPatterns(last, 901, keys);
   for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
   ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
-}
-
-TEST(CaptureTest, ACandidatesTimeoutIsFollowedByARunOfTheDefaultBeforeItsRetry) {
-  auto s = NewState();
-  Decision* d = Decide(s.get(), 1, 0, 3, 100.0, 0.0);
-  d->explore_gain_ms = 5000.0;
-  Capture(s.get(), 1, 7, 10, 100);
-  const int slot = FindCapture(s.get(), 1);
-  CapturedStatement& c = s->captures[slot];
-  const ExplorePlan plan = Plan();
-  ExploreRequest r;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 1);
-  EXPECT_EQ(r.jobs[0].arm, 3);
-  // Arm 3 timed out: the next job runs the default once, as a load probe,
-  // not the arm again with a doubled timeout.
-  NoteRunOutcome(&c, 3, /*timed_out=*/true);
-  EXPECT_EQ(c.probe_owed, 1);
-  c.last_explored_us = 100;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 1);
-  EXPECT_EQ(r.jobs[0].arm, 0);
-  EXPECT_EQ(r.jobs[0].runs, 1);
-  EXPECT_EQ(r.jobs[0].probe, 1);
-  EXPECT_EQ(FindDecision(s.get(), 1)->last_baseline_us, 0) << "not a baseline check";
-  // Worth the retry it precedes (the engine's gain halved once) at its own
-  // cost: one run of the 100 ms default.
-  const double aging = 1.0 + 900e-6 / 10.0;
-  c.last_explored_us = 100;
-  EXPECT_DOUBLE_EQ(ExploreValue(s.get(), slot, 1000, plan), (2500.0 - 100.0) / 100.0 * aging);
-  // Once the default ran, the learner still offering arm 3 gets its retry.
-  NoteRunOutcome(&c, 0, /*timed_out=*/false);
-  EXPECT_EQ(c.probe_owed, 0);
-  c.last_explored_us = 100;
-  ASSERT_GE(PlanExploreBatch(s.get(), 1000, plan, &r), 1);  // (with a probe while it times out)
-  EXPECT_EQ(r.jobs[0].arm, 3);
-  EXPECT_EQ(r.jobs[0].runs, 1) << "one longer run after a timeout";
-  EXPECT_EQ(r.jobs[0].timeout_ms, 402);
-  // A vote owed: its timeout is a verdict, no run of the default first.
-  NoteRunOutcome(&c, 3, /*timed_out=*/true);
-  d->validation = 1;
-  ExplorePlan votes = Plan();
-  votes.validation_credit_ms = 1e6;
-  c.last_explored_us = 100;
-  ASSERT_GE(PlanExploreBatch(s.get(), 1000, votes, &r), 1);
-  EXPECT_EQ(r.jobs[0].arm, 3);
 }
 
 TEST(CaptureTest, TheFirstTrialThatDoesNotFitBorrowsForItsWholeJobOncePerBatch) {
@@ -1016,7 +964,7 @@ TEST(CaptureTest, TensionAndTheValueModelOrderTheWorkAndSizeTimeouts) {
   // After a timeout the prediction was wrong: the back-off doubles 2 x the
   // best, as without one.
   s->explore_load = 1.0;
-  TimedOutThenDefaultRan(&s->captures[slot1], 3);
+  NoteRunOutcome(&s->captures[slot1], 3, /*timed_out=*/true);
   for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
   ASSERT_GE(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
   EXPECT_EQ(r.jobs[1].pattern_key, 1u);
@@ -1030,7 +978,7 @@ TEST(CaptureTest, ABaselineRunIsTheLoadProbe) {
   Capture(s.get(), 9, 7, 10, 100);
   Decide(s.get(), 8, 0, 2, 50.0, 0.0);
   CapturedStatement* c = Capture(s.get(), 8, 7, 10, 100);
-  TimedOutThenDefaultRan(c, 2);
+  NoteRunOutcome(c, 2, true);
   s->explore_load = 2.0;
   ExploreRequest r;
   ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(4), &r), 2);  // no extra probe
