@@ -294,13 +294,7 @@ class PatternBandit {
   /// null) receives that candidate, else 0.
   uint32_t DefaultRunsWanted(uint32_t* arm = nullptr) const;
   /// Records a run. `censored` = the run hit a timeout after `latency_ms`
-  /// (the true latency is at least that). May deploy or revert. A candidate's
-  /// first timeout is a lower bound, not a veto: a load may have caused it,
-  /// and the host retries it with a longer timeout; a second consecutive one
-  /// retires the arm for now (retried later, RetryDue). So does a run of arm 0
-  /// that completes at its usual speed (below mean + kTimeoutVerdictSd sd)
-  /// after a candidate's first timeout at or above that level: the load did
-  /// not slow the default, so the bound is the arm's own. kInvalidArgument
+  /// (the true latency is at least that). May deploy or revert. kInvalidArgument
   /// for an unknown arm or a latency that is not finite and > 0.
   Status Observe(uint32_t arm, double latency_ms, bool censored = false);
   /// Counts `runs` further runs of `arm` that a host left out of the sample
@@ -333,10 +327,6 @@ class PatternBandit {
   /// prior's undecided arm is measured further before another arm is
   /// started (NextExploration).
   static constexpr double kPromisingGain = 0.2;
-  /// Standard deviations of arm 0's log-latency above its mean: a candidate's
-  /// first timeout at or above this, followed by a completed run of arm 0
-  /// below it, retires the candidate for now (Observe).
-  static constexpr double kTimeoutVerdictSd = 2.0;
   /// Statistics changed (ANALYZE, DDL, a detected drift): keeps only the newest
   /// (1 - severity) share of every window, forgets rejections, and reverts to
   /// arm 0 unless the deployed arm still passes the deployment test.
@@ -385,9 +375,6 @@ class PatternBandit {
     uint32_t censored_streak = 0;  // consecutive censored runs
     bool timeout_retired = false;  // rejected or given up because of timeouts
     uint64_t retired_at = 0;       // observation counter when retired
-    /// Its first timeout is waiting for the next run of arm 0 to be judged
-    /// (Observe): the arm's last run, censored, came after arm 0's last one.
-    bool timeout_open = false;
   };
   explicit PatternBandit(const BanditOptions& options);
   Obs& At(uint32_t arm, uint32_t i);  // i = 0 is the newest

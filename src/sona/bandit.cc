@@ -12,8 +12,7 @@ namespace {
 constexpr uint32_t kBanditMagic = 0x44425652u;  // "RVBD"
 // Version 2 adds the timeout-retry state (per arm: censored streak,
 // retirement; per bandit: the observation counter and timeout_retry_after).
-// Version 3 adds, per arm, whether its first timeout awaits a run of arm 0.
-constexpr uint32_t kBanditVersion = 3;
+constexpr uint32_t kBanditVersion = 2;
 
 double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
@@ -370,7 +369,6 @@ Status PatternBandit::Observe(uint32_t arm, double latency_ms, bool censored) {
   ++observations_;
   ArmState& s = arms_[arm];
   s.censored_streak = censored ? s.censored_streak + 1 : 0;
-  s.timeout_open = arm != 0 && s.censored_streak == 1;
   Obs& slot = obs_[static_cast<size_t>(arm) * options_.window + s.head];
   slot.log_ms = static_cast<float>(log_ms);
   slot.censored = censored ? 1 : 0;
@@ -437,23 +435,6 @@ void PatternBandit::Evaluate(uint32_t observed, bool censored, double log_ms) {
   if (observed != 0 && observed != deployed_ && censored && n0 >= 1 && log_ms >= m0 &&
       arms_[observed].censored_streak >= 2) {
     Retire(observed, /*by_timeouts=*/true);
-  }
-  //    A completed run of arm 0 at its usual speed after a candidate's first
-  //    timeout well above it shows the load did not cause that timeout: the
-  //    arm is retired now (retried later all the same) rather than retried
-  //    with a longer timeout that would only confirm the bound.
-  //    Only the first run of arm 0 after the timeout judges it.
-  if (observed == 0) {
-    const double usual = m0 + kTimeoutVerdictSd * std::sqrt(v0);
-    for (uint32_t a = 1; a < options_.num_arms; ++a) {
-      ArmState& s = arms_[a];
-      if (!s.timeout_open) continue;
-      s.timeout_open = false;
-      if (!censored && n0 >= 2 && log_ms < usual && a != deployed_ && !s.rejected && s.censored_streak == 1 &&
-          At(a, 0).log_ms >= usual) {
-        Retire(a, /*by_timeouts=*/true);
-      }
-    }
   }
 
   // 3. Deploy the candidate with the best lower bound; reject the ones whose
@@ -610,7 +591,6 @@ void PatternBandit::AppendTo(std::string* out) const {
     PutU32(out, s.censored_streak);
     PutU8(out, s.timeout_retired ? 1 : 0);
     PutU64(out, s.retired_at);
-    PutU8(out, s.timeout_open ? 1 : 0);
   }
   for (const Obs& ob : obs_) {
     PutF32(out, ob.log_ms);
@@ -625,9 +605,8 @@ Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset)
   uint32_t magic, version;
   if (!r.U32(&magic) || !r.U32(&version)) return truncated();
   if (magic != kBanditMagic) return Status::DataLoss("bandit image has a bad magic number");
-  // Version 1 images (before timeout retries) load with none pending;
-  // version 2 images (before timeout_open) with no timeout open.
-  if (version != kBanditVersion && version != 1 && version != 2) {
+  // Version 1 images (before timeout retries) load with none pending.
+  if (version != kBanditVersion && version != 1) {
     return Status::DataLoss("bandit image version " + std::to_string(version) + " is not supported");
   }
   BanditOptions o;
@@ -654,18 +633,15 @@ Result<PatternBandit> PatternBandit::Load(std::string_view data, size_t* offset)
         !r.U64(&s.total) || !r.U32(&s.since_reset)) {
       return truncated();
     }
-    uint8_t retired = 0, open = 0;
+    uint8_t retired = 0;
     if (version >= 2 && (!r.U32(&s.censored_streak) || !r.U8(&retired) || !r.U64(&s.retired_at))) {
       return truncated();
     }
-    if (version >= 3 && !r.U8(&open)) return truncated();
-    if (s.head >= o.window || s.count > o.window || rejected > 1 || retired > 1 || open > 1 ||
-        s.retired_at > observations) {
+    if (s.head >= o.window || s.count > o.window || rejected > 1 || retired > 1 || s.retired_at > observations) {
       return Status::DataLoss("bandit image: arm ring state out of range");
     }
     s.rejected = rejected == 1;
     s.timeout_retired = retired == 1;
-    s.timeout_open = open == 1;
   }
   for (Obs& ob : b.obs_) {
     if (!r.F32(&ob.log_ms) || !r.U8(&ob.censored)) return truncated();

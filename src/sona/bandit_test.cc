@@ -394,87 +394,6 @@ TEST(BanditTest, LearningResumesAfterALoadPeriod) {
   EXPECT_EQ(b.Summary(1).censored_streak, 0u);
 }
 
-TEST(BanditTest, AFirstTimeoutTheDefaultDidNotShareRetiresTheArmUntilItsRetry) {
-  // Arm 1 times out at 150 ms; the default's next run completes at its usual
-  // ~100 ms: no load slowed the server, so 150 ms is arm 1's own lower bound
-  // and a longer retry now would only confirm it. Retired for now, offered
-  // again after timeout_retry_after observations like any timed-out arm.
-  PatternBandit b = PatternBandit::Create(ServerLike()).value();
-  Rng rng(31);
-  auto noisy = [&](double ms) { return std::exp(std::log(ms) + rng.Gaussian() * 0.05); };
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
-  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
-  EXPECT_FALSE(b.Summary(1).timeout_retired) << "the timeout alone may be the load's";
-  ASSERT_TRUE(b.Observe(0, 101.0).ok());
-  EXPECT_TRUE(b.Summary(1).timeout_retired);
-  EXPECT_TRUE(b.Summary(1).rejected);
-  EXPECT_NE(b.NextExploration(), 1);
-  int observed = 0;
-  while (b.NextExploration() != 1 && observed < 1000) {
-    ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
-    ++observed;
-  }
-  EXPECT_EQ(observed, 64);
-  EXPECT_EQ(b.deployed_arm(), 0u);
-}
-
-TEST(BanditTest, AnOpenTimeoutSurvivesTheImageAndVersionTwoImagesHaveNone) {
-  PatternBandit b = PatternBandit::Create(ServerLike()).value();
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, 100.0 + (i % 2 == 0 ? 3.0 : -3.0)).ok());
-  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
-  std::string image;
-  b.AppendTo(&image);
-  size_t off = 0;
-  Result<PatternBandit> back = PatternBandit::Load(image, &off);
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
-  ASSERT_TRUE(back->Observe(0, 100.0).ok());
-  EXPECT_TRUE(back->Summary(1).timeout_retired);
-  // As a version-2 image (before the field): loaded with no timeout open,
-  // so the default's run leaves the arm's retry due.
-  constexpr size_t kHeader = 8 + 60 + 4 + 8 + 4 + 4 * 8;  // magic .. counters
-  constexpr size_t kArmV2 = 4 + 4 + 1 + 8 + 8 + 4 + 4 + 1 + 8;
-  std::string v2 = image.substr(0, kHeader);
-  v2[4] = 2;
-  size_t pos = kHeader;
-  for (uint32_t a = 0; a < 4; ++a) {
-    v2 += image.substr(pos, kArmV2);
-    pos += kArmV2 + 1;
-  }
-  v2 += image.substr(pos);
-  off = 0;
-  Result<PatternBandit> old = PatternBandit::Load(v2, &off);
-  ASSERT_TRUE(old.ok()) << old.status().ToString();
-  EXPECT_EQ(off, v2.size());
-  ASSERT_TRUE(old->Observe(0, 100.0).ok());
-  EXPECT_FALSE(old->Summary(1).rejected);
-  EXPECT_EQ(old->Summary(1).censored_streak, 1u);
-}
-
-TEST(BanditTest, AFirstTimeoutKeepsItsRetryWhenTheDefaultWasSlowTooOrTheBoundIsLow) {
-  PatternBandit b = PatternBandit::Create(ServerLike()).value();
-  Rng rng(32);
-  auto noisy = [&](double ms) { return std::exp(std::log(ms) + rng.Gaussian() * 0.05); };
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(b.Observe(0, noisy(100.0)).ok());
-  // The default's next run is slow as well (a load): the retry stays due,
-  // and a later quiet run of the default does not judge that timeout.
-  ASSERT_TRUE(b.Observe(1, 150.0, /*censored=*/true).ok());
-  ASSERT_TRUE(b.Observe(0, 160.0).ok());
-  EXPECT_FALSE(b.Summary(1).rejected);
-  EXPECT_EQ(b.Summary(1).censored_streak, 1u);
-  ASSERT_TRUE(b.Observe(0, 100.0).ok());
-  EXPECT_FALSE(b.Summary(1).rejected);
-  // A bound within the default's usual spread says too little: arm 2 cut at
-  // 104 ms could still be as fast as the default.
-  ASSERT_TRUE(b.Observe(2, 104.0, /*censored=*/true).ok());
-  ASSERT_TRUE(b.Observe(0, 99.0).ok());
-  EXPECT_FALSE(b.Summary(2).rejected);
-  // Arm 1, retried and completing fast, is measured as usual.
-  ASSERT_TRUE(b.Observe(1, 40.0).ok());
-  EXPECT_EQ(b.Summary(1).censored_streak, 0u);
-  ASSERT_TRUE(b.Observe(0, 100.0).ok());
-  EXPECT_FALSE(b.Summary(1).rejected);
-}
-
 TEST(BanditTest, UndecidedArmWithTimeoutsIsRetriedLater) {
   // An arm that ran out of exploration runs undecided with timeouts in its
   // window is given up for now and retried later; without timeouts it stays
@@ -625,7 +544,7 @@ TEST(BanditTest, ImageKeepsTimeoutRetriesAndReadsVersionOne) {
   constexpr size_t kOptionsEnd = 8 + 60;     // magic, version, v1 options
   constexpr size_t kNewHeader = 4 + 8;       // timeout_retry_after, observations
   constexpr size_t kCounters = 4 + 4 * 8;    // deployed, runs, since_baseline, deployments, reverts
-  constexpr size_t kArmV1 = 4 + 4 + 1 + 8 + 8 + 4, kArmNew = 4 + 1 + 8 + 1;  // v2's fields, v3's
+  constexpr size_t kArmV1 = 4 + 4 + 1 + 8 + 8 + 4, kArmNew = 4 + 1 + 8;
   std::string v1 = image.substr(0, kOptionsEnd);
   v1[4] = 1;
   size_t pos = kOptionsEnd + kNewHeader;
