@@ -540,15 +540,11 @@ int CaptureWork(const SteerState* s, const CapturedStatement& c, const ExplorePl
   const Decision* d = FindDecision(s, c.pattern_key);
   if (d == nullptr || !(d->default_ms > 0.0)) return 0;
   *decision = d;
-  const bool unlearned =
-      std::find(plan.unlearned_keys, plan.unlearned_keys + plan.unlearned_count, c.pattern_key) !=
-      plan.unlearned_keys + plan.unlearned_count;
   if (d->deployed_arm > 0 && plan.baseline_interval > 0 && d->since_baseline >= plan.baseline_interval &&
       (d->last_baseline_us == 0 ||
        now_us - d->last_baseline_us >= BaselineSpacingUs(*d, plan.cpu_budget, ClampedLoad(s)))) {
     return 2;
   }
-  if (unlearned) return 0;
   // Before more runs of any candidate: the verdict is one measurement of the
   // default away.
   if (d->default_runs_wanted > 0 && d->deployed_arm <= 0 && d->validation == 0 &&
@@ -763,16 +759,6 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   }
   const double weight = ExploreWeight(*d, plan.stake_ms != nullptr ? plan.stake_ms[slot] : 0.0);
   return weight * (0.5 / halving) / cost * aging;
-}
-
-int UnlearnedPatterns(const ExploreRequest& r, int64_t read_us, uint64_t* keys) {
-  if (read_us <= 0 || r.finished_us == 0 || r.finished_us < read_us) return 0;
-  int n = 0;
-  for (int i = 0; i < r.job_count && i < kMaxExploreJobs; ++i) {
-    const uint64_t key = r.jobs[i].pattern_key;
-    if (key != 0 && std::find(keys, keys + n, key) == keys + n) keys[n++] = key;
-  }
-  return n;
 }
 
 double PlanCreditMs(double credit_us) {

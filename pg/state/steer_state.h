@@ -632,20 +632,7 @@ struct ExplorePlan {
   /// Per capture slot, the pattern's time at stake (ms; nullptr or 0 = its
   /// default latency): what exploring it can save.
   const double* stake_ms = nullptr;
-  /// Patterns whose runs in the last batch the learner has not read yet
-  /// (UnlearnedPatterns): their decisions still ask for what those runs
-  /// measured, so they get no candidate runs and no runs of the default for
-  /// a verdict until the next learning pass (a due baseline check still
-  /// runs: it is due by plannings and time, not by the decision's asks).
-  const uint64_t* unlearned_keys = nullptr;
-  int unlearned_count = 0;
 };
-
-/// The patterns of finished batch `r` whose runs the learner has not read:
-/// all of its jobs' patterns (at most kMaxExploreJobs, into `keys`) when the
-/// batch finished at or after `read_us`, the time of the learner's last read
-/// of every trajectory (0 = unknown: none); else none. Returns the count.
-int UnlearnedPatterns(const ExploreRequest& r, int64_t read_us, uint64_t* keys);
 
 /// What exploring a pattern can save, weighted by its tension: the larger of
 /// the decision's priority (the engine's time at stake x (1 + tension), as

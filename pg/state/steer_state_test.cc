@@ -786,50 +786,6 @@ TEST(CaptureTest, DefaultRunsAVerdictWaitsForAreMeasuredBeforeMoreCandidateRuns)
   EXPECT_EQ(job->arm, 2);
 }
 
-TEST(CaptureTest, ABatchTheLearnerHasNotReadPlansNoMoreTrialsOrVerdictRunsOfItsPatterns) {
-  // Pattern 1 ran a batch that finished at 900 (its default runs for a
-  // verdict); the learner's last read was at 800, so its decision still asks
-  // for them: they would be run twice. Pattern 2 was not in that batch.
-  auto s = NewState();
-  Decision* d1 = Decide(s.get(), 1, 0, 3, 100.0, 40.0);
-  d1->default_runs_wanted = 2;
-  Decide(s.get(), 2, 0, 4, 100.0, 0.0);
-  Capture(s.get(), 1, 7, 10, 100);
-  Capture(s.get(), 2, 7, 10, 100);
-  ExploreRequest last;
-  last.job_count = 1;
-  last.jobs[0].capture = FindCapture(s.get(), 1);
-  last.jobs[0].pattern_key = 1;
-  last.finished_us = 900;
-  uint64_t keys[kMaxExploreJobs];
-  EXPECT_EQ(UnlearnedPatterns(last, 0, keys), 0) << "no read yet: nothing is held back";
-  EXPECT_EQ(UnlearnedPatterns(last, 901, keys), 0) << "read after the batch finished";
-  ASSERT_EQ(UnlearnedPatterns(last, 800, keys), 1);
-  EXPECT_EQ(keys[0], 1u);
-  ExplorePlan plan = Plan();
-  plan.unlearned_keys = keys;
-  plan.unlearned_count = 1;
-  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
-  ExploreRequest r;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 1);
-  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
-  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, plan), 0.0);
-  // Its candidate runs are held back as well.
-  d1->default_runs_wanted = 0;
-  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, plan), 0.0);
-  // A due baseline check is not an ask of the decision: it still runs.
-  d1->deployed_arm = 3;
-  d1->deployed_ms = 40.0;
-  d1->since_baseline = plan.baseline_interval;
-  EXPECT_GT(ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, plan), 0.0);
-  // Once the learner has read the batch, the pattern is planned again.
-  d1->deployed_arm = 0;
-  d1->default_runs_wanted = 2;
-  plan.unlearned_count = UnlearnedPatterns(last, 901, keys);
-  for (CapturedStatement& c : s->captures) c.last_explored_us = 100;
-  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, plan, &r), 2);
-}
-
 TEST(CaptureTest, TheFirstTrialThatDoesNotFitBorrowsForItsWholeJobOncePerBatch) {
   auto s = NewState();
   Decision* slow = Decide(s.get(), 1, 0, 3, 300.0, 0.0);   // worth most: 2 runs x 602 ms at worst

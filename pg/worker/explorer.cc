@@ -37,7 +37,6 @@ extern "C" {
 #include "worker/explorer.h"
 #include "worker/explorer_guard.h"
 #include "worker/foreground.h"
-#include "worker/learn_pass.h"
 #include "worker/vector_sample.h"
 
 extern "C" {
@@ -180,14 +179,8 @@ void CaptureStakes(int64_t now, double* stake_ms) {
 }
 
 /// The batch plan for the worker's next batch, within the credit.
-/// The plan of the next batch (under SteerLock). `unlearned` (kMaxExploreJobs
-/// keys) receives the patterns of the last batch whose runs the learner has
-/// not read yet: that batch finished during the learning pass that ran just
-/// before this tick.
-ExplorePlan CurrentPlan(const double* stake_ms, uint64_t* unlearned) {
+ExplorePlan CurrentPlan(const double* stake_ms) {
   ExplorePlan plan;
-  plan.unlearned_keys = unlearned;
-  plan.unlearned_count = UnlearnedPatterns(Steer()->explore, TrajectoriesReadUs(), unlearned);
   plan.timeout_factor = kTimeoutFactor;
   plan.min_timeout_factor = kMinTimeoutFactor;
   plan.slack_ms = kTimeoutSlackMs;
@@ -247,8 +240,7 @@ void FeedRunningExplorer(int64_t now, pid_t pid, bool may_plan, const double* st
   if (finished) AccountBatch(r->finished_us, r->yielded_us);
   const bool idle = finished && r->explorer_pid == 0 && Steer()->explorer_pid == pid;
   if (idle && may_plan) {
-    uint64_t unlearned[kMaxExploreJobs];
-    ExplorePlan plan = CurrentPlan(stake_ms, unlearned);
+    ExplorePlan plan = CurrentPlan(stake_ms);
     uint32_t db = 0, role = 0;
     const bool bandit_work = NextExploreOwner(Steer(), now, plan, &db, &role);
     if (!bandit_work || (db == r->database_oid && role == r->role_oid)) {
@@ -329,8 +321,7 @@ void ExplorerTick() {
   ExploreRequest* r = &Steer()->explore;
   int jobs = 0;
   if (may_plan) {
-    uint64_t unlearned[kMaxExploreJobs];
-    const ExplorePlan plan = CurrentPlan(stake_ms, unlearned);
+    const ExplorePlan plan = CurrentPlan(stake_ms);
     jobs = PlanExploreBatch(Steer(), now, plan, r);
     g_validation_credit_us -= r->validation_ms * 1000.0;
     jobs = PlanVectorJobs(Steer(), now, plan, r);

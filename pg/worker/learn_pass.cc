@@ -184,7 +184,6 @@ namespace {
 
 constexpr const char* kLearnerFile = "ruvector_dag.learner";
 bool g_publish_all = false;  // publish every decision after loading the learner file
-int64_t g_trajectories_read_us = 0;  // TrajectoriesReadUs()
 std::vector<uint64_t>* g_refresh_keys = nullptr;  // RefreshDecisions, for the next pass
 
 /// Identifies the arm table (names and settings); caller holds the lock.
@@ -906,8 +905,6 @@ void RefreshDecisions(const std::vector<uint64_t>& pattern_keys) {
   if (g_refresh_keys->size() < 4096) g_refresh_keys->insert(g_refresh_keys->end(), pattern_keys.begin(), pattern_keys.end());
 }
 
-int64_t TrajectoriesReadUs() { return g_trajectories_read_us; }
-
 int LearnStep(int max_records) {
   if (g_steer == nullptr || State() == nullptr) return 0;
   if (g_engine == nullptr) LoadLearnerFile();
@@ -937,11 +934,7 @@ int LearnStep(int max_records) {
   NoteHintArmDrift(pass->notices, pass->notice_count);
   LearnScratch* scratch = NewOwnedByContext<LearnScratch>(CurrentMemoryContext);
   uint64_t last = 0, end = 0;
-  const int64_t read_at = NowUnixMicros();
   const int n = CopyTrajectories(max_records, pass->from, scratch, &last, &end);
-  // Every record published before the read was taken (a record still being
-  // written ends the read early: then not every earlier run is in it).
-  if (last + 1 >= end) g_trajectories_read_us = read_at;
   if (end < pass->from) last = end - 1;  // the ring was reset: restart from its start
 
   PlainStatus ss = RunCpp("splitting patterns by constants", [&]() { return UpdateSplits(pass->restart, scratch); });

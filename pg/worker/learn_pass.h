@@ -33,11 +33,6 @@ void ApplyModelSettings();
 /// keys are skipped).
 void RefreshDecisions(const std::vector<uint64_t>& pattern_keys);
 
-/// Worker: when the learner last read every trajectory in the ring (Unix
-/// microseconds, taken before the read; 0 = not yet). Runs recorded before
-/// that time are in the decisions it published.
-int64_t TrajectoriesReadUs();
-
 /// The worker's learning step: drains up to `max_records` new trajectories
 /// into the bandits and publishes decisions and events. Returns the number of
 /// ring records examined.
