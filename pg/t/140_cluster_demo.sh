@@ -5,7 +5,8 @@
 # B and C deploy only after measuring on their own runs, measuring only the
 # proposed arm and with no more candidate runs than A needed (the proposal
 # narrows their exploration), and vote; the proposal is confirmed while the
-# node is down; the restarted node catches up. Also: a clear error without nats-server, and a clean shutdown on SIGINT.
+# node is down; the restarted node catches up. Also: a clear error without
+# nats-server, and a clean shutdown on SIGINT.
 source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${RV_CLI:?}"
