@@ -45,6 +45,7 @@ struct PendingCapture {
   uint64_t pattern_key = 0;
   uint64_t query_id = 0;
   double reference_ms = 0.0;  // its executor time when it ran the default plan, else 0
+  uint64_t split_key = 0;     // CapturedStatement::split_key
 };
 RUVECTOR_HOT_DATA PendingCapture g_pending_capture;
 MemoryContext g_observe_cxt = nullptr;
@@ -849,7 +850,14 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
         CaptureMayBeWanted(identity.pattern_key, g_explore_min_ms)) {
       const bool default_plan = (flags & kTrajectoryArmKnown) != 0 && TrajectoryArm(flags) == 0 &&
                                 (flags & kTrajectorySamePlan) == 0;
-      g_pending_capture = PendingCapture{qd, identity.pattern_key, query_id, default_plan ? latency_ms : 0.0};
+      // Its constants' key, should the pattern be split by them (as
+      // ResolveConstants would key it then).
+      const uint64_t split_key =
+          identity.by_constants || identity.constants_statement_key == 0
+              ? 0
+              : ScopePatternKey(identity.constants_statement_key, identity.database_oid, identity.role_oid);
+      g_pending_capture =
+          PendingCapture{qd, identity.pattern_key, query_id, default_plan ? latency_ms : 0.0, split_key};
     }
     // Old windows of steady runs first (their records precede this one).
     if (now != nullptr && SteadyFlushDue(*now)) FlushSteadyWindows(*now, false, lock_held);
@@ -965,7 +973,7 @@ RUVECTOR_HOT void ExecutorEndHook(QueryDesc* qd) {
     const PendingCapture c = g_pending_capture;
     g_pending_capture = PendingCapture();
     Observe("statement capture",
-            [qd, &c](bool*) { MaybeCaptureStatement(qd, c.pattern_key, c.query_id, c.reference_ms); });
+            [qd, &c](bool*) { MaybeCaptureStatement(qd, c.pattern_key, c.query_id, c.reference_ms, c.split_key); });
   }
 }
 

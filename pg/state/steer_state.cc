@@ -445,6 +445,16 @@ int FindCapture(const SteerState* s, uint64_t key) {
   return -1;
 }
 
+bool MoveCaptureToSplitKey(SteerState* s, uint64_t key) {
+  const int idx = FindCapture(s, key);
+  if (idx < 0) return false;
+  CapturedStatement& c = s->captures[idx];
+  if (c.split_key == 0 || c.split_key == key || FindCapture(s, c.split_key) >= 0) return false;
+  c.pattern_key = c.split_key;
+  c.split_key = 0;
+  return true;
+}
+
 bool CaptureRuledOut(const SteerState* s, uint64_t key, double min_default_ms) {
   if (key == 0) return true;
   const Decision* d = FindDecision(s, key);

@@ -246,6 +246,11 @@ struct CapturedStatement {
   /// load probes run on it. (The decision's default latency mixes every
   /// statement of the pattern, which may run apart by their constants.)
   double reference_ms = 0.0;
+  /// The pattern key this statement gets once its pattern is split by
+  /// constants (the hook's key for its constants: ResolveConstants), 0 when
+  /// its plan has no constants. At the split the capture moves to that key
+  /// (MoveCaptureToSplitKey).
+  uint64_t split_key = 0;
   int32_t nparams = 0;
   uint32_t param_types[kMaxCaptureParams] = {0};
   uint8_t param_null[kMaxCaptureParams] = {0};
@@ -574,6 +579,14 @@ inline constexpr uint16_t kTrajectoryAdvice = 32768;
 
 /// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
 int FindCapture(const SteerState* s, uint64_t key);
+/// Pattern `key` was split by constants: its capture, if it has one with a
+/// split key that no other capture holds, becomes the capture of that key
+/// (the same statement, which from now on plans under that key), keeping
+/// what the explorer learned about it (timeouts, last run). Without this,
+/// the constants' pattern would wait for its next execution to be captured
+/// and for a batch after it. Returns whether a capture moved. Caller holds
+/// the steering lock exclusively.
+bool MoveCaptureToSplitKey(SteerState* s, uint64_t key);
 /// Whether the learner's decision for pattern `key` rules out capturing it
 /// whatever the captures hold: no decision, or neither a candidate arm to
 /// explore (with a default plan of at least `min_default_ms`) nor an arm

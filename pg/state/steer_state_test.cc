@@ -477,6 +477,58 @@ TEST(CaptureTest, UnsafeCapturesAreNeverCapturedAgainAndRefreshesKeepTheBackOff)
   EXPECT_GE(FindCapture(s.get(), 101), 0);
 }
 
+TEST(CaptureTest, ASplitPatternsCaptureMovesToItsConstantsKeyAndIsExploredThere) {
+  auto s = NewState();
+  // Pattern 5 mixes two constants' statements; its capture is one of them,
+  // whose constants key is 6.
+  Decision* mixed = Decide(s.get(), 5, 0, 1, 50.0, 0.0);
+  CapturedStatement* c = Capture(s.get(), 5, 1, 10, 1000);
+  c->split_key = 6;
+  c->timeout_arm = 1;
+  c->timeout_streak = 1;
+  c->reference_ms = 90.0;
+  // The worker splits 5: it neither explores nor serves; 6 explores arm 1.
+  mixed->split = 1;
+  mixed->explore_arm = -1;
+  Decide(s.get(), 6, 0, 1, 90.0, 0.0);
+  ExploreRequest r;
+  EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(), &r), 0);  // nothing to explore under 5 any more
+  ASSERT_TRUE(MoveCaptureToSplitKey(s.get(), 5));
+  EXPECT_EQ(FindCapture(s.get(), 5), -1);
+  const int slot = FindCapture(s.get(), 6);
+  ASSERT_GE(slot, 0);
+  const CapturedStatement& moved = s->captures[slot];
+  EXPECT_STREQ(moved.text, "SELECT 5");  // the same statement
+  EXPECT_EQ(moved.split_key, 0u);
+  EXPECT_EQ(moved.timeout_arm, 1);  // and what the explorer learned about it
+  EXPECT_EQ(moved.timeout_streak, 1u);
+  EXPECT_EQ(moved.reference_ms, 90.0);
+  // Explored under its constants' key in the next batch, without waiting
+  // for an execution of it to be captured.
+  // (With the statement's timeout streak, a run of its default measures
+  // the load too.)
+  ASSERT_EQ(PlanExploreBatch(s.get(), 3000, Plan(), &r), 2);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(r.jobs[i].pattern_key, 6u);
+    EXPECT_EQ(r.jobs[i].capture, slot);
+  }
+  EXPECT_EQ(r.jobs[0].arm, 1);
+  EXPECT_EQ(r.jobs[1].arm, 0);
+  EXPECT_EQ(r.jobs[1].probe, 1);
+  // Nothing moves twice, nor over a capture the constants' pattern holds,
+  // nor without a split key.
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 5));
+  Decide(s.get(), 7, 0, 1, 50.0, 0.0);
+  Capture(s.get(), 7, 1, 10, 4000)->split_key = 6;
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 7));
+  EXPECT_GE(FindCapture(s.get(), 7), 0);
+  Decide(s.get(), 8, 0, 1, 50.0, 0.0);
+  Capture(s.get(), 8, 1, 10, 4000);
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 8));
+  EXPECT_GE(FindCapture(s.get(), 8), 0);
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 0));
+}
+
 TEST(CaptureTest, AJobMeasuresAsManyRunsAsTheLearnerNeedsToJudgeTheArm) {
   auto s = NewState();
   Decision* d = Decide(s.get(), 1, 0, 3, 100.0, 0.0);

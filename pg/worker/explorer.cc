@@ -401,7 +401,8 @@ bool CheckAtCapture(const char* text, const uint32_t* types, int nparams, Oid ro
 
 }  // namespace
 
-void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id, double reference_ms) {
+void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id, double reference_ms,
+                           uint64_t split_key) {
   if (g_in_explorer || !(g_explore_cpu_budget > 0.0) || Steer() == nullptr || qd->sourceText == nullptr) return;
   if (!ExtensionCreatedHere()) return;  // DROP EXTENSION stops exploration in this database
   const PlannedStmt* ps = qd->plannedstmt;
@@ -469,6 +470,7 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
     c->role_oid = role;
     c->captured_us = now;
     c->reference_ms = reference_ms;
+    c->split_key = split_key != pattern_key ? split_key : 0;
     c->nparams = nparams;
     for (int i = 0; i < nparams; ++i) {
       c->param_types[i] = types[i];

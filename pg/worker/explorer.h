@@ -23,7 +23,9 @@ extern bool g_in_explorer;
 /// the learner wants to explore its pattern and holds no recent capture.
 /// `reference_ms`: the execution's executor time when it ran the default
 /// plan (0 otherwise), the yardstick of load probes on the capture.
-void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id, double reference_ms = 0.0);
+/// `split_key`: CapturedStatement::split_key (0 = none).
+void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_id, double reference_ms = 0.0,
+                           uint64_t split_key = 0);
 /// Worker loop: reaps a finished explorer and, within the CPU budget, plans
 /// the next batch and starts an explorer process for it.
 void ExplorerTick();

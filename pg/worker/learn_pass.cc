@@ -70,6 +70,9 @@ struct LearnScratch {
     bool by_constants = false;
   };
   std::vector<ConstantRun> constant_runs;
+  /// Patterns the split test split in this pass (their captures move to
+  /// their constants' keys when the pass is published).
+  std::vector<uint64_t> split_now;
 };
 
 /// Runs of one (pattern, arm, kind of run) a pass feeds the bandits, the
@@ -689,6 +692,7 @@ Status UpdateSplits(bool restart, LearnScratch* scratch) {
     if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0 || !it->second.groups.Split()) continue;
     const SplitTrack& t = it->second;
     g_split_patterns->insert(key);
+    scratch->split_now.push_back(key);
     if (t.latest.query_id == 0) continue;  // the hook keys such statements by plan shape: not replayed
     const uint64_t statement_key = ruvector_dag::HashCombine(t.latest.query_id, t.param_bucket);
     for (int g = 0; g < t.groups.count; ++g) {
@@ -824,6 +828,11 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
       d->since_baseline = std::max<uint64_t>(d->since_baseline, static_cast<uint64_t>(g_baseline_interval));
     }
     d->cluster = g_engine->bank().ClusterOf(u.pattern_key);
+  }
+  // A pattern split now: its captured statement is explored under its
+  // constants' key from the next batch on, not after its next execution.
+  for (uint64_t key : scratch->split_now) {
+    (void)MoveCaptureToSplitKey(g_steer, key);
   }
   // A drift event says that learned patterns forgot something.
   for (int i = 0; i < p.notice_count && i < static_cast<int>(out.drift_touched.size()); ++i) {
