@@ -601,11 +601,13 @@ extern "C" Datum ruvector_dag_health_check(PG_FUNCTION_ARGS) {
   LWLockRelease(SteerLock());
   snprintf(msg, sizeof(msg),
            "%u patterns tracked, %llu trajectories learned, %llu deployments, %llu reverts, %llu re-plan failures "
-           "(%llu under pinned advice), %llu runs of untracked patterns dropped (the learner was full)",
+           "(%llu under pinned advice), %llu runs of untracked patterns dropped (the learner was full), %llu "
+           "plannings given PostgreSQL's plan because the deployed arm was not measured with their constants",
            decisions, static_cast<unsigned long long>(sc.trajectories_learned),
            static_cast<unsigned long long>(sc.deployments), static_cast<unsigned long long>(sc.reverts),
            static_cast<unsigned long long>(sc.replan_failures), static_cast<unsigned long long>(sc.advice_failures),
-           static_cast<unsigned long long>(sc.decisions_dropped));
+           static_cast<unsigned long long>(sc.decisions_dropped),
+           static_cast<unsigned long long>(sc.unmeasured_constants_plans));
   row("learning", sc.replan_failures > 0 || sc.advice_failures > 0 || sc.decisions_dropped > 0 ? "warning" : "ok",
       msg);
   return (Datum)0;

@@ -445,6 +445,7 @@ PlannedStmt* ApplyChoice(const SteerChoice& c, const AdvicePin& pin, const char*
   info->arm_ms = c.arm_ms;
   info->vector = c.vector;
   info->advice = c.advice >= 0;
+  info->unmeasured_constants = c.unmeasured_constants;
   if (!(c.arm > 0 || settings[0] != '\0' || info->advice)) return result;
   const bool corrections = c.arm == kRowCorrectionsArm;
   const bool hinted = !info->advice && IsHintArm(c.arm);
@@ -561,7 +562,7 @@ PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_opti
         }
       } else {
         c = ChooseSteering(info.identity.pattern_key, result->queryId, settings, sizeof(settings), info.arm_name,
-                           sizeof(info.arm_name), pin);
+                           sizeof(info.arm_name), pin, info.identity.constants_hash);
       }
       result = ApplyChoice(c, *pin, settings, result, copy, query_string, cursor_options, params, &info, tmpl,
                            &tmpl_valid, advice);
@@ -1099,6 +1100,9 @@ void PrintExplainSection(ExplainState* es) {
   } else {
     if (steer->action == SteerAction::kDefault) {
       appendStringInfoString(str, "  Learned Arm: default (PostgreSQL's plan");
+      if (steer->unmeasured_constants) {
+        appendStringInfoString(str, "; the deployed arm was not measured with these constants");
+      }
     } else {
       appendStringInfo(str, "  Learned Arm: %s (%s, confidence %.2f", steer->arm_name,
                        SteerActionName(steer->action), steer->confidence);

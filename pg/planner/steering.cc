@@ -175,11 +175,11 @@ bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms) {
 }
 
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
-                           char* arm_name, size_t name_cap, AdvicePin* advice) {
+                           char* arm_name, size_t name_cap, AdvicePin* advice, uint64_t constants_hash) {
   double budget = g_exploration_mode == kExplorationOnline ? g_exploration_budget : 0.0;
   LWLockAcquire(g_steer_lock, LW_EXCLUSIVE);
   SteerChoice c = ChooseArm(g_steer, pattern_key, query_id, budget, static_cast<uint32_t>(g_baseline_interval),
-                            g_explore_cpu_budget > 0.0, MyDatabaseId);
+                            g_explore_cpu_budget > 0.0, MyDatabaseId, constants_hash);
   if (c.advice >= 0) {
     const AdvicePin& pin = g_steer->advice_pins[c.advice];
     if (advice != nullptr) *advice = pin;

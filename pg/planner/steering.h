@@ -29,6 +29,7 @@ struct PlanSteerInfo {
   double arm_ms = 0.0;
   bool replan_failed = false;
   bool same_plan = false;  // the arm's plan equals PostgreSQL's default plan
+  bool unmeasured_constants = false;  // SteerChoice::unmeasured_constants
   int corrected_relations = 0;  // row_corrections arm: relations whose rows were corrected
   int vector = -1;  // vector search setting applied (ruvector_dag/vector_tuning.h), -1 = none
   bool advice = false;  // planned under pinned plan advice (arm 0: no arm is measured)
@@ -78,8 +79,9 @@ bool CaptureMayBeWanted(uint64_t pattern_key, double min_default_ms);
 /// Chooses the arm for this planning (exclusive lock; advances counters) and
 /// copies its settings and name out; for pinned advice (choice.advice >= 0)
 /// its settings, the name "advice" and the pin itself into *advice.
+/// `constants_hash`: the planning's (PlanIdentity::constants_hash).
 SteerChoice ChooseSteering(uint64_t pattern_key, uint64_t query_id, char* settings, size_t settings_cap,
-                           char* arm_name, size_t name_cap, AdvicePin* advice);
+                           char* arm_name, size_t name_cap, AdvicePin* advice, uint64_t constants_hash = 0);
 /// Counts a planning under the pinned advice of `query_id` in this database
 /// that failed (the default plan was used).
 void CountAdviceFailure(uint64_t query_id);

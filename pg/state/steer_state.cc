@@ -365,7 +365,8 @@ void AppendRepair(SteerState* s, const HealthRepairEntry& e) {
 void CopyBounded(char* dst, size_t cap, const char* src) { CopyString(dst, cap, src); }
 
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval, bool background_baseline, uint32_t database_oid) {
+                      uint32_t baseline_interval, bool background_baseline, uint32_t database_oid,
+                      uint64_t constants_hash) {
   SteerChoice c;
   if (AdvicePin* advice = FindAdvicePin(s, query_id, database_oid)) {
     c.advice = static_cast<int>(advice - s->advice_pins);
@@ -414,6 +415,14 @@ SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double exp
     return c;
   }
   if (d->deployed_arm > 0 && static_cast<uint32_t>(d->deployed_arm) < s->arm_count) {
+    // The arm was measured on statements with other constants, and the
+    // pattern has not shown that its constants do not matter: PostgreSQL's
+    // plan, whose runs tell the split test whether they do.
+    if (d->measured_constants != 0 && constants_hash != 0 && constants_hash != d->measured_constants) {
+      c.unmeasured_constants = true;
+      ++s->counters.unmeasured_constants_plans;
+      return c;
+    }
     ++d->since_baseline;
     // A baseline check runs PostgreSQL's (slow) plan: never in a user's
     // statement while the background explorer can take it.

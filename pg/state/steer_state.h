@@ -147,6 +147,15 @@ struct Decision {
   /// verdict_gain_ms is what that verdict is worth (0 = not valued).
   uint8_t default_runs_wanted = 0;
   double verdict_gain_ms = 0.0;
+  /// Published by the worker: while the pattern's default-plan runs have
+  /// not shown whether its literal constants matter (docs/postgres.md,
+  /// "Split by constants"), the hash of the constants it has run with most
+  /// -- those of the statements its arms were measured on; 0 = no
+  /// restriction (constants shown not to matter, never repeating, absent,
+  /// or not followed). A planning with other constants is not served the
+  /// deployed arm (ChooseArm): it runs PostgreSQL's plan, and its runs feed
+  /// the split test.
+  uint64_t measured_constants = 0;
 };
 
 /// A change that can alter the plans of some patterns, noted by the backend
@@ -378,7 +387,10 @@ struct SteerCounters {
   uint64_t explorer_unsafe = 0;     // captures found not re-executable
   int64_t explorer_busy_us = 0;     // wall time explorer processes ran (yielded time excluded)
   uint64_t explorer_yields = 0;     // runs postponed because users' statements occupied the cores
-  uint64_t explorer_same_plan = 0;  // candidate arms planned, not run: their plan was the default's
+  uint64_t explorer_same_plan = 0;
+  /// Plannings of a pattern with a deployed arm served PostgreSQL's plan
+  /// because their constants were never measured (SteerChoice::unmeasured_constants).
+  uint64_t unmeasured_constants_plans = 0;  // candidate arms planned, not run: their plan was the default's
 };
 
 /// The worker engine's value model, published by the worker after each
@@ -755,6 +767,9 @@ struct SteerChoice {
   double arm_ms = 0.0;  // measured mean of the chosen arm (0 = unmeasured)
   int vector = -1;      // vector search setting to apply on top of the arm (-1 = none)
   int advice = -1;      // index of the pinned advice that applies (action kPinned; -1 = none)
+  /// PostgreSQL's plan because the planning's constants were never measured
+  /// while an arm is deployed (Decision::measured_constants).
+  bool unmeasured_constants = false;
 };
 /// Chooses the arm for one planning of pattern `key` / `query_id` and
 /// advances the decision's counters: pinned advice wins (its `plans` is
@@ -764,9 +779,12 @@ struct SteerChoice {
 /// plan serving arm 0 to refresh the baseline -- unless `background_baseline`
 /// (the background explorer is on): then the explorer measures the baseline
 /// on the pattern's capture and users are always served the deployed arm.
-/// O(1) expected.
+/// A planning whose literal constants (`constants_hash`, PlanIdentity's; 0 =
+/// none) differ from Decision::measured_constants is not served the
+/// deployed arm (choice.unmeasured_constants). O(1) expected.
 SteerChoice ChooseArm(SteerState* s, uint64_t key, uint64_t query_id, double explore_budget,
-                      uint32_t baseline_interval, bool background_baseline = false, uint32_t database_oid = 0);
+                      uint32_t baseline_interval, bool background_baseline = false, uint32_t database_oid = 0,
+                      uint64_t constants_hash = 0);
 /// Adds vector recall samples (ExploreJob::vector) to a batch planned by
 /// PlanExploreBatch (`out`, possibly empty): for vector patterns still
 /// measuring settings (VectorPattern::measure_mask) whose capture is

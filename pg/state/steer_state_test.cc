@@ -122,6 +122,33 @@ TEST(SteerStateTest, ChooseArmServesDeployedWithBaselineChecks) {
   EXPECT_EQ(c.action, SteerAction::kDefault);
 }
 
+TEST(SteerStateTest, ADeployedArmIsNotServedToConstantsItWasNotMeasuredWith) {
+  auto s = NewState();
+  Decision* d = UpsertDecision(s.get(), 7);
+  d->query_id = 99;
+  d->deployed_arm = 2;
+  d->explore_arm = -1;
+  d->measured_constants = 11;
+  // The measured constants, and plannings without constants, get the arm.
+  for (uint64_t constants : {uint64_t{11}, uint64_t{0}}) {
+    SteerChoice c = ChooseArm(s.get(), 7, 99, 0.0, 0, true, 0, constants);
+    EXPECT_EQ(c.action, SteerAction::kServe);
+    EXPECT_EQ(c.arm, 2);
+    EXPECT_FALSE(c.unmeasured_constants);
+  }
+  // Other constants get PostgreSQL's plan, counted.
+  SteerChoice c = ChooseArm(s.get(), 7, 99, 0.0, 0, true, 0, 22);
+  EXPECT_EQ(c.action, SteerAction::kDefault);
+  EXPECT_EQ(c.arm, 0);
+  EXPECT_TRUE(c.unmeasured_constants);
+  EXPECT_EQ(s->counters.unmeasured_constants_plans, 1u);
+  // Without a restriction every planning gets the arm.
+  d->measured_constants = 0;
+  c = ChooseArm(s.get(), 7, 99, 0.0, 0, true, 0, 22);
+  EXPECT_EQ(c.arm, 2);
+  EXPECT_FALSE(c.unmeasured_constants);
+}
+
 TEST(SteerStateTest, ExplorationStaysWithinBudget) {
   auto s = NewState();
   Decision* d = UpsertDecision(s.get(), 7);

@@ -715,6 +715,16 @@ Status UpdateSplits(bool restart, LearnScratch* scratch) {
   return Status::Ok();
 }
 
+/// Decision::measured_constants of pattern `key`: its split track's
+/// (ConstantGroups::MeasuredConstants); 0 when the pattern is not followed
+/// (a constants' pattern, one past kMaxSplitTracked, or after a restart: no
+/// restriction, as before the split test knew the pattern).
+uint64_t MeasuredConstants(uint64_t key) {
+  if (g_split_tracks == nullptr) return 0;
+  auto it = g_split_tracks->find(key);
+  return it == g_split_tracks->end() ? 0 : it->second.groups.MeasuredConstants();
+}
+
 /// Healing: feed the detectors (served latency, estimate error, the
 /// tension of the plans executed in this pass), and run a cycle every
 /// second (or at once when dag_auto_repair asks).
@@ -817,6 +827,7 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     // A pattern split by constants: its plannings with constants become the
     // constants' patterns; it neither explores nor serves an arm itself.
     d->split = g_split_patterns != nullptr && g_split_patterns->count(u.pattern_key) != 0 ? 1 : 0;
+    d->measured_constants = MeasuredConstants(u.pattern_key);
     if (d->split != 0) {
       d->explore_arm = -1;
       d->deployed_arm = 0;

@@ -188,6 +188,16 @@ bool ConstantGroups::Split() const {
   return total_sd > kSplitSpread && within_sd <= 0.5 * total_sd;
 }
 
+uint64_t ConstantGroups::MeasuredConstants() const {
+  if (count == 0 || count > 2) return 0;
+  int top = 0, repeated = 0;
+  for (int g = 0; g < count; ++g) {
+    if (n[g] >= 2.0) ++repeated;
+    if (n[g] > n[top]) top = g;
+  }
+  return repeated >= 2 || !(n[top] > 0.0) ? 0 : hash[top];
+}
+
 std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source) {
   std::string out;
   if (status.forced) {

@@ -159,6 +159,15 @@ struct ConstantGroups {
   /// (noise, load) or constants that never repeat (each group one run)
   /// split nothing.
   bool Split() const;
+  /// The constants a deployed arm may be served to alone
+  /// (Decision::measured_constants): those with the most default-plan runs
+  /// while at most two constants were seen in the pattern's runs and they
+  /// have not both run the default plan twice (the split test's minimum);
+  /// else 0 = any -- the split test had its data (a pattern that did not
+  /// split ran alike under both), or the constants do not repeat (three or
+  /// more seen: a lookup by id, which the test cannot split, is served as
+  /// before), or no default run has constants.
+  uint64_t MeasuredConstants() const;
 };
 /// ConstantGroups::Split's thresholds: runs, and the log-latency standard
 /// deviation (0.5: runs spread over e^0.5 = 1.65x and more); the early split's.

@@ -641,6 +641,42 @@ TEST(ConstantGroupsTest, NoiseConstantsThatNeverRepeatAndNoConstantsSplitNothing
   EXPECT_EQ(none.count, 0);
 }
 
+TEST(ConstantGroupsTest, ADeployedArmIsServedOnlyToMeasuredConstantsUntilTheSplitTestCanTell) {
+  // One constants so far (an arm was measured on its statements): only
+  // they get the arm.
+  ConstantGroups g;
+  EXPECT_EQ(g.MeasuredConstants(), 0u);  // nothing seen: no restriction
+  for (int i = 0; i < 6; ++i) g.Add(11, 180.0);
+  EXPECT_EQ(g.MeasuredConstants(), 11u);
+  // Other constants run the default plan once, then twice: the restriction
+  // holds until both have the split test's two runs.
+  g.Add(22, 0.4);
+  EXPECT_EQ(g.MeasuredConstants(), 11u);
+  g.Add(22, 0.5);
+  EXPECT_TRUE(g.Split());  // 400x apart: they become patterns of their own
+  ConstantGroups alike;
+  for (int i = 0; i < 6; ++i) alike.Add(11, 180.0);
+  alike.Add(22, 170.0);
+  EXPECT_EQ(alike.MeasuredConstants(), 11u);
+  alike.Add(22, 175.0);
+  EXPECT_FALSE(alike.Split());
+  EXPECT_EQ(alike.MeasuredConstants(), 0u);  // they run alike: the arm is for both
+  // A second constants seen only under the arm (no default run yet) does
+  // not lift it; the constants with the most default runs are the measured.
+  ConstantGroups served;
+  served.Add(22, 5.0);
+  for (int i = 0; i < 3; ++i) served.Add(11, 180.0);
+  EXPECT_EQ(served.MeasuredConstants(), 11u);
+  // Constants that do not repeat (a lookup by id) are served as before.
+  ConstantGroups unique;
+  for (int i = 0; i < 3; ++i) unique.Add(1000 + i, 3.0);
+  EXPECT_EQ(unique.MeasuredConstants(), 0u);
+  // Constants seen only under arms (no default run): no restriction.
+  ConstantGroups armed;
+  armed.hash[armed.count++] = 11;
+  EXPECT_EQ(armed.MeasuredConstants(), 0u);
+}
+
 TEST(ConstantGroupsTest, OldRunsFadeSoAChangeShows) {
   // Both constants ran alike for a long time, then one became 100x slower:
   // each group weighs at most kMaxGroupRuns runs, so the change shows.
