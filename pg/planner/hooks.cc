@@ -852,9 +852,9 @@ void ObserveExecution(QueryDesc* qd, double latency_ms, const instr_time* now, c
       const bool default_plan = (flags & kTrajectoryArmKnown) != 0 && TrajectoryArm(flags) == 0 &&
                                 (flags & kTrajectorySamePlan) == 0;
       // Its constants' key, should the pattern be split by them (as
-      // ResolveConstants would key it then).
+      // ResolveConstants would key it then; never without a query id).
       const uint64_t split_key =
-          identity.by_constants || identity.constants_statement_key == 0
+          identity.by_constants || identity.constants_statement_key == 0 || query_id == 0
               ? 0
               : ScopePatternKey(identity.constants_statement_key, identity.database_oid, identity.role_oid);
       g_pending_capture =

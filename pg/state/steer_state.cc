@@ -295,7 +295,8 @@ void FilterAdd(SteerState* s, uint64_t query_id, uint8_t flags) {
 void RebuildQueryFilter(SteerState* s) {
   for (QueryFilterEntry& f : s->filter) f = QueryFilterEntry();
   // What plannings serve, as a digest independent of slot order (a sum of
-  // per-item mixes): deployed arms, vector settings, splits, pins.
+  // per-item mixes): deployed arms and the constants they are served to,
+  // vector settings, splits, pins.
   uint64_t served = 0;
   auto mix = [&served](uint64_t a, uint64_t b) {
     uint64_t x = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
@@ -307,6 +308,9 @@ void RebuildQueryFilter(SteerState* s) {
     if (d.key == 0) continue;
     mix(d.key, (static_cast<uint64_t>(static_cast<uint32_t>(d.deployed_arm)) << 32) ^
                    (static_cast<uint64_t>(static_cast<uint32_t>(d.vector_setting)) << 1) ^ (d.split != 0 ? 1 : 0));
+    // Which constants a deployed arm is served to (cached plans of others
+    // were planned without it).
+    if (d.measured_constants != 0) mix(d.key ^ 0x5bd1e9955bd1e995ull, d.measured_constants);
     uint8_t flags = 0;
     if (d.deployed_arm != 0 || d.vector_setting >= 0) flags |= kFilterDeployedOrPinned;
     if (d.explore_arm > 0) flags |= kFilterExploring;
@@ -454,11 +458,19 @@ int FindCapture(const SteerState* s, uint64_t key) {
   return -1;
 }
 
-bool MoveCaptureToSplitKey(SteerState* s, uint64_t key) {
-  const int idx = FindCapture(s, key);
-  if (idx < 0) return false;
+bool MoveCaptureToSplitKey(SteerState* s, int idx) {
+  if (idx < 0 || idx >= kCaptureSlots) return false;
   CapturedStatement& c = s->captures[idx];
-  if (c.split_key == 0 || c.split_key == key || FindCapture(s, c.split_key) >= 0) return false;
+  if (c.pattern_key == 0 || c.split_key == 0 || c.split_key == c.pattern_key || c.unsafe != 0 ||
+      c.failures >= kMaxCaptureFailures || FindCapture(s, c.split_key) >= 0) {
+    return false;
+  }
+  const ExploreRequest& r = s->explore;
+  if (r.id != 0 && r.finished_us == 0) {
+    for (int j = 0; j < r.job_count && j < kMaxExploreJobs; ++j) {
+      if (r.jobs[j].capture == idx) return false;
+    }
+  }
   c.pattern_key = c.split_key;
   c.split_key = 0;
   return true;

@@ -256,8 +256,10 @@ struct CapturedStatement {
   /// statement of the pattern, which may run apart by their constants.)
   double reference_ms = 0.0;
   /// The pattern key this statement gets once its pattern is split by
-  /// constants (the hook's key for its constants: ResolveConstants), 0 when
-  /// its plan has no constants. At the split the capture moves to that key
+  /// constants (the hook's key for its constants: ResolveConstants); 0 when
+  /// its plan has no constants, it has no query id or it has parameters (a
+  /// generic plan's constants are not those of the explorer's custom-plan
+  /// runs). After the split the capture moves to that key
   /// (MoveCaptureToSplitKey).
   uint64_t split_key = 0;
   int32_t nparams = 0;
@@ -387,10 +389,10 @@ struct SteerCounters {
   uint64_t explorer_unsafe = 0;     // captures found not re-executable
   int64_t explorer_busy_us = 0;     // wall time explorer processes ran (yielded time excluded)
   uint64_t explorer_yields = 0;     // runs postponed because users' statements occupied the cores
-  uint64_t explorer_same_plan = 0;
+  uint64_t explorer_same_plan = 0;  // candidate arms planned, not run: their plan was the default's
   /// Plannings of a pattern with a deployed arm served PostgreSQL's plan
   /// because their constants were never measured (SteerChoice::unmeasured_constants).
-  uint64_t unmeasured_constants_plans = 0;  // candidate arms planned, not run: their plan was the default's
+  uint64_t unmeasured_constants_plans = 0;
 };
 
 /// The worker engine's value model, published by the worker after each
@@ -591,14 +593,16 @@ inline constexpr uint16_t kTrajectoryAdvice = 32768;
 
 /// Index of the capture of pattern `key`, or -1. O(kCaptureSlots).
 int FindCapture(const SteerState* s, uint64_t key);
-/// Pattern `key` was split by constants: its capture, if it has one with a
-/// split key that no other capture holds, becomes the capture of that key
-/// (the same statement, which from now on plans under that key), keeping
-/// what the explorer learned about it (timeouts, last run). Without this,
-/// the constants' pattern would wait for its next execution to be captured
-/// and for a batch after it. Returns whether a capture moved. Caller holds
-/// the steering lock exclusively.
-bool MoveCaptureToSplitKey(SteerState* s, uint64_t key);
+/// The capture in slot `idx`, whose pattern was split by constants, becomes
+/// the capture of its split key (the same statement, which from now on
+/// plans under that key), keeping what the explorer learned about it
+/// (timeouts, last run) -- unless it has no split key, is not explorable
+/// (unsafe or failing), another capture holds that key, or a batch not
+/// finished yet has a job on it (its runs are matched to the slot by
+/// pattern key: try again later). Without this, the constants' pattern
+/// would wait for its next execution to be captured and for a batch after
+/// it. Returns whether it moved. Caller holds the steering lock exclusively.
+bool MoveCaptureToSplitKey(SteerState* s, int idx);
 /// Whether the learner's decision for pattern `key` rules out capturing it
 /// whatever the captures hold: no decision, or neither a candidate arm to
 /// explore (with a default plan of at least `min_default_ms`) nor an arm

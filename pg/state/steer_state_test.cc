@@ -520,10 +520,17 @@ TEST(CaptureTest, ASplitPatternsCaptureMovesToItsConstantsKeyAndIsExploredThere)
   Decide(s.get(), 6, 0, 1, 90.0, 0.0);
   ExploreRequest r;
   EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(), &r), 0);  // nothing to explore under 5 any more
-  ASSERT_TRUE(MoveCaptureToSplitKey(s.get(), 5));
+  // A batch not finished yet with a job on the slot: it stays for now.
+  const int slot = FindCapture(s.get(), 5);
+  s->explore.id = 1;
+  s->explore.job_count = 1;
+  s->explore.jobs[0].capture = slot;
+  s->explore.finished_us = 0;
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), slot));
+  s->explore.finished_us = 1500;
+  ASSERT_TRUE(MoveCaptureToSplitKey(s.get(), slot));
   EXPECT_EQ(FindCapture(s.get(), 5), -1);
-  const int slot = FindCapture(s.get(), 6);
-  ASSERT_GE(slot, 0);
+  ASSERT_EQ(FindCapture(s.get(), 6), slot);
   const CapturedStatement& moved = s->captures[slot];
   EXPECT_STREQ(moved.text, "SELECT 5");  // the same statement
   EXPECT_EQ(moved.split_key, 0u);
@@ -531,9 +538,8 @@ TEST(CaptureTest, ASplitPatternsCaptureMovesToItsConstantsKeyAndIsExploredThere)
   EXPECT_EQ(moved.timeout_streak, 1u);
   EXPECT_EQ(moved.reference_ms, 90.0);
   // Explored under its constants' key in the next batch, without waiting
-  // for an execution of it to be captured.
-  // (With the statement's timeout streak, a run of its default measures
-  // the load too.)
+  // for an execution of it to be captured. (With the statement's timeout
+  // streak, a run of its default measures the load too.)
   ASSERT_EQ(PlanExploreBatch(s.get(), 3000, Plan(), &r), 2);
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(r.jobs[i].pattern_key, 6u);
@@ -542,18 +548,26 @@ TEST(CaptureTest, ASplitPatternsCaptureMovesToItsConstantsKeyAndIsExploredThere)
   EXPECT_EQ(r.jobs[0].arm, 1);
   EXPECT_EQ(r.jobs[1].arm, 0);
   EXPECT_EQ(r.jobs[1].probe, 1);
-  // Nothing moves twice, nor over a capture the constants' pattern holds,
-  // nor without a split key.
-  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 5));
+  // Nothing moves twice, nor onto a capture the constants' pattern holds,
+  // nor without a split key, nor when the statement is not explorable.
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), slot));
   Decide(s.get(), 7, 0, 1, 50.0, 0.0);
   Capture(s.get(), 7, 1, 10, 4000)->split_key = 6;
-  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 7));
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), FindCapture(s.get(), 7)));
   EXPECT_GE(FindCapture(s.get(), 7), 0);
   Decide(s.get(), 8, 0, 1, 50.0, 0.0);
   Capture(s.get(), 8, 1, 10, 4000);
-  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 8));
-  EXPECT_GE(FindCapture(s.get(), 8), 0);
-  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), 0));
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), FindCapture(s.get(), 8)));
+  Decide(s.get(), 9, 0, 1, 50.0, 0.0);
+  CapturedStatement* unsafe = Capture(s.get(), 9, 1, 10, 4000);
+  unsafe->split_key = 19;
+  unsafe->unsafe = 1;
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), FindCapture(s.get(), 9)));
+  unsafe->unsafe = 0;
+  unsafe->failures = kMaxCaptureFailures;
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), FindCapture(s.get(), 9)));
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), -1));
+  EXPECT_FALSE(MoveCaptureToSplitKey(s.get(), kCaptureSlots));
 }
 
 TEST(CaptureTest, AJobMeasuresAsManyRunsAsTheLearnerNeedsToJudgeTheArm) {

@@ -70,9 +70,6 @@ struct LearnScratch {
     bool by_constants = false;
   };
   std::vector<ConstantRun> constant_runs;
-  /// Patterns the split test split in this pass (their captures move to
-  /// their constants' keys when the pass is published).
-  std::vector<uint64_t> split_now;
 };
 
 /// Runs of one (pattern, arm, kind of run) a pass feeds the bandits, the
@@ -691,9 +688,11 @@ Status UpdateSplits(bool restart, LearnScratch* scratch) {
     auto it = g_split_tracks->find(key);
     if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0 || !it->second.groups.Split()) continue;
     const SplitTrack& t = it->second;
+    // A statement without a query id is keyed by its plan shape, which the
+    // planner hook never resolves by constants (ResolveConstants): split,
+    // its pattern would neither explore nor serve for good.
+    if (t.latest.query_id == 0) continue;
     g_split_patterns->insert(key);
-    scratch->split_now.push_back(key);
-    if (t.latest.query_id == 0) continue;  // the hook keys such statements by plan shape: not replayed
     const uint64_t statement_key = ruvector_dag::HashCombine(t.latest.query_id, t.param_bucket);
     for (int g = 0; g < t.groups.count; ++g) {
       LearnInput in = t.latest;
@@ -715,14 +714,25 @@ Status UpdateSplits(bool restart, LearnScratch* scratch) {
   return Status::Ok();
 }
 
-/// Decision::measured_constants of pattern `key`: its split track's
-/// (ConstantGroups::MeasuredConstants); 0 when the pattern is not followed
-/// (a constants' pattern, one past kMaxSplitTracked, or after a restart: no
-/// restriction, as before the split test knew the pattern).
-uint64_t MeasuredConstants(uint64_t key) {
-  if (g_split_tracks == nullptr) return 0;
+/// Decision::measured_constants of pattern `key` with `deployed_arm`: its
+/// split track's (ConstantGroups::MeasuredConstants, knowing which
+/// constants have completed runs of that arm among the runs kept); 0 with
+/// nothing deployed, or when the pattern is not followed (a constants'
+/// pattern, one past kMaxSplitTracked, or after a restart: no restriction,
+/// as before the split test knew the pattern).
+uint64_t MeasuredConstants(uint64_t key, int deployed_arm) {
+  if (g_split_tracks == nullptr || deployed_arm <= 0) return 0;
   auto it = g_split_tracks->find(key);
-  return it == g_split_tracks->end() ? 0 : it->second.groups.MeasuredConstants();
+  if (it == g_split_tracks->end()) return 0;
+  const SplitTrack& t = it->second;
+  bool armed[ConstantGroups::kMaxGroups] = {false};
+  for (int g = 0; g < t.groups.count; ++g) {
+    for (int k = 0; k < t.count[g]; ++k) {
+      const GroupRun& r = t.runs[g][k];
+      armed[g] = armed[g] || (r.arm == deployed_arm && !r.censored && !r.same_plan);
+    }
+  }
+  return t.groups.MeasuredConstants(armed);
 }
 
 /// Healing: feed the detectors (served latency, estimate error, the
@@ -795,8 +805,10 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
       ++g_steer->counters.decisions_dropped;
       continue;
     }
+    const bool split = g_split_patterns != nullptr && g_split_patterns->count(u.pattern_key) != 0;
+    const uint64_t measured_constants = split ? 0 : MeasuredConstants(u.pattern_key, u.deployed_arm);
     filter_changed = filter_changed || d->query_id != u.query_id || d->deployed_arm != u.deployed_arm ||
-                     d->explore_arm != u.explore_arm ||
+                     d->explore_arm != u.explore_arm || d->measured_constants != measured_constants ||
                      ((d->explore_arm > 0 || u.explore_arm > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms)) ||
                      (d->default_runs_wanted > 0) != (u.default_runs_wanted > 0);
     d->query_id = u.query_id;
@@ -826,8 +838,8 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     d->updated_us = now;
     // A pattern split by constants: its plannings with constants become the
     // constants' patterns; it neither explores nor serves an arm itself.
-    d->split = g_split_patterns != nullptr && g_split_patterns->count(u.pattern_key) != 0 ? 1 : 0;
-    d->measured_constants = MeasuredConstants(u.pattern_key);
+    d->split = split ? 1 : 0;
+    d->measured_constants = measured_constants;
     if (d->split != 0) {
       d->explore_arm = -1;
       d->deployed_arm = 0;
@@ -840,10 +852,14 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     }
     d->cluster = g_engine->bank().ClusterOf(u.pattern_key);
   }
-  // A pattern split now: its captured statement is explored under its
-  // constants' key from the next batch on, not after its next execution.
-  for (uint64_t key : scratch->split_now) {
-    (void)MoveCaptureToSplitKey(g_steer, key);
+  // A split pattern's captured statement is explored under its constants'
+  // key from the next batch on, not after its next execution (a capture a
+  // batch still holds moves at a later pass).
+  if (g_split_patterns != nullptr && !g_split_patterns->empty()) {
+    for (int i = 0; i < kCaptureSlots; ++i) {
+      const CapturedStatement& c = g_steer->captures[i];
+      if (c.split_key != 0 && g_split_patterns->count(c.pattern_key) != 0) (void)MoveCaptureToSplitKey(g_steer, i);
+    }
   }
   // A drift event says that learned patterns forgot something.
   for (int i = 0; i < p.notice_count && i < static_cast<int>(out.drift_touched.size()); ++i) {

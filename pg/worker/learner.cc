@@ -188,14 +188,23 @@ bool ConstantGroups::Split() const {
   return total_sd > kSplitSpread && within_sd <= 0.5 * total_sd;
 }
 
-uint64_t ConstantGroups::MeasuredConstants() const {
+uint64_t ConstantGroups::MeasuredConstants(const bool* armed) const {
   if (count == 0 || count > 2) return 0;
-  int top = 0, repeated = 0;
+  double total = 0.0;
+  int repeated = 0, with_arm = 0, top = 0, arm_group = -1;
   for (int g = 0; g < count; ++g) {
+    total += n[g];
     if (n[g] >= 2.0) ++repeated;
     if (n[g] > n[top]) top = g;
+    if (armed != nullptr && armed[g]) {
+      ++with_arm;
+      arm_group = g;
+    }
   }
-  return repeated >= 2 || !(n[top] > 0.0) ? 0 : hash[top];
+  if (count == 2 && repeated == 2 && total >= kSplitMinRuns) return 0;  // the split test had its data
+  if (with_arm == 2) return 0;
+  if (with_arm == 1) return hash[arm_group];
+  return n[top] > 0.0 ? hash[top] : 0;
 }
 
 std::string MechanismReason(const ruvector_dag::MechanismStatus& status, uint64_t min_runs, const char* source) {

@@ -160,14 +160,16 @@ struct ConstantGroups {
   /// split nothing.
   bool Split() const;
   /// The constants a deployed arm may be served to alone
-  /// (Decision::measured_constants): those with the most default-plan runs
-  /// while at most two constants were seen in the pattern's runs and they
-  /// have not both run the default plan twice (the split test's minimum);
-  /// else 0 = any -- the split test had its data (a pattern that did not
-  /// split ran alike under both), or the constants do not repeat (three or
-  /// more seen: a lookup by id, which the test cannot split, is served as
-  /// before), or no default run has constants.
-  uint64_t MeasuredConstants() const;
+  /// (Decision::measured_constants), while at most two constants were seen
+  /// in the pattern's runs and the split test has not had its data (both
+  /// with two or more default-plan runs, kSplitMinRuns together): the one
+  /// with runs of the deployed arm (`armed[g]`: group g has some among its
+  /// runs the worker keeps), else, with neither, the one with the most
+  /// default-plan runs. 0 = any: the split test had its data (a pattern it
+  /// did not split ran alike under both), the arm ran under both, or the
+  /// constants do not repeat (three or more seen: a lookup by id, which the
+  /// test cannot split, is served as before), or no run has constants.
+  uint64_t MeasuredConstants(const bool* armed) const;
 };
 /// ConstantGroups::Split's thresholds: runs, and the log-latency standard
 /// deviation (0.5: runs spread over e^0.5 = 1.65x and more); the early split's.

@@ -642,39 +642,50 @@ TEST(ConstantGroupsTest, NoiseConstantsThatNeverRepeatAndNoConstantsSplitNothing
 }
 
 TEST(ConstantGroupsTest, ADeployedArmIsServedOnlyToMeasuredConstantsUntilTheSplitTestCanTell) {
-  // One constants so far (an arm was measured on its statements): only
+  const bool first[ConstantGroups::kMaxGroups] = {true};         // group 0 ran the arm
+  const bool second[ConstantGroups::kMaxGroups] = {false, true};  // group 1 did
+  const bool both[ConstantGroups::kMaxGroups] = {true, true};
+  // One constants so far (the arm was measured on its statements): only
   // they get the arm.
   ConstantGroups g;
-  EXPECT_EQ(g.MeasuredConstants(), 0u);  // nothing seen: no restriction
-  for (int i = 0; i < 6; ++i) g.Add(11, 180.0);
-  EXPECT_EQ(g.MeasuredConstants(), 11u);
-  // Other constants run the default plan once, then twice: the restriction
-  // holds until both have the split test's two runs.
-  g.Add(22, 0.4);
-  EXPECT_EQ(g.MeasuredConstants(), 11u);
-  g.Add(22, 0.5);
-  EXPECT_TRUE(g.Split());  // 400x apart: they become patterns of their own
-  ConstantGroups alike;
-  for (int i = 0; i < 6; ++i) alike.Add(11, 180.0);
-  alike.Add(22, 170.0);
-  EXPECT_EQ(alike.MeasuredConstants(), 11u);
-  alike.Add(22, 175.0);
-  EXPECT_FALSE(alike.Split());
-  EXPECT_EQ(alike.MeasuredConstants(), 0u);  // they run alike: the arm is for both
-  // A second constants seen only under the arm (no default run yet) does
-  // not lift it; the constants with the most default runs are the measured.
-  ConstantGroups served;
-  served.Add(22, 5.0);
-  for (int i = 0; i < 3; ++i) served.Add(11, 180.0);
-  EXPECT_EQ(served.MeasuredConstants(), 11u);
+  EXPECT_EQ(g.MeasuredConstants(first), 0u);  // nothing seen: no restriction
+  for (int i = 0; i < 4; ++i) g.Add(11, 180.0);
+  EXPECT_EQ(g.MeasuredConstants(first), 11u);
+  EXPECT_EQ(g.MeasuredConstants(nullptr), 11u);  // (no arm runs kept: the most default runs)
+  // Other constants run the default plan: the restriction holds until the
+  // split test has its data (both twice, kSplitMinRuns together).
+  ConstantGroups apart = g;
+  for (int i = 0; i < 3; ++i) {
+    apart.Add(22, 40.0);  // 4.5x apart: only the full test can split them
+    EXPECT_EQ(apart.MeasuredConstants(first), 11u) << "after " << i + 1 << " runs";
+    EXPECT_FALSE(apart.Split());
+  }
+  apart.Add(22, 40.0);
+  EXPECT_TRUE(apart.Split());  // 8 runs: they become patterns of their own
+  ConstantGroups same = g;
+  for (int i = 0; i < 3; ++i) {
+    same.Add(22, 175.0);
+    EXPECT_EQ(same.MeasuredConstants(first), 11u);
+  }
+  same.Add(22, 178.0);
+  EXPECT_FALSE(same.Split());
+  EXPECT_EQ(same.MeasuredConstants(first), 0u);  // they run alike: the arm is for both
+  // The constants the arm ran with are the measured ones, even with fewer
+  // default runs; with both, there is nothing left to protect.
+  ConstantGroups other = g;
+  other.Add(22, 5.0);
+  EXPECT_EQ(other.MeasuredConstants(second), 22u);
+  EXPECT_EQ(other.MeasuredConstants(both), 0u);
   // Constants that do not repeat (a lookup by id) are served as before.
   ConstantGroups unique;
   for (int i = 0; i < 3; ++i) unique.Add(1000 + i, 3.0);
-  EXPECT_EQ(unique.MeasuredConstants(), 0u);
-  // Constants seen only under arms (no default run): no restriction.
+  EXPECT_EQ(unique.MeasuredConstants(first), 0u);
+  // Constants seen only under arms, none known to be the deployed one's: no
+  // restriction.
   ConstantGroups armed;
   armed.hash[armed.count++] = 11;
-  EXPECT_EQ(armed.MeasuredConstants(), 0u);
+  EXPECT_EQ(armed.MeasuredConstants(nullptr), 0u);
+  EXPECT_EQ(armed.MeasuredConstants(first), 11u);
 }
 
 TEST(ConstantGroupsTest, OldRunsFadeSoAChangeShows) {
