@@ -5,6 +5,9 @@
 # prior) and deploys it within three rounds, once measured faster on the
 # sibling itself (three runs on each side: the no-regression test still
 # decides). The engine's value model, tension and priority are published.
+# Then: the slowest query's deployed arm is not served to the same statement
+# with constants it was never measured with until the split test has seen
+# them run (docs/postgres.md, "Split by constants").
 source "$(dirname "$0")/lib.sh"
 
 db=rvsib
