@@ -147,14 +147,14 @@ struct Decision {
   /// verdict_gain_ms is what that verdict is worth (0 = not valued).
   uint8_t default_runs_wanted = 0;
   double verdict_gain_ms = 0.0;
-  /// Published by the worker: while the pattern's default-plan runs have
-  /// not shown whether its literal constants matter (docs/postgres.md,
-  /// "Split by constants"), the hash of the constants it has run with most
-  /// -- those of the statements its arms were measured on; 0 = no
-  /// restriction (constants shown not to matter, never repeating, absent,
-  /// or not followed). A planning with other constants is not served the
-  /// deployed arm (ChooseArm): it runs PostgreSQL's plan, and its runs feed
-  /// the split test.
+  /// Published by the worker for a pattern with a deployed arm, while the
+  /// split test has not had the data to tell whether its literal constants
+  /// matter (docs/postgres.md, "Split by constants"): the hash of the
+  /// constants the deployed arm ran with (ConstantGroups::MeasuredConstants);
+  /// 0 = no restriction (the split test had its data, constants never
+  /// repeat, none, or the pattern is not followed). A planning with other
+  /// constants is not served the deployed arm (ChooseArm): it runs
+  /// PostgreSQL's plan, and its runs feed the split test.
   uint64_t measured_constants = 0;
 };
 

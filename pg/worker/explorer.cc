@@ -473,7 +473,7 @@ void MaybeCaptureStatement(QueryDesc* qd, uint64_t pattern_key, uint64_t query_i
     // A statement with parameters may have run a generic plan, whose
     // constants are not those of the explorer's runs (custom plans: the
     // values are replayed as constants): its split key is not trusted.
-    c->split_key = split_key != pattern_key && nparams == 0 ? split_key : 0;
+    c->split_key = nparams == 0 ? split_key : 0;
     c->nparams = nparams;
     for (int i = 0; i < nparams; ++i) {
       c->param_types[i] = types[i];
