@@ -643,8 +643,8 @@ struct ExplorePlan {
   double min_default_ms = 0.0;     // candidates of patterns whose default is faster are not planned
   /// The explorer time the batch may cost at its worst (every job's runs x
   /// timeout, the load probe included), and the most that can ever be
-  /// available (a job that cannot fit even that is not planned); <= 0 =
-  /// unlimited.
+  /// available (what one trial may borrow beyond the credit, PlanExploreBatch;
+  /// a vector sample that cannot fit it is not planned); <= 0 = unlimited.
   double credit_ms = 0.0;
   double max_credit_ms = 0.0;
   /// The explorer's share of one CPU (dag_exploration_cpu_budget): spaces
@@ -703,6 +703,9 @@ int64_t BaselineSpacingUs(const Decision& d, double cpu_budget, double load);
 /// never the 0 that means "unlimited".
 double PlanCreditMs(double credit_us);
 inline constexpr double kSpentCreditMs = 1e-3;
+/// A credit at least this share of ExplorePlan::max_credit_ms is full: all
+/// that can be saved up (PlanExploreBatch).
+inline constexpr double kFullCreditShare = 0.99;
 
 /// The (database, role) of the most valuable work (ExploreValue), without
 /// changing anything; false when there is none.
@@ -732,12 +735,14 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// When the load is above 1 or a job's arm timed out last time and the batch
 /// has no baseline run, one run of arm 0 on such a capture is added as a load
 /// probe. Every job fits the credit: one that does not is shortened (one
-/// run, then a timeout down to the minimum factor), else left for later
-/// (and never planned when it cannot fit max_credit_ms) -- except the first
-/// trial (not a baseline check nor a validation job) that does not fit while
-/// some credit is left: it is planned whole when that overdraws the credit by
-/// at most max_credit_ms (owed before the next batch; nothing after it
-/// fits). Timeouts are at
+/// run, then a timeout down to the minimum factor), else left for later --
+/// except the first trial (not a baseline check nor a validation job) that
+/// does not fit while some credit is left: it borrows, planned with as many
+/// of its runs as overdraw the credit by at most max_credit_ms (owed before
+/// the next batch; nothing after it fits). When not even one of its runs
+/// fits that, it gets one run once the credit is full (at least
+/// kFullCreditShare x max_credit_ms), and until then nothing after it is
+/// planned: the credit is saved up for it. Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);

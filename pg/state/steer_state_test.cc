@@ -714,10 +714,40 @@ TEST(CaptureTest, EveryJobFitsTheCredit) {
   EXPECT_EQ(PlanExploreBatch(s.get(), 2000, Plan(16, 0, 0, 0.0, 100.0), &r), 0);
   ASSERT_EQ(PlanExploreBatch(s.get(), 2000, Plan(16, 0, 0, 0.0, 130.0), &r), 1);
   EXPECT_EQ(r.jobs[0].timeout_ms, 130);
-  // A job that can never fit the budget is not planned at all.
-  EXPECT_EQ(ExploreValue(s.get(), FindCapture(s.get(), 12), 3000, Plan(16, 0, 0, 0.0, 1e6, 100.0)), 0.0);
-  EXPECT_EQ(PlanExploreBatch(s.get(), 3000, Plan(16, 0, 0, 0.0, 1e6, 100.0), &r), 0);
   EXPECT_EQ(PlanExploreBatch(s.get(), 4000, Plan(), &r), 6);  // unlimited
+}
+
+// A pattern whose one run is longer than the most credit that can be saved
+// up (1.2 x 500 ms + 2 > 300 ms here; at the defaults, a pattern of about
+// 2.5 s) was never explored in the background. Now it is valued like any
+// other, the credit is saved up for it while it is the most valuable work,
+// and it runs once when the credit is full.
+TEST(CaptureTest, ATrialLongerThanAFullCreditWaitsForItAndRunsOnce) {
+  auto s = NewState();
+  Decision* slow = Decide(s.get(), 1, 0, 3, 500.0, 0.0);
+  Decision* quick = Decide(s.get(), 2, 0, 4, 10.0, 0.0);
+  slow->explore_gain_ms = 1e6;
+  quick->explore_gain_ms = 1000.0;
+  Capture(s.get(), 1, 7, 10, 0);
+  Capture(s.get(), 2, 7, 10, 0);
+  EXPECT_GT(ExploreValue(s.get(), FindCapture(s.get(), 1), 1000, Plan(16, 0, 0, 0.0, 100.0, 300.0)), 0.0);
+  ExploreRequest r;
+  // The credit is not full: nothing is planned, not even the quick trial
+  // that would fit, which would spend what the slow one waits for.
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 100.0, 300.0), &r), 0);
+  EXPECT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 290.0, 300.0), &r), 0);
+  // Full: one run of the slow trial, at its timeout (2 x 500 + 2); the debt
+  // is owed before the next batch, and nothing after it fits.
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 299.0, 300.0), &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[0].runs, 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 1002);
+  // Worth less than the quick trial (4 against 49 per ms of cost), it does
+  // not hold the credit back.
+  slow->explore_gain_ms = 5000.0;
+  for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
+  ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 100.0, 300.0), &r), 1);
+  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
 }
 
 // Votes owed on peers' proposals (Decision::validation; docs/sync.md,
@@ -898,11 +928,14 @@ TEST(CaptureTest, TheFirstTrialThatDoesNotFitBorrowsForItsWholeJobOncePerBatch) 
   EXPECT_EQ(r.jobs[0].pattern_key, 1u);
   EXPECT_EQ(r.jobs[0].runs, 2);
   EXPECT_EQ(r.jobs[0].timeout_ms, 602);
-  // A debt beyond the most that can be saved up is not taken: the slow
-  // trials wait (a shortened run could not fit either) and the quick one runs.
+  // A debt beyond the most that can be saved up is not taken: the first
+  // slow trial borrows for the one run that fits 100 + 1000 ms; nothing
+  // after it fits.
   for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
   ASSERT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, 100.0, 1000.0), &r), 1);
-  EXPECT_EQ(r.jobs[0].pattern_key, 2u);
+  EXPECT_EQ(r.jobs[0].pattern_key, 1u);
+  EXPECT_EQ(r.jobs[0].runs, 1);
+  EXPECT_EQ(r.jobs[0].timeout_ms, 602);
   // Nothing is borrowed against a credit that is spent.
   for (CapturedStatement& c : s->captures) c.last_explored_us = 0;
   EXPECT_EQ(PlanExploreBatch(s.get(), 1000, Plan(16, 0, 0, 0.0, PlanCreditMs(-2000.0), 3000.0), &r), 0);
