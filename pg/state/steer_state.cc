@@ -765,9 +765,9 @@ double ExploreValue(const SteerState* s, int slot, int64_t now_us, const Explore
   const Decision* d = nullptr;
   const int work = CaptureWork(s, c, plan, now_us, &d);
   if (work == 0) return 0.0;
-  // (A job whose one run cannot fit even a full credit is valued too: it
-  // borrows once the credit is full, PlanExploreBatch.)
   const JobPlan j = PlanJob(c, *d, work, plan, ClampedLoad(s));
+  // A job that can never fit the budget is not planned at all.
+  if (plan.max_credit_ms > 0.0 && j.min_timeout_ms > plan.max_credit_ms) return 0.0;
   const int64_t since = std::max(c.last_explored_us, c.captured_us);
   const double waited_s = std::min(60.0, std::max(0.0, static_cast<double>(now_us - since) / 1e6));
   const double aging = 1.0 + waited_s / 10.0;
@@ -865,24 +865,23 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
         remaining > kSpentCreditMs) {
       // The first trial that does not fit what is left borrows: for its
       // whole job, or as many of its runs as overdraw the credit by at most
-      // max_credit_ms. Cut to fit instead, a slow pattern's trial would get
-      // one shortened run per batch, or none: the cheaper jobs after it
+      // max_credit_ms -- at least one, its timeout cut to that overdraft
+      // when even one run does not fit it (never below its useful minimum:
+      // ExploreValue plans no job whose minimum exceeds max_credit_ms).
+      // Cut to fit the credit alone instead, a slow pattern's trial would
+      // get one shortened run per batch, or none: the cheaper jobs after it
       // spend each refill before the credit reaches its run (a pattern of
       // 0.8 s at 0.1 CPU was never explored in a 16-round bench). The debt
       // is owed in full before the next batch; nothing after it in this
       // batch fits. (Not a baseline check: it is ranked first whatever it
       // is worth now.)
-      const double fit = (remaining + plan.max_credit_ms) / static_cast<double>(j.timeout_ms);
+      const double room = remaining + plan.max_credit_ms;
+      const double fit = room / static_cast<double>(j.timeout_ms);
       if (fit >= 1.0) {
         j.runs = std::min(j.runs, static_cast<int>(std::min(fit, static_cast<double>(kMaxJobRuns))));
-      } else if (remaining >= kFullCreditShare * plan.max_credit_ms) {
-        // One run is longer than the most that can be saved up: it runs
-        // once the credit is full, and borrows the rest.
-        j.runs = 1;
       } else {
-        // It waits for the credit to fill, and the jobs worth less than
-        // it do not spend the credit meanwhile.
-        break;
+        j.runs = 1;
+        j.timeout_ms = std::max(j.min_timeout_ms, static_cast<int>(room));
       }
       borrowed = true;
     } else {

@@ -643,8 +643,9 @@ struct ExplorePlan {
   double min_default_ms = 0.0;     // candidates of patterns whose default is faster are not planned
   /// The explorer time the batch may cost at its worst (every job's runs x
   /// timeout, the load probe included), and the most that can ever be
-  /// available (what one trial may borrow beyond the credit, PlanExploreBatch;
-  /// a vector sample that cannot fit it is not planned); <= 0 = unlimited.
+  /// available (a job that cannot fit even that is not planned; one trial
+  /// per batch may borrow up to it beyond the credit, PlanExploreBatch);
+  /// <= 0 = unlimited.
   double credit_ms = 0.0;
   double max_credit_ms = 0.0;
   /// The explorer's share of one CPU (dag_exploration_cpu_budget): spaces
@@ -703,9 +704,6 @@ int64_t BaselineSpacingUs(const Decision& d, double cpu_budget, double load);
 /// never the 0 that means "unlimited".
 double PlanCreditMs(double credit_us);
 inline constexpr double kSpentCreditMs = 1e-3;
-/// A credit at least this share of ExplorePlan::max_credit_ms is full: all
-/// that can be saved up (PlanExploreBatch).
-inline constexpr double kFullCreditShare = 0.99;
 
 /// The (database, role) of the most valuable work (ExploreValue), without
 /// changing anything; false when there is none.
@@ -738,11 +736,10 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// run, then a timeout down to the minimum factor), else left for later --
 /// except the first trial (not a baseline check nor a validation job) that
 /// does not fit while some credit is left: it borrows, planned with as many
-/// of its runs as overdraw the credit by at most max_credit_ms (owed before
-/// the next batch; nothing after it fits). When not even one of its runs
-/// fits that, it gets one run once the credit is full (at least
-/// kFullCreditShare x max_credit_ms), and until then nothing after it is
-/// planned: the credit is saved up for it. Timeouts are at
+/// of its runs as overdraw the credit by at most max_credit_ms, at least one
+/// (its timeout cut to that overdraft, not below its minimum), owed before
+/// the next batch; nothing after it fits. A job whose minimum run exceeds
+/// max_credit_ms is never planned (ExploreValue). Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);
