@@ -862,27 +862,14 @@ int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, Exp
         validation ? std::min(credit - spent, plan.validation_credit_ms - out->validation_ms) : credit - spent;
     const double worst = static_cast<double>(j.runs) * j.timeout_ms;
     if (worst > remaining && !borrowed && work != 2 && !validation && plan.max_credit_ms > 0.0 &&
-        remaining > kSpentCreditMs) {
-      // The first trial that does not fit what is left borrows: for its
-      // whole job, or as many of its runs as overdraw the credit by at most
-      // max_credit_ms -- at least one, its timeout cut to that overdraft
-      // when even one run does not fit it (never below its useful minimum:
-      // ExploreValue plans no job whose minimum exceeds max_credit_ms).
-      // Cut to fit the credit alone instead, a slow pattern's trial would
-      // get one shortened run per batch, or none: the cheaper jobs after it
-      // spend each refill before the credit reaches its run (a pattern of
-      // 0.8 s at 0.1 CPU was never explored in a 16-round bench). The debt
-      // is owed in full before the next batch; nothing after it in this
-      // batch fits. (Not a baseline check: it is ranked first whatever it
-      // is worth now.)
-      const double room = remaining + plan.max_credit_ms;
-      const double fit = room / static_cast<double>(j.timeout_ms);
-      if (fit >= 1.0) {
-        j.runs = std::min(j.runs, static_cast<int>(std::min(fit, static_cast<double>(kMaxJobRuns))));
-      } else {
-        j.runs = 1;
-        j.timeout_ms = std::max(j.min_timeout_ms, static_cast<int>(room));
-      }
+        remaining > kSpentCreditMs && worst <= remaining + plan.max_credit_ms) {
+      // The first trial that does not fit what is left borrows for its
+      // whole job, at most max_credit_ms beyond the credit: cut to fit, a
+      // slow pattern's trial would get one run per batch and its verdict
+      // would wait for several refills while cheaper jobs take each one.
+      // The debt is owed in full before the next batch; nothing after it in
+      // this batch fits. (Not a baseline check: it is ranked first whatever
+      // it is worth now.)
       borrowed = true;
     } else {
       if (worst > remaining) j.runs = 1;

@@ -643,9 +643,8 @@ struct ExplorePlan {
   double min_default_ms = 0.0;     // candidates of patterns whose default is faster are not planned
   /// The explorer time the batch may cost at its worst (every job's runs x
   /// timeout, the load probe included), and the most that can ever be
-  /// available (a job that cannot fit even that is not planned; one trial
-  /// per batch may borrow up to it beyond the credit, PlanExploreBatch);
-  /// <= 0 = unlimited.
+  /// available (a job that cannot fit even that is not planned); <= 0 =
+  /// unlimited.
   double credit_ms = 0.0;
   double max_credit_ms = 0.0;
   /// The explorer's share of one CPU (dag_exploration_cpu_budget): spaces
@@ -733,13 +732,12 @@ bool NextExploreOwner(const SteerState* s, int64_t now_us, const ExplorePlan& pl
 /// When the load is above 1 or a job's arm timed out last time and the batch
 /// has no baseline run, one run of arm 0 on such a capture is added as a load
 /// probe. Every job fits the credit: one that does not is shortened (one
-/// run, then a timeout down to the minimum factor), else left for later --
-/// except the first trial (not a baseline check nor a validation job) that
-/// does not fit while some credit is left: it borrows, planned with as many
-/// of its runs as overdraw the credit by at most max_credit_ms, at least one
-/// (its timeout cut to that overdraft, not below its minimum), owed before
-/// the next batch; nothing after it fits. A job whose minimum run exceeds
-/// max_credit_ms is never planned (ExploreValue). Timeouts are at
+/// run, then a timeout down to the minimum factor), else left for later
+/// (and never planned when it cannot fit max_credit_ms) -- except the first
+/// trial (not a baseline check nor a validation job) that does not fit while
+/// some credit is left: it is planned whole when that overdraws the credit by
+/// at most max_credit_ms (owed before the next batch; nothing after it
+/// fits). Timeouts are at
 /// least 1 ms. Returns the job count (0 = nothing to do now). Marks the
 /// chosen captures explored at `now_us`.
 int PlanExploreBatch(SteerState* s, int64_t now_us, const ExplorePlan& plan, ExploreRequest* out);

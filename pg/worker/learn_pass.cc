@@ -123,6 +123,17 @@ struct SplitTrack {
   int next[ConstantGroups::kMaxGroups] = {0};
   int count[ConstantGroups::kMaxGroups] = {0};
 };
+/// ArmEffectsDiffer (learner.h) on a track's kept runs.
+bool TrackArmEffectsDiffer(const SplitTrack& t) {
+  KeptConstantsRun kept[ConstantGroups::kMaxGroups * kReplayRuns];
+  for (int g = 0; g < t.groups.count; ++g) {
+    for (int k = 0; k < t.count[g]; ++k) {
+      const GroupRun& r = t.runs[g][k];
+      kept[g * kReplayRuns + k] = KeptConstantsRun{r.arm, !r.censored && !r.same_plan, r.latency_ms};
+    }
+  }
+  return ArmEffectsDiffer(kept, t.groups.count, kReplayRuns, t.count);
+}
 std::unordered_map<uint64_t, SplitTrack>* g_split_tracks = nullptr;
 std::unordered_set<uint64_t>* g_split_patterns = nullptr;     // split (published so)
 std::unordered_set<uint64_t>* g_constant_patterns = nullptr;  // patterns of constants
@@ -686,8 +697,9 @@ Status UpdateSplits(bool restart, LearnScratch* scratch) {
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (uint64_t key : touched) {
     auto it = g_split_tracks->find(key);
-    if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0 || !it->second.groups.Split()) continue;
+    if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0) continue;
     const SplitTrack& t = it->second;
+    if (!t.groups.Split() && !TrackArmEffectsDiffer(t)) continue;
     // A statement without a query id is keyed by its plan shape, which the
     // planner hook never resolves by constants (ResolveConstants): split,
     // its pattern would neither explore nor serve for good.
