@@ -123,16 +123,21 @@ struct SplitTrack {
   int next[ConstantGroups::kMaxGroups] = {0};
   int count[ConstantGroups::kMaxGroups] = {0};
 };
-/// ArmEffectsDiffer (learner.h) on a track's kept runs.
+/// ArmEffectsDiffer (learner.h) on a track's kept runs, each constants'
+/// default reference the geometric mean of its default-plan runs (two or
+/// more), arms whose content changes over time skipped.
 bool TrackArmEffectsDiffer(const SplitTrack& t) {
   KeptConstantsRun kept[ConstantGroups::kMaxGroups * kReplayRuns];
+  double reference[ConstantGroups::kMaxGroups] = {0.0};
   for (int g = 0; g < t.groups.count; ++g) {
+    if (t.groups.n[g] >= 2.0) reference[g] = std::exp(t.groups.sum[g] / t.groups.n[g]);
     for (int k = 0; k < t.count[g]; ++k) {
       const GroupRun& r = t.runs[g][k];
-      kept[g * kReplayRuns + k] = KeptConstantsRun{r.arm, !r.censored && !r.same_plan, r.latency_ms};
+      kept[g * kReplayRuns + k] = KeptConstantsRun{r.arm, !r.censored && !r.same_plan, r.latency_ms, r.censored};
     }
   }
-  return ArmEffectsDiffer(kept, t.groups.count, kReplayRuns, t.count);
+  return ArmEffectsDiffer(kept, t.groups.count, kReplayRuns, t.count, reference,
+                          [](int arm) { return ArmContentIsLocal(arm); });
 }
 std::unordered_map<uint64_t, SplitTrack>* g_split_tracks = nullptr;
 std::unordered_set<uint64_t>* g_split_patterns = nullptr;     // split (published so)
@@ -699,11 +704,11 @@ Status UpdateSplits(bool restart, LearnScratch* scratch) {
     auto it = g_split_tracks->find(key);
     if (it == g_split_tracks->end() || g_constant_patterns->count(key) != 0) continue;
     const SplitTrack& t = it->second;
-    if (!t.groups.Split() && !TrackArmEffectsDiffer(t)) continue;
     // A statement without a query id is keyed by its plan shape, which the
     // planner hook never resolves by constants (ResolveConstants): split,
     // its pattern would neither explore nor serve for good.
     if (t.latest.query_id == 0) continue;
+    if (!t.groups.Split() && !TrackArmEffectsDiffer(t)) continue;
     g_split_patterns->insert(key);
     const uint64_t statement_key = ruvector_dag::HashCombine(t.latest.query_id, t.param_bucket);
     for (int g = 0; g < t.groups.count; ++g) {
@@ -819,10 +824,15 @@ void PublishPass(const PassStart& p, LearnScratch* scratch, bool cycled, uint64_
     }
     const bool split = g_split_patterns != nullptr && g_split_patterns->count(u.pattern_key) != 0;
     const uint64_t measured_constants = split ? 0 : MeasuredConstants(u.pattern_key, u.deployed_arm);
-    filter_changed = filter_changed || d->query_id != u.query_id || d->deployed_arm != u.deployed_arm ||
-                     d->explore_arm != u.explore_arm || d->measured_constants != measured_constants ||
-                     ((d->explore_arm > 0 || u.explore_arm > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms)) ||
-                     (d->default_runs_wanted > 0) != (u.default_runs_wanted > 0);
+    // Compared with what is published (a split pattern serves and explores
+    // nothing itself, below).
+    const int published_deployed = split ? 0 : u.deployed_arm;
+    const int published_explore = split ? -1 : u.explore_arm;
+    filter_changed = filter_changed || (d->split != 0) != split || d->query_id != u.query_id ||
+                     d->deployed_arm != published_deployed || d->explore_arm != published_explore ||
+                     d->measured_constants != measured_constants ||
+                     ((d->explore_arm > 0 || published_explore > 0) && (d->default_ms >= min_ms) != (u.default_ms >= min_ms)) ||
+                     (d->default_runs_wanted > 0) != (!split && u.default_runs_wanted > 0);
     d->query_id = u.query_id;
     d->database_oid = u.database_oid;
     d->role_oid = u.role_oid;

@@ -207,8 +207,9 @@ uint64_t ConstantGroups::MeasuredConstants(const bool* armed) const {
   return n[top] > 0.0 ? hash[top] : 0;
 }
 
-bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, const int* counts) {
-  if (runs == nullptr || counts == nullptr || groups < 2 || stride <= 0) return false;
+bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, const int* counts,
+                      const double* default_ms, bool (*skip_arm)(int)) {
+  if (runs == nullptr || counts == nullptr || default_ms == nullptr || groups < 2 || stride <= 0) return false;
   // The arms with completed runs (bit a = arm a; arms 1..63).
   uint64_t arms = 0;
   for (int g = 0; g < groups; ++g) {
@@ -218,31 +219,28 @@ bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, cons
     }
   }
   for (int a = 1; a < 64; ++a) {
-    if ((arms & (uint64_t{1} << a)) == 0) continue;
+    if ((arms & (uint64_t{1} << a)) == 0 || (skip_arm != nullptr && skip_arm(a))) continue;
     bool hurts = false, helps = false;
     for (int g = 0; g < groups; ++g) {
-      // The default's completed runs (their median) and the arm's fastest
-      // and slowest.
-      std::vector<double> defaults;
+      const double ref = default_ms[g];
+      if (!(ref > 0.0) || !std::isfinite(ref)) continue;
+      // The arm's fastest and slowest completed runs, and whether any run
+      // of it was cancelled at its timeout (then it does not help here).
       double a_min = 0.0, a_max = 0.0;
       int n_arm = 0;
+      bool cancelled = false;
       for (int k = 0; k < std::min(counts[g], stride); ++k) {
         const KeptConstantsRun& r = runs[g * stride + k];
+        if (r.arm != a) continue;
+        if (r.censored) cancelled = true;
         if (!r.completed || !(r.latency_ms > 0.0) || !std::isfinite(r.latency_ms)) continue;
-        if (r.arm == 0) {
-          defaults.push_back(r.latency_ms);
-        } else if (r.arm == a) {
-          a_min = n_arm == 0 ? r.latency_ms : std::min(a_min, r.latency_ms);
-          a_max = n_arm == 0 ? r.latency_ms : std::max(a_max, r.latency_ms);
-          ++n_arm;
-        }
+        a_min = n_arm == 0 ? r.latency_ms : std::min(a_min, r.latency_ms);
+        a_max = n_arm == 0 ? r.latency_ms : std::max(a_max, r.latency_ms);
+        ++n_arm;
       }
-      if (defaults.size() < 2 || n_arm < 2) continue;
-      std::sort(defaults.begin(), defaults.end());
-      const size_t m = defaults.size() / 2;
-      const double median = defaults.size() % 2 == 1 ? defaults[m] : 0.5 * (defaults[m - 1] + defaults[m]);
-      if (a_min > kArmSplitRatio * median) hurts = true;
-      if (a_max * kArmSplitRatio < median) helps = true;
+      if (n_arm < 2) continue;
+      if (a_min > kArmSplitRatio * ref) hurts = true;
+      if (!cancelled && a_max * kArmSplitRatio < ref) helps = true;
     }
     if (hurts && helps) return true;
   }

@@ -172,26 +172,32 @@ struct ConstantGroups {
   uint64_t MeasuredConstants(const bool* armed) const;
 };
 /// A run a pattern's split track keeps per constants (learn_pass.cc): its
-/// arm and latency, and whether it completed (not cancelled at a timeout,
-/// not a candidate that planned the same as the default).
+/// arm and latency, whether it completed (not cancelled at a timeout, not a
+/// candidate that planned the same as the default) and whether it was
+/// cancelled at its timeout (its latency a lower bound).
 struct KeptConstantsRun {
   int arm = 0;
   bool completed = false;
   double latency_ms = 0.0;
+  bool censored = false;
 };
 /// Whether one arm helps some constants of a pattern and hurts others, so
 /// that the pattern must be split by constants although the split test
 /// (ConstantGroups::Split) finds their default plans alike: for an arm a > 0
-/// and two constants g and h with at least two completed runs of a and two
-/// of the default each, every run of a on g is slower than kArmSplitRatio x
-/// the median of g's default runs, and every run of a on h faster than the
-/// median of h's / kArmSplitRatio (medians: the explorer's runs of the
-/// default can be half again as slow as the session's). `runs` holds `groups` groups of `stride`
-/// runs each, group g's first counts[g] valid. (A deployed arm measured on
-/// one constants is served to the others once the split test finds them
-/// alike; when it runs slower there, this splits them and each learns its
-/// own arm from the runs kept.)
-bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, const int* counts);
+/// and two constants g and h, each with at least two completed runs of a
+/// among the kept runs and a default reference (`default_ms[g]` > 0: the
+/// geometric mean of its default-plan runs, ConstantGroups, which runs of
+/// the arm do not evict), every completed run of a on g is slower than
+/// kArmSplitRatio x g's reference, and every run of a on h completed and
+/// faster than h's reference / kArmSplitRatio. `runs` holds `groups` groups
+/// of `stride` runs each, group g's first counts[g] valid. `skip_arm(a)`
+/// true: arm a's runs are not compared (an arm whose content changes, such
+/// as a learned hint, ran different plans over time). (A deployed arm
+/// measured on one constants is served to the others once the split test
+/// finds them alike; when it runs slower there, this splits them and each
+/// learns its own arm from the runs kept.)
+bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, const int* counts,
+                      const double* default_ms, bool (*skip_arm)(int));
 inline constexpr double kArmSplitRatio = 1.2;
 /// ConstantGroups::Split's thresholds: runs, and the log-latency standard
 /// deviation (0.5: runs spread over e^0.5 = 1.65x and more); the early split's.

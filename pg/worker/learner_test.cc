@@ -616,55 +616,59 @@ TEST(ConstantGroupsTest, ConstantsThatExplainTheSpreadSplitThePattern) {
 }
 
 // T18a and T18b of the star workload at scale 4: one pattern, defaults of
-// about 140 and 45-80 ms (alike to the split test: T18b's runs spread), and
-// an arm that runs T18b at 7 ms and T18a at 540 ms.
+// about 160 and 60 ms (alike to the split test: T18b's runs spread), and an
+// arm that runs T18b at 7 ms and T18a at 540 ms.
 TEST(ConstantGroupsTest, AnArmThatHelpsOneConstantsAndHurtsAnotherSplitsThePattern) {
   constexpr int kStride = 4;
   KeptConstantsRun runs[2 * kStride];
   int counts[2] = {0, 0};
-  auto add = [&](int g, int arm, double ms, bool completed = true) {
-    runs[g * kStride + counts[g]++] = KeptConstantsRun{arm, completed, ms};
+  const double reference[2] = {160.0, 61.0};  // geometric means of each constants' default runs
+  auto add = [&](int g, int arm, double ms) { runs[g * kStride + counts[g]++] = KeptConstantsRun{arm, true, ms, false}; };
+  auto differ = [&](int groups = 2, bool (*skip)(int) = nullptr) {
+    return ArmEffectsDiffer(runs, groups, kStride, counts, reference, skip);
   };
-  add(0, 0, 140.0);
-  add(0, 0, 182.0);
-  add(1, 0, 45.6);
-  add(1, 0, 81.8);
   add(1, 3, 6.9);
   add(1, 3, 7.9);
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts));  // the arm ran on one constants only
+  EXPECT_FALSE(differ());  // the arm ran on one constants only
   add(0, 3, 538.0);
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts));  // one run there is not enough
-  add(0, 3, 547.0, false);
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts));  // a cancelled run does not count
-  runs[0 * kStride + 3].completed = true;
-  EXPECT_TRUE(ArmEffectsDiffer(runs, 2, kStride, counts));
-  // Slower by less than kArmSplitRatio x the median default run: noise.
-  runs[0 * kStride + 2].latency_ms = 180.0;
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts));
-  runs[0 * kStride + 2].latency_ms = 538.0;
+  EXPECT_FALSE(differ());  // one run there is not enough
+  runs[0 * kStride + counts[0]++] = KeptConstantsRun{3, false, 547.0, true};
+  EXPECT_FALSE(differ());  // a run cancelled at its timeout is not a completed run
+  runs[0 * kStride + 1] = KeptConstantsRun{3, true, 547.0, false};
+  EXPECT_TRUE(differ());
+  // Slower by less than kArmSplitRatio x the reference (160 ms): noise.
+  runs[0 * kStride + 1].latency_ms = 190.0;
+  EXPECT_FALSE(differ());
+  runs[0 * kStride + 1].latency_ms = 547.0;
+  // Faster by less than the reference / kArmSplitRatio (61 ms) on the other: no help shown.
+  runs[1 * kStride + 1].latency_ms = 52.0;
+  EXPECT_FALSE(differ());
+  runs[1 * kStride + 1].latency_ms = 7.9;
+  // A run of the arm cancelled at its timeout there: it does not help there.
+  runs[1 * kStride + counts[1]++] = KeptConstantsRun{3, false, 120.0, true};
+  EXPECT_FALSE(differ());
+  --counts[1];
+  EXPECT_TRUE(differ());
   // Another arm on the other constants proves nothing about arm 3.
-  runs[1 * kStride + 2].arm = runs[1 * kStride + 3].arm = 4;
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts));
-  // An arm that helps both (or hurts both) splits nothing.
-  runs[1 * kStride + 2].arm = runs[1 * kStride + 3].arm = 3;
-  runs[0 * kStride + 2].latency_ms = runs[0 * kStride + 3].latency_ms = 20.0;
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts));
+  runs[1 * kStride + 0].arm = runs[1 * kStride + 1].arm = 4;
+  EXPECT_FALSE(differ());
+  runs[1 * kStride + 0].arm = runs[1 * kStride + 1].arm = 3;
+  // An arm whose content changes over time (a learned hint) is not compared.
+  EXPECT_FALSE(differ(2, [](int arm) { return arm == 3; }));
+  // An arm that helps both constants splits nothing; nor does one that hurts both.
+  runs[0 * kStride + 0].latency_ms = runs[0 * kStride + 1].latency_ms = 20.0;
+  EXPECT_FALSE(differ());
+  runs[0 * kStride + 0].latency_ms = runs[0 * kStride + 1].latency_ms = 540.0;
+  runs[1 * kStride + 0].latency_ms = runs[1 * kStride + 1].latency_ms = 90.0;
+  EXPECT_FALSE(differ());
+  // Without a reference (fewer than two default runs) a constants proves nothing.
+  runs[1 * kStride + 0].latency_ms = runs[1 * kStride + 1].latency_ms = 7.0;
+  EXPECT_TRUE(differ());
+  const double no_reference[2] = {160.0, 0.0};
+  EXPECT_FALSE(ArmEffectsDiffer(runs, 2, kStride, counts, no_reference, nullptr));
   // One group, or nothing at all.
-  EXPECT_FALSE(ArmEffectsDiffer(runs, 1, kStride, counts));
-  EXPECT_FALSE(ArmEffectsDiffer(nullptr, 2, kStride, counts));
-  // T07 of the same run: the explorer's default runs of T07b at 52 and
-  // 60 ms against the session's 36 ms, and T07a's arm runs 1.5x its median
-  // default but not 1.2x its slowest (a cold 57 ms).
-  KeptConstantsRun t07[2 * 8];
-  int n07[2] = {0, 0};
-  auto add07 = [&](int g, int arm, double ms) { t07[g * 8 + n07[g]++] = KeptConstantsRun{arm, true, ms}; };
-  for (double ms : {40.0, 57.0, 38.0, 45.0, 37.0}) add07(0, 0, ms);
-  for (double ms : {36.0, 52.0, 60.0}) add07(1, 0, ms);
-  for (double ms : {8.0, 3.0, 3.0}) add07(1, 3, ms);
-  add07(0, 3, 68.0);
-  EXPECT_FALSE(ArmEffectsDiffer(t07, 2, 8, n07));
-  add07(0, 3, 67.0);
-  EXPECT_TRUE(ArmEffectsDiffer(t07, 2, 8, n07));
+  EXPECT_FALSE(differ(1));
+  EXPECT_FALSE(ArmEffectsDiffer(nullptr, 2, kStride, counts, reference, nullptr));
 }
 
 TEST(ConstantGroupsTest, NoiseConstantsThatNeverRepeatAndNoConstantsSplitNothing) {
