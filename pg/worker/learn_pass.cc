@@ -108,13 +108,6 @@ double g_filter_min_ms = -1.0;  // ruvector.dag_exploration_min_ms at the last f
 /// runs of the constants' patterns when the pattern is split: what was
 /// measured on those constants before the split is not measured again.
 constexpr int kReplayRuns = 16;
-struct GroupRun {
-  int8_t arm = 0;
-  bool censored = false;
-  bool same_plan = false;
-  double latency_ms = 0.0;
-  int64_t at_us = 0;
-};
 struct SplitTrack {
   ConstantGroups groups;
   LearnInput latest;  // the pattern's latest run (owner, relations, query id)
@@ -127,16 +120,11 @@ struct SplitTrack {
 /// default reference the geometric mean of its default-plan runs (two or
 /// more), arms whose content changes over time skipped.
 bool TrackArmEffectsDiffer(const SplitTrack& t) {
-  KeptConstantsRun kept[ConstantGroups::kMaxGroups * kReplayRuns];
   double reference[ConstantGroups::kMaxGroups] = {0.0};
   for (int g = 0; g < t.groups.count; ++g) {
     if (t.groups.n[g] >= 2.0) reference[g] = std::exp(t.groups.sum[g] / t.groups.n[g]);
-    for (int k = 0; k < t.count[g]; ++k) {
-      const GroupRun& r = t.runs[g][k];
-      kept[g * kReplayRuns + k] = KeptConstantsRun{r.arm, !r.censored && !r.same_plan, r.latency_ms, r.censored};
-    }
   }
-  return ArmEffectsDiffer(kept, t.groups.count, kReplayRuns, t.count, reference,
+  return ArmEffectsDiffer(&t.runs[0][0], t.groups.count, kReplayRuns, t.count, reference,
                           [](int arm) { return ArmContentIsLocal(arm); });
 }
 std::unordered_map<uint64_t, SplitTrack>* g_split_tracks = nullptr;

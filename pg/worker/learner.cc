@@ -207,15 +207,15 @@ uint64_t ConstantGroups::MeasuredConstants(const bool* armed) const {
   return n[top] > 0.0 ? hash[top] : 0;
 }
 
-bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, const int* counts,
+bool ArmEffectsDiffer(const GroupRun* runs, int groups, int stride, const int* counts,
                       const double* default_ms, bool (*skip_arm)(int)) {
   if (runs == nullptr || counts == nullptr || default_ms == nullptr || groups < 2 || stride <= 0) return false;
   // The arms with completed runs (bit a = arm a; arms 1..63).
   uint64_t arms = 0;
   for (int g = 0; g < groups; ++g) {
     for (int k = 0; k < std::min(counts[g], stride); ++k) {
-      const KeptConstantsRun& r = runs[g * stride + k];
-      if (r.completed && r.arm > 0 && r.arm < 64) arms |= uint64_t{1} << r.arm;
+      const GroupRun& r = runs[g * stride + k];
+      if (!r.censored && !r.same_plan && r.arm > 0 && r.arm < 64) arms |= uint64_t{1} << r.arm;
     }
   }
   for (int a = 1; a < 64; ++a) {
@@ -230,10 +230,10 @@ bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, cons
       int n_arm = 0;
       bool cancelled = false;
       for (int k = 0; k < std::min(counts[g], stride); ++k) {
-        const KeptConstantsRun& r = runs[g * stride + k];
+        const GroupRun& r = runs[g * stride + k];
         if (r.arm != a) continue;
         if (r.censored) cancelled = true;
-        if (!r.completed || !(r.latency_ms > 0.0) || !std::isfinite(r.latency_ms)) continue;
+        if (r.censored || r.same_plan || !(r.latency_ms > 0.0) || !std::isfinite(r.latency_ms)) continue;
         a_min = n_arm == 0 ? r.latency_ms : std::min(a_min, r.latency_ms);
         a_max = n_arm == 0 ? r.latency_ms : std::max(a_max, r.latency_ms);
         ++n_arm;

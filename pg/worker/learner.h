@@ -171,21 +171,22 @@ struct ConstantGroups {
   /// test cannot split, is served as before), or no run has constants.
   uint64_t MeasuredConstants(const bool* armed) const;
 };
-/// A run a pattern's split track keeps per constants (learn_pass.cc): its
-/// arm and latency, whether it completed (not cancelled at a timeout, not a
-/// candidate that planned the same as the default) and whether it was
-/// cancelled at its timeout (its latency a lower bound).
-struct KeptConstantsRun {
-  int arm = 0;
-  bool completed = false;
-  double latency_ms = 0.0;
+/// A run a pattern's split track keeps per constants (learn_pass.cc):
+/// its arm, whether it was cancelled at its timeout (its latency a lower
+/// bound) or planned the same as the default, its latency and when it ran.
+struct GroupRun {
+  int8_t arm = 0;
   bool censored = false;
+  bool same_plan = false;
+  double latency_ms = 0.0;
+  int64_t at_us = 0;
 };
 /// Whether one arm helps some constants of a pattern and hurts others, so
 /// that the pattern must be split by constants although the split test
 /// (ConstantGroups::Split) finds their default plans alike: for an arm a > 0
 /// and two constants g and h, each with at least two completed runs of a
-/// among the kept runs and a default reference (`default_ms[g]` > 0: the
+/// (neither cancelled nor planned the same as the default) among the kept
+/// runs and a default reference (`default_ms[g]` > 0: the
 /// geometric mean of its default-plan runs, ConstantGroups, which runs of
 /// the arm do not evict), every completed run of a on g is slower than
 /// kArmSplitRatio x g's reference, and every run of a on h completed and
@@ -196,7 +197,7 @@ struct KeptConstantsRun {
 /// measured on one constants is served to the others once the split test
 /// finds them alike; when it runs slower there, this splits them and each
 /// learns its own arm from the runs kept.)
-bool ArmEffectsDiffer(const KeptConstantsRun* runs, int groups, int stride, const int* counts,
+bool ArmEffectsDiffer(const GroupRun* runs, int groups, int stride, const int* counts,
                       const double* default_ms, bool (*skip_arm)(int));
 inline constexpr double kArmSplitRatio = 1.2;
 /// ConstantGroups::Split's thresholds: runs, and the log-latency standard

@@ -620,10 +620,10 @@ TEST(ConstantGroupsTest, ConstantsThatExplainTheSpreadSplitThePattern) {
 // arm that runs T18b at 7 ms and T18a at 540 ms.
 TEST(ConstantGroupsTest, AnArmThatHelpsOneConstantsAndHurtsAnotherSplitsThePattern) {
   constexpr int kStride = 4;
-  KeptConstantsRun runs[2 * kStride];
+  GroupRun runs[2 * kStride];
   int counts[2] = {0, 0};
   const double reference[2] = {160.0, 61.0};  // geometric means of each constants' default runs
-  auto add = [&](int g, int arm, double ms) { runs[g * kStride + counts[g]++] = KeptConstantsRun{arm, true, ms, false}; };
+  auto add = [&](int g, int arm, double ms) { runs[g * kStride + counts[g]++] = GroupRun{static_cast<int8_t>(arm), false, false, ms, 0}; };
   auto differ = [&](int groups = 2, bool (*skip)(int) = nullptr) {
     return ArmEffectsDiffer(runs, groups, kStride, counts, reference, skip);
   };
@@ -632,9 +632,9 @@ TEST(ConstantGroupsTest, AnArmThatHelpsOneConstantsAndHurtsAnotherSplitsThePatte
   EXPECT_FALSE(differ());  // the arm ran on one constants only
   add(0, 3, 538.0);
   EXPECT_FALSE(differ());  // one run there is not enough
-  runs[0 * kStride + counts[0]++] = KeptConstantsRun{3, false, 547.0, true};
+  runs[0 * kStride + counts[0]++] = GroupRun{3, true, false, 547.0, 0};
   EXPECT_FALSE(differ());  // a run cancelled at its timeout is not a completed run
-  runs[0 * kStride + 1] = KeptConstantsRun{3, true, 547.0, false};
+  runs[0 * kStride + 1] = GroupRun{3, false, false, 547.0, 0};
   EXPECT_TRUE(differ());
   // Slower by less than kArmSplitRatio x the reference (160 ms): noise.
   runs[0 * kStride + 1].latency_ms = 190.0;
@@ -645,7 +645,7 @@ TEST(ConstantGroupsTest, AnArmThatHelpsOneConstantsAndHurtsAnotherSplitsThePatte
   EXPECT_FALSE(differ());
   runs[1 * kStride + 1].latency_ms = 7.9;
   // A run of the arm cancelled at its timeout there: it does not help there.
-  runs[1 * kStride + counts[1]++] = KeptConstantsRun{3, false, 120.0, true};
+  runs[1 * kStride + counts[1]++] = GroupRun{3, true, false, 120.0, 0};
   EXPECT_FALSE(differ());
   --counts[1];
   EXPECT_TRUE(differ());
